@@ -1,0 +1,141 @@
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Schema versions. A breaking change gets a new string; additive changes
+// keep it.
+const (
+	SchemaCallbackV1 = "qyshook.callback.v1"
+	SchemaLedgerV1   = "qyshook.ledger.v1"
+)
+
+// Sources of an event: how it entered qyshook.
+const (
+	SourceCallback  = "callback"  // a 契约锁 callback verified by the receiver
+	SourceReconcile = "reconcile" // found by the reconciler polling the API
+	SourceIngest    = "ingest"    // re-ingested from a file of raw callbacks
+)
+
+// Actor is the signatory (or certification subject) acting in an event, as
+// the callback names it. It carries personal data: never log it.
+type Actor struct {
+	TenantType string `json:"tenant_type,omitempty"` // PERSONAL or COMPANY
+	TenantName string `json:"tenant_name,omitempty"`
+	TenantID   string `json:"tenant_id,omitempty"`
+	Contact    string `json:"contact,omitempty"`
+}
+
+// Envelope is one verified callback as stored on QYS_CALLBACKS. Field names
+// and meanings never change; new fields may be added.
+type Envelope struct {
+	Schema         string          `json:"schema"`
+	ID             string          `json:"id"`
+	Tenant         string          `json:"tenant"`
+	Kind           string          `json:"kind"`
+	Type           string          `json:"type"`
+	ContractID     string          `json:"contract_id,omitempty"`
+	ContractStatus string          `json:"contract_status,omitempty"`
+	Actor          *Actor          `json:"actor,omitempty"`
+	BusinessData   string          `json:"business_data,omitempty"`
+	OccurredAt     *time.Time      `json:"occurred_at,omitempty"`
+	ReceivedAt     time.Time       `json:"received_at"`
+	Format         string          `json:"format"`
+	Source         string          `json:"source"`
+	Payload        json.RawMessage `json:"payload"`
+}
+
+// ErrInvalidEnvelope is returned by Decode for bytes that are not a usable
+// envelope. Such a message can never be applied: it is a permanent failure.
+var ErrInvalidEnvelope = errors.New("events: invalid envelope")
+
+// Encode marshals e.
+func (e *Envelope) Encode() ([]byte, error) { return json.Marshal(e) }
+
+// Decode parses an envelope and checks the fields every consumer relies on.
+func Decode(data []byte) (*Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+	}
+	if e.Schema != SchemaCallbackV1 {
+		return nil, fmt.Errorf("%w: schema %q", ErrInvalidEnvelope, e.Schema)
+	}
+	if e.ID == "" || e.Tenant == "" {
+		return nil, fmt.Errorf("%w: missing id or tenant", ErrInvalidEnvelope)
+	}
+	switch e.Kind {
+	case KindContract:
+		if e.ContractID == "" {
+			return nil, fmt.Errorf("%w: contract event without contract_id", ErrInvalidEnvelope)
+		}
+	case KindAuthPersonal, KindAuthCompany:
+	default:
+		return nil, fmt.Errorf("%w: kind %q", ErrInvalidEnvelope, e.Kind)
+	}
+	return &e, nil
+}
+
+// EventID derives the stable id of a callback from its identity: tenant,
+// kind, subject id (the contract id, or the certification request id),
+// callbackType, status and the acting signatory. The delivery timestamp is
+// not part of it, so 契约锁's retries of one callback share one id and
+// collapse in the stream's duplicate window and in the ledger.
+func EventID(tenant, kind, subjectID, callbackType, status, actor string) string {
+	h := sha256.New()
+	for _, p := range []string{tenant, kind, subjectID, callbackType, status, actor} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "qys-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ActorKey is the actor part of an event id: the signatory's tenant id when
+// present, else its type and name.
+func ActorKey(a *Actor) string {
+	if a == nil {
+		return ""
+	}
+	if a.TenantID != "" {
+		return "id:" + a.TenantID
+	}
+	if a.TenantName == "" && a.TenantType == "" {
+		return ""
+	}
+	return "name:" + strings.ToUpper(a.TenantType) + ":" + a.TenantName
+}
+
+// Fact is one ledger change published on QYS_LEDGER for downstream
+// subscribers. Its ID is the Nats-Msg-Id it is published with.
+type Fact struct {
+	Schema         string          `json:"schema"`
+	ID             string          `json:"id"`
+	Tenant         string          `json:"tenant"`
+	Kind           string          `json:"kind"` // FactContractStatus or FactDocumentsArchived
+	ContractID     string          `json:"contract_id"`
+	BizID          string          `json:"biz_id,omitempty"`
+	Status         string          `json:"status,omitempty"`
+	PreviousStatus string          `json:"previous_status,omitempty"`
+	Confirmed      bool            `json:"confirmed"`
+	Source         string          `json:"source,omitempty"`
+	CauseEventID   string          `json:"cause_event_id,omitempty"`
+	Documents      []FactDocument  `json:"documents,omitempty"`
+	OccurredAt     time.Time       `json:"occurred_at"`
+	Detail         json.RawMessage `json:"detail,omitempty"`
+}
+
+// FactDocument describes one archived document in a documents.archived fact.
+type FactDocument struct {
+	ID     string `json:"id"`
+	Title  string `json:"title,omitempty"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Path   string `json:"path"`
+}

@@ -1,0 +1,180 @@
+package events
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Stream names (before any namespace prefix).
+const (
+	StreamCallbacks = "QYS_CALLBACKS"
+	StreamLedger    = "QYS_LEDGER"
+	StreamDLQ       = "QYS_DLQ"
+)
+
+// Durable consumer names (before any namespace prefix). They are never
+// renamed: a renamed durable re-consumes the whole stream.
+const (
+	DurableLedger = "qyshook_ledger"
+)
+
+// Event kinds.
+const (
+	KindContract     = "contract"
+	KindAuthPersonal = "auth.personal"
+	KindAuthCompany  = "auth.company"
+)
+
+// Subject roots (before any namespace prefix).
+const (
+	subjectCallbackRoot = "qys.callback"
+	subjectLedgerRoot   = "qys.ledger"
+	subjectDLQRoot      = "qys.dlq"
+)
+
+// Fact kinds published on QYS_LEDGER.
+const (
+	FactContractStatus    = "contract.status"
+	FactDocumentsArchived = "documents.archived"
+)
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidToken reports whether s is safe to use as one NATS subject token
+// (tenant names, namespaces, consumer names): 1 to 64 characters of
+// letters, digits, '-' and '_'.
+func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+
+// SubjectToken makes an arbitrary value (a callbackType or a contract status
+// sent by 契约锁) safe as one subject token: characters outside
+// [A-Za-z0-9_-] become '_', and an empty value becomes "UNKNOWN".
+func SubjectToken(s string) string {
+	if s == "" {
+		return "UNKNOWN"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Names builds every stream, subject and durable name for one deployment.
+// Namespace, when set, prefixes all of them so several deployments (or
+// parallel test runs) can share one NATS account. The zero value is the
+// un-namespaced deployment.
+type Names struct {
+	Namespace string
+}
+
+// NewNames returns the names for namespace ns ("" for none). It fails when
+// ns is not a valid subject token.
+func NewNames(ns string) (Names, error) {
+	if ns != "" && !ValidToken(ns) {
+		return Names{}, fmt.Errorf("events: namespace %q: only letters, digits, '-' and '_' (1-64)", ns)
+	}
+	return Names{Namespace: ns}, nil
+}
+
+func (n Names) stream(s string) string {
+	if n.Namespace == "" {
+		return s
+	}
+	return n.Namespace + "_" + s
+}
+
+func (n Names) subject(s string) string {
+	if n.Namespace == "" {
+		return s
+	}
+	return n.Namespace + "." + s
+}
+
+// CallbacksStream is the name of the stream holding verified callbacks.
+func (n Names) CallbacksStream() string { return n.stream(StreamCallbacks) }
+
+// LedgerStream is the name of the stream holding ledger facts.
+func (n Names) LedgerStream() string { return n.stream(StreamLedger) }
+
+// DLQStream is the name of the dead-letter stream.
+func (n Names) DLQStream() string { return n.stream(StreamDLQ) }
+
+// Durable returns the namespaced name of a durable consumer.
+func (n Names) Durable(name string) string { return n.stream(name) }
+
+// CallbackSubject is the subject a verified callback is published on:
+// qys.callback.<tenant>.contract.<callbackType> or
+// qys.callback.<tenant>.auth.<personal|company>.
+func (n Names) CallbackSubject(tenant, kind, callbackType string) string {
+	switch kind {
+	case KindAuthPersonal:
+		return n.subject(subjectCallbackRoot + "." + tenant + ".auth.personal")
+	case KindAuthCompany:
+		return n.subject(subjectCallbackRoot + "." + tenant + ".auth.company")
+	default:
+		return n.subject(subjectCallbackRoot + "." + tenant + ".contract." + SubjectToken(callbackType))
+	}
+}
+
+// CallbacksWildcard matches every callback subject.
+func (n Names) CallbacksWildcard() string { return n.subject(subjectCallbackRoot + ".>") }
+
+// CallbacksTenantWildcard matches every callback subject of one tenant.
+func (n Names) CallbacksTenantWildcard(tenant string) string {
+	return n.subject(subjectCallbackRoot + "." + tenant + ".>")
+}
+
+// LedgerContractSubject is the subject of a contract fact:
+// qys.ledger.<tenant>.contract.<status>.
+func (n Names) LedgerContractSubject(tenant, status string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".contract." + SubjectToken(status))
+}
+
+// LedgerDocumentsSubject is the subject of a documents-archived fact:
+// qys.ledger.<tenant>.documents.archived.
+func (n Names) LedgerDocumentsSubject(tenant string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".documents.archived")
+}
+
+// LedgerWildcard matches every ledger fact subject.
+func (n Names) LedgerWildcard() string { return n.subject(subjectLedgerRoot + ".>") }
+
+// DLQSubject is the dead-letter subject of a consumer: qys.dlq.<consumer>.
+func (n Names) DLQSubject(consumer string) string {
+	return n.subject(subjectDLQRoot + "." + SubjectToken(consumer))
+}
+
+// DLQWildcard matches every dead-letter subject.
+func (n Names) DLQWildcard() string { return n.subject(subjectDLQRoot + ".>") }
+
+// SplitCallbackSubject parses a callback subject back into tenant and kind.
+// ok is false when subj is not a callback subject of this namespace.
+func (n Names) SplitCallbackSubject(subj string) (tenant, kind string, ok bool) {
+	prefix := n.subject(subjectCallbackRoot) + "."
+	if !strings.HasPrefix(subj, prefix) {
+		return "", "", false
+	}
+	parts := strings.Split(strings.TrimPrefix(subj, prefix), ".")
+	if len(parts) != 3 {
+		return "", "", false
+	}
+	switch parts[1] {
+	case "contract":
+		return parts[0], KindContract, true
+	case "auth":
+		if parts[2] == "personal" {
+			return parts[0], KindAuthPersonal, true
+		}
+		if parts[2] == "company" {
+			return parts[0], KindAuthCompany, true
+		}
+	}
+	return "", "", false
+}
