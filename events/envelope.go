@@ -33,6 +33,18 @@ type Actor struct {
 	Contact    string `json:"contact,omitempty"`
 }
 
+// Auth is the outcome of a certification callback (kinds auth.personal
+// and auth.company). Name is personal data: never log it.
+type Auth struct {
+	RequestID   string `json:"request_id"`
+	Status      string `json:"status"`
+	Success     bool   `json:"success"`
+	Mode        string `json:"mode,omitempty"`
+	Name        string `json:"name,omitempty"`
+	FailReason  string `json:"fail_reason,omitempty"`
+	ActionEvent string `json:"action_event,omitempty"`
+}
+
 // Envelope is one verified callback as stored on QYS_CALLBACKS. Field names
 // and meanings never change; new fields may be added.
 type Envelope struct {
@@ -45,6 +57,7 @@ type Envelope struct {
 	ContractStatus string          `json:"contract_status,omitempty"`
 	Actor          *Actor          `json:"actor,omitempty"`
 	BusinessData   string          `json:"business_data,omitempty"`
+	Auth           *Auth           `json:"auth,omitempty"`
 	OccurredAt     *time.Time      `json:"occurred_at,omitempty"`
 	ReceivedAt     time.Time       `json:"received_at"`
 	Format         string          `json:"format"`
@@ -77,6 +90,9 @@ func Decode(data []byte) (*Envelope, error) {
 			return nil, fmt.Errorf("%w: contract event without contract_id", ErrInvalidEnvelope)
 		}
 	case KindAuthPersonal, KindAuthCompany:
+		if e.Auth == nil || e.Auth.RequestID == "" {
+			return nil, fmt.Errorf("%w: certification event without auth.request_id", ErrInvalidEnvelope)
+		}
 	default:
 		return nil, fmt.Errorf("%w: kind %q", ErrInvalidEnvelope, e.Kind)
 	}

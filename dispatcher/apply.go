@@ -1,0 +1,198 @@
+package dispatcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// applyContractGroup confirms one contract through the API (one detail
+// fetch for the whole group), applies each event, then archives the
+// documents of a completed contract. It returns one error per delivery.
+func (d *Dispatcher) applyContractGroup(ctx context.Context, dls []delivery, hb *heartbeats) []error {
+	errs := make([]error, len(dls))
+	first := dls[0].env
+	api := d.cfg.APIs[first.Tenant]
+	var detail *qys.Contract
+	if api != nil {
+		dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
+		start := time.Now()
+		c, err := api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
+		cancel()
+		d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
+		if err != nil {
+			err = wrapf(err, "detail %s", first.ContractID)
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+		if string(c.ID) != "" && string(c.ID) != first.ContractID {
+			err := permanent(reasonAPI, errors.New("detail answered another contract id"))
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+		detail = c
+	}
+	for i, dl := range dls {
+		errs[i] = d.applyContract(ctx, dl.env, detail)
+	}
+	if detail != nil && detail.Status == qys.StatusComplete {
+		if err := d.archiveDocuments(ctx, first.Tenant, first.ContractID, api, hb); err != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// applyContract writes one event: the detail when confirmed, else the
+// callback's own fields flagged unconfirmed.
+func (d *Dispatcher) applyContract(ctx context.Context, env *events.Envelope, detail *qys.Contract) error {
+	c := contractFromEnvelope(env)
+	if detail != nil {
+		c = contractFromDetail(env.Tenant, detail)
+	}
+	ch := store.ContractChange{
+		Event: eventRow(env),
+		Contract: c,
+		BuildFacts: func(prev *store.Contract) []store.Fact {
+			return d.contractFacts(env, prev, &c)
+		},
+	}
+	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
+	defer cancel()
+	res, err := d.cfg.Ledger.ApplyContract(actx, ch)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		d.metrics.applied.WithLabelValues("duplicate").Inc()
+		return nil
+	case err != nil:
+		return wrapf(err, "apply %s", env.ID)
+	case res.Changed:
+		d.metrics.applied.WithLabelValues("changed").Inc()
+		d.log.Info().Str("event_id", env.ID).Str("contract_id", env.ContractID).
+			Str("status", c.Status).Bool("confirmed", c.Confirmed).Msg("contract updated")
+	default:
+		d.metrics.applied.WithLabelValues("unchanged").Inc()
+	}
+	return nil
+}
+
+// applyCertification writes a certification event.
+func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelope) error {
+	kind := "personal"
+	if env.Kind == events.KindAuthCompany {
+		kind = "company"
+	}
+	a := env.Auth
+	cert := store.Certification{
+		Tenant: env.Tenant, RequestID: a.RequestID, Kind: kind, Status: a.Status, Success: a.Success,
+		Mode: a.Mode, Name: a.Name, FailReason: a.FailReason, UpdatedAt: time.Now().UTC(),
+	}
+	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
+	defer cancel()
+	err := d.cfg.Ledger.ApplyCertification(actx, eventRow(env), cert)
+	if errors.Is(err, store.ErrDuplicate) {
+		d.metrics.applied.WithLabelValues("duplicate").Inc()
+		return nil
+	}
+	if err != nil {
+		return wrapf(err, "certification %s", env.ID)
+	}
+	d.metrics.applied.WithLabelValues("changed").Inc()
+	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Bool("success", a.Success).Msg("certification recorded")
+	return nil
+}
+
+func eventRow(env *events.Envelope) store.Event {
+	return store.Event{
+		ID: env.ID, Tenant: env.Tenant, Kind: env.Kind, Type: env.Type, ContractID: env.ContractID,
+		Source: env.Source, ReceivedAt: env.ReceivedAt.UTC(), AppliedAt: time.Now().UTC(), Payload: env.Payload,
+	}
+}
+
+func contractFromDetail(tenant string, c *qys.Contract) store.Contract {
+	sc := store.Contract{
+		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
+		Confirmed: true, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
+	}
+	for _, s := range c.Signatories {
+		sc.Signatories = append(sc.Signatories, store.Signatory{
+			ID: string(s.ID), TenantType: s.TenantType, TenantName: s.TenantName, Status: s.Status, SerialNo: s.SerialNo,
+		})
+	}
+	for _, doc := range c.Documents {
+		sc.Documents = append(sc.Documents, store.Document{ID: string(doc.ID), ContractID: string(c.ID), Title: doc.Title})
+	}
+	return sc
+}
+
+func contractFromEnvelope(env *events.Envelope) store.Contract {
+	return store.Contract{
+		Tenant: env.Tenant, ID: env.ContractID, Status: env.ContractStatus, Confirmed: false,
+		UpdatedAt: time.Now().UTC(), Detail: env.Payload,
+	}
+}
+
+// contractFacts builds the contract-status fact of a change. Its id is
+// derived from the state reached (status and signatory progress), not from
+// the event that caused it, so a replay or a crash-restart produces the
+// same fact id and NATS drops the repeat.
+func (d *Dispatcher) contractFacts(env *events.Envelope, prev, cur *store.Contract) []store.Fact {
+	f := events.Fact{
+		Schema: events.SchemaLedgerV1, Tenant: cur.Tenant, Kind: events.FactContractStatus,
+		ContractID: cur.ID, BizID: cur.BizID, Status: cur.Status, Confirmed: cur.Confirmed,
+		Source: env.Source, CauseEventID: env.ID, OccurredAt: time.Now().UTC(),
+	}
+	if prev != nil {
+		f.PreviousStatus = prev.Status
+	}
+	if cur.Confirmed {
+		f.Detail = json.RawMessage(cur.Detail)
+	}
+	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed))
+	return []store.Fact{d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)}
+}
+
+func (d *Dispatcher) encodeFact(subject string, f events.Fact) store.Fact {
+	payload, _ := json.Marshal(f) // only plain fields: cannot fail
+	return store.Fact{ID: f.ID, Subject: subject, Payload: payload, CreatedAt: f.OccurredAt}
+}
+
+func progressKey(c *store.Contract) string {
+	parts := make([]string, 0, len(c.Signatories))
+	for _, s := range c.Signatories {
+		parts = append(parts, s.ID+"="+s.Status)
+	}
+	return strings.Join(parts, ",")
+}
+
+func boolKey(b bool) string {
+	if b {
+		return "confirmed"
+	}
+	return "unconfirmed"
+}
+
+func factID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "fact-" + hex.EncodeToString(h.Sum(nil)[:16])
+}

@@ -1,0 +1,223 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// API is what the dispatcher needs of the 契约锁 open API (*qys.Client).
+type API interface {
+	ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.Contract, error)
+	DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error)
+	DownloadContract(ctx context.Context, q qys.ContractQuery, items ...string) (*qys.Download, error)
+	ListContracts(ctx context.Context, q qys.ListQuery) (*qys.ContractPage, error)
+}
+
+// DocumentStore keeps archived files (see store/docstore).
+type DocumentStore interface {
+	Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error)
+}
+
+// Config configures a Dispatcher. JS, Ledger and Docs are required.
+type Config struct {
+	JS     jetstream.JetStream
+	Names  events.Names
+	Ledger store.Ledger
+	Docs   DocumentStore
+	// APIs maps a tenant to its open-API client. A tenant without one
+	// falls back to the callback's own fields, flagged unconfirmed.
+	APIs map[string]API
+	// Durable is the consumer name (default events.DurableLedger).
+	Durable string
+	// MaxDeliver bounds deliveries of one event before it is dead-lettered
+	// (default 8).
+	MaxDeliver int
+	// AckWait is how long a delivery may run without a heartbeat
+	// (default 60 s); downloads send InProgress heartbeats.
+	AckWait time.Duration
+	// Backoff spaces redeliveries after transient failures (default 2 s to 5 min).
+	Backoff Backoff
+	// Batch is how many messages one fetch takes (default 128).
+	Batch int
+	// Workers is how many contracts are processed at once (default 8).
+	Workers int
+	// ArchiveBundle also archives the signed bundle (contract + sign log zip).
+	ArchiveBundle bool
+	// EventTimeout bounds the work for one contract group, downloads
+	// excluded (default 60 s).
+	EventTimeout time.Duration
+	// DownloadTimeout bounds one document download (default 30 min).
+	DownloadTimeout time.Duration
+	Logger       zerolog.Logger
+	// Registerer receives the metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.Durable == "" {
+		c.Durable = events.DurableLedger
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 8
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 60 * time.Second
+	}
+	if c.Backoff.Base <= 0 {
+		c.Backoff.Base = 2 * time.Second
+	}
+	if c.Backoff.Max <= 0 {
+		c.Backoff.Max = 5 * time.Minute
+	}
+	if c.Batch <= 0 {
+		c.Batch = 128
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.DownloadTimeout <= 0 {
+		c.DownloadTimeout = 30 * time.Minute
+	}
+	if c.EventTimeout <= 0 {
+		c.EventTimeout = 60 * time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.JS == nil {
+		errs = append(errs, errors.New("dispatcher: JetStream required"))
+	}
+	if c.Ledger == nil {
+		errs = append(errs, errors.New("dispatcher: ledger required"))
+	}
+	if c.Docs == nil {
+		errs = append(errs, errors.New("dispatcher: document store required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Dispatcher consumes QYS_CALLBACKS into the ledger.
+type Dispatcher struct {
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics
+	relay   *Relay
+
+	mu      sync.Mutex
+	running bool
+}
+
+// New returns a Dispatcher; Run starts it.
+func New(cfg Config) (*Dispatcher, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	m := newMetrics(cfg.Registerer)
+	d := &Dispatcher{cfg: cfg, log: cfg.Logger, metrics: m}
+	d.relay = NewRelay(cfg.JS, cfg.Ledger, cfg.Logger, m)
+	return d, nil
+}
+
+// ConsumerConfig is the durable consumer the dispatcher uses.
+func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       d.cfg.Names.Durable(d.cfg.Durable),
+		Description:   "qyshook ledger dispatcher",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       d.cfg.AckWait,
+		MaxDeliver:    d.cfg.MaxDeliver + 1, // the last one dead-letters itself
+		FilterSubject: d.cfg.Names.CallbacksWildcard(),
+		MaxAckPending: 4 * d.cfg.Batch,
+		MaxWaiting:    512,
+	}
+}
+
+// Run consumes until ctx is cancelled, then finishes the batch in hand
+// (every message is acked, NAKed or dead-lettered) and returns. It also
+// runs the outbox relay.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.mu.Lock()
+	if d.running {
+		d.mu.Unlock()
+		return errors.New("dispatcher: already running")
+	}
+	d.running = true
+	d.mu.Unlock()
+
+	cons, err := d.consumer(ctx)
+	if err != nil {
+		return err
+	}
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); d.relay.Run(ctx) }()
+	defer func() { <-relayDone }()
+
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(d.cfg.Batch, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			d.metrics.fetchErrors.Inc()
+			d.log.Warn().Err(err).Msg("fetch failed; retrying")
+			sleep(ctx, time.Second)
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
+			d.log.Debug().Err(err).Msg("fetch ended")
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		// The batch is finished with a context that outlives ctx: shutdown
+		// waits for in-flight work instead of dropping it.
+		d.processBatch(context.WithoutCancel(ctx), msgs)
+		d.relay.Kick()
+	}
+	return nil
+}
+
+func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cons, err := d.cfg.JS.CreateOrUpdateConsumer(cctx, d.cfg.Names.CallbacksStream(), d.ConsumerConfig())
+		cancel()
+		if err == nil {
+			return cons, nil
+		}
+		lastErr = err
+		d.log.Warn().Err(err).Int("attempt", attempt).Msg("consumer not available yet")
+		if !sleep(ctx, time.Duration(min(attempt+1, 5))*time.Second) {
+			return nil, fmt.Errorf("dispatcher: consumer: %w", lastErr)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

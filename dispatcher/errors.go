@@ -1,0 +1,105 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// permanentError marks a failure that no retry can fix.
+type permanentError struct {
+	reason string
+	err    error
+}
+
+func (e *permanentError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// permanent wraps err as a permanent failure with a short reason code.
+func permanent(reason string, err error) error { return &permanentError{reason: reason, err: err} }
+
+// Reason codes used in metrics and dead letters.
+const (
+	reasonUndecodable     = "undecodable_event"
+	reasonUnknownContract = "contract_not_found"
+	reasonExhausted       = "retries_exhausted"
+	reasonAPI             = "api_error"
+	reasonStore           = "store_error"
+	reasonDocuments       = "document_error"
+	reasonTimeout         = "timeout"
+)
+
+// classify returns whether err is permanent and a reason code for it.
+func classify(err error) (isPermanent bool, reason string) {
+	var pe *permanentError
+	switch {
+	case errors.As(err, &pe):
+		return true, pe.reason
+	case errors.Is(err, events.ErrInvalidEnvelope):
+		return true, reasonUndecodable
+	case errors.Is(err, qys.ErrNotFound):
+		return true, reasonUnknownContract
+	case errors.Is(err, context.DeadlineExceeded):
+		return false, reasonTimeout
+	case errors.Is(err, qys.ErrRateLimited), errors.Is(err, qys.ErrServer), errors.Is(err, qys.ErrUnauthorized),
+		errors.Is(err, qys.ErrTruncated):
+		return false, reasonAPI
+	case store.IsTransient(err):
+		return false, reasonStore
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return false, reasonAPI
+	}
+	var ae *qys.APIError
+	if errors.As(err, &ae) {
+		return false, reasonAPI
+	}
+	return false, "error"
+}
+
+// Backoff computes redelivery delays: exponential from Base, capped at
+// Max, with full jitter (a uniformly random delay up to the exponential
+// value, but at least Base/2), because a NAK ignores the consumer's BackOff
+// list.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// Delay returns the delay before delivery attempt n+1 (n >= 1).
+func (b Backoff) Delay(n uint64) time.Duration {
+	base, max := b.Base, b.Max
+	if base <= 0 {
+		base = time.Second
+	}
+	if max < base {
+		max = base
+	}
+	d := base
+	for i := uint64(1); i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	low := base / 2
+	if d <= low {
+		return d
+	}
+	return low + rand.N(d-low)
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,58 @@
+package dispatcher
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	applied        *prometheus.CounterVec
+	failed         *prometheus.CounterVec
+	apiSeconds     *prometheus.HistogramVec
+	groupSeconds   prometheus.Histogram
+	documents      prometheus.Counter
+	documentBytes  prometheus.Counter
+	deadLetters    prometheus.Counter
+	factsPublished prometheus.Counter
+	fetchErrors    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_events_applied_total",
+			Help: "Events applied to the ledger, by result (changed, unchanged, duplicate).",
+		}, []string{"result"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_events_failed_total",
+			Help: "Event deliveries that failed, by reason.",
+		}, []string{"reason"}),
+		apiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "qyshook_dispatcher_api_seconds",
+			Help:    "契约锁 open-API call latency, by call (detail, download).",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}, []string{"call"}),
+		groupSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "qyshook_dispatcher_contract_seconds",
+			Help:    "Time to process the events of one contract in a batch.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
+		}),
+		documents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_documents_archived_total", Help: "Documents archived.",
+		}),
+		documentBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_document_bytes_total", Help: "Bytes of documents archived.",
+		}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_dead_letters_total", Help: "Events sent to the dead-letter queue.",
+		}),
+		factsPublished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_facts_published_total", Help: "Ledger facts published to QYS_LEDGER.",
+		}),
+		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds, m.documents, m.documentBytes,
+			m.deadLetters, m.factsPublished, m.fetchErrors)
+	}
+	return m
+}

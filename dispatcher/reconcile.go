@@ -1,0 +1,215 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// TypeReconcile is the callbackType of the triggers the reconciler
+// publishes; their source is events.SourceReconcile.
+const TypeReconcile = "RECONCILE"
+
+// ReconcilerConfig configures a Reconciler.
+type ReconcilerConfig struct {
+	JS     jetstream.JetStream
+	Names  events.Names
+	Ledger store.Ledger
+	// APIs: only tenants with API credentials can be reconciled.
+	APIs map[string]API
+	// Interval between passes of Run (default 10 min).
+	Interval time.Duration
+	// StuckAfter: a non-terminal contract not updated for this long is
+	// re-checked (default 1 h).
+	StuckAfter time.Duration
+	// Window: Run lists the contracts published in this recent window
+	// (default 72 h, the span 契约锁 retries over).
+	Window time.Duration
+	// PageSize for /v2/contract/list (default 100).
+	PageSize int
+	Logger   zerolog.Logger
+	Now      func() time.Time
+}
+
+// Reconciler brings the ledger to the API's truth for what callbacks
+// never delivered.
+type Reconciler struct {
+	cfg ReconcilerConfig
+}
+
+// ReconcileReport says what one pass did.
+type ReconcileReport struct {
+	Checked   int // contracts compared with the API
+	Triggered int // RECONCILE triggers published
+}
+
+// NewReconciler returns a Reconciler.
+func NewReconciler(cfg ReconcilerConfig) *Reconciler {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Minute
+	}
+	if cfg.StuckAfter <= 0 {
+		cfg.StuckAfter = time.Hour
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 72 * time.Hour
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Reconciler{cfg: cfg}
+}
+
+// Run reconciles every Interval until ctx is done.
+func (r *Reconciler) Run(ctx context.Context) {
+	for sleep(ctx, r.cfg.Interval) {
+		rep, err := r.RunOnce(ctx, r.cfg.Now().Add(-r.cfg.Window))
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn().Err(err).Msg("reconcile pass failed")
+			continue
+		}
+		r.cfg.Logger.Info().Int("checked", rep.Checked).Int("triggered", rep.Triggered).Msg("reconcile pass")
+	}
+}
+
+var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding}
+
+// RunOnce makes one pass: stuck contracts, completed contracts with
+// missing documents, and the contracts published since `since`.
+func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var errs []error
+	for tenant, api := range r.cfg.APIs {
+		if api == nil {
+			continue
+		}
+		if err := r.stuck(ctx, tenant, api, &rep); err != nil {
+			errs = append(errs, err)
+		}
+		if err := r.missingDocuments(ctx, tenant, since, &rep); err != nil {
+			errs = append(errs, err)
+		}
+		if err := r.listed(ctx, tenant, api, since, &rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *ReconcileReport) error {
+	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{
+		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
+	})
+	if err != nil {
+		return wrapf(err, "reconcile: stuck contracts")
+	}
+	for _, row := range rows {
+		detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
+		if err != nil {
+			if errors.Is(err, qys.ErrNotFound) {
+				continue
+			}
+			return wrapf(err, "reconcile: detail %s", row.ID)
+		}
+		rep.Checked++
+		next := contractFromDetail(tenant, detail)
+		if store.Advances(&row, &next) {
+			if err := r.trigger(ctx, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
+				return err
+			}
+			rep.Triggered++
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
+	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant, Status: []string{qys.StatusComplete}, Limit: 1000})
+	if err != nil {
+		return wrapf(err, "reconcile: completed contracts")
+	}
+	bucket := strconv.FormatInt(r.cfg.Now().Unix()/int64(r.cfg.Interval.Seconds()+1), 10)
+	for _, row := range rows {
+		if row.UpdatedAt.Before(since) {
+			continue
+		}
+		c, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
+		if err != nil {
+			return wrapf(err, "reconcile: contract %s", row.ID)
+		}
+		for _, doc := range c.Documents {
+			if doc.SHA256 == "" {
+				if err := r.trigger(ctx, tenant, row.ID, c.Status, "documents", bucket); err != nil {
+					return err
+				}
+				rep.Triggered++
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since time.Time, rep *ReconcileReport) error {
+	for offset := 0; ; offset += r.cfg.PageSize {
+		page, err := api.ListContracts(ctx, qys.ListQuery{
+			Offset: offset, Limit: r.cfg.PageSize, PublishStart: since, PublishEnd: r.cfg.Now(), Order: "ASC",
+		})
+		if err != nil {
+			return wrapf(err, "reconcile: list")
+		}
+		for _, item := range page.List {
+			rep.Checked++
+			row, err := r.cfg.Ledger.Contract(ctx, tenant, string(item.ID))
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return wrapf(err, "reconcile: contract %s", item.ID)
+			}
+			if row != nil && row.Status == item.Status && row.Confirmed {
+				continue
+			}
+			if err := r.trigger(ctx, tenant, string(item.ID), item.Status, "listed", ""); err != nil {
+				return err
+			}
+			rep.Triggered++
+		}
+		if len(page.List) < r.cfg.PageSize || offset+len(page.List) >= page.TotalCount {
+			return nil
+		}
+	}
+}
+
+// trigger publishes a RECONCILE event for one contract. Its id covers the
+// state seen, so repeated passes over an unchanged contract collapse.
+func (r *Reconciler) trigger(ctx context.Context, tenant, contractID, status, why, extra string) error {
+	payload, _ := json.Marshal(map[string]string{"reason": why, "status": status})
+	env := events.Envelope{
+		Schema: events.SchemaCallbackV1, Tenant: tenant, Kind: events.KindContract, Type: TypeReconcile,
+		ContractID: contractID, ContractStatus: status, ReceivedAt: r.cfg.Now().UTC(), Format: "reconcile",
+		Source: events.SourceReconcile, Payload: payload,
+	}
+	env.ID = events.EventID(tenant, events.KindContract, contractID, TypeReconcile, status, why+":"+extra)
+	data, err := env.Encode()
+	if err != nil {
+		return wrapf(err, "reconcile: encode")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	subj := r.cfg.Names.CallbackSubject(tenant, events.KindContract, TypeReconcile)
+	if _, err := r.cfg.JS.Publish(pctx, subj, data, jetstream.WithMsgID(env.ID)); err != nil {
+		return wrapf(err, "reconcile: publish trigger %s", contractID)
+	}
+	r.cfg.Logger.Info().Str("contract_id", contractID).Str("status", status).Str("why", why).Msg("reconcile trigger")
+	return nil
+}

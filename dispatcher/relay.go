@@ -1,0 +1,97 @@
+package dispatcher
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// Relay publishes the ledger's outbox to QYS_LEDGER. Each fact is
+// published with Nats-Msg-Id = its id and marked published only after the
+// PubAck, so a crash between the two republishes it and the stream drops
+// the repeat: no fact is lost or doubled.
+type Relay struct {
+	js      jetstream.JetStream
+	ledger  store.Ledger
+	log     zerolog.Logger
+	metrics *metrics
+	kick    chan struct{}
+	// Interval is how often the outbox is polled without a kick.
+	Interval time.Duration
+}
+
+// NewRelay returns a relay; Run starts it.
+func NewRelay(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, m *metrics) *Relay {
+	if m == nil {
+		m = newMetrics(nil)
+	}
+	return &Relay{js: js, ledger: l, log: log, metrics: m, kick: make(chan struct{}, 1), Interval: 500 * time.Millisecond}
+}
+
+// Kick asks for an outbox pass now.
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx is done, then makes one last pass.
+func (r *Relay) Run(ctx context.Context) {
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = r.Flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+		case <-r.kick:
+		}
+		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn().Err(err).Msg("outbox relay: will retry")
+		}
+	}
+}
+
+// Flush publishes every pending fact and returns how many it published.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		facts, err := r.ledger.Outbox(ctx, 256)
+		if err != nil {
+			return total, wrapf(err, "outbox")
+		}
+		if len(facts) == 0 {
+			return total, nil
+		}
+		ids := make([]string, 0, len(facts))
+		var pubErr error
+		for _, f := range facts {
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := r.js.Publish(pctx, f.Subject, f.Payload, jetstream.WithMsgID(f.ID))
+			cancel()
+			if err != nil {
+				pubErr = wrapf(err, "publish fact %s", f.ID)
+				break
+			}
+			ids = append(ids, f.ID)
+		}
+		if len(ids) > 0 {
+			if err := r.ledger.MarkPublished(ctx, ids); err != nil {
+				return total, wrapf(err, "mark published")
+			}
+			total += len(ids)
+			r.metrics.factsPublished.Add(float64(len(ids)))
+		}
+		if pubErr != nil {
+			return total, pubErr
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package dispatcher
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// Headers on dead-lettered messages.
+const (
+	HeaderReason     = "Qyshook-Reason"
+	HeaderError      = "Qyshook-Error"
+	HeaderEventID    = "Qyshook-Event-Id"
+	HeaderStreamSeq  = "Qyshook-Stream-Seq"
+	HeaderSubject    = "Qyshook-Subject"
+	HeaderDeliveries = "Qyshook-Deliveries"
+)
+
+// settle is the one place an outcome becomes an acknowledgement: nil →
+// Ack; transient → NakWithDelay (exponential, jittered) until MaxDeliver;
+// permanent or exhausted → dead letter, then Term.
+func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
+	var delivered uint64 = 1
+	if dl.meta != nil {
+		delivered = dl.meta.NumDelivered
+	}
+	log := d.log.With().Str("subject", dl.msg.Subject()).Uint64("attempt", delivered).Logger()
+	if dl.env != nil {
+		log = log.With().Str("event_id", dl.env.ID).Logger()
+	}
+	if err == nil {
+		if aerr := dl.msg.Ack(); aerr != nil {
+			log.Warn().Err(aerr).Msg("ack failed; the event will be redelivered and deduplicated")
+		}
+		return
+	}
+	isPermanent, reason := classify(err)
+	d.metrics.failed.WithLabelValues(reason).Inc()
+	if !isPermanent && delivered < uint64(d.cfg.MaxDeliver) {
+		delay := d.cfg.Backoff.Delay(delivered)
+		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
+		if nerr := dl.msg.NakWithDelay(delay); nerr != nil {
+			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
+		}
+		return
+	}
+	if !isPermanent {
+		reason = reasonExhausted + ":" + reason
+	}
+	if derr := d.deadLetter(ctx, dl, reason, err); derr != nil {
+		// Not recorded anywhere yet: leave the message to be redelivered.
+		log.Error().Err(derr).Msg("dead-lettering failed; the event stays in the stream")
+		_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
+		return
+	}
+	log.Error().Err(err).Str("reason", reason).Msg("event dead-lettered")
+	if terr := dl.msg.Term(); terr != nil {
+		log.Warn().Err(terr).Msg("term failed")
+	}
+}
+
+// deadLetter copies the message to QYS_DLQ (with the reason in headers)
+// and into the dead_letters table.
+func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string, cause error) error {
+	var seq uint64
+	delivered := 1
+	if dl.meta != nil {
+		seq = dl.meta.Sequence.Stream
+		delivered = int(dl.meta.NumDelivered)
+	}
+	eventID, tenant := "", ""
+	if dl.env != nil {
+		eventID, tenant = dl.env.ID, dl.env.Tenant
+	}
+	msg := nats.NewMsg(d.cfg.Names.DLQSubject(d.cfg.Durable))
+	msg.Data = dl.msg.Data()
+	msg.Header.Set(HeaderReason, reason)
+	msg.Header.Set(HeaderError, truncateString(cause.Error(), 512))
+	msg.Header.Set(HeaderEventID, eventID)
+	msg.Header.Set(HeaderStreamSeq, strconv.FormatUint(seq, 10))
+	msg.Header.Set(HeaderSubject, dl.msg.Subject())
+	msg.Header.Set(HeaderDeliveries, strconv.Itoa(delivered))
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := d.cfg.JS.PublishMsg(pctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-%s-%d", d.cfg.Durable, seq))); err != nil {
+		return wrapf(err, "publish dead letter")
+	}
+	_, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
+		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: dl.msg.Subject(), StreamSeq: seq,
+		Reason: reason + ": " + truncateString(cause.Error(), 512), Deliveries: delivered, Payload: dl.msg.Data(),
+		CreatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return wrapf(err, "record dead letter")
+	}
+	d.metrics.deadLetters.Inc()
+	return nil
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
