@@ -143,6 +143,11 @@ func (n Names) LedgerDocumentsSubject(tenant string) string {
 	return n.subject(subjectLedgerRoot + "." + tenant + ".documents.archived")
 }
 
+// LedgerTenantWildcard matches every ledger fact subject of one tenant.
+func (n Names) LedgerTenantWildcard(tenant string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".>")
+}
+
 // LedgerWildcard matches every ledger fact subject.
 func (n Names) LedgerWildcard() string { return n.subject(subjectLedgerRoot + ".>") }
 

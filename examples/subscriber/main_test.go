@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
+)
+
+func TestSubscriberFollowsAndAcksFacts(t *testing.T) {
+	env := natstest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	publish := func(subject string, f events.Fact) {
+		t.Helper()
+		data, _ := json.Marshal(f)
+		if _, err := env.JS.Publish(ctx, subject, data, jetstream.WithMsgID(f.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(env.Names.LedgerContractSubject("default", "COMPLETE"), events.Fact{
+		Schema: events.SchemaLedgerV1, ID: "fact-1", Tenant: "default", Kind: events.FactContractStatus,
+		ContractID: "100", Status: "COMPLETE", PreviousStatus: "SIGNING", Confirmed: true,
+	})
+	publish(env.Names.LedgerDocumentsSubject("default"), events.Fact{
+		Schema: events.SchemaLedgerV1, ID: "fact-2", Tenant: "default", Kind: events.FactDocumentsArchived,
+		ContractID: "100", Documents: []events.FactDocument{{ID: "200", SHA256: "ab", Path: "documents/default/100/200.pdf"}},
+	})
+	// Another tenant's fact is not delivered to a default-only subscriber.
+	publish(env.Names.LedgerContractSubject("other", "COMPLETE"), events.Fact{
+		Schema: events.SchemaLedgerV1, ID: "fact-3", Tenant: "other", Kind: events.FactContractStatus, ContractID: "300", Status: "COMPLETE",
+	})
+
+	var out bytes.Buffer
+	o := Options{URL: env.URL, Namespace: env.Names.Namespace, Tenant: "default", Durable: "billing", Max: 2}
+	if err := Run(ctx, o, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"contract 100 is COMPLETE", "document 200 archived at documents/default/100/200.pdf"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("output %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "300") {
+		t.Fatalf("other tenant's fact delivered: %q", got)
+	}
+	// Everything was acknowledged: the durable has nothing pending.
+	cons, err := env.JS.Consumer(ctx, env.Names.LedgerStream(), "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Fatalf("pending after run: ack %d, msgs %d", info.NumAckPending, info.NumPending)
+	}
+}
