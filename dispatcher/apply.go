@@ -67,7 +67,7 @@ func (d *Dispatcher) applyContract(ctx context.Context, env *events.Envelope, de
 		c = contractFromDetail(env.Tenant, detail)
 	}
 	ch := store.ContractChange{
-		Event: eventRow(env),
+		Event:    eventRow(env),
 		Contract: c,
 		BuildFacts: func(prev *store.Contract) []store.Fact {
 			return d.contractFacts(env, prev, &c)

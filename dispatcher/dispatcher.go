@@ -61,7 +61,7 @@ type Config struct {
 	EventTimeout time.Duration
 	// DownloadTimeout bounds one document download (default 30 min).
 	DownloadTimeout time.Duration
-	Logger       zerolog.Logger
+	Logger          zerolog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }

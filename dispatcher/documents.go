@@ -82,4 +82,3 @@ func (d *Dispatcher) archiveOne(ctx context.Context, tenant string, doc store.Do
 	}
 	return nil
 }
-
