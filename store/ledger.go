@@ -124,14 +124,16 @@ type ContractChange struct {
 
 // Applied tells what ApplyContract did.
 type Applied struct {
-	Changed  bool     // the contract row moved forward
+	Changed  bool      // the contract row moved forward
 	Previous *Contract // the row before (nil for a new contract)
 	Current  *Contract // the row after
 }
 
 // ContractFilter selects contracts to list.
 type ContractFilter struct {
+	// Tenant selects one tenant; empty means all.
 	Tenant string
+	// Status selects these statuses; empty means any.
 	Status []string
 	// UpdatedBefore selects rows not updated since this time (reconciler).
 	UpdatedBefore time.Time
@@ -141,7 +143,8 @@ type ContractFilter struct {
 // Ledger is the ledger. All methods are safe for concurrent use.
 type Ledger interface {
 	// ApplyContract applies a contract event. It returns ErrDuplicate when
-	// the event id was applied before (nothing changes).
+	// the event id was applied before (nothing changes). Errors worth a
+	// retry satisfy IsTransient (as for every method).
 	ApplyContract(ctx context.Context, ch ContractChange) (Applied, error)
 	// ArchiveDocument records an archived document file and its facts. It
 	// is idempotent: archiving the same document again with the same hash
@@ -150,20 +153,28 @@ type Ledger interface {
 	// ApplyCertification records a certification event. ErrDuplicate as
 	// for ApplyContract.
 	ApplyCertification(ctx context.Context, ev Event, c Certification) error
+	// Certification returns one certification, or ErrNotFound.
+	Certification(ctx context.Context, tenant, requestID string) (*Certification, error)
+	// Certifications lists a tenant's certifications, newest first.
+	Certifications(ctx context.Context, tenant string, limit int) ([]Certification, error)
 	// Contract returns one contract with its signatories and documents,
 	// or ErrNotFound.
 	Contract(ctx context.Context, tenant, id string) (*Contract, error)
-	// Contracts lists contracts, newest update first.
+	// Contracts lists contracts, newest update first, without their
+	// signatories and documents (Contract loads those). Limit <= 0 means
+	// no limit.
 	Contracts(ctx context.Context, f ContractFilter) ([]Contract, error)
 	// Events lists the events applied to one contract, oldest first.
 	Events(ctx context.Context, tenant, contractID string) ([]Event, error)
-	// Outbox returns up to limit unpublished facts, oldest first;
-	// MarkPublished marks them sent.
+	// Outbox returns up to limit unpublished facts, oldest first (limit
+	// <= 0: all); MarkPublished marks them sent, ignoring unknown ids.
 	Outbox(ctx context.Context, limit int) ([]Fact, error)
 	MarkPublished(ctx context.Context, ids []string) error
-	// DeadLetters: add, list, get, delete.
+	// DeadLetters: add (returns the new id), list oldest first (limit
+	// <= 0: all), get and delete; get and delete return ErrNotFound.
 	AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error)
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	DeadLetter(ctx context.Context, id int64) (*DeadLetter, error)
 	DeleteDeadLetter(ctx context.Context, id int64) error
 	// Ping checks the database is usable; Close releases it.
 	Ping(ctx context.Context) error

@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// ApplyContract implements store.Ledger. In one transaction it records
+// the event (store.ErrDuplicate if it was recorded before), locks the
+// contract row, and when store.Advances says the change moves the ledger
+// forward writes the contract, its signatories, its document metadata and
+// the facts from BuildFacts.
+func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.Applied, error) {
+	next := ch.Contract
+	if next.Tenant == "" {
+		next.Tenant = ch.Event.Tenant
+	}
+	if next.ID == "" {
+		next.ID = ch.Event.ContractID
+	}
+	if next.ID == "" {
+		return store.Applied{}, fmt.Errorf("ledger: apply contract: contract id is empty")
+	}
+	ev := ch.Event
+	if ev.ContractID == "" {
+		ev.ContractID = next.ID
+	}
+	var out store.Applied
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		old, err := s.lockContract(ctx, tx, next.Tenant, next.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if old == nil {
+			row := merge(nil, next, now)
+			inserted, err := s.insertContract(ctx, tx, row)
+			if err != nil {
+				return err
+			}
+			if !inserted { // another transaction created it first
+				if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
+					return err
+				}
+				if old == nil {
+					return fmt.Errorf("contract %s vanished", next.ID)
+				}
+			}
+		}
+		if old != nil {
+			if !store.Advances(old, &next) {
+				out = store.Applied{Previous: old, Current: old}
+				return nil
+			}
+			if err := s.updateContract(ctx, tx, merge(old, next, now)); err != nil {
+				return err
+			}
+		}
+		if err := s.writeChildren(ctx, tx, old, next); err != nil {
+			return err
+		}
+		if ch.BuildFacts != nil {
+			if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
+				return err
+			}
+		}
+		cur, err := s.loadContract(ctx, tx, next.Tenant, next.ID, "")
+		if err != nil {
+			return err
+		}
+		out = store.Applied{Changed: true, Previous: old, Current: cur}
+		return nil
+	})
+	if err != nil {
+		return store.Applied{}, s.fail("apply contract "+next.ID, err)
+	}
+	return out, nil
+}
+
+// merge builds the row to write from the change next over old (nil for
+// a new contract): empty fields of next keep old's values; UpdatedAt
+// defaults to now; CompletedAt is next's if set, else old's, else now
+// when the contract reaches COMPLETE.
+func merge(old *store.Contract, next store.Contract, now time.Time) store.Contract {
+	row := next
+	if row.UpdatedAt.IsZero() {
+		row.UpdatedAt = now
+	}
+	if old != nil {
+		if row.BizID == "" {
+			row.BizID = old.BizID
+		}
+		if row.Subject == "" {
+			row.Subject = old.Subject
+		}
+		if len(row.Detail) == 0 {
+			row.Detail = old.Detail
+		}
+		if len(row.Signatories) == 0 {
+			row.Signatories = old.Signatories
+		}
+		if row.CompletedAt == nil {
+			row.CompletedAt = old.CompletedAt
+		}
+	}
+	if row.CompletedAt == nil && row.Status == store.StatusComplete {
+		t := row.UpdatedAt
+		row.CompletedAt = &t
+	}
+	return row
+}
+
+// insertEvent records ev, or returns store.ErrDuplicate.
+func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error {
+	if ev.ID == "" {
+		return fmt.Errorf("event id is empty")
+	}
+	now := s.now()
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now
+	}
+	if ev.AppliedAt.IsZero() {
+		ev.AppliedAt = now
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO events
+		(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING RETURNING id`),
+		ev.ID, ev.Tenant, ev.Kind, ev.Type, ev.ContractID, ev.Source,
+		s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("event %s: %w", ev.ID, store.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// lockContract loads and locks a contract with its signatories and
+// documents; it returns nil, nil when there is none.
+func (s *DB) lockContract(ctx context.Context, tx *sql.Tx, tenant, id string) (*store.Contract, error) {
+	c, err := s.loadContract(ctx, tx, tenant, id, s.d.LockRow)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// insertContract inserts row unless it exists; it reports whether it did.
+func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract) (bool, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO contracts
+		(tenant, id, biz_id, subject, status, confirmed, signed_count, updated_at, completed_at, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant, id) DO NOTHING RETURNING id`),
+		row.Tenant, row.ID, row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
+		s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert contract: %w", err)
+	}
+	return true, nil
+}
+
+func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract) error {
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET
+		biz_id = ?, subject = ?, status = ?, confirmed = ?, signed_count = ?,
+		updated_at = ?, completed_at = ?, detail = ?
+		WHERE tenant = ? AND id = ?`),
+		row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
+		s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail),
+		row.Tenant, row.ID)
+	if err != nil {
+		return fmt.Errorf("update contract: %w", err)
+	}
+	return nil
+}
+
+// writeChildren replaces the signatories (unless next lists none) and
+// upserts the documents' metadata, leaving archive columns alone.
+func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, old *store.Contract, next store.Contract) error {
+	if len(next.Signatories) > 0 || old == nil {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM signatories WHERE tenant = ? AND contract_id = ?`),
+			next.Tenant, next.ID); err != nil {
+			return fmt.Errorf("delete signatories: %w", err)
+		}
+		for _, sg := range next.Signatories {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO signatories
+				(tenant, contract_id, id, tenant_type, tenant_name, status, serial_no)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (tenant, contract_id, id) DO UPDATE SET
+				tenant_type = excluded.tenant_type, tenant_name = excluded.tenant_name,
+				status = excluded.status, serial_no = excluded.serial_no`),
+				next.Tenant, next.ID, sg.ID, sg.TenantType, sg.TenantName, sg.Status, sg.SerialNo); err != nil {
+				return fmt.Errorf("insert signatory %s: %w", sg.ID, err)
+			}
+		}
+	}
+	for _, d := range next.Documents {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO documents (tenant, id, contract_id, title)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, id) DO UPDATE SET
+			contract_id = excluded.contract_id,
+			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END`),
+			next.Tenant, d.ID, next.ID, d.Title); err != nil {
+			return fmt.Errorf("upsert document %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}

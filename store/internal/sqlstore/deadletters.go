@@ -1,0 +1,91 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+const deadLetterCols = `id, event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at`
+
+// AddDeadLetter implements store.Ledger; it returns the new id.
+func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, error) {
+	if d.StreamSeq > math.MaxInt64 {
+		return 0, fmt.Errorf("ledger: add dead letter: stream sequence %d out of range", d.StreamSeq)
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = s.now()
+	}
+	var id int64
+	err := s.writer.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
+		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
+		bytesArg(d.Payload), s.timeArg(d.CreatedAt)).Scan(&id)
+	if err != nil {
+		return 0, s.fail("add dead letter", err)
+	}
+	return id, nil
+}
+
+func scanDeadLetter(sc interface{ Scan(...any) error }) (store.DeadLetter, error) {
+	var d store.DeadLetter
+	var seq int64
+	err := sc.Scan(&d.ID, &d.EventID, &d.Tenant, &d.Consumer, &d.Subject, &seq, &d.Reason,
+		&d.Deliveries, &d.Payload, timeCol{&d.CreatedAt})
+	d.StreamSeq = uint64(seq)
+	return d, err
+}
+
+// DeadLetters implements store.Ledger: oldest first; limit <= 0 means no
+// limit.
+func (s *DB) DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+deadLetterCols+` FROM dead_letters ORDER BY id`+limitClause(limit))
+	if err != nil {
+		return nil, s.fail("dead letters", err)
+	}
+	defer rows.Close()
+	var out []store.DeadLetter
+	for rows.Next() {
+		d, err := scanDeadLetter(rows)
+		if err != nil {
+			return nil, s.fail("dead letters: scan", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("dead letters", err)
+	}
+	return out, nil
+}
+
+// DeadLetter implements store.Ledger; store.ErrNotFound if there is none.
+func (s *DB) DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error) {
+	d, err := scanDeadLetter(s.reader.QueryRowContext(ctx, s.q(`SELECT `+deadLetterCols+
+		` FROM dead_letters WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail("dead letter "+strconv.FormatInt(id, 10), err)
+	}
+	return &d, nil
+}
+
+// DeleteDeadLetter implements store.Ledger; store.ErrNotFound if there is
+// none.
+func (s *DB) DeleteDeadLetter(ctx context.Context, id int64) error {
+	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM dead_letters WHERE id = ?`), id)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = store.ErrNotFound
+		}
+	}
+	return s.fail("delete dead letter "+strconv.FormatInt(id, 10), err)
+}

@@ -1,0 +1,163 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const contractCols = `tenant, id, biz_id, subject, status, confirmed, updated_at, completed_at, detail`
+
+func scanContract(sc interface{ Scan(...any) error }, c *store.Contract) error {
+	var detail []byte
+	err := sc.Scan(&c.Tenant, &c.ID, &c.BizID, &c.Subject, &c.Status, &c.Confirmed,
+		timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail)
+	if len(detail) > 0 {
+		c.Detail = detail
+	}
+	return err
+}
+
+// Contract implements store.Ledger.
+func (s *DB) Contract(ctx context.Context, tenant, id string) (*store.Contract, error) {
+	c, err := s.loadContract(ctx, s.reader, tenant, id, "")
+	if err != nil {
+		return nil, s.fail("contract "+id, err)
+	}
+	return c, nil
+}
+
+// loadContract reads one contract (locking the row with lock, if any)
+// with its signatories by serial_no and its documents by id.
+func (s *DB) loadContract(ctx context.Context, q querier, tenant, id, lock string) (*store.Contract, error) {
+	var c store.Contract
+	err := scanContract(q.QueryRowContext(ctx, s.q(`SELECT `+contractCols+
+		` FROM contracts WHERE tenant = ? AND id = ?`+lock), tenant, id), &c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select contract: %w", err)
+	}
+	if c.Signatories, err = s.signatories(ctx, q, tenant, id); err != nil {
+		return nil, err
+	}
+	if c.Documents, err = s.documents(ctx, q, tenant, id); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (s *DB) signatories(ctx context.Context, q querier, tenant, contractID string) ([]store.Signatory, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT id, tenant_type, tenant_name, status, serial_no
+		FROM signatories WHERE tenant = ? AND contract_id = ? ORDER BY serial_no, id`), tenant, contractID)
+	if err != nil {
+		return nil, fmt.Errorf("select signatories: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Signatory
+	for rows.Next() {
+		var sg store.Signatory
+		if err := rows.Scan(&sg.ID, &sg.TenantType, &sg.TenantName, &sg.Status, &sg.SerialNo); err != nil {
+			return nil, fmt.Errorf("scan signatory: %w", err)
+		}
+		out = append(out, sg)
+	}
+	return out, rows.Err()
+}
+
+func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT id, contract_id, title, sha256, size, path, fetched_at
+		FROM documents WHERE tenant = ? AND contract_id = ? ORDER BY id`), tenant, contractID)
+	if err != nil {
+		return nil, fmt.Errorf("select documents: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Document
+	for rows.Next() {
+		var d store.Document
+		if err := rows.Scan(&d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
+			nullTimeCol{&d.FetchedAt}); err != nil {
+			return nil, fmt.Errorf("scan document: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Contracts implements store.Ledger. The rows come without signatories
+// and documents (use Contract for those). Limit <= 0 means no limit.
+func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Contract, error) {
+	query := `SELECT ` + contractCols + ` FROM contracts WHERE 1 = 1`
+	var args []any
+	if f.Tenant != "" {
+		query += ` AND tenant = ?`
+		args = append(args, f.Tenant)
+	}
+	if len(f.Status) > 0 {
+		query += ` AND status IN (` + placeholders(len(f.Status)) + `)`
+		for _, st := range f.Status {
+			args = append(args, st)
+		}
+	}
+	if !f.UpdatedBefore.IsZero() {
+		query += ` AND updated_at < ?`
+		args = append(args, s.timeArg(f.UpdatedBefore))
+	}
+	query += ` ORDER BY updated_at DESC, tenant, id` + limitClause(f.Limit)
+	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.fail("contracts", err)
+	}
+	defer rows.Close()
+	var out []store.Contract
+	for rows.Next() {
+		var c store.Contract
+		if err := scanContract(rows, &c); err != nil {
+			return nil, s.fail("contracts: scan", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("contracts", err)
+	}
+	return out, nil
+}
+
+// Events implements store.Ledger: the events of one contract in the order
+// they were applied.
+func (s *DB) Events(ctx context.Context, tenant, contractID string) ([]store.Event, error) {
+	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT id, tenant, kind, type, contract_id, source,
+		received_at, applied_at, payload FROM events
+		WHERE tenant = ? AND contract_id = ? ORDER BY applied_at, id`), tenant, contractID)
+	if err != nil {
+		return nil, s.fail("events", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var ev store.Event
+		var payload []byte
+		if err := rows.Scan(&ev.ID, &ev.Tenant, &ev.Kind, &ev.Type, &ev.ContractID, &ev.Source,
+			timeCol{&ev.ReceivedAt}, timeCol{&ev.AppliedAt}, &payload); err != nil {
+			return nil, s.fail("events: scan", err)
+		}
+		if len(payload) > 0 {
+			ev.Payload = payload
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("events", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,165 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Driver is the database/sql driver name ("sqlite", "pgx").
+	Driver string
+	// Numbered rewrites ? placeholders to $1, $2, … (PostgreSQL).
+	Numbered bool
+	// TextTime stores times as fixed-width RFC 3339 UTC text (SQLite)
+	// instead of passing time.Time to the driver (PostgreSQL timestamptz).
+	TextTime bool
+	// LockRow is appended to a SELECT of one row inside a transaction to
+	// lock it (" FOR UPDATE" on PostgreSQL; "" on SQLite, whose write
+	// transactions are already exclusive).
+	LockRow string
+	// Transient reports driver errors worth retrying (busy, serialization
+	// failure, lost connection); it may be nil.
+	Transient func(error) bool
+}
+
+// DB implements store.Ledger over database/sql. Writes go to the writer
+// pool in transactions; reads outside transactions go to the reader pool,
+// which may be the same *sql.DB.
+type DB struct {
+	d      Dialect
+	writer *sql.DB
+	reader *sql.DB
+	now    func() time.Time
+}
+
+var _ store.Ledger = (*DB)(nil)
+
+// New returns a ledger over writer and reader (reader may be writer or
+// nil for the same pool). The schema must already be migrated. Close
+// closes both pools.
+func New(d Dialect, writer, reader *sql.DB) *DB {
+	if reader == nil {
+		reader = writer
+	}
+	return &DB{d: d, writer: writer, reader: reader, now: time.Now}
+}
+
+// Ping checks both pools answer.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return s.fail("ping", err)
+	}
+	if s.reader != s.writer {
+		if err := s.reader.PingContext(ctx); err != nil {
+			return s.fail("ping reader", err)
+		}
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *DB) Close() error {
+	var errs []error
+	if s.reader != s.writer {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ledger: close: %w", err)
+	}
+	return nil
+}
+
+// q rewrites the ? placeholders of query for the dialect. Queries in
+// this package never contain a literal question mark.
+func (s *DB) q(query string) string {
+	if !s.d.Numbered || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// fail wraps err as "ledger: op: err", marking transient errors so that
+// store.IsTransient reports them.
+func (s *DB) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrNotFound) && s.transient(err) {
+		err = transientError{err}
+	}
+	return fmt.Errorf("ledger: %s: %w", op, err)
+}
+
+func (s *DB) transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return s.d.Transient != nil && s.d.Transient(err)
+}
+
+// transientError marks err as store.ErrTransient without changing its text.
+type transientError struct{ err error }
+
+func (e transientError) Error() string   { return e.err.Error() }
+func (e transientError) Unwrap() []error { return []error{e.err, store.ErrTransient} }
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// limitClause returns " LIMIT n" for n > 0, else "".
+func limitClause(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return " LIMIT " + strconv.Itoa(n)
+}

@@ -1,0 +1,122 @@
+// Package ledgerdb opens the ledger named by a URL: it picks store/sqlite
+// or store/postgres (which import store, so store itself cannot). It also
+// runs the schema migrations for `qyshook migrate up|down|version`.
+//
+// URLs:
+//
+//	""                          sqlite at <dataDir>/ledger.db
+//	sqlite://data/ledger.db     relative to the working directory
+//	sqlite:///var/lib/x.db      absolute
+//	sqlite://x.db?synchronous=normal
+//	postgres://… or postgresql://…
+package ledgerdb
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/postgres"
+	"github.com/qyshook/qyshook/store/sqlite"
+)
+
+// DefaultFile is the SQLite file under the data dir when the URL is empty.
+const DefaultFile = "ledger.db"
+
+// target is a parsed ledger URL.
+type target struct {
+	sqlitePath string // set for SQLite
+	sqliteOpts sqlite.Options
+	pgURL      string // set for PostgreSQL
+}
+
+// parse splits a ledger URL. Errors never repeat the URL, which may hold a
+// password.
+func parse(rawURL, dataDir string) (target, error) {
+	if rawURL == "" {
+		if dataDir == "" {
+			dataDir = "."
+		}
+		return target{sqlitePath: filepath.Join(dataDir, DefaultFile)}, nil
+	}
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return target{}, fmt.Errorf("ledger: database url has no scheme: want sqlite://<path> or postgres://…")
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return target{pgURL: rawURL}, nil
+	case "sqlite", "sqlite3":
+		path, query, _ := strings.Cut(rest, "?")
+		if path == "" {
+			return target{}, fmt.Errorf("ledger: sqlite url has no path")
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return target{}, fmt.Errorf("ledger: sqlite url query: %w", err)
+		}
+		t := target{sqlitePath: filepath.FromSlash(path)}
+		for k := range q {
+			if k != "synchronous" {
+				return target{}, fmt.Errorf("ledger: sqlite url: unknown parameter %q", k)
+			}
+		}
+		t.sqliteOpts.Synchronous = q.Get("synchronous")
+		return t, nil
+	default:
+		return target{}, fmt.Errorf("ledger: unknown database scheme %q: want sqlite:// or postgres://", scheme)
+	}
+}
+
+// Open opens, migrating to the latest schema, the ledger at rawURL; an
+// empty URL means SQLite at <dataDir>/ledger.db.
+func Open(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
+	t, err := parse(rawURL, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if t.pgURL != "" {
+		return postgres.Open(ctx, t.pgURL)
+	}
+	return sqlite.Open(ctx, t.sqlitePath, t.sqliteOpts)
+}
+
+// MigrateUp applies every pending migration. Up to date is success.
+func MigrateUp(rawURL, dataDir string) error {
+	t, err := parse(rawURL, dataDir)
+	if err != nil {
+		return err
+	}
+	if t.pgURL != "" {
+		return postgres.MigrateUp(t.pgURL)
+	}
+	return sqlite.MigrateUp(t.sqlitePath)
+}
+
+// MigrateDown rolls back steps migrations (all of them when steps <= 0).
+func MigrateDown(rawURL, dataDir string, steps int) error {
+	t, err := parse(rawURL, dataDir)
+	if err != nil {
+		return err
+	}
+	if t.pgURL != "" {
+		return postgres.MigrateDown(t.pgURL, steps)
+	}
+	return sqlite.MigrateDown(t.sqlitePath, steps)
+}
+
+// Version returns the schema version and whether a migration failed
+// halfway (dirty); 0 means no migration applied.
+func Version(rawURL, dataDir string) (version uint, dirty bool, err error) {
+	t, err := parse(rawURL, dataDir)
+	if err != nil {
+		return 0, false, err
+	}
+	if t.pgURL != "" {
+		return postgres.Version(t.pgURL)
+	}
+	return sqlite.Version(t.sqlitePath)
+}

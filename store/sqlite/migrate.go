@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/qyshook/qyshook/migrations"
+)
+
+// MigrateUp applies every pending migration to the database at path,
+// creating it (and its directory) if needed. Up to date is success.
+func MigrateUp(path string) error {
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	dsn, err := writerDSN(path, Options{})
+	if err != nil {
+		return err
+	}
+	return migrateUp(dsn)
+}
+
+// MigrateDown rolls back steps migrations (all of them when steps <= 0).
+func MigrateDown(path string, steps int) error {
+	dsn, err := writerDSN(path, Options{})
+	if err != nil {
+		return err
+	}
+	return withMigrate(dsn, func(m *migrate.Migrate) error {
+		if steps <= 0 {
+			return m.Down()
+		}
+		return m.Steps(-steps)
+	})
+}
+
+// Version returns the schema version of the database at path and whether
+// a migration failed halfway (dirty); version 0 means none applied.
+func Version(path string) (version uint, dirty bool, err error) {
+	dsn, err := writerDSN(path, Options{})
+	if err != nil {
+		return 0, false, err
+	}
+	err = withMigrate(dsn, func(m *migrate.Migrate) error {
+		version, dirty, err = m.Version()
+		if errors.Is(err, migrate.ErrNilVersion) {
+			return nil
+		}
+		return err
+	})
+	return version, dirty, err
+}
+
+func migrateUp(dsn string) error {
+	return withMigrate(dsn, func(m *migrate.Migrate) error { return m.Up() })
+}
+
+// withMigrate runs fn on a migrator over its own connection pool (the
+// migrate driver closes the pool it is given). migrate.ErrNoChange is
+// success.
+func withMigrate(dsn string, fn func(*migrate.Migrate) error) error {
+	db, err := sql.Open(Dialect.Driver, dsn)
+	if err != nil {
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	driver, err := migratesqlite.WithInstance(db, &migratesqlite.Config{})
+	if err != nil {
+		_ = db.Close()
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	src, err := iofs.New(migrations.SQLite, "sqlite")
+	if err != nil {
+		_ = driver.Close()
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "sqlite", driver)
+	if err != nil {
+		_ = driver.Close()
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	err = fn(m)
+	srcErr, dbErr := m.Close()
+	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	if err := errors.Join(srcErr, dbErr); err != nil {
+		return fmt.Errorf("ledger: migrate: close: %w", err)
+	}
+	return nil
+}
