@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors of the open-API client. An *APIError matches them with
@@ -57,7 +58,8 @@ type APIError struct {
 	// Path is the API path called (no query: ids stay out of errors).
 	Path string
 
-	notFound []int
+	notFound   []int
+	retryAfter time.Duration
 }
 
 // Error implements error.

@@ -265,7 +265,9 @@ type Callback struct {
 	// form fields as a JSON object of strings.
 	Payload json.RawMessage
 	// SecretIndex is the index of the secret that verified the callback
-	// (rotation); -1 when the callback carried no signature.
+	// (rotation): by signature, or for format B with SignatureNone by
+	// decryption; -1 when the callback carried no signature and no
+	// encrypted content.
 	SecretIndex int
 	Raw         RawRequest
 }

@@ -1,0 +1,213 @@
+package dispatcher_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+)
+
+// harness is a dispatcher wired to real parts: a JetStream (embedded or
+// QYSHOOK_TEST_NATS_URL), a fake 契约锁, a real ledger and document store.
+type harness struct {
+	t       *testing.T
+	nats    *natstest.Env
+	fake    *qystest.Server
+	ledger  store.Ledger
+	dataDir string
+	cfg     dispatcher.Config
+	reg     *prometheus.Registry
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type harnessOption func(*harness)
+
+// withoutAPI leaves the default tenant without API credentials.
+func withoutAPI() harnessOption { return func(h *harness) { h.cfg.APIs = nil } }
+
+func withConfig(f func(*dispatcher.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
+
+func newHarness(t *testing.T, ledger store.Ledger, opts ...harnessOption) *harness {
+	t.Helper()
+	h := &harness{t: t, nats: natstest.New(t), ledger: ledger, dataDir: t.TempDir(), reg: prometheus.NewRegistry()}
+	h.fake = qystest.NewServer()
+	t.Cleanup(h.fake.Close)
+	client, err := h.fake.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = dispatcher.Config{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: ledger, Docs: newDocStore(t, h.dataDir),
+		APIs:       map[string]dispatcher.API{"default": client},
+		MaxDeliver: 5, AckWait: 5 * time.Second,
+		Backoff:    dispatcher.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Registerer: h.reg,
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	d, err := dispatcher.New(h.cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	h.mu.Lock()
+	h.cancel, h.done = cancel, done
+	h.mu.Unlock()
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	h.mu.Lock()
+	cancel, done := h.cancel, h.done
+	h.cancel = nil
+	h.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			h.t.Errorf("dispatcher.Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		h.t.Error("dispatcher did not stop")
+	}
+}
+
+// publish puts a contract callback envelope on QYS_CALLBACKS.
+func (h *harness) publishContract(contractID, callbackType, status string) events.Envelope {
+	h.t.Helper()
+	env := events.Envelope{
+		Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: callbackType,
+		ContractID: contractID, ContractStatus: status, ReceivedAt: time.Now().UTC(), Format: "A",
+		Source: events.SourceCallback, Payload: json.RawMessage(`{"contractId":"` + contractID + `"}`),
+	}
+	env.ID = events.EventID("default", events.KindContract, contractID, callbackType, status, "")
+	h.publishEnvelope(env)
+	return env
+}
+
+func (h *harness) publishEnvelope(env events.Envelope) {
+	h.t.Helper()
+	data, err := env.Encode()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.publishRaw(h.nats.Names.CallbackSubject(env.Tenant, env.Kind, env.Type), data, env.ID)
+}
+
+func (h *harness) publishRaw(subject string, data []byte, msgID string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	if _, err := h.nats.JS.Publish(ctx, subject, data, opts...); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// contract reads a ledger row, nil when absent.
+func (h *harness) contract(id string) *store.Contract {
+	h.t.Helper()
+	c, err := h.ledger.Contract(context.Background(), "default", id)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// streamMessages returns the messages of a stream (subject → bodies).
+func (h *harness) streamMessages(stream string) []jetstream.RawStreamMsg {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := h.nats.JS.Stream(ctx, stream)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		out = append(out, *m)
+	}
+	return out
+}
+
+func (h *harness) facts() []events.Fact {
+	var out []events.Fact
+	for _, m := range h.streamMessages(h.nats.Names.LedgerStream()) {
+		var f events.Fact
+		if err := json.Unmarshal(m.Data, &f); err != nil {
+			h.t.Fatalf("fact %s: %v", m.Subject, err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// addContract adds a contract with two signatories and two documents.
+func (h *harness) addContract(status string) string {
+	return h.fake.AddContract(qystest.ContractSpec{
+		Subject: "采购合同", Status: status,
+		Signatories: []qystest.SignatorySpec{
+			{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司", Contact: "13800000000"},
+			{TenantType: qystest.TenantPersonal, TenantName: "张三", Contact: "13900000000"},
+		},
+		Documents: []qystest.DocumentSpec{{Title: "合同正文"}, {Title: "附件", Size: 64 << 10}},
+	})
+}
+
+// completeInFake marks every signatory signed and the contract COMPLETE
+// without sending callbacks.
+func (h *harness) completeInFake(id string) {
+	h.t.Helper()
+	if err := h.fake.SetStatus(id, qys.StatusComplete); err != nil {
+		h.t.Fatal(err)
+	}
+}

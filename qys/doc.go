@@ -1,0 +1,110 @@
+// Package qys speaks the 契约锁 (QiYueSuo) protocol: a client for the open
+// API (signed headers, the {code, message, result} envelope, typed errors,
+// contract detail and list, streamed downloads) and the verification,
+// decryption and classification of the callbacks 契约锁 posts. It never
+// logs; it returns errors prefixed "qys: ".
+//
+// The authoritative description of the protocol, with sources and
+// confidence, is docs/qys-protocol.md. Where it says "not found", this
+// package had to choose; every such choice is listed here with the way to
+// change it.
+//
+// # Open API
+//
+// Every call is a GET signed with x-qys-open-accesstoken,
+// x-qys-open-timestamp (Unix milliseconds), x-qys-open-nonce (a fresh UUID
+// per attempt, retries included) and x-qys-open-signature = SignAPI(token,
+// secret, timestamp, nonce). WithPrivateCloud switches to the x-qys-*
+// header family (nonce included, as in later private-cloud versions) and
+// to paths without /v2. The optional `version` header is sent only with
+// WithVersionHeader.
+//
+// A call succeeds when the envelope's code is 0 (a JSON number or string)
+// or its responseCode is "00000000". Anything else is an *APIError, also
+// for 4xx/5xx answers whose body is read when it is JSON; a non-JSON error
+// body yields an *APIError with only HTTPStatus. Choices:
+//
+//   - Not-found codes: the platform's error table could not be retrieved,
+//     so only HTTP 404 and NotFoundCodes (placeholders chosen by qyshook)
+//     match ErrNotFound. Set the real codes with WithNotFoundCodes.
+//   - An envelope without code and responseCode is an error, never a
+//     success. A code that is not an integer becomes CodeUnparsable.
+//   - Private cloud 4.0 answers the detail under a top-level `contract`
+//     key and the list under result.contractList; both are accepted.
+//   - Errors carry the API path but never the query, so ids stay out of
+//     logs.
+//
+// Timeouts and retries: WithTimeout (default 30 s) applies only when ctx
+// has no deadline. It bounds a JSON call including its retries, but for a
+// download only the wait for each attempt's response headers, never the
+// body; cancel ctx to stop a long download. Network errors, 5xx, HTTP 429
+// and rate-limit codes are retried (WithRetries; default 3 retries,
+// exponential backoff with full jitter from 200 ms, capped at 5 s, and
+// Retry-After honoured up to that cap). Downloads are retried only until
+// their body starts to stream. A download whose body ends before its
+// Content-Length fails with an error wrapping ErrTruncated. If a download
+// answers JSON instead of a file, the envelope is decoded into an
+// *APIError. ListContracts sends publishTimeStart/End as
+// "2006-01-02 15:04:05" in ShanghaiTime, a fixed UTC+8 zone.
+//
+// # Callbacks
+//
+// A Verifier is configured per tenant (VerifierConfig) and turns a
+// RawRequest into a *Callback, or into one of the sentinel errors.
+//
+// Format A (public cloud) is a POST of form fields. Bodies may be
+// application/x-www-form-urlencoded, multipart/form-data or a JSON object.
+// The payload is either plain fields or `content` = Base64 of AES-128
+// (ECB by default, PKCS#7) keyed by the UTF-8 bytes of the 16-character
+// callback secret. signature = Sign(timestamp, secret) is compared in
+// constant time against every configured secret (rotation); signature and
+// timestamp may travel in the body or the URL query. Choices:
+//
+//   - CBC IV (Cipher = CipherCBC): the public-cloud IV rule is NOT
+//     documented. The default IV is the key bytes themselves (a common
+//     Java convention). This is not confirmed; set VerifierConfig.IV (and
+//     SenderConfig.IV) once 契约锁 tells you the real IV.
+//   - Padding: PKCS#7 is stripped strictly; a zero-padded plaintext (the
+//     vendor C# sample) is accepted when, without its trailing NULs, it is
+//     valid JSON.
+//   - Timestamps are milliseconds (13 digits); 10-digit seconds are also
+//     accepted. The window is 72 h into the past and 5 min into the future,
+//     edges inclusive (VerifierConfig.Window). A signed callback whose
+//     timestamp is missing or unparsable fails with ErrStale (not
+//     ErrMalformed): its freshness cannot be established.
+//   - A callback without signature is refused (ErrMissingSignature) unless
+//     AllowUnsigned; it is then checked for freshness only if it carries a
+//     timestamp, and SecretIndex is -1.
+//   - A repeated or conflicting signature, timestamp or content field is
+//     ErrMalformed.
+//
+// Format B (newer private cloud) is a JSON envelope {signature, timestamp,
+// nonce, encrypted}: AES-CBC/PKCS#5 with key = the first 16 bytes of the
+// secret and IV = TokenIV(token) = SHA-256(token)[:16]. Its signature
+// formula is NOT published, so VerifierConfig.SignatureB chooses:
+//
+//   - SignatureNone (default): the signature field is ignored.
+//     Authenticity rests on one of the secrets decrypting `encrypted` to a
+//     JSON object (SecretIndex names it) and on confirming every callback
+//     through the API downstream. The timestamp window is still enforced.
+//   - SignatureMD5: signature = Sign(timestamp, secret), as in format A.
+//
+// In format B a known callbackType (USER_AUTH_*, COMPANY_AUTH_*,
+// CONTRACT_*) selects Callback.Kind, whatever kind the caller passed, and
+// CALLBACK_CHECK yields a Callback whose IsCheck is true.
+//
+// Classification: contract callbacks need contractId (a JSON string or
+// number; else ErrMissingContract). Auth callbacks get CallbackType "AUTH"
+// when none is sent; company auth succeeds on status "1" (format B:
+// COMPANY_AUTH_SUCCESS), personal auth on status "1" (USER_AUTH_SUCCESS).
+// Unknown callback types and fields are never errors. Callback.Payload is
+// the decrypted JSON object, or for plain form callbacks an object of the
+// form fields as strings, without signature and timestamp.
+//
+// Response bodies: this package does not answer callbacks. The contract
+// callback's official answer was not found; the receiver answers
+// "success" (every observed integration does) and {"code":0} for auth.
+//
+// BuildCallback, Sign, SignAPI, Encrypt, Decrypt and TokenIV build
+// callbacks and requests exactly as described above, for fakes and tests.
+package qys

@@ -1,0 +1,81 @@
+// Package qystest is a fake 契约锁 (QiYueSuo) for tests and local
+// development, shaped like net/http/httptest and pstest: NewServer starts
+// it on a loopback port, Close stops it, URL/AppToken/AppSecret say how to
+// reach it and Client returns a qys.Client pointed at it.
+//
+// It serves the open API's read side (GET /v2/contract/detail, /list,
+// /v2/document/download, /v2/contract/download, /downloadurl) over
+// contracts set up with AddContract, checks every request's auth headers as
+// the platform does, records requests, injects faults, and plays contract
+// lifecycles (Send, Sign, Reject, Recall, Expire, Invalidate) and
+// certifications, sending the matching callbacks signed and encrypted with
+// qys.BuildCallback to the target set with SetCallbackTarget, retrying on
+// a scaled copy of the platform's schedule.
+//
+//	srv := qystest.NewServer()
+//	defer srv.Close()
+//	srv.SetCallbackTarget(qystest.CallbackTarget{ContractURL: recv.URL + "/contract",
+//		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: secret, Encrypt: true}})
+//	id := srv.AddContract(qystest.ContractSpec{Subject: "NDA",
+//		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲公司"}}})
+//	_ = srv.Send(id)
+//	_ = srv.Sign(id, 0) // SEAL, then COMPLETE
+//	_ = srv.WaitIdle(ctx)
+//
+// # Auth checks
+//
+// A request must carry x-qys-open-accesstoken, -timestamp, -nonce and
+// -signature (else HTTP 441, code 441); the token must be known and the
+// signature equal lowercase hex MD5(token+secret+timestamp+nonce), the
+// timestamp (ms) within the window and the nonce unused (else HTTP 442,
+// code 442, responseCode "11990442"). Only GET is allowed (else 405).
+//
+// # Where the fake differs from the real platform
+//
+//   - Timestamp window: ±15 minutes by default (WithTimestampWindow), the
+//     private-cloud value; the public cloud's is not documented.
+//   - A reused nonce (within 10 minutes, WithNonceTTL) is refused with 442
+//     "NONCE ALREADY USED"; the platform's code for it is unknown. Bad
+//     signatures and stale timestamps are 442 too, with the fake's own
+//     messages; only "INVALID TOKEN" was seen on the platform. The 3-header
+//     (no nonce) public form is refused with 441.
+//   - Not-found answers are HTTP 200 with qys.CodeContractNotFound or
+//     qys.CodeDocumentNotFound, codes chosen by qyshook: the platform's real
+//     codes are unknown. Parameter errors are HTTP 200, code 1000001.
+//   - Rate limiting (RateLimitNext) answers HTTP 200 with code 11990006;
+//     injected failures (FailNext) answer a plain-text body, as a gateway.
+//   - Publish time is the time of AddContract unless ContractSpec sets it;
+//     list ordering defaults to newest first (the platform's default is
+//     not documented); categories, signatoryType and createTimeOrder beyond
+//     ASC/DESC are ignored.
+//   - Document content is whatever the test gives, or deterministic
+//     PDF-looking noise; the sign log is UTF-8 text (SignLogName), not a
+//     PDF. Only the CONTRACT and SIGNLOG download items produce files.
+//     Download links point back to the fake, need no auth headers and
+//     expire after 60 minutes of the fake's clock.
+//   - Private-cloud mode (WithPrivateCloud) accepts x-qys-* headers with or
+//     without x-qys-nonce, serves paths without /v2, and puts detail
+//     results under both "result" and "contract" and list items under both
+//     "list" and "contractList".
+//   - Callbacks: the retry schedule (contract: 5 min, 2 h ×4, 12 h, 24 h;
+//     auth: immediately, 1 min, 1 min — quoted by a secondary source only)
+//     is multiplied by WithTimeScale, default 1e-5. A retry resends the same
+//     payload with a new timestamp and signature (and, in format B, whatever
+//     qys.BuildCallback puts in a new envelope); whether the platform
+//     re-signs retries is not documented. Success is HTTP 200 with body
+//     "success" (contract) or JSON code 0 / "success" (auth); the platform's
+//     exact rule is unknown. Deliveries are made one at a time by one
+//     goroutine, in creation order; a retry is queued behind later
+//     callbacks, so a failing receiver sees callbacks out of order, as with
+//     the platform.
+//   - Contract callbacks from the sponsor (SEND_SIGNING, COMPLETE, RECALLED,
+//     EXPIRED, invalidation) carry the sponsor company as tenant. The last
+//     signatory's PERSONAL/SEAL callback already says contractStatus
+//     COMPLETE. Format B has no documented type for sending, rejecting,
+//     recalling, expiring or invalidating, so those send no format-B
+//     callback; its ids are JSON numbers, as in the one known receiver.
+//   - The public-cloud CBC IV is unknown: CBC uses whatever IV
+//     CallbackTarget.Sender carries (qys.BuildCallback's default when nil).
+//   - Auth callbacks are plain JSON objects; the personal "3" (manual
+//     review) status sends no format-B callback.
+package qystest

@@ -1,0 +1,150 @@
+package qystest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/qyshook/qyshook/qys"
+)
+
+// faults holds the injected failures; guarded by Server.mu.
+type faults struct {
+	failN      int
+	failStatus int
+	rateN      int
+	latency    time.Duration
+	truncateN  int
+}
+
+// FailNext makes the next n open-API requests that pass the auth check
+// answer httpStatus with a plain-text body, as a gateway would (the nonce
+// of those requests is used up). n <= 0 cancels.
+func (s *Server) FailNext(n, httpStatus int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.failN, s.faults.failStatus = max(n, 0), httpStatus
+}
+
+// RateLimitNext makes the next n open-API requests that pass the auth
+// check answer HTTP 200 with code 11990006 (接口调用频繁). Failures
+// injected with FailNext come first.
+func (s *Server) RateLimitNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.rateN = max(n, 0)
+}
+
+// SetLatency delays every answer (API and links) by d before any check.
+// The delay ends early when the request's context is done; nothing is
+// then answered. 0 turns it off.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.latency = d
+}
+
+// TruncateNextDownloads makes the next n file answers (document, contract
+// zip, download link) send their full Content-Length but only half of the
+// body, then drop the connection. Large zips streamed without a length
+// are cut the same way.
+func (s *Server) TruncateNextDownloads(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.truncateN = max(n, 0)
+}
+
+// sleep applies the latency; it reports false when the client went away.
+func (s *Server) sleep(r *http.Request) bool {
+	s.mu.Lock()
+	d := s.faults.latency
+	s.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// injectFault answers an injected failure, if one is due.
+func (s *Server) injectFault(w *recorder) bool {
+	s.mu.Lock()
+	f := &s.faults
+	switch {
+	case f.failN > 0:
+		f.failN--
+		status := f.failStatus
+		s.mu.Unlock()
+		w.code = -1
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(status) + " " +
+			http.StatusText(status) + "</h1>qystest: injected failure</body></html>"))
+		return true
+	case f.rateN > 0:
+		f.rateN--
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, envelope{Code: qys.CodeRateLimited, Message: "接口调用频繁",
+			ResponseCode: qys.ResponseCodeRateLimit})
+		return true
+	}
+	s.mu.Unlock()
+	return false
+}
+
+func (s *Server) takeTruncate() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.truncateN > 0 {
+		s.faults.truncateN--
+		return true
+	}
+	return false
+}
+
+// DuplicateCallbacks makes every callback created from now on be delivered
+// n extra times (each copy right after the original, each with its own
+// retries). 0 turns it off.
+func (s *Server) DuplicateCallbacks(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cb.dup = max(n, 0)
+}
+
+// DropCallbacks makes callbacks created while on be discarded: the
+// contract changes, but the receiver never hears of it (for reconciler
+// tests). Dropped callbacks count in Dropped, not in Deliveries.
+func (s *Server) DropCallbacks(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cb.drop = on
+}
+
+// ReorderMode says how held-back callbacks are released by Flush.
+type ReorderMode int
+
+// Reorder modes.
+const (
+	// ReorderOff delivers callbacks as they happen (the default).
+	ReorderOff ReorderMode = iota
+	// ReorderReverse holds callbacks back and Flush delivers them newest first.
+	ReorderReverse
+	// ReorderShuffle holds callbacks back and Flush delivers them in a
+	// shuffled order (seeded by WithSeed).
+	ReorderShuffle
+)
+
+// Reorder sets how callbacks created from now on are handled: held back
+// until Flush (ReorderReverse, ReorderShuffle) or delivered at once
+// (ReorderOff; callbacks already held stay held until Flush).
+func (s *Server) Reorder(mode ReorderMode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cb.reorder = mode
+}

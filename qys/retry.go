@@ -1,0 +1,84 @@
+package qys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// attempt is one try of a call. It reports whether a failure may be
+// retried and, when the platform said so, how long to wait first.
+type attempt func(ctx context.Context) (retry bool, after time.Duration, err error)
+
+// withRetries runs try until it succeeds, fails permanently, the retries
+// are spent or ctx ends. Sleeps between attempts honour ctx.
+func (c *Client) withRetries(ctx context.Context, path string, try attempt) error {
+	for n := 0; ; n++ {
+		retry, after, err := try(ctx)
+		if err == nil {
+			return nil
+		}
+		if !retry || n >= c.retries || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(c.backoff(n, after))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("qys: %s: %w while waiting to retry; last error: %w", path, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// backoff returns the wait before retry n+1: full jitter over
+// min(max, base·2ⁿ), or Retry-After capped at max when the server sent one.
+func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, c.backoffMax)
+	}
+	ceil := c.backoffMax
+	if n < 30 {
+		ceil = min(c.backoffBase<<n, c.backoffMax)
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return rand.N(ceil + 1)
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.
+func parseRetryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// retryable reports whether err, returned by an attempt under ctx, may be
+// retried: temporary API errors, and transport errors (timeouts included)
+// while ctx itself is still alive.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Temporary()
+	}
+	return true
+}
