@@ -1,0 +1,183 @@
+// Package app wires qyshook's parts from a config.Config: the NATS
+// connection (embedded or external) with its streams, the ledger, the
+// document store, the open-API clients, and from them the receiver, the
+// dispatcher and the reconciler. The binaries (cmd/receiver,
+// cmd/dispatcher, cmd/qyshook) stay thin by calling it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
+	"github.com/qyshook/qyshook/store/ledgerdb"
+)
+
+// Services are the open parts of one process. Close releases them.
+type Services struct {
+	Cfg    *config.Config
+	Log    zerolog.Logger
+	Names  events.Names
+	Conn   *natsconn.Conn   // nil unless opened with NATS
+	Ledger store.Ledger     // nil unless opened with Ledger
+	Docs   *docstore.Store  // documents under the data dir
+	APIs   map[string]dispatcher.API
+}
+
+// Parts selects what Open opens.
+type Parts struct {
+	NATS   bool
+	Ledger bool
+	// WaitNATS, when positive, fails Open if NATS is not reachable in time
+	// (CLI tools); daemons keep retrying in the background instead.
+	WaitNATS time.Duration
+}
+
+// Open opens the selected parts. On error nothing stays open.
+func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Parts) (_ *Services, err error) {
+	names, err := cfg.Names()
+	if err != nil {
+		return nil, err
+	}
+	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.APIs, err = APIClients(cfg); err != nil {
+		return nil, err
+	}
+	if parts.Ledger {
+		if s.Ledger, err = ledgerdb.Open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	if parts.NATS {
+		if err = s.openNATS(ctx, parts.WaitNATS); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Services) openNATS(ctx context.Context, wait time.Duration) error {
+	conn, err := natsconn.Connect(ctx, natsconn.Options{
+		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
+		Logger: s.Log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Conn = conn
+	if wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if err := conn.WaitConnected(wctx); err != nil {
+			return errors.New("nats: not reachable (check QYSHOOK_NATS_URL)")
+		}
+	}
+	return s.provision(ctx)
+}
+
+// provision creates or updates the streams, retrying while NATS is down.
+func (s *Services) provision(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.Names.Provision(pctx, s.Conn.JS, s.Cfg.Stream)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if attempt >= 3 && s.Conn.NC.IsConnected() || ctx.Err() != nil {
+			return err
+		}
+		s.Log.Warn().Err(err).Int("attempt", attempt).Msg("stream provisioning failed; retrying")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		}
+	}
+}
+
+// Close releases everything opened, NATS last.
+func (s *Services) Close() {
+	if s.Ledger != nil {
+		_ = s.Ledger.Close()
+	}
+	if s.Conn != nil {
+		_ = s.Conn.Close()
+	}
+}
+
+// APIClients builds an open-API client for every tenant with credentials.
+func APIClients(cfg *config.Config, opts ...qys.Option) (map[string]dispatcher.API, error) {
+	out := map[string]dispatcher.API{}
+	for _, t := range cfg.Tenants {
+		if t.QYS.AppToken.Reveal() == "" || t.QYS.AppSecret.Reveal() == "" {
+			continue
+		}
+		o := append([]qys.Option{}, opts...)
+		if t.QYS.PrivateCloud {
+			o = append(o, qys.WithPrivateCloud())
+		}
+		c, err := qys.NewClient(t.QYS.BaseURL, t.QYS.AppToken.Reveal(), t.QYS.AppSecret.Reveal(), o...)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q: %w", t.Name, err)
+		}
+		out[t.Name] = c
+	}
+	return out, nil
+}
+
+// NewReceiver builds the receiver on the open NATS connection.
+func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, error) {
+	o, err := receiver.OptionsFromConfig(s.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	o.Conn, o.Logger, o.Registerer, o.Gatherer = s.Conn, s.Log.With().Str("component", "receiver").Logger(), reg, reg
+	return receiver.New(o)
+}
+
+// NewDispatcher builds the dispatcher on the open NATS connection and ledger.
+func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatcher, error) {
+	t := s.Cfg.Dispatch
+	return dispatcher.New(dispatcher.Config{
+		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Docs: s.Docs, APIs: s.APIs,
+		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle,
+		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+	})
+}
+
+// NewReconciler builds the reconciler.
+func (s *Services) NewReconciler() *dispatcher.Reconciler {
+	t := s.Cfg.Dispatch
+	return dispatcher.NewReconciler(dispatcher.ReconcilerConfig{
+		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
+		Interval: t.ReconcileInterval, StuckAfter: t.StuckAfter, Window: t.ReconcileWindow,
+		Logger: s.Log.With().Str("component", "reconciler").Logger(),
+	})
+}
+
+// newHTTPServer has the timeouts every qyshook listener uses.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+	}
+}

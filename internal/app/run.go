@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/config"
+)
+
+// Roles selects what a process runs.
+type Roles struct {
+	Receiver   bool // the callback HTTP routes
+	Dispatcher bool // the consumer, outbox relay and reconciler
+}
+
+// RunOptions are optional hooks for Run.
+type RunOptions struct {
+	// OnReady is called with the bound HTTP address once everything runs.
+	OnReady func(addr string)
+	// ShutdownTimeout bounds the HTTP drain (default 20 s).
+	ShutdownTimeout time.Duration
+}
+
+// Run opens the services and runs the selected roles until ctx ends, then
+// shuts down in order: stop accepting HTTP and drain in-flight requests,
+// let the dispatcher finish its batch, flush the outbox, close the ledger,
+// and close NATS last.
+func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Roles, o RunOptions) error {
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	svc, err := Open(ctx, cfg, log, Parts{NATS: true, Ledger: roles.Dispatcher})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := svc.handler(roles, reg)
+	if err != nil {
+		return err
+	}
+	var disp *dispatcher.Dispatcher
+	if roles.Dispatcher {
+		if disp, err = svc.NewDispatcher(reg); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := newHTTPServer(handler)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	if disp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := disp.Run(workCtx); err != nil {
+				log.Error().Err(err).Msg("dispatcher stopped")
+			}
+		}()
+		if cfg.Dispatch.ReconcileInterval > 0 {
+			wg.Add(1)
+			go func() { defer wg.Done(); svc.NewReconciler().Run(workCtx) }()
+		}
+	}
+	log.Info().Str("http_addr", ln.Addr().String()).Bool("receiver", roles.Receiver).
+		Bool("dispatcher", roles.Dispatcher).Bool("embedded_nats", svc.Conn.Embedded != nil).Msg("qyshook running")
+	if o.OnReady != nil {
+		o.OnReady(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info().Msg("shutting down: draining HTTP requests")
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	stopWork()
+	wg.Wait()
+	log.Info().Msg("stopped")
+	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
+		return fmt.Errorf("http shutdown: %w", shutdownErr)
+	}
+	return nil
+}
+
+// handler is the HTTP surface of the roles: the receiver's routes (which
+// include /healthz, /readyz and /metrics), or the dispatcher's health and
+// metrics alone.
+func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
+	if roles.Receiver {
+		return s.NewReceiver(reg)
+	}
+	return dispatcher.HealthHandler(dispatcher.HealthConfig{
+		NC: s.Conn.NC, JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Gatherer: reg,
+	}), nil
+}

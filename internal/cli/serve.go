@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/config"
+)
+
+func init() {
+	register(&Command{Name: "serve", Summary: "run the receiver and the dispatcher (embedded JetStream and SQLite by default)", Run: runServe})
+}
+
+// devSecretFile holds the callback secret serve generates when none is
+// configured, so a first run works with nothing set.
+const devSecretFile = "dev-callback-secret"
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "serve", "[-addr :8080] [-receiver-only | -dispatcher-only]")
+	addr := fs.String("addr", "", "HTTP address (default $QYSHOOK_HTTP_ADDR or :8080)")
+	recvOnly := fs.Bool("receiver-only", false, "run only the receiver")
+	dispOnly := fs.Bool("dispatcher-only", false, "run only the dispatcher")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *recvOnly && *dispOnly {
+		return usageErr("-receiver-only and -dispatcher-only exclude each other")
+	}
+	getenv, generated, err := withDevSecret(env.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, config.WithNeeds(config.NeedCallbackSecrets))
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if *addr != "" {
+		cfg.HTTPAddr = *addr
+	}
+	log := logger(env, cfg.LogLevel, "qyshook")
+	if generated != "" {
+		log.Warn().Str("file", generated).Msg("QYSHOOK_CALLBACK_SECRET is not set: using a generated development secret; " +
+			"set the callback secret from 契约锁 before pointing 契约锁 here")
+	}
+	for _, t := range cfg.Tenants {
+		if t.QYS.AppToken.Reveal() == "" {
+			log.Warn().Str("tenant", t.Name).Msg("no 契约锁 API credentials: contract states come from callbacks alone " +
+				"(flagged unconfirmed) and no documents are archived")
+		}
+	}
+	roles := app.Roles{Receiver: !*dispOnly, Dispatcher: !*recvOnly}
+	if err := app.Run(ctx, cfg, log, roles, app.RunOptions{}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// withDevSecret returns getenv unchanged when a secret or a tenants file
+// is configured; otherwise it reads (or creates, mode 0600) a random
+// 16-character secret under the data dir and serves it as
+// QYSHOOK_CALLBACK_SECRET.
+func withDevSecret(getenv func(string) string) (func(string) string, string, error) {
+	if getenv(config.Prefix+"CALLBACK_SECRET") != "" || getenv(config.Prefix+"CONFIG") != "" ||
+		getenv(config.Prefix+"ALLOW_UNSIGNED") != "" {
+		return getenv, "", nil
+	}
+	dir := getenv(config.Prefix + "DATA_DIR")
+	if dir == "" {
+		dir = config.DefaultDataDir
+	}
+	path := filepath.Join(dir, devSecretFile)
+	secret, err := os.ReadFile(path)
+	if err != nil || len(strings.TrimSpace(string(secret))) != config.SecretLen {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", fmt.Errorf("data dir: %w", err)
+		}
+		secret = []byte(rand.Text()[:config.SecretLen])
+		if err := os.WriteFile(path, secret, 0o600); err != nil {
+			return nil, "", fmt.Errorf("write development secret: %w", err)
+		}
+	}
+	s := strings.TrimSpace(string(secret))
+	return func(k string) string {
+		if k == config.Prefix+"CALLBACK_SECRET" {
+			return s
+		}
+		return getenv(k)
+	}, path, nil
+}

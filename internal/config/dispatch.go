@@ -1,0 +1,46 @@
+package config
+
+import "time"
+
+// Dispatch tunes the dispatcher and the reconciler.
+type Dispatch struct {
+	// MaxDeliver bounds deliveries of one event before it is dead-lettered
+	// (QYSHOOK_MAX_DELIVER, default 8).
+	MaxDeliver int
+	// Workers is how many contracts are processed at once
+	// (QYSHOOK_DISPATCH_WORKERS, default 8).
+	Workers int
+	// ArchiveBundle also archives the signed bundle, contract and sign log,
+	// as a zip (QYSHOOK_ARCHIVE_BUNDLE, default false).
+	ArchiveBundle bool
+	// ReconcileInterval is the time between reconciliation passes; 0
+	// disables them (QYSHOOK_RECONCILE_INTERVAL, default 10m).
+	ReconcileInterval time.Duration
+	// StuckAfter: non-terminal contracts not updated for this long are
+	// re-checked (QYSHOOK_RECONCILE_STUCK_AFTER, default 1h).
+	StuckAfter time.Duration
+	// ReconcileWindow: the contracts published in this recent window are
+	// listed and compared (QYSHOOK_RECONCILE_WINDOW, default 72h).
+	ReconcileWindow time.Duration
+}
+
+func (e envReader) dispatch() Dispatch {
+	d := Dispatch{
+		MaxDeliver:        int(e.integer("MAX_DELIVER", 8)),
+		Workers:           int(e.integer("DISPATCH_WORKERS", 8)),
+		ArchiveBundle:     e.boolean("ARCHIVE_BUNDLE"),
+		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 10*time.Minute),
+		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
+		ReconcileWindow:   e.duration("RECONCILE_WINDOW", 72*time.Hour),
+	}
+	if d.MaxDeliver < 1 {
+		e.problem("MAX_DELIVER", "must be at least 1")
+	}
+	if d.Workers < 1 {
+		e.problem("DISPATCH_WORKERS", "must be at least 1")
+	}
+	if d.ReconcileInterval < 0 || d.StuckAfter < 0 || d.ReconcileWindow < 0 {
+		e.problem("RECONCILE_*", "durations must not be negative")
+	}
+	return d
+}

@@ -1,0 +1,212 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/qys"
+)
+
+// envNames maps a tenant field to the variable that sets it for "default".
+var envNames = map[string]string{
+	"name":           "",
+	"format":         "CALLBACK_FORMAT",
+	"cipher":         "CALLBACK_CIPHER",
+	"iv":             "CALLBACK_IV",
+	"secret":         "CALLBACK_SECRET",
+	"token":          "CALLBACK_TOKEN",
+	"qys_base_url":   "QYS_BASE_URL",
+	"qys_app_token":  "QYS_APP_TOKEN",
+	"qys_app_secret": "QYS_APP_SECRET",
+}
+
+// Load reads the configuration through getenv (os.Getenv in a main, a map
+// lookup in tests), reads the tenants file named by QYSHOOK_CONFIG, and
+// validates the result. The error joins every problem, one line each.
+func Load(getenv func(string) string, opts ...Option) (*Config, error) {
+	c := &Config{HTTPAddr: DefaultReceiverAddr, needs: NeedCallbackSecrets}
+	for _, o := range opts {
+		o(c)
+	}
+	e := envReader{getenv: getenv, c: c}
+	c.HTTPAddr = e.str("HTTP_ADDR", c.HTTPAddr)
+	c.NATSURL = e.str("NATS_URL", "")
+	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
+	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
+	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
+	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
+	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
+	c.MaxBody = e.bytes("MAX_BODY", DefaultMaxBody)
+	c.PublishTimeout = e.duration("PUBLISH_TIMEOUT", DefaultPublishTimeout)
+	c.Window = Window{
+		Past:   e.duration("TIMESTAMP_PAST", DefaultTimestampPast),
+		Future: e.duration("TIMESTAMP_FUTURE", DefaultTimestampFuture),
+	}
+	c.Stream.MaxAge = e.duration("STREAM_MAX_AGE", 720*time.Hour)
+	c.Stream.MaxBytes = e.bytes("STREAM_MAX_BYTES", 0)
+	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW", 48*time.Hour)
+	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 1))
+	c.Dispatch = e.dispatch()
+	c.File = e.str("CONFIG", "")
+
+	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
+	if c.File == "" || e.str("CALLBACK_SECRET", "") != "" || e.str("ALLOW_UNSIGNED", "") != "" {
+		c.Tenants = append(c.Tenants, e.tenant(baseURL))
+	}
+	if c.File != "" {
+		tenants, err := readFile(c.File, baseURL)
+		if err != nil {
+			c.problems = append(c.problems, err)
+		}
+		c.Tenants = append(c.Tenants, tenants...)
+	}
+	for i := range c.Tenants {
+		c.Tenants[i].Window = c.Window
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// envReader reads QYSHOOK_ variables and collects parse problems.
+type envReader struct {
+	getenv func(string) string
+	c      *Config
+}
+
+func (e envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(Prefix + name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e envReader) problem(name, format string, args ...any) {
+	e.c.problems = append(e.c.problems, fmt.Errorf("%s%s: "+format, append([]any{Prefix, name}, args...)...))
+}
+
+func (e envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.problem(name, "%q is not a duration such as 90s, 5m or 72h", v)
+		return def
+	}
+	return d
+}
+
+func (e envReader) integer(name string, def int64) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		e.problem(name, "%q is not an integer", v)
+		return def
+	}
+	return n
+}
+
+func (e envReader) bytes(name string, def int64) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := ParseBytes(v)
+	if err != nil {
+		e.problem(name, "%v", err)
+		return def
+	}
+	return n
+}
+
+func (e envReader) boolean(name string) bool {
+	v := e.str(name, "")
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.problem(name, "%q is not a boolean (true or false)", v)
+	}
+	return b
+}
+
+func (e envReader) level(name string, def zerolog.Level) zerolog.Level {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	l, err := zerolog.ParseLevel(strings.ToLower(v))
+	if err != nil || v == "" {
+		e.problem(name, "%q is not a level (debug, info, warn, error)", v)
+		return def
+	}
+	return l
+}
+
+// tenant builds the "default" tenant from the environment.
+func (e envReader) tenant(baseURL string) Tenant {
+	t := Tenant{
+		Name:          DefaultTenant,
+		Format:        qys.Format(strings.ToUpper(e.str("CALLBACK_FORMAT", string(qys.FormatA)))),
+		Secrets:       splitSecrets(e.getenv(Prefix + "CALLBACK_SECRET")),
+		Cipher:        qys.Cipher(strings.ToUpper(e.str("CALLBACK_CIPHER", string(qys.CipherECB)))),
+		IV:            Secret(e.str("CALLBACK_IV", "")),
+		Token:         Secret(e.str("CALLBACK_TOKEN", "")),
+		AllowUnsigned: e.boolean("ALLOW_UNSIGNED"),
+		QYS: QYS{
+			BaseURL:      baseURL,
+			AppToken:     Secret(e.str("QYS_APP_TOKEN", "")),
+			AppSecret:    Secret(e.str("QYS_APP_SECRET", "")),
+			PrivateCloud: e.boolean("QYS_PRIVATE_CLOUD"),
+		},
+	}
+	t.setting = func(field string) string { return Prefix + envNames[field] }
+	return t
+}
+
+// splitSecrets splits a comma-separated list of secrets, newest first.
+func splitSecrets(v string) []Secret {
+	var out []Secret
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, Secret(s))
+		}
+	}
+	return out
+}
+
+// ParseBytes parses a size: a number of bytes, optionally with a suffix
+// KiB, MiB, GiB (or K, M, G, also powers of 1024). "-1" means no limit.
+func ParseBytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || (n < 0 && n != -1) {
+		return 0, fmt.Errorf("%q is not a size such as 1048576, 512KiB or 1MiB", v)
+	}
+	if n == -1 {
+		return -1, nil
+	}
+	return n * mult, nil
+}
