@@ -47,7 +47,7 @@ func (d *Dispatcher) applyContractGroup(ctx context.Context, dls []delivery, hb 
 	for i, dl := range dls {
 		errs[i] = d.applyContract(ctx, dl.env, detail)
 	}
-	if detail != nil && detail.Status == qys.StatusComplete {
+	if detail != nil && signed(detail.Status) {
 		if err := d.archiveDocuments(ctx, first.Tenant, first.ContractID, api, hb); err != nil {
 			for i := range errs {
 				if errs[i] == nil {
@@ -57,6 +57,14 @@ func (d *Dispatcher) applyContractGroup(ctx context.Context, dls []delivery, hb 
 		}
 	}
 	return errs
+}
+
+// signed reports whether a contract in status has been signed by every
+// party, so its signed documents exist and must be archived: COMPLETE, and
+// a completed contract being or having been voided (the signed PDF stays
+// evidence).
+func signed(status string) bool {
+	return status == qys.StatusComplete || status == qys.StatusInvaliding || status == qys.StatusInvalided
 }
 
 // applyContract writes one event: the detail when confirmed, else the

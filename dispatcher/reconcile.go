@@ -136,7 +136,8 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 }
 
 func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
-	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant, Status: []string{qys.StatusComplete}, Limit: 1000})
+	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant,
+		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided}, Limit: 1000})
 	if err != nil {
 		return wrapf(err, "reconcile: completed contracts")
 	}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/qyshook/qyshook/qys"
+)
+
+// fileTenant is one [[tenant]] table of the tenants file.
+type fileTenant struct {
+	Name            string   `toml:"name"`
+	CallbackSecrets []string `toml:"callback_secrets"`
+	Format          string   `toml:"format"`
+	Cipher          string   `toml:"cipher"`
+	IV              string   `toml:"iv"`
+	Token           string   `toml:"token"`
+	AllowUnsigned   bool     `toml:"allow_unsigned"`
+	QYS             struct {
+		BaseURL      string `toml:"base_url"`
+		AppToken     string `toml:"app_token"`
+		AppSecret    string `toml:"app_secret"`
+		PrivateCloud bool   `toml:"private_cloud"`
+	} `toml:"qys"`
+}
+
+var fileFields = map[string]string{
+	"name": "name", "format": "format", "cipher": "cipher", "iv": "iv", "secret": "callback_secrets",
+	"token": "token", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
+	"qys_app_secret": "qys.app_secret",
+}
+
+// readFile reads the tenants of a TOML file. Unknown keys are errors, so a
+// misspelt setting does not silently take its default. Decode errors are
+// reported without the offending value (it may be a secret).
+func readFile(path, defaultBaseURL string) ([]Tenant, error) {
+	var f struct {
+		Tenant []fileTenant `toml:"tenant"`
+	}
+	md, err := toml.DecodeFile(path, &f)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("%sCONFIG %s: line %d: invalid TOML", Prefix, path, perr.Position.Line)
+		}
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, fmt.Errorf("%sCONFIG %s: cannot read: %v", Prefix, path, pathErr.Err)
+		}
+		return nil, fmt.Errorf("%sCONFIG %s: invalid tenants file (check value types)", Prefix, path)
+	}
+	var problems []error
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		problems = append(problems, fmt.Errorf("%sCONFIG %s: unknown keys: %s", Prefix, path, strings.Join(keys, ", ")))
+	}
+	if len(f.Tenant) == 0 {
+		problems = append(problems, fmt.Errorf("%sCONFIG %s: no [[tenant]]", Prefix, path))
+	}
+	tenants := make([]Tenant, 0, len(f.Tenant))
+	for _, ft := range f.Tenant {
+		tenants = append(tenants, ft.tenant(path, defaultBaseURL))
+	}
+	return tenants, errors.Join(problems...)
+}
+
+func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
+	t := Tenant{
+		Name:          ft.Name,
+		Format:        qys.Format(strings.ToUpper(or(ft.Format, string(qys.FormatA)))),
+		Cipher:        qys.Cipher(strings.ToUpper(or(ft.Cipher, string(qys.CipherECB)))),
+		IV:            Secret(ft.IV),
+		Token:         Secret(ft.Token),
+		AllowUnsigned: ft.AllowUnsigned,
+		QYS: QYS{
+			BaseURL:      or(ft.QYS.BaseURL, defaultBaseURL),
+			AppToken:     Secret(ft.QYS.AppToken),
+			AppSecret:    Secret(ft.QYS.AppSecret),
+			PrivateCloud: ft.QYS.PrivateCloud,
+		},
+	}
+	for _, s := range ft.CallbackSecrets {
+		if s = strings.TrimSpace(s); s != "" {
+			t.Secrets = append(t.Secrets, Secret(s))
+		}
+	}
+	name := ft.Name
+	t.setting = func(field string) string {
+		return fmt.Sprintf("%s: tenant %q: %s", path, name, fileFields[field])
+	}
+	return t
+}
+
+func or(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/url"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+)
+
+// Tenant is one 契约锁 account whose callbacks arrive on
+// /callbacks/{Name}/…: how its callbacks are verified, and how its open
+// API is called.
+type Tenant struct {
+	// Name is the tenant's path and subject token (letters, digits, '-', '_').
+	Name string
+	// Format is the callback wire format, A (default) or B.
+	Format qys.Format
+	// Secrets are the callback secrets, newest first; several during a
+	// rotation. Each is the 16-character AES key that also signs format A.
+	Secrets []Secret
+	// Cipher is format A's content cipher, AES_ECB (default) or AES_CBC.
+	Cipher qys.Cipher
+	// IV is the AES_CBC IV (16 characters, or 32 hex digits).
+	IV Secret
+	// Token is format B's callback token (IV = SHA-256(token)[:16]).
+	Token Secret
+	// AllowUnsigned accepts format-A callbacks without a signature.
+	AllowUnsigned bool
+	// Window bounds the callback timestamp (copied from Config.Window).
+	Window Window
+	// QYS is how the tenant's open API is called.
+	QYS QYS
+
+	// setting names the setting behind a field in error messages.
+	setting func(field string) string
+}
+
+// QYS holds the open-API settings of a tenant.
+type QYS struct {
+	// BaseURL is the API root (default https://openapi.qiyuesuo.cn).
+	BaseURL string
+	// AppToken is the app's access token.
+	AppToken Secret
+	// AppSecret is the app's access secret.
+	AppSecret Secret
+	// PrivateCloud selects the private-cloud header family and paths.
+	PrivateCloud bool
+}
+
+// VerifierConfig is the tenant's callback verification for qys.NewVerifier.
+func (t *Tenant) VerifierConfig() qys.VerifierConfig {
+	secrets := make([]string, len(t.Secrets))
+	for i, s := range t.Secrets {
+		secrets[i] = s.Reveal()
+	}
+	iv, _ := parseIV(t.IV.Reveal())
+	return qys.VerifierConfig{
+		Format:        t.Format,
+		Secrets:       secrets,
+		Cipher:        t.Cipher,
+		IV:            iv,
+		Token:         t.Token.Reveal(),
+		Window:        qys.Window{Past: t.Window.Past, Future: t.Window.Future},
+		AllowUnsigned: t.AllowUnsigned,
+	}
+}
+
+// parseIV accepts 16 characters or 32 hex digits.
+func parseIV(s string) ([]byte, error) {
+	switch len(s) {
+	case 0:
+		return nil, nil
+	case 16:
+		return []byte(s), nil
+	case 32:
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("32 characters but not hex")
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("must be 16 characters or 32 hex digits (got %d characters)", len(s))
+}
+
+func (t *Tenant) name(field string) string {
+	if t.setting != nil {
+		return t.setting(field)
+	}
+	return fmt.Sprintf("tenant %q: %s", t.Name, field)
+}
+
+// validate returns one error per problem; no message holds a secret.
+func (t *Tenant) validate(needs Need) []error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{t.name(field)}, args...)...))
+	}
+	if !events.ValidToken(t.Name) {
+		add("name", "%q is not a valid tenant name (letters, digits, '-' and '_', 1-64)", t.Name)
+	}
+	switch t.Format {
+	case qys.FormatA, qys.FormatB:
+	default:
+		add("format", "%q: must be A or B", t.Format)
+	}
+	switch t.Cipher {
+	case qys.CipherECB:
+		if t.IV != "" {
+			add("iv", "set, but the cipher is AES_ECB")
+		}
+	case qys.CipherCBC:
+	default:
+		add("cipher", "%q: must be AES_ECB or AES_CBC", t.Cipher)
+	}
+	if _, err := parseIV(t.IV.Reveal()); err != nil {
+		add("iv", "%v", err)
+	}
+	for i, s := range t.Secrets {
+		n := len(s.Reveal())
+		if n != SecretLen && (t.Format != qys.FormatB || n < SecretLen) {
+			add("secret", "secret #%d must be %d characters (got %d)", i+1, SecretLen, n)
+		}
+	}
+	if t.Format == qys.FormatB && t.Token == "" {
+		add("token", "required for format B")
+	}
+	if needs&NeedCallbackSecrets != 0 && len(t.Secrets) == 0 && !t.AllowUnsigned {
+		add("secret", "required (the %d-character callback secret)", SecretLen)
+	}
+	if u, err := url.Parse(t.QYS.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		add("qys_base_url", "must be an http(s) URL")
+	}
+	if needs&NeedQYSCredentials != 0 {
+		if t.QYS.AppToken == "" {
+			add("qys_app_token", "required")
+		}
+		if t.QYS.AppSecret == "" {
+			add("qys_app_secret", "required")
+		}
+	}
+	return errs
+}

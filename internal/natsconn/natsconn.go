@@ -1,0 +1,179 @@
+package natsconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/internal/embeddednats"
+)
+
+// Defaults for Options.
+const (
+	DefaultName          = "qyshook"
+	DefaultReconnectWait = time.Second
+	DefaultDrainTimeout  = 10 * time.Second
+)
+
+// Options configures Connect.
+type Options struct {
+	// URL is the NATS server (comma-separated for a cluster). Empty starts
+	// an embedded JetStream server.
+	URL string
+	// EmbeddedStoreDir is the embedded server's store (required when URL
+	// is empty), normally DATA_DIR/nats.
+	EmbeddedStoreDir string
+	// EmbeddedListenAddr, e.g. "127.0.0.1:4223", opens a TCP port on the
+	// embedded server for other processes; empty keeps it in-process.
+	EmbeddedListenAddr string
+	// Name is the connection name shown by the server (default "qyshook").
+	Name string
+	// ReconnectWait is the pause between reconnect attempts, plus up to
+	// half of it as random jitter (default 1 s).
+	ReconnectWait time.Duration
+	// DrainTimeout bounds Close's drain (default 10 s).
+	DrainTimeout time.Duration
+	// Logger receives disconnect (warn) and reconnect (info) events. The
+	// zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// Conn is an open NATS connection with its JetStream context.
+type Conn struct {
+	// NC is the core connection.
+	NC *nats.Conn
+	// JS is the JetStream API on NC.
+	JS jetstream.JetStream
+	// Embedded is the embedded server, nil when connected to a URL.
+	Embedded *embeddednats.Server
+
+	closed       chan struct{}
+	drainTimeout time.Duration
+}
+
+// Connect opens the connection. With a URL it returns at once even when
+// the server is down: the client keeps retrying in the background
+// (RetryOnFailedConnect), so callers check NC.IsConnected or use
+// WaitConnected. Without a URL it starts the embedded server first.
+func Connect(ctx context.Context, o Options) (*Conn, error) {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.ReconnectWait <= 0 {
+		o.ReconnectWait = DefaultReconnectWait
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+	c := &Conn{closed: make(chan struct{}), drainTimeout: o.DrainTimeout}
+	opts := c.options(o)
+	var err error
+	if o.URL == "" {
+		if o.EmbeddedStoreDir == "" {
+			return nil, errors.New("natsconn: embedded server: store dir required")
+		}
+		c.Embedded, err = embeddednats.Start(embeddednats.Options{StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr})
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: %w", err)
+		}
+		c.NC, err = c.Embedded.Connect(opts...)
+	} else {
+		c.NC, err = nats.Connect(o.URL, opts...)
+	}
+	if err != nil {
+		c.shutdownEmbedded()
+		return nil, fmt.Errorf("natsconn: connect: %w", err)
+	}
+	c.JS, err = jetstream.New(c.NC)
+	if err != nil {
+		c.NC.Close()
+		c.shutdownEmbedded()
+		return nil, fmt.Errorf("natsconn: jetstream: %w", err)
+	}
+	if ctx.Err() != nil {
+		_ = c.Close()
+		return nil, ctx.Err()
+	}
+	switch {
+	case c.Embedded != nil:
+		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Msg("embedded nats started")
+	case c.NC.IsConnected():
+		o.Logger.Info().Str("nats_url", c.NC.ConnectedUrlRedacted()).Msg("nats connected")
+	default:
+		o.Logger.Warn().Msg("nats not reachable yet; retrying in the background")
+	}
+	return c, nil
+}
+
+func (c *Conn) options(o Options) []nats.Option {
+	log := o.Logger
+	return []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(o.ReconnectWait),
+		nats.ReconnectJitter(o.ReconnectWait/2, o.ReconnectWait/2),
+		nats.RetryOnFailedConnect(true),
+		nats.DrainTimeout(o.DrainTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn().Err(err).Msg("nats disconnected")
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info().Str("nats_url", nc.ConnectedUrlRedacted()).Msg("nats reconnected")
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			log.Warn().Err(err).Msg("nats async error")
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+	}
+}
+
+// WaitConnected waits until the connection is up or ctx ends.
+func (c *Conn) WaitConnected(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !c.NC.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("natsconn: not connected: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close drains the connection (pending publishes are flushed and
+// subscriptions finish), waits for it to close, then shuts the embedded
+// server down. Close the HTTP server first so in-flight requests finish.
+func (c *Conn) Close() error {
+	var err error
+	if c.NC != nil && !c.NC.IsClosed() {
+		if c.NC.IsConnected() {
+			err = c.NC.Drain()
+		} else {
+			c.NC.Close()
+		}
+		if err != nil {
+			c.NC.Close()
+		}
+		select {
+		case <-c.closed:
+		case <-time.After(c.drainTimeout + time.Second):
+		}
+	}
+	c.shutdownEmbedded()
+	if err != nil {
+		return fmt.Errorf("natsconn: drain: %w", err)
+	}
+	return nil
+}
+
+func (c *Conn) shutdownEmbedded() {
+	if c.Embedded != nil {
+		c.Embedded.Shutdown()
+	}
+}

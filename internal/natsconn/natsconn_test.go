@@ -1,0 +1,91 @@
+package natsconn_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/internal/embeddednats"
+	"github.com/qyshook/qyshook/internal/natsconn"
+)
+
+func TestConnectEmbedded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Embedded == nil || !c.NC.IsConnected() {
+		t.Fatalf("embedded=%v connected=%v", c.Embedded != nil, c.NC.IsConnected())
+	}
+	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.JS.Publish(ctx, "s.1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.NC.IsClosed() {
+		t.Fatal("connection not closed")
+	}
+}
+
+func TestConnectEmbeddedNeedsStoreDir(t *testing.T) {
+	if _, err := natsconn.Connect(context.Background(), natsconn.Options{}); err == nil {
+		t.Fatal("want error without store dir")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestConnectRetriesUntilServerStarts(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := natsconn.Connect(ctx, natsconn.Options{URL: "nats://" + addr, ReconnectWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Connect with the server down: %v", err)
+	}
+	defer c.Close()
+	if c.NC.IsConnected() {
+		t.Fatal("connected to nothing")
+	}
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), ListenAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.NC.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.NC.IsConnected() {
+		t.Fatal("still connected after server shutdown")
+	}
+	srv2, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), ListenAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Shutdown()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatalf("no reconnect: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+package receiver
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/qyshook/qyshook/qys"
+)
+
+// answer is how one class of error is told to the caller: a status, a
+// stable code (also the metric label) and a message safe to show.
+type answer struct {
+	err     error
+	status  int
+	code    string
+	message string
+	// verification marks refusals counted as verification failures.
+	verification bool
+}
+
+// answers is the one table from error to HTTP answer (DESIGN.md). The
+// first entry whose err matches with errors.Is wins; anything else is a
+// 500 (verification fails closed).
+var answers = []answer{
+	{errUnknownTenant, http.StatusUnauthorized, "unknown_tenant", "unknown tenant", true},
+	{qys.ErrMissingSignature, http.StatusUnauthorized, "missing_signature", "the callback carries no signature", true},
+	{qys.ErrBadSignature, http.StatusUnauthorized, "bad_signature", "the signature does not match", true},
+	{qys.ErrStale, http.StatusUnauthorized, "stale", "the timestamp is outside the accepted window", true},
+	{qys.ErrDecrypt, http.StatusBadRequest, "decrypt", "the content cannot be decrypted", true},
+	{qys.ErrMissingContract, http.StatusBadRequest, "missing_contract", "the callback has no contract id", true},
+	{qys.ErrMalformed, http.StatusBadRequest, "malformed", "the callback is malformed", true},
+	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the body is over the limit", false},
+	{errReadBody, http.StatusBadRequest, "read_body", "the body could not be read", false},
+	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "the callback could not be stored; retry later", false},
+}
+
+var internalAnswer = answer{status: http.StatusInternalServerError, code: "internal", message: "internal error"}
+
+func answerFor(err error) answer {
+	for _, a := range answers {
+		if errors.Is(err, a.err) {
+			return a
+		}
+	}
+	return internalAnswer
+}
+
+// refuse answers a callback that was not stored, counts it, and logs the
+// error once. 4xx are logged at warn with the code only (verification
+// errors may quote the callback); the error text goes to debug. 5xx are
+// logged with the error.
+func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, route, tenant string, err error) {
+	a := answerFor(err)
+	rc.metrics.requests.WithLabelValues(route, tenant, a.code).Inc()
+	if a.verification {
+		rc.metrics.verifyFailures.WithLabelValues(tenant, a.code).Inc()
+	}
+	log := hlog.FromRequest(r)
+	var ev *zerolog.Event
+	if a.status >= http.StatusInternalServerError {
+		ev = log.Error().Err(err)
+	} else {
+		ev = log.Warn()
+		if log.GetLevel() <= zerolog.DebugLevel {
+			ev = ev.Err(err)
+		}
+	}
+	ev.Str("tenant", tenant).Str("route", route).Str("error_code", a.code).Int("status", a.status).Msg("callback refused")
+	writeJSON(w, a.status, `{"error":"`+a.code+`","message":"`+a.message+`"}`)
+}
+
+// writeSuccess answers a stored callback as 契约锁 expects: the text
+// "success" for contract callbacks, JSON code 0 for auth callbacks.
+func writeSuccess(w http.ResponseWriter, kind qys.Kind) {
+	if kind == qys.KindContract {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("success"))
+		return
+	}
+	writeJSON(w, http.StatusOK, `{"code":0,"message":"SUCCESS"}`)
+}
+
+// writeJSON writes a constant JSON body (codes and messages come from the
+// table above, never from the request).
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}

@@ -1,0 +1,195 @@
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+)
+
+// Errors of the receiver itself; the answer table maps them to statuses.
+var (
+	errUnknownTenant = errors.New("receiver: unknown tenant")
+	errTooLarge      = errors.New("receiver: body over the limit")
+	errReadBody      = errors.New("receiver: cannot read body")
+	errUnavailable   = errors.New("receiver: nats unavailable")
+)
+
+// routeLabels are the route label values of the callback kinds.
+var routeLabels = map[qys.Kind]string{
+	qys.KindContract:     "contract",
+	qys.KindAuthPersonal: "auth_personal",
+	qys.KindAuthCompany:  "auth_company",
+}
+
+// eventKinds translates qys kinds to event kinds.
+var eventKinds = map[qys.Kind]string{
+	qys.KindContract:     events.KindContract,
+	qys.KindAuthPersonal: events.KindAuthPersonal,
+	qys.KindAuthCompany:  events.KindAuthCompany,
+}
+
+// handleCallback verifies a callback of kind, stores it and answers
+// success only after the PubAck.
+func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
+	route := routeLabels[kind]
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, err := rc.lookupTenant(r)
+		if err != nil {
+			rc.refuse(w, r, route, unknownTenant, err)
+			return
+		}
+		body, err := readBody(w, r, rc.maxBody)
+		if err != nil {
+			rc.refuse(w, r, route, t.name, err)
+			return
+		}
+		defer putBuffer(body)
+		cb, err := t.verifier.Verify(kind, rawRequest(r, body.Bytes()))
+		if err != nil {
+			rc.refuse(w, r, route, t.name, err)
+			return
+		}
+		if cb.IsCheck() {
+			rc.metrics.requests.WithLabelValues(route, t.name, "check").Inc()
+			writeSuccess(w, kind)
+			return
+		}
+		env := rc.envelope(t.name, kind, cb)
+		ack, err := rc.store(r.Context(), env)
+		if err != nil {
+			rc.refuse(w, r, route, t.name, err)
+			return
+		}
+		rc.acknowledge(w, r, route, env, ack)
+		writeSuccess(w, kind)
+	}
+}
+
+func (rc *Receiver) lookupTenant(r *http.Request) (*tenant, error) {
+	if t, ok := rc.tenants[chi.URLParam(r, "tenant")]; ok {
+		return t, nil
+	}
+	return nil, errUnknownTenant
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		b.Reset()
+		bufPool.Put(b)
+	}
+}
+
+// readBody reads the whole body once, under the size cap, into a pooled
+// buffer.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffer, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom needs MinRead spare bytes to avoid a regrow
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil {
+		return buf, nil
+	}
+	putBuffer(buf)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge
+	}
+	return nil, fmt.Errorf("%w: %w", errReadBody, err)
+}
+
+func rawRequest(r *http.Request, body []byte) qys.RawRequest {
+	return qys.RawRequest{
+		Method:      r.Method,
+		ContentType: r.Header.Get("Content-Type"),
+		Query:       r.URL.Query(),
+		Header:      r.Header,
+		Body:        body,
+	}
+}
+
+// envelope turns a verified callback into the stored event. Its id
+// ignores the delivery timestamp, so retries collapse.
+func (rc *Receiver) envelope(tenant string, k qys.Kind, cb *qys.Callback) *events.Envelope {
+	kind := eventKinds[k]
+	env := &events.Envelope{
+		Schema:         events.SchemaCallbackV1,
+		Tenant:         tenant,
+		Kind:           kind,
+		Type:           cb.CallbackType,
+		ContractID:     cb.ContractID,
+		ContractStatus: cb.ContractStatus,
+		BusinessData:   cb.BusinessData,
+		ReceivedAt:     rc.now().UTC(),
+		Format:         string(cb.Format),
+		Source:         events.SourceCallback,
+		Payload:        cb.Payload,
+	}
+	if a := cb.Actor; a != nil {
+		env.Actor = &events.Actor{TenantType: a.TenantType, TenantName: a.TenantName, TenantID: a.TenantID, Contact: a.Contact}
+	}
+	if a := cb.Auth; a != nil {
+		env.Auth = &events.Auth{RequestID: a.RequestID, Status: a.Status, Success: a.Success, Mode: a.Mode,
+			Name: a.Name, FailReason: a.FailReason, ActionEvent: a.ActionEvent}
+	}
+	if !cb.Timestamp.IsZero() {
+		ts := cb.Timestamp.UTC()
+		env.OccurredAt = &ts
+	}
+	subjectID, status := cb.ContractID, cb.ContractStatus
+	if cb.Auth != nil {
+		subjectID, status = cb.Auth.RequestID, cb.Auth.Status
+	}
+	env.ID = events.EventID(tenant, kind, subjectID, cb.CallbackType, status, events.ActorKey(env.Actor))
+	return env
+}
+
+// store publishes env and waits for its PubAck. It fails fast, without
+// waiting for the timeout, while the connection is down.
+func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream.PubAck, error) {
+	data, err := env.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("receiver: encode envelope: %w", err)
+	}
+	if !rc.nc.IsConnected() {
+		return nil, fmt.Errorf("%w: not connected", errUnavailable)
+	}
+	ctx, cancel := context.WithTimeout(ctx, rc.publishTimeout)
+	defer cancel()
+	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
+	start := time.Now()
+	ack, err := rc.js.Publish(ctx, subject, data, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
+	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("%w: publish: %w", errUnavailable, err)
+	}
+	return ack, nil
+}
+
+// acknowledge counts a stored callback and adds its identity to the
+// request's log line (ids only: the actor and payload are personal data).
+func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck) {
+	outcome := "success"
+	if ack.Duplicate {
+		outcome = "duplicate"
+		rc.metrics.duplicates.WithLabelValues(env.Tenant).Inc()
+	}
+	rc.metrics.requests.WithLabelValues(route, env.Tenant, outcome).Inc()
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
+			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate)
+	})
+}

@@ -1,0 +1,274 @@
+package receiver_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/embeddednats"
+	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/receiver"
+)
+
+// ownedNATS is an embedded server the test stops and restarts on the same
+// port and store, with a reconnecting natsconn client.
+type ownedNATS struct {
+	store, addr string
+	srv         *embeddednats.Server
+	conn        *natsconn.Conn
+	names       events.Names
+}
+
+func startOwnedNATS(t *testing.T) *ownedNATS {
+	t.Helper()
+	o := &ownedNATS{store: t.TempDir()}
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.srv = srv
+	o.addr = strings.TrimPrefix(srv.ClientURL(), "nats://")
+	t.Cleanup(func() { o.srv.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	o.conn, err = natsconn.Connect(ctx, natsconn.Options{URL: srv.ClientURL(), ReconnectWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.conn.Close() })
+	o.names, _ = events.NewNames(natstest.RandomNamespace())
+	if err := o.names.Provision(ctx, o.conn.JS, natstest.TestStreamSettings()); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func (o *ownedNATS) restart(t *testing.T) {
+	t.Helper()
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: o.addr})
+	if err != nil {
+		t.Fatalf("restart on %s: %v", o.addr, err)
+	}
+	o.srv = srv
+}
+
+func (o *ownedNATS) env() *natstest.Env {
+	return &natstest.Env{NC: o.conn.NC, JS: o.conn.JS, Names: o.names}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestNATSDownAnswers503Fast(t *testing.T) {
+	o := startOwnedNATS(t)
+	h := newHarness(t, o.env())
+	o.srv.Shutdown()
+	waitFor(t, "disconnect", 5*time.Second, func() bool { return !o.conn.NC.IsConnected() })
+	start := time.Now()
+	got := h.send(t, baselineCase())
+	if got.status != http.StatusServiceUnavailable || !strings.Contains(got.body, `"error":"unavailable"`) {
+		t.Fatalf("answer %d %q, want 503", got.status, got.body)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("503 took %v: must not wait for the publish timeout", d)
+	}
+	if r := h.get(t, "/readyz"); r.status != 503 || !strings.Contains(r.body, "nats_disconnected") {
+		t.Fatalf("readyz %d %s", r.status, r.body)
+	}
+	if r := h.get(t, "/healthz"); r.status != 200 {
+		t.Fatalf("healthz %d", r.status)
+	}
+}
+
+type result struct {
+	contractID string
+	status     int
+	start, end time.Time
+}
+
+// TestOutageRecovery stops NATS while callbacks keep arriving, restarts it
+// on the same port and store, and checks that the receiver answered 503
+// throughout the outage, recovered by itself, and stored every success.
+func TestOutageRecovery(t *testing.T) {
+	o := startOwnedNATS(t)
+	h := newHarness(t, o.env(), func(o *receiver.Options) { o.PublishTimeout = 500 * time.Millisecond })
+	var (
+		mu      sync.Mutex
+		results []result
+		seq     atomic.Int64
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("outage-%d", seq.Add(1))
+				c := baselineCase()
+				c.payload = contractPayload(id, "SEAL", "SIGNING")
+				out := mustBuild(t, c.sender, c.payload, time.Now())
+				start := time.Now()
+				resp, err := client.Post(h.http.URL+c.path, out.ContentType, strings.NewReader(string(out.Body)))
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+					resp.Body.Close()
+				}
+				mu.Lock()
+				results = append(results, result{id, status, start, time.Now()})
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	o.srv.Shutdown()
+	waitFor(t, "readyz nats_disconnected", 10*time.Second, func() bool { return strings.Contains(h.get(t, "/readyz").body, "nats_disconnected") })
+	outageStart := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	outageEnd := time.Now()
+	o.restart(t)
+	waitFor(t, "readyz 200 after restart", 20*time.Second, func() bool { return h.get(t, "/readyz").status == 200 })
+	recovered := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	var during, successAfter int
+	success := map[string]bool{}
+	for _, r := range results {
+		if r.start.After(outageStart) && r.end.Before(outageEnd) {
+			during++
+			if r.status != http.StatusServiceUnavailable {
+				t.Errorf("request during the outage answered %d, want 503", r.status)
+			}
+		}
+		if r.status == http.StatusOK {
+			success[r.contractID] = true
+			if r.start.After(recovered) {
+				successAfter++
+			}
+		}
+	}
+	if during == 0 || successAfter == 0 {
+		t.Fatalf("outage requests %d, successes after recovery %d: want both > 0", during, successAfter)
+	}
+	stored := map[string]int{}
+	for _, m := range storedEnvelopes(t, o.conn.JS, o.names) {
+		env, err := events.Decode(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[env.ContractID]++
+	}
+	for id := range success {
+		if stored[id] != 1 {
+			t.Errorf("success %s stored %d times", id, stored[id])
+		}
+	}
+	t.Logf("%d requests, %d during the outage, %d successes, %d stored", len(results), during, len(success), len(stored))
+}
+
+// slowBody is a request body whose second half arrives only when released.
+type slowBody struct {
+	first, rest []byte
+	release     chan struct{}
+	sentFirst   chan struct{}
+	state       int
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	switch b.state {
+	case 0:
+		b.state = 1
+		n := copy(p, b.first)
+		close(b.sentFirst)
+		return n, nil
+	case 1:
+		<-b.release
+		b.state = 2
+		return copy(p, b.rest), nil
+	}
+	return 0, io.EOF
+}
+
+// TestMainShutdownDrainsInFlight closes Main while a callback is in flight
+// and checks that it is still acknowledged with success and stored: the
+// HTTP server drains before the NATS connection closes.
+func TestMainShutdownDrainsInFlight(t *testing.T) {
+	env := natstest.New(t)
+	m := receiver.NewMain(testConfig(t, env), testLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := mustBuild(t, senderA(secretA), contractPayload("inflight-1", "COMPLETE", "COMPLETE"), time.Now())
+	half := len(out.Body) / 2
+	body := &slowBody{first: out.Body[:half], rest: out.Body[half:], release: make(chan struct{}), sentFirst: make(chan struct{})}
+	req, _ := http.NewRequest(http.MethodPost, m.URL()+"/callbacks/acme/contract", struct{ readerOnly }{body})
+	req.ContentLength = int64(len(out.Body))
+	req.Header.Set("Content-Type", out.ContentType)
+	answered := make(chan response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- response{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b := make([]byte, 64)
+		n, _ := resp.Body.Read(b)
+		answered <- response{status: resp.StatusCode, body: string(b[:n])}
+	}()
+	<-body.sentFirst
+	time.Sleep(100 * time.Millisecond) // the request is now in flight
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) before the in-flight request finished", err)
+	default:
+	}
+	close(body.release)
+	got := <-answered
+	if got.status != 200 || got.body != "success" {
+		t.Fatalf("in-flight request answered %d %q, want 200 success", got.status, got.body)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := streamMsgs(t, env); n != 1 {
+		t.Fatalf("stored %d, want 1", n)
+	}
+	if _, err := net.DialTimeout("tcp", m.Addr(), time.Second); err == nil {
+		t.Fatal("listener still open after Close")
+	}
+}
+
+type readerOnly interface{ Read([]byte) (int, error) }
