@@ -39,8 +39,6 @@ type harnessOption func(*harness)
 // withoutAPI leaves the default tenant without API credentials.
 func withoutAPI() harnessOption { return func(h *harness) { h.cfg.APIs = nil } }
 
-func withConfig(f func(*dispatcher.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
-
 func newHarness(t *testing.T, ledger store.Ledger, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{t: t, nats: natstest.New(t), ledger: ledger, dataDir: t.TempDir(), reg: prometheus.NewRegistry()}

@@ -13,7 +13,10 @@ import (
 type StreamSettings struct {
 	// MaxAge is how long callbacks and facts are kept (default 30 days).
 	MaxAge time.Duration
-	// MaxBytes caps each stream's size (default 10 GiB; -1 for no cap).
+	// MaxBytes caps each stream's size (default -1: no cap, retention by
+	// age and the server's own storage limits). A cap is reserved against
+	// the account's JetStream storage when the stream is created, so a
+	// cap larger than the server allows fails provisioning.
 	MaxBytes int64
 	// DuplicateWindow is how long a Nats-Msg-Id collapses repeats. It is
 	// sized to 契约锁's retry span, about two days (default 48 h).
@@ -28,7 +31,7 @@ type StreamSettings struct {
 // Defaults for StreamSettings.
 const (
 	DefaultMaxAge          = 30 * 24 * time.Hour
-	DefaultMaxBytes        = 10 << 30
+	DefaultMaxBytes        = -1
 	DefaultDuplicateWindow = 48 * time.Hour
 	// DefaultMaxMsgSize bounds one message: the receiver's 1 MiB body cap
 	// plus room for the envelope.

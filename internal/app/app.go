@@ -31,9 +31,9 @@ type Services struct {
 	Cfg    *config.Config
 	Log    zerolog.Logger
 	Names  events.Names
-	Conn   *natsconn.Conn   // nil unless opened with NATS
-	Ledger store.Ledger     // nil unless opened with Ledger
-	Docs   *docstore.Store  // documents under the data dir
+	Conn   *natsconn.Conn  // nil unless opened with NATS
+	Ledger store.Ledger    // nil unless opened with Ledger
+	Docs   *docstore.Store // documents under the data dir
 	APIs   map[string]dispatcher.API
 }
 

@@ -56,6 +56,7 @@ type config struct {
 	contractRetry  []time.Duration
 	authRetry      []time.Duration
 	inMemoryZipMax int64
+	setup          []func(*Server) // run before the listener starts (listen.go, control.go)
 }
 
 // WithTimestampWindow sets how far x-qys-open-timestamp may differ from the
@@ -186,6 +187,9 @@ func NewServer(opts ...Option) *Server {
 	s.initCallbacks()
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fake never logs
+	for _, f := range cfg.setup {
+		f(s)
+	}
 	s.srv.Start()
 	s.URL = s.srv.URL
 	s.wg.Add(1)

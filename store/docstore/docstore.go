@@ -132,7 +132,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if err := root.MkdirAll(dir, 0o750); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
-	tmp, f, err := createTemp(root, dir)
+	tmp, f, err := createTemp(root, dir, path.Base(rel))
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -149,16 +149,38 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 		_ = root.Remove(tmp)
 		return "", "", 0, err
 	}
+	removeLeftovers(root, dir, path.Base(rel))
 	if err := syncDirs(root, dir); err != nil {
 		return "", "", 0, err
 	}
 	return rel, sum, size, nil
 }
 
-// createTemp creates a new hidden file in dir.
-func createTemp(root *os.Root, dir string) (string, *os.File, error) {
+// tempPrefix starts the name of the temporary files of one document.
+func tempPrefix(base string) string { return ".tmp-" + base + "-" }
+
+// removeLeftovers deletes the temporary files a crashed writer left for
+// the same document. A concurrent writer of the same document (two
+// dispatchers racing) loses its file here; its rename then fails and it
+// retries, finding the document archived.
+func removeLeftovers(root *os.Root, dir, base string) {
+	d, err := root.Open(dir)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		if strings.HasPrefix(n, tempPrefix(base)) {
+			_ = root.Remove(path.Join(dir, n))
+		}
+	}
+}
+
+// createTemp creates a new hidden file in dir for the document base.
+func createTemp(root *os.Root, dir, base string) (string, *os.File, error) {
 	for range 10 {
-		name := path.Join(dir, ".tmp-"+rand.Text())
+		name := path.Join(dir, tempPrefix(base)+rand.Text())
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 		if errors.Is(err, fs.ErrExist) {
 			continue

@@ -180,3 +180,30 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+func TestCrashLeftoversRemoved(t *testing.T) {
+	root := t.TempDir()
+	s := docstore.New(root)
+	dir := filepath.Join(root, "documents", "default", "c1")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// A writer killed mid-download left a partial file for d1, and one for
+	// another document that must stay until that document is written.
+	for _, name := range []string{".tmp-d1.pdf-CRASHED", ".tmp-d2.pdf-OTHER"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := s.Put(context.Background(), "default", "c1", "d1", "pdf", strings.NewReader("whole")); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != ".tmp-d2.pdf-OTHER,d1.pdf" {
+		t.Fatalf("directory holds %v", names)
+	}
+}

@@ -78,10 +78,20 @@ func Open(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Return an untyped nil on failure: a typed nil pointer in the
+	// interface would look like an open ledger to the caller.
 	if t.pgURL != "" {
-		return postgres.Open(ctx, t.pgURL)
+		db, err := postgres.Open(ctx, t.pgURL)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
 	}
-	return sqlite.Open(ctx, t.sqlitePath, t.sqliteOpts)
+	db, err := sqlite.Open(ctx, t.sqlitePath, t.sqliteOpts)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // MigrateUp applies every pending migration. Up to date is success.

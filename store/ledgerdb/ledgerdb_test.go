@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -74,5 +75,22 @@ func TestOpenSQLite(t *testing.T) {
 	}
 	if _, err := Open(ctx, "redis://x", ""); err == nil || !strings.Contains(err.Error(), "unknown database scheme") {
 		t.Errorf("unknown scheme err = %v", err)
+	}
+}
+
+func TestOpenFailureReturnsNil(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, u := range []string{
+		"postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2",
+		"sqlite://" + t.TempDir() + "/not-a-dir/\x00/ledger.db",
+	} {
+		l, err := Open(ctx, u, t.TempDir())
+		if err == nil {
+			t.Fatalf("Open(%q) succeeded", u)
+		}
+		if l != nil {
+			t.Fatalf("Open(%q) returned a non-nil ledger (%T) with its error: callers would Close it", u, l)
+		}
 	}
 }

@@ -1,0 +1,344 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/store"
+)
+
+func init() {
+	register(&Command{Name: "contracts", Summary: "list the ledger's contracts, or show one with signatories, documents and events",
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runOpsSub(ctx, env, "contracts", contractsSubs, args)
+		}})
+}
+
+var contractsSubs = []opsSub{
+	{"list", "[--tenant T] [--status COMPLETE,SIGNING] [--limit 50] [--json]", runContractsList},
+	{"show", "<contract-id> [--tenant default] [--json]", runContractsShow},
+}
+
+// contractRow is a contract in --json output. Names are personal data: it
+// goes to the operator's terminal only, never to a log.
+type contractRow struct {
+	Tenant      string     `json:"tenant"`
+	ID          string     `json:"id"`
+	BizID       string     `json:"biz_id,omitempty"`
+	Subject     string     `json:"subject"`
+	Status      string     `json:"status"`
+	Confirmed   bool       `json:"confirmed"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+}
+
+// contractView is `contracts show --json`.
+type contractView struct {
+	contractRow
+	Signatories []signatoryView `json:"signatories"`
+	Documents   []documentView  `json:"documents"`
+	Events      []eventView     `json:"events"`
+	Detail      json.RawMessage `json:"detail,omitempty"`
+}
+
+type signatoryView struct {
+	SerialNo int    `json:"serial_no"`
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+}
+
+type documentView struct {
+	ID        string     `json:"id"`
+	Title     string     `json:"title"`
+	SHA256    string     `json:"sha256,omitempty"`
+	Size      int64      `json:"size,omitempty"`
+	Path      string     `json:"path,omitempty"`
+	FetchedAt *time.Time `json:"fetched_at,omitempty"`
+}
+
+type eventView struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Type       string    `json:"type"`
+	Source     string    `json:"source"`
+	ReceivedAt time.Time `json:"received_at"`
+	AppliedAt  time.Time `json:"applied_at"`
+}
+
+func runContractsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "contracts list", "[--tenant T] [--status COMPLETE,SIGNING] [--limit 50] [--json]")
+	tenant := fs.String("tenant", "", "only this tenant (default: all tenants)")
+	status := fs.String("status", "", "only these statuses, comma-separated (e.g. COMPLETE,SIGNING)")
+	limit := fs.Int("limit", 50, "at most this many, newest update first (0: all)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return opsUsage(fs, "unexpected argument %q", pos[0])
+	}
+	if *limit < 0 {
+		return opsUsage(fs, "--limit must not be negative")
+	}
+	f := store.ContractFilter{Tenant: *tenant}
+	for s := range strings.SplitSeq(*status, ",") {
+		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
+			f.Status = append(f.Status, s)
+		}
+	}
+	if *limit > 0 {
+		f.Limit = *limit + 1 // one more tells whether there are more
+	}
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	rows, err := svc.Ledger.Contracts(ctx, f)
+	if err != nil {
+		return fmt.Errorf("list contracts: %w", err)
+	}
+	more := *limit > 0 && len(rows) > *limit
+	if more {
+		rows = rows[:*limit]
+	}
+	out := make([]contractRow, len(rows))
+	for i := range rows {
+		out[i] = toContractRow(&rows[i])
+	}
+	if *asJSON {
+		err = printJSON(env.Stdout, out)
+	} else {
+		t := newTable(env.Stdout, "TENANT", "ID", "STATUS", "CONFIRMED", "SUBJECT", "UPDATED")
+		for _, c := range out {
+			t.row(c.Tenant, c.ID, c.Status, yesNo(c.Confirmed), opsCut(c.Subject, 40), opsTime(c.UpdatedAt))
+		}
+		err = t.flush()
+	}
+	if more {
+		fmt.Fprintf(env.Stderr, "(more than %d contracts: raise --limit, or --limit 0 for all)\n", *limit)
+	}
+	return err
+}
+
+func runContractsShow(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "contracts show", "<contract-id> [--tenant default] [--json]")
+	tenant := fs.String("tenant", config.DefaultTenant, "the contract's tenant")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] == "" {
+		return opsUsage(fs, "want exactly one contract id")
+	}
+	id := pos[0]
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	c, err := svc.Ledger.Contract(ctx, *tenant, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no contract %s in tenant %q", id, *tenant)
+	}
+	if err != nil {
+		return fmt.Errorf("contract %s: %w", id, err)
+	}
+	evs, err := svc.Ledger.Events(ctx, *tenant, id)
+	if err != nil {
+		return fmt.Errorf("events of %s: %w", id, err)
+	}
+	v := toContractView(c, evs)
+	if *asJSON {
+		return printJSON(env.Stdout, v)
+	}
+	return printContract(env, &v)
+}
+
+func toContractRow(c *store.Contract) contractRow {
+	return contractRow{Tenant: c.Tenant, ID: c.ID, BizID: c.BizID, Subject: c.Subject, Status: c.Status,
+		Confirmed: c.Confirmed, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt}
+}
+
+func toContractView(c *store.Contract, evs []store.Event) contractView {
+	v := contractView{contractRow: toContractRow(c), Signatories: []signatoryView{}, Documents: []documentView{},
+		Events: []eventView{}}
+	if json.Valid(c.Detail) {
+		v.Detail = c.Detail
+	}
+	for _, s := range c.Signatories {
+		v.Signatories = append(v.Signatories, signatoryView{SerialNo: s.SerialNo, Type: s.TenantType, Name: s.TenantName,
+			Status: s.Status})
+	}
+	for _, d := range c.Documents {
+		v.Documents = append(v.Documents, documentView{ID: d.ID, Title: d.Title, SHA256: d.SHA256, Size: d.Size,
+			Path: d.Path, FetchedAt: d.FetchedAt})
+	}
+	for _, e := range evs {
+		v.Events = append(v.Events, eventView{ID: e.ID, Kind: e.Kind, Type: e.Type, Source: e.Source,
+			ReceivedAt: e.ReceivedAt, AppliedAt: e.AppliedAt})
+	}
+	return v
+}
+
+func printContract(env *Env, v *contractView) error {
+	w := env.Stdout
+	status := v.Status
+	if !v.Confirmed {
+		status += " (unconfirmed: from the callback, not the API)"
+	}
+	t := newTable(w, "Contract", v.ID)
+	t.row("Tenant", v.Tenant)
+	t.row("Subject", v.Subject)
+	if v.BizID != "" {
+		t.row("Biz ID", v.BizID)
+	}
+	t.row("Status", status)
+	t.row("Updated", opsTime(v.UpdatedAt))
+	if v.CompletedAt != nil {
+		t.row("Completed", opsTime(*v.CompletedAt))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nSignatories (%d)\n", len(v.Signatories))
+	t = newTable(w, "  #", "TYPE", "NAME", "STATUS")
+	for _, s := range v.Signatories {
+		t.row(fmt.Sprintf("  %d", s.SerialNo), s.Type, opsWide(s.Name), s.Status)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nDocuments (%d)\n", len(v.Documents))
+	t = newTable(w, "  ID", "TITLE", "SHA256", "SIZE", "PATH", "FETCHED")
+	for _, d := range v.Documents {
+		if d.SHA256 == "" {
+			t.row("  "+d.ID, opsWide(d.Title), "(not archived)", "-", "-", "-")
+			continue
+		}
+		t.row("  "+d.ID, opsWide(d.Title), d.SHA256, d.Size, d.Path, opsTimePtr(d.FetchedAt))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEvents (%d)\n", len(v.Events))
+	t = newTable(w, "  RECEIVED", "APPLIED", "TYPE", "SOURCE", "EVENT ID")
+	for _, e := range v.Events {
+		t.row("  "+opsTime(e.ReceivedAt), opsTime(e.AppliedAt), e.Type, e.Source, e.ID)
+	}
+	return t.flush()
+}
+
+// opsSub is one subcommand of contracts, dlq or migrate.
+type opsSub struct {
+	name, args string
+	run        func(ctx context.Context, env *Env, args []string) error
+}
+
+// runOpsSub runs the subcommand named by args[0].
+func runOpsSub(ctx context.Context, env *Env, cmd string, subs []opsSub, args []string) error {
+	help := func() {
+		fmt.Fprintf(env.Stderr, "Usage:\n")
+		for _, s := range subs {
+			fmt.Fprintf(env.Stderr, "  qyshook %s %s %s\n", cmd, s.name, s.args)
+		}
+	}
+	if len(args) == 0 {
+		help()
+		return usageErr("missing subcommand")
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, env, args[1:])
+		}
+	}
+	help()
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		return flag.ErrHelp
+	}
+	return usageErr("unknown subcommand %q", args[0])
+}
+
+// parseMixed parses flags that may come before or after the positional
+// arguments (`contracts show 42 --json`) and returns the positionals.
+// After "--" everything is positional.
+func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// opsUsage prints fs's usage and returns a usage error.
+func opsUsage(fs *flag.FlagSet, format string, args ...any) error {
+	fs.Usage()
+	return usageErr(format, args...)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// opsTime formats a time for tables, in UTC.
+func opsTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func opsTimePtr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return opsTime(*t)
+}
+
+// opsCut shortens s to n runes for a table cell, padded for wide
+// characters (see opsWide).
+func opsCut(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return opsWide(s)
+}
+
+// opsWide appends a space per East Asian wide character: tabwriter counts
+// runes, a terminal shows 契约锁 two columns wide, and the padding keeps
+// the columns after such a cell aligned.
+func opsWide(s string) string {
+	extra := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF && r != 0x303F, r >= 0xAC00 && r <= 0xD7A3,
+			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
+			r >= 0xFFE0 && r <= 0xFFE6, r >= 0x20000 && r <= 0x3FFFD:
+			extra++
+		}
+	}
+	return s + strings.Repeat(" ", extra)
+}

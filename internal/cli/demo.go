@@ -1,0 +1,406 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+)
+
+func init() {
+	register(&Command{Name: "demo", Summary: "see it work: serve plus a fake 契约锁 in one process, playing real lifecycles", Run: runDemo})
+}
+
+// demoMarker marks a data dir as the demo's, so a later run may wipe it.
+const demoMarker = ".qyshook-demo"
+
+const demoUsage = `[-data-dir ./data-demo] [-clean] [-verbose] [-json] [-timeout 60s]
+
+Runs receiver, dispatcher, embedded JetStream and SQLite in one process; a
+fake 契约锁 sends callbacks (duplicated, out of order) for contracts signed,
+rejected, recalled and voided, and two certifications. Once the ledger,
+confirmed through the fake open API, matches 契约锁, it prints the ledger
+and where the signed PDFs are, and stops.
+
+The data dir is kept so you can look at the PDFs and the ledger
+(QYSHOOK_DATA_DIR=./data-demo qyshook contracts); a later demo run wipes it
+first (only a dir the demo made, or an empty one); -clean removes it on exit.
+Nothing of your QYSHOOK_* environment is used.`
+
+func runDemo(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "demo", demoUsage)
+	dataDir := fs.String("data-dir", "./data-demo", "where the ledger, the NATS store and the PDFs go")
+	clean := fs.Bool("clean", false, "remove the data dir on exit")
+	verbose := fs.Bool("verbose", false, "log at info level (default warn)")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the ledger to catch up")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := prepareDemoDir(*dataDir)
+	if err != nil {
+		return err
+	}
+	if *clean {
+		defer os.RemoveAll(dir)
+	}
+	fake := qystest.NewServer()
+	defer fake.Close()
+	secret := rand.Text()[:config.SecretLen]
+	cfg, err := config.Load(demoEnv(dir, secret, fake, *verbose),
+		config.WithNeeds(config.NeedCallbackSecrets|config.NeedQYSCredentials))
+	if err != nil {
+		return err
+	}
+	log := logger(env, cfg.LogLevel, "qyshook-demo")
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- app.Run(runCtx, cfg, log, app.Roles{Receiver: true, Dispatcher: true},
+			app.RunOptions{OnReady: func(addr string) { ready <- addr }, ShutdownTimeout: 5 * time.Second})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		return fmt.Errorf("start: %w", err)
+	}
+	sum, playErr := playDemo(ctx, cfg, log, fake, addr, *timeout)
+	fake.Close()
+	stop()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		err = errors.New("qyshook did not stop within 30 s")
+	}
+	if playErr != nil {
+		return playErr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	sum.DataDir = dir
+	if *asJSON {
+		return printJSON(env.Stdout, sum)
+	}
+	return sum.print(env.Stdout, *clean)
+}
+
+// prepareDemoDir makes dir absolute, wipes an earlier demo's files and
+// marks it as the demo's.
+func prepareDemoDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", usageErr("-data-dir: %v", err)
+	}
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || err == nil && len(entries) == 0:
+	case err != nil:
+		return "", usageErr("-data-dir: %v", err)
+	case statOK(filepath.Join(abs, demoMarker)):
+		if err := os.RemoveAll(abs); err != nil {
+			return "", fmt.Errorf("wipe the previous demo: %w", err)
+		}
+	default:
+		return "", usageErr("%s holds files the demo did not make; choose another -data-dir", dir)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return abs, os.WriteFile(filepath.Join(abs, demoMarker), []byte("made by qyshook demo; the next demo run wipes this dir\n"), 0o600)
+}
+
+func statOK(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// demoEnv is the whole configuration of the demo: the user's QYSHOOK_*
+// variables are ignored so that it always runs the same.
+func demoEnv(dir, secret string, fake *qystest.Server, verbose bool) func(string) string {
+	level := "warn"
+	if verbose {
+		level = "info"
+	}
+	vars := map[string]string{
+		"HTTP_ADDR": "127.0.0.1:0", "DATA_DIR": dir, "CALLBACK_SECRET": secret, "NATS_URL": "",
+		"QYS_BASE_URL": fake.URL, "QYS_APP_TOKEN": fake.AppToken, "QYS_APP_SECRET": fake.AppSecret,
+		"RECONCILE_INTERVAL": "0", "LOG_LEVEL": level,
+	}
+	return func(k string) string { return vars[strings.TrimPrefix(k, config.Prefix)] }
+}
+
+// demoStory is one contract the demo plays.
+type demoStory struct {
+	id, story string
+	archived  bool // documents must be archived (it was COMPLETE)
+}
+
+// playDemo plays the lifecycles against the running qyshook at addr and
+// waits until its ledger matches the fake.
+func playDemo(ctx context.Context, cfg *config.Config, log zerolog.Logger, fake *qystest.Server, addr string,
+	timeout time.Duration) (*demoSummary, error) {
+	svc, err := app.Open(ctx, cfg, log, app.Parts{Ledger: true})
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Close()
+	base := "http://" + addr + "/callbacks/" + config.DefaultTenant
+	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: base + "/contract",
+		PersonalAuthURL: base + "/auth/personal", CompanyAuthURL: base + "/auth/company",
+		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: cfg.Tenants[0].Secrets[0].Reveal(), Encrypt: true}})
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	w := &demoWaiter{fake: fake, ledger: svc.Ledger, dataDir: cfg.DataDir, certs: []string{"demo-company-1", "demo-person-1"}}
+
+	company := qystest.SignatorySpec{TenantType: qystest.TenantCompany, TenantName: "示例科技有限公司"}
+	person := func(name string) qystest.SignatorySpec {
+		return qystest.SignatorySpec{TenantType: qystest.TenantPersonal, TenantName: name, Contact: "13800000000"}
+	}
+	add := func(subject string, docs []qystest.DocumentSpec, sg ...qystest.SignatorySpec) string {
+		return fake.AddContract(qystest.ContractSpec{Subject: subject, TenantName: company.TenantName,
+			BizID: "demo-" + subject, Signatories: sg, Documents: docs})
+	}
+	fake.DuplicateCallbacks(1) // 契约锁 retries: every callback arrives twice
+	signed := add("采购合同", []qystest.DocumentSpec{{Title: "采购合同正文"}, {Title: "附件一 报价单"}}, company, person("张三"))
+	voided := add("服务合同", []qystest.DocumentSpec{{Title: "服务合同正文"}}, company, person("赵六"))
+	fake.Reorder(qystest.ReorderReverse) // these arrive newest first
+	rejected := add("租赁合同", nil, person("李四"))
+	recalled := add("借款合同", nil, person("王五"))
+	err = errors.Join(fake.Send(rejected), fake.Reject(rejected, 0), fake.Send(recalled), fake.Recall(recalled))
+	fake.Reorder(qystest.ReorderOff)
+	reordered := fake.Flush()
+	err = errors.Join(err, fake.Send(signed), fake.Sign(signed, 0), fake.Sign(signed, 1),
+		fake.Send(voided), fake.Sign(voided, 0), fake.Sign(voided, 1))
+	fake.CompleteCompanyAuth(w.certs[0], company.TenantName, true)
+	fake.CompletePersonalAuth(w.certs[1], "FACE", "1")
+	w.stories = []demoStory{
+		{signed, "a company and a person sign: COMPLETE, PDFs archived", true},
+		{rejected, "the person refuses (callbacks out of order)", false},
+		{recalled, "the sponsor recalls it (callbacks out of order)", false},
+		{voided, "signed and archived, then voided", true},
+	}
+	if err != nil {
+		return nil, fmt.Errorf("play: %w", err)
+	}
+	if err := w.wait(ctx); err != nil {
+		return nil, err
+	}
+	if err := fake.Invalidate(voided); err != nil {
+		return nil, fmt.Errorf("play: %w", err)
+	}
+	if err := w.wait(ctx); err != nil {
+		return nil, err
+	}
+	return w.summarize(ctx, reordered)
+}
+
+// demoWaiter compares the ledger with the fake.
+type demoWaiter struct {
+	fake    *qystest.Server
+	ledger  store.Ledger
+	dataDir string
+	stories []demoStory
+	certs   []string
+}
+
+// wait waits for the callbacks to be delivered and the ledger to match
+// the fake; on timeout the error lists what is missing.
+func (w *demoWaiter) wait(ctx context.Context) error {
+	if err := w.fake.WaitIdle(ctx); err != nil {
+		return fmt.Errorf("callbacks not delivered in time: %w", err)
+	}
+	for {
+		missing := w.missing(ctx)
+		if len(missing) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the ledger did not catch up in time: %s", strings.Join(missing, "; "))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (w *demoWaiter) missing(ctx context.Context) []string {
+	var out []string
+	for _, s := range w.stories {
+		want, _ := w.fake.Contract(s.id)
+		got, err := w.ledger.Contract(ctx, config.DefaultTenant, s.id)
+		if err != nil {
+			out = append(out, fmt.Sprintf("contract %s: %v", s.id, err))
+			continue
+		}
+		if got.Status != want.Status || !got.Confirmed {
+			out = append(out, fmt.Sprintf("contract %s: ledger %s (confirmed %t), 契约锁 %s", s.id, got.Status, got.Confirmed, want.Status))
+		}
+		archived := 0
+		for _, d := range got.Documents {
+			archived += min(len(d.SHA256), 1)
+		}
+		if s.archived && archived < len(want.Documents) {
+			out = append(out, fmt.Sprintf("contract %s: %d of %d documents archived", s.id, archived, len(want.Documents)))
+		}
+	}
+	for _, id := range w.certs {
+		if _, err := w.ledger.Certification(ctx, config.DefaultTenant, id); err != nil {
+			out = append(out, fmt.Sprintf("certification %s: %v", id, err))
+		}
+	}
+	return out
+}
+
+// demoSummary is what the demo prints.
+type demoSummary struct {
+	DataDir        string          `json:"data_dir"`
+	Contracts      []demoContract  `json:"contracts"`
+	Certifications []demoCert      `json:"certifications"`
+	Callbacks      demoCallbackSum `json:"callbacks"`
+}
+
+type demoContract struct {
+	ID          string          `json:"id"`
+	Subject     string          `json:"subject"`
+	Story       string          `json:"story"`
+	Status      string          `json:"status"`
+	Confirmed   bool            `json:"confirmed"`
+	Events      int             `json:"events"`
+	Signatories []demoSignatory `json:"signatories"`
+	Documents   []demoDocument  `json:"documents"`
+}
+
+type demoSignatory struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"` // COMPANY or PERSONAL
+	Status string `json:"status"`
+}
+
+type demoDocument struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Path   string `json:"path"` // absolute
+}
+
+type demoCert struct {
+	Kind      string `json:"kind"`
+	RequestID string `json:"request_id"`
+	Status    string `json:"status"`
+	Success   bool   `json:"success"`
+	Mode      string `json:"mode,omitempty"`
+}
+
+type demoCallbackSum struct {
+	Callbacks  int `json:"callbacks"`  // logical callbacks 契约锁 sent
+	Deliveries int `json:"deliveries"` // HTTP attempts
+	Duplicates int `json:"duplicates"` // extra copies, collapsed by Nats-Msg-Id
+	Reordered  int `json:"reordered"`  // delivered newest first
+	Refused    int `json:"refused"`    // attempts the receiver did not accept
+	Events     int `json:"events"`     // contract events the ledger applied
+}
+
+func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary, error) {
+	sum := &demoSummary{Callbacks: demoCallbackSum{Reordered: reordered}}
+	for _, s := range w.stories {
+		c, err := w.ledger.Contract(ctx, config.DefaultTenant, s.id)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := w.ledger.Events(ctx, config.DefaultTenant, s.id)
+		if err != nil {
+			return nil, err
+		}
+		dc := demoContract{ID: c.ID, Subject: c.Subject, Story: s.story, Status: c.Status, Confirmed: c.Confirmed,
+			Events: len(evs), Documents: []demoDocument{}}
+		for _, x := range c.Signatories {
+			dc.Signatories = append(dc.Signatories, demoSignatory{Name: x.TenantName, Type: x.TenantType, Status: x.Status})
+		}
+		for _, d := range c.Documents {
+			if d.SHA256 != "" {
+				dc.Documents = append(dc.Documents, demoDocument{ID: d.ID, Title: d.Title, Size: d.Size,
+					SHA256: d.SHA256, Path: filepath.Join(w.dataDir, filepath.FromSlash(d.Path))})
+			}
+		}
+		sum.Contracts = append(sum.Contracts, dc)
+		sum.Callbacks.Events += len(evs)
+	}
+	for _, id := range w.certs {
+		c, err := w.ledger.Certification(ctx, config.DefaultTenant, id)
+		if err != nil {
+			return nil, err
+		}
+		sum.Certifications = append(sum.Certifications, demoCert{Kind: c.Kind, RequestID: c.RequestID,
+			Status: c.Status, Success: c.Success, Mode: c.Mode})
+	}
+	logical := map[int]bool{}
+	for _, d := range w.fake.Deliveries() {
+		logical[d.Callback] = true
+		sum.Callbacks.Deliveries++
+		if d.Copy > 0 && d.Attempt == 1 {
+			sum.Callbacks.Duplicates++
+		}
+		if !d.OK {
+			sum.Callbacks.Refused++
+		}
+	}
+	sum.Callbacks.Callbacks = len(logical)
+	return sum, nil
+}
+
+func (s *demoSummary) print(w io.Writer, cleaned bool) error {
+	fmt.Fprintln(w, "qyshook demo: receiver, dispatcher, embedded JetStream and SQLite in one process, fed by a fake 契约锁")
+	fmt.Fprintln(w, "\nCONTRACTS (status confirmed through the open API, never moved backwards)")
+	t := newTable(w, "ID", "STATUS", "CONFIRMED", "EVENTS", "STORY", "SUBJECT: SIGNATORIES")
+	for _, c := range s.Contracts {
+		var sg []string
+		for _, x := range c.Signatories {
+			sg = append(sg, fmt.Sprintf("%s (%s, %s)", x.Name, strings.ToLower(x.Type), x.Status))
+		}
+		t.row(c.ID, c.Status, demoYes(c.Confirmed), c.Events, c.Story, c.Subject+": "+strings.Join(sg, ", "))
+	}
+	_ = t.flush()
+	fmt.Fprintf(w, "\nDOCUMENTS (signed PDFs, under %s)\n", s.DataDir)
+	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "TITLE")
+	for _, c := range s.Contracts {
+		for _, d := range c.Documents {
+			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, d.Title)
+		}
+	}
+	_ = t.flush()
+	fmt.Fprintln(w, "\nCERTIFICATIONS")
+	t = newTable(w, "KIND", "REQUEST", "STATUS", "SUCCESS", "MODE")
+	for _, c := range s.Certifications {
+		t.row(c.Kind, c.RequestID, c.Status, demoYes(c.Success), c.Mode)
+	}
+	_ = t.flush()
+	cb := s.Callbacks
+	fmt.Fprintf(w, "\nCALLBACKS: 契约锁 sent %d, in %d deliveries: %d duplicate copies collapsed (Nats-Msg-Id), "+
+		"%d delivered newest first, %d refused; the ledger applied %d contract events.\n",
+		cb.Callbacks, cb.Deliveries, cb.Duplicates, cb.Reordered, cb.Refused, cb.Events)
+	fmt.Fprintln(w, "\nNext:")
+	if !cleaned {
+		fmt.Fprintf(w, "  browse this run:  QYSHOOK_DATA_DIR=%s qyshook contracts\n", s.DataDir)
+	}
+	fmt.Fprintln(w, "  develop locally:  qyshook sim   (a standalone fake 契约锁; it prints the settings for serve)")
+	fmt.Fprintln(w, "  run it for real:  QYSHOOK_CALLBACK_SECRET=<16 chars from 契约锁> QYSHOOK_QYS_APP_TOKEN=… \\")
+	fmt.Fprintln(w, "                    QYSHOOK_QYS_APP_SECRET=… qyshook serve   (契约锁 calls POST /callbacks/default/contract)")
+	return nil
+}
+
+func demoYes(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }

@@ -1,0 +1,166 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/internal/cli"
+)
+
+// demoStatuses are the final statuses the demo's contracts reach.
+var demoStatuses = []string{"COMPLETE", "REJECTED", "RECALLED", "INVALIDED"}
+
+// TestDemo runs the demo in-process and checks that it printed every
+// contract with its final status and archived documents whose files hold
+// the printed hash.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	if code := cli.Main(ctx, []string{"demo", "-data-dir", dir}, simEnv(&out, &errOut)); code != 0 {
+		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	text := out.String()
+	contract := regexp.MustCompile(`(?m)^(\d{19})\s+([A-Z]+)\s+yes\s`)
+	statuses := map[string]string{}
+	for _, m := range contract.FindAllStringSubmatch(text, -1) {
+		statuses[m[2]] = m[1]
+	}
+	for _, s := range demoStatuses {
+		if statuses[s] == "" {
+			t.Errorf("no confirmed %s contract in the output:\n%s", s, text)
+		}
+	}
+	doc := regexp.MustCompile(`(?m)^(\d{19})\s+\d{19}\s+\d+\s+([0-9a-f]{64})\s+(\S+)`)
+	withDocs := map[string]int{}
+	for _, m := range doc.FindAllStringSubmatch(text, -1) {
+		withDocs[m[1]]++
+		checkDemoFile(t, dir, m[3], m[2])
+	}
+	if withDocs[statuses["COMPLETE"]] != 2 || withDocs[statuses["INVALIDED"]] != 1 {
+		t.Errorf("archived documents per contract: %v, want 2 for the COMPLETE one and 1 for the INVALIDED one", withDocs)
+	}
+	for _, want := range []string{"demo-company-1", "demo-person-1", "duplicate copies collapsed"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func checkDemoFile(t *testing.T, dir, path, sum string) {
+	t.Helper()
+	if !strings.HasPrefix(path, dir) {
+		t.Errorf("document %s is not under the data dir %s", path, dir)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("document: %v", err)
+		return
+	}
+	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum {
+		t.Errorf("%s: sha256 %x, printed %s", path, h, sum)
+	}
+}
+
+// TestDemoProcess runs `qyshook demo -json` as a real process.
+func TestDemoProcess(t *testing.T) {
+	bin := demoBinary(t)
+	dir := filepath.Join(t.TempDir(), "data-demo")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "demo", "-data-dir", dir, "-json")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("qyshook demo: %v\n%s", err, stderr.String())
+	}
+	var sum struct {
+		DataDir   string `json:"data_dir"`
+		Contracts []struct {
+			ID        string `json:"id"`
+			Status    string `json:"status"`
+			Confirmed bool   `json:"confirmed"`
+			Documents []struct {
+				SHA256 string `json:"sha256"`
+				Path   string `json:"path"`
+			} `json:"documents"`
+		} `json:"contracts"`
+	}
+	if err := json.Unmarshal(out, &sum); err != nil {
+		t.Fatalf("demo -json: %v\n%s", err, out)
+	}
+	got := map[string]bool{}
+	for _, c := range sum.Contracts {
+		got[c.Status] = c.Confirmed
+		for _, d := range c.Documents {
+			checkDemoFile(t, dir, d.Path, d.SHA256)
+		}
+	}
+	for _, s := range demoStatuses {
+		if !got[s] {
+			t.Errorf("no confirmed %s contract: %s", s, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".qyshook-demo")); err != nil {
+		t.Errorf("data dir not kept: %v", err)
+	}
+}
+
+var (
+	demoBinOnce sync.Once
+	demoBinPath string
+	demoBinErr  error
+)
+
+// demoBinary builds cmd/qyshook once per test binary. It goes to a fixed
+// path under the temp dir, replaced atomically, so runs do not pile up
+// copies and a running copy is never overwritten.
+func demoBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	demoBinOnce.Do(func() {
+		dir := filepath.Join(os.TempDir(), "qyshook-cli-test")
+		if demoBinErr = os.MkdirAll(dir, 0o700); demoBinErr != nil {
+			return
+		}
+		tmp, err := os.CreateTemp(dir, "build-*")
+		if err != nil {
+			demoBinErr = err
+			return
+		}
+		tmp.Close()
+		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "github.com/qyshook/qyshook/cmd/qyshook")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp.Name())
+			demoBinErr = fmt.Errorf("%w\n%s", err, out)
+			return
+		}
+		demoBinPath = filepath.Join(dir, "qyshook")
+		demoBinErr = os.Rename(tmp.Name(), demoBinPath)
+	})
+	if demoBinErr != nil {
+		t.Fatalf("go build: %v", demoBinErr)
+	}
+	return demoBinPath
+}

@@ -1,0 +1,223 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/internal/cli"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+)
+
+const simSecret = "0123456789abcdef"
+
+// simBuffer is a bytes.Buffer safe for a command writing while the test reads.
+type simBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *simBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *simBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func simEnv(stdout, stderr io.Writer) *cli.Env {
+	return &cli.Env{Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }}
+}
+
+var simURLRE = regexp.MustCompile(`QYSHOOK_QYS_BASE_URL=(\S+)`)
+
+// waitSimURL waits for a sim to print its base URL.
+func waitSimURL(t *testing.T, out interface{ String() string }) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := simURLRE.FindStringSubmatch(out.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the sim printed no base URL:\n%s", out.String())
+	return ""
+}
+
+// simReceiver is a callback receiver that verifies like qyshook does.
+type simReceiver struct {
+	mu    sync.Mutex
+	types []string
+	bad   []string
+}
+
+func newSimReceiver(t *testing.T) (*simReceiver, *httptest.Server) {
+	v, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{simSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &simReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		kind := map[string]qys.Kind{"/callbacks/default/contract": qys.KindContract,
+			"/callbacks/default/auth/company": qys.KindAuthCompany}[r.URL.Path]
+		cb, err := v.Verify(kind, qys.RawRequest{Method: r.Method, ContentType: r.Header.Get("Content-Type"),
+			Query: r.URL.Query(), Header: r.Header, Body: body})
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if err != nil {
+			rec.bad = append(rec.bad, r.URL.Path+": "+err.Error())
+			http.Error(w, "refused", http.StatusUnauthorized)
+			return
+		}
+		rec.types = append(rec.types, cb.CallbackType)
+		_, _ = io.WriteString(w, "success")
+	}))
+	t.Cleanup(srv.Close)
+	return rec, srv
+}
+
+func TestSimTriggerComplete(t *testing.T) {
+	rec, recv := newSimReceiver(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &simBuffer{}, &simBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-callback-base", recv.URL + "/callbacks/default",
+			"-secret", simSecret, "-time-scale", "0.001"}, simEnv(out, errOut))
+	}()
+	simURL := waitSimURL(t, out)
+
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(ctx, []string{"sim", "trigger", "complete", "-sim", simURL, "-json"}, simEnv(&stdout, &stderr)); code != 0 {
+		t.Fatalf("trigger complete: exit %d: %s", code, stderr.String())
+	}
+	var res qystest.TriggerResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("trigger output: %v\n%s", err, stdout.String())
+	}
+	if res.Status != qys.StatusComplete || len(res.Callbacks) != 4 {
+		t.Errorf("trigger: status %s, %d callbacks, want COMPLETE and 4", res.Status, len(res.Callbacks))
+	}
+	for _, c := range res.Callbacks {
+		if c.State != "accepted" {
+			t.Errorf("callback %d %s: %s %d %s", c.Callback, c.CallbackType, c.State, c.StatusCode, c.Error)
+		}
+	}
+	rec.mu.Lock()
+	types, bad := slices.Clone(rec.types), rec.bad
+	rec.mu.Unlock()
+	if want := []string{"SEND_SIGNING", "SEAL", "PERSONAL", "COMPLETE"}; !slices.Equal(types, want) || len(bad) > 0 {
+		t.Errorf("receiver got %v (refused %v), want %v", types, bad, want)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"ExitNotFound", []string{"sign", "-contract", "42"}, cli.ExitNotFound, "unknown contract"},
+		{"ExitFailureInvalidState", []string{"sign", "-contract", res.ContractID}, cli.ExitFailure, "COMPLETE"},
+		{"OKText", []string{"-sim", simURL, "auth-company"}, cli.ExitOK, "accepted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o, e bytes.Buffer
+			if code := cli.Main(ctx, append([]string{"sim", "trigger", "-sim", simURL}, tc.args...), simEnv(&o, &e)); code != tc.code {
+				t.Errorf("exit %d, want %d: %s%s", code, tc.code, o.String(), e.String())
+			}
+			if !strings.Contains(o.String()+e.String(), tc.want) {
+				t.Errorf("output lacks %q: %s%s", tc.want, o.String(), e.String())
+			}
+		})
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("sim exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("sim did not stop")
+	}
+	if !strings.Contains(out.String(), "COMPLETE") || !strings.Contains(out.String(), "accepted") {
+		t.Errorf("sim did not log the deliveries:\n%s", out.String())
+	}
+}
+
+func TestSimTriggerUnknownScenario(t *testing.T) {
+	var o, e bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"sim", "trigger", "explode"}, simEnv(&o, &e)); code != cli.ExitUsage {
+		t.Errorf("exit %d, want %d", code, cli.ExitUsage)
+	}
+	if !strings.Contains(e.String(), "auth-personal") {
+		t.Errorf("stderr does not list the scenarios: %s", e.String())
+	}
+}
+
+func TestSimTriggerUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var o, e bytes.Buffer
+	code := cli.Main(context.Background(), []string{"sim", "trigger", "complete", "-sim", "http://" + addr}, simEnv(&o, &e))
+	if code != cli.ExitUnavailable {
+		t.Errorf("exit %d, want %d: %s", code, cli.ExitUnavailable, e.String())
+	}
+}
+
+// TestSimProcess runs `qyshook sim` as a real process and stops it with
+// an interrupt, as a developer would.
+func TestSimProcess(t *testing.T) {
+	bin := demoBinary(t)
+	out := &simBuffer{}
+	cmd := exec.Command(bin, "sim", "-addr", "127.0.0.1:0", "-callback-base", "http://127.0.0.1:1/none")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	simURL := waitSimURL(t, out)
+	var o, e bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"sim", "trigger", "create", "-sim", simURL}, simEnv(&o, &e)); code != 0 {
+		t.Errorf("trigger create: exit %d: %s", code, e.String())
+	}
+	if !strings.Contains(o.String(), "is DRAFT") {
+		t.Errorf("trigger create printed %q", o.String())
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("sim: %v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("sim did not stop on interrupt")
+	}
+}

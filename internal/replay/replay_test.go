@@ -1,0 +1,231 @@
+package replay_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/replay"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// scenario publishes, in this order: 1 A SIGNED, 2 B SIGNED, 3 C COMPLETE
+// (tenant acme), 4 an undecodable message, 5 A COMPLETE, 6 a personal
+// certification. A and C are COMPLETE in the fake, B is SIGNING.
+type scenario struct {
+	w       *world
+	a, b, c string
+	p       []published // index i is sequence i+1
+}
+
+func newScenario(t *testing.T) *scenario {
+	t.Helper()
+	w := newWorld(t)
+	s := &scenario{w: w, a: w.addContract(qys.StatusComplete), b: w.addContract(qys.StatusSigning),
+		c: w.addContract(qys.StatusComplete)}
+	s.p = append(s.p,
+		w.publish(contractEnvelope("default", s.a, "SIGNED", qys.StatusSigning, "张三")),
+		w.publish(contractEnvelope("default", s.b, "SIGNED", qys.StatusSigning, "王五")),
+		w.publish(contractEnvelope("acme", s.c, "COMPLETE", qys.StatusComplete, "")),
+		w.publishRaw(w.nats.Names.CallbackSubject("default", events.KindContract, "SIGNED"), []byte("not an envelope"), "", nil),
+		w.publish(contractEnvelope("default", s.a, "COMPLETE", qys.StatusComplete, "")),
+		w.publish(authEnvelope("default", "req-1", "1")),
+	)
+	for i, p := range s.p {
+		if p.seq != uint64(i+1) {
+			t.Fatalf("message %d has sequence %d", i, p.seq)
+		}
+	}
+	return s
+}
+
+// eventIDs of the published messages with these sequences (undecodable
+// ones skipped).
+func (s *scenario) eventIDs(seqs ...uint64) []string {
+	var out []string
+	for _, seq := range seqs {
+		if env := s.p[seq-1].env; env != nil {
+			out = append(out, env.ID)
+		}
+	}
+	return out
+}
+
+func (s *scenario) replayer(t *testing.T, rate float64) *replay.Replayer {
+	t.Helper()
+	r, err := replay.New(replay.Config{JS: s.w.nats.JS, Names: s.w.nats.Names, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func itemIDs(items []replay.Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.EventID)
+	}
+	return out
+}
+
+func TestSelectors(t *testing.T) {
+	s := newScenario(t)
+	r := s.replayer(t, 0)
+	cases := []struct {
+		name        string
+		sel         replay.Selector
+		seqs        []uint64
+		undecodable int
+	}{
+		{"All", replay.Selector{}, []uint64{1, 2, 3, 5, 6}, 1},
+		{"Tenant", replay.Selector{Tenant: "acme"}, []uint64{3}, 0},
+		{"Contract", replay.Selector{ContractID: s.a}, []uint64{1, 5}, 1},
+		{"CertificationRequest", replay.Selector{ContractID: "req-1"}, []uint64{6}, 1},
+		{"TypeCaseInsensitive", replay.Selector{CallbackType: "complete"}, []uint64{3, 5}, 1},
+		{"TenantAndType", replay.Selector{Tenant: "default", CallbackType: "SIGNED"}, []uint64{1, 2}, 1},
+		{"SeqRange", replay.Selector{FromSeq: 3, ToSeq: 5}, []uint64{3, 5}, 1},
+		{"FromSeq", replay.Selector{FromSeq: 5}, []uint64{5, 6}, 0},
+		{"ToSeq", replay.Selector{ToSeq: 2}, []uint64{1, 2}, 0},
+		{"TimeRange", replay.Selector{Since: s.p[2].at, Until: s.p[4].at}, []uint64{3}, 1},
+		{"Since", replay.Selector{Since: s.p[4].at}, []uint64{5, 6}, 0},
+		{"SinceAndSeq", replay.Selector{Since: s.p[4].at, FromSeq: 2}, []uint64{5, 6}, 0},
+		{"Until", replay.Selector{Until: s.p[1].at}, []uint64{1}, 0},
+		{"Limit", replay.Selector{Limit: 2}, []uint64{1, 2}, 0},
+		{"PastTheEnd", replay.Selector{FromSeq: 99}, nil, 0},
+		{"NoMatch", replay.Selector{ContractID: "nope"}, nil, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls, lastDone, lastTotal int
+			rep, err := r.Run(ctxT(t), tc.sel, nil, func(done, total int) { calls, lastDone, lastTotal = calls+1, done, total })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := s.eventIDs(tc.seqs...)
+			if got := itemIDs(rep.Items); !slices.Equal(got, want) {
+				t.Errorf("selected %v, want %v", got, want)
+			}
+			for i, it := range rep.Items {
+				if it.Seq != tc.seqs[i] || !it.Time.Equal(s.p[it.Seq-1].at) {
+					t.Errorf("item %d: seq %d time %v, want seq %d time %v", i, it.Seq, it.Time, tc.seqs[i], s.p[tc.seqs[i]-1].at)
+				}
+			}
+			if !rep.DryRun || rep.Selected != len(want) || rep.Applied != 0 || rep.Undecodable != tc.undecodable {
+				t.Errorf("report %+v", rep)
+			}
+			if calls == 0 || lastDone != lastTotal || lastDone != rep.Scanned {
+				t.Errorf("progress: %d calls, last %d/%d, scanned %d", calls, lastDone, lastTotal, rep.Scanned)
+			}
+		})
+	}
+}
+
+func TestSelectorValidation(t *testing.T) {
+	r, err := replay.New(replay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for name, sel := range map[string]replay.Selector{
+		"UntilBeforeSince": {Since: now, Until: now.Add(-time.Hour)},
+		"ToSeqBelowFrom":   {FromSeq: 5, ToSeq: 4},
+		"NegativeLimit":    {Limit: -1},
+		"BadTenant":        {Tenant: "a.b"},
+	} {
+		if _, err := r.Run(context.Background(), sel, nil, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestReplayRebuildsWipedLedger applies every event to one ledger, then
+// replays the time range into a fresh one: both ledgers must be the same,
+// and replaying again must change nothing.
+func TestReplayRebuildsWipedLedger(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			s := newScenario(t)
+			ctx := ctxT(t)
+			var envs []*events.Envelope
+			for _, p := range s.p {
+				if p.env != nil {
+					envs = append(envs, p.env)
+				}
+			}
+			l1 := testdb.Open(t, kind)
+			for i, err := range s.w.dispatcher(l1, t.TempDir()).Apply(ctx, envs) {
+				if err != nil {
+					t.Fatalf("apply %s: %v", envs[i].ID, err)
+				}
+			}
+			want := takeSnapshot(t, l1, "default", "acme")
+			if len(want.Contracts) != 3 || len(want.Certifications) != 1 {
+				t.Fatalf("ledger 1 has %d contracts and %d certifications", len(want.Contracts), len(want.Certifications))
+			}
+			checkArchived(t, s, l1)
+
+			l2, dir2 := testdb.Open(t, kind), t.TempDir()
+			d2 := s.w.dispatcher(l2, dir2)
+			sel := replay.Selector{Since: s.p[0].at, Until: time.Now().Add(time.Minute)}
+			for round := 1; round <= 2; round++ {
+				rep, err := s.replayer(t, 0).Run(ctx, sel, d2.Apply, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.DryRun || rep.Selected != 5 || rep.Applied != 5 || rep.Failed != 0 || rep.Undecodable != 1 {
+					t.Fatalf("round %d: report %+v", round, rep)
+				}
+				if got := takeSnapshot(t, l2, "default", "acme"); mustJSON(t, got) != mustJSON(t, want) {
+					t.Fatalf("round %d: rebuilt ledger differs:\n got %s\nwant %s", round, mustJSON(t, got), mustJSON(t, want))
+				}
+			}
+			checkArchived(t, s, l2)
+			for _, c := range []string{s.a, s.c} {
+				tenant := map[string]string{s.a: "default", s.c: "acme"}[c]
+				got, err := l2.Contract(ctx, tenant, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range got.Documents {
+					if _, err := os.Stat(filepath.Join(dir2, d.Path)); err != nil {
+						t.Errorf("document %s not archived: %v", d.ID, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkArchived asserts the contracts' statuses and that COMPLETE ones
+// have every document archived with the fake's hash.
+func checkArchived(t *testing.T, s *scenario, l store.Ledger) {
+	t.Helper()
+	for _, c := range []struct{ tenant, id, status string }{
+		{"default", s.a, qys.StatusComplete}, {"default", s.b, qys.StatusSigning}, {"acme", s.c, qys.StatusComplete},
+	} {
+		got, err := l.Contract(ctxT(t), c.tenant, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != c.status || !got.Confirmed {
+			t.Errorf("%s: status %s confirmed %v, want %s confirmed", c.id, got.Status, got.Confirmed, c.status)
+		}
+		if c.status != qys.StatusComplete {
+			continue
+		}
+		if len(got.Documents) != 2 {
+			t.Errorf("%s: %d documents, want 2", c.id, len(got.Documents))
+		}
+		for _, d := range got.Documents {
+			if d.SHA256 == "" || d.SHA256 != s.w.fake.DocumentSHA256(d.ID) {
+				t.Errorf("%s: document %s sha256 %q, want %q", c.id, d.ID, d.SHA256, s.w.fake.DocumentSHA256(d.ID))
+			}
+		}
+	}
+}
