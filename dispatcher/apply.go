@@ -14,49 +14,27 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-// applyContractGroup confirms one contract through the API (one detail
-// fetch for the whole group), applies each event, then archives the
-// documents of a completed contract. It returns one error per delivery.
-func (d *Dispatcher) applyContractGroup(ctx context.Context, dls []delivery, hb *heartbeats) []error {
-	errs := make([]error, len(dls))
-	first := dls[0].env
-	api := d.cfg.APIs[first.Tenant]
-	var detail *qys.Contract
-	if api != nil {
-		dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
-		start := time.Now()
-		c, err := api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
-		cancel()
-		d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
-		if err != nil {
-			err = wrapf(err, "detail %s", first.ContractID)
-			for i := range errs {
-				errs[i] = err
-			}
-			return errs
-		}
-		if string(c.ID) != "" && string(c.ID) != first.ContractID {
-			err := permanent(reasonAPI, errors.New("detail answered another contract id"))
-			for i := range errs {
-				errs[i] = err
-			}
-			return errs
-		}
-		detail = c
+// confirm fetches the detail of a group's contract once. A tenant
+// without API credentials keeps the callback's own fields (unconfirmed).
+func (d *Dispatcher) confirm(ctx context.Context, g *group) {
+	first := g.deliveries[0].env
+	g.api = d.cfg.APIs[first.Tenant]
+	if g.api == nil {
+		return
 	}
-	for i, dl := range dls {
-		errs[i] = d.applyContract(ctx, dl.env, detail)
+	dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
+	start := time.Now()
+	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
+	cancel()
+	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
+	switch {
+	case err != nil:
+		g.failAll(wrapf(err, "detail %s", first.ContractID))
+	case string(c.ID) != "" && string(c.ID) != first.ContractID:
+		g.failAll(permanent(reasonAPI, errors.New("detail answered another contract id")))
+	default:
+		g.detail = c
 	}
-	if detail != nil && signed(detail.Status) {
-		if err := d.archiveDocuments(ctx, first.Tenant, first.ContractID, api, hb); err != nil {
-			for i := range errs {
-				if errs[i] == nil {
-					errs[i] = err
-				}
-			}
-		}
-	}
-	return errs
 }
 
 // signed reports whether a contract in status has been signed by every
@@ -67,29 +45,30 @@ func signed(status string) bool {
 	return status == qys.StatusComplete || status == qys.StatusInvaliding || status == qys.StatusInvalided
 }
 
-// applyContract writes one event: the detail when confirmed, else the
-// callback's own fields flagged unconfirmed.
-func (d *Dispatcher) applyContract(ctx context.Context, env *events.Envelope, detail *qys.Contract) error {
+// change is the ledger change for one event: the detail when confirmed,
+// else the callback's own fields flagged unconfirmed.
+func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.ContractChange {
 	c := contractFromEnvelope(env)
 	if detail != nil {
 		c = contractFromDetail(env.Tenant, detail)
 	}
-	ch := store.ContractChange{
+	return store.ContractChange{
 		Event:    eventRow(env),
 		Contract: c,
 		BuildFacts: func(prev *store.Contract) []store.Fact {
 			return d.contractFacts(env, prev, &c)
 		},
 	}
-	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
-	defer cancel()
-	res, err := d.cfg.Ledger.ApplyContract(actx, ch)
+}
+
+func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }
+
+// recordApplied counts and logs the outcome of one change.
+func (d *Dispatcher) recordApplied(env *events.Envelope, c store.Contract, res store.Applied, err error) {
 	switch {
-	case errors.Is(err, store.ErrDuplicate):
+	case isDuplicate(err):
 		d.metrics.applied.WithLabelValues("duplicate").Inc()
-		return nil
 	case err != nil:
-		return wrapf(err, "apply %s", env.ID)
 	case res.Changed:
 		d.metrics.applied.WithLabelValues("changed").Inc()
 		d.log.Info().Str("event_id", env.ID).Str("contract_id", env.ContractID).
@@ -97,7 +76,6 @@ func (d *Dispatcher) applyContract(ctx context.Context, env *events.Envelope, de
 	default:
 		d.metrics.applied.WithLabelValues("unchanged").Inc()
 	}
-	return nil
 }
 
 // applyCertification writes a certification event.

@@ -14,40 +14,21 @@ import (
 // applied or already applied). Call FlushOutbox afterwards to publish the
 // facts now rather than when a running dispatcher's relay gets to them.
 func (d *Dispatcher) Apply(ctx context.Context, envs []*events.Envelope) []error {
-	errs := make([]error, len(envs))
-	type ref struct {
-		idx int
-		env *events.Envelope
-	}
-	groups := map[string][]ref{}
-	var order []string
+	dls := make([]delivery, len(envs))
 	for i, env := range envs {
-		key := env.Tenant + "\x00" + env.Kind + "\x00" + env.ContractID
-		if env.Kind != events.KindContract {
-			key += "\x00" + env.ID
-		}
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], ref{i, env})
+		dls[i] = delivery{env: env}
 	}
-	for _, key := range order {
-		g := groups[key]
-		if g[0].env.Kind != events.KindContract {
-			for _, r := range g {
-				errs[r.idx] = d.applyCertification(ctx, r.env)
-			}
-			continue
+	groups := groupDeliveries(dls)
+	d.work(ctx, groups)
+	errs := make([]error, 0, len(envs))
+	index := map[*events.Envelope]error{}
+	for _, g := range groups {
+		for i, dl := range g.deliveries {
+			index[dl.env] = g.errs[i]
 		}
-		dls := make([]delivery, len(g))
-		for i, r := range g {
-			dls[i] = delivery{env: r.env}
-		}
-		hb := &heartbeats{done: make(chan struct{})}
-		res := d.applyContractGroup(ctx, dls, hb)
-		for i, r := range g {
-			errs[r.idx] = res[i]
-		}
+	}
+	for _, env := range envs {
+		errs = append(errs, index[env])
 	}
 	return errs
 }

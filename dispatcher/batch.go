@@ -8,9 +8,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
 )
 
-// delivery is one message of a batch with its decoded envelope.
+// delivery is one message of a batch with its decoded envelope. msg is
+// nil for envelopes applied directly (Apply).
 type delivery struct {
 	msg  jetstream.Msg
 	env  *events.Envelope
@@ -20,31 +23,48 @@ type delivery struct {
 // group is the deliveries of one contract (or one certification) in a
 // batch: they share one detail fetch.
 type group struct {
-	key        string
 	deliveries []delivery
+	errs       []error // one per delivery
+	api        API
+	detail     *qys.Contract
 }
 
-// processBatch decodes the batch, groups it by contract and works the
-// groups on Workers goroutines. Every message is settled before it returns.
-func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
-	groups := d.groupBatch(ctx, msgs)
-	sem := make(chan struct{}, d.cfg.Workers)
-	var wg sync.WaitGroup
-	for _, g := range groups {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(g *group) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			d.processGroup(ctx, g)
-		}(g)
+func (g *group) failAll(err error) {
+	for i := range g.errs {
+		if g.errs[i] == nil {
+			g.errs[i] = err
+		}
 	}
-	wg.Wait()
 }
 
-func (d *Dispatcher) groupBatch(ctx context.Context, msgs []jetstream.Msg) []*group {
+func (g *group) isContract() bool { return g.deliveries[0].env.Kind == events.KindContract }
+
+// groupDeliveries groups by tenant and contract (certifications alone).
+func groupDeliveries(dls []delivery) []*group {
 	byKey := map[string]*group{}
 	var order []*group
+	for _, dl := range dls {
+		env := dl.env
+		key := env.Tenant + "\x00" + env.Kind + "\x00" + env.ContractID
+		if env.Kind != events.KindContract {
+			key += "\x00" + env.ID
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &group{}
+			byKey[key] = g
+			order = append(order, g)
+		}
+		g.deliveries = append(g.deliveries, dl)
+		g.errs = append(g.errs, nil)
+	}
+	return order
+}
+
+// processBatch decodes a fetched batch, works it, and settles every
+// message before it returns.
+func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
+	var dls []delivery
 	for _, m := range msgs {
 		meta, _ := m.Metadata()
 		env, err := events.Decode(m.Data())
@@ -52,38 +72,113 @@ func (d *Dispatcher) groupBatch(ctx context.Context, msgs []jetstream.Msg) []*gr
 			d.settle(ctx, delivery{msg: m, meta: meta}, err)
 			continue
 		}
-		key := env.Tenant + "\x00" + env.Kind + "\x00" + env.ContractID
-		if env.Kind != events.KindContract {
-			key += "\x00" + env.ID
-		}
-		g := byKey[key]
-		if g == nil {
-			g = &group{key: key}
-			byKey[key] = g
-			order = append(order, g)
-		}
-		g.deliveries = append(g.deliveries, delivery{msg: m, env: env, meta: meta})
+		dls = append(dls, delivery{msg: m, env: env, meta: meta})
 	}
-	return order
-}
-
-// processGroup applies a group's events and settles each message.
-func (d *Dispatcher) processGroup(ctx context.Context, g *group) {
-	first := g.deliveries[0].env
-	start := time.Now()
-	if first.Kind != events.KindContract {
-		for _, dl := range g.deliveries {
-			d.settle(ctx, dl, d.applyCertification(ctx, dl.env))
-		}
+	if len(dls) == 0 {
 		return
 	}
-	hb := d.heartbeat(g.deliveries)
+	hb := d.heartbeat(dls)
 	defer hb.stop()
-	results := d.applyContractGroup(ctx, g.deliveries, hb)
-	for i, dl := range g.deliveries {
-		d.settle(ctx, dl, results[i])
+	groups := groupDeliveries(dls)
+	d.work(ctx, groups)
+	for _, g := range groups {
+		for i, dl := range g.deliveries {
+			d.settle(ctx, dl, g.errs[i])
+		}
 	}
+}
+
+// work applies groups in three phases: confirm every contract through the
+// API in parallel (one detail fetch per contract); commit all the
+// contract changes in one transaction (per group if the batch fails, so
+// one bad change cannot hold back the others); then archive the documents
+// of signed contracts in parallel. Certifications are applied in the
+// first phase.
+func (d *Dispatcher) work(ctx context.Context, groups []*group) {
+	start := time.Now()
+	d.parallel(groups, func(g *group) {
+		if g.isContract() {
+			d.confirm(ctx, g)
+			return
+		}
+		for i, dl := range g.deliveries {
+			g.errs[i] = d.applyCertification(ctx, dl.env)
+		}
+	})
+	d.commit(ctx, groups)
+	d.parallel(groups, func(g *group) {
+		if g.isContract() && g.detail != nil && signed(g.detail.Status) && g.errs[0] == nil {
+			first := g.deliveries[0].env
+			if err := d.archiveDocuments(ctx, first.Tenant, first.ContractID, g.api); err != nil {
+				g.failAll(err)
+			}
+		}
+	})
 	d.metrics.groupSeconds.Observe(time.Since(start).Seconds())
+}
+
+// parallel runs f on each group with at most Workers at once.
+func (d *Dispatcher) parallel(groups []*group, f func(*group)) {
+	sem := make(chan struct{}, d.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(g)
+		}()
+	}
+	wg.Wait()
+}
+
+// commit writes the contract changes of the confirmed groups.
+func (d *Dispatcher) commit(ctx context.Context, groups []*group) {
+	var ready []*group
+	for _, g := range groups {
+		if g.isContract() && g.errs[0] == nil {
+			ready = append(ready, g)
+		}
+	}
+	if len(ready) == 0 {
+		return
+	}
+	if err := d.commitGroups(ctx, ready); err == nil {
+		return
+	}
+	for _, g := range ready { // isolate the failure
+		if err := d.commitGroups(ctx, []*group{g}); err != nil {
+			g.failAll(wrapf(err, "apply %s", g.deliveries[0].env.ContractID))
+		}
+	}
+}
+
+// commitGroups applies the groups' changes in one transaction.
+func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
+	var changes []store.ContractChange
+	for _, g := range groups {
+		for _, dl := range g.deliveries {
+			changes = append(changes, d.change(dl.env, g.detail))
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
+	defer cancel()
+	outs, errs, err := d.cfg.Ledger.ApplyContracts(cctx, changes)
+	if err != nil {
+		return err
+	}
+	i := 0
+	for _, g := range groups {
+		for j, dl := range g.deliveries {
+			d.recordApplied(dl.env, changes[i].Contract, outs[i], errs[i])
+			if errs[i] != nil && !isDuplicate(errs[i]) {
+				g.errs[j] = errs[i]
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 // heartbeats keeps deliveries alive (InProgress) during long work such as
@@ -97,7 +192,12 @@ type heartbeats struct {
 func (d *Dispatcher) heartbeat(dls []delivery) *heartbeats {
 	h := &heartbeats{done: make(chan struct{})}
 	for _, dl := range dls {
-		h.msgs = append(h.msgs, dl.msg)
+		if dl.msg != nil {
+			h.msgs = append(h.msgs, dl.msg)
+		}
+	}
+	if len(h.msgs) == 0 {
+		return h
 	}
 	every := d.cfg.AckWait / 3
 	go func() {
@@ -108,17 +208,13 @@ func (d *Dispatcher) heartbeat(dls []delivery) *heartbeats {
 			case <-h.done:
 				return
 			case <-t.C:
-				h.beat()
+				for _, m := range h.msgs {
+					_ = m.InProgress()
+				}
 			}
 		}
 	}()
 	return h
-}
-
-func (h *heartbeats) beat() {
-	for _, m := range h.msgs {
-		_ = m.InProgress()
-	}
 }
 
 func (h *heartbeats) stop() { h.once.Do(func() { close(h.done) }) }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -46,13 +45,18 @@ type Config struct {
 	// (default 8).
 	MaxDeliver int
 	// AckWait is how long a delivery may run without a heartbeat
-	// (default 60 s); downloads send InProgress heartbeats.
+	// (default 30 s); long work sends InProgress heartbeats every third of it.
 	AckWait time.Duration
 	// Backoff spaces redeliveries after transient failures (default 2 s to 5 min).
 	Backoff Backoff
-	// Batch is how many messages one fetch takes (default 128).
+	// Batch is the most messages worked together, sharing one commit
+	// (default 512).
 	Batch int
-	// Workers is how many contracts are processed at once (default 8).
+	// Linger is how long a batch waits for more messages after its first
+	// (default 5 ms).
+	Linger time.Duration
+	// Workers is how many contracts are confirmed and archived at once
+	// (default 16).
 	Workers int
 	// ArchiveBundle also archives the signed bundle (contract + sign log zip).
 	ArchiveBundle bool
@@ -74,7 +78,7 @@ func (c *Config) setDefaults() {
 		c.MaxDeliver = 8
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 60 * time.Second
+		c.AckWait = 30 * time.Second
 	}
 	if c.Backoff.Base <= 0 {
 		c.Backoff.Base = 2 * time.Second
@@ -83,10 +87,13 @@ func (c *Config) setDefaults() {
 		c.Backoff.Max = 5 * time.Minute
 	}
 	if c.Batch <= 0 {
-		c.Batch = 128
+		c.Batch = 512
+	}
+	if c.Linger <= 0 {
+		c.Linger = 5 * time.Millisecond
 	}
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = 16
 	}
 	if c.DownloadTimeout <= 0 {
 		c.DownloadTimeout = 30 * time.Minute
@@ -144,7 +151,6 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 		MaxDeliver:    d.cfg.MaxDeliver + 1, // the last one dead-letters itself
 		FilterSubject: d.cfg.Names.CallbacksWildcard(),
 		MaxAckPending: 4 * d.cfg.Batch,
-		MaxWaiting:    512,
 	}
 }
 
@@ -169,22 +175,41 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer func() { <-relayDone }()
 
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(d.cfg.Batch, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
+		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {
 			d.metrics.fetchErrors.Inc()
-			d.log.Warn().Err(err).Msg("fetch failed; retrying")
+			d.log.Warn().Err(err).Msg("pulling from the stream failed; retrying")
 			sleep(ctx, time.Second)
-			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
+	}
+	return nil
+}
+
+// consume pulls continuously (at most Batch messages buffered) and works
+// them in batches: it waits for one message, then takes whatever else
+// arrives within Linger, up to Batch. A lone callback is applied at once;
+// under load the batches fill and share commits. On shutdown the messages
+// still buffered are released (NAK) for another dispatcher.
+func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Batch))
+	if err != nil {
+		return err
+	}
+	defer d.release(it)
+	for ctx.Err() == nil {
+		first, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		msgs := []jetstream.Msg{first}
+		for len(msgs) < d.cfg.Batch {
+			m, err := it.Next(jetstream.NextMaxWait(d.cfg.Linger))
+			if err != nil {
+				break
+			}
 			msgs = append(msgs, m)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
-			d.log.Debug().Err(err).Msg("fetch ended")
-		}
-		if len(msgs) == 0 {
-			continue
 		}
 		// The batch is finished with a context that outlives ctx: shutdown
 		// waits for in-flight work instead of dropping it.
@@ -192,6 +217,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.relay.Kick()
 	}
 	return nil
+}
+
+// release stops pulling and NAKs what is still buffered.
+func (d *Dispatcher) release(it jetstream.MessagesContext) {
+	it.Drain()
+	for {
+		m, err := it.Next(jetstream.NextMaxWait(100 * time.Millisecond))
+		if err != nil {
+			return
+		}
+		_ = m.Nak()
+	}
 }
 
 func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {

@@ -16,7 +16,7 @@ const bundleSuffix = ".bundle"
 // archiveDocuments streams every not-yet-archived document of a completed
 // contract into the document store and records it with its fact. Memory
 // stays flat: the body is copied through a hash into a file.
-func (d *Dispatcher) archiveDocuments(ctx context.Context, tenant, contractID string, api API, hb *heartbeats) error {
+func (d *Dispatcher) archiveDocuments(ctx context.Context, tenant, contractID string, api API) error {
 	c, err := d.cfg.Ledger.Contract(ctx, tenant, contractID)
 	if err != nil {
 		return wrapf(err, "load contract %s", contractID)
@@ -27,7 +27,6 @@ func (d *Dispatcher) archiveDocuments(ctx context.Context, tenant, contractID st
 		if doc.SHA256 != "" || doc.ID == contractID+bundleSuffix {
 			continue
 		}
-		hb.beat()
 		err := d.archiveOne(ctx, tenant, doc, "pdf", func(ctx context.Context) (*qys.Download, error) {
 			return api.DownloadDocument(ctx, doc.ID)
 		})
@@ -37,7 +36,6 @@ func (d *Dispatcher) archiveDocuments(ctx context.Context, tenant, contractID st
 	}
 	if d.cfg.ArchiveBundle && !archived[contractID+bundleSuffix] {
 		bundle := store.Document{ID: contractID + bundleSuffix, ContractID: contractID, Title: "signed bundle (contract and sign log)"}
-		hb.beat()
 		return d.archiveOne(ctx, tenant, bundle, "zip", func(ctx context.Context) (*qys.Download, error) {
 			return api.DownloadContract(ctx, qys.ContractQuery{ContractID: contractID}, "CONTRACT", "SIGNLOG")
 		})

@@ -125,7 +125,7 @@ type ContractChange struct {
 // Applied tells what ApplyContract did.
 type Applied struct {
 	Changed  bool      // the contract row moved forward
-	Previous *Contract // the row before (nil for a new contract)
+	Previous *Contract // the row before, without its documents (nil for a new contract)
 	Current  *Contract // the row after
 }
 
@@ -146,6 +146,12 @@ type Ledger interface {
 	// the event id was applied before (nothing changes). Errors worth a
 	// retry satisfy IsTransient (as for every method).
 	ApplyContract(ctx context.Context, ch ContractChange) (Applied, error)
+	// ApplyContracts applies several changes in one transaction, in order
+	// (a batch: one commit instead of one per event). It returns one
+	// result and one error per change; a change whose event was applied
+	// before gets ErrDuplicate and the others still apply. Any other
+	// failure rolls everything back and is returned as err.
+	ApplyContracts(ctx context.Context, chs []ContractChange) ([]Applied, []error, error)
 	// ArchiveDocument records an archived document file and its facts. It
 	// is idempotent: archiving the same document again with the same hash
 	// changes nothing and writes no fact.

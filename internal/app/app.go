@@ -159,7 +159,7 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 	t := s.Cfg.Dispatch
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Docs: s.Docs, APIs: s.APIs,
-		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle,
+		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }

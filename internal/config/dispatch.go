@@ -8,8 +8,12 @@ type Dispatch struct {
 	// (QYSHOOK_MAX_DELIVER, default 8).
 	MaxDeliver int
 	// Workers is how many contracts are processed at once
-	// (QYSHOOK_DISPATCH_WORKERS, default 8).
+	// (QYSHOOK_DISPATCH_WORKERS, default 16).
 	Workers int
+	// AckWait is how long a delivery may go without an acknowledgement or
+	// a heartbeat before JetStream redelivers it, e.g. after a dispatcher
+	// crashed (QYSHOOK_ACK_WAIT, default 30s).
+	AckWait time.Duration
 	// ArchiveBundle also archives the signed bundle, contract and sign log,
 	// as a zip (QYSHOOK_ARCHIVE_BUNDLE, default false).
 	ArchiveBundle bool
@@ -27,7 +31,8 @@ type Dispatch struct {
 func (e envReader) dispatch() Dispatch {
 	d := Dispatch{
 		MaxDeliver:        int(e.integer("MAX_DELIVER", 8)),
-		Workers:           int(e.integer("DISPATCH_WORKERS", 8)),
+		Workers:           int(e.integer("DISPATCH_WORKERS", 16)),
+		AckWait:           e.duration("ACK_WAIT", 30*time.Second),
 		ArchiveBundle:     e.boolean("ARCHIVE_BUNDLE"),
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
@@ -38,6 +43,9 @@ func (e envReader) dispatch() Dispatch {
 	}
 	if d.Workers < 1 {
 		e.problem("DISPATCH_WORKERS", "must be at least 1")
+	}
+	if d.AckWait < time.Second {
+		e.problem("ACK_WAIT", "must be at least 1s")
 	}
 	if d.ReconcileInterval < 0 || d.StuckAfter < 0 || d.ReconcileWindow < 0 {
 		e.problem("RECONCILE_*", "durations must not be negative")

@@ -53,7 +53,7 @@ func binary(t *testing.T, name string) string {
 	return filepath.Join(binDir, name)
 }
 
-const crashContracts = 60
+const crashContracts = 300
 
 // TestDispatcherSIGKILL kills a dispatcher process in the middle of its
 // work, restarts it, and compares the ledger, the archived files and the
@@ -67,7 +67,7 @@ func TestDispatcherSIGKILL(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			fake := qystest.NewServer()
 			t.Cleanup(fake.Close)
-			fake.SetLatency(2 * time.Millisecond)
+			fake.SetLatency(5 * time.Millisecond)
 			ids := make([]string, crashContracts)
 			for i := range ids {
 				ids[i] = fake.AddContract(qystest.ContractSpec{
@@ -76,18 +76,24 @@ func TestDispatcherSIGKILL(t *testing.T) {
 					Documents:   []qystest.DocumentSpec{{Title: "正文", Size: 32 << 10}, {Title: "附件", Size: 8 << 10}},
 				})
 			}
+			began := time.Now()
+			phase := func(name string) { t.Logf("%6.2fs %s", time.Since(began).Seconds(), name) }
 			reference := newCrashRun(t, kind, fake, ids)
+			phase("reference: events published")
 			reference.start(t, bin)
 			reference.waitDone(t)
 			reference.stop(t)
+			phase("reference: done")
 
 			crashed := newCrashRun(t, kind, fake, ids)
 			crashed.start(t, bin)
 			crashed.waitPartial(t)
 			crashed.kill(t)
+			phase("crashed: killed mid-work")
 			crashed.start(t, bin)
 			crashed.waitDone(t)
 			crashed.stop(t)
+			phase("crashed: done after restart")
 
 			a, b := reference.snapshot(t), crashed.snapshot(t)
 			if diff := e2e.Diff(a, b); len(diff) > 0 {
@@ -155,6 +161,7 @@ func (r *crashRun) start(t *testing.T, bin string) {
 		"QYSHOOK_QYS_APP_TOKEN="+r.fake.AppToken,
 		"QYSHOOK_QYS_APP_SECRET="+r.fake.AppSecret,
 		"QYSHOOK_RECONCILE_INTERVAL=0",
+		"QYSHOOK_ACK_WAIT=2s", // redeliver what the killed process held quickly
 		"QYSHOOK_DUPLICATE_WINDOW=10m",
 		"QYSHOOK_STREAM_MAX_AGE=1h",
 		"QYSHOOK_LOG_LEVEL=warn",
@@ -204,7 +211,7 @@ func (r *crashRun) archived(t *testing.T) int {
 func (r *crashRun) waitPartial(t *testing.T) {
 	t.Helper()
 	err := e2e.Eventually(context.Background(), 2*time.Minute, func() string {
-		if n := r.archived(t); n < 20 {
+		if n := r.archived(t); n < 40 {
 			return fmt.Sprintf("%d documents archived", n)
 		}
 		return ""
@@ -242,7 +249,7 @@ func (r *crashRun) kill(t *testing.T) {
 	}
 	_, _ = r.cmd.Process.Wait()
 	if n := r.archived(t); n >= 2*len(r.ids) {
-		t.Logf("the dispatcher finished before the kill (%d documents): the crash did not interrupt work", n)
+		t.Fatalf("the dispatcher finished before the kill (%d documents): the crash did not interrupt work", n)
 	}
 }
 

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		fn   func(t *testing.T, l store.Ledger)
 	}{
 		{"Idempotency", testIdempotency},
+		{"ApplyContractsBatch", testApplyContractsBatch},
 		{"StateMachine", testStateMachine},
 		{"CompletedAt", testCompletedAt},
 		{"FactsOnlyOnChange", testFactsOnlyOnChange},

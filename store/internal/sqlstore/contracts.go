@@ -16,6 +16,55 @@ import (
 // forward writes the contract, its signatories, its document metadata and
 // the facts from BuildFacts.
 func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.Applied, error) {
+	var out store.Applied
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.applyContract(ctx, tx, ch, nil)
+		return err
+	})
+	if err != nil {
+		return store.Applied{}, s.fail("apply contract "+ch.Contract.ID, err)
+	}
+	return out, nil
+}
+
+// ApplyContracts implements store.Ledger: the changes in one transaction,
+// in order; a duplicate event skips its change only.
+func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]store.Applied, []error, error) {
+	var outs []store.Applied
+	var errs []error
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		outs, errs = make([]store.Applied, len(chs)), make([]error, len(chs))
+		// The rows this transaction already locked and wrote, so later
+		// changes of the same contract skip reading them again.
+		known := map[[2]string]*store.Contract{}
+		for i, ch := range chs {
+			key := [2]string{ch.Contract.Tenant, ch.Contract.ID}
+			out, err := s.applyContract(ctx, tx, ch, known[key])
+			switch {
+			case errors.Is(err, store.ErrDuplicate):
+				errs[i] = s.fail("apply contract "+ch.Contract.ID, err)
+			case err != nil:
+				return err
+			default:
+				outs[i] = out
+				if key[0] != "" && key[1] != "" && out.Current != nil {
+					known[key] = out.Current
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, s.fail(fmt.Sprintf("apply %d contract changes", len(chs)), err)
+	}
+	return outs, errs, nil
+}
+
+// applyContract applies one change inside tx. A duplicate event returns
+// store.ErrDuplicate before anything is written. known, when not nil, is
+// the contract's row as this transaction left it (already locked).
+func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractChange, known *store.Contract) (store.Applied, error) {
 	next := ch.Contract
 	if next.Tenant == "" {
 		next.Tenant = ch.Event.Tenant
@@ -24,65 +73,59 @@ func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.
 		next.ID = ch.Event.ContractID
 	}
 	if next.ID == "" {
-		return store.Applied{}, fmt.Errorf("ledger: apply contract: contract id is empty")
+		return store.Applied{}, fmt.Errorf("contract id is empty")
 	}
 	ev := ch.Event
 	if ev.ContractID == "" {
 		ev.ContractID = next.ID
 	}
-	var out store.Applied
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		old, err := s.lockContract(ctx, tx, next.Tenant, next.ID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		if old == nil {
-			row := merge(nil, next, now)
-			inserted, err := s.insertContract(ctx, tx, row)
-			if err != nil {
-				return err
-			}
-			if !inserted { // another transaction created it first
-				if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
-					return err
-				}
-				if old == nil {
-					return fmt.Errorf("contract %s vanished", next.ID)
-				}
-			}
-		}
-		if old != nil {
-			if !store.Advances(old, &next) {
-				out = store.Applied{Previous: old, Current: old}
-				return nil
-			}
-			if err := s.updateContract(ctx, tx, merge(old, next, now)); err != nil {
-				return err
-			}
-		}
-		if err := s.writeChildren(ctx, tx, old, next); err != nil {
-			return err
-		}
-		if ch.BuildFacts != nil {
-			if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
-				return err
-			}
-		}
-		cur, err := s.loadContract(ctx, tx, next.Tenant, next.ID, "")
-		if err != nil {
-			return err
-		}
-		out = store.Applied{Changed: true, Previous: old, Current: cur}
-		return nil
-	})
-	if err != nil {
-		return store.Applied{}, s.fail("apply contract "+next.ID, err)
+	if err := s.insertEvent(ctx, tx, ev); err != nil {
+		return store.Applied{}, err
 	}
-	return out, nil
+	old := known
+	if old == nil {
+		var err error
+		if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	now := s.now()
+	if old == nil {
+		row := merge(nil, next, now)
+		inserted, err := s.insertContract(ctx, tx, row)
+		if err != nil {
+			return store.Applied{}, err
+		}
+		if !inserted { // another transaction created it first
+			if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
+				return store.Applied{}, err
+			}
+			if old == nil {
+				return store.Applied{}, fmt.Errorf("contract %s vanished", next.ID)
+			}
+		}
+	}
+	if old != nil {
+		if !store.Advances(old, &next) {
+			return store.Applied{Previous: old, Current: old}, nil
+		}
+		if err := s.updateContract(ctx, tx, merge(old, next, now)); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	if err := s.writeChildren(ctx, tx, old, next); err != nil {
+		return store.Applied{}, err
+	}
+	if ch.BuildFacts != nil {
+		if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	cur, err := s.loadContract(ctx, tx, next.Tenant, next.ID, "", true)
+	if err != nil {
+		return store.Applied{}, err
+	}
+	return store.Applied{Changed: true, Previous: old, Current: cur}, nil
 }
 
 // merge builds the row to write from the change next over old (nil for
@@ -149,7 +192,7 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error 
 // lockContract loads and locks a contract with its signatories and
 // documents; it returns nil, nil when there is none.
 func (s *DB) lockContract(ctx context.Context, tx *sql.Tx, tenant, id string) (*store.Contract, error) {
-	c, err := s.loadContract(ctx, tx, tenant, id, s.d.LockRow)
+	c, err := s.loadContract(ctx, tx, tenant, id, s.d.LockRow, false)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

@@ -29,7 +29,7 @@ func scanContract(sc interface{ Scan(...any) error }, c *store.Contract) error {
 
 // Contract implements store.Ledger.
 func (s *DB) Contract(ctx context.Context, tenant, id string) (*store.Contract, error) {
-	c, err := s.loadContract(ctx, s.reader, tenant, id, "")
+	c, err := s.loadContract(ctx, s.reader, tenant, id, "", true)
 	if err != nil {
 		return nil, s.fail("contract "+id, err)
 	}
@@ -37,8 +37,10 @@ func (s *DB) Contract(ctx context.Context, tenant, id string) (*store.Contract, 
 }
 
 // loadContract reads one contract (locking the row with lock, if any)
-// with its signatories by serial_no and its documents by id.
-func (s *DB) loadContract(ctx context.Context, q querier, tenant, id, lock string) (*store.Contract, error) {
+// with its signatories by serial_no and, when docs, its documents by id.
+// Deciding a change needs only the row and the signatories, so the locking
+// read skips the documents and saves a query per event.
+func (s *DB) loadContract(ctx context.Context, q querier, tenant, id, lock string, docs bool) (*store.Contract, error) {
 	var c store.Contract
 	err := scanContract(q.QueryRowContext(ctx, s.q(`SELECT `+contractCols+
 		` FROM contracts WHERE tenant = ? AND id = ?`+lock), tenant, id), &c)
@@ -50,6 +52,9 @@ func (s *DB) loadContract(ctx context.Context, q querier, tenant, id, lock strin
 	}
 	if c.Signatories, err = s.signatories(ctx, q, tenant, id); err != nil {
 		return nil, err
+	}
+	if !docs {
+		return &c, nil
 	}
 	if c.Documents, err = s.documents(ctx, q, tenant, id); err != nil {
 		return nil, err

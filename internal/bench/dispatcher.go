@@ -1,0 +1,356 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
+	"github.com/qyshook/qyshook/store/ledgerdb"
+)
+
+// DispatcherOptions configures RunDispatcher.
+type DispatcherOptions struct {
+	// DB is the ledger: "" or "sqlite" for a fresh SQLite file, or a
+	// postgres:// URL, in which a fresh schema is created and dropped.
+	DB string
+	// Events is how many callback events to pre-fill (default 20,000).
+	Events int
+	// PerContract is how many events each contract gets (default 4), the
+	// shape of a real lifecycle: they share one detail fetch when they
+	// fall in the same batch.
+	PerContract int
+	// Workers and Batch tune the dispatcher (its defaults when zero).
+	Workers, Batch int
+	// Dir holds JetStream and SQLite (default: a temporary directory).
+	Dir string
+}
+
+// DispatcherResult is the outcome of RunDispatcher.
+type DispatcherResult struct {
+	DB          string
+	Events      int
+	Contracts   int
+	Elapsed     time.Duration
+	PerSec      float64
+	DetailCalls int
+}
+
+// String formats the result for a terminal.
+func (r *DispatcherResult) String() string {
+	return fmt.Sprintf("dispatcher (%s): %d events over %d contracts applied in %v: %.0f events/s, %d detail fetches",
+		r.DB, r.Events, r.Contracts, r.Elapsed.Round(time.Millisecond), r.PerSec, r.DetailCalls)
+}
+
+// RunDispatcher pre-fills QYS_CALLBACKS (embedded JetStream, file
+// storage) with contract events, then times a dispatcher confirming every
+// event through an in-process fake 契约锁 into the ledger.
+func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult, error) {
+	if o.Events <= 0 {
+		o.Events = 20000
+	}
+	if o.PerContract <= 0 {
+		o.PerContract = 4
+	}
+	dir, cleanup, err := benchDir(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	conn, names, err := benchNATS(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ledger, dbName, closeDB, err := benchLedger(ctx, o.DB, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDB()
+	fake := qystest.NewServer()
+	defer fake.Close()
+	client, err := fake.Client()
+	if err != nil {
+		return nil, err
+	}
+	contracts := (o.Events + o.PerContract - 1) / o.PerContract
+	if err := prefill(ctx, conn.JS, names, fake, o.Events, o.PerContract); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	d, err := dispatcher.New(dispatcher.Config{
+		JS: conn.JS, Names: names, Ledger: ledger, Docs: docstore.New(dir), Registerer: reg,
+		APIs: map[string]dispatcher.API{"default": client}, Workers: o.Workers, Batch: o.Batch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- d.Run(runCtx) }()
+	err = waitApplied(ctx, reg, o.Events)
+	elapsed := time.Since(start)
+	stop()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &DispatcherResult{DB: dbName, Events: o.Events, Contracts: contracts, Elapsed: elapsed,
+		PerSec: float64(o.Events) / elapsed.Seconds()}
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/contract/detail") {
+			res.DetailCalls++
+		}
+	}
+	return res, nil
+}
+
+func benchDir(dir string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, os.MkdirAll(dir, 0o750)
+	}
+	tmp, err := os.MkdirTemp("", "qyshook-bench-")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+func benchNATS(ctx context.Context, dir string) (*natsconn.Conn, events.Names, error) {
+	conn, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: filepath.Join(dir, "nats"), Name: "qyshook-bench"})
+	if err != nil {
+		return nil, events.Names{}, err
+	}
+	names := events.Names{Namespace: "bench"}
+	err = names.Provision(ctx, conn.JS, events.StreamSettings{MaxAge: time.Hour, DuplicateWindow: 10 * time.Minute})
+	if err != nil {
+		conn.Close()
+		return nil, names, err
+	}
+	return conn, names, nil
+}
+
+// benchLedger opens a fresh ledger: SQLite under dir, or a new schema in
+// the PostgreSQL database at db (dropped by the returned close).
+func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, func(), error) {
+	if db == "" || db == "sqlite" {
+		l, err := ledgerdb.Open(ctx, "sqlite://"+filepath.Join(dir, "ledger.db"), dir)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return l, "sqlite", func() { l.Close() }, nil
+	}
+	raw, err := sql.Open("pgx", db)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "qyshook_bench_" + hex.EncodeToString(b)
+	if _, err := raw.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		raw.Close()
+		return nil, "", nil, fmt.Errorf("bench: create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = raw.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		raw.Close()
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	l, err := ledgerdb.Open(ctx, u.String(), dir)
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	return l, "postgres", func() { l.Close(); drop() }, nil
+}
+
+// prefill adds the contracts to the fake and their events to the stream,
+// published asynchronously and then awaited.
+func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fake *qystest.Server, n, per int) error {
+	var contract string
+	var futures []jetstream.PubAckFuture
+	for i := 0; i < n; i++ {
+		if i%per == 0 {
+			contract = fake.AddContract(qystest.ContractSpec{
+				Subject: "bench", Status: qys.StatusSigning,
+				Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "bench"}},
+			})
+		}
+		typ := fmt.Sprintf("STEP_%d", i%per)
+		env := events.Envelope{
+			Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: typ,
+			ContractID: contract, ContractStatus: qys.StatusSigning, ReceivedAt: time.Now().UTC(), Format: "A",
+			Source: events.SourceCallback, Payload: json.RawMessage(`{}`),
+		}
+		env.ID = events.EventID("default", events.KindContract, contract, typ, qys.StatusSigning, "")
+		data, err := env.Encode()
+		if err != nil {
+			return err
+		}
+		f, err := js.PublishAsync(names.CallbackSubject("default", env.Kind, typ), data, jetstream.WithMsgID(env.ID))
+		if err != nil {
+			return fmt.Errorf("bench: prefill: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("bench: prefill: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// waitApplied waits until the dispatcher's applied counter reaches n.
+func waitApplied(ctx context.Context, reg *prometheus.Registry, n int) error {
+	for {
+		if applied(reg) >= float64(n) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func applied(reg *prometheus.Registry) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "qyshook_dispatcher_events_applied_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
+// ArchiveResult is the outcome of RunArchive.
+type ArchiveResult struct {
+	Size     int64
+	Elapsed  time.Duration
+	PeakHeap uint64 // highest HeapInuse sampled during the archive
+	Before   uint64 // HeapInuse before the archive started
+}
+
+// String formats the result for a terminal.
+func (r *ArchiveResult) String() string {
+	return fmt.Sprintf("archive: %d MiB document streamed to the store in %v (%.0f MiB/s); peak heap in use %.1f MiB (%.1f MiB before)",
+		r.Size>>20, r.Elapsed.Round(time.Millisecond), float64(r.Size)/(1<<20)/r.Elapsed.Seconds(),
+		float64(r.PeakHeap)/(1<<20), float64(r.Before)/(1<<20))
+}
+
+// RunArchive has a dispatcher archive one completed contract whose
+// document is size bytes (default 512 MiB), generated by the in-process
+// fake without being held in memory, and samples the heap meanwhile. The
+// figure includes the fake's own serving and the HTTP stack.
+func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, error) {
+	if size <= 0 {
+		size = 512 << 20
+	}
+	dir, cleanup, err := benchDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	conn, names, err := benchNATS(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ledger, _, closeDB, err := benchLedger(ctx, "", dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDB()
+	fake := qystest.NewServer()
+	defer fake.Close()
+	client, err := fake.Client()
+	if err != nil {
+		return nil, err
+	}
+	id := fake.AddContract(qystest.ContractSpec{Subject: "big", Status: qys.StatusComplete,
+		Documents: []qystest.DocumentSpec{{Title: "big", Size: size}}})
+	c, _ := fake.Contract(id)
+	_ = fake.DocumentSHA256(string(c.Documents[0].ID)) // hash once, before measuring
+	d, err := dispatcher.New(dispatcher.Config{JS: conn.JS, Names: names, Ledger: ledger, Docs: docstore.New(dir),
+		APIs: map[string]dispatcher.API{"default": client}})
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res := &ArchiveResult{Size: size, Before: ms.HeapInuse}
+	var peak atomic.Uint64
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	env := &events.Envelope{Schema: events.SchemaCallbackV1, ID: "bench-archive", Tenant: "default",
+		Kind: events.KindContract, Type: "COMPLETE", ContractID: id, ContractStatus: qys.StatusComplete,
+		ReceivedAt: time.Now().UTC(), Format: "A", Source: events.SourceCallback, Payload: json.RawMessage(`{}`)}
+	start := time.Now()
+	errs := d.Apply(ctx, []*events.Envelope{env})
+	res.Elapsed = time.Since(start)
+	close(stopSampling)
+	<-sampled
+	res.PeakHeap = peak.Load()
+	if errs[0] != nil {
+		return nil, errs[0]
+	}
+	return res, nil
+}
