@@ -65,7 +65,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			writeSuccess(w, kind)
 			return
 		}
-		env := rc.envelope(t.name, kind, cb)
+		env := Envelope(t.name, cb, rc.now(), events.SourceCallback)
 		ack, err := rc.store(r.Context(), env)
 		if err != nil {
 			rc.refuse(w, r, route, t.name, err)
@@ -121,10 +121,13 @@ func rawRequest(r *http.Request, body []byte) qys.RawRequest {
 	}
 }
 
-// envelope turns a verified callback into the stored event. Its id
-// ignores the delivery timestamp, so retries collapse.
-func (rc *Receiver) envelope(tenant string, k qys.Kind, cb *qys.Callback) *events.Envelope {
-	kind := eventKinds[k]
+// Envelope turns a verified callback into the event stored on
+// QYS_CALLBACKS. Its id is the stable identity of the callback (tenant,
+// kind, contract or certification id, callbackType, status and acting
+// signatory; not the delivery time), so 契约锁's retries, and the same
+// callback re-ingested from a file (source events.SourceIngest), collapse.
+func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source string) *events.Envelope {
+	kind := eventKinds[cb.Kind]
 	env := &events.Envelope{
 		Schema:         events.SchemaCallbackV1,
 		Tenant:         tenant,
@@ -133,9 +136,9 @@ func (rc *Receiver) envelope(tenant string, k qys.Kind, cb *qys.Callback) *event
 		ContractID:     cb.ContractID,
 		ContractStatus: cb.ContractStatus,
 		BusinessData:   cb.BusinessData,
-		ReceivedAt:     rc.now().UTC(),
+		ReceivedAt:     receivedAt.UTC(),
 		Format:         string(cb.Format),
-		Source:         events.SourceCallback,
+		Source:         source,
 		Payload:        cb.Payload,
 	}
 	if a := cb.Actor; a != nil {

@@ -44,6 +44,10 @@ type Parts struct {
 	// WaitNATS, when positive, fails Open if NATS is not reachable in time
 	// (CLI tools); daemons keep retrying in the background instead.
 	WaitNATS time.Duration
+	// Provision creates or updates the streams from this configuration
+	// (daemons). Without it Open only checks that they exist, so an
+	// operator tool never changes a live stream's limits.
+	Provision bool
 }
 
 // Open opens the selected parts. On error nothing stays open.
@@ -67,14 +71,14 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 		}
 	}
 	if parts.NATS {
-		if err = s.openNATS(ctx, parts.WaitNATS); err != nil {
+		if err = s.openNATS(ctx, parts.WaitNATS, parts.Provision); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *Services) openNATS(ctx context.Context, wait time.Duration) error {
+func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision bool) error {
 	conn, err := natsconn.Connect(ctx, natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
 		Logger: s.Log,
@@ -90,7 +94,17 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration) error {
 			return errors.New("nats: not reachable (check QYSHOOK_NATS_URL)")
 		}
 	}
-	return s.provision(ctx)
+	if provision {
+		return s.provision(ctx)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, name := range []string{s.Names.CallbacksStream(), s.Names.LedgerStream(), s.Names.DLQStream()} {
+		if _, err := s.Conn.JS.Stream(sctx, name); err != nil {
+			return fmt.Errorf("nats: stream %s: %w (has qyshook run against this NATS and namespace?)", name, err)
+		}
+	}
+	return nil
 }
 
 // provision creates or updates the streams, retrying while NATS is down.

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
 func init() {
@@ -148,11 +148,16 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := replayLogger(env, cfg)
 	parts := app.Parts{NATS: !a.fromDLQ || !a.dryRun, Ledger: a.fromDLQ || !a.dryRun, WaitNATS: replayWaitNATS}
-	svc, err := app.Open(ctx, cfg, log, parts)
+	if parts.Ledger && !a.dryRun {
+		// A replay may rebuild a wiped ledger: create it if it is missing.
+		if err := ledgerdb.MigrateUp(cfg.DB.Reveal(), cfg.DataDir); err != nil {
+			return unavailable(fmt.Errorf("database unavailable: %s", opsRedact(err, cfg.DB.Reveal())))
+		}
+	}
+	svc, err := openOpsCfg(ctx, env, cfg, parts)
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
 	defer svc.Close()
 	r, err := replay.New(replayConfig(svc, a.rate))
@@ -202,16 +207,6 @@ func replayConfig(svc *app.Services, rate float64) replay.Config {
 	return c
 }
 
-// replayLogger logs errors only, unless QYSHOOK_LOG_LEVEL asks for more:
-// the command's own output is its summary.
-func replayLogger(env *Env, cfg *config.Config) zerolog.Logger {
-	level := zerolog.ErrorLevel
-	if env.Getenv(config.Prefix+"LOG_LEVEL") != "" {
-		level = cfg.LogLevel
-	}
-	return logger(env, level, "qyshook")
-}
-
 // warnUnconfirmed says when a tenant's events cannot be confirmed.
 func warnUnconfirmed(env *Env, cfg *config.Config) {
 	for _, t := range cfg.Tenants {
@@ -240,10 +235,9 @@ func runIngest(ctx context.Context, env *Env, a *replayArgs) error {
 		return usageErr("%v", err)
 	}
 	if !a.dryRun {
-		log := replayLogger(env, cfg)
-		svc, err := app.Open(ctx, cfg, log, app.Parts{NATS: true, WaitNATS: replayWaitNATS})
+		svc, err := openOpsCfg(ctx, env, cfg, app.Parts{NATS: true, WaitNATS: replayWaitNATS})
 		if err != nil {
-			return unavailable(err)
+			return err
 		}
 		defer svc.Close()
 		ic.JS = svc.Conn.JS

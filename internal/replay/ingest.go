@@ -19,6 +19,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/receiver"
 )
 
 // IngestWindow is how old a re-ingested callback's timestamp may be: the
@@ -216,7 +217,7 @@ func (in *Ingester) verify(text []byte) (*events.Envelope, error) {
 	if l.ReceivedAt != nil {
 		at = *l.ReceivedAt
 	}
-	return Envelope(l.Tenant, cb, at, events.SourceIngest), nil
+	return receiver.Envelope(l.Tenant, cb, at, events.SourceIngest), nil
 }
 
 func (l *Line) request() (qys.RawRequest, error) {

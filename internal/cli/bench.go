@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/qyshook/qyshook/internal/bench"
+)
+
+func init() {
+	register(&Command{Name: "bench", Summary: "measure the receiver, the dispatcher or archiving on this machine", Run: runBench})
+}
+
+func runBench(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return usageErr("which benchmark? qyshook bench receiver|dispatcher|archive [flags]")
+	}
+	what, args := args[0], args[1:]
+	fs := newFlags(env, "bench "+what, "[flags]")
+	switch what {
+	case "receiver":
+		conc := fs.Int("c", bench.DefaultConcurrency, "concurrent connections")
+		n := fs.Int("n", bench.DefaultCount, "callbacks to send")
+		dur := fs.Duration("d", 0, "send for this long instead of -n")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		res, err := bench.RunReceiver(ctx, bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, res)
+	case "dispatcher":
+		db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
+		n := fs.Int("n", 20000, "events to pre-fill")
+		per := fs.Int("per-contract", 4, "events per contract")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		res, err := bench.RunDispatcher(ctx, bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, res)
+	case "archive":
+		size := fs.Int64("size-mib", 512, "document size in MiB")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *size <= 0 {
+			return usageErr("-size-mib must be positive")
+		}
+		res, err := bench.RunArchive(ctx, *size<<20, "")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, res)
+	default:
+		return usageErr("unknown benchmark %q: receiver, dispatcher or archive", what)
+	}
+	return nil
+}
