@@ -22,6 +22,9 @@ func (c *Client) withRetries(ctx context.Context, path string, try attempt) erro
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("qys: %s: %w; last error: %w", path, ctx.Err(), err)
+		}
 		if !retry || n >= c.retries || ctx.Err() != nil {
 			return err
 		}

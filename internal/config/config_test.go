@@ -131,6 +131,12 @@ func TestLoad(t *testing.T) {
 			wantErr: "QYSHOOK_CALLBACK_FORMAT: \"C\": must be A or B"},
 		{name: "ErrFormatBWithoutToken", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_FORMAT"] = "B" },
 			wantErr: "QYSHOOK_CALLBACK_TOKEN: required for format B"},
+		{name: "ErrSignatureB", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_SIGNATURE_B"] = "sha1" },
+			wantErr: "QYSHOOK_CALLBACK_SIGNATURE_B: \"sha1\": must be none or md5"},
+		{name: "ErrAckWait", modify: func(e map[string]string) { e["QYSHOOK_ACK_WAIT"] = "10ms" },
+			wantErr: "QYSHOOK_ACK_WAIT: must be at least 1s"},
+		{name: "ErrMaxDeliver", modify: func(e map[string]string) { e["QYSHOOK_MAX_DELIVER"] = "0" },
+			wantErr: "QYSHOOK_MAX_DELIVER: must be at least 1"},
 		{name: "ErrCipher", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_CIPHER"] = "DES" },
 			wantErr: "QYSHOOK_CALLBACK_CIPHER"},
 		{name: "ErrIVWithECB", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_IV"] = "1234567890abcdef" },
@@ -294,7 +300,7 @@ func TestLoadFile(t *testing.T) {
 }
 
 func TestSampleFileLoads(t *testing.T) {
-	c, err := config.Load(getenv(map[string]string{"QYSHOOK_CONFIG": "testdata/tenants.toml"}),
+	c, err := config.Load(getenv(map[string]string{"QYSHOOK_CONFIG": "../../examples/tenants.toml"}),
 		config.WithNeeds(config.NeedCallbackSecrets|config.NeedQYSCredentials))
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ type fileTenant struct {
 	Cipher          string   `toml:"cipher"`
 	IV              string   `toml:"iv"`
 	Token           string   `toml:"token"`
+	SignatureB      string   `toml:"signature_b"`
 	AllowUnsigned   bool     `toml:"allow_unsigned"`
 	QYS             struct {
 		BaseURL      string `toml:"base_url"`
@@ -30,7 +31,7 @@ type fileTenant struct {
 
 var fileFields = map[string]string{
 	"name": "name", "format": "format", "cipher": "cipher", "iv": "iv", "secret": "callback_secrets",
-	"token": "token", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
+	"token": "token", "signature_b": "signature_b", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
 	"qys_app_secret": "qys.app_secret",
 }
 
@@ -78,6 +79,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 		Cipher:        qys.Cipher(strings.ToUpper(or(ft.Cipher, string(qys.CipherECB)))),
 		IV:            Secret(ft.IV),
 		Token:         Secret(ft.Token),
+		SignatureB:    strings.ToLower(strings.TrimSpace(ft.SignatureB)),
 		AllowUnsigned: ft.AllowUnsigned,
 		QYS: QYS{
 			BaseURL:      or(ft.QYS.BaseURL, defaultBaseURL),

@@ -20,6 +20,7 @@ var envNames = map[string]string{
 	"iv":             "CALLBACK_IV",
 	"secret":         "CALLBACK_SECRET",
 	"token":          "CALLBACK_TOKEN",
+	"signature_b":    "CALLBACK_SIGNATURE_B",
 	"qys_base_url":   "QYS_BASE_URL",
 	"qys_app_token":  "QYS_APP_TOKEN",
 	"qys_app_secret": "QYS_APP_SECRET",
@@ -164,6 +165,7 @@ func (e envReader) tenant(baseURL string) Tenant {
 		Cipher:        qys.Cipher(strings.ToUpper(e.str("CALLBACK_CIPHER", string(qys.CipherECB)))),
 		IV:            Secret(e.str("CALLBACK_IV", "")),
 		Token:         Secret(e.str("CALLBACK_TOKEN", "")),
+		SignatureB:    strings.ToLower(e.str("CALLBACK_SIGNATURE_B", "")),
 		AllowUnsigned: e.boolean("ALLOW_UNSIGNED"),
 		QYS: QYS{
 			BaseURL:      baseURL,

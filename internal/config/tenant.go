@@ -26,6 +26,10 @@ type Tenant struct {
 	IV Secret
 	// Token is format B's callback token (IV = SHA-256(token)[:16]).
 	Token Secret
+	// SignatureB is how format B's signature field is checked: "none"
+	// (default; its formula is not published, so authenticity rests on the
+	// secret decrypting the content) or "md5" (MD5(timestamp + secret)).
+	SignatureB string
 	// AllowUnsigned accepts format-A callbacks without a signature.
 	AllowUnsigned bool
 	// Window bounds the callback timestamp (copied from Config.Window).
@@ -62,6 +66,7 @@ func (t *Tenant) VerifierConfig() qys.VerifierConfig {
 		Cipher:        t.Cipher,
 		IV:            iv,
 		Token:         t.Token.Reveal(),
+		SignatureB:    t.SignatureB,
 		Window:        qys.Window{Past: t.Window.Past, Future: t.Window.Future},
 		AllowUnsigned: t.AllowUnsigned,
 	}
@@ -122,6 +127,11 @@ func (t *Tenant) validate(needs Need) []error {
 		if n != SecretLen && (t.Format != qys.FormatB || n < SecretLen) {
 			add("secret", "secret #%d must be %d characters (got %d)", i+1, SecretLen, n)
 		}
+	}
+	switch t.SignatureB {
+	case "", qys.SignatureNone, qys.SignatureMD5:
+	default:
+		add("signature_b", "%q: must be none or md5", t.SignatureB)
 	}
 	if t.Format == qys.FormatB && t.Token == "" {
 		add("token", "required for format B")
