@@ -135,6 +135,11 @@ func New(cfg Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	m := newMetrics(cfg.Registerer)
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(newStreamCollector(cfg.JS, cfg.Names, cfg.Names.Durable(cfg.Durable))); err != nil {
+			return nil, fmt.Errorf("dispatcher: metrics: %w", err)
+		}
+	}
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger, metrics: m}
 	d.relay = NewRelay(cfg.JS, cfg.Ledger, cfg.Logger, m)
 	return d, nil

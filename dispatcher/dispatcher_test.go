@@ -260,3 +260,15 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 		t.Fatalf("second pass: %+v, %v", rep, err)
 	}
 }
+
+func TestLagAndDeadLetterGauges(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	id := h.addContract(qys.StatusSigning)
+	h.publishContract(id, "SEAL", qys.StatusSigning)
+	h.publishRaw(h.nats.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("garbage"), "poison")
+	h.start()
+	eventually(t, "dead-letter depth 1", func() bool { return h.gauge("qyshook_dlq_depth") == 1 })
+	eventually(t, "no lag", func() bool {
+		return h.gauge("qyshook_dispatcher_pending_events") == 0 && h.gauge("qyshook_dispatcher_unacked_events") == 0
+	})
+}

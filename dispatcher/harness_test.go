@@ -209,3 +209,18 @@ func (h *harness) completeInFake(id string) {
 		h.t.Fatal(err)
 	}
 }
+
+// gauge reads a gauge (the first series) from the harness registry; -1
+// when it is not exposed.
+func (h *harness) gauge(name string) float64 {
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}

@@ -1,6 +1,14 @@
 package dispatcher
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/events"
+)
 
 type metrics struct {
 	applied        *prometheus.CounterVec
@@ -55,4 +63,49 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.deadLetters, m.factsPublished, m.fetchErrors)
 	}
 	return m
+}
+
+// streamCollector reports, at scrape time, the consumer's lag and the
+// dead-letter depth, read from JetStream (bounded by a short timeout).
+type streamCollector struct {
+	js      jetstream.JetStream
+	names   events.Names
+	durable string
+	pending *prometheus.Desc
+	acks    *prometheus.Desc
+	dlq     *prometheus.Desc
+}
+
+func newStreamCollector(js jetstream.JetStream, names events.Names, durable string) *streamCollector {
+	return &streamCollector{
+		js: js, names: names, durable: durable,
+		pending: prometheus.NewDesc("qyshook_dispatcher_pending_events",
+			"Callbacks in QYS_CALLBACKS not yet delivered to the dispatcher (lag).", nil, nil),
+		acks: prometheus.NewDesc("qyshook_dispatcher_unacked_events",
+			"Callbacks delivered to the dispatcher and not yet acknowledged.", nil, nil),
+		dlq: prometheus.NewDesc("qyshook_dlq_depth",
+			"Messages in QYS_DLQ: events that could not be applied. Alert when above zero.", nil, nil),
+	}
+}
+
+func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.acks
+	ch <- c.dlq
+}
+
+func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if cons, err := c.js.Consumer(ctx, c.names.CallbacksStream(), c.durable); err == nil {
+		if info, err := cons.Info(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(info.NumPending))
+			ch <- prometheus.MustNewConstMetric(c.acks, prometheus.GaugeValue, float64(info.NumAckPending))
+		}
+	}
+	if st, err := c.js.Stream(ctx, c.names.DLQStream()); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.dlq, prometheus.GaugeValue, float64(info.State.Msgs))
+		}
+	}
 }

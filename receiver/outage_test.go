@@ -3,8 +3,6 @@ package receiver_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -192,83 +190,3 @@ func TestOutageRecovery(t *testing.T) {
 	}
 	t.Logf("%d requests, %d during the outage, %d successes, %d stored", len(results), during, len(success), len(stored))
 }
-
-// slowBody is a request body whose second half arrives only when released.
-type slowBody struct {
-	first, rest []byte
-	release     chan struct{}
-	sentFirst   chan struct{}
-	state       int
-}
-
-func (b *slowBody) Read(p []byte) (int, error) {
-	switch b.state {
-	case 0:
-		b.state = 1
-		n := copy(p, b.first)
-		close(b.sentFirst)
-		return n, nil
-	case 1:
-		<-b.release
-		b.state = 2
-		return copy(p, b.rest), nil
-	}
-	return 0, io.EOF
-}
-
-// TestMainShutdownDrainsInFlight closes Main while a callback is in flight
-// and checks that it is still acknowledged with success and stored: the
-// HTTP server drains before the NATS connection closes.
-func TestMainShutdownDrainsInFlight(t *testing.T) {
-	env := natstest.New(t)
-	m := receiver.NewMain(testConfig(t, env), testLogger(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := mustBuild(t, senderA(secretA), contractPayload("inflight-1", "COMPLETE", "COMPLETE"), time.Now())
-	half := len(out.Body) / 2
-	body := &slowBody{first: out.Body[:half], rest: out.Body[half:], release: make(chan struct{}), sentFirst: make(chan struct{})}
-	req, _ := http.NewRequest(http.MethodPost, m.URL()+"/callbacks/acme/contract", struct{ readerOnly }{body})
-	req.ContentLength = int64(len(out.Body))
-	req.Header.Set("Content-Type", out.ContentType)
-	answered := make(chan response, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			answered <- response{body: err.Error()}
-			return
-		}
-		defer resp.Body.Close()
-		b := make([]byte, 64)
-		n, _ := resp.Body.Read(b)
-		answered <- response{status: resp.StatusCode, body: string(b[:n])}
-	}()
-	<-body.sentFirst
-	time.Sleep(100 * time.Millisecond) // the request is now in flight
-	closed := make(chan error, 1)
-	go func() { closed <- m.Close() }()
-	time.Sleep(300 * time.Millisecond)
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) before the in-flight request finished", err)
-	default:
-	}
-	close(body.release)
-	got := <-answered
-	if got.status != 200 || got.body != "success" {
-		t.Fatalf("in-flight request answered %d %q, want 200 success", got.status, got.body)
-	}
-	if err := <-closed; err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if n := streamMsgs(t, env); n != 1 {
-		t.Fatalf("stored %d, want 1", n)
-	}
-	if _, err := net.DialTimeout("tcp", m.Addr(), time.Second); err == nil {
-		t.Fatal("listener still open after Close")
-	}
-}
-
-type readerOnly interface{ Read([]byte) (int, error) }

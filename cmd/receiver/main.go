@@ -1,6 +1,7 @@
 // Command receiver is qyshook's callback daemon: it verifies 契约锁
 // callbacks and answers success only once they are durable on JetStream.
-// It is configured by QYSHOOK_ environment variables (see internal/config).
+// It is configured by QYSHOOK_ environment variables (see the README) and
+// serves /healthz, /readyz and /metrics beside the callback routes.
 package main
 
 import (
@@ -8,35 +9,28 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/qys"
 )
-
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "receiver: configuration:\n%v\n", err)
+		fmt.Fprintln(os.Stderr, "receiver: configuration:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		os.Exit(2)
 	}
-	log := zerolog.New(os.Stdout).Level(cfg.LogLevel).With().Timestamp().
-		Str("service", "receiver").Str("version", version).Logger()
-	m := receiver.NewMain(cfg, log)
-	if err := m.Run(ctx); err != nil {
-		log.Error().Err(err).Msg("start")
-		os.Exit(1)
-	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	if err := m.Close(); err != nil {
-		log.Error().Err(err).Msg("shutdown")
+	log := zerolog.New(os.Stderr).Level(cfg.LogLevel).With().Timestamp().
+		Str("service", "receiver").Str("version", qys.Version).Logger()
+	if err := app.Run(ctx, cfg, log, app.Roles{Receiver: true}, app.RunOptions{}); err != nil {
+		log.Error().Err(err).Msg("receiver failed")
 		os.Exit(1)
 	}
 }

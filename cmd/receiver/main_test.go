@@ -44,7 +44,7 @@ func TestStartsAndStopsOnSIGTERM(t *testing.T) {
 	cmd := runMain(t, "QYSHOOK_CALLBACK_SECRET=0123456789abcdef", "QYSHOOK_HTTP_ADDR=127.0.0.1:0",
 		"QYSHOOK_DATA_DIR="+t.TempDir())
 	var stdout syncWriter
-	cmd.Stdout = &stdout
+	cmd.Stderr = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

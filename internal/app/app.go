@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +34,9 @@ type Services struct {
 	Ledger store.Ledger    // nil unless opened with Ledger
 	Docs   *docstore.Store // documents under the data dir
 	APIs   map[string]dispatcher.API
+
+	stopProvision context.CancelFunc // background provisioning, if any
+	provisioned   chan struct{}
 }
 
 // Parts selects what Open opens.
@@ -107,29 +109,52 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision b
 	return nil
 }
 
-// provision creates or updates the streams, retrying while NATS is down.
+// provision creates or updates the streams. A connected server that
+// refuses the configuration is a start-up error; while the server is not
+// reachable yet, provisioning goes on in the background (receivers answer
+// 503 and /readyz fails until it succeeds; dispatchers wait for the
+// stream).
 func (s *Services) provision(ctx context.Context) error {
-	for attempt := 1; ; attempt++ {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := s.Names.Provision(pctx, s.Conn.JS, s.Cfg.Stream)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if attempt >= 3 && s.Conn.NC.IsConnected() || ctx.Err() != nil {
-			return err
-		}
-		s.Log.Warn().Err(err).Int("attempt", attempt).Msg("stream provisioning failed; retrying")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
-		}
+	try := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return s.Names.Provision(ctx, s.Conn.JS, s.Cfg.Stream)
 	}
+	if s.Conn.NC.IsConnected() {
+		return try(ctx)
+	}
+	ctx, s.stopProvision = context.WithCancel(context.WithoutCancel(ctx))
+	s.provisioned = make(chan struct{})
+	go func() {
+		defer close(s.provisioned)
+		for {
+			err := s.Conn.WaitConnected(ctx)
+			if err == nil {
+				if err = try(ctx); err == nil {
+					s.Log.Info().Msg("streams provisioned")
+					return
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.Log.Warn().Err(err).Msg("provisioning streams; retrying")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
+	return nil
 }
 
 // Close releases everything opened, NATS last.
 func (s *Services) Close() {
+	if s.stopProvision != nil {
+		s.stopProvision()
+		<-s.provisioned
+	}
 	if s.Ledger != nil {
 		_ = s.Ledger.Close()
 	}
@@ -186,12 +211,4 @@ func (s *Services) NewReconciler() *dispatcher.Reconciler {
 		Interval: t.ReconcileInterval, StuckAfter: t.StuckAfter, Window: t.ReconcileWindow,
 		Logger: s.Log.With().Str("component", "reconciler").Logger(),
 	})
-}
-
-// newHTTPServer has the timeouts every qyshook listener uses.
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-	}
 }

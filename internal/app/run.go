@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/receiver"
 )
 
 // Roles selects what a process runs.
@@ -57,14 +55,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	srv := receiver.NewServer(cfg.HTTPAddr, handler, log)
+	if err := srv.Open(); err != nil {
+		return err
 	}
-	srv := newHTTPServer(handler)
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
-
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
@@ -81,19 +75,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			go func() { defer wg.Done(); svc.NewReconciler().Run(workCtx) }()
 		}
 	}
-	log.Info().Str("http_addr", ln.Addr().String()).Bool("receiver", roles.Receiver).
+	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
 		Bool("dispatcher", roles.Dispatcher).Bool("embedded_nats", svc.Conn.Embedded != nil).Msg("qyshook running")
 	if o.OnReady != nil {
-		o.OnReady(ln.Addr().String())
+		o.OnReady(srv.Addr())
 	}
 
-	select {
-	case <-ctx.Done():
-	case err := <-httpDone:
-		stopWork()
-		wg.Wait()
-		return fmt.Errorf("http server: %w", err)
-	}
+	<-ctx.Done()
 	log.Info().Msg("shutting down: draining HTTP requests")
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
@@ -101,10 +89,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	stopWork()
 	wg.Wait()
 	log.Info().Msg("stopped")
-	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
-		return fmt.Errorf("http shutdown: %w", shutdownErr)
-	}
-	return nil
+	return shutdownErr
 }
 
 // handler is the HTTP surface of the roles: the receiver's routes (which
