@@ -119,7 +119,11 @@ func (c *Conn) options(o Options) []nats.Option {
 		nats.ReconnectJitter(o.ReconnectWait/2, o.ReconnectWait/2),
 		nats.RetryOnFailedConnect(true),
 		nats.DrainTimeout(o.DrainTimeout),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err == nil || nc.IsClosed() || nc.IsDraining() {
+				log.Debug().Msg("nats connection closed") // our own Close
+				return
+			}
 			log.Warn().Err(err).Msg("nats disconnected")
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
