@@ -272,3 +272,34 @@ func TestLagAndDeadLetterGauges(t *testing.T) {
 		return h.gauge("qyshook_dispatcher_pending_events") == 0 && h.gauge("qyshook_dispatcher_unacked_events") == 0
 	})
 }
+
+func TestArchiveBundle(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.cfg.ArchiveBundle = true
+	id := h.addContract(qys.StatusSigning)
+	h.completeInFake(id)
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "bundle archived", func() bool {
+		c := h.contract(id)
+		if c == nil {
+			return false
+		}
+		for _, d := range c.Documents {
+			if d.ID == id+".bundle" && d.SHA256 != "" {
+				return strings.HasSuffix(d.Path, ".zip")
+			}
+		}
+		return false
+	})
+	c := h.contract(id)
+	if len(c.Documents) != 3 {
+		t.Fatalf("%d documents, want the two PDFs and the bundle", len(c.Documents))
+	}
+	for _, d := range c.Documents {
+		st, err := os.Stat(filepath.Join(h.dataDir, d.Path))
+		if err != nil || st.Size() != d.Size || d.Size == 0 {
+			t.Fatalf("document %s file: %v", d.ID, err)
+		}
+	}
+}
