@@ -37,7 +37,7 @@ confirmed through the fake open API, matches 契约锁, it prints the ledger
 and where the signed PDFs are, and stops.
 
 The data dir is kept so you can look at the PDFs and the ledger
-(QYSHOOK_DATA_DIR=./data-demo qyshook contracts); a later demo run wipes it
+(QYSHOOK_DATA_DIR=./data-demo qyshook contracts list); a later demo run wipes it
 first (only a dir the demo made, or an empty one); -clean removes it on exit.
 Nothing of your QYSHOOK_* environment is used.`
 
@@ -395,7 +395,7 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 		cb.Callbacks, cb.Deliveries, cb.Duplicates, cb.Reordered, cb.Refused, cb.Events)
 	fmt.Fprintln(w, "\nNext:")
 	if !cleaned {
-		fmt.Fprintf(w, "  browse this run:  QYSHOOK_DATA_DIR=%s qyshook contracts\n", s.DataDir)
+		fmt.Fprintf(w, "  browse this run:  QYSHOOK_DATA_DIR=%s qyshook contracts list\n", s.DataDir)
 	}
 	fmt.Fprintln(w, "  develop locally:  qyshook sim   (a standalone fake 契约锁; it prints the settings for serve)")
 	fmt.Fprintln(w, "  run it for real:  QYSHOOK_CALLBACK_SECRET=<16 chars from 契约锁> QYSHOOK_QYS_APP_TOKEN=… \\")
