@@ -71,27 +71,12 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 	if o.PerContract <= 0 {
 		o.PerContract = 4
 	}
-	dir, cleanup, err := benchDir(o.Dir)
+	r, err := newRig(ctx, o.Dir, o.DB)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	conn, names, err := benchNATS(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	ledger, dbName, closeDB, err := benchLedger(ctx, o.DB, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer closeDB()
-	fake := qystest.NewServer()
-	defer fake.Close()
-	client, err := fake.Client()
-	if err != nil {
-		return nil, err
-	}
+	defer r.close()
+	conn, names, ledger, fake, client, dir := r.conn, r.names, r.ledger, r.fake, r.client, r.dir
 	contracts := (o.Events + o.PerContract - 1) / o.PerContract
 	if err := prefill(ctx, conn.JS, names, fake, o.Events, o.PerContract); err != nil {
 		return nil, err
@@ -117,7 +102,7 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 	if err != nil {
 		return nil, err
 	}
-	res := &DispatcherResult{DB: dbName, Events: o.Events, Contracts: contracts, Elapsed: elapsed,
+	res := &DispatcherResult{DB: r.dbName, Events: o.Events, Contracts: contracts, Elapsed: elapsed,
 		PerSec: float64(o.Events) / elapsed.Seconds()}
 	for _, r := range fake.Requests() {
 		if strings.HasSuffix(r.Path, "/contract/detail") {
@@ -125,6 +110,55 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 		}
 	}
 	return res, nil
+}
+
+// rig is what both dispatcher benchmarks run on: a directory, an
+// embedded JetStream, a fresh ledger and an in-process fake 契约锁.
+type rig struct {
+	dir    string
+	conn   *natsconn.Conn
+	names  events.Names
+	ledger store.Ledger
+	dbName string
+	fake   *qystest.Server
+	client *qys.Client
+	undo   []func()
+}
+
+func newRig(ctx context.Context, dir, db string) (r *rig, err error) {
+	r = &rig{}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	var cleanup func()
+	if r.dir, cleanup, err = benchDir(dir); err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, cleanup)
+	if r.conn, r.names, err = benchNATS(ctx, r.dir); err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, func() { r.conn.Close() })
+	var closeDB func()
+	if r.ledger, r.dbName, closeDB, err = benchLedger(ctx, db, r.dir); err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, closeDB)
+	r.fake = qystest.NewServer()
+	r.undo = append(r.undo, r.fake.Close)
+	if r.client, err = r.fake.Client(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// close releases the rig in reverse order.
+func (r *rig) close() {
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		r.undo[i]()
+	}
 }
 
 func benchDir(dir string) (string, func(), error) {
@@ -288,27 +322,12 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 	if size <= 0 {
 		size = 512 << 20
 	}
-	dir, cleanup, err := benchDir(dir)
+	r, err := newRig(ctx, dir, "")
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	conn, names, err := benchNATS(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	ledger, _, closeDB, err := benchLedger(ctx, "", dir)
-	if err != nil {
-		return nil, err
-	}
-	defer closeDB()
-	fake := qystest.NewServer()
-	defer fake.Close()
-	client, err := fake.Client()
-	if err != nil {
-		return nil, err
-	}
+	defer r.close()
+	conn, names, ledger, fake, client, dir := r.conn, r.names, r.ledger, r.fake, r.client, r.dir
 	id := fake.AddContract(qystest.ContractSpec{Subject: "big", Status: qys.StatusComplete,
 		Documents: []qystest.DocumentSpec{{Title: "big", Size: size}}})
 	c, _ := fake.Contract(id)

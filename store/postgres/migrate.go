@@ -7,7 +7,6 @@ import (
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 
 	"github.com/qyshook/qyshook/migrations"
 )
@@ -54,23 +53,5 @@ func withMigrate(url string, fn func(*migrate.Migrate) error) error {
 		_ = db.Close()
 		return fmt.Errorf("ledger: migrate: %w", err)
 	}
-	src, err := iofs.New(migrations.Postgres, "postgres")
-	if err != nil {
-		_ = driver.Close()
-		return fmt.Errorf("ledger: migrate: %w", err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "pgx", driver)
-	if err != nil {
-		_ = driver.Close()
-		return fmt.Errorf("ledger: migrate: %w", err)
-	}
-	err = fn(m)
-	srcErr, dbErr := m.Close()
-	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("ledger: migrate: %w", err)
-	}
-	if err := errors.Join(srcErr, dbErr); err != nil {
-		return fmt.Errorf("ledger: migrate: close: %w", err)
-	}
-	return nil
+	return migrations.With(driver, "pgx", migrations.Postgres, "postgres", fn)
 }

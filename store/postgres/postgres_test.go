@@ -2,55 +2,17 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 
+	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/postgres"
 	"github.com/qyshook/qyshook/store/storetest"
 )
 
-// TestDSNEnv names the variable holding the PostgreSQL URL for tests.
-const TestDSNEnv = "QYSHOOK_TEST_POSTGRES_DSN"
-
-// freshSchema creates a schema of its own for the test, dropped at
-// cleanup, and returns a URL whose search_path selects it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(TestDSNEnv)
-	if dsn == "" {
-		t.Skip(TestDSNEnv + " not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "qyshook_test_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		_ = admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		_ = admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is a URL of a schema of the test's own, dropped at cleanup
+// (skips without QYSHOOK_TEST_POSTGRES_DSN).
+func freshSchema(t *testing.T) string { return testdb.URL(t, testdb.Postgres) }
 
 func open(t *testing.T) store.Ledger {
 	t.Helper()
