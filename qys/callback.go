@@ -56,6 +56,9 @@ func classify(cb *Callback, kind Kind, obj map[string]json.RawMessage) error {
 	case KindAuthPersonal:
 		classifyPersonalAuth(cb, obj)
 	}
+	if cb.Auth != nil && strings.TrimSpace(cb.Auth.RequestID) == "" {
+		return ErrMissingRequestID
+	}
 	return nil
 }
 

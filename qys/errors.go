@@ -112,4 +112,7 @@ var (
 	ErrDecrypt          = errors.New("qys: callback: cannot decrypt content")
 	ErrMalformed        = errors.New("qys: callback: malformed")
 	ErrMissingContract  = errors.New("qys: callback: missing contractId")
+	// ErrMissingRequestID: a certification callback without requestId
+	// (company), authId (personal) or the format-B user/company id.
+	ErrMissingRequestID = errors.New("qys: callback: certification without a request id")
 )

@@ -24,7 +24,7 @@ func verifySentinel(t *testing.T, cb *Callback, err error) {
 		}
 		return
 	}
-	for _, s := range []error{ErrMissingSignature, ErrBadSignature, ErrStale, ErrDecrypt, ErrMalformed, ErrMissingContract} {
+	for _, s := range []error{ErrMissingSignature, ErrBadSignature, ErrStale, ErrDecrypt, ErrMalformed, ErrMissingContract, ErrMissingRequestID} {
 		if errors.Is(err, s) {
 			return
 		}

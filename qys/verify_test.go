@@ -149,6 +149,12 @@ func TestVerifyFormatA(t *testing.T) {
 		"ErrMissingContractPlain": func(c *verifyCase) {
 			c.sender.Encrypt, c.payload = false, `{"callbackType":"SEAL","contractId":""}`
 		},
+		"ErrMissingRequestIDCompany": func(c *verifyCase) {
+			c.kind, c.payload = qys.KindAuthCompany, `{"status":"1","actionEvent":"7"}`
+		},
+		"ErrMissingRequestIDPersonal": func(c *verifyCase) {
+			c.kind, c.payload = qys.KindAuthPersonal, `{"status":"1","mode":"FACE","authId":"  "}`
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := baselineA()
@@ -168,7 +174,7 @@ func sentinelFor(name string) error {
 	}{
 		{"ErrMissingSignature", qys.ErrMissingSignature}, {"ErrBadSignature", qys.ErrBadSignature},
 		{"ErrStale", qys.ErrStale}, {"ErrDecrypt", qys.ErrDecrypt}, {"ErrMalformed", qys.ErrMalformed},
-		{"ErrMissingContract", qys.ErrMissingContract},
+		{"ErrMissingContract", qys.ErrMissingContract}, {"ErrMissingRequestID", qys.ErrMissingRequestID},
 	} {
 		if strings.HasPrefix(name, s.prefix) {
 			return s.err

@@ -31,6 +31,7 @@ var answers = []answer{
 	{qys.ErrStale, http.StatusUnauthorized, "stale", "the timestamp is outside the accepted window", true},
 	{qys.ErrDecrypt, http.StatusBadRequest, "decrypt", "the content cannot be decrypted", true},
 	{qys.ErrMissingContract, http.StatusBadRequest, "missing_contract", "the callback has no contract id", true},
+	{qys.ErrMissingRequestID, http.StatusBadRequest, "missing_request_id", "the certification callback has no request id", true},
 	{qys.ErrMalformed, http.StatusBadRequest, "malformed", "the callback is malformed", true},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the body is over the limit", false},
 	{errReadBody, http.StatusBadRequest, "read_body", "the body could not be read", false},

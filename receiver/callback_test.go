@@ -112,6 +112,11 @@ func TestCallbackAnswers(t *testing.T) {
 			tc.payload = p
 			refused(400, "missing_contract")(tc)
 		}},
+		{name: "ErrAuthWithoutRequestID", modify: func(tc *callbackCase) {
+			tc.path = "/callbacks/acme/auth/company"
+			tc.payload = map[string]any{"status": "1", "actionEvent": "7"}
+			refused(400, "missing_request_id")(tc)
+		}},
 		{name: "ErrOversized", modify: func(tc *callbackCase) {
 			tc.body = bytes.Repeat([]byte("a"), 1<<20+1)
 			refused(413, "too_large")(tc)
