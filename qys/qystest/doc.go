@@ -78,4 +78,11 @@
 //     CallbackTarget.Sender carries (qys.BuildCallback's default when nil).
 //   - Auth callbacks are plain JSON objects; the personal "3" (manual
 //     review) status sends no format-B callback.
+//
+// Standalone use: Listen (or WithListener) serves the fake on a fixed
+// address, and WithControlAPI adds a control API under ControlPrefix
+// (/_sim/: trigger a scenario, list contracts and deliveries) that the
+// `qyshook sim` command and `qyshook sim trigger <scenario>` use. The
+// control API is not part of 契约锁 and needs no authentication: bind it
+// to loopback.
 package qystest
