@@ -22,6 +22,11 @@ type Relay struct {
 	kick    chan struct{}
 	// Interval is how often the outbox is polled without a kick.
 	Interval time.Duration
+	// KeepPublished is how long published facts stay in the outbox table
+	// (default 7 days, beyond the stream's duplicate window); older ones
+	// are pruned about hourly.
+	KeepPublished time.Duration
+	lastPrune     time.Time
 }
 
 // NewRelay returns a relay; Run starts it.
@@ -29,7 +34,8 @@ func NewRelay(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, m *met
 	if m == nil {
 		m = newMetrics(nil)
 	}
-	return &Relay{js: js, ledger: l, log: log, metrics: m, kick: make(chan struct{}, 1), Interval: 500 * time.Millisecond}
+	return &Relay{js: js, ledger: l, log: log, metrics: m, kick: make(chan struct{}, 1), Interval: 500 * time.Millisecond,
+		KeepPublished: 7 * 24 * time.Hour}
 }
 
 // Kick asks for an outbox pass now.
@@ -57,6 +63,24 @@ func (r *Relay) Run(ctx context.Context) {
 		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn().Err(err).Msg("outbox relay: will retry")
 		}
+		r.prune(ctx)
+	}
+}
+
+// prune deletes old published facts about once an hour.
+func (r *Relay) prune(ctx context.Context) {
+	now := time.Now()
+	if now.Sub(r.lastPrune) < time.Hour {
+		return
+	}
+	r.lastPrune = now
+	n, err := r.ledger.PruneOutbox(ctx, now.Add(-r.KeepPublished))
+	if err != nil {
+		r.log.Warn().Err(err).Msg("outbox prune failed")
+		return
+	}
+	if n > 0 {
+		r.log.Info().Int64("facts", n).Msg("outbox pruned")
 	}
 }
 

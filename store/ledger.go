@@ -176,6 +176,9 @@ type Ledger interface {
 	// <= 0: all); MarkPublished marks them sent, ignoring unknown ids.
 	Outbox(ctx context.Context, limit int) ([]Fact, error)
 	MarkPublished(ctx context.Context, ids []string) error
+	// PruneOutbox deletes facts published before publishedBefore and
+	// returns how many. Unpublished facts are never deleted.
+	PruneOutbox(ctx context.Context, publishedBefore time.Time) (int64, error)
 	// DeadLetters: add (returns the new id), list oldest first (limit
 	// <= 0: all), get and delete; get and delete return ErrNotFound.
 	AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error)

@@ -82,6 +82,19 @@ func testOutbox(t *testing.T, l store.Ledger) {
 	if got := outboxIDs(t, l); len(got) != 0 {
 		t.Errorf("outbox after publishing all = %v", got)
 	}
+
+	// Pruning removes published facts only, and only the old ones.
+	MustApply(t, l, change("e-prune", "c-prune", step{status: "SIGNING", confirmed: true}))
+	if n, err := l.PruneOutbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("PruneOutbox of an hour ago = %d, %v; want 0 (everything is newer)", n, err)
+	}
+	n, err := l.PruneOutbox(ctx, time.Now().Add(time.Hour))
+	if err != nil || n < 2 {
+		t.Fatalf("PruneOutbox = %d, %v; want the published facts", n, err)
+	}
+	if got := outboxIDs(t, l); !slices.Equal(got, []string{"fact-e-prune"}) {
+		t.Fatalf("outbox after pruning = %v, want the unpublished fact kept", got)
+	}
 }
 
 func testChildrenAndArchive(t *testing.T, l store.Ledger) {

@@ -120,3 +120,14 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 	}
 	return changed, nil
 }
+
+// PruneOutbox implements store.Ledger.
+func (s *DB) PruneOutbox(ctx context.Context, publishedBefore time.Time) (int64, error) {
+	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM outbox
+		WHERE published_at IS NOT NULL AND published_at < ?`), s.timeArg(publishedBefore))
+	if err != nil {
+		return 0, s.fail("prune outbox", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
