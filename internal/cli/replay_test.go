@@ -308,11 +308,11 @@ func TestReplayDeadLettersCommand(t *testing.T) {
 	dbURL := testdb.URL(t, testdb.SQLite)
 	l := testdb.OpenURL(t, dbURL)
 	var rows []int64
-	for _, env := range []*events.Envelope{replayEnvelope(id, "COMPLETE", qys.StatusComplete),
+	for i, env := range []*events.Envelope{replayEnvelope(id, "COMPLETE", qys.StatusComplete),
 		replayEnvelope("404404", "COMPLETE", qys.StatusComplete)} {
 		data, _ := env.Encode()
 		row, err := l.AddDeadLetter(context.Background(), store.DeadLetter{EventID: env.ID, Tenant: "default",
-			Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.COMPLETE", StreamSeq: 1,
+			Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.COMPLETE", StreamSeq: uint64(i + 1),
 			Reason: "test", Deliveries: 1, Payload: data, CreatedAt: time.Now().UTC()})
 		if err != nil {
 			t.Fatal(err)

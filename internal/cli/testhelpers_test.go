@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,12 +116,16 @@ func opsEnvelope(contractID, callbackType, status string) events.Envelope {
 	return env
 }
 
+// opsStreamSeq numbers the fake stream messages of test dead letters: one
+// message is dead-lettered once per consumer.
+var opsStreamSeq atomic.Uint64
+
 // addOpsDeadLetter stores a dead letter with payload and returns its id.
 func addOpsDeadLetter(tb testing.TB, l store.Ledger, eventID string, payload []byte) int64 {
 	tb.Helper()
 	id, err := l.AddDeadLetter(context.Background(), store.DeadLetter{
 		EventID: eventID, Tenant: "default", Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.X",
-		StreamSeq: 7, Reason: "contract_not_found: qys: contract not found", Deliveries: 1, Payload: payload,
+		StreamSeq: opsStreamSeq.Add(1), Reason: "contract_not_found: qys: contract not found", Deliveries: 1, Payload: payload,
 		CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {

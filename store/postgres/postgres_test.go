@@ -47,7 +47,13 @@ func TestMigrations(t *testing.T) {
 	if err := postgres.MigrateDown(u, 1); err != nil {
 		t.Fatal(err)
 	}
-	if v, _, err := postgres.Version(u); err != nil || v != 0 {
-		t.Fatalf("version after down = %d, %v", v, err)
+	if got, _, err := postgres.Version(u); err != nil || got != v-1 {
+		t.Fatalf("version after down 1 = %d, %v; want %d", got, err, v-1)
+	}
+	if err := postgres.MigrateDown(u, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := postgres.Version(u); err != nil || got != 0 {
+		t.Fatalf("version after down all = %d, %v", got, err)
 	}
 }

@@ -78,7 +78,24 @@ func testDeadLetters(t *testing.T, l store.Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.EventID, d.Payload, d.CreatedAt = "e2", nil, time.Time{}
+	// The same stream message dead-lettered again (a crash before Term)
+	// keeps one row, with the newer reason.
+	again := d
+	again.Reason, again.Deliveries = "bad json again", 6
+	if idAgain, err := l.AddDeadLetter(ctx, again); err != nil || idAgain != id1 {
+		t.Fatalf("re-dead-lettering seq %d gave id %d, %v; want the first row %d", d.StreamSeq, idAgain, err, id1)
+	}
+	if got, _ := l.DeadLetter(ctx, id1); got == nil || got.Reason != "bad json again" || got.Deliveries != 6 {
+		t.Fatalf("re-dead-lettered row = %+v", got)
+	}
+	if _, err := l.AddDeadLetter(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	again.Reason, again.Deliveries = "bad json", 5
+	if _, err := l.AddDeadLetter(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	d.EventID, d.Payload, d.CreatedAt, d.StreamSeq = "e2", nil, time.Time{}, 42
 	id2, err := l.AddDeadLetter(ctx, d)
 	if err != nil || id2 <= id1 {
 		t.Fatalf("second id = %d (first %d), %v", id2, id1, err)

@@ -24,7 +24,10 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 	var id int64
 	err := s.writer.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
 		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (consumer, stream_seq) WHERE stream_seq > 0
+		DO UPDATE SET reason = excluded.reason, deliveries = excluded.deliveries
+		RETURNING id`),
 		d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
 		bytesArg(d.Payload), s.timeArg(d.CreatedAt)).Scan(&id)
 	if err != nil {
