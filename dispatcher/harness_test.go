@@ -12,6 +12,7 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -153,40 +154,27 @@ func (h *harness) contract(id string) *store.Contract {
 	return c
 }
 
-// streamMessages returns the messages of a stream (subject → bodies).
-func (h *harness) streamMessages(stream string) []jetstream.RawStreamMsg {
+// streamMessages returns the messages of a stream, oldest first.
+func (h *harness) streamMessages(stream string) []*jetstream.RawStreamMsg {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := h.nats.JS.Stream(ctx, stream)
+	msgs, err := natstest.StreamMessages(ctx, h.nats.JS, stream)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			continue
-		}
-		out = append(out, *m)
-	}
-	return out
+	return msgs
 }
 
 func (h *harness) facts() []events.Fact {
-	var out []events.Fact
-	for _, m := range h.streamMessages(h.nats.Names.LedgerStream()) {
-		var f events.Fact
-		if err := json.Unmarshal(m.Data, &f); err != nil {
-			h.t.Fatalf("fact %s: %v", m.Subject, err)
-		}
-		out = append(out, f)
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	facts, err := e2e.StreamFacts(ctx, h.nats.JS, h.nats.Names)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	return out
+	return facts
 }
 
 // addContract adds a contract with two signatories and two documents.

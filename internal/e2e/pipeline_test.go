@@ -15,6 +15,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/e2e"
+	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -208,7 +209,7 @@ func checkDeadLetters(t *testing.T, ctx context.Context, l store.Ledger, s *stac
 	if reasons["contract_not_found"] != 1 || reasons["undecodable_event"] != 1 {
 		t.Fatalf("dead letters %v, want exactly the two planted", reasons)
 	}
-	msgs, err := e2e.StreamMessages(ctx, s.nats.JS, s.nats.Names.DLQStream())
+	msgs, err := natstest.StreamMessages(ctx, s.nats.JS, s.nats.Names.DLQStream())
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("QYS_DLQ: %d messages, %v", len(msgs), err)
 	}
@@ -222,7 +223,7 @@ func checkDeadLetters(t *testing.T, ctx context.Context, l store.Ledger, s *stac
 // checkCallbacksCollapsed asserts no event id is stored twice.
 func checkCallbacksCollapsed(t *testing.T, ctx context.Context, s *stack) {
 	t.Helper()
-	msgs, err := e2e.StreamMessages(ctx, s.nats.JS, s.nats.Names.CallbacksStream())
+	msgs, err := natstest.StreamMessages(ctx, s.nats.JS, s.nats.Names.CallbacksStream())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -91,7 +92,7 @@ func TakeSnapshot(ctx context.Context, l store.Ledger, tenant, dataDir string, j
 
 // StreamFacts returns every fact in the ledger stream.
 func StreamFacts(ctx context.Context, js jetstream.JetStream, names events.Names) ([]events.Fact, error) {
-	msgs, err := StreamMessages(ctx, js, names.LedgerStream())
+	msgs, err := natstest.StreamMessages(ctx, js, names.LedgerStream())
 	if err != nil {
 		return nil, err
 	}
@@ -102,30 +103,6 @@ func StreamFacts(ctx context.Context, js jetstream.JetStream, names events.Names
 			return nil, fmt.Errorf("fact at seq %d: %w", m.Sequence, err)
 		}
 		out = append(out, f)
-	}
-	return out, nil
-}
-
-// StreamMessages returns every message of a stream, oldest first.
-func StreamMessages(ctx context.Context, js jetstream.JetStream, stream string) ([]*jetstream.RawStreamMsg, error) {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []*jetstream.RawStreamMsg
-	if info.State.Msgs == 0 {
-		return nil, nil
-	}
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			continue // deleted
-		}
-		out = append(out, m)
 	}
 	return out, nil
 }

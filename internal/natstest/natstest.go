@@ -100,3 +100,27 @@ func newEnv(tb testing.TB, url string) *Env {
 func TestStreamSettings() events.StreamSettings {
 	return events.StreamSettings{MaxAge: time.Hour, MaxBytes: 256 << 20, DuplicateWindow: 10 * time.Minute}
 }
+
+// StreamMessages returns every message of a stream, oldest first.
+func StreamMessages(ctx context.Context, js jetstream.JetStream, stream string) ([]*jetstream.RawStreamMsg, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*jetstream.RawStreamMsg
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
