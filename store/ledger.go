@@ -150,7 +150,8 @@ type Ledger interface {
 	// (a batch: one commit instead of one per event). It returns one
 	// result and one error per change; a change whose event was applied
 	// before gets ErrDuplicate and the others still apply. Any other
-	// failure rolls everything back and is returned as err.
+	// failure rolls everything back and is returned as err. Its results'
+	// Current is the row as written, without documents (not read back).
 	ApplyContracts(ctx context.Context, chs []ContractChange) ([]Applied, []error, error)
 	// ArchiveDocument records an archived document file and its facts. It
 	// is idempotent: archiving the same document again with the same hash

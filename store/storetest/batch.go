@@ -62,3 +62,22 @@ func testApplyContractsBatch(t *testing.T, l store.Ledger) {
 		t.Fatalf("event b-4 was recorded by a rolled-back batch: %v", err)
 	}
 }
+
+// testDuplicateChildren: a detail listing a signatory or a document twice
+// is written once, with the last occurrence.
+func testDuplicateChildren(t *testing.T, l store.Ledger) {
+	ch := change("dup-1", "dupc", step{status: "SIGNING", confirmed: true})
+	ch.Contract.Signatories = append(ch.Contract.Signatories, ch.Contract.Signatories[0])
+	ch.Contract.Signatories[len(ch.Contract.Signatories)-1].Status = "SIGNED"
+	ch.Contract.Documents = []store.Document{{ID: "dd1", Title: "first"}, {ID: "dd1", Title: "second"}}
+	MustApply(t, l, ch)
+	c := MustContract(t, l, "dupc")
+	if len(c.Signatories) != 3 || len(c.Documents) != 1 || c.Documents[0].Title != "second" {
+		t.Fatalf("signatories %d, documents %+v", len(c.Signatories), c.Documents)
+	}
+	for _, sg := range c.Signatories {
+		if sg.ID == ch.Contract.Signatories[0].ID && sg.Status != "SIGNED" {
+			t.Fatalf("duplicated signatory kept status %q, want the last one", sg.Status)
+		}
+	}
+}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 	}{
 		{"Idempotency", testIdempotency},
 		{"ApplyContractsBatch", testApplyContractsBatch},
+		{"DuplicateChildren", testDuplicateChildren},
 		{"StateMachine", testStateMachine},
 		{"CompletedAt", testCompletedAt},
 		{"FactsOnlyOnChange", testFactsOnlyOnChange},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/store"
@@ -19,7 +20,7 @@ func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.
 	var out store.Applied
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.applyContract(ctx, tx, ch, nil)
+		out, err = s.applyContract(ctx, tx, ch, nil, true)
 		return err
 	})
 	if err != nil {
@@ -40,7 +41,7 @@ func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]
 		known := map[[2]string]*store.Contract{}
 		for i, ch := range chs {
 			key := [2]string{ch.Contract.Tenant, ch.Contract.ID}
-			out, err := s.applyContract(ctx, tx, ch, known[key])
+			out, err := s.applyContract(ctx, tx, ch, known[key], false)
 			switch {
 			case errors.Is(err, store.ErrDuplicate):
 				errs[i] = s.fail("apply contract "+ch.Contract.ID, err)
@@ -63,8 +64,10 @@ func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]
 
 // applyContract applies one change inside tx. A duplicate event returns
 // store.ErrDuplicate before anything is written. known, when not nil, is
-// the contract's row as this transaction left it (already locked).
-func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractChange, known *store.Contract) (store.Applied, error) {
+// the contract's row as this transaction left it (already locked). reload
+// reads the written row back (with its documents) for Applied.Current;
+// without it Current is the row as written, without documents.
+func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractChange, known *store.Contract, reload bool) (store.Applied, error) {
 	next := ch.Contract
 	if next.Tenant == "" {
 		next.Tenant = ch.Event.Tenant
@@ -105,11 +108,12 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 			}
 		}
 	}
+	written := merge(old, next, now)
 	if old != nil {
 		if !store.Advances(old, &next) {
 			return store.Applied{Previous: old, Current: old}, nil
 		}
-		if err := s.updateContract(ctx, tx, merge(old, next, now)); err != nil {
+		if err := s.updateContract(ctx, tx, written); err != nil {
 			return store.Applied{}, err
 		}
 	}
@@ -120,6 +124,10 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 		if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
 			return store.Applied{}, err
 		}
+	}
+	if !reload {
+		written.Documents = nil
+		return store.Applied{Changed: true, Previous: old, Current: &written}, nil
 	}
 	cur, err := s.loadContract(ctx, tx, next.Tenant, next.ID, "", true)
 	if err != nil {
@@ -239,27 +247,55 @@ func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, old *store.Contract,
 			next.Tenant, next.ID); err != nil {
 			return fmt.Errorf("delete signatories: %w", err)
 		}
-		for _, sg := range next.Signatories {
+		sigs := lastByID(next.Signatories, func(sg store.Signatory) string { return sg.ID })
+		if len(sigs) > 0 {
+			args := make([]any, 0, 7*len(sigs))
+			for _, sg := range sigs {
+				args = append(args, next.Tenant, next.ID, sg.ID, sg.TenantType, sg.TenantName, sg.Status, sg.SerialNo)
+			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO signatories
 				(tenant, contract_id, id, tenant_type, tenant_name, status, serial_no)
-				VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (tenant, contract_id, id) DO UPDATE SET
-				tenant_type = excluded.tenant_type, tenant_name = excluded.tenant_name,
-				status = excluded.status, serial_no = excluded.serial_no`),
-				next.Tenant, next.ID, sg.ID, sg.TenantType, sg.TenantName, sg.Status, sg.SerialNo); err != nil {
-				return fmt.Errorf("insert signatory %s: %w", sg.ID, err)
+				VALUES `+rows(len(sigs), 7)), args...); err != nil {
+				return fmt.Errorf("insert signatories: %w", err)
 			}
 		}
 	}
-	for _, d := range next.Documents {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO documents (tenant, id, contract_id, title)
-			VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant, id) DO UPDATE SET
-			contract_id = excluded.contract_id,
-			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END`),
-			next.Tenant, d.ID, next.ID, d.Title); err != nil {
-			return fmt.Errorf("upsert document %s: %w", d.ID, err)
-		}
+	docs := lastByID(next.Documents, func(d store.Document) string { return d.ID })
+	if len(docs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 4*len(docs))
+	for _, d := range docs {
+		args = append(args, next.Tenant, d.ID, next.ID, d.Title)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO documents (tenant, id, contract_id, title)
+		VALUES `+rows(len(docs), 4)+`
+		ON CONFLICT (tenant, id) DO UPDATE SET
+		contract_id = excluded.contract_id,
+		title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END`), args...); err != nil {
+		return fmt.Errorf("upsert documents: %w", err)
 	}
 	return nil
+}
+
+// rows returns n groups of m placeholders for a multi-row VALUES.
+func rows(n, m int) string {
+	group := "(" + placeholders(m) + ")"
+	return strings.TrimSuffix(strings.Repeat(group+", ", n), ", ")
+}
+
+// lastByID keeps, for each id, its last item (a multi-row statement may
+// not touch one row twice), in first-seen order.
+func lastByID[T any](items []T, id func(T) string) []T {
+	index := make(map[string]int, len(items))
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if i, ok := index[id(it)]; ok {
+			out[i] = it
+			continue
+		}
+		index[id(it)] = len(out)
+		out = append(out, it)
+	}
+	return out
 }
