@@ -303,3 +303,34 @@ func TestArchiveBundle(t *testing.T) {
 		}
 	}
 }
+
+func TestReconcilerRetriesMissingDocumentsDaily(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	id := h.addContract(qys.StatusSigning)
+	h.completeInFake(id)
+	h.fake.TruncateNextDownloads(1000) // every download fails until MaxDeliver
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "the event dead-lettered after its retries", func() bool {
+		dl, _ := h.ledger.DeadLetters(context.Background(), 10)
+		return len(dl) == 1
+	})
+	c := h.contract(id)
+	if c.Status != qys.StatusComplete || c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != "" {
+		t.Fatalf("want COMPLETE with a missing document, got %s %+v", c.Status, c.Documents)
+	}
+	h.fake.TruncateNextDownloads(0) // the platform serves the files again
+	r := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.cfg.APIs})
+	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
+	if err != nil || rep.Triggered == 0 {
+		t.Fatalf("reconcile: %+v, %v", rep, err)
+	}
+	eventually(t, "documents archived after reconciliation", func() bool {
+		c := h.contract(id)
+		return c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != ""
+	})
+	// The same day, another pass does not trigger the contract again.
+	if rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Triggered != 0 {
+		t.Fatalf("second pass the same day: %+v, %v", rep, err)
+	}
+}

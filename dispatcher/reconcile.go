@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -49,7 +48,7 @@ type Reconciler struct {
 // ReconcileReport says what one pass did.
 type ReconcileReport struct {
 	Checked   int // contracts compared with the API
-	Triggered int // RECONCILE triggers published
+	Triggered int // new RECONCILE triggers published (repeats within the duplicate window not counted)
 }
 
 // NewReconciler returns a Reconciler.
@@ -126,10 +125,9 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 		rep.Checked++
 		next := contractFromDetail(tenant, detail)
 		if store.Advances(&row, &next) {
-			if err := r.trigger(ctx, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
+			if err := r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
 				return err
 			}
-			rep.Triggered++
 		}
 	}
 	return nil
@@ -141,7 +139,9 @@ func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since 
 	if err != nil {
 		return wrapf(err, "reconcile: completed contracts")
 	}
-	bucket := strconv.FormatInt(r.cfg.Now().Unix()/int64(r.cfg.Interval.Seconds()+1), 10)
+	// One trigger per contract and day: a document that keeps failing is
+	// retried daily (and dead-lettered once a day), not every pass.
+	bucket := r.cfg.Now().UTC().Format("2006-01-02")
 	for _, row := range rows {
 		if row.UpdatedAt.Before(since) {
 			continue
@@ -152,10 +152,9 @@ func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since 
 		}
 		for _, doc := range c.Documents {
 			if doc.SHA256 == "" {
-				if err := r.trigger(ctx, tenant, row.ID, c.Status, "documents", bucket); err != nil {
+				if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
 					return err
 				}
-				rep.Triggered++
 				break
 			}
 		}
@@ -180,10 +179,9 @@ func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since t
 			if row != nil && row.Status == item.Status && row.Confirmed {
 				continue
 			}
-			if err := r.trigger(ctx, tenant, string(item.ID), item.Status, "listed", ""); err != nil {
+			if err := r.trigger(ctx, rep, tenant, string(item.ID), item.Status, "listed", ""); err != nil {
 				return err
 			}
-			rep.Triggered++
 		}
 		if len(page.List) < r.cfg.PageSize || offset+len(page.List) >= page.TotalCount {
 			return nil
@@ -192,8 +190,9 @@ func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since t
 }
 
 // trigger publishes a RECONCILE event for one contract. Its id covers the
-// state seen, so repeated passes over an unchanged contract collapse.
-func (r *Reconciler) trigger(ctx context.Context, tenant, contractID, status, why, extra string) error {
+// state seen, so repeated passes over an unchanged contract collapse in
+// the stream's duplicate window; only new triggers are counted.
+func (r *Reconciler) trigger(ctx context.Context, rep *ReconcileReport, tenant, contractID, status, why, extra string) error {
 	payload, _ := json.Marshal(map[string]string{"reason": why, "status": status})
 	env := events.Envelope{
 		Schema: events.SchemaCallbackV1, Tenant: tenant, Kind: events.KindContract, Type: TypeReconcile,
@@ -208,9 +207,14 @@ func (r *Reconciler) trigger(ctx context.Context, tenant, contractID, status, wh
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	subj := r.cfg.Names.CallbackSubject(tenant, events.KindContract, TypeReconcile)
-	if _, err := r.cfg.JS.Publish(pctx, subj, data, jetstream.WithMsgID(env.ID)); err != nil {
+	ack, err := r.cfg.JS.Publish(pctx, subj, data, jetstream.WithMsgID(env.ID))
+	if err != nil {
 		return wrapf(err, "reconcile: publish trigger %s", contractID)
 	}
+	if ack.Duplicate {
+		return nil
+	}
+	rep.Triggered++
 	r.cfg.Logger.Info().Str("contract_id", contractID).Str("status", status).Str("why", why).Msg("reconcile trigger")
 	return nil
 }
