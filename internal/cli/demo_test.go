@@ -6,13 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +75,7 @@ func checkDemoFile(t *testing.T, dir, path, sum string) {
 
 // TestDemoProcess runs `qyshook demo -json` as a real process.
 func TestDemoProcess(t *testing.T) {
-	bin := demoBinary(t)
+	bin := cli.QyshookBinary(t)
 	dir := filepath.Join(t.TempDir(), "data-demo")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -119,48 +117,4 @@ func TestDemoProcess(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ".qyshook-demo")); err != nil {
 		t.Errorf("data dir not kept: %v", err)
 	}
-}
-
-var (
-	demoBinOnce sync.Once
-	demoBinPath string
-	demoBinErr  error
-)
-
-// demoBinary builds cmd/qyshook once per test binary. It goes to a fixed
-// path under the temp dir, replaced atomically, so runs do not pile up
-// copies and a running copy is never overwritten.
-func demoBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	demoBinOnce.Do(func() {
-		dir := filepath.Join(os.TempDir(), "qyshook-cli-test")
-		if demoBinErr = os.MkdirAll(dir, 0o700); demoBinErr != nil {
-			return
-		}
-		tmp, err := os.CreateTemp(dir, "build-*")
-		if err != nil {
-			demoBinErr = err
-			return
-		}
-		tmp.Close()
-		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "github.com/qyshook/qyshook/cmd/qyshook")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			os.Remove(tmp.Name())
-			demoBinErr = fmt.Errorf("%w\n%s", err, out)
-			return
-		}
-		demoBinPath = filepath.Join(dir, "qyshook")
-		demoBinErr = os.Rename(tmp.Name(), demoBinPath)
-	})
-	if demoBinErr != nil {
-		t.Fatalf("go build: %v", demoBinErr)
-	}
-	return demoBinPath
 }

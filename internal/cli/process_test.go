@@ -20,21 +20,8 @@ import (
 // exit codes, stdout/stderr separation and --json as a shell script sees
 // them.
 func TestQyshookProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
+	bin := QyshookBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "qyshook")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/qyshook/qyshook/cmd/qyshook")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	data := filepath.Join(dir, "data")
 	ledger := filepath.Join(data, ledgerdb.DefaultFile)
 	run := func(t *testing.T, want int, vars map[string]string, args ...string) opsResult {

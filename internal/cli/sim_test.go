@@ -192,7 +192,7 @@ func TestSimTriggerUnreachable(t *testing.T) {
 // TestSimProcess runs `qyshook sim` as a real process and stops it with
 // an interrupt, as a developer would.
 func TestSimProcess(t *testing.T) {
-	bin := demoBinary(t)
+	bin := cli.QyshookBinary(t)
 	out := &simBuffer{}
 	cmd := exec.Command(bin, "sim", "-addr", "127.0.0.1:0", "-callback-base", "http://127.0.0.1:1/none")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
