@@ -7,10 +7,14 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ENV CGO_ENABLED=0
-RUN go build -trimpath -ldflags "-s -w -X github.com/qyshook/qyshook/qys.Version=${VERSION}" -o /out/ ./cmd/qyshook ./cmd/receiver ./cmd/dispatcher
+RUN go build -trimpath -ldflags "-s -w -X github.com/qyshook/qyshook/qys.Version=${VERSION}" -o /out/bin/ ./cmd/qyshook ./cmd/receiver ./cmd/dispatcher \
+ && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/ /usr/local/bin/
+COPY --from=build /out/bin/ /usr/local/bin/
+# The data dir (embedded NATS store, SQLite ledger, documents) belongs to
+# the non-root user (65532 in distroless).
+COPY --from=build --chown=65532:65532 /out/data /var/lib/qyshook
 WORKDIR /var/lib/qyshook
 ENV QYSHOOK_DATA_DIR=/var/lib/qyshook \
     QYSHOOK_HTTP_ADDR=:8080
