@@ -5,7 +5,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,9 +41,13 @@ func testPipeline(t *testing.T, kind testdb.Kind) {
 	s := newStack(t, testdb.URL(t, kind))
 	addr := s.run(t, app.Roles{Receiver: true, Dispatcher: true})
 	base := "http://" + addr + "/callbacks/default"
+	// 契约锁 reaches qyshook through a gateway that fails every third
+	// request with 502, so some callbacks are retried on 契约锁's schedule.
+	flaky := flakyProxy(t, "http://"+addr, 3)
 	s.fake.SetCallbackTarget(qystest.CallbackTarget{
-		ContractURL: base + "/contract", PersonalAuthURL: base + "/auth/personal", CompanyAuthURL: base + "/auth/company",
-		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: s.secret, Encrypt: true},
+		ContractURL: flaky + "/callbacks/default/contract", PersonalAuthURL: flaky + "/callbacks/default/auth/personal",
+		CompanyAuthURL: flaky + "/callbacks/default/auth/company",
+		Sender:         qys.SenderConfig{Format: qys.FormatA, Secret: s.secret, Encrypt: true},
 	})
 	s.fake.DuplicateCallbacks(1)
 
@@ -91,10 +99,21 @@ func testPipeline(t *testing.T, kind testdb.Kind) {
 	if err := s.fake.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
+	delivered, retried := map[[2]int]bool{}, 0
 	for _, d := range s.fake.Deliveries() {
-		if !d.OK {
-			t.Fatalf("delivery refused: %+v", d)
+		key := [2]int{d.Callback, d.Copy}
+		delivered[key] = delivered[key] || d.OK
+		if d.Attempt > 1 {
+			retried++
 		}
+	}
+	for key, ok := range delivered {
+		if !ok {
+			t.Fatalf("callback %d copy %d never accepted", key[0], key[1])
+		}
+	}
+	if retried == 0 {
+		t.Fatal("no callback was retried: the test did not exercise 契约锁's retries")
 	}
 
 	l := testdb.OpenURL(t, s.dbURL)
@@ -265,4 +284,25 @@ func postCallback(t *testing.T, url, secret, payload string) {
 	if resp.StatusCode != 200 || body.String() != "success" {
 		t.Fatalf("callback answered %d %q", resp.StatusCode, body.String())
 	}
+}
+
+// flakyProxy forwards to target but answers every nth request with 502,
+// like a gateway in front of qyshook having a bad moment.
+func flakyProxy(t *testing.T, target string, n int64) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var count atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if count.Add(1)%n == 0 {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
