@@ -33,16 +33,24 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	case string(c.ID) != "" && string(c.ID) != first.ContractID:
 		g.failAll(permanent(reasonAPI, errors.New("detail answered another contract id")))
 	default:
+		if c.ID == "" {
+			c.ID = qys.ID(first.ContractID) // a detail without its id still belongs to this contract
+		}
 		g.detail = c
 	}
 }
 
 // signed reports whether a contract in status has been signed by every
 // party, so its signed documents exist and must be archived: COMPLETE, and
-// a completed contract being or having been voided (the signed PDF stays
-// evidence).
+// a completed contract being or having been voided (INVALIDING/INVALIDED,
+// TERMINATING/TERMINATED in private cloud 4.0): the signed PDF stays
+// evidence.
 func signed(status string) bool {
-	return status == qys.StatusComplete || status == qys.StatusInvaliding || status == qys.StatusInvalided
+	switch status {
+	case qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided, store.StatusTerminating, store.StatusTerminated:
+		return true
+	}
+	return false
 }
 
 // change is the ledger change for one event: the detail when confirmed,
@@ -134,6 +142,11 @@ func contractFromEnvelope(env *events.Envelope) store.Contract {
 	}
 }
 
+// maxFactDetail bounds the detail embedded in a fact, well under NATS's
+// default 1 MiB message limit: a larger detail is left out (subscribers
+// read it from the ledger) rather than blocking the outbox.
+const maxFactDetail = 256 << 10
+
 // contractFacts builds the contract-status fact of a change. Its id is
 // derived from the state reached (status and signatory progress), not from
 // the event that caused it, so a replay or a crash-restart produces the
@@ -147,10 +160,12 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, prev, cur *store.Contra
 	if prev != nil {
 		f.PreviousStatus = prev.Status
 	}
-	if cur.Confirmed {
+	if cur.Confirmed && len(cur.Detail) <= maxFactDetail {
 		f.Detail = json.RawMessage(cur.Detail)
 	}
-	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed))
+	// The id covers the state reached and the status it came from, so a
+	// state reached again (COMPLETE → INVALIDING → COMPLETE) is a new fact.
+	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed), f.PreviousStatus)
 	return []store.Fact{d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)}
 }
 

@@ -46,8 +46,8 @@ func groupDeliveries(dls []delivery) []*group {
 	for _, dl := range dls {
 		env := dl.env
 		key := env.Tenant + "\x00" + env.Kind + "\x00" + env.ContractID
-		if env.Kind != events.KindContract {
-			key += "\x00" + env.ID
+		if env.Kind != events.KindContract && env.Auth != nil {
+			key += "\x00" + env.Auth.RequestID // one request's events in stream order
 		}
 		g := byKey[key]
 		if g == nil {
@@ -78,9 +78,9 @@ func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
 		return
 	}
 	hb := d.heartbeat(dls)
-	defer hb.stop()
 	groups := groupDeliveries(dls)
 	d.work(ctx, groups)
+	hb.stop() // a heartbeat after a NAK would cancel its delay
 	for _, g := range groups {
 		for i, dl := range g.deliveries {
 			d.settle(ctx, dl, g.errs[i])

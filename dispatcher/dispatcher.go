@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -52,9 +53,6 @@ type Config struct {
 	// Batch is the most messages worked together, sharing one commit
 	// (default 512).
 	Batch int
-	// Linger is how long a batch waits for more messages after its first
-	// (default 5 ms).
-	Linger time.Duration
 	// Workers is how many contracts are confirmed and archived at once
 	// (default 16).
 	Workers int
@@ -88,9 +86,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 512
-	}
-	if c.Linger <= 0 {
-		c.Linger = 5 * time.Millisecond
 	}
 	if c.Workers <= 0 {
 		c.Workers = 16
@@ -153,7 +148,9 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       d.cfg.AckWait,
-		MaxDeliver:    d.cfg.MaxDeliver + 1, // the last one dead-letters itself
+		// Unlimited on the server: settle enforces MaxDeliver itself, so a
+		// message whose dead-lettering fails is retried, never dropped.
+		MaxDeliver: -1,
 		FilterSubject: d.cfg.Names.CallbacksWildcard(),
 		MaxAckPending: 4 * d.cfg.Batch,
 	}
@@ -175,9 +172,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The relay outlives the consume loop, so the facts of the last batch
+	// are published before Run returns.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	relayDone := make(chan struct{})
-	go func() { defer close(relayDone); d.relay.Run(ctx) }()
-	defer func() { <-relayDone }()
+	go func() { defer close(relayDone); d.relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }()
 
 	for ctx.Err() == nil {
 		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {
@@ -189,32 +189,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// consume pulls continuously (at most Batch messages buffered) and works
-// them in batches: it waits for one message, then takes whatever else
-// arrives within Linger, up to Batch. A lone callback is applied at once;
-// under load the batches fill and share commits. On shutdown the messages
-// still buffered are released (NAK) for another dispatcher.
+// consume works the stream in batches. It waits for one message, then
+// takes what else is already there (up to Batch) without waiting, so a
+// lone callback is applied at once and a backlog shares commits. Nothing
+// is pulled while a batch is worked: no message waits in a client buffer
+// with its AckWait running.
 func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Batch))
-	if err != nil {
-		return err
-	}
-	defer d.release(it)
 	for ctx.Err() == nil {
-		first, err := it.Next(jetstream.NextContext(ctx))
+		first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
-		msgs := []jetstream.Msg{first}
-		for len(msgs) < d.cfg.Batch {
-			m, err := it.Next(jetstream.NextMaxWait(d.cfg.Linger))
-			if err != nil {
-				break
+		msgs := drain(first)
+		if err := first.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return err
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if d.cfg.Batch > 1 {
+			if more, err := cons.FetchNoWait(d.cfg.Batch - 1); err == nil {
+				msgs = append(msgs, drain(more)...)
 			}
-			msgs = append(msgs, m)
 		}
 		// The batch is finished with a context that outlives ctx: shutdown
 		// waits for in-flight work instead of dropping it.
@@ -224,16 +220,12 @@ func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error
 	return nil
 }
 
-// release stops pulling and NAKs what is still buffered.
-func (d *Dispatcher) release(it jetstream.MessagesContext) {
-	it.Drain()
-	for {
-		m, err := it.Next(jetstream.NextMaxWait(100 * time.Millisecond))
-		if err != nil {
-			return
-		}
-		_ = m.Nak()
+func drain(b jetstream.MessageBatch) []jetstream.Msg {
+	var msgs []jetstream.Msg
+	for m := range b.Messages() {
+		msgs = append(msgs, m)
 	}
+	return msgs
 }
 
 func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {

@@ -83,7 +83,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 	}
 }
 
-var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding}
+var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
 
 // RunOnce makes one pass: stuck contracts, completed contracts with
 // missing documents, and the contracts published since `since`.
@@ -117,10 +117,14 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 	for _, row := range rows {
 		detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
 		if err != nil {
-			if errors.Is(err, qys.ErrNotFound) {
-				continue
+			// One contract the API will not answer must not stop the pass.
+			if !errors.Is(err, qys.ErrNotFound) {
+				r.cfg.Logger.Warn().Err(err).Str("contract_id", row.ID).Msg("reconcile: detail failed; skipped")
 			}
-			return wrapf(err, "reconcile: detail %s", row.ID)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
 		}
 		rep.Checked++
 		next := contractFromDetail(tenant, detail)
@@ -135,7 +139,8 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 
 func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
 	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant,
-		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided}, Limit: 1000})
+		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
+			store.StatusTerminating, store.StatusTerminated}, Limit: 1000})
 	if err != nil {
 		return wrapf(err, "reconcile: completed contracts")
 	}

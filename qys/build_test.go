@@ -15,7 +15,7 @@ func TestBuildCallbackRoundTrip(t *testing.T) {
 		sender   qys.SenderConfig
 		verifier qys.VerifierConfig
 	}{
-		"A/Plain":       {qys.SenderConfig{Secret: secretA}, qys.VerifierConfig{Secrets: []string{secretA}}},
+		"A/Plain":       {qys.SenderConfig{Secret: secretA}, qys.VerifierConfig{Secrets: []string{secretA}, AllowPlain: true}},
 		"A/PlainUnsign": {qys.SenderConfig{Unsigned: true}, qys.VerifierConfig{Secrets: []string{secretA}, AllowUnsigned: true}},
 		"A/ECB":         {qys.SenderConfig{Secret: secretA, Encrypt: true}, qys.VerifierConfig{Secrets: []string{secretA}}},
 		"A/CBC":         {qys.SenderConfig{Secret: secretA, Encrypt: true, Cipher: qys.CipherCBC}, qys.VerifierConfig{Secrets: []string{secretA}, Cipher: qys.CipherCBC}},

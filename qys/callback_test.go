@@ -253,7 +253,7 @@ func zeroPaddedForm(t *testing.T, form url.Values, payload string) string {
 }
 
 func TestNewVerifierValidates(t *testing.T) {
-	ok := qys.VerifierConfig{Secrets: []string{secretA}}
+	ok := qys.VerifierConfig{Secrets: []string{secretA}, AllowPlain: true}
 	for name, modify := range map[string]func(*qys.VerifierConfig){
 		"NoSecret":       func(c *qys.VerifierConfig) { c.Secrets = nil },
 		"ShortSecret":    func(c *qys.VerifierConfig) { c.Secrets = []string{"short"} },

@@ -48,6 +48,9 @@ func (v *Verifier) verifyA(req RawRequest) (*Callback, map[string]json.RawMessag
 		cb.Payload, cb.SecretIndex = pt, used
 		return cb, obj, nil
 	}
+	if !v.cfg.AllowPlain && !v.cfg.AllowUnsigned {
+		return nil, nil, fmt.Errorf("%w: plain fields without encrypted content (allow them only if encryption is off in 契约锁)", ErrMalformed)
+	}
 	obj, err := f.plainPayload()
 	if err != nil {
 		return nil, nil, err

@@ -57,6 +57,12 @@ type VerifierConfig struct {
 	// with encryption off; format B with SignatureMD5). Off by default:
 	// unsigned callbacks are refused with ErrMissingSignature.
 	AllowUnsigned bool
+	// AllowPlain accepts format-A business fields sent in the clear
+	// (encryption switched off in 契约锁). Off by default: a tenant whose
+	// callbacks are encrypted refuses plain fields, because format A's
+	// signature covers only the timestamp and would not protect them.
+	// AllowUnsigned implies it.
+	AllowPlain bool
 	// Now returns the current time (default time.Now); for tests.
 	Now func() time.Time
 }

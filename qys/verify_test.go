@@ -58,7 +58,7 @@ type verifyCase struct {
 
 func baselineA() verifyCase {
 	return verifyCase{
-		verifier: qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{secretA}},
+		verifier: qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{secretA}, AllowPlain: true},
 		sender:   qys.SenderConfig{Format: qys.FormatA, Secret: secretA, Encrypt: true},
 		payload:  contractPayload,
 		ts:       now.Add(-time.Minute),
@@ -149,6 +149,11 @@ func TestVerifyFormatA(t *testing.T) {
 		"ErrMissingContractPlain": func(c *verifyCase) {
 			c.sender.Encrypt, c.payload = false, `{"callbackType":"SEAL","contractId":""}`
 		},
+		"ErrMalformedPlainRefused": func(c *verifyCase) {
+			// Encrypted tenant: plain fields under a copied signature are refused.
+			c.verifier.AllowPlain, c.sender.Encrypt = false, false
+		},
+		"OKEncryptedWithoutAllowPlain": func(c *verifyCase) { c.verifier.AllowPlain = false },
 		"ErrMissingRequestIDCompany": func(c *verifyCase) {
 			c.kind, c.payload = qys.KindAuthCompany, `{"status":"1","actionEvent":"7"}`
 		},

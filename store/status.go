@@ -85,9 +85,10 @@ func Progress(c *Contract) int {
 //
 //   - A terminal status (IsTerminal) is never replaced by another status;
 //     the same status may still be refined by the rules for equal statuses.
-//   - The one permitted step back: INVALIDING returns to COMPLETE when the
-//     API says so (next.Confirmed), which is how an invalidation the other
-//     party rejected (INVALID_REJECTED) ends.
+//   - The one permitted step back: INVALIDING (TERMINATING in private cloud
+//     4.0) returns to COMPLETE when the API says so (next.Confirmed), which
+//     is how an invalidation the other party rejected (INVALID_REJECTED)
+//     ends.
 //   - Otherwise a higher StatusRank advances and a lower one does not.
 //   - A different status of the same rank advances only when next is
 //     confirmed and old is not: the API's word beats a callback's.
@@ -106,7 +107,7 @@ func Advances(old, next *Contract) bool {
 		switch {
 		case IsTerminal(old.Status):
 			return false
-		case old.Status == StatusInvaliding && next.Status == StatusComplete:
+		case (old.Status == StatusInvaliding || old.Status == StatusTerminating) && next.Status == StatusComplete:
 			return next.Confirmed
 		}
 		oldRank, nextRank := StatusRank(old.Status), StatusRank(next.Status)

@@ -21,6 +21,7 @@ type fileTenant struct {
 	Token           string   `toml:"token"`
 	SignatureB      string   `toml:"signature_b"`
 	AllowUnsigned   bool     `toml:"allow_unsigned"`
+	AllowPlain      bool     `toml:"allow_plain"`
 	QYS             struct {
 		BaseURL      string `toml:"base_url"`
 		AppToken     string `toml:"app_token"`
@@ -81,6 +82,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 		Token:         Secret(ft.Token),
 		SignatureB:    strings.ToLower(strings.TrimSpace(ft.SignatureB)),
 		AllowUnsigned: ft.AllowUnsigned,
+		AllowPlain:    ft.AllowPlain,
 		QYS: QYS{
 			BaseURL:      or(ft.QYS.BaseURL, defaultBaseURL),
 			AppToken:     Secret(ft.QYS.AppToken),

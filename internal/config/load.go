@@ -167,6 +167,7 @@ func (e envReader) tenant(baseURL string) Tenant {
 		Token:         Secret(e.str("CALLBACK_TOKEN", "")),
 		SignatureB:    strings.ToLower(e.str("CALLBACK_SIGNATURE_B", "")),
 		AllowUnsigned: e.boolean("ALLOW_UNSIGNED"),
+		AllowPlain:    e.boolean("ALLOW_PLAIN"),
 		QYS: QYS{
 			BaseURL:      baseURL,
 			AppToken:     Secret(e.str("QYS_APP_TOKEN", "")),

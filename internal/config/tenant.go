@@ -32,6 +32,9 @@ type Tenant struct {
 	SignatureB string
 	// AllowUnsigned accepts format-A callbacks without a signature.
 	AllowUnsigned bool
+	// AllowPlain accepts format-A callbacks whose fields are not
+	// encrypted (encryption off in 契约锁).
+	AllowPlain bool
 	// Window bounds the callback timestamp (copied from Config.Window).
 	Window Window
 	// QYS is how the tenant's open API is called.
@@ -69,6 +72,7 @@ func (t *Tenant) VerifierConfig() qys.VerifierConfig {
 		SignatureB:    t.SignatureB,
 		Window:        qys.Window{Past: t.Window.Past, Future: t.Window.Future},
 		AllowUnsigned: t.AllowUnsigned,
+		AllowPlain:    t.AllowPlain,
 	}
 }
 

@@ -106,7 +106,7 @@ func TestLifecycleCallbacks(t *testing.T) {
 		want   string
 	}{
 		{"PlainA", qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret},
-			qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}},
+			qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true},
 			"SEND_SIGNING/SIGNING PERSONAL/SIGNING SEAL/COMPLETE COMPLETE/COMPLETE"},
 		{"ECB", qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret, Encrypt: true, Cipher: qys.CipherECB},
 			qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, Cipher: qys.CipherECB},
@@ -152,7 +152,7 @@ func TestLifecycleCallbacks(t *testing.T) {
 
 func TestTerminalCallbacks(t *testing.T) {
 	srv := MustServer(t)
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret, Encrypt: true}))
 	one := func(*qystest.ContractSpec) {}
 	a, b, c, d := MustContract(t, srv, one), MustContract(t, srv, one), MustContract(t, srv, one), MustContract(t, srv, one)
@@ -186,7 +186,7 @@ func TestTerminalCallbacks(t *testing.T) {
 
 func TestCallbackRetries(t *testing.T) {
 	srv := MustServer(t)
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	rc.fail = 2
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret, Encrypt: true}))
 	id := MustContract(t, srv, nil)
@@ -205,7 +205,7 @@ func TestCallbackRetries(t *testing.T) {
 
 func TestCallbackGiveUp(t *testing.T) {
 	srv := MustServer(t, qystest.WithTimeScale(1e-6))
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	rc.fail = 1000
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret}))
 	id := MustContract(t, srv, nil)
@@ -231,7 +231,7 @@ func TestCallbackGiveUp(t *testing.T) {
 
 func TestDuplicateCallbacks(t *testing.T) {
 	srv := MustServer(t)
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret}))
 	srv.DuplicateCallbacks(2)
 	id := MustContract(t, srv, nil)
@@ -244,7 +244,7 @@ func TestDuplicateCallbacks(t *testing.T) {
 
 func TestDropCallbacks(t *testing.T) {
 	srv := MustServer(t)
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret}))
 	srv.DropCallbacks(true)
 	id := MustContract(t, srv, func(s *qystest.ContractSpec) { s.Signatories = s.Signatories[:1] })
@@ -261,7 +261,7 @@ func TestDropCallbacks(t *testing.T) {
 
 func TestReorder(t *testing.T) {
 	srv := MustServer(t)
-	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}})
+	rc := newReceiver(t, qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true})
 	srv.SetCallbackTarget(rc.target(qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret}))
 	srv.Reorder(qystest.ReorderReverse)
 	id := MustContract(t, srv, func(s *qystest.ContractSpec) { s.Signatories = s.Signatories[1:] })
@@ -287,7 +287,7 @@ func TestAuthCallbacks(t *testing.T) {
 		verify qys.VerifierConfig
 	}{
 		{"FormatA", qys.SenderConfig{Format: qys.FormatA, Secret: cbSecret, Encrypt: true},
-			qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}}},
+			qys.VerifierConfig{Format: qys.FormatA, Secrets: []string{cbSecret}, AllowPlain: true}},
 		{"FormatB", qys.SenderConfig{Format: qys.FormatB, Secret: cbSecret, Token: "t"},
 			qys.VerifierConfig{Format: qys.FormatB, Secrets: []string{cbSecret}, Token: "t"}},
 	} {

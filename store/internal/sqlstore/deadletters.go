@@ -26,7 +26,9 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (consumer, stream_seq) WHERE stream_seq > 0
-		DO UPDATE SET reason = excluded.reason, deliveries = excluded.deliveries
+		DO UPDATE SET event_id = excluded.event_id, tenant = excluded.tenant, subject = excluded.subject,
+		reason = excluded.reason, deliveries = excluded.deliveries, payload = excluded.payload,
+		created_at = excluded.created_at
 		RETURNING id`),
 		d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
 		bytesArg(d.Payload), s.timeArg(d.CreatedAt)).Scan(&id)
