@@ -150,7 +150,7 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 		AckWait:       d.cfg.AckWait,
 		// Unlimited on the server: settle enforces MaxDeliver itself, so a
 		// message whose dead-lettering fails is retried, never dropped.
-		MaxDeliver: -1,
+		MaxDeliver:    -1,
 		FilterSubject: d.cfg.Names.CallbacksWildcard(),
 		MaxAckPending: 4 * d.cfg.Batch,
 	}
