@@ -103,12 +103,12 @@ func defaultHTTPClient(headerTimeout time.Duration) *http.Client {
 }
 
 // stripAuthOnRedirect keeps the app token from following a redirect to
-// another host.
+// another host or to another scheme (https → http would send it in clear).
 func stripAuthOnRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return fmt.Errorf("qys: stopped after %d redirects", len(via))
 	}
-	if req.URL.Host != via[0].URL.Host {
+	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
 		for k := range req.Header {
 			if strings.HasPrefix(strings.ToLower(k), "x-qys-") {
 				req.Header.Del(k)

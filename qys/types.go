@@ -274,4 +274,4 @@ type Callback struct {
 
 // IsCheck reports whether the callback is a URL check (format B
 // CALLBACK_CHECK): answer success and store nothing.
-func (c *Callback) IsCheck() bool { return c.CallbackType == "CALLBACK_CHECK" }
+func (c *Callback) IsCheck() bool { return c.Format == FormatB && c.CallbackType == "CALLBACK_CHECK" }

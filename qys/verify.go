@@ -109,7 +109,7 @@ func (cfg *VerifierConfig) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: verifier: %s", ErrInvalidOption, fmt.Sprintf(format, a...))
 	}
-	if len(cfg.Secrets) == 0 {
+	if len(cfg.Secrets) == 0 && !(cfg.AllowUnsigned && cfg.Format != FormatB) {
 		return bad("no callback secret")
 	}
 	if cfg.Window.Past < 0 || cfg.Window.Future < 0 {

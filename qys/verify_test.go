@@ -260,3 +260,24 @@ func replaceContent(plaintext string) func(*qys.RawRequest) {
 func appendRaw(s string) func(*qys.RawRequest) {
 	return func(r *qys.RawRequest) { r.Body = append(r.Body, s...) }
 }
+
+// TestUnsignedTenantWithoutSecret: a tenant that switched both signing and
+// encryption off needs no secret, and still refuses encrypted content it
+// cannot open.
+func TestUnsignedTenantWithoutSecret(t *testing.T) {
+	v, err := qys.NewVerifier(qys.VerifierConfig{AllowUnsigned: true})
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	out, err := qys.BuildCallback(qys.SenderConfig{Unsigned: true}, []byte(`{"contractId":"1","callbackType":"SEAL"}`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := qys.RawRequest{Method: "POST", ContentType: out.ContentType, Body: out.Body}
+	if cb, err := v.Verify(qys.KindContract, req); err != nil || cb.ContractID != "1" {
+		t.Fatalf("unsigned plain callback: %+v, %v", cb, err)
+	}
+	if _, err := qys.NewVerifier(qys.VerifierConfig{}); err == nil {
+		t.Fatal("a signed tenant without a secret was accepted")
+	}
+}

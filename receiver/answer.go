@@ -29,10 +29,13 @@ var answers = []answer{
 	{qys.ErrMissingSignature, http.StatusUnauthorized, "missing_signature", "the callback carries no signature", true},
 	{qys.ErrBadSignature, http.StatusUnauthorized, "bad_signature", "the signature does not match", true},
 	{qys.ErrStale, http.StatusUnauthorized, "stale", "the timestamp is outside the accepted window", true},
-	{qys.ErrDecrypt, http.StatusBadRequest, "decrypt", "the content cannot be decrypted", true},
+	// Decryption and decoding failures share one answer: telling them apart
+	// would make the endpoint a padding oracle for unauthenticated CBC
+	// content (format B). The log at debug level keeps the difference.
+	{qys.ErrDecrypt, http.StatusBadRequest, "invalid_content", "the content cannot be decrypted or decoded", true},
 	{qys.ErrMissingContract, http.StatusBadRequest, "missing_contract", "the callback has no contract id", true},
 	{qys.ErrMissingRequestID, http.StatusBadRequest, "missing_request_id", "the certification callback has no request id", true},
-	{qys.ErrMalformed, http.StatusBadRequest, "malformed", "the callback is malformed", true},
+	{qys.ErrMalformed, http.StatusBadRequest, "invalid_content", "the content cannot be decrypted or decoded", true},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the body is over the limit", false},
 	{errReadBody, http.StatusBadRequest, "read_body", "the body could not be read", false},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "the callback could not be stored; retry later", false},
@@ -75,8 +78,9 @@ func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, route, tenant
 
 // writeSuccess answers a stored callback as 契约锁 expects: the text
 // "success" for contract callbacks, JSON code 0 for auth callbacks.
-func writeSuccess(w http.ResponseWriter, kind qys.Kind) {
-	if kind == qys.KindContract {
+func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format) {
+	// Format B posts every kind to one URL and expects plain "success".
+	if kind == qys.KindContract || format == qys.FormatB {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("success"))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -62,7 +63,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 		}
 		if cb.IsCheck() {
 			rc.metrics.requests.WithLabelValues(route, t.name, "check").Inc()
-			writeSuccess(w, kind)
+			writeSuccess(w, kind, cb.Format)
 			return
 		}
 		env := Envelope(t.name, cb, rc.now(), events.SourceCallback)
@@ -72,7 +73,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			return
 		}
 		rc.acknowledge(w, r, route, env, ack)
-		writeSuccess(w, kind)
+		writeSuccess(w, kind, cb.Format)
 	}
 }
 
@@ -97,7 +98,10 @@ func putBuffer(b *bytes.Buffer) {
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffer, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom needs MinRead spare bytes to avoid a regrow
+		// ReadFrom needs MinRead spare bytes to avoid a regrow. Capped: a
+		// declared length is not yet a body, and slow clients must not pin
+		// a megabyte each before sending anything.
+		buf.Grow(int(min(r.ContentLength, 64<<10)) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil {
@@ -153,8 +157,10 @@ func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source stri
 		env.OccurredAt = &ts
 	}
 	subjectID, status := cb.ContractID, cb.ContractStatus
-	if cb.Auth != nil {
-		subjectID, status = cb.Auth.RequestID, cb.Auth.Status
+	if a := cb.Auth; a != nil {
+		// Steps of one certification can share a status (company
+		// actionEvent 0 then 1 are both "0"): they are distinct events.
+		subjectID, status = a.RequestID, a.Status+"|"+a.ActionEvent+"|"+a.FailReason
 	}
 	env.ID = events.EventID(tenant, kind, subjectID, cb.CallbackType, status, events.ActorKey(env.Actor))
 	return env
@@ -177,6 +183,10 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	ack, err := rc.js.Publish(ctx, subject, data, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
+		if errors.Is(err, nats.ErrMaxPayload) || isMessageTooLarge(err) {
+			// Retrying cannot help: answer 413, not 503.
+			return nil, fmt.Errorf("%w: envelope of %d bytes: %w", errTooLarge, len(data), err)
+		}
 		return nil, fmt.Errorf("%w: publish: %w", errUnavailable, err)
 	}
 	return ack, nil
@@ -195,4 +205,11 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
 			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate)
 	})
+}
+
+// isMessageTooLarge reports the stream's refusal of a message over its
+// MaxMsgSize (JetStream error code 10054).
+func isMessageTooLarge(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
 }

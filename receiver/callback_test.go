@@ -100,11 +100,11 @@ func TestCallbackAnswers(t *testing.T) {
 		}},
 		{name: "ErrUndecryptable", modify: func(tc *callbackCase) {
 			tc.body = rawForm(tc.ts, secretA, "bm90IGNpcGhlcnRleHQ=")
-			refused(400, "decrypt")(tc)
+			refused(400, "invalid_content")(tc)
 		}},
 		{name: "ErrNotJSON", modify: func(tc *callbackCase) {
 			tc.body = rawForm(tc.ts, secretA, encrypt("this is not json"))
-			refused(400, "malformed")(tc)
+			refused(400, "invalid_content")(tc)
 		}},
 		{name: "ErrMissingContractID", modify: func(tc *callbackCase) {
 			p := contractPayload("", "SEAL", "SIGNING")

@@ -202,7 +202,7 @@ func NewNoopHandler(log zerolog.Logger, maxBody int64) http.Handler {
 			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		writeSuccess(w, qys.KindContract)
+		writeSuccess(w, qys.KindContract, qys.FormatA)
 	})
 	return r
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
 )
 
 // Prefix starts the name of every environment variable qyshook reads.
@@ -158,8 +159,8 @@ func (c *Config) Validate() error {
 		!strings.HasPrefix(db, "postgresql://") {
 		add("%sDB: must start with sqlite://, postgres:// or postgresql://", Prefix)
 	}
-	if c.MaxBody <= 0 {
-		add("%sMAX_BODY: must be positive", Prefix)
+	if c.MaxBody <= 0 || c.MaxBody > qys.MaxCallbackBody {
+		add("%sMAX_BODY: must be positive and at most %d bytes", Prefix, qys.MaxCallbackBody)
 	}
 	if c.PublishTimeout <= 0 {
 		add("%sPUBLISH_TIMEOUT: must be positive", Prefix)

@@ -131,6 +131,8 @@ func TestLoad(t *testing.T) {
 			wantErr: "QYSHOOK_CALLBACK_FORMAT: \"C\": must be A or B"},
 		{name: "ErrFormatBWithoutToken", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_FORMAT"] = "B" },
 			wantErr: "QYSHOOK_CALLBACK_TOKEN: required for format B"},
+		{name: "ErrMaxBodyOverVerifierCap", modify: func(e map[string]string) { e["QYSHOOK_MAX_BODY"] = "32MiB" },
+			wantErr: "QYSHOOK_MAX_BODY: must be positive and at most"},
 		{name: "ErrSignatureB", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_SIGNATURE_B"] = "sha1" },
 			wantErr: "QYSHOOK_CALLBACK_SIGNATURE_B: \"sha1\": must be none or md5"},
 		{name: "ErrAckWait", modify: func(e map[string]string) { e["QYSHOOK_ACK_WAIT"] = "10ms" },
@@ -172,7 +174,7 @@ func TestLoad(t *testing.T) {
 		{name: "ErrSeveralJoined", modify: func(e map[string]string) {
 			e["QYSHOOK_MAX_BODY"] = "0"
 			e["QYSHOOK_CALLBACK_FORMAT"] = "Z"
-		}, wantErr: "QYSHOOK_MAX_BODY: must be positive\n"},
+		}, wantErr: "QYSHOOK_MAX_BODY: must be positive and at most 16777216 bytes\n"},
 		{name: "ErrMissingFile", modify: func(e map[string]string) { e["QYSHOOK_CONFIG"] = "/nonexistent/t.toml" },
 			wantErr: "QYSHOOK_CONFIG /nonexistent/t.toml: cannot read"},
 	}

@@ -59,7 +59,7 @@ func ingestFile(t *testing.T) (file string, want []string) {
 	}
 	want = []string{
 		events.EventID("default", events.KindContract, "3121362688614077999", "SIGNED", "SIGNING", "name:PERSONAL:张三"),
-		events.EventID("default", events.KindAuthPersonal, "req-9", qys.CallbackTypeAuth, "1", ""),
+		events.EventID("default", events.KindAuthPersonal, "req-9", qys.CallbackTypeAuth, "1||", ""), // status|actionEvent|failReason,
 	}
 	return strings.Join(lines, "\n") + "\n", want
 }
