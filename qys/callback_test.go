@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +274,25 @@ func TestNewVerifierValidates(t *testing.T) {
 				t.Fatal("the error leaks the secret")
 			}
 		})
+	}
+}
+
+// TestFormatBStaleInnerTime: with the default signature mode the envelope
+// timestamp can be rewritten; an old encrypted callbackTime still refuses.
+func TestFormatBStaleInnerTime(t *testing.T) {
+	now := time.Now()
+	old := strconv.FormatInt(now.Add(-100*time.Hour).UnixMilli(), 10)
+	out, err := qys.BuildCallback(qys.SenderConfig{Format: qys.FormatB, Secret: secretB, Token: tokenB},
+		[]byte(`{"callbackType":"CONTRACT_SIGN","callbackTime":"`+old+`","contractId":"1","status":"SIGNING"}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatB, Secrets: []string{secretB}, Token: tokenB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(qys.KindContract, qys.RawRequest{Method: "POST", ContentType: out.ContentType, Body: out.Body})
+	if !errors.Is(err, qys.ErrStale) {
+		t.Fatalf("fresh envelope around a 100-hour-old callbackTime: err = %v, want ErrStale", err)
 	}
 }

@@ -86,7 +86,12 @@
 //   - SignatureNone (default): the signature field is ignored.
 //     Authenticity rests on one of the secrets decrypting `encrypted` to a
 //     JSON object (SecretIndex names it) and on confirming every callback
-//     through the API downstream. The timestamp window is still enforced.
+//     through the API downstream. The envelope's timestamp is not
+//     authenticated in this mode, so the window is also enforced on the
+//     encrypted callbackTime when the payload carries one; without it a
+//     captured callback can be replayed once the stream's duplicate window
+//     has passed (the ledger still ignores an event id it applied). Prefer
+//     SignatureMD5 when your deployment signs that way.
 //   - SignatureMD5: signature = Sign(timestamp, secret), as in format A.
 //
 // In format B a known callbackType (USER_AUTH_*, COMPANY_AUTH_*,

@@ -141,5 +141,12 @@ func (v *Verifier) verifyB(req RawRequest) (*Callback, map[string]json.RawMessag
 	if err != nil {
 		return nil, nil, err
 	}
+	// Without a signature the envelope's timestamp proves nothing (anyone
+	// can rewrite it): the encrypted callbackTime must be fresh too.
+	if ct := str(obj, "callbackTime"); ct != "" && v.cfg.SignatureB != SignatureMD5 {
+		if _, err := v.checkTime(ct); err != nil {
+			return nil, nil, err
+		}
+	}
 	return &Callback{Format: FormatB, Timestamp: t, SecretIndex: used, Payload: pt}, obj, nil
 }
