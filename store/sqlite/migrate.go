@@ -21,7 +21,7 @@ func MigrateUp(path string) error {
 	if err != nil {
 		return err
 	}
-	return migrateUp(dsn)
+	return migrateUp(path, dsn)
 }
 
 // MigrateDown rolls back steps migrations (all of them when steps <= 0).
@@ -30,7 +30,7 @@ func MigrateDown(path string, steps int) error {
 	if err != nil {
 		return err
 	}
-	return withMigrate(dsn, func(m *migrate.Migrate) error {
+	return withMigrate(path, dsn, func(m *migrate.Migrate) error {
 		if steps <= 0 {
 			return m.Down()
 		}
@@ -45,7 +45,7 @@ func Version(path string) (version uint, dirty bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	err = withMigrate(dsn, func(m *migrate.Migrate) error {
+	err = withMigrate(path, dsn, func(m *migrate.Migrate) error {
 		version, dirty, err = m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) {
 			return nil
@@ -55,14 +55,24 @@ func Version(path string) (version uint, dirty bool, err error) {
 	return version, dirty, err
 }
 
-func migrateUp(dsn string) error {
-	return withMigrate(dsn, func(m *migrate.Migrate) error { return m.Up() })
+func migrateUp(path, dsn string) error {
+	return withMigrate(path, dsn, func(m *migrate.Migrate) error { return m.Up() })
 }
 
 // withMigrate runs fn on a migrator over its own connection pool (the
 // migrate driver closes the pool it is given). migrate.ErrNoChange is
 // success.
-func withMigrate(dsn string, fn func(*migrate.Migrate) error) error {
+//
+// Processes that open the same file (qyshook serve and an operator command,
+// two dispatchers) migrate one at a time: golang-migrate's SQLite lock is
+// per process, and a second process seeing the first one's migration
+// half-done would find the schema "dirty".
+func withMigrate(path, dsn string, fn func(*migrate.Migrate) error) error {
+	unlock, err := lockFile(path + ".migrate-lock")
+	if err != nil {
+		return fmt.Errorf("ledger: migrate: lock: %w", err)
+	}
+	defer unlock()
 	db, err := sql.Open(Dialect.Driver, dsn)
 	if err != nil {
 		return fmt.Errorf("ledger: migrate: %w", err)

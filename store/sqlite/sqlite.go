@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := ensureDir(path); err != nil {
 		return nil, err
 	}
-	if err := migrateUp(dsn); err != nil {
+	if err := migrateUp(path, dsn); err != nil {
 		return nil, err
 	}
 	writer, err := sql.Open(Dialect.Driver, dsn)

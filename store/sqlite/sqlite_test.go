@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/qyshook/qyshook/store"
@@ -55,5 +56,34 @@ func TestMigrations(t *testing.T) {
 	}
 	if _, err := sqlite.Open(context.Background(), path, sqlite.Options{Synchronous: "OFF"}); err == nil {
 		t.Error("synchronous=OFF accepted")
+	}
+}
+
+// TestConcurrentFirstOpen: several openers (separate processes in
+// production: serve and an operator command) migrate a new file at once;
+// none sees the schema half-migrated ("dirty").
+func TestConcurrentFirstOpen(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		path := filepath.Join(t.TempDir(), "ledger.db")
+		var wg sync.WaitGroup
+		errs := make(chan error, 6)
+		for i := 0; i < 6; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+				if err == nil {
+					err = db.Close()
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
 	}
 }
