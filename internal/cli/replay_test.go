@@ -78,7 +78,7 @@ func (w *replayWorld) vars(t *testing.T, dbURL string) map[string]string {
 	return map[string]string{
 		"QYSHOOK_DATA_DIR": t.TempDir(), "QYSHOOK_DB": dbURL, "QYSHOOK_CALLBACK_SECRET": replaySecret,
 		"QYSHOOK_NATS_URL": w.nats.URL, "QYSHOOK_NATS_NAMESPACE": w.nats.Names.Namespace,
-		"QYSHOOK_STREAM_MAX_AGE": "1h", "QYSHOOK_STREAM_MAX_BYTES": "256MiB", "QYSHOOK_DUPLICATE_WINDOW": "10m",
+		"QYSHOOK_STREAM_MAX_AGE": "1h", "QYSHOOK_STREAM_MAX_BYTES": "-1", "QYSHOOK_DUPLICATE_WINDOW": "10m",
 		"QYSHOOK_QYS_BASE_URL": w.fake.URL, "QYSHOOK_QYS_APP_TOKEN": w.fake.AppToken,
 		"QYSHOOK_QYS_APP_SECRET": w.fake.AppSecret,
 	}

@@ -96,9 +96,10 @@ func newEnv(tb testing.TB, url string) *Env {
 	return env
 }
 
-// TestStreamSettings are small stream limits for tests.
+// TestStreamSettings are the stream limits for tests: short retention and
+// no byte cap, which a shared server would reserve storage for per stream.
 func TestStreamSettings() events.StreamSettings {
-	return events.StreamSettings{MaxAge: time.Hour, MaxBytes: 256 << 20, DuplicateWindow: 10 * time.Minute}
+	return events.StreamSettings{MaxAge: time.Hour, MaxBytes: -1, DuplicateWindow: 10 * time.Minute}
 }
 
 // StreamMessages returns every message of a stream, oldest first.
