@@ -171,7 +171,7 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, prev, cur *store.Contra
 
 func (d *Dispatcher) encodeFact(subject string, f events.Fact) store.Fact {
 	payload, _ := json.Marshal(f) // only plain fields: cannot fail
-	return store.Fact{ID: f.ID, Subject: subject, Payload: payload, CreatedAt: f.OccurredAt}
+	return store.Fact{ID: f.ID, Subject: subject, Tenant: f.Tenant, ContractID: f.ContractID, Payload: payload, CreatedAt: f.OccurredAt}
 }
 
 func progressKey(c *store.Contract) string {

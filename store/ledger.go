@@ -88,8 +88,13 @@ type Certification struct {
 // Nats-Msg-Id = ID, so a crash between commit and publish neither loses nor
 // doubles it.
 type Fact struct {
-	ID          string
-	Subject     string
+	ID      string
+	Subject string
+	// Tenant and ContractID name the contract the fact is about; the store
+	// numbers a contract's facts in order (Seq) when it writes them.
+	Tenant      string
+	ContractID  string
+	Seq         int64
 	Payload     []byte
 	CreatedAt   time.Time
 	PublishedAt *time.Time
