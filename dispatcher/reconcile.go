@@ -35,8 +35,11 @@ type ReconcilerConfig struct {
 	Window time.Duration
 	// PageSize for /v2/contract/list (default 100).
 	PageSize int
-	Logger   zerolog.Logger
-	Now      func() time.Time
+	// StuckPage is how many stuck contracts one ledger read takes
+	// (default 500).
+	StuckPage int
+	Logger    zerolog.Logger
+	Now       func() time.Time
 }
 
 // Reconciler brings the ledger to the API's truth for what callbacks
@@ -64,6 +67,9 @@ func NewReconciler(cfg ReconcilerConfig) *Reconciler {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
+	}
+	if cfg.StuckPage <= 0 {
+		cfg.StuckPage = 500
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -107,32 +113,44 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileRep
 	return rep, errors.Join(errs...)
 }
 
+// stuck re-checks the non-terminal contracts not updated for StuckAfter,
+// oldest first and a page at a time, so the longest stuck are never
+// starved by newer ones.
 func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *ReconcileReport) error {
-	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{
-		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
-	})
-	if err != nil {
-		return wrapf(err, "reconcile: stuck contracts")
+	f := store.ContractFilter{
+		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter),
+		OldestFirst: true, Limit: r.cfg.StuckPage,
 	}
-	for _, row := range rows {
-		detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
+	for {
+		rows, err := r.cfg.Ledger.Contracts(ctx, f)
 		if err != nil {
-			// One contract the API will not answer must not stop the pass.
-			if !errors.Is(err, qys.ErrNotFound) {
-				r.cfg.Logger.Warn().Err(err).Str("contract_id", row.ID).Msg("reconcile: detail failed; skipped")
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			continue
+			return wrapf(err, "reconcile: stuck contracts")
 		}
-		rep.Checked++
-		next := contractFromDetail(tenant, detail)
-		if store.Advances(&row, &next) {
-			if err := r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
+		for _, row := range rows {
+			if err := r.checkStuck(ctx, tenant, api, row, rep); err != nil {
 				return err
 			}
 		}
+		if len(rows) < f.Limit {
+			return nil
+		}
+		f.After = store.CursorOf(rows[len(rows)-1])
+	}
+}
+
+func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *ReconcileReport) error {
+	detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
+	if err != nil {
+		// One contract the API will not answer must not stop the pass.
+		if !errors.Is(err, qys.ErrNotFound) {
+			r.cfg.Logger.Warn().Err(err).Str("contract_id", row.ID).Msg("reconcile: detail failed; skipped")
+		}
+		return ctx.Err()
+	}
+	rep.Checked++
+	next := contractFromDetail(tenant, detail)
+	if store.Advances(&row, &next) {
+		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next))
 	}
 	return nil
 }

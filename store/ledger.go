@@ -142,7 +142,25 @@ type ContractFilter struct {
 	Status []string
 	// UpdatedBefore selects rows not updated since this time (reconciler).
 	UpdatedBefore time.Time
-	Limit         int
+	// OldestFirst lists the least recently updated rows first (the
+	// reconciler's walk) instead of the newest first.
+	OldestFirst bool
+	// After continues a listing after this row, in the listing's order
+	// (keyset pagination: pass the last row of the previous page).
+	After *ContractCursor
+	Limit int
+}
+
+// ContractCursor is a position in a contract listing.
+type ContractCursor struct {
+	UpdatedAt time.Time
+	Tenant    string
+	ID        string
+}
+
+// CursorOf is the position of c in a listing.
+func CursorOf(c Contract) *ContractCursor {
+	return &ContractCursor{UpdatedAt: c.UpdatedAt, Tenant: c.Tenant, ID: c.ID}
 }
 
 // Ledger is the ledger. All methods are safe for concurrent use.
@@ -172,9 +190,9 @@ type Ledger interface {
 	// Contract returns one contract with its signatories and documents,
 	// or ErrNotFound.
 	Contract(ctx context.Context, tenant, id string) (*Contract, error)
-	// Contracts lists contracts, newest update first, without their
-	// signatories and documents (Contract loads those). Limit <= 0 means
-	// no limit.
+	// Contracts lists contracts, newest update first (oldest first with
+	// OldestFirst), without their signatories and documents (Contract
+	// loads those). Limit <= 0 means no limit; After pages.
 	Contracts(ctx context.Context, f ContractFilter) ([]Contract, error)
 	// Events lists the events applied to one contract, oldest first.
 	Events(ctx context.Context, tenant, contractID string) ([]Event, error)

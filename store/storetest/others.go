@@ -163,6 +163,32 @@ func testContracts(t *testing.T, l store.Ledger) {
 	check("stale", store.ContractFilter{Tenant: tenant, Status: []string{"SIGNING"}, UpdatedBefore: base.Add(90 * time.Minute)}, "c0")
 	check("limit", store.ContractFilter{Tenant: tenant, Limit: 2}, "c3", "c2")
 	check("all tenants", store.ContractFilter{Status: []string{"SIGNING"}, UpdatedBefore: base.Add(3 * time.Hour)}, "c2", "c0")
+	check("oldest first", store.ContractFilter{Tenant: tenant, OldestFirst: true}, "c0", "c1", "c2", "c3")
+	// Keyset pages in both orders visit every row once.
+	for _, oldest := range []bool{true, false} {
+		f := store.ContractFilter{Tenant: tenant, OldestFirst: oldest, Limit: 3}
+		var seen []string
+		for range 4 {
+			cs, err := l.Contracts(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				seen = append(seen, c.ID)
+			}
+			if len(cs) < f.Limit {
+				break
+			}
+			f.After = store.CursorOf(cs[len(cs)-1])
+		}
+		want := []string{"c0", "c1", "c2", "c3"}
+		if !oldest {
+			want = []string{"c3", "c2", "c1", "c0"}
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("pages (oldest first %v) = %v, want %v", oldest, seen, want)
+		}
+	}
 	cs, err := l.Contracts(ctx, store.ContractFilter{Tenant: tenant, Limit: 1})
 	if err != nil || len(cs) != 1 || cs[0].BizID != "biz-c3" || !cs[0].Confirmed || len(cs[0].Detail) == 0 {
 		t.Errorf("listed contract = %+v, %v", cs, err)

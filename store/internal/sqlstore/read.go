@@ -118,7 +118,16 @@ func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Con
 		query += ` AND updated_at < ?`
 		args = append(args, s.timeArg(f.UpdatedBefore))
 	}
-	query += ` ORDER BY updated_at DESC, tenant, id` + limitClause(f.Limit)
+	order, cmp := ` ORDER BY updated_at DESC, tenant DESC, id DESC`, "<"
+	if f.OldestFirst {
+		order, cmp = ` ORDER BY updated_at, tenant, id`, ">"
+	}
+	if f.After != nil {
+		query += ` AND (updated_at ` + cmp + ` ? OR (updated_at = ? AND (tenant ` + cmp + ` ? OR (tenant = ? AND id ` + cmp + ` ?))))`
+		at := s.timeArg(f.After.UpdatedAt)
+		args = append(args, at, at, f.After.Tenant, f.After.Tenant, f.After.ID)
+	}
+	query += order + limitClause(f.Limit)
 	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, s.fail("contracts", err)

@@ -1,0 +1,58 @@
+package dispatcher_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// The reconciler walks stuck contracts oldest first, in pages, so a page
+// limit never starves the oldest ones (it used to take the newest 1,000).
+func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	ctx := context.Background()
+	var ids []string // oldest first
+	for i := range 5 {
+		id := h.addContract(qys.StatusSigning)
+		h.completeInFake(id)
+		updated := time.Now().Add(-time.Duration(10-i) * time.Hour).UTC()
+		if _, err := h.ledger.ApplyContract(ctx, store.ContractChange{
+			Event:    store.Event{ID: "seed-" + id, Tenant: "default", Kind: events.KindContract, Type: "SEED", ContractID: id},
+			Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusSigning, Confirmed: true, UpdatedAt: updated},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	r := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.cfg.APIs, StuckPage: 2,
+	})
+	// since in the future: /v2/contract/list finds nothing, only the stuck walk triggers.
+	rep, err := r.RunOnce(ctx, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Triggered != len(ids) {
+		t.Fatalf("report %+v, want %d triggers (every stuck contract, across pages)", rep, len(ids))
+	}
+	var order []string
+	for _, m := range h.streamMessages(h.nats.Names.CallbacksStream()) {
+		env, err := events.Decode(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Type == dispatcher.TypeReconcile {
+			order = append(order, env.ContractID)
+		}
+	}
+	if !slices.Equal(order, ids) {
+		t.Fatalf("triggers in order %v, want oldest first %v", order, ids)
+	}
+}
