@@ -12,7 +12,6 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/receiver"
 )
 
 // Roles selects what a process runs.
@@ -55,7 +54,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
-	srv := receiver.NewServer(cfg.HTTPAddr, handler, log)
+	srv := NewServer(cfg.HTTPAddr, handler, log)
 	if err := srv.Open(); err != nil {
 		return err
 	}
