@@ -173,14 +173,15 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	if err != nil {
 		return nil, fmt.Errorf("receiver: encode envelope: %w", err)
 	}
-	if !rc.nc.IsConnected() {
+	if !rc.pub.Conn().IsConnected() {
 		return nil, fmt.Errorf("%w: not connected", errUnavailable)
 	}
 	ctx, cancel := context.WithTimeout(ctx, rc.publishTimeout)
 	defer cancel()
 	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
 	start := time.Now()
-	ack, err := rc.js.Publish(ctx, subject, data, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
+	msg := &nats.Msg{Subject: subject, Data: data}
+	ack, err := rc.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) || isMessageTooLarge(err) {

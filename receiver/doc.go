@@ -5,8 +5,10 @@
 // so 契约锁 retries it; a retry of a stored callback collapses on its
 // Nats-Msg-Id and is answered success again.
 //
-// Receiver is the http.Handler (routes, middlewares, metrics); Server runs
-// it with production timeouts and a graceful shutdown; Main wires both to
-// the configuration and a NATS connection for cmd/receiver. `qyshook serve`
-// embeds the receiver with New and NewServer, sharing its NATS connection.
+// Receiver is the http.Handler of the callback routes (middlewares,
+// metrics). It takes its own Options: a qys.Verifier per tenant, a
+// Publisher (jetstream.JetStream is one), names, limits, a logger and a
+// registry; it never reads the application's configuration. internal/app
+// builds those options from the configuration, serves the receiver beside
+// the probes of internal/health, and runs both with its HTTP Server.
 package receiver

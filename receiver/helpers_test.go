@@ -14,10 +14,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
@@ -29,18 +29,29 @@ const (
 	tokenB  = "callback-token"   // tenant onprem (format B)
 )
 
-var window = config.Window{Past: 72 * time.Hour, Future: 5 * time.Minute}
+var window = qys.Window{Past: 72 * time.Hour, Future: 5 * time.Minute}
 
 // testTenants are acme and beta (format A) and onprem (format B).
-func testTenants() []config.Tenant {
-	return []config.Tenant{
-		{Name: "acme", Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []config.Secret{secretA}, Window: window},
-		{Name: "beta", Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []config.Secret{secretB}, Window: window},
-		{Name: "onprem", Format: qys.FormatB, Cipher: qys.CipherECB, Secrets: []config.Secret{secretA}, Token: tokenB, Window: window},
+func testTenants(tb testing.TB) map[string]*qys.Verifier {
+	tb.Helper()
+	return map[string]*qys.Verifier{
+		"acme":   mustVerifier(tb, qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{secretA}, Window: window}),
+		"beta":   mustVerifier(tb, qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{secretB}, Window: window}),
+		"onprem": mustVerifier(tb, qys.VerifierConfig{Format: qys.FormatB, Cipher: qys.CipherECB, Secrets: []string{secretA}, Token: tokenB, Window: window}),
 	}
 }
 
-// harness is a Receiver on real HTTP over a real JetStream.
+func mustVerifier(tb testing.TB, cfg qys.VerifierConfig) *qys.Verifier {
+	tb.Helper()
+	v, err := qys.NewVerifier(cfg)
+	if err != nil {
+		tb.Fatalf("NewVerifier: %v", err)
+	}
+	return v
+}
+
+// harness is a Receiver on real HTTP over a real JetStream, with its
+// registry on /metrics. The probes (/healthz, /readyz) are internal/health's.
 type harness struct {
 	nats *natstest.Env
 	rc   *receiver.Receiver
@@ -57,7 +68,7 @@ func newHarness(tb testing.TB, env *natstest.Env, modify ...func(*receiver.Optio
 	}
 	h := &harness{nats: env, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	o := receiver.Options{
-		Tenants: testTenants(), NC: env.NC, JS: env.JS, Names: env.Names,
+		Tenants: testTenants(tb), Publisher: env.JS, Names: env.Names,
 		Logger:     zerolog.New(h.logs).Level(zerolog.InfoLevel),
 		Registerer: h.reg, PublishTimeout: 2 * time.Second,
 	}
@@ -69,7 +80,11 @@ func newHarness(tb testing.TB, env *natstest.Env, modify ...func(*receiver.Optio
 		tb.Fatalf("receiver.New: %v", err)
 	}
 	h.rc = rc
-	h.http = httptest.NewServer(rc)
+	// The receiver's own metrics, served as internal/app serves them.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", rc)
+	h.http = httptest.NewServer(mux)
 	tb.Cleanup(h.http.Close)
 	return h
 }

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,13 +11,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -25,21 +23,33 @@ const (
 	RouteContract     = "/callbacks/{tenant}/contract"
 	RouteAuthPersonal = "/callbacks/{tenant}/auth/personal"
 	RouteAuthCompany  = "/callbacks/{tenant}/auth/company"
-	RouteHealthz      = "/healthz"
-	RouteReadyz       = "/readyz"
-	RouteMetrics      = "/metrics"
 )
+
+// Defaults of Options.
+const (
+	// DefaultMaxBody caps a request body.
+	DefaultMaxBody = 1 << 20
+	// DefaultPublishTimeout bounds the wait for a PubAck.
+	DefaultPublishTimeout = 5 * time.Second
+)
+
+// Publisher stores messages on JetStream and returns the PubAck.
+// jetstream.JetStream satisfies it.
+type Publisher interface {
+	// PublishMsg publishes msg and waits for the stream's acknowledgement.
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	// Conn is the core connection: while it is not connected the receiver
+	// answers 503 at once instead of waiting for the publish timeout.
+	Conn() *nats.Conn
+}
 
 // Options configures New.
 type Options struct {
-	// Tenants are the configured tenants; each gets its own verifier.
-	Tenants []config.Tenant
-	// Conn is the NATS connection. Alternatively set NC and JS.
-	Conn *natsconn.Conn
-	// NC is the core connection (checked before publishing, to fail fast).
-	NC *nats.Conn
-	// JS publishes the envelopes.
-	JS jetstream.JetStream
+	// Tenants maps a tenant name (the {tenant} segment of the routes) to
+	// the verifier of its callbacks.
+	Tenants map[string]*qys.Verifier
+	// Publisher stores the envelopes (required).
+	Publisher Publisher
 	// Names gives the stream and subject names.
 	Names events.Names
 	// Logger is the base logger. The zero value logs nothing.
@@ -47,27 +57,12 @@ type Options struct {
 	// Registerer receives the metrics (default: a new registry). Pass a
 	// fresh registry per receiver when several run in one process.
 	Registerer prometheus.Registerer
-	// Gatherer is served on /metrics (default: Registerer when it is a
-	// Gatherer).
-	Gatherer prometheus.Gatherer
-	// MaxBody caps a request body (default config.DefaultMaxBody).
+	// MaxBody caps a request body (default DefaultMaxBody).
 	MaxBody int64
-	// PublishTimeout bounds the wait for a PubAck (default config.DefaultPublishTimeout).
+	// PublishTimeout bounds the wait for a PubAck (default DefaultPublishTimeout).
 	PublishTimeout time.Duration
-	// ReadyTimeout bounds /readyz's stream check (default 1.5 s).
-	ReadyTimeout time.Duration
 	// Now is the clock for received_at (default time.Now).
 	Now func() time.Time
-}
-
-// OptionsFromConfig fills the tenants, limits and names of Options from
-// cfg; the caller adds the connection, logger and registry.
-func OptionsFromConfig(cfg *config.Config) (Options, error) {
-	names, err := cfg.Names()
-	if err != nil {
-		return Options{}, fmt.Errorf("receiver: %w", err)
-	}
-	return Options{Tenants: cfg.Tenants, Names: names, MaxBody: cfg.MaxBody, PublishTimeout: cfg.PublishTimeout}, nil
 }
 
 // tenant is one configured tenant with its verifier.
@@ -76,46 +71,37 @@ type tenant struct {
 	verifier *qys.Verifier
 }
 
-// Receiver is the receiver's http.Handler: the callback routes, /healthz,
-// /readyz and /metrics behind the request-logging middlewares.
+// Receiver is the receiver's http.Handler: the callback routes behind the
+// request-logging middlewares. Probes (/healthz, /readyz, /metrics) are
+// served beside it by internal/health.
 type Receiver struct {
 	tenants        map[string]*tenant
-	nc             *nats.Conn
-	js             jetstream.JetStream
+	pub            Publisher
 	names          events.Names
 	stream         string
 	log            zerolog.Logger
 	metrics        *metrics
-	gatherer       prometheus.Gatherer
 	maxBody        int64
 	publishTimeout time.Duration
-	readyTimeout   time.Duration
 	now            func() time.Time
 	router         http.Handler
 }
 
-// New builds a Receiver. It fails when a tenant's verification settings
-// are invalid, a tenant is defined twice, or the metrics cannot be
-// registered.
+// New builds a Receiver. It fails without a Publisher, when a tenant has
+// no verifier, or when the metrics cannot be registered.
 func New(o Options) (*Receiver, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
 	rc := &Receiver{
-		tenants: map[string]*tenant{}, nc: o.NC, js: o.JS, names: o.Names, stream: o.Names.CallbacksStream(),
-		log: o.Logger, gatherer: o.Gatherer, maxBody: o.MaxBody, publishTimeout: o.PublishTimeout,
-		readyTimeout: o.ReadyTimeout, now: o.Now,
+		tenants: map[string]*tenant{}, pub: o.Publisher, names: o.Names, stream: o.Names.CallbacksStream(),
+		log: o.Logger, maxBody: o.MaxBody, publishTimeout: o.PublishTimeout, now: o.Now,
 	}
-	for i := range o.Tenants {
-		t := &o.Tenants[i]
-		if _, dup := rc.tenants[t.Name]; dup {
-			return nil, fmt.Errorf("receiver: tenant %q defined twice", t.Name)
+	for name, v := range o.Tenants {
+		if v == nil {
+			return nil, fmt.Errorf("receiver: tenant %q has no verifier", name)
 		}
-		v, err := qys.NewVerifier(t.VerifierConfig())
-		if err != nil {
-			return nil, fmt.Errorf("receiver: tenant %q: %w", t.Name, err)
-		}
-		rc.tenants[t.Name] = &tenant{name: t.Name, verifier: v}
+		rc.tenants[name] = &tenant{name: name, verifier: v}
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -127,30 +113,17 @@ func New(o Options) (*Receiver, error) {
 }
 
 func (o *Options) defaults() error {
-	if o.Conn != nil {
-		o.NC, o.JS = o.Conn.NC, o.Conn.JS
-	}
-	if o.NC == nil || o.JS == nil {
-		return errors.New("receiver: a NATS connection (Conn, or NC and JS) is required")
+	if o.Publisher == nil {
+		return errors.New("receiver: a Publisher is required")
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
-	if o.Gatherer == nil {
-		g, ok := o.Registerer.(prometheus.Gatherer)
-		if !ok {
-			return errors.New("receiver: Gatherer required when Registerer is not a Gatherer")
-		}
-		o.Gatherer = g
-	}
 	if o.MaxBody <= 0 {
-		o.MaxBody = config.DefaultMaxBody
+		o.MaxBody = DefaultMaxBody
 	}
 	if o.PublishTimeout <= 0 {
-		o.PublishTimeout = config.DefaultPublishTimeout
-	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 1500 * time.Millisecond
+		o.PublishTimeout = DefaultPublishTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -166,9 +139,6 @@ func (rc *Receiver) routes() http.Handler {
 	r.Post(RouteContract, rc.handleCallback(qys.KindContract))
 	r.Post(RouteAuthPersonal, rc.handleCallback(qys.KindAuthPersonal))
 	r.Post(RouteAuthCompany, rc.handleCallback(qys.KindAuthCompany))
-	r.Get(RouteHealthz, handleHealthz)
-	r.Get(RouteReadyz, rc.handleReadyz)
-	r.Method(http.MethodGet, RouteMetrics, promhttp.HandlerFor(rc.gatherer, promhttp.HandlerOpts{}))
 	return r
 }
 

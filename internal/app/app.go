@@ -185,11 +185,11 @@ func APIClients(cfg *config.Config, opts ...qys.Option) (map[string]dispatcher.A
 
 // NewReceiver builds the receiver on the open NATS connection.
 func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, error) {
-	o, err := receiver.OptionsFromConfig(s.Cfg)
+	o, err := ReceiverOptions(s.Cfg, s.Names)
 	if err != nil {
 		return nil, err
 	}
-	o.Conn, o.Logger, o.Registerer, o.Gatherer = s.Conn, s.Log.With().Str("component", "receiver").Logger(), reg, reg
+	o.Publisher, o.Logger, o.Registerer = s.Conn.JS, s.Log.With().Str("component", "receiver").Logger(), reg
 	return receiver.New(o)
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/internal/health"
 )
 
 // Roles selects what a process runs.
@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
-	srv := receiver.NewServer(cfg.HTTPAddr, handler, log)
+	srv := NewServer(cfg.HTTPAddr, handler, log)
 	if err := srv.Open(); err != nil {
 		return err
 	}
@@ -92,14 +92,29 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	return shutdownErr
 }
 
-// handler is the HTTP surface of the roles: the receiver's routes (which
-// include /healthz, /readyz and /metrics), or the dispatcher's health and
-// metrics alone.
+// handler is the HTTP surface of the roles: the probes of internal/health
+// (/healthz, /readyz and /metrics) with the checks the roles need, and the
+// receiver's callback routes when it runs.
 func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
+	mux := http.NewServeMux()
+	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg})
 	if roles.Receiver {
-		return s.NewReceiver(reg)
+		rc, err := s.NewReceiver(reg)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/", rc)
 	}
-	return dispatcher.HealthHandler(dispatcher.HealthConfig{
-		NC: s.Conn.NC, JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Gatherer: reg,
-	}), nil
+	return mux, nil
+}
+
+// readiness is what /readyz checks: NATS connected and the callbacks
+// stream reachable (both roles need them), and the ledger answering when
+// the dispatcher runs.
+func (s *Services) readiness(roles Roles) []health.Check {
+	checks := []health.Check{health.NATSConnected(s.Conn.NC), health.Stream(s.Conn.JS, s.Names.CallbacksStream())}
+	if roles.Dispatcher && s.Ledger != nil {
+		checks = append(checks, health.Database(s.Ledger))
+	}
+	return checks
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,49 @@ func TestDispatcherRoleHealth(t *testing.T) {
 			t.Fatalf("GET %s: %d, want %d", path, code, want)
 		}
 	}
+}
+
+// TestReceiverRoleProbes: the receiver role serves the probes of
+// internal/health beside the callback routes, with /readyz checking the
+// configured callbacks stream and /metrics the receiver's own counters.
+func TestReceiverRoleProbes(t *testing.T) {
+	env := natstest.New(t)
+	addr, _ := start(t, load(t, env, nil), app.Roles{Receiver: true})
+	base := "http://" + addr
+	out := callback(t, "probes-1")
+	resp, err := http.Post(base+"/callbacks/default/contract", out.ContentType, bytes.NewReader(out.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code, body := getBody(t, base+"/metrics"); code != 200 || !strings.Contains(body, `qyshook_receiver_requests_total{outcome="success",route="contract",tenant="default"} 1`) {
+		t.Fatalf("metrics %d:\n%s", code, body)
+	}
+	if code, body := getBody(t, base+"/readyz"); code != 200 || body != `{"status":"ready"}` {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := env.JS.DeleteStream(ctx, env.Names.CallbacksStream()); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := getBody(t, base+"/readyz"); code != 503 || body != `{"status":"unavailable","reason":"stream_unavailable"}` {
+		t.Fatalf("readyz without the stream %d %s", code, body)
+	}
+	if code, body := getBody(t, base+"/healthz"); code != 200 || body != `{"status":"ok"}` {
+		t.Fatalf("healthz %d %s", code, body)
+	}
+}
+
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func TestBadStreamConfigStopsStartup(t *testing.T) {

@@ -133,10 +133,14 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 	if err := names.Provision(ctx, conn.JS, events.StreamSettings{MaxAge: time.Hour, MaxBytes: 4 << 30, DuplicateWindow: 10 * time.Minute}); err != nil {
 		return nil, err
 	}
+	verifier, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{o.Secret},
+		Window: qys.Window{Past: config.DefaultTimestampPast, Future: config.DefaultTimestampFuture}})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	rc, err := receiver.New(receiver.Options{
-		Tenants: []config.Tenant{{Name: o.Tenant, Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []config.Secret{config.Secret(o.Secret)},
-			Window: config.Window{Past: config.DefaultTimestampPast, Future: config.DefaultTimestampFuture}}},
-		Conn: conn, Names: names, Logger: o.Logger, Registerer: prometheus.NewRegistry(),
+		Tenants:   map[string]*qys.Verifier{o.Tenant: verifier},
+		Publisher: conn.JS, Names: names, Logger: o.Logger, Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/internal/app"
 )
 
 // source hands out request bodies: pre-built for a Count run, built on
@@ -96,7 +96,7 @@ func (r *run) pct(p float64) time.Duration {
 
 // serveAndLoad serves h on 127.0.0.1:0 and sends src's bodies to path.
 func serveAndLoad(ctx context.Context, h http.Handler, path string, o BenchOptions, src *source) (*run, error) {
-	srv := receiver.NewServer("127.0.0.1:0", h, zerolog.Nop())
+	srv := app.NewServer("127.0.0.1:0", h, zerolog.Nop())
 	if err := srv.Open(); err != nil {
 		return nil, err
 	}

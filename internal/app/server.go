@@ -1,4 +1,4 @@
-package receiver
+package app
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func NewServer(addr string, handler http.Handler, log zerolog.Logger) *Server {
 func (s *Server) Open() error {
 	ln, err := net.Listen("tcp", s.srv.Addr)
 	if err != nil {
-		return fmt.Errorf("receiver: listen %s: %w", s.srv.Addr, err)
+		return fmt.Errorf("http: listen %s: %w", s.srv.Addr, err)
 	}
 	s.ln = ln
 	go func() {
@@ -93,7 +93,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		_ = s.srv.Close()
-		return fmt.Errorf("receiver: shutdown: %w", err)
+		return fmt.Errorf("http: shutdown: %w", err)
 	}
 	<-s.done
 	return nil

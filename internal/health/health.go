@@ -1,0 +1,138 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Routes of the probes.
+const (
+	RouteHealthz = "/healthz"
+	RouteReadyz  = "/readyz"
+	RouteMetrics = "/metrics"
+)
+
+// Reasons /readyz reports for the checks of this package.
+const (
+	ReasonNATSDisconnected    = "nats_disconnected"
+	ReasonStreamUnavailable   = "stream_unavailable"
+	ReasonDatabaseUnavailable = "database_unavailable"
+)
+
+// DefaultTimeout bounds one /readyz answer (all checks together).
+const DefaultTimeout = 1500 * time.Millisecond
+
+// Check is one condition of readiness.
+type Check struct {
+	// Reason is the stable snake_case code /readyz reports when the check
+	// fails, such as ReasonNATSDisconnected. It is never the error text,
+	// which may name hosts or credentials.
+	Reason string
+	// Ready returns nil while the dependency is usable.
+	Ready func(ctx context.Context) error
+}
+
+// Options configures Mount and Handler.
+type Options struct {
+	// Checks run in order on /readyz; the first that fails is the answer.
+	Checks []Check
+	// Gatherer is served on /metrics; nil leaves /metrics out.
+	Gatherer prometheus.Gatherer
+	// Timeout bounds one /readyz answer (default DefaultTimeout).
+	Timeout time.Duration
+}
+
+// Mount registers GET /healthz, GET /readyz and, with a Gatherer, GET
+// /metrics on mux. /healthz answers 200 {"status":"ok"} while the process
+// runs; /readyz answers 200 {"status":"ready"} when every check passes and
+// 503 {"status":"unavailable","reason":"<code>"} otherwise.
+func Mount(mux *http.ServeMux, o Options) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	mux.HandleFunc("GET "+RouteHealthz, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, answer{Status: "ok"})
+	})
+	mux.HandleFunc("GET "+RouteReadyz, func(w http.ResponseWriter, r *http.Request) {
+		if reason := o.notReady(r.Context()); reason != "" {
+			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason})
+			return
+		}
+		writeJSON(w, http.StatusOK, answer{Status: "ready"})
+	})
+	if o.Gatherer != nil {
+		mux.Handle("GET "+RouteMetrics, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+}
+
+// Handler is a handler with the probes of Mount alone.
+func Handler(o Options) http.Handler {
+	mux := http.NewServeMux()
+	Mount(mux, o)
+	return mux
+}
+
+// notReady returns the reason of the first failing check, or "".
+func (o Options) notReady(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	for _, c := range o.Checks {
+		if err := c.Ready(ctx); err != nil {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+// errNotReady is the error of checks that only know yes or no.
+var errNotReady = errors.New("health: not ready")
+
+// NATSConnected fails while the core connection is not connected.
+func NATSConnected(nc *nats.Conn) Check {
+	return Check{Reason: ReasonNATSDisconnected, Ready: func(context.Context) error {
+		if !nc.IsConnected() {
+			return errNotReady
+		}
+		return nil
+	}}
+}
+
+// Stream fails while the stream named name cannot be looked up.
+func Stream(js jetstream.JetStream, name string) Check {
+	return Check{Reason: ReasonStreamUnavailable, Ready: func(ctx context.Context) error {
+		_, err := js.Stream(ctx, name)
+		return err
+	}}
+}
+
+// Pinger is a database that answers a ping; store.Ledger is one.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Database fails while db does not answer its ping.
+func Database(db Pinger) Check {
+	return Check{Reason: ReasonDatabaseUnavailable, Ready: db.Ping}
+}
+
+// answer is the body of a probe; its values are constant codes.
+type answer struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v answer) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
