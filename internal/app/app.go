@@ -46,6 +46,10 @@ type Parts struct {
 	// WaitNATS, when positive, fails Open if NATS is not reachable in time
 	// (CLI tools); daemons keep retrying in the background instead.
 	WaitNATS time.Duration
+	// ReadOnlyLedger opens the ledger for reading only (operator commands
+	// that only read): a SQLite ledger is not locked against the running
+	// service, and a missing one is an error instead of being created.
+	ReadOnlyLedger bool
 	// Provision creates or updates the streams from this configuration
 	// (daemons). Without it Open only checks that they exist, so an
 	// operator tool never changes a live stream's limits.
@@ -68,7 +72,11 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 		return nil, err
 	}
 	if parts.Ledger {
-		if s.Ledger, err = ledgerdb.Open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
+		open := ledgerdb.Open
+		if parts.ReadOnlyLedger {
+			open = ledgerdb.OpenReadOnly
+		}
+		if s.Ledger, err = open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 	}
@@ -83,7 +91,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision bool) error {
 	conn, err := natsconn.Connect(ctx, natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
-		Logger: s.Log,
+		EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
 	})
 	if err != nil {
 		return err

@@ -82,6 +82,11 @@ type Config struct {
 	// NATSNamespace prefixes every stream, subject and durable name
 	// (QYSHOOK_NATS_NAMESPACE).
 	NATSNamespace string
+	// NATSSyncInterval is how often the embedded NATS server fsyncs its
+	// store; 0 (QYSHOOK_NATS_SYNC=always, the default) syncs every write
+	// before it is acknowledged. An interval is faster but a power loss
+	// can lose callbacks already answered "success" (QYSHOOK_NATS_SYNC).
+	NATSSyncInterval time.Duration
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
 	// DataDir holds local state (QYSHOOK_DATA_DIR, default ./data).

@@ -39,6 +39,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.NATSURL = e.str("NATS_URL", "")
 	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
+	c.NATSSyncInterval = e.syncInterval("NATS_SYNC")
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
@@ -101,6 +102,20 @@ func (e envReader) duration(name string, def time.Duration) time.Duration {
 	if err != nil {
 		e.problem(name, "%q is not a duration such as 90s, 5m or 72h", v)
 		return def
+	}
+	return d
+}
+
+// syncInterval reads "always" (0, the default) or a positive duration.
+func (e envReader) syncInterval(name string) time.Duration {
+	v := e.str(name, "always")
+	if strings.EqualFold(v, "always") {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.problem(name, "%q is neither \"always\" nor a positive duration such as 1s or 2m", v)
+		return 0
 	}
 	return d
 }

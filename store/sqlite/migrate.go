@@ -8,11 +8,13 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
 
+	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/migrations"
 )
 
 // MigrateUp applies every pending migration to the database at path,
-// creating it (and its directory) if needed. Up to date is success.
+// creating it (and its directory) if needed. Up to date is success. Like
+// Open, it fails while another process holds the ledger for writing.
 func MigrateUp(path string) error {
 	if err := ensureDir(path); err != nil {
 		return err
@@ -21,15 +23,26 @@ func MigrateUp(path string) error {
 	if err != nil {
 		return err
 	}
+	lock, err := pidlock.Shared(LockPath(path))
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer lock.Release()
 	return migrateUp(path, dsn)
 }
 
 // MigrateDown rolls back steps migrations (all of them when steps <= 0).
+// It fails while another process holds the ledger for writing.
 func MigrateDown(path string, steps int) error {
 	dsn, err := writerDSN(path, Options{})
 	if err != nil {
 		return err
 	}
+	lock, err := pidlock.Shared(LockPath(path))
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer lock.Release()
 	return withMigrate(path, dsn, func(m *migrate.Migrate) error {
 		if steps <= 0 {
 			return m.Down()
