@@ -92,10 +92,11 @@ func Acquire(path string) (*Lock, error) {
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return nil, &HeldError{Path: path, PID: pid}
 	}
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-		if err == nil {
-			err = f.Sync()
+	// The pid only names the holder in another process's error; the lock
+	// itself is the flock, so a failed write is not fatal.
+	if f.Truncate(0) == nil {
+		if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err == nil {
+			_ = f.Sync()
 		}
 	}
 	return &Lock{f: f, path: path}, nil
