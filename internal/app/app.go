@@ -126,7 +126,12 @@ func (s *Services) provision(ctx context.Context) error {
 	try := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return s.Names.Provision(ctx, s.Conn.JS, s.Cfg.Stream)
+		kept, err := s.Names.ProvisionKept(ctx, s.Conn.JS, s.Cfg.Stream)
+		for _, k := range kept {
+			s.Log.Warn().Str("stream", k.Stream).Str("limit", k.Limit).Str("live", k.Live).Str("configured", k.Configured).
+				Msg("stream limit configured lower than the live one: kept the live one (lower it with the NATS tools)")
+		}
+		return err
 	}
 	if s.Conn.NC.IsConnected() {
 		return try(ctx)

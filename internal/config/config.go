@@ -173,7 +173,7 @@ func (c *Config) Validate() error {
 	if c.Window.Past <= 0 || c.Window.Future < 0 {
 		add("%sTIMESTAMP_PAST/FUTURE: past must be positive, future not negative", Prefix)
 	}
-	if c.Stream.Replicas < 1 || c.Stream.Replicas > 5 {
+	if c.Stream.Replicas < 0 || c.Stream.Replicas > 5 { // 0: unset, chosen at provisioning
 		add("%sSTREAM_REPLICAS: must be 1 to 5", Prefix)
 	}
 	if len(c.Tenants) == 0 {

@@ -49,10 +49,18 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		Past:   e.duration("TIMESTAMP_PAST", DefaultTimestampPast),
 		Future: e.duration("TIMESTAMP_FUTURE", DefaultTimestampFuture),
 	}
+	// An explicit max age applies to the callback stream too; unset, the
+	// callbacks are kept however old until they are worked.
 	c.Stream.MaxAge = e.duration("STREAM_MAX_AGE", 720*time.Hour)
+	if e.str("STREAM_MAX_AGE", "") != "" {
+		c.Stream.CallbackMaxAge = c.Stream.MaxAge
+	}
 	c.Stream.MaxBytes = e.bytes("STREAM_MAX_BYTES", 0)
 	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW", 48*time.Hour)
-	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 1))
+	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 0)) // unset: 1, or 3 on a cluster
+	if e.str("STREAM_REPLICAS", "") != "" && c.Stream.Replicas == 0 {
+		c.Stream.Replicas = -1 // explicit 0: refused by Validate
+	}
 	c.Dispatch = e.dispatch()
 	c.File = e.str("CONFIG", "")
 
