@@ -212,7 +212,8 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Docs: s.Docs, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+		ShutdownTimeout: t.ShutdownTimeout,
+		Logger:          s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }
 
