@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
 	"github.com/qyshook/qyshook/store"
@@ -77,6 +78,9 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 			open = ledgerdb.OpenReadOnly
 		}
 		if s.Ledger, err = open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
+			if errors.Is(err, pidlock.ErrHeld) {
+				return nil, err // "ledger in use: … held by pid N"
+			}
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 	}

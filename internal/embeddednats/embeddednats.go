@@ -70,7 +70,7 @@ func Start(o Options) (*Server, error) {
 	}
 	lock, err := pidlock.Acquire(filepath.Join(o.StoreDir, LockFile))
 	if err != nil {
-		return nil, fmt.Errorf("embeddednats: %w", err)
+		return nil, fmt.Errorf("embedded NATS store in use: %w", err)
 	}
 	s, err := start(o)
 	if err != nil {

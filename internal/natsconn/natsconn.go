@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/internal/embeddednats"
+	"github.com/qyshook/qyshook/internal/pidlock"
 )
 
 // Defaults for Options.
@@ -83,6 +84,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		c.Embedded, err = embeddednats.Start(embeddednats.Options{
 			StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr, SyncInterval: o.EmbeddedSyncInterval,
 		})
+		if errors.Is(err, pidlock.ErrHeld) {
+			return nil, err // one line for the operator, no package prefixes
+		}
 		if err != nil {
 			return nil, fmt.Errorf("natsconn: %w", err)
 		}

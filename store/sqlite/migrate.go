@@ -25,7 +25,7 @@ func MigrateUp(path string) error {
 	}
 	lock, err := pidlock.Shared(LockPath(path))
 	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
+		return fmt.Errorf("ledger in use: %w", err)
 	}
 	defer lock.Release()
 	return migrateUp(path, dsn)
@@ -40,7 +40,7 @@ func MigrateDown(path string, steps int) error {
 	}
 	lock, err := pidlock.Shared(LockPath(path))
 	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
+		return fmt.Errorf("ledger in use: %w", err)
 	}
 	defer lock.Release()
 	return withMigrate(path, dsn, func(m *migrate.Migrate) error {

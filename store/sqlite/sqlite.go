@@ -95,7 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	}
 	lock, err := pidlock.Shared(LockPath(path))
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+		return nil, fmt.Errorf("ledger in use: %w", err)
 	}
 	defer func() {
 		if err != nil {
