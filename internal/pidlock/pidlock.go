@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // HeldError reports a lock held by another process.
@@ -87,10 +88,8 @@ func Acquire(path string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if held {
-		b, _ := os.ReadFile(path)
 		f.Close()
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return nil, &HeldError{Path: path, PID: pid}
+		return nil, &HeldError{Path: path, PID: holder(path)}
 	}
 	// The pid only names the holder in another process's error; the lock
 	// itself is the flock, so a failed write is not fatal.
@@ -100,6 +99,21 @@ func Acquire(path string) (*Lock, error) {
 		}
 	}
 	return &Lock{f: f, path: path}, nil
+}
+
+// holder reads the pid in the lock file, 0 if none. A holder that has
+// just taken the lock may not have written it yet: a few short retries.
+func holder(path string) int {
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(path)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			return pid
+		}
+		if i == 5 {
+			return 0
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Path is the lock file.

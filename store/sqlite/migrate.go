@@ -76,9 +76,10 @@ func migrateUp(path, dsn string) error {
 // migrate driver closes the pool it is given). migrate.ErrNoChange is
 // success.
 //
-// Processes that open the same file (qyshook serve and an operator command,
-// two dispatchers) migrate one at a time: golang-migrate's SQLite lock is
-// per process, and a second process seeing the first one's migration
+// Openers of the same file migrate one at a time (the write lock keeps
+// other processes out; this lock orders the opens within one process and
+// any process on a system without flock): golang-migrate's SQLite lock is
+// per migrator, and a second one seeing the first one's migration
 // half-done would find the schema "dirty".
 func withMigrate(path, dsn string, fn func(*migrate.Migrate) error) error {
 	unlock, err := lockFile(path + ".migrate-lock")
