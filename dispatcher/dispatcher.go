@@ -63,6 +63,10 @@ type Config struct {
 	EventTimeout time.Duration
 	// DownloadTimeout bounds one document download (default 30 min).
 	DownloadTimeout time.Duration
+	// ShutdownTimeout bounds how long the batch in hand may run once Run's
+	// context ends (default 30 s). Past it the batch's work is cancelled
+	// and its unsettled messages are NAKed for immediate redelivery.
+	ShutdownTimeout time.Duration
 	Logger          zerolog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
@@ -95,6 +99,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.EventTimeout <= 0 {
 		c.EventTimeout = 60 * time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
 	}
 }
 
@@ -157,8 +164,9 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 }
 
 // Run consumes until ctx is cancelled, then finishes the batch in hand
-// (every message is acked, NAKed or dead-lettered) and returns. It also
-// runs the outbox relay.
+// (every message is acked, NAKed or dead-lettered) within ShutdownTimeout
+// and returns; a batch still running then is cancelled and its unsettled
+// messages are left for redelivery. It also runs the outbox relay.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.running {
@@ -212,13 +220,60 @@ func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error
 				msgs = append(msgs, drain(more)...)
 			}
 		}
-		// The batch is finished with a context that outlives ctx: shutdown
-		// waits for in-flight work instead of dropping it.
-		d.processBatch(context.WithoutCancel(ctx), msgs)
+		d.runBatch(ctx, msgs)
 		d.relay.Kick()
 	}
 	return nil
 }
+
+// runBatch works a batch with a context that outlives ctx: shutdown lets
+// in-flight work finish instead of dropping it, for ShutdownTimeout at
+// most. Then the work is cancelled and every message not yet settled is
+// NAKed without delay, so the next dispatcher gets it at once; a message
+// the batch settled already refuses the NAK (ErrMsgAlreadyAckd), and one
+// applied but not yet acknowledged is applied again as a duplicate, which
+// the ledger ignores. If the cancelled work still does not return within
+// a short grace (a call that ignores its context), runBatch leaves it.
+func (d *Dispatcher) runBatch(ctx context.Context, msgs []jetstream.Msg) {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); d.processBatch(bctx, msgs) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	timer := time.NewTimer(d.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-timer.C:
+	}
+	d.log.Warn().Int("messages", len(msgs)).Dur("shutdown_timeout", d.cfg.ShutdownTimeout).
+		Msg("shutdown: the batch in hand outlasted the shutdown timeout; cancelled, its unsettled messages will be redelivered")
+	// NAK before cancelling: the cancelled work would NAK with a backoff
+	// delay, or settle what it finished, first.
+	nakked := 0
+	for _, m := range msgs {
+		if m.Nak() == nil {
+			nakked++
+		}
+	}
+	cancel()
+	grace := time.NewTimer(min(d.cfg.ShutdownTimeout, shutdownGrace))
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		d.log.Warn().Msg("shutdown: the cancelled batch has not returned; leaving it")
+	}
+	d.log.Info().Int("nakked", nakked).Msg("shutdown: batch abandoned")
+}
+
+// shutdownGrace is how long runBatch waits for cancelled work to return.
+const shutdownGrace = 5 * time.Second
 
 func drain(b jetstream.MessageBatch) []jetstream.Msg {
 	var msgs []jetstream.Msg

@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
 	"github.com/qyshook/qyshook/store"
@@ -46,6 +47,10 @@ type Parts struct {
 	// WaitNATS, when positive, fails Open if NATS is not reachable in time
 	// (CLI tools); daemons keep retrying in the background instead.
 	WaitNATS time.Duration
+	// ReadOnlyLedger opens the ledger for reading only (operator commands
+	// that only read): a SQLite ledger is not locked against the running
+	// service, and a missing one is an error instead of being created.
+	ReadOnlyLedger bool
 	// Provision creates or updates the streams from this configuration
 	// (daemons). Without it Open only checks that they exist, so an
 	// operator tool never changes a live stream's limits.
@@ -68,7 +73,14 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 		return nil, err
 	}
 	if parts.Ledger {
-		if s.Ledger, err = ledgerdb.Open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
+		open := ledgerdb.Open
+		if parts.ReadOnlyLedger {
+			open = ledgerdb.OpenReadOnly
+		}
+		if s.Ledger, err = open(ctx, cfg.DB.Reveal(), cfg.DataDir); err != nil {
+			if errors.Is(err, pidlock.ErrHeld) {
+				return nil, err // "ledger in use: … held by pid N"
+			}
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 	}
@@ -83,7 +95,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision bool) error {
 	conn, err := natsconn.Connect(ctx, natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
-		Logger: s.Log,
+		EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
 	})
 	if err != nil {
 		return err
@@ -118,7 +130,12 @@ func (s *Services) provision(ctx context.Context) error {
 	try := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return s.Names.Provision(ctx, s.Conn.JS, s.Cfg.Stream)
+		kept, err := s.Names.ProvisionKept(ctx, s.Conn.JS, s.Cfg.Stream)
+		for _, k := range kept {
+			s.Log.Warn().Str("stream", k.Stream).Str("limit", k.Limit).Str("live", k.Live).Str("configured", k.Configured).
+				Msg("stream limit configured lower than the live one: kept the live one (lower it with the NATS tools)")
+		}
+		return err
 	}
 	if s.Conn.NC.IsConnected() {
 		return try(ctx)
@@ -199,7 +216,8 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Docs: s.Docs, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+		ShutdownTimeout: t.ShutdownTimeout,
+		Logger:          s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }
 

@@ -14,11 +14,15 @@ import (
 	"github.com/qyshook/qyshook/qys"
 )
 
-// Main is the whole of cmd/receiver and cmd/dispatcher: configuration from
-// the QYSHOOK_* environment (one line and exit 2 when it is wrong), a JSON
+// Main is the whole of cmd/receiver and cmd/dispatcher: -h/--help and
+// --version answer without starting (any other argument: one line, exit
+// 2), then configuration from the QYSHOOK_* environment (one line and exit 2 when it is wrong), a JSON
 // logger on stderr, and Run with the roles until SIGINT or SIGTERM. It
 // returns the process exit code.
 func Main(service string, roles Roles, opts ...config.Option) int {
+	if code, done := flags(service, roles, os.Args[1:], os.Stdout, os.Stderr); done {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.Load(os.Getenv, opts...)

@@ -46,6 +46,10 @@ type BenchOptions struct {
 	Dir string
 	// SkipNoop skips the no-op baseline.
 	SkipNoop bool
+	// SyncInterval, when positive, lets the embedded server fsync at that
+	// interval instead of on every write (QYSHOOK_NATS_SYNC); zero, the
+	// default as in production, syncs every write before its PubAck.
+	SyncInterval time.Duration
 	// Logger receives the receiver's logs (zero value: none, which is
 	// what the numbers assume).
 	Logger zerolog.Logger
@@ -74,6 +78,8 @@ func (o *BenchOptions) defaults() error {
 type Result struct {
 	// Concurrency is the number of connections used.
 	Concurrency int
+	// Sync is the embedded store's fsync policy: "always" or an interval.
+	Sync string
 	// Callbacks is the number of callbacks answered success (acked).
 	Callbacks int
 	// Errors counts requests that failed or were not answered success.
@@ -97,8 +103,8 @@ type Result struct {
 
 // String formats the result for a terminal.
 func (r *Result) String() string {
-	s := fmt.Sprintf("receiver: %d callbacks acked at concurrency %d in %v: %.0f callbacks/s, p50 %v, p99 %v, errors %d, stored %d",
-		r.Callbacks, r.Concurrency, r.Elapsed.Round(time.Millisecond), r.PerSec, r.P50.Round(10*time.Microsecond),
+	s := fmt.Sprintf("receiver (sync %s): %d callbacks acked at concurrency %d in %v: %.0f callbacks/s, p50 %v, p99 %v, errors %d, stored %d",
+		r.Sync, r.Callbacks, r.Concurrency, r.Elapsed.Round(time.Millisecond), r.PerSec, r.P50.Round(10*time.Microsecond),
 		r.P99.Round(10*time.Microsecond), r.Errors, r.Stored)
 	if r.NoopPerSec > 0 {
 		s += fmt.Sprintf("\nno-op:    %.0f requests/s, p50 %v, p99 %v; receiver/no-op ratio %.2f",
@@ -124,7 +130,7 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	conn, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench"})
+	conn, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: o.SyncInterval})
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +151,10 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Concurrency: o.Concurrency}
+	res := &Result{Concurrency: o.Concurrency, Sync: "always"}
+	if o.SyncInterval > 0 {
+		res.Sync = o.SyncInterval.String()
+	}
 	src, err := newSource(o)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/qyshook/qyshook/internal/bench"
 )
@@ -22,14 +24,22 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		conc := fs.Int("c", bench.DefaultConcurrency, "concurrent connections")
 		n := fs.Int("n", bench.DefaultCount, "callbacks to send")
 		dur := fs.Duration("d", 0, "send for this long instead of -n")
+		syncFlag := fs.String("sync", "both", "embedded store fsync: always, an interval such as 2m, or both (always, then 2m)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		res, err := bench.RunReceiver(ctx, bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur})
+		syncs, err := benchSyncs(*syncFlag)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(env.Stdout, res)
+		for i, sync := range syncs {
+			res, err := bench.RunReceiver(ctx, bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur,
+				SyncInterval: sync, SkipNoop: i > 0})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.Stdout, res)
+		}
 	case "dispatcher":
 		db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
 		n := fs.Int("n", 20000, "events to pre-fill")
@@ -59,4 +69,23 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		return usageErr("unknown benchmark %q: receiver, dispatcher or archive", what)
 	}
 	return nil
+}
+
+// relaxedSync is the interval "-sync both" compares with: nats-server's
+// own default.
+const relaxedSync = 2 * time.Minute
+
+// benchSyncs parses -sync into the fsync intervals to run (0: always).
+func benchSyncs(v string) ([]time.Duration, error) {
+	switch strings.ToLower(v) {
+	case "both":
+		return []time.Duration{0, relaxedSync}, nil
+	case "always":
+		return []time.Duration{0}, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return nil, usageErr("-sync %q: want always, both or a positive interval such as 2m", v)
+	}
+	return []time.Duration{d}, nil
 }

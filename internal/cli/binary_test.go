@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,7 +29,10 @@ func QyshookBinary(t *testing.T) string {
 		t.Skip("go is not on PATH")
 	}
 	qyshookBinOnce.Do(func() {
-		dir := filepath.Join(os.TempDir(), "qyshook-cli-test")
+		// One directory per checkout: worktrees testing at once must not
+		// run each other's build.
+		wd, _ := os.Getwd()
+		dir := filepath.Join(os.TempDir(), "qyshook-cli-test", fmt.Sprintf("%x", sha256.Sum256([]byte(wd)))[:12])
 		if qyshookBinErr = os.MkdirAll(dir, 0o700); qyshookBinErr != nil {
 			return
 		}

@@ -98,7 +98,7 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 	if *limit > 0 {
 		f.Limit = *limit + 1 // one more tells whether there are more
 	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func runContractsShow(ctx context.Context, env *Env, args []string) error {
 		return opsUsage(fs, "want exactly one contract id")
 	}
 	id := pos[0]
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func runDLQList(ctx context.Context, env *Env, args []string) error {
 	if *limit < 0 {
 		return opsUsage(fs, "--limit must not be negative")
 	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func runDLQShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true})
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,11 @@ func openOpsCfg(ctx context.Context, env *Env, cfg *config.Config, parts app.Par
 		}
 		// Opened here rather than by app.Open: ledgerdb.Open returns a
 		// typed nil on failure, which app.Open's cleanup would call Close on.
-		l, err := ledgerdb.Open(ctx, cfg.DB.Reveal(), cfg.DataDir)
+		open := ledgerdb.Open
+		if parts.ReadOnlyLedger {
+			open = ledgerdb.OpenReadOnly
+		}
+		l, err := open(ctx, cfg.DB.Reveal(), cfg.DataDir)
 		if err != nil {
 			return nil, unavailable(fmt.Errorf("database unavailable: %s", opsRedact(err, cfg.DB.Reveal())))
 		}

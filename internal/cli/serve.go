@@ -43,18 +43,22 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		cfg.HTTPAddr = *addr
 	}
 	log := logger(env, cfg.LogLevel, "qyshook")
-	if generated != "" {
-		log.Warn().Str("file", generated).Msg("QYSHOOK_CALLBACK_SECRET is not set: using a generated development secret; " +
-			"set the callback secret from 契约锁 before pointing 契约锁 here")
-	}
-	for _, t := range cfg.Tenants {
-		if t.QYS.AppToken.Reveal() == "" {
-			log.Warn().Str("tenant", t.Name).Msg("no 契约锁 API credentials: contract states come from callbacks alone " +
-				"(flagged unconfirmed) and no documents are archived")
+	// The warnings wait until the process runs: a start that fails (the
+	// data dir in use by another process) says one line.
+	warn := func(string) {
+		if generated != "" {
+			log.Warn().Str("file", generated).Msg("QYSHOOK_CALLBACK_SECRET is not set: using a generated development secret; " +
+				"set the callback secret from 契约锁 before pointing 契约锁 here")
+		}
+		for _, t := range cfg.Tenants {
+			if t.QYS.AppToken.Reveal() == "" {
+				log.Warn().Str("tenant", t.Name).Msg("no 契约锁 API credentials: contract states come from callbacks alone " +
+					"(flagged unconfirmed) and no documents are archived")
+			}
 		}
 	}
 	roles := app.Roles{Receiver: !*dispOnly, Dispatcher: !*recvOnly}
-	if err := app.Run(ctx, cfg, log, roles, app.RunOptions{}); err != nil {
+	if err := app.Run(ctx, cfg, log, roles, app.RunOptions{OnReady: warn}); err != nil {
 		return err
 	}
 	return nil

@@ -82,6 +82,11 @@ type Config struct {
 	// NATSNamespace prefixes every stream, subject and durable name
 	// (QYSHOOK_NATS_NAMESPACE).
 	NATSNamespace string
+	// NATSSyncInterval is how often the embedded NATS server fsyncs its
+	// store; 0 (QYSHOOK_NATS_SYNC=always, the default) syncs every write
+	// before it is acknowledged. An interval is faster but a power loss
+	// can lose callbacks already answered "success" (QYSHOOK_NATS_SYNC).
+	NATSSyncInterval time.Duration
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
 	// DataDir holds local state (QYSHOOK_DATA_DIR, default ./data).
@@ -168,7 +173,7 @@ func (c *Config) Validate() error {
 	if c.Window.Past <= 0 || c.Window.Future < 0 {
 		add("%sTIMESTAMP_PAST/FUTURE: past must be positive, future not negative", Prefix)
 	}
-	if c.Stream.Replicas < 1 || c.Stream.Replicas > 5 {
+	if c.Stream.Replicas < 0 || c.Stream.Replicas > 5 { // 0: unset, chosen at provisioning
 		add("%sSTREAM_REPLICAS: must be 1 to 5", Prefix)
 	}
 	if len(c.Tenants) == 0 {

@@ -44,7 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 		"HTTPAddr": ":8080", "NATSURL": "", "DataDir": "./data", "DB": "sqlite://data/ledger.db",
 		"LogLevel": zerolog.InfoLevel, "MaxBody": int64(1 << 20), "PublishTimeout": 5 * time.Second,
 		"Past": 72 * time.Hour, "Future": 5 * time.Minute, "MaxAge": 720 * time.Hour,
-		"Dup": 48 * time.Hour, "Replicas": 1, "Tenants": 1,
+		"Dup": 48 * time.Hour, "Replicas": 0, "Tenants": 1,
 	}
 	got := map[string]any{
 		"HTTPAddr": c.HTTPAddr, "NATSURL": c.NATSURL, "DataDir": c.DataDir, "DB": c.DB.Reveal(),

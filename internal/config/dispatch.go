@@ -26,7 +26,19 @@ type Dispatch struct {
 	// ReconcileWindow: the contracts published in this recent window are
 	// listed and compared (QYSHOOK_RECONCILE_WINDOW, default 72h).
 	ReconcileWindow time.Duration
+	// ShutdownTimeout bounds how long the batch in hand may run after the
+	// stop signal; past it the work is cancelled and its unsettled
+	// messages are left for redelivery (QYSHOOK_SHUTDOWN_TIMEOUT, default
+	// 30s, 1s to 10m).
+	ShutdownTimeout time.Duration
 }
+
+// Bounds of Dispatch.ShutdownTimeout.
+const (
+	DefaultShutdownTimeout = 30 * time.Second
+	MinShutdownTimeout     = time.Second
+	MaxShutdownTimeout     = 10 * time.Minute
+)
 
 func (e envReader) dispatch() Dispatch {
 	d := Dispatch{
@@ -37,6 +49,10 @@ func (e envReader) dispatch() Dispatch {
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
 		ReconcileWindow:   e.duration("RECONCILE_WINDOW", 72*time.Hour),
+		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+	}
+	if d.ShutdownTimeout < MinShutdownTimeout || d.ShutdownTimeout > MaxShutdownTimeout {
+		e.problem("SHUTDOWN_TIMEOUT", "must be %v to %v", MinShutdownTimeout, MaxShutdownTimeout)
 	}
 	if d.MaxDeliver < 1 {
 		e.problem("MAX_DELIVER", "must be at least 1")

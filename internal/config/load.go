@@ -39,6 +39,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.NATSURL = e.str("NATS_URL", "")
 	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
+	c.NATSSyncInterval = e.syncInterval("NATS_SYNC")
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
@@ -48,10 +49,18 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		Past:   e.duration("TIMESTAMP_PAST", DefaultTimestampPast),
 		Future: e.duration("TIMESTAMP_FUTURE", DefaultTimestampFuture),
 	}
+	// An explicit max age applies to the callback stream too; unset, the
+	// callbacks are kept however old until they are worked.
 	c.Stream.MaxAge = e.duration("STREAM_MAX_AGE", 720*time.Hour)
+	if e.str("STREAM_MAX_AGE", "") != "" {
+		c.Stream.CallbackMaxAge = c.Stream.MaxAge
+	}
 	c.Stream.MaxBytes = e.bytes("STREAM_MAX_BYTES", 0)
 	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW", 48*time.Hour)
-	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 1))
+	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 0)) // unset: 1, or 3 on a cluster
+	if e.str("STREAM_REPLICAS", "") != "" && c.Stream.Replicas == 0 {
+		c.Stream.Replicas = -1 // explicit 0: refused by Validate
+	}
 	c.Dispatch = e.dispatch()
 	c.File = e.str("CONFIG", "")
 
@@ -101,6 +110,20 @@ func (e envReader) duration(name string, def time.Duration) time.Duration {
 	if err != nil {
 		e.problem(name, "%q is not a duration such as 90s, 5m or 72h", v)
 		return def
+	}
+	return d
+}
+
+// syncInterval reads "always" (0, the default) or a positive duration.
+func (e envReader) syncInterval(name string) time.Duration {
+	v := e.str(name, "always")
+	if strings.EqualFold(v, "always") {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.problem(name, "%q is neither \"always\" nor a positive duration such as 1s or 2m", v)
+		return 0
 	}
 	return d
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
 var (
@@ -179,9 +180,18 @@ func (r *crashRun) start(t *testing.T, bin string) {
 	})
 }
 
+// openLedger opens the run's ledger read-only (the dispatcher process
+// holds a SQLite ledger for writing); nil until the dispatcher created it.
 func (r *crashRun) openLedger(t *testing.T) store.Ledger {
 	if r.ledger == nil {
-		r.ledger = testdb.OpenURL(t, r.dbURL)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		l, err := ledgerdb.OpenReadOnly(ctx, r.dbURL, "")
+		if err != nil {
+			return nil
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		r.ledger = l
 	}
 	return r.ledger
 }
@@ -189,6 +199,9 @@ func (r *crashRun) openLedger(t *testing.T) store.Ledger {
 // archived counts the documents archived so far.
 func (r *crashRun) archived(t *testing.T) int {
 	l := r.openLedger(t)
+	if l == nil {
+		return 0
+	}
 	rows, err := l.Contracts(context.Background(), store.ContractFilter{Tenant: "default", Limit: 100000})
 	if err != nil {
 		return 0
@@ -270,7 +283,11 @@ func (r *crashRun) stop(t *testing.T) {
 
 func (r *crashRun) snapshot(t *testing.T) *e2e.Snapshot {
 	t.Helper()
-	s, err := e2e.TakeSnapshot(context.Background(), r.openLedger(t), "default", r.dataDir, r.nats.JS, r.nats.Names)
+	l := r.openLedger(t)
+	if l == nil {
+		t.Fatalf("no ledger at %s", r.dbURL)
+	}
+	s, err := e2e.TakeSnapshot(context.Background(), l, "default", r.dataDir, r.nats.JS, r.nats.Names)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,18 +3,34 @@
 // no TCP port (clients connect in-process), so it never collides with a
 // NATS already running on the machine; Options.ListenAddr opens one so a
 // separate dispatcher can join.
+//
+// One process per store: Start takes an exclusive lock on the store
+// directory (a pid file under it, held until Shutdown), so a second
+// process on the same data dir stops with one line naming the holder
+// instead of running a second JetStream over the same files.
+//
+// Durability: every write is fsynced before it is acknowledged (nats-server
+// "sync: always") unless Options.SyncInterval relaxes it to nats-server's
+// periodic flush, which can lose acknowledged messages on power loss.
 package embeddednats
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/qyshook/qyshook/internal/pidlock"
 )
+
+// LockFile is the lock file's name under the store directory.
+const LockFile = "qyshook.lock"
 
 // Options configures the embedded server.
 type Options struct {
@@ -26,11 +42,16 @@ type Options struct {
 	ServerName string
 	// ReadyTimeout bounds the start (default 10 s).
 	ReadyTimeout time.Duration
+	// SyncInterval, when positive, fsyncs the store at that interval
+	// instead of on every write: faster, but a power loss can lose
+	// messages already acknowledged. Zero syncs every write.
+	SyncInterval time.Duration
 }
 
 // Server is a running embedded nats-server.
 type Server struct {
-	srv *server.Server
+	srv  *server.Server
+	lock *pidlock.Lock
 }
 
 // Start starts the server and waits until it is ready for connections.
@@ -44,6 +65,23 @@ func Start(o Options) (*Server, error) {
 	if o.ReadyTimeout <= 0 {
 		o.ReadyTimeout = 10 * time.Second
 	}
+	if err := os.MkdirAll(o.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("embeddednats: store dir: %w", err)
+	}
+	lock, err := pidlock.Acquire(filepath.Join(o.StoreDir, LockFile))
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS store in use: %w", err)
+	}
+	s, err := start(o)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func start(o Options) (*Server, error) {
 	opts := &server.Options{
 		ServerName:         o.ServerName,
 		JetStream:          true,
@@ -52,6 +90,8 @@ func Start(o Options) (*Server, error) {
 		NoLog:              true,
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
+		SyncAlways:         o.SyncInterval <= 0,
+		SyncInterval:       o.SyncInterval,
 	}
 	if o.ListenAddr == "" {
 		opts.DontListen = true
@@ -104,4 +144,12 @@ func (s *Server) ClientURL() string {
 func (s *Server) Shutdown() {
 	s.srv.Shutdown()
 	s.srv.WaitForShutdown()
+	s.lock.Release()
+}
+
+// SyncAlways reports whether every write is fsynced before its
+// acknowledgement.
+func (s *Server) SyncAlways() bool {
+	c := s.srv.JetStreamConfig()
+	return c != nil && c.SyncAlways
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/internal/embeddednats"
+	"github.com/qyshook/qyshook/internal/pidlock"
 )
 
 // Defaults for Options.
@@ -31,6 +32,9 @@ type Options struct {
 	// EmbeddedListenAddr, e.g. "127.0.0.1:4223", opens a TCP port on the
 	// embedded server for other processes; empty keeps it in-process.
 	EmbeddedListenAddr string
+	// EmbeddedSyncInterval, when positive, lets the embedded server fsync
+	// at that interval instead of on every write (see embeddednats).
+	EmbeddedSyncInterval time.Duration
 	// Name is the connection name shown by the server (default "qyshook").
 	Name string
 	// ReconnectWait is the pause between reconnect attempts, plus up to
@@ -77,7 +81,12 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		if o.EmbeddedStoreDir == "" {
 			return nil, errors.New("natsconn: embedded server: store dir required")
 		}
-		c.Embedded, err = embeddednats.Start(embeddednats.Options{StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr})
+		c.Embedded, err = embeddednats.Start(embeddednats.Options{
+			StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr, SyncInterval: o.EmbeddedSyncInterval,
+		})
+		if errors.Is(err, pidlock.ErrHeld) {
+			return nil, err // one line for the operator, no package prefixes
+		}
 		if err != nil {
 			return nil, fmt.Errorf("natsconn: %w", err)
 		}
@@ -101,7 +110,8 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	switch {
 	case c.Embedded != nil:
-		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Msg("embedded nats started")
+		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Bool("nats_sync_always", c.Embedded.SyncAlways()).
+			Msg("embedded nats started")
 	case c.NC.IsConnected():
 		o.Logger.Info().Str("nats_url", c.NC.ConnectedUrlRedacted()).Msg("nats connected")
 	default:

@@ -99,7 +99,7 @@ func newEnv(tb testing.TB, url string) *Env {
 // TestStreamSettings are the stream limits for tests: short retention and
 // no byte cap, which a shared server would reserve storage for per stream.
 func TestStreamSettings() events.StreamSettings {
-	return events.StreamSettings{MaxAge: time.Hour, MaxBytes: -1, DuplicateWindow: 10 * time.Minute}
+	return events.StreamSettings{MaxAge: time.Hour, CallbackMaxAge: time.Hour, MaxBytes: -1, DuplicateWindow: 10 * time.Minute}
 }
 
 // StreamMessages returns every message of a stream, oldest first.

@@ -72,12 +72,26 @@ func parse(rawURL, dataDir string) (target, error) {
 }
 
 // Open opens, migrating to the latest schema, the ledger at rawURL; an
-// empty URL means SQLite at <dataDir>/ledger.db.
+// empty URL means SQLite at <dataDir>/ledger.db. A SQLite ledger is held
+// for writing until Close: while one process holds it, Open in another
+// fails naming it (errors.Is(err, pidlock.ErrHeld)).
 func Open(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
+	return open(ctx, rawURL, dataDir, false)
+}
+
+// OpenReadOnly opens the ledger at rawURL for commands that only read: a
+// SQLite ledger is neither locked, nor created when missing (an error
+// naming the path), nor migrated. PostgreSQL opens as with Open.
+func OpenReadOnly(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
+	return open(ctx, rawURL, dataDir, true)
+}
+
+func open(ctx context.Context, rawURL, dataDir string, readOnly bool) (store.Ledger, error) {
 	t, err := parse(rawURL, dataDir)
 	if err != nil {
 		return nil, err
 	}
+	t.sqliteOpts.ReadOnly = readOnly
 	// Return an untyped nil on failure: a typed nil pointer in the
 	// interface would look like an open ledger to the caller.
 	if t.pgURL != "" {

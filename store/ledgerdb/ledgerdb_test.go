@@ -94,3 +94,30 @@ func TestOpenFailureReturnsNil(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenReadOnly: a read-only open of a missing SQLite ledger names the
+// path and creates nothing; of an existing one it reads beside a writer.
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.db")
+	if l, err := OpenReadOnly(ctx, "", dir); err == nil || l != nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("missing ledger: %v %v, want an error naming %s", l, err, path)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a read-only open created the ledger: %v", err)
+	}
+	w, err := Open(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, err := OpenReadOnly(ctx, "", dir)
+	if err != nil {
+		t.Fatalf("read-only beside a writer: %v", err)
+	}
+	defer r.Close()
+	if _, err := r.DeadLetters(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}

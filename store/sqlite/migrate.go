@@ -8,11 +8,13 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
 
+	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/migrations"
 )
 
 // MigrateUp applies every pending migration to the database at path,
-// creating it (and its directory) if needed. Up to date is success.
+// creating it (and its directory) if needed. Up to date is success. Like
+// Open, it fails while another process holds the ledger for writing.
 func MigrateUp(path string) error {
 	if err := ensureDir(path); err != nil {
 		return err
@@ -21,15 +23,26 @@ func MigrateUp(path string) error {
 	if err != nil {
 		return err
 	}
+	lock, err := pidlock.Shared(LockPath(path))
+	if err != nil {
+		return fmt.Errorf("ledger in use: %w", err)
+	}
+	defer lock.Release()
 	return migrateUp(path, dsn)
 }
 
 // MigrateDown rolls back steps migrations (all of them when steps <= 0).
+// It fails while another process holds the ledger for writing.
 func MigrateDown(path string, steps int) error {
 	dsn, err := writerDSN(path, Options{})
 	if err != nil {
 		return err
 	}
+	lock, err := pidlock.Shared(LockPath(path))
+	if err != nil {
+		return fmt.Errorf("ledger in use: %w", err)
+	}
+	defer lock.Release()
 	return withMigrate(path, dsn, func(m *migrate.Migrate) error {
 		if steps <= 0 {
 			return m.Down()
@@ -63,9 +76,10 @@ func migrateUp(path, dsn string) error {
 // migrate driver closes the pool it is given). migrate.ErrNoChange is
 // success.
 //
-// Processes that open the same file (qyshook serve and an operator command,
-// two dispatchers) migrate one at a time: golang-migrate's SQLite lock is
-// per process, and a second process seeing the first one's migration
+// Openers of the same file migrate one at a time (the write lock keeps
+// other processes out; this lock orders the opens within one process and
+// any process on a system without flock): golang-migrate's SQLite lock is
+// per migrator, and a second one seeing the first one's migration
 // half-done would find the schema "dirty".
 func withMigrate(path, dsn string, fn func(*migrate.Migrate) error) error {
 	unlock, err := lockFile(path + ".migrate-lock")

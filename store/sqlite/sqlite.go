@@ -13,6 +13,13 @@
 // and the dispatcher acknowledges a NATS message as soon as its commit
 // returns; FULL makes that acknowledgement safe for one fsync per commit.
 // Options.Synchronous = "NORMAL" trades that for throughput.
+//
+// One writer process per file: Open takes an exclusive lock on
+// <path>.lock (the holder's pid inside) and keeps it until Close, so a
+// second process opening the ledger for writing stops with an error
+// naming the holder. Opens within one process share the lock. Options.ReadOnly opens without the lock, never
+// creates the file and never migrates, for operator commands that only
+// read.
 package sqlite
 
 import (
@@ -29,6 +36,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/internal/sqlstore"
 )
@@ -44,13 +52,21 @@ const maxReaders = 4
 type Options struct {
 	// Synchronous is PRAGMA synchronous: "FULL" (default) or "NORMAL".
 	Synchronous string
+	// ReadOnly opens an existing ledger for reading only: no write lock,
+	// no migration, and a missing file is an error instead of being
+	// created.
+	ReadOnly bool
 }
 
 // DB is the SQLite ledger.
 type DB struct {
 	*sqlstore.DB
 	path string
+	lock *pidlock.Lock // nil when read-only
 }
+
+// LockPath is the write lock of the ledger at path.
+func LockPath(path string) string { return path + ".lock" }
 
 var _ store.Ledger = (*DB)(nil)
 
@@ -63,14 +79,29 @@ var Dialect = sqlstore.Dialect{
 
 // Open opens (creating if needed) the ledger at path, migrates it to the
 // latest schema and returns it. It creates the parent directory.
-func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+//
+// A ledger another process holds for writing is an error naming that
+// process (errors.Is(err, pidlock.ErrHeld)).
+func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	dsn, err := writerDSN(path, opts)
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadOnly {
+		return openReadOnly(ctx, path, dsn)
+	}
 	if err := ensureDir(path); err != nil {
 		return nil, err
 	}
+	lock, err := pidlock.Shared(LockPath(path))
+	if err != nil {
+		return nil, fmt.Errorf("ledger in use: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
 	if err := migrateUp(path, dsn); err != nil {
 		return nil, err
 	}
@@ -91,10 +122,41 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	reader.SetMaxIdleConns(maxReaders)
 	db := &DB{DB: sqlstore.New(Dialect, writer, reader), path: path}
 	if err := db.Ping(ctx); err != nil {
-		_ = db.Close()
+		_ = db.DB.Close()
+		return nil, err
+	}
+	db.lock = lock
+	return db, nil
+}
+
+// openReadOnly opens an existing ledger with the read-only pool alone.
+func openReadOnly(ctx context.Context, path, dsn string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("ledger: %s does not exist (nothing recorded yet, or QYSHOOK_DB / QYSHOOK_DATA_DIR name another ledger)", path)
+		}
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	reader, err := sql.Open(Dialect.Driver, readerDSN(dsn))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(maxReaders)
+	reader.SetMaxIdleConns(maxReaders)
+	db := &DB{DB: sqlstore.New(Dialect, reader, reader), path: path}
+	if err := db.Ping(ctx); err != nil {
+		_ = db.DB.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// Close closes the database and releases the write lock.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	db.lock.Release()
+	db.lock = nil
+	return err
 }
 
 // Path returns the database file.

@@ -1,0 +1,55 @@
+package dispatcher_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+)
+
+// gatedAPI blocks every detail fetch until released, ignoring its context
+// (the worst case: a call that does not honour cancellation).
+type gatedAPI struct {
+	dispatcher.API
+	entered chan struct{}
+	once    sync.Once
+	release chan struct{}
+}
+
+func (g *gatedAPI) ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.Contract, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.release
+	return nil, context.Canceled
+}
+
+// TestShutdownBounded: a dispatcher stopped while its batch is blocked in
+// a detail fetch returns once the shutdown timeout passes, with the fetch
+// still blocked; the message was not lost: the next dispatcher applies it.
+func TestShutdownBounded(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	id := h.addContract(qys.StatusSigning)
+	gate := &gatedAPI{API: h.cfg.APIs["default"], entered: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(func() { close(gate.release) })
+	api := h.cfg.APIs
+	h.cfg.APIs = map[string]dispatcher.API{"default": gate}
+	h.cfg.ShutdownTimeout = 50 * time.Millisecond
+	h.publishContract(id, "SEAL", qys.StatusSigning)
+	h.start()
+	<-gate.entered
+	h.stop() // fails the test if Run does not return
+	if c := h.contract(id); c != nil {
+		t.Fatalf("contract applied while its fetch was blocked: %+v", c)
+	}
+
+	h.cfg.APIs = api
+	h.reg = prometheus.NewRegistry()
+	h.cfg.Registerer = h.reg
+	h.start()
+	eventually(t, "the callback applied by the next dispatcher", func() bool { return h.contract(id) != nil })
+}

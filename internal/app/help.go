@@ -1,0 +1,73 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/qyshook/qyshook/qys"
+)
+
+// helpCommon lists the settings both daemons read.
+const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :8080, dispatcher :8081)
+  QYSHOOK_DATA_DIR           local state: embedded NATS store, SQLite ledger, documents (./data)
+  QYSHOOK_NATS_URL           NATS server(s); empty starts an embedded JetStream under the data dir
+  QYSHOOK_EMBEDDED_NATS_ADDR let the embedded server accept TCP clients, e.g. 127.0.0.1:4223
+  QYSHOOK_NATS_NAMESPACE     prefix for every stream, subject and durable
+  QYSHOOK_NATS_SYNC          embedded store fsync: always (default) or an interval such as 1s
+  QYSHOOK_STREAM_MAX_AGE, QYSHOOK_STREAM_MAX_BYTES, QYSHOOK_DUPLICATE_WINDOW, QYSHOOK_STREAM_REPLICAS
+                             stream limits (a full callback stream answers 503)
+  QYSHOOK_LOG_LEVEL          debug, info, warn, error (JSON on stderr)
+  QYSHOOK_CONFIG             TOML file with several tenants
+`
+
+const helpReceiver = `  QYSHOOK_CALLBACK_SECRET    the 16-character callback secret (required)
+  QYSHOOK_CALLBACK_FORMAT, _CIPHER, _IV, _TOKEN, _SIGNATURE_B, QYSHOOK_ALLOW_PLAIN, QYSHOOK_ALLOW_UNSIGNED
+                             callback format and checks
+  QYSHOOK_TIMESTAMP_PAST, _FUTURE, QYSHOOK_MAX_BODY, QYSHOOK_PUBLISH_TIMEOUT
+`
+
+const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (default <data dir>/ledger.db) or postgres://…
+  QYSHOOK_QYS_BASE_URL, QYSHOOK_QYS_APP_TOKEN, QYSHOOK_QYS_APP_SECRET, QYSHOOK_QYS_PRIVATE_CLOUD
+                             契约锁 open API
+  QYSHOOK_MAX_DELIVER, QYSHOOK_ACK_WAIT, QYSHOOK_DISPATCH_WORKERS, QYSHOOK_ARCHIVE_BUNDLE
+  QYSHOOK_RECONCILE_INTERVAL, _STUCK_AFTER, _WINDOW
+  QYSHOOK_SHUTDOWN_TIMEOUT   how long the batch in hand may run after SIGTERM (30s)
+`
+
+// flags handles the command line of a daemon, which takes no arguments
+// but -h/--help and --version. done reports that the process should exit
+// with code (help and version: 0; anything else: one line, 2).
+func flags(service string, roles Roles, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		writeHelp(stdout, service, roles)
+		return 0, true
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, service, qys.Version)
+		return 0, true
+	}
+	what := "argument"
+	if strings.HasPrefix(args[0], "-") {
+		what = "flag"
+	}
+	fmt.Fprintf(stderr, "%s: unknown %s %q (only -h, --help, --version; settings are QYSHOOK_* variables, see %s --help)\n",
+		service, what, args[0], service)
+	return 2, true
+}
+
+func writeHelp(w io.Writer, service string, roles Roles) {
+	fmt.Fprintf(w, "usage: %s [-h | --help | --version]\n\n", service)
+	fmt.Fprintf(w, "qyshook %s %s. Runs until SIGINT or SIGTERM; configured by environment:\n\n", service, qys.Version)
+	fmt.Fprint(w, helpCommon)
+	if roles.Receiver {
+		fmt.Fprint(w, helpReceiver)
+	}
+	if roles.Dispatcher {
+		fmt.Fprint(w, helpDispatcher)
+	}
+	fmt.Fprintln(w, "\nOne process per data dir: a second one on the same embedded store or SQLite ledger stops at start.")
+}
