@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -24,6 +25,9 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	start := time.Now()
+	// The instant the fetch began orders this view against the views of
+	// other appliers (the detail carries no update time of its own).
+	g.fetchedAt = fetchTime(start)
 	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
 	cancel()
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
@@ -40,25 +44,20 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// signed reports whether a contract in status has been signed by every
-// party, so its signed documents exist and must be archived: COMPLETE, and
-// a completed contract being or having been voided (INVALIDING/INVALIDED,
-// TERMINATING/TERMINATED in private cloud 4.0): the signed PDF stays
-// evidence.
-func signed(status string) bool {
-	switch status {
-	case qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided, store.StatusTerminating, store.StatusTerminated:
-		return true
-	}
-	return false
-}
+// fetchTime is a fetch's start as the ledger keeps it: UTC, microseconds.
+func fetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// change is the ledger change for one event: the detail when confirmed,
-// else the callback's own fields flagged unconfirmed.
-func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.ContractChange {
+// signed reports whether the documents of a contract in status must be
+// archived (lifecycle.Signed).
+func signed(status string) bool { return lifecycle.Signed(status) }
+
+// change is the ledger change for one event: the detail when confirmed
+// (with the instant its fetch began), else the callback's own fields
+// flagged unconfirmed.
+func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract, fetchedAt time.Time) store.ContractChange {
 	c := contractFromEnvelope(env)
 	if detail != nil {
-		c = contractFromDetail(env.Tenant, detail)
+		c = contractFromDetail(env.Tenant, detail, fetchedAt)
 	}
 	return store.ContractChange{
 		Event:    eventRow(env),
@@ -119,10 +118,12 @@ func eventRow(env *events.Envelope) store.Event {
 	}
 }
 
-func contractFromDetail(tenant string, c *qys.Contract) store.Contract {
+// contractFromDetail is the ledger view of a detail whose fetch began at
+// fetchedAt.
+func contractFromDetail(tenant string, c *qys.Contract, fetchedAt time.Time) store.Contract {
 	sc := store.Contract{
 		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
-		Confirmed: true, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
+		Confirmed: true, FetchedAt: fetchedAt, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
 	}
 	for _, s := range c.Signatories {
 		sc.Signatories = append(sc.Signatories, store.Signatory{

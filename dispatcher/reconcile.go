@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -83,8 +84,6 @@ func (r *Reconciler) Run(ctx context.Context) {
 	}
 }
 
-var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
-
 // RunOnce makes one pass: stuck contracts, completed contracts with
 // missing documents, and the contracts published since `since`.
 func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileReport, error) {
@@ -109,12 +108,13 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileRep
 
 func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *ReconcileReport) error {
 	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{
-		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
+		Tenant: tenant, Status: lifecycle.OpenStatuses(), UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
 	})
 	if err != nil {
 		return wrapf(err, "reconcile: stuck contracts")
 	}
 	for _, row := range rows {
+		fetchedAt := fetchTime(time.Now())
 		detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
 		if err != nil {
 			// One contract the API will not answer must not stop the pass.
@@ -127,7 +127,7 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 			continue
 		}
 		rep.Checked++
-		next := contractFromDetail(tenant, detail)
+		next := contractFromDetail(tenant, detail, fetchedAt)
 		if store.Advances(&row, &next) {
 			if err := r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
 				return err
@@ -139,8 +139,7 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 
 func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
 	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant,
-		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
-			store.StatusTerminating, store.StatusTerminated}, Limit: 1000})
+		Status: lifecycle.SignedStatuses(), Limit: 1000})
 	if err != nil {
 		return wrapf(err, "reconcile: completed contracts")
 	}

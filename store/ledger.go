@@ -36,12 +36,17 @@ type Event struct {
 
 // Contract is the ledger row of one contract.
 type Contract struct {
-	Tenant      string
-	ID          string
-	BizID       string
-	Subject     string
-	Status      string
-	Confirmed   bool // status came from /v2/contract/detail, not the callback
+	Tenant    string
+	ID        string
+	BizID     string
+	Subject   string
+	Status    string
+	Confirmed bool // status came from /v2/contract/detail, not the callback
+	// FetchedAt is when the detail fetch behind the row began (the newest
+	// fetch applied to or confirming it); zero for a callback-only change
+	// (the store then keeps the row's). A confirmed change fetched before
+	// the row's FetchedAt never replaces it (see Advances).
+	FetchedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time
 	Detail      json.RawMessage // the detail JSON as the API sent it

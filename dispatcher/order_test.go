@@ -1,0 +1,81 @@
+package dispatcher_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// startAnother runs a second dispatcher on the harness's ledger, stream
+// and durable consumer, until the test ends.
+func (h *harness) startAnother() {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Registerer = prometheus.NewRegistry()
+	d, err := dispatcher.New(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("second dispatcher: %v", err)
+		}
+	})
+}
+
+// TestOlderDetailCommittedLaterIsRefused: two dispatchers share one
+// ledger and one stream. One fetches the detail while the contract is
+// COMPLETE, and the fake holds that answer; meanwhile the contract is
+// being voided and the other dispatcher fetches and commits INVALIDING.
+// The older COMPLETE view, committed last, must not step the contract
+// back (it did: INVALIDING → COMPLETE is allowed when confirmed, and the
+// reconciler then never looked at it again).
+func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
+	forEachDB(t, func(t *testing.T, l store.Ledger) {
+		h := newHarness(t, l)
+		id := h.addContract(qys.StatusSigning)
+		h.completeInFake(id)
+		gate := h.fake.HoldDetail(id)
+		t.Cleanup(gate.Release)
+		h.start()
+		h.startAnother()
+
+		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		<-gate.Held() // one dispatcher holds a COMPLETE view, fetched first
+
+		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+			t.Fatal(err)
+		}
+		h.publishContract(id, "INVALIDING", qys.StatusInvaliding)
+		eventually(t, "INVALIDING applied by the other dispatcher", func() bool {
+			c := h.contract(id)
+			return c != nil && c.Status == qys.StatusInvaliding
+		})
+		before := h.contract(id)
+		if !before.Confirmed || before.FetchedAt.IsZero() {
+			t.Fatalf("INVALIDING row: confirmed=%v fetched_at=%v; want a confirmed row with its fetch time", before.Confirmed, before.FetchedAt)
+		}
+
+		gate.Release() // the older view now commits
+		eventually(t, "the COMPLETE event recorded", func() bool {
+			evs, err := l.Events(context.Background(), "default", id)
+			return err == nil && len(evs) == 2
+		})
+		c := h.contract(id)
+		if c.Status != qys.StatusInvaliding {
+			t.Fatalf("status %s after the older COMPLETE view committed; want INVALIDING", c.Status)
+		}
+		if !c.FetchedAt.Equal(before.FetchedAt) {
+			t.Fatalf("fetched_at moved from %v to %v", before.FetchedAt, c.FetchedAt)
+		}
+	})
+}
