@@ -1,12 +1,15 @@
 package dispatcher_test
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -76,6 +79,49 @@ func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 		}
 		if !c.FetchedAt.Equal(before.FetchedAt) {
 			t.Fatalf("fetched_at moved from %v to %v", before.FetchedAt, c.FetchedAt)
+		}
+	})
+}
+
+// TestFactsNumberedPerContract: the facts of one contract on QYS_LEDGER
+// carry the ledger's per-contract sequence, by which a subscriber orders
+// them whatever order they arrive in.
+func TestFactsNumberedPerContract(t *testing.T) {
+	forEachDB(t, func(t *testing.T, l store.Ledger) {
+		h := newHarness(t, l)
+		id := h.addContract(qys.StatusSigning)
+		h.start()
+		h.publishContract(id, "SEAL", qys.StatusSigning)
+		eventually(t, "SIGNING applied", func() bool { c := h.contract(id); return c != nil && c.Status == qys.StatusSigning })
+		h.completeInFake(id)
+		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		var mine []events.Fact
+		eventually(t, "the COMPLETE fact published", func() bool {
+			mine = mine[:0]
+			done := false
+			for _, f := range h.facts() {
+				if f.ContractID == id {
+					mine = append(mine, f)
+					done = done || f.Kind == events.FactContractStatus && f.Status == qys.StatusComplete
+				}
+			}
+			return done
+		})
+		slices.SortFunc(mine, func(a, b events.Fact) int { return cmp.Compare(a.Seq, b.Seq) })
+		var statuses []string
+		for i, f := range mine {
+			if f.Seq <= 0 || i > 0 && f.Seq == mine[i-1].Seq {
+				t.Fatalf("fact %s (%s %s) has seq %d; facts: %+v", f.ID, f.Kind, f.Status, f.Seq, mine)
+			}
+			if f.Kind == events.FactContractStatus {
+				statuses = append(statuses, f.Status)
+			}
+		}
+		if want := []string{qys.StatusSigning, qys.StatusComplete}; !slices.Equal(statuses, want) {
+			t.Fatalf("status facts by seq: %v, want %v", statuses, want)
+		}
+		if mine[0].Seq != 1 {
+			t.Fatalf("first fact has seq %d, want 1", mine[0].Seq)
 		}
 	})
 }
