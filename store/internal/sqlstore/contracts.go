@@ -186,8 +186,8 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 
 // merge builds the row to write from the change next over old (nil for
 // a new contract): empty fields of next keep old's values (FetchedAt
-// included); UpdatedAt defaults to now; CompletedAt is next's if set, else old's, else now
-// when the contract reaches COMPLETE.
+// included); UpdatedAt defaults to now; CompletedAt is next's if set,
+// else old's, else now when the contract reaches COMPLETE.
 func merge(old *store.Contract, next store.Contract, now time.Time) store.Contract {
 	row := next
 	if row.UpdatedAt.IsZero() {
