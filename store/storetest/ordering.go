@@ -115,8 +115,13 @@ func testFactSeq(t *testing.T, l store.Ledger) {
 	}
 	MustApply(t, l, change("q7", "qa", step{status: "COMPLETE", confirmed: true, signed: 3, detail: `{}`}))
 	doc := store.Document{ID: "qa-d1", ContractID: "qa", SHA256: "ab", Size: 1, Path: "p"}
-	if _, err := l.ArchiveDocument(ctx, tenant, doc, []store.Fact{seqFact("qa-5", "qa")}); err != nil {
+	bare := store.Fact{ID: "qa-6", Subject: "s", Tenant: tenant, ContractID: "qa"} // no payload: seq in the outbox only
+	if _, err := l.ArchiveDocument(ctx, tenant, doc, []store.Fact{seqFact("qa-5", "qa"), bare}); err != nil {
 		t.Fatal(err)
+	}
+	notJSON := store.Fact{ID: "qa-7", Subject: "s", Tenant: tenant, ContractID: "qa", Payload: []byte("[1]")}
+	if _, err := l.ArchiveDocument(ctx, tenant, store.Document{ID: "qa-d2", ContractID: "qa", SHA256: "cd"}, []store.Fact{notJSON}); err == nil {
+		t.Error("a fact whose payload is not a JSON object was written")
 	}
 	if _, err := l.ArchiveDocument(ctx, tenant, store.Document{ID: "qz-d1", ContractID: "qz", SHA256: "ab"},
 		[]store.Fact{seqFact("qz-1", "qz")}); err == nil {
@@ -126,7 +131,7 @@ func testFactSeq(t *testing.T, l store.Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"qa-1": 1, "qa-2": 2, "qa-3": 3, "qa-4": 4, "qa-5": 5, "qb-1": 1, "qb-2": 2, "fact-q7": 0}
+	want := map[string]int64{"qa-1": 1, "qa-2": 2, "qa-3": 3, "qa-4": 4, "qa-5": 5, "qa-6": 6, "qb-1": 1, "qb-2": 2, "fact-q7": 0}
 	if len(facts) != len(want) {
 		t.Fatalf("outbox has %d facts, want %d", len(facts), len(want))
 	}
@@ -134,7 +139,12 @@ func testFactSeq(t *testing.T, l store.Ledger) {
 		var p struct {
 			Seq int64 `json:"seq"`
 		}
-		if f.ContractID != "" {
+		if f.ID == "qa-6" {
+			if len(f.Payload) != 0 {
+				t.Errorf("fact qa-6: payload %q, want none", f.Payload)
+			}
+			p.Seq = f.Seq
+		} else if f.ContractID != "" {
 			if err := json.Unmarshal(f.Payload, &p); err != nil {
 				t.Fatalf("fact %s payload %s: %v", f.ID, f.Payload, err)
 			}

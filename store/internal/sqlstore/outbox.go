@@ -21,8 +21,8 @@ import (
 // A fact naming a contract (Tenant and ContractID) gets that contract's
 // next sequence number (contracts.fact_seq, counted in this transaction,
 // which holds the contract's row lock from then on), stored in the outbox
-// and set as "seq" in its payload, a JSON object. The contract must be in
-// the ledger. A fact id already in the outbox takes no number.
+// and set as "seq" in its payload, a JSON object (or empty). The contract
+// must be in the ledger. A fact id already in the outbox takes no number.
 func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, now time.Time) error {
 	for i, f := range facts {
 		if f.ID == "" {
@@ -78,8 +78,11 @@ func (s *DB) nextFactSeq(ctx context.Context, tx *sql.Tx, tenant, contractID str
 }
 
 // withSeq returns payload, a JSON object, with its "seq" member set to seq
-// (members are re-encoded in key order).
+// (members are re-encoded in key order). An empty payload stays empty.
 func withSeq(payload []byte, seq int64) ([]byte, error) {
+	if len(payload) == 0 {
+		return payload, nil
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
 		return nil, fmt.Errorf("payload is not a JSON object")
