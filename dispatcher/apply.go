@@ -44,20 +44,20 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// fetchTime is a fetch's start as the ledger keeps it: UTC, microseconds.
+// fetchTime is a fetch's start as the ledger keeps it (UTC, microseconds):
+// the Contract.FetchedAt of a confirmed change (commitGroups sets it).
 func fetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // signed reports whether the documents of a contract in status must be
 // archived (lifecycle.Signed).
 func signed(status string) bool { return lifecycle.Signed(status) }
 
-// change is the ledger change for one event: the detail when confirmed
-// (with the instant its fetch began), else the callback's own fields
-// flagged unconfirmed.
-func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract, fetchedAt time.Time) store.ContractChange {
+// change is the ledger change for one event: the detail when confirmed,
+// else the callback's own fields flagged unconfirmed.
+func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.ContractChange {
 	c := contractFromEnvelope(env)
 	if detail != nil {
-		c = contractFromDetail(env.Tenant, detail, fetchedAt)
+		c = contractFromDetail(env.Tenant, detail)
 	}
 	return store.ContractChange{
 		Event:    eventRow(env),
@@ -118,12 +118,12 @@ func eventRow(env *events.Envelope) store.Event {
 	}
 }
 
-// contractFromDetail is the ledger view of a detail whose fetch began at
-// fetchedAt.
-func contractFromDetail(tenant string, c *qys.Contract, fetchedAt time.Time) store.Contract {
+// contractFromDetail is the ledger view of a detail; the caller sets
+// FetchedAt, the instant the fetch began.
+func contractFromDetail(tenant string, c *qys.Contract) store.Contract {
 	sc := store.Contract{
 		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
-		Confirmed: true, FetchedAt: fetchedAt, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
+		Confirmed: true, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
 	}
 	for _, s := range c.Signatories {
 		sc.Signatories = append(sc.Signatories, store.Signatory{

@@ -160,7 +160,11 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	var changes []store.ContractChange
 	for _, g := range groups {
 		for _, dl := range g.deliveries {
-			changes = append(changes, d.change(dl.env, g.detail, g.fetchedAt))
+			ch := d.change(dl.env, g.detail)
+			if g.detail != nil {
+				ch.Contract.FetchedAt = g.fetchedAt // orders this view against other appliers'
+			}
+			changes = append(changes, ch)
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)

@@ -10,7 +10,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -84,6 +83,8 @@ func (r *Reconciler) Run(ctx context.Context) {
 	}
 }
 
+var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
+
 // RunOnce makes one pass: stuck contracts, completed contracts with
 // missing documents, and the contracts published since `since`.
 func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileReport, error) {
@@ -108,7 +109,7 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileRep
 
 func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *ReconcileReport) error {
 	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{
-		Tenant: tenant, Status: lifecycle.OpenStatuses(), UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
+		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter), Limit: 1000,
 	})
 	if err != nil {
 		return wrapf(err, "reconcile: stuck contracts")
@@ -127,7 +128,8 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 			continue
 		}
 		rep.Checked++
-		next := contractFromDetail(tenant, detail, fetchedAt)
+		next := contractFromDetail(tenant, detail)
+		next.FetchedAt = fetchedAt // compared with the row's, as the ledger will
 		if store.Advances(&row, &next) {
 			if err := r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next)); err != nil {
 				return err
@@ -139,7 +141,8 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 
 func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
 	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant,
-		Status: lifecycle.SignedStatuses(), Limit: 1000})
+		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
+			store.StatusTerminating, store.StatusTerminated}, Limit: 1000})
 	if err != nil {
 		return wrapf(err, "reconcile: completed contracts")
 	}
