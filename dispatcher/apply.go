@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -24,6 +25,9 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	start := time.Now()
+	// The instant the fetch began orders this view against the views of
+	// other appliers (the detail carries no update time of its own).
+	g.fetchedAt = fetchTime(start)
 	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
 	cancel()
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
@@ -40,18 +44,13 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// signed reports whether a contract in status has been signed by every
-// party, so its signed documents exist and must be archived: COMPLETE, and
-// a completed contract being or having been voided (INVALIDING/INVALIDED,
-// TERMINATING/TERMINATED in private cloud 4.0): the signed PDF stays
-// evidence.
-func signed(status string) bool {
-	switch status {
-	case qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided, store.StatusTerminating, store.StatusTerminated:
-		return true
-	}
-	return false
-}
+// fetchTime is a fetch's start as the ledger keeps it (UTC, microseconds):
+// the Contract.FetchedAt of a confirmed change (commitGroups sets it).
+func fetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// signed reports whether the documents of a contract in status must be
+// archived (lifecycle.Signed).
+func signed(status string) bool { return lifecycle.Signed(status) }
 
 // change is the ledger change for one event: the detail when confirmed,
 // else the callback's own fields flagged unconfirmed.
@@ -119,6 +118,8 @@ func eventRow(env *events.Envelope) store.Event {
 	}
 }
 
+// contractFromDetail is the ledger view of a detail; the caller sets
+// FetchedAt, the instant the fetch began.
 func contractFromDetail(tenant string, c *qys.Contract) store.Contract {
 	sc := store.Contract{
 		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,

@@ -27,6 +27,7 @@ type group struct {
 	errs       []error // one per delivery
 	api        API
 	detail     *qys.Contract
+	fetchedAt  time.Time // when the detail fetch began
 }
 
 func (g *group) failAll(err error) {
@@ -159,7 +160,11 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	var changes []store.ContractChange
 	for _, g := range groups {
 		for _, dl := range g.deliveries {
-			changes = append(changes, d.change(dl.env, g.detail))
+			ch := d.change(dl.env, g.detail)
+			if g.detail != nil {
+				ch.Contract.FetchedAt = g.fetchedAt // orders this view against other appliers'
+			}
+			changes = append(changes, ch)
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
@@ -184,23 +189,26 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 // heartbeats keeps deliveries alive (InProgress) during long work such as
 // a download, so AckWait never redelivers a message still being worked.
 type heartbeats struct {
-	msgs []jetstream.Msg
-	done chan struct{}
-	once sync.Once
+	msgs    []jetstream.Msg
+	done    chan struct{} // closed by stop
+	stopped chan struct{} // closed when the ticker goroutine has returned
+	once    sync.Once
 }
 
 func (d *Dispatcher) heartbeat(dls []delivery) *heartbeats {
-	h := &heartbeats{done: make(chan struct{})}
+	h := &heartbeats{done: make(chan struct{}), stopped: make(chan struct{})}
 	for _, dl := range dls {
 		if dl.msg != nil {
 			h.msgs = append(h.msgs, dl.msg)
 		}
 	}
 	if len(h.msgs) == 0 {
+		close(h.stopped)
 		return h
 	}
 	every := d.cfg.AckWait / 3
 	go func() {
+		defer close(h.stopped)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -209,6 +217,11 @@ func (d *Dispatcher) heartbeat(dls []delivery) *heartbeats {
 				return
 			case <-t.C:
 				for _, m := range h.msgs {
+					select {
+					case <-h.done:
+						return
+					default:
+					}
 					_ = m.InProgress()
 				}
 			}
@@ -217,4 +230,10 @@ func (d *Dispatcher) heartbeat(dls []delivery) *heartbeats {
 	return h
 }
 
-func (h *heartbeats) stop() { h.once.Do(func() { close(h.done) }) }
+// stop ends the heartbeats and returns once the last InProgress has been
+// sent: a heartbeat after a NakWithDelay would restart the message's
+// AckWait and cancel the delay.
+func (h *heartbeats) stop() {
+	h.once.Do(func() { close(h.done) })
+	<-h.stopped
+}

@@ -139,6 +139,7 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 }
 
 func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *ReconcileReport) error {
+	fetchedAt := fetchTime(time.Now())
 	detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
 	if err != nil {
 		// One contract the API will not answer must not stop the pass.
@@ -149,6 +150,7 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 	}
 	rep.Checked++
 	next := contractFromDetail(tenant, detail)
+	next.FetchedAt = fetchedAt // compared with the row's, as the ledger will
 	if store.Advances(&row, &next) {
 		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next))
 	}

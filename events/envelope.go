@@ -131,11 +131,15 @@ func ActorKey(a *Actor) string {
 // Fact is one ledger change published on QYS_LEDGER for downstream
 // subscribers. Its ID is the Nats-Msg-Id it is published with.
 type Fact struct {
-	Schema         string          `json:"schema"`
-	ID             string          `json:"id"`
-	Tenant         string          `json:"tenant"`
-	Kind           string          `json:"kind"` // FactContractStatus or FactDocumentsArchived
-	ContractID     string          `json:"contract_id"`
+	Schema     string `json:"schema"`
+	ID         string `json:"id"`
+	Tenant     string `json:"tenant"`
+	Kind       string `json:"kind"` // FactContractStatus or FactDocumentsArchived
+	ContractID string `json:"contract_id"`
+	// Seq numbers the facts of one contract (tenant, contract_id) in the
+	// order the ledger wrote them: 1, 2, 3, … without gaps. The ledger sets
+	// it when it writes the fact to its outbox.
+	Seq            int64           `json:"seq"`
 	BizID          string          `json:"biz_id,omitempty"`
 	Status         string          `json:"status,omitempty"`
 	PreviousStatus string          `json:"previous_status,omitempty"`

@@ -65,7 +65,7 @@ func TestEnvelopeGolden(t *testing.T) {
 	golden(t, "callback_auth_company.json", auth)
 	fact := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: "fact-0123456789abcdef0123456789abcdef", Tenant: "default",
-		Kind: events.FactDocumentsArchived, ContractID: "3121362688614077231", Confirmed: true,
+		Kind: events.FactDocumentsArchived, ContractID: "3121362688614077231", Seq: 3, Confirmed: true,
 		OccurredAt: occurred,
 		Documents: []events.FactDocument{{ID: "3121362688614077232", Title: "采购合同", SHA256: strings.Repeat("ab", 32),
 			Size: 12345, Path: "documents/default/3121362688614077231/3121362688614077232.pdf"}},
@@ -73,7 +73,7 @@ func TestEnvelopeGolden(t *testing.T) {
 	golden(t, "fact_documents_archived.json", fact)
 	status := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: "fact-fedcba9876543210fedcba9876543210", Tenant: "default",
-		Kind: events.FactContractStatus, ContractID: "3121362688614077231", BizID: "order-42",
+		Kind: events.FactContractStatus, ContractID: "3121362688614077231", Seq: 2, BizID: "order-42",
 		Status: "COMPLETE", PreviousStatus: "SIGNING", Confirmed: true, Source: events.SourceCallback,
 		CauseEventID: "qys-00112233445566778899aabbccddeeff", OccurredAt: occurred,
 		Detail: json.RawMessage(`{"id":"3121362688614077231","status":"COMPLETE"}`),

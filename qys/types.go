@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // ID is a 契约锁 identifier. The platform sends large ids as JSON strings,
@@ -48,18 +50,20 @@ func truncate(b []byte, n int) string {
 }
 
 // Contract status values (treat the set as open: unknown values decode).
+// They are the lifecycle package's, which also ranks them and says which
+// are terminal or signed.
 const (
-	StatusDraft      = "DRAFT"
-	StatusFilling    = "FILLING"
-	StatusSigning    = "SIGNING"
-	StatusComplete   = "COMPLETE"
-	StatusRejected   = "REJECTED"
-	StatusRecalled   = "RECALLED"
-	StatusExpired    = "EXPIRED"
-	StatusInvaliding = "INVALIDING"
-	StatusInvalided  = "INVALIDED"
-	StatusForceEnd   = "FORCE_END"
-	StatusFailed     = "FAILED"
+	StatusDraft      = lifecycle.Draft
+	StatusFilling    = lifecycle.Filling
+	StatusSigning    = lifecycle.Signing
+	StatusComplete   = lifecycle.Complete
+	StatusRejected   = lifecycle.Rejected
+	StatusRecalled   = lifecycle.Recalled
+	StatusExpired    = lifecycle.Expired
+	StatusInvaliding = lifecycle.Invaliding
+	StatusInvalided  = lifecycle.Invalided
+	StatusForceEnd   = lifecycle.ForceEnd
+	StatusFailed     = lifecycle.Failed
 )
 
 // Contract is the result of GET /v2/contract/detail. Raw keeps the whole

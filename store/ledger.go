@@ -36,12 +36,17 @@ type Event struct {
 
 // Contract is the ledger row of one contract.
 type Contract struct {
-	Tenant      string
-	ID          string
-	BizID       string
-	Subject     string
-	Status      string
-	Confirmed   bool // status came from /v2/contract/detail, not the callback
+	Tenant    string
+	ID        string
+	BizID     string
+	Subject   string
+	Status    string
+	Confirmed bool // status came from /v2/contract/detail, not the callback
+	// FetchedAt is when the detail fetch behind the row began (the newest
+	// fetch applied to or confirming it); zero for a callback-only change
+	// (the store then keeps the row's). A confirmed change fetched before
+	// the row's FetchedAt never replaces it (see Advances).
+	FetchedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time
 	Detail      json.RawMessage // the detail JSON as the API sent it
@@ -91,7 +96,10 @@ type Fact struct {
 	ID      string
 	Subject string
 	// Tenant and ContractID name the contract the fact is about; the store
-	// numbers a contract's facts in order (Seq) when it writes them.
+	// numbers a contract's facts 1, 2, 3, … in the order it writes them
+	// (Seq, set in the outbox row and as "seq" in Payload, which must then
+	// be a JSON object). The contract must be in the ledger. Seq is
+	// ignored on input.
 	Tenant      string
 	ContractID  string
 	Seq         int64
@@ -169,15 +177,19 @@ type Ledger interface {
 	// the event id was applied before (nothing changes). Errors worth a
 	// retry satisfy IsTransient (as for every method).
 	ApplyContract(ctx context.Context, ch ContractChange) (Applied, error)
-	// ApplyContracts applies several changes in one transaction, in order
-	// (a batch: one commit instead of one per event). It returns one
-	// result and one error per change; a change whose event was applied
+	// ApplyContracts applies several changes in one transaction (a batch:
+	// one commit instead of one per event). It locks the contracts in
+	// (tenant, id) order, whatever the order of chs, so concurrent batches
+	// cannot deadlock; the changes of one contract apply in their order in
+	// chs. It returns one result and one error per change, in the order of
+	// chs; a change whose event was applied
 	// before gets ErrDuplicate and the others still apply. Any other
 	// failure rolls everything back and is returned as err. Its results'
 	// Current is the row as written, without documents (not read back).
 	ApplyContracts(ctx context.Context, chs []ContractChange) ([]Applied, []error, error)
-	// ArchiveDocument records an archived document file and its facts. It
-	// is idempotent: archiving the same document again with the same hash
+	// ArchiveDocument records an archived document file and its facts
+	// (their contracts are locked first, as on the apply path). It is
+	// idempotent: archiving the same document again with the same hash
 	// changes nothing and writes no fact.
 	ArchiveDocument(ctx context.Context, tenant string, doc Document, facts []Fact) (changed bool, err error)
 	// ApplyCertification records a certification event. ErrDuplicate as

@@ -1,140 +1,74 @@
 package store
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "github.com/qyshook/qyshook/lifecycle"
 
-// Contract statuses of 契约锁 that the ledger orders. Any other status is
-// treated as in progress (rank 2).
+// Contract statuses: aliases of the lifecycle package's (the one place
+// they are defined, ranked and classified), kept for existing callers.
 const (
-	StatusDraft       = "DRAFT"
-	StatusFilling     = "FILLING"
-	StatusSigning     = "SIGNING"
-	StatusComplete    = "COMPLETE"
-	StatusRejected    = "REJECTED"
-	StatusRecalled    = "RECALLED"
-	StatusExpired     = "EXPIRED"
-	StatusFailed      = "FAILED"
-	StatusForceEnd    = "FORCE_END"
-	StatusEnd         = "END"
-	StatusDelete      = "DELETE"
-	StatusFinished    = "FINISHED"
-	StatusInvaliding  = "INVALIDING"
-	StatusInvalided   = "INVALIDED"
-	StatusTerminating = "TERMINATING"
-	StatusTerminated  = "TERMINATED"
+	StatusDraft       = lifecycle.Draft
+	StatusFilling     = lifecycle.Filling
+	StatusSigning     = lifecycle.Signing
+	StatusComplete    = lifecycle.Complete
+	StatusRejected    = lifecycle.Rejected
+	StatusRecalled    = lifecycle.Recalled
+	StatusExpired     = lifecycle.Expired
+	StatusFailed      = lifecycle.Failed
+	StatusForceEnd    = lifecycle.ForceEnd
+	StatusEnd         = lifecycle.End
+	StatusDelete      = lifecycle.Delete
+	StatusFinished    = lifecycle.Finished
+	StatusInvaliding  = lifecycle.Invaliding
+	StatusInvalided   = lifecycle.Invalided
+	StatusTerminating = lifecycle.Terminating
+	StatusTerminated  = lifecycle.Terminated
 )
 
-var statusRanks = map[string]int{
-	StatusDraft:       0,
-	StatusFilling:     1,
-	StatusSigning:     2,
-	StatusComplete:    3,
-	StatusRejected:    3,
-	StatusRecalled:    3,
-	StatusExpired:     3,
-	StatusFailed:      3,
-	StatusForceEnd:    3,
-	StatusEnd:         3,
-	StatusDelete:      3,
-	StatusFinished:    3,
-	StatusInvaliding:  4,
-	StatusTerminating: 4,
-	StatusInvalided:   5,
-	StatusTerminated:  5,
-}
-
-// StatusRank orders contract statuses: DRAFT 0 < FILLING 1 < SIGNING 2 <
-// the ends (COMPLETE, REJECTED, RECALLED, EXPIRED, FAILED, FORCE_END, END,
-// DELETE, FINISHED) 3 < INVALIDING, TERMINATING 4 < INVALIDED, TERMINATED 5.
-// An unknown status ranks 2, as a contract still in progress.
-func StatusRank(status string) int {
-	if r, ok := statusRanks[status]; ok {
-		return r
-	}
-	return 2
-}
-
-// IsTerminal reports whether nothing moves a contract out of status: every
-// rank-3 end except COMPLETE (which may still be invalidated or
-// terminated), and the rank-5 states.
-func IsTerminal(status string) bool {
-	r, known := statusRanks[status]
-	return known && (r == 3 && status != StatusComplete || r == 5)
-}
-
-// signedStatuses are the signatory statuses counted as done.
-var signedStatuses = map[string]bool{"COMPLETE": true, "SIGNED": true, "FINISHED": true}
-
-// Progress counts the signatories of c that have signed (status COMPLETE,
-// SIGNED or FINISHED).
+// Progress counts the signatories of c that have signed
+// (lifecycle.SignatoryDone).
 func Progress(c *Contract) int {
 	n := 0
 	for _, s := range c.Signatories {
-		if signedStatuses[s.Status] {
+		if lifecycle.SignatoryDone(s.Status) {
 			n++
 		}
 	}
 	return n
 }
 
-// Advances reports whether next moves the ledger forward from old (nil for
-// a contract not yet in the ledger). It is deterministic and pure, so
-// events applied in any order converge:
-//
-//   - A terminal status (IsTerminal) is never replaced by another status;
-//     the same status may still be refined by the rules for equal statuses.
-//   - The one permitted step back: INVALIDING (TERMINATING in private cloud
-//     4.0) returns to COMPLETE when the API says so (next.Confirmed), which
-//     is how an invalidation the other party rejected (INVALID_REJECTED)
-//     ends.
-//   - Otherwise a higher StatusRank advances and a lower one does not.
-//   - A different status of the same rank advances only when next is
-//     confirmed and old is not: the API's word beats a callback's.
-//   - The same status: a confirmed next replaces an unconfirmed old, an
-//     unconfirmed next never replaces a confirmed old; otherwise next
-//     advances when it carries more Progress, or the same Progress and a
-//     different detail (compared as compacted JSON).
+// View is what lifecycle.Advances compares of c: status, confirmed, fetch
+// time, signatories done (Progress) and detail.
+func (c *Contract) View() lifecycle.View {
+	return lifecycle.View{Status: c.Status, Confirmed: c.Confirmed, FetchedAt: c.FetchedAt, Signed: Progress(c), Detail: c.Detail}
+}
+
+// Advances reports whether the change next replaces the ledger row old
+// (nil for a contract not yet in the ledger): lifecycle.Advances on their
+// views. It refuses a confirmed next fetched before the row's FetchedAt
+// (or without a fetch time over a row that has one); otherwise it lets a
+// status move only forward in lifecycle.Rank (never out of a terminal
+// status; from INVALIDING or TERMINATING back to COMPLETE only when next
+// is confirmed), and within one status lets a confirmed view replace an
+// unconfirmed one, more signatories done replace fewer, and a different
+// detail replace an equal one. It does not decide fields left empty in
+// next: the store keeps old's for those.
 func Advances(old, next *Contract) bool {
-	if old == nil {
-		return next != nil
-	}
 	if next == nil {
 		return false
 	}
-	if old.Status != next.Status {
-		switch {
-		case IsTerminal(old.Status):
-			return false
-		case (old.Status == StatusInvaliding || old.Status == StatusTerminating) && next.Status == StatusComplete:
-			return next.Confirmed
-		}
-		oldRank, nextRank := StatusRank(old.Status), StatusRank(next.Status)
-		if nextRank != oldRank {
-			return nextRank > oldRank
-		}
-		return next.Confirmed && !old.Confirmed
-	}
-	if old.Confirmed != next.Confirmed {
-		return next.Confirmed
-	}
-	oldProgress, nextProgress := Progress(old), Progress(next)
-	if nextProgress != oldProgress {
-		return nextProgress > oldProgress
-	}
-	return !sameJSON(old.Detail, next.Detail)
-}
-
-// sameJSON compares two JSON documents ignoring insignificant whitespace;
-// invalid JSON is compared byte for byte.
-func sameJSON(a, b json.RawMessage) bool {
-	if bytes.Equal(a, b) {
+	if old == nil {
 		return true
 	}
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+	ov := old.View()
+	return lifecycle.Advances(&ov, next.View())
+}
+
+// Reconfirms reports whether next, which does not advance old, is a
+// confirmed view of the same state fetched later (lifecycle.Reconfirms):
+// the store then records next's FetchedAt on the row.
+func Reconfirms(old, next *Contract) bool {
+	if old == nil || next == nil {
 		return false
 	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
+	ov := old.View()
+	return lifecycle.Reconfirms(&ov, next.View())
 }

@@ -134,7 +134,18 @@ func (s *Server) serveDetail(w *recorder, r *http.Request) {
 	}
 	s.detailCalls[c.id]++
 	wire := s.wireLocked(c)
+	gate := s.takeGateLocked(c.id)
 	s.mu.Unlock()
+	if gate != nil {
+		failure, ok := s.waitGate(gate, r)
+		if !ok {
+			return
+		}
+		if failure != 0 {
+			writeGatewayFailure(w, failure)
+			return
+		}
+	}
 	e := envelope{Code: qys.CodeSuccess, Message: "SUCCESS", ResponseCode: qys.ResponseCodeSuccess, Result: wire}
 	if s.cfg.private {
 		e.Contract = wire

@@ -144,6 +144,7 @@ type Server struct {
 	seq         int64
 	requests    []Request
 	detailCalls map[string]int
+	gates       map[string]*DetailGate // see HoldDetail
 	faults      faults
 	cb          callbackState
 }

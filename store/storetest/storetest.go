@@ -41,6 +41,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"NotFound", testNotFound},
 		{"ConcurrentSameContract", testConcurrentSameContract},
 		{"ConcurrentDuplicates", testConcurrentDuplicates},
+		{"FetchOrder", testFetchOrder},
+		{"FactSeq", testFactSeq},
+		{"BatchesOppositeOrder", testBatchesOppositeOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

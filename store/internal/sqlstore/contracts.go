@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -29,9 +31,13 @@ func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.
 	return out, nil
 }
 
-// ApplyContracts implements store.Ledger: the changes in one transaction,
-// in order; a duplicate event skips its change only.
+// ApplyContracts implements store.Ledger: the changes in one transaction.
+// The contracts are locked in (tenant, id) order, whatever the order of
+// chs, so two batches touching the same contracts cannot deadlock; the
+// changes of one contract keep their order in chs, and the results come
+// back in the order of chs. A duplicate event skips its change only.
 func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]store.Applied, []error, error) {
+	order := lockOrder(chs)
 	var outs []store.Applied
 	var errs []error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -39,8 +45,9 @@ func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]
 		// The rows this transaction already locked and wrote, so later
 		// changes of the same contract skip reading them again.
 		known := map[[2]string]*store.Contract{}
-		for i, ch := range chs {
-			key := [2]string{ch.Contract.Tenant, ch.Contract.ID}
+		for _, i := range order {
+			ch := chs[i]
+			key := contractKey(ch)
 			out, err := s.applyContract(ctx, tx, ch, known[key], false)
 			switch {
 			case errors.Is(err, store.ErrDuplicate):
@@ -60,6 +67,36 @@ func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]
 		return nil, nil, s.fail(fmt.Sprintf("apply %d contract changes", len(chs)), err)
 	}
 	return outs, errs, nil
+}
+
+// contractKey is the (tenant, id) a change applies to, with the event's
+// tenant and contract id standing in for empty ones (as applyContract does).
+func contractKey(ch store.ContractChange) [2]string {
+	tenant, id := ch.Contract.Tenant, ch.Contract.ID
+	if tenant == "" {
+		tenant = ch.Event.Tenant
+	}
+	if id == "" {
+		id = ch.Event.ContractID
+	}
+	return [2]string{tenant, id}
+}
+
+// lockOrder returns the indexes of chs sorted by (tenant, contract id),
+// stable, so each contract's changes keep their order.
+func lockOrder(chs []store.ContractChange) []int {
+	order := make([]int, len(chs))
+	keys := make([][2]string, len(chs))
+	for i, ch := range chs {
+		order[i], keys[i] = i, contractKey(ch)
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := strings.Compare(keys[a][0], keys[b][0]); c != 0 {
+			return c
+		}
+		return strings.Compare(keys[a][1], keys[b][1])
+	})
+	return order
 }
 
 // applyContract applies one change inside tx. A duplicate event returns
@@ -111,7 +148,18 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 	written := merge(old, next, now)
 	if old != nil {
 		if !store.Advances(old, &next) {
-			return store.Applied{Previous: old, Current: old}, nil
+			if !store.Reconfirms(old, &next) {
+				return store.Applied{Previous: old, Current: old}, nil
+			}
+			// The same state seen by a later fetch: only the row's
+			// fetch time moves, so an older view committed later is
+			// still refused.
+			if err := s.setFetchedAt(ctx, tx, old.Tenant, old.ID, next.FetchedAt); err != nil {
+				return store.Applied{}, err
+			}
+			cur := *old
+			cur.FetchedAt = next.FetchedAt
+			return store.Applied{Previous: old, Current: &cur}, nil
 		}
 		if err := s.updateContract(ctx, tx, written); err != nil {
 			return store.Applied{}, err
@@ -137,9 +185,9 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 }
 
 // merge builds the row to write from the change next over old (nil for
-// a new contract): empty fields of next keep old's values; UpdatedAt
-// defaults to now; CompletedAt is next's if set, else old's, else now
-// when the contract reaches COMPLETE.
+// a new contract): empty fields of next keep old's values (FetchedAt
+// included); UpdatedAt defaults to now; CompletedAt is next's if set,
+// else old's, else now when the contract reaches COMPLETE.
 func merge(old *store.Contract, next store.Contract, now time.Time) store.Contract {
 	row := next
 	if row.UpdatedAt.IsZero() {
@@ -161,8 +209,11 @@ func merge(old *store.Contract, next store.Contract, now time.Time) store.Contra
 		if row.CompletedAt == nil {
 			row.CompletedAt = old.CompletedAt
 		}
+		if row.FetchedAt.IsZero() {
+			row.FetchedAt = old.FetchedAt
+		}
 	}
-	if row.CompletedAt == nil && row.Status == store.StatusComplete {
+	if row.CompletedAt == nil && row.Status == lifecycle.Complete {
 		t := row.UpdatedAt
 		row.CompletedAt = &t
 	}
@@ -211,11 +262,11 @@ func (s *DB) lockContract(ctx context.Context, tx *sql.Tx, tenant, id string) (*
 func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract) (bool, error) {
 	var id string
 	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO contracts
-		(tenant, id, biz_id, subject, status, confirmed, signed_count, updated_at, completed_at, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(tenant, id, biz_id, subject, status, confirmed, signed_count, fetched_at, updated_at, completed_at, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, id) DO NOTHING RETURNING id`),
 		row.Tenant, row.ID, row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
-		s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail)).Scan(&id)
+		s.nullTimeArg(&row.FetchedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -228,13 +279,22 @@ func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract) error {
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET
 		biz_id = ?, subject = ?, status = ?, confirmed = ?, signed_count = ?,
-		updated_at = ?, completed_at = ?, detail = ?
+		fetched_at = ?, updated_at = ?, completed_at = ?, detail = ?
 		WHERE tenant = ? AND id = ?`),
 		row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
-		s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail),
+		s.nullTimeArg(&row.FetchedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail),
 		row.Tenant, row.ID)
 	if err != nil {
 		return fmt.Errorf("update contract: %w", err)
+	}
+	return nil
+}
+
+// setFetchedAt records a later fetch that confirmed a row unchanged.
+func (s *DB) setFetchedAt(ctx context.Context, tx *sql.Tx, tenant, id string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET fetched_at = ? WHERE tenant = ? AND id = ?`),
+		s.timeArg(at), tenant, id); err != nil {
+		return fmt.Errorf("update contract fetched_at: %w", err)
 	}
 	return nil
 }

@@ -3,8 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/store"
@@ -13,6 +17,12 @@ import (
 // insertFacts writes facts to the outbox; a fact id already there is
 // kept as it is. Facts without CreatedAt get now plus one microsecond per
 // position, so the outbox keeps the order BuildFacts returned them in.
+//
+// A fact naming a contract (Tenant and ContractID) gets that contract's
+// next sequence number (contracts.fact_seq, counted in this transaction,
+// which holds the contract's row lock from then on), stored in the outbox
+// and set as "seq" in its payload, a JSON object (or empty). The contract
+// must be in the ledger. A fact id already in the outbox takes no number.
 func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, now time.Time) error {
 	for i, f := range facts {
 		if f.ID == "" {
@@ -22,10 +32,95 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, no
 		if created.IsZero() {
 			created = now.Add(time.Duration(i) * time.Microsecond)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (id, subject, payload, created_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
-			f.ID, f.Subject, bytesArg(f.Payload), s.timeArg(created)); err != nil {
+		f.Seq = 0
+		payload := f.Payload
+		if f.ContractID != "" {
+			seq, err := s.nextFactSeq(ctx, tx, f.Tenant, f.ContractID, 1)
+			if err != nil {
+				return fmt.Errorf("fact %s: %w", f.ID, err)
+			}
+			if payload, err = withSeq(f.Payload, seq); err != nil {
+				return fmt.Errorf("fact %s: %w", f.ID, err)
+			}
+			f.Seq = seq
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id`),
+			f.ID, f.Subject, bytesArg(payload), s.timeArg(created), f.Tenant, f.ContractID, f.Seq).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			if f.Seq > 0 { // a repeat: give its number back, so the contract's numbers stay contiguous
+				if _, err := s.nextFactSeq(ctx, tx, f.Tenant, f.ContractID, -1); err != nil {
+					return fmt.Errorf("fact %s: %w", f.ID, err)
+				}
+			}
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("insert fact %s: %w", f.ID, err)
+		}
+	}
+	return nil
+}
+
+// nextFactSeq adds delta to a contract's fact counter and returns it.
+func (s *DB) nextFactSeq(ctx context.Context, tx *sql.Tx, tenant, contractID string, delta int) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, s.q(`UPDATE contracts SET fact_seq = fact_seq + ?
+		WHERE tenant = ? AND id = ? RETURNING fact_seq`), delta, tenant, contractID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("contract %s/%s is not in the ledger", tenant, contractID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count facts of %s: %w", contractID, err)
+	}
+	return seq, nil
+}
+
+// withSeq returns payload, a JSON object, with its "seq" member set to seq
+// (members are re-encoded in key order). An empty payload stays empty.
+func withSeq(payload []byte, seq int64) ([]byte, error) {
+	if len(payload) == 0 {
+		return payload, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
+		return nil, fmt.Errorf("payload is not a JSON object")
+	}
+	members["seq"] = json.RawMessage(strconv.FormatInt(seq, 10))
+	out, err := json.Marshal(members)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	return out, nil
+}
+
+// lockFactContracts locks the rows of the contracts facts name, in
+// (tenant, id) order, before anything else in tx: the apply path locks a
+// contract before its documents, and so must every transaction that
+// numbers a contract's facts.
+func (s *DB) lockFactContracts(ctx context.Context, tx *sql.Tx, facts []store.Fact) error {
+	var keys [][2]string
+	for _, f := range facts {
+		if f.ContractID != "" {
+			keys = append(keys, [2]string{f.Tenant, f.ContractID})
+		}
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	for _, k := range slices.Compact(keys) {
+		var id string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM contracts WHERE tenant = ? AND id = ?`+s.d.LockRow),
+			k[0], k[1]).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("fact about contract %s/%s: not in the ledger", k[0], k[1])
+		}
+		if err != nil {
+			return fmt.Errorf("lock contract %s: %w", k[1], err)
 		}
 	}
 	return nil
@@ -34,8 +129,8 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, no
 // Outbox implements store.Ledger: unpublished facts, oldest first.
 // Limit <= 0 means no limit.
 func (s *DB) Outbox(ctx context.Context, limit int) ([]store.Fact, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, subject, payload, created_at, published_at
-		FROM outbox WHERE published_at IS NULL ORDER BY created_at, id`+limitClause(limit))
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, subject, payload, created_at, published_at,
+		tenant, contract_id, seq FROM outbox WHERE published_at IS NULL ORDER BY created_at, id`+limitClause(limit))
 	if err != nil {
 		return nil, s.fail("outbox", err)
 	}
@@ -44,7 +139,7 @@ func (s *DB) Outbox(ctx context.Context, limit int) ([]store.Fact, error) {
 	for rows.Next() {
 		var f store.Fact
 		if err := rows.Scan(&f.ID, &f.Subject, &f.Payload, timeCol{&f.CreatedAt},
-			nullTimeCol{&f.PublishedAt}); err != nil {
+			nullTimeCol{&f.PublishedAt}, &f.Tenant, &f.ContractID, &f.Seq); err != nil {
 			return nil, s.fail("outbox: scan", err)
 		}
 		out = append(out, f)
@@ -93,6 +188,9 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 	}
 	changed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockFactContracts(ctx, tx, facts); err != nil {
+			return err
+		}
 		var id string
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
 			(tenant, id, contract_id, title, sha256, size, path, fetched_at)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/qyshook/qyshook/store"
 )
@@ -15,14 +16,18 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const contractCols = `tenant, id, biz_id, subject, status, confirmed, updated_at, completed_at, detail`
+const contractCols = `tenant, id, biz_id, subject, status, confirmed, fetched_at, updated_at, completed_at, detail`
 
 func scanContract(sc interface{ Scan(...any) error }, c *store.Contract) error {
 	var detail []byte
+	var fetched *time.Time
 	err := sc.Scan(&c.Tenant, &c.ID, &c.BizID, &c.Subject, &c.Status, &c.Confirmed,
-		timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail)
+		nullTimeCol{&fetched}, timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail)
 	if len(detail) > 0 {
 		c.Detail = detail
+	}
+	if fetched != nil {
+		c.FetchedAt = *fetched
 	}
 	return err
 }

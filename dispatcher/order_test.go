@@ -1,0 +1,127 @@
+package dispatcher_test
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// startAnother runs a second dispatcher on the harness's ledger, stream
+// and durable consumer, until the test ends.
+func (h *harness) startAnother() {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Registerer = prometheus.NewRegistry()
+	d, err := dispatcher.New(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("second dispatcher: %v", err)
+		}
+	})
+}
+
+// TestOlderDetailCommittedLaterIsRefused: two dispatchers share one
+// ledger and one stream. One fetches the detail while the contract is
+// COMPLETE, and the fake holds that answer; meanwhile the contract is
+// being voided and the other dispatcher fetches and commits INVALIDING.
+// The older COMPLETE view, committed last, must not step the contract
+// back (it did: INVALIDING → COMPLETE is allowed when confirmed, and the
+// reconciler then never looked at it again).
+func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
+	forEachDB(t, func(t *testing.T, l store.Ledger) {
+		h := newHarness(t, l)
+		id := h.addContract(qys.StatusSigning)
+		h.completeInFake(id)
+		gate := h.fake.HoldDetail(id)
+		t.Cleanup(gate.Release)
+		h.start()
+		h.startAnother()
+
+		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		<-gate.Held() // one dispatcher holds a COMPLETE view, fetched first
+
+		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+			t.Fatal(err)
+		}
+		h.publishContract(id, "INVALIDING", qys.StatusInvaliding)
+		eventually(t, "INVALIDING applied by the other dispatcher", func() bool {
+			c := h.contract(id)
+			return c != nil && c.Status == qys.StatusInvaliding
+		})
+		before := h.contract(id)
+		if !before.Confirmed || before.FetchedAt.IsZero() {
+			t.Fatalf("INVALIDING row: confirmed=%v fetched_at=%v; want a confirmed row with its fetch time", before.Confirmed, before.FetchedAt)
+		}
+
+		gate.Release() // the older view now commits
+		eventually(t, "the COMPLETE event recorded", func() bool {
+			evs, err := l.Events(context.Background(), "default", id)
+			return err == nil && len(evs) == 2
+		})
+		c := h.contract(id)
+		if c.Status != qys.StatusInvaliding {
+			t.Fatalf("status %s after the older COMPLETE view committed; want INVALIDING", c.Status)
+		}
+		if !c.FetchedAt.Equal(before.FetchedAt) {
+			t.Fatalf("fetched_at moved from %v to %v", before.FetchedAt, c.FetchedAt)
+		}
+	})
+}
+
+// TestFactsNumberedPerContract: the facts of one contract on QYS_LEDGER
+// carry the ledger's per-contract sequence, by which a subscriber orders
+// them whatever order they arrive in.
+func TestFactsNumberedPerContract(t *testing.T) {
+	forEachDB(t, func(t *testing.T, l store.Ledger) {
+		h := newHarness(t, l)
+		id := h.addContract(qys.StatusSigning)
+		h.start()
+		h.publishContract(id, "SEAL", qys.StatusSigning)
+		eventually(t, "SIGNING applied", func() bool { c := h.contract(id); return c != nil && c.Status == qys.StatusSigning })
+		h.completeInFake(id)
+		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		var mine []events.Fact
+		eventually(t, "the COMPLETE fact published", func() bool {
+			mine = mine[:0]
+			done := false
+			for _, f := range h.facts() {
+				if f.ContractID == id {
+					mine = append(mine, f)
+					done = done || f.Kind == events.FactContractStatus && f.Status == qys.StatusComplete
+				}
+			}
+			return done
+		})
+		slices.SortFunc(mine, func(a, b events.Fact) int { return cmp.Compare(a.Seq, b.Seq) })
+		var statuses []string
+		for i, f := range mine {
+			if f.Seq <= 0 || i > 0 && f.Seq == mine[i-1].Seq {
+				t.Fatalf("fact %s (%s %s) has seq %d; facts: %+v", f.ID, f.Kind, f.Status, f.Seq, mine)
+			}
+			if f.Kind == events.FactContractStatus {
+				statuses = append(statuses, f.Status)
+			}
+		}
+		if want := []string{qys.StatusSigning, qys.StatusComplete}; !slices.Equal(statuses, want) {
+			t.Fatalf("status facts by seq: %v, want %v", statuses, want)
+		}
+		if mine[0].Seq != 1 {
+			t.Fatalf("first fact has seq %d, want 1", mine[0].Seq)
+		}
+	})
+}

@@ -1,0 +1,209 @@
+// Package lifecycle is the one vocabulary of a 契约锁 contract's life that
+// the protocol (qys), the ledger (store) and the dispatcher share: the
+// contract statuses, how they rank, which are terminal, which mean the
+// contract was signed (its documents must be archived), which signatory
+// statuses count as signed, and Advances, the rule that decides whether
+// one view of a contract replaces another.
+package lifecycle
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Contract statuses (status in /v2/contract/detail and /v2/contract/list,
+// contractStatus in callbacks). The set is open: any other value is a
+// contract still in progress (rank 2). TERMINATING and TERMINATED are
+// private cloud 4.0's names for INVALIDING and INVALIDED.
+const (
+	Draft       = "DRAFT"
+	Filling     = "FILLING"
+	Signing     = "SIGNING"
+	Complete    = "COMPLETE"
+	Rejected    = "REJECTED"
+	Recalled    = "RECALLED"
+	Expired     = "EXPIRED"
+	Failed      = "FAILED"
+	ForceEnd    = "FORCE_END"
+	End         = "END"
+	Delete      = "DELETE"
+	Finished    = "FINISHED"
+	Invaliding  = "INVALIDING"
+	Invalided   = "INVALIDED"
+	Terminating = "TERMINATING"
+	Terminated  = "TERMINATED"
+)
+
+var ranks = map[string]int{
+	Draft:       0,
+	Filling:     1,
+	Signing:     2,
+	Complete:    3,
+	Rejected:    3,
+	Recalled:    3,
+	Expired:     3,
+	Failed:      3,
+	ForceEnd:    3,
+	End:         3,
+	Delete:      3,
+	Finished:    3,
+	Invaliding:  4,
+	Terminating: 4,
+	Invalided:   5,
+	Terminated:  5,
+}
+
+// Rank orders contract statuses: DRAFT 0 < FILLING 1 < SIGNING 2 < the
+// ends (COMPLETE, REJECTED, RECALLED, EXPIRED, FAILED, FORCE_END, END,
+// DELETE, FINISHED) 3 < INVALIDING, TERMINATING 4 < INVALIDED,
+// TERMINATED 5. An unknown status ranks 2, as a contract still in
+// progress.
+func Rank(status string) int {
+	if r, ok := ranks[status]; ok {
+		return r
+	}
+	return 2
+}
+
+// IsTerminal reports whether nothing moves a contract out of status: every
+// rank-3 end except COMPLETE (which may still be voided), and the rank-5
+// states.
+func IsTerminal(status string) bool {
+	r, known := ranks[status]
+	return known && (r == 3 && status != Complete || r == 5)
+}
+
+// Voiding reports whether status is a voiding in progress (INVALIDING,
+// TERMINATING), the one state a contract may leave back to COMPLETE.
+func Voiding(status string) bool { return status == Invaliding || status == Terminating }
+
+// Signed reports whether a contract in status has been signed by every
+// party, so its signed documents exist and must be archived: COMPLETE,
+// and a completed contract being or having been voided (INVALIDING,
+// INVALIDED, TERMINATING, TERMINATED): the signed PDF stays evidence.
+func Signed(status string) bool {
+	switch status {
+	case Complete, Invaliding, Invalided, Terminating, Terminated:
+		return true
+	}
+	return false
+}
+
+// SignedStatuses are the statuses for which Signed is true.
+func SignedStatuses() []string {
+	return []string{Complete, Invaliding, Invalided, Terminating, Terminated}
+}
+
+// OpenStatuses are the known statuses a contract can still leave on its
+// own (not terminal, not COMPLETE): the ones the reconciler polls.
+func OpenStatuses() []string { return []string{Draft, Filling, Signing, Invaliding, Terminating} }
+
+// SignatoryDone reports whether a signatory (or action) status counts as
+// signed: COMPLETE, SIGNED or FINISHED.
+func SignatoryDone(status string) bool {
+	switch status {
+	case Complete, "SIGNED", Finished:
+		return true
+	}
+	return false
+}
+
+// View is what Advances compares of one contract: a ledger row, or a
+// change about to be applied to it.
+type View struct {
+	Status string
+	// Confirmed: the view came from /v2/contract/detail, not a callback.
+	Confirmed bool
+	// FetchedAt is when the detail fetch that produced the view began. On
+	// a ledger row it is the newest fetch applied to (or confirming) the
+	// row; zero when unknown (callback-only views, rows written before
+	// fetch times were recorded).
+	FetchedAt time.Time
+	// Signed counts the signatories done (see SignatoryDone).
+	Signed int
+	// Detail is the detail JSON, compared ignoring whitespace.
+	Detail json.RawMessage
+}
+
+// FetchedBefore reports whether next is a confirmed view that cannot be
+// shown to be at least as recent as old: old records a fetch time and
+// next was fetched earlier, or records none. Such a view never replaces
+// old, whatever its status: with several appliers, a detail fetched first
+// may be committed last.
+func FetchedBefore(old *View, next View) bool {
+	if old == nil || !next.Confirmed || old.FetchedAt.IsZero() {
+		return false
+	}
+	return next.FetchedAt.IsZero() || next.FetchedAt.Before(old.FetchedAt)
+}
+
+// Advances reports whether next replaces old (nil for a contract not yet
+// in the ledger). It is pure, so the same views decide the same way on
+// every applier. In order:
+//
+//   - Fetch order: a confirmed next that FetchedBefore old does not
+//     replace it. Unconfirmed (callback-only) views skip this rule.
+//   - A terminal old status (IsTerminal) is never replaced by another
+//     status; the same status may still be refined by the rules below.
+//   - The one step back: a voiding (INVALIDING, TERMINATING) returns to
+//     COMPLETE only when next is confirmed (and, by the first rule, not
+//     fetched before old): how a voiding the other party refused
+//     (INVALID_REJECTED) ends.
+//   - Otherwise a different status advances when it ranks higher, and at
+//     the same rank only when next is confirmed and old is not.
+//   - The same status: a confirmed next replaces an unconfirmed old and
+//     an unconfirmed next never replaces a confirmed old; otherwise next
+//     replaces old when more signatories are done, or as many and the
+//     detail differs (compared as compacted JSON).
+func Advances(old *View, next View) bool {
+	if old == nil {
+		return true
+	}
+	if FetchedBefore(old, next) {
+		return false
+	}
+	if old.Status != next.Status {
+		switch {
+		case IsTerminal(old.Status):
+			return false
+		case Voiding(old.Status) && next.Status == Complete:
+			return next.Confirmed
+		}
+		oldRank, nextRank := Rank(old.Status), Rank(next.Status)
+		if nextRank != oldRank {
+			return nextRank > oldRank
+		}
+		return next.Confirmed && !old.Confirmed
+	}
+	if old.Confirmed != next.Confirmed {
+		return next.Confirmed
+	}
+	if next.Signed != old.Signed {
+		return next.Signed > old.Signed
+	}
+	return !SameJSON(old.Detail, next.Detail)
+}
+
+// Reconfirms reports whether next, which does not advance old, is a
+// confirmed view of the same state (status, signatories done, detail)
+// fetched after the row's last fetch: the row then records next's fetch
+// time, so an older view of another state, committed later, is refused.
+func Reconfirms(old *View, next View) bool {
+	return old != nil && next.Confirmed && old.Confirmed && !next.FetchedAt.IsZero() &&
+		next.FetchedAt.After(old.FetchedAt) && old.Status == next.Status &&
+		old.Signed == next.Signed && SameJSON(old.Detail, next.Detail)
+}
+
+// SameJSON compares two JSON documents ignoring insignificant whitespace;
+// invalid JSON is compared byte for byte.
+func SameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}

@@ -1,0 +1,134 @@
+package lifecycle_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/lifecycle"
+)
+
+func TestRank(t *testing.T) {
+	order := [][]string{
+		{"DRAFT"}, {"FILLING"}, {"SIGNING", "WHATEVER"},
+		{"COMPLETE", "REJECTED", "RECALLED", "EXPIRED", "FAILED", "FORCE_END", "END", "DELETE", "FINISHED"},
+		{"INVALIDING", "TERMINATING"}, {"INVALIDED", "TERMINATED"},
+	}
+	for rank, statuses := range order {
+		for _, s := range statuses {
+			if got := lifecycle.Rank(s); got != rank {
+				t.Errorf("Rank(%s) = %d, want %d", s, got, rank)
+			}
+		}
+	}
+	for s, want := range map[string]bool{"COMPLETE": false, "REJECTED": true, "INVALIDING": false, "INVALIDED": true,
+		"TERMINATED": true, "SIGNING": false, "X": false} {
+		if got := lifecycle.IsTerminal(s); got != want {
+			t.Errorf("IsTerminal(%s) = %v", s, got)
+		}
+	}
+}
+
+func TestSignedAndOpen(t *testing.T) {
+	for s, want := range map[string]bool{"COMPLETE": true, "INVALIDING": true, "INVALIDED": true, "TERMINATING": true,
+		"TERMINATED": true, "SIGNING": false, "REJECTED": false, "X": false} {
+		if got := lifecycle.Signed(s); got != want {
+			t.Errorf("Signed(%s) = %v", s, got)
+		}
+	}
+	for _, s := range lifecycle.SignedStatuses() {
+		if !lifecycle.Signed(s) {
+			t.Errorf("SignedStatuses has %s, not Signed", s)
+		}
+	}
+	for _, s := range lifecycle.OpenStatuses() {
+		if lifecycle.IsTerminal(s) || s == lifecycle.Complete {
+			t.Errorf("OpenStatuses has %s", s)
+		}
+	}
+	for s, want := range map[string]bool{"COMPLETE": true, "SIGNED": true, "FINISHED": true, "WAITING": false, "": false} {
+		if got := lifecycle.SignatoryDone(s); got != want {
+			t.Errorf("SignatoryDone(%s) = %v", s, got)
+		}
+	}
+}
+
+var t0 = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+
+// at is a fetch time, n seconds after t0; -1 means none.
+func at(n int) time.Time {
+	if n < 0 {
+		return time.Time{}
+	}
+	return t0.Add(time.Duration(n) * time.Second)
+}
+
+func v(status string, confirmed bool, signed int, detail string, fetched int) lifecycle.View {
+	return lifecycle.View{Status: status, Confirmed: confirmed, Signed: signed, Detail: []byte(detail), FetchedAt: at(fetched)}
+}
+
+func TestAdvances(t *testing.T) {
+	p := func(x lifecycle.View) *lifecycle.View { return &x }
+	cases := []struct {
+		old  *lifecycle.View
+		next lifecycle.View
+		want bool
+	}{
+		{nil, v("DRAFT", false, 0, "", -1), true},
+		{p(v("COMPLETE", true, 3, "", -1)), v("SIGNING", true, 2, "", -1), false},
+		{p(v("SIGNING", false, 0, "", -1)), v("COMPLETE", false, 3, "", -1), true},
+		{p(v("REJECTED", true, 0, "", -1)), v("INVALIDED", true, 0, "", -1), false},
+		{p(v("COMPLETE", true, 3, "", -1)), v("INVALIDING", false, 3, "", -1), true},
+		{p(v("INVALIDING", true, 3, "", -1)), v("COMPLETE", false, 3, "", -1), false},
+		{p(v("INVALIDING", true, 3, "", -1)), v("COMPLETE", true, 3, "", -1), true},
+		{p(v("SIGNING", true, 1, "", -1)), v("SIGNING", false, 2, "", -1), false},
+		{p(v("SIGNING", false, 2, "", -1)), v("SIGNING", true, 0, "", -1), true},
+		{p(v("SIGNING", true, 1, `{"a":1}`, -1)), v("SIGNING", true, 1, `{ "a": 1 }`, -1), false},
+		{p(v("SIGNING", true, 1, `{"a":1}`, -1)), v("SIGNING", true, 1, `{"a":2}`, -1), true},
+		{p(v("SIGNING", true, 2, `{"a":1}`, -1)), v("SIGNING", true, 1, `{"a":2}`, -1), false},
+		{p(v("EXPIRED", false, 0, "", -1)), v("NEW_STATUS", true, 0, "", -1), false},
+		{p(v("REJECTED", false, 0, "", -1)), v("COMPLETE", true, 3, "", -1), false},
+		{p(v("COMPLETE", true, 3, "", -1)), v("REJECTED", true, 0, "", -1), false},
+		// Fetch order.
+		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false},  // the defect: an older COMPLETE committed late
+		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 3), true},   // a newer one: the voiding was refused
+		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 2), true},   // same instant: the usual rules
+		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", -1), false}, // a confirmed view of unknown age
+		{p(v("TERMINATING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false},
+		{p(v("SIGNING", true, 1, "", 5)), v("COMPLETE", true, 3, "", 4), false}, // even forward
+		{p(v("SIGNING", true, 1, `{"a":1}`, 5)), v("SIGNING", true, 1, `{"a":2}`, 4), false},
+		{p(v("SIGNING", true, 1, "", 5)), v("COMPLETE", false, 3, "", -1), true},    // unconfirmed: current rules
+		{p(v("INVALIDING", false, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false}, // the row's fetch time counts even when a callback moved it since
+		{p(v("INVALIDING", true, 3, "", -1)), v("COMPLETE", true, 3, "", 1), true},  // a row without a fetch time: the usual rules
+	}
+	for i, tc := range cases {
+		name := fmt.Sprintf("%d", i)
+		if tc.old != nil {
+			name = fmt.Sprintf("%d/%s-%v@%v->%s-%v@%v", i, tc.old.Status, tc.old.Confirmed, tc.old.FetchedAt.Second(),
+				tc.next.Status, tc.next.Confirmed, tc.next.FetchedAt.Second())
+		}
+		if got := lifecycle.Advances(tc.old, tc.next); got != tc.want {
+			t.Errorf("%s: Advances = %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+func TestReconfirms(t *testing.T) {
+	old := v("COMPLETE", true, 3, `{"a":1}`, 2)
+	cases := []struct {
+		next lifecycle.View
+		want bool
+	}{
+		{v("COMPLETE", true, 3, `{ "a": 1 }`, 3), true},
+		{v("COMPLETE", true, 3, `{"a":1}`, 2), false},
+		{v("COMPLETE", true, 3, `{"a":1}`, 1), false},
+		{v("COMPLETE", false, 3, `{"a":1}`, 3), false},
+		{v("COMPLETE", true, 3, `{"a":2}`, 3), false},
+		{v("INVALIDING", true, 3, `{"a":1}`, 3), false},
+	}
+	for i, tc := range cases {
+		if got := lifecycle.Reconfirms(&old, tc.next); got != tc.want {
+			t.Errorf("%d: Reconfirms = %v, want %v", i, got, tc.want)
+		}
+	}
+}

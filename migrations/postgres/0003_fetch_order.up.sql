@@ -1,0 +1,12 @@
+-- contracts.fetched_at: when the detail fetch behind the row began (the
+-- newest fetch applied to or confirming it; NULL when unknown). A
+-- confirmed view fetched earlier never replaces the row (store.Advances).
+-- contracts.fact_seq: the sequence number of the contract's last fact.
+ALTER TABLE contracts ADD COLUMN fetched_at timestamptz;
+ALTER TABLE contracts ADD COLUMN fact_seq bigint NOT NULL DEFAULT 0;
+
+-- outbox: the contract a fact is about and its number among that
+-- contract's facts (1, 2, …; 0 for a fact about no contract).
+ALTER TABLE outbox ADD COLUMN tenant text NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN contract_id text NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN seq bigint NOT NULL DEFAULT 0;
