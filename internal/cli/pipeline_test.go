@@ -180,7 +180,7 @@ func TestBareReplayReplaysNothing(t *testing.T) {
 	publishOps(t, n, opsEnvelope("3121362688600000003", "SIGNED", qys.StatusSigning))
 	vars := withOpsNATS(opsVars(t, testdb.URL(t, testdb.SQLite)), n)
 	r := mustOpsRun(t, ExitUsage, vars, "replay")
-	if !strings.Contains(r.stderr, "usage") || !strings.Contains(r.stderr, "--since") {
+	if !strings.Contains(r.stderr, "Usage: qyshook replay") || !strings.Contains(r.stderr, "-since") {
 		t.Errorf("bare replay does not print its usage:\n%s", r)
 	}
 	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 1 {
