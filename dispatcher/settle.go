@@ -38,7 +38,7 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 		log = log.With().Str("event_id", dl.env.ID).Logger()
 	}
 	if err == nil {
-		if rerr := d.resolveRetried(ctx, dl); rerr != nil {
+		if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
 			if delivered < uint64(d.cfg.MaxDeliver) {
 				log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
 				_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
@@ -64,14 +64,15 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	if !isPermanent {
 		reason = reasonExhausted + ":" + reason
 	}
-	if derr := d.deadLetter(ctx, dl, reason, err); derr != nil {
+	newID, derr := d.deadLetter(ctx, dl, reason, err)
+	if derr != nil {
 		// Not recorded anywhere yet: leave the message to be redelivered.
 		log.Error().Err(derr).Msg("dead-lettering failed; the event stays in the stream")
 		_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
 		return
 	}
 	log.Error().Err(err).Str("reason", reason).Msg("event dead-lettered")
-	if rerr := d.resolveRetried(ctx, dl); rerr != nil { // the new dead letter replaces the one retried
+	if rerr := d.resolveRetried(ctx, dl, newID); rerr != nil { // the new dead letter replaces the one retried
 		log.Warn().Err(rerr).Msg("the dead letter this retry came from stays; purge it with qyshook dlq purge")
 	}
 	if terr := dl.msg.Term(); terr != nil {
@@ -80,8 +81,8 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 }
 
 // deadLetter copies the message to QYS_DLQ (with the reason in headers)
-// and into the dead_letters table.
-func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string, cause error) error {
+// and into the dead_letters table, and returns the row id.
+func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string, cause error) (int64, error) {
 	var seq uint64
 	delivered := 1
 	if dl.meta != nil {
@@ -103,31 +104,34 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := d.cfg.JS.PublishMsg(pctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-%s-%d", d.cfg.Durable, seq))); err != nil {
-		return wrapf(err, "publish dead letter")
+		return 0, wrapf(err, "publish dead letter")
 	}
-	_, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
+	id, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
 		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: dl.msg.Subject(), StreamSeq: seq,
 		Reason: reason + ": " + truncateString(cause.Error(), 512), Deliveries: delivered, Payload: dl.msg.Data(),
 		CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {
-		return wrapf(err, "record dead letter")
+		return 0, wrapf(err, "record dead letter")
 	}
 	d.metrics.deadLetters.Inc()
-	return nil
+	return id, nil
 }
 
 // resolveRetried resolves the dead letter a dead-letter retry names in
 // its headers (events.HeaderDeadLetterID): on success the retry settled
 // it; when the retry was dead-lettered again, the new dead letter replaces
-// it. A message without the header, or whose dead letter is already gone,
-// resolves nothing.
-func (d *Dispatcher) resolveRetried(ctx context.Context, dl delivery) error {
+// it. A message without the header, or whose dead letter is already gone
+// (or is the dead letter just recorded, keep), resolves nothing.
+func (d *Dispatcher) resolveRetried(ctx context.Context, dl delivery, keep int64) error {
 	h := dl.msg.Headers()
 	if h == nil || h.Get(events.HeaderDeadLetterID) == "" {
 		return nil
 	}
 	id, err := strconv.ParseInt(h.Get(events.HeaderDeadLetterID), 10, 64)
+	if id == keep {
+		return nil
+	}
 	if err != nil || id <= 0 {
 		d.log.Warn().Str("subject", dl.msg.Subject()).Msg("ignoring a malformed " + events.HeaderDeadLetterID + " header")
 		return nil

@@ -44,6 +44,10 @@ func (r *Replayer) RetryDeadLetters(ctx context.Context, rows []store.DeadLetter
 		b.rep.Scanned++
 		env, err := events.Decode(row.Payload)
 		if err != nil {
+			if err := b.flush(ctx, len(rows)); err != nil { // keeps Items in row order
+				b.done()
+				return b.rep, err
+			}
 			b.rep.Undecodable++
 			b.rep.addError(ItemError{Seq: row.StreamSeq, DeadLetterID: row.ID, EventID: row.EventID, Error: err.Error()})
 			b.rep.Items = append(b.rep.Items, Item{Seq: row.StreamSeq, Time: row.CreatedAt.UTC(), DeadLetterID: row.ID,
