@@ -12,8 +12,8 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-// delivery is one message of a batch with its decoded envelope. msg is
-// nil for envelopes applied directly (Apply).
+// delivery is one message of a batch with its decoded envelope (env is
+// nil when the message does not decode).
 type delivery struct {
 	msg  jetstream.Msg
 	env  *events.Envelope

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,22 +10,24 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
 
-// Headers on dead-lettered messages.
+// Headers on dead-lettered messages (the constants live in events).
 const (
-	HeaderReason     = "Qyshook-Reason"
-	HeaderError      = "Qyshook-Error"
-	HeaderEventID    = "Qyshook-Event-Id"
-	HeaderStreamSeq  = "Qyshook-Stream-Seq"
-	HeaderSubject    = "Qyshook-Subject"
-	HeaderDeliveries = "Qyshook-Deliveries"
+	HeaderReason     = events.HeaderDLQReason
+	HeaderError      = events.HeaderDLQError
+	HeaderEventID    = events.HeaderDLQEventID
+	HeaderStreamSeq  = events.HeaderDLQStreamSeq
+	HeaderSubject    = events.HeaderDLQSubject
+	HeaderDeliveries = events.HeaderDLQDeliveries
 )
 
 // settle is the one place an outcome becomes an acknowledgement: nil →
-// Ack; transient → NakWithDelay (exponential, jittered) until MaxDeliver;
-// permanent or exhausted → dead letter, then Term.
+// Ack (after resolving the dead letter a retry names); transient →
+// NakWithDelay (exponential, jittered) until MaxDeliver; permanent or
+// exhausted → dead letter, then Term.
 func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	var delivered uint64 = 1
 	if dl.meta != nil {
@@ -35,6 +38,14 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 		log = log.With().Str("event_id", dl.env.ID).Logger()
 	}
 	if err == nil {
+		if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
+			if delivered < uint64(d.cfg.MaxDeliver) {
+				log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
+				_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
+				return
+			}
+			log.Error().Err(rerr).Msg("retry applied, dead letter not resolved: purge it with qyshook dlq purge")
+		}
 		if aerr := dl.msg.Ack(); aerr != nil {
 			log.Warn().Err(aerr).Msg("ack failed; the event will be redelivered and deduplicated")
 		}
@@ -53,21 +64,25 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	if !isPermanent {
 		reason = reasonExhausted + ":" + reason
 	}
-	if derr := d.deadLetter(ctx, dl, reason, err); derr != nil {
+	newID, derr := d.deadLetter(ctx, dl, reason, err)
+	if derr != nil {
 		// Not recorded anywhere yet: leave the message to be redelivered.
 		log.Error().Err(derr).Msg("dead-lettering failed; the event stays in the stream")
 		_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
 		return
 	}
 	log.Error().Err(err).Str("reason", reason).Msg("event dead-lettered")
+	if rerr := d.resolveRetried(ctx, dl, newID); rerr != nil { // the new dead letter replaces the one retried
+		log.Warn().Err(rerr).Msg("the dead letter this retry came from stays; purge it with qyshook dlq purge")
+	}
 	if terr := dl.msg.Term(); terr != nil {
 		log.Warn().Err(terr).Msg("term failed")
 	}
 }
 
 // deadLetter copies the message to QYS_DLQ (with the reason in headers)
-// and into the dead_letters table.
-func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string, cause error) error {
+// and into the dead_letters table, and returns the row id.
+func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string, cause error) (int64, error) {
 	var seq uint64
 	delivered := 1
 	if dl.meta != nil {
@@ -89,17 +104,49 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := d.cfg.JS.PublishMsg(pctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-%s-%d", d.cfg.Durable, seq))); err != nil {
-		return wrapf(err, "publish dead letter")
+		return 0, wrapf(err, "publish dead letter")
 	}
-	_, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
+	id, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
 		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: dl.msg.Subject(), StreamSeq: seq,
 		Reason: reason + ": " + truncateString(cause.Error(), 512), Deliveries: delivered, Payload: dl.msg.Data(),
 		CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {
-		return wrapf(err, "record dead letter")
+		return 0, wrapf(err, "record dead letter")
 	}
 	d.metrics.deadLetters.Inc()
+	return id, nil
+}
+
+// resolveRetried resolves the dead letter a dead-letter retry names in
+// its headers (events.HeaderDeadLetterID): on success the retry settled
+// it; when the retry was dead-lettered again, the new dead letter replaces
+// it. A message without the header, or whose dead letter is already gone
+// (or is the dead letter just recorded, keep), resolves nothing.
+func (d *Dispatcher) resolveRetried(ctx context.Context, dl delivery, keep int64) error {
+	h := dl.msg.Headers()
+	if h == nil || h.Get(events.HeaderDeadLetterID) == "" {
+		return nil
+	}
+	id, err := strconv.ParseInt(h.Get(events.HeaderDeadLetterID), 10, 64)
+	if id == keep {
+		return nil
+	}
+	if err != nil || id <= 0 {
+		d.log.Warn().Str("subject", dl.msg.Subject()).Msg("ignoring a malformed " + events.HeaderDeadLetterID + " header")
+		return nil
+	}
+	dlqSeq, _ := strconv.ParseUint(h.Get(events.HeaderDeadLetterSeq), 10, 64)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = ResolveDeadLetter(rctx, d.cfg.JS, d.cfg.Names, d.cfg.Ledger, id, dlqSeq)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.log.Info().Int64("dead_letter_id", id).Msg("dead letter resolved")
 	return nil
 }
 

@@ -22,6 +22,7 @@ const (
 	SourceCallback  = "callback"  // a 契约锁 callback verified by the receiver
 	SourceReconcile = "reconcile" // found by the reconciler polling the API
 	SourceIngest    = "ingest"    // re-ingested from a file of raw callbacks
+	SourceReplay    = "replay"    // republished by an operator (qyshook replay, qyshook dlq retry)
 )
 
 // Actor is the signatory (or certification subject) acting in an event, as

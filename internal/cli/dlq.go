@@ -13,8 +13,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -28,7 +30,7 @@ func init() {
 var dlqSubs = []opsSub{
 	{"list", "[--limit 50] [--json]", runDLQList},
 	{"show", "<id> [--json]", runDLQShow},
-	{"retry", "<id> | --all [--dry-run] [--json]", runDLQRetry},
+	{"retry", "<id> | --all [--job ID] [--dry-run] [--json]", runDLQRetry},
 	{"purge", "<id> | --all --yes", runDLQPurge},
 }
 
@@ -174,98 +176,96 @@ type retryResult struct {
 	Tenant     string `json:"tenant,omitempty"`
 	Kind       string `json:"kind,omitempty"`
 	ContractID string `json:"contract_id,omitempty"`
-	// Result is retried, failed, undecodable or would_retry (--dry-run).
+	// ReplayID is the id the event was republished with.
+	ReplayID string `json:"replay_id,omitempty"`
+	// Result is republished, already_republished (by this --job),
+	// failed, undecodable, or would_republish (--dry-run).
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
 }
 
 func runDLQRetry(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "dlq retry", "<id> | --all [--dry-run] [--json]")
+	fs := newFlags(env, "dlq retry", "<id> | --all [--job ID] [--dry-run] [--json]\n"+
+		"  Republishes the dead letters into QYS_CALLBACKS; the running dispatcher applies each and then deletes it.")
 	all := fs.Bool("all", false, "retry every dead letter")
 	dryRun := fs.Bool("dry-run", false, "only decode and report what would be retried")
+	job := fs.String("job", "", "replay job id (default: generated); the same job republishes a dead letter once")
 	asJSON := fs.Bool("json", false, "print JSON")
 	id, err := dlqTarget(fs, args, all)
 	if err != nil {
 		return err
 	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true, NATS: !*dryRun})
+	if *job == "" {
+		*job = newJobID(time.Now())
+	} else if !events.ValidToken(*job) {
+		return opsUsage(fs, "--job %q: only letters, digits, '-' and '_' (1-64)", *job)
+	}
+	return retryDeadLetters(ctx, env, *job, replay.Selector{}, id, *dryRun, 0, func(rep replay.Report) error {
+		return printRetry(env, rep, *asJSON)
+	})
+}
+
+// retryDeadLetters is the one dead-letter retry path (dlq retry, replay
+// --from-dlq): it reads the dead letters (one id, or all when id is 0)
+// and republishes those sel selects into QYS_CALLBACKS. It writes
+// nothing: the running dispatcher confirms each event through the API,
+// and deletes the dead letter (row and QYS_DLQ message) once it applies.
+func retryDeadLetters(ctx context.Context, env *Env, job string, sel replay.Selector, id int64, dryRun bool, rate float64,
+	print func(replay.Report) error) error {
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, NATS: !dryRun, WaitNATS: replayWaitNATS})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	rows, err := dlqRows(ctx, svc, id, *all)
+	rows, err := dlqRows(ctx, svc, id, id == 0)
 	if err != nil {
 		return err
 	}
-	results := make([]retryResult, len(rows))
-	var envs []*events.Envelope
-	var idx []int
-	for i, d := range rows {
-		results[i] = retryResult{ID: d.ID, EventID: d.EventID, Tenant: d.Tenant, Result: "would_retry"}
-		e, err := events.Decode(d.Payload)
-		if err != nil {
-			results[i].Result, results[i].Error = "undecodable", "stays dead: "+err.Error()
-			continue
-		}
-		results[i].EventID, results[i].Tenant, results[i].Kind, results[i].ContractID = e.ID, e.Tenant, e.Kind, e.ContractID
-		envs, idx = append(envs, e), append(idx, i)
+	cfg := replay.Config{Names: svc.Names, Job: job, Rate: rate}
+	if svc.Conn != nil {
+		cfg.JS = svc.Conn.JS
 	}
-	if !*dryRun && len(envs) > 0 {
-		if err := applyDeadLetters(ctx, env, svc, rows, envs, idx, results); err != nil {
-			return err
-		}
+	r, err := replay.New(cfg)
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	failed := 0
-	for _, r := range results {
-		if r.Result == "failed" || r.Result == "undecodable" {
-			failed++
-		}
-	}
-	if *asJSON {
-		err = printJSON(env.Stdout, results)
-	} else if len(results) == 0 {
-		_, err = fmt.Fprintln(env.Stdout, "no dead letters")
-	} else {
-		t := newTable(env.Stdout, "ID", "EVENT", "KIND", "CONTRACT", "RESULT", "ERROR")
-		for _, r := range results {
-			t.row(r.ID, r.EventID, r.Kind, r.ContractID, r.Result, opsCut(r.Error, 80))
-		}
-		err = t.flush()
+	rep, err := r.RetryDeadLetters(ctx, rows, sel, dryRun, nil)
+	if perr := print(rep); perr != nil {
+		return perr
 	}
 	if err != nil {
 		return err
 	}
-	if failed > 0 && !*dryRun {
-		return fmt.Errorf("%d of %d dead letters not retried (kept)", failed, len(results))
+	if n := rep.Failed + rep.Undecodable; n > 0 && !dryRun {
+		return fmt.Errorf("%d of %d dead letters not republished (kept)", n, rep.Scanned)
 	}
 	return nil
 }
 
-// applyDeadLetters re-applies envs (the decodable rows, at positions idx)
-// through the dispatcher's normal path, deletes the rows applied, and
-// publishes the resulting facts.
-func applyDeadLetters(ctx context.Context, env *Env, svc *app.Services, rows []store.DeadLetter,
-	envs []*events.Envelope, idx []int, results []retryResult) error {
-	d, err := svc.NewDispatcher(nil)
-	if err != nil {
-		return fmt.Errorf("dispatcher: %w", err)
+func printRetry(env *Env, rep replay.Report, asJSON bool) error {
+	results := make([]retryResult, len(rep.Items))
+	for i, it := range rep.Items {
+		results[i] = retryResult{ID: it.DeadLetterID, EventID: it.EventID, Tenant: it.Tenant, Kind: it.Kind,
+			ContractID: it.ContractID, ReplayID: it.ReplayID, Result: it.Result, Error: it.Error}
 	}
-	for k, aerr := range d.Apply(ctx, envs) {
-		r := &results[idx[k]]
-		if aerr == nil {
-			aerr = svc.Ledger.DeleteDeadLetter(ctx, rows[idx[k]].ID)
-			if errors.Is(aerr, store.ErrNotFound) {
-				aerr = nil // deleted meanwhile (another retry or purge)
-			}
-		}
-		if aerr != nil {
-			r.Result, r.Error = "failed", oneLine(aerr)
-			continue
-		}
-		r.Result = "retried"
+	if asJSON {
+		return printJSON(env.Stdout, results)
 	}
-	if _, err := d.FlushOutbox(ctx); err != nil {
-		fmt.Fprintf(env.Stderr, "warning: facts stay in the outbox for the dispatcher to publish: %s\n", oneLine(err))
+	if len(results) == 0 {
+		_, err := fmt.Fprintln(env.Stdout, "no dead letters")
+		return err
+	}
+	t := newTable(env.Stdout, "ID", "EVENT", "KIND", "CONTRACT", "RESULT", "ERROR")
+	for _, r := range results {
+		t.row(r.ID, r.EventID, r.Kind, r.ContractID, r.Result, opsCut(r.Error, 80))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if !rep.DryRun {
+		_, err := fmt.Fprintf(env.Stdout, "\nrepublished %d of %d dead letters (job %s); the running dispatcher deletes each "+
+			"once it applies, or dead-letters it again (see qyshook dlq list)\n", rep.Republished, rep.Scanned, rep.Job)
+		return err
 	}
 	return nil
 }
@@ -281,13 +281,16 @@ func runDLQPurge(ctx context.Context, env *Env, args []string) error {
 	if *all && !*yes {
 		return opsUsage(fs, "--all deletes every dead letter and purges the DLQ stream: add --yes to confirm")
 	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true, NATS: *all})
+	// The one operator write left (until the admin API): the row and its
+	// QYS_DLQ message, which the dead-letter depth gauge counts.
+	svc, err := openOps(ctx, env, app.Parts{Ledger: true, NATS: true})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	if !*all {
-		if err := svc.Ledger.DeleteDeadLetter(ctx, id); errors.Is(err, store.ErrNotFound) {
+		err := dispatcher.ResolveDeadLetter(ctx, svc.Conn.JS, svc.Names, svc.Ledger, id, 0)
+		if errors.Is(err, store.ErrNotFound) {
 			return notFound("no dead letter %d", id)
 		} else if err != nil {
 			return fmt.Errorf("delete dead letter %d: %w", id, err)

@@ -67,41 +67,41 @@ func testDLQCommand(t *testing.T, kind testdb.Kind) {
 
 	var results []retryResult
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "dlq", "retry", "--all", "--dry-run", "--json"), &results)
-	if len(results) != 3 || results[0].Result != "undecodable" || results[1].Result != "would_retry" {
+	if len(results) != 3 || results[0].Result != "undecodable" || results[1].Result != "would_republish" {
 		t.Errorf("dry run = %+v", results)
 	}
 	if ids := opsDeadLetterIDs(t, l); !slices.Equal(ids, all) {
 		t.Fatalf("dry run changed the dead letters: %v", ids)
 	}
 
+	startOpsDispatcher(t, l, nats, fake) // the running service applies what a retry republishes
 	r = mustOpsRun(t, ExitOK, vars, "dlq", "retry", id(good))
-	if !strings.Contains(r.stdout, "retried") {
+	if !strings.Contains(r.stdout, "republished") || !strings.Contains(r.stdout, "republished 1 of 1") {
 		t.Errorf("retry output:\n%s", r)
 	}
-	c, err := l.Contract(ctx, "default", known)
-	if err != nil || c.Status != qys.StatusComplete || !c.Confirmed {
-		t.Fatalf("retried contract = %+v, %v", c, err)
-	}
-	if len(c.Documents) == 0 || c.Documents[0].SHA256 == "" {
-		t.Errorf("documents not archived on retry: %+v", c.Documents)
-	}
-	if ids := opsDeadLetterIDs(t, l); !slices.Equal(ids, []int64{bad, gone}) {
-		t.Errorf("after retry, dead letters = %v", ids)
-	}
-	if n := streamMsgs(t, nats, nats.Names.LedgerStream()); n == 0 {
-		t.Error("retry published no facts")
-	}
+	opsEventually(t, "the dispatcher applies the retry and resolves the dead letter", func() bool {
+		c, err := l.Contract(ctx, "default", known)
+		return err == nil && c.Status == qys.StatusComplete && c.Confirmed && len(c.Documents) > 0 &&
+			c.Documents[0].SHA256 != "" && slices.Equal(opsDeadLetterIDs(t, l), []int64{bad, gone})
+	})
+	opsEventually(t, "facts published", func() bool { return streamMsgs(t, nats, nats.Names.LedgerStream()) > 0 })
 	mustOpsRun(t, ExitNotFound, vars, "dlq", "retry", id(good))
 
 	r = mustOpsRun(t, ExitFailure, vars, "dlq", "retry", "--all", "--json")
 	mustOpsJSON(t, r, &results)
-	if len(results) != 2 || results[0].Result != "undecodable" || results[1].Result != "failed" ||
-		!strings.Contains(r.stderr, "2 of 2 dead letters not retried") {
+	if len(results) != 2 || results[0].Result != "undecodable" || results[1].Result != "republished" ||
+		results[1].ReplayID == "" || !strings.Contains(r.stderr, "1 of 2 dead letters not republished") {
 		t.Errorf("retry --all = %+v\n%s", results, r)
 	}
-	if ids := opsDeadLetterIDs(t, l); !slices.Equal(ids, []int64{bad, gone}) {
-		t.Errorf("failed retries changed the dead letters: %v", ids)
-	}
+	var regone int64
+	opsEventually(t, "the failing retry dead-lettered again, replacing its dead letter", func() bool {
+		ids := opsDeadLetterIDs(t, l)
+		if len(ids) != 2 || ids[0] != bad || ids[1] == gone {
+			return false
+		}
+		regone = ids[1]
+		return true
+	})
 
 	for _, args := range [][]string{{"retry"}, {"retry", "1", "--all"}, {"purge", "--all"}, {"purge", "x"}, {"bogus"}} {
 		mustOpsRun(t, ExitUsage, vars, append([]string{"dlq"}, args...)...)
@@ -110,12 +110,15 @@ func testDLQCommand(t *testing.T, kind testdb.Kind) {
 		t.Errorf("refused purge changed the dead letters: %v", ids)
 	}
 
-	mustOpsRun(t, ExitOK, vars, "dlq", "purge", id(gone))
-	mustOpsRun(t, ExitNotFound, vars, "dlq", "purge", id(gone))
+	mustOpsRun(t, ExitOK, vars, "dlq", "purge", id(regone))
+	mustOpsRun(t, ExitNotFound, vars, "dlq", "purge", id(regone))
+	if n := streamMsgs(t, nats, nats.Names.DLQStream()); n != 0 {
+		t.Errorf("DLQ stream holds %d messages after the dead letters were resolved", n)
+	}
 	addOpsDeadLetter(t, l, "x", []byte("{}"))
 	publishDLQ(t, nats)
 	r = mustOpsRun(t, ExitOK, vars, "dlq", "purge", "--all", "--yes")
-	if !strings.Contains(r.stdout, "deleted 2 dead letters; purged 1 messages") {
+	if !strings.Contains(r.stdout, "deleted 2 dead letters; purged 1 messages") { // the one publishDLQ put there
 		t.Errorf("purge --all:\n%s", r)
 	}
 	if ids := opsDeadLetterIDs(t, l); len(ids) != 0 {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -11,17 +13,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/qys"
-	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
 func init() {
-	register(&Command{Name: "replay", Summary: "re-drive events from QYS_CALLBACKS, the dead-letter queue or a file of raw callbacks",
+	register(&Command{Name: "replay", Summary: "republish events from QYS_CALLBACKS, the dead-letter queue or a file of raw callbacks for the dispatchers to apply",
 		Run: runReplay})
 }
 
@@ -36,10 +36,13 @@ type replayArgs struct {
 	dryRun  bool
 	rate    float64
 	json    bool
+	job     string
 }
 
-const replayUsage = "[--since 24h|RFC3339] [--until …] [--from-seq N] [--to-seq N] [--tenant T] [--contract ID] " +
-	"[--type T] [--limit N] [--from-dlq | --file callbacks.jsonl] [--dry-run] [--rate 200] [--json]"
+const replayUsage = "(--since 24h|RFC3339 [--until …] | --from-seq N [--to-seq N] | --tenant T | --contract ID | --type T)… " +
+	"[--limit N] [--from-dlq | --file callbacks.jsonl] [--job ID] [--dry-run] [--rate 200] [--json]\n" +
+	"  Replays are republished into QYS_CALLBACKS; the running dispatchers apply them (confirmed through the API).\n" +
+	"  A selector is required: --from-seq 1 selects the whole stream."
 
 func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error) {
 	a := &replayArgs{}
@@ -52,9 +55,10 @@ func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error
 	fs.StringVar(&a.sel.ContractID, "contract", "", "only this contract id (or certification request id)")
 	fs.StringVar(&a.sel.CallbackType, "type", "", "only this callbackType")
 	fs.IntVar(&a.sel.Limit, "limit", 0, "replay at most N events (0: all)")
-	fs.BoolVar(&a.fromDLQ, "from-dlq", false, "replay the dead-letter queue, deleting the rows that now apply")
+	fs.BoolVar(&a.fromDLQ, "from-dlq", false, "retry the dead letters (as qyshook dlq retry): the dispatcher resolves those that now apply")
 	fs.StringVar(&a.file, "file", "", "re-ingest a file of raw callbacks (JSON lines) through verification")
-	fs.BoolVar(&a.dryRun, "dry-run", false, "show what would be replayed; change nothing")
+	fs.StringVar(&a.job, "job", "", "replay job id (default: generated); running the same job again republishes nothing new")
+	fs.BoolVar(&a.dryRun, "dry-run", false, "show what would be republished; change nothing")
 	fs.Float64Var(&a.rate, "rate", 200, "events per second (0: no limit)")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -75,7 +79,22 @@ func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error
 	if err := a.check(set); err != nil {
 		return nil, err
 	}
+	if a.file == "" && !a.fromDLQ && !a.sel.Bounded() {
+		fs.Usage()
+		return nil, usageErr("replay needs a selector (a time range, sequences, tenant, contract or type): " +
+			"a bare replay would republish the whole stream")
+	}
+	if a.job == "" {
+		a.job = newJobID(now)
+	}
 	return a, nil
+}
+
+// newJobID names a replay job: replay-<UTC time>-<random>.
+func newJobID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "replay-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // check rejects flag combinations that mean nothing.
@@ -89,7 +108,7 @@ func (a *replayArgs) check(set map[string]bool) error {
 		return nil
 	}
 	if a.file != "" {
-		if err := conflicts("file", "from-dlq", "since", "until", "from-seq", "to-seq", "tenant", "contract", "type", "limit"); err != nil {
+		if err := conflicts("file", "job", "from-dlq", "since", "until", "from-seq", "to-seq", "tenant", "contract", "type", "limit"); err != nil {
 			return err
 		}
 	}
@@ -100,6 +119,9 @@ func (a *replayArgs) check(set map[string]bool) error {
 	}
 	if set["file"] && a.file == "" {
 		return usageErr("--file needs a path")
+	}
+	if set["job"] && !events.ValidToken(a.job) {
+		return usageErr("--job %q: only letters, digits, '-' and '_' (1-64)", a.job)
 	}
 	if a.rate < 0 || math.IsNaN(a.rate) || math.IsInf(a.rate, 0) {
 		return usageErr("--rate must be 0 (no limit) or more")
@@ -144,49 +166,25 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	if a.file != "" {
 		return runIngest(ctx, env, a)
 	}
-	cfg, err := loadConfig(env, 0)
-	if err != nil {
-		return err
+	if a.fromDLQ {
+		return retryDeadLetters(ctx, env, a.job, a.sel, 0, a.dryRun, a.rate, func(rep replay.Report) error {
+			return printReplayReport(env, a, rep)
+		})
 	}
-	parts := app.Parts{NATS: !a.fromDLQ || !a.dryRun, Ledger: a.fromDLQ || !a.dryRun, WaitNATS: replayWaitNATS}
-	if parts.Ledger && !a.dryRun {
-		// A replay may rebuild a wiped ledger: create it if it is missing.
-		if err := ledgerdb.MigrateUp(cfg.DB.Reveal(), cfg.DataDir); err != nil {
-			return unavailable(fmt.Errorf("database unavailable: %s", opsRedact(err, cfg.DB.Reveal())))
-		}
-	}
-	svc, err := openOpsCfg(ctx, env, cfg, parts)
+	// Only NATS: a replay never opens the ledger; the running dispatchers
+	// apply what it republishes.
+	svc, err := openOps(ctx, env, app.Parts{NATS: true, WaitNATS: replayWaitNATS})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	r, err := replay.New(replayConfig(svc, a.rate))
+	r, err := replay.New(replay.Config{JS: svc.Conn.JS, Names: svc.Names, Job: a.job, Rate: a.rate})
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	var apply replay.ApplyFunc
-	var flush func(context.Context) (int, error)
-	if !a.dryRun {
-		warnUnconfirmed(env, cfg)
-		d, err := svc.NewDispatcher(prometheus.NewRegistry())
-		if err != nil {
-			return err
-		}
-		apply, flush = d.Apply, d.FlushOutbox
-	}
 	bar := newProgressBar(env)
-	var rep replay.Report
-	if a.fromDLQ {
-		rep, err = r.RunDeadLetters(ctx, svc.Ledger, a.sel, apply, bar.update)
-	} else {
-		rep, err = r.Run(ctx, a.sel, apply, bar.update)
-	}
+	rep, err := r.Run(ctx, a.sel, a.dryRun, bar.update)
 	bar.finish()
-	if flush != nil && rep.Applied > 0 {
-		if _, ferr := flush(context.WithoutCancel(ctx)); ferr != nil {
-			fmt.Fprintf(env.Stderr, "qyshook replay: warning: facts not published yet (a running dispatcher will): %s\n", oneLine(ferr))
-		}
-	}
 	if perr := printReplayReport(env, a, rep); perr != nil {
 		return perr
 	}
@@ -194,27 +192,9 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d events failed", rep.Failed, rep.Selected)
+		return fmt.Errorf("%d of %d events not republished", rep.Failed, rep.Selected)
 	}
 	return nil
-}
-
-func replayConfig(svc *app.Services, rate float64) replay.Config {
-	c := replay.Config{Names: svc.Names, Rate: rate}
-	if svc.Conn != nil {
-		c.JS = svc.Conn.JS
-	}
-	return c
-}
-
-// warnUnconfirmed says when a tenant's events cannot be confirmed.
-func warnUnconfirmed(env *Env, cfg *config.Config) {
-	for _, t := range cfg.Tenants {
-		if t.QYS.AppToken.Reveal() == "" || t.QYS.AppSecret.Reveal() == "" {
-			fmt.Fprintf(env.Stderr, "qyshook replay: warning: tenant %q has no 契约锁 API credentials: "+
-				"its contracts are applied from the callbacks alone (unconfirmed)\n", t.Name)
-		}
-	}
 }
 
 func runIngest(ctx context.Context, env *Env, a *replayArgs) error {
@@ -296,6 +276,9 @@ func printReplayReport(env *Env, a *replayArgs, rep replay.Report) error {
 	if rep.DryRun {
 		t := newTable(env.Stdout, "SEQ", "TIME", "TENANT", "KIND", "TYPE", "CONTRACT", "EVENT_ID", "DEAD_LETTER")
 		for _, it := range rep.Items {
+			if it.Result != replay.ResultWouldRepublish {
+				continue
+			}
 			dl := ""
 			if it.DeadLetterID != 0 {
 				dl = strconv.FormatInt(it.DeadLetterID, 10)
@@ -305,18 +288,16 @@ func printReplayReport(env *Env, a *replayArgs, rep replay.Report) error {
 		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "\ndry run: %d events would be replayed (%d read, %d undecodable)\n",
+		fmt.Fprintf(env.Stdout, "\ndry run: %d events would be republished (%d read, %d undecodable)\n",
 			rep.Selected, rep.Scanned, rep.Undecodable)
 	} else {
-		headers := []string{"READ", "SELECTED", "APPLIED", "FAILED", "UNDECODABLE"}
-		cells := []any{rep.Scanned, rep.Selected, rep.Applied, rep.Failed, rep.Undecodable}
-		if a.fromDLQ {
-			headers, cells = append(headers, "DELETED"), append(cells, rep.Deleted)
-		}
-		t := newTable(env.Stdout, headers...)
-		t.row(cells...)
+		t := newTable(env.Stdout, "JOB", "READ", "SELECTED", "REPUBLISHED", "ALREADY", "FAILED", "UNDECODABLE")
+		t.row(rep.Job, rep.Scanned, rep.Selected, rep.Republished, rep.Duplicates, rep.Failed, rep.Undecodable)
 		if err := t.flush(); err != nil {
 			return err
+		}
+		if rep.Republished > 0 {
+			fmt.Fprintf(env.Stdout, "republished %d events into QYS_CALLBACKS; the running dispatchers apply them\n", rep.Republished)
 		}
 	}
 	for _, e := range rep.Errors {

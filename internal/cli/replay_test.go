@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/cli"
 	"github.com/qyshook/qyshook/internal/natstest"
@@ -22,6 +24,7 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
 )
 
 const replaySecret = "0123456789abcdef"
@@ -168,6 +171,11 @@ func TestReplayUsage(t *testing.T) {
 		"BadTenant":         {"--tenant", "a.b"},
 		"Positional":        {"everything"},
 		"UnknownFlag":       {"--all"},
+		"Bare":              {},
+		"LimitAlone":        {"--limit", "5"},
+		"DryRunAlone":       {"--dry-run"},
+		"BadJob":            {"--since", "1h", "--job", "a b"},
+		"FileWithJob":       {"--file", "x.jsonl", "--job", "j"},
 		"EmptyFile":         {"--file", ""},
 		"MissingFile":       {"--file", filepath.Join(t.TempDir(), "absent.jsonl"), "--dry-run"},
 	} {
@@ -193,9 +201,67 @@ func TestReplayNATSUnavailable(t *testing.T) {
 	}
 }
 
-// TestReplayCommandRebuildsLedger replays a time range into a ledger,
-// then into a wiped one: the two must be the same, and a second replay
-// must change nothing.
+// runDispatcher starts a dispatcher (the running service) on the
+// world's stream, applying into the ledger at dbURL; it returns the
+// function stopping it.
+func (w *replayWorld) runDispatcher(t *testing.T, dbURL string) (stop func()) {
+	t.Helper()
+	l := testdb.OpenURL(t, dbURL)
+	client, err := w.fake.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := dispatcher.New(dispatcher.Config{JS: w.nats.JS, Names: w.nats.Names, Ledger: l,
+		Docs: docstore.New(t.TempDir()), APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2,
+		Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("dispatcher.Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// eventually polls cond until it holds, or fails after a generous
+// deadline (a hang, not a speed check).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// contractsOnly drops the event lines of a ledgerState.
+func contractsOnly(state string) string {
+	var keep []string
+	for _, line := range strings.Split(state, "\n") {
+		if !strings.HasPrefix(line, "  events ") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// TestReplayCommandRebuildsLedger: the service applies the stream into a
+// ledger; it then runs on a wiped one, and a replay of the time range
+// (which opens no ledger) has the running dispatcher rebuild the same
+// contracts. The same job again republishes nothing.
 func TestReplayCommandRebuildsLedger(t *testing.T) {
 	for _, kind := range testdb.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
@@ -207,55 +273,77 @@ func TestReplayCommandRebuildsLedger(t *testing.T) {
 				w.publish(t, env)
 			}
 			url1 := testdb.URL(t, kind)
-			v1 := w.vars(t, url1)
+			stop := w.runDispatcher(t, url1)
+			var want string
+			eventually(t, "ledger 1 applied", func() bool {
+				want = contractsOnly(ledgerStateOK(t, url1, a, b))
+				return strings.Contains(want, "COMPLETE confirmed=true") && strings.Count(want, "  document ") == 4 &&
+					strings.Count(want, "  0\n") == 2 // only the SIGNING contract's documents wait
+			})
+			stop()
+
+			url2 := testdb.URL(t, kind)
+			w.runDispatcher(t, url2)
+			v2 := w.vars(t, "sqlite:///nonexistent/dir/ledger.db") // a replay never opens the ledger
 
 			var dry replay.Report
-			mustReplayCLI(t, cli.ExitOK, &dry, v1, "replay", "--dry-run", "--contract", a, "--json")
+			mustReplayCLI(t, cli.ExitOK, &dry, v2, "replay", "--dry-run", "--contract", a, "--json")
 			if len(dry.Items) != 2 || dry.Items[0].Seq != 1 || dry.Items[1].Seq != 3 || dry.Items[1].EventID != envs[2].ID {
 				t.Fatalf("dry run: %+v", dry)
 			}
-			table := mustReplayCLI(t, cli.ExitOK, nil, v1, "replay", "--dry-run", "--type", "COMPLETE")
+			table := mustReplayCLI(t, cli.ExitOK, nil, v2, "replay", "--dry-run", "--type", "COMPLETE")
 			if !strings.Contains(table.stdout, envs[2].ID) || strings.Contains(table.stdout, envs[0].ID) {
 				t.Errorf("dry-run table:\n%s", table)
 			}
 
 			var rep replay.Report
-			mustReplayCLI(t, cli.ExitOK, &rep, v1, "replay", "--since", "1h", "--json")
-			if rep.Selected != 3 || rep.Applied != 3 || rep.Failed != 0 || rep.DryRun {
+			mustReplayCLI(t, cli.ExitOK, &rep, v2, "replay", "--since", "1h", "--job", "rebuild", "--json")
+			if rep.Selected != 3 || rep.Republished != 3 || rep.Failed != 0 || rep.DryRun || rep.Job != "rebuild" {
 				t.Fatalf("replay: %+v", rep)
 			}
-			want := ledgerState(t, url1, a, b)
-			if !strings.Contains(want, "COMPLETE confirmed=true") || strings.Count(want, "  document ") != 4 {
-				t.Fatalf("ledger 1:\n%s", want)
+			var got string
+			defer func() {
+				if t.Failed() {
+					t.Logf("ledger 2:\n%s\nwant:\n%s", got, want)
+				}
+			}()
+			eventually(t, "ledger 2 rebuilt by the dispatcher", func() bool {
+				got = contractsOnly(ledgerStateOK(t, url2, a, b))
+				return got == want
+			})
+			state := ledgerState(t, url2, a, b)
+			if strings.Count(state, " "+events.SourceReplay) != 3 || strings.Contains(state, envs[0].ID) {
+				t.Errorf("rebuilt events are not the replays:\n%s", state)
 			}
-
-			url2 := testdb.URL(t, kind)
-			v2 := w.vars(t, url2)
-			for round := 1; round <= 2; round++ {
-				r := mustReplayCLI(t, cli.ExitOK, nil, v2, "replay", "--since", "1h", "--rate", "1000")
-				if !strings.Contains(r.stdout, "APPLIED") {
-					t.Errorf("summary:\n%s", r)
-				}
-				if got := ledgerState(t, url2, a, b); got != want {
-					t.Fatalf("round %d: rebuilt ledger differs:\n got %s\nwant %s", round, got, want)
-				}
+			r := mustReplayCLI(t, cli.ExitOK, nil, v2, "replay", "--since", "1h", "--job", "rebuild")
+			if !strings.Contains(r.stdout, "REPUBLISHED") || strings.Contains(r.stdout, "republished 3") {
+				t.Errorf("the same job again:\n%s", r)
 			}
 			ctx := context.Background()
 			var out, errb bytes.Buffer
-			code := cli.Main(ctx, []string{"replay", "--from-seq", "2"},
+			code := cli.Main(ctx, []string{"replay", "--from-seq", "2", "--to-seq", "3"},
 				&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return v2[k] }, Terminal: true})
 			if code != cli.ExitOK || !strings.Contains(errb.String(), "\rreplay [") || !strings.Contains(errb.String(), "] 2/2") {
 				t.Errorf("terminal run: exit %d, stderr %q", code, errb.String())
 			}
-			ls, err := w.nats.JS.Stream(ctx, w.nats.Names.LedgerStream())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info, err := ls.Info(ctx); err != nil || info.State.Msgs == 0 {
-				t.Errorf("no facts published: %v", err)
+			if _, err := os.Stat("/nonexistent/dir"); err == nil {
+				t.Error("a replay created a ledger directory")
 			}
 		})
 	}
+}
+
+// ledgerStateOK is ledgerState, or "" while a contract is missing.
+func ledgerStateOK(t *testing.T, dbURL string, ids ...string) string {
+	t.Helper()
+	l := testdb.OpenURL(t, dbURL)
+	defer l.Close()
+	for _, id := range ids {
+		if _, err := l.Contract(context.Background(), "default", id); err != nil {
+			return ""
+		}
+	}
+	return ledgerState(t, dbURL, ids...)
 }
 
 func TestReplayFileCommand(t *testing.T) {
@@ -279,6 +367,7 @@ func TestReplayFileCommand(t *testing.T) {
 	}
 	dbURL := testdb.URL(t, testdb.SQLite)
 	vars := w.vars(t, dbURL)
+	w.runDispatcher(t, dbURL)
 
 	var dry replay.IngestReport
 	mustReplayCLI(t, cli.ExitFailure, &dry, vars, "replay", "--file", file, "--dry-run", "--json")
@@ -290,12 +379,11 @@ func TestReplayFileCommand(t *testing.T) {
 	if rep.Published != 1 || rep.Rejected != 1 || !strings.Contains(r.stderr, "1 of 3 lines rejected") {
 		t.Fatalf("ingest: %+v\n%s", rep, r)
 	}
-	var applied replay.Report
-	mustReplayCLI(t, cli.ExitOK, &applied, vars, "replay", "--json")
-	if applied.Selected != 1 || applied.Applied != 1 {
-		t.Fatalf("replay of the ingested callback: %+v", applied)
-	}
-	state := ledgerState(t, dbURL, id)
+	var state string
+	eventually(t, "the dispatcher applies the ingested callback", func() bool {
+		state = ledgerStateOK(t, dbURL, id)
+		return strings.Contains(state, "COMPLETE confirmed=true")
+	})
 	wantID := events.EventID("default", events.KindContract, id, "COMPLETE", "COMPLETE", "")
 	if !strings.Contains(state, "COMPLETE confirmed=true") || !strings.Contains(state, wantID+" COMPLETE ingest") {
 		t.Errorf("ledger after ingest:\n%s", state)
@@ -312,7 +400,7 @@ func TestReplayDeadLettersCommand(t *testing.T) {
 		replayEnvelope("404404", "COMPLETE", qys.StatusComplete)} {
 		data, _ := env.Encode()
 		row, err := l.AddDeadLetter(context.Background(), store.DeadLetter{EventID: env.ID, Tenant: "default",
-			Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.COMPLETE", StreamSeq: uint64(i + 1),
+			Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.COMPLETE", StreamSeq: uint64(1000 + i),
 			Reason: "test", Deliveries: 1, Payload: data, CreatedAt: time.Now().UTC()})
 		if err != nil {
 			t.Fatal(err)
@@ -326,14 +414,27 @@ func TestReplayDeadLettersCommand(t *testing.T) {
 		t.Fatalf("dry run: %+v", dry)
 	}
 	var rep replay.Report
-	mustReplayCLI(t, cli.ExitFailure, &rep, vars, "replay", "--from-dlq", "--json")
-	if rep.Applied != 1 || rep.Failed != 1 || rep.Deleted != 1 {
+	mustReplayCLI(t, cli.ExitOK, &rep, vars, "replay", "--from-dlq", "--json")
+	if rep.Republished != 2 || rep.Failed != 0 {
 		t.Fatalf("dlq replay: %+v", rep)
 	}
-	left, err := l.DeadLetters(context.Background(), 0)
-	if err != nil || len(left) != 1 || left[0].ID != rows[1] {
-		t.Fatalf("dead letters left: %+v, %v", left, err)
+	if left, err := l.DeadLetters(context.Background(), 0); err != nil || len(left) != 2 {
+		t.Fatalf("the CLI changed the dead letters: %+v, %v", left, err)
 	}
+	w.runDispatcher(t, dbURL)
+	var left []store.DeadLetter
+	defer func() {
+		if t.Failed() {
+			for _, d := range left {
+				t.Logf("dead letter %d %s %s %s", d.ID, d.EventID, d.Subject, d.Reason)
+			}
+		}
+	}()
+	eventually(t, "one dead letter resolved, the other replaced", func() bool {
+		var err error
+		left, err = l.DeadLetters(context.Background(), 0)
+		return err == nil && len(left) == 1 && left[0].ID != rows[0] && left[0].ID != rows[1]
+	})
 	if c, err := l.Contract(context.Background(), "default", id); err != nil || c.Status != qys.StatusComplete {
 		t.Errorf("contract: %+v, %v", c, err)
 	}

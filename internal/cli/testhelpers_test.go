@@ -125,7 +125,7 @@ func addOpsDeadLetter(tb testing.TB, l store.Ledger, eventID string, payload []b
 	tb.Helper()
 	id, err := l.AddDeadLetter(context.Background(), store.DeadLetter{
 		EventID: eventID, Tenant: "default", Consumer: events.DurableLedger, Subject: "qys.callback.default.contract.X",
-		StreamSeq: opsStreamSeq.Add(1), Reason: "contract_not_found: qys: contract not found", Deliveries: 1, Payload: payload,
+		StreamSeq: 1000 + opsStreamSeq.Add(1), Reason: "contract_not_found: qys: contract not found", Deliveries: 1, Payload: payload,
 		CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {

@@ -5,46 +5,38 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
 
-// DeadLetterStore is the part of the ledger a dead-letter replay uses
-// (store.Ledger has it).
-type DeadLetterStore interface {
-	// DeadLetters lists dead letters oldest first (limit <= 0: all).
-	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
-	// DeleteDeadLetter removes one; store.ErrNotFound when already gone.
-	DeleteDeadLetter(ctx context.Context, id int64) error
-}
-
-// RunDeadLetters replays the dead letters that sel selects (tenant,
-// contract id, callback type and limit apply; time and sequence bounds
-// must be zero) through apply, oldest first, and deletes every row whose
-// event now applies. Rows that fail again or cannot be decoded stay. A
-// nil apply is a dry run that deletes nothing.
-func (r *Replayer) RunDeadLetters(ctx context.Context, dls DeadLetterStore, sel Selector, apply ApplyFunc, progress ProgressFunc) (Report, error) {
+// RetryDeadLetters republishes the dead letters in rows that sel selects
+// (tenant, contract id, callback type and limit apply; time and sequence
+// bounds must be zero), oldest first, each marked with its row id
+// (events.HeaderDeadLetterID) and, when found, its QYS_DLQ message. It
+// deletes nothing: the running dispatcher resolves a dead letter (its row
+// and its QYS_DLQ message) once the republished event applies, and
+// dead-letters it again if it fails again. Rows that cannot be decoded
+// stay, listed as undecodable. It is the one dead-letter retry path
+// (qyshook dlq retry, qyshook replay --from-dlq).
+func (r *Replayer) RetryDeadLetters(ctx context.Context, rows []store.DeadLetter, sel Selector, dryRun bool, progress ProgressFunc) (Report, error) {
 	if err := sel.Validate(); err != nil {
 		return Report{}, fmt.Errorf("replay: %w", err)
 	}
 	if !sel.Since.IsZero() || !sel.Until.IsZero() || sel.FromSeq > 0 || sel.ToSeq > 0 {
 		return Report{}, errors.New("replay: dead letters are selected by tenant, contract, type and limit only")
 	}
-	rows, err := dls.DeadLetters(ctx, 0)
-	if err != nil {
-		return Report{}, fmt.Errorf("replay: list dead letters: %w", err)
-	}
-	b := r.newBatcher(apply, progress)
-	b.onApplied = func(ctx context.Context, it Item) error {
-		err := dls.DeleteDeadLetter(ctx, it.DeadLetterID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("replay: delete dead letter %d: %w", it.DeadLetterID, err)
+	var dlq map[dispatcher.DeadLetterKey]uint64
+	if !dryRun {
+		if r.cfg.JS == nil {
+			return Report{}, errors.New("replay: no JetStream")
 		}
-		if err == nil {
-			b.rep.Deleted++
+		var err error
+		if dlq, err = dispatcher.DeadLetterMessages(ctx, r.cfg.JS, r.cfg.Names); err != nil {
+			return Report{}, fmt.Errorf("replay: %w", err)
 		}
-		return nil
 	}
+	b := r.newBatcher(dryRun, true, progress)
 	for _, row := range rows {
 		if sel.Limit > 0 && b.rep.Selected >= sel.Limit {
 			break
@@ -52,8 +44,14 @@ func (r *Replayer) RunDeadLetters(ctx context.Context, dls DeadLetterStore, sel 
 		b.rep.Scanned++
 		env, err := events.Decode(row.Payload)
 		if err != nil {
+			if err := b.flush(ctx, len(rows)); err != nil { // keeps Items in row order
+				b.done()
+				return b.rep, err
+			}
 			b.rep.Undecodable++
 			b.rep.addError(ItemError{Seq: row.StreamSeq, DeadLetterID: row.ID, EventID: row.EventID, Error: err.Error()})
+			b.rep.Items = append(b.rep.Items, Item{Seq: row.StreamSeq, Time: row.CreatedAt.UTC(), DeadLetterID: row.ID,
+				Tenant: row.Tenant, EventID: row.EventID, Result: ResultUndecodable, Error: "stays dead: " + err.Error()})
 			continue
 		}
 		if !sel.matches(env) {
@@ -61,13 +59,14 @@ func (r *Replayer) RunDeadLetters(ctx context.Context, dls DeadLetterStore, sel 
 		}
 		b.rep.Selected++
 		it := newItem(row.StreamSeq, row.CreatedAt, env)
-		it.DeadLetterID = row.ID
+		it.DeadLetterID, it.subject = row.ID, row.Subject
+		it.dlqSeq = dlq[dispatcher.DeadLetterKey{Subject: r.cfg.Names.DLQSubject(row.Consumer), StreamSeq: row.StreamSeq}]
 		if err := b.add(ctx, it, len(rows)); err != nil {
 			b.done()
 			return b.rep, err
 		}
 	}
-	err = b.flush(ctx, len(rows))
+	err := b.flush(ctx, len(rows))
 	b.done()
 	return b.rep, err
 }

@@ -2,16 +2,25 @@ package replay_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
 
-func TestDeadLetters(t *testing.T) {
+// TestRetryDeadLetters: the retry republishes the selected dead letters
+// with their row ids and deletes nothing; the running dispatcher resolves
+// the one that now applies (row and QYS_DLQ message) and replaces the one
+// that fails again with a new dead letter.
+func TestRetryDeadLetters(t *testing.T) {
 	for _, kind := range testdb.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			w := newWorld(t)
@@ -21,66 +30,104 @@ func TestDeadLetters(t *testing.T) {
 			good := contractEnvelope("default", a, "COMPLETE", qys.StatusComplete, "")
 			missing := contractEnvelope("default", "404404", "COMPLETE", qys.StatusComplete, "")
 			other := contractEnvelope("acme", c, "COMPLETE", qys.StatusComplete, "")
-			var rows []int64
+			var rows []store.DeadLetter
 			for i, payload := range [][]byte{mustEncode(t, good), []byte("{garbage"), mustEncode(t, missing), mustEncode(t, other)} {
-				id, err := l.AddDeadLetter(ctx, store.DeadLetter{EventID: "e", Tenant: "default", Consumer: "ledger",
-					Subject: "qys.callback.default.contract.COMPLETE", StreamSeq: uint64(10 + i), Reason: "permanent: test",
-					Deliveries: 1, Payload: payload, CreatedAt: time.Now().UTC()})
+				d := store.DeadLetter{EventID: "e", Tenant: "default", Consumer: events.DurableLedger,
+					Subject: w.nats.Names.CallbackSubject("default", events.KindContract, "COMPLETE"), StreamSeq: uint64(10 + i),
+					Reason: "permanent: test", Deliveries: 1, Payload: payload, CreatedAt: time.Now().UTC()}
+				id, err := l.AddDeadLetter(ctx, d)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rows = append(rows, id)
+				d.ID = id
+				rows = append(rows, d)
 			}
-			r, err := replay.New(replay.Config{})
+			// The good one's QYS_DLQ message, as the dispatcher wrote it.
+			dlqMsg := nats.NewMsg(w.nats.Names.DLQSubject(events.DurableLedger))
+			dlqMsg.Data = rows[0].Payload
+			dlqMsg.Header.Set(events.HeaderDLQStreamSeq, "10")
+			ack, err := w.nats.JS.PublishMsg(ctx, dlqMsg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := replay.New(replay.Config{JS: w.nats.JS, Names: w.nats.Names, Job: "retry-1"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			sel := replay.Selector{Tenant: "default"}
 
-			dry, err := r.RunDeadLetters(ctx, l, sel, nil, nil)
+			dry, err := r.RetryDeadLetters(ctx, rows, sel, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := itemIDs(dry.Items); !slices.Equal(got, []string{good.ID, missing.ID}) || dry.Undecodable != 1 || dry.Deleted != 0 {
-				t.Fatalf("dry run: %+v", dry)
-			}
-			if dry.Items[0].DeadLetterID != rows[0] || dry.Items[0].Seq != 10 {
-				t.Errorf("dry-run item %+v", dry.Items[0])
-			}
-			if n := countDeadLetters(t, l); n != 4 {
-				t.Fatalf("dry run deleted rows: %d left", n)
+			if got := results(dry.Items); !slices.Equal(got, []string{"1:would_republish", "2:undecodable", "3:would_republish"}) ||
+				dry.Undecodable != 1 || dry.Republished != 0 {
+				t.Fatalf("dry run: %v %+v", got, dry)
 			}
 
-			d := w.dispatcher(l, t.TempDir())
-			rep, err := r.RunDeadLetters(ctx, l, sel, d.Apply, nil)
+			rep, err := r.RetryDeadLetters(ctx, rows, sel, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Selected != 2 || rep.Applied != 1 || rep.Failed != 1 || rep.Undecodable != 1 || rep.Deleted != 1 {
-				t.Fatalf("report %+v", rep)
+			if got := results(rep.Items); !slices.Equal(got, []string{"1:republished", "2:undecodable", "3:republished"}) ||
+				rep.Republished != 2 || rep.Selected != 2 {
+				t.Fatalf("retry: %v %+v", got, rep)
 			}
-			if len(rep.Errors) != 2 || rep.Errors[1].DeadLetterID != rows[2] {
-				t.Errorf("errors %+v", rep.Errors)
+			if n := countDeadLetters(t, l); n != 4 {
+				t.Fatalf("the retry itself deleted dead letters: %d left", n)
 			}
-			left, err := l.DeadLetters(ctx, 0)
+			msgs, err := natstest.StreamMessages(ctx, w.nats.JS, w.nats.Names.CallbacksStream())
 			if err != nil {
 				t.Fatal(err)
 			}
-			var leftIDs []int64
-			for _, row := range left {
-				leftIDs = append(leftIDs, row.ID)
+			if len(msgs) != 2 || msgs[0].Header.Get(events.HeaderDeadLetterID) != strconv.FormatInt(rows[0].ID, 10) ||
+				msgs[0].Header.Get(events.HeaderDeadLetterSeq) != strconv.FormatUint(ack.Sequence, 10) ||
+				msgs[1].Header.Get(events.HeaderDeadLetterID) != strconv.FormatInt(rows[2].ID, 10) ||
+				msgs[1].Header.Get(events.HeaderDeadLetterSeq) != "" || msgs[0].Subject != rows[0].Subject {
+				t.Fatalf("republished %d messages: %+v", len(msgs), msgs)
 			}
-			if !slices.Equal(leftIDs, rows[1:]) {
-				t.Errorf("dead letters left %v, want %v", leftIDs, rows[1:])
+
+			w.run(t, l, t.TempDir())
+			var left []store.DeadLetter
+			eventually(t, "the dispatcher resolves one and replaces the other", func() bool {
+				left, err = l.DeadLetters(ctx, 0)
+				return err == nil && len(left) == 3 && left[0].ID == rows[1].ID && left[1].ID == rows[3].ID
+			})
+			if again, err := events.Decode(left[2].Payload); err != nil || again.Source != events.SourceReplay ||
+				again.ID != events.ReplayEventID(missing.ID, "retry-1") {
+				t.Errorf("the failed retry's dead letter: %+v, %v", again, err)
 			}
-			if got, err := l.Contract(ctx, "default", a); err != nil || got.Status != qys.StatusComplete {
+			if got, err := l.Contract(ctx, "default", a); err != nil || got.Status != qys.StatusComplete || !got.Confirmed {
 				t.Errorf("contract after retry: %+v, %v", got, err)
 			}
-			if _, err := r.RunDeadLetters(ctx, l, replay.Selector{FromSeq: 1}, nil, nil); err == nil {
+			st, err := w.nats.JS.Stream(ctx, w.nats.Names.DLQStream())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.GetMsg(ctx, ack.Sequence); err == nil {
+				t.Error("the resolved dead letter's QYS_DLQ message is still there")
+			}
+			if _, err := r.RetryDeadLetters(ctx, rows, replay.Selector{FromSeq: 1}, true, nil); err == nil {
 				t.Error("sequence bounds accepted for dead letters")
 			}
 		})
 	}
+}
+
+// results lists "<row position>:<result>" (position counted from 1 in
+// the order the rows were added).
+func results(items []replay.Item) []string {
+	var out []string
+	first := int64(0)
+	for _, it := range items {
+		if first == 0 || it.DeadLetterID < first {
+			first = it.DeadLetterID
+		}
+	}
+	for _, it := range items {
+		out = append(out, strconv.FormatInt(it.DeadLetterID-first+1, 10)+":"+it.Result)
+	}
+	return out
 }
 
 func mustEncode(t *testing.T, v interface{ Encode() ([]byte, error) }) []byte {

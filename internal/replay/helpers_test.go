@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,17 +129,46 @@ func (w *world) publishRaw(subject string, data []byte, msgID string, env *event
 	return p
 }
 
-// dispatcher returns a dispatcher applying into ledger, archiving under dir.
-func (w *world) dispatcher(ledger store.Ledger, dir string) *dispatcher.Dispatcher {
-	w.t.Helper()
+// run starts a dispatcher (the running service) applying QYS_CALLBACKS
+// into ledger, archiving under dir, and returns the function stopping it.
+func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func()) {
+	t.Helper()
 	d, err := dispatcher.New(dispatcher.Config{
 		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger, Docs: docstore.New(dir),
-		APIs: map[string]dispatcher.API{"default": w.api, "acme": w.api},
+		APIs:       map[string]dispatcher.API{"default": w.api, "acme": w.api},
+		MaxDeliver: 2, Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 	})
 	if err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return d
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("dispatcher.Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// eventually polls cond until it holds, or fails after a generous
+// deadline (a hang, not a speed check).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }
 
 // snapshot is what a ledger knows, without the times of applying.

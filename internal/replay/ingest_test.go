@@ -135,11 +135,11 @@ func problemLines(ps []replay.LineError) []int {
 // an ingest.
 func streamIDs(t *testing.T, w *world) []string {
 	t.Helper()
-	r, err := replay.New(replay.Config{JS: w.nats.JS, Names: w.nats.Names})
+	r, err := replay.New(replay.Config{JS: w.nats.JS, Names: w.nats.Names, Job: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := r.Run(context.Background(), replay.Selector{}, nil, nil)
+	rep, err := r.Run(context.Background(), replay.Selector{}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,9 @@ func publishN(t *testing.T, env *natstest.Env, n int) {
 
 // TestBatchesAndRate checks the batch sizes and that every batch waits
 // for the limiter (by counting, not by timing), and that messages
-// published during a replay are not picked up (the first case bounds by
-// the stream's last sequence at the start, the others by ToSeq).
+// published during a replay, its own included, are not picked up (the
+// first case bounds by the stream's last sequence at the start, the
+// others by ToSeq).
 func TestBatchesAndRate(t *testing.T) {
 	env := natstest.New(t)
 	publishN(t, env, 150)
@@ -51,55 +52,60 @@ func TestBatchesAndRate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := New(Config{JS: env.JS, Names: env.Names, Rate: tc.rate})
+			r, err := New(Config{JS: env.JS, Names: env.Names, Rate: tc.rate, Job: "rate-" + tc.name})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if (r.wait != nil) != tc.waits {
 				t.Fatalf("limiter configured: %v, want %v", r.wait != nil, tc.waits)
 			}
+			// Every batch passes the limiter hook before it is published;
+			// without a rate the hook only counts.
 			var mu sync.Mutex
-			var waits, batches []int
-			if r.wait != nil {
-				wait := r.wait
-				r.wait = func(ctx context.Context, n int) error {
-					mu.Lock()
-					waits = append(waits, n)
-					mu.Unlock()
-					return wait(ctx, n)
-				}
-			}
-			apply := func(ctx context.Context, envs []*events.Envelope) []error {
-				if len(batches) == 0 {
+			var batches []int
+			wait := r.wait
+			r.wait = func(ctx context.Context, n int) error {
+				mu.Lock()
+				first := len(batches) == 0
+				batches = append(batches, n)
+				mu.Unlock()
+				if first {
 					publishN(t, env, 1) // a live stream: not part of this replay
 				}
-				batches = append(batches, len(envs))
-				return make([]error, len(envs))
+				if wait == nil {
+					return nil
+				}
+				return wait(ctx, n)
 			}
-			rep, err := r.Run(context.Background(), Selector{Limit: tc.limit, ToSeq: tc.toSeq}, apply, nil)
+			rep, err := r.Run(context.Background(), Selector{Limit: tc.limit, ToSeq: tc.toSeq}, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(batches, tc.batches) {
 				t.Errorf("batches %v, want %v", batches, tc.batches)
 			}
-			if tc.waits && !slices.Equal(waits, tc.batches) {
-				t.Errorf("limiter waits %v, want %v", waits, tc.batches)
-			}
 			total := 0
 			for _, b := range tc.batches {
 				total += b
 			}
-			if rep.Selected != total || rep.Applied != total || rep.Failed != 0 {
+			if rep.Selected != total || rep.Republished != total || rep.Failed != 0 {
 				t.Errorf("report %+v", rep)
 			}
 		})
 	}
 }
 
+func TestNewRejectsBadJob(t *testing.T) {
+	for _, job := range []string{"", "a.b", "a b"} {
+		if _, err := New(Config{Job: job}); err == nil {
+			t.Errorf("job %q accepted", job)
+		}
+	}
+}
+
 func TestNewRejectsBadRate(t *testing.T) {
 	for _, r := range []float64{math.NaN(), math.Inf(1)} {
-		if _, err := New(Config{Rate: r}); err == nil {
+		if _, err := New(Config{Rate: r, Job: "j"}); err == nil {
 			t.Errorf("rate %v accepted", r)
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
@@ -57,9 +59,9 @@ func (s *scenario) eventIDs(seqs ...uint64) []string {
 	return out
 }
 
-func (s *scenario) replayer(t *testing.T, rate float64) *replay.Replayer {
+func (s *scenario) replayer(t *testing.T, rate float64, job string) *replay.Replayer {
 	t.Helper()
-	r, err := replay.New(replay.Config{JS: s.w.nats.JS, Names: s.w.nats.Names, Rate: rate})
+	r, err := replay.New(replay.Config{JS: s.w.nats.JS, Names: s.w.nats.Names, Rate: rate, Job: job})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func itemIDs(items []replay.Item) []string {
 
 func TestSelectors(t *testing.T) {
 	s := newScenario(t)
-	r := s.replayer(t, 0)
+	r := s.replayer(t, 0, "t")
 	cases := []struct {
 		name        string
 		sel         replay.Selector
@@ -103,7 +105,7 @@ func TestSelectors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls, lastDone, lastTotal int
-			rep, err := r.Run(ctxT(t), tc.sel, nil, func(done, total int) { calls, lastDone, lastTotal = calls+1, done, total })
+			rep, err := r.Run(ctxT(t), tc.sel, true, func(done, total int) { calls, lastDone, lastTotal = calls+1, done, total })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +118,7 @@ func TestSelectors(t *testing.T) {
 					t.Errorf("item %d: seq %d time %v, want seq %d time %v", i, it.Seq, it.Time, tc.seqs[i], s.p[tc.seqs[i]-1].at)
 				}
 			}
-			if !rep.DryRun || rep.Selected != len(want) || rep.Applied != 0 || rep.Undecodable != tc.undecodable {
+			if !rep.DryRun || rep.Selected != len(want) || rep.Republished != 0 || rep.Undecodable != tc.undecodable {
 				t.Errorf("report %+v", rep)
 			}
 			if calls == 0 || lastDone != lastTotal || lastDone != rep.Scanned {
@@ -127,7 +129,7 @@ func TestSelectors(t *testing.T) {
 }
 
 func TestSelectorValidation(t *testing.T) {
-	r, err := replay.New(replay.Config{})
+	r, err := replay.New(replay.Config{Job: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,52 +140,109 @@ func TestSelectorValidation(t *testing.T) {
 		"NegativeLimit":    {Limit: -1},
 		"BadTenant":        {Tenant: "a.b"},
 	} {
-		if _, err := r.Run(context.Background(), sel, nil, nil); err == nil {
+		if _, err := r.Run(context.Background(), sel, true, nil); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
 }
 
-// TestReplayRebuildsWipedLedger applies every event to one ledger, then
-// replays the time range into a fresh one: both ledgers must be the same,
-// and replaying again must change nothing.
+// TestReplayRepublishes: every selected event goes back on its subject
+// with its own id, source replay and the replay headers; the same job
+// again republishes nothing new, and earlier replays are never replayed.
+func TestReplayRepublishes(t *testing.T) {
+	s := newScenario(t)
+	ctx := ctxT(t)
+	rep, err := s.replayer(t, 0, "j1").Run(ctx, replay.Selector{FromSeq: 1}, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Job != "j1" || rep.Selected != 5 || rep.Republished != 5 || rep.Undecodable != 1 || rep.Items != nil {
+		t.Fatalf("report %+v", rep)
+	}
+	msgs, err := natstest.StreamMessages(ctx, s.w.nats.JS, s.w.nats.Names.CallbacksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 11 {
+		t.Fatalf("stream holds %d messages, want 6 and 5 replays", len(msgs))
+	}
+	var origs []published
+	for _, p := range s.p {
+		if p.env != nil {
+			origs = append(origs, p)
+		}
+	}
+	for i, m := range msgs[6:] {
+		orig := origs[i]
+		got, err := events.Decode(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantID := events.ReplayEventID(orig.env.ID, "j1")
+		if got.ID != wantID || got.Source != events.SourceReplay || m.Header.Get("Nats-Msg-Id") != wantID ||
+			m.Header.Get(events.HeaderReplay) != "j1" || m.Header.Get(events.HeaderReplayOf) != orig.env.ID ||
+			m.Header.Get(events.HeaderDeadLetterID) != "" || m.Subject != msgs[orig.seq-1].Subject {
+			t.Errorf("replay %d: id %s source %s subject %s headers %v", i, got.ID, got.Source, m.Subject, m.Header)
+		}
+		got.ID, got.Source = orig.env.ID, orig.env.Source
+		if mustJSON(t, got) != mustJSON(t, orig.env) {
+			t.Errorf("replay %d changed the event:\n got %s\nwant %s", i, mustJSON(t, got), mustJSON(t, orig.env))
+		}
+	}
+	again, err := s.replayer(t, 0, "j1").Run(ctx, replay.Selector{FromSeq: 1}, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Selected != 5 || again.Republished != 0 || again.Duplicates != 5 || again.SkippedReplays != 5 {
+		t.Errorf("same job again: %+v", again)
+	}
+}
+
+// TestReplayRebuildsWipedLedger: a dispatcher applies the stream into one
+// ledger; then the service runs on a wiped ledger (its durable consumer
+// has nothing left) and a replay of the range republishes the events: the
+// running dispatcher rebuilds the same contracts, confirmed through the
+// API, with the replays in the event history.
 func TestReplayRebuildsWipedLedger(t *testing.T) {
 	for _, kind := range testdb.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			s := newScenario(t)
 			ctx := ctxT(t)
-			var envs []*events.Envelope
-			for _, p := range s.p {
-				if p.env != nil {
-					envs = append(envs, p.env)
-				}
-			}
 			l1 := testdb.Open(t, kind)
-			for i, err := range s.w.dispatcher(l1, t.TempDir()).Apply(ctx, envs) {
-				if err != nil {
-					t.Fatalf("apply %s: %v", envs[i].ID, err)
-				}
-			}
+			stop := s.w.run(t, l1, t.TempDir())
+			eventually(t, "ledger 1 applied", func() bool {
+				snap := takeSnapshot(t, l1, "default", "acme")
+				return len(snap.Contracts) == 3 && len(snap.Certifications) == 1 && archived(s, l1)
+			})
+			stop()
 			want := takeSnapshot(t, l1, "default", "acme")
-			if len(want.Contracts) != 3 || len(want.Certifications) != 1 {
-				t.Fatalf("ledger 1 has %d contracts and %d certifications", len(want.Contracts), len(want.Certifications))
-			}
 			checkArchived(t, s, l1)
 
 			l2, dir2 := testdb.Open(t, kind), t.TempDir()
-			d2 := s.w.dispatcher(l2, dir2)
+			defer s.w.run(t, l2, dir2)()
 			sel := replay.Selector{Since: s.p[0].at, Until: time.Now().Add(time.Minute)}
-			for round := 1; round <= 2; round++ {
-				rep, err := s.replayer(t, 0).Run(ctx, sel, d2.Apply, nil)
-				if err != nil {
-					t.Fatal(err)
+			rep, err := s.replayer(t, 0, "rebuild").Run(ctx, sel, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Selected != 5 || rep.Republished != 5 || rep.Failed != 0 || rep.Undecodable != 1 {
+				t.Fatalf("report %+v", rep)
+			}
+			eventually(t, "ledger 2 rebuilt", func() bool {
+				snap := takeSnapshot(t, l2, "default", "acme")
+				return len(snap.Contracts) == 3 && len(snap.Certifications) == 1 && archived(s, l2)
+			})
+			got := takeSnapshot(t, l2, "default", "acme")
+			for i := range got.Contracts {
+				for _, e := range got.Contracts[i].Events {
+					if !strings.HasSuffix(e, " "+events.SourceReplay) {
+						t.Errorf("rebuilt event %q is not a replay", e)
+					}
 				}
-				if rep.DryRun || rep.Selected != 5 || rep.Applied != 5 || rep.Failed != 0 || rep.Undecodable != 1 {
-					t.Fatalf("round %d: report %+v", round, rep)
-				}
-				if got := takeSnapshot(t, l2, "default", "acme"); mustJSON(t, got) != mustJSON(t, want) {
-					t.Fatalf("round %d: rebuilt ledger differs:\n got %s\nwant %s", round, mustJSON(t, got), mustJSON(t, want))
-				}
+				got.Contracts[i].Events, want.Contracts[i].Events = nil, nil
+			}
+			if mustJSON(t, got) != mustJSON(t, want) {
+				t.Fatalf("rebuilt ledger differs:\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, want))
 			}
 			checkArchived(t, s, l2)
 			for _, c := range []string{s.a, s.c} {
@@ -200,6 +259,22 @@ func TestReplayRebuildsWipedLedger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// archived reports whether the COMPLETE contracts have their documents.
+func archived(s *scenario, l store.Ledger) bool {
+	for _, c := range []struct{ tenant, id string }{{"default", s.a}, {"acme", s.c}} {
+		got, err := l.Contract(context.Background(), c.tenant, c.id)
+		if err != nil || got.Status != qys.StatusComplete || len(got.Documents) != 2 {
+			return false
+		}
+		for _, d := range got.Documents {
+			if d.SHA256 == "" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkArchived asserts the contracts' statuses and that COMPLETE ones

@@ -33,6 +33,14 @@ type Selector struct {
 	Limit int
 }
 
+// Bounded reports whether s narrows the stream at all (a time or
+// sequence bound, a tenant, a contract or a type; Limit alone does not):
+// an unbounded selector would re-drive the whole stream.
+func (s Selector) Bounded() bool {
+	return !s.Since.IsZero() || !s.Until.IsZero() || s.FromSeq > 0 || s.ToSeq > 0 ||
+		s.Tenant != "" || s.ContractID != "" || s.CallbackType != ""
+}
+
 // Validate reports contradictory bounds.
 func (s Selector) Validate() error {
 	var errs []error
@@ -79,8 +87,17 @@ type Item struct {
 	Type         string `json:"type"`
 	ContractID   string `json:"contract_id,omitempty"`
 	EventID      string `json:"event_id"`
+	// ReplayID is the id the event was republished with.
+	ReplayID string `json:"replay_id,omitempty"`
+	// Result is one of the Result constants; Error says why it failed.
+	Result string `json:"result,omitempty"`
+	Error  string `json:"error,omitempty"`
 	// Envelope is the decoded event.
 	Envelope *events.Envelope `json:"-"`
+
+	subject  string // the subject it was stored on
+	dlqSeq   uint64 // its dead letter's message in QYS_DLQ (0: unknown)
+	replayID string
 }
 
 func newItem(seq uint64, at time.Time, env *events.Envelope) Item {
@@ -96,6 +113,7 @@ func newItem(seq uint64, at time.Time, env *events.Envelope) Item {
 type scanned struct {
 	seq       uint64
 	at        time.Time
+	subject   string
 	data      []byte
 	remaining uint64 // an estimate of the messages still to read after this one
 }
@@ -147,7 +165,7 @@ func (r *Replayer) scan(ctx context.Context, sel Selector, visit func(scanned) (
 			if !sel.Since.IsZero() && md.Timestamp.Before(sel.Since) {
 				continue
 			}
-			stop, err := visit(scanned{seq: seq, at: md.Timestamp, data: m.Data(), remaining: min(md.NumPending, last-seq)})
+			stop, err := visit(scanned{seq: seq, at: md.Timestamp, subject: m.Subject(), data: m.Data(), remaining: min(md.NumPending, last-seq)})
 			if err != nil || stop {
 				return err
 			}
@@ -179,7 +197,7 @@ func (r *Replayer) consumerConfig(sel Selector) jetstream.OrderedConsumerConfig 
 }
 
 // fetch reads one batch completely before it is processed, so slow
-// applies never hold a pull request open. It takes what the server has at
+// publishing never holds a pull request open. It takes what the server has at
 // once, and only when that is nothing waits up to fetchWait for more.
 func fetch(cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
 	msgs, err := drain(cons.FetchNoWait(n))

@@ -1,0 +1,64 @@
+package dispatcher_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+)
+
+// TestRetryResolvesDeadLetter: a republished event naming a dead letter
+// (events.HeaderDeadLetterID) resolves it in settle once it applies: the
+// row and its QYS_DLQ message go, so qyshook_dlq_depth returns to zero. A
+// second delivery naming the same dead letter is harmless.
+func TestRetryResolvesDeadLetter(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	const id = "3121362688600000099"
+	env := h.publishContract(id, "SIGNED", qys.StatusSigning) // unknown to the API: permanent
+	h.start()
+	ctx := context.Background()
+	eventually(t, "dead-lettered", func() bool {
+		rows, _ := h.ledger.DeadLetters(ctx, 0)
+		return len(rows) == 1 && h.gauge("qyshook_dlq_depth") == 1
+	})
+	rows, err := h.ledger.DeadLetters(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fake.AddContract(qystest.ContractSpec{ID: id, Subject: "采购合同", Status: qys.StatusSigning})
+
+	for i, job := range []string{"j1", "j2"} {
+		retry := env
+		retry.ID, retry.Source = events.ReplayEventID(env.ID, job), events.SourceReplay
+		msg := nats.NewMsg(h.nats.Names.CallbackSubject("default", events.KindContract, "SIGNED"))
+		msg.Data = mustEncodeEnv(t, retry)
+		msg.Header.Set(nats.MsgIdHdr, retry.ID)
+		msg.Header.Set(events.HeaderReplay, job)
+		msg.Header.Set(events.HeaderDeadLetterID, strconv.FormatInt(rows[0].ID, 10))
+		if _, err := h.nats.JS.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "retry "+job+" applied and the dead letter resolved", func() bool {
+			c := h.contract(id)
+			evs, _ := h.ledger.Events(ctx, "default", id)
+			left, _ := h.ledger.DeadLetters(ctx, 0)
+			return c != nil && c.Confirmed && len(evs) == i+1 && len(left) == 0 &&
+				h.gauge("qyshook_dlq_depth") == 0 && h.gauge("qyshook_dispatcher_unacked_events") == 0
+		})
+	}
+}
+
+func mustEncodeEnv(t *testing.T, env events.Envelope) []byte {
+	t.Helper()
+	b, err := env.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
