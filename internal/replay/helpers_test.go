@@ -16,7 +16,6 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
-	"github.com/qyshook/qyshook/store/docstore"
 )
 
 // world is a JetStream with callbacks published at known sequences and
@@ -128,11 +127,12 @@ func (w *world) publishRaw(subject string, data []byte, msgID string, env *event
 	return p
 }
 
-// dispatcher returns a dispatcher applying into ledger, archiving under dir.
+// dispatcher returns a dispatcher applying into ledger (dir is unused:
+// archiving is the archive stage's, package archiver).
 func (w *world) dispatcher(ledger store.Ledger, dir string) *dispatcher.Dispatcher {
 	w.t.Helper()
 	d, err := dispatcher.New(dispatcher.Config{
-		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger, Docs: docstore.New(dir),
+		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger,
 		APIs: map[string]dispatcher.API{"default": w.api, "acme": w.api},
 	})
 	if err != nil {
