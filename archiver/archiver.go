@@ -296,7 +296,8 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		return fmt.Errorf("document %s: got %d bytes, want %d: %w", d.ID, size, dl.Size, qys.ErrTruncated)
 	}
 	now := time.Now().UTC()
-	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel, FetchedAt: &now}
+	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
+		FetchedAt: &now, LeaseOwner: a.o.Owner}
 	fact := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: factID("document", d.Tenant, d.ID, sum), Tenant: d.Tenant,
 		Kind: events.FactDocumentsArchived, ContractID: d.ContractID, Confirmed: true, OccurredAt: now,

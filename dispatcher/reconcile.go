@@ -39,8 +39,8 @@ type ReconcilerConfig struct {
 	// archiver) is queued again once its last attempt is this old
 	// (default 24 h).
 	RetryFailedAfter time.Duration
-	Logger   zerolog.Logger
-	Now      func() time.Time
+	Logger           zerolog.Logger
+	Now              func() time.Time
 }
 
 // Reconciler brings the ledger to the API's truth for what callbacks

@@ -212,9 +212,12 @@ type Ledger interface {
 	// changes nothing and writes no fact.
 	//
 	// It also ends the document's archive queue entry: the state becomes
-	// ArchiveArchived and the lease is released. It records success
-	// whoever holds the lease: the file is content-addressed (Path names
-	// its hash), so the row never names a file that holds another content.
+	// ArchiveArchived and the lease is released. An archiver sets
+	// doc.LeaseOwner: its success is then recorded only while the row is
+	// not archived yet (its lease, or a lease that expired with the row
+	// still pending), so a late second archiver changes nothing. Either way
+	// the row names a content-addressed file (Path names its hash), so row
+	// and file never disagree.
 	ArchiveDocument(ctx context.Context, tenant string, doc Document, facts []Fact) (changed bool, err error)
 	// ClaimDocuments leases up to limit due pending documents (NextAttemptAt
 	// passed, no live lease) to owner until now+lease, oldest due first,

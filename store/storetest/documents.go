@@ -108,6 +108,16 @@ func testArchiveQueue(t *testing.T, l store.Ledger) {
 	if d.ArchiveState != store.ArchiveArchived || d.SHA256 != "ab12" || d.LeaseOwner != "" || d.LeaseUntil != nil {
 		t.Fatalf("after success: %+v", d)
 	}
+	// A late success of another archiver (its lease expired) changes
+	// nothing once the row is archived.
+	late := doc
+	late.SHA256, late.Path, late.LeaseOwner = "cd34", "documents/sha256/cd/cd34.pdf", "a"
+	if changed, err := l.ArchiveDocument(ctx, tenant, late, nil); err != nil || changed {
+		t.Fatalf("late archive = %v, %v; want ignored", changed, err)
+	}
+	if d := docByID(t, l, "c1", ids[1]); d.SHA256 != "ab12" {
+		t.Fatalf("late archive overwrote the row: %+v", d)
+	}
 	// A late failure by the old owner does not undo the success.
 	if ok, err := l.FailDocument(ctx, store.DocumentFailure{Tenant: tenant, ID: ids[1], Owner: "a", Err: "late"}); err != nil || ok {
 		t.Fatalf("late failure = %v, %v; want ignored", ok, err)

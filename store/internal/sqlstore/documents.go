@@ -72,6 +72,13 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 	if doc.FetchedAt != nil && !doc.FetchedAt.IsZero() {
 		fetched = *doc.FetchedAt
 	}
+	// An archiver (doc.LeaseOwner set) records only a row still to be
+	// archived: once another archiver has archived it, a late success
+	// changes nothing.
+	leased := ""
+	if doc.LeaseOwner != "" {
+		leased = ` AND documents.archive_state <> 'archived'`
+	}
 	changed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var id string
@@ -85,7 +92,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			fetched_at = excluded.fetched_at, archive_state = 'archived', last_error = '',
 			next_attempt_at = NULL, last_attempt_at = excluded.last_attempt_at,
 			lease_owner = '', lease_until = NULL
-			WHERE documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived'
+			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
 			RETURNING id`),
 			tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
 			s.timeArg(fetched), s.timeArg(now)).Scan(&id)
