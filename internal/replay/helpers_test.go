@@ -10,12 +10,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
 )
 
 // world is a JetStream with callbacks published at known sequences and
@@ -127,8 +129,8 @@ func (w *world) publishRaw(subject string, data []byte, msgID string, env *event
 	return p
 }
 
-// dispatcher returns a dispatcher applying into ledger (dir is unused:
-// archiving is the archive stage's, package archiver).
+// dispatcher returns a dispatcher applying into ledger, with an archiver
+// archiving under dir.
 func (w *world) dispatcher(ledger store.Ledger, dir string) *dispatcher.Dispatcher {
 	w.t.Helper()
 	d, err := dispatcher.New(dispatcher.Config{
@@ -138,6 +140,17 @@ func (w *world) dispatcher(ledger store.Ledger, dir string) *dispatcher.Dispatch
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	// The archive stage beside it, as in a dispatcher process.
+	api := w.api.(archiver.API)
+	a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: w.nats.Names,
+		APIs: map[string]archiver.API{"default": api, "acme": api}, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	w.t.Cleanup(func() { cancel(); <-done })
 	return d
 }
 

@@ -164,11 +164,11 @@ func TestReplayRebuildsWipedLedger(t *testing.T) {
 					t.Fatalf("apply %s: %v", envs[i].ID, err)
 				}
 			}
+			checkArchived(t, s, l1) // waits for the archive stage
 			want := takeSnapshot(t, l1, "default", "acme")
 			if len(want.Contracts) != 3 || len(want.Certifications) != 1 {
 				t.Fatalf("ledger 1 has %d contracts and %d certifications", len(want.Contracts), len(want.Certifications))
 			}
-			checkArchived(t, s, l1)
 
 			l2, dir2 := testdb.Open(t, kind), t.TempDir()
 			d2 := s.w.dispatcher(l2, dir2)
@@ -181,6 +181,7 @@ func TestReplayRebuildsWipedLedger(t *testing.T) {
 				if rep.DryRun || rep.Selected != 5 || rep.Applied != 5 || rep.Failed != 0 || rep.Undecodable != 1 {
 					t.Fatalf("round %d: report %+v", round, rep)
 				}
+				checkArchived(t, s, l2) // waits for the archive stage
 				if got := takeSnapshot(t, l2, "default", "acme"); mustJSON(t, got) != mustJSON(t, want) {
 					t.Fatalf("round %d: rebuilt ledger differs:\n got %s\nwant %s", round, mustJSON(t, got), mustJSON(t, want))
 				}
@@ -212,6 +213,20 @@ func checkArchived(t *testing.T, s *scenario, l store.Ledger) {
 		got, err := l.Contract(ctxT(t), c.tenant, c.id)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The archive stage fetches the documents after the commit.
+		for deadline := time.Now().Add(time.Minute); c.status == qys.StatusComplete && time.Now().Before(deadline); {
+			archived := len(got.Documents) > 0
+			for _, d := range got.Documents {
+				archived = archived && d.SHA256 != ""
+			}
+			if archived {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+			if got, err = l.Contract(ctxT(t), c.tenant, c.id); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if got.Status != c.status || !got.Confirmed {
 			t.Errorf("%s: status %s confirmed %v, want %s confirmed", c.id, got.Status, got.Confirmed, c.status)
