@@ -33,6 +33,7 @@ type Ledger interface {
 	ClaimDocuments(ctx context.Context, owner string, limit int, lease time.Duration) ([]store.Document, error)
 	ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error)
 	FailDocument(ctx context.Context, f store.DocumentFailure) (bool, error)
+	RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error)
 	DocumentCounts(ctx context.Context) (map[string]int64, error)
 }
 
@@ -61,8 +62,10 @@ type Options struct {
 	Workers int
 	// DownloadTimeout bounds one download and its storing (default 30 min).
 	DownloadTimeout time.Duration
-	// Lease is how long a claimed row stays this archiver's; it must be
-	// longer than DownloadTimeout (default DownloadTimeout + 2 min).
+	// Lease is how long a claimed row stays this archiver's without
+	// renewal; it is renewed every third of it while the download runs,
+	// so a row of an archiver that died is retried after at most Lease
+	// (default 1 min).
 	Lease time.Duration
 	// PollInterval is how often the queue is polled when idle (default 2 s).
 	PollInterval time.Duration
@@ -92,7 +95,7 @@ func (o *Options) setDefaults() {
 		o.DownloadTimeout = 30 * time.Minute
 	}
 	if o.Lease <= 0 {
-		o.Lease = o.DownloadTimeout + 2*time.Minute
+		o.Lease = time.Minute
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
@@ -119,8 +122,8 @@ func (o *Options) validate() error {
 	if o.Docs == nil {
 		errs = append(errs, errors.New("archiver: document store required"))
 	}
-	if o.Lease <= o.DownloadTimeout {
-		errs = append(errs, fmt.Errorf("archiver: lease %s must be longer than the download timeout %s", o.Lease, o.DownloadTimeout))
+	if o.Lease < 30*time.Millisecond {
+		errs = append(errs, fmt.Errorf("archiver: lease %s is too short to renew", o.Lease))
 	}
 	return errors.Join(errs...)
 }
@@ -229,8 +232,10 @@ func (a *Archiver) Run(ctx context.Context) error {
 func (a *Archiver) archive(work context.Context, d store.Document) {
 	ctx, cancel := context.WithTimeout(work, a.o.DownloadTimeout)
 	defer cancel()
+	stopRenewing := a.renew(ctx, cancel, d)
 	start := time.Now()
 	err := a.fetch(ctx, d)
+	stopRenewing()
 	a.metrics.downloadSeconds.Observe(time.Since(start).Seconds())
 	if err == nil {
 		return
@@ -264,6 +269,37 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	}
 	ev.Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("attempts", attempts).
 		Bool("permanent", permanent).Msg("document download failed")
+}
+
+// renew keeps the lease on d while the download runs, every third of
+// Lease. A lease found lost (it expired and another archiver took the row)
+// cancels the download. The returned func stops renewing and waits.
+func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store.Document) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(a.o.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			ok, err := a.o.Ledger.RenewDocumentLease(ctx, a.o.Owner, d.Tenant, d.ID, a.o.Lease)
+			switch {
+			case err != nil:
+				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: renewing a lease failed")
+			case !ok:
+				a.log.Warn().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 var errNoAPI = errors.New("no open-API credentials for the tenant")

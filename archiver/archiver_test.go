@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,7 +209,7 @@ func TestShutdownWhileDownloadHangs(t *testing.T) {
 	release := r.fake.HoldDownload(docID)
 	defer release()
 	o := r.options(r.ledger)
-	o.Owner, o.DownloadTimeout, o.Lease = "first", 3*time.Second, 3*time.Second+500*time.Millisecond
+	o.Owner, o.Lease = "first", 2*time.Second
 	stop := start(t, o)
 	eventually(t, "the document claimed", func() bool { return r.document(id).LeaseOwner == "first" })
 	stop() // returns although the download never answered
@@ -233,7 +234,7 @@ func TestTwoArchiversOfOneDocument(t *testing.T) {
 	id, docID := r.commit("version one")
 	gated := &gatedLedger{Ledger: r.ledger, reached: make(chan struct{}), release: make(chan struct{})}
 	o := r.options(gated)
-	o.Owner, o.DownloadTimeout, o.Lease = "first", 100*time.Millisecond, 150*time.Millisecond
+	o.Owner, o.Lease = "first", 150*time.Millisecond
 	start(t, o)
 	<-gated.reached // the first stored version one and waits to record it
 	if _, err := r.fake.SetDocument(id, qystest.DocumentSpec{ID: docID, Title: "main", Content: []byte("version two")}); err != nil {
@@ -266,6 +267,17 @@ type gatedLedger struct {
 	recorded chan struct{}
 }
 
+// RenewDocumentLease fails once the first archiver is held: it lost its
+// database for renewals, so its lease expires.
+func (g *gatedLedger) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	select {
+	case <-g.reached:
+		return false, errors.New("database unreachable")
+	default:
+		return g.Ledger.RenewDocumentLease(ctx, owner, tenant, id, lease)
+	}
+}
+
 func (g *gatedLedger) ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error) {
 	first := false
 	g.once.Do(func() { first = true; g.recorded = make(chan struct{}); close(g.reached) })
@@ -275,4 +287,45 @@ func (g *gatedLedger) ArchiveDocument(ctx context.Context, tenant string, doc st
 	<-g.release
 	defer close(g.recorded)
 	return g.Ledger.ArchiveDocument(ctx, tenant, doc, facts)
+}
+
+// TestLeaseRenewedDuringLongDownload: a download outlasting the lease
+// keeps its row (the lease is renewed), so a second archiver never takes
+// it meanwhile.
+func TestLeaseRenewedDuringLongDownload(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF long")
+	release := r.fake.HoldDownload(docID)
+	defer release()
+	o := r.options(r.ledger)
+	o.Owner, o.Lease = "first", 90*time.Millisecond
+	start(t, o)
+	eventually(t, "the document claimed", func() bool { return r.document(id).LeaseOwner == "first" })
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	start(t, o2)
+	// Several lease lengths pass; the row stays the first archiver's.
+	first := *r.document(id).LeaseUntil
+	eventually(t, "the lease renewed past several lease lengths", func() bool {
+		d := r.document(id)
+		return d.LeaseUntil != nil && d.LeaseUntil.Sub(first) > 3*o.Lease
+	})
+	if d := r.document(id); d.LeaseOwner != "first" {
+		t.Fatalf("row taken while its download ran: %+v", d)
+	}
+	release()
+	eventually(t, "archived", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+	if n := r.fake.Requests(); countDownloads(n, docID) != 1 {
+		t.Fatalf("document downloaded %d times, want once", countDownloads(n, docID))
+	}
+}
+
+func countDownloads(reqs []qystest.Request, docID string) int {
+	n := 0
+	for _, r := range reqs {
+		if strings.HasSuffix(r.Path, "/document/download") && r.Query.Get("documentId") == docID {
+			n++
+		}
+	}
+	return n
 }

@@ -15,10 +15,12 @@
 // attempts ends the row failed with its reason, for operators and the
 // reconciler's daily requeue.
 //
-// Several archivers (one per dispatcher process) share the queue: the
-// lease outlives the download timeout, so a row is worked by one
-// archiver at a time, and the row of an archiver that died is claimed
-// again once its lease expires. Shutdown stops claiming, gives in-flight
+// Several archivers (one per dispatcher process) share the queue: a
+// lease, renewed while the download runs, keeps a row with one archiver
+// at a time, and the row of an archiver that died is claimed again once
+// its lease lapses (a minute by default); an archiver that finds its
+// lease lost cancels its download, and a late success of one that did
+// not is ignored (store.Ledger.ArchiveDocument). Shutdown stops claiming, gives in-flight
 // downloads a grace period, then cancels them; their rows' leases expire
 // and another instance retries them.
 package archiver

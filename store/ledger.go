@@ -224,6 +224,10 @@ type Ledger interface {
 	// and returns them with Tenant set. Two claimers never get one row
 	// while its lease lives; an expired lease is claimed again.
 	ClaimDocuments(ctx context.Context, owner string, limit int, lease time.Duration) ([]Document, error)
+	// RenewDocumentLease extends owner's lease on a pending document to
+	// now+lease. It returns false when the row is no longer pending under
+	// owner's lease (it expired and another claimer took it, or it ended).
+	RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error)
 	// FailDocument records a failed download of a document owner claimed:
 	// attempts+1, LastError, and either ArchiveFailed (Permanent) or a
 	// retry at RetryAt. It changes nothing (and returns false) when the

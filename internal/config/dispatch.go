@@ -22,8 +22,7 @@ type Dispatch struct {
 	// 1 to 64).
 	ArchiveWorkers int
 	// DownloadTimeout bounds one document download
-	// (QYSHOOK_DOWNLOAD_TIMEOUT, default 30m, 10s to 6h). A claimed
-	// document's lease is this plus two minutes.
+	// (QYSHOOK_DOWNLOAD_TIMEOUT, default 30m, 10s to 6h).
 	DownloadTimeout time.Duration
 	// ReconcileInterval is the time between reconciliation passes; 0
 	// disables them (QYSHOOK_RECONCILE_INTERVAL, default 10m).

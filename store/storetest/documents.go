@@ -180,6 +180,16 @@ func testArchiveLeaseExpiry(t *testing.T, l store.Ledger) {
 	if ok, _ := l.FailDocument(ctx, store.DocumentFailure{Tenant: tenant, ID: ids[0], Owner: "a", Err: "late"}); ok {
 		t.Fatal("failure by the owner of an expired lease recorded")
 	}
+	// Only the current owner renews.
+	if ok, err := l.RenewDocumentLease(ctx, "a", tenant, ids[0], time.Minute); err != nil || ok {
+		t.Fatalf("renewal by the old owner = %v, %v", ok, err)
+	}
+	if ok, err := l.RenewDocumentLease(ctx, "b", tenant, ids[0], time.Hour); err != nil || !ok {
+		t.Fatalf("renewal by the owner = %v, %v", ok, err)
+	}
+	if d := docByID(t, l, "c1", ids[0]); d.LeaseUntil == nil || time.Until(*d.LeaseUntil) < 30*time.Minute {
+		t.Fatalf("lease after renewal: %+v", d.LeaseUntil)
+	}
 }
 
 func testConcurrentClaims(t *testing.T, l store.Ledger) {

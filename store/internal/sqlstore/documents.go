@@ -165,6 +165,21 @@ func (s *DB) ClaimDocuments(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
+// RenewDocumentLease implements store.Ledger.
+func (s *DB) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	if owner == "" || lease <= 0 {
+		return false, fmt.Errorf("ledger: renew lease of document %q: owner and a positive lease are required", id)
+	}
+	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE documents SET lease_until = ?
+		WHERE tenant = ? AND id = ? AND archive_state = 'pending' AND lease_owner = ?`),
+		s.timeArg(s.now().Add(lease)), tenant, id, owner)
+	if err != nil {
+		return false, s.fail("renew lease of document "+id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // FailDocument implements store.Ledger.
 func (s *DB) FailDocument(ctx context.Context, f store.DocumentFailure) (bool, error) {
 	if f.Tenant == "" || f.ID == "" || f.Owner == "" {
