@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
@@ -59,13 +60,23 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 	if detail != nil {
 		c = contractFromDetail(env.Tenant, detail)
 	}
-	return store.ContractChange{
+	ch := store.ContractChange{
 		Event:    eventRow(env),
 		Contract: c,
 		BuildFacts: func(prev *store.Contract) []store.Fact {
 			return d.contractFacts(env, prev, &c)
 		},
 	}
+	// A contract confirmed signed queues its documents (and the optional
+	// signed bundle) for the archive stage in the same transaction.
+	if detail != nil && signed(c.Status) {
+		ch.ArchiveDocuments = true
+		if d.cfg.ArchiveBundle {
+			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
+				ID: c.ID + archiver.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
+		}
+	}
+	return ch
 }
 
 func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }

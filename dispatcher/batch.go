@@ -89,12 +89,13 @@ func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
 	}
 }
 
-// work applies groups in three phases: confirm every contract through the
-// API in parallel (one detail fetch per contract); commit all the
+// work applies groups in two phases: confirm every contract through the
+// API in parallel (one detail fetch per contract); then commit all the
 // contract changes in one transaction (per group if the batch fails, so
-// one bad change cannot hold back the others); then archive the documents
-// of signed contracts in parallel. Certifications are applied in the
-// first phase.
+// one bad change cannot hold back the others). Certifications are applied
+// in the first phase. Nothing slower rides on the callback path: the
+// documents of signed contracts are queued by the commit and fetched by
+// the archive stage (package archiver), after the acks.
 func (d *Dispatcher) work(ctx context.Context, groups []*group) {
 	start := time.Now()
 	d.parallel(groups, func(g *group) {
@@ -107,14 +108,6 @@ func (d *Dispatcher) work(ctx context.Context, groups []*group) {
 		}
 	})
 	d.commit(ctx, groups)
-	d.parallel(groups, func(g *group) {
-		if g.isContract() && g.detail != nil && signed(g.detail.Status) && g.errs[0] == nil {
-			first := g.deliveries[0].env
-			if err := d.archiveDocuments(ctx, first.Tenant, first.ContractID, g.api); err != nil {
-				g.failAll(err)
-			}
-		}
-	})
 	d.metrics.groupSeconds.Observe(time.Since(start).Seconds())
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -21,22 +20,14 @@ import (
 // API is what the dispatcher needs of the 契约锁 open API (*qys.Client).
 type API interface {
 	ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.Contract, error)
-	DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error)
-	DownloadContract(ctx context.Context, q qys.ContractQuery, items ...string) (*qys.Download, error)
 	ListContracts(ctx context.Context, q qys.ListQuery) (*qys.ContractPage, error)
 }
 
-// DocumentStore keeps archived files (see store/docstore).
-type DocumentStore interface {
-	Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error)
-}
-
-// Config configures a Dispatcher. JS, Ledger and Docs are required.
+// Config configures a Dispatcher. JS and Ledger are required.
 type Config struct {
 	JS     jetstream.JetStream
 	Names  events.Names
 	Ledger store.Ledger
-	Docs   DocumentStore
 	// APIs maps a tenant to its open-API client. A tenant without one
 	// falls back to the callback's own fields, flagged unconfirmed.
 	APIs map[string]API
@@ -53,16 +44,13 @@ type Config struct {
 	// Batch is the most messages worked together, sharing one commit
 	// (default 512).
 	Batch int
-	// Workers is how many contracts are confirmed and archived at once
-	// (default 16).
+	// Workers is how many contracts are confirmed at once (default 16).
 	Workers int
-	// ArchiveBundle also archives the signed bundle (contract + sign log zip).
+	// ArchiveBundle also queues the signed bundle (contract + sign log
+	// zip) of a signed contract for the archive stage.
 	ArchiveBundle bool
-	// EventTimeout bounds the work for one contract group, downloads
-	// excluded (default 60 s).
+	// EventTimeout bounds the work for one contract group (default 60 s).
 	EventTimeout time.Duration
-	// DownloadTimeout bounds one document download (default 30 min).
-	DownloadTimeout time.Duration
 	// ShutdownTimeout bounds how long the batch in hand may run once Run's
 	// context ends (default 30 s). Past it the batch's work is cancelled
 	// and its unsettled messages are NAKed for immediate redelivery.
@@ -94,9 +82,6 @@ func (c *Config) setDefaults() {
 	if c.Workers <= 0 {
 		c.Workers = 16
 	}
-	if c.DownloadTimeout <= 0 {
-		c.DownloadTimeout = 30 * time.Minute
-	}
 	if c.EventTimeout <= 0 {
 		c.EventTimeout = 60 * time.Second
 	}
@@ -112,9 +97,6 @@ func (c *Config) validate() error {
 	}
 	if c.Ledger == nil {
 		errs = append(errs, errors.New("dispatcher: ledger required"))
-	}
-	if c.Docs == nil {
-		errs = append(errs, errors.New("dispatcher: document store required"))
 	}
 	return errors.Join(errs...)
 }

@@ -17,13 +17,7 @@ import (
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
-	"github.com/qyshook/qyshook/store/docstore"
 )
-
-func newDocStore(t *testing.T, dataDir string) dispatcher.DocumentStore {
-	t.Helper()
-	return docstore.New(dataDir)
-}
 
 // forEachDB runs f on SQLite, and on PostgreSQL when configured.
 func forEachDB(t *testing.T, f func(t *testing.T, l store.Ledger)) {
@@ -280,17 +274,17 @@ func TestArchiveBundle(t *testing.T) {
 	h.completeInFake(id)
 	h.publishContract(id, "COMPLETE", qys.StatusComplete)
 	h.start()
-	eventually(t, "bundle archived", func() bool {
+	eventually(t, "bundle and documents archived", func() bool {
 		c := h.contract(id)
-		if c == nil {
+		if c == nil || len(c.Documents) != 3 {
 			return false
 		}
 		for _, d := range c.Documents {
-			if d.ID == id+".bundle" && d.SHA256 != "" {
-				return strings.HasSuffix(d.Path, ".zip")
+			if d.SHA256 == "" || d.ID == id+".bundle" && !strings.HasSuffix(d.Path, ".zip") {
+				return false
 			}
 		}
-		return false
+		return true
 	})
 	c := h.contract(id)
 	if len(c.Documents) != 3 {
@@ -304,33 +298,50 @@ func TestArchiveBundle(t *testing.T) {
 	}
 }
 
-func TestReconcilerRetriesMissingDocumentsDaily(t *testing.T) {
+// TestReconcilerRetriesFailedDocumentsDaily: downloads that keep failing
+// end the document failed (the callback is acked, nothing dead-lettered);
+// the reconciler queues it again once the failure is a day old, and not
+// again the same day.
+func TestReconcilerRetriesFailedDocumentsDaily(t *testing.T) {
 	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.arch.MaxAttempts = 2
 	id := h.addContract(qys.StatusSigning)
 	h.completeInFake(id)
-	h.fake.TruncateNextDownloads(1000) // every download fails until MaxDeliver
+	h.fake.TruncateNextDownloads(1000) // every download fails
 	h.publishContract(id, "COMPLETE", qys.StatusComplete)
 	h.start()
-	eventually(t, "the event dead-lettered after its retries", func() bool {
-		dl, _ := h.ledger.DeadLetters(context.Background(), 10)
-		return len(dl) == 1
+	eventually(t, "both documents failed after their attempts", func() bool {
+		c := h.contract(id)
+		return c != nil && len(c.Documents) == 2 && c.Documents[0].ArchiveState == store.ArchiveFailed &&
+			c.Documents[1].ArchiveState == store.ArchiveFailed
 	})
 	c := h.contract(id)
-	if c.Status != qys.StatusComplete || c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != "" {
-		t.Fatalf("want COMPLETE with a missing document, got %s %+v", c.Status, c.Documents)
+	if c.Status != qys.StatusComplete || !strings.Contains(c.Documents[0].LastError, "attempts") {
+		t.Fatalf("want COMPLETE with failed documents and their reason, got %s %+v", c.Status, c.Documents)
+	}
+	if dl, _ := h.ledger.DeadLetters(context.Background(), 10); len(dl) != 0 {
+		t.Fatalf("failed downloads dead-lettered the contract: %+v", dl)
 	}
 	h.fake.TruncateNextDownloads(0) // the platform serves the files again
-	r := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.cfg.APIs})
-	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
-	if err != nil || rep.Triggered == 0 {
-		t.Fatalf("reconcile: %+v, %v", rep, err)
+	newReconciler := func(now time.Time) *dispatcher.Reconciler {
+		return dispatcher.NewReconciler(dispatcher.ReconcilerConfig{JS: h.nats.JS, Names: h.nats.Names,
+			Ledger: h.ledger, APIs: h.cfg.APIs, Now: func() time.Time { return now }})
 	}
-	eventually(t, "documents archived after reconciliation", func() bool {
+	// The same day, the failure is left alone.
+	if rep, err := newReconciler(time.Now()).RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Requeued != 0 {
+		t.Fatalf("pass the day of the failure: %+v, %v", rep, err)
+	}
+	tomorrow := time.Now().Add(25 * time.Hour)
+	rep, err := newReconciler(tomorrow).RunOnce(context.Background(), time.Now().Add(-time.Hour))
+	if err != nil || rep.Requeued != 2 {
+		t.Fatalf("reconcile a day later: %+v, %v", rep, err)
+	}
+	eventually(t, "documents archived after the requeue", func() bool {
 		c := h.contract(id)
 		return c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != ""
 	})
-	// The same day, another pass does not trigger the contract again.
-	if rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Triggered != 0 {
-		t.Fatalf("second pass the same day: %+v, %v", rep, err)
+	// Another pass finds nothing to requeue.
+	if rep, err := newReconciler(tomorrow).RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Requeued != 0 || rep.Triggered != 0 {
+		t.Fatalf("second pass: %+v, %v", rep, err)
 	}
 }

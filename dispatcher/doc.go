@@ -4,8 +4,10 @@
 // contract callback is only a trigger: the dispatcher confirms it through
 // GET /v2/contract/detail (several callbacks of one contract in a batch
 // cost one fetch) and writes what the API says; the store never moves a
-// status backwards. On COMPLETE each document is streamed from
-// /v2/document/download into the document store. Certification callbacks
+// status backwards. A commit in a signed status (COMPLETE and later
+// voiding) queues the contract's documents in the same transaction; the
+// archive stage (package archiver) downloads them after the callbacks are
+// acked, so no download ever holds a callback. Certification callbacks
 // update certifications. Every change writes facts to an outbox in the
 // same transaction, and a relay publishes them to QYS_LEDGER with their
 // own message ids.

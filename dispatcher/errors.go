@@ -32,7 +32,6 @@ const (
 	reasonExhausted       = "retries_exhausted"
 	reasonAPI             = "api_error"
 	reasonStore           = "store_error"
-	reasonDocuments       = "document_error"
 	reasonTimeout         = "timeout"
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/e2e"
@@ -17,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
 )
 
 // harness is a dispatcher wired to real parts: a JetStream (embedded or
@@ -28,6 +30,7 @@ type harness struct {
 	ledger  store.Ledger
 	dataDir string
 	cfg     dispatcher.Config
+	arch    archiver.Options // the archive stage run beside the dispatcher
 	reg     *prometheus.Registry
 
 	mu     sync.Mutex
@@ -38,7 +41,9 @@ type harness struct {
 type harnessOption func(*harness)
 
 // withoutAPI leaves the default tenant without API credentials.
-func withoutAPI() harnessOption { return func(h *harness) { h.cfg.APIs = nil } }
+func withoutAPI() harnessOption {
+	return func(h *harness) { h.cfg.APIs, h.arch.APIs = nil, nil }
+}
 
 func newHarness(t *testing.T, ledger store.Ledger, opts ...harnessOption) *harness {
 	t.Helper()
@@ -50,11 +55,17 @@ func newHarness(t *testing.T, ledger store.Ledger, opts ...harnessOption) *harne
 		t.Fatal(err)
 	}
 	h.cfg = dispatcher.Config{
-		JS: h.nats.JS, Names: h.nats.Names, Ledger: ledger, Docs: newDocStore(t, h.dataDir),
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: ledger,
 		APIs:       map[string]dispatcher.API{"default": client},
 		MaxDeliver: 5, AckWait: 5 * time.Second,
 		Backoff:    dispatcher.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Registerer: h.reg,
+	}
+	h.arch = archiver.Options{
+		Ledger: ledger, Docs: docstore.New(h.dataDir), Names: h.nats.Names,
+		APIs:    map[string]archiver.API{"default": client},
+		Workers: 4, PollInterval: 20 * time.Millisecond, BackoffBase: 10 * time.Millisecond,
+		BackoffMax: 50 * time.Millisecond, MaxAttempts: 5, Grace: time.Second, Registerer: h.reg,
 	}
 	for _, o := range opts {
 		o(h)
@@ -68,9 +79,14 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	a, err := archiver.New(h.arch)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	h.mu.Lock()
 	h.cancel, h.done = cancel, done
 	h.mu.Unlock()
@@ -86,13 +102,16 @@ func (h *harness) stop() {
 		return
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			h.t.Errorf("dispatcher.Run: %v", err)
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				h.t.Errorf("Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			h.t.Error("dispatcher or archiver did not stop")
+			return
 		}
-	case <-time.After(30 * time.Second):
-		h.t.Error("dispatcher did not stop")
 	}
 }
 
@@ -134,7 +153,7 @@ func (h *harness) publishRaw(subject string, data []byte, msgID string) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(eventuallyWithin)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
@@ -212,3 +231,6 @@ func (h *harness) gauge(name string) float64 {
 	}
 	return -1
 }
+
+// eventuallyWithin bounds eventually (a safety net, not a timing claim).
+var eventuallyWithin = 60 * time.Second

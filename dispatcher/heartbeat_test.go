@@ -16,7 +16,6 @@ import (
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
-	"github.com/qyshook/qyshook/store/docstore"
 )
 
 // callLog records the acknowledgements sent for one message, in order.
@@ -84,7 +83,7 @@ func TestNoHeartbeatAfterNak(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := New(Config{
-		JS: env.JS, Names: env.Names, Ledger: testdb.Open(t, testdb.SQLite), Docs: docstore.New(t.TempDir()),
+		JS: env.JS, Names: env.Names, Ledger: testdb.Open(t, testdb.SQLite),
 		APIs:    map[string]API{"default": client},
 		AckWait: 30 * time.Millisecond, MaxDeliver: 5,
 		Backoff: Backoff{Base: time.Minute, Max: time.Minute},

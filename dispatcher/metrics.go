@@ -15,8 +15,6 @@ type metrics struct {
 	failed         *prometheus.CounterVec
 	apiSeconds     *prometheus.HistogramVec
 	groupSeconds   prometheus.Histogram
-	documents      prometheus.Counter
-	documentBytes  prometheus.Counter
 	deadLetters    prometheus.Counter
 	factsPublished prometheus.Counter
 	fetchErrors    prometheus.Counter
@@ -34,19 +32,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		apiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "qyshook_dispatcher_api_seconds",
-			Help:    "契约锁 open-API call latency, by call (detail, download).",
+			Help:    "契约锁 open-API call latency, by call (detail).",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 		}, []string{"call"}),
 		groupSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qyshook_dispatcher_contract_seconds",
 			Help:    "Time to process the events of one contract in a batch.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
-		}),
-		documents: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_documents_archived_total", Help: "Documents archived.",
-		}),
-		documentBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_document_bytes_total", Help: "Bytes of documents archived.",
 		}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_dead_letters_total", Help: "Events sent to the dead-letter queue.",
@@ -59,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds, m.documents, m.documentBytes,
+		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
 			m.deadLetters, m.factsPublished, m.fetchErrors)
 	}
 	return m

@@ -38,8 +38,12 @@ type ReconcilerConfig struct {
 	// StuckPage is how many stuck contracts one ledger read takes
 	// (default 500).
 	StuckPage int
-	Logger    zerolog.Logger
-	Now       func() time.Time
+	// RetryFailedAfter: a document whose download failed (see package
+	// archiver) is queued again once its last attempt is this old
+	// (default 24 h).
+	RetryFailedAfter time.Duration
+	Logger           zerolog.Logger
+	Now              func() time.Time
 }
 
 // Reconciler brings the ledger to the API's truth for what callbacks
@@ -52,6 +56,7 @@ type Reconciler struct {
 type ReconcileReport struct {
 	Checked   int // contracts compared with the API
 	Triggered int // new RECONCILE triggers published (repeats within the duplicate window not counted)
+	Requeued  int // documents put back in the archive queue
 }
 
 // NewReconciler returns a Reconciler.
@@ -71,6 +76,9 @@ func NewReconciler(cfg ReconcilerConfig) *Reconciler {
 	if cfg.StuckPage <= 0 {
 		cfg.StuckPage = 500
 	}
+	if cfg.RetryFailedAfter <= 0 {
+		cfg.RetryFailedAfter = 24 * time.Hour
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -85,14 +93,14 @@ func (r *Reconciler) Run(ctx context.Context) {
 			r.cfg.Logger.Warn().Err(err).Msg("reconcile pass failed")
 			continue
 		}
-		r.cfg.Logger.Info().Int("checked", rep.Checked).Int("triggered", rep.Triggered).Msg("reconcile pass")
+		r.cfg.Logger.Info().Int("checked", rep.Checked).Int("triggered", rep.Triggered).Int("requeued", rep.Requeued).Msg("reconcile pass")
 	}
 }
 
 var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
 
-// RunOnce makes one pass: stuck contracts, completed contracts with
-// missing documents, and the contracts published since `since`.
+// RunOnce makes one pass: stuck contracts, the archive queue (failed and
+// never-queued documents), and the contracts published since `since`.
 func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
@@ -103,7 +111,7 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileRep
 		if err := r.stuck(ctx, tenant, api, &rep); err != nil {
 			errs = append(errs, err)
 		}
-		if err := r.missingDocuments(ctx, tenant, since, &rep); err != nil {
+		if err := r.documents(ctx, tenant, since, &rep); err != nil {
 			errs = append(errs, err)
 		}
 		if err := r.listed(ctx, tenant, api, since, &rep); err != nil {
@@ -157,30 +165,41 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 	return nil
 }
 
-func (r *Reconciler) missingDocuments(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
-	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant,
-		Status: []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
-			store.StatusTerminating, store.StatusTerminated}, Limit: 1000})
+// signedStatuses are the statuses signed() accepts: their documents
+// belong in the archive.
+var signedStatuses = []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
+	store.StatusTerminating, store.StatusTerminated}
+
+// documents keeps the archive queue whole; the archive stage does the
+// downloads. Documents that failed more than RetryFailedAfter ago, and
+// the never-queued documents of signed contracts (committed before the
+// queue existed), go back to pending. A signed contract without any
+// document row is triggered, once a day, so its detail is read again.
+func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
+	n, err := r.cfg.Ledger.RequeueDocuments(ctx, tenant, signedStatuses, r.cfg.Now().Add(-r.cfg.RetryFailedAfter))
 	if err != nil {
-		return wrapf(err, "reconcile: completed contracts")
+		return wrapf(err, "reconcile: requeue documents")
 	}
-	// One trigger per contract and day: a document that keeps failing is
-	// retried daily (and dead-lettered once a day), not every pass.
+	if n > 0 {
+		rep.Requeued += int(n)
+		r.cfg.Logger.Info().Str("tenant", tenant).Int64("documents", n).Msg("reconcile: documents queued for the archive again")
+	}
+	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant, Status: signedStatuses, Limit: 1000})
+	if err != nil {
+		return wrapf(err, "reconcile: signed contracts")
+	}
 	bucket := r.cfg.Now().UTC().Format("2006-01-02")
 	for _, row := range rows {
-		if row.UpdatedAt.Before(since) {
+		if row.UpdatedAt.Before(since) || !row.Confirmed {
 			continue
 		}
 		c, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
 		if err != nil {
 			return wrapf(err, "reconcile: contract %s", row.ID)
 		}
-		for _, doc := range c.Documents {
-			if doc.SHA256 == "" {
-				if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
-					return err
-				}
-				break
+		if len(c.Documents) == 0 {
+			if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
+				return err
 			}
 		}
 	}

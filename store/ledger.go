@@ -64,7 +64,9 @@ type Signatory struct {
 }
 
 // Document is one document of a contract. SHA256, Size, Path and FetchedAt
-// are set once the file is archived.
+// are set once the file is archived. The archive fields say where the
+// document is in the archive queue (see ClaimDocuments); the store sets
+// them, callers of ApplyContract leave them empty.
 type Document struct {
 	ID         string
 	ContractID string
@@ -73,6 +75,48 @@ type Document struct {
 	Size       int64
 	Path       string // relative to the data dir
 	FetchedAt  *time.Time
+
+	Tenant        string // set when read through the archive queue methods
+	ArchiveState  string // ArchiveNone, ArchivePending, ArchiveArchived, ArchiveFailed
+	Attempts      int    // downloads tried since it was (re)queued
+	LastError     string // the last failure ("" after a success)
+	NextAttemptAt *time.Time
+	LastAttemptAt *time.Time
+	LeaseOwner    string // the archiver working it ("" when none)
+	LeaseUntil    *time.Time
+}
+
+// Archive states of a document.
+const (
+	// ArchiveNone: not queued (its contract is not signed).
+	ArchiveNone = ""
+	// ArchivePending: to be downloaded once NextAttemptAt is due.
+	ArchivePending = "pending"
+	// ArchiveArchived: the file is stored; SHA256 and Path name it.
+	ArchiveArchived = "archived"
+	// ArchiveFailed: a permanent failure (such as a 404) or out of
+	// attempts; LastError says why. A document-level state: the contract
+	// stays as committed.
+	ArchiveFailed = "failed"
+)
+
+// DocumentFilter selects documents of the archive queue to list.
+type DocumentFilter struct {
+	Tenant string   // empty: all tenants
+	States []string // empty: any state
+	Limit  int      // <= 0: no limit
+}
+
+// DocumentFailure is one failed download of a claimed document.
+type DocumentFailure struct {
+	Tenant string
+	ID     string
+	Owner  string // the lease owner that claimed it
+	Err    string // the reason, kept as LastError
+	// Permanent ends the row in ArchiveFailed; otherwise it stays pending
+	// until RetryAt.
+	Permanent bool
+	RetryAt   time.Time
 }
 
 // Certification is a person's or a company's real-name certification.
@@ -133,6 +177,11 @@ type ContractChange struct {
 	// ("" for a new contract) when the change is applied; the facts it
 	// returns go to the outbox. It is not called when nothing changes.
 	BuildFacts func(previous *Contract) []Fact
+	// ArchiveDocuments queues the contract's documents that are not yet
+	// archived (state ArchivePending, due now) in the same transaction.
+	// The dispatcher sets it for a contract committed in a signed status;
+	// the store does not judge statuses itself.
+	ArchiveDocuments bool
 }
 
 // Applied tells what ApplyContract did.
@@ -191,7 +240,40 @@ type Ledger interface {
 	// (their contracts are locked first, as on the apply path). It is
 	// idempotent: archiving the same document again with the same hash
 	// changes nothing and writes no fact.
+	//
+	// It also ends the document's archive queue entry: the state becomes
+	// ArchiveArchived and the lease is released. An archiver sets
+	// doc.LeaseOwner: its success is then recorded only while the row is
+	// not archived yet (its lease, or a lease that expired with the row
+	// still pending), so a late second archiver changes nothing. Either way
+	// the row names a content-addressed file (Path names its hash), so row
+	// and file never disagree.
 	ArchiveDocument(ctx context.Context, tenant string, doc Document, facts []Fact) (changed bool, err error)
+	// ClaimDocuments leases up to limit due pending documents (NextAttemptAt
+	// passed, no live lease) to owner until now+lease, oldest due first,
+	// and returns them with Tenant set. Two claimers never get one row
+	// while its lease lives; an expired lease is claimed again.
+	ClaimDocuments(ctx context.Context, owner string, limit int, lease time.Duration) ([]Document, error)
+	// RenewDocumentLease extends owner's lease on a pending document to
+	// now+lease. It returns false when the row is no longer pending under
+	// owner's lease (it expired and another claimer took it, or it ended).
+	RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error)
+	// FailDocument records a failed download of a document owner claimed:
+	// attempts+1, LastError, and either ArchiveFailed (Permanent) or a
+	// retry at RetryAt. It changes nothing (and returns false) when the
+	// row is no longer pending under owner's lease, so a late failure
+	// never overrides a success.
+	FailDocument(ctx context.Context, f DocumentFailure) (bool, error)
+	// RequeueDocuments puts back in the queue (pending, due now, attempts
+	// 0) a tenant's documents that failed before failedBefore, and the
+	// never-queued documents of contracts in one of signedStatuses. It
+	// returns how many rows it queued.
+	RequeueDocuments(ctx context.Context, tenant string, signedStatuses []string, failedBefore time.Time) (int64, error)
+	// Documents lists documents with their archive state, oldest due
+	// first, for operators.
+	Documents(ctx context.Context, f DocumentFilter) ([]Document, error)
+	// DocumentCounts counts documents by archive state.
+	DocumentCounts(ctx context.Context) (map[string]int64, error)
 	// ApplyCertification records a certification event. ErrDuplicate as
 	// for ApplyContract.
 	ApplyCertification(ctx context.Context, ev Event, c Certification) error

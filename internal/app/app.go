@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
@@ -214,10 +215,27 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatcher, error) {
 	t := s.Cfg.Dispatch
 	return dispatcher.New(dispatcher.Config{
-		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, Docs: s.Docs, APIs: s.APIs,
+		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ShutdownTimeout: t.ShutdownTimeout,
 		Logger:          s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+	})
+}
+
+// NewArchiver builds the archive stage on the ledger and document store;
+// it runs beside the dispatcher.
+func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, error) {
+	t := s.Cfg.Dispatch
+	apis := map[string]archiver.API{}
+	for tenant, api := range s.APIs {
+		if a, ok := api.(archiver.API); ok {
+			apis[tenant] = a
+		}
+	}
+	return archiver.New(archiver.Options{
+		Ledger: s.Ledger, Docs: s.Docs, APIs: apis, Names: s.Names,
+		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
+		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})
 }
 

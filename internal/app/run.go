@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/health"
@@ -50,8 +51,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		return err
 	}
 	var disp *dispatcher.Dispatcher
+	var arch *archiver.Archiver
 	if roles.Dispatcher {
 		if disp, err = svc.NewDispatcher(reg); err != nil {
+			return err
+		}
+		if arch, err = svc.NewArchiver(reg); err != nil {
 			return err
 		}
 	}
@@ -68,6 +73,15 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			defer wg.Done()
 			if err := disp.Run(workCtx); err != nil {
 				log.Error().Err(err).Msg("dispatcher stopped")
+			}
+		}()
+		// The archive stage: its own workers, timeouts and bounded
+		// shutdown; callbacks never wait for it.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := arch.Run(workCtx); err != nil {
+				log.Error().Err(err).Msg("archiver stopped")
 			}
 		}()
 		if cfg.Dispatch.ReconcileInterval > 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natsconn"
@@ -44,6 +45,13 @@ type DispatcherOptions struct {
 	Workers, Batch int
 	// Dir holds JetStream and SQLite (default: a temporary directory).
 	Dir string
+	// Documents makes every contract COMPLETE in the fake, so each commit
+	// queues its document and the archive stage runs beside the
+	// dispatcher, downloading them.
+	Documents bool
+	// SlowEvery > 0 (with Documents) holds the download of one document in
+	// SlowEvery until the run ends: a hung PDF.
+	SlowEvery int
 }
 
 // DispatcherResult is the outcome of RunDispatcher.
@@ -54,12 +62,21 @@ type DispatcherResult struct {
 	Elapsed     time.Duration
 	PerSec      float64
 	DetailCalls int
+	Documents   bool // documents were archived beside the dispatcher
+	SlowDocs    int  // downloads held for the whole run
 }
 
 // String formats the result for a terminal.
 func (r *DispatcherResult) String() string {
-	return fmt.Sprintf("dispatcher (%s): %d events over %d contracts applied in %v: %.0f events/s, %d detail fetches",
-		r.DB, r.Events, r.Contracts, r.Elapsed.Round(time.Millisecond), r.PerSec, r.DetailCalls)
+	docs := ""
+	switch {
+	case r.SlowDocs > 0:
+		docs = fmt.Sprintf(", archiving beside it with %d downloads hung", r.SlowDocs)
+	case r.Documents:
+		docs = ", archiving beside it"
+	}
+	return fmt.Sprintf("dispatcher (%s): %d events over %d contracts applied in %v: %.0f events/s, %d detail fetches%s",
+		r.DB, r.Events, r.Contracts, r.Elapsed.Round(time.Millisecond), r.PerSec, r.DetailCalls, docs)
 }
 
 // RunDispatcher pre-fills QYS_CALLBACKS (embedded JetStream, file
@@ -79,32 +96,51 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 	defer r.close()
 	conn, names, ledger, fake, client, dir := r.conn, r.names, r.ledger, r.fake, r.client, r.dir
 	contracts := (o.Events + o.PerContract - 1) / o.PerContract
-	if err := prefill(ctx, conn.JS, names, fake, o.Events, o.PerContract); err != nil {
+	releases, err := prefill(ctx, conn.JS, names, fake, o)
+	defer func() {
+		for _, release := range releases {
+			release()
+		}
+	}()
+	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	d, err := dispatcher.New(dispatcher.Config{
-		JS: conn.JS, Names: names, Ledger: ledger, Docs: docstore.New(dir), Registerer: reg,
+		JS: conn.JS, Names: names, Ledger: ledger, Registerer: reg,
 		APIs: map[string]dispatcher.API{"default": client}, Workers: o.Workers, Batch: o.Batch,
 	})
 	if err != nil {
 		return nil, err
 	}
+	runners := []func(context.Context) error{d.Run}
+	if o.Documents {
+		a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: names,
+			APIs: map[string]archiver.API{"default": client}, PollInterval: 50 * time.Millisecond, Grace: time.Second})
+		if err != nil {
+			return nil, err
+		}
+		runners = append(runners, a.Run)
+	}
 	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
+	done := make(chan error, len(runners))
 	start := time.Now()
-	go func() { done <- d.Run(runCtx) }()
+	for _, run := range runners {
+		go func() { done <- run(runCtx) }()
+	}
 	err = waitApplied(ctx, reg, o.Events)
 	elapsed := time.Since(start)
 	stop()
-	if rerr := <-done; err == nil {
-		err = rerr
+	for range runners {
+		if rerr := <-done; err == nil {
+			err = rerr
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	res := &DispatcherResult{DB: r.dbName, Events: o.Events, Contracts: contracts, Elapsed: elapsed,
-		PerSec: float64(o.Events) / elapsed.Seconds()}
+		PerSec: float64(o.Events) / elapsed.Seconds(), Documents: o.Documents, SlowDocs: len(releases)}
 	for _, r := range fake.Requests() {
 		if strings.HasSuffix(r.Path, "/contract/detail") {
 			res.DetailCalls++
@@ -229,16 +265,29 @@ func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, fun
 }
 
 // prefill adds the contracts to the fake and their events to the stream,
-// published asynchronously and then awaited.
-func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fake *qystest.Server, n, per int) error {
+// published asynchronously and then awaited. It returns the releases of
+// the downloads it held (SlowEvery).
+func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fake *qystest.Server, o DispatcherOptions) ([]func(), error) {
+	n, per := o.Events, o.PerContract
+	status := qys.StatusSigning
+	if o.Documents {
+		status = qys.StatusComplete // the detail says signed: its document is queued
+	}
 	var contract string
 	var futures []jetstream.PubAckFuture
+	var releases []func()
 	for i := 0; i < n; i++ {
 		if i%per == 0 {
 			contract = fake.AddContract(qystest.ContractSpec{
-				Subject: "bench", Status: qys.StatusSigning,
+				Subject: "bench", Status: status,
 				Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "bench"}},
 			})
+			if o.Documents && o.SlowEvery > 0 && (i/per)%o.SlowEvery == 0 {
+				c, _ := fake.Contract(contract)
+				for _, d := range c.Documents {
+					releases = append(releases, fake.HoldDownload(string(d.ID)))
+				}
+			}
 		}
 		typ := fmt.Sprintf("STEP_%d", i%per)
 		env := events.Envelope{
@@ -249,11 +298,11 @@ func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fa
 		env.ID = events.EventID("default", events.KindContract, contract, typ, qys.StatusSigning, "")
 		data, err := env.Encode()
 		if err != nil {
-			return err
+			return releases, err
 		}
 		f, err := js.PublishAsync(names.CallbackSubject("default", env.Kind, typ), data, jetstream.WithMsgID(env.ID))
 		if err != nil {
-			return fmt.Errorf("bench: prefill: %w", err)
+			return releases, fmt.Errorf("bench: prefill: %w", err)
 		}
 		futures = append(futures, f)
 	}
@@ -261,12 +310,12 @@ func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fa
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return fmt.Errorf("bench: prefill: %w", err)
+			return releases, fmt.Errorf("bench: prefill: %w", err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return releases, ctx.Err()
 		}
 	}
-	return nil
+	return releases, nil
 }
 
 // waitApplied waits until the dispatcher's applied counter reaches n.
@@ -320,7 +369,7 @@ func (r *ArchiveResult) String() string {
 		float64(r.PeakHeap)/(1<<20), float64(r.Before)/(1<<20))
 }
 
-// RunArchive has a dispatcher archive one completed contract whose
+// RunArchive has the archive stage archive one committed contract whose
 // document is size bytes (default 512 MiB), generated by the in-process
 // fake without being held in memory, and samples the heap meanwhile. The
 // event goes through the stream like any callback (the dispatcher has no
@@ -335,14 +384,23 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 		return nil, err
 	}
 	defer r.close()
-	conn, names, ledger, fake, client, dir := r.conn, r.names, r.ledger, r.fake, r.client, r.dir
+	names, ledger, fake, client, dir := r.names, r.ledger, r.fake, r.client, r.dir
 	id := fake.AddContract(qystest.ContractSpec{Subject: "big", Status: qys.StatusComplete,
 		Documents: []qystest.DocumentSpec{{Title: "big", Size: size}}})
 	c, _ := fake.Contract(id)
-	_ = fake.DocumentSHA256(string(c.Documents[0].ID)) // hash once, before measuring
-	reg := prometheus.NewRegistry()
-	d, err := dispatcher.New(dispatcher.Config{JS: conn.JS, Names: names, Ledger: ledger, Docs: docstore.New(dir),
-		APIs: map[string]dispatcher.API{"default": client}, Registerer: reg, MaxDeliver: 1})
+	docID := string(c.Documents[0].ID)
+	_ = fake.DocumentSHA256(docID) // hash once, before measuring
+	// The commit the dispatcher makes: the contract, its document queued.
+	if _, err := ledger.ApplyContract(ctx, store.ContractChange{
+		Event: store.Event{ID: "bench-archive", Tenant: "default", Kind: events.KindContract, Type: "COMPLETE", ContractID: id},
+		Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true,
+			Documents: []store.Document{{ID: docID, Title: "big"}}},
+		ArchiveDocuments: true,
+	}); err != nil {
+		return nil, err
+	}
+	a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: names,
+		APIs: map[string]archiver.API{"default": client}, PollInterval: 10 * time.Millisecond, MaxAttempts: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -368,32 +426,35 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 			}
 		}
 	}()
-	env := &events.Envelope{Schema: events.SchemaCallbackV1, ID: "bench-archive", Tenant: "default",
-		Kind: events.KindContract, Type: "COMPLETE", ContractID: id, ContractStatus: qys.StatusComplete,
-		ReceivedAt: time.Now().UTC(), Format: "A", Source: events.SourceCallback, Payload: json.RawMessage(`{}`)}
-	data, err := env.Encode()
-	if err != nil {
-		return nil, err
-	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()
-	if _, err = conn.JS.Publish(ctx, names.CallbackSubject("default", env.Kind, env.Type), data); err == nil {
-		go func() { done <- d.Run(runCtx) }()
-		err = waitArchived(ctx, reg)
-	} else {
-		done <- nil
+	go func() { done <- a.Run(runCtx) }()
+	var doc store.Document
+	for doc.ArchiveState != store.ArchiveArchived && doc.ArchiveState != store.ArchiveFailed {
+		select {
+		case <-ctx.Done():
+			stop()
+			<-done
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		got, err := ledger.Contract(ctx, "default", id)
+		if err != nil {
+			stop()
+			<-done
+			return nil, err
+		}
+		doc = got.Documents[0]
 	}
 	res.Elapsed = time.Since(start)
 	stop()
-	if rerr := <-done; err == nil {
-		err = rerr
-	}
+	<-done
 	close(stopSampling)
 	<-sampled
 	res.PeakHeap = peak.Load()
-	if err != nil {
-		return nil, err
+	if doc.ArchiveState == store.ArchiveFailed {
+		return nil, fmt.Errorf("bench: archive failed: %s", doc.LastError)
 	}
 	return res, nil
 }

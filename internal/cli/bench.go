@@ -44,14 +44,25 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
 		n := fs.Int("n", 20000, "events to pre-fill")
 		per := fs.Int("per-contract", 4, "events per contract")
+		slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		res, err := bench.RunDispatcher(ctx, bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per})
-		if err != nil {
-			return err
+		if *n <= 0 || *per <= 0 {
+			return usageErr("-n and -per-contract must be positive")
 		}
-		fmt.Fprintln(env.Stdout, res)
+		runs := []bench.DispatcherOptions{{DB: *db, Events: *n, PerContract: *per}}
+		if *slow {
+			runs = append(runs, bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true},
+				bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true, SlowEvery: 10})
+		}
+		for _, o := range runs {
+			res, err := bench.RunDispatcher(ctx, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.Stdout, res)
+		}
 	case "archive":
 		size := fs.Int64("size-mib", 512, "document size in MiB")
 		if err := parse(fs, args); err != nil {

@@ -62,6 +62,12 @@ type documentView struct {
 	Size      int64      `json:"size,omitempty"`
 	Path      string     `json:"path,omitempty"`
 	FetchedAt *time.Time `json:"fetched_at,omitempty"`
+	// The archive queue: state (pending, archived, failed; "" when not
+	// queued), attempts, the last error and when it is next tried.
+	ArchiveState  string     `json:"archive_state,omitempty"`
+	Attempts      int        `json:"attempts,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 type eventView struct {
@@ -182,7 +188,8 @@ func toContractView(c *store.Contract, evs []store.Event) contractView {
 	}
 	for _, d := range c.Documents {
 		v.Documents = append(v.Documents, documentView{ID: d.ID, Title: d.Title, SHA256: d.SHA256, Size: d.Size,
-			Path: d.Path, FetchedAt: d.FetchedAt})
+			Path: d.Path, FetchedAt: d.FetchedAt, ArchiveState: d.ArchiveState, Attempts: d.Attempts,
+			LastError: d.LastError, NextAttemptAt: d.NextAttemptAt})
 	}
 	for _, e := range evs {
 		v.Events = append(v.Events, eventView{ID: e.ID, Kind: e.Kind, Type: e.Type, Source: e.Source,
@@ -220,16 +227,32 @@ func printContract(env *Env, v *contractView) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nDocuments (%d)\n", len(v.Documents))
-	t = newTable(w, "  ID", "TITLE", "SHA256", "SIZE", "PATH", "FETCHED")
+	t = newTable(w, "  ID", "TITLE", "ARCHIVE", "ATTEMPTS", "SHA256", "SIZE", "PATH", "FETCHED")
+	var errs []documentView
 	for _, d := range v.Documents {
+		state := d.ArchiveState
+		switch {
+		case state == "" && d.SHA256 == "":
+			state = "not queued"
+		case state == "":
+			state = "archived"
+		case state == store.ArchivePending && d.NextAttemptAt != nil:
+			state += " (next " + opsTime(*d.NextAttemptAt) + ")"
+		}
+		if d.LastError != "" {
+			errs = append(errs, d)
+		}
 		if d.SHA256 == "" {
-			t.row("  "+d.ID, opsWide(d.Title), "(not archived)", "-", "-", "-")
+			t.row("  "+d.ID, opsWide(d.Title), state, d.Attempts, "(not archived)", "-", "-", "-")
 			continue
 		}
-		t.row("  "+d.ID, opsWide(d.Title), d.SHA256, d.Size, d.Path, opsTimePtr(d.FetchedAt))
+		t.row("  "+d.ID, opsWide(d.Title), state, d.Attempts, d.SHA256, d.Size, d.Path, opsTimePtr(d.FetchedAt))
 	}
 	if err := t.flush(); err != nil {
 		return err
+	}
+	for _, d := range errs {
+		fmt.Fprintf(w, "  %s last error: %s\n", d.ID, d.LastError)
 	}
 	fmt.Fprintf(w, "\nEvents (%d)\n", len(v.Events))
 	t = newTable(w, "  RECEIVED", "APPLIED", "TYPE", "SOURCE", "EVENT ID")

@@ -36,7 +36,7 @@ func seedContracts(tb testing.TB, l store.Ledger) {
 		_, err := l.ApplyContract(ctx, store.ContractChange{Contract: c, Event: store.Event{
 			ID: eventID, Tenant: "default", Kind: "contract", Type: status, ContractID: cid, Source: "callback",
 			ReceivedAt: time.Now().UTC(), Payload: json.RawMessage(`{}`),
-		}})
+		}, ArchiveDocuments: status == "COMPLETE"})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -49,6 +49,15 @@ func seedContracts(tb testing.TB, l store.Ledger) {
 		Title: "合同正文", SHA256: strings.Repeat("ab", 32), Size: 4096, Path: "documents/default/c-complete/d1.pdf",
 		FetchedAt: &fetched}, nil)
 	if err != nil {
+		tb.Fatal(err)
+	}
+	// The other document's download answered 404.
+	claimed, err := l.ClaimDocuments(ctx, "ops-test", 10, time.Minute)
+	if err != nil || len(claimed) != 1 {
+		tb.Fatalf("claim = %+v, %v", claimed, err)
+	}
+	if _, err := l.FailDocument(ctx, store.DocumentFailure{Tenant: "default", ID: claimed[0].ID, Owner: "ops-test",
+		Err: "not found on the platform: 文档不存在", Permanent: true}); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -84,7 +93,8 @@ func TestContractsCommand(t *testing.T) {
 
 			r = mustOpsRun(t, ExitOK, vars, "contracts", "show", "c-complete")
 			for _, want := range []string{"COMPLETE", "甲方科技有限公司", "张三", strings.Repeat("ab", 32),
-				"documents/default/c-complete/d1.pdf", "(not archived)", "ev-1", "ev-2", "Events (2)"} {
+				"documents/default/c-complete/d1.pdf", "(not archived)", "ev-1", "ev-2", "Events (2)",
+				"ARCHIVE", "archived", "failed", "c-complete-d2 last error: not found on the platform"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("show lacks %q:\n%s", want, r)
 				}
@@ -100,6 +110,9 @@ func TestContractsCommand(t *testing.T) {
 				if d.SHA256 != "" {
 					archived++
 				}
+			}
+			if d := v.Documents[1]; d.ArchiveState != "failed" || d.Attempts != 1 || !strings.Contains(d.LastError, "not found") {
+				t.Errorf("show --json failed document = %+v", d)
 			}
 			if archived != 1 || v.Events[0].ID != "ev-1" || v.Events[0].Source != "callback" {
 				t.Errorf("show --json documents/events = %+v / %+v", v.Documents, v.Events)

@@ -60,7 +60,8 @@ func TestMigrateCommand(t *testing.T) {
 			}
 
 			mustOpsRun(t, ExitOK, vars, "migrate", "down", "1")
-			if sv := version(); sv.Version != latest-1 {
+			// The previous migration: versions need not be contiguous.
+			if sv := version(); sv.Version >= latest || sv.Version == 0 {
 				t.Errorf("after down 1: %+v", sv)
 			}
 			mustOpsRun(t, ExitOK, vars, "migrate", "up")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
@@ -36,20 +37,29 @@ func startOpsDispatcher(t *testing.T, l store.Ledger, n *natstest.Env, fake *qys
 	}
 	reg := prometheus.NewRegistry()
 	d, err := dispatcher.New(dispatcher.Config{
-		JS: n.JS, Names: n.Names, Ledger: l, Docs: docstore.New(t.TempDir()),
+		JS: n.JS, Names: n.Names, Ledger: l,
 		APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2, AckWait: 5 * time.Second,
 		Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Registerer: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The archive stage beside it, as in a dispatcher process.
+	a, err := archiver.New(archiver.Options{Ledger: l, Docs: docstore.New(t.TempDir()), Names: n.Names,
+		APIs: map[string]archiver.API{"default": client}, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dispatcher.Run: %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
 		}
 	})
 	return &opsDispatcher{reg: reg}

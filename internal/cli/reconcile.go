@@ -33,6 +33,7 @@ type reconcileReport struct {
 	Skipped   []string  `json:"skipped_tenants"`
 	Checked   int       `json:"checked"`
 	Triggered int       `json:"triggered"`
+	Requeued  int       `json:"requeued_documents"`
 	Error     string    `json:"error,omitempty"`
 }
 
@@ -80,7 +81,7 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 	}
 	defer svc.Close()
 	res, runErr := svc.NewReconciler().RunOnce(ctx, since)
-	rep.Checked, rep.Triggered = res.Checked, res.Triggered
+	rep.Checked, rep.Triggered, rep.Requeued = res.Checked, res.Triggered, res.Requeued
 	if runErr != nil {
 		rep.Error = oneLine(runErr)
 	}
@@ -94,8 +95,11 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "reconciled %s since %s: checked %d contracts, published %d RECONCILE triggers\n",
 			strings.Join(rep.Tenants, ", "), opsTime(rep.Since), rep.Checked, rep.Triggered)
-		if rep.Triggered > 0 {
-			fmt.Fprintln(env.Stdout, "(a running dispatcher applies the triggers to the ledger)")
+		if rep.Requeued > 0 {
+			fmt.Fprintf(env.Stdout, "queued %d failed or never-queued documents for the archive again\n", rep.Requeued)
+		}
+		if rep.Triggered > 0 || rep.Requeued > 0 {
+			fmt.Fprintln(env.Stdout, "(a running dispatcher applies the triggers and archives the documents)")
 		}
 	}
 	if runErr != nil {

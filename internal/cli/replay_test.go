@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/cli"
@@ -212,20 +213,28 @@ func (w *replayWorld) runDispatcher(t *testing.T, dbURL string) (stop func()) {
 		t.Fatal(err)
 	}
 	d, err := dispatcher.New(dispatcher.Config{JS: w.nats.JS, Names: w.nats.Names, Ledger: l,
-		Docs: docstore.New(t.TempDir()), APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2,
+		APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2,
 		Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := archiver.New(archiver.Options{Ledger: l, Docs: docstore.New(t.TempDir()), Names: w.nats.Names,
+		APIs: map[string]archiver.API{"default": client}, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("dispatcher.Run: %v", err)
+			for range 2 {
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
 			}
 		})
 	}

@@ -17,6 +17,13 @@ type Dispatch struct {
 	// ArchiveBundle also archives the signed bundle, contract and sign log,
 	// as a zip (QYSHOOK_ARCHIVE_BUNDLE, default false).
 	ArchiveBundle bool
+	// ArchiveWorkers is how many documents the archive stage downloads at
+	// once, per dispatcher process (QYSHOOK_ARCHIVE_WORKERS, default 4,
+	// 1 to 64).
+	ArchiveWorkers int
+	// DownloadTimeout bounds one document download
+	// (QYSHOOK_DOWNLOAD_TIMEOUT, default 30m, 10s to 6h).
+	DownloadTimeout time.Duration
 	// ReconcileInterval is the time between reconciliation passes; 0
 	// disables them (QYSHOOK_RECONCILE_INTERVAL, default 10m).
 	ReconcileInterval time.Duration
@@ -46,6 +53,8 @@ func (e envReader) dispatch() Dispatch {
 		Workers:           int(e.integer("DISPATCH_WORKERS", 16)),
 		AckWait:           e.duration("ACK_WAIT", 30*time.Second),
 		ArchiveBundle:     e.boolean("ARCHIVE_BUNDLE"),
+		ArchiveWorkers:    int(e.integer("ARCHIVE_WORKERS", 4)),
+		DownloadTimeout:   e.duration("DOWNLOAD_TIMEOUT", 30*time.Minute),
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
 		ReconcileWindow:   e.duration("RECONCILE_WINDOW", 72*time.Hour),
@@ -62,6 +71,12 @@ func (e envReader) dispatch() Dispatch {
 	}
 	if d.AckWait < time.Second {
 		e.problem("ACK_WAIT", "must be at least 1s")
+	}
+	if d.ArchiveWorkers < 1 || d.ArchiveWorkers > 64 {
+		e.problem("ARCHIVE_WORKERS", "must be between 1 and 64")
+	}
+	if d.DownloadTimeout < 10*time.Second || d.DownloadTimeout > 6*time.Hour {
+		e.problem("DOWNLOAD_TIMEOUT", "must be between 10s and 6h")
 	}
 	if d.ReconcileInterval < 0 || d.StuckAfter < 0 || d.ReconcileWindow < 0 {
 		e.problem("RECONCILE_*", "durations must not be negative")

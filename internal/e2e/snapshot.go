@@ -61,7 +61,10 @@ func TakeSnapshot(ctx context.Context, l store.Ledger, tenant, dataDir string, j
 	}
 	docs := filepath.Join(dataDir, "documents")
 	err = filepath.WalkDir(docs, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		// Content files only: the per-document index entries are symlinks
+		// to them, and .tmp-* files are a download in flight or a crash's
+		// leftover, never named by the ledger.
+		if err != nil || d.IsDir() || d.Type()&os.ModeSymlink != 0 || strings.HasPrefix(d.Name(), ".tmp") {
 			return err
 		}
 		f, err := os.Open(p)

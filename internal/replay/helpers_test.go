@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
@@ -134,7 +135,7 @@ func (w *world) publishRaw(subject string, data []byte, msgID string, env *event
 func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func()) {
 	t.Helper()
 	d, err := dispatcher.New(dispatcher.Config{
-		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger, Docs: docstore.New(dir),
+		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger,
 		APIs:       map[string]dispatcher.API{"default": w.api, "acme": w.api},
 		MaxDeliver: 2, Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 	})
@@ -142,14 +143,24 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	// The archive stage beside it, as in a dispatcher process.
+	api := w.api.(archiver.API)
+	a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: w.nats.Names,
+		APIs: map[string]archiver.API{"default": api, "acme": api}, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("dispatcher.Run: %v", err)
+			for range 2 {
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
 			}
 		})
 	}

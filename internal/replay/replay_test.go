@@ -288,6 +288,20 @@ func checkArchived(t *testing.T, s *scenario, l store.Ledger) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The archive stage fetches the documents after the commit.
+		for deadline := time.Now().Add(time.Minute); c.status == qys.StatusComplete && time.Now().Before(deadline); {
+			archived := len(got.Documents) > 0
+			for _, d := range got.Documents {
+				archived = archived && d.SHA256 != ""
+			}
+			if archived {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+			if got, err = l.Contract(ctxT(t), c.tenant, c.id); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if got.Status != c.status || !got.Confirmed {
 			t.Errorf("%s: status %s confirmed %v, want %s confirmed", c.id, got.Status, got.Confirmed, c.status)
 		}

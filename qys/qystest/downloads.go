@@ -53,10 +53,14 @@ func (s *Server) serveDocument(w *recorder, r *http.Request) {
 		writeParamError(w, "documentId is required")
 		return
 	}
+	answer, missing := s.holdDocument(r, id)
+	if !answer {
+		return
+	}
 	s.mu.Lock()
 	d := s.docs[id]
 	s.mu.Unlock()
-	if d == nil {
+	if d == nil || missing {
 		writeNotFound(w, qys.CodeDocumentNotFound, "文档不存在")
 		return
 	}

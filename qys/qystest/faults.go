@@ -15,6 +15,7 @@ type faults struct {
 	rateN      int
 	latency    time.Duration
 	truncateN  int
+	holds      holds
 }
 
 // FailNext makes the next n open-API requests that pass the auth check

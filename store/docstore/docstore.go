@@ -1,16 +1,27 @@
 // Package docstore keeps archived documents as files under a root
-// directory (the data dir): documents/<tenant>/<contractID>/<documentID>.<ext>.
+// directory (the data dir), content-addressed:
+//
+//	documents/sha256/<ab>/<sha256>.<ext>            the file, named by its hash
+//	documents/<tenant>/<contractID>/<documentID>.<ext>  a relative symlink to it
+//
+// Put returns the content path, which the ledger records with the hash:
+// a file never changes once it has its name, so a row and the file it
+// names can never disagree, whichever of two archivers of one document
+// finishes last. The per-document symlink is a readable index, replaced
+// atomically (a new link renamed over the old).
 //
 // File names come only from sanitised ids, never from anything the remote
 // side names (such as a Content-Disposition): a component made only of
 // [A-Za-z0-9_-] (at most 100 bytes) is used as is, anything else becomes
-// "x" and its SHA-256 in hex, so no path can leave the root. All access
-// goes through os.Root, which also refuses symbolic links out of it.
+// "x" and its SHA-256 in hex, so no path can leave the root. The tenant
+// names "sha256" (the content directory) is escaped the same way. All
+// access goes through os.Root, which also refuses symbolic links out of it.
 //
 // Put streams through a fixed buffer, so memory stays flat whatever the
-// size; it writes a temporary file in the target directory, fsyncs it,
-// renames it into place and fsyncs the directories, so a crash leaves
-// either the old file or the complete new one.
+// size; it writes a temporary file under documents/.tmp, fsyncs it, and
+// links it under its hash name only if that name is absent (a file there
+// is already complete: it got its name the same way), then fsyncs the
+// directories. An interrupted write never replaces a good file.
 package docstore
 
 import (
@@ -26,6 +37,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Dir is the directory under the root that holds the documents.
@@ -102,21 +114,54 @@ func extension(ext string) string {
 	}
 }
 
+// Subdirectories of Dir: the content-addressed files, and the temporary
+// files being written.
+const (
+	ContentDir = "sha256"
+	tmpDir     = ".tmp"
+)
+
+// staleTemp is the age after which a temporary file is a crashed
+// writer's leftover (a live writer's file is younger: it is written and
+// linked within one download).
+const staleTemp = 24 * time.Hour
+
 // RelPath returns the path, relative to the root and with forward
-// slashes, where Put stores a document.
+// slashes, of a document's index entry: the symbolic link Put points at
+// its content file.
 func RelPath(tenant, contractID, documentID, ext string) (string, error) {
 	if tenant == "" || contractID == "" || documentID == "" {
 		return "", fmt.Errorf("docstore: tenant, contract id and document id are required")
 	}
-	return path.Join(Dir, Component(tenant), Component(contractID),
-		Component(documentID)+"."+extension(ext)), nil
+	t := Component(tenant)
+	if t == ContentDir {
+		t = "x" + hexSum(tenant)
+	}
+	return path.Join(Dir, t, Component(contractID), Component(documentID)+"."+extension(ext)), nil
 }
 
-// Put stores r as the document and returns its path relative to the
-// root, its hex SHA-256 and its size. A document stored before is
-// replaced atomically. On any error nothing is left behind.
+// ContentPath returns the path of the file holding content with hash
+// sha256hex (64 hex digits).
+func ContentPath(sha256hex, ext string) (string, error) {
+	if !hexSum64.MatchString(sha256hex) {
+		return "", fmt.Errorf("docstore: %q is not a hex SHA-256", sha256hex)
+	}
+	return path.Join(Dir, ContentDir, sha256hex[:2], sha256hex+"."+extension(ext)), nil
+}
+
+var hexSum64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func hexSum(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Put stores r as the document and returns the path of its content file
+// relative to the root, its hex SHA-256 and its size, and points the
+// document's index entry (RelPath) at it. On any error no file is left
+// behind and the index is unchanged.
 func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error) {
-	rel, err := RelPath(tenant, contractID, documentID, ext)
+	index, err := RelPath(tenant, contractID, documentID, ext)
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -128,59 +173,113 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	defer root.Close()
-	dir := path.Dir(rel)
-	if err := root.MkdirAll(dir, 0o750); err != nil {
+	tmpd := path.Join(Dir, tmpDir)
+	if err := root.MkdirAll(tmpd, 0o750); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
-	tmp, f, err := createTemp(root, dir, path.Base(rel))
+	removeStale(root, tmpd, "")
+	tmp, f, err := createTemp(root, tmpd, "")
 	if err != nil {
 		return "", "", 0, err
 	}
+	defer func() { _ = root.Remove(tmp) }() // linked or not, the temporary name goes
 	sum, size, err := s.write(ctx, f, r)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("docstore: close: %w", cerr)
 	}
-	if err == nil {
-		if rerr := root.Rename(tmp, rel); rerr != nil {
-			err = fmt.Errorf("docstore: %w", rerr)
-		}
-	}
 	if err != nil {
-		_ = root.Remove(tmp)
 		return "", "", 0, err
 	}
-	removeLeftovers(root, dir, path.Base(rel))
-	if err := syncDirs(root, dir); err != nil {
+	rel, err := ContentPath(sum, ext)
+	if err != nil {
+		return "", "", 0, err
+	}
+	if err := root.MkdirAll(path.Dir(rel), 0o750); err != nil {
+		return "", "", 0, fmt.Errorf("docstore: %w", err)
+	}
+	// Link, never rename: a file already under the hash name is complete
+	// and identical, and stays as it is.
+	if err := root.Link(tmp, rel); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", "", 0, fmt.Errorf("docstore: %w", err)
+	}
+	if err := syncDirs(root, path.Dir(rel)); err != nil {
+		return "", "", 0, err
+	}
+	if err := s.link(root, index, rel); err != nil {
 		return "", "", 0, err
 	}
 	return rel, sum, size, nil
 }
 
-// tempPrefix starts the name of the temporary files of one document.
+// link points the index entry at the content file: a new symbolic link
+// under a temporary name renamed over the old entry.
+func (s *Store) link(root *os.Root, index, content string) error {
+	dir := path.Dir(index)
+	if err := root.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("docstore: %w", err)
+	}
+	target, err := filepathRel(dir, content)
+	if err != nil {
+		return err
+	}
+	base := path.Base(index)
+	removeStale(root, dir, tempPrefix(base))
+	for range 10 {
+		tmp := path.Join(dir, tempPrefix(base)+rand.Text())
+		err := root.Symlink(target, tmp)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("docstore: %w", err)
+		}
+		if err := root.Rename(tmp, index); err != nil {
+			_ = root.Remove(tmp)
+			return fmt.Errorf("docstore: %w", err)
+		}
+		return syncDirs(root, dir)
+	}
+	return fmt.Errorf("docstore: cannot create a temporary link in %s", dir)
+}
+
+// filepathRel returns the relative slash path from directory dir to
+// target, both relative to the root.
+func filepathRel(dir, target string) (string, error) {
+	up := strings.Count(dir, "/") + 1
+	if dir == "." || dir == "" {
+		up = 0
+	}
+	return strings.Repeat("../", up) + target, nil
+}
+
+// tempPrefix starts the name of the temporary links of one index entry.
 func tempPrefix(base string) string { return ".tmp-" + base + "-" }
 
-// removeLeftovers deletes the temporary files a crashed writer left for
-// the same document. A concurrent writer of the same document (two
-// dispatchers racing) loses its file here; its rename then fails and it
-// retries, finding the document archived.
-func removeLeftovers(root *os.Root, dir, base string) {
+// removeStale deletes the temporary files with prefix in dir older than
+// staleTemp: what a crashed writer left. A live writer's file is younger
+// and is left alone.
+func removeStale(root *os.Root, dir, prefix string) {
 	d, err := root.Open(dir)
 	if err != nil {
 		return
 	}
-	names, _ := d.Readdirnames(-1)
+	entries, _ := d.ReadDir(-1)
 	d.Close()
-	for _, n := range names {
-		if strings.HasPrefix(n, tempPrefix(base)) {
-			_ = root.Remove(path.Join(dir, n))
+	cut := time.Now().Add(-staleTemp)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || (prefix == "" && !strings.HasPrefix(e.Name(), ".tmp-")) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cut) {
+			_ = root.Remove(path.Join(dir, e.Name()))
 		}
 	}
 }
 
-// createTemp creates a new hidden file in dir for the document base.
+// createTemp creates a new hidden file in dir.
 func createTemp(root *os.Root, dir, base string) (string, *os.File, error) {
 	for range 10 {
-		name := path.Join(dir, tempPrefix(base)+rand.Text())
+		name := path.Join(dir, ".tmp-"+base+rand.Text())
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -214,7 +313,7 @@ func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) (string, int
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// syncDirs fsyncs dir and each parent up to the root, so the rename and
+// syncDirs fsyncs dir and each parent up to the root, so the link and
 // any directories MkdirAll created survive a crash.
 func syncDirs(root *os.Root, dir string) error {
 	for {
@@ -235,8 +334,9 @@ func syncDirs(root *os.Root, dir string) error {
 }
 
 // Open opens a stored document for reading. relPath must be a path Put
-// returned: relative, clean, under documents/; anything else is
-// ErrInvalidPath. A missing file is fs.ErrNotExist.
+// returned or an index entry (RelPath): relative, clean, under
+// documents/; anything else is ErrInvalidPath. A missing file is
+// fs.ErrNotExist.
 func (s *Store) Open(relPath string) (*os.File, error) {
 	if !fs.ValidPath(relPath) || !strings.HasPrefix(relPath, Dir+"/") || strings.Contains(relPath, "\\") {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidPath, relPath)

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qyshook/qyshook/store/docstore"
 )
@@ -26,25 +27,40 @@ func TestPutOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sha256.Sum256(data)
-	if rel != "documents/default/c1/d1.pdf" || sum != hex.EncodeToString(want[:]) || size != int64(len(data)) {
+	hexSum := hex.EncodeToString(want[:])
+	if rel != "documents/sha256/"+hexSum[:2]+"/"+hexSum+".pdf" || sum != hexSum || size != int64(len(data)) {
 		t.Fatalf("Put = %q %q %d", rel, sum, size)
 	}
-	f, err := s.Open(rel)
+	// The content path and the readable index entry both read it back.
+	for _, p := range []string{rel, "documents/default/c1/d1.pdf"} {
+		f, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(f)
+		_ = f.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("read back %s: %q", p, got)
+		}
+	}
+	// Replacing the index entry is atomic and leaves no temporary files;
+	// the first content file stays.
+	rel2, _, _, err := s.Put(context.Background(), "default", "c1", "d1", "pdf", strings.NewReader("v2"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(f)
-	_ = f.Close()
-	if !bytes.Equal(got, data) {
-		t.Fatalf("read back %q", got)
-	}
-	// Replacing is atomic and leaves no temporary files.
-	if _, _, _, err := s.Put(context.Background(), "default", "c1", "d1", "pdf", strings.NewReader("v2")); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(root, "documents", "default", "c1"))
 	if len(entries) != 1 || entries[0].Name() != "d1.pdf" {
 		t.Errorf("directory holds %v", entries)
+	}
+	if tmps, _ := os.ReadDir(filepath.Join(root, "documents", ".tmp")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "documents", "default", "c1", "d1.pdf")); string(got) != "v2" {
+		t.Errorf("index entry reads %q, want v2", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, rel)); !bytes.Equal(got, data) || rel2 == rel {
+		t.Errorf("first content file now %q", got)
 	}
 }
 
@@ -55,9 +71,19 @@ func TestHostileIDs(t *testing.T) {
 	seen := map[string]string{}
 	for _, id := range ids {
 		for _, args := range [][3]string{{id, "c", "d"}, {"t", id, "d"}, {"t", "c", id}} {
-			rel, _, _, err := s.Put(context.Background(), args[0], args[1], args[2], id, strings.NewReader("x"))
+			content, _, _, err := s.Put(context.Background(), args[0], args[1], args[2], id, strings.NewReader("x"))
 			if err != nil {
 				t.Fatalf("Put(%q): %v", args, err)
+			}
+			if parts := strings.Split(content, "/"); len(parts) != 4 || parts[1] != "sha256" || strings.Contains(content, "..") {
+				t.Errorf("Put(%q) = %q", args, content)
+			}
+			rel, err := docstore.RelPath(args[0], args[1], args[2], id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Lstat(filepath.Join(root, "data", filepath.FromSlash(rel))); err != nil {
+				t.Errorf("index entry %s: %v", rel, err)
 			}
 			parts := strings.Split(rel, "/")
 			if len(parts) != 4 || parts[0] != "documents" || strings.Contains(rel, "..") || len(rel) > 300 {
@@ -184,14 +210,19 @@ func BenchmarkPut(b *testing.B) {
 func TestCrashLeftoversRemoved(t *testing.T) {
 	root := t.TempDir()
 	s := docstore.New(root)
-	dir := filepath.Join(root, "documents", "default", "c1")
+	dir := filepath.Join(root, "documents", ".tmp")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	// A writer killed mid-download left a partial file for d1, and one for
-	// another document that must stay until that document is written.
-	for _, name := range []string{".tmp-d1.pdf-CRASHED", ".tmp-d2.pdf-OTHER"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o640); err != nil {
+	// A writer killed mid-download long ago left a partial file; another
+	// writer's file in flight is recent and must stay.
+	old := time.Now().Add(-48 * time.Hour)
+	for name, mtime := range map[string]time.Time{".tmp-CRASHED": old, ".tmp-INFLIGHT": time.Now()} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -203,7 +234,35 @@ func TestCrashLeftoversRemoved(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, ",") != ".tmp-d2.pdf-OTHER,d1.pdf" {
-		t.Fatalf("directory holds %v", names)
+	if strings.Join(names, ",") != ".tmp-INFLIGHT" {
+		t.Fatalf("temporary directory holds %v", names)
+	}
+}
+
+// TestTwoWritersOfOneDocument: two archivers of one document (a lease
+// that expired under a slow download) each get a path whose file holds
+// exactly the hash they were told, whatever order they finish in, so the
+// ledger row they record can never disagree with its file.
+func TestTwoWritersOfOneDocument(t *testing.T) {
+	root := t.TempDir()
+	s := docstore.New(root)
+	ctx := context.Background()
+	relA, sumA, _, err := s.Put(ctx, "default", "c1", "d1", "pdf", strings.NewReader("first download"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relB, sumB, _, err := s.Put(ctx, "default", "c1", "d1", "pdf", strings.NewReader("second download, other bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ rel, sum string }{{relA, sumA}, {relB, sumB}} {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p.rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.Sum256(data)
+		if hex.EncodeToString(got[:]) != p.sum {
+			t.Fatalf("file %s holds %x, its writer recorded %s", p.rel, got, p.sum)
+		}
 	}
 }

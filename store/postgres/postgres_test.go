@@ -47,8 +47,10 @@ func TestMigrations(t *testing.T) {
 	if err := postgres.MigrateDown(u, 1); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := postgres.Version(u); err != nil || got != v-1 {
-		t.Fatalf("version after down 1 = %d, %v; want %d", got, err, v-1)
+	// Versions need not be contiguous (golang-migrate steps to the
+	// previous file): down 1 lands below v, not necessarily on v-1.
+	if got, _, err := postgres.Version(u); err != nil || got >= v || got == 0 {
+		t.Fatalf("version after down 1 = %d, %v; want the version before %d", got, err, v)
 	}
 	if err := postgres.MigrateDown(u, 0); err != nil {
 		t.Fatal(err)

@@ -168,6 +168,11 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 	if err := s.writeChildren(ctx, tx, old, next); err != nil {
 		return store.Applied{}, err
 	}
+	if ch.ArchiveDocuments {
+		if err := s.queueDocuments(ctx, tx, next.Tenant, next.ID, now); err != nil {
+			return store.Applied{}, err
+		}
+	}
 	if ch.BuildFacts != nil {
 		if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
 			return store.Applied{}, err

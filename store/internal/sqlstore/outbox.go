@@ -173,52 +173,6 @@ func (s *DB) MarkPublished(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// ArchiveDocument implements store.Ledger. The upsert changes the row
-// only when the hash differs (ON CONFLICT … DO UPDATE … WHERE), and only
-// then are the facts written, in the same transaction. Empty contract id
-// or title keep the stored ones.
-func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error) {
-	if doc.ID == "" || doc.SHA256 == "" {
-		return false, fmt.Errorf("ledger: archive document %q: id and sha256 are required", doc.ID)
-	}
-	now := s.now()
-	fetched := now
-	if doc.FetchedAt != nil && !doc.FetchedAt.IsZero() {
-		fetched = *doc.FetchedAt
-	}
-	changed := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockFactContracts(ctx, tx, facts); err != nil {
-			return err
-		}
-		var id string
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
-			(tenant, id, contract_id, title, sha256, size, path, fetched_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant, id) DO UPDATE SET
-			contract_id = CASE WHEN excluded.contract_id = '' THEN documents.contract_id ELSE excluded.contract_id END,
-			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END,
-			sha256 = excluded.sha256, size = excluded.size, path = excluded.path,
-			fetched_at = excluded.fetched_at
-			WHERE documents.sha256 <> excluded.sha256
-			RETURNING id`),
-			tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
-			s.timeArg(fetched)).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("upsert document: %w", err)
-		}
-		changed = true
-		return s.insertFacts(ctx, tx, facts, now)
-	})
-	if err != nil {
-		return false, s.fail("archive document "+doc.ID, err)
-	}
-	return changed, nil
-}
-
 // PruneOutbox implements store.Ledger.
 func (s *DB) PruneOutbox(ctx context.Context, publishedBefore time.Time) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM outbox

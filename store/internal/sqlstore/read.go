@@ -85,25 +85,6 @@ func (s *DB) signatories(ctx context.Context, q querier, tenant, contractID stri
 	return out, rows.Err()
 }
 
-func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT id, contract_id, title, sha256, size, path, fetched_at
-		FROM documents WHERE tenant = ? AND contract_id = ? ORDER BY id`), tenant, contractID)
-	if err != nil {
-		return nil, fmt.Errorf("select documents: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Document
-	for rows.Next() {
-		var d store.Document
-		if err := rows.Scan(&d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
-			nullTimeCol{&d.FetchedAt}); err != nil {
-			return nil, fmt.Errorf("scan document: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
 // Contracts implements store.Ledger. The rows come without signatories
 // and documents (use Contract for those). Limit <= 0 means no limit.
 func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Contract, error) {

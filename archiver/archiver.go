@@ -1,0 +1,384 @@
+package archiver
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
+)
+
+// BundleSuffix ends the document id of a contract's signed bundle
+// (contract and sign log zip): "<contractID>.bundle".
+const BundleSuffix = ".bundle"
+
+// Ledger is what the archiver needs of the ledger (store.Ledger).
+type Ledger interface {
+	ClaimDocuments(ctx context.Context, owner string, limit int, lease time.Duration) ([]store.Document, error)
+	ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error)
+	FailDocument(ctx context.Context, f store.DocumentFailure) (bool, error)
+	RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error)
+	DocumentCounts(ctx context.Context) (map[string]int64, error)
+}
+
+// DocumentStore keeps archived files (store/docstore).
+type DocumentStore interface {
+	Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error)
+}
+
+// API is what the archiver needs of one tenant's open API (*qys.Client).
+type API interface {
+	DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error)
+	DownloadContract(ctx context.Context, q qys.ContractQuery, items ...string) (*qys.Download, error)
+}
+
+// Options configure an Archiver. Ledger and Docs are required.
+type Options struct {
+	Ledger Ledger
+	Docs   DocumentStore
+	// APIs maps a tenant to its open API; a document of a tenant without
+	// one fails (permanently) with that reason.
+	APIs  map[string]API
+	Names events.Names
+	// Owner names this archiver in leases (default host-pid-random).
+	Owner string
+	// Workers is how many documents download at once (default 4).
+	Workers int
+	// DownloadTimeout bounds one download and its storing (default 30 min).
+	DownloadTimeout time.Duration
+	// Lease is how long a claimed row stays this archiver's without
+	// renewal; it is renewed every third of it while the download runs,
+	// so a row of an archiver that died is retried after at most Lease
+	// (default 1 min).
+	Lease time.Duration
+	// PollInterval is how often the queue is polled when idle (default 2 s).
+	PollInterval time.Duration
+	// BackoffBase and BackoffMax space the retries of a transient failure:
+	// exponential with jitter (defaults 30 s and 1 h).
+	BackoffBase, BackoffMax time.Duration
+	// MaxAttempts ends a row failed after this many transient failures
+	// (default 10).
+	MaxAttempts int
+	// Grace is how long shutdown lets in-flight downloads finish before
+	// cancelling them (default 10 s).
+	Grace  time.Duration
+	Logger zerolog.Logger
+	// Registerer receives the metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+func (o *Options) setDefaults() {
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(crand.Text()[:8]))
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.DownloadTimeout <= 0 {
+		o.DownloadTimeout = 30 * time.Minute
+	}
+	if o.Lease <= 0 {
+		o.Lease = time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 30 * time.Second
+	}
+	if o.BackoffMax < o.BackoffBase {
+		o.BackoffMax = max(time.Hour, o.BackoffBase)
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Ledger == nil {
+		errs = append(errs, errors.New("archiver: ledger required"))
+	}
+	if o.Docs == nil {
+		errs = append(errs, errors.New("archiver: document store required"))
+	}
+	if o.Lease < 30*time.Millisecond {
+		errs = append(errs, fmt.Errorf("archiver: lease %s is too short to renew", o.Lease))
+	}
+	return errors.Join(errs...)
+}
+
+// Archiver is the archive stage. Run works the queue.
+type Archiver struct {
+	o       Options
+	log     zerolog.Logger
+	metrics *metrics
+	kick    chan struct{}
+
+	mu      sync.Mutex
+	running bool
+}
+
+// New returns an Archiver.
+func New(o Options) (*Archiver, error) {
+	o.setDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(o.Registerer, o.Ledger)
+	if err != nil {
+		return nil, err
+	}
+	return &Archiver{o: o, log: o.Logger, metrics: m, kick: make(chan struct{}, 1)}, nil
+}
+
+// Owner is the name this archiver leases rows under.
+func (a *Archiver) Owner() string { return a.o.Owner }
+
+// Kick makes Run look at the queue now instead of at its next poll.
+func (a *Archiver) Kick() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run claims and archives documents until ctx is done. Then it stops
+// claiming, lets the downloads in flight finish for Grace, cancels the
+// rest and returns once every worker has; the rows it did not finish
+// keep their lease until it expires, and another archiver retries them.
+func (a *Archiver) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.running {
+		a.mu.Unlock()
+		return errors.New("archiver: already running")
+	}
+	a.running = true
+	a.mu.Unlock()
+	defer func() { a.mu.Lock(); a.running = false; a.mu.Unlock() }()
+
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	done := make(chan struct{}, a.o.Workers)
+	inflight := 0
+	poll := time.NewTicker(a.o.PollInterval)
+	defer poll.Stop()
+	for ctx.Err() == nil {
+		free := a.o.Workers - inflight
+		claimed := 0
+		if free > 0 {
+			docs, err := a.o.Ledger.ClaimDocuments(ctx, a.o.Owner, free, a.o.Lease)
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn().Err(err).Msg("archiver: claiming documents failed; retrying")
+			}
+			claimed = len(docs)
+			for _, d := range docs {
+				inflight++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a.archive(work, d)
+					done <- struct{}{}
+				}()
+			}
+		}
+		if free > 0 && claimed == free {
+			continue // more may be due
+		}
+		select { // a worker finished, a kick, the poll, or shutdown
+		case <-ctx.Done():
+		case <-done:
+			inflight--
+		case <-a.kick:
+		case <-poll.C:
+		}
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	grace := time.NewTimer(a.o.Grace)
+	defer grace.Stop()
+	select {
+	case <-finished:
+	case <-grace.C:
+		a.log.Warn().Int("in_flight", inflight).Msg("archiver: cancelling downloads still running at shutdown; their leases will expire")
+		cancelWork()
+		<-finished
+	}
+	return nil
+}
+
+// archive downloads one claimed document and records the outcome.
+func (a *Archiver) archive(work context.Context, d store.Document) {
+	ctx, cancel := context.WithTimeout(work, a.o.DownloadTimeout)
+	defer cancel()
+	stopRenewing := a.renew(ctx, cancel, d)
+	start := time.Now()
+	err := a.fetch(ctx, d)
+	stopRenewing()
+	a.metrics.downloadSeconds.Observe(time.Since(start).Seconds())
+	if err == nil {
+		return
+	}
+	if work.Err() != nil {
+		return // shutdown: the lease expires and another archiver retries
+	}
+	permanent := errors.Is(err, qys.ErrNotFound) || errors.Is(err, docstore.ErrTooLarge) || errors.Is(err, errNoAPI)
+	attempts := d.Attempts + 1
+	reason := err.Error()
+	if errors.Is(err, qys.ErrNotFound) {
+		reason = "not found on the platform: " + reason
+	}
+	if !permanent && attempts >= a.o.MaxAttempts {
+		permanent = true
+		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts, reason)
+	}
+	f := store.DocumentFailure{Tenant: d.Tenant, ID: d.ID, Owner: a.o.Owner, Err: reason, Permanent: permanent,
+		RetryAt: time.Now().Add(a.backoff(attempts))}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(work), 30*time.Second)
+	defer rcancel()
+	if _, ferr := a.o.Ledger.FailDocument(rctx, f); ferr != nil {
+		a.log.Warn().Err(ferr).Str("document_id", d.ID).Msg("archiver: recording a failure failed; the lease will expire")
+	}
+	ev := a.log.Warn()
+	if permanent {
+		a.metrics.failures.WithLabelValues("permanent").Inc()
+		ev = a.log.Error()
+	} else {
+		a.metrics.failures.WithLabelValues("transient").Inc()
+	}
+	ev.Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("attempts", attempts).
+		Bool("permanent", permanent).Msg("document download failed")
+}
+
+// renew keeps the lease on d while the download runs, every third of
+// Lease. A lease found lost (it expired and another archiver took the row)
+// cancels the download. The returned func stops renewing and waits.
+func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store.Document) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(a.o.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			ok, err := a.o.Ledger.RenewDocumentLease(ctx, a.o.Owner, d.Tenant, d.ID, a.o.Lease)
+			switch {
+			case err != nil:
+				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: renewing a lease failed")
+			case !ok:
+				a.log.Warn().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+var errNoAPI = errors.New("no open-API credentials for the tenant")
+
+// fetch streams the document into the store and records it with its
+// fact. Memory stays flat: the body is copied through a hash into a file.
+func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
+	api := a.o.APIs[d.Tenant]
+	if api == nil {
+		return fmt.Errorf("tenant %s: %w", d.Tenant, errNoAPI)
+	}
+	ext := "pdf"
+	var dl *qys.Download
+	var err error
+	if d.ID == d.ContractID+BundleSuffix {
+		ext = "zip"
+		dl, err = api.DownloadContract(ctx, qys.ContractQuery{ContractID: d.ContractID}, "CONTRACT", "SIGNLOG")
+	} else {
+		dl, err = api.DownloadDocument(ctx, d.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("download document %s: %w", d.ID, err)
+	}
+	defer dl.Body.Close()
+	rel, sum, size, err := a.o.Docs.Put(ctx, d.Tenant, d.ContractID, d.ID, ext, dl.Body)
+	if err != nil {
+		return fmt.Errorf("store document %s: %w", d.ID, err)
+	}
+	if dl.Size >= 0 && size != dl.Size {
+		return fmt.Errorf("document %s: got %d bytes, want %d: %w", d.ID, size, dl.Size, qys.ErrTruncated)
+	}
+	now := time.Now().UTC()
+	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
+		FetchedAt: &now, LeaseOwner: a.o.Owner}
+	fact := events.Fact{
+		Schema: events.SchemaLedgerV1, ID: factID("document", d.Tenant, d.ID, sum), Tenant: d.Tenant,
+		Kind: events.FactDocumentsArchived, ContractID: d.ContractID, Confirmed: true, OccurredAt: now,
+		Documents: []events.FactDocument{{ID: d.ID, Title: d.Title, SHA256: sum, Size: size, Path: rel}},
+	}
+	payload, _ := json.Marshal(fact) // only plain fields: cannot fail
+	facts := []store.Fact{{ID: fact.ID, Subject: a.o.Names.LedgerDocumentsSubject(d.Tenant), Tenant: d.Tenant,
+		ContractID: d.ContractID, Payload: payload, CreatedAt: now}}
+	// The file is stored: record it even if shutdown began meanwhile.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	changed, err := a.o.Ledger.ArchiveDocument(rctx, d.Tenant, doc, facts)
+	if err != nil {
+		return fmt.Errorf("record document %s: %w", d.ID, err)
+	}
+	if changed {
+		a.metrics.archived.Inc()
+		a.metrics.bytes.Add(float64(size))
+		a.log.Info().Str("contract_id", d.ContractID).Str("document_id", d.ID).Int64("size", size).Msg("document archived")
+	}
+	return nil
+}
+
+// backoff is the delay before attempt n+1: exponential from BackoffBase,
+// capped at BackoffMax, with jitter (at least half of it).
+func (a *Archiver) backoff(n int) time.Duration {
+	d := a.o.BackoffBase
+	for i := 1; i < n && d < a.o.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, a.o.BackoffMax)
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(d-half+1)
+}
+
+// factID is the dispatcher's fact id scheme: a hash of the parts, so the
+// same document and content always give the same id.
+func factID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "fact-" + hex.EncodeToString(h.Sum(nil)[:16])
+}

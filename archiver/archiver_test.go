@@ -1,0 +1,331 @@
+package archiver_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/docstore"
+)
+
+// rig is a real ledger, a real document store and the fake 契约锁.
+type rig struct {
+	t      *testing.T
+	ledger store.Ledger
+	fake   *qystest.Server
+	client *qys.Client
+	dir    string
+}
+
+func newRig(t *testing.T, l store.Ledger) *rig {
+	t.Helper()
+	fake := qystest.NewServer()
+	t.Cleanup(fake.Close)
+	client, err := fake.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, ledger: l, fake: fake, client: client, dir: t.TempDir()}
+}
+
+func (r *rig) options(ledger archiver.Ledger) archiver.Options {
+	return archiver.Options{
+		Ledger: ledger, Docs: docstore.New(r.dir), Names: events.Names{Namespace: "test"},
+		APIs:    map[string]archiver.API{"default": r.client},
+		Workers: 2, PollInterval: 10 * time.Millisecond, BackoffBase: 10 * time.Millisecond,
+		BackoffMax: 20 * time.Millisecond, MaxAttempts: 3, Grace: 50 * time.Millisecond,
+	}
+}
+
+// commit adds a signed contract with one document to the fake and
+// commits it as the dispatcher does, its document queued; it returns the
+// contract and document ids.
+func (r *rig) commit(content string) (string, string) {
+	r.t.Helper()
+	id := r.fake.AddContract(qystest.ContractSpec{Subject: "s", Status: qys.StatusComplete,
+		Documents: []qystest.DocumentSpec{{Title: "main", Content: []byte(content)}}})
+	c, _ := r.fake.Contract(id)
+	docID := string(c.Documents[0].ID)
+	_, err := r.ledger.ApplyContract(context.Background(), store.ContractChange{
+		Event: store.Event{ID: "ev-" + id, Tenant: "default", Kind: events.KindContract, Type: "COMPLETE", ContractID: id},
+		Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true,
+			Documents: []store.Document{{ID: docID, Title: "main"}}},
+		ArchiveDocuments: true,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return id, docID
+}
+
+func (r *rig) document(contractID string) store.Document {
+	r.t.Helper()
+	c, err := r.ledger.Contract(context.Background(), "default", contractID)
+	if err != nil || len(c.Documents) != 1 {
+		r.t.Fatalf("contract %s: %v", contractID, err)
+	}
+	return c.Documents[0]
+}
+
+// start runs an archiver until the returned stop is called; stop
+// returns once Run has.
+func start(t *testing.T, o archiver.Options) (stop func()) {
+	t.Helper()
+	a, err := archiver.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(time.Minute): // a safety net, not a timing claim
+				t.Fatal("archiver did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func fileSHA(t *testing.T, dir, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestArchivesQueuedDocuments(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			r := newRig(t, testdb.Open(t, kind))
+			id, docID := r.commit("%PDF signed")
+			reg := prometheus.NewRegistry()
+			o := r.options(r.ledger)
+			o.Registerer = reg
+			start(t, o)
+			eventually(t, "document archived", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+			d := r.document(id)
+			if d.SHA256 != r.fake.DocumentSHA256(docID) || fileSHA(t, r.dir, d.Path) != d.SHA256 || !strings.HasPrefix(d.Path, "documents/sha256/") {
+				t.Fatalf("archived row %+v does not match its file", d)
+			}
+			facts, err := r.ledger.Outbox(context.Background(), 0)
+			if err != nil || len(facts) != 1 || !strings.Contains(string(facts[0].Payload), `"contract_id":"`+id+`"`) ||
+				!strings.HasSuffix(facts[0].Subject, ".documents.archived") {
+				t.Fatalf("outbox %d facts, %v; want one documents.archived fact naming its contract", len(facts), err)
+			}
+			if got := gauge(t, reg, "qyshook_archive_documents", "pending"); got != 0 {
+				t.Fatalf("pending gauge %v", got)
+			}
+		})
+	}
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name, state string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "state" && lp.GetValue() == state {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// TestNotFoundFailsTheDocument: a 404 ends the document failed with its
+// reason at once, without retries.
+func TestNotFoundFailsTheDocument(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("x")
+	r.fake.MissingDocument(docID, true)
+	reg := prometheus.NewRegistry()
+	o := r.options(r.ledger)
+	o.Registerer = reg
+	start(t, o)
+	eventually(t, "document failed", func() bool { return r.document(id).ArchiveState == store.ArchiveFailed })
+	d := r.document(id)
+	if d.Attempts != 1 || !strings.Contains(d.LastError, "not found") || d.LeaseOwner != "" {
+		t.Fatalf("failed row %+v", d)
+	}
+	if got := gauge(t, reg, "qyshook_archive_documents", "failed"); got != 1 {
+		t.Fatalf("failed gauge %v, want 1", got)
+	}
+}
+
+// TestShutdownWhileDownloadHangs: Run returns while a download is still
+// hung; the row stays pending under its lease, which expires, and another
+// archiver archives it.
+func TestShutdownWhileDownloadHangs(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF slow")
+	release := r.fake.HoldDownload(docID)
+	defer release()
+	o := r.options(r.ledger)
+	o.Owner, o.Lease = "first", 2*time.Second
+	stop := start(t, o)
+	eventually(t, "the document claimed", func() bool { return r.document(id).LeaseOwner == "first" })
+	stop() // returns although the download never answered
+	if d := r.document(id); d.ArchiveState != store.ArchivePending {
+		t.Fatalf("after shutdown: %+v; want still pending", d)
+	}
+	release()
+	// Another instance takes the row once its lease expires.
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	start(t, o2)
+	eventually(t, "archived by the other archiver", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+}
+
+// TestTwoArchiversOfOneDocument: the first archiver's lease expires in
+// the middle of its work (after storing its file, before recording it);
+// a second archiver archives the document, whose content changed on the
+// platform meanwhile; then the first records late. The row's sha256
+// stays equal to the file it names.
+func TestTwoArchiversOfOneDocument(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("version one")
+	gated := &gatedLedger{Ledger: r.ledger, reached: make(chan struct{}), release: make(chan struct{})}
+	o := r.options(gated)
+	o.Owner, o.Lease = "first", 150*time.Millisecond
+	start(t, o)
+	<-gated.reached // the first stored version one and waits to record it
+	if _, err := r.fake.SetDocument(id, qystest.DocumentSpec{ID: docID, Title: "main", Content: []byte("version two")}); err != nil {
+		t.Fatal(err)
+	}
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	start(t, o2)
+	eventually(t, "the second archiver recorded version two", func() bool {
+		return r.document(id).SHA256 == r.fake.DocumentSHA256(docID)
+	})
+	close(gated.release)
+	<-gated.recorded
+	d := r.document(id)
+	if got := fileSHA(t, r.dir, d.Path); got != d.SHA256 {
+		t.Fatalf("row sha256 %s names %s, whose file hashes %s", d.SHA256, d.Path, got)
+	}
+	if d.SHA256 != r.fake.DocumentSHA256(docID) {
+		t.Fatalf("the late first archiver overwrote the row: %+v", d)
+	}
+}
+
+// gatedLedger holds the first ArchiveDocument until released: the
+// archiver has stored its file and is about to record it.
+type gatedLedger struct {
+	store.Ledger
+	once     sync.Once
+	reached  chan struct{}
+	release  chan struct{}
+	recorded chan struct{}
+}
+
+// RenewDocumentLease fails once the first archiver is held: it lost its
+// database for renewals, so its lease expires.
+func (g *gatedLedger) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	select {
+	case <-g.reached:
+		return false, errors.New("database unreachable")
+	default:
+		return g.Ledger.RenewDocumentLease(ctx, owner, tenant, id, lease)
+	}
+}
+
+func (g *gatedLedger) ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error) {
+	first := false
+	g.once.Do(func() { first = true; g.recorded = make(chan struct{}); close(g.reached) })
+	if !first {
+		return g.Ledger.ArchiveDocument(ctx, tenant, doc, facts)
+	}
+	<-g.release
+	defer close(g.recorded)
+	return g.Ledger.ArchiveDocument(ctx, tenant, doc, facts)
+}
+
+// TestLeaseRenewedDuringLongDownload: a download outlasting the lease
+// keeps its row (the lease is renewed), so a second archiver never takes
+// it meanwhile.
+func TestLeaseRenewedDuringLongDownload(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF long")
+	release := r.fake.HoldDownload(docID)
+	defer release()
+	o := r.options(r.ledger)
+	o.Owner, o.Lease = "first", 90*time.Millisecond
+	start(t, o)
+	eventually(t, "the document claimed", func() bool { return r.document(id).LeaseOwner == "first" })
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	start(t, o2)
+	// Several lease lengths pass; the row stays the first archiver's.
+	first := *r.document(id).LeaseUntil
+	eventually(t, "the lease renewed past several lease lengths", func() bool {
+		d := r.document(id)
+		return d.LeaseUntil != nil && d.LeaseUntil.Sub(first) > 3*o.Lease
+	})
+	if d := r.document(id); d.LeaseOwner != "first" {
+		t.Fatalf("row taken while its download ran: %+v", d)
+	}
+	release()
+	eventually(t, "archived", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+	if n := r.fake.Requests(); countDownloads(n, docID) != 1 {
+		t.Fatalf("document downloaded %d times, want once", countDownloads(n, docID))
+	}
+}
+
+func countDownloads(reqs []qystest.Request, docID string) int {
+	n := 0
+	for _, r := range reqs {
+		if strings.HasSuffix(r.Path, "/document/download") && r.Query.Get("documentId") == docID {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// The documents table is also the archive queue (migration 0004): a row
+// is pending, archived or failed, with its attempts, last error, next
+// attempt time and the lease of the archiver working it.
+
+const documentCols = `tenant, id, contract_id, title, sha256, size, path, fetched_at,
+	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until`
+
+func scanDocument(sc interface{ Scan(...any) error }, d *store.Document) error {
+	return sc.Scan(&d.Tenant, &d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
+		nullTimeCol{&d.FetchedAt}, &d.ArchiveState, &d.Attempts, &d.LastError,
+		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil})
+}
+
+func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT `+documentCols+`
+		FROM documents WHERE tenant = ? AND contract_id = ? ORDER BY id`), tenant, contractID)
+	if err != nil {
+		return nil, fmt.Errorf("select documents: %w", err)
+	}
+	return collectDocuments(rows)
+}
+
+func collectDocuments(rows *sql.Rows) ([]store.Document, error) {
+	defer rows.Close()
+	var out []store.Document
+	for rows.Next() {
+		var d store.Document
+		if err := scanDocument(rows, &d); err != nil {
+			return nil, fmt.Errorf("scan document: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// queueDocuments marks the contract's documents that are not archived
+// (never queued, or failed) pending and due now, inside the transaction
+// that commits the contract.
+func (s *DB) queueDocuments(ctx context.Context, tx *sql.Tx, tenant, contractID string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = 'pending',
+		attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = NULL
+		WHERE tenant = ? AND contract_id = ? AND archive_state IN ('', 'failed')`),
+		s.timeArg(now), tenant, contractID); err != nil {
+		return fmt.Errorf("queue documents: %w", err)
+	}
+	return nil
+}
+
+// ArchiveDocument implements store.Ledger. The upsert changes the row
+// only when the hash differs or the row is not yet archived (ON CONFLICT
+// … DO UPDATE … WHERE), and only then are the facts written, in the same
+// transaction. Empty contract id or title keep the stored ones.
+func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error) {
+	if doc.ID == "" || doc.SHA256 == "" {
+		return false, fmt.Errorf("ledger: archive document %q: id and sha256 are required", doc.ID)
+	}
+	now := s.now()
+	fetched := now
+	if doc.FetchedAt != nil && !doc.FetchedAt.IsZero() {
+		fetched = *doc.FetchedAt
+	}
+	// An archiver (doc.LeaseOwner set) records only a row still to be
+	// archived: once another archiver has archived it, a late success
+	// changes nothing.
+	leased := ""
+	if doc.LeaseOwner != "" {
+		leased = ` AND documents.archive_state <> 'archived'`
+	}
+	changed := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Contract before document, as on the apply path: no lock-order
+		// inversion between an archiver and a dispatcher on PostgreSQL.
+		if err := s.lockFactContracts(ctx, tx, facts); err != nil {
+			return err
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
+			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?)
+			ON CONFLICT (tenant, id) DO UPDATE SET
+			contract_id = CASE WHEN excluded.contract_id = '' THEN documents.contract_id ELSE excluded.contract_id END,
+			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END,
+			sha256 = excluded.sha256, size = excluded.size, path = excluded.path,
+			fetched_at = excluded.fetched_at, archive_state = 'archived', last_error = '',
+			next_attempt_at = NULL, last_attempt_at = excluded.last_attempt_at,
+			lease_owner = '', lease_until = NULL
+			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
+			RETURNING id`),
+			tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
+			s.timeArg(fetched), s.timeArg(now)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("upsert document: %w", err)
+		}
+		changed = true
+		return s.insertFacts(ctx, tx, facts, now)
+	})
+	if err != nil {
+		return false, s.fail("archive document "+doc.ID, err)
+	}
+	return changed, nil
+}
+
+// ClaimDocuments implements store.Ledger. On PostgreSQL the candidate
+// rows are locked FOR UPDATE SKIP LOCKED, so concurrent claimers split
+// the due rows instead of waiting on each other; SQLite has one writer,
+// whose transaction already excludes every other claimer.
+func (s *DB) ClaimDocuments(ctx context.Context, owner string, limit int, lease time.Duration) ([]store.Document, error) {
+	if owner == "" || limit <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("ledger: claim documents: owner, a positive limit and a positive lease are required")
+	}
+	lock := ""
+	if s.d.LockRow != "" {
+		lock = s.d.LockRow + " SKIP LOCKED"
+	}
+	now := s.now()
+	var out []store.Document
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT tenant, id FROM documents
+			WHERE archive_state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+			AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt_at, tenant, id`+limitClause(limit)+lock), s.timeArg(now), s.timeArg(now))
+		if err != nil {
+			return fmt.Errorf("select due documents: %w", err)
+		}
+		var keys [][2]string
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan due document: %w", err)
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("select due documents: %w", err)
+		}
+		for _, k := range keys {
+			var d store.Document
+			err := scanDocument(tx.QueryRowContext(ctx, s.q(`UPDATE documents
+				SET lease_owner = ?, lease_until = ?, last_attempt_at = ?
+				WHERE tenant = ? AND id = ? RETURNING `+documentCols),
+				owner, s.timeArg(now.Add(lease)), s.timeArg(now), k[0], k[1]), &d)
+			if err != nil {
+				return fmt.Errorf("lease document %s: %w", k[1], err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("claim documents", err)
+	}
+	return out, nil
+}
+
+// RenewDocumentLease implements store.Ledger.
+func (s *DB) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	if owner == "" || lease <= 0 {
+		return false, fmt.Errorf("ledger: renew lease of document %q: owner and a positive lease are required", id)
+	}
+	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE documents SET lease_until = ?
+		WHERE tenant = ? AND id = ? AND archive_state = 'pending' AND lease_owner = ?`),
+		s.timeArg(s.now().Add(lease)), tenant, id, owner)
+	if err != nil {
+		return false, s.fail("renew lease of document "+id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// FailDocument implements store.Ledger.
+func (s *DB) FailDocument(ctx context.Context, f store.DocumentFailure) (bool, error) {
+	if f.Tenant == "" || f.ID == "" || f.Owner == "" {
+		return false, fmt.Errorf("ledger: fail document %q: tenant, id and owner are required", f.ID)
+	}
+	state, next := store.ArchivePending, s.timeArg(f.RetryAt)
+	if f.Permanent {
+		state, next = store.ArchiveFailed, nil
+	} else if f.RetryAt.IsZero() {
+		next = s.timeArg(s.now())
+	}
+	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = ?,
+		attempts = attempts + 1, last_error = ?, next_attempt_at = ?, last_attempt_at = ?,
+		lease_owner = '', lease_until = NULL
+		WHERE tenant = ? AND id = ? AND archive_state = 'pending' AND lease_owner = ?`),
+		state, truncateError(f.Err), next, s.timeArg(s.now()), f.Tenant, f.ID, f.Owner)
+	if err != nil {
+		return false, s.fail("fail document "+f.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// maxLastError bounds the stored error text.
+const maxLastError = 1000
+
+func truncateError(s string) string {
+	if len(s) <= maxLastError {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxLastError], "")
+}
+
+// RequeueDocuments implements store.Ledger.
+func (s *DB) RequeueDocuments(ctx context.Context, tenant string, signedStatuses []string, failedBefore time.Time) (int64, error) {
+	args := []any{s.timeArg(s.now()), tenant, s.timeArg(failedBefore)}
+	never := `1 = 0`
+	if len(signedStatuses) > 0 {
+		never = `archive_state = '' AND EXISTS (SELECT 1 FROM contracts c
+			WHERE c.tenant = documents.tenant AND c.id = documents.contract_id
+			AND c.status IN (` + placeholders(len(signedStatuses)) + `))`
+		for _, st := range signedStatuses {
+			args = append(args, st)
+		}
+	}
+	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = 'pending',
+		attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = NULL
+		WHERE tenant = ? AND ((archive_state = 'failed' AND last_attempt_at < ?) OR (`+never+`))`), args...)
+	if err != nil {
+		return 0, s.fail("requeue documents", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// Documents implements store.Ledger.
+func (s *DB) Documents(ctx context.Context, f store.DocumentFilter) ([]store.Document, error) {
+	query := `SELECT ` + documentCols + ` FROM documents WHERE 1 = 1`
+	var args []any
+	if f.Tenant != "" {
+		query += ` AND tenant = ?`
+		args = append(args, f.Tenant)
+	}
+	if len(f.States) > 0 {
+		query += ` AND archive_state IN (` + placeholders(len(f.States)) + `)`
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	query += ` ORDER BY tenant, contract_id, id` + limitClause(f.Limit)
+	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.fail("documents", err)
+	}
+	out, err := collectDocuments(rows)
+	if err != nil {
+		return nil, s.fail("documents", err)
+	}
+	return out, nil
+}
+
+// DocumentCounts implements store.Ledger.
+func (s *DB) DocumentCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT archive_state, COUNT(*) FROM documents GROUP BY archive_state`)
+	if err != nil {
+		return nil, s.fail("document counts", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, s.fail("document counts: scan", err)
+		}
+		out[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("document counts", err)
+	}
+	return out, nil
+}
