@@ -49,7 +49,7 @@ func TestShutdownBounded(t *testing.T) {
 
 	h.cfg.APIs = api
 	h.reg = prometheus.NewRegistry()
-	h.cfg.Registerer = h.reg
+	h.cfg.Registerer, h.arch.Registerer = h.reg, h.reg
 	h.start()
 	eventually(t, "the callback applied by the next dispatcher", func() bool { return h.contract(id) != nil })
 }

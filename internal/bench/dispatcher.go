@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -457,21 +456,4 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 		return nil, fmt.Errorf("bench: archive failed: %s", doc.LastError)
 	}
 	return res, nil
-}
-
-// waitArchived waits until the dispatcher archived a document, or failed.
-func waitArchived(ctx context.Context, reg *prometheus.Registry) error {
-	for {
-		if counter(reg, "qyshook_dispatcher_documents_archived_total") >= 1 {
-			return nil
-		}
-		if counter(reg, "qyshook_dispatcher_events_failed_total") > 0 {
-			return errors.New("bench: archive: the dispatcher failed the event (see its dead letter)")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
 }
