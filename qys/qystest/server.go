@@ -48,6 +48,7 @@ type Option func(*config)
 type config struct {
 	window         time.Duration
 	nonceTTL       time.Duration
+	requireNonce   bool
 	private        bool
 	timeScale      float64
 	now            func() time.Time
@@ -64,9 +65,17 @@ type config struct {
 // value; the public-cloud value is not documented).
 func WithTimestampWindow(d time.Duration) Option { return func(c *config) { c.window = d } }
 
-// WithNonceTTL sets how long a nonce stays used (default 10 minutes, as the
-// public-cloud API protocol page says).
+// WithNonceTTL sets how long a nonce stays used at least (default 10
+// minutes, as the public-cloud API protocol page says). A nonce is also
+// kept for as long as its request's timestamp is inside the window, so a
+// replay is refused until its timestamp goes stale.
 func WithNonceTTL(d time.Duration) Option { return func(c *config) { c.nonceTTL = d } }
+
+// WithNonceRequired refuses requests without the nonce header (HTTP 441),
+// as the public-cloud API protocol page describes. By default the fake
+// accepts the three-header form older vendor SDKs send (no nonce,
+// signature MD5(token+secret+timestamp)), as the platform appears to.
+func WithNonceRequired() Option { return func(c *config) { c.requireNonce = true } }
 
 // WithPrivateCloud makes the fake speak the private-cloud dialect only:
 // headers x-qys-accesstoken / x-qys-timestamp / x-qys-signature (and the
@@ -134,8 +143,7 @@ type Server struct {
 	mu          sync.Mutex
 	closed      bool
 	apps        map[string]string
-	nonces      map[string]time.Time
-	noncePrune  time.Time
+	nonces      *nonceStore
 	contracts   map[string]*contract
 	order       []string
 	docs        map[string]*document
@@ -177,7 +185,7 @@ func NewServer(opts ...Option) *Server {
 		ctx:         ctx,
 		cancel:      cancel,
 		apps:        map[string]string{cfg.token: cfg.secret},
-		nonces:      map[string]time.Time{},
+		nonces:      newNonceStore(),
 		contracts:   map[string]*contract{},
 		docs:        map[string]*document{},
 		links:       map[string]*link{},
