@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func init() {
 
 const defaultSimAddr = "127.0.0.1:9090"
 
-const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1]
+const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N]
        qyshook sim trigger <scenario> [-sim http://127.0.0.1:9090] [-contract ID] [-json]
 
 The sim serves the 契约锁 open API (contract detail, list, downloads) with
@@ -52,6 +53,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	scale := fs.Float64("time-scale", 1, "multiplies 契约锁's retry schedule (5 min, 2 h …); 0.001 retries quickly")
 	appToken := fs.String("app-token", "", "open-API app token to accept (default $QYSHOOK_QYS_APP_TOKEN, else generated)")
 	appSecret := fs.String("app-secret", "", "open-API app secret (default $QYSHOOK_QYS_APP_SECRET, else generated)")
+	idSeed := fs.String("id-seed", "", "fix the contract/document ids to this seed (a number); default: different ids each run")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,6 +68,13 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 		return usageErr("-time-scale must not be negative")
 	}
 	opts := []qystest.Option{qystest.WithTimeScale(*scale), qystest.WithControlAPI()}
+	if *idSeed != "" {
+		n, err := strconv.ParseUint(*idSeed, 10, 64)
+		if err != nil {
+			return usageErr("-id-seed: want a non-negative number, got %q", *idSeed)
+		}
+		opts = append(opts, qystest.WithIDSeed(n))
+	}
 	tok, sec := orEnv(env, *appToken, "QYS_APP_TOKEN"), orEnv(env, *appSecret, "QYS_APP_SECRET")
 	if tok != "" || sec != "" {
 		if tok == "" || sec == "" {

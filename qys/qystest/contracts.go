@@ -1,6 +1,8 @@
 package qystest
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -91,9 +93,23 @@ const (
 	tenantIDBase    = 2422042838839468036
 )
 
+// idSpan bounds the per-run offset added to the id bases: ids stay
+// positive 19-digit int64 values.
+const idSpan = 5e17
+
+// idOffset is the offset a seed gives, or a random one without a seed.
+func idOffset(seed *uint64) int64 {
+	if seed != nil {
+		return int64(*seed % idSpan)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) % idSpan)
+}
+
 func (s *Server) nextIDLocked(base int64) string {
 	s.seq++
-	return strconv.FormatInt(base+s.seq*7919, 10)
+	return strconv.FormatInt(base+s.idOffset+s.seq*7919, 10)
 }
 
 func (s *Server) tenantIDLocked(name string) string {

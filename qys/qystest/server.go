@@ -53,6 +53,7 @@ type config struct {
 	timeScale      float64
 	now            func() time.Time
 	seed           uint64
+	idSeed         *uint64
 	token, secret  string
 	contractRetry  []time.Duration
 	authRetry      []time.Duration
@@ -95,6 +96,13 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 
 // WithSeed seeds the shuffle used by ReorderShuffle (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithIDSeed fixes the ids the fake gives contracts, documents,
+// signatories and tenants: two fakes with the same seed hand out the same
+// ids in the same order (seed 0 gives the fixed ids of earlier versions).
+// By default each Server draws a random offset, so two runs (a restarted
+// `qyshook sim` writing to the same ledger) do not collide.
+func WithIDSeed(seed uint64) Option { return func(c *config) { c.idSeed = &seed } }
 
 // WithCredentials fixes AppToken and AppSecret instead of generating them.
 func WithCredentials(token, secret string) Option {
@@ -150,6 +158,7 @@ type Server struct {
 	links       map[string]*link
 	tenantIDs   map[string]string
 	seq         int64
+	idOffset    int64
 	requests    []Request
 	detailCalls map[string]int
 	faults      faults
@@ -192,6 +201,7 @@ func NewServer(opts ...Option) *Server {
 		tenantIDs:   map[string]string{},
 		detailCalls: map[string]int{},
 	}
+	s.idOffset = idOffset(cfg.idSeed)
 	s.initCallbacks()
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fake never logs
