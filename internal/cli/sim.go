@@ -26,7 +26,7 @@ func init() {
 
 const defaultSimAddr = "127.0.0.1:9090"
 
-const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N]
+const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N] [-auth-shape saas|direct]
        qyshook sim trigger <scenario> [-sim http://127.0.0.1:9090] [-contract ID] [-json]
 
 The sim serves the 契约锁 open API (contract detail, list, downloads) with
@@ -53,6 +53,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	scale := fs.Float64("time-scale", 1, "multiplies 契约锁's retry schedule (5 min, 2 h …); 0.001 retries quickly")
 	appToken := fs.String("app-token", "", "open-API app token to accept (default $QYSHOOK_QYS_APP_TOKEN, else generated)")
 	appSecret := fs.String("app-secret", "", "open-API app secret (default $QYSHOOK_QYS_APP_SECRET, else generated)")
+	authShape := fs.String("auth-shape", "", "format A certification callbacks: \"\" (the fake's own), saas (numbers, as real SaaS traffic) or direct (plain unsigned form fields)")
 	idSeed := fs.String("id-seed", "", "fix the contract/document ids to this seed (a number); default: different ids each run")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -63,6 +64,10 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	sender, err := simSender(env, *format, *secret, *token, *plain)
 	if err != nil {
 		return err
+	}
+	shape := qystest.AuthShape(strings.ToLower(*authShape))
+	if !slices.Contains(qystest.AuthShapes, shape) {
+		return usageErr("-auth-shape: want saas or direct (or empty), got %q", *authShape)
 	}
 	if *scale < 0 {
 		return usageErr("-time-scale must not be negative")
@@ -89,7 +94,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	defer fake.Close()
 	b := strings.TrimRight(*base, "/")
 	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: b + "/contract",
-		PersonalAuthURL: b + "/auth/personal", CompanyAuthURL: b + "/auth/company", Sender: sender})
+		PersonalAuthURL: b + "/auth/personal", CompanyAuthURL: b + "/auth/company", Sender: sender, AuthShape: shape})
 	printSimBanner(env.Stdout, fake, b, sender)
 	watchDeliveries(ctx, env.Stdout, fake)
 	fmt.Fprintln(env.Stdout, "sim stopped")

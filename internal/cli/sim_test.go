@@ -264,3 +264,13 @@ func TestSimIDsPerRun(t *testing.T) {
 		t.Fatalf("-id-seed x: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
+
+func TestSimAuthShapeFlag(t *testing.T) {
+	var o, e bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"sim", "-auth-shape", "bogus"}, simEnv(&o, &e)); code != cli.ExitUsage {
+		t.Fatalf("-auth-shape bogus: exit %d, want %d", code, cli.ExitUsage)
+	}
+	if !strings.Contains(e.String(), "auth-shape") {
+		t.Errorf("stderr lacks the flag name: %s", e.String())
+	}
+}

@@ -33,7 +33,37 @@ type CallbackTarget struct {
 	Sender qys.SenderConfig
 	// Timeout bounds each HTTP attempt (default DefaultCallbackTimeout).
 	Timeout time.Duration
+	// AuthShape is the shape of format-A certification callbacks (default
+	// AuthShapeFake). Format B ignores it.
+	AuthShape AuthShape
 }
+
+// AuthShape is a shape of format-A certification (认证) callbacks.
+type AuthShape string
+
+// Certification callback shapes.
+const (
+	// AuthShapeFake is the fake's own shape, sent with CallbackTarget.Sender:
+	// company requestId, status and actionEvent as strings and authInfo as
+	// a JSON string {name, registerNo, legalPerson}; personal authId, mode,
+	// status.
+	AuthShapeFake AuthShape = ""
+	// AuthShapeSaaS is the SaaS-mode company certification seen in real
+	// traffic (docs/qys-protocol.md §7, S16), sent with Sender (signed,
+	// and encrypted when Sender.Encrypt): numbers for status and
+	// actionEvent, top-level requestId, companyId, companyName,
+	// legalPerson and registerNo, no authInfo. Personal certifications
+	// keep the fake's shape (no SaaS sample is known).
+	AuthShapeSaaS AuthShape = "saas"
+	// AuthShapeDirect is the direct (non-SaaS) public-cloud mode: the
+	// fake's fields as plain form fields, with no content, signature or
+	// timestamp, whatever Sender says (S17, S19). Contract callbacks still
+	// follow Sender.
+	AuthShapeDirect AuthShape = "direct"
+)
+
+// AuthShapes lists the shapes by name, for flags.
+var AuthShapes = []AuthShape{AuthShapeFake, AuthShapeSaaS, AuthShapeDirect}
 
 // Delivery is one HTTP attempt to deliver a callback.
 type Delivery struct {
@@ -177,6 +207,11 @@ func (s *Server) Flush() int {
 // emitLocked creates a callback for the current target. payload is
 // marshalled to JSON.
 func (s *Server) emitLocked(kind qys.Kind, callbackType, contractID string, payload any) {
+	s.emitWithLocked(kind, callbackType, contractID, payload, s.cb.target.Sender)
+}
+
+// emitWithLocked is emitLocked with its own sender settings.
+func (s *Server) emitWithLocked(kind qys.Kind, callbackType, contractID string, payload any, sender qys.SenderConfig) {
 	t := s.cb.target
 	url := map[qys.Kind]string{qys.KindContract: t.ContractURL,
 		qys.KindAuthPersonal: t.PersonalAuthURL, qys.KindAuthCompany: t.CompanyAuthURL}[kind]
@@ -189,7 +224,7 @@ func (s *Server) emitLocked(kind qys.Kind, callbackType, contractID string, payl
 	}
 	s.cb.n++
 	cb := &outCallback{n: s.cb.n, kind: kind, url: url, callbackType: callbackType,
-		contractID: contractID, payload: b, sender: t.Sender, timeout: t.Timeout}
+		contractID: contractID, payload: b, sender: sender, timeout: t.Timeout}
 	if cb.timeout <= 0 {
 		cb.timeout = DefaultCallbackTimeout
 	}
