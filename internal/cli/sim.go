@@ -26,6 +26,11 @@ func init() {
 
 const defaultSimAddr = "127.0.0.1:9090"
 
+// simLogLimit bounds the requests and delivery attempts a long-running sim
+// keeps (GET /_sim/deliveries shows the last ones), so its memory stays
+// flat over a million calls.
+const simLogLimit = 10_000
+
 const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N] [-auth-shape saas|direct]
        qyshook sim trigger <scenario> [-sim http://127.0.0.1:9090] [-contract ID] [-json]
 
@@ -72,7 +77,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	if *scale < 0 {
 		return usageErr("-time-scale must not be negative")
 	}
-	opts := []qystest.Option{qystest.WithTimeScale(*scale), qystest.WithControlAPI()}
+	opts := []qystest.Option{qystest.WithTimeScale(*scale), qystest.WithControlAPI(), qystest.WithLogLimit(simLogLimit)}
 	if *idSeed != "" {
 		n, err := strconv.ParseUint(*idSeed, 10, 64)
 		if err != nil {
@@ -167,12 +172,12 @@ func watchDeliveries(ctx context.Context, w io.Writer, fake *qystest.Server) {
 			stopped = true
 		case <-t.C:
 		}
-		ds := fake.Deliveries()
-		for _, d := range ds[seen:] {
+		ds, next := fake.DeliveriesFrom(seen)
+		for _, d := range ds {
 			fmt.Fprintf(w, "%s  callback %d %-13s %-20s copy %d attempt %d → %s\n", d.Time.Format("15:04:05"),
 				d.Callback, d.CallbackType, d.ContractID, d.Copy, d.Attempt, deliveryOutcome(d))
 		}
-		if seen = len(ds); stopped {
+		if seen = next; stopped {
 			return
 		}
 	}

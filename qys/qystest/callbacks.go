@@ -120,6 +120,9 @@ type callbackState struct {
 	pending    int
 	idle       chan struct{}
 	deliveries []Delivery
+	// deliveryBase counts the attempts trimmed by WithLogLimit: the
+	// attempt at absolute index i is deliveries[i-deliveryBase].
+	deliveryBase int
 	timers     map[int]*time.Timer
 	timerSeq   int
 	n          int
@@ -148,11 +151,24 @@ func (s *Server) SetCallbackTarget(t CallbackTarget) {
 	s.cb.target = t
 }
 
-// Deliveries returns a copy of every delivery attempt so far, in order.
+// Deliveries returns a copy of every delivery attempt so far, in order
+// (with WithLogLimit, of the last ones only).
 func (s *Server) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.cb.deliveries)
+}
+
+// DeliveriesFrom returns the delivery attempts from the i-th (0-based,
+// counting every attempt since NewServer) and the index after the last
+// one, to pass next time: polling costs what is new, not what is
+// kept. Attempts already trimmed by WithLogLimit are skipped.
+func (s *Server) DeliveriesFrom(i int) (ds []Delivery, next int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next = s.cb.deliveryBase + len(s.cb.deliveries)
+	i = min(max(i, s.cb.deliveryBase), next)
+	return slices.Clone(s.cb.deliveries[i-s.cb.deliveryBase:]), next
 }
 
 // Dropped returns how many callbacks DropCallbacks discarded.
@@ -325,6 +341,21 @@ func (s *Server) deliver(j job) {
 		s.doneLocked()
 	}
 	s.cb.deliveries = append(s.cb.deliveries, d)
+	if n := trimLog(&s.cb.deliveries, s.cfg.logLimit); n > 0 {
+		s.cb.deliveryBase += n
+	}
+}
+
+// trimLog keeps the last limit entries of a log once it holds twice as
+// many (amortised O(1) per entry); limit 0 keeps everything. It returns
+// how many entries it dropped.
+func trimLog[T any](log *[]T, limit int) int {
+	if limit <= 0 || len(*log) < 2*limit {
+		return 0
+	}
+	drop := len(*log) - limit
+	*log = append(make([]T, 0, 2*limit), (*log)[drop:]...)
+	return drop
 }
 
 // attempt sends one HTTP attempt, signed with a fresh timestamp.

@@ -121,5 +121,8 @@
 // (/_sim/: trigger a scenario, list contracts and deliveries) that the
 // `qyshook sim` command and `qyshook sim trigger <scenario>` use. The
 // control API is not part of 契约锁 and needs no authentication: bind it
-// to loopback.
+// to loopback. A long-running fake bounds its request and delivery logs
+// with WithLogLimit (the sim keeps the last 10,000) and polls new delivery
+// attempts with DeliveriesFrom, so its pace and memory stay flat over a
+// million calls.
 package qystest

@@ -49,6 +49,7 @@ type config struct {
 	window         time.Duration
 	nonceTTL       time.Duration
 	requireNonce   bool
+	logLimit       int
 	private        bool
 	timeScale      float64
 	now            func() time.Time
@@ -96,6 +97,12 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 
 // WithSeed seeds the shuffle used by ReorderShuffle (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithLogLimit bounds the request log (Requests) and the delivery log
+// (Deliveries) of a long-running fake: each keeps at least its last n
+// entries and at most 2n. The default, 0, keeps everything, as tests
+// expect.
+func WithLogLimit(n int) Option { return func(c *config) { c.logLimit = max(n, 0) } }
 
 // WithIDSeed fixes the ids the fake gives contracts, documents,
 // signatories and tenants: two fakes with the same seed hand out the same
@@ -253,7 +260,8 @@ func (s *Server) AddApp(token, secret string) {
 	s.apps[token] = secret
 }
 
-// Requests returns a copy of every request received so far, in order.
+// Requests returns a copy of every request received so far, in order
+// (with WithLogLimit, of the last ones only).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,6 +291,7 @@ func (s *Server) record(r *http.Request, at time.Time, w *recorder) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	trimLog(&s.requests, s.cfg.logLimit)
 	s.mu.Unlock()
 }
 
