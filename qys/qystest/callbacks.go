@@ -123,14 +123,14 @@ type callbackState struct {
 	// deliveryBase counts the attempts trimmed by WithLogLimit: the
 	// attempt at absolute index i is deliveries[i-deliveryBase].
 	deliveryBase int
-	timers     map[int]*time.Timer
-	timerSeq   int
-	n          int
-	dup        int
-	drop       bool
-	dropped    int
-	reorder    ReorderMode
-	rng        *rand.Rand
+	timers       map[int]*time.Timer
+	timerSeq     int
+	n            int
+	dup          int
+	drop         bool
+	dropped      int
+	reorder      ReorderMode
+	rng          *rand.Rand
 }
 
 func (s *Server) initCallbacks() {
