@@ -51,22 +51,22 @@ func (n *nonceStore) expire(now time.Time) {
 	if sec-n.swept > int64(len(n.wheel)) {
 		for b := range n.wheel {
 			if b < sec {
-				n.sweep(b, now, sec)
+				n.sweep(b)
 			}
 		}
 	} else {
 		for b := n.swept; b < sec; b++ {
-			n.sweep(b, now, sec)
+			n.sweep(b)
 		}
 	}
 	n.swept = sec
 }
 
-// sweep empties bucket b: expired entries are forgotten, entries since
-// re-added elsewhere are left to their new bucket, and an entry not yet
-// due (only after the clock went back) moves to the current second's
-// bucket.
-func (n *nonceStore) sweep(b int64, now time.Time, sec int64) {
+// sweep empties bucket b, which is before now's second. An entry sits in
+// the bucket of its expiry second or a later one (add clamps to swept
+// after the clock went back), so every entry b owns is due; entries
+// re-added since to a later bucket are left to it.
+func (n *nonceStore) sweep(b int64) {
 	keys, ok := n.wheel[b]
 	if !ok {
 		return
@@ -74,15 +74,8 @@ func (n *nonceStore) sweep(b int64, now time.Time, sec int64) {
 	delete(n.wheel, b)
 	for _, k := range keys {
 		n.visits++
-		e, ok := n.exp[k]
-		switch {
-		case !ok || e.bucket != b:
-		case !now.Before(e.at):
+		if e, ok := n.exp[k]; ok && e.bucket == b {
 			delete(n.exp, k)
-		default:
-			e.bucket = max(e.at.Unix(), sec)
-			n.exp[k] = e
-			n.wheel[e.bucket] = append(n.wheel[e.bucket], k)
 		}
 	}
 }

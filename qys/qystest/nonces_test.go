@@ -86,3 +86,36 @@ func BenchmarkNonceCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestNonceClockSteps: the expiry copes with a clock that jumps back and
+// forth (WithClock in tests, a corrected system clock in the sim): a nonce
+// is refused while its timestamp is fresh and forgotten afterwards.
+func TestNonceClockSteps(t *testing.T) {
+	start := time.Now()
+	clk := &fakeClock{t: start}
+	srv := MustServer(t, qystest.WithClock(clk.Now))
+	check := func(nonce string, at time.Time) int {
+		ts := strconv.FormatInt(at.UnixMilli(), 10)
+		code, _ := srv.CheckHeaders(srv.AppToken, ts, nonce, qys.SignAPI(srv.AppToken, srv.AppSecret, ts, nonce))
+		return code
+	}
+	checkFresh(t, srv, clk, "a")
+	clk.Advance(-time.Hour) // the clock goes back: "b" expires before what was swept
+	back := clk.Now()
+	checkFresh(t, srv, clk, "b")
+	if check("b", back) != qys.CodeInvalidToken {
+		t.Fatal("replay of b accepted right after the clock went back")
+	}
+	clk.Advance(time.Hour + 2*time.Second)
+	if check("a", start) != qys.CodeInvalidToken {
+		t.Fatal("replay of a accepted inside its window")
+	}
+	if check("b", clk.Now()) != 0 {
+		t.Fatal("b still remembered after its window")
+	}
+	clk.Advance(48 * time.Hour) // a jump far past every bucket
+	checkFresh(t, srv, clk, "c")
+	if n, _ := srv.NonceStats(); n != 1 {
+		t.Fatalf("live nonces after a long jump = %d, want 1", n)
+	}
+}
