@@ -2,6 +2,7 @@ package qystest_test
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -73,9 +74,17 @@ func BenchmarkNonceCheck(b *testing.B) {
 					b.Fatalf("code %d (%s)", code, msg)
 				}
 			}
+			heap := func() uint64 {
+				var m runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				return m.HeapAlloc
+			}
+			h0 := heap()
 			for range live {
 				call()
 			}
+			perNonce := float64(int64(heap())-int64(h0)) / float64(live) // heap of the filled store
 			b.ResetTimer()
 			for b.Loop() {
 				call()
@@ -83,6 +92,7 @@ func BenchmarkNonceCheck(b *testing.B) {
 			b.StopTimer()
 			n, _ := srv.NonceStats()
 			b.ReportMetric(float64(n), "live")
+			b.ReportMetric(perNonce, "heapB/live")
 		})
 	}
 }
