@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -265,7 +266,42 @@ func TestSimIDsPerRun(t *testing.T) {
 	}
 }
 
-func TestSimAuthShapeFlag(t *testing.T) {
+// TestSimAuthShape: `sim -auth-shape direct` sends certification results
+// as plain unsigned form fields, as direct-mode deployments receive them.
+func TestSimAuthShape(t *testing.T) {
+	var mu sync.Mutex
+	var forms []url.Values
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f, _ := url.ParseQuery(string(body))
+		mu.Lock()
+		forms = append(forms, f)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "success")
+	}))
+	t.Cleanup(sink.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &simBuffer{}, &simBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-callback-base", sink.URL + "/callbacks/default",
+			"-secret", simSecret, "-auth-shape", "direct"}, simEnv(out, errOut))
+	}()
+	simURL := waitSimURL(t, out)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(ctx, []string{"sim", "trigger", "auth-company", "-sim", simURL, "-contract", "req-9"}, simEnv(&stdout, &stderr)); code != 0 {
+		t.Fatalf("trigger auth-company: exit %d: %s", code, stderr.String())
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(forms) != 1 || forms[0].Get("requestId") != "req-9" || forms[0].Get("status") != "1" ||
+		forms[0].Has("signature") || forms[0].Has("content") {
+		t.Fatalf("received %v, want one plain unsigned form with requestId req-9 and status 1", forms)
+	}
+
 	var o, e bytes.Buffer
 	if code := cli.Main(context.Background(), []string{"sim", "-auth-shape", "bogus"}, simEnv(&o, &e)); code != cli.ExitUsage {
 		t.Fatalf("-auth-shape bogus: exit %d, want %d", code, cli.ExitUsage)
