@@ -100,11 +100,38 @@ type Signatory struct {
 	CompleteTime string `json:"completeTime,omitempty"`
 }
 
+// Signatory status values of the public cloud, as the vendor SDK's
+// Signatory model lists them besides the contract statuses (DRAFT,
+// SIGNING, REJECTED, RECALLED, EXPIRED, FILLING, INVALIDING, INVALIDED).
+// Private cloud 4.0 says COMPLETE where the public cloud says SIGNED.
+const (
+	SignatorySigned  = "SIGNED"  // 已完成: this signatory has signed
+	SignatoryWaiting = "WAITING" // 待签署: not this signatory's turn yet
+)
+
+// Action status values of the public cloud (vendor SDK Action model).
+const (
+	ActionInit   = "INIT"   // 初始化
+	ActionStart  = "START"  // 已启动
+	ActionFinish = "FINISH" // 已完成
+	ActionStop   = "STOP"   // 意外终止
+)
+
+// Receiver contact types (contactType).
+const (
+	ContactMobile = "MOBILE"
+	ContactEmail  = "EMAIL"
+)
+
 // Receiver is the person who receives a signatory's signing request.
 type Receiver struct {
 	Name    string `json:"name,omitempty"`
 	Contact string `json:"contact,omitempty"`
-	Type    string `json:"type,omitempty"`
+	// ContactType is MOBILE or EMAIL, as the vendor's User model names it.
+	ContactType string `json:"contactType,omitempty"`
+	// Type is kept for details that send "type"; the vendor's model has
+	// no such field.
+	Type string `json:"type,omitempty"`
 }
 
 // Action is one signing action of a signatory (seal, operator, legal person…).
@@ -119,7 +146,21 @@ type Action struct {
 type Document struct {
 	ID    ID     `json:"id"`
 	Title string `json:"title,omitempty"`
-	Pages int    `json:"pages,omitempty"`
+	// PageCount is the number of pages, as the vendor's Document model
+	// names it.
+	PageCount int `json:"pageCount,omitempty"`
+	// Pages is kept for details that send "pages"; see PageTotal.
+	Pages int `json:"pages,omitempty"`
+	// CreateTime is when the document was added, as sent (free text).
+	CreateTime string `json:"createTime,omitempty"`
+}
+
+// PageTotal returns PageCount, or Pages when only that was sent.
+func (d Document) PageTotal() int {
+	if d.PageCount > 0 {
+		return d.PageCount
+	}
+	return d.Pages
 }
 
 // ContractQuery selects one contract: by ContractID, or by BizID (with

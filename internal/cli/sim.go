@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,12 @@ func init() {
 
 const defaultSimAddr = "127.0.0.1:9090"
 
-const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1]
+// simLogLimit bounds the requests and delivery attempts a long-running sim
+// keeps (GET /_sim/deliveries shows the last ones), so its memory stays
+// flat over a million calls.
+const simLogLimit = 10_000
+
+const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N] [-auth-shape saas|direct]
        qyshook sim trigger <scenario> [-sim http://127.0.0.1:9090] [-contract ID] [-json]
 
 The sim serves the 契约锁 open API (contract detail, list, downloads) with
@@ -52,6 +58,8 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	scale := fs.Float64("time-scale", 1, "multiplies 契约锁's retry schedule (5 min, 2 h …); 0.001 retries quickly")
 	appToken := fs.String("app-token", "", "open-API app token to accept (default $QYSHOOK_QYS_APP_TOKEN, else generated)")
 	appSecret := fs.String("app-secret", "", "open-API app secret (default $QYSHOOK_QYS_APP_SECRET, else generated)")
+	authShape := fs.String("auth-shape", "", "format A certification callbacks: \"\" (the fake's own), saas (numbers, as real SaaS traffic) or direct (plain unsigned form fields)")
+	idSeed := fs.String("id-seed", "", "fix the contract/document ids to this seed (a number); default: different ids each run")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,10 +70,21 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	shape := qystest.AuthShape(strings.ToLower(*authShape))
+	if !slices.Contains(qystest.AuthShapes, shape) {
+		return usageErr("-auth-shape: want saas or direct (or empty), got %q", *authShape)
+	}
 	if *scale < 0 {
 		return usageErr("-time-scale must not be negative")
 	}
-	opts := []qystest.Option{qystest.WithTimeScale(*scale), qystest.WithControlAPI()}
+	opts := []qystest.Option{qystest.WithTimeScale(*scale), qystest.WithControlAPI(), qystest.WithLogLimit(simLogLimit)}
+	if *idSeed != "" {
+		n, err := strconv.ParseUint(*idSeed, 10, 64)
+		if err != nil {
+			return usageErr("-id-seed: want a non-negative number, got %q", *idSeed)
+		}
+		opts = append(opts, qystest.WithIDSeed(n))
+	}
 	tok, sec := orEnv(env, *appToken, "QYS_APP_TOKEN"), orEnv(env, *appSecret, "QYS_APP_SECRET")
 	if tok != "" || sec != "" {
 		if tok == "" || sec == "" {
@@ -80,7 +99,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	defer fake.Close()
 	b := strings.TrimRight(*base, "/")
 	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: b + "/contract",
-		PersonalAuthURL: b + "/auth/personal", CompanyAuthURL: b + "/auth/company", Sender: sender})
+		PersonalAuthURL: b + "/auth/personal", CompanyAuthURL: b + "/auth/company", Sender: sender, AuthShape: shape})
 	printSimBanner(env.Stdout, fake, b, sender)
 	watchDeliveries(ctx, env.Stdout, fake)
 	fmt.Fprintln(env.Stdout, "sim stopped")
@@ -153,12 +172,12 @@ func watchDeliveries(ctx context.Context, w io.Writer, fake *qystest.Server) {
 			stopped = true
 		case <-t.C:
 		}
-		ds := fake.Deliveries()
-		for _, d := range ds[seen:] {
+		ds, next := fake.DeliveriesFrom(seen)
+		for _, d := range ds {
 			fmt.Fprintf(w, "%s  callback %d %-13s %-20s copy %d attempt %d → %s\n", d.Time.Format("15:04:05"),
 				d.Callback, d.CallbackType, d.ContractID, d.Copy, d.Attempt, deliveryOutcome(d))
 		}
-		if seen = len(ds); stopped {
+		if seen = next; stopped {
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -219,5 +220,93 @@ func TestSimProcess(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("sim did not stop on interrupt")
+	}
+}
+
+// simCreate starts a sim with extra flags, creates one contract through
+// the control API, stops the sim and returns the contract's id.
+func simCreate(t *testing.T, flags ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &simBuffer{}, &simBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, append([]string{"sim", "-addr", "127.0.0.1:0", "-callback-base", "http://127.0.0.1:1/none",
+			"-secret", simSecret}, flags...), simEnv(out, errOut))
+	}()
+	simURL := waitSimURL(t, out)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(ctx, []string{"sim", "trigger", "create", "-sim", simURL, "-json"}, simEnv(&stdout, &stderr)); code != 0 {
+		t.Fatalf("trigger create: exit %d: %s", code, stderr.String())
+	}
+	var res qystest.TriggerResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.ContractID == "" {
+		t.Fatalf("trigger output: %v\n%s", err, stdout.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("sim exited %d: %s", code, errOut.String())
+	}
+	return res.ContractID
+}
+
+// TestSimIDsPerRun: a restarted sim hands out new contract ids (the same
+// ids collided in a ledger the first run had written); -id-seed repeats.
+func TestSimIDsPerRun(t *testing.T) {
+	if a, b := simCreate(t), simCreate(t); a == b {
+		t.Fatalf("two sim runs created contract %s twice", a)
+	}
+	if a, b := simCreate(t, "-id-seed", "12"), simCreate(t, "-id-seed", "12"); a != b {
+		t.Fatalf("-id-seed 12 gave %s then %s", a, b)
+	}
+	var o, e bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"sim", "-id-seed", "x"}, simEnv(&o, &e)); code != cli.ExitUsage {
+		t.Fatalf("-id-seed x: exit %d, want %d", code, cli.ExitUsage)
+	}
+}
+
+// TestSimAuthShape: `sim -auth-shape direct` sends certification results
+// as plain unsigned form fields, as direct-mode deployments receive them.
+func TestSimAuthShape(t *testing.T) {
+	var mu sync.Mutex
+	var forms []url.Values
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f, _ := url.ParseQuery(string(body))
+		mu.Lock()
+		forms = append(forms, f)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "success")
+	}))
+	t.Cleanup(sink.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &simBuffer{}, &simBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-callback-base", sink.URL + "/callbacks/default",
+			"-secret", simSecret, "-auth-shape", "direct"}, simEnv(out, errOut))
+	}()
+	simURL := waitSimURL(t, out)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(ctx, []string{"sim", "trigger", "auth-company", "-sim", simURL, "-contract", "req-9"}, simEnv(&stdout, &stderr)); code != 0 {
+		t.Fatalf("trigger auth-company: exit %d: %s", code, stderr.String())
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(forms) != 1 || forms[0].Get("requestId") != "req-9" || forms[0].Get("status") != "1" ||
+		forms[0].Has("signature") || forms[0].Has("content") {
+		t.Fatalf("received %v, want one plain unsigned form with requestId req-9 and status 1", forms)
+	}
+
+	var o, e bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"sim", "-auth-shape", "bogus"}, simEnv(&o, &e)); code != cli.ExitUsage {
+		t.Fatalf("-auth-shape bogus: exit %d, want %d", code, cli.ExitUsage)
+	}
+	if !strings.Contains(e.String(), "auth-shape") {
+		t.Errorf("stderr lacks the flag name: %s", e.String())
 	}
 }

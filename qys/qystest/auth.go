@@ -37,7 +37,7 @@ func (s *Server) authenticate(w *recorder, r *http.Request) bool {
 	ts := r.Header.Get(names.timestamp)
 	nonce := r.Header.Get(names.nonce)
 	sig := r.Header.Get(names.signature)
-	if token == "" || ts == "" || sig == "" || (nonce == "" && !s.cfg.private) {
+	if token == "" || ts == "" || sig == "" || (nonce == "" && s.cfg.requireNonce) {
 		s.authError(w, qys.CodeMissingHeader, msgMissingHeader)
 		return false
 	}
@@ -49,7 +49,11 @@ func (s *Server) authenticate(w *recorder, r *http.Request) bool {
 }
 
 // check verifies token, signature, timestamp and nonce; it returns the
-// failure's code and message, or 0.
+// failure's code and message, or 0. A nonce is remembered until both its
+// TTL and its timestamp's window have passed, so a replay is refused for
+// as long as its timestamp would be accepted. The three-header form (no
+// nonce, signature MD5(token+secret+timestamp)) gets no replay check
+// beyond the timestamp window.
 func (s *Server) check(token, ts, nonce, sig string) (int, string) {
 	now := s.now()
 	s.mu.Lock()
@@ -63,31 +67,27 @@ func (s *Server) check(token, ts, nonce, sig string) (int, string) {
 		return qys.CodeInvalidToken, msgInvalidSignature
 	}
 	ms, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || absDuration(now.Sub(time.UnixMilli(ms))) > s.cfg.window {
+	stamp := time.UnixMilli(ms)
+	if err != nil || absDuration(now.Sub(stamp)) > s.cfg.window {
 		return qys.CodeInvalidToken, msgInvalidTimestamp
 	}
 	if nonce == "" {
-		return 0, "" // private cloud 4.0 signs without a nonce
+		return 0, "" // three-header form (private cloud 4.0, older SDKs)
 	}
-	s.pruneNoncesLocked(now)
+	s.nonces.expire(now)
 	key := token + "\x00" + nonce
-	if used, ok := s.nonces[key]; ok && now.Sub(used) < s.cfg.nonceTTL {
+	if s.nonces.used(key, now) {
 		return qys.CodeInvalidToken, msgNonceReused
 	}
-	s.nonces[key] = now
+	s.nonces.add(key, later(now.Add(s.cfg.nonceTTL), stamp.Add(s.cfg.window)))
 	return 0, ""
 }
 
-func (s *Server) pruneNoncesLocked(now time.Time) {
-	if now.Sub(s.noncePrune) < s.cfg.nonceTTL/4 && len(s.nonces) < 1<<14 {
-		return
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	s.noncePrune = now
-	for k, t := range s.nonces {
-		if now.Sub(t) >= s.cfg.nonceTTL {
-			delete(s.nonces, k)
-		}
-	}
+	return b
 }
 
 // authError answers the shape the platform was seen to use:

@@ -26,7 +26,13 @@ func TestAuthHeaders(t *testing.T) {
 		modify func(*tc)
 	}{
 		{"OK", func(c *tc) {}},
-		{"ErrMissingNonce", func(c *tc) { c.drop, c.status, c.code = "x-qys-open-nonce", 441, 441 }},
+		{"OKThreeHeaders", func(c *tc) { c.nonce, c.drop = "", "x-qys-open-nonce" }},
+		{"ErrThreeHeadersWrongSecret", func(c *tc) { c.nonce, c.drop, c.secret, c.status, c.code = "", "x-qys-open-nonce", "wrong", 442, 442 }},
+		{"ErrThreeHeadersStale", func(c *tc) {
+			c.nonce, c.drop, c.ts, c.status, c.code = "", "x-qys-open-nonce", time.Now().Add(-16*time.Minute), 442, 442
+		}},
+		{"ErrNonceDroppedAfterSigning", func(c *tc) { c.drop, c.status, c.code = "x-qys-open-nonce", 442, 442 }},
+		{"ErrMissingTimestamp", func(c *tc) { c.drop, c.status, c.code = "x-qys-open-timestamp", 441, 441 }},
 		{"ErrMissingSignature", func(c *tc) { c.drop, c.status, c.code = "x-qys-open-signature", 441, 441 }},
 		{"ErrUnknownToken", func(c *tc) { c.token, c.status, c.code = "nobody", 442, 442 }},
 		{"ErrWrongSecret", func(c *tc) { c.secret, c.status, c.code = "wrong", 442, 442 }},
@@ -52,6 +58,21 @@ func TestAuthHeaders(t *testing.T) {
 	}
 }
 
+// TestNonceRequired: with WithNonceRequired the three-header form is
+// refused with 441, as the public-cloud protocol page describes.
+func TestNonceRequired(t *testing.T) {
+	srv := MustServer(t, qystest.WithNonceRequired())
+	id := MustContract(t, srv, nil)
+	h := signedHeaders(srv.AppToken, srv.AppSecret, time.Now(), "")
+	h.Del("x-qys-open-nonce")
+	if a := rawDo(t, http.MethodGet, srv.URL+"/v2/contract/detail?contractId="+id, h); a.Status != 441 || a.Code != 441 {
+		t.Fatalf("three headers: HTTP %d code %d (%s), want 441", a.Status, a.Code, a.Msg)
+	}
+	if _, err := MustClient(t, srv).ContractDetail(ctxTimeout(t, 5*time.Second), qys.ContractQuery{ContractID: id}); err != nil {
+		t.Fatalf("four headers: %v", err)
+	}
+}
+
 func TestReusedNonce(t *testing.T) {
 	srv := MustServer(t)
 	id := MustContract(t, srv, nil)
@@ -65,16 +86,31 @@ func TestReusedNonce(t *testing.T) {
 	}
 }
 
-func TestNonceExpires(t *testing.T) {
+// TestNonceRememberedForWindow: a replay is refused for as long as its
+// timestamp is inside the window, not only for the nonce TTL (a request
+// replayed after 11 minutes was accepted), and the nonce is forgotten
+// once the timestamp is out of the window.
+func TestNonceRememberedForWindow(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
-	srv := MustServer(t, qystest.WithClock(clk.Now), qystest.WithNonceTTL(10*time.Minute))
+	srv := MustServer(t, qystest.WithClock(clk.Now), qystest.WithNonceTTL(10*time.Minute),
+		qystest.WithTimestampWindow(15*time.Minute))
 	id := MustContract(t, srv, nil)
 	h := signedHeaders(srv.AppToken, srv.AppSecret, clk.Now(), "n1")
 	url := srv.URL + "/v2/contract/detail?contractId=" + id
-	rawDo(t, http.MethodGet, url, h)
-	clk.Advance(11 * time.Minute) // nonce forgotten, timestamp still inside ±15 min
 	if a := rawDo(t, http.MethodGet, url, h); a.Code != 0 {
-		t.Fatalf("after TTL: code %d (%s), want 0", a.Code, a.Msg)
+		t.Fatalf("first: code %d (%s)", a.Code, a.Msg)
+	}
+	clk.Advance(11 * time.Minute) // past the nonce TTL, timestamp still inside ±15 min
+	if a := rawDo(t, http.MethodGet, url, h); a.Status != 442 || a.Msg != "NONCE ALREADY USED" {
+		t.Fatalf("replay after 11 min: HTTP %d code %d (%s), want 442 NONCE ALREADY USED", a.Status, a.Code, a.Msg)
+	}
+	clk.Advance(5 * time.Minute) // 16 min: the timestamp is out of the window
+	if a := rawDo(t, http.MethodGet, url, h); a.Status != 442 || a.Msg != "INVALID TIMESTAMP" {
+		t.Fatalf("replay after 16 min: HTTP %d (%s), want 442 INVALID TIMESTAMP", a.Status, a.Msg)
+	}
+	fresh := signedHeaders(srv.AppToken, srv.AppSecret, clk.Now(), "n1")
+	if a := rawDo(t, http.MethodGet, url, fresh); a.Code != 0 {
+		t.Fatalf("same nonce, new timestamp after the window: code %d (%s), want 0", a.Code, a.Msg)
 	}
 }
 

@@ -33,7 +33,37 @@ type CallbackTarget struct {
 	Sender qys.SenderConfig
 	// Timeout bounds each HTTP attempt (default DefaultCallbackTimeout).
 	Timeout time.Duration
+	// AuthShape is the shape of format-A certification callbacks (default
+	// AuthShapeFake). Format B ignores it.
+	AuthShape AuthShape
 }
+
+// AuthShape is a shape of format-A certification (认证) callbacks.
+type AuthShape string
+
+// Certification callback shapes.
+const (
+	// AuthShapeFake is the fake's own shape, sent with CallbackTarget.Sender:
+	// company requestId, status and actionEvent as strings and authInfo as
+	// a JSON string {name, registerNo, legalPerson}; personal authId, mode,
+	// status.
+	AuthShapeFake AuthShape = ""
+	// AuthShapeSaaS is the SaaS-mode company certification seen in real
+	// traffic (docs/qys-protocol.md §7, S16), sent with Sender (signed,
+	// and encrypted when Sender.Encrypt): numbers for status and
+	// actionEvent, top-level requestId, companyId, companyName,
+	// legalPerson and registerNo, no authInfo. Personal certifications
+	// keep the fake's shape (no SaaS sample is known).
+	AuthShapeSaaS AuthShape = "saas"
+	// AuthShapeDirect is the direct (non-SaaS) public-cloud mode: the
+	// fake's fields as plain form fields, with no content, signature or
+	// timestamp, whatever Sender says (S17, S19). Contract callbacks still
+	// follow Sender.
+	AuthShapeDirect AuthShape = "direct"
+)
+
+// AuthShapes lists the shapes by name, for flags.
+var AuthShapes = []AuthShape{AuthShapeFake, AuthShapeSaaS, AuthShapeDirect}
 
 // Delivery is one HTTP attempt to deliver a callback.
 type Delivery struct {
@@ -90,14 +120,17 @@ type callbackState struct {
 	pending    int
 	idle       chan struct{}
 	deliveries []Delivery
-	timers     map[int]*time.Timer
-	timerSeq   int
-	n          int
-	dup        int
-	drop       bool
-	dropped    int
-	reorder    ReorderMode
-	rng        *rand.Rand
+	// deliveryBase counts the attempts trimmed by WithLogLimit: the
+	// attempt at absolute index i is deliveries[i-deliveryBase].
+	deliveryBase int
+	timers       map[int]*time.Timer
+	timerSeq     int
+	n            int
+	dup          int
+	drop         bool
+	dropped      int
+	reorder      ReorderMode
+	rng          *rand.Rand
 }
 
 func (s *Server) initCallbacks() {
@@ -118,11 +151,24 @@ func (s *Server) SetCallbackTarget(t CallbackTarget) {
 	s.cb.target = t
 }
 
-// Deliveries returns a copy of every delivery attempt so far, in order.
+// Deliveries returns a copy of every delivery attempt so far, in order
+// (with WithLogLimit, of the last ones only).
 func (s *Server) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.cb.deliveries)
+}
+
+// DeliveriesFrom returns the delivery attempts from the i-th (0-based,
+// counting every attempt since NewServer) and the index after the last
+// one, to pass next time: polling costs what is new, not what is
+// kept. Attempts already trimmed by WithLogLimit are skipped.
+func (s *Server) DeliveriesFrom(i int) (ds []Delivery, next int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next = s.cb.deliveryBase + len(s.cb.deliveries)
+	i = min(max(i, s.cb.deliveryBase), next)
+	return slices.Clone(s.cb.deliveries[i-s.cb.deliveryBase:]), next
 }
 
 // Dropped returns how many callbacks DropCallbacks discarded.
@@ -177,6 +223,11 @@ func (s *Server) Flush() int {
 // emitLocked creates a callback for the current target. payload is
 // marshalled to JSON.
 func (s *Server) emitLocked(kind qys.Kind, callbackType, contractID string, payload any) {
+	s.emitWithLocked(kind, callbackType, contractID, payload, s.cb.target.Sender)
+}
+
+// emitWithLocked is emitLocked with its own sender settings.
+func (s *Server) emitWithLocked(kind qys.Kind, callbackType, contractID string, payload any, sender qys.SenderConfig) {
 	t := s.cb.target
 	url := map[qys.Kind]string{qys.KindContract: t.ContractURL,
 		qys.KindAuthPersonal: t.PersonalAuthURL, qys.KindAuthCompany: t.CompanyAuthURL}[kind]
@@ -189,7 +240,7 @@ func (s *Server) emitLocked(kind qys.Kind, callbackType, contractID string, payl
 	}
 	s.cb.n++
 	cb := &outCallback{n: s.cb.n, kind: kind, url: url, callbackType: callbackType,
-		contractID: contractID, payload: b, sender: t.Sender, timeout: t.Timeout}
+		contractID: contractID, payload: b, sender: sender, timeout: t.Timeout}
 	if cb.timeout <= 0 {
 		cb.timeout = DefaultCallbackTimeout
 	}
@@ -290,6 +341,21 @@ func (s *Server) deliver(j job) {
 		s.doneLocked()
 	}
 	s.cb.deliveries = append(s.cb.deliveries, d)
+	if n := trimLog(&s.cb.deliveries, s.cfg.logLimit); n > 0 {
+		s.cb.deliveryBase += n
+	}
+}
+
+// trimLog keeps the last limit entries of a log once it holds twice as
+// many (amortised O(1) per entry); limit 0 keeps everything. It returns
+// how many entries it dropped.
+func trimLog[T any](log *[]T, limit int) int {
+	if limit <= 0 || len(*log) < 2*limit {
+		return 0
+	}
+	drop := len(*log) - limit
+	*log = append(make([]T, 0, 2*limit), (*log)[drop:]...)
+	return drop
 }
 
 // attempt sends one HTTP attempt, signed with a fresh timestamp.

@@ -1,9 +1,12 @@
 package qystest
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/qys"
@@ -15,8 +18,9 @@ const (
 	TenantCompany  = "COMPANY"
 )
 
-// Signatory status values the fake uses (the public-cloud enum is not
-// documented; these follow the private-cloud 4.0 doc, plus REJECTED).
+// Signatory states the fake keeps, as the private-cloud 4.0 doc names
+// them, plus REJECTED. The public-cloud detail shows COMPLETE as SIGNED
+// and a signatory whose turn has not come as WAITING (see qys.Signatory*).
 const (
 	SignatoryDraft    = "DRAFT"
 	SignatorySigning  = "SIGNING"
@@ -91,9 +95,23 @@ const (
 	tenantIDBase    = 2422042838839468036
 )
 
+// idSpan bounds the per-run offset added to the id bases: ids stay
+// positive 19-digit int64 values.
+const idSpan = 5e17
+
+// idOffset is the offset a seed gives, or a random one without a seed.
+func idOffset(seed *uint64) int64 {
+	if seed != nil {
+		return int64(*seed % idSpan)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) % idSpan)
+}
+
 func (s *Server) nextIDLocked(base int64) string {
 	s.seq++
-	return strconv.FormatInt(base+s.seq*7919, 10)
+	return strconv.FormatInt(base+s.idOffset+s.seq*7919, 10)
 }
 
 func (s *Server) tenantIDLocked(name string) string {
@@ -247,9 +265,9 @@ type wireSignatory struct {
 }
 
 type wireReceiver struct {
-	Name    string `json:"name"`
-	Contact string `json:"contact,omitempty"`
-	Type    string `json:"type"`
+	Name        string `json:"name"`
+	Contact     string `json:"contact,omitempty"`
+	ContactType string `json:"contactType,omitempty"`
 }
 
 type wireAction struct {
@@ -260,13 +278,16 @@ type wireAction struct {
 }
 
 type wireDocument struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
-	Pages int    `json:"pages"`
-	Size  int64  `json:"size"`
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	PageCount  int    `json:"pageCount"`
+	Size       int64  `json:"size"`
+	CreateTime string `json:"createTime,omitempty"`
 }
 
-var actionStatus = map[string]string{SignatoryDraft: "WAITING", SignatorySigning: "SIGNING",
+// privateActionStatus: the private-cloud 4.0 action statuses, by
+// signatory status.
+var privateActionStatus = map[string]string{SignatoryDraft: "WAITING", SignatorySigning: "SIGNING",
 	SignatoryComplete: "SIGNED", SignatoryRejected: "REJECTED"}
 
 func (s *Server) wireLocked(c *contract) wireContract {
@@ -275,19 +296,66 @@ func (s *Server) wireLocked(c *contract) wireContract {
 		InvalidReason: c.invalid, BusinessData: c.spec.BusinessData,
 		CreateTime: formatTime(c.created), PublishTime: formatTime(c.publish), EndTime: formatTime(c.end),
 		Signatories: []wireSignatory{}, Documents: []wireDocument{}}
+	turn := true // the first signatory still to sign has the turn
 	for i, sg := range c.signatories {
-		typ, rtype := TenantPersonal, "PERSONAL"
+		typ := TenantPersonal
 		if sg.spec.TenantType == TenantCompany {
-			typ, rtype = TenantCompany, "COMPANY"
+			typ = TenantCompany
 		}
+		status, action := s.wireStatus(c, sg, turn)
+		turn = turn && sg.status != SignatorySigning
 		w.Signatories = append(w.Signatories, wireSignatory{ID: sg.id, TenantType: sg.spec.TenantType,
-			TenantName: sg.spec.TenantName, TenantID: sg.tenantID, Status: sg.status, SerialNo: i + 1,
-			Receiver:     wireReceiver{Name: sg.spec.ReceiverName, Contact: sg.spec.Contact, Type: rtype},
-			Actions:      []wireAction{{ID: sg.id + "1", Type: typ, Name: sg.spec.TenantName, Status: actionStatus[sg.status]}},
+			TenantName: sg.spec.TenantName, TenantID: sg.tenantID, Status: status, SerialNo: i + 1,
+			Receiver: wireReceiver{Name: sg.spec.ReceiverName, Contact: sg.spec.Contact,
+				ContactType: contactType(sg.spec.Contact)},
+			Actions:      []wireAction{{ID: sg.id + "1", Type: typ, Name: sg.spec.TenantName, Status: action}},
 			CompleteTime: formatTime(sg.done)})
 	}
 	for _, d := range c.docs {
-		w.Documents = append(w.Documents, wireDocument{ID: d.id, Title: d.title, Pages: 1, Size: d.size})
+		w.Documents = append(w.Documents, wireDocument{ID: d.id, Title: d.title, PageCount: 1, Size: d.size,
+			CreateTime: formatTime(c.created)})
 	}
 	return w
+}
+
+// wireStatus returns a signatory's status and its action's status as the
+// detail shows them. Public cloud (vendor SDK models): SIGNED once signed;
+// while signing, SIGNING for the first signatory still to sign and WAITING
+// for the later ones; RECALLED or EXPIRED with the contract; actions INIT,
+// START, FINISH, STOP. Private cloud 4.0: COMPLETE once signed, actions
+// WAITING, SIGNING, SIGNED, REJECTED.
+func (s *Server) wireStatus(c *contract, sg *signatory, turn bool) (status, action string) {
+	if s.cfg.private {
+		return sg.status, privateActionStatus[sg.status]
+	}
+	switch sg.status {
+	case SignatoryComplete:
+		return qys.SignatorySigned, qys.ActionFinish
+	case SignatoryRejected:
+		return SignatoryRejected, qys.ActionStop
+	case SignatoryDraft:
+		return SignatoryDraft, qys.ActionInit
+	}
+	switch c.status {
+	case qys.StatusRecalled, qys.StatusExpired:
+		return c.status, qys.ActionStop
+	case qys.StatusRejected:
+		return SignatorySigning, qys.ActionStop
+	}
+	if turn {
+		return SignatorySigning, qys.ActionStart
+	}
+	return qys.SignatoryWaiting, qys.ActionInit
+}
+
+// contactType is EMAIL for an address with "@", else MOBILE (empty when
+// there is no contact).
+func contactType(contact string) string {
+	switch {
+	case contact == "":
+		return ""
+	case strings.Contains(contact, "@"):
+		return qys.ContactEmail
+	}
+	return qys.ContactMobile
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,12 +65,13 @@ type CallbackResult struct {
 // that other goroutines cause meanwhile are reported too.
 func (s *Server) Trigger(ctx context.Context, scenario, id string) (*TriggerResult, error) {
 	first := s.callbackCount() + 1
+	_, from := s.DeliveriesFrom(math.MaxInt) // attempts before this trigger are not its callbacks'
 	res := &TriggerResult{Scenario: scenario}
 	if err := s.play(res, id); err != nil {
 		return nil, err
 	}
 	_ = s.WaitIdle(ctx) // report what was delivered so far
-	res.Callbacks = s.callbackResults(first, s.callbackCount())
+	res.Callbacks = s.callbackResults(first, s.callbackCount(), from)
 	if res.ContractID != "" {
 		c, _ := s.Contract(res.ContractID)
 		res.Status = c.Status
@@ -189,13 +191,15 @@ func (s *Server) callbackCount() int {
 	return s.cb.n
 }
 
-// callbackResults summarises the logical callbacks first..last.
-func (s *Server) callbackResults(first, last int) []CallbackResult {
+// callbackResults summarises the logical callbacks first..last from the
+// delivery attempts since the from-th.
+func (s *Server) callbackResults(first, last, from int) []CallbackResult {
 	out := make([]CallbackResult, max(last-first+1, 0))
 	for i := range out {
 		out[i] = CallbackResult{Callback: first + i, State: "pending"}
 	}
-	for _, d := range s.Deliveries() {
+	ds, _ := s.DeliveriesFrom(from)
+	for _, d := range ds {
 		if d.Callback < first || d.Callback > last {
 			continue
 		}

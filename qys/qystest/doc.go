@@ -24,21 +24,51 @@
 //
 // # Auth checks
 //
-// A request must carry x-qys-open-accesstoken, -timestamp, -nonce and
-// -signature (else HTTP 441, code 441); the token must be known and the
-// signature equal lowercase hex MD5(token+secret+timestamp+nonce), the
-// timestamp (ms) within the window and the nonce unused (else HTTP 442,
-// code 442, responseCode "11990442"). Only GET is allowed (else 405).
+// A request must carry x-qys-open-accesstoken, -timestamp and -signature
+// (else HTTP 441, code 441); the token must be known and the signature
+// equal lowercase hex MD5(token+secret+timestamp+nonce), the timestamp (ms)
+// within the window and the nonce unused (else HTTP 442, code 442,
+// responseCode "11990442"). Only GET is allowed (else 405).
+//
+// The nonce header may be left out: the three-header form that older
+// vendor SDKs send (PHP SDK 1.5.0, the jssdk PHP proxy, a 2024 third-party
+// PHP SDK) signs MD5(token+secret+timestamp) and is accepted, as the
+// platform appears to accept it (docs/qys-protocol.md §1.2, §7; no source
+// says it is refused). Such a request has no replay check beyond the
+// timestamp window. WithNonceRequired refuses it with 441, as the public
+// protocol page describes.
+//
+// A nonce is remembered for at least the nonce TTL (10 minutes) and for
+// as long as its request's timestamp stays inside the window, so a replay
+// is refused until its timestamp goes stale (the platform's page says only
+// "once within 10 minutes"; a replay it accepted after 10 minutes with a
+// still-fresh timestamp would be a hole, so the fake is the stricter).
+// Expiry costs O(1) per call at any volume (a time wheel of one-second
+// buckets): BenchmarkNonceCheck stays flat from 10,000 to 1,000,000 live
+// nonces.
 //
 // # Where the fake differs from the real platform
 //
 //   - Timestamp window: ±15 minutes by default (WithTimestampWindow), the
 //     private-cloud value; the public cloud's is not documented.
-//   - A reused nonce (within 10 minutes, WithNonceTTL) is refused with 442
-//     "NONCE ALREADY USED"; the platform's code for it is unknown. Bad
-//     signatures and stale timestamps are 442 too, with the fake's own
-//     messages; only "INVALID TOKEN" was seen on the platform. The 3-header
-//     (no nonce) public form is refused with 441.
+//   - A reused nonce is refused with 442 "NONCE ALREADY USED"; the
+//     platform's code for it is unknown. Bad signatures and stale
+//     timestamps are 442 too, with the fake's own messages; only "INVALID
+//     TOKEN" was seen on the platform.
+//   - Ids are 19-digit numbers like the platform's, from a random offset
+//     per Server, so two runs (a restarted `qyshook sim` writing to the
+//     same ledger) do not collide; WithIDSeed makes them repeatable.
+//   - Detail fields follow the vendor SDK's models: documents carry
+//     pageCount (always 1) and createTime (the contract's), receivers name,
+//     contact and contactType (EMAIL when the contact has "@", else
+//     MOBILE). Signatory statuses (public cloud): DRAFT before sending;
+//     SIGNING for the first signatory still to sign and WAITING for later
+//     ones (the fake lets any of them sign: Sign takes an index); SIGNED
+//     once signed; REJECTED; RECALLED or EXPIRED with the contract. Action
+//     statuses: INIT, START (the signatory's turn), FINISH, STOP (rejected,
+//     recalled, expired). Private-cloud mode keeps the 4.0 doc's COMPLETE
+//     and action WAITING/SIGNING/SIGNED/REJECTED. Each signatory has one
+//     action; the platform's action lists per signatory are not modelled.
 //   - Not-found answers are HTTP 200 with qys.CodeContractNotFound or
 //     qys.CodeDocumentNotFound, codes chosen by qyshook: the platform's real
 //     codes are unknown. Parameter errors are HTTP 200, code 1000001.
@@ -77,12 +107,22 @@
 //   - The public-cloud CBC IV is unknown: CBC uses whatever IV
 //     CallbackTarget.Sender carries (qys.BuildCallback's default when nil).
 //   - Auth callbacks are plain JSON objects; the personal "3" (manual
-//     review) status sends no format-B callback.
+//     review) status sends no format-B callback. CallbackTarget.AuthShape
+//     picks the format-A certification shape: the fake's own (strings and
+//     an authInfo JSON string, sent like contract callbacks), AuthShapeSaaS
+//     (the one real SaaS callback's: numbers for status and actionEvent,
+//     top-level requestId, companyId, companyName, legalPerson, registerNo)
+//     or AuthShapeDirect (direct mode: plain form fields, no signature).
+//     The SaaS shape of personal certifications is unknown; they keep the
+//     fake's own.
 //
 // Standalone use: Listen (or WithListener) serves the fake on a fixed
 // address, and WithControlAPI adds a control API under ControlPrefix
 // (/_sim/: trigger a scenario, list contracts and deliveries) that the
 // `qyshook sim` command and `qyshook sim trigger <scenario>` use. The
 // control API is not part of 契约锁 and needs no authentication: bind it
-// to loopback.
+// to loopback. A long-running fake bounds its request and delivery logs
+// with WithLogLimit (the sim keeps the last 10,000) and polls new delivery
+// attempts with DeliveriesFrom, so its pace and memory stay flat over a
+// million calls.
 package qystest

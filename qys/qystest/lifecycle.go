@@ -241,7 +241,9 @@ func (s *Server) SendCheck() {
 // CompleteCompanyAuth finishes a company certification and sends its
 // callback to CompanyAuthURL. Format A: requestId, status "1" (success) or
 // "2", actionEvent "7" (认证成功) or "2", authInfo as a JSON string
-// {name, registerNo, legalPerson}. Format B: COMPANY_AUTH_SUCCESS / _FAILED.
+// {name, registerNo, legalPerson}; CallbackTarget.AuthShape selects the
+// SaaS or the direct-mode shape instead. Format B: COMPANY_AUTH_SUCCESS /
+// _FAILED.
 func (s *Server) CompleteCompanyAuth(requestID, name string, success bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,13 +262,30 @@ func (s *Server) CompleteCompanyAuth(requestID, name string, success bool) {
 		s.emitLocked(qys.KindAuthCompany, typ, "", p)
 		return
 	}
-	status, event := "1", "7"
+	status, event := 1, 7
 	if !success {
-		status, event = "2", "2"
+		status, event = 2, 2
+	}
+	if s.cb.target.AuthShape == AuthShapeSaaS {
+		s.emitLocked(qys.KindAuthCompany, "AUTH", "", map[string]any{"requestId": requestID,
+			"companyId": s.tenantIDLocked(name), "companyName": name, "legalPerson": "张三",
+			"registerNo": registerNo, "status": status, "actionEvent": event})
+		return
 	}
 	info, _ := json.Marshal(map[string]string{"name": name, "registerNo": registerNo, "legalPerson": "张三"})
-	s.emitLocked(qys.KindAuthCompany, "AUTH", "", map[string]string{"requestId": requestID,
-		"status": status, "actionEvent": event, "authInfo": string(info)})
+	s.emitAuthLocked(qys.KindAuthCompany, map[string]string{"requestId": requestID,
+		"status": strconv.Itoa(status), "actionEvent": strconv.Itoa(event), "authInfo": string(info)})
+}
+
+// emitAuthLocked sends a certification callback in the target's shape:
+// with the target's sender, or as plain unsigned form fields
+// (AuthShapeDirect).
+func (s *Server) emitAuthLocked(kind qys.Kind, payload map[string]string) {
+	sender := s.cb.target.Sender
+	if s.cb.target.AuthShape == AuthShapeDirect {
+		sender = qys.SenderConfig{Format: qys.FormatA, Unsigned: true}
+	}
+	s.emitWithLocked(kind, "AUTH", "", payload, sender)
 }
 
 // CompletePersonalAuth finishes a personal certification and sends its
@@ -286,5 +305,5 @@ func (s *Server) CompletePersonalAuth(authID, mode, status string) {
 		s.emitLocked(qys.KindAuthPersonal, typ, "", p)
 		return
 	}
-	s.emitLocked(qys.KindAuthPersonal, "AUTH", "", map[string]string{"authId": authID, "mode": mode, "status": status})
+	s.emitAuthLocked(qys.KindAuthPersonal, map[string]string{"authId": authID, "mode": mode, "status": status})
 }

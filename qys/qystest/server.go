@@ -48,10 +48,13 @@ type Option func(*config)
 type config struct {
 	window         time.Duration
 	nonceTTL       time.Duration
+	requireNonce   bool
+	logLimit       int
 	private        bool
 	timeScale      float64
 	now            func() time.Time
 	seed           uint64
+	idSeed         *uint64
 	token, secret  string
 	contractRetry  []time.Duration
 	authRetry      []time.Duration
@@ -64,9 +67,17 @@ type config struct {
 // value; the public-cloud value is not documented).
 func WithTimestampWindow(d time.Duration) Option { return func(c *config) { c.window = d } }
 
-// WithNonceTTL sets how long a nonce stays used (default 10 minutes, as the
-// public-cloud API protocol page says).
+// WithNonceTTL sets how long a nonce stays used at least (default 10
+// minutes, as the public-cloud API protocol page says). A nonce is also
+// kept for as long as its request's timestamp is inside the window, so a
+// replay is refused until its timestamp goes stale.
 func WithNonceTTL(d time.Duration) Option { return func(c *config) { c.nonceTTL = d } }
+
+// WithNonceRequired refuses requests without the nonce header (HTTP 441),
+// as the public-cloud API protocol page describes. By default the fake
+// accepts the three-header form older vendor SDKs send (no nonce,
+// signature MD5(token+secret+timestamp)), as the platform appears to.
+func WithNonceRequired() Option { return func(c *config) { c.requireNonce = true } }
 
 // WithPrivateCloud makes the fake speak the private-cloud dialect only:
 // headers x-qys-accesstoken / x-qys-timestamp / x-qys-signature (and the
@@ -86,6 +97,19 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 
 // WithSeed seeds the shuffle used by ReorderShuffle (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithLogLimit bounds the request log (Requests) and the delivery log
+// (Deliveries) of a long-running fake: each keeps at least its last n
+// entries and at most 2n. The default, 0, keeps everything, as tests
+// expect.
+func WithLogLimit(n int) Option { return func(c *config) { c.logLimit = max(n, 0) } }
+
+// WithIDSeed fixes the ids the fake gives contracts, documents,
+// signatories and tenants: two fakes with the same seed hand out the same
+// ids in the same order (seed 0 gives the fixed ids of earlier versions).
+// By default each Server draws a random offset, so two runs (a restarted
+// `qyshook sim` writing to the same ledger) do not collide.
+func WithIDSeed(seed uint64) Option { return func(c *config) { c.idSeed = &seed } }
 
 // WithCredentials fixes AppToken and AppSecret instead of generating them.
 func WithCredentials(token, secret string) Option {
@@ -134,14 +158,14 @@ type Server struct {
 	mu          sync.Mutex
 	closed      bool
 	apps        map[string]string
-	nonces      map[string]time.Time
-	noncePrune  time.Time
+	nonces      *nonceStore
 	contracts   map[string]*contract
 	order       []string
 	docs        map[string]*document
 	links       map[string]*link
 	tenantIDs   map[string]string
 	seq         int64
+	idOffset    int64
 	requests    []Request
 	detailCalls map[string]int
 	gates       map[string]*DetailGate // see HoldDetail
@@ -178,13 +202,14 @@ func NewServer(opts ...Option) *Server {
 		ctx:         ctx,
 		cancel:      cancel,
 		apps:        map[string]string{cfg.token: cfg.secret},
-		nonces:      map[string]time.Time{},
+		nonces:      newNonceStore(),
 		contracts:   map[string]*contract{},
 		docs:        map[string]*document{},
 		links:       map[string]*link{},
 		tenantIDs:   map[string]string{},
 		detailCalls: map[string]int{},
 	}
+	s.idOffset = idOffset(cfg.idSeed)
 	s.initCallbacks()
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fake never logs
@@ -236,7 +261,8 @@ func (s *Server) AddApp(token, secret string) {
 	s.apps[token] = secret
 }
 
-// Requests returns a copy of every request received so far, in order.
+// Requests returns a copy of every request received so far, in order
+// (with WithLogLimit, of the last ones only).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -266,6 +292,7 @@ func (s *Server) record(r *http.Request, at time.Time, w *recorder) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	trimLog(&s.requests, s.cfg.logLimit)
 	s.mu.Unlock()
 }
 
