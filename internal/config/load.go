@@ -53,6 +53,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW", 48*time.Hour)
 	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 1))
 	c.Dispatch = e.dispatch()
+	c.Admin = e.admin()
 	c.File = e.str("CONFIG", "")
 
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
