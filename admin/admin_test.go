@@ -65,9 +65,10 @@ func TestAuth(t *testing.T) {
 	}
 	// Every route, the OpenAPI document included, needs a token.
 	for _, p := range []string{"/openapi.json", "/contracts/default/c1", "/certifications?tenant=default",
-		"/events?tenant=default&contract_id=c1", "/dead-letters", "/dead-letters/1", "/streams"} {
+		"/events?tenant=default&contract_id=c1", "/dead-letters", "/dead-letters/1", "/streams", "/no-such-route"} {
 		f.wantError(t, http.MethodGet, "", p, http.StatusUnauthorized, CodeUnauthorized)
 	}
+	f.wantError(t, http.MethodDelete, "", "/contracts", http.StatusUnauthorized, CodeUnauthorized)
 }
 
 // TestOperatorRoute: a route that needs the operator role (as the write
@@ -247,7 +248,12 @@ func TestContractsPagination(t *testing.T) {
 }
 
 func TestContractFilters(t *testing.T) {
-	f := newFixture(t)
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) { testContractFilters(t, newFixtureKind(t, kind)) })
+	}
+}
+
+func testContractFilters(t *testing.T, f *fixture) {
 	MustApply(t, f.ledger, "a", "c1", "SIGNING", base)
 	MustApply(t, f.ledger, "a", "c2", "COMPLETE", base.Add(time.Hour))
 	MustApply(t, f.ledger, "b", "c3", "SIGNING", base.Add(2*time.Hour))

@@ -41,12 +41,15 @@ func (a *API) routes() chi.Router {
 func (a *API) buildRouter(table []route) chi.Router {
 	r := chi.NewRouter()
 	r.Use(a.withLogger(), hlog.RequestIDHandler("req_id", "X-Request-Id"))
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	// Unknown routes and methods answer 401 without a token too, so the
+	// API's shape is not probed anonymously.
+	auth := a.authenticate(RoleViewer)
+	r.NotFound(auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(CodeNotFound, "no route %s (see %s/openapi.json)", r.URL.Path, Prefix))
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+	})).ServeHTTP)
+	r.MethodNotAllowed(auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-	})
+	})).ServeHTTP)
 	r.Route(Prefix, func(r chi.Router) {
 		for _, rt := range table {
 			r.With(a.authenticate(rt.Role)).Method(rt.Method, rt.Pattern, a.handle(rt.Handler))
