@@ -197,8 +197,17 @@ type ContractFilter struct {
 	Tenant string
 	// Status selects these statuses; empty means any.
 	Status []string
+	// ID and BizID select one contract id or business id; empty means any.
+	ID    string
+	BizID string
+	// Subject selects subjects containing this text (case-insensitive for
+	// ASCII letters; '%' and '_' match themselves); empty means any.
+	Subject string
 	// UpdatedBefore selects rows not updated since this time (reconciler).
 	UpdatedBefore time.Time
+	// UpdatedSince selects rows updated at or after this time, so
+	// [UpdatedSince, UpdatedBefore) is a half-open range.
+	UpdatedSince time.Time
 	// OldestFirst lists the least recently updated rows first (the
 	// reconciler's walk) instead of the newest first.
 	OldestFirst bool

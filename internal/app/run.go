@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -60,8 +61,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
+	adm, err := svc.OpenAdmin()
+	if err != nil {
+		return err
+	}
 	srv := NewServer(cfg.HTTPAddr, handler, log)
 	if err := srv.Open(); err != nil {
+		_ = adm.Shutdown(ctx)
 		return err
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -99,7 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	log.Info().Msg("shutting down: draining HTTP requests")
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
+	shutdownErr := errors.Join(srv.Shutdown(sctx), adm.Shutdown(sctx))
 	stopWork()
 	wg.Wait()
 	log.Info().Msg("stopped")

@@ -105,6 +105,8 @@ type Config struct {
 	Stream events.StreamSettings
 	// Dispatch tunes the dispatcher and the reconciler.
 	Dispatch Dispatch
+	// Admin configures the admin API (QYSHOOK_ADMIN_*, see admin.go).
+	Admin Admin
 	// File is the tenants file, when set (QYSHOOK_CONFIG).
 	File string
 	// Tenants are the configured tenants: "default" from the environment

@@ -62,6 +62,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		c.Stream.Replicas = -1 // explicit 0: refused by Validate
 	}
 	c.Dispatch = e.dispatch()
+	c.Admin = e.admin()
 	c.File = e.str("CONFIG", "")
 
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +165,12 @@ func testContracts(t *testing.T, l store.Ledger) {
 	check("limit", store.ContractFilter{Tenant: tenant, Limit: 2}, "c3", "c2")
 	check("all tenants", store.ContractFilter{Status: []string{"SIGNING"}, UpdatedBefore: base.Add(3 * time.Hour)}, "c2", "c0")
 	check("oldest first", store.ContractFilter{Tenant: tenant, OldestFirst: true}, "c0", "c1", "c2", "c3")
+	check("id", store.ContractFilter{ID: "c2"}, "c2")
+	check("biz id", store.ContractFilter{Tenant: tenant, BizID: "biz-c1"}, "c1")
+	check("biz id other tenant", store.ContractFilter{Tenant: "other", BizID: "biz-c1"})
+	check("since", store.ContractFilter{Tenant: tenant, UpdatedSince: base.Add(time.Hour)}, "c3", "c2", "c1")
+	check("range", store.ContractFilter{Tenant: tenant, UpdatedSince: base.Add(time.Hour), UpdatedBefore: base.Add(3 * time.Hour)}, "c2", "c1")
+	testContractSubjects(t, l)
 	// Keyset pages in both orders visit every row once.
 	for _, oldest := range []bool{true, false} {
 		f := store.ContractFilter{Tenant: tenant, OldestFirst: oldest, Limit: 3}
@@ -192,6 +199,44 @@ func testContracts(t *testing.T, l store.Ledger) {
 	cs, err := l.Contracts(ctx, store.ContractFilter{Tenant: tenant, Limit: 1})
 	if err != nil || len(cs) != 1 || cs[0].BizID != "biz-c3" || !cs[0].Confirmed || len(cs[0].Detail) == 0 {
 		t.Errorf("listed contract = %+v, %v", cs, err)
+	}
+}
+
+// testContractSubjects checks the subject filter: a substring, ASCII
+// case-insensitive, Chinese text, and LIKE wildcards matching themselves.
+func testContractSubjects(t *testing.T, l store.Ledger) {
+	t.Helper()
+	subjects := map[string]string{
+		"s1": "Lease 租赁合同 2025",
+		"s2": "lease renewal",
+		"s3": "100% off_sale",
+		"s4": "100 percent offXsale",
+	}
+	for id, subj := range subjects {
+		ch := change("ev-"+id, id, step{status: "SIGNING", confirmed: true})
+		ch.Event.Tenant, ch.Contract.Tenant, ch.Contract.Subject = "subjects", "subjects", subj
+		MustApply(t, l, ch)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"LEASE", "s1 s2"},
+		{"租赁", "s1"},
+		{"100%", "s3"},
+		{"f_s", "s3"},
+		{`\`, ""},
+		{"renewal", "s2"},
+	} {
+		cs, err := l.Contracts(context.Background(), store.ContractFilter{Tenant: "subjects", Subject: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.ID)
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("subject %q: contracts = %v, want %q", tc.text, got, tc.want)
+		}
 	}
 }
 

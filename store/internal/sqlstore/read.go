@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/store"
@@ -15,6 +16,10 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// likeEscaper escapes LIKE's wildcards (with ESCAPE '\') so a search
+// text matches itself.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 const contractCols = `tenant, id, biz_id, subject, status, confirmed, fetched_at, updated_at, completed_at, detail`
 
@@ -100,9 +105,25 @@ func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Con
 			args = append(args, st)
 		}
 	}
+	if f.ID != "" {
+		query += ` AND id = ?`
+		args = append(args, f.ID)
+	}
+	if f.BizID != "" {
+		query += ` AND biz_id = ?`
+		args = append(args, f.BizID)
+	}
+	if f.Subject != "" {
+		query += ` AND LOWER(subject) LIKE ? ESCAPE '\'`
+		args = append(args, "%"+likeEscaper.Replace(strings.ToLower(f.Subject))+"%")
+	}
 	if !f.UpdatedBefore.IsZero() {
 		query += ` AND updated_at < ?`
 		args = append(args, s.timeArg(f.UpdatedBefore))
+	}
+	if !f.UpdatedSince.IsZero() {
+		query += ` AND updated_at >= ?`
+		args = append(args, s.timeArg(f.UpdatedSince))
 	}
 	order, cmp := ` ORDER BY updated_at DESC, tenant DESC, id DESC`, "<"
 	if f.OldestFirst {

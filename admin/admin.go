@@ -1,0 +1,191 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/store"
+)
+
+// Role is what a token may do.
+type Role string
+
+// The roles.
+const (
+	// RoleViewer reads, with personal data masked.
+	RoleViewer Role = "viewer"
+	// RoleOperator reads everything unmasked and runs the write routes.
+	RoleOperator Role = "operator"
+)
+
+// allows reports whether r includes need.
+func (r Role) allows(need Role) bool {
+	return r == RoleOperator || r == need
+}
+
+// seesPersonalData reports whether r reads personal data unmasked.
+func (r Role) seesPersonalData() bool { return r == RoleOperator }
+
+// Token is one accepted bearer token and its role.
+type Token struct {
+	// Secret is the token value; at least MinTokenLen characters.
+	Secret string
+	// Role is what the token may do.
+	Role Role
+}
+
+// MinTokenLen is the shortest accepted token.
+const MinTokenLen = 16
+
+// Ledger is the part of store.Ledger the read routes use.
+type Ledger interface {
+	Contracts(ctx context.Context, f store.ContractFilter) ([]store.Contract, error)
+	Contract(ctx context.Context, tenant, id string) (*store.Contract, error)
+	Events(ctx context.Context, tenant, contractID string) ([]store.Event, error)
+	Certifications(ctx context.Context, tenant string, limit int) ([]store.Certification, error)
+	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
+	DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error)
+}
+
+// Options configure the API.
+type Options struct {
+	// Tokens are the accepted bearer tokens; at least one.
+	Tokens []Token
+	// Ledger is read by the contract, certification, event and dead-letter
+	// routes.
+	Ledger Ledger
+	// JS and Names describe the streams for /api/v1/streams; without JS
+	// that route answers 503.
+	JS    jetstream.JetStream
+	Names events.Names
+	// Logger logs failures (default zerolog.Nop()).
+	Logger *zerolog.Logger
+	// Timeout bounds one request's work (default 30 s).
+	Timeout time.Duration
+}
+
+// ErrInvalidOption wraps every problem New finds in Options.
+var ErrInvalidOption = errors.New("admin: invalid option")
+
+// API is the admin API's handler.
+type API struct {
+	o      Options
+	tokens []hashedToken
+	router chi.Router
+}
+
+type hashedToken struct {
+	sum  [sha256.Size]byte
+	role Role
+}
+
+// New checks o and builds the API.
+func New(o Options) (*API, error) {
+	if len(o.Tokens) == 0 {
+		return nil, fmt.Errorf("%w: no token", ErrInvalidOption)
+	}
+	if o.Ledger == nil {
+		return nil, fmt.Errorf("%w: no ledger", ErrInvalidOption)
+	}
+	a := &API{o: o}
+	seen := map[string]bool{}
+	for i, t := range o.Tokens {
+		if len(t.Secret) < MinTokenLen {
+			return nil, fmt.Errorf("%w: token %d shorter than %d characters", ErrInvalidOption, i+1, MinTokenLen)
+		}
+		if t.Role != RoleViewer && t.Role != RoleOperator {
+			return nil, fmt.Errorf("%w: token %d: role %q (want viewer or operator)", ErrInvalidOption, i+1, t.Role)
+		}
+		if seen[t.Secret] {
+			return nil, fmt.Errorf("%w: token %d given twice", ErrInvalidOption, i+1)
+		}
+		seen[t.Secret] = true
+		a.tokens = append(a.tokens, hashedToken{sha256.Sum256([]byte(t.Secret)), t.Role})
+	}
+	if a.o.Logger == nil {
+		nop := zerolog.Nop()
+		a.o.Logger = &nop
+	}
+	if a.o.Timeout <= 0 {
+		a.o.Timeout = 30 * time.Second
+	}
+	a.router = a.routes()
+	return a, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+
+// role returns the role of the request's bearer token, or false. Every
+// configured token is compared, in constant time, whatever matches.
+func (a *API) role(r *http.Request) (Role, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	var found Role
+	for _, t := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
+			found = t.role
+		}
+	}
+	return found, found != ""
+}
+
+type roleKey struct{}
+
+// roleOf is the role authenticate stored for the request.
+func roleOf(r *http.Request) Role {
+	role, _ := r.Context().Value(roleKey{}).(Role)
+	return role
+}
+
+// authenticate answers 401 without a valid token, 403 when the token's
+// role does not include need.
+func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			role, ok := a.role(r)
+			if !ok {
+				writeError(w, r, errorf(CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
+				return
+			}
+			if !role.allows(need) {
+				writeError(w, r, errorf(CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, role)))
+		})
+	}
+}
+
+// handlerFunc is a route's body; a returned error is answered by writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *API) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), a.o.Timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		if err := h(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	}
+}
+
+// withLogger puts the logger in the request (hlog.FromRequest).
+func (a *API) withLogger() func(http.Handler) http.Handler { return hlog.NewHandler(*a.o.Logger) }

@@ -1,0 +1,128 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Page sizes.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// maxParamLen bounds one query parameter value.
+const maxParamLen = 256
+
+// page is one page of a listing.
+type page struct {
+	Items      any    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// query reads a request's query parameters and refuses unknown ones, so a
+// misspelt filter is a 400 instead of a silently wider listing.
+type query struct {
+	v url.Values
+}
+
+func parseQuery(r *http.Request, allowed ...string) (query, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return query{}, errorf(CodeBadRequest, "query string: %v", err)
+	}
+	for name, vals := range v {
+		if !slices.Contains(allowed, name) {
+			sort.Strings(allowed)
+			return query{}, errorf(CodeBadRequest, "unknown query parameter %q; this route takes %s",
+				name, strings.Join(allowed, ", "))
+		}
+		if len(vals) > 1 && name != "status" {
+			return query{}, badRequest(name, "given %d times; give it once", len(vals))
+		}
+		for _, s := range vals {
+			if len(s) > maxParamLen {
+				return query{}, badRequest(name, "longer than %d bytes", maxParamLen)
+			}
+		}
+	}
+	return query{v}, nil
+}
+
+func (q query) str(name string) string { return strings.TrimSpace(q.v.Get(name)) }
+
+// required returns a parameter that must be present.
+func (q query) required(name string) (string, error) {
+	s := q.str(name)
+	if s == "" {
+		return "", badRequest(name, "required")
+	}
+	return s, nil
+}
+
+// limit reads ?limit= (1 to MaxLimit, default DefaultLimit).
+func (q query) limit() (int, error) {
+	s := q.str("limit")
+	if s == "" {
+		return DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, badRequest("limit", "%q is not a number from 1 to %d", s, MaxLimit)
+	}
+	return n, nil
+}
+
+// time reads an RFC 3339 time.
+func (q query) time(name string) (time.Time, error) {
+	s := q.str(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, badRequest(name, "%q is not an RFC 3339 time such as 2025-06-01T08:00:00Z or 2025-06-01T16:00:00+08:00", s)
+	}
+	return t, nil
+}
+
+// list reads a comma-separated or repeated parameter.
+func (q query) list(name string) []string {
+	var out []string
+	for _, v := range q.v[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// cursor reads ?cursor= for listing list.
+func (q query) cursor(list string) (*cursor, error) {
+	c, err := decodeCursor(q.str("cursor"), list)
+	if err != nil {
+		return nil, badRequest("cursor", "%v", err)
+	}
+	return c, nil
+}
+
+// paged returns the first limit items and the cursor after them when
+// more follow (the caller fetched limit+1).
+func paged[T any](items []T, limit int, next func(last T) cursor) page {
+	if items == nil {
+		items = []T{}
+	}
+	p := page{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		p.NextCursor = next(items[limit-1]).encode()
+	}
+	return p
+}

@@ -1,0 +1,183 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// Listing keys of the cursors.
+const (
+	keyCertifications = "certifications"
+	keyEvents         = "events"
+	keyDeadLetters    = "dead-letters"
+)
+
+// maxScan bounds the rows read for the listings the ledger cannot page
+// itself (certifications, dead letters): they are read whole, up to this
+// many, and paged here.
+const maxScan = 100_000
+
+// listCertifications: GET /certifications?tenant=, newest first.
+func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, "tenant", "kind", "status", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	tenant, err := tenantParam(q, true)
+	if err != nil {
+		return err
+	}
+	kind := q.str("kind")
+	if kind != "" && kind != "personal" && kind != "company" {
+		return badRequest("kind", "%q is not personal or company", kind)
+	}
+	status := q.str("status")
+	limit, err := q.limit()
+	if err != nil {
+		return err
+	}
+	after, err := q.cursor(keyCertifications)
+	if err != nil {
+		return err
+	}
+	all, err := a.o.Ledger.Certifications(r.Context(), tenant, maxScan)
+	if err != nil {
+		return err
+	}
+	unmasked := roleOf(r).seesPersonalData()
+	var views []certificationView
+	for _, c := range all {
+		// The ledger orders by updated_at DESC, request_id ASC.
+		if after != nil && (c.UpdatedAt.After(after.UpdatedAt) ||
+			c.UpdatedAt.Equal(after.UpdatedAt) && c.RequestID <= after.ID) {
+			continue
+		}
+		if (kind != "" && c.Kind != kind) || (status != "" && c.Status != status) {
+			continue
+		}
+		views = append(views, viewCertification(c, unmasked))
+		if len(views) > limit {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last certificationView) cursor {
+		return cursor{List: keyCertifications, UpdatedAt: last.UpdatedAt, ID: last.RequestID}
+	}))
+	return nil
+}
+
+// listEvents: GET /events?tenant=&contract_id=, oldest first.
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, "tenant", "contract_id", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	tenant, err := tenantParam(q, true)
+	if err != nil {
+		return err
+	}
+	contractID, err := q.required("contract_id")
+	if err != nil {
+		return err
+	}
+	limit, err := q.limit()
+	if err != nil {
+		return err
+	}
+	after, err := q.cursor(keyEvents)
+	if err != nil {
+		return err
+	}
+	evs, err := a.o.Ledger.Events(r.Context(), tenant, contractID)
+	if err != nil {
+		return err
+	}
+	unmasked := roleOf(r).seesPersonalData()
+	var views []eventView
+	for i, e := range evs {
+		if after != nil && int64(i) <= after.Num {
+			continue
+		}
+		views = append(views, viewEvent(e, unmasked))
+		if len(views) > limit {
+			break
+		}
+	}
+	// The events of a contract only grow at the end (applied_at, id), so
+	// an index is a stable position.
+	first := int64(0)
+	if after != nil {
+		first = after.Num + 1
+	}
+	writeJSON(w, http.StatusOK, paged(views, limit, func(eventView) cursor {
+		return cursor{List: keyEvents, Num: first + int64(limit) - 1}
+	}))
+	return nil
+}
+
+// listDeadLetters: GET /dead-letters, oldest first, without payloads.
+func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, "tenant", "consumer", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	tenant, err := tenantParam(q, false)
+	if err != nil {
+		return err
+	}
+	consumer := q.str("consumer")
+	limit, err := q.limit()
+	if err != nil {
+		return err
+	}
+	after, err := q.cursor(keyDeadLetters)
+	if err != nil {
+		return err
+	}
+	all, err := a.o.Ledger.DeadLetters(r.Context(), maxScan)
+	if err != nil {
+		return err
+	}
+	unmasked := roleOf(r).seesPersonalData()
+	var views []deadLetterView
+	for _, d := range all {
+		if (after != nil && d.ID <= after.Num) || (tenant != "" && d.Tenant != tenant) ||
+			(consumer != "" && d.Consumer != consumer) {
+			continue
+		}
+		views = append(views, viewDeadLetter(d, unmasked, false))
+		if len(views) > limit {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last deadLetterView) cursor {
+		return cursor{List: keyDeadLetters, Num: last.ID}
+	}))
+	return nil
+}
+
+// getDeadLetter: GET /dead-letters/{id}, with its payload.
+func (a *API) getDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	raw := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return errorf(CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
+	}
+	d, err := a.o.Ledger.DeadLetter(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(CodeNotFound, "no dead letter %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewDeadLetter(*d, roleOf(r).seesPersonalData(), true))
+	return nil
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/admin"
+)
+
+// AdminHandler builds the admin API from the services: the ledger, the
+// streams when NATS is open, and the tokens of cfg.Admin.
+func (s *Services) AdminHandler() (http.Handler, error) {
+	if s.Ledger == nil {
+		return nil, errors.New("admin: this process holds no ledger")
+	}
+	a := s.Cfg.Admin
+	var tokens []admin.Token
+	if t := a.Token.Reveal(); t != "" {
+		tokens = append(tokens, admin.Token{Secret: t, Role: admin.RoleOperator})
+	}
+	if t := a.ViewerToken.Reveal(); t != "" {
+		tokens = append(tokens, admin.Token{Secret: t, Role: admin.RoleViewer})
+	}
+	var js jetstream.JetStream
+	if s.Conn != nil {
+		js = s.Conn.JS
+	}
+	log := s.Log.With().Str("component", "admin").Logger()
+	return admin.New(admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log})
+}
+
+// AdminServer is the admin API's own listener.
+type AdminServer struct {
+	srv  *http.Server
+	ln   net.Listener
+	log  zerolog.Logger
+	done chan struct{}
+}
+
+// OpenAdmin listens on cfg.Admin.Addr and serves the admin API in the
+// background. It returns nil and no error, after logging one line, when
+// the admin API is off (QYSHOOK_ADMIN_ADDR=off or no token) or when this
+// process holds no ledger (a receiver alone).
+func (s *Services) OpenAdmin() (*AdminServer, error) {
+	cfg := s.Cfg.Admin
+	switch {
+	case cfg.Addr == "":
+		s.Log.Info().Msg("admin API off (QYSHOOK_ADMIN_ADDR=off)")
+		return nil, nil
+	case !cfg.Enabled():
+		s.Log.Info().Msg("admin API off: set QYSHOOK_ADMIN_TOKEN (operator) or QYSHOOK_ADMIN_VIEWER_TOKEN to turn it on")
+		return nil, nil
+	case s.Ledger == nil:
+		s.Log.Info().Msg("admin API off: this process holds no ledger")
+		return nil, nil
+	}
+	h, err := s.AdminHandler()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen %s: %w", cfg.Addr, err)
+	}
+	a := &AdminServer{
+		srv: &http.Server{
+			Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		},
+		ln: ln, log: s.Log, done: make(chan struct{}),
+	}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Msg("admin server stopped")
+		}
+	}()
+	s.Log.Info().Str("admin_addr", ln.Addr().String()).Msg("admin API listening")
+	return a, nil
+}
+
+// Addr is the bound address, e.g. "127.0.0.1:8082".
+func (a *AdminServer) Addr() string { return a.ln.Addr().String() }
+
+// Shutdown stops accepting requests and waits for those in flight (or
+// ctx). A nil server (admin API off) does nothing.
+func (a *AdminServer) Shutdown(ctx context.Context) error {
+	if a == nil {
+		return nil
+	}
+	err := a.srv.Shutdown(ctx)
+	if err != nil {
+		_ = a.srv.Close()
+		return fmt.Errorf("admin: shutdown: %w", err)
+	}
+	<-a.done
+	return nil
+}

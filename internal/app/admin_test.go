@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/natstest"
+)
+
+const (
+	adminOperatorToken = "operator-token-0123456789"
+	adminViewerToken   = "viewer-token-0123456789ab"
+)
+
+func adminGet(t *testing.T, addr, token, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1"+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return resp.StatusCode, body
+}
+
+func TestOpenAdmin(t *testing.T) {
+	env := natstest.New(t)
+	cfg := load(t, env, map[string]string{
+		"QYSHOOK_ADMIN_ADDR": "127.0.0.1:0", "QYSHOOK_ADMIN_TOKEN": adminOperatorToken,
+		"QYSHOOK_ADMIN_VIEWER_TOKEN": adminViewerToken,
+	})
+	svc, err := app.Open(context.Background(), cfg, zerolog.Nop(), app.Parts{NATS: true, Ledger: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	adm, err := svc.OpenAdmin()
+	if err != nil || adm == nil {
+		t.Fatalf("OpenAdmin = %v, %v", adm, err)
+	}
+	defer adm.Shutdown(context.Background())
+	if st, body := adminGet(t, adm.Addr(), "", "/contracts"); st != http.StatusUnauthorized || body["error"] == nil {
+		t.Errorf("no token: %d %v", st, body)
+	}
+	for _, tok := range []string{adminOperatorToken, adminViewerToken} {
+		if st, body := adminGet(t, adm.Addr(), tok, "/contracts"); st != http.StatusOK || body["items"] == nil {
+			t.Errorf("contracts: %d %v", st, body)
+		}
+		if st, body := adminGet(t, adm.Addr(), tok, "/streams"); st != http.StatusOK || len(body["items"].([]any)) != 3 {
+			t.Errorf("streams: %d %v", st, body)
+		}
+	}
+	if err := adm.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+}
+
+func TestOpenAdminOff(t *testing.T) {
+	env := natstest.New(t)
+	for _, tc := range []struct {
+		name   string
+		extra  map[string]string
+		ledger bool
+	}{
+		{"NoToken", map[string]string{"QYSHOOK_ADMIN_ADDR": "127.0.0.1:0"}, true},
+		{"AddrOff", map[string]string{"QYSHOOK_ADMIN_ADDR": "off", "QYSHOOK_ADMIN_TOKEN": adminOperatorToken}, true},
+		{"NoLedger", map[string]string{"QYSHOOK_ADMIN_ADDR": "127.0.0.1:0", "QYSHOOK_ADMIN_TOKEN": adminOperatorToken}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, err := app.Open(context.Background(), load(t, env, tc.extra), zerolog.Nop(), app.Parts{NATS: true, Ledger: tc.ledger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			adm, err := svc.OpenAdmin()
+			if err != nil || adm != nil {
+				t.Fatalf("OpenAdmin = %v, %v; want off", adm, err)
+			}
+			if err := adm.Shutdown(context.Background()); err != nil {
+				t.Errorf("Shutdown of an off admin API = %v", err)
+			}
+		})
+	}
+}
+
+// TestRunOpensAdmin: Run starts the admin listener with the ledger's
+// roles, so a taken admin address stops start-up with one clear error.
+func TestRunOpensAdmin(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := load(t, natstest.New(t), map[string]string{
+		"QYSHOOK_ADMIN_ADDR": taken.Addr().String(), "QYSHOOK_ADMIN_TOKEN": adminOperatorToken,
+	})
+	err = app.Run(context.Background(), cfg, zerolog.Nop(), app.Roles{Receiver: true, Dispatcher: true}, app.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "admin: listen "+taken.Addr().String()) {
+		t.Fatalf("Run = %v, want the admin listen error", err)
+	}
+}
