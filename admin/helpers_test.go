@@ -72,7 +72,6 @@ func MustApply(tb testing.TB, l store.Ledger, tenant, id, status string, updated
 			},
 			Documents: []store.Document{{ID: id + "-d1", ContractID: id, Title: "合同正文"}},
 		},
-		BuildFacts: func(*store.Contract) []store.Fact { return nil },
 	}
 	if _, err := l.ApplyContract(context.Background(), ch); err != nil {
 		tb.Fatalf("apply %s: %v", id, err)

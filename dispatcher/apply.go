@@ -63,9 +63,7 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 	ch := store.ContractChange{
 		Event:    eventRow(env),
 		Contract: c,
-		BuildFacts: func(prev *store.Contract) []store.Fact {
-			return d.contractFacts(env, prev, &c)
-		},
+		Facts:    d.contractFacts(env, &c),
 	}
 	// A contract confirmed signed queues its documents (and the optional
 	// signed bundle) for the archive stage in the same transaction.
@@ -159,26 +157,27 @@ func contractFromEnvelope(env *events.Envelope) store.Contract {
 // read it from the ledger) rather than blocking the outbox.
 const maxFactDetail = 256 << 10
 
-// contractFacts builds the contract-status fact of a change. Its id is
-// derived from the state reached (status and signatory progress), not from
-// the event that caused it, so a replay or a crash-restart produces the
-// same fact id and NATS drops the repeat.
-func (d *Dispatcher) contractFacts(env *events.Envelope, prev, cur *store.Contract) []store.Fact {
+// contractFacts builds the contract-status fact of a change, as data: the
+// store completes it in its transaction with the status the contract came
+// from (AfterPrevious). Its id is derived from the state reached (status
+// and signatory progress) and that previous status, not from the event
+// that caused it, so a replay or a crash-restart produces the same fact id
+// and NATS drops the repeat.
+func (d *Dispatcher) contractFacts(env *events.Envelope, cur *store.Contract) []store.Fact {
 	f := events.Fact{
 		Schema: events.SchemaLedgerV1, Tenant: cur.Tenant, Kind: events.FactContractStatus,
 		ContractID: cur.ID, BizID: cur.BizID, Status: cur.Status, Confirmed: cur.Confirmed,
 		Source: env.Source, CauseEventID: env.ID, OccurredAt: time.Now().UTC(),
 	}
-	if prev != nil {
-		f.PreviousStatus = prev.Status
-	}
 	if cur.Confirmed && len(cur.Detail) <= maxFactDetail {
 		f.Detail = json.RawMessage(cur.Detail)
 	}
-	// The id covers the state reached and the status it came from, so a
-	// state reached again (COMPLETE → INVALIDING → COMPLETE) is a new fact.
-	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed), f.PreviousStatus)
-	return []store.Fact{d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)}
+	// The state-only id; the store makes it cover the status it came from
+	// (store.FactIDAfter), so a state reached again is a new fact.
+	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed))
+	fact := d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)
+	fact.AfterPrevious = true
+	return []store.Fact{fact}
 }
 
 func (d *Dispatcher) encodeFact(subject string, f events.Fact) store.Fact {

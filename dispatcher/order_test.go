@@ -108,17 +108,22 @@ func TestFactsNumberedPerContract(t *testing.T) {
 			return done
 		})
 		slices.SortFunc(mine, func(a, b events.Fact) int { return cmp.Compare(a.Seq, b.Seq) })
-		var statuses []string
+		var statuses, previous []string
 		for i, f := range mine {
 			if f.Seq <= 0 || i > 0 && f.Seq == mine[i-1].Seq {
 				t.Fatalf("fact %s (%s %s) has seq %d; facts: %+v", f.ID, f.Kind, f.Status, f.Seq, mine)
 			}
 			if f.Kind == events.FactContractStatus {
 				statuses = append(statuses, f.Status)
+				previous = append(previous, f.PreviousStatus)
 			}
 		}
 		if want := []string{qys.StatusSigning, qys.StatusComplete}; !slices.Equal(statuses, want) {
 			t.Fatalf("status facts by seq: %v, want %v", statuses, want)
+		}
+		// The store completes each with the status it came from.
+		if want := []string{"", qys.StatusSigning}; !slices.Equal(previous, want) {
+			t.Fatalf("previous statuses by seq: %q, want %q", previous, want)
 		}
 		if mine[0].Seq != 1 {
 			t.Fatalf("first fact has seq %d, want 1", mine[0].Seq)

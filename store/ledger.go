@@ -7,6 +7,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -144,12 +146,17 @@ type Fact struct {
 	// (Seq, set in the outbox row and as "seq" in Payload, which must then
 	// be a JSON object). The contract must be in the ledger. Seq is
 	// ignored on input.
-	Tenant      string
-	ContractID  string
-	Seq         int64
-	Payload     []byte
-	CreatedAt   time.Time
-	PublishedAt *time.Time
+	Tenant     string
+	ContractID string
+	Seq        int64
+	// AfterPrevious marks a fact about a state change: when it is written
+	// its id becomes FactIDAfter(ID, previous status) and its payload gets
+	// the "previous_status" and "id" members, because only the writing
+	// transaction knows the status the contract came from.
+	AfterPrevious bool
+	Payload       []byte
+	CreatedAt     time.Time
+	PublishedAt   *time.Time
 }
 
 // DeadLetter is an event that could not be applied.
@@ -168,15 +175,17 @@ type DeadLetter struct {
 
 // ContractChange applies one contract event. The store records Event and,
 // when Contract moves the ledger forward (see Advances), writes the
-// contract, its signatories and its documents (metadata only) and the Facts
-// produced by BuildFacts — all in one transaction.
+// contract, its signatories and its documents (metadata only) and Facts —
+// all in one transaction. A change is data only: the store runs no caller
+// code inside its transaction.
 type ContractChange struct {
 	Event    Event
 	Contract Contract
-	// BuildFacts is called inside the transaction with the previous status
-	// ("" for a new contract) when the change is applied; the facts it
-	// returns go to the outbox. It is not called when nothing changes.
-	BuildFacts func(previous *Contract) []Fact
+	// Facts go to the outbox when the change moves the ledger forward, in
+	// this order, completed by the store (Seq; and for AfterPrevious facts
+	// the previous status and the id that covers it). Nothing is written
+	// when nothing changes.
+	Facts []Fact
 	// ArchiveDocuments queues the contract's documents that are not yet
 	// archived (state ArchivePending, due now) in the same transaction.
 	// The dispatcher sets it for a contract committed in a signed status;
@@ -315,4 +324,18 @@ type Ledger interface {
 	// Ping checks the database is usable; Close releases it.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// FactIDAfter is the id of a state-change fact whose state-only id is base
+// once the status it came from is known (previous is "" for a contract new
+// to the ledger): a state reached again from another status
+// (COMPLETE → INVALIDING → COMPLETE) is a new fact, while a replay or a
+// crash-restart of the same change gets the same id, which the stream's
+// duplicate window drops.
+func FactIDAfter(base, previous string) string {
+	h := sha256.New()
+	h.Write([]byte(base))
+	h.Write([]byte{0})
+	h.Write([]byte(previous))
+	return "fact-" + hex.EncodeToString(h.Sum(nil)[:16])
 }

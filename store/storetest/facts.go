@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -9,43 +10,58 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
+// testFactsOnlyOnChange: facts are written only when a change moves the
+// ledger; a state-change fact (AfterPrevious) is completed with the status
+// the contract came from, in its id and its payload.
 func testFactsOnlyOnChange(t *testing.T, l store.Ledger) {
-	var prevs []string
-	build := func(ch store.ContractChange) store.ContractChange {
-		inner := ch.BuildFacts
-		ch.BuildFacts = func(p *store.Contract) []store.Fact {
-			if p == nil {
-				prevs = append(prevs, "")
-			} else {
-				prevs = append(prevs, p.Status)
-			}
-			return inner(p)
+	after := func(ch store.ContractChange) store.ContractChange {
+		for i := range ch.Facts {
+			ch.Facts[i].AfterPrevious = true
 		}
 		return ch
 	}
-	MustApply(t, l, build(change("e1", "c1", step{status: "SIGNING", confirmed: true})))
-	MustApply(t, l, build(change("e2", "c1", step{status: "COMPLETE", confirmed: true, signed: 3})))
-	MustApply(t, l, build(change("e3", "c1", step{status: "SIGNING", confirmed: true, signed: 3})))
-	if _, err := l.ApplyContract(context.Background(), build(change("e2", "c1", step{status: "COMPLETE", confirmed: true, signed: 3}))); err == nil {
+	MustApply(t, l, after(change("e1", "c1", step{status: "SIGNING", confirmed: true})))
+	MustApply(t, l, after(change("e2", "c1", step{status: "COMPLETE", confirmed: true, signed: 3})))
+	MustApply(t, l, after(change("e3", "c1", step{status: "SIGNING", confirmed: true, signed: 3})))
+	if _, err := l.ApplyContract(context.Background(), after(change("e2", "c1", step{status: "COMPLETE", confirmed: true, signed: 3}))); err == nil {
 		t.Fatal("redelivered e2 applied again")
 	}
-	if want := []string{"", "SIGNING"}; !slices.Equal(prevs, want) {
-		t.Errorf("BuildFacts previous statuses = %q, want %q", prevs, want)
+	facts, err := l.Outbox(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := outboxIDs(t, l), []string{"fact-e1", "fact-e2"}; !slices.Equal(got, want) {
+	want := []string{store.FactIDAfter("fact-e1", ""), store.FactIDAfter("fact-e2", "SIGNING")}
+	var got, prevs []string
+	for _, f := range facts {
+		got = append(got, f.ID)
+		var p struct {
+			ID             string `json:"id"`
+			PreviousStatus string `json:"previous_status"`
+			Contract       string `json:"contract"`
+		}
+		if err := json.Unmarshal(f.Payload, &p); err != nil {
+			t.Fatalf("payload %s: %v", f.Payload, err)
+		}
+		if p.ID != f.ID || p.Contract != "c1" {
+			t.Errorf("payload %s does not carry the fact id %s and its own members", f.Payload, f.ID)
+		}
+		prevs = append(prevs, p.PreviousStatus)
+	}
+	if !slices.Equal(got, want) {
 		t.Errorf("outbox = %v, want %v", got, want)
+	}
+	if want := []string{"", "SIGNING"}; !slices.Equal(prevs, want) {
+		t.Errorf("previous statuses in the payloads = %q, want %q", prevs, want)
 	}
 }
 
 func testOutbox(t *testing.T, l store.Ledger) {
 	ctx := context.Background()
 	ch := change("e1", "c1", step{status: "SIGNING", confirmed: true})
-	ch.BuildFacts = func(*store.Contract) []store.Fact {
-		return []store.Fact{
-			{ID: "f-z", Subject: "s.1", Payload: []byte{0, 1, 0xff}},
-			{ID: "f-a", Subject: "s.2", Payload: []byte("{}")},
-			{ID: "f-m", Subject: "s.3"},
-		}
+	ch.Facts = []store.Fact{
+		{ID: "f-z", Subject: "s.1", Payload: []byte{0, 1, 0xff}},
+		{ID: "f-a", Subject: "s.2", Payload: []byte("{}")},
+		{ID: "f-m", Subject: "s.3"},
 	}
 	MustApply(t, l, ch)
 	facts, err := l.Outbox(ctx, 10)
@@ -53,7 +69,7 @@ func testOutbox(t *testing.T, l store.Ledger) {
 		t.Fatal(err)
 	}
 	if len(facts) != 3 || facts[0].ID != "f-z" || facts[1].ID != "f-a" || facts[2].ID != "f-m" {
-		t.Fatalf("outbox = %+v, want BuildFacts order f-z, f-a, f-m", facts)
+		t.Fatalf("outbox = %+v, want the given order f-z, f-a, f-m", facts)
 	}
 	if string(facts[0].Payload) != "\x00\x01\xff" || facts[0].Subject != "s.1" || facts[0].PublishedAt != nil ||
 		facts[0].CreatedAt.IsZero() || facts[0].CreatedAt.Location() != time.UTC {
@@ -143,7 +159,7 @@ func testChildrenAndArchive(t *testing.T, l store.Ledger) {
 func testArchiveIdempotency(t *testing.T, l store.Ledger) {
 	ctx := context.Background()
 	ch := change("e1", "c1", step{status: "COMPLETE", confirmed: true, signed: 3})
-	ch.BuildFacts = nil
+	ch.Facts = nil
 	ch.Contract.Documents = []store.Document{{ID: "d1", Title: "main"}}
 	MustApply(t, l, ch)
 	doc := store.Document{ID: "d1", ContractID: "c1", SHA256: "abc", Size: 3, Path: "p/d1.pdf"}

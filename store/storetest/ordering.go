@@ -94,12 +94,9 @@ func seqFact(id, cid string) store.Fact {
 func testFactSeq(t *testing.T, l store.Ledger) {
 	ctx := context.Background()
 	withFacts := func(ch store.ContractChange, ids ...string) store.ContractChange {
-		ch.BuildFacts = func(*store.Contract) []store.Fact {
-			var fs []store.Fact
-			for _, id := range ids {
-				fs = append(fs, seqFact(id, ch.Contract.ID))
-			}
-			return fs
+		ch.Facts = nil
+		for _, id := range ids {
+			ch.Facts = append(ch.Facts, seqFact(id, ch.Contract.ID))
 		}
 		return ch
 	}

@@ -17,7 +17,7 @@ import (
 // the event (store.ErrDuplicate if it was recorded before), locks the
 // contract row, and when store.Advances says the change moves the ledger
 // forward writes the contract, its signatories, its document metadata and
-// the facts from BuildFacts.
+// the change's facts.
 func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.Applied, error) {
 	var out store.Applied
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -173,8 +173,16 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 			return store.Applied{}, err
 		}
 	}
-	if ch.BuildFacts != nil {
-		if err := s.insertFacts(ctx, tx, ch.BuildFacts(old), now); err != nil {
+	if len(ch.Facts) > 0 {
+		prev := ""
+		if old != nil {
+			prev = old.Status
+		}
+		facts, err := afterPrevious(ch.Facts, prev)
+		if err != nil {
+			return store.Applied{}, err
+		}
+		if err := s.insertFacts(ctx, tx, facts, now); err != nil {
 			return store.Applied{}, err
 		}
 	}

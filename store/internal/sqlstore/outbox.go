@@ -16,7 +16,7 @@ import (
 
 // insertFacts writes facts to the outbox; a fact id already there is
 // kept as it is. Facts without CreatedAt get now plus one microsecond per
-// position, so the outbox keeps the order BuildFacts returned them in.
+// position, so the outbox keeps the order they were given in.
 //
 // A fact naming a contract (Tenant and ContractID) gets that contract's
 // next sequence number (contracts.fact_seq, counted in this transaction,
@@ -80,6 +80,39 @@ func (s *DB) nextFactSeq(ctx context.Context, tx *sql.Tx, tenant, contractID str
 // withSeq returns payload, a JSON object, with its "seq" member set to seq
 // (members are re-encoded in key order). An empty payload stays empty.
 func withSeq(payload []byte, seq int64) ([]byte, error) {
+	return withMembers(payload, map[string]json.RawMessage{"seq": json.RawMessage(strconv.FormatInt(seq, 10))})
+}
+
+// afterPrevious completes the AfterPrevious facts of a change with the
+// status the contract came from ("" for a new one): the id that covers it,
+// and the payload's "id" and "previous_status" members. The others are
+// returned as they are.
+func afterPrevious(facts []store.Fact, previous string) ([]store.Fact, error) {
+	out := make([]store.Fact, len(facts))
+	for i, f := range facts {
+		if f.AfterPrevious {
+			f.ID = store.FactIDAfter(f.ID, previous)
+			set := map[string]json.RawMessage{}
+			id, _ := json.Marshal(f.ID)
+			set["id"] = id
+			if previous != "" {
+				prev, _ := json.Marshal(previous)
+				set["previous_status"] = prev
+			}
+			var err error
+			if f.Payload, err = withMembers(f.Payload, set); err != nil {
+				return nil, fmt.Errorf("fact %s: %w", f.ID, err)
+			}
+			f.AfterPrevious = false
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+// withMembers returns payload, a JSON object, with members set (members
+// are re-encoded in key order). An empty payload stays empty.
+func withMembers(payload []byte, set map[string]json.RawMessage) ([]byte, error) {
 	if len(payload) == 0 {
 		return payload, nil
 	}
@@ -87,7 +120,9 @@ func withSeq(payload []byte, seq int64) ([]byte, error) {
 	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
 		return nil, fmt.Errorf("payload is not a JSON object")
 	}
-	members["seq"] = json.RawMessage(strconv.FormatInt(seq, 10))
+	for k, v := range set {
+		members[k] = v
+	}
 	out, err := json.Marshal(members)
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
