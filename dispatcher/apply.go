@@ -28,7 +28,7 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	start := time.Now()
 	// The instant the fetch began orders this view against the views of
 	// other appliers (the detail carries no update time of its own).
-	g.fetchedAt = fetchTime(start)
+	g.fetchedAt = FetchTime(start)
 	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
 	cancel()
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
@@ -45,9 +45,9 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// fetchTime is a fetch's start as the ledger keeps it (UTC, microseconds):
+// FetchTime is a fetch's start as the ledger keeps it (UTC, microseconds):
 // the Contract.FetchedAt of a confirmed change (commitGroups sets it).
-func fetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func FetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // signed reports whether the documents of a contract in status must be
 // archived (lifecycle.Signed).
@@ -58,7 +58,7 @@ func signed(status string) bool { return lifecycle.Signed(status) }
 func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.ContractChange {
 	c := contractFromEnvelope(env)
 	if detail != nil {
-		c = contractFromDetail(env.Tenant, detail)
+		c = ContractFromDetail(env.Tenant, detail)
 	}
 	ch := store.ContractChange{
 		Event:    eventRow(env),
@@ -127,9 +127,10 @@ func eventRow(env *events.Envelope) store.Event {
 	}
 }
 
-// contractFromDetail is the ledger view of a detail; the caller sets
+// ContractFromDetail is the ledger view of a detail, as the dispatcher
+// applies it (the reconciler compares with the same view); the caller sets
 // FetchedAt, the instant the fetch began.
-func contractFromDetail(tenant string, c *qys.Contract) store.Contract {
+func ContractFromDetail(tenant string, c *qys.Contract) store.Contract {
 	sc := store.Contract{
 		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
 		Confirmed: true, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
@@ -174,7 +175,7 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, cur *store.Contract) []
 	}
 	// The state-only id; the store makes it cover the status it came from
 	// (store.FactIDAfter), so a state reached again is a new fact.
-	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, progressKey(cur), boolKey(cur.Confirmed))
+	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, ProgressKey(cur), boolKey(cur.Confirmed))
 	fact := d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)
 	fact.AfterPrevious = true
 	return []store.Fact{fact}
@@ -185,7 +186,9 @@ func (d *Dispatcher) encodeFact(subject string, f events.Fact) store.Fact {
 	return store.Fact{ID: f.ID, Subject: subject, Tenant: f.Tenant, ContractID: f.ContractID, Payload: payload, CreatedAt: f.OccurredAt}
 }
 
-func progressKey(c *store.Contract) string {
+// ProgressKey names a contract's signatory progress (each signatory's
+// status), part of the ids of facts and reconcile triggers.
+func ProgressKey(c *store.Contract) string {
 	parts := make([]string, 0, len(c.Signatories))
 	for _, s := range c.Signatories {
 		parts = append(parts, s.ID+"="+s.Status)

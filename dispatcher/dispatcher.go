@@ -14,6 +14,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -106,7 +107,7 @@ type Dispatcher struct {
 	cfg     Config
 	log     zerolog.Logger
 	metrics *metrics
-	relay   *Relay
+	relay   *relay.Relay
 
 	mu      sync.Mutex
 	running bool
@@ -125,7 +126,10 @@ func New(cfg Config) (*Dispatcher, error) {
 		}
 	}
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger, metrics: m}
-	d.relay = NewRelay(cfg.JS, cfg.Ledger, cfg.Logger, m)
+	var err error
+	if d.relay, err = relay.New(cfg.JS, cfg.Ledger, cfg.Logger, cfg.Registerer); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

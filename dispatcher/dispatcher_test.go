@@ -16,6 +16,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -229,8 +230,8 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.start()
-	r := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{
-		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.cfg.APIs,
+	r := reconcile.New(reconcile.Options{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.reconcileAPIs(),
 	})
 	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
 	if err != nil {
@@ -245,7 +246,7 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 			a.Documents[0].SHA256 != "" && a.Documents[1].SHA256 != ""
 	})
 	evs, _ := h.ledger.Events(context.Background(), "default", done)
-	if len(evs) != 1 || evs[0].Source != events.SourceReconcile || evs[0].Type != dispatcher.TypeReconcile {
+	if len(evs) != 1 || evs[0].Source != events.SourceReconcile || evs[0].Type != reconcile.TypeReconcile {
 		t.Fatalf("event history does not mark the reconciliation: %+v", evs)
 	}
 	// A second pass finds nothing new.
@@ -323,9 +324,9 @@ func TestReconcilerRetriesFailedDocumentsDaily(t *testing.T) {
 		t.Fatalf("failed downloads dead-lettered the contract: %+v", dl)
 	}
 	h.fake.TruncateNextDownloads(0) // the platform serves the files again
-	newReconciler := func(now time.Time) *dispatcher.Reconciler {
-		return dispatcher.NewReconciler(dispatcher.ReconcilerConfig{JS: h.nats.JS, Names: h.nats.Names,
-			Ledger: h.ledger, APIs: h.cfg.APIs, Now: func() time.Time { return now }})
+	newReconciler := func(now time.Time) *reconcile.Reconciler {
+		return reconcile.New(reconcile.Options{JS: h.nats.JS, Names: h.nats.Names,
+			Ledger: h.ledger, APIs: h.reconcileAPIs(), Now: func() time.Time { return now }})
 	}
 	// The same day, the failure is left alone.
 	if rep, err := newReconciler(time.Now()).RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Requeued != 0 {

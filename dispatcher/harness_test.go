@@ -17,6 +17,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 )
@@ -234,3 +235,12 @@ func (h *harness) gauge(name string) float64 {
 
 // eventuallyWithin bounds eventually (a safety net, not a timing claim).
 var eventuallyWithin = 60 * time.Second
+
+// reconcileAPIs is the harness's API clients as the reconciler takes them.
+func (h *harness) reconcileAPIs() map[string]reconcile.API {
+	out := map[string]reconcile.API{}
+	for tenant, api := range h.cfg.APIs {
+		out[tenant] = api
+	}
+	return out
+}

@@ -11,13 +11,12 @@ import (
 )
 
 type metrics struct {
-	applied        *prometheus.CounterVec
-	failed         *prometheus.CounterVec
-	apiSeconds     *prometheus.HistogramVec
-	groupSeconds   prometheus.Histogram
-	deadLetters    prometheus.Counter
-	factsPublished prometheus.Counter
-	fetchErrors    prometheus.Counter
+	applied      *prometheus.CounterVec
+	failed       *prometheus.CounterVec
+	apiSeconds   *prometheus.HistogramVec
+	groupSeconds prometheus.Histogram
+	deadLetters  prometheus.Counter
+	fetchErrors  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,16 +42,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_dead_letters_total", Help: "Events sent to the dead-letter queue.",
 		}),
-		factsPublished: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_facts_published_total", Help: "Ledger facts published to QYS_LEDGER.",
-		}),
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
 		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.factsPublished, m.fetchErrors)
+			m.deadLetters, m.fetchErrors)
 	}
 	return m
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -31,8 +31,8 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	r := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{
-		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.cfg.APIs, StuckPage: 2,
+	r := reconcile.New(reconcile.Options{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.reconcileAPIs(), StuckPage: 2,
 	})
 	// since in the future: /v2/contract/list finds nothing, only the stuck walk triggers.
 	rep, err := r.RunOnce(ctx, time.Now().Add(time.Minute))
@@ -48,7 +48,7 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env.Type == dispatcher.TypeReconcile {
+		if env.Type == reconcile.TypeReconcile {
 			order = append(order, env.ContractID)
 		}
 	}

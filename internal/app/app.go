@@ -22,6 +22,7 @@ import (
 	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 	"github.com/qyshook/qyshook/store/ledgerdb"
@@ -240,10 +241,14 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 }
 
 // NewReconciler builds the reconciler.
-func (s *Services) NewReconciler() *dispatcher.Reconciler {
+func (s *Services) NewReconciler() *reconcile.Reconciler {
 	t := s.Cfg.Dispatch
-	return dispatcher.NewReconciler(dispatcher.ReconcilerConfig{
-		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
+	apis := make(map[string]reconcile.API, len(s.APIs))
+	for tenant, api := range s.APIs {
+		apis[tenant] = api
+	}
+	return reconcile.New(reconcile.Options{
+		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: apis,
 		Interval: t.ReconcileInterval, StuckAfter: t.StuckAfter, Window: t.ReconcileWindow,
 		Logger: s.Log.With().Str("component", "reconciler").Logger(),
 	})

@@ -1,14 +1,22 @@
-package dispatcher
+// Package reconcile is the reconciler stage: it brings the ledger to the
+// 契约锁 API's truth for what callbacks never delivered. It walks stuck
+// contracts oldest first, lists recently published contracts, and requeues
+// documents the archive stage gave up on; it never writes contract state
+// itself: each finding is a RECONCILE trigger published into QYS_CALLBACKS
+// for the dispatchers to confirm and apply like any callback.
+package reconcile
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -18,8 +26,8 @@ import (
 // publishes; their source is events.SourceReconcile.
 const TypeReconcile = "RECONCILE"
 
-// ReconcilerConfig configures a Reconciler.
-type ReconcilerConfig struct {
+// Options configures a Reconciler.
+type Options struct {
 	JS     jetstream.JetStream
 	Names  events.Names
 	Ledger store.Ledger
@@ -49,18 +57,18 @@ type ReconcilerConfig struct {
 // Reconciler brings the ledger to the API's truth for what callbacks
 // never delivered.
 type Reconciler struct {
-	cfg ReconcilerConfig
+	cfg Options
 }
 
-// ReconcileReport says what one pass did.
-type ReconcileReport struct {
+// Report says what one pass did.
+type Report struct {
 	Checked   int // contracts compared with the API
 	Triggered int // new RECONCILE triggers published (repeats within the duplicate window not counted)
 	Requeued  int // documents put back in the archive queue
 }
 
-// NewReconciler returns a Reconciler.
-func NewReconciler(cfg ReconcilerConfig) *Reconciler {
+// New returns a Reconciler.
+func New(cfg Options) *Reconciler {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Minute
 	}
@@ -101,8 +109,8 @@ var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning
 
 // RunOnce makes one pass: stuck contracts, the archive queue (failed and
 // never-queued documents), and the contracts published since `since`.
-func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileReport, error) {
-	var rep ReconcileReport
+func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (Report, error) {
+	var rep Report
 	var errs []error
 	for tenant, api := range r.cfg.APIs {
 		if api == nil {
@@ -124,7 +132,7 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (ReconcileRep
 // stuck re-checks the non-terminal contracts not updated for StuckAfter,
 // oldest first and a page at a time, so the longest stuck are never
 // starved by newer ones.
-func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *ReconcileReport) error {
+func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Report) error {
 	f := store.ContractFilter{
 		Tenant: tenant, Status: nonTerminal, UpdatedBefore: r.cfg.Now().Add(-r.cfg.StuckAfter),
 		OldestFirst: true, Limit: r.cfg.StuckPage,
@@ -146,8 +154,8 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rec
 	}
 }
 
-func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *ReconcileReport) error {
-	fetchedAt := fetchTime(time.Now())
+func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *Report) error {
+	fetchedAt := dispatcher.FetchTime(time.Now())
 	detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
 	if err != nil {
 		// One contract the API will not answer must not stop the pass.
@@ -157,10 +165,10 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 		return ctx.Err()
 	}
 	rep.Checked++
-	next := contractFromDetail(tenant, detail)
+	next := dispatcher.ContractFromDetail(tenant, detail)
 	next.FetchedAt = fetchedAt // compared with the row's, as the ledger will
 	if store.Advances(&row, &next) {
-		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", progressKey(&next))
+		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", dispatcher.ProgressKey(&next))
 	}
 	return nil
 }
@@ -175,7 +183,7 @@ var signedStatuses = []string{qys.StatusComplete, qys.StatusInvaliding, qys.Stat
 // the never-queued documents of signed contracts (committed before the
 // queue existed), go back to pending. A signed contract without any
 // document row is triggered, once a day, so its detail is read again.
-func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Time, rep *ReconcileReport) error {
+func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Time, rep *Report) error {
 	n, err := r.cfg.Ledger.RequeueDocuments(ctx, tenant, signedStatuses, r.cfg.Now().Add(-r.cfg.RetryFailedAfter))
 	if err != nil {
 		return wrapf(err, "reconcile: requeue documents")
@@ -206,7 +214,7 @@ func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Ti
 	return nil
 }
 
-func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since time.Time, rep *ReconcileReport) error {
+func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since time.Time, rep *Report) error {
 	for offset := 0; ; offset += r.cfg.PageSize {
 		page, err := api.ListContracts(ctx, qys.ListQuery{
 			Offset: offset, Limit: r.cfg.PageSize, PublishStart: since, PublishEnd: r.cfg.Now(), Order: "ASC",
@@ -236,7 +244,7 @@ func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since t
 // trigger publishes a RECONCILE event for one contract. Its id covers the
 // state seen, so repeated passes over an unchanged contract collapse in
 // the stream's duplicate window; only new triggers are counted.
-func (r *Reconciler) trigger(ctx context.Context, rep *ReconcileReport, tenant, contractID, status, why, extra string) error {
+func (r *Reconciler) trigger(ctx context.Context, rep *Report, tenant, contractID, status, why, extra string) error {
 	payload, _ := json.Marshal(map[string]string{"reason": why, "status": status})
 	env := events.Envelope{
 		Schema: events.SchemaCallbackV1, Tenant: tenant, Kind: events.KindContract, Type: TypeReconcile,
@@ -261,4 +269,28 @@ func (r *Reconciler) trigger(ctx context.Context, rep *ReconcileReport, tenant, 
 	rep.Triggered++
 	r.cfg.Logger.Info().Str("contract_id", contractID).Str("status", status).Str("why", why).Msg("reconcile trigger")
 	return nil
+}
+
+// API is what the reconciler needs of the 契约锁 open API (*qys.Client).
+type API interface {
+	ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.Contract, error)
+	ListContracts(ctx context.Context, q qys.ListQuery) (*qys.ContractPage, error)
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

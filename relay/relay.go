@@ -1,10 +1,15 @@
-package dispatcher
+// Package relay is the outbox stage: it publishes the facts the ledger
+// wrote with each change (the outbox table) to QYS_LEDGER, and prunes the
+// published ones. It is the only reader of the outbox.
+package relay
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/store"
@@ -18,7 +23,7 @@ type Relay struct {
 	js      jetstream.JetStream
 	ledger  store.Ledger
 	log     zerolog.Logger
-	metrics *metrics
+	published prometheus.Counter
 	kick    chan struct{}
 	// Interval is how often the outbox is polled without a kick.
 	Interval time.Duration
@@ -29,13 +34,20 @@ type Relay struct {
 	lastPrune     time.Time
 }
 
-// NewRelay returns a relay; Run starts it.
-func NewRelay(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, m *metrics) *Relay {
-	if m == nil {
-		m = newMetrics(nil)
+// New returns a relay; Run starts it. Its counter
+// (qyshook_dispatcher_facts_published_total, the name dashboards know) is
+// registered with reg unless reg is nil.
+func New(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, reg prometheus.Registerer) (*Relay, error) {
+	published := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "qyshook_dispatcher_facts_published_total", Help: "Ledger facts published to QYS_LEDGER.",
+	})
+	if reg != nil {
+		if err := reg.Register(published); err != nil {
+			return nil, fmt.Errorf("relay: metrics: %w", err)
+		}
 	}
-	return &Relay{js: js, ledger: l, log: log, metrics: m, kick: make(chan struct{}, 1), Interval: 500 * time.Millisecond,
-		KeepPublished: 7 * 24 * time.Hour}
+	return &Relay{js: js, ledger: l, log: log, published: published, kick: make(chan struct{}, 1),
+		Interval: 500 * time.Millisecond, KeepPublished: 7 * 24 * time.Hour}, nil
 }
 
 // Kick asks for an outbox pass now.
@@ -112,10 +124,17 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 				return total, wrapf(err, "mark published")
 			}
 			total += len(ids)
-			r.metrics.factsPublished.Add(float64(len(ids)))
+			r.published.Add(float64(len(ids)))
 		}
 		if pubErr != nil {
 			return total, pubErr
 		}
 	}
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
