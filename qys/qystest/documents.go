@@ -41,6 +41,9 @@ type document struct {
 	content        []byte
 	size           int64
 
+	pdf    bool // rendered by the fake (evidence.go)
+	signed bool // signed by the fake (evidence.go)
+
 	shaOnce sync.Once
 	sha     string
 }
@@ -70,6 +73,9 @@ func (s *Server) newDocumentLocked(contractID string, spec DocumentSpec, n int) 
 		d.size = spec.Size
 	default:
 		d.size = DefaultDocumentSize
+		if b := s.renderDocumentLocked(d); b != nil {
+			d.content, d.size = b, int64(len(b))
+		}
 	}
 	s.docs[d.id] = d
 	return d
