@@ -29,6 +29,10 @@ const (
 	DefaultSaaSPersonalAuthResult = "/saas/v2/personalauth/result"
 )
 
+// CodeAuthNotFound is the fake's code for an unknown certification,
+// chosen by qyshook (see NotFoundCodes).
+const CodeAuthNotFound = 1100003
+
 // Stream operations (operation parameter of /v2/contract/stream).
 const (
 	OperationAll      = "ALL"

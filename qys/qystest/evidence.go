@@ -332,7 +332,7 @@ func (s *Server) recordCompanyAuthLocked(requestID, name, registerNo, status str
 
 // codeAuthNotFound is the fake's code for an unknown certification; the
 // platform's is not known.
-const codeAuthNotFound = 1100003
+const codeAuthNotFound = qys.CodeAuthNotFound
 
 func (s *Server) serveCompanyAuthResult(w *recorder, r *http.Request) {
 	q := r.URL.Query()
