@@ -282,4 +282,3 @@ func okBad(ok, exists bool) string {
 	}
 	return "BAD"
 }
-
