@@ -176,3 +176,40 @@ func TestMissingFileIsAnError(t *testing.T) {
 		t.Fatal("no error for a missing file")
 	}
 }
+
+// A signature whose CMS cannot be parsed is skipped silently by
+// pdfsign/verify; pdfverify counts signature dictionaries itself, so the
+// file is invalid, not "fewer signatures".
+func TestUnparsableSignatureIsInvalid(t *testing.T) {
+	_, _, b := signedContract(t)
+	b = bytes.Clone(b)
+	i := bytes.LastIndex(b, []byte("/Contents<30"))
+	if i < 0 {
+		t.Fatal("no /Contents<30 in the signed file")
+	}
+	b[i+len("/Contents<")] = '0' // the CMS no longer starts with a SEQUENCE
+	res := verifyBytes(t, b, pdfverify.Options{})
+	if res.Verdict != pdfverify.Invalid || len(res.Signatures) != 2 {
+		t.Fatalf("verdict %s, %d signatures", res.Verdict, len(res.Signatures))
+	}
+	if s := res.Signatures[1]; s.DigestValid || s.Problem == "" {
+		t.Errorf("broken signature: %+v", s)
+	}
+	if s := res.Signatures[0]; !s.DigestValid {
+		t.Errorf("intact first signature: %+v", s)
+	}
+}
+
+func TestMalformedInputIsInvalidNotPanic(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"empty":       {},
+		"header only": []byte("%PDF-1.7\n%%EOF\n"),
+		"garbage":     bytes.Repeat([]byte{0xff, 0x00, '%'}, 500),
+		"bad xref":    []byte("%PDF-1.7\n1 0 obj\n<<>>\nendobj\nstartxref\n999999\n%%EOF\n"),
+	} {
+		res := verifyBytes(t, b, pdfverify.Options{})
+		if res.Verdict != pdfverify.Invalid {
+			t.Errorf("%s: verdict %s", name, res.Verdict)
+		}
+	}
+}
