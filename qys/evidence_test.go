@@ -202,3 +202,33 @@ func TestPersonalAuthResult(t *testing.T) {
 		t.Errorf("SaaS path %s", p)
 	}
 }
+
+func TestEvidenceCallsPrivateCloud(t *testing.T) {
+	srv := qystest.NewServer(qystest.WithPrivateCloud())
+	t.Cleanup(srv.Close)
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, doc := completed(t, srv)
+	ctx := context.Background()
+	if _, err := c.ContractStream(ctx, qys.StreamQuery{ContractID: id}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(srv.DocumentContent(doc))
+	if v, err := c.VerifyFile(ctx, "a.pdf", bytes.NewReader(b), int64(len(b))); err != nil || !v.Valid {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	srv.CompleteCompanyAuth("r-1", "甲公司", false)
+	if r, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: "r-1"}); err != nil || r.Status != qys.AuthStatusFailed {
+		t.Fatalf("company: %+v %v", r, err)
+	}
+	var paths []string
+	for _, r := range srv.Requests() {
+		paths = append(paths, r.Path)
+	}
+	want := []string{"/contract/stream", "/verify", "/companyauth/result"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("paths %v, want %v", paths, want)
+	}
+}
