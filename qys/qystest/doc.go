@@ -48,8 +48,9 @@
 //     list ordering defaults to newest first (the platform's default is
 //     not documented); categories, signatoryType and createTimeOrder beyond
 //     ASC/DESC are ignored.
-//   - Document content is whatever the test gives, or deterministic
-//     PDF-looking noise; the sign log is UTF-8 text (SignLogName), not a
+//   - Document content is whatever the test gives, a real PDF (signed on
+//     completion; see Documents and evidence), or, with DocumentSpec.Size,
+//     deterministic PDF-looking noise; the sign log is UTF-8 text (SignLogName), not a
 //     PDF. Only the CONTRACT and SIGNLOG download items produce files.
 //     Download links point back to the fake, need no auth headers and
 //     expire after 60 minutes of the fake's clock.

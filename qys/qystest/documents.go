@@ -12,7 +12,8 @@ import (
 )
 
 // DefaultDocumentSize is the size of a generated document when a
-// DocumentSpec gives neither Content nor Size.
+// DocumentSpec gives neither Content nor Size and the fake cannot render
+// a real PDF (it normally does: see evidence.go).
 const DefaultDocumentSize = 4096
 
 // DocumentSpec describes one document of a contract.
