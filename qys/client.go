@@ -34,6 +34,7 @@ type Client struct {
 	notFound      []int
 	userAgent     string
 	versionHeader string
+	saas          *saasPaths // evidence.go: WithSaaSAuthPaths
 
 	now   func() time.Time
 	nonce func() string

@@ -11,7 +11,7 @@
 //
 // # Open API
 //
-// Every call is a GET signed with x-qys-open-accesstoken,
+// Every call but VerifyFile (a POST) is a GET signed with x-qys-open-accesstoken,
 // x-qys-open-timestamp (Unix milliseconds), x-qys-open-nonce (a fresh UUID
 // per attempt, retries included) and x-qys-open-signature = SignAPI(token,
 // secret, timestamp, nonce). WithPrivateCloud switches to the x-qys-*
@@ -46,6 +46,42 @@
 // answers JSON instead of a file, the envelope is decoded into an
 // *APIError. ListContracts sends publishTimeStart/End as
 // "2006-01-02 15:04:05" in ShanghaiTime, a fixed UTC+8 zone.
+//
+// # Evidence and certification results
+//
+// The reference for paths and parameters is the vendor Go SDK's request
+// structs (ContractStreamRequest, VerifierRequest, CompanyAuthResultRequest,
+// UserAuthResultRequest); none of them documents the response fields.
+//
+//   - ContractStream: GET /v2/contract/stream (合同管理-获取合同操作记录),
+//     contractId or bizId (+ tenantName), operation = comma-separated
+//     ALL/VIEW/MODIFY/DOWNLOAD/PRINT. Only result.totalCount is known;
+//     the item names operation, operatorName, operateTime and description
+//     are qyshook's (and the fake's) choice. Keep OperationLog.Raw, the
+//     result as sent: it is the evidence, the typed fields are a view.
+//   - VerifyFile: POST /v2/verify (辅助工具-文件验签), multipart field
+//     `file` (PDF); showImg is never sent. The result's shape is NOT known:
+//     qyshook reads {valid, signatures:[{signer, signTime, valid,
+//     modified}]} or a bare list of such signatures, and keeps Raw. Until
+//     the real field names are known, trust the offline verification
+//     (package pdfverify) and archive Raw next to it. The file is buffered
+//     (at most 256 MiB) so that retries resend it; the call is retried
+//     like a GET because verifying changes nothing on the platform.
+//   - CompanyAuthResult: GET /companyauth/result (no /v2 prefix, also not
+//     stripped in private-cloud mode), requestId or companyName.
+//     PersonalAuthResult: GET /v2/personalauth/result, authId or contact +
+//     contactType (MOBILE/EMAIL). The field names read (requestId,
+//     companyId, companyName or name, registerNo, legalPerson, status;
+//     authId, mode, status) are the certification callbacks', not
+//     documented for these calls; Status is kept as text ("1" = success,
+//     as AuthStatus*); Raw holds the result as sent.
+//   - SaaS variants: WithSaaSAuthPaths(company, personal) switches both
+//     calls to /saas/v2/companyauth/result and /saas/v2/personalauth/result
+//     by default. These two paths are a guess (the SDK's SaaS request
+//     structs were not retrieved): pass the real ones when known. The SaaS
+//     agent headers are not added by this option.
+//   - CodeAuthNotFound (1100003) is, like the other not-found codes, a
+//     placeholder chosen by qyshook and listed in NotFoundCodes.
 //
 // # Callbacks
 //

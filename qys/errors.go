@@ -46,7 +46,7 @@ const (
 // error table could not be retrieved (docs/qys-protocol.md §1.5), so the
 // platform's real not-found codes are not known; HTTP 404 always counts.
 // Add codes here (or with WithNotFoundCodes) when 契约锁 documents them.
-var NotFoundCodes = []int{CodeContractNotFound, CodeDocumentNotFound}
+var NotFoundCodes = []int{CodeContractNotFound, CodeDocumentNotFound, CodeAuthNotFound}
 
 // APIError is a failure answered by the open API: a non-zero envelope code,
 // or an HTTP error status. The body is read even for 4xx answers.

@@ -59,12 +59,12 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 			path = "?"
 		}
 	}
-	h, ok := s.routes()[path]
+	h, ok := s.lookupRoute(path, r.URL.Path)
 	if !ok {
 		writeJSON(w, http.StatusNotFound, envelope{Code: http.StatusNotFound, Message: "NOT FOUND"})
 		return
 	}
-	if r.Method != http.MethodGet {
+	if r.Method != methodOf(path) {
 		writeJSON(w, http.StatusMethodNotAllowed, envelope{Code: qys.CodeParamError,
 			Message: "Request method '" + r.Method + "' not supported"})
 		return

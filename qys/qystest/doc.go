@@ -78,8 +78,9 @@
 //     list ordering defaults to newest first (the platform's default is
 //     not documented); categories, signatoryType and createTimeOrder beyond
 //     ASC/DESC are ignored.
-//   - Document content is whatever the test gives, or deterministic
-//     PDF-looking noise; the sign log is UTF-8 text (SignLogName), not a
+//   - Document content is whatever the test gives, a real PDF (signed on
+//     completion; see Documents and evidence), or, with DocumentSpec.Size,
+//     deterministic PDF-looking noise; the sign log is UTF-8 text (SignLogName), not a
 //     PDF. Only the CONTRACT and SIGNLOG download items produce files.
 //     Download links point back to the fake, need no auth headers and
 //     expire after 60 minutes of the fake's clock.
@@ -115,6 +116,35 @@
 //     or AuthShapeDirect (direct mode: plain form fields, no signature).
 //     The SaaS shape of personal certifications is unknown; they keep the
 //     fake's own.
+//
+// # Documents and evidence
+//
+// A document added without Content or Size is a real one-page PDF drawn
+// with github.com/go-pdf/fpdf (ASCII only: core fonts have no CJK glyphs,
+// so Chinese titles print as '?'). When a contract completes, each such
+// PDF is signed for real with github.com/digitorus/pdfsign: one approval
+// signature per company signatory, in signing order, as incremental
+// updates; signer name = the signatory's tenant name, signing time = when
+// it signed, certificate issued by an ECDSA P-256 CA the fake generates on
+// first use (CACertificate). Personal signatories do not sign the file.
+// Documents with explicit Content are served as given and never signed;
+// documents with Size (the streamed large-document mode) stay unsigned
+// synthetic bytes that only look like a PDF.
+//
+// TamperNextDownloads serves the next document downloads with one byte
+// changed inside the first content stream (same length, still parsable,
+// no signature digest matches); TamperedContent returns those bytes.
+//
+// The fake also serves, with the same header checks:
+// GET /v2/contract/stream (the contract's lifecycle log as MODIFY records;
+// no VIEW/DOWNLOAD/PRINT records), POST /v2/verify (multipart `file`;
+// answered from digitorus/pdfsign/verify: {valid, signatures:[{signer,
+// signTime, valid, modified}]}, field names of the fake), GET
+// /companyauth/result and GET /v2/personalauth/result (and the SaaS paths
+// qys.DefaultSaaSCompanyAuthResult / DefaultSaaSPersonalAuthResult) over
+// the certifications CompleteCompanyAuth, CompletePersonalAuth,
+// SetCompanyAuth and SetPersonalAuth recorded. An unknown certification is
+// HTTP 200 with qys.CodeAuthNotFound, a code chosen by qyshook.
 //
 // Standalone use: Listen (or WithListener) serves the fake on a fixed
 // address, and WithControlAPI adds a control API under ControlPrefix

@@ -12,7 +12,8 @@ import (
 )
 
 // DefaultDocumentSize is the size of a generated document when a
-// DocumentSpec gives neither Content nor Size.
+// DocumentSpec gives neither Content nor Size and the fake cannot render
+// a real PDF (it normally does: see evidence.go).
 const DefaultDocumentSize = 4096
 
 // DocumentSpec describes one document of a contract.
@@ -40,6 +41,9 @@ type document struct {
 	filename       string
 	content        []byte
 	size           int64
+
+	pdf    bool // rendered by the fake (evidence.go)
+	signed bool // signed by the fake (evidence.go)
 
 	shaOnce sync.Once
 	sha     string
@@ -70,6 +74,9 @@ func (s *Server) newDocumentLocked(contractID string, spec DocumentSpec, n int) 
 		d.size = spec.Size
 	default:
 		d.size = DefaultDocumentSize
+		if b := s.renderDocumentLocked(d); b != nil {
+			d.content, d.size = b, int64(len(b))
+		}
 	}
 	s.docs[d.id] = d
 	return d

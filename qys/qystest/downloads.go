@@ -64,7 +64,11 @@ func (s *Server) serveDocument(w *recorder, r *http.Request) {
 		writeNotFound(w, qys.CodeDocumentNotFound, "文档不存在")
 		return
 	}
-	streamFile(w, documentFile(d), s.takeTruncate())
+	f := documentFile(d)
+	if s.takeTamper() {
+		f = tamperedFile(f)
+	}
+	streamFile(w, f, s.takeTruncate())
 }
 
 func documentFile(d *document) file {

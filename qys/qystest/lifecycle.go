@@ -90,6 +90,7 @@ func (s *Server) Sign(id string, idx int) error {
 		c.logf(now, "%s 签署 (%s)", sg.spec.TenantName, typ)
 		s.contractEventLocked(c, typ, sg)
 		if all {
+			s.signDocumentsLocked(c)
 			c.logf(now, "合同完成")
 			s.contractEventLocked(c, CallbackComplete, nil)
 		}
@@ -248,6 +249,7 @@ func (s *Server) CompleteCompanyAuth(requestID, name string, success bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	registerNo := "91310000" + fmt.Sprintf("%010d", len(requestID)*7919+len(name))
+	s.recordCompanyAuthLocked(requestID, name, registerNo, map[bool]string{true: qys.AuthStatusSuccess, false: qys.AuthStatusFailed}[success])
 	if s.cb.target.Sender.Format == qys.FormatB {
 		typ, status := CallbackCompanyAuthOK, "1"
 		if !success {
@@ -295,6 +297,7 @@ func (s *Server) emitAuthLocked(kind qys.Kind, payload map[string]string) {
 func (s *Server) CompletePersonalAuth(authID, mode, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setPersonalAuthLocked(PersonalAuth{AuthID: authID, Mode: mode, Status: status})
 	if s.cb.target.Sender.Format == qys.FormatB {
 		typ := map[string]string{"1": CallbackUserAuthOK, "2": CallbackUserAuthFail}[status]
 		if typ == "" {

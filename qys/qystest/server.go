@@ -171,6 +171,7 @@ type Server struct {
 	gates       map[string]*DetailGate // see HoldDetail
 	faults      faults
 	cb          callbackState
+	ev          evidenceState // evidence.go, pdf.go
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.

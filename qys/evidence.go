@@ -1,0 +1,369 @@
+package qys
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Paths of the evidence and certification-result calls (public cloud).
+// The SaaS variants are chosen with WithSaaSAuthPaths.
+const (
+	PathContractStream     = "/v2/contract/stream"
+	PathFileVerify         = "/v2/verify"
+	PathCompanyAuthResult  = "/companyauth/result"
+	PathPersonalAuthResult = "/v2/personalauth/result"
+	// DefaultSaaSCompanyAuthResult and DefaultSaaSPersonalAuthResult are
+	// qyshook's guess at the SaaS variants: the vendor SDK has
+	// SaaSCompanyAuthResultRequest / SaaSUserAuthResultRequest, but their
+	// paths were not retrieved (docs/evidence.md). Override them with
+	// WithSaaSAuthPaths.
+	DefaultSaaSCompanyAuthResult  = "/saas/v2/companyauth/result"
+	DefaultSaaSPersonalAuthResult = "/saas/v2/personalauth/result"
+)
+
+// CodeAuthNotFound is the fake's code for an unknown certification,
+// chosen by qyshook (see NotFoundCodes).
+const CodeAuthNotFound = 1100003
+
+// Stream operations (operation parameter of /v2/contract/stream).
+const (
+	OperationAll      = "ALL"
+	OperationView     = "VIEW"
+	OperationModify   = "MODIFY"
+	OperationDownload = "DOWNLOAD"
+	OperationPrint    = "PRINT"
+)
+
+type saasPaths struct{ company, personal string }
+
+// WithSaaSAuthPaths makes CompanyAuthResult and PersonalAuthResult call
+// the SaaS variants. Empty arguments keep DefaultSaaSCompanyAuthResult /
+// DefaultSaaSPersonalAuthResult; a given path must start with "/".
+func WithSaaSAuthPaths(company, personal string) Option {
+	return func(c *Client) error {
+		if company == "" {
+			company = DefaultSaaSCompanyAuthResult
+		}
+		if personal == "" {
+			personal = DefaultSaaSPersonalAuthResult
+		}
+		for _, p := range []string{company, personal} {
+			if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \r\n") {
+				return fmt.Errorf("%w: SaaS auth path %q must be an absolute path", ErrInvalidOption, p)
+			}
+		}
+		c.saas = &saasPaths{company: company, personal: personal}
+		return nil
+	}
+}
+
+// StreamQuery selects a contract's operation log. ContractID or BizID is
+// required; Operations are sent comma-separated (none = the platform
+// default, ALL).
+type StreamQuery struct {
+	ContractID string
+	BizID      string
+	TenantName string
+	Operations []string
+}
+
+// OperationLog is the answer of /v2/contract/stream. Raw is the `result`
+// object exactly as sent, which is what an archive should keep.
+type OperationLog struct {
+	TotalCount int
+	Records    []OperationRecord
+	Raw        json.RawMessage
+}
+
+// OperationRecord is one entry of the operation log. The public cloud's
+// item fields are not documented; these names are qyshook's (and the
+// fake's) choice. Raw always holds the entry as sent.
+type OperationRecord struct {
+	Operation    string          `json:"operation"`
+	OperatorName string          `json:"operatorName"`
+	OperateTime  string          `json:"operateTime"`
+	Description  string          `json:"description"`
+	Raw          json.RawMessage `json:"-"`
+}
+
+// ContractStream calls GET /v2/contract/stream (合同管理-获取合同操作记录).
+func (c *Client) ContractStream(ctx context.Context, q StreamQuery) (*OperationLog, error) {
+	v, err := ContractQuery{ContractID: q.ContractID, BizID: q.BizID, TenantName: q.TenantName}.values("contract stream")
+	if err != nil {
+		return nil, err
+	}
+	setNonEmpty(v, "operation", joinItems(q.Operations))
+	path := c.apiPath(PathContractStream)
+	env, err := c.getJSON(ctx, path, v)
+	if err != nil {
+		return nil, err
+	}
+	if isJSONNull(env.Result) {
+		return nil, fmt.Errorf("qys: %s: response has no result", path)
+	}
+	var res struct {
+		TotalCount flexInt           `json:"totalCount"`
+		List       []json.RawMessage `json:"list"`
+	}
+	if err := json.Unmarshal(env.Result, &res); err != nil {
+		return nil, fmt.Errorf("qys: %s: decode operation log: %w", path, err)
+	}
+	out := &OperationLog{TotalCount: res.TotalCount.v, Raw: append(json.RawMessage(nil), env.Result...)}
+	for _, item := range res.List {
+		var r OperationRecord
+		if err := json.Unmarshal(item, &r); err != nil {
+			return nil, fmt.Errorf("qys: %s: decode operation record: %w", path, err)
+		}
+		r.Raw = append(json.RawMessage(nil), item...)
+		out.Records = append(out.Records, r)
+	}
+	if !res.TotalCount.set {
+		out.TotalCount = len(out.Records)
+	}
+	return out, nil
+}
+
+// CompanyAuthQuery selects a company certification: RequestID, or
+// CompanyName when the request id is unknown.
+type CompanyAuthQuery struct {
+	RequestID   string
+	CompanyName string
+}
+
+// CompanyAuthResult is the answer of /companyauth/result. The response
+// fields are not documented in the vendor SDK; qyshook reads the names the
+// certification callbacks use (status, companyName, registerNo,
+// legalPerson, companyId). Raw is the `result` object as sent.
+type CompanyAuthResult struct {
+	RequestID   string
+	CompanyID   string
+	CompanyName string
+	RegisterNo  string
+	LegalPerson string
+	// Status is AuthStatusInProgress, AuthStatusSuccess or
+	// AuthStatusFailed; a JSON number is kept as its decimal text ("" when
+	// absent).
+	Status string
+	Raw    json.RawMessage
+}
+
+// CompanyAuthResult calls GET /companyauth/result (企业认证-查询认证结果),
+// or its SaaS variant (WithSaaSAuthPaths).
+func (c *Client) CompanyAuthResult(ctx context.Context, q CompanyAuthQuery) (*CompanyAuthResult, error) {
+	if strings.TrimSpace(q.RequestID) == "" && strings.TrimSpace(q.CompanyName) == "" {
+		return nil, fmt.Errorf("%w: company auth result: RequestID or CompanyName is required", ErrInvalidOption)
+	}
+	v := url.Values{}
+	setNonEmpty(v, "requestId", q.RequestID)
+	setNonEmpty(v, "companyName", q.CompanyName)
+	path := PathCompanyAuthResult
+	if c.saas != nil {
+		path = c.saas.company
+	}
+	env, err := c.getJSON(ctx, path, v)
+	if err != nil {
+		return nil, err
+	}
+	if isJSONNull(env.Result) {
+		return nil, fmt.Errorf("qys: %s: response has no result", path)
+	}
+	var res struct {
+		RequestID   flexString `json:"requestId"`
+		CompanyID   flexString `json:"companyId"`
+		CompanyName flexString `json:"companyName"`
+		Name        flexString `json:"name"`
+		RegisterNo  flexString `json:"registerNo"`
+		LegalPerson flexString `json:"legalPerson"`
+		Status      flexString `json:"status"`
+	}
+	if err := json.Unmarshal(env.Result, &res); err != nil {
+		return nil, fmt.Errorf("qys: %s: decode company auth result: %w", path, err)
+	}
+	out := &CompanyAuthResult{RequestID: res.RequestID.v, CompanyID: res.CompanyID.v,
+		CompanyName: res.CompanyName.v, RegisterNo: res.RegisterNo.v, LegalPerson: res.LegalPerson.v,
+		Status: res.Status.v, Raw: append(json.RawMessage(nil), env.Result...)}
+	if out.CompanyName == "" {
+		out.CompanyName = res.Name.v
+	}
+	return out, nil
+}
+
+// PersonalAuthQuery's ContactType takes the receivers' contact types
+// (ContactMobile, ContactEmail in types.go).
+
+// PersonalAuthQuery selects a personal certification: AuthID, or Contact
+// with ContactType (ContactMobile or ContactEmail).
+type PersonalAuthQuery struct {
+	AuthID      string
+	Contact     string
+	ContactType string
+}
+
+// PersonalAuthResult is the answer of /v2/personalauth/result. As for
+// companies, the field names are those of the callbacks (authId, status,
+// mode); Raw is the `result` object as sent.
+type PersonalAuthResult struct {
+	AuthID string
+	Mode   string
+	// Status is AuthStatusInProgress, AuthStatusSuccess, AuthStatusFailed
+	// or AuthStatusReview, as text ("" when absent).
+	Status string
+	Raw    json.RawMessage
+}
+
+// PersonalAuthResult calls GET /v2/personalauth/result (个人认证-查询个人认证
+// 状态), or its SaaS variant (WithSaaSAuthPaths).
+func (c *Client) PersonalAuthResult(ctx context.Context, q PersonalAuthQuery) (*PersonalAuthResult, error) {
+	v := url.Values{}
+	switch {
+	case strings.TrimSpace(q.AuthID) != "":
+		v.Set("authId", q.AuthID)
+	case strings.TrimSpace(q.Contact) != "":
+		if q.ContactType != ContactMobile && q.ContactType != ContactEmail {
+			return nil, fmt.Errorf("%w: personal auth result: ContactType must be %s or %s", ErrInvalidOption, ContactMobile, ContactEmail)
+		}
+		v.Set("contact", q.Contact)
+		v.Set("contactType", q.ContactType)
+	default:
+		return nil, fmt.Errorf("%w: personal auth result: AuthID or Contact is required", ErrInvalidOption)
+	}
+	path := c.apiPath(PathPersonalAuthResult)
+	if c.saas != nil {
+		path = c.saas.personal
+	}
+	env, err := c.getJSON(ctx, path, v)
+	if err != nil {
+		return nil, err
+	}
+	if isJSONNull(env.Result) {
+		return nil, fmt.Errorf("qys: %s: response has no result", path)
+	}
+	var res struct {
+		AuthID flexString `json:"authId"`
+		Mode   flexString `json:"mode"`
+		Status flexString `json:"status"`
+	}
+	if err := json.Unmarshal(env.Result, &res); err != nil {
+		return nil, fmt.Errorf("qys: %s: decode personal auth result: %w", path, err)
+	}
+	return &PersonalAuthResult{AuthID: res.AuthID.v, Mode: res.Mode.v, Status: res.Status.v,
+		Raw: append(json.RawMessage(nil), env.Result...)}, nil
+}
+
+// PlatformVerification is the answer of /v2/verify. Its fields are not
+// documented publicly; qyshook reads `valid` and `signatures` (the fake's
+// shape) and keeps the `result` as sent in Raw, so a verdict can be
+// archived even when the field names differ.
+type PlatformVerification struct {
+	// Valid is the platform's overall verdict.
+	Valid      bool
+	Signatures []PlatformSignature
+	Raw        json.RawMessage
+}
+
+// PlatformSignature is the platform's verdict on one signature.
+type PlatformSignature struct {
+	Signer   string `json:"signer"`
+	SignTime string `json:"signTime"`
+	Valid    bool   `json:"valid"`
+	// Modified: the document was changed after this signature.
+	Modified bool `json:"modified"`
+}
+
+// VerifyFile calls POST /v2/verify (辅助工具-文件验签) with the PDF as the
+// multipart field `file` (name is its file name; showImg is not sent).
+// The body is re-read from r for each attempt; the platform's verdict is
+// returned even when it says the file is invalid.
+func (c *Client) VerifyFile(ctx context.Context, name string, r io.ReaderAt, size int64) (*PlatformVerification, error) {
+	if r == nil || size <= 0 {
+		return nil, fmt.Errorf("%w: verify file: empty file", ErrInvalidOption)
+	}
+	if name == "" {
+		name = "document.pdf"
+	}
+	path := c.apiPath(PathFileVerify)
+	ctx, cancel := c.withDefaultTimeout(ctx)
+	defer cancel()
+	var env *envelope
+	err := c.withRetries(ctx, path, func(ctx context.Context) (bool, time.Duration, error) {
+		req, err := c.newRequest(ctx, path, nil, "application/json")
+		if err != nil {
+			return false, 0, err
+		}
+		body, ctype, err := multipartFile(name, io.NewSectionReader(r, 0, size))
+		if err != nil {
+			return false, 0, fmt.Errorf("qys: %s: %w", path, err)
+		}
+		req.Method = http.MethodPost
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		req.Header.Set("Content-Type", ctype)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return retryable(ctx, err), 0, fmt.Errorf("qys: %s: %w", path, stripURL(err))
+		}
+		defer resp.Body.Close()
+		e, retry, err := c.readJSON(path, resp)
+		if err != nil {
+			return retry, retryAfterOf(err), err
+		}
+		env = e
+		return false, 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if isJSONNull(env.Result) {
+		return nil, fmt.Errorf("qys: %s: response has no result", path)
+	}
+	out := &PlatformVerification{Raw: append(json.RawMessage(nil), env.Result...)}
+	if b := bytes.TrimSpace(env.Result); len(b) > 0 && b[0] == '[' {
+		err = json.Unmarshal(b, &out.Signatures)
+		out.Valid = len(out.Signatures) > 0
+		for _, s := range out.Signatures {
+			out.Valid = out.Valid && s.Valid && !s.Modified
+		}
+	} else {
+		var res struct {
+			Valid      bool                `json:"valid"`
+			Signatures []PlatformSignature `json:"signatures"`
+		}
+		err = json.Unmarshal(b, &res)
+		out.Valid, out.Signatures = res.Valid, res.Signatures
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qys: %s: decode verification: %w", path, err)
+	}
+	return out, nil
+}
+
+// maxVerifyUpload bounds the file VerifyFile sends (it is buffered once
+// per attempt so that retries and Content-Length work).
+const maxVerifyUpload = 256 << 20
+
+func multipartFile(name string, r *io.SectionReader) ([]byte, string, error) {
+	if r.Size() > maxVerifyUpload {
+		return nil, "", fmt.Errorf("file of %d bytes is larger than %d", r.Size(), maxVerifyUpload)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := io.Copy(fw, r); err != nil {
+		return nil, "", fmt.Errorf("read file: %w", err)
+	}
+	if err := mw.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), mw.FormDataContentType(), nil
+}
