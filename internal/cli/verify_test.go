@@ -44,7 +44,7 @@ func signedPDF(t *testing.T) (signed, tampered []byte) {
 // archive stores content as a document of contract cid and records it in
 // the ledger; then damage (if any) rewrites the file behind the ledger's
 // back, as bit rot or an intruder would.
-func archive(t *testing.T, l store.Ledger, dataDir, cid, did string, content []byte, damage func([]byte) []byte) {
+func archive(t *testing.T, l store.Ledger, dataDir, cid, did string, content []byte, damage func([]byte) []byte) string {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -71,23 +71,29 @@ func archive(t *testing.T, l store.Ledger, dataDir, cid, did string, content []b
 			t.Fatal(err)
 		}
 	}
+	return rel
 }
 
 func TestVerifyCommand(t *testing.T) {
-	signed, tampered := signedPDF(t)
+	// Each case its own signed file: the archive is content-addressed, so
+	// damaging one file would damage every document sharing its content.
+	var signed, tampered [5][]byte
+	for i := range signed {
+		signed[i], tampered[i] = signedPDF(t)
+	}
 	for _, kind := range testdb.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			u, l := opsLedger(t, kind)
 			vars := opsVars(t, u)
 			dir := vars["QYSHOOK_DATA_DIR"]
-			archive(t, l, dir, "c-good", "d-good", signed, nil)
-			archive(t, l, dir, "c-tampered", "d-tampered", signed, func([]byte) []byte { return tampered })
-			archive(t, l, dir, "c-truncated", "d-truncated", signed, func(b []byte) []byte { return b[:len(b)/2] })
+			archive(t, l, dir, "c-good", "d-good", signed[0], nil)
+			archive(t, l, dir, "c-tampered", "d-tampered", signed[1], func([]byte) []byte { return tampered[1] })
+			archive(t, l, dir, "c-truncated", "d-truncated", signed[2], func(b []byte) []byte { return b[:len(b)/2] })
 			// Archived tampered: the ledger's hash is of the tampered bytes,
 			// so only the signatures can tell.
-			archive(t, l, dir, "c-served-tampered", "d-served-tampered", tampered, nil)
-			archive(t, l, dir, "c-missing", "d-missing", signed, nil)
-			if err := os.Remove(filepath.Join(dir, "documents", "default", "c-missing", "d-missing.pdf")); err != nil {
+			archive(t, l, dir, "c-served-tampered", "d-served-tampered", tampered[3], nil)
+			missing := archive(t, l, dir, "c-missing", "d-missing", signed[4], nil)
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing))); err != nil {
 				t.Fatal(err)
 			}
 
