@@ -207,6 +207,7 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 		return nil, err
 	}
 	o.Publisher, o.Logger, o.Registerer = s.Conn.JS, s.Log.With().Str("component", "receiver").Logger(), reg
+	WarnLenientPolicies(o.Logger, s.Cfg.Tenants)
 	return receiver.New(o)
 }
 
