@@ -210,7 +210,7 @@ func replayConfig(svc *app.Services, rate float64) replay.Config {
 // warnUnconfirmed says when a tenant's events cannot be confirmed.
 func warnUnconfirmed(env *Env, cfg *config.Config) {
 	for _, t := range cfg.Tenants {
-		if t.QYS.AppToken.Reveal() == "" || t.QYS.AppSecret.Reveal() == "" {
+		if !t.QYS.Credentials() {
 			fmt.Fprintf(env.Stderr, "qyshook replay: warning: tenant %q has no 契约锁 API credentials: "+
 				"its contracts are applied from the callbacks alone (unconfirmed)\n", t.Name)
 		}
