@@ -223,3 +223,20 @@ func TestAuthAnswerValidated(t *testing.T) {
 		t.Error(`ParseAuthAnswer("ok") succeeded`)
 	}
 }
+
+// FuzzParseAuthAnswer: any input is json, success or an error, never a
+// third value.
+func FuzzParseAuthAnswer(f *testing.F) {
+	for _, s := range []string{"", "json", " Success ", "SUCCESS!", "{\"code\":0}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := receiver.ParseAuthAnswer(s)
+		if err == nil && a != receiver.AuthAnswerJSON && a != receiver.AuthAnswerSuccess {
+			t.Fatalf("ParseAuthAnswer(%q) = %q", s, a)
+		}
+		if err != nil && (a != "" || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("ParseAuthAnswer(%q) = %q, %v", s, a, err)
+		}
+	})
+}
