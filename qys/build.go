@@ -29,7 +29,7 @@ type SenderConfig struct {
 	Encrypt bool
 	// Cipher is format A's cipher (default CipherECB).
 	Cipher Cipher
-	// IV is format A's CBC IV; nil means the key bytes (the package default).
+	// IV is format A's CBC IV (16 bytes), required with CipherCBC.
 	IV []byte
 	// Token is format B's callback token (IV = SHA-256(Token)[:16]).
 	Token string

@@ -159,3 +159,141 @@ func finishAuth(cb *Callback, a *Auth) {
 	}
 	cb.Auth = a
 }
+
+// Accept is which callback shapes a tenant accepts for one kind of
+// callback. The three values are ordered, each accepting everything the
+// previous one does. A signature that is present is always checked, and a
+// wrong one is always refused, whatever the setting.
+type Accept string
+
+// Accepted shapes, strictest first.
+const (
+	// AcceptEncrypted requires a signature (format A: MD5(timestamp +
+	// secret); format B: the timestamp, or the signature with
+	// SignatureMD5) and format A's business fields encrypted in `content`.
+	AcceptEncrypted Accept = "encrypted"
+	// AcceptPlain also accepts signed format-A callbacks whose fields are
+	// sent in the clear (encryption off in 契约锁). Format A's signature
+	// covers only the timestamp, so it does not protect those fields.
+	AcceptPlain Accept = "plain"
+	// AcceptUnsigned also accepts callbacks without a signature: plain
+	// form fields (the direct-mode certification callbacks of the public
+	// cloud) or encrypted content. Anyone who knows the URL can forge
+	// them; certifications are confirmed through the open API.
+	AcceptUnsigned Accept = "unsigned"
+)
+
+// ParseAccept reads an Accept ("encrypted", "plain" or "unsigned", any
+// case, surrounding spaces ignored).
+func ParseAccept(s string) (Accept, error) {
+	a := Accept(strings.ToLower(strings.TrimSpace(s)))
+	if a.rank() < 0 {
+		return "", fmt.Errorf("%w: %q is not encrypted, plain or unsigned", ErrInvalidOption, truncate([]byte(s), 32))
+	}
+	return a, nil
+}
+
+// rank orders the values (0 strictest); -1 for an unknown value.
+func (a Accept) rank() int {
+	switch a {
+	case AcceptEncrypted:
+		return 0
+	case AcceptPlain:
+		return 1
+	case AcceptUnsigned:
+		return 2
+	}
+	return -1
+}
+
+// Lenient reports whether a accepts more than signed, encrypted callbacks.
+func (a Accept) Lenient() bool { return a.rank() > 0 }
+
+// looser returns the looser of a and b.
+func (a Accept) looser(b Accept) Accept {
+	if b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+// Policy is what a tenant accepts per callback kind. An empty field takes
+// the format's default (DefaultPolicy).
+type Policy struct {
+	Contract     Accept
+	AuthPersonal Accept
+	AuthCompany  Accept
+}
+
+// DefaultPolicy is the policy of a format when nothing is configured.
+// Format A: contract callbacks must be signed and encrypted; certification
+// callbacks are accepted unsigned and plain, the shape the public cloud
+// sends them in outside SaaS mode (docs/qys-protocol.md §7). Format B:
+// everything must be signed (there is no evidence of another shape).
+func DefaultPolicy(f Format) Policy {
+	if f == FormatB {
+		return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptEncrypted, AuthCompany: AcceptEncrypted}
+	}
+	return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptUnsigned, AuthCompany: AcceptUnsigned}
+}
+
+// For returns what p accepts for kind (AcceptEncrypted for an unknown kind).
+func (p Policy) For(kind Kind) Accept {
+	var a Accept
+	switch kind {
+	case KindContract:
+		a = p.Contract
+	case KindAuthPersonal:
+		a = p.AuthPersonal
+	case KindAuthCompany:
+		a = p.AuthCompany
+	}
+	if a.rank() < 0 {
+		return AcceptEncrypted
+	}
+	return a
+}
+
+// Lenient returns the kinds for which p accepts plain or unsigned
+// callbacks, in the order contract, auth.personal, auth.company.
+func (p Policy) Lenient() []Kind {
+	var out []Kind
+	for _, k := range []Kind{KindContract, KindAuthPersonal, KindAuthCompany} {
+		if p.For(k).Lenient() {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// withDefaults fills the empty fields from DefaultPolicy(f) and loosens
+// every kind to at least floor (the legacy all-kinds switches).
+func (p Policy) withDefaults(f Format, floor Accept) Policy {
+	d := DefaultPolicy(f)
+	fill := func(a *Accept, def Accept) {
+		if *a == "" {
+			*a = def
+		}
+		if floor != "" {
+			*a = a.looser(floor)
+		}
+	}
+	fill(&p.Contract, d.Contract)
+	fill(&p.AuthPersonal, d.AuthPersonal)
+	fill(&p.AuthCompany, d.AuthCompany)
+	return p
+}
+
+func (p Policy) validate() error {
+	for _, a := range []Accept{p.Contract, p.AuthPersonal, p.AuthCompany} {
+		if a != "" && a.rank() < 0 {
+			return fmt.Errorf("unknown accept value %q (encrypted, plain or unsigned)", truncate([]byte(a), 32))
+		}
+	}
+	return nil
+}
+
+func (p Policy) allUnsigned() bool {
+	return p.For(KindContract) == AcceptUnsigned && p.For(KindAuthPersonal) == AcceptUnsigned &&
+		p.For(KindAuthCompany) == AcceptUnsigned
+}

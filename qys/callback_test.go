@@ -261,6 +261,7 @@ func TestNewVerifierValidates(t *testing.T) {
 		"BadCipher":      func(c *qys.VerifierConfig) { c.Cipher = "AES_GCM" },
 		"BadIV":          func(c *qys.VerifierConfig) { c.IV = []byte("123") },
 		"BadFormat":      func(c *qys.VerifierConfig) { c.Format = "C" },
+		"CBCWithoutIV":   func(c *qys.VerifierConfig) { c.Cipher = qys.CipherCBC },
 		"NegativeWindow": func(c *qys.VerifierConfig) { c.Window.Past = -time.Second },
 		"BNoToken":       func(c *qys.VerifierConfig) { c.Format = qys.FormatB },
 		"BBadSigMode":    func(c *qys.VerifierConfig) { c.Format, c.Token, c.SignatureB = qys.FormatB, "t", "sha1" },

@@ -24,6 +24,9 @@ type Client struct {
 	base   *url.URL
 	token  string
 	secret string
+	// agentToken and agentSecret sign in SaaS agent mode (WithAgent).
+	agentToken  string
+	agentSecret string
 
 	hc            *http.Client
 	timeout       time.Duration
@@ -42,7 +45,10 @@ type Client struct {
 
 // NewClient returns a client for baseURL (e.g. https://openapi.qiyuesuo.cn,
 // or a private-cloud host such as http://host:9182) with the app's token
-// and secret. Errors wrap ErrInvalidOption.
+// and secret. With WithAgent the app's token and secret may be empty (an
+// integrator calling as itself); set, they are sent too (acting for a
+// sub-account), as the vendor SDK's SaaS client does. Errors wrap
+// ErrInvalidOption.
 func NewClient(baseURL, appToken, appSecret string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(baseURL) == "" {
 		return nil, fmt.Errorf("%w: empty base URL", ErrInvalidOption)
@@ -54,8 +60,8 @@ func NewClient(baseURL, appToken, appSecret string, opts ...Option) (*Client, er
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("%w: base URL must be http(s)://host[:port][/path] without query or credentials", ErrInvalidOption)
 	}
-	if appToken == "" || appSecret == "" {
-		return nil, fmt.Errorf("%w: empty app token or secret", ErrInvalidOption)
+	if (appToken == "") != (appSecret == "") {
+		return nil, fmt.Errorf("%w: app token and app secret go together", ErrInvalidOption)
 	}
 	if strings.ContainsAny(appToken, "\r\n") {
 		return nil, fmt.Errorf("%w: app token contains a line break", ErrInvalidOption)
@@ -81,6 +87,12 @@ func NewClient(baseURL, appToken, appSecret string, opts ...Option) (*Client, er
 		if err := opt(c); err != nil {
 			return nil, err
 		}
+	}
+	if appToken == "" && c.agentToken == "" {
+		return nil, fmt.Errorf("%w: empty app token or secret", ErrInvalidOption)
+	}
+	if c.agentToken != "" && c.private {
+		return nil, fmt.Errorf("%w: agent mode is a public-cloud (SaaS) feature; the private-cloud headers have no agent pair", ErrInvalidOption)
 	}
 	if c.hc == nil {
 		c.hc = defaultHTTPClient(c.timeout)
@@ -143,10 +155,16 @@ func (c *Client) newRequest(ctx context.Context, path string, q url.Values, acce
 		prefix = "x-qys-"
 	}
 	h := req.Header
-	h.Set(prefix+"accesstoken", c.token)
+	if c.token != "" {
+		h.Set(prefix+"accesstoken", c.token)
+		h.Set(prefix+"signature", SignAPI(c.token, c.secret, ts, nonce))
+	}
 	h.Set(prefix+"timestamp", ts)
 	h.Set(prefix+"nonce", nonce)
-	h.Set(prefix+"signature", SignAPI(c.token, c.secret, ts, nonce))
+	if c.agentToken != "" {
+		h.Set(HeaderAgentToken, c.agentToken)
+		h.Set(HeaderAgentSignature, SignAPI(c.agentToken, c.agentSecret, ts, nonce))
+	}
 	if c.versionHeader != "" {
 		h.Set("version", c.versionHeader)
 	}

@@ -18,8 +18,8 @@ const MaxContentSize = 8 << 20
 // Encrypt encrypts plaintext as a callback `content`: Base64 of AES with
 // PKCS#7 padding, in ECB, or CBC with iv. key is used as UTF-8 bytes and
 // must be 16 bytes long (AES-128; 24 or 32 bytes select AES-192/256). An
-// empty cipher means CipherECB. With CipherCBC a nil iv means the key bytes
-// (the package default, see the package doc); otherwise iv must be 16 bytes.
+// empty cipher means CipherECB. CipherCBC needs iv (16 bytes): no public
+// source gives the platform's IV, so there is no default.
 func Encrypt(c Cipher, key string, iv []byte, plaintext []byte) (string, error) {
 	block, err := aes.NewCipher([]byte(key))
 	if err != nil {
@@ -93,12 +93,9 @@ func TokenIV(token string) []byte {
 	return sum[:aes.BlockSize]
 }
 
-// cbcIV returns iv, or the key bytes when iv is nil (the documented
-// default, not confirmed by 契约锁).
-func cbcIV(key string, iv []byte) ([]byte, error) {
-	if iv == nil {
-		iv = []byte(key)
-	}
+// cbcIV returns iv, which must be 16 bytes. There is no default IV (the
+// key bytes were one once; no public source supports it).
+func cbcIV(_ string, iv []byte) ([]byte, error) {
 	if len(iv) != aes.BlockSize {
 		return nil, fmt.Errorf("cbc iv must be %d bytes, got %d", aes.BlockSize, len(iv))
 	}

@@ -54,7 +54,6 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 	}{
 		{"ECB", qys.CipherECB, nil},
 		{"DefaultECB", "", nil},
-		{"CBCKeyIV", qys.CipherCBC, nil},
 		{"CBCGivenIV", qys.CipherCBC, iv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +71,7 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 		})
 	}
 	t.Run("CBCIVDiffers", func(t *testing.T) {
-		a, _ := qys.Encrypt(qys.CipherCBC, vectorKey, nil, []byte("{}"))
+		a, _ := qys.Encrypt(qys.CipherCBC, vectorKey, []byte(vectorKey), []byte("{}"))
 		b, _ := qys.Encrypt(qys.CipherCBC, vectorKey, iv, []byte("{}"))
 		if a == b {
 			t.Fatal("the IV does not change the ciphertext")
@@ -134,11 +133,12 @@ func TestDecryptErrors(t *testing.T) {
 		"TruncatedBase64": {qys.CipherECB, vectorKey, nil, vectorCiphertext[:10]},
 		"NotBlockMultiple": {qys.CipherECB, vectorKey, nil,
 			base64.StdEncoding.EncodeToString([]byte("0123456789"))},
-		"Empty":       {qys.CipherECB, vectorKey, nil, ""},
-		"NotBase64":   {qys.CipherECB, vectorKey, nil, "!!!!"},
-		"BadIV":       {qys.CipherCBC, vectorKey, []byte("short"), vectorCiphertext},
-		"UnknownMode": {"AES_GCM", vectorKey, nil, vectorCiphertext},
-		"TooLong":     {qys.CipherECB, vectorKey, nil, strings.Repeat("A", qys.MaxContentSize+4)},
+		"Empty":        {qys.CipherECB, vectorKey, nil, ""},
+		"NotBase64":    {qys.CipherECB, vectorKey, nil, "!!!!"},
+		"BadIV":        {qys.CipherCBC, vectorKey, []byte("short"), vectorCiphertext},
+		"CBCWithoutIV": {qys.CipherCBC, vectorKey, nil, vectorCiphertext},
+		"UnknownMode":  {"AES_GCM", vectorKey, nil, vectorCiphertext},
+		"TooLong":      {qys.CipherECB, vectorKey, nil, strings.Repeat("A", qys.MaxContentSize+4)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got, err := qys.Decrypt(tc.cipher, tc.key, tc.iv, tc.content); !errors.Is(err, qys.ErrDecrypt) {
@@ -154,6 +154,9 @@ func TestEncryptErrors(t *testing.T) {
 	}
 	if _, err := qys.Encrypt(qys.CipherCBC, vectorKey, []byte("short"), nil); err == nil {
 		t.Error("short IV accepted")
+	}
+	if _, err := qys.Encrypt(qys.CipherCBC, vectorKey, nil, nil); err == nil {
+		t.Error("CBC without an IV accepted (the key bytes are no documented default)")
 	}
 	if _, err := qys.Encrypt("AES_GCM", vectorKey, nil, nil); err == nil {
 		t.Error("unknown cipher accepted")

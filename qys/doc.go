@@ -97,9 +97,9 @@
 // timestamp may travel in the body or the URL query. Choices:
 //
 //   - CBC IV (Cipher = CipherCBC): the public-cloud IV rule is NOT
-//     documented. The default IV is the key bytes themselves (a common
-//     Java convention). This is not confirmed; set VerifierConfig.IV (and
-//     SenderConfig.IV) once 契约锁 tells you the real IV.
+//     documented, so there is no default: VerifierConfig.IV (and
+//     SenderConfig.IV, and the iv of Encrypt/Decrypt) is required with
+//     CBC, and NewVerifier refuses CBC without it.
 //   - Padding: PKCS#7 is stripped strictly; a zero-padded plaintext (the
 //     vendor C# sample) is accepted when, without its trailing NULs, it is
 //     valid JSON.
@@ -108,9 +108,18 @@
 //     edges inclusive (VerifierConfig.Window). A signed callback whose
 //     timestamp is missing or unparsable fails with ErrStale (not
 //     ErrMalformed): its freshness cannot be established.
+//   - What each kind accepts is VerifierConfig.Policy: AcceptEncrypted
+//     (signed, fields in content), AcceptPlain (also signed plain fields)
+//     or AcceptUnsigned (also no signature). The format-A default accepts
+//     certification callbacks unsigned and plain, the shape the public
+//     cloud sends outside SaaS mode (third-party receivers only), and keeps
+//     contract callbacks at AcceptEncrypted; format B defaults to
+//     AcceptEncrypted for every kind. The route's policy is applied before
+//     decryption; in format B the kind read from the content must accept
+//     the shape too. A signature that is present is always checked.
 //   - A callback without signature is refused (ErrMissingSignature) unless
-//     AllowUnsigned; it is then checked for freshness only if it carries a
-//     timestamp, and SecretIndex is -1.
+//     its kind accepts unsigned callbacks; it is then checked for freshness
+//     only if it carries a timestamp, and SecretIndex is -1.
 //   - A repeated or conflicting signature, timestamp or content field is
 //     ErrMalformed.
 //
@@ -144,7 +153,15 @@
 //
 // Response bodies: this package does not answer callbacks. The contract
 // callback's official answer was not found; the receiver answers
-// "success" (every observed integration does) and {"code":0} for auth.
+// "success" (every observed integration does), and for certification
+// callbacks {"code":0,"message":"SUCCESS"} or "success" per tenant.
+//
+// # SaaS agent mode
+//
+// WithAgent signs every request as the vendor SDK's SaaSSdkClient does:
+// x-qys-open-agentaccesstoken and x-qys-open-agentsignature =
+// SignAPI(agentToken, agentSecret, timestamp, nonce), beside the app pair
+// when one is given.
 //
 // BuildCallback, Sign, SignAPI, Encrypt, Decrypt and TokenIV build
 // callbacks and requests exactly as described above, for fakes and tests.

@@ -39,11 +39,11 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add("", true)
 	f.Add("====", false)
 	f.Fuzz(func(t *testing.T, content string, cbc bool) {
-		c := CipherECB
+		c, iv := CipherECB, []byte(nil)
 		if cbc {
-			c = CipherCBC
+			c, iv = CipherCBC, []byte(fuzzKey) // CBC has no default IV
 		}
-		pt, err := Decrypt(c, fuzzKey, nil, content)
+		pt, err := Decrypt(c, fuzzKey, iv, content)
 		if err != nil {
 			if !errors.Is(err, ErrDecrypt) || pt != nil {
 				t.Fatalf("Decrypt error %v does not wrap ErrDecrypt", err)
@@ -176,5 +176,59 @@ func FuzzEnvelope(f *testing.F) {
 			List       []ContractSummary `json:"list"`
 		}
 		_ = json.Unmarshal(env.Result, &page)
+	})
+}
+
+// FuzzVerifyPolicy: whatever the body and the per-kind policy, a callback
+// accepted for a kind has a shape that kind's policy accepts.
+func FuzzVerifyPolicy(f *testing.F) {
+	ts := strconv.FormatInt(fuzzNow.UnixMilli(), 10)
+	sig := Sign(ts, fuzzKey)
+	content, _ := Encrypt(CipherECB, fuzzKey, nil, []byte(`{"contractId":"1","requestId":"r","authId":"a","status":"1"}`))
+	f.Add([]byte(url.Values{"content": {content}, "signature": {sig}, "timestamp": {ts}}.Encode()), uint8(0), uint8(2), uint8(2))
+	f.Add([]byte("contractId=1&requestId=r&authId=a&status=1&signature="+sig+"&timestamp="+ts), uint8(1), uint8(0), uint8(1))
+	f.Add([]byte("contractId=1&requestId=r&authId=a&status=1"), uint8(2), uint8(1), uint8(2))
+	f.Add([]byte(url.Values{"content": {content}}.Encode()), uint8(0), uint8(2), uint8(0))
+	levels := []Accept{AcceptEncrypted, AcceptPlain, AcceptUnsigned}
+	f.Fuzz(func(t *testing.T, body []byte, c, p, co uint8) {
+		pol := Policy{Contract: levels[int(c)%3], AuthPersonal: levels[int(p)%3], AuthCompany: levels[int(co)%3]}
+		v := fuzzVerifier(t, VerifierConfig{Secrets: []string{fuzzKey}, Policy: pol})
+		req := RawRequest{ContentType: "application/x-www-form-urlencoded", Body: body}
+		for _, kind := range []Kind{KindContract, KindAuthCompany, KindAuthPersonal} {
+			cb, err := v.Verify(kind, req)
+			verifySentinel(t, cb, err)
+			if err != nil {
+				continue
+			}
+			if cb.SecretIndex < 0 && pol.For(kind) != AcceptUnsigned {
+				t.Fatalf("unsigned %s callback accepted under %s", kind, pol.For(kind))
+			}
+			if f, _ := parseFields(req); f != nil && len(f.vals[fieldContent]) == 0 && pol.For(kind) == AcceptEncrypted {
+				t.Fatalf("plain %s callback accepted under %s", kind, pol.For(kind))
+			}
+		}
+	})
+}
+
+// FuzzParseAccept: any input parses to one of the three values or fails
+// with ErrInvalidOption, and a parsed value parses to itself.
+func FuzzParseAccept(f *testing.F) {
+	for _, s := range []string{"encrypted", " Plain ", "UNSIGNED", "", "none", "unsigned\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAccept(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidOption) || a != "" {
+				t.Fatalf("ParseAccept(%q) = %q, %v", s, a, err)
+			}
+			return
+		}
+		if a.rank() < 0 {
+			t.Fatalf("ParseAccept(%q) = unknown %q", s, a)
+		}
+		if b, err := ParseAccept(string(a)); err != nil || b != a {
+			t.Fatalf("not idempotent: %q -> %q, %v", a, b, err)
+		}
 	})
 }

@@ -106,3 +106,28 @@ func WithVersionHeader(v string) Option {
 		return nil
 	}
 }
+
+// Headers of the SaaS agent mode (the vendor Go SDK's commons/Constants.go
+// AGENT_TOKEN and AGENT_SIGNATURE; docs/qys-protocol.md §1.2).
+const (
+	HeaderAgentToken     = "x-qys-open-agentaccesstoken"
+	HeaderAgentSignature = "x-qys-open-agentsignature"
+)
+
+// WithAgent calls the open API in SaaS agent mode, as an integrator acting
+// for other companies: every request carries x-qys-open-agentaccesstoken =
+// agentToken and x-qys-open-agentsignature = SignAPI(agentToken,
+// agentSecret, timestamp, nonce), beside the app pair when one is given
+// (the vendor SDK's SaaSSdkClient). Public cloud only.
+func WithAgent(agentToken, agentSecret string) Option {
+	return func(c *Client) error {
+		if agentToken == "" || agentSecret == "" {
+			return fmt.Errorf("%w: empty agent token or secret", ErrInvalidOption)
+		}
+		if strings.ContainsAny(agentToken, "\r\n") {
+			return fmt.Errorf("%w: agent token contains a line break", ErrInvalidOption)
+		}
+		c.agentToken, c.agentSecret = agentToken, agentSecret
+		return nil
+	}
+}

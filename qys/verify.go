@@ -43,8 +43,8 @@ type VerifierConfig struct {
 	Secrets []string
 	// Cipher is format A's content encryption (default CipherECB).
 	Cipher Cipher
-	// IV is format A's CBC IV (16 bytes). Nil means the secret's own key
-	// bytes: a guess, not confirmed by 契约锁 (see the package doc).
+	// IV is format A's CBC IV (16 bytes), required with CipherCBC: no
+	// public source gives the platform's IV, so there is no default.
 	IV []byte
 	// Token is format B's callback token: IV = SHA-256(Token)[:16].
 	Token string
@@ -53,15 +53,16 @@ type VerifierConfig struct {
 	SignatureB string
 	// Window bounds the timestamp; zero fields take the defaults.
 	Window Window
-	// AllowUnsigned accepts callbacks that carry no signature (format A
-	// with encryption off; format B with SignatureMD5). Off by default:
-	// unsigned callbacks are refused with ErrMissingSignature.
+	// Policy is what is accepted per callback kind: signed and encrypted,
+	// also plain, or also unsigned. Empty fields take DefaultPolicy(Format):
+	// format A accepts the unsigned plain certification callbacks of the
+	// public cloud's direct mode and keeps contract callbacks strict.
+	Policy Policy
+	// AllowUnsigned loosens every kind to AcceptUnsigned (the contract
+	// route too). Kept for compatibility; prefer Policy.
 	AllowUnsigned bool
-	// AllowPlain accepts format-A business fields sent in the clear
-	// (encryption switched off in 契约锁). Off by default: a tenant whose
-	// callbacks are encrypted refuses plain fields, because format A's
-	// signature covers only the timestamp and would not protect them.
-	// AllowUnsigned implies it.
+	// AllowPlain loosens every kind to at least AcceptPlain. Kept for
+	// compatibility; prefer Policy.
 	AllowPlain bool
 	// Now returns the current time (default time.Now); for tests.
 	Now func() time.Time
@@ -94,6 +95,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if err := cfg.Policy.validate(); err != nil {
+		return nil, fmt.Errorf("%w: verifier: %w", ErrInvalidOption, err)
+	}
+	cfg.Policy = cfg.EffectivePolicy()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -105,12 +110,29 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return &Verifier{cfg: cfg}, nil
 }
 
+// EffectivePolicy is cfg.Policy with the format's defaults and the legacy
+// AllowPlain and AllowUnsigned switches applied.
+func (cfg VerifierConfig) EffectivePolicy() Policy {
+	var floor Accept
+	if cfg.AllowPlain {
+		floor = AcceptPlain
+	}
+	if cfg.AllowUnsigned {
+		floor = AcceptUnsigned
+	}
+	f := cfg.Format
+	if f == "" {
+		f = FormatA
+	}
+	return cfg.Policy.withDefaults(f, floor)
+}
+
 func (cfg *VerifierConfig) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: verifier: %s", ErrInvalidOption, fmt.Sprintf(format, a...))
 	}
-	if len(cfg.Secrets) == 0 && !(cfg.AllowUnsigned && cfg.Format != FormatB) {
-		return bad("no callback secret")
+	if len(cfg.Secrets) == 0 && (cfg.Format == FormatB || !cfg.Policy.allUnsigned()) {
+		return bad("no callback secret (only a tenant that accepts every kind unsigned can do without)")
 	}
 	if cfg.Window.Past < 0 || cfg.Window.Future < 0 {
 		return bad("negative window")
@@ -127,6 +149,9 @@ func (cfg *VerifierConfig) validate() error {
 		}
 		if len(cfg.IV) != 0 && len(cfg.IV) != 16 {
 			return bad("IV must be 16 bytes, got %d", len(cfg.IV))
+		}
+		if cfg.Cipher == CipherCBC && len(cfg.IV) == 0 {
+			return bad("AES_CBC needs an explicit IV: no public source gives the platform's IV")
 		}
 	case FormatB:
 		for i, s := range cfg.Secrets {
@@ -162,11 +187,15 @@ func (v *Verifier) Verify(kind Kind, req RawRequest) (*Callback, error) {
 	}
 	var cb *Callback
 	var obj map[string]json.RawMessage
+	var shape Accept
 	var err error
+	// The route's policy is applied before anything is decrypted, so an
+	// unsigned callback refused here is never a decryption oracle.
+	accept := v.cfg.Policy.For(kind)
 	if v.cfg.Format == FormatB {
-		cb, obj, err = v.verifyB(req)
+		cb, obj, shape, err = v.verifyB(req, accept)
 	} else {
-		cb, obj, err = v.verifyA(req)
+		cb, obj, shape, err = v.verifyA(req, accept)
 	}
 	if err != nil {
 		return nil, err
@@ -175,8 +204,19 @@ func (v *Verifier) Verify(kind Kind, req RawRequest) (*Callback, error) {
 	if err := classify(cb, kind, obj); err != nil {
 		return nil, err
 	}
+	// Format B names its kind inside the content: an unsigned callback on
+	// a lenient route must not pass as a kind that requires a signature.
+	if cb.Kind != kind && shape.rank() > v.cfg.Policy.For(cb.Kind).rank() {
+		return nil, fmt.Errorf("%w: %s callbacks must be signed", ErrMissingSignature, cb.Kind)
+	}
 	return cb, nil
 }
+
+// Policy returns what the verifier accepts per kind, defaults applied.
+func (v *Verifier) Policy() Policy { return v.cfg.Policy }
+
+// Format returns the verifier's wire format.
+func (v *Verifier) Format() Format { return v.cfg.Format }
 
 // checkSignature compares sig (case-insensitively) with Sign(ts, secret)
 // for every secret, in constant time per secret and without stopping at a
@@ -232,9 +272,9 @@ func parseTimestamp(s string) (time.Time, bool) {
 
 // signedTime checks an optional signature and the timestamp: the steps
 // both formats share. idx is -1 when the callback was unsigned.
-func (v *Verifier) signedTime(sig, ts string) (idx int, t time.Time, err error) {
+func (v *Verifier) signedTime(accept Accept, sig, ts string) (idx int, t time.Time, err error) {
 	if sig == "" {
-		if !v.cfg.AllowUnsigned {
+		if accept != AcceptUnsigned {
 			return -1, time.Time{}, ErrMissingSignature
 		}
 		if ts == "" {
@@ -272,6 +312,9 @@ func (v *Verifier) open(c Cipher, iv func(key string) []byte, key func(secret st
 		if firstErr == nil {
 			firstErr = err
 		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("%w: no callback secret configured", ErrDecrypt)
 	}
 	return nil, nil, -1, firstErr
 }

@@ -97,9 +97,6 @@ func TestVerifyFormatA(t *testing.T) {
 		"OKPlainFields": func(c *verifyCase) {
 			c.sender.Encrypt = false
 		},
-		"OKCBCDefaultIV": func(c *verifyCase) {
-			c.sender.Cipher, c.verifier.Cipher = qys.CipherCBC, qys.CipherCBC
-		},
 		"OKCBCGivenIV": func(c *verifyCase) {
 			iv := []byte("fedcba9876543210")
 			c.sender.Cipher, c.sender.IV = qys.CipherCBC, iv
@@ -128,11 +125,14 @@ func TestVerifyFormatA(t *testing.T) {
 		"ErrStaleShortWindow":     func(c *verifyCase) { c.ts, c.verifier.Window.Past = now.Add(-2*time.Minute), time.Minute },
 		"ErrDecryptGarbage":       func(c *verifyCase) { c.req = formEdit("content", "AAAAAAAAAAAAAAAAAAAAAA==") },
 		"ErrDecryptTruncated":     func(c *verifyCase) { c.req = truncContent },
-		"ErrDecryptWrongCipher":   func(c *verifyCase) { c.verifier.Cipher = qys.CipherCBC },
+		"ErrDecryptWrongCipher": func(c *verifyCase) {
+			c.verifier.Cipher, c.verifier.IV = qys.CipherCBC, []byte("fedcba9876543210")
+		},
 		// CBC with a wrong IV garbles only the first block: the padding
 		// still checks, so the result is "decrypted but not JSON".
 		"ErrMalformedWrongIV": func(c *verifyCase) {
-			c.sender.Cipher, c.verifier.Cipher, c.verifier.IV = qys.CipherCBC, qys.CipherCBC, []byte("fedcba9876543210")
+			c.sender.Cipher, c.sender.IV = qys.CipherCBC, []byte("0123456789abcdef")
+			c.verifier.Cipher, c.verifier.IV = qys.CipherCBC, []byte("fedcba9876543210")
 		},
 		"ErrMalformedNotJSON":      func(c *verifyCase) { c.payload = `{"a":1}`; c.req = replaceContent("not json") },
 		"ErrMalformedJSONArray":    func(c *verifyCase) { c.req = replaceContent(`[1,2]`) },

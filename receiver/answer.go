@@ -77,10 +77,11 @@ func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, route, tenant
 }
 
 // writeSuccess answers a stored callback as 契约锁 expects: the text
-// "success" for contract callbacks, JSON code 0 for auth callbacks.
-func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format) {
+// "success" for contract callbacks; for certification callbacks the
+// tenant's choice, JSON code 0 by default.
+func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format, auth AuthAnswer) {
 	// Format B posts every kind to one URL and expects plain "success".
-	if kind == qys.KindContract || format == qys.FormatB {
+	if kind == qys.KindContract || format == qys.FormatB || auth == AuthAnswerSuccess {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("success"))

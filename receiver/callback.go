@@ -63,7 +63,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 		}
 		if cb.IsCheck() {
 			rc.metrics.requests.WithLabelValues(route, t.name, "check").Inc()
-			writeSuccess(w, kind, cb.Format)
+			writeSuccess(w, kind, cb.Format, t.authAnswer)
 			return
 		}
 		env := Envelope(t.name, cb, rc.now(), events.SourceCallback)
@@ -73,7 +73,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			return
 		}
 		rc.acknowledge(w, r, route, env, ack)
-		writeSuccess(w, kind, cb.Format)
+		writeSuccess(w, kind, cb.Format, t.authAnswer)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -48,6 +49,11 @@ type Options struct {
 	// Tenants maps a tenant name (the {tenant} segment of the routes) to
 	// the verifier of its callbacks.
 	Tenants map[string]*qys.Verifier
+	// AuthAnswers is, per tenant, the body of the answer to a stored
+	// certification callback: AuthAnswerJSON (the default for a tenant
+	// not listed) or AuthAnswerSuccess. Format B tenants always answer
+	// "success".
+	AuthAnswers map[string]AuthAnswer
 	// Publisher stores the envelopes (required).
 	Publisher Publisher
 	// Names gives the stream and subject names.
@@ -65,10 +71,41 @@ type Options struct {
 	Now func() time.Time
 }
 
+// AuthAnswer is the body of the answer to a stored certification callback.
+type AuthAnswer string
+
+// Answers to certification callbacks (docs/configuration.md gives the
+// evidence for each).
+const (
+	// AuthAnswerJSON answers {"code":0,"message":"SUCCESS"}.
+	AuthAnswerJSON AuthAnswer = "json"
+	// AuthAnswerSuccess answers the text success, as to contract callbacks.
+	AuthAnswerSuccess AuthAnswer = "success"
+)
+
+// ParseAuthAnswer reads "json" or "success" (any case; empty is json).
+func ParseAuthAnswer(s string) (AuthAnswer, error) {
+	switch a := AuthAnswer(strings.ToLower(strings.TrimSpace(s))); a {
+	case "":
+		return AuthAnswerJSON, nil
+	case AuthAnswerJSON, AuthAnswerSuccess:
+		return a, nil
+	}
+	return "", fmt.Errorf("receiver: certification answer %q: must be json or success", truncate(s, 32))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
 // tenant is one configured tenant with its verifier.
 type tenant struct {
-	name     string
-	verifier *qys.Verifier
+	name       string
+	verifier   *qys.Verifier
+	authAnswer AuthAnswer
 }
 
 // Receiver is the receiver's http.Handler: the callback routes behind the
@@ -101,7 +138,17 @@ func New(o Options) (*Receiver, error) {
 		if v == nil {
 			return nil, fmt.Errorf("receiver: tenant %q has no verifier", name)
 		}
-		rc.tenants[name] = &tenant{name: name, verifier: v}
+		rc.tenants[name] = &tenant{name: name, verifier: v, authAnswer: AuthAnswerJSON}
+	}
+	for name, a := range o.AuthAnswers {
+		t, ok := rc.tenants[name]
+		if !ok {
+			return nil, fmt.Errorf("receiver: certification answer for unknown tenant %q", name)
+		}
+		if a != AuthAnswerJSON && a != AuthAnswerSuccess {
+			return nil, fmt.Errorf("receiver: tenant %q: certification answer %q: must be json or success", name, truncate(string(a), 32))
+		}
+		t.authAnswer = a
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -172,7 +219,7 @@ func NewNoopHandler(log zerolog.Logger, maxBody int64) http.Handler {
 			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		writeSuccess(w, qys.KindContract, qys.FormatA)
+		writeSuccess(w, qys.KindContract, qys.FormatA, AuthAnswerJSON)
 	})
 	return r
 }

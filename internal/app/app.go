@@ -186,12 +186,15 @@ func (s *Services) Close() {
 func APIClients(cfg *config.Config, opts ...qys.Option) (map[string]dispatcher.API, error) {
 	out := map[string]dispatcher.API{}
 	for _, t := range cfg.Tenants {
-		if t.QYS.AppToken.Reveal() == "" || t.QYS.AppSecret.Reveal() == "" {
+		if !t.QYS.Credentials() {
 			continue
 		}
 		o := append([]qys.Option{}, opts...)
 		if t.QYS.PrivateCloud {
 			o = append(o, qys.WithPrivateCloud())
+		}
+		if t.QYS.AgentToken != "" {
+			o = append(o, qys.WithAgent(t.QYS.AgentToken.Reveal(), t.QYS.AgentSecret.Reveal()))
 		}
 		c, err := qys.NewClient(t.QYS.BaseURL, t.QYS.AppToken.Reveal(), t.QYS.AppSecret.Reveal(), o...)
 		if err != nil {
@@ -209,6 +212,7 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 		return nil, err
 	}
 	o.Publisher, o.Logger, o.Registerer = s.Conn.JS, s.Log.With().Str("component", "receiver").Logger(), reg
+	WarnLenientPolicies(o.Logger, s.Cfg.Tenants)
 	return receiver.New(o)
 }
 

@@ -22,14 +22,19 @@ const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :
 `
 
 const helpReceiver = `  QYSHOOK_CALLBACK_SECRET    the 16-character callback secret (required)
-  QYSHOOK_CALLBACK_FORMAT, _CIPHER, _IV, _TOKEN, _SIGNATURE_B, QYSHOOK_ALLOW_PLAIN, QYSHOOK_ALLOW_UNSIGNED
+  QYSHOOK_CALLBACK_FORMAT, _CIPHER, _IV (required with AES_CBC), _TOKEN, _SIGNATURE_B
                              callback format and checks
+  QYSHOOK_ACCEPT_CONTRACT, _AUTH_PERSONAL, _AUTH_COMPANY
+                             per kind: encrypted, plain or unsigned (defaults encrypted, unsigned, unsigned)
+  QYSHOOK_AUTH_ANSWER        certification answer: json (default) or success
   QYSHOOK_TIMESTAMP_PAST, _FUTURE, QYSHOOK_MAX_BODY, QYSHOOK_PUBLISH_TIMEOUT
 `
 
 const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (default <data dir>/ledger.db) or postgres://…
   QYSHOOK_QYS_BASE_URL, QYSHOOK_QYS_APP_TOKEN, QYSHOOK_QYS_APP_SECRET, QYSHOOK_QYS_PRIVATE_CLOUD
                              契约锁 open API
+  QYSHOOK_QYS_AGENT_TOKEN, QYSHOOK_QYS_AGENT_SECRET
+                             SaaS agent mode (acting for other companies)
   QYSHOOK_MAX_DELIVER, QYSHOOK_ACK_WAIT, QYSHOOK_DISPATCH_WORKERS, QYSHOOK_ARCHIVE_BUNDLE
   QYSHOOK_RECONCILE_INTERVAL, _STUCK_AFTER, _WINDOW
   QYSHOOK_SHUTDOWN_TIMEOUT   how long the batch in hand may run after SIGTERM (30s)

@@ -66,7 +66,7 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 	}
 	rep := reconcileReport{Since: since.UTC(), Tenants: []string{}, Skipped: []string{}}
 	for _, t := range cfg.Tenants {
-		if t.QYS.AppToken.Reveal() == "" || t.QYS.AppSecret.Reveal() == "" {
+		if !t.QYS.Credentials() {
 			rep.Skipped = append(rep.Skipped, t.Name)
 		} else {
 			rep.Tenants = append(rep.Tenants, t.Name)

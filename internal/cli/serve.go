@@ -51,7 +51,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 				"set the callback secret from 契约锁 before pointing 契约锁 here")
 		}
 		for _, t := range cfg.Tenants {
-			if t.QYS.AppToken.Reveal() == "" {
+			if !t.QYS.Credentials() {
 				log.Warn().Str("tenant", t.Name).Msg("no 契约锁 API credentials: contract states come from callbacks alone " +
 					"(flagged unconfirmed) and no documents are archived")
 			}

@@ -154,7 +154,7 @@ func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.Sender
 		fmt.Fprintf(w, "  export %sCALLBACK_FORMAT=B\n  export %sCALLBACK_TOKEN=%s\n", config.Prefix, config.Prefix, s.Token)
 	}
 	if s.Format != qys.FormatB && !s.Encrypt {
-		fmt.Fprintf(w, "  export %sALLOW_PLAIN=true\n", config.Prefix)
+		fmt.Fprintf(w, "  export %sACCEPT_CONTRACT=plain\n", config.Prefix)
 	}
 	fmt.Fprintf(w, "\nThen: qyshook sim trigger complete -sim %s   (scenarios: %s)\n\n",
 		fake.URL, strings.Join(qystest.Scenarios, ", "))

@@ -147,6 +147,8 @@ func TestLoad(t *testing.T) {
 			e["QYSHOOK_CALLBACK_CIPHER"] = "AES_CBC"
 			e["QYSHOOK_CALLBACK_IV"] = "123"
 		}, wantErr: "QYSHOOK_CALLBACK_IV: must be 16 characters or 32 hex digits"},
+		{name: "ErrCBCWithoutIV", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_CIPHER"] = "AES_CBC" },
+			wantErr: "QYSHOOK_CALLBACK_IV: required with AES_CBC"},
 		{name: "ErrAllowUnsigned", modify: func(e map[string]string) { e["QYSHOOK_ALLOW_UNSIGNED"] = "maybe" },
 			wantErr: "QYSHOOK_ALLOW_UNSIGNED: \"maybe\" is not a boolean"},
 		{name: "ErrTimestampPast", modify: func(e map[string]string) { e["QYSHOOK_TIMESTAMP_PAST"] = "3 days" },

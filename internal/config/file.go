@@ -22,18 +22,28 @@ type fileTenant struct {
 	SignatureB      string   `toml:"signature_b"`
 	AllowUnsigned   bool     `toml:"allow_unsigned"`
 	AllowPlain      bool     `toml:"allow_plain"`
-	QYS             struct {
+	Accept          struct {
+		Contract     string `toml:"contract"`
+		AuthPersonal string `toml:"auth_personal"`
+		AuthCompany  string `toml:"auth_company"`
+	} `toml:"accept"`
+	AuthAnswer string `toml:"auth_answer"`
+	QYS        struct {
 		BaseURL      string `toml:"base_url"`
 		AppToken     string `toml:"app_token"`
 		AppSecret    string `toml:"app_secret"`
 		PrivateCloud bool   `toml:"private_cloud"`
+		AgentToken   string `toml:"agent_token"`
+		AgentSecret  string `toml:"agent_secret"`
 	} `toml:"qys"`
 }
 
 var fileFields = map[string]string{
 	"name": "name", "format": "format", "cipher": "cipher", "iv": "iv", "secret": "callback_secrets",
 	"token": "token", "signature_b": "signature_b", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
-	"qys_app_secret": "qys.app_secret",
+	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
+	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
+	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
 }
 
 // readFile reads the tenants of a TOML file. Unknown keys are errors, so a
@@ -83,11 +93,19 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 		SignatureB:    strings.ToLower(strings.TrimSpace(ft.SignatureB)),
 		AllowUnsigned: ft.AllowUnsigned,
 		AllowPlain:    ft.AllowPlain,
+		Accept: qys.Policy{
+			Contract:     accept(ft.Accept.Contract),
+			AuthPersonal: accept(ft.Accept.AuthPersonal),
+			AuthCompany:  accept(ft.Accept.AuthCompany),
+		},
+		AuthAnswer: strings.ToLower(strings.TrimSpace(ft.AuthAnswer)),
 		QYS: QYS{
 			BaseURL:      or(ft.QYS.BaseURL, defaultBaseURL),
 			AppToken:     Secret(ft.QYS.AppToken),
 			AppSecret:    Secret(ft.QYS.AppSecret),
 			PrivateCloud: ft.QYS.PrivateCloud,
+			AgentToken:   Secret(strings.TrimSpace(ft.QYS.AgentToken)),
+			AgentSecret:  Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
 		},
 	}
 	for _, s := range ft.CallbackSecrets {
@@ -101,6 +119,9 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 	}
 	return t
 }
+
+// accept normalises an accept setting; Validate checks its value.
+func accept(v string) qys.Accept { return qys.Accept(strings.ToLower(strings.TrimSpace(v))) }
 
 func or(v, def string) string {
 	if v = strings.TrimSpace(v); v != "" {

@@ -14,17 +14,25 @@ import (
 
 // envNames maps a tenant field to the variable that sets it for "default".
 var envNames = map[string]string{
-	"name":           "",
-	"format":         "CALLBACK_FORMAT",
-	"cipher":         "CALLBACK_CIPHER",
-	"iv":             "CALLBACK_IV",
-	"secret":         "CALLBACK_SECRET",
-	"token":          "CALLBACK_TOKEN",
-	"signature_b":    "CALLBACK_SIGNATURE_B",
-	"qys_base_url":   "QYS_BASE_URL",
-	"qys_app_token":  "QYS_APP_TOKEN",
-	"qys_app_secret": "QYS_APP_SECRET",
+	"name":                 "",
+	"format":               "CALLBACK_FORMAT",
+	"cipher":               "CALLBACK_CIPHER",
+	"iv":                   "CALLBACK_IV",
+	"secret":               "CALLBACK_SECRET",
+	"token":                "CALLBACK_TOKEN",
+	"signature_b":          "CALLBACK_SIGNATURE_B",
+	"qys_base_url":         "QYS_BASE_URL",
+	"qys_app_token":        "QYS_APP_TOKEN",
+	"qys_app_secret":       "QYS_APP_SECRET",
+	"qys_agent_token":      "QYS_AGENT_TOKEN",
+	"accept_contract":      "ACCEPT_CONTRACT",
+	"accept_auth_personal": "ACCEPT_AUTH_PERSONAL",
+	"accept_auth_company":  "ACCEPT_AUTH_COMPANY",
+	"auth_answer":          "AUTH_ANSWER",
 }
+
+// acceptVars are the per-kind policy variables of the "default" tenant.
+var acceptVars = []string{"ACCEPT_CONTRACT", "ACCEPT_AUTH_PERSONAL", "ACCEPT_AUTH_COMPANY", "AUTH_ANSWER"}
 
 // Load reads the configuration through getenv (os.Getenv in a main, a map
 // lookup in tests), reads the tenants file named by QYSHOOK_CONFIG, and
@@ -68,6 +76,13 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
 	if c.File == "" || e.str("CALLBACK_SECRET", "") != "" || e.str("ALLOW_UNSIGNED", "") != "" {
 		c.Tenants = append(c.Tenants, e.tenant(baseURL))
+	} else {
+		for _, v := range acceptVars {
+			if e.str(v, "") != "" {
+				e.problem(v, "set, but no tenant comes from the environment (no %sCALLBACK_SECRET): "+
+					"set it per [[tenant]] in %s", Prefix, c.File)
+			}
+		}
 	}
 	if c.File != "" {
 		tenants, err := readFile(c.File, baseURL)
@@ -192,11 +207,19 @@ func (e envReader) tenant(baseURL string) Tenant {
 		SignatureB:    strings.ToLower(e.str("CALLBACK_SIGNATURE_B", "")),
 		AllowUnsigned: e.boolean("ALLOW_UNSIGNED"),
 		AllowPlain:    e.boolean("ALLOW_PLAIN"),
+		Accept: qys.Policy{
+			Contract:     accept(e.str("ACCEPT_CONTRACT", "")),
+			AuthPersonal: accept(e.str("ACCEPT_AUTH_PERSONAL", "")),
+			AuthCompany:  accept(e.str("ACCEPT_AUTH_COMPANY", "")),
+		},
+		AuthAnswer: strings.ToLower(e.str("AUTH_ANSWER", "")),
 		QYS: QYS{
 			BaseURL:      baseURL,
 			AppToken:     Secret(e.str("QYS_APP_TOKEN", "")),
 			AppSecret:    Secret(e.str("QYS_APP_SECRET", "")),
 			PrivateCloud: e.boolean("QYS_PRIVATE_CLOUD"),
+			AgentToken:   Secret(e.str("QYS_AGENT_TOKEN", "")),
+			AgentSecret:  Secret(e.str("QYS_AGENT_SECRET", "")),
 		},
 	}
 	t.setting = func(field string) string { return Prefix + envNames[field] }

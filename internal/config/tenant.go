@@ -30,10 +30,17 @@ type Tenant struct {
 	// (default; its formula is not published, so authenticity rests on the
 	// secret decrypting the content) or "md5" (MD5(timestamp + secret)).
 	SignatureB string
-	// AllowUnsigned accepts format-A callbacks without a signature.
+	// Accept is what is accepted per callback kind (encrypted, plain or
+	// unsigned); empty fields take qys.DefaultPolicy(Format).
+	Accept qys.Policy
+	// AuthAnswer is the body answered to a stored certification callback:
+	// "json" ({"code":0,"message":"SUCCESS"}, the default) or "success".
+	AuthAnswer string
+	// AllowUnsigned accepts callbacks of every kind without a signature
+	// (legacy; prefer Accept).
 	AllowUnsigned bool
-	// AllowPlain accepts format-A callbacks whose fields are not
-	// encrypted (encryption off in 契约锁).
+	// AllowPlain accepts callbacks of every kind whose fields are not
+	// encrypted (legacy; prefer Accept).
 	AllowPlain bool
 	// Window bounds the callback timestamp (copied from Config.Window).
 	Window Window
@@ -54,7 +61,22 @@ type QYS struct {
 	AppSecret Secret
 	// PrivateCloud selects the private-cloud header family and paths.
 	PrivateCloud bool
+	// AgentToken and AgentSecret call the open API in SaaS agent mode
+	// (x-qys-open-agentaccesstoken, x-qys-open-agentsignature), for an
+	// integrator acting for other companies. Both or neither.
+	AgentToken  Secret
+	AgentSecret Secret
 }
+
+// Credentials reports whether the tenant can call the open API: an app
+// token and secret, or an agent token and secret.
+func (q QYS) Credentials() bool {
+	return (q.AppToken != "" && q.AppSecret != "") || (q.AgentToken != "" && q.AgentSecret != "")
+}
+
+// Policy is what the tenant accepts per callback kind, defaults and the
+// legacy all-kinds switches applied.
+func (t *Tenant) Policy() qys.Policy { return t.VerifierConfig().EffectivePolicy() }
 
 // VerifierConfig is the tenant's callback verification for qys.NewVerifier.
 func (t *Tenant) VerifierConfig() qys.VerifierConfig {
@@ -71,6 +93,7 @@ func (t *Tenant) VerifierConfig() qys.VerifierConfig {
 		Token:         t.Token.Reveal(),
 		SignatureB:    t.SignatureB,
 		Window:        qys.Window{Past: t.Window.Past, Future: t.Window.Future},
+		Policy:        t.Accept,
 		AllowUnsigned: t.AllowUnsigned,
 		AllowPlain:    t.AllowPlain,
 	}
@@ -120,6 +143,9 @@ func (t *Tenant) validate(needs Need) []error {
 			add("iv", "set, but the cipher is AES_ECB")
 		}
 	case qys.CipherCBC:
+		if t.IV == "" && t.Format != qys.FormatB {
+			add("iv", "required with AES_CBC: no public source gives 契约锁's IV, so there is no default")
+		}
 	default:
 		add("cipher", "%q: must be AES_ECB or AES_CBC", t.Cipher)
 	}
@@ -140,13 +166,32 @@ func (t *Tenant) validate(needs Need) []error {
 	if t.Format == qys.FormatB && t.Token == "" {
 		add("token", "required for format B")
 	}
-	if needs&NeedCallbackSecrets != 0 && len(t.Secrets) == 0 && !t.AllowUnsigned {
+	for _, a := range []struct {
+		field string
+		v     qys.Accept
+	}{{"accept_contract", t.Accept.Contract}, {"accept_auth_personal", t.Accept.AuthPersonal}, {"accept_auth_company", t.Accept.AuthCompany}} {
+		if a.v == "" {
+			continue
+		}
+		if _, err := qys.ParseAccept(string(a.v)); err != nil {
+			add(a.field, "%q: must be encrypted, plain or unsigned", a.v)
+		}
+	}
+	switch t.AuthAnswer {
+	case "", "json", "success":
+	default:
+		add("auth_answer", "%q: must be json or success", t.AuthAnswer)
+	}
+	if needs&NeedCallbackSecrets != 0 && len(t.Secrets) == 0 && !t.acceptsAllUnsigned() {
 		add("secret", "required (the %d-character callback secret)", SecretLen)
+	}
+	if (t.QYS.AgentToken == "") != (t.QYS.AgentSecret == "") {
+		add("qys_agent_token", "the agent token and the agent secret go together")
 	}
 	if u, err := url.Parse(t.QYS.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		add("qys_base_url", "must be an http(s) URL")
 	}
-	if needs&NeedQYSCredentials != 0 {
+	if needs&NeedQYSCredentials != 0 && !(t.QYS.AgentToken != "" && t.QYS.AgentSecret != "") {
 		if t.QYS.AppToken == "" {
 			add("qys_app_token", "required")
 		}
@@ -155,4 +200,19 @@ func (t *Tenant) validate(needs Need) []error {
 		}
 	}
 	return errs
+}
+
+// acceptsAllUnsigned reports whether a format-A tenant accepts every kind
+// unsigned: only then can it do without a callback secret.
+func (t *Tenant) acceptsAllUnsigned() bool {
+	if t.Format == qys.FormatB {
+		return false
+	}
+	p := t.Policy()
+	for _, k := range []qys.Kind{qys.KindContract, qys.KindAuthPersonal, qys.KindAuthCompany} {
+		if p.For(k) != qys.AcceptUnsigned {
+			return false
+		}
+	}
+	return true
 }

@@ -29,6 +29,9 @@ var (
 // authenticate checks the request's auth headers as the platform does and
 // answers 441/442 itself when they fail.
 func (s *Server) authenticate(w *recorder, r *http.Request) bool {
+	if handled, ok := s.authenticateAgent(w, r); handled { // agent.go
+		return ok
+	}
 	names := publicHeaders
 	if s.cfg.private {
 		names = privateHeaders
