@@ -56,7 +56,10 @@ type Config struct {
 	// context ends (default 30 s). Past it the batch's work is cancelled
 	// and its unsettled messages are NAKed for immediate redelivery.
 	ShutdownTimeout time.Duration
-	Logger          zerolog.Logger
+	// CallbackRetention is how long worked callbacks stay in QYS_CALLBACKS
+	// for replays (default 720 h); see TrimCallbacks.
+	CallbackRetention time.Duration
+	Logger            zerolog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -85,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.EventTimeout <= 0 {
 		c.EventTimeout = 60 * time.Second
+	}
+	if c.CallbackRetention <= 0 {
+		c.CallbackRetention = 720 * time.Hour
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
@@ -172,6 +178,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); d.relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }()
+	trimDone := make(chan struct{})
+	go func() { defer close(trimDone); d.runTrimmer(ctx) }()
+	defer func() { <-trimDone }()
 
 	for ctx.Err() == nil {
 		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {

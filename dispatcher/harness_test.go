@@ -48,7 +48,13 @@ func withoutAPI() harnessOption {
 
 func newHarness(t *testing.T, ledger store.Ledger, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{t: t, nats: natstest.New(t), ledger: ledger, dataDir: t.TempDir(), reg: prometheus.NewRegistry()}
+	return newHarnessOn(t, natstest.New(t), ledger, opts...)
+}
+
+// newHarnessOn is newHarness on a given JetStream.
+func newHarnessOn(t *testing.T, env *natstest.Env, ledger store.Ledger, opts ...harnessOption) *harness {
+	t.Helper()
+	h := &harness{t: t, nats: env, ledger: ledger, dataDir: t.TempDir(), reg: prometheus.NewRegistry()}
 	h.fake = qystest.NewServer()
 	t.Cleanup(h.fake.Close)
 	client, err := h.fake.Client()

@@ -17,6 +17,7 @@ type metrics struct {
 	groupSeconds prometheus.Histogram
 	deadLetters  prometheus.Counter
 	fetchErrors  prometheus.Counter
+	trimmed      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,10 +46,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
 		}),
+		trimmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_callbacks_trimmed_total",
+			Help: "Worked callbacks removed from QYS_CALLBACKS (past the retention, or a capped stream nearly full).",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.fetchErrors)
+			m.deadLetters, m.fetchErrors, m.trimmed)
 	}
 	return m
 }

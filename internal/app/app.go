@@ -222,8 +222,8 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		ShutdownTimeout: t.ShutdownTimeout,
-		Logger:          s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+		ShutdownTimeout: t.ShutdownTimeout, CallbackRetention: t.CallbackRetention,
+		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }
 

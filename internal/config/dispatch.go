@@ -38,6 +38,9 @@ type Dispatch struct {
 	// messages are left for redelivery (QYSHOOK_SHUTDOWN_TIMEOUT, default
 	// 30s, 1s to 10m).
 	ShutdownTimeout time.Duration
+	// CallbackRetention is how long worked callbacks stay in QYS_CALLBACKS
+	// for replays (QYSHOOK_CALLBACK_RETENTION, default 720h, 1h to 8760h).
+	CallbackRetention time.Duration
 }
 
 // Bounds of Dispatch.ShutdownTimeout.
@@ -59,6 +62,10 @@ func (e envReader) dispatch() Dispatch {
 		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
 		ReconcileWindow:   e.duration("RECONCILE_WINDOW", 72*time.Hour),
 		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		CallbackRetention: e.duration("CALLBACK_RETENTION", 720*time.Hour),
+	}
+	if d.CallbackRetention < time.Hour || d.CallbackRetention > 8760*time.Hour {
+		e.problem("CALLBACK_RETENTION", "must be %v to %v", time.Hour, 8760*time.Hour)
 	}
 	if d.ShutdownTimeout < MinShutdownTimeout || d.ShutdownTimeout > MaxShutdownTimeout {
 		e.problem("SHUTDOWN_TIMEOUT", "must be %v to %v", MinShutdownTimeout, MaxShutdownTimeout)
