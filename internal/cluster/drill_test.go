@@ -72,6 +72,7 @@ type deployment struct {
 
 	contracts []string // every contract the load created, in order
 	phaseOf   map[string]int
+	expect    map[string]int // callbacks each contract brings
 }
 
 type fault struct {
@@ -139,7 +140,7 @@ func clusterDrills(t *testing.T, bin string) {
 		"QYSHOOK_PUBLISH_TIMEOUT=2s",
 		"QYSHOOK_LOG_LEVEL=warn",
 	}
-	d := &deployment{mode: "cluster", fake: fake, js: js, db: db, dataDir: filepath.Join(dir, "shared"), phaseOf: map[string]int{}}
+	d := &deployment{mode: "cluster", fake: fake, js: js, db: db, dataDir: filepath.Join(dir, "shared"), phaseOf: map[string]int{}, expect: map[string]int{}}
 	var receivers, dispatchers []*proc
 	var rAddrs []string
 	for i := range 2 {
@@ -201,6 +202,7 @@ func clusterDrills(t *testing.T, bin string) {
 		}
 	}
 	var killed, newLeader string
+	var election time.Duration
 	faults := []fault{
 		{name: "none (baseline)", inject: func(*testing.T) func(*testing.T) { return func(*testing.T) {} }, effect: always("—")},
 		{name: "SIGKILL the NATS node leading QYS_CALLBACKS, restart", hold: 3 * time.Second,
@@ -217,11 +219,16 @@ func clusterDrills(t *testing.T, bin string) {
 				}
 				killed = info.Cluster.Leader
 				restart := kill(nc.node(killed))(t)
-				newLeader = waitLeader(js, d.names.CallbacksStream(), killed, 10*time.Second)
+				began := time.Now()
+				newLeader = waitLeader(js, d.names.CallbacksStream(), killed, 30*time.Second)
+				election = time.Since(began)
 				return restart
 			},
 			effect: func() (string, bool) {
-				return fmt.Sprintf("leader %s killed, %s took over", killed, newLeader), newLeader != ""
+				if newLeader == "" {
+					return fmt.Sprintf("leader %s killed, no new leader within 30 s", killed), false
+				}
+				return fmt.Sprintf("leader %s killed, %s leads after %.1f s", killed, newLeader, election.Seconds()), true
 			}},
 		{name: "SIGKILL a receiver, restart", hold: 3 * time.Second, inject: kill(receivers[0]),
 			effect: always("502 from the proxy while down: 契约锁 retries")},
@@ -269,7 +276,7 @@ func singleDrills(t *testing.T, bin string) {
 	rr := startRoundRobin(t, addr)
 	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: rr.srv.URL + "/callbacks/default/contract",
 		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: sec, Encrypt: true}})
-	d := &deployment{mode: "single", fake: fake, js: js, db: db, dataDir: data, procs: []*proc{serve}, phaseOf: map[string]int{},
+	d := &deployment{mode: "single", fake: fake, js: js, db: db, dataDir: data, procs: []*proc{serve}, phaseOf: map[string]int{}, expect: map[string]int{},
 		restart: func(t *testing.T) { serve.signal(t, syscall.SIGKILL); serve.start(t) }}
 	faults := []fault{
 		{name: "none (baseline)", inject: func(*testing.T) func(*testing.T) { return func(*testing.T) {} }, effect: always("—")},
@@ -331,22 +338,36 @@ func apiFaults(fake *qystest.Server) []fault {
 }
 
 func diskFull(name string, ps []*proc) fault {
-	before := 0
-	efbig := func() int {
-		n := 0
+	// what the processes logged: errors and warnings, and EFBIG among them
+	logged := func() (problems, efbig, asAPI int) {
 		for _, p := range ps {
 			b, _ := os.ReadFile(p.logPath)
-			n += strings.Count(string(b), "file too large")
+			problems += strings.Count(string(b), `"level":"error"`) + strings.Count(string(b), `"level":"warn"`)
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, "file too large") {
+					efbig++
+					if strings.Contains(line, `"reason":"api_error"`) {
+						asAPI++
+					}
+				}
+			}
 		}
-		return n
+		return problems, efbig, asAPI
 	}
+	var before, beforeEFBIG, beforeAPI int
 	return fault{name: name, hold: 5 * time.Second,
 		effect: func() (string, bool) {
-			n := efbig() - before
-			return fmt.Sprintf("%d errors \"file too large\" logged", n), n > 0
+			n, e, a := logged()
+			n, e, a = n-before, e-beforeEFBIG, a-beforeAPI
+			what := fmt.Sprintf("%d errors logged", n)
+			if e > 0 {
+				// issue 11: a full disk is reported as reason api_error
+				what += fmt.Sprintf(", %d \"file too large\", %d of them with reason `api_error`", e, a)
+			}
+			return what, n > 0
 		},
 		inject: func(t *testing.T) func(*testing.T) {
-			before = efbig()
+			before, beforeEFBIG, beforeAPI = logged()
 			for _, p := range ps {
 				if err := prlimitFsize(p.pid(), 0); err != nil {
 					t.Fatal(err)
@@ -453,23 +474,23 @@ func (d *deployment) drill(t *testing.T, phase int, f fault, load time.Duration)
 	return r
 }
 
-// waitLeader waits until the stream has a leader other than old.
+// waitLeader waits until the stream has a leader other than old and
+// returns it ("" if none within timeout).
 func waitLeader(js jetstream.JetStream, stream, old string, timeout time.Duration) string {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if st, err := js.Stream(ctx, stream); err == nil {
 			if info, err := st.Info(ctx); err == nil && info.Cluster != nil &&
 				info.Cluster.Leader != "" && info.Cluster.Leader != old {
+				cancel()
 				return info.Cluster.Leader
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return ""
-		case <-time.After(200 * time.Millisecond):
-		}
+		cancel()
+		time.Sleep(100 * time.Millisecond)
 	}
+	return ""
 }
 
 // converge polls until every invariant holds and 契约锁 has nothing left
@@ -522,8 +543,10 @@ func (d *deployment) sendLoad(ctx context.Context, phase int, dur time.Duration)
 		})
 		d.contracts = append(d.contracts, id)
 		d.phaseOf[id] = phase
+		d.expect[id] = 1
 		_ = d.fake.Send(id)
 		if n%5 != 4 {
+			d.expect[id] = 3
 			_ = d.fake.Sign(id, 0)
 		}
 	}
@@ -595,7 +618,7 @@ func (d *deployment) check(t *testing.T, phase int) row {
 	type cbState struct{ ok, gaveUp bool }
 	cbs := map[int]*cbState{}
 	accepted := map[cbKey]bool{}
-	incomplete := map[string]bool{} // contracts with a callback not (yet) answered success
+	incomplete := map[string]bool{} // contracts with a callback not (yet) answered success: no truth to compare
 	for _, dl := range d.fake.Deliveries() {
 		if !in(dl.ContractID) {
 			continue
@@ -614,12 +637,18 @@ func (d *deployment) check(t *testing.T, phase int) row {
 			accepted[cbKey{dl.ContractID, dl.CallbackType}] = true
 		}
 	}
-	for _, dl := range d.fake.Deliveries() {
-		if in(dl.ContractID) && !cbs[dl.Callback].ok {
-			incomplete[dl.ContractID] = true
+	okPer := map[string]int{}
+	for k := range accepted {
+		okPer[k.contract]++
+	}
+	for _, id := range d.contracts {
+		if in(id) {
+			r.callbacks += d.expect[id]
+			if okPer[id] < d.expect[id] {
+				incomplete[id] = true
+			}
 		}
 	}
-	r.callbacks = len(cbs)
 	for _, s := range cbs {
 		if s.ok {
 			r.accepted++
