@@ -486,3 +486,12 @@ func prlimitFsize(pid int, limit int64) error {
 	}
 	return nil
 }
+
+// TestMain removes the built binaries after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
