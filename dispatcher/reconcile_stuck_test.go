@@ -56,3 +56,37 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 		t.Fatalf("triggers in order %v, want oldest first %v", order, ids)
 	}
 }
+
+// A stuck contract already in step with the API is not triggered: the
+// reconciler compares the detail with the whole ledger row (signatories
+// included), not with a listed row that has none (it used to see every
+// signed signatory as progress and trigger for nothing).
+func TestReconcilerLeavesInStepContractsAlone(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	ctx := context.Background()
+	id := h.addContract(qys.StatusDraft)
+	if err := h.fake.Send(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.Sign(id, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.publishContract(id, "SEAL", qys.StatusSigning)
+	eventually(t, "applied with a signatory done", func() bool {
+		c := h.contract(id)
+		return c != nil && c.Status == qys.StatusSigning && c.Confirmed && store.Progress(c) > 0
+	})
+	h.stop()
+	r := reconcile.New(reconcile.Options{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.reconcileAPIs(),
+		Now: func() time.Time { return time.Now().Add(2 * time.Hour) }, // stuck by then
+	})
+	rep, err := r.RunOnce(ctx, time.Now().Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checked == 0 || rep.Triggered != 0 {
+		t.Fatalf("report %+v: the ledger is in step with the API, want it checked and not triggered", rep)
+	}
+}

@@ -167,7 +167,13 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 	rep.Checked++
 	next := dispatcher.ContractFromDetail(tenant, detail)
 	next.FetchedAt = fetchedAt // compared with the row's, as the ledger will
-	if store.Advances(&row, &next) {
+	// The whole row (signatories included: a listed row has none, and
+	// every signed signatory would look like progress).
+	full, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
+	if err != nil {
+		return wrapf(err, "reconcile: contract %s", row.ID)
+	}
+	if store.Advances(full, &next) {
 		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", dispatcher.ProgressKey(&next))
 	}
 	return nil
