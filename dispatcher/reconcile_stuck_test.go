@@ -2,6 +2,7 @@ package dispatcher_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -88,5 +89,32 @@ func TestReconcilerLeavesInStepContractsAlone(t *testing.T) {
 	}
 	if rep.Checked == 0 || rep.Triggered != 0 {
 		t.Fatalf("report %+v: the ledger is in step with the API, want it checked and not triggered", rep)
+	}
+}
+
+// Every signed contract of the window whose documents have no rows is
+// triggered, across pages (a fixed limit used to check only the newest
+// 1,000).
+func TestReconcilerChecksEverySignedContractForDocuments(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	ctx := context.Background()
+	for i := range 5 {
+		id := fmt.Sprintf("signed-%d", i)
+		if _, err := h.ledger.ApplyContract(ctx, store.ContractChange{
+			Event:    store.Event{ID: "seed-" + id, Tenant: "default", Kind: events.KindContract, Type: "SEED", ContractID: id},
+			Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := reconcile.New(reconcile.Options{
+		JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.reconcileAPIs(), StuckPage: 2,
+	})
+	rep, err := r.RunOnce(ctx, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Triggered != 5 {
+		t.Fatalf("report %+v, want the 5 signed contracts without documents triggered", rep)
 	}
 }

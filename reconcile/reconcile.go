@@ -198,26 +198,34 @@ func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Ti
 		rep.Requeued += int(n)
 		r.cfg.Logger.Info().Str("tenant", tenant).Int64("documents", n).Msg("reconcile: documents queued for the archive again")
 	}
-	rows, err := r.cfg.Ledger.Contracts(ctx, store.ContractFilter{Tenant: tenant, Status: signedStatuses, Limit: 1000})
-	if err != nil {
-		return wrapf(err, "reconcile: signed contracts")
-	}
+	// Every signed contract updated in the window, a page at a time (a
+	// fixed limit used to leave all but the newest 1,000 unchecked).
+	f := store.ContractFilter{Tenant: tenant, Status: signedStatuses, UpdatedSince: since, OldestFirst: true, Limit: r.cfg.StuckPage}
 	bucket := r.cfg.Now().UTC().Format("2006-01-02")
-	for _, row := range rows {
-		if row.UpdatedAt.Before(since) || !row.Confirmed {
-			continue
-		}
-		c, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
+	for {
+		rows, err := r.cfg.Ledger.Contracts(ctx, f)
 		if err != nil {
-			return wrapf(err, "reconcile: contract %s", row.ID)
+			return wrapf(err, "reconcile: signed contracts")
 		}
-		if len(c.Documents) == 0 {
-			if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
-				return err
+		for _, row := range rows {
+			if !row.Confirmed {
+				continue
+			}
+			c, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
+			if err != nil {
+				return wrapf(err, "reconcile: contract %s", row.ID)
+			}
+			if len(c.Documents) == 0 {
+				if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
+					return err
+				}
 			}
 		}
+		if len(rows) < f.Limit {
+			return nil
+		}
+		f.After = store.CursorOf(rows[len(rows)-1])
 	}
-	return nil
 }
 
 func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since time.Time, rep *Report) error {
