@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"FetchOrder", testFetchOrder},
 		{"FactSeq", testFactSeq},
 		{"BatchesOppositeOrder", testBatchesOppositeOrder},
+		{"Audit", testAudit},
+		{"ReconcileRuns", testReconcileRuns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
