@@ -60,4 +60,15 @@ type AdminLog interface {
 	SaveReconcileRun(ctx context.Context, r ReconcileRun) error
 	// ReconcileRuns lists runs, newest first (limit <= 0: all).
 	ReconcileRuns(ctx context.Context, limit int) ([]ReconcileRun, error)
+	// Counts counts contracts by tenant and status, and certifications by
+	// tenant (the admin overview).
+	Counts(ctx context.Context) (Counts, error)
+}
+
+// Counts is the ledger's size by tenant.
+type Counts struct {
+	// Contracts counts contracts by tenant, then status.
+	Contracts map[string]map[string]int64
+	// Certifications counts certifications by tenant.
+	Certifications map[string]int64
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,5 +99,33 @@ func testReconcileRuns(t *testing.T, l store.Ledger) {
 	if r.ID != "rec-1" || r.FinishedAt == nil || !r.FinishedAt.Equal(done) || r.Checked != 7 || r.Triggered != 2 ||
 		r.Requeued != 1 || r.Error != "tenant x: boom" || !r.Since.Equal(since) || !r.StartedAt.Equal(t0) || r.StartedBy != "operator:ab12" {
 		t.Errorf("finished run = %+v", r)
+	}
+}
+
+// testCounts: contracts by tenant and status, certifications by tenant.
+func testCounts(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	a := adminLog(t, l)
+	empty, err := a.Counts(ctx)
+	if err != nil || len(empty.Contracts) != 0 || len(empty.Certifications) != 0 {
+		t.Fatalf("Counts on an empty ledger = %+v, %v", empty, err)
+	}
+	for i, st := range []step{{status: "SIGNING", confirmed: true}, {status: "SIGNING", confirmed: true},
+		{status: "COMPLETE", confirmed: true, signed: 3}} {
+		if _, err := l.ApplyContract(ctx, change(fmt.Sprintf("e%d", i), fmt.Sprintf("c%d", i), st)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.ApplyCertification(ctx, certEvent("a1"), store.Certification{Tenant: tenant, RequestID: "r1", Kind: "personal",
+		Status: "1", UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Contracts[tenant]["SIGNING"] != 2 || c.Contracts[tenant]["COMPLETE"] != 1 || len(c.Contracts) != 1 ||
+		c.Certifications[tenant] != 1 {
+		t.Errorf("Counts = %+v", c)
 	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"BatchesOppositeOrder", testBatchesOppositeOrder},
 		{"Audit", testAudit},
 		{"ReconcileRuns", testReconcileRuns},
+		{"Counts", testCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

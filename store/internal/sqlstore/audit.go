@@ -109,3 +109,41 @@ func (s *DB) ReconcileRuns(ctx context.Context, limit int) ([]store.ReconcileRun
 	}
 	return out, nil
 }
+
+// Counts implements store.AdminLog.
+func (s *DB) Counts(ctx context.Context) (store.Counts, error) {
+	out := store.Counts{Contracts: map[string]map[string]int64{}, Certifications: map[string]int64{}}
+	rows, err := s.reader.QueryContext(ctx, `SELECT tenant, status, COUNT(*) FROM contracts GROUP BY tenant, status`)
+	if err != nil {
+		return out, s.fail("counts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tenant, status string
+		var n int64
+		if err := rows.Scan(&tenant, &status, &n); err != nil {
+			return out, s.fail("counts: scan", err)
+		}
+		if out.Contracts[tenant] == nil {
+			out.Contracts[tenant] = map[string]int64{}
+		}
+		out.Contracts[tenant][status] = n
+	}
+	if err := rows.Err(); err != nil {
+		return out, s.fail("counts", err)
+	}
+	crows, err := s.reader.QueryContext(ctx, `SELECT tenant, COUNT(*) FROM certifications GROUP BY tenant`)
+	if err != nil {
+		return out, s.fail("counts", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var tenant string
+		var n int64
+		if err := crows.Scan(&tenant, &n); err != nil {
+			return out, s.fail("counts: scan", err)
+		}
+		out.Certifications[tenant] = n
+	}
+	return out, s.fail("counts", crows.Err())
+}
