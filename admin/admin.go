@@ -115,6 +115,7 @@ type API struct {
 	tokens []hashedToken
 	router chi.Router
 	jobs   *jobs
+	spent  *spentTokens
 	// confirmKey signs replay confirm tokens (random per process).
 	confirmKey []byte
 }
@@ -178,6 +179,7 @@ func New(o Options) (*API, error) {
 		return nil, fmt.Errorf("admin: random key: %w", err)
 	}
 	a.jobs = newJobs()
+	a.spent = &spentTokens{m: map[string]time.Time{}}
 	a.router = a.routes()
 	return a, nil
 }
@@ -187,11 +189,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.Serve
 
 // role returns the role of the request's bearer token, or false. Every
 // configured token is compared, in constant time, whatever matches.
-func (a *API) role(r *http.Request) (Role, bool) {
-	t, ok := a.token(r)
-	return t.role, ok
-}
-
 // token returns the request's matching token, or false.
 func (a *API) token(r *http.Request) (hashedToken, bool) {
 	h := r.Header.Get("Authorization")

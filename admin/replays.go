@@ -130,7 +130,7 @@ func (a *API) checkConfirm(token string, sel replaySelector, now time.Time) (con
 	if now.Unix() > c.Exp {
 		return c, errorf(CodeBadRequest, "confirm: the dry run's token expired; run the dry run again")
 	}
-	if !spent.spend(token, time.Unix(c.Exp, 0)) {
+	if !a.spent.spend(token, time.Unix(c.Exp, 0)) {
 		return c, errorf(CodeConflict, "confirm: this token already started a replay; run a new dry run to replay again")
 	}
 	return c, nil
@@ -141,8 +141,6 @@ type spentTokens struct {
 	mu sync.Mutex
 	m  map[string]time.Time
 }
-
-var spent = &spentTokens{m: map[string]time.Time{}}
 
 func (s *spentTokens) spend(token string, exp time.Time) bool {
 	s.mu.Lock()
