@@ -187,9 +187,8 @@ func New(o Options) (*API, error) {
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
-// role returns the role of the request's bearer token, or false. Every
-// configured token is compared, in constant time, whatever matches.
-// token returns the request's matching token, or false.
+// token returns the token matching the request's bearer token, or false.
+// Every configured token is compared, in constant time, whatever matches.
 func (a *API) token(r *http.Request) (hashedToken, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
