@@ -18,11 +18,6 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-// CodeConflict answers a write that collides with one in progress.
-const CodeConflict = "conflict"
-
-func init() { codeStatus[CodeConflict] = http.StatusConflict }
-
 // maxBody bounds a write's JSON body.
 const maxBody = 64 << 10
 
