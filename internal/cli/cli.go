@@ -1,6 +1,12 @@
 // Package cli is the qyshook operator command line: serve, demo, sim,
-// replay, dlq, contracts, reconcile, migrate, bench and healthcheck. Each
-// command lives in its own file; cmd/qyshook/main.go only calls Main.
+// replay, dlq, contracts, reconcile, migrate, bench and healthcheck, listed
+// in one table (commands). Each command lives in its own file;
+// cmd/qyshook/main.go only calls Main.
+//
+// contracts, dlq, replay and reconcile are clients of a running service's
+// admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
+// never open a ledger or a stream. migrate is the one command that opens
+// the database itself; serve and demo are the service.
 //
 // Output is a readable table on a terminal and JSON with --json. Errors are
 // one line on stderr, and exit codes mean something (see the Exit
