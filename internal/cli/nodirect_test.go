@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qyshook/qyshook/internal/app"
 )
 
 // TestOnlyMigrateOpensTheLedger walks the CLI's source: no command but
@@ -23,10 +27,10 @@ func TestOnlyMigrateOpensTheLedger(t *testing.T) {
 	}
 	// import path -> the files allowed to import it.
 	restricted := map[string][]string{
-		"github.com/qyshook/qyshook/store/ledgerdb":        {"migrate.go"},
+		"github.com/qyshook/qyshook/store/ledgerdb":        {"migrate.go", "local.go"},
 		"github.com/qyshook/qyshook/store/sqlite":          {"migrate.go"},
 		"github.com/qyshook/qyshook/store/postgres":        {"migrate.go"},
-		"github.com/qyshook/qyshook/internal/app":          {"serve.go", "demo.go"},
+		"github.com/qyshook/qyshook/internal/app":          {"serve.go", "demo.go", "local.go", "verify.go"},
 		"github.com/qyshook/qyshook/internal/natsconn":     nil,
 		"github.com/qyshook/qyshook/internal/replay":       nil,
 		"github.com/qyshook/qyshook/dispatcher":            nil,
@@ -69,31 +73,74 @@ func TestOnlyMigrateOpensTheLedger(t *testing.T) {
 	}
 }
 
-// checkCalls refuses app.Open with a ledger outside demo.go (the demo
-// reads back its own data dir) and ledgerdb writers outside migrate.go.
+// checkCalls refuses, outside the service itself (demo.go runs and reads
+// back its own data dir): ledgerdb writers (migrate.go may; local.go only
+// opens read-only), app.Open except local.go's (which opens no ledger and
+// no NATS), and any app.Parts that asks for NATS or a writable ledger.
 func checkCalls(t *testing.T, name string, src []byte) {
 	t.Helper()
+	if name == "demo.go" || name == "serve.go" {
+		return
+	}
 	f, err := parser.ParseFile(token.NewFileSet(), name, src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
-		sel, ok := n.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		pkg, ok := sel.X.(*ast.Ident)
-		if !ok {
-			return true
-		}
-		switch {
-		case pkg.Name == "ledgerdb" && name != "migrate.go",
-			pkg.Name == "app" && sel.Sel.Name == "Open" && name != "demo.go",
-			pkg.Name == "app" && sel.Sel.Name == "Parts" && name != "demo.go":
-			t.Errorf("%s uses %s.%s: only migrate (and the service itself) opens the ledger", name, pkg.Name, sel.Sel.Name)
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			pkg, ok := n.X.(*ast.Ident)
+			if !ok {
+				break
+			}
+			switch {
+			case pkg.Name == "ledgerdb" && name == "migrate.go":
+			case pkg.Name == "ledgerdb" && name == "local.go" && (n.Sel.Name == "OpenReadOnly" || n.Sel.Name == "DefaultFile"):
+			case pkg.Name == "ledgerdb":
+				t.Errorf("%s uses ledgerdb.%s: only migrate opens the ledger for writing", name, n.Sel.Name)
+			case pkg.Name == "app" && n.Sel.Name == "Open" && name != "local.go":
+				t.Errorf("%s calls app.Open: operator commands go through the admin API (local.go opens read-only)", name)
+			}
+		case *ast.CompositeLit:
+			sel, ok := n.Type.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Parts" {
+				break
+			}
+			set := map[string]bool{}
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					k, _ := kv.Key.(*ast.Ident)
+					v, _ := kv.Value.(*ast.Ident)
+					if k != nil && (v == nil || v.Name != "false") {
+						set[k.Name] = true
+					}
+				}
+			}
+			if set["NATS"] || (set["Ledger"] && !set["ReadOnlyLedger"]) || (name == "local.go" && (set["Ledger"] || set["NATS"])) {
+				t.Errorf("%s builds app.Parts%v: operator commands never open NATS or a writable ledger", name, keys(set))
+			}
 		}
 		return true
 	})
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestLocalOpenIsReadOnly: the one local open refuses NATS and a writable
+// ledger before it reads any configuration.
+func TestLocalOpenIsReadOnly(t *testing.T) {
+	env := &Env{Stdout: new(strings.Builder), Stderr: new(strings.Builder), Getenv: func(string) string { return "" }}
+	for _, p := range []app.Parts{{NATS: true}, {Ledger: true}, {Ledger: true, NATS: true, ReadOnlyLedger: true}} {
+		if _, err := openOps(context.Background(), env, p); !errors.Is(err, errLocalWrite) {
+			t.Errorf("openOps(%+v) = %v, want errLocalWrite", p, err)
+		}
+	}
 }
 
 func contains(list []string, s string) bool {

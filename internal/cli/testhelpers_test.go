@@ -12,6 +12,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -50,6 +51,14 @@ func mustOpsRun(tb testing.TB, want int, vars map[string]string, args ...string)
 func opsVars(tb testing.TB, dbURL string) map[string]string {
 	tb.Helper()
 	return map[string]string{"QYSHOOK_DATA_DIR": tb.TempDir(), "QYSHOOK_DB": dbURL}
+}
+
+// withOpsFake gives the default tenant the fake's API credentials.
+func withOpsFake(vars map[string]string, fake *qystest.Server) map[string]string {
+	vars["QYSHOOK_QYS_BASE_URL"] = fake.URL
+	vars["QYSHOOK_QYS_APP_TOKEN"] = fake.AppToken
+	vars["QYSHOOK_QYS_APP_SECRET"] = fake.AppSecret
+	return vars
 }
 
 // opsLedger returns a fresh ledger of kind, open, and its URL.
