@@ -17,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -67,8 +66,15 @@ type Ledger interface {
 }
 
 // ReconcileFunc runs one reconcile pass over the contracts published
-// since since (dispatcher.Reconciler.RunOnce).
-type ReconcileFunc func(ctx context.Context, since time.Time) (dispatcher.ReconcileReport, error)
+// since since (the reconciler's RunOnce, adapted by internal/app).
+type ReconcileFunc func(ctx context.Context, since time.Time) (ReconcileResult, error)
+
+// ReconcileResult is what one reconcile pass did.
+type ReconcileResult struct {
+	Checked   int // contracts compared with the API
+	Triggered int // RECONCILE triggers published
+	Requeued  int // documents put back in the archive queue
+}
 
 // Options configure the API.
 type Options struct {

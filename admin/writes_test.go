@@ -14,7 +14,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -142,9 +141,9 @@ func (f *fixture) addDeadLetter(tb testing.TB, env events.Envelope, seq uint64) 
 // TestWritesNeedOperator: every write answers 401 without a token and
 // 403 to a viewer, changes nothing and writes no audit row.
 func TestWritesNeedOperator(t *testing.T) {
-	f, _ := newWriteFixture(t, func(context.Context, time.Time) (dispatcher.ReconcileReport, error) {
+	f, _ := newWriteFixture(t, func(context.Context, time.Time) (ReconcileResult, error) {
 		t.Error("a viewer started a reconcile pass")
-		return dispatcher.ReconcileReport{}, nil
+		return ReconcileResult{}, nil
 	})
 	id := f.addDeadLetter(t, testEnvelope("default", "c1", "SIGNED"), 7)
 	for _, w := range []struct{ path, body string }{
@@ -343,13 +342,13 @@ func TestReplayDryRunThenConfirm(t *testing.T) {
 // refuses a second pass while one runs, and audits it.
 func TestReconcileJob(t *testing.T) {
 	gate, entered := make(chan struct{}), make(chan struct{})
-	f, _ := newWriteFixture(t, func(ctx context.Context, since time.Time) (dispatcher.ReconcileReport, error) {
+	f, _ := newWriteFixture(t, func(ctx context.Context, since time.Time) (ReconcileResult, error) {
 		close(entered)
 		select {
 		case <-gate:
 		case <-ctx.Done():
 		}
-		return dispatcher.ReconcileReport{Checked: 3, Triggered: 1, Requeued: 2}, nil
+		return ReconcileResult{Checked: 3, Triggered: 1, Requeued: 2}, nil
 	})
 	var job jobView
 	if st := f.post(t, operatorToken, "/reconcile", nil, &job); st != http.StatusAccepted || job.State != JobRunning {

@@ -36,7 +36,11 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
 		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow}
 	if s.Conn != nil && len(s.APIs) > 0 {
-		o.Reconcile = s.NewReconciler().RunOnce
+		rec := s.NewReconciler()
+		o.Reconcile = func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
+			rep, err := rec.RunOnce(ctx, since)
+			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued}, err
+		}
 	}
 	return admin.New(o)
 }

@@ -58,11 +58,10 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := dispatcher.NewReconciler(dispatcher.ReconcilerConfig{JS: n.JS, Names: n.Names, Ledger: l,
-		APIs: map[string]dispatcher.API{"default": client}})
+	rec := newOpsReconciler(n, l, client)
 	api, err := admin.New(admin.Options{
 		Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}, {Secret: opsViewerToken, Role: admin.RoleViewer}},
-		Ledger: l, JS: n.JS, Names: n.Names, Reconcile: rec.RunOnce, ReplayRate: -1,
+		Ledger: l, JS: n.JS, Names: n.Names, Reconcile: rec, ReplayRate: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
