@@ -402,7 +402,6 @@ func TestOverviewAndDocuments(t *testing.T) {
 			ReceivedAt: base},
 		Contract: store.Contract{Tenant: "acme", ID: "c2", Subject: "s", Status: "COMPLETE", Confirmed: true, UpdatedAt: base,
 			Documents: []store.Document{{ID: "d1", ContractID: "c2", Title: "合同正文"}, {ID: "d2", ContractID: "c2", Title: "附件"}}},
-		BuildFacts:       func(*store.Contract) []store.Fact { return nil },
 		ArchiveDocuments: true,
 	}
 	if _, err := f.ledger.ApplyContract(ctx, ch); err != nil {
