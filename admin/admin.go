@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,6 +59,21 @@ type Ledger interface {
 	Certifications(ctx context.Context, tenant string, limit int) ([]store.Certification, error)
 	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error)
+	// Used by the write routes, /documents and /overview.
+	DeleteDeadLetter(ctx context.Context, id int64) error
+	Documents(ctx context.Context, f store.DocumentFilter) ([]store.Document, error)
+	DocumentCounts(ctx context.Context) (map[string]int64, error)
+}
+
+// ReconcileFunc runs one reconcile pass over the contracts published
+// since since (the reconciler's RunOnce, adapted by internal/app).
+type ReconcileFunc func(ctx context.Context, since time.Time) (ReconcileResult, error)
+
+// ReconcileResult is what one reconcile pass did.
+type ReconcileResult struct {
+	Checked   int // contracts compared with the API
+	Triggered int // RECONCILE triggers published
+	Requeued  int // documents put back in the archive queue
 }
 
 // Options configure the API.
@@ -74,6 +91,25 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Timeout bounds one request's work (default 30 s).
 	Timeout time.Duration
+
+	// The write side. Log records the audit trail and the reconcile runs
+	// (default: Ledger, when it implements store.AdminLog); without it
+	// every write answers 503, as without JS.
+	Log store.AdminLog
+	// Reconcile runs one pass for POST /reconcile (503 when nil).
+	Reconcile ReconcileFunc
+	// ReconcileWindow is how far back a pass lists published contracts
+	// (default 72 h).
+	ReconcileWindow time.Duration
+	// ReplayRate caps the events a replay job republishes per second
+	// (default 200; negative: no cap).
+	ReplayRate float64
+	// Durable is the dispatcher's consumer (its pending count is the lag
+	// in /overview; default events.DurableLedger).
+	Durable string
+	// ConfirmTTL is how long a replay dry run's confirm token is valid
+	// (default 15 min).
+	ConfirmTTL time.Duration
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -84,12 +120,20 @@ type API struct {
 	o      Options
 	tokens []hashedToken
 	router chi.Router
+	jobs   *jobs
+	spent  *spentTokens
+	// confirmKey signs replay confirm tokens (random per process).
+	confirmKey []byte
 }
 
 type hashedToken struct {
 	sum  [sha256.Size]byte
 	role Role
 }
+
+// who names a token in the audit trail: its role and the first bytes of
+// its SHA-256, never the token.
+func (t hashedToken) who() string { return string(t.role) + ":" + hex.EncodeToString(t.sum[:4]) }
 
 // New checks o and builds the API.
 func New(o Options) (*API, error) {
@@ -121,6 +165,27 @@ func New(o Options) (*API, error) {
 	if a.o.Timeout <= 0 {
 		a.o.Timeout = 30 * time.Second
 	}
+	if a.o.Log == nil {
+		a.o.Log, _ = o.Ledger.(store.AdminLog)
+	}
+	if a.o.ReconcileWindow <= 0 {
+		a.o.ReconcileWindow = 72 * time.Hour
+	}
+	if a.o.ReplayRate == 0 {
+		a.o.ReplayRate = 200
+	}
+	if a.o.Durable == "" {
+		a.o.Durable = events.DurableLedger
+	}
+	if a.o.ConfirmTTL <= 0 {
+		a.o.ConfirmTTL = 15 * time.Minute
+	}
+	a.confirmKey = make([]byte, 32)
+	if _, err := rand.Read(a.confirmKey); err != nil {
+		return nil, fmt.Errorf("admin: random key: %w", err)
+	}
+	a.jobs = newJobs()
+	a.spent = &spentTokens{m: map[string]time.Time{}}
 	a.router = a.routes()
 	return a, nil
 }
@@ -128,30 +193,36 @@ func New(o Options) (*API, error) {
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
-// role returns the role of the request's bearer token, or false. Every
-// configured token is compared, in constant time, whatever matches.
-func (a *API) role(r *http.Request) (Role, bool) {
+// token returns the token matching the request's bearer token, or false.
+// Every configured token is compared, in constant time, whatever matches.
+func (a *API) token(r *http.Request) (hashedToken, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+		return hashedToken{}, false
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	var found Role
+	var found hashedToken
 	for _, t := range a.tokens {
 		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
-			found = t.role
+			found = t
 		}
 	}
-	return found, found != ""
+	return found, found.role != ""
 }
 
 type roleKey struct{}
 
 // roleOf is the role authenticate stored for the request.
 func roleOf(r *http.Request) Role {
-	role, _ := r.Context().Value(roleKey{}).(Role)
-	return role
+	t, _ := r.Context().Value(roleKey{}).(hashedToken)
+	return t.role
+}
+
+// whoOf names the request's token for the audit trail.
+func whoOf(r *http.Request) string {
+	t, _ := r.Context().Value(roleKey{}).(hashedToken)
+	return t.who()
 }
 
 // authenticate answers 401 without a valid token, 403 when the token's
@@ -159,7 +230,8 @@ func roleOf(r *http.Request) Role {
 func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			role, ok := a.role(r)
+			tok, ok := a.token(r)
+			role := tok.role
 			if !ok {
 				writeError(w, r, errorf(CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
 				return
@@ -168,7 +240,7 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 				writeError(w, r, errorf(CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, role)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok)))
 		})
 	}
 }

@@ -15,6 +15,7 @@ type cursor struct {
 	UpdatedAt time.Time `json:"t,omitzero"`
 	Tenant    string    `json:"n,omitempty"`
 	ID        string    `json:"i,omitempty"`
+	Sub       string    `json:"u,omitempty"` // a second key (documents: the contract id)
 	Num       int64     `json:"s,omitempty"`
 }
 

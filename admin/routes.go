@@ -30,6 +30,18 @@ func (a *API) table() []route {
 		{http.MethodGet, "/dead-letters", RoleViewer, a.listDeadLetters},
 		{http.MethodGet, "/dead-letters/{id}", RoleViewer, a.getDeadLetter},
 		{http.MethodGet, "/streams", RoleViewer, a.listStreams},
+		// Operations (admin/writes.go, replays.go, reconcile.go, operations.go).
+		{http.MethodGet, "/documents", RoleViewer, a.listDocuments},
+		{http.MethodGet, "/overview", RoleViewer, a.overview},
+		{http.MethodGet, "/audit", RoleViewer, a.listAudit},
+		{http.MethodPost, "/dead-letters/retry", RoleOperator, a.retryDeadLetters},
+		{http.MethodPost, "/dead-letters/{id}/retry", RoleOperator, a.retryDeadLetter},
+		{http.MethodPost, "/dead-letters/{id}/purge", RoleOperator, a.purgeDeadLetter},
+		{http.MethodPost, "/replays", RoleOperator, a.postReplay},
+		{http.MethodGet, "/replays", RoleViewer, a.listReplays},
+		{http.MethodGet, "/replays/{id}", RoleViewer, a.getReplay},
+		{http.MethodPost, "/reconcile", RoleOperator, a.postReconcile},
+		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 	}
 }
 

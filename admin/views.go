@@ -41,6 +41,11 @@ type documentView struct {
 	Size       int64      `json:"size"`
 	Path       string     `json:"path,omitempty"`
 	FetchedAt  *time.Time `json:"fetched_at"`
+	// The archive queue: pending, archived, failed ("" when not queued).
+	ArchiveState  string     `json:"archive_state"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 type eventView struct {
@@ -125,7 +130,8 @@ func viewContract(c store.Contract, unmasked bool) contractView {
 	for _, d := range c.Documents {
 		v.Documents = append(v.Documents, documentView{
 			ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: d.SHA256, Size: d.Size,
-			Path: d.Path, FetchedAt: utc(d.FetchedAt),
+			Path: d.Path, FetchedAt: utc(d.FetchedAt), ArchiveState: d.ArchiveState, Attempts: d.Attempts,
+			LastError: d.LastError, NextAttemptAt: utc(d.NextAttemptAt),
 		})
 	}
 	return v

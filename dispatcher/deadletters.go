@@ -74,12 +74,18 @@ func DeadLetterMessages(ctx context.Context, js jetstream.JetStream, names event
 	}
 }
 
+// DeadLetterStore is the part of store.Ledger ResolveDeadLetter uses.
+type DeadLetterStore interface {
+	DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error)
+	DeleteDeadLetter(ctx context.Context, id int64) error
+}
+
 // ResolveDeadLetter removes dead letter id: its message in QYS_DLQ (at
 // dlqSeq, or found by reading QYS_DLQ's headers when dlqSeq is 0; a
 // message is deleted only when it is this dead letter's) and then its
 // row. It returns an error wrapping store.ErrNotFound when there is no
 // such row (already resolved, or purged).
-func ResolveDeadLetter(ctx context.Context, js jetstream.JetStream, names events.Names, ledger store.Ledger, id int64, dlqSeq uint64) error {
+func ResolveDeadLetter(ctx context.Context, js jetstream.JetStream, names events.Names, ledger DeadLetterStore, id int64, dlqSeq uint64) error {
 	row, err := ledger.DeadLetter(ctx, id)
 	if err != nil {
 		return fmt.Errorf("dead letter %d: %w", id, err)

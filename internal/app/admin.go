@@ -33,7 +33,16 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 		js = s.Conn.JS
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
-	return admin.New(admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log})
+	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow}
+	if s.Conn != nil && len(s.APIs) > 0 {
+		rec := s.NewReconciler()
+		o.Reconcile = func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
+			rep, err := rec.RunOnce(ctx, since)
+			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued}, err
+		}
+	}
+	return admin.New(o)
 }
 
 // AdminServer is the admin API's own listener.
@@ -96,6 +105,9 @@ func (a *AdminServer) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	err := a.srv.Shutdown(ctx)
+	if c, ok := a.srv.Handler.(interface{ Close() }); ok {
+		c.Close() // background jobs (replays, reconcile passes) end with the server
+	}
 	if err != nil {
 		_ = a.srv.Close()
 		return fmt.Errorf("admin: shutdown: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/qys/qystest"
 )
 
 const (
@@ -111,5 +112,60 @@ func TestRunOpensAdmin(t *testing.T) {
 	err = app.Run(context.Background(), cfg, zerolog.Nop(), app.Roles{Receiver: true, Dispatcher: true}, app.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "admin: listen "+taken.Addr().String()) {
 		t.Fatalf("Run = %v, want the admin listen error", err)
+	}
+}
+
+func adminPost(t *testing.T, addr, token, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1"+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return resp.StatusCode, out
+}
+
+// TestOpenAdminWrites: the served API writes through the process's NATS
+// and ledger (audit table), and runs reconcile passes with the tenants'
+// API credentials; without credentials POST /reconcile is a 503.
+func TestOpenAdminWrites(t *testing.T) {
+	for _, withAPI := range []bool{false, true} {
+		env := natstest.New(t)
+		vars := map[string]string{"QYSHOOK_ADMIN_ADDR": "127.0.0.1:0", "QYSHOOK_ADMIN_TOKEN": adminOperatorToken}
+		if withAPI {
+			fake := qystest.NewServer()
+			t.Cleanup(fake.Close)
+			vars["QYSHOOK_QYS_BASE_URL"], vars["QYSHOOK_QYS_APP_TOKEN"], vars["QYSHOOK_QYS_APP_SECRET"] = fake.URL, fake.AppToken, fake.AppSecret
+		}
+		cfg := load(t, env, vars)
+		svc, err := app.Open(context.Background(), cfg, zerolog.Nop(), app.Parts{NATS: true, Ledger: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		adm, err := svc.OpenAdmin()
+		if err != nil || adm == nil {
+			t.Fatalf("OpenAdmin = %v, %v", adm, err)
+		}
+		if st, body := adminPost(t, adm.Addr(), adminOperatorToken, "/replays", `{"selector":{}}`); st != http.StatusBadRequest {
+			t.Errorf("bare replay: %d %v", st, body)
+		}
+		if st, body := adminPost(t, adm.Addr(), adminOperatorToken, "/replays", `{"selector":{"from_seq":1},"dry_run":true}`); st != http.StatusOK ||
+			body["confirm"] == "" {
+			t.Errorf("dry run: %d %v", st, body)
+		}
+		st, body := adminPost(t, adm.Addr(), adminOperatorToken, "/reconcile", ``)
+		if want := map[bool]int{false: http.StatusServiceUnavailable, true: http.StatusAccepted}[withAPI]; st != want {
+			t.Errorf("reconcile with API credentials %v: %d %v, want %d", withAPI, st, body, want)
+		}
+		if err := adm.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown = %v", err)
+		}
+		svc.Close()
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -9,12 +10,18 @@ import (
 	"github.com/qyshook/qyshook/internal/bench"
 )
 
-func init() {
-	register(&Command{Name: "bench", Summary: "measure the receiver, the dispatcher or archiving on this machine", Run: runBench})
-}
+const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive [flags]   (qyshook bench <name> -h for its flags)\n" +
+	"  receiver    callbacks/s through the receiver into JetStream (fsync always vs an interval)\n" +
+	"  dispatcher  events/s from QYS_CALLBACKS into the ledger (SQLite or PostgreSQL)\n" +
+	"  archive     documents/s through the archive stage"
 
 func runBench(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		fmt.Fprintln(env.Stdout, benchUsage)
+		return flag.ErrHelp
+	}
 	if len(args) == 0 {
+		fmt.Fprintln(env.Stderr, benchUsage)
 		return usageErr("which benchmark? qyshook bench receiver|dispatcher|archive [flags]")
 	}
 	what, args := args[0], args[1:]

@@ -1,6 +1,12 @@
 // Package cli is the qyshook operator command line: serve, demo, sim,
-// replay, dlq, contracts, reconcile, migrate, bench and healthcheck. Each
-// command lives in its own file; cmd/qyshook/main.go only calls Main.
+// replay, dlq, contracts, reconcile, migrate, bench and healthcheck, listed
+// in one table (commands). Each command lives in its own file;
+// cmd/qyshook/main.go only calls Main.
+//
+// contracts, dlq, replay and reconcile are clients of a running service's
+// admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
+// never open a ledger or a stream. migrate is the one command that opens
+// the database itself; serve and demo are the service.
 //
 // Output is a readable table on a terminal and JSON with --json. Errors are
 // one line on stderr, and exit codes mean something (see the Exit
@@ -14,8 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -52,10 +58,42 @@ type Command struct {
 	Run func(ctx context.Context, env *Env, args []string) error
 }
 
-// commands is filled by each command file's init.
-var commands = map[string]*Command{}
+// commands is every command, in the order `qyshook help` lists them:
+// the one table of the CLI (no command registers itself).
+var commands = []*Command{
+	{Name: "serve", Summary: "run the receiver, the dispatcher and the admin API (embedded JetStream and SQLite by default)", Run: runServe},
+	{Name: "demo", Summary: "see it work: serve plus a fake 契约锁 in one process, playing real lifecycles", Run: runDemo},
+	{Name: "sim", Summary: "run a fake 契约锁 for local development; `sim trigger <scenario>` plays a lifecycle", Run: runSim},
+	{Name: "contracts", Summary: "list the ledger's contracts, or show one with signatories, documents and events (admin API)",
+		Run: subcommands("contracts", contractsSubs)},
+	{Name: "dlq", Summary: "list, show, retry or purge dead letters (admin API)", Run: subcommands("dlq", dlqSubs)},
+	{Name: "replay", Summary: "republish a selection of QYS_CALLBACKS for the dispatchers to apply: dry run, then --yes (admin API)",
+		Run: runReplay},
+	{Name: "reconcile", Summary: "run one reconcile pass in the service and print what it did (admin API)", Run: runReconcile},
+	{Name: "migrate", Summary: "apply, roll back or show the ledger's schema migrations ($QYSHOOK_DB; the one command that opens it)",
+		Run: subcommands("migrate", migrateSubs)},
+	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger (read-only)",
+		Run: runVerify},
+	{Name: "bench", Summary: "measure the receiver, the dispatcher or archiving on this machine", Run: runBench},
+	{Name: "healthcheck", Summary: "probe a qyshook /healthz or /readyz URL (for container HEALTHCHECKs)", Run: runHealthcheck},
+}
 
-func register(c *Command) { commands[c.Name] = c }
+// command returns the command named name, or nil.
+func command(name string) *Command {
+	for _, c := range commands {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// subcommands runs a command made of subcommands (contracts, dlq, migrate).
+func subcommands(name string, subs []opsSub) func(ctx context.Context, env *Env, args []string) error {
+	return func(ctx context.Context, env *Env, args []string) error {
+		return runOpsSub(ctx, env, name, subs, args)
+	}
+}
 
 // ExitError carries an exit code with its error.
 type ExitError struct {
@@ -79,19 +117,24 @@ func notFound(format string, args ...any) error {
 // Main runs qyshook with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.Stdout)
-		if len(args) == 0 {
-			return ExitUsage
-		}
+		return ExitUsage
+	}
+	if args[0] == "help" && len(args) > 1 {
+		// qyshook help <command> [<subcommand>] is <command> [<subcommand>] -h.
+		args = append(append([]string{}, args[1:]...), "-h")
+	}
+	if isHelp(args[0]) || args[0] == "help" {
+		usage(env.Stdout)
 		return ExitOK
 	}
 	if args[0] == "version" || args[0] == "--version" {
 		fmt.Fprintln(env.Stdout, "qyshook", Version())
 		return ExitOK
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
+	cmd := command(args[0])
+	if cmd == nil {
 		fmt.Fprintf(env.Stderr, "qyshook: unknown command %q (see qyshook help)\n", args[0])
 		return ExitUsage
 	}
@@ -120,31 +163,64 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "qyshook: verified 契约锁 callbacks, durable on NATS JetStream, and a ledger you can trust.")
 	fmt.Fprintln(w, "\nUsage: qyshook <command> [flags]   (qyshook <command> -h for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].Summary)
-	}
-	fmt.Fprintln(w, "\nConfiguration comes from QYSHOOK_* environment variables (see README).")
+	fmt.Fprintln(w, "\nConfiguration comes from QYSHOOK_* environment variables (see README). contracts, dlq, replay and")
+	fmt.Fprintln(w, "reconcile are clients of a running service's admin API: set QYSHOOK_ADMIN_URL (default "+DefaultAdminURL+")")
+	fmt.Fprintln(w, "and QYSHOOK_ADMIN_TOKEN. qyshook help <command> prints a command's help.")
 }
 
+// flagEnvs maps each flag set newFlags made to its command's Env, so
+// parse can print a requested help on stdout.
+var flagEnvs sync.Map // *flag.FlagSet -> *Env
+
 // newFlags returns a flag set for a command that reports errors as usage
-// errors instead of exiting.
+// errors instead of exiting. Errors and the usage they bring go to
+// stderr; -h, -help and --help print the usage on stdout.
 func newFlags(env *Env, name, argsUsage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("qyshook "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: qyshook %s %s\n", name, argsUsage)
+		fmt.Fprintf(fs.Output(), "Usage: qyshook %s %s\n", name, argsUsage)
 		fs.PrintDefaults()
 	}
+	flagEnvs.Store(fs, env)
 	return fs
 }
 
-// parse parses flags, mapping problems to ExitUsage.
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h", "help":
+		return arg != "help"
+	}
+	return false
+}
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if isHelp(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parse parses flags, mapping problems to ExitUsage. A request for help
+// prints the usage on stdout and returns flag.ErrHelp (exit 0).
 func parse(fs *flag.FlagSet, args []string) error {
+	if wantsHelp(args) {
+		if e, ok := flagEnvs.Load(fs); ok {
+			fs.SetOutput(e.(*Env).Stdout)
+		}
+		fs.Usage()
+		return flag.ErrHelp
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -6,28 +6,23 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
-	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/store"
 )
 
-func init() {
-	register(&Command{Name: "contracts", Summary: "list the ledger's contracts, or show one with signatories, documents and events",
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runOpsSub(ctx, env, "contracts", contractsSubs, args)
-		}})
-}
-
 var contractsSubs = []opsSub{
-	{"list", "[--tenant T] [--status COMPLETE,SIGNING] [--limit 50] [--json]", runContractsList},
+	{"list", "[--tenant T] [--status COMPLETE,SIGNING] [--subject TEXT] [--limit 50] [--json]", runContractsList},
 	{"show", "<contract-id> [--tenant default] [--json]", runContractsShow},
 }
 
-// contractRow is a contract in --json output. Names are personal data: it
-// goes to the operator's terminal only, never to a log.
+// contractRow is a contract as GET /api/v1/contracts lists it. Names are
+// personal data: shown unmasked to an operator token only.
 type contractRow struct {
 	Tenant      string     `json:"tenant"`
 	ID          string     `json:"id"`
@@ -39,7 +34,7 @@ type contractRow struct {
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
 
-// contractView is `contracts show --json`.
+// contractView is GET /api/v1/contracts/{tenant}/{id}.
 type contractView struct {
 	contractRow
 	Signatories []signatoryView `json:"signatories"`
@@ -50,8 +45,8 @@ type contractView struct {
 
 type signatoryView struct {
 	SerialNo int    `json:"serial_no"`
-	Type     string `json:"type"`
-	Name     string `json:"name"`
+	Type     string `json:"tenant_type"`
+	Name     string `json:"tenant_name"`
 	Status   string `json:"status"`
 }
 
@@ -80,9 +75,10 @@ type eventView struct {
 }
 
 func runContractsList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "contracts list", "[--tenant T] [--status COMPLETE,SIGNING] [--limit 50] [--json]")
+	fs := newFlags(env, "contracts list", "[--tenant T] [--status COMPLETE,SIGNING] [--subject TEXT] [--limit 50] [--json]")
 	tenant := fs.String("tenant", "", "only this tenant (default: all tenants)")
 	status := fs.String("status", "", "only these statuses, comma-separated (e.g. COMPLETE,SIGNING)")
+	subject := fs.String("subject", "", "only subjects containing this text")
 	limit := fs.Int("limit", 50, "at most this many, newest update first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseMixed(fs, args)
@@ -95,31 +91,32 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 	if *limit < 0 {
 		return opsUsage(fs, "--limit must not be negative")
 	}
-	f := store.ContractFilter{Tenant: *tenant}
-	for s := range strings.SplitSeq(*status, ",") {
-		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
-			f.Status = append(f.Status, s)
-		}
-	}
-	if *limit > 0 {
-		f.Limit = *limit + 1 // one more tells whether there are more
-	}
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
+	c, err := newAdminClient(env)
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
-	rows, err := svc.Ledger.Contracts(ctx, f)
+	q := url.Values{}
+	if *tenant != "" {
+		q.Set("tenant", *tenant)
+	}
+	var statuses []string
+	for s := range strings.SplitSeq(*status, ",") {
+		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
+			statuses = append(statuses, s)
+		}
+	}
+	if len(statuses) > 0 {
+		q.Set("status", strings.Join(statuses, ","))
+	}
+	if *subject != "" {
+		q.Set("subject", *subject)
+	}
+	out, more, err := list[contractRow](ctx, c, "/contracts", q, *limit)
 	if err != nil {
-		return fmt.Errorf("list contracts: %w", err)
+		return err
 	}
-	more := *limit > 0 && len(rows) > *limit
-	if more {
-		rows = rows[:*limit]
-	}
-	out := make([]contractRow, len(rows))
-	for i := range rows {
-		out[i] = toContractRow(&rows[i])
+	if out == nil {
+		out = []contractRow{}
 	}
 	if *asJSON {
 		err = printJSON(env.Stdout, out)
@@ -147,55 +144,23 @@ func runContractsShow(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 || pos[0] == "" {
 		return opsUsage(fs, "want exactly one contract id")
 	}
-	id := pos[0]
-	svc, err := openOps(ctx, env, app.Parts{Ledger: true, ReadOnlyLedger: true})
+	c, err := newAdminClient(env)
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
-	c, err := svc.Ledger.Contract(ctx, *tenant, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no contract %s in tenant %q", id, *tenant)
+	var v contractView
+	err = c.do(ctx, http.MethodGet, "/contracts/"+url.PathEscape(*tenant)+"/"+url.PathEscape(pos[0]), nil, nil, &v)
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Code == ExitNotFound {
+		return notFound("no contract %s in tenant %q", pos[0], *tenant)
 	}
 	if err != nil {
-		return fmt.Errorf("contract %s: %w", id, err)
+		return err
 	}
-	evs, err := svc.Ledger.Events(ctx, *tenant, id)
-	if err != nil {
-		return fmt.Errorf("events of %s: %w", id, err)
-	}
-	v := toContractView(c, evs)
 	if *asJSON {
 		return printJSON(env.Stdout, v)
 	}
 	return printContract(env, &v)
-}
-
-func toContractRow(c *store.Contract) contractRow {
-	return contractRow{Tenant: c.Tenant, ID: c.ID, BizID: c.BizID, Subject: c.Subject, Status: c.Status,
-		Confirmed: c.Confirmed, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt}
-}
-
-func toContractView(c *store.Contract, evs []store.Event) contractView {
-	v := contractView{contractRow: toContractRow(c), Signatories: []signatoryView{}, Documents: []documentView{},
-		Events: []eventView{}}
-	if json.Valid(c.Detail) {
-		v.Detail = c.Detail
-	}
-	for _, s := range c.Signatories {
-		v.Signatories = append(v.Signatories, signatoryView{SerialNo: s.SerialNo, Type: s.TenantType, Name: s.TenantName,
-			Status: s.Status})
-	}
-	for _, d := range c.Documents {
-		v.Documents = append(v.Documents, documentView{ID: d.ID, Title: d.Title, SHA256: d.SHA256, Size: d.Size,
-			Path: d.Path, FetchedAt: d.FetchedAt, ArchiveState: d.ArchiveState, Attempts: d.Attempts,
-			LastError: d.LastError, NextAttemptAt: d.NextAttemptAt})
-	}
-	for _, e := range evs {
-		v.Events = append(v.Events, eventView{ID: e.ID, Kind: e.Kind, Type: e.Type, Source: e.Source,
-			ReceivedAt: e.ReceivedAt, AppliedAt: e.AppliedAt})
-	}
-	return v
 }
 
 func printContract(env *Env, v *contractView) error {
@@ -221,7 +186,7 @@ func printContract(env *Env, v *contractView) error {
 	fmt.Fprintf(w, "\nSignatories (%d)\n", len(v.Signatories))
 	t = newTable(w, "  #", "TYPE", "NAME", "STATUS")
 	for _, s := range v.Signatories {
-		t.row(fmt.Sprintf("  %d", s.SerialNo), s.Type, opsWide(s.Name), s.Status)
+		t.row(fmt.Sprintf("  %d", s.SerialNo), s.Type, (s.Name), s.Status)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -243,10 +208,10 @@ func printContract(env *Env, v *contractView) error {
 			errs = append(errs, d)
 		}
 		if d.SHA256 == "" {
-			t.row("  "+d.ID, opsWide(d.Title), state, d.Attempts, "(not archived)", "-", "-", "-")
+			t.row("  "+d.ID, (d.Title), state, d.Attempts, "(not archived)", "-", "-", "-")
 			continue
 		}
-		t.row("  "+d.ID, opsWide(d.Title), state, d.Attempts, d.SHA256, d.Size, d.Path, opsTimePtr(d.FetchedAt))
+		t.row("  "+d.ID, (d.Title), state, d.Attempts, d.SHA256, d.Size, d.Path, opsTimePtr(d.FetchedAt))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -268,16 +233,18 @@ type opsSub struct {
 	run        func(ctx context.Context, env *Env, args []string) error
 }
 
-// runOpsSub runs the subcommand named by args[0].
+// runOpsSub runs the subcommand named by args[0]. Without one it prints
+// its usage on stderr (exit 2); -h, --help or help print it on stdout.
 func runOpsSub(ctx context.Context, env *Env, cmd string, subs []opsSub, args []string) error {
-	help := func() {
-		fmt.Fprintf(env.Stderr, "Usage:\n")
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage:\n")
 		for _, s := range subs {
-			fmt.Fprintf(env.Stderr, "  qyshook %s %s %s\n", cmd, s.name, s.args)
+			fmt.Fprintf(w, "  qyshook %s %s %s\n", cmd, s.name, s.args)
 		}
+		fmt.Fprintf(w, "\nqyshook %s <subcommand> -h prints a subcommand's flags.\n", cmd)
 	}
 	if len(args) == 0 {
-		help()
+		help(env.Stderr)
 		return usageErr("missing subcommand")
 	}
 	for _, s := range subs {
@@ -285,10 +252,11 @@ func runOpsSub(ctx context.Context, env *Env, cmd string, subs []opsSub, args []
 			return s.run(ctx, env, args[1:])
 		}
 	}
-	help()
-	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+	if isHelp(args[0]) || args[0] == "help" {
+		help(env.Stdout)
 		return flag.ErrHelp
 	}
+	help(env.Stderr)
 	return usageErr("unknown subcommand %q", args[0])
 }
 
@@ -340,28 +308,11 @@ func opsTimePtr(t *time.Time) string {
 	return opsTime(*t)
 }
 
-// opsCut shortens s to n runes for a table cell, padded for wide
-// characters (see opsWide).
+// opsCut shortens s to n runes for a table cell.
 func opsCut(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
 	}
-	return opsWide(s)
-}
-
-// opsWide appends a space per East Asian wide character: tabwriter counts
-// runes, a terminal shows 契约锁 two columns wide, and the padding keeps
-// the columns after such a cell aligned.
-func opsWide(s string) string {
-	extra := 0
-	for _, r := range s {
-		switch {
-		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF && r != 0x303F, r >= 0xAC00 && r <= 0xD7A3,
-			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
-			r >= 0xFFE0 && r <= 0xFFE6, r >= 0x20000 && r <= 0x3FFFD:
-			extra++
-		}
-	}
-	return s + strings.Repeat(" ", extra)
+	return s
 }

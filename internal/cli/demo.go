@@ -21,10 +21,6 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-func init() {
-	register(&Command{Name: "demo", Summary: "see it work: serve plus a fake 契约锁 in one process, playing real lifecycles", Run: runDemo})
-}
-
 // demoMarker marks a data dir as the demo's, so a later run may wipe it.
 const demoMarker = ".qyshook-demo"
 

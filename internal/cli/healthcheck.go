@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-func init() {
-	register(&Command{Name: "healthcheck", Summary: "probe a qyshook /healthz or /readyz URL (for container HEALTHCHECKs)", Run: runHealthcheck})
-}
-
 func runHealthcheck(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "healthcheck", "[-url http://127.0.0.1:8080/healthz]")
 	url := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to probe")

@@ -18,13 +18,6 @@ import (
 	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
-func init() {
-	register(&Command{Name: "migrate", Summary: "apply, roll back or show the ledger's schema migrations ($QYSHOOK_DB)",
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runOpsSub(ctx, env, "migrate", migrateSubs, args)
-		}})
-}
-
 var migrateSubs = []opsSub{
 	{"up", "[--json]", runMigrateUp},
 	{"down", "<N> | --all --yes", runMigrateDown},

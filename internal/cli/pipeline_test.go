@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qyshook/qyshook/admin"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
@@ -23,13 +25,20 @@ import (
 	"github.com/qyshook/qyshook/store/docstore"
 )
 
-// opsDispatcher is the running service of a pipeline test: a dispatcher
-// with the fake's API credentials applying QYS_CALLBACKS into ledger.
-type opsDispatcher struct {
+const (
+	opsOperatorToken = "operator-token-0123456789"
+	opsViewerToken   = "viewer-token-0123456789ab"
+)
+
+// opsService is the running service of a CLI test, in-process: a
+// dispatcher and an archiver with the fake's API credentials applying
+// QYS_CALLBACKS into the ledger, and the admin API over both.
+type opsService struct {
 	reg *prometheus.Registry
+	url string // the admin API's base URL
 }
 
-func startOpsDispatcher(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystest.Server) *opsDispatcher {
+func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystest.Server) *opsService {
 	t.Helper()
 	client, err := fake.Client()
 	if err != nil {
@@ -44,17 +53,27 @@ func startOpsDispatcher(t *testing.T, l store.Ledger, n *natstest.Env, fake *qys
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The archive stage beside it, as in a dispatcher process.
 	a, err := archiver.New(archiver.Options{Ledger: l, Docs: docstore.New(t.TempDir()), Names: n.Names,
 		APIs: map[string]archiver.API{"default": client}, PollInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec := newOpsReconciler(n, l, client)
+	api, err := admin.New(admin.Options{
+		Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}, {Secret: opsViewerToken, Role: admin.RoleViewer}},
+		Ledger: l, JS: n.JS, Names: n.Names, Reconcile: rec, ReplayRate: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
+		srv.Close()
+		api.Close()
 		cancel()
 		for range 2 {
 			if err := <-done; err != nil {
@@ -62,13 +81,13 @@ func startOpsDispatcher(t *testing.T, l store.Ledger, n *natstest.Env, fake *qys
 			}
 		}
 	})
-	return &opsDispatcher{reg: reg}
+	return &opsService{reg: reg, url: srv.URL}
 }
 
 // gauge reads a gauge from the dispatcher's registry (-1: not exposed).
-func (d *opsDispatcher) gauge(t *testing.T, name string) float64 {
+func (s *opsService) gauge(t *testing.T, name string) float64 {
 	t.Helper()
-	mfs, err := d.reg.Gather()
+	mfs, err := s.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +97,32 @@ func (d *opsDispatcher) gauge(t *testing.T, name string) float64 {
 		}
 	}
 	return -1
+}
+
+// clientVars is the environment of an operator shell in another
+// directory: the admin API's URL and token, and a QYSHOOK_DB and data dir
+// of its own that must stay untouched (the CLI never opens a ledger).
+func clientVars(t *testing.T, url, token string) (map[string]string, string) {
+	t.Helper()
+	elsewhere := t.TempDir()
+	poison := filepath.Join(elsewhere, "ledger.db")
+	return map[string]string{
+		"QYSHOOK_ADMIN_URL": url, "QYSHOOK_ADMIN_TOKEN": token,
+		"QYSHOOK_DB": "sqlite://" + poison, "QYSHOOK_DATA_DIR": elsewhere, "QYSHOOK_NATS_URL": "nats://127.0.0.1:1",
+	}, elsewhere
+}
+
+// assertUntouched fails when the CLI left anything in its data dir (a
+// ledger, an embedded store).
+func assertUntouched(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the CLI created %s in its own data dir", filepath.Join(dir, e.Name()))
+	}
 }
 
 // opsEventually polls cond until it holds, or fails the test after a
@@ -104,28 +149,46 @@ func publishOps(t *testing.T, n *natstest.Env, env events.Envelope) {
 	}
 }
 
-// TestDLQRetryWithoutCredentials: an operator shell without 契约锁 API
-// credentials retries a dead letter. The CLI must not apply it from the
-// callback alone (unconfirmed) nor delete the row itself: it republishes,
-// and the running dispatcher (which has the credentials) confirms it and
-// resolves the dead letter.
-func TestDLQRetryWithoutCredentials(t *testing.T) {
-	ctx := context.Background()
-	u, l := opsLedger(t, testdb.SQLite)
-	n := natstest.New(t)
+// streamMsgs returns how many messages a stream holds.
+func streamMsgs(tb testing.TB, n *natstest.Env, stream string) uint64 {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := n.JS.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func newFake(t *testing.T) *qystest.Server {
 	fake := qystest.NewServer()
 	t.Cleanup(fake.Close)
+	return fake
+}
+
+// TestDLQRetryWithoutCredentials (issue 9): `dlq retry` from a shell
+// without 契约锁 API credentials wrote callback-only states and deleted
+// the dead letters. Now the CLI has no ledger: it asks the service, whose
+// dispatcher confirms the event through the API and resolves the dead
+// letter.
+func TestDLQRetryWithoutCredentials(t *testing.T) {
+	ctx := context.Background()
+	_, l := opsLedger(t, testdb.SQLite)
+	n := natstest.New(t)
+	fake := newFake(t)
 	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusComplete,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
 	env := opsEnvelope(id, "SIGNED", qys.StatusSigning) // the callback claims SIGNING; the API says COMPLETE
 	dl := addOpsDeadLetter(t, l, env.ID, mustEncode(t, env))
-	startOpsDispatcher(t, l, n, fake)
+	svc := startOpsService(t, l, n, fake)
 
-	vars := withOpsNATS(opsVars(t, u), n) // no QYSHOOK_QYS_APP_TOKEN / SECRET
+	vars, dir := clientVars(t, svc.url, opsOperatorToken) // no QYSHOOK_QYS_APP_TOKEN / SECRET
 	r := mustOpsRun(t, ExitOK, vars, "dlq", "retry", strconv.FormatInt(dl, 10))
-	if c, err := l.Contract(ctx, "default", id); err == nil && !c.Confirmed {
-		t.Fatalf("the CLI wrote an unconfirmed state %s:\n%s", c.Status, r)
-	}
 	if !strings.Contains(r.stdout, "republished 1") || !strings.Contains(r.stdout, "dispatcher") {
 		t.Errorf("retry does not say it republished for the dispatcher:\n%s", r)
 	}
@@ -137,23 +200,22 @@ func TestDLQRetryWithoutCredentials(t *testing.T) {
 	if err != nil || len(evs) != 1 || evs[0].Source != events.SourceReplay || evs[0].ID == env.ID {
 		t.Errorf("events = %+v, %v; want one replay event with its own id", evs, err)
 	}
+	assertUntouched(t, dir)
 }
 
-// TestReplayIsAppliedByTheDispatcher: a replay run while the service runs
-// never opens the ledger (QYSHOOK_DB points at a file that must not
-// appear); the running dispatcher applies the republished events and the
-// ledger ends in the API's truth.
-func TestReplayIsAppliedByTheDispatcher(t *testing.T) {
+// TestReplayFromAnotherDirectory (issue 9): `qyshook replay` run in
+// another directory created a fresh ledger there and published facts of
+// its own. Now it only talks HTTP: nothing appears in its directory, and
+// the running dispatcher applies the replay.
+func TestReplayFromAnotherDirectory(t *testing.T) {
 	ctx := context.Background()
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
-	fake := qystest.NewServer()
-	t.Cleanup(fake.Close)
+	fake := newFake(t)
 	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusSigning,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
-	orig := opsEnvelope(id, "SIGNED", qys.StatusSigning)
-	publishOps(t, n, orig)
-	startOpsDispatcher(t, l, n, fake)
+	publishOps(t, n, opsEnvelope(id, "SIGNED", qys.StatusSigning))
+	svc := startOpsService(t, l, n, fake)
 	opsEventually(t, "the callback applied", func() bool {
 		c, err := l.Contract(ctx, "default", id)
 		return err == nil && c.Status == qys.StatusSigning
@@ -161,76 +223,204 @@ func TestReplayIsAppliedByTheDispatcher(t *testing.T) {
 	if err := fake.SetStatus(id, qys.StatusComplete); err != nil { // the platform moved on; no callback came
 		t.Fatal(err)
 	}
+	ledgerMsgs := streamMsgs(t, n, n.Names.LedgerStream())
 
-	elsewhere := filepath.Join(t.TempDir(), "ledger.db")
-	vars := withOpsFake(withOpsNATS(opsVars(t, "sqlite://"+elsewhere), n), fake)
+	vars, dir := clientVars(t, svc.url, opsOperatorToken)
+	// Without --yes: the dry run's counts, nothing published.
 	r := mustOpsRun(t, ExitOK, vars, "replay", "--contract", id)
-	if _, err := os.Stat(elsewhere); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("replay opened a ledger of its own at %s (%v):\n%s", elsewhere, err, r)
+	if !strings.Contains(r.stdout, "1 events would be republished") || !strings.Contains(r.stdout, "--yes") {
+		t.Errorf("replay without --yes:\n%s", r)
+	}
+	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 1 {
+		t.Fatalf("replay without --yes published: %d messages", got)
+	}
+	r = mustOpsRun(t, ExitOK, vars, "replay", "--contract", id, "--yes")
+	if !strings.Contains(r.stdout, "done") || !strings.Contains(r.stdout, "republished 1 events") {
+		t.Errorf("replay --yes report:\n%s", r)
 	}
 	opsEventually(t, "the dispatcher applies the replay", func() bool {
 		c, err := l.Contract(ctx, "default", id)
 		return err == nil && c.Status == qys.StatusComplete && c.Confirmed
 	})
-	// The same job again republishes nothing new.
-	mustOpsRun(t, ExitOK, vars, "replay", "--contract", id, "--job", "j1")
-	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 3 {
-		t.Errorf("stream holds %d messages, want the callback and two replays", got)
+	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 2 {
+		t.Errorf("stream holds %d messages, want the callback and one replay", got)
 	}
-	r = mustOpsRun(t, ExitOK, vars, "replay", "--contract", id, "--job", "j1", "--json")
-	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 3 {
-		t.Errorf("re-running job j1 republished: %d messages\n%s", got, r)
+	// Facts come from the service's ledger only: one per change it applied.
+	if got := streamMsgs(t, n, n.Names.LedgerStream()); got < ledgerMsgs {
+		t.Errorf("QYS_LEDGER went from %d to %d", ledgerMsgs, got)
+	}
+	assertUntouched(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "ledger.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("replay created a ledger in its directory: %v", err)
 	}
 }
 
-// TestBareReplayReplaysNothing: `qyshook replay` without a selector must
-// not re-drive the whole stream.
+// TestBareReplayReplaysNothing (issue 9): a bare `qyshook replay` re-drove
+// the whole stream. Now it prints its usage and sends nothing.
 func TestBareReplayReplaysNothing(t *testing.T) {
+	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
 	publishOps(t, n, opsEnvelope("3121362688600000003", "SIGNED", qys.StatusSigning))
-	vars := withOpsNATS(opsVars(t, testdb.URL(t, testdb.SQLite)), n)
-	r := mustOpsRun(t, ExitUsage, vars, "replay")
-	if !strings.Contains(r.stderr, "Usage: qyshook replay") || !strings.Contains(r.stderr, "-since") {
-		t.Errorf("bare replay does not print its usage:\n%s", r)
+	svc := startOpsService(t, l, n, newFake(t))
+	vars, dir := clientVars(t, svc.url, opsOperatorToken)
+	for _, args := range [][]string{{"replay"}, {"replay", "--yes"}, {"replay", "--json", "--yes"}} {
+		r := mustOpsRun(t, ExitUsage, vars, args...)
+		if !strings.Contains(r.stderr, "Usage: qyshook replay") || !strings.Contains(r.stderr, "-since") {
+			t.Errorf("%v does not print its usage:\n%s", args, r)
+		}
 	}
 	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 1 {
 		t.Errorf("bare replay published: the stream holds %d messages", got)
 	}
+	entries, err := l.(store.AdminLog).Audit(context.Background(), store.AuditFilter{})
+	if err != nil || len(entries) != 0 {
+		t.Errorf("a bare replay reached the API: %+v %v", entries, err)
+	}
+	assertUntouched(t, dir)
 }
 
-// TestDLQDepthClearsWhenResolved: qyshook_dlq_depth (messages on QYS_DLQ)
-// returns to zero once every dead letter is resolved, by a retry that
-// succeeds or by a purge of one id.
+// TestDLQDepthClearsWhenResolved (issue 9): qyshook_dlq_depth stayed above
+// zero after every dead letter was resolved. Through the API, a purge and
+// a retry that applies both bring it back to zero.
 func TestDLQDepthClearsWhenResolved(t *testing.T) {
 	ctx := context.Background()
-	u, l := opsLedger(t, testdb.SQLite)
+	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
-	fake := qystest.NewServer()
-	t.Cleanup(fake.Close)
-	d := startOpsDispatcher(t, l, n, fake)
+	fake := newFake(t)
+	svc := startOpsService(t, l, n, fake)
 	// Two contracts the API does not know yet: permanent failures.
 	lost := opsEnvelope("3121362688600000004", "SIGNED", qys.StatusSigning)
 	publishOps(t, n, lost)
 	publishOps(t, n, opsEnvelope("3121362688600000005", "SIGNED", qys.StatusSigning))
 	opsEventually(t, "two dead letters", func() bool {
-		return len(opsDeadLetterIDs(t, l)) == 2 && d.gauge(t, "qyshook_dlq_depth") == 2
+		return len(opsDeadLetterIDs(t, l)) == 2 && svc.gauge(t, "qyshook_dlq_depth") == 2
 	})
 	rows, err := l.DeadLetters(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := withOpsFake(withOpsNATS(opsVars(t, u), n), fake)
-	mustOpsRun(t, ExitOK, vars, "dlq", "purge", strconv.FormatInt(rows[1].ID, 10))
-	opsEventually(t, "depth 1 after a purge", func() bool { return d.gauge(t, "qyshook_dlq_depth") == 1 })
+	vars, _ := clientVars(t, svc.url, opsOperatorToken)
+	r := mustOpsRun(t, ExitUsage, vars, "dlq", "purge", strconv.FormatInt(rows[1].ID, 10))
+	if !strings.Contains(r.stderr, "--reason is required") {
+		t.Errorf("purge without a reason:\n%s", r)
+	}
+	mustOpsRun(t, ExitOK, vars, "dlq", "purge", strconv.FormatInt(rows[1].ID, 10), "--reason", "test contract")
+	opsEventually(t, "depth 1 after a purge", func() bool { return svc.gauge(t, "qyshook_dlq_depth") == 1 })
 
 	// The platform now knows the first contract: a retry resolves it.
 	fake.AddContract(qystest.ContractSpec{ID: lost.ContractID, Subject: "采购合同", Status: qys.StatusSigning,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
 	mustOpsRun(t, ExitOK, vars, "dlq", "retry", "--all")
 	opsEventually(t, "depth 0 after the retry applied", func() bool {
-		return d.gauge(t, "qyshook_dlq_depth") == 0 && len(opsDeadLetterIDs(t, l)) == 0
+		return svc.gauge(t, "qyshook_dlq_depth") == 0 && len(opsDeadLetterIDs(t, l)) == 0
 	})
 	if c, err := l.Contract(ctx, "default", lost.ContractID); err != nil || !c.Confirmed {
 		t.Errorf("retried contract = %+v, %v", c, err)
 	}
+	entries, err := l.(store.AdminLog).Audit(ctx, store.AuditFilter{})
+	if err != nil || len(entries) != 2 || entries[0].Action != "POST /dead-letters/retry" ||
+		entries[1].Action != "POST /dead-letters/{id}/purge" || !strings.Contains(string(entries[1].Selector), "test contract") {
+		t.Errorf("audit = %+v, %v", entries, err)
+	}
+}
+
+// TestReadCommandsThroughTheAPI: contracts and dlq keep their tables and
+// --json; a viewer token reads masked and cannot write.
+func TestReadCommandsThroughTheAPI(t *testing.T) {
+	ctx := context.Background()
+	_, l := opsLedger(t, testdb.SQLite)
+	n := natstest.New(t)
+	fake := newFake(t)
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusSigning,
+		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三丰"}}})
+	publishOps(t, n, opsEnvelope(id, "SIGNED", qys.StatusSigning))
+	dl := addOpsDeadLetter(t, l, "ev-x", mustEncode(t, opsEnvelope("3121362688600000009", "SIGNED", qys.StatusSigning)))
+	svc := startOpsService(t, l, n, fake)
+	opsEventually(t, "the callback applied", func() bool {
+		c, err := l.Contract(ctx, "default", id)
+		return err == nil && c.Confirmed
+	})
+	vars, dir := clientVars(t, svc.url, opsOperatorToken)
+	r := mustOpsRun(t, ExitOK, vars, "contracts", "list")
+	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "采购合同") || !strings.Contains(r.stdout, "SIGNING") {
+		t.Errorf("contracts list:\n%s", r)
+	}
+	var rows []contractRow
+	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "contracts", "list", "--json", "--status", "SIGNING"), &rows)
+	if len(rows) != 1 || rows[0].ID != id || !rows[0].Confirmed {
+		t.Errorf("contracts list --json = %+v", rows)
+	}
+	r = mustOpsRun(t, ExitOK, vars, "contracts", "show", id)
+	if !strings.Contains(r.stdout, "张三丰") || !strings.Contains(r.stdout, "Events (1)") {
+		t.Errorf("contracts show (operator):\n%s", r)
+	}
+	assertOneLine(t, mustOpsRun(t, ExitNotFound, vars, "contracts", "show", "nope"), "qyshook contracts: no contract nope")
+	var dls []deadLetterView
+	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "dlq", "list", "--json"), &dls)
+	if len(dls) != 1 || dls[0].ID != dl {
+		t.Errorf("dlq list --json = %+v", dls)
+	}
+	r = mustOpsRun(t, ExitOK, vars, "dlq", "show", strconv.FormatInt(dl, 10))
+	if !strings.Contains(r.stdout, "3121362688600000009") {
+		t.Errorf("dlq show:\n%s", r)
+	}
+	mustOpsRun(t, ExitNotFound, vars, "dlq", "show", "999")
+
+	viewer, _ := clientVars(t, svc.url, opsViewerToken)
+	r = mustOpsRun(t, ExitOK, viewer, "contracts", "show", id)
+	if strings.Contains(r.stdout, "张三丰") {
+		t.Errorf("a viewer read an unmasked name:\n%s", r)
+	}
+	r = mustOpsRun(t, ExitUsage, viewer, "dlq", "retry", strconv.FormatInt(dl, 10))
+	assertOneLine(t, r, "operator")
+	if got := len(opsDeadLetterIDs(t, l)); got != 1 || streamMsgs(t, n, n.Names.CallbacksStream()) != 1 {
+		t.Errorf("a viewer's retry changed something")
+	}
+	assertUntouched(t, dir)
+}
+
+// TestReconcileThroughTheAPI: reconcile runs one pass in the service and
+// prints what it did; the pass is listed in reconcile runs.
+func TestReconcileThroughTheAPI(t *testing.T) {
+	ctx := context.Background()
+	_, l := opsLedger(t, testdb.SQLite)
+	n := natstest.New(t)
+	fake := newFake(t)
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusComplete,
+		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
+	svc := startOpsService(t, l, n, fake)
+	vars, dir := clientVars(t, svc.url, opsOperatorToken)
+	var run reconcileRun
+	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "reconcile", "--json"), &run)
+	if run.State != "done" || run.Triggered != 1 || run.FinishedAt == nil {
+		t.Errorf("reconcile = %+v", run)
+	}
+	opsEventually(t, "the dispatcher applies the RECONCILE trigger", func() bool {
+		c, err := l.Contract(ctx, "default", id)
+		return err == nil && c.Status == qys.StatusComplete
+	})
+	r := mustOpsRun(t, ExitOK, vars, "reconcile", "--since", "1h")
+	if !strings.Contains(r.stdout, "checked") {
+		t.Errorf("reconcile:\n%s", r)
+	}
+	runs, err := l.(store.AdminLog).ReconcileRuns(ctx, 0)
+	if err != nil || len(runs) != 2 {
+		t.Errorf("reconcile runs = %+v, %v", runs, err)
+	}
+	assertUntouched(t, dir)
+}
+
+// TestAdminUnreachable: without a running service the operator commands
+// fail with one line and exit 3, and create nothing.
+func TestAdminUnreachable(t *testing.T) {
+	vars, dir := clientVars(t, "http://127.0.0.1:1", opsOperatorToken)
+	vars = withOpsFake(vars, newFake(t)) // 契约锁 credentials in the shell change nothing: the CLI never applies
+	for _, args := range [][]string{{"contracts", "list"}, {"dlq", "list"}, {"dlq", "retry", "--all"},
+		{"replay", "--tenant", "default", "--yes"}, {"reconcile"}} {
+		r := mustOpsRun(t, ExitUnavailable, vars, args...)
+		assertOneLine(t, r, "admin API at http://127.0.0.1:1 unreachable", opsOperatorToken)
+	}
+	delete(vars, "QYSHOOK_ADMIN_TOKEN")
+	assertOneLine(t, mustOpsRun(t, ExitUsage, vars, "dlq", "list"), "QYSHOOK_ADMIN_TOKEN")
+	assertUntouched(t, dir)
 }

@@ -2,47 +2,46 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
-	"math"
-	"os"
+	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/app"
-	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/internal/replay"
-	"github.com/qyshook/qyshook/qys"
 )
 
-func init() {
-	register(&Command{Name: "replay", Summary: "republish events from QYS_CALLBACKS, the dead-letter queue or a file of raw callbacks for the dispatchers to apply",
-		Run: runReplay})
-}
-
-// replayWaitNATS is how long replay waits for NATS before giving up.
-const replayWaitNATS = 5 * time.Second
+// replayPoll is how often replay asks for its job's progress.
+const replayPoll = 200 * time.Millisecond
 
 // replayArgs are the parsed flags of replay.
 type replayArgs struct {
-	sel     replay.Selector
+	sel     replaySelector
 	fromDLQ bool
-	file    string
 	dryRun  bool
-	rate    float64
+	yes     bool
 	json    bool
-	job     string
 }
 
+// replaySelector is the selector of POST /api/v1/replays.
+type replaySelector struct {
+	From       string `json:"from,omitempty"`
+	To         string `json:"to,omitempty"`
+	FromSeq    uint64 `json:"from_seq,omitempty"`
+	ToSeq      uint64 `json:"to_seq,omitempty"`
+	Tenant     string `json:"tenant,omitempty"`
+	ContractID string `json:"contract_id,omitempty"`
+	Type       string `json:"type,omitempty"`
+}
+
+func (s replaySelector) empty() bool { return s == replaySelector{} }
+
 const replayUsage = "(--since 24h|RFC3339 [--until …] | --from-seq N [--to-seq N] | --tenant T | --contract ID | --type T)… " +
-	"[--limit N] [--from-dlq | --file callbacks.jsonl] [--job ID] [--dry-run] [--rate 200] [--json]\n" +
-	"  Replays are republished into QYS_CALLBACKS; the running dispatchers apply them (confirmed through the API).\n" +
-	"  A selector is required: --from-seq 1 selects the whole stream."
+	"[--dry-run | --yes] [--json]\n" +
+	"       qyshook replay --from-dlq [--tenant T]\n" +
+	"  Asks the running service (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN) to republish events of QYS_CALLBACKS;\n" +
+	"  its dispatchers apply them, confirmed through the 契约锁 API. Always a dry run first: replay prints its counts,\n" +
+	"  and republishes only with --yes. A selector is required: --from-seq 1 selects the whole stream."
 
 func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error) {
 	a := &replayArgs{}
@@ -53,83 +52,43 @@ func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error
 	fs.Uint64Var(&a.sel.ToSeq, "to-seq", 0, "last stream sequence")
 	fs.StringVar(&a.sel.Tenant, "tenant", "", "only this tenant")
 	fs.StringVar(&a.sel.ContractID, "contract", "", "only this contract id (or certification request id)")
-	fs.StringVar(&a.sel.CallbackType, "type", "", "only this callbackType")
-	fs.IntVar(&a.sel.Limit, "limit", 0, "replay at most N events (0: all)")
-	fs.BoolVar(&a.fromDLQ, "from-dlq", false, "retry the dead letters (as qyshook dlq retry): the dispatcher resolves those that now apply")
-	fs.StringVar(&a.file, "file", "", "re-ingest a file of raw callbacks (JSON lines) through verification")
-	fs.StringVar(&a.job, "job", "", "replay job id (default: generated); running the same job again republishes nothing new")
-	fs.BoolVar(&a.dryRun, "dry-run", false, "show what would be republished; change nothing")
-	fs.Float64Var(&a.rate, "rate", 200, "events per second (0: no limit)")
+	fs.StringVar(&a.sel.Type, "type", "", "only this callbackType")
+	fs.BoolVar(&a.fromDLQ, "from-dlq", false, "retry the dead letters instead (as qyshook dlq retry --all, or --tenant T)")
+	fs.BoolVar(&a.dryRun, "dry-run", false, "only show what would be republished")
+	fs.BoolVar(&a.yes, "yes", false, "republish what the dry run selected")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, usageErr("unexpected argument %q", fs.Arg(0))
+		return nil, opsUsage(fs, "unexpected argument %q", fs.Arg(0))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	if a.sel.Since, err = parseWhen(*since, now); err != nil {
-		return nil, usageErr("--since: %v", err)
-	}
-	if a.sel.Until, err = parseWhen(*until, now); err != nil {
-		return nil, usageErr("--until: %v", err)
-	}
-	if err := a.check(set); err != nil {
-		return nil, err
-	}
-	if a.file == "" && !a.fromDLQ && !a.sel.Bounded() {
-		fs.Usage()
-		return nil, usageErr("replay needs a selector (a time range, sequences, tenant, contract or type): " +
-			"a bare replay would republish the whole stream")
-	}
-	if a.job == "" {
-		a.job = newJobID(now)
-	}
-	return a, nil
-}
-
-// newJobID names a replay job: replay-<UTC time>-<random>.
-func newJobID(now time.Time) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return "replay-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-// check rejects flag combinations that mean nothing.
-func (a *replayArgs) check(set map[string]bool) error {
-	conflicts := func(flag string, others ...string) error {
-		for _, o := range others {
-			if set[o] {
-				return usageErr("--%s cannot be combined with --%s", flag, o)
-			}
+	for _, w := range []struct {
+		flag, v string
+		dst     *string
+	}{{"since", *since, &a.sel.From}, {"until", *until, &a.sel.To}} {
+		t, err := parseWhen(w.v, now)
+		if err != nil {
+			return nil, opsUsage(fs, "--%s: %v", w.flag, err)
 		}
-		return nil
-	}
-	if a.file != "" {
-		if err := conflicts("file", "job", "from-dlq", "since", "until", "from-seq", "to-seq", "tenant", "contract", "type", "limit"); err != nil {
-			return err
+		if !t.IsZero() {
+			*w.dst = t.UTC().Format(time.RFC3339Nano)
 		}
+	}
+	if a.dryRun && a.yes {
+		return nil, opsUsage(fs, "--dry-run and --yes contradict each other")
 	}
 	if a.fromDLQ {
-		if err := conflicts("from-dlq", "since", "until", "from-seq", "to-seq"); err != nil {
-			return err
+		if a.sel != (replaySelector{Tenant: a.sel.Tenant}) {
+			return nil, opsUsage(fs, "--from-dlq takes --tenant only")
 		}
+		return a, nil
 	}
-	if set["file"] && a.file == "" {
-		return usageErr("--file needs a path")
+	if a.sel.empty() {
+		return nil, opsUsage(fs, "replay needs a selector (a time range, sequences, tenant, contract or type): "+
+			"a bare replay would republish the whole stream")
 	}
-	if set["job"] && !events.ValidToken(a.job) {
-		return usageErr("--job %q: only letters, digits, '-' and '_' (1-64)", a.job)
-	}
-	if a.rate < 0 || math.IsNaN(a.rate) || math.IsInf(a.rate, 0) {
-		return usageErr("--rate must be 0 (no limit) or more")
-	}
-	if err := a.sel.Validate(); err != nil {
-		return usageErr("%v", err)
-	}
-	return nil
+	return a, nil
 }
 
 // parseWhen reads a time: empty, a duration ago ("90m", "24h", "7d") or
@@ -158,85 +117,156 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither a duration ago (24h, 7d) nor an RFC3339 time", s)
 }
 
+// dryRunAnswer is the admin API's dry run.
+type dryRunAnswer struct {
+	DryRun         bool           `json:"dry_run"`
+	Selector       replaySelector `json:"selector"`
+	Scanned        int            `json:"scanned"`
+	Selected       int            `json:"selected"`
+	Undecodable    int            `json:"undecodable"`
+	SkippedReplays int            `json:"skipped_replays"`
+	ByTenant       map[string]int `json:"by_tenant"`
+	ByType         map[string]int `json:"by_type"`
+	Confirm        string         `json:"confirm"`
+	ExpiresAt      time.Time      `json:"expires_at"`
+}
+
+// replayJob is a replay job of the admin API.
+type replayJob struct {
+	ID          string `json:"id"`
+	State       string `json:"state"`
+	Selected    int    `json:"selected"`
+	Republished int    `json:"republished"`
+	Duplicates  int    `json:"duplicates"`
+	Failed      int    `json:"failed"`
+	Progress    struct {
+		Done  int `json:"done"`
+		Total int `json:"total"`
+	} `json:"progress"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Error      string     `json:"error,omitempty"`
+	Report     *struct {
+		Scanned     int `json:"scanned"`
+		Undecodable int `json:"undecodable"`
+		Errors      []struct {
+			Seq     uint64 `json:"seq"`
+			EventID string `json:"event_id"`
+			Error   string `json:"error"`
+		} `json:"errors"`
+	} `json:"report,omitempty"`
+}
+
 func runReplay(ctx context.Context, env *Env, args []string) error {
 	a, err := parseReplayArgs(env, args, time.Now())
 	if err != nil {
 		return err
 	}
-	if a.file != "" {
-		return runIngest(ctx, env, a)
-	}
 	if a.fromDLQ {
-		return retryDeadLetters(ctx, env, a.job, a.sel, 0, a.dryRun, a.rate, func(rep replay.Report) error {
-			return printReplayReport(env, a, rep)
-		})
+		retry := []string{"--all"}
+		if a.sel.Tenant != "" {
+			retry = []string{"--tenant", a.sel.Tenant}
+		}
+		if a.json {
+			retry = append(retry, "--json")
+		}
+		return runDLQRetry(ctx, env, retry)
 	}
-	// Only NATS: a replay never opens the ledger; the running dispatchers
-	// apply what it republishes.
-	svc, err := openOps(ctx, env, app.Parts{NATS: true, WaitNATS: replayWaitNATS})
+	c, err := newAdminClient(env)
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
-	r, err := replay.New(replay.Config{JS: svc.Conn.JS, Names: svc.Names, Job: a.job, Rate: a.rate})
-	if err != nil {
-		return usageErr("%v", err)
+	var dry dryRunAnswer
+	if err := c.do(ctx, http.MethodPost, "/replays", nil, map[string]any{"selector": a.sel, "dry_run": true}, &dry); err != nil {
+		return err
+	}
+	if !a.yes || dry.Selected == 0 {
+		if a.json {
+			return printJSON(env.Stdout, dry)
+		}
+		printDryRun(env.Stdout, dry)
+		switch {
+		case dry.Selected == 0:
+			fmt.Fprintln(env.Stdout, "nothing to replay")
+		case !a.dryRun:
+			fmt.Fprintf(env.Stdout, "run again with --yes to republish these %d events\n", dry.Selected)
+		}
+		return nil
+	}
+	var job replayJob
+	if err := c.do(ctx, http.MethodPost, "/replays", nil, map[string]any{"selector": a.sel, "confirm": dry.Confirm}, &job); err != nil {
+		return err
 	}
 	bar := newProgressBar(env)
-	rep, err := r.Run(ctx, a.sel, a.dryRun, bar.update)
+	for job.State == "running" {
+		select {
+		case <-ctx.Done():
+			bar.finish()
+			return fmt.Errorf("stopped waiting; job %s keeps running in the service (GET /api/v1/replays/%s): %w", job.ID, job.ID, ctx.Err())
+		case <-time.After(replayPoll):
+		}
+		if err := c.do(ctx, http.MethodGet, "/replays/"+job.ID, nil, nil, &job); err != nil {
+			bar.finish()
+			return err
+		}
+		bar.update(job.Progress.Done, job.Progress.Total)
+	}
 	bar.finish()
-	if perr := printReplayReport(env, a, rep); perr != nil {
-		return perr
+	if a.json {
+		if err := printJSON(env.Stdout, map[string]any{"dry_run": dry, "job": job}); err != nil {
+			return err
+		}
+	} else {
+		printDryRun(env.Stdout, dry)
+		printReplayJob(env.Stdout, job)
 	}
-	if err != nil {
-		return err
-	}
-	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d events not republished", rep.Failed, rep.Selected)
+	switch {
+	case job.State != "done":
+		return fmt.Errorf("replay job %s %s: %s", job.ID, job.State, job.Error)
+	case job.Failed > 0:
+		return fmt.Errorf("%d of %d events not republished", job.Failed, job.Selected)
 	}
 	return nil
 }
 
-func runIngest(ctx context.Context, env *Env, a *replayArgs) error {
-	cfg, err := loadConfig(env, config.NeedCallbackSecrets)
-	if err != nil {
-		return err
+func printDryRun(w io.Writer, d dryRunAnswer) {
+	t := newTable(w, "TENANT", "EVENTS")
+	for _, k := range sortedCounts(d.ByTenant) {
+		t.row(k, d.ByTenant[k])
 	}
-	f, err := os.Open(a.file)
-	if err != nil {
-		return usageErr("%v", err)
+	_ = t.flush()
+	fmt.Fprintln(w)
+	t = newTable(w, "TYPE", "EVENTS")
+	for _, k := range sortedCounts(d.ByType) {
+		t.row(k, d.ByType[k])
 	}
-	defer f.Close()
-	ic := replay.IngestConfig{Rate: a.rate, Verifiers: map[string]qys.VerifierConfig{}}
-	for _, t := range cfg.Tenants {
-		ic.Verifiers[t.Name] = t.VerifierConfig()
+	_ = t.flush()
+	fmt.Fprintf(w, "\ndry run: %d events would be republished (%d read, %d undecodable, %d replays skipped)\n",
+		d.Selected, d.Scanned, d.Undecodable, d.SkippedReplays)
+}
+
+func printReplayJob(w io.Writer, j replayJob) {
+	fmt.Fprintln(w)
+	t := newTable(w, "JOB", "STATE", "SELECTED", "REPUBLISHED", "ALREADY", "FAILED")
+	t.row(j.ID, j.State, j.Selected, j.Republished, j.Duplicates, j.Failed)
+	_ = t.flush()
+	if j.Republished > 0 {
+		fmt.Fprintf(w, "republished %d events into QYS_CALLBACKS; the running dispatchers apply them\n", j.Republished)
 	}
-	if ic.Names, err = cfg.Names(); err != nil {
-		return usageErr("%v", err)
-	}
-	if !a.dryRun {
-		svc, err := openOpsCfg(ctx, env, cfg, app.Parts{NATS: true, WaitNATS: replayWaitNATS})
-		if err != nil {
-			return err
+	if j.Report != nil {
+		for _, e := range j.Report.Errors {
+			fmt.Fprintf(w, "seq %s %s: %s\n", strconv.FormatUint(e.Seq, 10), e.EventID, e.Error)
 		}
-		defer svc.Close()
-		ic.JS = svc.Conn.JS
 	}
-	in, err := replay.NewIngester(ic)
-	if err != nil {
-		return usageErr("%v", err)
+}
+
+func sortedCounts(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	rep, err := in.Ingest(ctx, f, a.dryRun)
-	if perr := printIngestReport(env, a, rep); perr != nil {
-		return perr
-	}
-	if err != nil {
-		return err
-	}
-	if rep.Rejected > 0 {
-		return fmt.Errorf("%d of %d lines rejected", rep.Rejected, rep.Lines)
-	}
-	return nil
+	sort.Strings(keys)
+	return keys
 }
 
 // progressBar draws "\r[=====     ] done/total" on stderr, on terminals only.
@@ -267,70 +297,4 @@ func (p *progressBar) finish() {
 	if p.shown {
 		fmt.Fprintln(p.w)
 	}
-}
-
-func printReplayReport(env *Env, a *replayArgs, rep replay.Report) error {
-	if a.json {
-		return printJSON(env.Stdout, rep)
-	}
-	if rep.DryRun {
-		t := newTable(env.Stdout, "SEQ", "TIME", "TENANT", "KIND", "TYPE", "CONTRACT", "EVENT_ID", "DEAD_LETTER")
-		for _, it := range rep.Items {
-			if it.Result != replay.ResultWouldRepublish {
-				continue
-			}
-			dl := ""
-			if it.DeadLetterID != 0 {
-				dl = strconv.FormatInt(it.DeadLetterID, 10)
-			}
-			t.row(it.Seq, it.Time.Format(time.RFC3339), it.Tenant, it.Kind, it.Type, it.ContractID, it.EventID, dl)
-		}
-		if err := t.flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "\ndry run: %d events would be republished (%d read, %d undecodable)\n",
-			rep.Selected, rep.Scanned, rep.Undecodable)
-	} else {
-		t := newTable(env.Stdout, "JOB", "READ", "SELECTED", "REPUBLISHED", "ALREADY", "FAILED", "UNDECODABLE")
-		t.row(rep.Job, rep.Scanned, rep.Selected, rep.Republished, rep.Duplicates, rep.Failed, rep.Undecodable)
-		if err := t.flush(); err != nil {
-			return err
-		}
-		if rep.Republished > 0 {
-			fmt.Fprintf(env.Stdout, "republished %d events into QYS_CALLBACKS; the running dispatchers apply them\n", rep.Republished)
-		}
-	}
-	for _, e := range rep.Errors {
-		where := "seq " + strconv.FormatUint(e.Seq, 10)
-		if e.DeadLetterID != 0 {
-			where = "dead letter " + strconv.FormatInt(e.DeadLetterID, 10)
-		}
-		fmt.Fprintf(env.Stdout, "%s %s: %s\n", where, e.EventID, e.Error)
-	}
-	return nil
-}
-
-func printIngestReport(env *Env, a *replayArgs, rep replay.IngestReport) error {
-	if a.json {
-		return printJSON(env.Stdout, rep)
-	}
-	if rep.DryRun {
-		t := newTable(env.Stdout, "RECEIVED", "TENANT", "KIND", "TYPE", "CONTRACT", "EVENT_ID")
-		for _, it := range rep.Items {
-			t.row(it.Time.Format(time.RFC3339), it.Tenant, it.Kind, it.Type, it.ContractID, it.EventID)
-		}
-		if err := t.flush(); err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout, "\ndry run: verified, nothing published")
-	}
-	t := newTable(env.Stdout, "LINES", "VERIFIED", "PUBLISHED", "DUPLICATES", "CHECKS", "REJECTED")
-	t.row(rep.Lines, rep.Verified, rep.Published, rep.Duplicates, rep.Checks, rep.Rejected)
-	if err := t.flush(); err != nil {
-		return err
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintf(env.Stdout, "line %d: %s\n", p.Line, p.Error)
-	}
-	return nil
 }

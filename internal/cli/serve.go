@@ -12,10 +12,6 @@ import (
 	"github.com/qyshook/qyshook/internal/config"
 )
 
-func init() {
-	register(&Command{Name: "serve", Summary: "run the receiver and the dispatcher (embedded JetStream and SQLite by default)", Run: runServe})
-}
-
 // devSecretFile holds the callback secret serve generates when none is
 // configured, so a first run works with nothing set.
 const devSecretFile = "dev-callback-secret"

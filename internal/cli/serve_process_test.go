@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/qyshook/qyshook/store/ledgerdb"
 	"io"
 	"net"
 	"net/http"
@@ -136,15 +137,12 @@ func TestServeProcess(t *testing.T) {
 		t.Fatalf("repeated callback after restart: %d %q", code, body)
 	}
 	stop(cmd, logs)
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), []string{"contracts", "show", "42", "--json"}, &Env{Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string {
-			if k == "QYSHOOK_DATA_DIR" {
-				return filepath.Join(dir, "data")
-			}
-			return ""
-		}})
-	if code != ExitOK || !strings.Contains(out.String(), `"COMPLETE"`) {
-		t.Fatalf("contracts show 42: exit %d\n%s\n%s", code, out.String(), errb.String())
+	l, err := ledgerdb.OpenReadOnly(context.Background(), "", filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if c, err := l.Contract(context.Background(), "default", "42"); err != nil || c.Status != "COMPLETE" {
+		t.Fatalf("contract 42 after restart: %+v, %v", c, err)
 	}
 }

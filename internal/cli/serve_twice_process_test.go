@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qyshook/qyshook/store/ledgerdb"
 	"io"
 	"net/http"
 	"os"
@@ -24,18 +25,24 @@ type serveProc struct {
 	cmd  *exec.Cmd
 	logs *lockedBuffer
 	base string
-	done chan error
+	// admin is the admin API's URL (token serveAdminToken).
+	admin string
+	done  chan error
 }
+
+// serveAdminToken is the operator token of the test's serve processes.
+const serveAdminToken = "operator-token-0123456789"
 
 // startServe starts `qyshook serve` on dir/data; it does not wait for it.
 func startServe(t *testing.T, bin, dir, secret string, args ...string) *serveProc {
 	t.Helper()
-	addr := freePort(t)
+	addr, adminAddr := freePort(t), freePort(t)
 	cmd := exec.Command(bin, append([]string{"serve", "-addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "QYSHOOK_CALLBACK_SECRET=" + secret,
-		"QYSHOOK_DATA_DIR=" + filepath.Join(dir, "data"), "QYSHOOK_RECONCILE_INTERVAL=0"}
-	p := &serveProc{cmd: cmd, logs: &lockedBuffer{}, base: "http://" + addr, done: make(chan error, 1)}
+		"QYSHOOK_DATA_DIR=" + filepath.Join(dir, "data"), "QYSHOOK_RECONCILE_INTERVAL=0",
+		"QYSHOOK_ADMIN_ADDR=" + adminAddr, "QYSHOOK_ADMIN_TOKEN=" + serveAdminToken}
+	p := &serveProc{cmd: cmd, logs: &lockedBuffer{}, base: "http://" + addr, admin: "http://" + adminAddr, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,15 +149,12 @@ func TestServeTwiceOneDataDir(t *testing.T) {
 	if code, body := postContract(t, first.base, secret, "102"); code != 200 || body != "success" {
 		t.Fatalf("callback after the second start: %d %q", code, body)
 	}
-	// Read-only commands run beside the service (they take no lock).
+	// Operator commands run beside the service, through its admin API.
 	show := func(id string) (int, string) {
 		var out, errb bytes.Buffer
 		code := Main(context.Background(), []string{"contracts", "show", id, "--json"}, &Env{Stdout: &out, Stderr: &errb,
 			Getenv: func(k string) string {
-				if k == "QYSHOOK_DATA_DIR" {
-					return filepath.Join(dir, "data")
-				}
-				return ""
+				return map[string]string{"QYSHOOK_ADMIN_URL": first.admin, "QYSHOOK_ADMIN_TOKEN": serveAdminToken}[k]
 			}})
 		return code, out.String() + errb.String()
 	}
@@ -171,9 +175,14 @@ func TestServeTwiceOneDataDir(t *testing.T) {
 	if code := first.exited(t); code != 0 {
 		t.Fatalf("first serve exit %d; logs:\n%s", code, first.logs.String())
 	}
+	l, err := ledgerdb.OpenReadOnly(context.Background(), "", filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	for _, id := range []string{"101", "102"} {
-		if code, out := show(id); code != ExitOK || !strings.Contains(out, `"COMPLETE"`) {
-			t.Fatalf("contracts show %s after stop: exit %d\n%s", id, code, out)
+		if c, err := l.Contract(context.Background(), "default", id); err != nil || c.Status != "COMPLETE" {
+			t.Fatalf("contract %s after stop: %+v, %v", id, c, err)
 		}
 	}
 }

@@ -20,10 +20,6 @@ import (
 	"github.com/qyshook/qyshook/qys/qystest"
 )
 
-func init() {
-	register(&Command{Name: "sim", Summary: "run a fake 契约锁 for local development; `sim trigger <scenario>` plays a lifecycle", Run: runSim})
-}
-
 const defaultSimAddr = "127.0.0.1:9090"
 
 // simLogLimit bounds the requests and delivery attempts a long-running sim

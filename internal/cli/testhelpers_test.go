@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -53,19 +51,6 @@ func mustOpsRun(tb testing.TB, want int, vars map[string]string, args ...string)
 func opsVars(tb testing.TB, dbURL string) map[string]string {
 	tb.Helper()
 	return map[string]string{"QYSHOOK_DATA_DIR": tb.TempDir(), "QYSHOOK_DB": dbURL}
-}
-
-// withOpsNATS points vars at a test JetStream, with the stream limits it
-// was provisioned with (the CLI provisions too; a shared test server may
-// not have room for the production defaults).
-func withOpsNATS(vars map[string]string, n *natstest.Env) map[string]string {
-	s := natstest.TestStreamSettings()
-	vars["QYSHOOK_NATS_URL"] = n.URL
-	vars["QYSHOOK_NATS_NAMESPACE"] = n.Names.Namespace
-	vars["QYSHOOK_STREAM_MAX_BYTES"] = strconv.FormatInt(s.MaxBytes, 10)
-	vars["QYSHOOK_STREAM_MAX_AGE"] = s.MaxAge.String()
-	vars["QYSHOOK_DUPLICATE_WINDOW"] = s.DuplicateWindow.String()
-	return vars
 }
 
 // withOpsFake gives the default tenant the fake's API credentials.

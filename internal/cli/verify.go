@@ -16,11 +16,6 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-func init() {
-	register(&Command{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger",
-		Run: runVerify})
-}
-
 const verifyUsage = "(--contract ID [--tenant T] | --all) [--online] [--require-signed] [--max-size BYTES] [--json]"
 
 // Signature states of a verified document (verifyRow.Signatures).

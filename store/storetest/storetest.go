@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"FetchOrder", testFetchOrder},
 		{"FactSeq", testFactSeq},
 		{"BatchesOppositeOrder", testBatchesOppositeOrder},
+		{"Audit", testAudit},
+		{"ReconcileRuns", testReconcileRuns},
+		{"Counts", testCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,273 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/replay"
+	"github.com/qyshook/qyshook/store"
+)
+
+// maxBody bounds a write's JSON body.
+const maxBody = 64 << 10
+
+// maxReason bounds a purge reason.
+const maxReason = 500
+
+// decodeBody reads a JSON object into v, refusing unknown fields, trailing
+// data and bodies over maxBody. An empty body leaves v as is when
+// emptyOK, and is a 400 otherwise.
+func decodeBody(r *http.Request, v any, emptyOK bool) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return errorf(CodeBadRequest, "body: %v", err)
+	}
+	if len(b) > maxBody {
+		return errorf(CodeBadRequest, "body: larger than %d bytes", maxBody)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		if emptyOK {
+			return nil
+		}
+		return errorf(CodeBadRequest, "body: a JSON object is required")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(CodeBadRequest, "body: %v", err)
+	}
+	if dec.More() {
+		return errorf(CodeBadRequest, "body: one JSON object expected")
+	}
+	return nil
+}
+
+// writable answers 503 when this API cannot write (no JetStream or no
+// audit log): a write that could not be audited is not done.
+func (a *API) writable() error {
+	switch {
+	case a.o.JS == nil:
+		return errorf(CodeUnavailable, "writes need NATS, which this process has not connected")
+	case a.o.Log == nil:
+		return errorf(CodeUnavailable, "writes need the audit table, which this ledger does not provide")
+	}
+	return nil
+}
+
+// audit records one write. A failure to record is logged: the write has
+// happened by then.
+func (a *API) audit(r *http.Request, selector any, count int, outcome, jobID string) {
+	a.auditAs(r.Context(), whoOf(r), r.Method+" "+routePattern(r), selector, count, outcome, jobID)
+	if outcome != "ok" && outcome != "accepted" {
+		hlog.FromRequest(r).Warn().Str("route", routePattern(r)).Str("outcome", outcome).Msg("admin write failed")
+	}
+}
+
+func (a *API) auditAs(ctx context.Context, who, action string, selector any, count int, outcome, jobID string) {
+	sel, err := json.Marshal(selector)
+	if err != nil || selector == nil {
+		sel = []byte("{}")
+	}
+	// The request may be over: record with a context of its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := a.o.Log.AddAudit(ctx, store.AuditEntry{Who: who, Action: action, Selector: sel,
+		Count: int64(count), Outcome: outcome, JobID: jobID}); err != nil {
+		a.o.Logger.Error().Err(err).Str("action", action).Msg("admin: audit entry not recorded")
+	}
+}
+
+// routePattern is the route below Prefix, e.g. "/dead-letters/{id}/retry".
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		return strings.TrimPrefix(rc.RoutePattern(), Prefix)
+	}
+	return r.URL.Path
+}
+
+// outcomeOf is an audit outcome: "ok" or the error's safe text.
+func outcomeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code + ": " + e.Message
+	}
+	return "error: " + err.Error()
+}
+
+func deadLetterID(r *http.Request) (int64, error) {
+	raw := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return 0, errorf(CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
+	}
+	return id, nil
+}
+
+// retryView is the answer of a dead-letter retry.
+type retryView struct {
+	Job         string      `json:"job"`
+	Selected    int         `json:"selected"`
+	Republished int         `json:"republished"`
+	Duplicates  int         `json:"duplicates"`
+	Failed      int         `json:"failed"`
+	Undecodable int         `json:"undecodable"`
+	Items       []retryItem `json:"items"`
+}
+
+type retryItem struct {
+	ID         int64  `json:"id"`
+	EventID    string `json:"event_id,omitempty"`
+	Tenant     string `json:"tenant,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Type       string `json:"type,omitempty"`
+	ContractID string `json:"contract_id,omitempty"`
+	ReplayID   string `json:"replay_id,omitempty"`
+	Result     string `json:"result"`
+	Error      string `json:"error,omitempty"`
+}
+
+// retryRows republishes dead letters through internal/replay, the one
+// dead-letter retry path: the running dispatcher applies each and then
+// resolves it (row and QYS_DLQ message).
+func (a *API) retryRows(ctx context.Context, rows []store.DeadLetter) (retryView, error) {
+	rate := a.o.ReplayRate
+	if rate < 0 {
+		rate = 0
+	}
+	rp, err := replay.New(replay.Config{JS: a.o.JS, Names: a.o.Names, Job: newJobID("dlq", time.Now()), Rate: rate})
+	if err != nil {
+		return retryView{}, err
+	}
+	rep, err := rp.RetryDeadLetters(ctx, rows, replay.Selector{}, false, nil)
+	v := retryView{Job: rep.Job, Selected: rep.Selected, Republished: rep.Republished, Duplicates: rep.Duplicates,
+		Failed: rep.Failed, Undecodable: rep.Undecodable, Items: []retryItem{}}
+	for _, it := range rep.Items {
+		v.Items = append(v.Items, retryItem{ID: it.DeadLetterID, EventID: it.EventID, Tenant: it.Tenant, Kind: it.Kind,
+			Type: it.Type, ContractID: it.ContractID, ReplayID: it.ReplayID, Result: it.Result, Error: it.Error})
+	}
+	return v, err
+}
+
+// retryDeadLetter: POST /dead-letters/{id}/retry.
+func (a *API) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	if err := a.writable(); err != nil {
+		return err
+	}
+	id, err := deadLetterID(r)
+	if err != nil {
+		return err
+	}
+	var body struct{}
+	if err := decodeBody(r, &body, true); err != nil {
+		return err
+	}
+	sel := map[string]any{"id": id}
+	d, err := a.o.Ledger.DeadLetter(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		err = errorf(CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
+	}
+	if err != nil {
+		a.audit(r, sel, 0, outcomeOf(err), "")
+		return err
+	}
+	v, err := a.retryRows(r.Context(), []store.DeadLetter{*d})
+	a.audit(r, sel, v.Republished, outcomeOf(err), v.Job)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// retryDeadLetters: POST /dead-letters/retry {"tenant","consumer","all"}.
+func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	if err := a.writable(); err != nil {
+		return err
+	}
+	var body struct {
+		Tenant   string `json:"tenant"`
+		Consumer string `json:"consumer"`
+		All      bool   `json:"all"`
+	}
+	if err := decodeBody(r, &body, false); err != nil {
+		return err
+	}
+	body.Tenant, body.Consumer = strings.TrimSpace(body.Tenant), strings.TrimSpace(body.Consumer)
+	if body.Tenant == "" && body.Consumer == "" && !body.All {
+		return errorf(CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", or "all": true for every one`)
+	}
+	all, err := a.o.Ledger.DeadLetters(r.Context(), maxScan)
+	if err != nil {
+		return err
+	}
+	var rows []store.DeadLetter
+	for _, d := range all {
+		if (body.Tenant == "" || d.Tenant == body.Tenant) && (body.Consumer == "" || d.Consumer == body.Consumer) {
+			rows = append(rows, d)
+		}
+	}
+	v, err := a.retryRows(r.Context(), rows)
+	a.audit(r, body, v.Republished, outcomeOf(err), v.Job)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// purgeDeadLetter: POST /dead-letters/{id}/purge {"reason"}: deletes the
+// row and its QYS_DLQ message (what qyshook_dlq_depth counts) without
+// applying the event.
+func (a *API) purgeDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	if err := a.writable(); err != nil {
+		return err
+	}
+	id, err := deadLetterID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeBody(r, &body, false); err != nil {
+		return err
+	}
+	body.Reason = strings.TrimSpace(body.Reason)
+	switch {
+	case body.Reason == "":
+		return errorf(CodeBadRequest, `reason: required (why is this event dropped without being applied?)`)
+	case len(body.Reason) > maxReason:
+		return errorf(CodeBadRequest, "reason: longer than %d bytes", maxReason)
+	}
+	sel := map[string]any{"id": id, "reason": body.Reason}
+	err = dispatcher.ResolveDeadLetter(r.Context(), a.o.JS, a.o.Names, a.o.Ledger, id, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		err = errorf(CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
+	}
+	n := 1
+	if err != nil {
+		n = 0
+	}
+	a.audit(r, sel, n, outcomeOf(err), "")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"purged": 1})
+	return nil
+}
