@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -39,8 +41,15 @@ func newAdminClient(env *Env) (*adminClient, error) {
 	}
 	token := strings.TrimSpace(env.Getenv("QYSHOOK_ADMIN_TOKEN"))
 	if token == "" {
+		// The token `qyshook serve` generated for its loopback admin API.
+		if b, err := os.ReadFile(filepath.Join(dataDir(env.Getenv), DevAdminTokenFile)); err == nil {
+			token = strings.TrimSpace(string(b))
+		}
+	}
+	if token == "" {
 		return nil, usageErr("set QYSHOOK_ADMIN_TOKEN to the admin token of the running qyshook (operator token for writes, " +
-			"the viewer token reads with personal data masked)")
+			"the viewer token reads with personal data masked; a `qyshook serve` without one writes its own to " +
+			"$QYSHOOK_DATA_DIR/" + DevAdminTokenFile + ")")
 	}
 	base := strings.TrimSuffix(u.String(), "/")
 	if !strings.HasSuffix(base, "/api/v1") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,11 @@ import (
 // devSecretFile holds the callback secret serve generates when none is
 // configured, so a first run works with nothing set.
 const devSecretFile = "dev-callback-secret"
+
+// DevAdminTokenFile holds the operator token serve generates for its
+// loopback admin API when no admin token is configured; the CLI reads it
+// from the data dir when QYSHOOK_ADMIN_TOKEN is not set.
+const DevAdminTokenFile = "admin-token"
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "serve", "[-addr :8080] [-receiver-only | -dispatcher-only]")
@@ -31,6 +37,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	getenv, adminTokenFile, err := withDevAdminToken(getenv)
+	if err != nil {
+		return err
+	}
 	cfg, err := config.Load(getenv, config.WithNeeds(config.NeedCallbackSecrets))
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
@@ -42,6 +52,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// The warnings wait until the process runs: a start that fails (the
 	// data dir in use by another process) says one line.
 	warn := func(string) {
+		if adminTokenFile != "" {
+			log.Info().Str("file", adminTokenFile).Str("admin_addr", cfg.Admin.Addr).
+				Msg("admin API on loopback with a generated operator token (the qyshook CLI reads it from the data dir); set QYSHOOK_ADMIN_TOKEN to choose your own")
+		}
 		if generated != "" {
 			log.Warn().Str("file", generated).Msg("QYSHOOK_CALLBACK_SECRET is not set: using a generated development secret; " +
 				"set the callback secret from 契约锁 before pointing 契约锁 here")
@@ -91,4 +105,59 @@ func withDevSecret(getenv func(string) string) (func(string) string, string, err
 		}
 		return getenv(k)
 	}, path, nil
+}
+
+// withDevAdminToken gives serve's admin API an operator token when none is
+// configured and it listens on loopback (the default): it reads (or
+// creates, mode 0600) a random token under the data dir and serves it as
+// QYSHOOK_ADMIN_TOKEN, so `qyshook serve` then `qyshook contracts list` work
+// on one laptop with nothing set. An admin address beyond loopback, or
+// "off", is left alone (config refuses the first without a token).
+func withDevAdminToken(getenv func(string) string) (func(string) string, string, error) {
+	if getenv(config.Prefix+"ADMIN_TOKEN") != "" || getenv(config.Prefix+"ADMIN_VIEWER_TOKEN") != "" {
+		return getenv, "", nil
+	}
+	addr := getenv(config.Prefix + "ADMIN_ADDR")
+	if addr == "" {
+		addr = config.DefaultAdminAddr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !loopbackHost(host) {
+		return getenv, "", nil
+	}
+	path := filepath.Join(dataDir(getenv), DevAdminTokenFile)
+	token, err := os.ReadFile(path)
+	if err != nil || len(strings.TrimSpace(string(token))) < config.MinAdminTokenLen {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, "", fmt.Errorf("data dir: %w", err)
+		}
+		token = []byte(rand.Text())
+		if err := os.WriteFile(path, token, 0o600); err != nil {
+			return nil, "", fmt.Errorf("write admin token: %w", err)
+		}
+	}
+	t := strings.TrimSpace(string(token))
+	return func(k string) string {
+		if k == config.Prefix+"ADMIN_TOKEN" {
+			return t
+		}
+		return getenv(k)
+	}, path, nil
+}
+
+// dataDir is QYSHOOK_DATA_DIR or its default.
+func dataDir(getenv func(string) string) string {
+	if dir := getenv(config.Prefix + "DATA_DIR"); dir != "" {
+		return dir
+	}
+	return config.DefaultDataDir
+}
+
+// loopbackHost reports whether host names only this machine.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
