@@ -30,6 +30,8 @@ func (a *API) table() []route {
 		{http.MethodGet, "/dead-letters", RoleViewer, a.listDeadLetters},
 		{http.MethodGet, "/dead-letters/{id}", RoleViewer, a.getDeadLetter},
 		{http.MethodGet, "/streams", RoleViewer, a.listStreams},
+		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
+		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
 	}
 }
 
