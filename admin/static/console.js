@@ -105,13 +105,17 @@
     let ov = null;
     try { ov = await api('/overview'); } catch (e) { if (e.status !== 404) showError(e); }
     if (ov) {
-      set('#ov-throughput', (ov.callbacks_per_min ?? '—') + ' ' + T('overview.per_min'));
+      set('#ov-throughput', ov.callbacks_per_min ?? '—');
+      set('#ov-throughput-sub', T('overview.per_min'));
       set('#ov-lag', ov.lag ?? '—');
+      set('#ov-lag-sub', T('overview.lag_hint'));
       set('#ov-dlq', ov.dlq_depth ?? '—');
       const d = ov.documents || {};
-      set('#ov-docs', (d.pending ?? 0) + ' / ' + (d.failed ?? 0) + ' ' + T('overview.failed'));
+      set('#ov-docs', d.pending ?? 0);
+      set('#ov-docs-sub', (d.failed ?? 0) + ' ' + T('overview.failed'));
       const lr = ov.last_reconcile;
-      set('#ov-reconcile', lr ? fmtTime(lr.finished_at || lr.started_at) + ' · ' + T('overview.checked') + ' ' + (lr.checked ?? '—') : T('overview.never'));
+      set('#ov-reconcile', lr ? fmtTime(lr.finished_at || lr.started_at) : T('overview.never'));
+      if (lr) set('#ov-reconcile-sub', T('overview.checked') + ' ' + (lr.checked ?? '—'));
       for (const t of ov.tenants || []) {
         tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0)));
       }
@@ -126,7 +130,9 @@
       let lag = 0;
       for (const c of cb.consumers || []) lag += c.pending + c.ack_pending;
       set('#ov-lag', lag);
-      set('#ov-throughput', (cb.messages ?? 0) + ' ' + T('overview.stored') + ' · ' + T('overview.last') + ' ' + fmtTime(cb.last_time));
+      set('#ov-lag-sub', T('overview.lag_hint'));
+      set('#ov-throughput', cb.messages ?? 0);
+      set('#ov-throughput-sub', T('overview.stored') + ' · ' + T('overview.last') + ' ' + fmtTime(cb.last_time));
     } catch (e) { set('#ov-lag', '—'); set('#ov-throughput', '—'); }
     try {
       const dl = await api('/dead-letters?limit=500');
@@ -135,7 +141,8 @@
     try {
       const p = await api('/documents?state=pending&limit=500');
       const f = await api('/documents?state=failed&limit=500');
-      set('#ov-docs', p.items.length + (p.next_cursor ? '+' : '') + ' / ' + f.items.length + (f.next_cursor ? '+' : '') + ' ' + T('overview.failed'));
+      set('#ov-docs', p.items.length + (p.next_cursor ? '+' : ''));
+      set('#ov-docs-sub', f.items.length + (f.next_cursor ? '+' : '') + ' ' + T('overview.failed'));
     } catch (e) { set('#ov-docs', '—'); }
     try {
       const r = await api('/reconcile-runs?limit=1');
