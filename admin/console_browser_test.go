@@ -64,6 +64,9 @@ type stack struct {
 	receiver  string // http://host:port of the callback listener
 	nats      *natstest.Env
 	contracts map[string]string // name → contract id
+	// deadLetters are the ids of the seeded dead letters: lateContract's,
+	// then unknownContract's.
+	deadLetters []int64
 }
 
 func freeAddr(t *testing.T) string {
@@ -192,29 +195,36 @@ func (s *stack) seed(t *testing.T) {
 		return true
 	})
 	waitFor(t, "the NDA in the ledger", func() bool { return s.apiGet(t, "/contracts/default/"+nda, nil) == http.StatusOK })
-	// A signed callback for a contract the platform does not know (yet):
-	// the dispatcher dead-letters it (contract_not_found).
-	out, err := qys.BuildCallback(qys.SenderConfig{Format: qys.FormatA, Secret: bSecret, Encrypt: true},
-		[]byte(`{"contractId":"`+lateContract+`","callbackType":"SEND_SIGNING","contractStatus":"SIGNING"}`), time.Now())
-	if err != nil {
-		t.Fatal(err)
+	// Signed callbacks for contracts the platform does not know (yet): the
+	// dispatcher dead-letters them (contract_not_found).
+	for _, id := range []string{lateContract, unknownContract} {
+		out, err := qys.BuildCallback(qys.SenderConfig{Format: qys.FormatA, Secret: bSecret, Encrypt: true},
+			[]byte(`{"contractId":"`+id+`","callbackType":"SEND_SIGNING","contractStatus":"SIGNING"}`), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(s.receiver+"/callbacks/default/contract", out.ContentType, bytes.NewReader(out.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var p struct{ Items []struct{ ID int64 } }
+		waitFor(t, "the dead letter of "+id, func() bool {
+			return s.apiGet(t, "/dead-letters", &p) == http.StatusOK && len(p.Items) == 1+len(s.deadLetters)
+		})
+		s.deadLetters = append(s.deadLetters, p.Items[len(p.Items)-1].ID)
 	}
-	resp, err := http.Post(s.receiver+"/callbacks/default/contract", out.ContentType, bytes.NewReader(out.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	waitFor(t, "a dead letter", func() bool {
-		var p struct{ Items []any }
-		return s.apiGet(t, "/dead-letters", &p) == http.StatusOK && len(p.Items) == 1
-	})
 	// The platform now knows it: a retry applies it.
 	s.fake.AddContract(qystest.ContractSpec{ID: lateContract, Subject: "补充协议", Status: "SIGNING",
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "王五", Contact: "13600003333"}}})
 }
 
-// lateContract reaches qyshook before the platform answers for it.
-const lateContract = "9000000000000000001"
+// lateContract reaches qyshook before the platform answers for it;
+// unknownContract never exists on the platform.
+const (
+	lateContract    = "9000000000000000001"
+	unknownContract = "9000000000000000002"
+)
 
 // browser starts headless Chromium with the flags this machine needs.
 func browser(t *testing.T) context.Context {
@@ -412,9 +422,12 @@ func TestBrowserConsole(t *testing.T) {
 
 	t.Run("DeadLetterRetry", func(t *testing.T) {
 		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".dl-row")))
-		id := attr(t, ctx, ".dl-row", "data-id")
+		if n := eval[int](t, ctx, `document.querySelectorAll('.dl-row').length`); n != 2 {
+			t.Fatalf("%d dead letters listed, want 2", n)
+		}
+		id := fmt.Sprint(s.deadLetters[0])
 		shot(t, ctx, "dead-letters")
-		do(t, ctx, "retry", chromedp.Click(css(".dl-row .retry")))
+		do(t, ctx, "retry", chromedp.Click(css(fmt.Sprintf(`.dl-row[data-id="%s"] .retry`, id))))
 		msg, class := flashText(t, ctx)
 		if strings.Contains(msg, "no route") {
 			t.Skipf("POST /api/v1/dead-letters/{id}/retry answers 404 on this branch (the adminw branch adds it): %s", msg)
@@ -429,9 +442,38 @@ func TestBrowserConsole(t *testing.T) {
 		})
 	})
 
+	t.Run("DeadLetterPurge", func(t *testing.T) {
+		id := fmt.Sprint(s.deadLetters[1])
+		row := fmt.Sprintf(`.dl-row[data-id="%s"]`, id)
+		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(row)),
+			chromedp.Click(css(row+" .purge")), chromedp.WaitVisible(css("#purge-dialog")))
+		// Without a reason the dialog stays open and nothing is sent.
+		do(t, ctx, "purge without a reason", chromedp.Click(css("#purge-confirm")))
+		if open := eval[bool](t, ctx, `document.querySelector('#purge-dialog').open`); !open {
+			t.Fatal("the purge dialog closed without a reason")
+		}
+		shot(t, ctx, "dead-letter-purge")
+		do(t, ctx, "purge with a reason", chromedp.SendKeys(css("#purge-reason"), "contract never existed on the platform"),
+			chromedp.Click(css("#purge-confirm")))
+		msg, class := flashText(t, ctx)
+		if strings.Contains(msg, "no route") {
+			t.Skipf("POST /api/v1/dead-letters/{id}/purge answers 404 on this branch (the adminw branch adds it): %s", msg)
+		}
+		if !strings.Contains(class, "ok") || !strings.Contains(msg, "1") {
+			t.Fatalf("purge: %q (%s)", msg, class)
+		}
+		poll(t, ctx, fmt.Sprintf(`!document.querySelector('%s')`, row))
+		var p struct{ Items []any }
+		if s.apiGet(t, "/dead-letters", &p); len(p.Items) != 0 {
+			t.Errorf("%d dead letters left after the retry and the purge", len(p.Items))
+		}
+	})
+
 	t.Run("Replay", func(t *testing.T) {
 		do(t, ctx, "replay page", chromedp.Navigate(base+"/console/replay"), chromedp.WaitVisible(css("#dry-run")),
-			chromedp.SendKeys(css("#r-tenant"), "default"), chromedp.SendKeys(css("#r-contract"), lease), chromedp.Click(css("#dry-run")))
+			chromedp.SendKeys(css("#r-tenant"), "default"), chromedp.SendKeys(css("#r-contract"), lease))
+		shot(t, ctx, "replay")
+		do(t, ctx, "dry run", chromedp.Click(css("#dry-run")))
 		poll(t, ctx, `!document.querySelector('#dry-result').hidden || !document.querySelector('#flash').hidden`)
 		msg := eval[string](t, ctx, `document.querySelector('#flash').hidden ? '' : document.querySelector('#flash').textContent`)
 		if strings.Contains(msg, "no route") {
@@ -445,7 +487,7 @@ func TestBrowserConsole(t *testing.T) {
 		if n, _ := strconv.Atoi(selected); n < 1 || byType < 1 {
 			t.Fatalf("dry run selected %q with %d types, want the lease's callbacks", selected, byType)
 		}
-		shot(t, ctx, "replay")
+		shot(t, ctx, "replay-dry-run")
 		do(t, ctx, "confirm", chromedp.Click(css("#confirm-replay")))
 		if msg, class := flashText(t, ctx); !strings.Contains(class, "ok") {
 			t.Fatalf("confirm: %q", msg)

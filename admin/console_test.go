@@ -434,3 +434,45 @@ func TestContractFacts(t *testing.T) {
 		t.Errorf("no facts: %d %s", st, body)
 	}
 }
+
+// TestLiveOutlivesTimeouts: a live stream keeps going past the API's
+// per-request timeout and the listener's read and write timeouts (the
+// admin listener has 30 s, 30 s and 60 s); here all three are 200 ms and
+// an event published after a second still arrives.
+func TestLiveOutlivesTimeouts(t *testing.T) {
+	env := natstest.New(t)
+	a, err := New(Options{
+		Tokens: []Token{{Secret: viewerToken, Role: RoleViewer}}, Ledger: testdb.Open(t, testdb.SQLite),
+		JS: env.JS, Names: env.Names, Timeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con, err := NewConsole(ConsoleOptions{API: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(con)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/events/live", nil)
+	req.Header.Set("Authorization", "Bearer "+viewerToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := sseReader{bufio.NewReader(resp.Body)}
+	if line, _ := r.r.ReadString('\n'); line != ": live\n" {
+		t.Fatalf("first line %q", line)
+	}
+	time.Sleep(time.Second) // past every timeout
+	b, _ := json.Marshal(events.Fact{ID: "late", Tenant: "default", Kind: "contract.status", ContractID: "c-late", Status: "COMPLETE"})
+	if _, err := env.JS.Publish(context.Background(), env.Names.LedgerContractSubject("default", "COMPLETE"), b); err != nil {
+		t.Fatal(err)
+	}
+	if ev, d := r.next(t); ev != "fact" || d.ContractID != "c-late" {
+		t.Errorf("after the timeouts: %s %+v", ev, d)
+	}
+}

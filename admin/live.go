@@ -80,7 +80,9 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 		defer cc.Stop()
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // the listener's write timeout is for ordinary answers
+	// The listener's timeouts are for ordinary answers.
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
