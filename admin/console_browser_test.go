@@ -116,7 +116,9 @@ func startStack(t *testing.T) *stack {
 	case err := <-done:
 		t.Fatalf("app.Run: %v", err)
 	}
-	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: "http://" + addr + "/callbacks/default/contract",
+	cb := "http://" + addr + "/callbacks/default"
+	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: cb + "/contract",
+		PersonalAuthURL: cb + "/auth/personal", CompanyAuthURL: cb + "/auth/company",
 		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: bSecret, Encrypt: true}})
 	return &stack{fake: fake, admin: "http://" + adminAddr, receiver: "http://" + addr, nats: env, contracts: map[string]string{}}
 }
@@ -193,6 +195,11 @@ func (s *stack) seed(t *testing.T) {
 			}
 		}
 		return true
+	})
+	s.fake.CompleteCompanyAuth("req-company-1", "上海某某科技有限公司", true)
+	waitFor(t, "the company certification", func() bool {
+		var p struct{ Items []any }
+		return s.apiGet(t, "/certifications?tenant=default", &p) == http.StatusOK && len(p.Items) == 1
 	})
 	waitFor(t, "the NDA in the ledger", func() bool { return s.apiGet(t, "/contracts/default/"+nda, nil) == http.StatusOK })
 	// Signed callbacks for contracts the platform does not know (yet): the
@@ -405,6 +412,14 @@ func TestBrowserConsole(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != sha {
 			t.Errorf("download %s: %d, sha256 %x, want %s", href, resp.StatusCode, sum, sha)
 		}
+	})
+
+	t.Run("Certifications", func(t *testing.T) {
+		do(t, ctx, "certifications", chromedp.Navigate(base+"/console/certifications"), chromedp.WaitVisible(css("#certifications tbody tr td")))
+		if rows := text(t, ctx, "#certifications tbody"); !strings.Contains(rows, "req-company-1") || !strings.Contains(rows, "上海某某科技有限公司") {
+			t.Errorf("certifications %q", rows)
+		}
+		shot(t, ctx, "certifications")
 	})
 
 	t.Run("Live", func(t *testing.T) {
