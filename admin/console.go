@@ -3,8 +3,6 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -182,17 +180,11 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	c.static.ServeHTTP(w, r)
 }
 
-// tokenRole returns the role of a token, comparing every configured token
-// in constant time.
+// tokenRole returns the role of a token, checked exactly as the API
+// checks a bearer token.
 func (c *Console) tokenRole(token string) (Role, bool) {
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	var found Role
-	for _, t := range c.o.API.tokens {
-		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
-			found = t.role
-		}
-	}
-	return found, found != ""
+	r := &http.Request{Header: http.Header{"Authorization": {"Bearer " + token}}}
+	return c.o.API.role(r)
 }
 
 // session is the role of the request's session cookie.
@@ -221,8 +213,15 @@ func sameOrigin(r *http.Request) bool {
 func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, Secure: behindTLS(r),
 	}
+}
+
+// behindTLS reports whether the browser reached us over HTTPS: directly,
+// or through a proxy that says so (trusting the header can only make the
+// cookie stricter).
+func behindTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {

@@ -194,6 +194,14 @@ func TestConsoleLoginAndLanguage(t *testing.T) {
 		t.Errorf("cross-site login: %v %v", resp.StatusCode, err)
 	}
 
+	// Behind a TLS proxy the cookie is Secure.
+	req, _ = http.NewRequest(http.MethodPost, f.srv.URL+"/console/login", strings.NewReader("token="+viewerToken))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	if resp, err := f.client(t).Do(req); err != nil || len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
+		t.Errorf("login behind TLS: cookie not Secure (%v)", err)
+	}
+
 	resp := f.login(t, c, viewerToken)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", resp.StatusCode)
