@@ -151,6 +151,15 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // shutdown starts (http.Server.RegisterOnShutdown).
 func (c *Console) CloseStreams() { c.closeStreams() }
 
+// Close ends the live streams and whatever the API runs in the background
+// (an API with a Close method: replay and reconcile jobs).
+func (c *Console) Close() {
+	c.closeStreams()
+	if cl, ok := any(c.o.API).(interface{ Close() }); ok {
+		cl.Close()
+	}
+}
+
 func (c *Console) api(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" {
 		if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
@@ -180,12 +189,30 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	c.static.ServeHTTP(w, r)
 }
 
-// tokenRole returns the role of a token, checked exactly as the API
-// checks a bearer token.
+// tokenRole returns the role of a token, checked by the API's own
+// authentication middleware (so the console accepts exactly what the API
+// accepts).
 func (c *Console) tokenRole(token string) (Role, bool) {
-	r := &http.Request{Header: http.Header{"Authorization": {"Bearer " + token}}}
-	return c.o.API.role(r)
+	return c.headerRole("Bearer " + token)
 }
+
+// headerRole runs the API's authentication on an Authorization header.
+func (c *Console) headerRole(authorization string) (Role, bool) {
+	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: Prefix}, Header: http.Header{}}).WithContext(context.Background())
+	r.Header.Set("Authorization", authorization)
+	var role Role
+	c.o.API.authenticate(RoleViewer)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		role = roleOf(r)
+	})).ServeHTTP(discard{http.Header{}}, r)
+	return role, role != ""
+}
+
+// discard is a ResponseWriter that drops the answer.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
 
 // session is the role of the request's session cookie.
 func (c *Console) session(r *http.Request) (Role, bool) {
@@ -393,7 +420,7 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request) {
 	fail := func(e *Error) { writeError(w, r, e) }
 	role, ok := c.session(r)
 	if !ok {
-		if role, ok = c.o.API.role(r); !ok {
+		if role, ok = c.headerRole(r.Header.Get("Authorization")); !ok {
 			fail(errorf(CodeUnauthorized, "sign in to the console or send a bearer token"))
 			return
 		}

@@ -109,7 +109,7 @@
       set('#ov-throughput-sub', T('overview.per_min'));
       set('#ov-lag', ov.lag ?? '—');
       set('#ov-lag-sub', T('overview.lag_hint'));
-      set('#ov-dlq', ov.dlq_depth ?? '—');
+      set('#ov-dlq', ov.dlq_depth ?? ov.dead_letters ?? '—');
       const d = ov.documents || {};
       set('#ov-docs', d.pending ?? 0);
       set('#ov-docs-sub', (d.failed ?? 0) + ' ' + T('overview.failed'));
