@@ -271,8 +271,17 @@
     async function retry(id) {
       try {
         const r = await api('/dead-letters/' + id + '/retry', { method: 'POST' });
-        flash(T('dlq.retried') + ' ' + (r.republished ?? 0), 'ok');
+        flash(T('dlq.retried') + ' ' + (r.republished ?? 0) + ' · ' + T('dlq.resolves_later'), 'ok');
         await reload();
+        // The dispatcher resolves the row once it has applied the event:
+        // refresh for a while until the row is gone.
+        let tries = 0;
+        const again = async () => {
+          if (!document.querySelector('.dl-row[data-id="' + id + '"]') || ++tries > 30) return;
+          await reload();
+          setTimeout(again, 1000);
+        };
+        setTimeout(again, 500);
       } catch (e) { showError(e); }
     }
     function purge(d) {
