@@ -42,6 +42,8 @@ func (a *API) table() []route {
 		{http.MethodGet, "/replays/{id}", RoleViewer, a.getReplay},
 		{http.MethodPost, "/reconcile", RoleOperator, a.postReconcile},
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
+		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
+		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
 	}
 }
 

@@ -14,8 +14,9 @@ import (
 	"github.com/qyshook/qyshook/admin"
 )
 
-// AdminHandler builds the admin API from the services: the ledger, the
-// streams when NATS is open, and the tokens of cfg.Admin.
+// AdminHandler builds the admin API and the web console in front of it
+// from the services: the ledger, the streams when NATS is open, the
+// document store, and the tokens of cfg.Admin.
 func (s *Services) AdminHandler() (http.Handler, error) {
 	if s.Ledger == nil {
 		return nil, errors.New("admin: this process holds no ledger")
@@ -42,7 +43,12 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued}, err
 		}
 	}
-	return admin.New(o)
+	api, err := admin.New(o)
+	if err != nil {
+		return nil, err
+	}
+	// The web console beside the API: /console/ and /api/v1/ on one listener.
+	return admin.NewConsole(admin.ConsoleOptions{API: api, Docs: s.Docs})
 }
 
 // AdminServer is the admin API's own listener.
@@ -85,13 +91,18 @@ func (s *Services) OpenAdmin() (*AdminServer, error) {
 		},
 		ln: ln, log: s.Log, done: make(chan struct{}),
 	}
+	if c, ok := h.(interface{ CloseStreams() }); ok {
+		// Live-event streams never go idle: end them when shutdown starts.
+		a.srv.RegisterOnShutdown(c.CloseStreams)
+	}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error().Err(err).Msg("admin server stopped")
 		}
 	}()
-	s.Log.Info().Str("admin_addr", ln.Addr().String()).Msg("admin API listening")
+	s.Log.Info().Str("admin_addr", ln.Addr().String()).Str("console", "http://"+ln.Addr().String()+admin.ConsolePrefix+"/").
+		Msg("admin API and console listening")
 	return a, nil
 }
 
