@@ -23,10 +23,10 @@ type delivery struct {
 // group is the deliveries of one contract (or one certification) in a
 // batch: they share one detail fetch.
 type group struct {
-	deliveries []delivery
-	errs       []error // one per delivery
-	api        API
-	detail     *qys.Contract
+	deliveries   []delivery
+	errs         []error // one per delivery
+	api          API
+	detail       *qys.Contract
 	fetchedAt    time.Time // when the detail fetch began
 	fetchEndedAt time.Time // when its answer was read
 }

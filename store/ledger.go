@@ -53,11 +53,11 @@ type Contract struct {
 	// (see Advances).
 	FetchedAt    time.Time
 	FetchEndedAt time.Time
-	UpdatedAt   time.Time
-	CompletedAt *time.Time
-	Detail      json.RawMessage // the detail JSON as the API sent it
-	Signatories []Signatory
-	Documents   []Document
+	UpdatedAt    time.Time
+	CompletedAt  *time.Time
+	Detail       json.RawMessage // the detail JSON as the API sent it
+	Signatories  []Signatory
+	Documents    []Document
 }
 
 // Signatory is one party of a contract.
