@@ -30,6 +30,9 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	// other appliers (the detail carries no update time of its own).
 	g.fetchedAt = FetchTime(start)
 	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
+	// And the instant its answer was read: fetches order only when one
+	// ended before the other began (lifecycle.Advances).
+	g.fetchEndedAt = FetchTime(time.Now())
 	cancel()
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
 	switch {
@@ -45,8 +48,9 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// FetchTime is a fetch's start as the ledger keeps it (UTC, microseconds):
-// the Contract.FetchedAt of a confirmed change (commitGroups sets it).
+// FetchTime is a fetch's start or end as the ledger keeps it (UTC,
+// microseconds): the Contract.FetchedAt and FetchEndedAt of a confirmed
+// change (commitGroups sets them).
 func FetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // signed reports whether the documents of a contract in status must be
@@ -85,6 +89,8 @@ func (d *Dispatcher) recordApplied(env *events.Envelope, c store.Contract, res s
 	case isDuplicate(err):
 		d.metrics.applied.WithLabelValues("duplicate").Inc()
 	case err != nil:
+	case res.Stale:
+		d.metrics.applied.WithLabelValues("stale").Inc()
 	case res.Changed:
 		d.metrics.applied.WithLabelValues("changed").Inc()
 		d.log.Info().Str("event_id", env.ID).Str("contract_id", env.ContractID).
@@ -129,7 +135,7 @@ func eventRow(env *events.Envelope) store.Event {
 
 // ContractFromDetail is the ledger view of a detail, as the dispatcher
 // applies it (the reconciler compares with the same view); the caller sets
-// FetchedAt, the instant the fetch began.
+// FetchedAt and FetchEndedAt, the instants the fetch began and ended.
 func ContractFromDetail(tenant string, c *qys.Contract) store.Contract {
 	sc := store.Contract{
 		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
@@ -174,7 +180,8 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, cur *store.Contract) []
 		f.Detail = json.RawMessage(cur.Detail)
 	}
 	// The state-only id; the store makes it cover the status it came from
-	// (store.FactIDAfter), so a state reached again is a new fact.
+	// and the fact's number (store.FactIDAfter), so a state reached again
+	// is a new fact.
 	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, ProgressKey(cur), boolKey(cur.Confirmed))
 	fact := d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)
 	fact.AfterPrevious = true

@@ -23,11 +23,12 @@ type delivery struct {
 // group is the deliveries of one contract (or one certification) in a
 // batch: they share one detail fetch.
 type group struct {
-	deliveries []delivery
-	errs       []error // one per delivery
-	api        API
-	detail     *qys.Contract
-	fetchedAt  time.Time // when the detail fetch began
+	deliveries   []delivery
+	errs         []error // one per delivery
+	api          API
+	detail       *qys.Contract
+	fetchedAt    time.Time // when the detail fetch began
+	fetchEndedAt time.Time // when its answer was read
 }
 
 func (g *group) failAll(err error) {
@@ -155,7 +156,8 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 		for _, dl := range g.deliveries {
 			ch := d.change(dl.env, g.detail)
 			if g.detail != nil {
-				ch.Contract.FetchedAt = g.fetchedAt // orders this view against other appliers'
+				// Orders this view against other appliers'.
+				ch.Contract.FetchedAt, ch.Contract.FetchEndedAt = g.fetchedAt, g.fetchEndedAt
 			}
 			changes = append(changes, ch)
 		}
@@ -170,8 +172,13 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	for _, g := range groups {
 		for j, dl := range g.deliveries {
 			d.recordApplied(dl.env, changes[i].Contract, outs[i], errs[i])
-			if errs[i] != nil && !isDuplicate(errs[i]) {
+			switch {
+			case errs[i] != nil && !isDuplicate(errs[i]):
 				g.errs[j] = errs[i]
+			case errs[i] == nil && outs[i].Stale:
+				// The fetch overlapped the row's: fetch it again on
+				// redelivery rather than drop a view that may be newer.
+				g.errs[j] = errStaleFetch
 			}
 			i++
 		}

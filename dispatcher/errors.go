@@ -33,7 +33,13 @@ const (
 	reasonAPI             = "api_error"
 	reasonStore           = "store_error"
 	reasonTimeout         = "timeout"
+	reasonStaleFetch      = "stale_fetch"
 )
+
+// errStaleFetch: the ledger refused a detail because its fetch overlapped
+// the one behind the row (store.Applied.Stale); a transient failure, so the
+// event is delivered again and the contract fetched anew.
+var errStaleFetch = errors.New("detail fetch overlapped the ledger's; fetching again")
 
 // classify returns whether err is permanent and a reason code for it.
 func classify(err error) (isPermanent bool, reason string) {
@@ -45,6 +51,8 @@ func classify(err error) (isPermanent bool, reason string) {
 		return true, reasonUndecodable
 	case errors.Is(err, qys.ErrNotFound):
 		return true, reasonUnknownContract
+	case errors.Is(err, errStaleFetch):
+		return false, reasonStaleFetch
 	case errors.Is(err, context.DeadlineExceeded):
 		return false, reasonTimeout
 	case errors.Is(err, qys.ErrRateLimited), errors.Is(err, qys.ErrServer), errors.Is(err, qys.ErrUnauthorized),

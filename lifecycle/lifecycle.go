@@ -115,84 +115,165 @@ type View struct {
 	Status string
 	// Confirmed: the view came from /v2/contract/detail, not a callback.
 	Confirmed bool
-	// FetchedAt is when the detail fetch that produced the view began. On
-	// a ledger row it is the newest fetch applied to (or confirming) the
-	// row; zero when unknown (callback-only views, rows written before
-	// fetch times were recorded).
-	FetchedAt time.Time
+	// FetchedAt and FetchEndedAt are when the detail fetch that produced
+	// the view began and ended (its answer was read). The platform's
+	// answer reflects some instant in between, so two fetches order only
+	// when one ended before the other began; overlapping fetches do not.
+	// On a ledger row they are the newest fetch applied to (or
+	// confirming) the row. FetchedAt is zero when unknown (callback-only
+	// views, rows written before fetch times were recorded); a zero
+	// FetchEndedAt with a FetchedAt takes the fetch as instantaneous.
+	FetchedAt    time.Time
+	FetchEndedAt time.Time
 	// Signed counts the signatories done (see SignatoryDone).
 	Signed int
 	// Detail is the detail JSON, compared ignoring whitespace.
 	Detail json.RawMessage
 }
 
-// FetchedBefore reports whether next is a confirmed view that cannot be
-// shown to be at least as recent as old: old records a fetch time and
-// next was fetched earlier, or records none. Such a view never replaces
-// old, whatever its status: with several appliers, a detail fetched first
-// may be committed last.
-func FetchedBefore(old *View, next View) bool {
-	if old == nil || !next.Confirmed || old.FetchedAt.IsZero() {
-		return false
+// fetchEnd is when v's fetch ended: FetchEndedAt, or FetchedAt when the
+// end is unknown.
+func (v *View) fetchEnd() time.Time {
+	if v.FetchEndedAt.IsZero() {
+		return v.FetchedAt
 	}
-	return next.FetchedAt.IsZero() || next.FetchedAt.Before(old.FetchedAt)
+	return v.FetchEndedAt
+}
+
+// Fetch order of a confirmed view next against a row old.
+type fetchOrder int
+
+const (
+	orderUnknown fetchOrder = iota // old or next records no fetch time
+	orderNewer                     // next's fetch began after old's ended
+	orderOlder                     // next's fetch ended before old's began
+	orderOverlap                   // the fetches overlap: either answer may be the newer
+)
+
+func orderOf(old *View, next View) fetchOrder {
+	switch {
+	case old.FetchedAt.IsZero() || next.FetchedAt.IsZero():
+		return orderUnknown
+	case next.FetchedAt.After(old.fetchEnd()):
+		return orderNewer
+	case next.fetchEnd().Before(old.FetchedAt):
+		return orderOlder
+	}
+	return orderOverlap
 }
 
 // Advances reports whether next replaces old (nil for a contract not yet
 // in the ledger). It is pure, so the same views decide the same way on
-// every applier. In order:
+// every applier. With several appliers a detail fetched first may be
+// committed last, and one that began first may be answered last, so fetch
+// times order two views only when one fetch ended before the other began.
+// In order:
 //
-//   - Fetch order: a confirmed next that FetchedBefore old does not
-//     replace it. Unconfirmed (callback-only) views skip this rule.
+//   - A confirmed next that is definitely older (its fetch ended before
+//     the row's began) never replaces old: the row's fetch saw the
+//     platform later. (Statuses only move forward but for the step back
+//     below, so such a view moving up in rank can only undo a step back.)
 //   - A terminal old status (IsTerminal) is never replaced by another
 //     status; the same status may still be refined by the rules below.
 //   - The one step back: a voiding (INVALIDING, TERMINATING) returns to
-//     COMPLETE only when next is confirmed (and, by the first rule, not
-//     fetched before old): how a voiding the other party refused
-//     (INVALID_REJECTED) ends.
-//   - Otherwise a different status advances when it ranks higher, and at
-//     the same rank only when next is confirmed and old is not.
+//     COMPLETE only when next is confirmed and definitely newer: its
+//     fetch began after the row's ended (or the row records no fetch
+//     time). How a voiding the other party refused (INVALID_REJECTED)
+//     ends. A confirmed COMPLETE without a fetch time over a row with one
+//     does not step back.
+//   - Otherwise a different status advances when it ranks higher, whatever
+//     the overlap of the fetches (platform statuses only move forward but
+//     for the step back), and at the same rank only when next is
+//     confirmed and old is not.
 //   - The same status: a confirmed next replaces an unconfirmed old and
 //     an unconfirmed next never replaces a confirmed old; otherwise next
 //     replaces old when more signatories are done, or as many and the
 //     detail differs (compared as compacted JSON).
+//
+// Stale tells when a refusal came from an overlap, so the view should be
+// fetched again.
 func Advances(old *View, next View) bool {
+	ok, _ := decide(old, next)
+	return ok
+}
+
+// Stale reports whether Advances refuses next only because its fetch
+// overlapped the row's: the one step back (voiding to COMPLETE) by a
+// confirmed view that is neither definitely newer nor definitely older
+// than the row. Such a view may well be the newer one; the caller should
+// fetch the contract again rather than drop the event.
+func Stale(old *View, next View) bool {
+	_, stale := decide(old, next)
+	return stale
+}
+
+func decide(old *View, next View) (advances, stale bool) {
 	if old == nil {
-		return true
+		return true, false
 	}
-	if FetchedBefore(old, next) {
-		return false
+	order := orderUnknown
+	if next.Confirmed {
+		order = orderOf(old, next)
+	}
+	if order == orderOlder {
+		return false, false
 	}
 	if old.Status != next.Status {
 		switch {
 		case IsTerminal(old.Status):
-			return false
+			return false, false
 		case Voiding(old.Status) && next.Status == Complete:
-			return next.Confirmed
+			if !next.Confirmed {
+				return false, false
+			}
+			switch {
+			case order == orderNewer || old.FetchedAt.IsZero():
+				return true, false
+			case order == orderOverlap:
+				return false, true
+			}
+			return false, false // of unknown age
 		}
 		oldRank, nextRank := Rank(old.Status), Rank(next.Status)
 		if nextRank != oldRank {
-			return nextRank > oldRank
+			return nextRank > oldRank, false
 		}
-		return next.Confirmed && !old.Confirmed
+		return next.Confirmed && !old.Confirmed, false
 	}
 	if old.Confirmed != next.Confirmed {
-		return next.Confirmed
+		return next.Confirmed, false
 	}
 	if next.Signed != old.Signed {
-		return next.Signed > old.Signed
+		return next.Signed > old.Signed, false
 	}
-	return !SameJSON(old.Detail, next.Detail)
+	return !SameJSON(old.Detail, next.Detail), false
 }
 
 // Reconfirms reports whether next, which does not advance old, is a
 // confirmed view of the same state (status, signatories done, detail)
-// fetched after the row's last fetch: the row then records next's fetch
-// time, so an older view of another state, committed later, is refused.
+// whose fetch began or ended after the row's: the row then records the
+// later of each (Refetched), so a view of another state is compared with
+// the newest sighting of the row's state.
 func Reconfirms(old *View, next View) bool {
 	return old != nil && next.Confirmed && old.Confirmed && !next.FetchedAt.IsZero() &&
-		next.FetchedAt.After(old.FetchedAt) && old.Status == next.Status &&
-		old.Signed == next.Signed && SameJSON(old.Detail, next.Detail)
+		(next.FetchedAt.After(old.FetchedAt) || next.fetchEnd().After(old.fetchEnd())) &&
+		old.Status == next.Status && old.Signed == next.Signed && SameJSON(old.Detail, next.Detail)
+}
+
+// Refetched is the fetch time a row records once next reconfirms it
+// (Reconfirms): the later begin and the later end of the two fetches.
+// Both fetches saw the row's state, so a view whose fetch began after the
+// later end is newer than every sighting, and one that ended before the
+// later begin is older than one.
+func Refetched(old *View, next View) (began, ended time.Time) {
+	began, ended = old.FetchedAt, old.fetchEnd()
+	if next.FetchedAt.After(began) {
+		began = next.FetchedAt
+	}
+	if e := next.fetchEnd(); e.After(ended) {
+		ended = e
+	}
+	return began, ended
 }
 
 // SameJSON compares two JSON documents ignoring insignificant whitespace;

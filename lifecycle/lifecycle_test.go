@@ -89,17 +89,18 @@ func TestAdvances(t *testing.T) {
 		{p(v("EXPIRED", false, 0, "", -1)), v("NEW_STATUS", true, 0, "", -1), false},
 		{p(v("REJECTED", false, 0, "", -1)), v("COMPLETE", true, 3, "", -1), false},
 		{p(v("COMPLETE", true, 3, "", -1)), v("REJECTED", true, 0, "", -1), false},
-		// Fetch order.
+		// Fetch order, point fetches (no end recorded).
 		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false},  // the defect: an older COMPLETE committed late
 		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 3), true},   // a newer one: the voiding was refused
-		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 2), true},   // same instant: the usual rules
+		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 2), false},  // same instant: not definitely newer
 		{p(v("INVALIDING", true, 3, "", 2)), v("COMPLETE", true, 3, "", -1), false}, // a confirmed view of unknown age
 		{p(v("TERMINATING", true, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false},
-		{p(v("SIGNING", true, 1, "", 5)), v("COMPLETE", true, 3, "", 4), false}, // even forward
+		{p(v("SIGNING", true, 1, "", 5)), v("COMPLETE", true, 3, "", 4), false}, // point fetches: definitely older
 		{p(v("SIGNING", true, 1, `{"a":1}`, 5)), v("SIGNING", true, 1, `{"a":2}`, 4), false},
 		{p(v("SIGNING", true, 1, "", 5)), v("COMPLETE", false, 3, "", -1), true},    // unconfirmed: current rules
 		{p(v("INVALIDING", false, 3, "", 2)), v("COMPLETE", true, 3, "", 1), false}, // the row's fetch time counts even when a callback moved it since
 		{p(v("INVALIDING", true, 3, "", -1)), v("COMPLETE", true, 3, "", 1), true},  // a row without a fetch time: the usual rules
+		{p(v("REJECTED", false, 0, "", 5)), v("COMPLETE", true, 3, "", 4), false},   // same rank, definitely older
 	}
 	for i, tc := range cases {
 		name := fmt.Sprintf("%d", i)
@@ -109,6 +110,81 @@ func TestAdvances(t *testing.T) {
 		}
 		if got := lifecycle.Advances(tc.old, tc.next); got != tc.want {
 			t.Errorf("%s: Advances = %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+// span is a view whose fetch began at second began and ended at second ended.
+func span(status string, confirmed bool, signed int, detail string, began, ended int) lifecycle.View {
+	x := v(status, confirmed, signed, detail, began)
+	x.FetchEndedAt = at(ended)
+	return x
+}
+
+// TestAdvancesOverlap: fetch start times do not order overlapping fetches.
+// Advances never refuses a move up in rank for its fetch time, steps back
+// from a voiding only for a fetch that began after the row's ended, and
+// refuses a same-status refinement only when it is definitely older;
+// Stale marks the refusals an overlap caused.
+func TestAdvancesOverlap(t *testing.T) {
+	p := func(x lifecycle.View) *lifecycle.View { return &x }
+	cases := []struct {
+		name        string
+		old         *lifecycle.View
+		next        lifecycle.View
+		want, stale bool
+	}{
+		// D2(a): A began 1, answered INVALIDING at 6; B began 2, answered COMPLETE at 3, committed last.
+		{"voiding reverted by an overlapping older answer", p(span("INVALIDING", true, 3, "", 1, 6)), span("COMPLETE", true, 3, "", 2, 3), false, true},
+		{"step back, definitely newer", p(span("INVALIDING", true, 3, "", 1, 6)), span("COMPLETE", true, 3, "", 7, 8), true, false},
+		{"step back, began as the row ended", p(span("INVALIDING", true, 3, "", 1, 6)), span("COMPLETE", true, 3, "", 6, 8), false, true},
+		{"step back, definitely older", p(span("INVALIDING", true, 3, "", 4, 6)), span("COMPLETE", true, 3, "", 1, 3), false, false},
+		{"step back, unknown age", p(span("INVALIDING", true, 3, "", 4, 6)), v("COMPLETE", true, 3, "", -1), false, false},
+		{"step back, unconfirmed", p(span("TERMINATING", true, 3, "", 4, 6)), v("COMPLETE", false, 3, "", -1), false, false},
+		// D2(b): B began 2, answered SIGNING at 3, committed first; A began 1, answered COMPLETE at 6.
+		{"forward move began earlier", p(span("SIGNING", true, 1, "", 2, 3)), span("COMPLETE", true, 3, "", 1, 6), true, false},
+		{"forward move overlapping a later start", p(span("SIGNING", true, 1, "", 2, 3)), span("COMPLETE", true, 3, "", 2, 2), true, false},
+		{"step back undone by a definitely older voiding", p(span("COMPLETE", true, 3, "", 5, 6)), span("INVALIDING", true, 3, "", 1, 2), false, false},
+		{"voiding overlapping a step back", p(span("COMPLETE", true, 3, "", 5, 6)), span("INVALIDING", true, 3, "", 1, 5), true, false},
+		{"backward move refused by rank", p(span("COMPLETE", true, 3, "", 1, 2)), span("SIGNING", true, 1, "", 5, 6), false, false},
+		{"refinement overlapping", p(span("SIGNING", true, 1, `{"a":1}`, 2, 3)), span("SIGNING", true, 2, `{"a":2}`, 1, 6), true, false},
+		{"refinement definitely older", p(span("SIGNING", true, 1, `{"a":1}`, 5, 6)), span("SIGNING", true, 2, `{"a":2}`, 1, 4), false, false},
+		{"refinement ending as the row began", p(span("SIGNING", true, 1, `{"a":1}`, 5, 6)), span("SIGNING", true, 2, `{"a":2}`, 1, 5), true, false},
+		{"same state overlapping", p(span("SIGNING", true, 1, `{"a":1}`, 2, 3)), span("SIGNING", true, 1, `{"a":1}`, 1, 6), false, false},
+	}
+	for _, tc := range cases {
+		if got := lifecycle.Advances(tc.old, tc.next); got != tc.want {
+			t.Errorf("%s: Advances = %v, want %v", tc.name, got, tc.want)
+		}
+		if got := lifecycle.Stale(tc.old, tc.next); got != tc.stale {
+			t.Errorf("%s: Stale = %v, want %v", tc.name, got, tc.stale)
+		}
+	}
+	if lifecycle.Stale(nil, v("COMPLETE", true, 3, "", 1)) {
+		t.Error("Stale over no row")
+	}
+}
+
+func TestRefetched(t *testing.T) {
+	old := span("COMPLETE", true, 3, "", 2, 6)
+	for _, tc := range []struct {
+		next         lifecycle.View
+		began, ended int
+		reconfirms   bool
+	}{
+		{span("COMPLETE", true, 3, "", 3, 5), 3, 6, true},
+		{span("COMPLETE", true, 3, "", 1, 7), 2, 7, true},
+		{span("COMPLETE", true, 3, "", 7, 9), 7, 9, true},
+		{span("COMPLETE", true, 3, "", 1, 5), 2, 6, false},
+		{v("COMPLETE", true, 3, "", 4), 4, 6, true},
+	} {
+		b, e := lifecycle.Refetched(&old, tc.next)
+		if !b.Equal(at(tc.began)) || !e.Equal(at(tc.ended)) {
+			t.Errorf("Refetched(%v..%v) = %v..%v, want %d..%d", tc.next.FetchedAt.Second(), tc.next.FetchEndedAt.Second(),
+				b.Second(), e.Second(), tc.began, tc.ended)
+		}
+		if got := lifecycle.Reconfirms(&old, tc.next); got != tc.reconfirms {
+			t.Errorf("Reconfirms(%v..%v) = %v", tc.next.FetchedAt.Second(), tc.next.FetchEndedAt.Second(), got)
 		}
 	}
 }

@@ -157,6 +157,7 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rep
 func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *Report) error {
 	fetchedAt := dispatcher.FetchTime(time.Now())
 	detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
+	fetchEndedAt := dispatcher.FetchTime(time.Now())
 	if err != nil {
 		// One contract the API will not answer must not stop the pass.
 		if !errors.Is(err, qys.ErrNotFound) {
@@ -166,7 +167,7 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 	}
 	rep.Checked++
 	next := dispatcher.ContractFromDetail(tenant, detail)
-	next.FetchedAt = fetchedAt // compared with the row's, as the ledger will
+	next.FetchedAt, next.FetchEndedAt = fetchedAt, fetchEndedAt // compared with the row's, as the ledger will
 	// The whole row (signatories included: a listed row has none, and
 	// every signed signatory would look like progress).
 	full, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)

@@ -20,11 +20,11 @@ import (
 // PubAck, so a crash between the two republishes it and the stream drops
 // the repeat: no fact is lost or doubled.
 type Relay struct {
-	js      jetstream.JetStream
-	ledger  store.Ledger
-	log     zerolog.Logger
+	js        jetstream.JetStream
+	ledger    store.Ledger
+	log       zerolog.Logger
 	published prometheus.Counter
-	kick    chan struct{}
+	kick      chan struct{}
 	// Interval is how often the outbox is polled without a kick.
 	Interval time.Duration
 	// KeepPublished is how long published facts stay in the outbox table

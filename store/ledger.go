@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -44,16 +45,19 @@ type Contract struct {
 	Subject   string
 	Status    string
 	Confirmed bool // status came from /v2/contract/detail, not the callback
-	// FetchedAt is when the detail fetch behind the row began (the newest
-	// fetch applied to or confirming it); zero for a callback-only change
-	// (the store then keeps the row's). A confirmed change fetched before
-	// the row's FetchedAt never replaces it (see Advances).
-	FetchedAt   time.Time
-	UpdatedAt   time.Time
-	CompletedAt *time.Time
-	Detail      json.RawMessage // the detail JSON as the API sent it
-	Signatories []Signatory
-	Documents   []Document
+	// FetchedAt and FetchEndedAt are when the detail fetch behind the
+	// row began and ended (the newest fetch applied to or confirming it);
+	// zero for a callback-only change (the store then keeps the row's). A
+	// zero FetchEndedAt with a FetchedAt takes the fetch as instantaneous.
+	// Fetches order two views only when one ended before the other began
+	// (see Advances).
+	FetchedAt    time.Time
+	FetchEndedAt time.Time
+	UpdatedAt    time.Time
+	CompletedAt  *time.Time
+	Detail       json.RawMessage // the detail JSON as the API sent it
+	Signatories  []Signatory
+	Documents    []Document
 }
 
 // Signatory is one party of a contract.
@@ -150,9 +154,10 @@ type Fact struct {
 	ContractID string
 	Seq        int64
 	// AfterPrevious marks a fact about a state change: when it is written
-	// its id becomes FactIDAfter(ID, previous status) and its payload gets
-	// the "previous_status" and "id" members, because only the writing
-	// transaction knows the status the contract came from.
+	// its id becomes FactIDAfter(ID, previous status, Seq) and its payload
+	// gets the "previous_status" and "id" members, because only the
+	// writing transaction knows the status the contract came from and the
+	// fact's number.
 	AfterPrevious bool
 	Payload       []byte
 	CreatedAt     time.Time
@@ -195,7 +200,12 @@ type ContractChange struct {
 
 // Applied tells what ApplyContract did.
 type Applied struct {
-	Changed  bool      // the contract row moved forward
+	Changed bool // the contract row moved forward
+	// Stale: the change was refused only because its detail fetch
+	// overlapped the row's, so either may be the newer view (see
+	// lifecycle.Stale). Nothing was written, not even the event: the
+	// caller should fetch the contract again and apply the event anew.
+	Stale    bool
 	Previous *Contract // the row before, without its documents (nil for a new contract)
 	Current  *Contract // the row after
 }
@@ -327,15 +337,21 @@ type Ledger interface {
 }
 
 // FactIDAfter is the id of a state-change fact whose state-only id is base
-// once the status it came from is known (previous is "" for a contract new
-// to the ledger): a state reached again from another status
-// (COMPLETE → INVALIDING → COMPLETE) is a new fact, while a replay or a
-// crash-restart of the same change gets the same id, which the stream's
-// duplicate window drops.
-func FactIDAfter(base, previous string) string {
+// once the status it came from (previous, "" for a contract new to the
+// ledger) and the fact's number among its contract's facts (seq) are
+// known. Facts are written only when the locked row changes, and a
+// redelivered or replayed event changes nothing (event-id dedup,
+// Advances), so (tenant, contract, seq) names one fact: a state reached
+// again, even from the same status (COMPLETE → INVALIDING → COMPLETE →
+// INVALIDING), is a new fact, while the relay publishing one outbox row
+// twice (a crash between publish and mark) repeats its id, which the
+// stream's duplicate window drops.
+func FactIDAfter(base, previous string, seq int64) string {
 	h := sha256.New()
 	h.Write([]byte(base))
 	h.Write([]byte{0})
 	h.Write([]byte(previous))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatInt(seq, 10)))
 	return "fact-" + hex.EncodeToString(h.Sum(nil)[:16])
 }

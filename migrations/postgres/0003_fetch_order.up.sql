@@ -1,8 +1,10 @@
--- contracts.fetched_at: when the detail fetch behind the row began (the
--- newest fetch applied to or confirming it; NULL when unknown). A
--- confirmed view fetched earlier never replaces the row (store.Advances).
+-- contracts.fetched_at, fetch_ended_at: when the detail fetch behind the
+-- row began and ended (the newest fetch applied to or confirming it; NULL
+-- when unknown). Fetches order two views only when one ended before the
+-- other began (store.Advances).
 -- contracts.fact_seq: the sequence number of the contract's last fact.
 ALTER TABLE contracts ADD COLUMN fetched_at timestamptz;
+ALTER TABLE contracts ADD COLUMN fetch_ended_at timestamptz;
 ALTER TABLE contracts ADD COLUMN fact_seq bigint NOT NULL DEFAULT 0;
 
 -- outbox: the contract a fact is about and its number among that

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -12,11 +13,14 @@ import (
 
 // testFactsOnlyOnChange: facts are written only when a change moves the
 // ledger; a state-change fact (AfterPrevious) is completed with the status
-// the contract came from, in its id and its payload.
+// the contract came from and its number, in its id and its payload, so a
+// state reached again from the same status (COMPLETE → INVALIDING →
+// COMPLETE → INVALIDING) is a new fact.
 func testFactsOnlyOnChange(t *testing.T, l store.Ledger) {
 	after := func(ch store.ContractChange) store.ContractChange {
 		for i := range ch.Facts {
 			ch.Facts[i].AfterPrevious = true
+			ch.Facts[i].Tenant, ch.Facts[i].ContractID = ch.Contract.Tenant, ch.Contract.ID
 		}
 		return ch
 	}
@@ -30,9 +34,12 @@ func testFactsOnlyOnChange(t *testing.T, l store.Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{store.FactIDAfter("fact-e1", ""), store.FactIDAfter("fact-e2", "SIGNING")}
+	want := []string{store.FactIDAfter("fact-e1", "", 1), store.FactIDAfter("fact-e2", "SIGNING", 2)}
 	var got, prevs []string
 	for _, f := range facts {
+		if f.ContractID != "c1" {
+			continue
+		}
 		got = append(got, f.ID)
 		var p struct {
 			ID             string `json:"id"`
@@ -52,6 +59,39 @@ func testFactsOnlyOnChange(t *testing.T, l store.Ledger) {
 	}
 	if want := []string{"", "SIGNING"}; !slices.Equal(prevs, want) {
 		t.Errorf("previous statuses in the payloads = %q, want %q", prevs, want)
+	}
+
+	// Voided twice: the same state-only id and previous status twice.
+	done := step{status: "COMPLETE", confirmed: true, signed: 3}
+	voiding := step{status: "INVALIDING", confirmed: true, signed: 3}
+	for i, s := range []step{done, voiding, done, voiding} {
+		ch := after(change(fmt.Sprintf("v%d", i), "c9", s))
+		ch.Facts[0].ID = "fact-c9-" + s.status // the id of the state, not of the event
+		MustApply(t, l, ch)
+	}
+	if facts, err = l.Outbox(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []string
+	for _, f := range facts {
+		if f.ContractID != "c9" {
+			continue
+		}
+		var p struct {
+			ID             string `json:"id"`
+			PreviousStatus string `json:"previous_status"`
+			Seq            int64  `json:"seq"`
+		}
+		if err := json.Unmarshal(f.Payload, &p); err != nil {
+			t.Fatalf("payload %s: %v", f.Payload, err)
+		}
+		if p.ID != f.ID || p.Seq != f.Seq {
+			t.Errorf("fact %s seq %d: payload %s", f.ID, f.Seq, f.Payload)
+		}
+		seqs = append(seqs, fmt.Sprintf("%d<-%s", f.Seq, p.PreviousStatus))
+	}
+	if want := []string{"1<-", "2<-COMPLETE", "3<-INVALIDING", "4<-COMPLETE"}; !slices.Equal(seqs, want) {
+		t.Errorf("facts of a contract voided twice = %v, want %v", seqs, want)
 	}
 }
 

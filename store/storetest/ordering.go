@@ -21,6 +21,79 @@ func fetched(ch store.ContractChange, n int) store.ContractChange {
 	return ch
 }
 
+// span sets when the change's detail fetch began and ended: fetchT0 plus
+// began and ended seconds.
+func span(ch store.ContractChange, began, ended int) store.ContractChange {
+	ch.Contract.FetchedAt = fetchT0.Add(time.Duration(began) * time.Second)
+	ch.Contract.FetchEndedAt = fetchT0.Add(time.Duration(ended) * time.Second)
+	return ch
+}
+
+// testFetchOverlap: fetch start times do not order overlapping fetches.
+// A move up in rank is applied whatever the fetch times; the step back
+// from a voiding to COMPLETE needs a fetch that began after the row's
+// ended, and one that overlaps is refused as Stale without recording its
+// event (so a redelivery applies anew); fetch end times are stored.
+func testFetchOverlap(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	done := step{status: "COMPLETE", confirmed: true, signed: 3, detail: `{"status":"COMPLETE"}`}
+	voiding := step{status: "INVALIDING", confirmed: true, signed: 3, detail: `{"status":"INVALIDING"}`}
+	signing := step{status: "SIGNING", confirmed: true, signed: 1, detail: `{"status":"SIGNING"}`}
+	apply := func(ch store.ContractChange, changed, stale bool) {
+		t.Helper()
+		a := MustApply(t, l, ch)
+		if a.Changed != changed || a.Stale != stale {
+			t.Fatalf("%s (%s fetched %v..%v): changed %v stale %v; want %v %v", ch.Event.ID, ch.Contract.Status,
+				ch.Contract.FetchedAt, ch.Contract.FetchEndedAt, a.Changed, a.Stale, changed, stale)
+		}
+	}
+	expect := func(cid, status string, began, ended int) {
+		t.Helper()
+		c := MustContract(t, l, cid)
+		if c.Status != status || !c.FetchedAt.Equal(fetchT0.Add(time.Duration(began)*time.Second)) ||
+			!c.FetchEndedAt.Equal(fetchT0.Add(time.Duration(ended)*time.Second)) {
+			t.Fatalf("%s: %s fetched %v..%v; want %s %d..%d", cid, c.Status, c.FetchedAt, c.FetchEndedAt, status, began, ended)
+		}
+	}
+
+	// (a) A began at 1 and was answered INVALIDING at 6; B began at 2,
+	// was answered COMPLETE at 3 (before the voiding) and commits last.
+	apply(span(change("ov1-0", "ov1", done), 0, 0), true, false)
+	apply(span(change("ov1-a", "ov1", voiding), 1, 6), true, false)
+	apply(span(change("ov1-b", "ov1", done), 2, 3), false, true)
+	expect("ov1", "INVALIDING", 1, 6)
+	evs, err := l.Events(ctx, tenant, "ov1")
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events of ov1 = %d, %v; want the stale one forgotten", len(evs), err)
+	}
+	apply(span(change("ov1-b", "ov1", voiding), 7, 8), false, false) // its redelivery, fetched again
+	expect("ov1", "INVALIDING", 7, 8)
+	apply(span(change("ov1-c", "ov1", done), 9, 10), true, false) // the voiding refused: definitely newer
+	expect("ov1", "COMPLETE", 9, 10)
+
+	// (b) B began at 2, was answered SIGNING at 3 and commits first; A
+	// began at 1 and was answered COMPLETE at 6: a forward move.
+	apply(span(change("ov2-b", "ov2", signing), 2, 3), true, false)
+	apply(span(change("ov2-a", "ov2", done), 1, 6), true, false)
+	expect("ov2", "COMPLETE", 1, 6)
+
+	// The same in one batch.
+	outs, errs, err := l.ApplyContracts(ctx, []store.ContractChange{
+		span(change("ov3-0", "ov3", done), 0, 0),
+		span(change("ov3-a", "ov3", voiding), 1, 6), span(change("ov3-b", "ov3", done), 2, 3),
+	})
+	if err != nil || errs[0] != nil || errs[1] != nil || errs[2] != nil {
+		t.Fatalf("batch: %v %v", err, errs)
+	}
+	if !outs[1].Changed || outs[2].Changed || !outs[2].Stale {
+		t.Fatalf("batch: %+v %+v; want the voiding applied, the overlapping COMPLETE stale", outs[1], outs[2])
+	}
+	expect("ov3", "INVALIDING", 1, 6)
+	if _, err := l.ApplyContract(ctx, span(change("ov3-b", "ov3", voiding), 7, 8)); err != nil {
+		t.Fatalf("the stale event's redelivery: %v", err)
+	}
+}
+
 // testFetchOrder: a confirmed view fetched before the row's never
 // replaces it, on ApplyContract and ApplyContracts alike; a later fetch
 // of the same state moves the row's fetch time; callback-only views keep

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"StateMachine", testStateMachine},
 		{"CompletedAt", testCompletedAt},
 		{"FactsOnlyOnChange", testFactsOnlyOnChange},
+		{"FetchOverlap", testFetchOverlap},
 		{"Outbox", testOutbox},
 		{"ChildrenAndArchive", testChildrenAndArchive},
 		{"ArchiveIdempotency", testArchiveIdempotency},

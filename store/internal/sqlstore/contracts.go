@@ -148,17 +148,27 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 	written := merge(old, next, now)
 	if old != nil {
 		if !store.Advances(old, &next) {
+			if store.Stale(old, &next) {
+				// Refused only because the fetches overlapped: forget the
+				// event too, so its redelivery is fetched and applied anew.
+				if err := s.deleteEvent(ctx, tx, ev.ID); err != nil {
+					return store.Applied{}, err
+				}
+				return store.Applied{Stale: true, Previous: old, Current: old}, nil
+			}
 			if !store.Reconfirms(old, &next) {
 				return store.Applied{Previous: old, Current: old}, nil
 			}
 			// The same state seen by a later fetch: only the row's
-			// fetch time moves, so an older view committed later is
-			// still refused.
-			if err := s.setFetchedAt(ctx, tx, old.Tenant, old.ID, next.FetchedAt); err != nil {
+			// fetch times move, so a view of another state is compared
+			// with the newest sighting of this one.
+			ov := old.View()
+			began, ended := lifecycle.Refetched(&ov, next.View())
+			if err := s.setFetched(ctx, tx, old.Tenant, old.ID, began, ended); err != nil {
 				return store.Applied{}, err
 			}
 			cur := *old
-			cur.FetchedAt = next.FetchedAt
+			cur.FetchedAt, cur.FetchEndedAt = began, ended
 			return store.Applied{Previous: old, Current: &cur}, nil
 		}
 		if err := s.updateContract(ctx, tx, written); err != nil {
@@ -178,11 +188,7 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 		if old != nil {
 			prev = old.Status
 		}
-		facts, err := afterPrevious(ch.Facts, prev)
-		if err != nil {
-			return store.Applied{}, err
-		}
-		if err := s.insertFacts(ctx, tx, facts, now); err != nil {
+		if err := s.insertFacts(ctx, tx, ch.Facts, prev, now); err != nil {
 			return store.Applied{}, err
 		}
 	}
@@ -199,7 +205,7 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 
 // merge builds the row to write from the change next over old (nil for
 // a new contract): empty fields of next keep old's values (FetchedAt
-// included); UpdatedAt defaults to now; CompletedAt is next's if set,
+// and FetchEndedAt included, together); UpdatedAt defaults to now; CompletedAt is next's if set,
 // else old's, else now when the contract reaches COMPLETE.
 func merge(old *store.Contract, next store.Contract, now time.Time) store.Contract {
 	row := next
@@ -223,7 +229,7 @@ func merge(old *store.Contract, next store.Contract, now time.Time) store.Contra
 			row.CompletedAt = old.CompletedAt
 		}
 		if row.FetchedAt.IsZero() {
-			row.FetchedAt = old.FetchedAt
+			row.FetchedAt, row.FetchEndedAt = old.FetchedAt, old.FetchEndedAt
 		}
 	}
 	if row.CompletedAt == nil && row.Status == lifecycle.Complete {
@@ -275,11 +281,11 @@ func (s *DB) lockContract(ctx context.Context, tx *sql.Tx, tenant, id string) (*
 func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract) (bool, error) {
 	var id string
 	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO contracts
-		(tenant, id, biz_id, subject, status, confirmed, signed_count, fetched_at, updated_at, completed_at, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(tenant, id, biz_id, subject, status, confirmed, signed_count, fetched_at, fetch_ended_at, updated_at, completed_at, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, id) DO NOTHING RETURNING id`),
 		row.Tenant, row.ID, row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
-		s.nullTimeArg(&row.FetchedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail)).Scan(&id)
+		s.nullTimeArg(&row.FetchedAt), s.nullTimeArg(&row.FetchEndedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -292,10 +298,10 @@ func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract) error {
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET
 		biz_id = ?, subject = ?, status = ?, confirmed = ?, signed_count = ?,
-		fetched_at = ?, updated_at = ?, completed_at = ?, detail = ?
+		fetched_at = ?, fetch_ended_at = ?, updated_at = ?, completed_at = ?, detail = ?
 		WHERE tenant = ? AND id = ?`),
 		row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(&row),
-		s.nullTimeArg(&row.FetchedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail),
+		s.nullTimeArg(&row.FetchedAt), s.nullTimeArg(&row.FetchEndedAt), s.timeArg(row.UpdatedAt), s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail),
 		row.Tenant, row.ID)
 	if err != nil {
 		return fmt.Errorf("update contract: %w", err)
@@ -303,11 +309,21 @@ func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 	return nil
 }
 
-// setFetchedAt records a later fetch that confirmed a row unchanged.
-func (s *DB) setFetchedAt(ctx context.Context, tx *sql.Tx, tenant, id string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET fetched_at = ? WHERE tenant = ? AND id = ?`),
-		s.timeArg(at), tenant, id); err != nil {
-		return fmt.Errorf("update contract fetched_at: %w", err)
+// setFetched records the fetch times of a row a later fetch confirmed
+// unchanged.
+func (s *DB) setFetched(ctx context.Context, tx *sql.Tx, tenant, id string, began, ended time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE contracts SET fetched_at = ?, fetch_ended_at = ? WHERE tenant = ? AND id = ?`),
+		s.nullTimeArg(&began), s.nullTimeArg(&ended), tenant, id); err != nil {
+		return fmt.Errorf("update contract fetch times: %w", err)
+	}
+	return nil
+}
+
+// deleteEvent forgets an event recorded earlier in tx (a change refused
+// as stale is applied anew on redelivery).
+func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("delete event %s: %w", id, err)
 	}
 	return nil
 }

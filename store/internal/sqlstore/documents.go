@@ -108,7 +108,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			return fmt.Errorf("upsert document: %w", err)
 		}
 		changed = true
-		return s.insertFacts(ctx, tx, facts, now)
+		return s.insertFacts(ctx, tx, facts, "", now)
 	})
 	if err != nil {
 		return false, s.fail("archive document "+doc.ID, err)

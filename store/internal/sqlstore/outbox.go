@@ -23,7 +23,12 @@ import (
 // which holds the contract's row lock from then on), stored in the outbox
 // and set as "seq" in its payload, a JSON object (or empty). The contract
 // must be in the ledger. A fact id already in the outbox takes no number.
-func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, now time.Time) error {
+//
+// An AfterPrevious fact is completed with the status the contract came
+// from (previous, "" for a new one) and its number: its id becomes
+// store.FactIDAfter(id, previous, seq), and its payload gets the "id" and
+// "previous_status" members too.
+func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, previous string, now time.Time) error {
 	for i, f := range facts {
 		if f.ID == "" {
 			return fmt.Errorf("fact %d: id is empty", i)
@@ -39,10 +44,20 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, no
 			if err != nil {
 				return fmt.Errorf("fact %s: %w", f.ID, err)
 			}
-			if payload, err = withSeq(f.Payload, seq); err != nil {
+			f.Seq = seq
+		}
+		if f.AfterPrevious {
+			var err error
+			if f, err = afterPrevious(f, previous); err != nil {
+				return err
+			}
+			payload = f.Payload
+		}
+		if f.Seq > 0 {
+			var err error
+			if payload, err = withSeq(payload, f.Seq); err != nil {
 				return fmt.Errorf("fact %s: %w", f.ID, err)
 			}
-			f.Seq = seq
 		}
 		var id string
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq)
@@ -83,31 +98,24 @@ func withSeq(payload []byte, seq int64) ([]byte, error) {
 	return withMembers(payload, map[string]json.RawMessage{"seq": json.RawMessage(strconv.FormatInt(seq, 10))})
 }
 
-// afterPrevious completes the AfterPrevious facts of a change with the
-// status the contract came from ("" for a new one): the id that covers it,
-// and the payload's "id" and "previous_status" members. The others are
-// returned as they are.
-func afterPrevious(facts []store.Fact, previous string) ([]store.Fact, error) {
-	out := make([]store.Fact, len(facts))
-	for i, f := range facts {
-		if f.AfterPrevious {
-			f.ID = store.FactIDAfter(f.ID, previous)
-			set := map[string]json.RawMessage{}
-			id, _ := json.Marshal(f.ID)
-			set["id"] = id
-			if previous != "" {
-				prev, _ := json.Marshal(previous)
-				set["previous_status"] = prev
-			}
-			var err error
-			if f.Payload, err = withMembers(f.Payload, set); err != nil {
-				return nil, fmt.Errorf("fact %s: %w", f.ID, err)
-			}
-			f.AfterPrevious = false
-		}
-		out[i] = f
+// afterPrevious completes a state-change fact with the status the
+// contract came from ("" for a new one) and its number (f.Seq): the id
+// that covers both, and the payload's "id" and "previous_status" members.
+func afterPrevious(f store.Fact, previous string) (store.Fact, error) {
+	f.ID = store.FactIDAfter(f.ID, previous, f.Seq)
+	set := map[string]json.RawMessage{}
+	id, _ := json.Marshal(f.ID)
+	set["id"] = id
+	if previous != "" {
+		prev, _ := json.Marshal(previous)
+		set["previous_status"] = prev
 	}
-	return out, nil
+	var err error
+	if f.Payload, err = withMembers(f.Payload, set); err != nil {
+		return f, fmt.Errorf("fact %s: %w", f.ID, err)
+	}
+	f.AfterPrevious = false
+	return f, nil
 }
 
 // withMembers returns payload, a JSON object, with members set (members

@@ -21,18 +21,21 @@ type querier interface {
 // text matches itself.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-const contractCols = `tenant, id, biz_id, subject, status, confirmed, fetched_at, updated_at, completed_at, detail`
+const contractCols = `tenant, id, biz_id, subject, status, confirmed, fetched_at, fetch_ended_at, updated_at, completed_at, detail`
 
 func scanContract(sc interface{ Scan(...any) error }, c *store.Contract) error {
 	var detail []byte
-	var fetched *time.Time
+	var fetched, ended *time.Time
 	err := sc.Scan(&c.Tenant, &c.ID, &c.BizID, &c.Subject, &c.Status, &c.Confirmed,
-		nullTimeCol{&fetched}, timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail)
+		nullTimeCol{&fetched}, nullTimeCol{&ended}, timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail)
 	if len(detail) > 0 {
 		c.Detail = detail
 	}
 	if fetched != nil {
 		c.FetchedAt = *fetched
+	}
+	if ended != nil {
+		c.FetchEndedAt = *ended
 	}
 	return err
 }
