@@ -230,9 +230,11 @@ func (a *Archiver) Run(ctx context.Context) error {
 
 // archive downloads one claimed document and records the outcome.
 func (a *Archiver) archive(work context.Context, d store.Document) {
-	ctx, cancel := context.WithTimeout(work, a.o.DownloadTimeout)
+	leased, loseLease := context.WithCancelCause(work)
+	defer loseLease(nil)
+	ctx, cancel := context.WithTimeout(leased, a.o.DownloadTimeout)
 	defer cancel()
-	stopRenewing := a.renew(ctx, cancel, d)
+	stopRenewing := a.renew(ctx, loseLease, d)
 	start := time.Now()
 	err := a.fetch(ctx, d)
 	stopRenewing()
@@ -242,6 +244,14 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	}
 	if work.Err() != nil {
 		return // shutdown: the lease expires and another archiver retries
+	}
+	if errors.Is(context.Cause(leased), errLeaseLost) {
+		// Another archiver has the row: not a failure of this download,
+		// and FailDocument would change nothing (the row is not ours).
+		a.metrics.leasesLost.Inc()
+		a.log.Debug().Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).
+			Msg("archiver: download abandoned, the lease was lost to another archiver")
+		return
 	}
 	permanent := errors.Is(err, qys.ErrNotFound) || errors.Is(err, docstore.ErrTooLarge) || errors.Is(err, errNoAPI)
 	attempts := d.Attempts + 1
@@ -273,8 +283,9 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 
 // renew keeps the lease on d while the download runs, every third of
 // Lease. A lease found lost (it expired and another archiver took the row)
-// cancels the download. The returned func stops renewing and waits.
-func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store.Document) (stop func()) {
+// cancels the download with cause errLeaseLost. The returned func stops
+// renewing and waits.
+func (a *Archiver) renew(ctx context.Context, cancel context.CancelCauseFunc, d store.Document) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -293,8 +304,8 @@ func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store
 			case err != nil:
 				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: renewing a lease failed")
 			case !ok:
-				a.log.Warn().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
-				cancel()
+				a.log.Info().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
+				cancel(errLeaseLost)
 				return
 			}
 		}
@@ -303,6 +314,10 @@ func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store
 }
 
 var errNoAPI = errors.New("no open-API credentials for the tenant")
+
+// errLeaseLost is the cause of a download cancelled because a renewal
+// found the row leased to another archiver.
+var errLeaseLost = errors.New("archiver: lease lost to another archiver")
 
 // fetch streams the document into the store and records it with its
 // fact. Memory stays flat: the body is copied through a hash into a file.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,4 +329,89 @@ func countDownloads(reqs []qystest.Request, docID string) int {
 		}
 	}
 	return n
+}
+
+// TestLostLeaseIsNotAFailure: the first archiver's renewals fail while
+// its download hangs, so its lease expires and a second archiver claims
+// the row; when the first's next renewal finds the row taken, its
+// download is cancelled. That is no download failure: the first's
+// failures counter stays 0, its lost-lease counter moves, and the row is
+// archived once, by the second.
+func TestLostLeaseIsNotAFailure(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF contested")
+	release := r.fake.HoldDownload(docID)
+	defer release()
+	lost := &lostLeaseLedger{Ledger: r.ledger, lost: make(chan struct{})}
+	lost.unreachable.Store(true)
+	reg1 := prometheus.NewRegistry()
+	o := r.options(lost)
+	o.Owner, o.Lease, o.Registerer = "first", 150*time.Millisecond, reg1
+	o.Workers = 1 // so it cannot claim the expired row again itself
+	stop1 := start(t, o)
+	eventually(t, "the first archiver claimed", func() bool { return r.document(id).LeaseOwner == "first" })
+	reg2 := prometheus.NewRegistry()
+	o2 := r.options(r.ledger)
+	o2.Owner, o2.Registerer = "second", reg2
+	start(t, o2)
+	eventually(t, "the second archiver took the expired lease", func() bool { return r.document(id).LeaseOwner == "second" })
+	lost.unreachable.Store(false) // the first renews again, and finds the row taken
+	<-lost.lost
+	release()
+	eventually(t, "archived by the second", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+	stop1() // returns once the first's worker has
+	if got := counter(t, reg1, "qyshook_archive_failures_total"); got != 0 {
+		t.Errorf("first archiver counted %v download failures for a lost lease", got)
+	}
+	if got := counter(t, reg1, "qyshook_archive_leases_lost_total"); got != 1 {
+		t.Errorf("first archiver lost-lease counter %v, want 1", got)
+	}
+	if a, b := counter(t, reg1, "qyshook_archive_documents_archived_total"), counter(t, reg2, "qyshook_archive_documents_archived_total"); a != 0 || b != 1 {
+		t.Errorf("archived counters first %v second %v, want 0 and 1", a, b)
+	}
+	d := r.document(id)
+	if d.Attempts != 0 || d.LastError != "" || d.SHA256 != r.fake.DocumentSHA256(docID) {
+		t.Errorf("row %+v: want archived once, no failure recorded", d)
+	}
+	if facts, err := r.ledger.Outbox(context.Background(), 0); err != nil || len(facts) != 1 {
+		t.Errorf("outbox %d facts, %v; want one documents.archived fact", len(facts), err)
+	}
+}
+
+// lostLeaseLedger fails the first archiver's renewals while unreachable,
+// and closes lost when a renewal finds the lease taken.
+type lostLeaseLedger struct {
+	store.Ledger
+	unreachable atomic.Bool
+	once        sync.Once
+	lost        chan struct{}
+}
+
+func (l *lostLeaseLedger) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	if l.unreachable.Load() {
+		return false, errors.New("database unreachable")
+	}
+	ok, err := l.Ledger.RenewDocumentLease(ctx, owner, tenant, id, lease)
+	if err == nil && !ok {
+		l.once.Do(func() { close(l.lost) })
+	}
+	return ok, err
+}
+
+// counter sums a counter's series.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
