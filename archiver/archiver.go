@@ -37,9 +37,12 @@ type Ledger interface {
 	DocumentCounts(ctx context.Context) (map[string]int64, error)
 }
 
-// DocumentStore keeps archived files (store/docstore).
+// DocumentStore keeps archived files (store/docstore): Put writes the
+// content file, Link points the document's readable index entry at it
+// once the ledger names it.
 type DocumentStore interface {
 	Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error)
+	Link(tenant, contractID, documentID, ext, contentPath string) error
 }
 
 // API is what the archiver needs of one tenant's open API (*qys.Client).
@@ -365,6 +368,12 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		return fmt.Errorf("record document %s: %w", d.ID, err)
 	}
 	if changed {
+		// Only now, with the row naming rel: a late or refused archiver
+		// never re-points the index. The row is what counts; a failed
+		// link leaves the previous entry (or none).
+		if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID, ext, rel); err != nil {
+			a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the document's index entry failed")
+		}
 		a.metrics.archived.Inc()
 		a.metrics.bytes.Add(float64(size))
 		a.log.Info().Str("contract_id", d.ContractID).Str("document_id", d.ID).Int64("size", size).Msg("document archived")

@@ -1,10 +1,12 @@
 package archiver_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,6 +149,9 @@ func TestArchivesQueuedDocuments(t *testing.T) {
 			d := r.document(id)
 			if d.SHA256 != r.fake.DocumentSHA256(docID) || fileSHA(t, r.dir, d.Path) != d.SHA256 || !strings.HasPrefix(d.Path, "documents/sha256/") {
 				t.Fatalf("archived row %+v does not match its file", d)
+			}
+			if got := indexSHA(t, r.dir, id, docID); got != d.SHA256 {
+				t.Fatalf("index entry shows content %q, the row names %s", got, d.SHA256)
 			}
 			facts, err := r.ledger.Outbox(context.Background(), 0)
 			if err != nil || len(facts) != 1 || !strings.Contains(string(facts[0].Payload), `"contract_id":"`+id+`"`) ||
@@ -414,4 +419,108 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// indexSHA hashes the file the document's readable index entry resolves
+// to; "" when there is no entry.
+func indexSHA(t *testing.T, dir, contractID, docID string) string {
+	t.Helper()
+	rel, err := docstore.RelPath("default", contractID, docID, "pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	return fileSHA(t, dir, rel)
+}
+
+// TestLateArchiverLeavesTheIndex: the first archiver downloads version
+// one, then stalls (its renewals fail, its lease expires); the second
+// archives version two. The first then stores version one and records
+// it too late (the ledger refuses it): the readable index entry still
+// shows the file the row names.
+func TestLateArchiverLeavesTheIndex(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("version one")
+	stalled := &stalledAPI{API: r.client, fetched: make(chan struct{}), release: make(chan struct{})}
+	lost := &lostLeaseLedger{Ledger: r.ledger, lost: make(chan struct{})}
+	lost.unreachable.Store(true) // the first never renews: its lease expires
+	o := r.options(lost)
+	o.Owner, o.Lease, o.Workers = "first", 150*time.Millisecond, 1
+	o.APIs = map[string]archiver.API{"default": stalled}
+	stop1 := start(t, o)
+	<-stalled.fetched // the first holds version one
+	if _, err := r.fake.SetDocument(id, qystest.DocumentSpec{ID: docID, Title: "main", Content: []byte("version two")}); err != nil {
+		t.Fatal(err)
+	}
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	start(t, o2)
+	eventually(t, "the second archived version two", func() bool {
+		d := r.document(id)
+		return d.ArchiveState == store.ArchiveArchived && d.SHA256 == r.fake.DocumentSHA256(docID)
+	})
+	close(stalled.release)
+	stop1() // returns once the first stored version one and tried to record it
+	d := r.document(id)
+	if d.SHA256 != r.fake.DocumentSHA256(docID) {
+		t.Fatalf("the late archiver changed the row: %+v", d)
+	}
+	if got := indexSHA(t, r.dir, id, docID); got != d.SHA256 {
+		t.Fatalf("index entry shows content %s, the row names %s (%s)", got, d.SHA256, d.Path)
+	}
+}
+
+// stalledAPI reads the whole first download, then holds it until
+// release: a download whose storing is late.
+type stalledAPI struct {
+	archiver.API
+	once             sync.Once
+	fetched, release chan struct{}
+}
+
+func (s *stalledAPI) DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error) {
+	dl, err := s.API.DownloadDocument(ctx, documentID)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	s.once.Do(func() { close(s.fetched); <-s.release })
+	dl.Body = io.NopCloser(bytes.NewReader(body))
+	return dl, nil
+}
+
+// TestTruncatedDownloadLeavesNoIndex: a download shorter than announced
+// is stored (content-addressed) before the size check fails it; the
+// readable index entry must not point at that file, which no row names.
+func TestTruncatedDownloadLeavesNoIndex(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF whole")
+	o := r.options(r.ledger)
+	o.APIs = map[string]archiver.API{"default": shortAPI{r.client}}
+	start(t, o)
+	eventually(t, "the document failed", func() bool { return r.document(id).ArchiveState == store.ArchiveFailed })
+	if d := r.document(id); !strings.Contains(d.LastError, "want") {
+		t.Fatalf("failed row %+v; want a size mismatch", d)
+	}
+	if got := indexSHA(t, r.dir, id, docID); got != "" {
+		t.Fatalf("index entry points at content %s of a failed download", got)
+	}
+}
+
+// shortAPI announces one byte more than the platform sends: a
+// truncation only the size check sees.
+type shortAPI struct{ archiver.API }
+
+func (s shortAPI) DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error) {
+	dl, err := s.API.DownloadDocument(ctx, documentID)
+	if err == nil && dl.Size >= 0 {
+		dl.Size++
+	}
+	return dl, err
 }
