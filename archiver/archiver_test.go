@@ -150,9 +150,8 @@ func TestArchivesQueuedDocuments(t *testing.T) {
 			if d.SHA256 != r.fake.DocumentSHA256(docID) || fileSHA(t, r.dir, d.Path) != d.SHA256 || !strings.HasPrefix(d.Path, "documents/sha256/") {
 				t.Fatalf("archived row %+v does not match its file", d)
 			}
-			if got := indexSHA(t, r.dir, id, docID); got != d.SHA256 {
-				t.Fatalf("index entry shows content %q, the row names %s", got, d.SHA256)
-			}
+			// The index entry follows the row (the archiver links after recording).
+			eventually(t, "the index entry showing the archived file", func() bool { return indexSHA(t, r.dir, id, docID) == d.SHA256 })
 			facts, err := r.ledger.Outbox(context.Background(), 0)
 			if err != nil || len(facts) != 1 || !strings.Contains(string(facts[0].Payload), `"contract_id":"`+id+`"`) ||
 				!strings.HasSuffix(facts[0].Subject, ".documents.archived") {
@@ -358,13 +357,14 @@ func TestLostLeaseIsNotAFailure(t *testing.T) {
 	reg2 := prometheus.NewRegistry()
 	o2 := r.options(r.ledger)
 	o2.Owner, o2.Registerer = "second", reg2
-	start(t, o2)
+	stop2 := start(t, o2)
 	eventually(t, "the second archiver took the expired lease", func() bool { return r.document(id).LeaseOwner == "second" })
 	lost.unreachable.Store(false) // the first renews again, and finds the row taken
 	<-lost.lost
 	release()
 	eventually(t, "archived by the second", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
-	stop1() // returns once the first's worker has
+	stop1() // each returns once its workers have: the counters are final
+	stop2()
 	if got := counter(t, reg1, "qyshook_archive_failures_total"); got != 0 {
 		t.Errorf("first archiver counted %v download failures for a lost lease", got)
 	}
@@ -456,13 +456,14 @@ func TestLateArchiverLeavesTheIndex(t *testing.T) {
 	}
 	o2 := r.options(r.ledger)
 	o2.Owner = "second"
-	start(t, o2)
+	stop2 := start(t, o2)
 	eventually(t, "the second archived version two", func() bool {
 		d := r.document(id)
 		return d.ArchiveState == store.ArchiveArchived && d.SHA256 == r.fake.DocumentSHA256(docID)
 	})
 	close(stalled.release)
 	stop1() // returns once the first stored version one and tried to record it
+	stop2() // and the second has linked version two
 	d := r.document(id)
 	if d.SHA256 != r.fake.DocumentSHA256(docID) {
 		t.Fatalf("the late archiver changed the row: %+v", d)
