@@ -37,9 +37,12 @@ type Ledger interface {
 	DocumentCounts(ctx context.Context) (map[string]int64, error)
 }
 
-// DocumentStore keeps archived files (store/docstore).
+// DocumentStore keeps archived files (store/docstore): Put writes the
+// content file, Link points the document's readable index entry at it
+// once the ledger names it.
 type DocumentStore interface {
 	Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error)
+	Link(tenant, contractID, documentID, ext, contentPath string) error
 }
 
 // API is what the archiver needs of one tenant's open API (*qys.Client).
@@ -230,9 +233,11 @@ func (a *Archiver) Run(ctx context.Context) error {
 
 // archive downloads one claimed document and records the outcome.
 func (a *Archiver) archive(work context.Context, d store.Document) {
-	ctx, cancel := context.WithTimeout(work, a.o.DownloadTimeout)
+	leased, loseLease := context.WithCancelCause(work)
+	defer loseLease(nil)
+	ctx, cancel := context.WithTimeout(leased, a.o.DownloadTimeout)
 	defer cancel()
-	stopRenewing := a.renew(ctx, cancel, d)
+	stopRenewing := a.renew(ctx, loseLease, d)
 	start := time.Now()
 	err := a.fetch(ctx, d)
 	stopRenewing()
@@ -242,6 +247,14 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	}
 	if work.Err() != nil {
 		return // shutdown: the lease expires and another archiver retries
+	}
+	if errors.Is(context.Cause(leased), errLeaseLost) {
+		// Another archiver has the row: not a failure of this download,
+		// and FailDocument would change nothing (the row is not ours).
+		a.metrics.leasesLost.Inc()
+		a.log.Debug().Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).
+			Msg("archiver: download abandoned, the lease was lost to another archiver")
+		return
 	}
 	permanent := errors.Is(err, qys.ErrNotFound) || errors.Is(err, docstore.ErrTooLarge) || errors.Is(err, errNoAPI)
 	attempts := d.Attempts + 1
@@ -273,8 +286,9 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 
 // renew keeps the lease on d while the download runs, every third of
 // Lease. A lease found lost (it expired and another archiver took the row)
-// cancels the download. The returned func stops renewing and waits.
-func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store.Document) (stop func()) {
+// cancels the download with cause errLeaseLost. The returned func stops
+// renewing and waits.
+func (a *Archiver) renew(ctx context.Context, cancel context.CancelCauseFunc, d store.Document) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -293,8 +307,8 @@ func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store
 			case err != nil:
 				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: renewing a lease failed")
 			case !ok:
-				a.log.Warn().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
-				cancel()
+				a.log.Info().Str("document_id", d.ID).Msg("archiver: lease lost to another archiver; download cancelled")
+				cancel(errLeaseLost)
 				return
 			}
 		}
@@ -303,6 +317,10 @@ func (a *Archiver) renew(ctx context.Context, cancel context.CancelFunc, d store
 }
 
 var errNoAPI = errors.New("no open-API credentials for the tenant")
+
+// errLeaseLost is the cause of a download cancelled because a renewal
+// found the row leased to another archiver.
+var errLeaseLost = errors.New("archiver: lease lost to another archiver")
 
 // fetch streams the document into the store and records it with its
 // fact. Memory stays flat: the body is copied through a hash into a file.
@@ -350,6 +368,12 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		return fmt.Errorf("record document %s: %w", d.ID, err)
 	}
 	if changed {
+		// Only now, with the row naming rel: a late or refused archiver
+		// never re-points the index. The row is what counts; a failed
+		// link leaves the previous entry (or none).
+		if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID, ext, rel); err != nil {
+			a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the document's index entry failed")
+		}
 		a.metrics.archived.Inc()
 		a.metrics.bytes.Add(float64(size))
 		a.log.Info().Str("contract_id", d.ContractID).Str("document_id", d.ID).Int64("size", size).Msg("document archived")

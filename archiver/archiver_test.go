@@ -1,14 +1,17 @@
 package archiver_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +150,8 @@ func TestArchivesQueuedDocuments(t *testing.T) {
 			if d.SHA256 != r.fake.DocumentSHA256(docID) || fileSHA(t, r.dir, d.Path) != d.SHA256 || !strings.HasPrefix(d.Path, "documents/sha256/") {
 				t.Fatalf("archived row %+v does not match its file", d)
 			}
+			// The index entry follows the row (the archiver links after recording).
+			eventually(t, "the index entry showing the archived file", func() bool { return indexSHA(t, r.dir, id, docID) == d.SHA256 })
 			facts, err := r.ledger.Outbox(context.Background(), 0)
 			if err != nil || len(facts) != 1 || !strings.Contains(string(facts[0].Payload), `"contract_id":"`+id+`"`) ||
 				!strings.HasSuffix(facts[0].Subject, ".documents.archived") {
@@ -328,4 +333,195 @@ func countDownloads(reqs []qystest.Request, docID string) int {
 		}
 	}
 	return n
+}
+
+// TestLostLeaseIsNotAFailure: the first archiver's renewals fail while
+// its download hangs, so its lease expires and a second archiver claims
+// the row; when the first's next renewal finds the row taken, its
+// download is cancelled. That is no download failure: the first's
+// failures counter stays 0, its lost-lease counter moves, and the row is
+// archived once, by the second.
+func TestLostLeaseIsNotAFailure(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF contested")
+	release := r.fake.HoldDownload(docID)
+	defer release()
+	lost := &lostLeaseLedger{Ledger: r.ledger, lost: make(chan struct{})}
+	lost.unreachable.Store(true)
+	reg1 := prometheus.NewRegistry()
+	o := r.options(lost)
+	o.Owner, o.Lease, o.Registerer = "first", 150*time.Millisecond, reg1
+	o.Workers = 1 // so it cannot claim the expired row again itself
+	stop1 := start(t, o)
+	eventually(t, "the first archiver claimed", func() bool { return r.document(id).LeaseOwner == "first" })
+	reg2 := prometheus.NewRegistry()
+	o2 := r.options(r.ledger)
+	o2.Owner, o2.Registerer = "second", reg2
+	stop2 := start(t, o2)
+	eventually(t, "the second archiver took the expired lease", func() bool { return r.document(id).LeaseOwner == "second" })
+	lost.unreachable.Store(false) // the first renews again, and finds the row taken
+	<-lost.lost
+	release()
+	eventually(t, "archived by the second", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })
+	stop1() // each returns once its workers have: the counters are final
+	stop2()
+	if got := counter(t, reg1, "qyshook_archive_failures_total"); got != 0 {
+		t.Errorf("first archiver counted %v download failures for a lost lease", got)
+	}
+	if got := counter(t, reg1, "qyshook_archive_leases_lost_total"); got != 1 {
+		t.Errorf("first archiver lost-lease counter %v, want 1", got)
+	}
+	if a, b := counter(t, reg1, "qyshook_archive_documents_archived_total"), counter(t, reg2, "qyshook_archive_documents_archived_total"); a != 0 || b != 1 {
+		t.Errorf("archived counters first %v second %v, want 0 and 1", a, b)
+	}
+	d := r.document(id)
+	if d.Attempts != 0 || d.LastError != "" || d.SHA256 != r.fake.DocumentSHA256(docID) {
+		t.Errorf("row %+v: want archived once, no failure recorded", d)
+	}
+	if facts, err := r.ledger.Outbox(context.Background(), 0); err != nil || len(facts) != 1 {
+		t.Errorf("outbox %d facts, %v; want one documents.archived fact", len(facts), err)
+	}
+}
+
+// lostLeaseLedger fails the first archiver's renewals while unreachable,
+// and closes lost when a renewal finds the lease taken.
+type lostLeaseLedger struct {
+	store.Ledger
+	unreachable atomic.Bool
+	once        sync.Once
+	lost        chan struct{}
+}
+
+func (l *lostLeaseLedger) RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error) {
+	if l.unreachable.Load() {
+		return false, errors.New("database unreachable")
+	}
+	ok, err := l.Ledger.RenewDocumentLease(ctx, owner, tenant, id, lease)
+	if err == nil && !ok {
+		l.once.Do(func() { close(l.lost) })
+	}
+	return ok, err
+}
+
+// counter sums a counter's series.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// indexSHA hashes the file the document's readable index entry resolves
+// to; "" when there is no entry.
+func indexSHA(t *testing.T, dir, contractID, docID string) string {
+	t.Helper()
+	rel, err := docstore.RelPath("default", contractID, docID, "pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	return fileSHA(t, dir, rel)
+}
+
+// TestLateArchiverLeavesTheIndex: the first archiver downloads version
+// one, then stalls (its renewals fail, its lease expires); the second
+// archives version two. The first then stores version one and records
+// it too late (the ledger refuses it): the readable index entry still
+// shows the file the row names.
+func TestLateArchiverLeavesTheIndex(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("version one")
+	stalled := &stalledAPI{API: r.client, fetched: make(chan struct{}), release: make(chan struct{})}
+	lost := &lostLeaseLedger{Ledger: r.ledger, lost: make(chan struct{})}
+	lost.unreachable.Store(true) // the first never renews: its lease expires
+	o := r.options(lost)
+	o.Owner, o.Lease, o.Workers = "first", 150*time.Millisecond, 1
+	o.APIs = map[string]archiver.API{"default": stalled}
+	stop1 := start(t, o)
+	<-stalled.fetched // the first holds version one
+	if _, err := r.fake.SetDocument(id, qystest.DocumentSpec{ID: docID, Title: "main", Content: []byte("version two")}); err != nil {
+		t.Fatal(err)
+	}
+	o2 := r.options(r.ledger)
+	o2.Owner = "second"
+	stop2 := start(t, o2)
+	eventually(t, "the second archived version two", func() bool {
+		d := r.document(id)
+		return d.ArchiveState == store.ArchiveArchived && d.SHA256 == r.fake.DocumentSHA256(docID)
+	})
+	close(stalled.release)
+	stop1() // returns once the first stored version one and tried to record it
+	stop2() // and the second has linked version two
+	d := r.document(id)
+	if d.SHA256 != r.fake.DocumentSHA256(docID) {
+		t.Fatalf("the late archiver changed the row: %+v", d)
+	}
+	if got := indexSHA(t, r.dir, id, docID); got != d.SHA256 {
+		t.Fatalf("index entry shows content %s, the row names %s (%s)", got, d.SHA256, d.Path)
+	}
+}
+
+// stalledAPI reads the whole first download, then holds it until
+// release: a download whose storing is late.
+type stalledAPI struct {
+	archiver.API
+	once             sync.Once
+	fetched, release chan struct{}
+}
+
+func (s *stalledAPI) DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error) {
+	dl, err := s.API.DownloadDocument(ctx, documentID)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	s.once.Do(func() { close(s.fetched); <-s.release })
+	dl.Body = io.NopCloser(bytes.NewReader(body))
+	return dl, nil
+}
+
+// TestTruncatedDownloadLeavesNoIndex: a download shorter than announced
+// is stored (content-addressed) before the size check fails it; the
+// readable index entry must not point at that file, which no row names.
+func TestTruncatedDownloadLeavesNoIndex(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	id, docID := r.commit("%PDF whole")
+	o := r.options(r.ledger)
+	o.APIs = map[string]archiver.API{"default": shortAPI{r.client}}
+	start(t, o)
+	eventually(t, "the document failed", func() bool { return r.document(id).ArchiveState == store.ArchiveFailed })
+	if d := r.document(id); !strings.Contains(d.LastError, "want") {
+		t.Fatalf("failed row %+v; want a size mismatch", d)
+	}
+	if got := indexSHA(t, r.dir, id, docID); got != "" {
+		t.Fatalf("index entry points at content %s of a failed download", got)
+	}
+}
+
+// shortAPI announces one byte more than the platform sends: a
+// truncation only the size check sees.
+type shortAPI struct{ archiver.API }
+
+func (s shortAPI) DownloadDocument(ctx context.Context, documentID string) (*qys.Download, error) {
+	dl, err := s.API.DownloadDocument(ctx, documentID)
+	if err == nil && dl.Size >= 0 {
+		dl.Size++
+	}
+	return dl, err
 }

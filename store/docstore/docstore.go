@@ -4,11 +4,14 @@
 //	documents/sha256/<ab>/<sha256>.<ext>            the file, named by its hash
 //	documents/<tenant>/<contractID>/<documentID>.<ext>  a relative symlink to it
 //
-// Put returns the content path, which the ledger records with the hash:
-// a file never changes once it has its name, so a row and the file it
-// names can never disagree, whichever of two archivers of one document
-// finishes last. The per-document symlink is a readable index, replaced
-// atomically (a new link renamed over the old).
+// Put writes the content file only and returns its path, which the
+// ledger records with the hash: a file never changes once it has its
+// name, so a row and the file it names can never disagree, whichever of
+// two archivers of one document finishes last. The per-document symlink
+// is a readable index that Link sets, replaced atomically (a new link
+// renamed over the old); the archiver calls it only once the ledger
+// accepted the content path, so a late archiver or a download found
+// truncated after storing never re-points it at a file no row names.
 //
 // File names come only from sanitised ids, never from anything the remote
 // side names (such as a Content-Disposition): a component made only of
@@ -127,7 +130,7 @@ const (
 const staleTemp = 24 * time.Hour
 
 // RelPath returns the path, relative to the root and with forward
-// slashes, of a document's index entry: the symbolic link Put points at
+// slashes, of a document's index entry: the symbolic link Link points at
 // its content file.
 func RelPath(tenant, contractID, documentID, ext string) (string, error) {
 	if tenant == "" || contractID == "" || documentID == "" {
@@ -156,13 +159,12 @@ func hexSum(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Put stores r as the document and returns the path of its content file
-// relative to the root, its hex SHA-256 and its size, and points the
-// document's index entry (RelPath) at it. On any error no file is left
-// behind and the index is unchanged.
+// Put stores r as the document's content and returns the path of its
+// content file relative to the root, its hex SHA-256 and its size. It
+// leaves the document's index entry alone (see Link). The ids are
+// checked as for RelPath. On any error no file is left behind.
 func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext string, r io.Reader) (relPath, sha256hex string, size int64, err error) {
-	index, err := RelPath(tenant, contractID, documentID, ext)
-	if err != nil {
+	if _, err := RelPath(tenant, contractID, documentID, ext); err != nil {
 		return "", "", 0, err
 	}
 	if err := os.MkdirAll(s.root, 0o750); err != nil {
@@ -205,10 +207,38 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if err := syncDirs(root, path.Dir(rel)); err != nil {
 		return "", "", 0, err
 	}
-	if err := s.link(root, index, rel); err != nil {
-		return "", "", 0, err
-	}
 	return rel, sum, size, nil
+}
+
+var contentPathRE = regexp.MustCompile(`^` + Dir + `/` + ContentDir + `/([0-9a-f]{2})/([0-9a-f]{64})\.[a-z0-9]{1,10}$`)
+
+// Link points the document's index entry (RelPath) at contentPath, a
+// content path Put returned, which must exist. Call it only once the
+// ledger names contentPath for the document, so the index never shows a
+// file the ledger does not. A contentPath of another form is
+// ErrInvalidPath; a missing file is fs.ErrNotExist.
+func (s *Store) Link(tenant, contractID, documentID, ext, contentPath string) error {
+	index, err := RelPath(tenant, contractID, documentID, ext)
+	if err != nil {
+		return err
+	}
+	m := contentPathRE.FindStringSubmatch(contentPath)
+	if m == nil || m[1] != m[2][:2] {
+		return fmt.Errorf("%w: %q is not a content path", ErrInvalidPath, contentPath)
+	}
+	root, err := os.OpenRoot(s.root)
+	if err != nil {
+		return fmt.Errorf("docstore: %w", err)
+	}
+	defer root.Close()
+	info, err := root.Lstat(contentPath)
+	if err != nil {
+		return fmt.Errorf("docstore: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%w: %q is not a regular file", ErrInvalidPath, contentPath)
+	}
+	return s.link(root, index, contentPath)
 }
 
 // link points the index entry at the content file: a new symbolic link

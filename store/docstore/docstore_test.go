@@ -31,6 +31,13 @@ func TestPutOpen(t *testing.T) {
 	if rel != "documents/sha256/"+hexSum[:2]+"/"+hexSum+".pdf" || sum != hexSum || size != int64(len(data)) {
 		t.Fatalf("Put = %q %q %d", rel, sum, size)
 	}
+	// Put writes the content only: the index entry waits for Link.
+	if _, err := os.Lstat(filepath.Join(root, "documents", "default", "c1", "d1.pdf")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("index entry before Link: %v", err)
+	}
+	if err := s.Link("default", "c1", "d1", ".PDF", rel); err != nil {
+		t.Fatal(err)
+	}
 	// The content path and the readable index entry both read it back.
 	for _, p := range []string{rel, "documents/default/c1/d1.pdf"} {
 		f, err := s.Open(p)
@@ -47,6 +54,12 @@ func TestPutOpen(t *testing.T) {
 	// the first content file stays.
 	rel2, _, _, err := s.Put(context.Background(), "default", "c1", "d1", "pdf", strings.NewReader("v2"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "documents", "default", "c1", "d1.pdf")); !bytes.Equal(got, data) {
+		t.Errorf("index entry reads %q before Link, want the first content", got)
+	}
+	if err := s.Link("default", "c1", "d1", "pdf", rel2); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(root, "documents", "default", "c1"))
@@ -81,6 +94,9 @@ func TestHostileIDs(t *testing.T) {
 			rel, err := docstore.RelPath(args[0], args[1], args[2], id)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := s.Link(args[0], args[1], args[2], id, content); err != nil {
+				t.Fatalf("Link(%q): %v", args, err)
 			}
 			if _, err := os.Lstat(filepath.Join(root, "data", filepath.FromSlash(rel))); err != nil {
 				t.Errorf("index entry %s: %v", rel, err)
@@ -129,8 +145,12 @@ func TestSymlinkEscape(t *testing.T) {
 		t.Skip("no symlinks:", err)
 	}
 	s := docstore.New(root)
-	if _, _, _, err := s.Put(context.Background(), "evil", "c", "d", "pdf", strings.NewReader("x")); err == nil {
-		t.Error("Put followed a symlink out of the root")
+	rel, _, _, err := s.Put(context.Background(), "evil", "c", "d", "pdf", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err) // the content goes under documents/sha256, not the tenant's directory
+	}
+	if err := s.Link("evil", "c", "d", "pdf", rel); err == nil {
+		t.Error("Link followed a symlink out of the root")
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Errorf("wrote outside the root: %v", entries)
@@ -147,9 +167,15 @@ func TestMaxSize(t *testing.T) {
 	if !errors.Is(err, docstore.ErrTooLarge) {
 		t.Fatalf("over MaxSize: %v", err)
 	}
-	entries, _ := os.ReadDir(filepath.Join(root, "documents", "t", "c"))
-	if len(entries) != 1 {
-		t.Errorf("left behind: %v", entries)
+	var files []string
+	_ = filepath.WalkDir(filepath.Join(root, "documents"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if len(files) != 1 {
+		t.Errorf("files after an oversized Put: %v, want only the first content file", files)
 	}
 }
 
@@ -264,5 +290,36 @@ func TestTwoWritersOfOneDocument(t *testing.T) {
 		if hex.EncodeToString(got[:]) != p.sum {
 			t.Fatalf("file %s holds %x, its writer recorded %s", p.rel, got, p.sum)
 		}
+	}
+}
+
+// TestLinkNamesOnlyContentFiles: Link points an index entry only at an
+// existing content file; anything else is refused and the entry stays.
+func TestLinkNamesOnlyContentFiles(t *testing.T) {
+	root := t.TempDir()
+	s := docstore.New(root)
+	rel, sum, _, err := s.Put(context.Background(), "default", "c1", "d1", "pdf", strings.NewReader("kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Link("default", "c1", "d1", "pdf", rel); err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("0", 64)
+	for _, bad := range []string{"", "documents/default/c1/d1.pdf", "../" + rel, "/" + rel,
+		"documents/sha256/ff/" + sum + ".pdf", "documents/sha256/" + sum[:2] + "/" + sum + ".PDF",
+		"documents/sha256/" + sum[:2] + "/../" + sum[:2] + "/" + sum + ".pdf"} {
+		if err := s.Link("default", "c1", "d1", "pdf", bad); !errors.Is(err, docstore.ErrInvalidPath) {
+			t.Errorf("Link(%q) = %v, want ErrInvalidPath", bad, err)
+		}
+	}
+	if err := s.Link("default", "c1", "d1", "pdf", "documents/sha256/00/"+other+".pdf"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Link to a missing content file = %v, want fs.ErrNotExist", err)
+	}
+	if err := s.Link("", "c1", "d1", "pdf", rel); err == nil {
+		t.Error("Link without a tenant succeeded")
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "documents", "default", "c1", "d1.pdf")); string(got) != "kept" {
+		t.Errorf("index entry reads %q after refused links, want kept", got)
 	}
 }

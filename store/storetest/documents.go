@@ -236,3 +236,71 @@ func testConcurrentClaims(t *testing.T, l store.Ledger) {
 		t.Fatalf("%d of %d documents claimed", len(seen), len(ids))
 	}
 }
+
+// testRequeueWhileApplying: RequeueDocuments and ApplyContracts batches
+// over the same contracts, concurrently, round after round. A batch locks
+// each contract and then its documents, in (tenant, contract id) order;
+// a requeue that locked the documents in scan order could hold one a
+// batch needs while waiting for one the batch holds: a deadlock on
+// PostgreSQL. No call may fail.
+func testRequeueWhileApplying(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	const contracts, docs, rounds = 8, 4, 150
+	batch := func(r int, side string) []store.ContractChange {
+		var chs []store.ContractChange
+		for k := range contracts {
+			cid := fmt.Sprintf("rq%d", k)
+			ch := change(fmt.Sprintf("rq-%d-%s-%d", r, side, k), cid, step{status: "COMPLETE", confirmed: true, signed: 3,
+				detail: fmt.Sprintf(`{"round":%d,"side":%q}`, r, side)})
+			ch.ArchiveDocuments = true
+			for i := range docs {
+				id := fmt.Sprintf("%s-d%d", cid, i)
+				ch.Contract.Documents = append(ch.Contract.Documents, store.Document{ID: id, Title: fmt.Sprintf("doc %s r%d", id, r)})
+			}
+			chs = append(chs, ch)
+		}
+		return chs
+	}
+	for r := range rounds {
+		// Every document queued, then failed: what a requeue takes.
+		if _, _, err := l.ApplyContracts(ctx, batch(r, "setup")); err != nil {
+			t.Fatalf("round %d setup: %v", r, err)
+		}
+		claimed, err := l.ClaimDocuments(ctx, "rq-owner", contracts*docs, time.Minute)
+		if err != nil || len(claimed) != contracts*docs {
+			t.Fatalf("round %d: claimed %d of %d, %v", r, len(claimed), contracts*docs, err)
+		}
+		for _, d := range claimed {
+			if _, err := l.FailDocument(ctx, store.DocumentFailure{Tenant: d.Tenant, ID: d.ID, Owner: "rq-owner",
+				Err: "gone", Permanent: true}); err != nil {
+				t.Fatalf("round %d: fail %s: %v", r, d.ID, err)
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := l.RequeueDocuments(ctx, tenant, signedStatuses, time.Now().Add(time.Hour)); err != nil {
+				t.Errorf("round %d requeue: %v (transient=%v)", r, err, store.IsTransient(err))
+			}
+		})
+		wg.Go(func() {
+			if _, errs, err := l.ApplyContracts(ctx, batch(r, "apply")); err != nil {
+				t.Errorf("round %d batch: %v (transient=%v)", r, err, store.IsTransient(err))
+			} else {
+				for i, e := range errs {
+					if e != nil {
+						t.Errorf("round %d batch change %d: %v", r, i, e)
+					}
+				}
+			}
+		})
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		// Both queue the failed documents: every one is pending again.
+		pending, err := l.Documents(ctx, store.DocumentFilter{Tenant: tenant, States: []string{store.ArchivePending}})
+		if err != nil || len(pending) != contracts*docs {
+			t.Fatalf("round %d: %d pending documents, %v; want %d", r, len(pending), err, contracts*docs)
+		}
+	}
+}

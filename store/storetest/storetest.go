@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"ArchiveQueue", testArchiveQueue},
 		{"ArchiveLeaseExpiry", testArchiveLeaseExpiry},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"RequeueWhileApplying", testRequeueWhileApplying},
 		{"Certifications", testCertifications},
 		{"DeadLetters", testDeadLetters},
 		{"Contracts", testContracts},

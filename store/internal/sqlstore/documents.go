@@ -218,21 +218,33 @@ func truncateError(s string) string {
 	return strings.ToValidUTF8(s[:maxLastError], "")
 }
 
-// RequeueDocuments implements store.Ledger.
+// RequeueDocuments implements store.Ledger. On PostgreSQL the rows are
+// first selected FOR UPDATE SKIP LOCKED, in (contract id, id) order, and
+// only those are updated: a requeue never waits for a row lock, so it
+// cannot deadlock with a dispatcher batch (which locks each contract and
+// then its documents). A row skipped because a transaction holds it is
+// either being queued by that transaction or taken by the next requeue
+// (reconcile runs it every pass).
 func (s *DB) RequeueDocuments(ctx context.Context, tenant string, signedStatuses []string, failedBefore time.Time) (int64, error) {
-	args := []any{s.timeArg(s.now()), tenant, s.timeArg(failedBefore)}
+	args := []any{s.timeArg(s.now()), tenant, tenant, s.timeArg(failedBefore)}
 	never := `1 = 0`
 	if len(signedStatuses) > 0 {
-		never = `archive_state = '' AND EXISTS (SELECT 1 FROM contracts c
-			WHERE c.tenant = documents.tenant AND c.id = documents.contract_id
+		never = `d.archive_state = '' AND EXISTS (SELECT 1 FROM contracts c
+			WHERE c.tenant = d.tenant AND c.id = d.contract_id
 			AND c.status IN (` + placeholders(len(signedStatuses)) + `))`
 		for _, st := range signedStatuses {
 			args = append(args, st)
 		}
 	}
+	lock := ""
+	if s.d.LockRow != "" {
+		lock = s.d.LockRow + " SKIP LOCKED"
+	}
 	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = 'pending',
 		attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = NULL
-		WHERE tenant = ? AND ((archive_state = 'failed' AND last_attempt_at < ?) OR (`+never+`))`), args...)
+		WHERE tenant = ? AND id IN (SELECT d.id FROM documents d
+			WHERE d.tenant = ? AND ((d.archive_state = 'failed' AND d.last_attempt_at < ?) OR (`+never+`))
+			ORDER BY d.contract_id, d.id`+lock+`)`), args...)
 	if err != nil {
 		return 0, s.fail("requeue documents", err)
 	}
