@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"ArchiveLeaseExpiry", testArchiveLeaseExpiry},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Certifications", testCertifications},
+		{"CertificationChanges", testCertificationChanges},
+		{"DocumentVerification", testDocumentVerification},
 		{"DeadLetters", testDeadLetters},
 		{"Contracts", testContracts},
 		{"Events", testEvents},
