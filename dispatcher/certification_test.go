@@ -14,6 +14,7 @@ import (
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -119,5 +120,45 @@ func TestCertificationAPIFailuresAreRetried(t *testing.T) {
 	}
 	if dl, _ := h.ledger.DeadLetters(context.Background(), 10); len(dl) != 0 {
 		t.Fatalf("transient failures dead-lettered: %+v", dl)
+	}
+}
+
+// TestReconcilerPollsPendingCertifications: a certification left in
+// progress (its success callback never arrived) is polled by the
+// reconciler and ends confirmed in the ledger; one the API does not know
+// stays as recorded; a second pass finds nothing.
+func TestReconcilerPollsPendingCertifications(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-4", Mode: "FACE", Status: qys.AuthStatusInProgress})
+	h.publishEnvelope(certEnvelope(events.KindAuthPersonal, "pe-4", qys.AuthStatusInProgress))
+	h.publishEnvelope(certEnvelope(events.KindAuthPersonal, "ghost-4", qys.AuthStatusInProgress))
+	h.start()
+	eventually(t, "recorded", func() bool { return h.certification("pe-4") != nil && h.certification("ghost-4") != nil })
+	// The person passes; 契约锁's callback is lost.
+	h.fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-4", Mode: "FACE", Status: qys.AuthStatusSuccess})
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	r := reconcile.New(reconcile.Options{JS: h.nats.JS, Names: h.nats.Names, Ledger: h.ledger, APIs: h.reconcileAPIs(), Now: later})
+	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Triggered != 1 {
+		t.Fatalf("report %+v, want 1 trigger", rep)
+	}
+	eventually(t, "success confirmed", func() bool {
+		c := h.certification("pe-4")
+		return c != nil && c.Success && c.Confirmed && !c.Pending
+	})
+	evs := h.streamMessages(h.nats.Names.CallbacksStream())
+	last, err := events.Decode(evs[len(evs)-1].Data)
+	if err != nil || last.Type != reconcile.TypeReconcile || last.Source != events.SourceReconcile || last.Auth.RequestID != "pe-4" {
+		t.Fatalf("trigger %+v, %v", last, err)
+	}
+	eventually(t, "settled", h.settled)
+	if rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Triggered != 0 {
+		t.Fatalf("second pass: %+v, %v", rep, err)
+	}
+	if c := h.certification("ghost-4"); c.Confirmed || c.Status != qys.AuthStatusInProgress {
+		t.Fatalf("unknown certification changed: %+v", c)
 	}
 }
