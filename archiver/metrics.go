@@ -13,6 +13,7 @@ type metrics struct {
 	archived        prometheus.Counter
 	bytes           prometheus.Counter
 	failures        *prometheus.CounterVec
+	verified        *prometheus.CounterVec
 	downloadSeconds prometheus.Histogram
 }
 
@@ -27,6 +28,9 @@ func newMetrics(reg prometheus.Registerer, l Ledger) (*metrics, error) {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qyshook_archive_failures_total", Help: "Failed document downloads, transient or permanent.",
 		}, []string{"kind"}),
+		verified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_archive_documents_verified_total", Help: "Archived PDFs verified, by verdict (valid, invalid, no-signatures).",
+		}, []string{"verdict"}),
 		downloadSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "qyshook_archive_download_seconds", Help: "Time to download and store one document.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
@@ -35,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, l Ledger) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.bytes, m.failures, m.downloadSeconds, queueCollector{l}} {
+	for _, c := range []prometheus.Collector{m.archived, m.bytes, m.failures, m.verified, m.downloadSeconds, queueCollector{l}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

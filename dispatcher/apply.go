@@ -73,6 +73,10 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
 				ID: c.ID + archiver.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
 		}
+		if d.cfg.ArchiveOperationLog {
+			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
+				ID: c.ID + archiver.OplogSuffix, ContractID: c.ID, Title: "operation log (/v2/contract/stream)"})
+		}
 	}
 	return ch
 }
