@@ -27,6 +27,7 @@ type fileTenant struct {
 		AppToken     string `toml:"app_token"`
 		AppSecret    string `toml:"app_secret"`
 		PrivateCloud bool   `toml:"private_cloud"`
+		VerifyOnline bool   `toml:"verify_online"`
 	} `toml:"qys"`
 }
 
@@ -88,6 +89,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 			AppToken:     Secret(ft.QYS.AppToken),
 			AppSecret:    Secret(ft.QYS.AppSecret),
 			PrivateCloud: ft.QYS.PrivateCloud,
+			VerifyOnline: ft.QYS.VerifyOnline,
 		},
 	}
 	for _, s := range ft.CallbackSecrets {

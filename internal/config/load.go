@@ -197,6 +197,7 @@ func (e envReader) tenant(baseURL string) Tenant {
 			AppToken:     Secret(e.str("QYS_APP_TOKEN", "")),
 			AppSecret:    Secret(e.str("QYS_APP_SECRET", "")),
 			PrivateCloud: e.boolean("QYS_PRIVATE_CLOUD"),
+			VerifyOnline: e.boolean("QYS_VERIFY_ONLINE"),
 		},
 	}
 	t.setting = func(field string) string { return Prefix + envNames[field] }

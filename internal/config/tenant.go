@@ -54,6 +54,11 @@ type QYS struct {
 	AppSecret Secret
 	// PrivateCloud selects the private-cloud header family and paths.
 	PrivateCloud bool
+	// VerifyOnline also sends each archived PDF to 契约锁's file
+	// verification (POST /v2/verify) besides the offline check
+	// ([tenant.qys] verify_online, QYSHOOK_QYS_VERIFY_ONLINE; default
+	// false: the file leaves the service).
+	VerifyOnline bool
 }
 
 // VerifierConfig is the tenant's callback verification for qys.NewVerifier.
