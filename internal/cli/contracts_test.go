@@ -47,7 +47,7 @@ func seedContracts(tb testing.TB, l store.Ledger) {
 	fetched := time.Now().UTC()
 	_, err := l.ArchiveDocument(ctx, "default", store.Document{ID: "c-complete-d1", ContractID: "c-complete",
 		Title: "合同正文", SHA256: strings.Repeat("ab", 32), Size: 4096, Path: "documents/default/c-complete/d1.pdf",
-		FetchedAt: &fetched}, nil)
+		FetchedAt: &fetched, VerifyVerdict: "valid", VerifySignatures: 2, VerifiedAt: &fetched}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -94,7 +94,8 @@ func TestContractsCommand(t *testing.T) {
 			r = mustOpsRun(t, ExitOK, vars, "contracts", "show", "c-complete")
 			for _, want := range []string{"COMPLETE", "甲方科技有限公司", "张三", strings.Repeat("ab", 32),
 				"documents/default/c-complete/d1.pdf", "(not archived)", "ev-1", "ev-2", "Events (2)",
-				"ARCHIVE", "archived", "failed", "c-complete-d2 last error: not found on the platform"} {
+				"ARCHIVE", "archived", "failed", "c-complete-d2 last error: not found on the platform",
+				"c-complete-d1 signatures: valid (2)"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("show lacks %q:\n%s", want, r)
 				}
