@@ -112,3 +112,37 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 		t.Fatal("the online check was enabled but /v2/verify was never called")
 	}
 }
+
+// TestOnlineVerificationOnlyWhenEnabled: without the tenant setting no
+// archived PDF leaves for /v2/verify; the offline verdict is recorded.
+func TestOnlineVerificationOnlyWhenEnabled(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	id := h.addPDFContract()
+	if err := h.fake.Send(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := h.fake.Sign(id, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "documents verified", func() bool {
+		c := h.contract(id)
+		if c == nil || len(c.Documents) != 2 {
+			return false
+		}
+		for _, d := range c.Documents {
+			if d.VerifyVerdict != string(pdfverify.Valid) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, r := range h.fake.Requests() {
+		if r.Path == qys.PathFileVerify {
+			t.Fatal("/v2/verify called although the tenant did not enable the online check")
+		}
+	}
+}
