@@ -63,7 +63,11 @@ func (a *Archiver) verify(ctx context.Context, tenant string, doc *store.Documen
 	}
 	doc.VerifyProblem = clip(strings.Join(problems, "; "))
 	a.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
-	if res.Verdict != pdfverify.Valid {
+	switch res.Verdict {
+	case pdfverify.Valid:
+	case pdfverify.NoSignatures:
+		a.log.Info().Str("contract_id", doc.ContractID).Str("document_id", doc.ID).Msg("archived document has no signatures")
+	default:
 		a.log.Warn().Str("contract_id", doc.ContractID).Str("document_id", doc.ID).Str("verdict", string(res.Verdict)).
 			Str("problem", doc.VerifyProblem).Msg("archived document does not verify")
 	}
