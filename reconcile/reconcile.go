@@ -35,7 +35,8 @@ type Options struct {
 	APIs map[string]API
 	// Interval between passes of Run (default 10 min).
 	Interval time.Duration
-	// StuckAfter: a non-terminal contract not updated for this long is
+	// StuckAfter: a non-terminal contract, or a pending certification
+	// (store.Certification.Pending), not updated for this long is
 	// re-checked (default 1 h).
 	StuckAfter time.Duration
 	// Window: Run lists the contracts published in this recent window
