@@ -14,6 +14,7 @@ type metrics struct {
 	bytes           prometheus.Counter
 	failures        *prometheus.CounterVec
 	leasesLost      prometheus.Counter
+	verified        *prometheus.CounterVec
 	downloadSeconds prometheus.Histogram
 }
 
@@ -32,6 +33,9 @@ func newMetrics(reg prometheus.Registerer, l Ledger) (*metrics, error) {
 			Name: "qyshook_archive_leases_lost_total",
 			Help: "Downloads abandoned because another archiver took the row after this one's lease expired (not failures).",
 		}),
+		verified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_archive_documents_verified_total", Help: "Archived PDFs verified, by verdict (valid, invalid, no-signatures).",
+		}, []string{"verdict"}),
 		downloadSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "qyshook_archive_download_seconds", Help: "Time to download and store one document.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
@@ -40,7 +44,7 @@ func newMetrics(reg prometheus.Registerer, l Ledger) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.bytes, m.failures, m.leasesLost, m.downloadSeconds, queueCollector{l}} {
+	for _, c := range []prometheus.Collector{m.archived, m.bytes, m.failures, m.leasesLost, m.verified, m.downloadSeconds, queueCollector{l}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

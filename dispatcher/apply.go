@@ -77,6 +77,10 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
 				ID: c.ID + archiver.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
 		}
+		if d.cfg.ArchiveOperationLog {
+			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
+				ID: c.ID + archiver.OplogSuffix, ContractID: c.ID, Title: "operation log (/v2/contract/stream)"})
+		}
 	}
 	return ch
 }
@@ -98,32 +102,6 @@ func (d *Dispatcher) recordApplied(env *events.Envelope, c store.Contract, res s
 	default:
 		d.metrics.applied.WithLabelValues("unchanged").Inc()
 	}
-}
-
-// applyCertification writes a certification event.
-func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelope) error {
-	kind := "personal"
-	if env.Kind == events.KindAuthCompany {
-		kind = "company"
-	}
-	a := env.Auth
-	cert := store.Certification{
-		Tenant: env.Tenant, RequestID: a.RequestID, Kind: kind, Status: a.Status, Success: a.Success,
-		Mode: a.Mode, Name: a.Name, FailReason: a.FailReason, UpdatedAt: time.Now().UTC(),
-	}
-	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
-	defer cancel()
-	err := d.cfg.Ledger.ApplyCertification(actx, eventRow(env), cert)
-	if errors.Is(err, store.ErrDuplicate) {
-		d.metrics.applied.WithLabelValues("duplicate").Inc()
-		return nil
-	}
-	if err != nil {
-		return wrapf(err, "certification %s", env.ID)
-	}
-	d.metrics.applied.WithLabelValues("changed").Inc()
-	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Bool("success", a.Success).Msg("certification recorded")
-	return nil
 }
 
 func eventRow(env *events.Envelope) store.Event {

@@ -50,6 +50,11 @@ type Config struct {
 	// ArchiveBundle also queues the signed bundle (contract + sign log
 	// zip) of a signed contract for the archive stage.
 	ArchiveBundle bool
+	// ArchiveOperationLog also queues the contract's operation log
+	// (GET /v2/contract/stream) as the pseudo-document
+	// "<contractID>.oplog" (archiver.OplogSuffix), a JSON file archived
+	// next to its PDFs.
+	ArchiveOperationLog bool
 	// EventTimeout bounds the work for one contract group (default 60 s).
 	EventTimeout time.Duration
 	// ShutdownTimeout bounds how long the batch in hand may run once Run's

@@ -132,24 +132,42 @@ func ActorKey(a *Actor) string {
 // Fact is one ledger change published on QYS_LEDGER for downstream
 // subscribers. Its ID is the Nats-Msg-Id it is published with.
 type Fact struct {
-	Schema     string `json:"schema"`
-	ID         string `json:"id"`
-	Tenant     string `json:"tenant"`
-	Kind       string `json:"kind"` // FactContractStatus or FactDocumentsArchived
+	Schema string `json:"schema"`
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	Kind   string `json:"kind"` // FactContractStatus, FactDocumentsArchived or FactCertificationStatus
+	// ContractID is "" for a certification fact.
 	ContractID string `json:"contract_id"`
 	// Seq numbers the facts of one contract (tenant, contract_id) in the
 	// order the ledger wrote them: 1, 2, 3, … without gaps. The ledger sets
 	// it when it writes the fact to its outbox.
-	Seq            int64           `json:"seq"`
-	BizID          string          `json:"biz_id,omitempty"`
-	Status         string          `json:"status,omitempty"`
-	PreviousStatus string          `json:"previous_status,omitempty"`
-	Confirmed      bool            `json:"confirmed"`
-	Source         string          `json:"source,omitempty"`
-	CauseEventID   string          `json:"cause_event_id,omitempty"`
-	Documents      []FactDocument  `json:"documents,omitempty"`
-	OccurredAt     time.Time       `json:"occurred_at"`
-	Detail         json.RawMessage `json:"detail,omitempty"`
+	Seq            int64          `json:"seq"`
+	BizID          string         `json:"biz_id,omitempty"`
+	Status         string         `json:"status,omitempty"`
+	PreviousStatus string         `json:"previous_status,omitempty"`
+	Confirmed      bool           `json:"confirmed"`
+	Source         string         `json:"source,omitempty"`
+	CauseEventID   string         `json:"cause_event_id,omitempty"`
+	Documents      []FactDocument `json:"documents,omitempty"`
+	// Certification describes the certification of a
+	// FactCertificationStatus fact (Status is then its state word, and
+	// PreviousStatus the state it came from).
+	Certification *FactCertification `json:"certification,omitempty"`
+	OccurredAt    time.Time          `json:"occurred_at"`
+	Detail        json.RawMessage    `json:"detail,omitempty"`
+}
+
+// FactCertification describes a certification in a certification.status
+// fact. The person's or company's name is personal data and is left out:
+// subscribers read it from the ledger.
+type FactCertification struct {
+	RequestID string `json:"request_id"`
+	Kind      string `json:"kind"` // personal or company
+	// Status is the status as 契约锁 sends it (qys.AuthStatus*).
+	Status     string `json:"status"`
+	Success    bool   `json:"success"`
+	Mode       string `json:"mode,omitempty"`
+	FailReason string `json:"fail_reason,omitempty"`
 }
 
 // FactDocument describes one archived document in a documents.archived fact.

@@ -79,6 +79,13 @@ func TestEnvelopeGolden(t *testing.T) {
 		Detail: json.RawMessage(`{"id":"3121362688614077231","status":"COMPLETE"}`),
 	}
 	golden(t, "fact_contract_status.json", status)
+	cert := events.Fact{
+		Schema: events.SchemaLedgerV1, ID: "fact-00ff00ff00ff00ff00ff00ff00ff00ff", Tenant: "default",
+		Kind: events.FactCertificationStatus, Status: "SUCCESS", PreviousStatus: "IN_PROGRESS", Confirmed: true,
+		Source: events.SourceCallback, CauseEventID: "qys-ffeeddccbbaa99887766554433221100", OccurredAt: occurred,
+		Certification: &events.FactCertification{RequestID: "req-1", Kind: "company", Status: "1", Success: true},
+	}
+	golden(t, "fact_certification_status.json", cert)
 }
 
 func TestDecode(t *testing.T) {

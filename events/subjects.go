@@ -37,6 +37,9 @@ const (
 const (
 	FactContractStatus    = "contract.status"
 	FactDocumentsArchived = "documents.archived"
+	// FactCertificationStatus: a certification reached a new state (or
+	// was confirmed through the certification-result API).
+	FactCertificationStatus = "certification.status"
 )
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -135,6 +138,13 @@ func (n Names) CallbacksTenantWildcard(tenant string) string {
 // qys.ledger.<tenant>.contract.<status>.
 func (n Names) LedgerContractSubject(tenant, status string) string {
 	return n.subject(subjectLedgerRoot + "." + tenant + ".contract." + SubjectToken(status))
+}
+
+// LedgerCertificationSubject is the subject of a certification fact:
+// qys.ledger.<tenant>.certification.<state>, state one of the
+// lifecycle.Cert* words (IN_PROGRESS, REVIEW, FAILED, SUCCESS).
+func (n Names) LedgerCertificationSubject(tenant, state string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".certification." + SubjectToken(state))
 }
 
 // LedgerDocumentsSubject is the subject of a documents-archived fact:

@@ -9,6 +9,7 @@ package lifecycle
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -287,4 +288,77 @@ func SameJSON(a, b json.RawMessage) bool {
 		return false
 	}
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// Certification states: the words a certification status (company
+// 0 认证中 / 1 成功 / 2 失败; personal also 3 人工审核中, or a format-B
+// callback type ending in _AUTH_SUCCESS / _AUTH_FAIL…) is reduced to.
+// They name ledger facts (qys.ledger.<tenant>.certification.<state>).
+const (
+	CertInProgress = "IN_PROGRESS"
+	CertReview     = "REVIEW"
+	CertFailed     = "FAILED"
+	CertSuccess    = "SUCCESS"
+)
+
+var certRanks = map[string]int{CertInProgress: 0, CertReview: 1, CertFailed: 2, CertSuccess: 3}
+
+// CertState reduces a certification's status (as 契约锁 sends it) and
+// success flag to a state: success wins; "2" or a status containing FAIL
+// is CertFailed; "3" is CertReview; anything else (0, empty, unknown) is
+// CertInProgress.
+func CertState(status string, success bool) string {
+	switch {
+	case success || status == "1" || strings.HasSuffix(status, "_AUTH_SUCCESS") || status == CertSuccess:
+		return CertSuccess
+	case status == "2" || strings.Contains(strings.ToUpper(status), "FAIL"):
+		return CertFailed
+	case status == "3" || status == CertReview:
+		return CertReview
+	}
+	return CertInProgress
+}
+
+// CertRank orders certification states: IN_PROGRESS 0 < REVIEW 1 <
+// FAILED 2 < SUCCESS 3 (final).
+func CertRank(state string) int { return certRanks[state] }
+
+// CertView is what CertAdvances compares of one certification.
+type CertView struct {
+	State string // a CertState
+	// Confirmed: the view came from the certification-result API, not the
+	// callback's word.
+	Confirmed bool
+}
+
+// CertPending reports whether a certification must still be polled: it is
+// not confirmed, or it is confirmed in progress or in review (a failure
+// may be retried by the person or company, but is not polled).
+func CertPending(v CertView) bool {
+	return !v.Confirmed || CertRank(v.State) < CertRank(CertFailed)
+}
+
+// CertAdvances reports whether next replaces old (nil: not yet in the
+// ledger). A certification never regresses:
+//
+//   - The callback's word never replaces the API's: an unconfirmed next
+//     never replaces a confirmed old.
+//   - SUCCESS is final: once there, only its confirmation (a confirmed
+//     SUCCESS replacing an unconfirmed one) is written.
+//   - Otherwise a higher-ranked state advances, and at the same rank a
+//     confirmed view replaces an unconfirmed one.
+func CertAdvances(old *CertView, next CertView) bool {
+	if old == nil {
+		return true
+	}
+	if old.Confirmed && !next.Confirmed {
+		return false
+	}
+	if old.State == CertSuccess {
+		return next.State == CertSuccess && next.Confirmed && !old.Confirmed
+	}
+	if o, n := CertRank(old.State), CertRank(next.State); o != n {
+		return n > o
+	}
+	return next.Confirmed && !old.Confirmed
 }

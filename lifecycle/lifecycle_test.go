@@ -208,3 +208,57 @@ func TestReconfirms(t *testing.T) {
 		}
 	}
 }
+
+func TestCertState(t *testing.T) {
+	for _, tc := range []struct {
+		status  string
+		success bool
+		want    string
+	}{
+		{"0", false, lifecycle.CertInProgress}, {"1", false, lifecycle.CertSuccess}, {"2", false, lifecycle.CertFailed},
+		{"3", false, lifecycle.CertReview}, {"", false, lifecycle.CertInProgress}, {"AUTHING", true, lifecycle.CertSuccess},
+		{"COMPANY_AUTH_FAIL", false, lifecycle.CertFailed}, {"PERSONAL_AUTH_SUCCESS", false, lifecycle.CertSuccess},
+	} {
+		if got := lifecycle.CertState(tc.status, tc.success); got != tc.want {
+			t.Errorf("CertState(%q, %v) = %s, want %s", tc.status, tc.success, got, tc.want)
+		}
+	}
+}
+
+func TestCertAdvancesNeverRegresses(t *testing.T) {
+	v := func(state string, confirmed bool) lifecycle.CertView {
+		return lifecycle.CertView{State: state, Confirmed: confirmed}
+	}
+	const (
+		ip, rv, fl, ok = lifecycle.CertInProgress, lifecycle.CertReview, lifecycle.CertFailed, lifecycle.CertSuccess
+	)
+	for i, tc := range []struct {
+		old, next lifecycle.CertView
+		want      bool
+	}{
+		{v(ip, true), v(rv, true), true},
+		{v(rv, true), v(ip, true), false},
+		{v(fl, true), v(ok, true), true},
+		{v(ok, true), v(fl, true), false},
+		{v(ok, true), v(ip, true), false},
+		{v(ok, false), v(ok, true), true},  // the success confirmed
+		{v(ok, false), v(ip, true), false}, // success is final, even unconfirmed
+		{v(ok, true), v(ok, false), false},
+		{v(ip, true), v(ok, false), false}, // the callback's word never overrides the API
+		{v(ip, false), v(ip, true), true},
+		{v(ip, false), v(rv, false), true},
+		{v(ip, true), v(ip, true), false},
+	} {
+		old := tc.old
+		if got := lifecycle.CertAdvances(&old, tc.next); got != tc.want {
+			t.Errorf("%d: CertAdvances(%+v, %+v) = %v, want %v", i, tc.old, tc.next, got, tc.want)
+		}
+	}
+	if !lifecycle.CertAdvances(nil, v(ip, false)) {
+		t.Error("a new certification does not advance")
+	}
+	if lifecycle.CertPending(v(ok, true)) || lifecycle.CertPending(v(fl, true)) || !lifecycle.CertPending(v(ok, false)) ||
+		!lifecycle.CertPending(v(rv, true)) {
+		t.Error("CertPending: want unconfirmed, in-progress and review rows pending")
+	}
+}

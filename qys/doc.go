@@ -165,4 +165,34 @@
 //
 // BuildCallback, Sign, SignAPI, Encrypt, Decrypt and TokenIV build
 // callbacks and requests exactly as described above, for fakes and tests.
+//
+// # Choices no public source supports, and their settings
+//
+// Each is a guess or a convention, made visible so an operator can change
+// it when 契约锁 documents the real behaviour (settings of the qyshook
+// binary in parentheses; library options otherwise):
+//
+//   - Format A's CBC IV: the key bytes by default (CipherCBC with no IV;
+//     QYSHOOK_CALLBACK_IV, tenants file `iv`).
+//   - Format B's signature: ignored by default (QYSHOOK_CALLBACK_SIGNATURE_B
+//     = md5 to check Sign(timestamp, secret)).
+//   - Plain and unsigned callbacks (direct-mode certifications): refused by
+//     default (QYSHOOK_ALLOW_PLAIN, QYSHOOK_ALLOW_UNSIGNED).
+//   - The timestamp window (QYSHOOK_TIMESTAMP_*).
+//   - "Not found" envelope codes: HTTP 404 plus NotFoundCodes, placeholders
+//     (WithNotFoundCodes). CodeAuthNotFound decides that a certification is
+//     unknown to the API; the dispatcher then records it unconfirmed.
+//   - The certification-result answers' field names (the callbacks' names:
+//     status, companyName/name, mode); a result without status confirms
+//     nothing. Format-B certification callbacks carry companyId / userId,
+//     which the dispatcher passes as requestId / authId.
+//   - The SaaS certification-result paths (WithSaaSAuthPaths).
+//   - The operation-log item fields (OperationRecord; OperationLog.Raw is
+//     what qyshook archives, QYSHOOK_ARCHIVE_OPLOG).
+//   - The /v2/verify answer's fields (PlatformVerification; the online
+//     check runs only with QYSHOOK_QYS_VERIFY_ONLINE, tenants file
+//     `qys.verify_online`, and the offline pdfverify verdict stays the
+//     reference).
+//   - The answer bodies to callbacks ("success" for contracts,
+//     {"code":0,"message":"SUCCESS"} for certifications; see the receiver).
 package qys

@@ -35,7 +35,8 @@ type Options struct {
 	APIs map[string]API
 	// Interval between passes of Run (default 10 min).
 	Interval time.Duration
-	// StuckAfter: a non-terminal contract not updated for this long is
+	// StuckAfter: a non-terminal contract, or a pending certification
+	// (store.Certification.Pending), not updated for this long is
 	// re-checked (default 1 h).
 	StuckAfter time.Duration
 	// Window: Run lists the contracts published in this recent window
@@ -62,7 +63,7 @@ type Reconciler struct {
 
 // Report says what one pass did.
 type Report struct {
-	Checked   int // contracts compared with the API
+	Checked   int // contracts and certifications compared with the API
 	Triggered int // new RECONCILE triggers published (repeats within the duplicate window not counted)
 	Requeued  int // documents put back in the archive queue
 }
@@ -108,7 +109,8 @@ func (r *Reconciler) Run(ctx context.Context) {
 var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
 
 // RunOnce makes one pass: stuck contracts, the archive queue (failed and
-// never-queued documents), and the contracts published since `since`.
+// never-queued documents), the contracts published since `since`, and
+// the pending certifications.
 func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (Report, error) {
 	var rep Report
 	var errs []error
@@ -123,6 +125,9 @@ func (r *Reconciler) RunOnce(ctx context.Context, since time.Time) (Report, erro
 			errs = append(errs, err)
 		}
 		if err := r.listed(ctx, tenant, api, since, &rep); err != nil {
+			errs = append(errs, err)
+		}
+		if err := r.certifications(ctx, tenant, api, &rep); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // Sentinel errors callers branch on.
@@ -90,6 +92,15 @@ type Document struct {
 	LastAttemptAt *time.Time
 	LeaseOwner    string // the archiver working it ("" when none)
 	LeaseUntil    *time.Time
+
+	// Verification of the archived file (package pdfverify), recorded by
+	// ArchiveDocument with the file. VerifyVerdict is "" when the file was
+	// not verified (not a PDF, or archived before verification existed),
+	// else valid, invalid or no-signatures.
+	VerifyVerdict    string
+	VerifySignatures int        // embedded signatures found
+	VerifiedAt       *time.Time // when it was verified
+	VerifyProblem    string     // why it is not valid ("" when valid)
 }
 
 // Archive states of a document.
@@ -130,12 +141,45 @@ type Certification struct {
 	Tenant     string
 	RequestID  string
 	Kind       string // personal or company
-	Status     string
+	Status     string // as 契约锁 sends it (qys.AuthStatus*, or a callback type)
 	Success    bool
 	Mode       string
 	Name       string
 	FailReason string
-	UpdatedAt  time.Time
+	// Confirmed: Status came from the certification-result API
+	// (/companyauth/result, /v2/personalauth/result), not a callback.
+	Confirmed bool
+	// Pending: the reconciler still polls it (lifecycle.CertPending); the
+	// store sets it, callers leave it.
+	Pending bool
+	// Detail is the API's result object as sent (or the callback payload
+	// for an unconfirmed row).
+	Detail    json.RawMessage
+	UpdatedAt time.Time
+}
+
+// CertView is the lifecycle view of a certification.
+func (c *Certification) CertView() lifecycle.CertView {
+	return lifecycle.CertView{State: lifecycle.CertState(c.Status, c.Success), Confirmed: c.Confirmed}
+}
+
+// CertificationChange applies one certification event: the store records
+// Event and, when Certification moves the ledger forward
+// (lifecycle.CertAdvances), writes it and Facts in the same transaction.
+// Facts with AfterPrevious get the previous certification state
+// (lifecycle.CertState) as for contracts ("" for a new one). Empty Mode,
+// Name and FailReason keep the stored ones.
+type CertificationChange struct {
+	Event         Event
+	Certification Certification
+	Facts         []Fact
+}
+
+// CertificationApplied tells what ApplyCertificationChange did.
+type CertificationApplied struct {
+	Changed  bool
+	Previous *Certification // nil for a new certification
+	Current  *Certification // the row after
 }
 
 // Fact is one message for QYS_LEDGER, written to the outbox in the same
@@ -302,9 +346,17 @@ type Ledger interface {
 	Documents(ctx context.Context, f DocumentFilter) ([]Document, error)
 	// DocumentCounts counts documents by archive state.
 	DocumentCounts(ctx context.Context) (map[string]int64, error)
-	// ApplyCertification records a certification event. ErrDuplicate as
-	// for ApplyContract.
+	// ApplyCertification records a certification event: it is
+	// ApplyCertificationChange without facts. ErrDuplicate as for
+	// ApplyContract.
 	ApplyCertification(ctx context.Context, ev Event, c Certification) error
+	// ApplyCertificationChange applies a certification change (see
+	// CertificationChange). ErrDuplicate as for ApplyContract.
+	ApplyCertificationChange(ctx context.Context, ch CertificationChange) (CertificationApplied, error)
+	// PendingCertifications lists a tenant's pending certifications
+	// (Pending) not updated since updatedBefore, least recently updated
+	// first (limit <= 0: 100): what the reconciler polls.
+	PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, limit int) ([]Certification, error)
 	// Certification returns one certification, or ErrNotFound.
 	Certification(ctx context.Context, tenant, requestID string) (*Certification, error)
 	// Certifications lists a tenant's certifications, newest first.

@@ -222,7 +222,8 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		ShutdownTimeout: t.ShutdownTimeout, CallbackRetention: t.CallbackRetention,
+		ArchiveOperationLog: t.ArchiveOperationLog,
+		ShutdownTimeout:     t.ShutdownTimeout, CallbackRetention: t.CallbackRetention,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }
@@ -237,8 +238,12 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 			apis[tenant] = a
 		}
 	}
+	online := map[string]bool{}
+	for _, tn := range s.Cfg.Tenants {
+		online[tn.Name] = tn.QYS.VerifyOnline
+	}
 	return archiver.New(archiver.Options{
-		Ledger: s.Ledger, Docs: s.Docs, APIs: apis, Names: s.Names,
+		Ledger: s.Ledger, Docs: s.Docs, APIs: apis, Names: s.Names, VerifyOnline: online,
 		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
 		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})

@@ -63,6 +63,11 @@ type documentView struct {
 	Attempts      int        `json:"attempts,omitempty"`
 	LastError     string     `json:"last_error,omitempty"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// The signature check of the archived PDF (verdict "" when not verified).
+	VerifyVerdict    string     `json:"verify_verdict,omitempty"`
+	VerifySignatures int        `json:"verify_signatures,omitempty"`
+	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
+	VerifyProblem    string     `json:"verify_problem,omitempty"`
 }
 
 type eventView struct {
@@ -218,6 +223,16 @@ func printContract(env *Env, v *contractView) error {
 	}
 	for _, d := range errs {
 		fmt.Fprintf(w, "  %s last error: %s\n", d.ID, d.LastError)
+	}
+	for _, d := range v.Documents {
+		if d.VerifyVerdict != "" || d.VerifyProblem != "" {
+			verdict := d.VerifyVerdict
+			if verdict == "" {
+				verdict = "not verified"
+			}
+			fmt.Fprintf(w, "  %s signatures: %s (%d), verified %s %s\n", d.ID, verdict,
+				d.VerifySignatures, opsTimePtr(d.VerifiedAt), d.VerifyProblem)
+		}
 	}
 	fmt.Fprintf(w, "\nEvents (%d)\n", len(v.Events))
 	t = newTable(w, "  RECEIVED", "APPLIED", "TYPE", "SOURCE", "EVENT ID")

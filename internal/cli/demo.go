@@ -16,6 +16,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -135,7 +136,7 @@ func demoEnv(dir, secret string, fake *qystest.Server, verbose bool) func(string
 	vars := map[string]string{
 		"HTTP_ADDR": "127.0.0.1:0", "DATA_DIR": dir, "CALLBACK_SECRET": secret, "NATS_URL": "",
 		"QYS_BASE_URL": fake.URL, "QYS_APP_TOKEN": fake.AppToken, "QYS_APP_SECRET": fake.AppSecret,
-		"RECONCILE_INTERVAL": "0", "LOG_LEVEL": level,
+		"RECONCILE_INTERVAL": "0", "LOG_LEVEL": level, "QYS_VERIFY_ONLINE": "true",
 	}
 	return func(k string) string { return vars[strings.TrimPrefix(k, config.Prefix)] }
 }
@@ -249,13 +250,18 @@ func (w *demoWaiter) missing(ctx context.Context) []string {
 		for _, d := range got.Documents {
 			archived += min(len(d.SHA256), 1)
 		}
-		if s.archived && archived < len(want.Documents) {
-			out = append(out, fmt.Sprintf("contract %s: %d of %d documents archived", s.id, archived, len(want.Documents)))
+		// The ledger's rows include the operation log (<id>.oplog).
+		if s.archived && (archived < len(want.Documents) || archived < len(got.Documents)) {
+			out = append(out, fmt.Sprintf("contract %s: %d of %d documents archived", s.id, archived, len(got.Documents)))
 		}
 	}
 	for _, id := range w.certs {
-		if _, err := w.ledger.Certification(ctx, config.DefaultTenant, id); err != nil {
+		c, err := w.ledger.Certification(ctx, config.DefaultTenant, id)
+		switch {
+		case err != nil:
 			out = append(out, fmt.Sprintf("certification %s: %v", id, err))
+		case !c.Confirmed:
+			out = append(out, fmt.Sprintf("certification %s: not confirmed through the API", id))
 		}
 	}
 	return out
@@ -292,6 +298,11 @@ type demoDocument struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	Path   string `json:"path"` // absolute
+	// Verdict of the signature check when it was archived (valid,
+	// invalid, no-signatures; "" for files that are not PDFs).
+	Verdict    string `json:"verdict,omitempty"`
+	Signatures int    `json:"signatures"`
+	Problem    string `json:"problem,omitempty"`
 }
 
 type demoCert struct {
@@ -300,6 +311,9 @@ type demoCert struct {
 	Status    string `json:"status"`
 	Success   bool   `json:"success"`
 	Mode      string `json:"mode,omitempty"`
+	// Confirmed: the status came from the certification-result API.
+	Confirmed bool   `json:"confirmed"`
+	State     string `json:"state"`
 }
 
 type demoCallbackSum struct {
@@ -330,7 +344,8 @@ func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary
 		for _, d := range c.Documents {
 			if d.SHA256 != "" {
 				dc.Documents = append(dc.Documents, demoDocument{ID: d.ID, Title: d.Title, Size: d.Size,
-					SHA256: d.SHA256, Path: filepath.Join(w.dataDir, filepath.FromSlash(d.Path))})
+					SHA256: d.SHA256, Path: filepath.Join(w.dataDir, filepath.FromSlash(d.Path)),
+					Verdict: d.VerifyVerdict, Signatures: d.VerifySignatures, Problem: d.VerifyProblem})
 			}
 		}
 		sum.Contracts = append(sum.Contracts, dc)
@@ -342,7 +357,8 @@ func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary
 			return nil, err
 		}
 		sum.Certifications = append(sum.Certifications, demoCert{Kind: c.Kind, RequestID: c.RequestID,
-			Status: c.Status, Success: c.Success, Mode: c.Mode})
+			Status: c.Status, Success: c.Success, Mode: c.Mode, Confirmed: c.Confirmed,
+			State: lifecycle.CertState(c.Status, c.Success)})
 	}
 	logical := map[int]bool{}
 	for _, d := range w.fake.Deliveries() {
@@ -371,18 +387,23 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 		t.row(c.ID, c.Status, demoYes(c.Confirmed), c.Events, c.Story, c.Subject+": "+strings.Join(sg, ", "))
 	}
 	_ = t.flush()
-	fmt.Fprintf(w, "\nDOCUMENTS (signed PDFs, under %s)\n", s.DataDir)
-	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "TITLE")
+	fmt.Fprintf(w, "\nDOCUMENTS (signed PDFs and operation logs, under %s; each PDF's signatures verified when archived, "+
+		"offline and through /v2/verify)\n", s.DataDir)
+	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "SIGNATURES", "TITLE")
 	for _, c := range s.Contracts {
 		for _, d := range c.Documents {
-			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, d.Title)
+			verdict := "-"
+			if d.Verdict != "" {
+				verdict = fmt.Sprintf("%s (%d)", d.Verdict, d.Signatures)
+			}
+			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, verdict, d.Title)
 		}
 	}
 	_ = t.flush()
-	fmt.Fprintln(w, "\nCERTIFICATIONS")
-	t = newTable(w, "KIND", "REQUEST", "STATUS", "SUCCESS", "MODE")
+	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
+	t = newTable(w, "KIND", "REQUEST", "STATE", "STATUS", "SUCCESS", "CONFIRMED", "MODE")
 	for _, c := range s.Certifications {
-		t.row(c.Kind, c.RequestID, c.Status, demoYes(c.Success), c.Mode)
+		t.row(c.Kind, c.RequestID, c.State, c.Status, demoYes(c.Success), demoYes(c.Confirmed), c.Mode)
 	}
 	_ = t.flush()
 	cb := s.Callbacks

@@ -56,6 +56,21 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	// Certifications confirmed through the API (CONFIRMED yes), in the
+	// state the API reported.
+	cert := regexp.MustCompile(`(?m)^(company|personal)\s+(demo-\S+)\s+SUCCESS\s+1\s+yes\s+yes`)
+	if n := len(cert.FindAllString(text, -1)); n != 2 {
+		t.Errorf("%d certifications confirmed successful through the API in the output, want 2:\n%s", n, text)
+	}
+	// Every archived PDF verified valid, with its signatures counted; the
+	// operation logs archived beside them.
+	verdict := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+\S+\s+valid \(([1-9]\d*)\)`)
+	if n := len(verdict.FindAllString(text, -1)); n != 3 {
+		t.Errorf("%d PDFs printed as verified valid, want 3:\n%s", n, text)
+	}
+	if n := strings.Count(text, ".oplog "); n != 2 {
+		t.Errorf("%d operation logs printed, want one per signed contract (2)", n)
+	}
 }
 
 func checkDemoFile(t *testing.T, dir, path, sum string) {

@@ -17,6 +17,10 @@ type Dispatch struct {
 	// ArchiveBundle also archives the signed bundle, contract and sign log,
 	// as a zip (QYSHOOK_ARCHIVE_BUNDLE, default false).
 	ArchiveBundle bool
+	// ArchiveOperationLog also archives each signed contract's operation
+	// log (GET /v2/contract/stream) as "<id>.oplog", a JSON file
+	// (QYSHOOK_ARCHIVE_OPLOG, default true).
+	ArchiveOperationLog bool
 	// ArchiveWorkers is how many documents the archive stage downloads at
 	// once, per dispatcher process (QYSHOOK_ARCHIVE_WORKERS, default 4,
 	// 1 to 64).
@@ -52,17 +56,18 @@ const (
 
 func (e envReader) dispatch() Dispatch {
 	d := Dispatch{
-		MaxDeliver:        int(e.integer("MAX_DELIVER", 8)),
-		Workers:           int(e.integer("DISPATCH_WORKERS", 16)),
-		AckWait:           e.duration("ACK_WAIT", 30*time.Second),
-		ArchiveBundle:     e.boolean("ARCHIVE_BUNDLE"),
-		ArchiveWorkers:    int(e.integer("ARCHIVE_WORKERS", 4)),
-		DownloadTimeout:   e.duration("DOWNLOAD_TIMEOUT", 30*time.Minute),
-		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 10*time.Minute),
-		StuckAfter:        e.duration("RECONCILE_STUCK_AFTER", time.Hour),
-		ReconcileWindow:   e.duration("RECONCILE_WINDOW", 72*time.Hour),
-		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
-		CallbackRetention: e.duration("CALLBACK_RETENTION", 720*time.Hour),
+		MaxDeliver:          int(e.integer("MAX_DELIVER", 8)),
+		Workers:             int(e.integer("DISPATCH_WORKERS", 16)),
+		AckWait:             e.duration("ACK_WAIT", 30*time.Second),
+		ArchiveBundle:       e.boolean("ARCHIVE_BUNDLE"),
+		ArchiveOperationLog: e.str("ARCHIVE_OPLOG", "") == "" || e.boolean("ARCHIVE_OPLOG"),
+		ArchiveWorkers:      int(e.integer("ARCHIVE_WORKERS", 4)),
+		DownloadTimeout:     e.duration("DOWNLOAD_TIMEOUT", 30*time.Minute),
+		ReconcileInterval:   e.duration("RECONCILE_INTERVAL", 10*time.Minute),
+		StuckAfter:          e.duration("RECONCILE_STUCK_AFTER", time.Hour),
+		ReconcileWindow:     e.duration("RECONCILE_WINDOW", 72*time.Hour),
+		ShutdownTimeout:     e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		CallbackRetention:   e.duration("CALLBACK_RETENTION", 720*time.Hour),
 	}
 	if d.CallbackRetention < time.Hour || d.CallbackRetention > 8760*time.Hour {
 		e.problem("CALLBACK_RETENTION", "must be %v to %v", time.Hour, 8760*time.Hour)

@@ -35,6 +35,7 @@ type fileTenant struct {
 		PrivateCloud bool   `toml:"private_cloud"`
 		AgentToken   string `toml:"agent_token"`
 		AgentSecret  string `toml:"agent_secret"`
+		VerifyOnline bool   `toml:"verify_online"`
 	} `toml:"qys"`
 }
 
@@ -106,6 +107,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 			PrivateCloud: ft.QYS.PrivateCloud,
 			AgentToken:   Secret(strings.TrimSpace(ft.QYS.AgentToken)),
 			AgentSecret:  Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
+			VerifyOnline: ft.QYS.VerifyOnline,
 		},
 	}
 	for _, s := range ft.CallbackSecrets {

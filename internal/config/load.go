@@ -220,6 +220,7 @@ func (e envReader) tenant(baseURL string) Tenant {
 			PrivateCloud: e.boolean("QYS_PRIVATE_CLOUD"),
 			AgentToken:   Secret(e.str("QYS_AGENT_TOKEN", "")),
 			AgentSecret:  Secret(e.str("QYS_AGENT_SECRET", "")),
+			VerifyOnline: e.boolean("QYS_VERIFY_ONLINE"),
 		},
 	}
 	t.setting = func(field string) string { return Prefix + envNames[field] }

@@ -66,6 +66,11 @@ type QYS struct {
 	// integrator acting for other companies. Both or neither.
 	AgentToken  Secret
 	AgentSecret Secret
+	// VerifyOnline also sends each archived PDF to 契约锁's file
+	// verification (POST /v2/verify) besides the offline check
+	// ([tenant.qys] verify_online, QYSHOOK_QYS_VERIFY_ONLINE; default
+	// false: the file leaves the service).
+	VerifyOnline bool
 }
 
 // Credentials reports whether the tenant can call the open API: an app

@@ -17,7 +17,11 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err := postgres.MigrateUp(u); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.MigrateDown(u, 2); err != nil { // back to the schema before 0004 (0005 and 0004 down)
+	v, _, err := postgres.Version(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.MigrateDown(u, int(v)-3); err != nil { // back to the schema before 0004
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(postgres.Dialect.Driver, u)

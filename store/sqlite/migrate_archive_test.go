@@ -18,7 +18,11 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err := sqlite.MigrateUp(path); err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlite.MigrateDown(path, 2); err != nil { // back to the schema before 0004 (0005 and 0004 down)
+	v, _, err := sqlite.Version(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.MigrateDown(path, int(v)-3); err != nil { // back to the schema before 0004
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(sqlite.Dialect.Driver, path)

@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"RequeueWhileApplying", testRequeueWhileApplying},
 		{"Certifications", testCertifications},
+		{"CertificationChanges", testCertificationChanges},
+		{"DocumentVerification", testDocumentVerification},
 		{"DeadLetters", testDeadLetters},
 		{"Contracts", testContracts},
 		{"Events", testEvents},

@@ -5,53 +5,120 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
-// ApplyCertification implements store.Ledger. The event and the
-// certification are written in one transaction. A certification that
-// succeeded is never downgraded: a later event that is not a success
-// (in progress, or a failure) for the same request leaves it as it is.
+const certificationCols = `tenant, request_id, kind, status, success, mode, name, fail_reason,
+	confirmed, pending, detail, updated_at`
+
+func scanCertification(sc interface{ Scan(...any) error }, c *store.Certification) error {
+	var detail []byte
+	if err := sc.Scan(&c.Tenant, &c.RequestID, &c.Kind, &c.Status, &c.Success, &c.Mode, &c.Name, &c.FailReason,
+		&c.Confirmed, &c.Pending, &detail, timeCol{&c.UpdatedAt}); err != nil {
+		return err
+	}
+	if len(detail) > 0 {
+		c.Detail = detail
+	}
+	return nil
+}
+
+// ApplyCertification implements store.Ledger.
 func (s *DB) ApplyCertification(ctx context.Context, ev store.Event, c store.Certification) error {
+	_, err := s.ApplyCertificationChange(ctx, store.CertificationChange{Event: ev, Certification: c})
+	return err
+}
+
+// ApplyCertificationChange implements store.Ledger. The event, the
+// certification and its facts are written in one transaction; the row is
+// locked first, and replaced only when lifecycle.CertAdvances says so, so
+// a certification never regresses (a success stays a success, the
+// callback's word never overrides the API's).
+func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.CertificationChange) (store.CertificationApplied, error) {
+	c := ch.Certification
 	if c.Tenant == "" {
-		c.Tenant = ev.Tenant
+		c.Tenant = ch.Event.Tenant
 	}
 	if c.RequestID == "" {
-		return fmt.Errorf("ledger: apply certification: request id is empty")
+		return store.CertificationApplied{}, fmt.Errorf("ledger: apply certification: request id is empty")
 	}
+	now := s.now()
 	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = s.now()
+		c.UpdatedAt = now
 	}
+	var res store.CertificationApplied
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertEvent(ctx, tx, ev); err != nil {
+		res = store.CertificationApplied{}
+		if err := s.insertEvent(ctx, tx, ch.Event); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO certifications
-			(tenant, request_id, kind, status, success, mode, name, fail_reason, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		var old store.Certification
+		err := scanCertification(tx.QueryRowContext(ctx, s.q(`SELECT `+certificationCols+`
+			FROM certifications WHERE tenant = ? AND request_id = ?`+s.d.LockRow), c.Tenant, c.RequestID), &old)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("select certification: %w", err)
+		default:
+			res.Previous = &old
+		}
+		next := c
+		var oldView *lifecycle.CertView
+		previous := ""
+		if res.Previous != nil {
+			v := old.CertView()
+			oldView, previous = &v, v.State
+			if next.Mode == "" {
+				next.Mode = old.Mode
+			}
+			if next.Name == "" {
+				next.Name = old.Name
+			}
+			if next.FailReason == "" && !next.Success {
+				next.FailReason = old.FailReason
+			}
+			if next.Kind == "" {
+				next.Kind = old.Kind
+			}
+		}
+		if !lifecycle.CertAdvances(oldView, next.CertView()) {
+			res.Current = res.Previous
+			return nil
+		}
+		if next.Success {
+			next.FailReason = ""
+		}
+		next.Pending = lifecycle.CertPending(next.CertView())
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO certifications
+			(tenant, request_id, kind, status, success, mode, name, fail_reason, confirmed, pending, detail, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, request_id) DO UPDATE SET
 			kind = excluded.kind, status = excluded.status, success = excluded.success,
 			mode = excluded.mode, name = excluded.name, fail_reason = excluded.fail_reason,
-			updated_at = excluded.updated_at
-			WHERE NOT certifications.success OR excluded.success`),
-			c.Tenant, c.RequestID, c.Kind, c.Status, c.Success, c.Mode, c.Name, c.FailReason,
-			s.timeArg(c.UpdatedAt))
+			confirmed = excluded.confirmed, pending = excluded.pending, detail = excluded.detail,
+			updated_at = excluded.updated_at`),
+			next.Tenant, next.RequestID, next.Kind, next.Status, next.Success, next.Mode, next.Name, next.FailReason,
+			next.Confirmed, next.Pending, jsonArg(next.Detail), s.timeArg(next.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("upsert certification: %w", err)
 		}
-		return nil
+		res.Changed, res.Current = true, &next
+		return s.insertFacts(ctx, tx, ch.Facts, previous, now)
 	})
-	return s.fail("apply certification "+c.RequestID, err)
+	if err != nil {
+		return store.CertificationApplied{}, s.fail("apply certification "+c.RequestID, err)
+	}
+	return res, nil
 }
 
 // Certification implements store.Ledger.
 func (s *DB) Certification(ctx context.Context, tenant, requestID string) (*store.Certification, error) {
 	var c store.Certification
-	err := s.reader.QueryRowContext(ctx, s.q(`SELECT tenant, request_id, kind, status, success,
-		mode, name, fail_reason, updated_at FROM certifications WHERE tenant = ? AND request_id = ?`),
-		tenant, requestID).Scan(&c.Tenant, &c.RequestID, &c.Kind, &c.Status, &c.Success,
-		&c.Mode, &c.Name, &c.FailReason, timeCol{&c.UpdatedAt})
+	err := scanCertification(s.reader.QueryRowContext(ctx, s.q(`SELECT `+certificationCols+`
+		FROM certifications WHERE tenant = ? AND request_id = ?`), tenant, requestID), &c)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -66,21 +133,33 @@ func (s *DB) Certifications(ctx context.Context, tenant string, limit int) ([]st
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, request_id, kind, status, success,
-		mode, name, fail_reason, updated_at FROM certifications WHERE tenant = ?
-		ORDER BY updated_at DESC, request_id LIMIT ?`), tenant, limit)
+	return s.listCertifications(ctx, "certifications", `SELECT `+certificationCols+` FROM certifications
+		WHERE tenant = ? ORDER BY updated_at DESC, request_id LIMIT ?`, tenant, limit)
+}
+
+// PendingCertifications implements store.Ledger.
+func (s *DB) PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, limit int) ([]store.Certification, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return s.listCertifications(ctx, "pending certifications", `SELECT `+certificationCols+` FROM certifications
+		WHERE tenant = ? AND pending = ? AND updated_at < ? ORDER BY updated_at, request_id LIMIT ?`,
+		tenant, true, s.timeArg(updatedBefore), limit)
+}
+
+func (s *DB) listCertifications(ctx context.Context, op, query string, args ...any) ([]store.Certification, error) {
+	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
-		return nil, s.fail("certifications", err)
+		return nil, s.fail(op, err)
 	}
 	defer rows.Close()
 	var out []store.Certification
 	for rows.Next() {
 		var c store.Certification
-		if err := rows.Scan(&c.Tenant, &c.RequestID, &c.Kind, &c.Status, &c.Success,
-			&c.Mode, &c.Name, &c.FailReason, timeCol{&c.UpdatedAt}); err != nil {
-			return nil, s.fail("certifications", err)
+		if err := scanCertification(rows, &c); err != nil {
+			return nil, s.fail(op, err)
 		}
 		out = append(out, c)
 	}
-	return out, s.fail("certifications", rows.Err())
+	return out, s.fail(op, rows.Err())
 }

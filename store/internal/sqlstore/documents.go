@@ -16,12 +16,14 @@ import (
 // attempt time and the lease of the archiver working it.
 
 const documentCols = `tenant, id, contract_id, title, sha256, size, path, fetched_at,
-	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until`
+	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until,
+	verify_verdict, verify_signatures, verified_at, verify_problem`
 
 func scanDocument(sc interface{ Scan(...any) error }, d *store.Document) error {
 	return sc.Scan(&d.Tenant, &d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
 		nullTimeCol{&d.FetchedAt}, &d.ArchiveState, &d.Attempts, &d.LastError,
-		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil})
+		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil},
+		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem)
 }
 
 func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
@@ -88,19 +90,23 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		}
 		var id string
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
-			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?)
+			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at,
+			verify_verdict, verify_signatures, verified_at, verify_problem)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET
 			contract_id = CASE WHEN excluded.contract_id = '' THEN documents.contract_id ELSE excluded.contract_id END,
 			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END,
 			sha256 = excluded.sha256, size = excluded.size, path = excluded.path,
 			fetched_at = excluded.fetched_at, archive_state = 'archived', last_error = '',
 			next_attempt_at = NULL, last_attempt_at = excluded.last_attempt_at,
-			lease_owner = '', lease_until = NULL
+			lease_owner = '', lease_until = NULL,
+			verify_verdict = excluded.verify_verdict, verify_signatures = excluded.verify_signatures,
+			verified_at = excluded.verified_at, verify_problem = excluded.verify_problem
 			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
 			RETURNING id`),
 			tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
-			s.timeArg(fetched), s.timeArg(now)).Scan(&id)
+			s.timeArg(fetched), s.timeArg(now),
+			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

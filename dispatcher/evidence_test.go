@@ -1,0 +1,148 @@
+package dispatcher_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/pdfverify"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+)
+
+// addPDFContract adds a contract whose two documents are real PDFs (the
+// fake signs them when the contract completes).
+func (h *harness) addPDFContract() string {
+	return h.fake.AddContract(qystest.ContractSpec{
+		Subject: "采购合同", Status: qys.StatusDraft,
+		Signatories: []qystest.SignatorySpec{
+			{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司", Contact: "13800000000"},
+			{TenantType: qystest.TenantPersonal, TenantName: "张三", Contact: "13900000000"},
+		},
+		Documents: []qystest.DocumentSpec{{Title: "合同正文"}, {Title: "附件"}},
+	})
+}
+
+// TestArchiveKeepsOperationLogAndVerifies: a completed contract's
+// operation log is archived next to its PDFs (the pseudo-document
+// <id>.oplog, the /v2/contract/stream result as sent), and every archived
+// PDF is verified with its verdict recorded: valid for the signed files,
+// invalid for one the platform served tampered; the online check
+// (/v2/verify) runs when the tenant enables it.
+func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.cfg.ArchiveOperationLog = true
+	h.arch.VerifyOnline = map[string]bool{"default": true}
+	id := h.addPDFContract()
+	if err := h.fake.Send(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // signed through the fake's lifecycle, which signs the PDFs
+		if err := h.fake.Sign(id, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fake.TamperNextDownloads(1)
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "documents and log archived", func() bool {
+		c := h.contract(id)
+		if c == nil || len(c.Documents) != 3 {
+			return false
+		}
+		for _, d := range c.Documents {
+			if d.ArchiveState != store.ArchiveArchived {
+				return false
+			}
+		}
+		return true
+	})
+	var valid, invalid int
+	for _, d := range h.contract(id).Documents {
+		if d.ID == id+archiver.OplogSuffix {
+			if !strings.HasSuffix(d.Path, ".json") || d.VerifyVerdict != "" {
+				t.Fatalf("oplog document %+v", d)
+			}
+			b, err := os.ReadFile(filepath.Join(h.dataDir, d.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log struct {
+				TotalCount int               `json:"totalCount"`
+				List       []json.RawMessage `json:"list"`
+			}
+			if err := json.Unmarshal(b, &log); err != nil || log.TotalCount == 0 || len(log.List) != log.TotalCount {
+				t.Fatalf("oplog file %s: %v", b, err)
+			}
+			continue
+		}
+		if d.VerifiedAt == nil {
+			t.Fatalf("document %s not verified: %+v", d.ID, d)
+		}
+		switch d.VerifyVerdict {
+		case string(pdfverify.Valid):
+			valid++
+			if d.VerifySignatures == 0 || d.VerifyProblem != "" {
+				t.Fatalf("valid document %+v", d)
+			}
+		case string(pdfverify.Invalid):
+			invalid++
+			if d.VerifyProblem == "" {
+				t.Fatalf("invalid document without a problem: %+v", d)
+			}
+		default:
+			t.Fatalf("document %s verdict %q", d.ID, d.VerifyVerdict)
+		}
+	}
+	if valid != 1 || invalid != 1 {
+		t.Fatalf("%d valid and %d invalid, want one of each (one download was tampered)", valid, invalid)
+	}
+	verifies := 0
+	for _, r := range h.fake.Requests() {
+		if r.Path == qys.PathFileVerify {
+			verifies++
+		}
+	}
+	if verifies == 0 {
+		t.Fatal("the online check was enabled but /v2/verify was never called")
+	}
+}
+
+// TestOnlineVerificationOnlyWhenEnabled: without the tenant setting no
+// archived PDF leaves for /v2/verify; the offline verdict is recorded.
+func TestOnlineVerificationOnlyWhenEnabled(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	id := h.addPDFContract()
+	if err := h.fake.Send(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := h.fake.Sign(id, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "documents verified", func() bool {
+		c := h.contract(id)
+		if c == nil || len(c.Documents) != 2 {
+			return false
+		}
+		for _, d := range c.Documents {
+			if d.VerifyVerdict != string(pdfverify.Valid) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, r := range h.fake.Requests() {
+		if r.Path == qys.PathFileVerify {
+			t.Fatal("/v2/verify called although the tenant did not enable the online check")
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// certifications polls the tenant's pending certifications (unconfirmed,
+// or confirmed in progress or in review: lifecycle.CertPending) not
+// updated for StuckAfter, least recently updated first, one page
+// (StuckPage) a pass. Each one the certification-result API shows in a
+// state that advances the row (lifecycle.CertAdvances) gets a RECONCILE
+// trigger on QYS_CALLBACKS, which the dispatcher confirms and applies
+// like a callback: a success callback 契约锁 gave up on still ends in the
+// ledger. A tenant API without the certification-result calls
+// (dispatcher.CertificationAPI) is skipped.
+func (r *Reconciler) certifications(ctx context.Context, tenant string, api API, rep *Report) error {
+	capi, ok := api.(dispatcher.CertificationAPI)
+	if !ok {
+		return nil
+	}
+	rows, err := r.cfg.Ledger.PendingCertifications(ctx, tenant, r.cfg.Now().Add(-r.cfg.StuckAfter), r.cfg.StuckPage)
+	if err != nil {
+		return wrapf(err, "reconcile: pending certifications")
+	}
+	for _, row := range rows {
+		status, err := certificationStatus(ctx, capi, row)
+		if err != nil {
+			// One certification the API will not answer must not stop the pass.
+			if !errors.Is(err, qys.ErrNotFound) {
+				r.cfg.Logger.Warn().Err(err).Str("kind", row.Kind).Msg("reconcile: certification result failed; skipped")
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		rep.Checked++
+		old := row.CertView()
+		next := lifecycle.CertView{State: lifecycle.CertState(status, status == qys.AuthStatusSuccess), Confirmed: true}
+		if status == "" || !lifecycle.CertAdvances(&old, next) {
+			continue
+		}
+		if err := r.triggerCertification(ctx, rep, row, status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func certificationStatus(ctx context.Context, api dispatcher.CertificationAPI, row store.Certification) (string, error) {
+	if row.Kind == "company" {
+		res, err := api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: row.RequestID})
+		if err != nil {
+			return "", err
+		}
+		return res.Status, nil
+	}
+	res, err := api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: row.RequestID})
+	if err != nil {
+		return "", err
+	}
+	return res.Status, nil
+}
+
+// triggerCertification publishes a RECONCILE event for one certification
+// (kind auth.company or auth.personal, the status the API showed). Its id
+// covers that status, so repeated passes collapse in the duplicate window
+// and, once applied, in the ledger's events.
+func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row store.Certification, status string) error {
+	kind := events.KindAuthPersonal
+	if row.Kind == "company" {
+		kind = events.KindAuthCompany
+	}
+	payload, _ := json.Marshal(map[string]string{"reason": "pending", "status": status})
+	env := events.Envelope{
+		Schema: events.SchemaCallbackV1, Tenant: row.Tenant, Kind: kind, Type: TypeReconcile,
+		Auth:       &events.Auth{RequestID: row.RequestID, Status: status, Success: status == qys.AuthStatusSuccess},
+		ReceivedAt: r.cfg.Now().UTC(), Format: "reconcile", Source: events.SourceReconcile, Payload: payload,
+	}
+	env.ID = events.EventID(row.Tenant, kind, row.RequestID, TypeReconcile, status, "pending")
+	data, err := env.Encode()
+	if err != nil {
+		return wrapf(err, "reconcile: encode")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ack, err := r.cfg.JS.Publish(pctx, r.cfg.Names.CallbackSubject(row.Tenant, kind, TypeReconcile), data, jetstream.WithMsgID(env.ID))
+	if err != nil {
+		return wrapf(err, "reconcile: publish certification trigger")
+	}
+	if ack.Duplicate {
+		return nil
+	}
+	rep.Triggered++
+	r.cfg.Logger.Info().Str("kind", kind).Str("status", status).Msg("reconcile trigger (certification)")
+	return nil
+}

@@ -1,0 +1,129 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/store"
+)
+
+// testCertificationChanges: confirmed certifications never regress, facts
+// are written only with a change (with the previous state), and pending
+// rows are listed for the reconciler.
+func testCertificationChanges(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	ev := func(id string) store.Event {
+		return store.Event{ID: id, Tenant: tenant, Kind: "auth.company", Type: "AUTH", Source: "callback"}
+	}
+	fact := func(id string) []store.Fact {
+		return []store.Fact{{ID: id, Subject: "qys.ledger.default.certification.X", Tenant: tenant,
+			AfterPrevious: true, Payload: []byte(`{"kind":"certification.status"}`)}}
+	}
+	apply := func(evID string, c store.Certification) store.CertificationApplied {
+		t.Helper()
+		c.Tenant, c.RequestID, c.Kind = tenant, "cr1", "company"
+		res, err := l.ApplyCertificationChange(ctx, store.CertificationChange{Event: ev(evID), Certification: c, Facts: fact("f-" + evID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// The callback's word, then the API's in-progress, then review.
+	if res := apply("e1", store.Certification{Status: "1", Success: true, Name: "甲方"}); !res.Changed || res.Previous != nil {
+		t.Fatalf("first apply = %+v", res)
+	}
+	if res := apply("e2", store.Certification{Status: "0", Confirmed: true, Detail: json.RawMessage(`{"status":0}`)}); res.Changed {
+		t.Fatal("a confirmed in-progress replaced an unconfirmed success (success is final)")
+	}
+	if res := apply("e3", store.Certification{Status: "1", Success: true, Confirmed: true, Detail: json.RawMessage(`{"status":1}`)}); !res.Changed ||
+		res.Previous == nil || res.Previous.Confirmed {
+		t.Fatalf("confirming the success = %+v", res)
+	}
+	if res := apply("e4", store.Certification{Status: "2", Confirmed: true, FailReason: "late"}); res.Changed {
+		t.Fatal("a failure replaced a confirmed success")
+	}
+	got, err := l.Certification(ctx, tenant, "cr1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Success || !got.Confirmed || got.Pending || got.Name != "甲方" || got.FailReason != "" ||
+		string(compact(got.Detail)) != `{"status":1}` {
+		t.Fatalf("certification = %+v", got)
+	}
+	var facts []store.Fact
+	all, err := l.Outbox(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range all {
+		if f.Subject == "qys.ledger.default.certification.X" {
+			facts = append(facts, f)
+		}
+	}
+	if len(facts) != 2 {
+		t.Fatalf("%d certification facts, want 2 (one per change)", len(facts))
+	}
+	var second struct {
+		Previous string `json:"previous_status"`
+	}
+	if err := json.Unmarshal(facts[1].Payload, &second); err != nil || second.Previous != "SUCCESS" {
+		t.Fatalf("second fact %s: previous %q", facts[1].Payload, second.Previous)
+	}
+	// Pending: an in-progress confirmed row and an unconfirmed one; not
+	// the success.
+	for i, c := range []store.Certification{{RequestID: "cr2", Status: "0", Confirmed: true}, {RequestID: "cr3", Status: "2"}} {
+		c.Tenant, c.Kind = tenant, "personal"
+		if err := l.ApplyCertification(ctx, ev("p"+string(rune('0'+i))), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 2 || pending[0].RequestID != "cr2" || pending[1].RequestID != "cr3" {
+		t.Fatalf("pending = %+v, want cr2 then cr3", pending)
+	}
+	if pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(-time.Hour), 10); err != nil || len(pending) != 0 {
+		t.Fatalf("pending before an hour ago = %+v, %v", pending, err)
+	}
+}
+
+// testDocumentVerification: the verification recorded with an archived
+// document reads back.
+func testDocumentVerification(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	MustApply(t, l, change("v1", "cv", step{status: "COMPLETE", confirmed: true}))
+	at := time.Date(2026, 12, 1, 8, 0, 0, 123456000, time.UTC)
+	doc := store.Document{ID: "dv", ContractID: "cv", Title: "正文", SHA256: "cd34", Size: 10, Path: "documents/sha256/cd/cd34.pdf",
+		VerifyVerdict: "invalid", VerifySignatures: 2, VerifiedAt: &at, VerifyProblem: "signature 2 does not cover the file"}
+	if changed, err := l.ArchiveDocument(ctx, tenant, doc, nil); err != nil || !changed {
+		t.Fatalf("archive = %v, %v", changed, err)
+	}
+	c := MustContract(t, l, "cv")
+	var d *store.Document
+	for i := range c.Documents {
+		if c.Documents[i].ID == "dv" {
+			d = &c.Documents[i]
+		}
+	}
+	if d == nil || d.VerifyVerdict != "invalid" || d.VerifySignatures != 2 || d.VerifiedAt == nil ||
+		!d.VerifiedAt.Equal(at) || d.VerifyProblem != doc.VerifyProblem {
+		t.Fatalf("document = %+v", d)
+	}
+	list, err := l.Documents(ctx, store.DocumentFilter{Tenant: tenant})
+	if err != nil || len(list) == 0 || list[0].VerifyVerdict != "invalid" {
+		t.Fatalf("Documents = %+v, %v", list, err)
+	}
+}
+
+func compact(b []byte) []byte {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return b
+	}
+	out, _ := json.Marshal(v)
+	return out
+}
