@@ -96,3 +96,19 @@ func TestBoundsInReadme(t *testing.T) {
 		}
 	}
 }
+
+// TestAPICheckAndAppPair: QYSHOOK_API_CHECK takes stop, warn or off, and
+// an app token without its secret (or the reverse) is refused.
+func TestAPICheckAndAppPair(t *testing.T) {
+	if c, err := loadVars(map[string]string{}); err != nil || c.APICheck != APICheckStop {
+		t.Fatalf("default: %v %v", c, err)
+	}
+	if _, err := loadVars(map[string]string{"QYSHOOK_API_CHECK": "maybe"}); err == nil || !strings.Contains(err.Error(), "QYSHOOK_API_CHECK") {
+		t.Fatalf("maybe: %v", err)
+	}
+	for _, v := range []string{"QYSHOOK_QYS_APP_TOKEN", "QYSHOOK_QYS_APP_SECRET"} {
+		if _, err := loadVars(map[string]string{v: "x"}); err == nil || !strings.Contains(err.Error(), "the app token and the app secret go together") {
+			t.Errorf("%s alone: %v", v, err)
+		}
+	}
+}

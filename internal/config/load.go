@@ -71,6 +71,12 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	}
 	c.Dispatch = e.dispatch()
 	c.Admin = e.admin()
+	c.APICheck = strings.ToLower(e.str("API_CHECK", APICheckStop))
+	switch c.APICheck {
+	case APICheckStop, APICheckWarn, APICheckOff:
+	default:
+		e.problem("API_CHECK", "%q: must be stop, warn or off", c.APICheck)
+	}
 	c.File = e.str("CONFIG", "")
 
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
@@ -99,6 +105,13 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	}
 	return c, nil
 }
+
+// Values of QYSHOOK_API_CHECK.
+const (
+	APICheckStop = "stop"
+	APICheckWarn = "warn"
+	APICheckOff  = "off"
+)
 
 // envReader reads QYSHOOK_ variables and collects parse problems.
 type envReader struct {
