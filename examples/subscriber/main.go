@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,7 +78,14 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	seen := map[string]bool{} // use your database in production
 	handled := 0
 	for ctx.Err() == nil && (o.Max == 0 || handled < o.Max) {
-		batch, err := cons.Fetch(16, jetstream.FetchMaxWait(time.Second))
+		// Never fetch more than is left to handle: every fetched fact is
+		// handled and acknowledged, so -max N stops at exactly N and the
+		// rest stays for the next run (nothing waits out its AckWait).
+		size := 16
+		if o.Max > 0 && o.Max-handled < size {
+			size = o.Max - handled
+		}
+		batch, err := cons.Fetch(size, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return err
 		}
@@ -91,10 +99,15 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 				seen[f.ID] = true
 				handle(out, f)
 			}
-			if err := msg.Ack(); err != nil {
+			// Ack after handling, and wait for the server's confirmation:
+			// a fact acknowledged before it was handled would be lost.
+			if err := msg.DoubleAck(ctx); err != nil {
 				return fmt.Errorf("ack: %w", err)
 			}
 			handled++
+		}
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) {
+			return fmt.Errorf("fetch: %w", err)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,43 @@ func TestSubscriberFollowsAndAcksFacts(t *testing.T) {
 	}
 	if info.NumAckPending != 0 || info.NumPending != 0 {
 		t.Fatalf("pending after run: ack %d, msgs %d", info.NumAckPending, info.NumPending)
+	}
+}
+
+// TestSubscriberStopsAtMax: with 40 facts waiting and -max 20, the
+// subscriber handles and acks exactly 20 (before, it acked whole batches
+// of 16 and stopped at 32) and leaves the rest for the next run.
+func TestSubscriberStopsAtMax(t *testing.T) {
+	env := natstest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 40 {
+		f := events.Fact{Schema: events.SchemaLedgerV1, ID: fmt.Sprintf("fact-%d", i), Tenant: "default",
+			Kind: events.FactContractStatus, ContractID: fmt.Sprint(1000 + i), Status: "SIGNING"}
+		data, _ := json.Marshal(f)
+		if _, err := env.JS.Publish(ctx, env.Names.LedgerContractSubject("default", "SIGNING"), data, jetstream.WithMsgID(f.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run, want := range []int{20, 20} {
+		var out bytes.Buffer
+		o := Options{URL: env.URL, Namespace: env.Names.Namespace, Tenant: "default", Durable: "billing", Max: 20}
+		if err := Run(ctx, o, &out); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(out.String(), "\n"); n != want {
+			t.Fatalf("run %d handled %d facts, want %d:\n%s", run, n, want, out.String())
+		}
+		cons, err := env.JS.Consumer(ctx, env.Names.LedgerStream(), "billing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending != 0 || info.NumPending != uint64(40-20*(run+1)) {
+			t.Fatalf("run %d: ack pending %d, pending %d", run, info.NumAckPending, info.NumPending)
+		}
 	}
 }

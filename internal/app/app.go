@@ -38,6 +38,10 @@ type Services struct {
 	Docs   *docstore.Store // documents under the data dir
 	APIs   map[string]dispatcher.API
 
+	// apiRefused holds the dispatcher: the open API refused credentials at
+	// start and QYSHOOK_API_CHECK=warn kept the receiver up.
+	apiRefused error
+
 	stopProvision context.CancelFunc // background provisioning, if any
 	provisioned   chan struct{}
 }

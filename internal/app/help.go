@@ -35,6 +35,7 @@ const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (defa
                              契约锁 open API
   QYSHOOK_QYS_AGENT_TOKEN, QYSHOOK_QYS_AGENT_SECRET
                              SaaS agent mode (acting for other companies)
+  QYSHOOK_API_CHECK          refused credentials at start: stop (default), warn (hold the dispatcher) or off
   QYSHOOK_MAX_DELIVER, QYSHOOK_ACK_WAIT, QYSHOOK_DISPATCH_WORKERS, QYSHOOK_ARCHIVE_BUNDLE
   QYSHOOK_RECONCILE_INTERVAL, _STUCK_AFTER, _WINDOW
   QYSHOOK_SHUTDOWN_TIMEOUT   how long the batch in hand may run after SIGTERM (30s)

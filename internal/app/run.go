@@ -44,6 +44,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		return err
 	}
 	defer svc.Close()
+	if roles.Dispatcher {
+		if err := svc.checkAPI(ctx); err != nil {
+			return err
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -53,7 +58,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	}
 	var disp *dispatcher.Dispatcher
 	var arch *archiver.Archiver
-	if roles.Dispatcher {
+	if roles.Dispatcher && svc.apiRefused == nil {
 		if disp, err = svc.NewDispatcher(reg); err != nil {
 			return err
 		}
@@ -90,7 +95,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 				log.Error().Err(err).Msg("archiver stopped")
 			}
 		}()
-		if cfg.Dispatch.ReconcileInterval > 0 {
+		if cfg.Dispatch.ReconcileInterval > 0 && svc.apiRefused == nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); svc.NewReconciler().Run(workCtx) }()
 		}
@@ -135,6 +140,9 @@ func (s *Services) readiness(roles Roles) []health.Check {
 	checks := []health.Check{health.NATSConnected(s.Conn.NC), health.Stream(s.Conn.JS, s.Names.CallbacksStream())}
 	if roles.Dispatcher && s.Ledger != nil {
 		checks = append(checks, health.Database(s.Ledger))
+	}
+	if roles.Dispatcher && s.apiRefused != nil {
+		checks = append(checks, s.apiCredentials())
 	}
 	return checks
 }

@@ -113,6 +113,13 @@ type Config struct {
 	// variables, then those of File, in file order.
 	Tenants []Tenant
 
+	// APICheck is what start-up does when the open API refuses a tenant's
+	// credentials on its one signed call (QYSHOOK_API_CHECK): "stop" (the
+	// default) ends start-up with one line; "warn" keeps the receiver up,
+	// holds the dispatcher and has /readyz answer api_credentials_refused;
+	// "off" skips the call.
+	APICheck string
+
 	needs    Need
 	problems []error
 }

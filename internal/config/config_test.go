@@ -132,11 +132,11 @@ func TestLoad(t *testing.T) {
 		{name: "ErrFormatBWithoutToken", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_FORMAT"] = "B" },
 			wantErr: "QYSHOOK_CALLBACK_TOKEN: required for format B"},
 		{name: "ErrMaxBodyOverVerifierCap", modify: func(e map[string]string) { e["QYSHOOK_MAX_BODY"] = "32MiB" },
-			wantErr: "QYSHOOK_MAX_BODY: must be positive and at most"},
+			wantErr: "QYSHOOK_MAX_BODY: \"32MiB\" is outside the accepted range 1KiB to 16MiB"},
 		{name: "ErrSignatureB", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_SIGNATURE_B"] = "sha1" },
 			wantErr: "QYSHOOK_CALLBACK_SIGNATURE_B: \"sha1\": must be none or md5"},
 		{name: "ErrAckWait", modify: func(e map[string]string) { e["QYSHOOK_ACK_WAIT"] = "10ms" },
-			wantErr: "QYSHOOK_ACK_WAIT: must be at least 1s"},
+			wantErr: "QYSHOOK_ACK_WAIT: \"10ms\" is outside the accepted range 1s to 1h"},
 		{name: "ErrMaxDeliver", modify: func(e map[string]string) { e["QYSHOOK_MAX_DELIVER"] = "0" },
 			wantErr: "QYSHOOK_MAX_DELIVER: must be at least 1"},
 		{name: "ErrCipher", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_CIPHER"] = "DES" },
@@ -154,7 +154,7 @@ func TestLoad(t *testing.T) {
 		{name: "ErrTimestampPast", modify: func(e map[string]string) { e["QYSHOOK_TIMESTAMP_PAST"] = "3 days" },
 			wantErr: "QYSHOOK_TIMESTAMP_PAST: \"3 days\" is not a duration"},
 		{name: "ErrPublishTimeout", modify: func(e map[string]string) { e["QYSHOOK_PUBLISH_TIMEOUT"] = "-1s" },
-			wantErr: "QYSHOOK_PUBLISH_TIMEOUT: must be positive"},
+			wantErr: "QYSHOOK_PUBLISH_TIMEOUT: \"-1s\" is outside the accepted range 100ms to 1m"},
 		{name: "ErrMaxBody", modify: func(e map[string]string) { e["QYSHOOK_MAX_BODY"] = "lots" },
 			wantErr: "QYSHOOK_MAX_BODY"},
 		{name: "ErrStreamMaxBytes", modify: func(e map[string]string) { e["QYSHOOK_STREAM_MAX_BYTES"] = "1TB" },
@@ -176,7 +176,7 @@ func TestLoad(t *testing.T) {
 		{name: "ErrSeveralJoined", modify: func(e map[string]string) {
 			e["QYSHOOK_MAX_BODY"] = "0"
 			e["QYSHOOK_CALLBACK_FORMAT"] = "Z"
-		}, wantErr: "QYSHOOK_MAX_BODY: must be positive and at most 16777216 bytes\n"},
+		}, wantErr: "QYSHOOK_MAX_BODY: \"0\" is outside the accepted range 1KiB to 16MiB\n"},
 		{name: "ErrMissingFile", modify: func(e map[string]string) { e["QYSHOOK_CONFIG"] = "/nonexistent/t.toml" },
 			wantErr: "QYSHOOK_CONFIG /nonexistent/t.toml: cannot read"},
 	}

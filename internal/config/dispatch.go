@@ -58,40 +58,22 @@ func (e envReader) dispatch() Dispatch {
 	d := Dispatch{
 		MaxDeliver:          int(e.integer("MAX_DELIVER", 8)),
 		Workers:             int(e.integer("DISPATCH_WORKERS", 16)),
-		AckWait:             e.duration("ACK_WAIT", 30*time.Second),
+		AckWait:             e.duration("ACK_WAIT"),
 		ArchiveBundle:       e.boolean("ARCHIVE_BUNDLE"),
 		ArchiveOperationLog: e.str("ARCHIVE_OPLOG", "") == "" || e.boolean("ARCHIVE_OPLOG"),
 		ArchiveWorkers:      int(e.integer("ARCHIVE_WORKERS", 4)),
-		DownloadTimeout:     e.duration("DOWNLOAD_TIMEOUT", 30*time.Minute),
-		ReconcileInterval:   e.duration("RECONCILE_INTERVAL", 10*time.Minute),
-		StuckAfter:          e.duration("RECONCILE_STUCK_AFTER", time.Hour),
-		ReconcileWindow:     e.duration("RECONCILE_WINDOW", 72*time.Hour),
-		ShutdownTimeout:     e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
-		CallbackRetention:   e.duration("CALLBACK_RETENTION", 720*time.Hour),
-	}
-	if d.CallbackRetention < time.Hour || d.CallbackRetention > 8760*time.Hour {
-		e.problem("CALLBACK_RETENTION", "must be %v to %v", time.Hour, 8760*time.Hour)
-	}
-	if d.ShutdownTimeout < MinShutdownTimeout || d.ShutdownTimeout > MaxShutdownTimeout {
-		e.problem("SHUTDOWN_TIMEOUT", "must be %v to %v", MinShutdownTimeout, MaxShutdownTimeout)
+		DownloadTimeout:     e.duration("DOWNLOAD_TIMEOUT"),
+		ReconcileInterval:   e.duration("RECONCILE_INTERVAL"),
+		StuckAfter:          e.duration("RECONCILE_STUCK_AFTER"),
+		ReconcileWindow:     e.duration("RECONCILE_WINDOW"),
+		ShutdownTimeout:     e.duration("SHUTDOWN_TIMEOUT"),
+		CallbackRetention:   e.duration("CALLBACK_RETENTION"),
 	}
 	if d.MaxDeliver < 1 {
 		e.problem("MAX_DELIVER", "must be at least 1")
 	}
 	if d.Workers < 1 {
 		e.problem("DISPATCH_WORKERS", "must be at least 1")
-	}
-	if d.AckWait < time.Second {
-		e.problem("ACK_WAIT", "must be at least 1s")
-	}
-	if d.ArchiveWorkers < 1 || d.ArchiveWorkers > 64 {
-		e.problem("ARCHIVE_WORKERS", "must be between 1 and 64")
-	}
-	if d.DownloadTimeout < 10*time.Second || d.DownloadTimeout > 6*time.Hour {
-		e.problem("DOWNLOAD_TIMEOUT", "must be between 10s and 6h")
-	}
-	if d.ReconcileInterval < 0 || d.StuckAfter < 0 || d.ReconcileWindow < 0 {
-		e.problem("RECONCILE_*", "durations must not be negative")
 	}
 	return d
 }

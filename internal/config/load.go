@@ -47,30 +47,36 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.NATSURL = e.str("NATS_URL", "")
 	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
-	c.NATSSyncInterval = e.syncInterval("NATS_SYNC")
+	c.NATSSyncInterval = e.duration("NATS_SYNC")
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
-	c.MaxBody = e.bytes("MAX_BODY", DefaultMaxBody)
-	c.PublishTimeout = e.duration("PUBLISH_TIMEOUT", DefaultPublishTimeout)
+	c.MaxBody = e.bytes("MAX_BODY")
+	c.PublishTimeout = e.duration("PUBLISH_TIMEOUT")
 	c.Window = Window{
-		Past:   e.duration("TIMESTAMP_PAST", DefaultTimestampPast),
-		Future: e.duration("TIMESTAMP_FUTURE", DefaultTimestampFuture),
+		Past:   e.duration("TIMESTAMP_PAST"),
+		Future: e.duration("TIMESTAMP_FUTURE"),
 	}
 	// An explicit max age applies to the callback stream too; unset, the
 	// callbacks are kept however old until they are worked.
-	c.Stream.MaxAge = e.duration("STREAM_MAX_AGE", 720*time.Hour)
+	c.Stream.MaxAge = e.duration("STREAM_MAX_AGE")
 	if e.str("STREAM_MAX_AGE", "") != "" {
 		c.Stream.CallbackMaxAge = c.Stream.MaxAge
 	}
-	c.Stream.MaxBytes = e.bytes("STREAM_MAX_BYTES", 0)
-	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW", 48*time.Hour)
+	c.Stream.MaxBytes = e.bytes("STREAM_MAX_BYTES")
+	c.Stream.DuplicateWindow = e.duration("DUPLICATE_WINDOW")
 	c.Stream.Replicas = int(e.integer("STREAM_REPLICAS", 0)) // unset: 1, or 3 on a cluster
 	if e.str("STREAM_REPLICAS", "") != "" && c.Stream.Replicas == 0 {
 		c.Stream.Replicas = -1 // explicit 0: refused by Validate
 	}
 	c.Dispatch = e.dispatch()
 	c.Admin = e.admin()
+	c.APICheck = strings.ToLower(e.str("API_CHECK", APICheckStop))
+	switch c.APICheck {
+	case APICheckStop, APICheckWarn, APICheckOff:
+	default:
+		e.problem("API_CHECK", "%q: must be stop, warn or off", c.APICheck)
+	}
 	c.File = e.str("CONFIG", "")
 
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
@@ -100,6 +106,13 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	return c, nil
 }
 
+// Values of QYSHOOK_API_CHECK.
+const (
+	APICheckStop = "stop"
+	APICheckWarn = "warn"
+	APICheckOff  = "off"
+)
+
 // envReader reads QYSHOOK_ variables and collects parse problems.
 type envReader struct {
 	getenv func(string) string
@@ -117,31 +130,18 @@ func (e envReader) problem(name, format string, args ...any) {
 	e.c.problems = append(e.c.problems, fmt.Errorf("%s%s: "+format, append([]any{Prefix, name}, args...)...))
 }
 
-func (e envReader) duration(name string, def time.Duration) time.Duration {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.problem(name, "%q is not a duration such as 90s, 5m or 72h", v)
-		return def
-	}
-	return d
+func (e envReader) duration(name string) time.Duration {
+	return time.Duration(e.bounded(name, false))
 }
 
-// syncInterval reads "always" (0, the default) or a positive duration.
-func (e envReader) syncInterval(name string) time.Duration {
-	v := e.str(name, "always")
-	if strings.EqualFold(v, "always") {
-		return 0
+// bounded reads a setting listed in Bounds; a name not listed is a
+// programming error.
+func (e envReader) bounded(name string, size bool) int64 {
+	b, ok := BoundOf(name)
+	if !ok || b.Size != size {
+		panic("config: " + name + " has no bound in config.Bounds")
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		e.problem(name, "%q is neither \"always\" nor a positive duration such as 1s or 2m", v)
-		return 0
-	}
-	return d
+	return b.read(e)
 }
 
 func (e envReader) integer(name string, def int64) int64 {
@@ -157,17 +157,8 @@ func (e envReader) integer(name string, def int64) int64 {
 	return n
 }
 
-func (e envReader) bytes(name string, def int64) int64 {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := ParseBytes(v)
-	if err != nil {
-		e.problem(name, "%v", err)
-		return def
-	}
-	return n
+func (e envReader) bytes(name string) int64 {
+	return e.bounded(name, true)
 }
 
 func (e envReader) boolean(name string) bool {
@@ -239,14 +230,15 @@ func splitSecrets(v string) []Secret {
 }
 
 // ParseBytes parses a size: a number of bytes, optionally with a suffix
-// KiB, MiB, GiB (or K, M, G, also powers of 1024). "-1" means no limit.
+// KiB, MiB, GiB, TiB (or K, M, G, T, also powers of 1024). "-1" means no limit.
 func ParseBytes(v string) (int64, error) {
 	s := strings.TrimSpace(v)
 	mult := int64(1)
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
 			break
@@ -259,5 +251,5 @@ func ParseBytes(v string) (int64, error) {
 	if n == -1 {
 		return -1, nil
 	}
-	return n * mult, nil
+	return mulBytes(n, mult, v)
 }

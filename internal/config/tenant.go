@@ -190,6 +190,9 @@ func (t *Tenant) validate(needs Need) []error {
 	if needs&NeedCallbackSecrets != 0 && len(t.Secrets) == 0 && !t.acceptsAllUnsigned() {
 		add("secret", "required (the %d-character callback secret)", SecretLen)
 	}
+	if (t.QYS.AppToken == "") != (t.QYS.AppSecret == "") {
+		add("qys_app_token", "the app token and the app secret go together")
+	}
 	if (t.QYS.AgentToken == "") != (t.QYS.AgentSecret == "") {
 		add("qys_agent_token", "the agent token and the agent secret go together")
 	}

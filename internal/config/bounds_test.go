@@ -1,0 +1,114 @@
+package config
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadVars(vars map[string]string) (*Config, error) {
+	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
+	return Load(func(k string) string { return vars[k] })
+}
+
+// TestBoundsRefuseOutOfRange: every duration and size setting refuses a
+// value below its floor and one above its ceiling with exactly one line
+// naming the setting and its range, and accepts both ends and its "off"
+// value. Before the bounds, QYSHOOK_RECONCILE_INTERVAL=1ns was accepted (a
+// busy loop) and most settings had no ceiling at all.
+func TestBoundsRefuseOutOfRange(t *testing.T) {
+	raw := func(b Bound, n int64) string {
+		if b.Size {
+			return strconv.FormatInt(n, 10)
+		}
+		return time.Duration(n).String()
+	}
+	for _, b := range Bounds {
+		t.Run(b.Name, func(t *testing.T) {
+			name := Prefix + b.Name
+			refused := []string{raw(b, b.Max+1)}
+			if b.Min > 0 {
+				refused = append(refused, raw(b, b.Min-1))
+			}
+			if b.Min-1 != b.OffValue || b.Off == "" {
+				if b.Min == 0 {
+					refused = append(refused, raw(b, -1)) // negative
+				}
+			}
+			for _, v := range refused {
+				_, err := loadVars(map[string]string{name: v})
+				if err == nil {
+					t.Fatalf("%s=%s accepted", name, v)
+				}
+				lines := strings.Split(err.Error(), "\n")
+				if len(lines) != 1 || !strings.HasPrefix(lines[0], name+": ") || !strings.Contains(lines[0], b.Range()) {
+					t.Errorf("%s=%s: %q, want one line naming it and %q", name, v, err, b.Range())
+				}
+			}
+			for _, v := range []string{raw(b, b.Min), raw(b, b.Max), b.Off} {
+				if v == "" {
+					continue
+				}
+				if _, err := loadVars(map[string]string{name: v}); err != nil {
+					t.Errorf("%s=%s refused: %v", name, v, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReconcileIntervalBusyLoop is the case the issue names.
+func TestReconcileIntervalBusyLoop(t *testing.T) {
+	if _, err := loadVars(map[string]string{"QYSHOOK_RECONCILE_INTERVAL": "1ns"}); err == nil ||
+		!strings.Contains(err.Error(), "QYSHOOK_RECONCILE_INTERVAL: \"1ns\" is outside the accepted range 0 (disables) or 100ms to 24h") {
+		t.Fatalf("1ns: %v", err)
+	}
+	c, err := loadVars(map[string]string{"QYSHOOK_RECONCILE_INTERVAL": "0"})
+	if err != nil || c.Dispatch.ReconcileInterval != 0 {
+		t.Fatalf("0 (disables): %v %v", c, err)
+	}
+	if _, err := loadVars(map[string]string{"QYSHOOK_STREAM_MAX_BYTES": "99999999999T"}); err == nil ||
+		!strings.Contains(err.Error(), "too large") {
+		t.Fatalf("overflowing size: %v", err)
+	}
+}
+
+// TestBoundsInReadme: the README's configuration table shows each range.
+func TestBoundsInReadme(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "| `QYSHOOK_") {
+			name := strings.TrimPrefix(line, "| `QYSHOOK_")
+			rows[name[:strings.Index(name, "`")]] = line
+		}
+	}
+	rows["TIMESTAMP_FUTURE"] = rows["TIMESTAMP_PAST"]
+	for _, b := range Bounds {
+		want := b.Format(b.Min) + "–" + b.Format(b.Max)
+		if !strings.Contains(rows[b.Name], want) {
+			t.Errorf("README row of QYSHOOK_%s does not show %q: %q", b.Name, want, rows[b.Name])
+		}
+	}
+}
+
+// TestAPICheckAndAppPair: QYSHOOK_API_CHECK takes stop, warn or off, and
+// an app token without its secret (or the reverse) is refused.
+func TestAPICheckAndAppPair(t *testing.T) {
+	if c, err := loadVars(map[string]string{}); err != nil || c.APICheck != APICheckStop {
+		t.Fatalf("default: %v %v", c, err)
+	}
+	if _, err := loadVars(map[string]string{"QYSHOOK_API_CHECK": "maybe"}); err == nil || !strings.Contains(err.Error(), "QYSHOOK_API_CHECK") {
+		t.Fatalf("maybe: %v", err)
+	}
+	for _, v := range []string{"QYSHOOK_QYS_APP_TOKEN", "QYSHOOK_QYS_APP_SECRET"} {
+		if _, err := loadVars(map[string]string{v: "x"}); err == nil || !strings.Contains(err.Error(), "the app token and the app secret go together") {
+			t.Errorf("%s alone: %v", v, err)
+		}
+	}
+}
