@@ -185,6 +185,29 @@ func TestContractDetail(t *testing.T) {
 	}
 }
 
+// TestDocumentVerification: the contract view carries the archived PDF's
+// signature check (verdict, signatures, when, problem) the ledger records.
+func TestDocumentVerification(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	MustApply(t, f.ledger, "default", "c1", "COMPLETE", base)
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := f.ledger.ArchiveDocument(ctx, "default", store.Document{ID: "c1-d1", ContractID: "c1", Title: "合同正文",
+		SHA256: strings.Repeat("ab", 32), Size: 10, Path: "documents/x.pdf", FetchedAt: &now,
+		VerifyVerdict: "invalid", VerifySignatures: 2, VerifiedAt: &now, VerifyProblem: "signature 2: digest mismatch"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var c contractView
+	if st := f.get(t, viewerToken, "/contracts/default/c1", &c); st != http.StatusOK || len(c.Documents) != 1 {
+		t.Fatalf("status %d, documents %+v", st, c.Documents)
+	}
+	d := c.Documents[0]
+	if d.VerifyVerdict != "invalid" || d.VerifySignatures != 2 || d.VerifiedAt == nil || !d.VerifiedAt.Equal(now) ||
+		d.VerifyProblem != "signature 2: digest mismatch" {
+		t.Errorf("document = %+v, want the recorded verification", d)
+	}
+}
+
 func TestNotFound(t *testing.T) {
 	f := newFixture(t)
 	for _, p := range []string{"/contracts/default/missing", "/contracts/bad%20tenant/x", "/dead-letters/42",

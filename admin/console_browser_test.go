@@ -398,6 +398,11 @@ func TestBrowserConsole(t *testing.T) {
 		if len(sha) != 64 || !strings.Contains(head, "房屋租赁合同") {
 			t.Errorf("sha %q, head %q", sha, head)
 		}
+		// The signature check of the archived PDF has its own column, its
+		// text from the message table (a missing key shows as "!key").
+		if v := text(t, ctx, ".doc-row td:nth-child(5)"); v == "" || strings.HasPrefix(v, "!") {
+			t.Errorf("verification cell %q", v)
+		}
 		shot(t, ctx, "contract")
 		// The link downloads the archived file; its hash is the one shown.
 		req, _ := http.NewRequest(http.MethodGet, base+href, nil)

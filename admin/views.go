@@ -46,6 +46,12 @@ type documentView struct {
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error,omitempty"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// The archived file's signature check (package pdfverify): valid,
+	// invalid or no-signatures; "" when it was not verified.
+	VerifyVerdict    string     `json:"verify_verdict,omitempty"`
+	VerifySignatures int        `json:"verify_signatures,omitempty"`
+	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
+	VerifyProblem    string     `json:"verify_problem,omitempty"`
 }
 
 type eventView struct {
@@ -132,6 +138,8 @@ func viewContract(c store.Contract, unmasked bool) contractView {
 			ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: d.SHA256, Size: d.Size,
 			Path: d.Path, FetchedAt: utc(d.FetchedAt), ArchiveState: d.ArchiveState, Attempts: d.Attempts,
 			LastError: d.LastError, NextAttemptAt: utc(d.NextAttemptAt),
+			VerifyVerdict: d.VerifyVerdict, VerifySignatures: d.VerifySignatures,
+			VerifiedAt: utc(d.VerifiedAt), VerifyProblem: d.VerifyProblem,
 		})
 	}
 	return v

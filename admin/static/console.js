@@ -73,6 +73,13 @@
     return s ? '?' + s : '';
   }
   function badge(status) { return el('span', { class: 'badge s-' + String(status || '').toLowerCase() }, status || '—'); }
+  // verdict shows an archived PDF's signature check; the problem is the
+  // cell's title.
+  function verdict(d) {
+    if (!d.verify_verdict) return el('span', { class: 'hint' }, d.sha256 ? T('verify.none') : '—');
+    const n = d.verify_signatures ? ' (' + d.verify_signatures + ')' : '';
+    return el('span', { class: 'verdict v-' + d.verify_verdict, title: d.verify_problem || '' }, T('verify.' + d.verify_verdict) + n);
+  }
   function statusText(s) { const k = 'status.' + s; return k in MSGS ? MSGS[k] + ' (' + s + ')' : s; }
 
   // pager lists path with the query, appending rows; the "more" button
@@ -237,7 +244,7 @@
         ? el('a', { href: '/console' + base + '/documents/' + encodeURIComponent(d.id), class: 'download', download: '' }, T('action.download'))
         : (d.sha256 ? el('span', { class: 'hint' }, T('timeline.operator_download')) : el('span', { class: 'hint' }, T('timeline.not_archived')));
       docs.append(el('tr', { class: 'doc-row' }, el('td', {}, d.title || d.id), el('td', {}, d.sha256 ? fmtSize(d.size) : '—'),
-        el('td', { class: 'mono sha' }, d.sha256 || '—'), el('td', {}, fmtTime(d.fetched_at)), el('td', {}, link)));
+        el('td', { class: 'mono sha' }, d.sha256 || '—'), el('td', {}, fmtTime(d.fetched_at)), el('td', {}, verdict(d)), el('td', {}, link)));
     }
     const sig = $('#signatories tbody');
     for (const s of c.signatories || []) sig.append(el('tr', {}, el('td', {}, s.serial_no), el('td', {}, s.tenant_name), el('td', {}, s.tenant_type), el('td', {}, badge(s.status))));
