@@ -32,6 +32,15 @@ type fields struct {
 // one returns the single value of key from the body, else from query.
 // Conflicting or repeated values are malformed.
 func (f *fields) one(query url.Values, key string) (string, error) {
+	if len(query[key]) == 0 {
+		switch vs := f.vals[key]; len(vs) {
+		case 0:
+			return "", nil
+		case 1:
+			return vs[0], nil
+		}
+		return "", fmt.Errorf("%w: %s sent more than once", ErrMalformed, key)
+	}
 	seen := append([]string(nil), f.vals[key]...)
 	for _, v := range query[key] {
 		if len(seen) == 0 || seen[0] != v {
