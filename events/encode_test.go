@@ -22,7 +22,9 @@ func encodeCases() []events.Envelope {
 		out = append(out, e)
 	}
 	add(func(*events.Envelope) {})
-	add(func(e *events.Envelope) { e.Actor, e.OccurredAt, e.ContractID, e.ContractStatus, e.BusinessData = nil, nil, "", "", "" })
+	add(func(e *events.Envelope) {
+		e.Actor, e.OccurredAt, e.ContractID, e.ContractStatus, e.BusinessData = nil, nil, "", "", ""
+	})
 	add(func(e *events.Envelope) { e.Actor = &events.Actor{} })
 	add(func(e *events.Envelope) { e.Actor = &events.Actor{Contact: "c"} })
 	add(func(e *events.Envelope) {
@@ -41,7 +43,9 @@ func encodeCases() []events.Envelope {
 	add(func(e *events.Envelope) { e.Payload = json.RawMessage(`[1,"x",null,true,{"b":-1.5e3}]`) })
 	add(func(e *events.Envelope) { e.Payload = json.RawMessage(`{"a":`) })
 	add(func(e *events.Envelope) { e.Payload = json.RawMessage{} })
-	add(func(e *events.Envelope) { e.ReceivedAt = time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 8*3600)) })
+	add(func(e *events.Envelope) {
+		e.ReceivedAt = time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 8*3600))
+	})
 	add(func(e *events.Envelope) { e.ReceivedAt = time.Time{} })
 	add(func(e *events.Envelope) { e.ReceivedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) })
 	add(func(e *events.Envelope) { t := time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC); e.OccurredAt = &t })
