@@ -32,6 +32,15 @@ type fields struct {
 // one returns the single value of key from the body, else from query.
 // Conflicting or repeated values are malformed.
 func (f *fields) one(query url.Values, key string) (string, error) {
+	if len(query[key]) == 0 {
+		switch vs := f.vals[key]; len(vs) {
+		case 0:
+			return "", nil
+		case 1:
+			return vs[0], nil
+		}
+		return "", fmt.Errorf("%w: %s sent more than once", ErrMalformed, key)
+	}
 	seen := append([]string(nil), f.vals[key]...)
 	for _, v := range query[key] {
 		if len(seen) == 0 || seen[0] != v {
@@ -143,7 +152,8 @@ func parseJSONFields(b []byte) (*fields, error) {
 	return &fields{vals: vals, obj: obj}, nil
 }
 
-// decodeObject parses b as a UTF-8 JSON object. Errors wrap ErrMalformed.
+// decodeObject parses b as a UTF-8 JSON object in one pass. The values
+// are slices of b (see scanObject). Errors wrap ErrMalformed.
 func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: not UTF-8", ErrMalformed)
@@ -152,12 +162,14 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(t, &obj); err != nil {
+	obj, err := scanObject(t)
+	if err != nil {
+		// The refusal is rare: let encoding/json say what is wrong.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(t, &m); err != nil {
+			return nil, fmt.Errorf("%w: json: %w", ErrMalformed, err)
+		}
 		return nil, fmt.Errorf("%w: json: %w", ErrMalformed, err)
-	}
-	if obj == nil {
-		obj = map[string]json.RawMessage{}
 	}
 	return obj, nil
 }
@@ -171,6 +183,11 @@ func scalar(raw json.RawMessage) (string, bool) {
 	}
 	switch t[0] {
 	case '"':
+		if len(t) >= 2 && t[len(t)-1] == '"' && bytes.IndexByte(t[1:len(t)-1], '\\') < 0 && utf8.Valid(t) {
+			// No escape: the text between the quotes is the value (a
+			// decoded object's strings are valid JSON and UTF-8).
+			return string(t[1 : len(t)-1]), true
+		}
 		var s string
 		if json.Unmarshal(t, &s) != nil {
 			return "", false

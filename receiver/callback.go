@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -86,6 +87,9 @@ func (rc *Receiver) lookupTenant(r *http.Request) (*tenant, error) {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// encPool holds the buffers envelopes are encoded into.
+var encPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func putBuffer(b *bytes.Buffer) {
 	if b.Cap() <= 64<<10 {
 		b.Reset()
@@ -119,10 +123,19 @@ func rawRequest(r *http.Request, body []byte) qys.RawRequest {
 	return qys.RawRequest{
 		Method:      r.Method,
 		ContentType: r.Header.Get("Content-Type"),
-		Query:       r.URL.Query(),
+		Query:       query(r),
 		Header:      r.Header,
 		Body:        body,
 	}
+}
+
+// query parses the URL query, when there is one (契约锁 may send the
+// signature there).
+func query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
 }
 
 // Envelope turns a verified callback into the event stored on
@@ -169,7 +182,16 @@ func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source stri
 // store publishes env and waits for its PubAck. It fails fast, without
 // waiting for the timeout, while the connection is down.
 func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream.PubAck, error) {
-	data, err := env.Encode()
+	// The connection copies the message into its write buffer before
+	// PublishMsg returns, so the encoding's buffer is reused.
+	buf := encPool.Get().(*[]byte)
+	data, err := env.AppendEncode((*buf)[:0])
+	defer func() {
+		if cap(data) <= 64<<10 {
+			*buf = data[:0]
+			encPool.Put(buf)
+		}
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("receiver: encode envelope: %w", err)
 	}
@@ -202,6 +224,9 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 		rc.metrics.duplicates.WithLabelValues(env.Tenant).Inc()
 	}
 	rc.metrics.requests.WithLabelValues(route, env.Tenant, outcome).Inc()
+	if !rc.accessLog {
+		return
+	}
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
 			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
@@ -349,4 +351,34 @@ func TestPublishWithoutStream503(t *testing.T) {
 func TestTwoReceiversInOneProcess(t *testing.T) {
 	env := newHarness(t, nil).nats
 	newHarness(t, env) // its own registry: no duplicate registration
+}
+
+// TestLogLevelsDropTheirMiddlewares: below info there is no access line
+// (its middleware is not installed), refusals are still logged with their
+// request id, and a disabled logger leaves every callback answered.
+func TestLogLevelsDropTheirMiddlewares(t *testing.T) {
+	h := newHarness(t, nil, func(o *receiver.Options) { o.Logger = o.Logger.Level(zerolog.WarnLevel) })
+	if got := h.send(t, callbackCase{path: "/callbacks/acme/contract", sender: senderA(secretA),
+		payload: contractPayload("w-1", "SEAL", "SIGNING"), ts: time.Now()}); got.status != 200 {
+		t.Fatalf("stored callback: %d %q", got.status, got.body)
+	}
+	if logs := h.logs.String(); logs != "" {
+		t.Fatalf("a stored callback logged at warn level:\n%s", logs)
+	}
+	h.send(t, callbackCase{path: "/callbacks/beta/contract", sender: senderA(secretA),
+		payload: contractPayload("w-2", "SEAL", "SIGNING"), ts: time.Now()})
+	logs := h.logs.String()
+	if !contains(logs, `"req_id"`, `"error_code":"bad_signature"`) || strings.Contains(logs, `"message":"request"`) {
+		t.Fatalf("refusal at warn level:\n%s", logs)
+	}
+
+	off := newHarness(t, h.nats, func(o *receiver.Options) { o.Logger = zerolog.Logger{} })
+	if got := off.send(t, callbackCase{path: "/callbacks/acme/contract", sender: senderA(secretA),
+		payload: contractPayload("w-3", "SEAL", "SIGNING"), ts: time.Now()}); got.status != 200 {
+		t.Fatalf("without a logger: %d %q", got.status, got.body)
+	}
+	if got := off.send(t, callbackCase{path: "/callbacks/beta/contract", sender: senderA(secretA),
+		payload: contractPayload("w-4", "SEAL", "SIGNING"), ts: time.Now()}); got.status != 401 {
+		t.Fatalf("refused without a logger: %d %q", got.status, got.body)
+	}
 }

@@ -122,6 +122,9 @@ type Receiver struct {
 	publishTimeout time.Duration
 	now            func() time.Time
 	router         http.Handler
+	// accessLog: the logger writes info lines, so every request gets an
+	// access line that acknowledge adds the stored callback's ids to.
+	accessLog bool
 }
 
 // New builds a Receiver. It fails without a Publisher, when a tenant has
@@ -155,6 +158,7 @@ func New(o Options) (*Receiver, error) {
 		return nil, err
 	}
 	rc.metrics = m
+	rc.accessLog = logs(o.Logger, zerolog.InfoLevel)
 	rc.router = rc.routes()
 	return rc, nil
 }
@@ -191,13 +195,28 @@ func (rc *Receiver) routes() http.Handler {
 
 // newRouter is a chi router with the request-scope middlewares: the
 // request logger, a request id, and an access log that records the route
-// pattern, never the query string or the body.
+// pattern, never the query string or the body. They cost allocations on
+// every request, so each is only there when its lines can be written: the
+// access log when log writes info lines, the request logger and id when
+// it writes warnings (refusals).
 func newRouter(log zerolog.Logger) *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(hlog.NewHandler(log))
-	r.Use(hlog.RequestIDHandler("req_id", "X-Request-Id"))
-	r.Use(hlog.AccessHandler(accessLog))
+	if logs(log, zerolog.WarnLevel) {
+		r.Use(hlog.NewHandler(log))
+		r.Use(hlog.RequestIDHandler("req_id", "X-Request-Id"))
+	}
+	if logs(log, zerolog.InfoLevel) {
+		r.Use(hlog.AccessHandler(accessLog))
+	}
 	return r
+}
+
+// logs reports whether log writes lines of level (the zero Logger writes
+// none).
+func logs(log zerolog.Logger, level zerolog.Level) bool {
+	e := log.WithLevel(level)
+	defer e.Discard()
+	return e.Enabled()
 }
 
 func accessLog(r *http.Request, status, size int, d time.Duration) {
