@@ -105,9 +105,9 @@ type drainSample struct {
 
 // drainRates computes the rate over the first 10 % of n (from the
 // timeline's start to the first sample at 10 % or more) and over the
-// last 10 % (from the last sample below 90 % to the first at n). The
-// dispatcher applies whole batches, so a span may cover a little more
-// than 10 %. Zero where the timeline does not tell.
+// last 10 % (from when the last count below 90 % was first seen to the
+// first sample at n). The dispatcher applies whole batches, so a span may
+// cover a little more than 10 %. Zero where the timeline does not tell.
 func drainRates(samples []drainSample, n int) (start, end float64) {
 	if n <= 0 {
 		return 0, 0
@@ -129,8 +129,11 @@ func drainRates(samples []drainSample, n int) (start, end float64) {
 			break
 		}
 	}
-	from := drainSample{} // the timeline's start when nothing was below 90 % before
-	if below >= 0 {
+	for below > 0 && samples[below-1].applied == samples[below].applied {
+		below-- // from when that count was first reached
+	}
+	from := drainSample{} // the timeline's start when nothing had been applied before
+	if below >= 0 && samples[below].applied > 0 {
 		from = samples[below]
 	}
 	if span := samples[last].at - from.at; span > 0 {
@@ -190,10 +193,11 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 		}
 	}
 	start := time.Now()
+	origin := start // of the drain timeline
 	if o.Dispatch {
 		st.startDispatch()
 		sampling.Add(1)
-		go sample(start)
+		go sample(origin)
 	}
 	if err := burstLoad(ctx, st, o, res, id, addContract); err != nil {
 		return nil, err
@@ -211,9 +215,10 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 			addContract(i) // the platform's truth, after the memory is measured
 		}
 		drainFrom = time.Now()
+		origin = drainFrom
 		st.startDispatch()
 		sampling.Add(1)
-		go sample(drainFrom)
+		go sample(origin)
 	}
 	err = waitDrained(ctx, st, res.Accepted, o.Out)
 	res.DrainElapsed = time.Since(drainFrom)
@@ -222,6 +227,7 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	samples = append(samples, drainSample{at: time.Since(origin), applied: st.applied()}) // the end, however the sampler stood
 	res.DrainStartRate, res.DrainEndRate = drainRates(samples, res.Accepted)
 	st.stopDispatch()
 	res.StreamDiskEnd = DirSize(st.streamDir())
