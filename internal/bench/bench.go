@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,40 +122,13 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "qyshook-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	conn, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: o.SyncInterval})
+	st, err := newReceiverStack(ctx, o, o.SyncInterval)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	names := events.Names{Namespace: "bench"}
-	if err := names.Provision(ctx, conn.JS, events.StreamSettings{MaxAge: time.Hour, MaxBytes: 4 << 30, DuplicateWindow: 10 * time.Minute}); err != nil {
-		return nil, err
-	}
-	verifier, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{o.Secret},
-		Window: qys.Window{Past: config.DefaultTimestampPast, Future: config.DefaultTimestampFuture}})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	rc, err := receiver.New(receiver.Options{
-		Tenants:   map[string]*qys.Verifier{o.Tenant: verifier},
-		Publisher: conn.JS, Names: names, Logger: o.Logger, Registerer: prometheus.NewRegistry(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Concurrency: o.Concurrency, Sync: "always"}
-	if o.SyncInterval > 0 {
-		res.Sync = o.SyncInterval.String()
-	}
+	defer st.close()
+	rc, conn, names := st.handler, st.conn, st.names
+	res := &Result{Concurrency: o.Concurrency, Sync: syncName(o.SyncInterval)}
 	src, err := newSource(o)
 	if err != nil {
 		return nil, err
@@ -179,6 +153,67 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// receiverStack is a receiver on its own embedded JetStream (file
+// storage) in a directory of its own.
+type receiverStack struct {
+	handler *receiver.Receiver
+	conn    *natsconn.Conn
+	names   events.Names
+	undo    []func()
+}
+
+func newReceiverStack(ctx context.Context, o BenchOptions, syncInterval time.Duration) (st *receiverStack, err error) {
+	st = &receiverStack{}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "qyshook-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		st.undo = append(st.undo, func() { os.RemoveAll(tmp) })
+		dir = tmp
+	} else {
+		dir = filepath.Join(dir, "sync-"+syncName(syncInterval)) // a store per setting
+	}
+	if st.conn, err = natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: syncInterval}); err != nil {
+		return nil, err
+	}
+	st.undo = append(st.undo, func() { st.conn.Close() })
+	st.names = events.Names{Namespace: "bench"}
+	if err := st.names.Provision(ctx, st.conn.JS, events.StreamSettings{MaxAge: time.Hour, MaxBytes: 4 << 30, DuplicateWindow: 10 * time.Minute}); err != nil {
+		return nil, err
+	}
+	verifier, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{o.Secret},
+		Window: qys.Window{Past: config.DefaultTimestampPast, Future: config.DefaultTimestampFuture}})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	st.handler, err = receiver.New(receiver.Options{
+		Tenants:   map[string]*qys.Verifier{o.Tenant: verifier},
+		Publisher: st.conn.JS, Names: st.names, Logger: o.Logger, Registerer: prometheus.NewRegistry(),
+	})
+	return st, err
+}
+
+func (st *receiverStack) close() {
+	for i := len(st.undo) - 1; i >= 0; i-- {
+		st.undo[i]()
+	}
+}
+
+// syncName names an fsync setting: "always" for zero, else the interval.
+func syncName(interval time.Duration) string {
+	if interval <= 0 {
+		return "always"
+	}
+	return interval.String()
 }
 
 func streamMsgs(ctx context.Context, conn *natsconn.Conn, names events.Names) (uint64, error) {

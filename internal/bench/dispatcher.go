@@ -232,16 +232,32 @@ func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, fun
 		}
 		return l, "sqlite", func() { l.Close() }, nil
 	}
-	raw, err := sql.Open("pgx", db)
+	u, drop, err := pgScratch(ctx, db)
 	if err != nil {
 		return nil, "", nil, err
+	}
+	l, err := ledgerdb.Open(ctx, u, dir)
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	return l, "postgres", func() { l.Close(); drop() }, nil
+}
+
+// pgScratch creates a fresh schema in the PostgreSQL database at db and
+// returns db's URL with that schema as its search_path, and drop, which
+// drops the schema.
+func pgScratch(ctx context.Context, db string) (string, func(), error) {
+	raw, err := sql.Open("pgx", db)
+	if err != nil {
+		return "", nil, err
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "qyshook_bench_" + hex.EncodeToString(b)
 	if _, err := raw.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		raw.Close()
-		return nil, "", nil, fmt.Errorf("bench: create schema: %w", err)
+		return "", nil, fmt.Errorf("bench: create schema: %w", err)
 	}
 	drop := func() {
 		_, _ = raw.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
@@ -250,17 +266,31 @@ func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, fun
 	u, err := url.Parse(db)
 	if err != nil {
 		drop()
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	l, err := ledgerdb.Open(ctx, u.String(), dir)
+	return u.String(), drop, nil
+}
+
+// pgSchemaBytes is the on-disk size of the tables (with their indexes
+// and TOAST) of the schema named in the search_path of the URL db.
+func pgSchemaBytes(ctx context.Context, db string) (int64, error) {
+	u, err := url.Parse(db)
 	if err != nil {
-		drop()
-		return nil, "", nil, err
+		return 0, err
 	}
-	return l, "postgres", func() { l.Close(); drop() }, nil
+	schema := u.Query().Get("search_path")
+	raw, err := sql.Open("pgx", db)
+	if err != nil {
+		return 0, err
+	}
+	defer raw.Close()
+	var n sql.NullInt64
+	err = raw.QueryRowContext(ctx, `SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+		JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relkind IN ('r', 'm')`, schema).Scan(&n)
+	return n.Int64, err
 }
 
 // prefill adds the contracts to the fake and their events to the stream,

@@ -78,6 +78,16 @@ type run struct {
 	ok, errors int
 	elapsed    time.Duration
 	latencies  []time.Duration
+	// cpu is the process CPU time used while the load ran.
+	cpu time.Duration
+}
+
+// cpuPerRequest is the process CPU time per answered request.
+func (r *run) cpuPerRequest() time.Duration {
+	if r.ok+r.errors == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.ok+r.errors)
 }
 
 func (r *run) perSec() float64 {
@@ -115,6 +125,7 @@ func serveAndLoad(ctx context.Context, h http.Handler, path string, o BenchOptio
 		wg  sync.WaitGroup
 	)
 	src.start()
+	cpu0 := ProcessCPU()
 	start := time.Now()
 	for w := 0; w < o.Concurrency; w++ {
 		wg.Add(1)
@@ -143,6 +154,7 @@ func serveAndLoad(ctx context.Context, h http.Handler, path string, o BenchOptio
 	}
 	wg.Wait()
 	out.elapsed = time.Since(start)
+	out.cpu = ProcessCPU() - cpu0
 	slices.Sort(out.latencies)
 	return out, ctx.Err()
 }

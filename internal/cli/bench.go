@@ -10,10 +10,12 @@ import (
 	"github.com/qyshook/qyshook/internal/bench"
 )
 
-const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive [flags]   (qyshook bench <name> -h for its flags)\n" +
-	"  receiver    callbacks/s through the receiver into JetStream (fsync always vs an interval)\n" +
-	"  dispatcher  events/s from QYS_CALLBACKS into the ledger (SQLite or PostgreSQL)\n" +
-	"  archive     documents/s through the archive stage"
+const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst [flags]   (qyshook bench <name> -h for its flags)\n" +
+	"  receiver    callbacks/s through the receiver ÷ a bare no-op handler, interleaved rounds (fsync always vs an interval)\n" +
+	"  dispatcher  events/s from QYS_CALLBACKS into the ledger, interleaved rounds (SQLite, PostgreSQL, or both)\n" +
+	"  archive     documents/s through the archive stage\n" +
+	"  soak        serve's wiring under sustained contract lifecycles: accepted/s, p50/p99, callback→fact lag, RSS per interval\n" +
+	"  burst       N callbacks as fast as they come, then the drain: accept rate, drain rate first/last 10 %, disk and RSS per million"
 
 func runBench(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
@@ -22,54 +24,19 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, benchUsage)
-		return usageErr("which benchmark? qyshook bench receiver|dispatcher|archive [flags]")
+		return usageErr("which benchmark? qyshook bench receiver|dispatcher|archive|soak|burst [flags]")
 	}
 	what, args := args[0], args[1:]
 	fs := newFlags(env, "bench "+what, "[flags]")
 	switch what {
 	case "receiver":
-		conc := fs.Int("c", bench.DefaultConcurrency, "concurrent connections")
-		n := fs.Int("n", bench.DefaultCount, "callbacks to send")
-		dur := fs.Duration("d", 0, "send for this long instead of -n")
-		syncFlag := fs.String("sync", "both", "embedded store fsync: always, an interval such as 2m, or both (always, then 2m)")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		syncs, err := benchSyncs(*syncFlag)
-		if err != nil {
-			return err
-		}
-		for i, sync := range syncs {
-			res, err := bench.RunReceiver(ctx, bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur,
-				SyncInterval: sync, SkipNoop: i > 0})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(env.Stdout, res)
-		}
+		return benchReceiver(ctx, env, fs, args)
 	case "dispatcher":
-		db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
-		n := fs.Int("n", 20000, "events to pre-fill")
-		per := fs.Int("per-contract", 4, "events per contract")
-		slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if *n <= 0 || *per <= 0 {
-			return usageErr("-n and -per-contract must be positive")
-		}
-		runs := []bench.DispatcherOptions{{DB: *db, Events: *n, PerContract: *per}}
-		if *slow {
-			runs = append(runs, bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true},
-				bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true, SlowEvery: 10})
-		}
-		for _, o := range runs {
-			res, err := bench.RunDispatcher(ctx, o)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(env.Stdout, res)
-		}
+		return benchDispatcher(ctx, env, fs, args)
+	case "soak":
+		return benchSoak(ctx, env, fs, args)
+	case "burst":
+		return benchBurst(ctx, env, fs, args)
 	case "archive":
 		size := fs.Int64("size-mib", 512, "document size in MiB")
 		if err := parse(fs, args); err != nil {
@@ -84,7 +51,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintln(env.Stdout, res)
 	default:
-		return usageErr("unknown benchmark %q: receiver, dispatcher or archive", what)
+		return usageErr("unknown benchmark %q: receiver, dispatcher, archive, soak or burst", what)
 	}
 	return nil
 }
@@ -106,4 +73,164 @@ func benchSyncs(v string) ([]time.Duration, error) {
 		return nil, usageErr("-sync %q: want always, both or a positive interval such as 2m", v)
 	}
 	return []time.Duration{d}, nil
+}
+
+func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
+	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
+	n := fs.Int("n", bench.DefaultCount, "callbacks per run (built before the clock starts)")
+	dur := fs.Duration("d", 0, "send for this long per run instead of -n (callbacks built during the run)")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: no-op, then the receiver per -sync setting; the median ratio is reported")
+	syncFlag := fs.String("sync", "both", "embedded store fsync: always, an interval such as 2m, or both (always and 2m in each round)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *conc <= 0 || *n <= 0 || *dur < 0 || *rounds <= 0 {
+		return usageErr("-c, -n and -rounds must be positive and -d not negative")
+	}
+	syncs, err := benchSyncs(*syncFlag)
+	if err != nil {
+		return err
+	}
+	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur},
+		Rounds: *rounds, Syncs: syncs, Progress: env.Stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(env.Stdout, res.Summary())
+	return nil
+}
+
+func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
+	db := fs.String("db", "sqlite", "ledgers, comma-separated: sqlite and/or a postgres:// URL (a scratch schema is created and dropped); with two, each round runs both and prints the second ÷ the first")
+	n := fs.Int("n", 20000, "events to pre-fill")
+	per := fs.Int("per-contract", 4, "events per contract")
+	rounds := fs.Int("rounds", 1, "interleaved rounds over the -db ledgers; the median ratio is reported")
+	slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n <= 0 || *per <= 0 || *rounds <= 0 {
+		return usageErr("-n, -per-contract and -rounds must be positive")
+	}
+	dbs, err := benchDBs(*db)
+	if err != nil {
+		return err
+	}
+	o := bench.DispatcherOptions{Events: *n, PerContract: *per}
+	res, err := bench.RunDispatcherRounds(ctx, o, dbs, *rounds, env.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(env.Stdout, res.Ratios())
+	if !*slow {
+		return nil
+	}
+	for _, d := range dbs {
+		for _, o := range []bench.DispatcherOptions{{DB: d, Events: *n, PerContract: *per, Documents: true},
+			{DB: d, Events: *n, PerContract: *per, Documents: true, SlowEvery: 10}} {
+			r, err := bench.RunDispatcher(ctx, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.Stdout, r)
+		}
+	}
+	return nil
+}
+
+// benchDBs parses -db: comma-separated ledgers, each sqlite or a
+// postgres:// URL.
+func benchDBs(v string) ([]string, error) {
+	var dbs []string
+	for _, d := range strings.Split(v, ",") {
+		d = strings.TrimSpace(d)
+		switch {
+		case d == "sqlite":
+		case strings.HasPrefix(d, "postgres://"), strings.HasPrefix(d, "postgresql://"):
+		default:
+			return nil, usageErr("-db %q: want sqlite or a postgres:// URL, comma-separated", d)
+		}
+		dbs = append(dbs, d)
+	}
+	return dbs, nil
+}
+
+// benchDB parses a single -db.
+func benchDB(v string) (string, error) {
+	dbs, err := benchDBs(v)
+	if err != nil {
+		return "", err
+	}
+	if len(dbs) != 1 {
+		return "", usageErr("-db: want one ledger, got %d", len(dbs))
+	}
+	return dbs[0], nil
+}
+
+// benchSync parses a single fsync setting (0: always).
+func benchSync(v string) (time.Duration, error) {
+	syncs, err := benchSyncs(v)
+	if err != nil || len(syncs) != 1 {
+		return 0, usageErr("-sync %q: want always or a positive interval such as 2m", v)
+	}
+	return syncs[0], nil
+}
+
+func benchSoak(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
+	dur := fs.Duration("d", bench.DefaultSoakDuration, "how long the load runs")
+	interval := fs.Duration("interval", bench.DefaultSoakInterval, "report every")
+	workers := fs.Int("c", bench.DefaultSoakWorkers, "contract lifecycles played at once")
+	rate := fs.Int("rate", 0, "cap on lifecycles started per second (0: as fast as they are answered)")
+	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, or an interval such as 2m")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dur <= 0 || *interval <= 0 || *workers <= 0 || *rate < 0 {
+		return usageErr("-d, -interval and -c must be positive and -rate not negative")
+	}
+	d, err := benchDB(*db)
+	if err != nil {
+		return err
+	}
+	sync, err := benchSync(*syncFlag)
+	if err != nil {
+		return err
+	}
+	res, err := bench.RunSoak(ctx, bench.SoakOptions{Duration: *dur, Interval: *interval, Workers: *workers, Rate: *rate,
+		DB: d, SyncInterval: sync, Out: env.Stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, res)
+	return nil
+}
+
+func benchBurst(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
+	n := fs.Int("n", bench.DefaultBurst, "callbacks to send, one contract each")
+	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
+	dispatch := fs.Bool("dispatch", false, "run the dispatcher during the burst (default: stopped until all are accepted, so the accept rate, disk and RSS held are measured first)")
+	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, or an interval such as 2m")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n <= 0 || *conc <= 0 {
+		return usageErr("-n and -c must be positive")
+	}
+	d, err := benchDB(*db)
+	if err != nil {
+		return err
+	}
+	sync, err := benchSync(*syncFlag)
+	if err != nil {
+		return err
+	}
+	res, err := bench.RunBurst(ctx, bench.BurstOptions{N: *n, Concurrency: *conc, Dispatch: *dispatch, DB: d,
+		SyncInterval: sync, Out: env.Stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, res)
+	return nil
 }

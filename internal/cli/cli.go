@@ -74,7 +74,7 @@ var commands = []*Command{
 		Run: subcommands("migrate", migrateSubs)},
 	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger (read-only)",
 		Run: runVerify},
-	{Name: "bench", Summary: "measure the receiver, the dispatcher or archiving on this machine", Run: runBench},
+	{Name: "bench", Summary: "measure the receiver, the dispatcher, archiving, a soak or a burst on this machine", Run: runBench},
 	{Name: "doctor", Summary: "check configuration, NATS and streams, the ledger's migrations, API credentials and the clock; say how to fix what is wrong",
 		Run: runDoctor},
 	{Name: "healthcheck", Summary: "probe a qyshook /healthz or /readyz URL (for container HEALTHCHECKs)", Run: runHealthcheck},

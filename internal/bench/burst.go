@@ -1,0 +1,315 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+)
+
+// DefaultBurst is BurstOptions.N's default.
+const DefaultBurst = 20000
+
+// BurstOptions configures RunBurst.
+type BurstOptions struct {
+	// N is how many callbacks to send (default 20,000), each for a
+	// contract of its own.
+	N int
+	// Concurrency is the number of keep-alive connections (default 64).
+	Concurrency int
+	// Dispatch runs the dispatcher while the callbacks come in. Without
+	// it the dispatcher starts once all N are accepted, so the accept
+	// rate, the stream's disk and the memory held for N callbacks are
+	// measured first, then the drain alone.
+	Dispatch bool
+	// DB is the ledger: "" or "sqlite", or a postgres:// URL.
+	DB string
+	// SyncInterval, when positive, is QYSHOOK_NATS_SYNC (zero: fsync
+	// every write, the default).
+	SyncInterval time.Duration
+	// Dir is the data dir (default: a temporary directory, removed).
+	Dir string
+	// Out receives progress lines (nil: none).
+	Out io.Writer
+}
+
+// BurstResult is the outcome of RunBurst.
+type BurstResult struct {
+	N, Accepted, Errors int
+	Dispatch            bool
+	DB, Sync            string
+	AcceptElapsed       time.Duration
+	AcceptPerSec        float64
+	P50, P99            time.Duration
+	// RSSBefore and RSSHeld are the process's RSS before the burst and
+	// with the N callbacks held in the stream (dispatcher stopped only).
+	RSSBefore, RSSHeld uint64
+	// StreamDiskHeld is the NATS store's size with the N callbacks held
+	// (dispatcher stopped only).
+	StreamDiskHeld int64
+	// DrainElapsed runs from the dispatcher's start (stopped) or from the
+	// last callback's answer (running) until every accepted callback is
+	// applied.
+	DrainElapsed time.Duration
+	// DrainStartRate is events/s over the first 10 % applied, and
+	// DrainEndRate over the last 10 %.
+	DrainStartRate, DrainEndRate float64
+	StreamDiskEnd, LedgerDisk    int64
+	DLQ                          uint64
+}
+
+// RSSPerMillionHeld is the RSS growth while the callbacks are held,
+// scaled to a million callbacks.
+func (r *BurstResult) RSSPerMillionHeld() float64 {
+	if r.RSSHeld < r.RSSBefore {
+		return 0
+	}
+	return PerMillion(float64(r.RSSHeld-r.RSSBefore), r.Accepted)
+}
+
+// String formats the result.
+func (r *BurstResult) String() string {
+	mode := "dispatcher stopped during the burst"
+	if r.Dispatch {
+		mode = "dispatcher running during the burst"
+	}
+	s := fmt.Sprintf("burst (%s, sync %s, %s): %d callbacks, %d accepted in %v (%.0f/s), %d errors, answer p50 %s p99 %s\n",
+		r.DB, r.Sync, mode, r.N, r.Accepted, r.AcceptElapsed.Round(time.Millisecond), r.AcceptPerSec, r.Errors, ms(r.P50), ms(r.P99))
+	if !r.Dispatch {
+		s += fmt.Sprintf("held: RSS %s → %s (%s per million held); stream store %s (%s per million)\n",
+			mib(float64(r.RSSBefore)), mib(float64(r.RSSHeld)), mib(r.RSSPerMillionHeld()),
+			mib(float64(r.StreamDiskHeld)), mib(PerMillion(float64(r.StreamDiskHeld), r.Accepted)))
+	}
+	flat := Ratio(r.DrainEndRate, r.DrainStartRate)
+	s += fmt.Sprintf("drain: %v; %.0f events/s over the first 10 %%, %.0f over the last 10 %% (last ÷ first %.2f); DLQ %d\n",
+		r.DrainElapsed.Round(time.Millisecond), r.DrainStartRate, r.DrainEndRate, flat, r.DLQ)
+	s += fmt.Sprintf("disk after the drain: stream store %s (%s per million), ledger %s (%s per million)",
+		mib(float64(r.StreamDiskEnd)), mib(PerMillion(float64(r.StreamDiskEnd), r.Accepted)),
+		mib(float64(r.LedgerDisk)), mib(PerMillion(float64(r.LedgerDisk), r.Accepted)))
+	return s
+}
+
+// drainSample is the applied count at a time.
+type drainSample struct {
+	at      time.Duration
+	applied float64
+}
+
+// drainRates computes the rate over the first 10 % of n (from the
+// timeline's start to the first sample at 10 % or more) and over the
+// last 10 % (from when the last count below 90 % was first seen to the
+// first sample at n). The dispatcher applies whole batches, so a span may
+// cover a little more than 10 %. Zero where the timeline does not tell.
+func drainRates(samples []drainSample, n int) (start, end float64) {
+	if n <= 0 {
+		return 0, 0
+	}
+	reach := func(frac float64) int {
+		return slices.IndexFunc(samples, func(s drainSample) bool { return s.applied >= frac*float64(n) })
+	}
+	if i := reach(0.1); i >= 0 && samples[i].at > 0 {
+		start = samples[i].applied / samples[i].at.Seconds()
+	}
+	last := reach(1)
+	if last < 0 {
+		return start, 0
+	}
+	below := -1
+	for i := last - 1; i >= 0; i-- {
+		if samples[i].applied < 0.9*float64(n) {
+			below = i
+			break
+		}
+	}
+	for below > 0 && samples[below-1].applied == samples[below].applied {
+		below-- // from when that count was first reached
+	}
+	from := drainSample{} // the timeline's start when nothing had been applied before
+	if below >= 0 && samples[below].applied > 0 {
+		from = samples[below]
+	}
+	if span := samples[last].at - from.at; span > 0 {
+		end = (samples[last].applied - from.applied) / span.Seconds()
+	}
+	return start, end
+}
+
+// RunBurst sends N callbacks, each for a contract of its own, as fast as
+// the receiver answers them into serve's wiring (embedded NATS, ledger,
+// dispatcher) in this process, then times the drain to the ledger. With
+// the dispatcher stopped during the burst it also reports the stream's
+// disk and the process's RSS while the N callbacks are held.
+func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
+	if o.N <= 0 {
+		o.N = DefaultBurst
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	dir, cleanup, err := benchDir(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	fake := qystest.NewServer(qystest.WithLogLimit(1000))
+	defer fake.Close()
+	st, err := newStack(ctx, stackOptions{Dir: dir, DB: o.DB, SyncInterval: o.SyncInterval, Secret: DefaultSecret, Fake: fake})
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	res := &BurstResult{N: o.N, Dispatch: o.Dispatch, DB: "sqlite", Sync: syncName(o.SyncInterval)}
+	if !st.sqlite {
+		res.DB = "postgres"
+	}
+	base := time.Now().UnixNano()
+	id := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
+	addContract := func(i int) {
+		fake.AddContract(qystest.ContractSpec{ID: id(i), Subject: "burst", Status: qys.StatusSigning,
+			Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方"}}})
+	}
+	debug.FreeOSMemory()
+	res.RSSBefore = ProcessRSS()
+	var samples []drainSample
+	var sampling sync.WaitGroup
+	stopSampling := make(chan struct{})
+	sample := func(from time.Time) {
+		defer sampling.Done()
+		for {
+			samples = append(samples, drainSample{at: time.Since(from), applied: st.applied()})
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	start := time.Now()
+	origin := start // of the drain timeline
+	if o.Dispatch {
+		st.startDispatch()
+		sampling.Add(1)
+		go sample(origin)
+	}
+	if err := burstLoad(ctx, st, o, res, id, addContract); err != nil {
+		return nil, err
+	}
+	loadEnd := time.Now()
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "accepted %d of %d in %v (%.0f/s)\n", res.Accepted, o.N, res.AcceptElapsed.Round(time.Millisecond), res.AcceptPerSec)
+	}
+	drainFrom := loadEnd
+	if !o.Dispatch {
+		debug.FreeOSMemory()
+		res.RSSHeld = ProcessRSS()
+		res.StreamDiskHeld = DirSize(st.streamDir())
+		for i := range o.N {
+			addContract(i) // the platform's truth, after the memory is measured
+		}
+		drainFrom = time.Now()
+		origin = drainFrom
+		st.startDispatch()
+		sampling.Add(1)
+		go sample(origin)
+	}
+	err = waitDrained(ctx, st, res.Accepted, o.Out)
+	res.DrainElapsed = time.Since(drainFrom)
+	close(stopSampling)
+	sampling.Wait()
+	if err != nil {
+		return nil, err
+	}
+	samples = append(samples, drainSample{at: time.Since(origin), applied: st.applied()}) // the end, however the sampler stood
+	res.DrainStartRate, res.DrainEndRate = drainRates(samples, res.Accepted)
+	st.stopDispatch()
+	res.StreamDiskEnd = DirSize(st.streamDir())
+	if res.LedgerDisk, err = st.ledgerBytes(ctx); err != nil {
+		return nil, err
+	}
+	if res.DLQ, err = streamMsgCount(ctx, st.svc.Conn.JS, st.svc.Names.DLQStream()); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// burstLoad sends callback i for contract id(i), i from 0 to o.N-1, over
+// o.Concurrency connections, each built as it is sent. With the
+// dispatcher running, each contract is added to the fake just before its
+// callback.
+func burstLoad(ctx context.Context, st *stack, o BurstOptions, res *BurstResult, id func(int) string, addContract func(int)) error {
+	p := newPoster(o.Concurrency, DefaultSecret)
+	defer p.close()
+	url := st.callbackURL("contract")
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		lat  = make([]time.Duration, 0, o.N)
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	for range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			ok, bad := 0, 0
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= o.N {
+					break
+				}
+				if o.Dispatch {
+					addContract(i)
+				}
+				d, accepted := p.post(ctx, url, contractCallback{ContractID: id(i),
+					CallbackType: qystest.CallbackSendSigning, ContractStatus: qys.StatusSigning})
+				if accepted {
+					ok++
+					mine = append(mine, d)
+				} else {
+					bad++
+				}
+			}
+			mu.Lock()
+			res.Accepted, res.Errors, lat = res.Accepted+ok, res.Errors+bad, append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.AcceptElapsed = time.Since(start)
+	res.AcceptPerSec = float64(res.Accepted) / res.AcceptElapsed.Seconds()
+	slices.Sort(lat)
+	res.P50, res.P99 = Percentile(lat, 0.5), Percentile(lat, 0.99)
+	return ctx.Err()
+}
+
+// waitDrained waits until the dispatcher has applied n events, printing
+// each tenth to out.
+func waitDrained(ctx context.Context, st *stack, n int, out io.Writer) error {
+	start, step := time.Now(), 1
+	for {
+		applied := st.applied()
+		for out != nil && step <= 10 && applied >= float64(n)*float64(step)/10 {
+			el := time.Since(start)
+			fmt.Fprintf(out, "applied %3d %% (%d) after %v: %.0f events/s so far\n", step*10, int(applied),
+				el.Round(10*time.Millisecond), applied/el.Seconds())
+			step++
+		}
+		if applied >= float64(n) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/receiver"
+)
+
+// DefaultRounds is how many interleaved rounds the round benchmarks run.
+const DefaultRounds = 3
+
+// RoundsOptions configures RunReceiverRounds.
+type RoundsOptions struct {
+	BenchOptions
+	// Rounds is how many rounds to run (default DefaultRounds). Each
+	// round runs the no-op handler, then the receiver once per fsync
+	// setting, so every ratio compares runs seconds apart.
+	Rounds int
+	// Syncs are the embedded store's fsync settings to run (0: fsync
+	// before every PubAck; positive: that interval). Default: {0}.
+	Syncs []time.Duration
+	// Progress, when set, receives each row as it is measured.
+	Progress io.Writer
+}
+
+// RoundRow is one measured run of a round.
+type RoundRow struct {
+	Round int
+	// Target is "no-op" or "receiver".
+	Target string
+	// Sync is the receiver's fsync setting ("" for the no-op).
+	Sync      string
+	Requests  int // answered success
+	Errors    int
+	PerSec    float64
+	P50, P99  time.Duration
+	CPUPerReq time.Duration // process CPU time per request, generator included
+	// Ratio is PerSec ÷ the same round's no-op PerSec (receiver rows).
+	Ratio float64
+}
+
+// RoundsResult is the outcome of RunReceiverRounds.
+type RoundsResult struct {
+	Concurrency int
+	Rows        []RoundRow
+	// Syncs names the fsync settings in the order they ran.
+	Syncs []string
+}
+
+// MedianRatio is the median over the rounds of receiver ÷ no-op for one
+// fsync setting.
+func (r *RoundsResult) MedianRatio(sync string) float64 {
+	var xs []float64
+	for _, row := range r.Rows {
+		if row.Target == "receiver" && row.Sync == sync {
+			xs = append(xs, row.Ratio)
+		}
+	}
+	return Median(xs)
+}
+
+// MedianCPU is the median CPU time per request of the no-op (sync "") or
+// of the receiver with one fsync setting.
+func (r *RoundsResult) MedianCPU(sync string) time.Duration {
+	var ds []time.Duration
+	for _, row := range r.Rows {
+		if row.Sync == sync {
+			ds = append(ds, row.CPUPerReq)
+		}
+	}
+	return MedianDuration(ds)
+}
+
+// MedianPerSec is the median rate of the no-op (sync "") or of the
+// receiver with one fsync setting.
+func (r *RoundsResult) MedianPerSec(sync string) float64 {
+	var xs []float64
+	for _, row := range r.Rows {
+		if row.Sync == sync {
+			xs = append(xs, row.PerSec)
+		}
+	}
+	return Median(xs)
+}
+
+// roundColumns lays out the rows (fixed widths: progress prints them one
+// at a time).
+const roundColumns = "%-5s %-8s %-6s %8s %6s %8s %10s %10s %11s %6s\n"
+
+// roundHeader is the table header writeRow's lines go under.
+var roundHeader = fmt.Sprintf(roundColumns, "ROUND", "TARGET", "SYNC", "REQUESTS", "ERRORS", "PER_SEC", "P50", "P99", "CPU_PER_REQ", "RATIO")
+
+// writeRow prints one row.
+func writeRow(w io.Writer, row RoundRow) {
+	sync, ratio := row.Sync, fmt.Sprintf("%.3f", row.Ratio)
+	if sync == "" {
+		sync, ratio = "-", "-"
+	}
+	fmt.Fprintf(w, roundColumns, strconv.Itoa(row.Round), row.Target, sync, strconv.Itoa(row.Requests), strconv.Itoa(row.Errors),
+		fmt.Sprintf("%.0f", row.PerSec), ms(row.P50), ms(row.P99), us(row.CPUPerReq), ratio)
+}
+
+// String formats the rounds and their medians as a table.
+func (r *RoundsResult) String() string {
+	var b strings.Builder
+	b.WriteString(roundHeader)
+	for _, row := range r.Rows {
+		writeRow(&b, row)
+	}
+	b.WriteString(r.Summary())
+	return b.String()
+}
+
+// Summary is the medians over the rounds.
+func (r *RoundsResult) Summary() string {
+	var b strings.Builder
+	rounds := 0
+	for _, row := range r.Rows {
+		rounds = max(rounds, row.Round)
+	}
+	fmt.Fprintf(&b, "median of %d rounds at concurrency %d: no-op %.0f req/s, %s CPU per request\n",
+		rounds, r.Concurrency, r.MedianPerSec(""), us(r.MedianCPU("")))
+	for _, s := range r.Syncs {
+		fmt.Fprintf(&b, "  receiver (sync %s): %.0f callbacks/s, %s CPU per callback, receiver/no-op ratio %.3f\n",
+			s, r.MedianPerSec(s), us(r.MedianCPU(s)), r.MedianRatio(s))
+	}
+	return b.String()
+}
+
+// RunReceiverRounds measures the receiver against its own bare no-op
+// handler interleaved: each round runs the no-op, then the receiver once
+// per fsync setting, on the same generator, connection count and
+// process, and reports each run's rate, latencies and process CPU time
+// per request, and the receiver ÷ no-op ratio of the round. The
+// receivers (one embedded JetStream per fsync setting) stay up across
+// the rounds; each receiver run sends callbacks never sent before.
+func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = DefaultRounds
+	}
+	if len(o.Syncs) == 0 {
+		o.Syncs = []time.Duration{0}
+	}
+	res := &RoundsResult{Concurrency: o.Concurrency}
+	stacks := make([]*receiverStack, len(o.Syncs))
+	defer func() {
+		for _, st := range stacks {
+			if st != nil {
+				st.close()
+			}
+		}
+	}()
+	for i, sync := range o.Syncs {
+		st, err := newReceiverStack(ctx, o.BenchOptions, sync)
+		if err != nil {
+			return nil, err
+		}
+		stacks[i] = st
+		res.Syncs = append(res.Syncs, syncName(sync))
+	}
+	progress := o.Progress
+	if progress != nil {
+		fmt.Fprint(progress, roundHeader)
+	}
+	noop := receiver.NewNoopHandler(o.Logger, config.DefaultMaxBody)
+	for round := 1; round <= o.Rounds; round++ {
+		base, err := measure(ctx, noop, "/noop", o.BenchOptions)
+		if err != nil {
+			return nil, err
+		}
+		base.Round, base.Target = round, "no-op"
+		res.add(progress, base)
+		for i, st := range stacks {
+			row, err := measure(ctx, st.handler, "/callbacks/"+o.Tenant+"/contract", o.BenchOptions)
+			if err != nil {
+				return nil, err
+			}
+			row.Round, row.Target, row.Sync = round, "receiver", res.Syncs[i]
+			row.Ratio = Ratio(row.PerSec, base.PerSec)
+			res.add(progress, row)
+		}
+	}
+	return res, nil
+}
+
+func (r *RoundsResult) add(progress io.Writer, row RoundRow) {
+	r.Rows = append(r.Rows, row)
+	if progress != nil {
+		writeRow(progress, row)
+	}
+}
+
+// measure sends fresh callbacks (built before the clock for a Count run)
+// to h and reports the run.
+func measure(ctx context.Context, h http.Handler, path string, o BenchOptions) (RoundRow, error) {
+	src, err := newSource(o)
+	if err != nil {
+		return RoundRow{}, err
+	}
+	runtime.GC() // the previous run's garbage is not this run's cost
+	run, err := serveAndLoad(ctx, h, path, o, src)
+	if err != nil {
+		return RoundRow{}, err
+	}
+	return RoundRow{Requests: run.ok, Errors: run.errors, PerSec: run.perSec(), P50: run.pct(0.50), P99: run.pct(0.99),
+		CPUPerReq: run.cpuPerRequest()}, nil
+}
