@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,7 +81,7 @@ func TestBudgetWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := c.ContractDetail(ctx, qys.ContractQuery{ContractID: "1"})
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for the API budget") {
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, qys.ErrBudgetWait) {
 		t.Fatalf("err = %v, want a deadline while waiting for the budget", err)
 	}
 	if hits.Load() != 1 {
@@ -189,7 +188,7 @@ func TestBudgetHonoursRetryAfter(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
 			if _, err := c.ContractDetail(ctx, qys.ContractQuery{ContractID: "1"}); !errors.Is(err, context.DeadlineExceeded) ||
-				!strings.Contains(err.Error(), "waiting for the API budget") {
+				!errors.Is(err, qys.ErrBudgetWait) {
 				t.Fatalf("second call: %v, want to wait out Retry-After", err)
 			}
 			if hits.Load() != 1 || b.Stats().Throttled != 1 {

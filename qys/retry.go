@@ -35,7 +35,7 @@ func (c *Client) withRetries(ctx context.Context, path string, try attempt) erro
 	for n := 0; ; n++ {
 		release, berr := c.budget.acquire(ctx)
 		if berr != nil {
-			return fmt.Errorf("qys: %s: waiting for the API budget: %w", path, berr)
+			return fmt.Errorf("qys: %s: %w: %w", path, ErrBudgetWait, berr)
 		}
 		p := &permit{release: release}
 		retry, after, err := try(ctx, p)
