@@ -109,19 +109,19 @@ func TestLimitRateHTTP429(t *testing.T) {
 func TestBudgetUnderLimitRate(t *testing.T) {
 	srv := MustServer(t)
 	id := MustContract(t, srv, nil)
-	srv.LimitRate(100, qystest.RateAnswerCode)
-	b, err := qys.NewBudget(qys.BudgetOptions{Rate: 80, InFlight: 8})
+	srv.LimitRate(25, qystest.RateAnswerCode)
+	b, err := qys.NewBudget(qys.BudgetOptions{Rate: 20, InFlight: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
 	noRetry := qys.WithRetries(0, time.Millisecond, time.Millisecond)
-	if n := burst(t, MustClient(t, srv, noRetry, qys.WithBudget(b)), id, 120); n != 0 || srv.RateLimited() != 0 {
-		t.Fatalf("with a budget of 80/s under a limit of 100/s: %d refused", n)
+	if n := burst(t, MustClient(t, srv, noRetry, qys.WithBudget(b)), id, 50); n != 0 || srv.RateLimited() != 0 {
+		t.Fatalf("with a budget of 20/s under a limit of 25/s: %d refused", n)
 	}
 	if s := b.Stats(); s.Waited == 0 || s.InFlight != 0 {
 		t.Fatalf("budget stats %+v: want waits, nothing left in flight", s)
 	}
-	if n := burst(t, MustClient(t, srv, noRetry), id, 300); n == 0 {
+	if n := burst(t, MustClient(t, srv, noRetry), id, 200); n == 0 {
 		t.Fatal("control without a budget: no refusal; the test proves nothing")
 	}
 }
