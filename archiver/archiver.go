@@ -98,7 +98,8 @@ type Options struct {
 	// exponential with jitter (defaults 30 s and 1 h).
 	BackoffBase, BackoffMax time.Duration
 	// MaxAttempts ends a row failed after this many transient failures
-	// (default 10).
+	// (default 10). Rate-limited answers (and a budget wait that ran out
+	// of time) are retried without end: they never use up the attempts.
 	MaxAttempts int
 	// Grace is how long shutdown lets in-flight downloads finish before
 	// cancelling them (default 10 s).
@@ -284,7 +285,11 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	if errors.Is(err, qys.ErrNotFound) {
 		reason = "not found on the platform: " + reason
 	}
-	if !permanent && attempts >= a.o.MaxAttempts {
+	// 契约锁 pacing us (rate limited, or the tenant's budget full until
+	// the deadline) is no fault of the document: it never uses up the
+	// attempts.
+	paced := errors.Is(err, qys.ErrRateLimited) || errors.Is(err, qys.ErrBudgetWait)
+	if !permanent && !paced && attempts >= a.o.MaxAttempts {
 		permanent = true
 		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts, reason)
 	}

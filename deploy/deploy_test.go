@@ -767,7 +767,8 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	for m := range exported {
-		if strings.HasPrefix(m, "qyshook_receiver_") || strings.HasPrefix(m, "qyshook_dispatcher_") || m == "qyshook_dlq_depth" {
+		if strings.HasPrefix(m, "qyshook_receiver_") || strings.HasPrefix(m, "qyshook_dispatcher_") ||
+			strings.HasPrefix(m, "qyshook_api_") || m == "qyshook_dlq_depth" {
 			if !covered[m] {
 				t.Errorf("dashboard: no panel shows %s", m)
 			}

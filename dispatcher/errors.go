@@ -34,6 +34,11 @@ const (
 	reasonStore           = "store_error"
 	reasonTimeout         = "timeout"
 	reasonStaleFetch      = "stale_fetch"
+	// reasonRateLimited: 契约锁 answered rate limited (429 or 11990006), or
+	// the call ran out of time waiting for the tenant's API budget. Such
+	// an event is delivered again without end, never dead-lettered: the
+	// platform is pacing us, nothing is wrong with the event.
+	reasonRateLimited = "rate_limited"
 )
 
 // errStaleFetch: the ledger refused a detail because its fetch overlapped
@@ -53,9 +58,11 @@ func classify(err error) (isPermanent bool, reason string) {
 		return true, reasonUnknownContract
 	case errors.Is(err, errStaleFetch):
 		return false, reasonStaleFetch
+	case errors.Is(err, qys.ErrRateLimited), errors.Is(err, qys.ErrBudgetWait):
+		return false, reasonRateLimited
 	case errors.Is(err, context.DeadlineExceeded):
 		return false, reasonTimeout
-	case errors.Is(err, qys.ErrRateLimited), errors.Is(err, qys.ErrServer), errors.Is(err, qys.ErrUnauthorized),
+	case errors.Is(err, qys.ErrServer), errors.Is(err, qys.ErrUnauthorized),
 		errors.Is(err, qys.ErrTruncated):
 		return false, reasonAPI
 	case store.IsTransient(err):

@@ -26,8 +26,9 @@ const (
 
 // settle is the one place an outcome becomes an acknowledgement: nil →
 // Ack (after resolving the dead letter a retry names); transient →
-// NakWithDelay (exponential, jittered) until MaxDeliver; permanent or
-// exhausted → dead letter, then Term.
+// NakWithDelay (exponential, jittered) until MaxDeliver, and without end
+// when 契约锁 is pacing us (rate_limited); permanent or exhausted → dead
+// letter, then Term.
 func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	var delivered uint64 = 1
 	if dl.meta != nil {
@@ -53,7 +54,7 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	}
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
-	if !isPermanent && delivered < uint64(d.cfg.MaxDeliver) {
+	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || reason == reasonRateLimited) {
 		delay := d.cfg.Backoff.Delay(delivered)
 		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
 		if nerr := dl.msg.NakWithDelay(delay); nerr != nil {

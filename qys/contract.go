@@ -131,7 +131,7 @@ func (c *Client) getJSON(ctx context.Context, path string, q url.Values) (*envel
 	ctx, cancel := c.withDefaultTimeout(ctx)
 	defer cancel()
 	var env *envelope
-	err := c.withRetries(ctx, path, func(ctx context.Context) (bool, time.Duration, error) {
+	err := c.withRetries(ctx, path, func(ctx context.Context, _ *permit) (bool, time.Duration, error) {
 		req, err := c.newRequest(ctx, path, q, "application/json")
 		if err != nil {
 			return false, 0, err

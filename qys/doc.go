@@ -47,6 +47,17 @@
 // *APIError. ListContracts sends publishTimeStart/End as
 // "2006-01-02 15:04:05" in ShanghaiTime, a fixed UTC+8 zone.
 //
+// Rate budget: WithBudget gives a client a Budget (NewBudget: requests
+// per second as a token bucket, and requests in flight), shared by every
+// client of one tenant in a process. Every attempt, retries included,
+// waits for its place (honouring ctx; a wait cut short by ctx fails with
+// ErrBudgetWait) rather than failing; a download holds its place until
+// its body is read to the end or closed. A rate-limited answer (HTTP 429
+// or 11990006) pauses the budget until its Retry-After and halves the
+// rate, which doubles back once per cooldown without such answers. The
+// platform's limit is not published (docs/qys-protocol.md §1.5 lists
+// only the code), so the budget has no default rate: set it.
+//
 // # Evidence and certification results
 //
 // The reference for paths and parameters is the vendor Go SDK's request

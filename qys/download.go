@@ -61,10 +61,13 @@ func (c *Client) WriteDocument(ctx context.Context, documentID string, w io.Writ
 // stream; from then on the body is the caller's and nothing is retried.
 func (c *Client) download(ctx context.Context, path string, q url.Values) (*Download, error) {
 	var d *Download
-	err := c.withRetries(ctx, path, func(ctx context.Context) (bool, time.Duration, error) {
+	err := c.withRetries(ctx, path, func(ctx context.Context, p *permit) (bool, time.Duration, error) {
 		var retry bool
 		var err error
 		d, retry, err = c.downloadOnce(ctx, path, q)
+		if err == nil {
+			d.Body.(*body).release = p.keep()
+		}
 		return retry, retryAfterOf(err), err
 	})
 	return d, err
@@ -123,11 +126,19 @@ type body struct {
 	want   int64 // Content-Length, -1 if unknown
 	got    int64
 	cancel context.CancelCauseFunc
+	// release gives back the download's place in the budget: at the end
+	// of the body (or its first error) or at Close, whichever comes
+	// first, so a caller that makes another call before closing cannot
+	// wait on itself.
+	release func()
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.got += int64(n)
+	if err != nil && b.release != nil {
+		b.release()
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, io.EOF):
@@ -145,6 +156,9 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) Close() error {
 	err := b.rc.Close()
 	b.cancel(nil)
+	if b.release != nil {
+		b.release()
+	}
 	return err
 }
 

@@ -25,6 +25,10 @@ var (
 	ErrInvalidOption = errors.New("qys: invalid option")
 	// ErrTruncated: a download ended before its Content-Length.
 	ErrTruncated = errors.New("qys: download truncated")
+	// ErrBudgetWait: the call's ctx ended while it waited for its place in
+	// the client's Budget (WithBudget); the platform was not called. The
+	// error also wraps the ctx's error.
+	ErrBudgetWait = errors.New("qys: ended while waiting for the API budget")
 )
 
 // Known platform codes.

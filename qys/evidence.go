@@ -293,7 +293,7 @@ func (c *Client) VerifyFile(ctx context.Context, name string, r io.ReaderAt, siz
 	ctx, cancel := c.withDefaultTimeout(ctx)
 	defer cancel()
 	var env *envelope
-	err := c.withRetries(ctx, path, func(ctx context.Context) (bool, time.Duration, error) {
+	err := c.withRetries(ctx, path, func(ctx context.Context, _ *permit) (bool, time.Duration, error) {
 		req, err := c.newRequest(ctx, path, nil, "application/json")
 		if err != nil {
 			return false, 0, err

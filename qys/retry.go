@@ -11,16 +11,42 @@ import (
 )
 
 // attempt is one try of a call. It reports whether a failure may be
-// retried and, when the platform said so, how long to wait first.
-type attempt func(ctx context.Context) (retry bool, after time.Duration, err error)
+// retried and, when the platform said so, how long to wait first. The
+// attempt holds p, its share of the budget, which is given back when it
+// returns unless it calls p.keep (a download whose body still streams).
+type attempt func(ctx context.Context, p *permit) (retry bool, after time.Duration, err error)
+
+// permit is an attempt's place in the budget's in-flight bound.
+type permit struct {
+	release func()
+	kept    bool
+}
+
+// keep hands the release to the caller, who must call it.
+func (p *permit) keep() func() {
+	p.kept = true
+	return p.release
+}
 
 // withRetries runs try until it succeeds, fails permanently, the retries
-// are spent or ctx ends. Sleeps between attempts honour ctx.
+// are spent or ctx ends. Each attempt first waits for the client's budget;
+// a rate-limited answer is reported to it. Waits honour ctx.
 func (c *Client) withRetries(ctx context.Context, path string, try attempt) error {
 	for n := 0; ; n++ {
-		retry, after, err := try(ctx)
+		release, berr := c.budget.acquire(ctx)
+		if berr != nil {
+			return fmt.Errorf("qys: %s: %w: %w", path, ErrBudgetWait, berr)
+		}
+		p := &permit{release: release}
+		retry, after, err := try(ctx, p)
+		if !p.kept {
+			release()
+		}
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrRateLimited) {
+			c.budget.rateLimited(after)
 		}
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			return fmt.Errorf("qys: %s: %w; last error: %w", path, ctx.Err(), err)

@@ -20,6 +20,8 @@ func TestFlags(t *testing.T) {
 		stderrOK func(string) bool
 	}{
 		{[]string{"-h"}, 0, "QYSHOOK_SHUTDOWN_TIMEOUT", nil},
+		{[]string{"-h"}, 0, "QYSHOOK_API_RATE", nil},
+		{[]string{"-h"}, 0, "QYSHOOK_API_INFLIGHT", nil},
 		{[]string{"--help"}, 0, "QYSHOOK_NATS_SYNC", nil},
 		{[]string{"--version"}, 0, "dispatcher " + qys.Version + "\n", nil},
 		{[]string{"--bogus"}, 2, "", func(s string) bool {

@@ -37,6 +37,8 @@ type Services struct {
 	Ledger store.Ledger    // nil unless opened with Ledger
 	Docs   *docstore.Store // documents under the data dir
 	APIs   map[string]dispatcher.API
+	// Budgets are the per-tenant API budgets all of APIs share.
+	Budgets *Budgets
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.
@@ -75,7 +77,10 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 			s.Close()
 		}
 	}()
-	if s.APIs, err = APIClients(cfg); err != nil {
+	if s.Budgets, err = NewBudgets(cfg); err != nil {
+		return nil, err
+	}
+	if s.APIs, err = apiClients(cfg, s.Budgets); err != nil {
 		return nil, err
 	}
 	if parts.Ledger {
@@ -186,8 +191,17 @@ func (s *Services) Close() {
 	}
 }
 
-// APIClients builds an open-API client for every tenant with credentials.
+// APIClients builds an open-API client for every tenant with credentials,
+// each with its tenant's budget.
 func APIClients(cfg *config.Config, opts ...qys.Option) (map[string]dispatcher.API, error) {
+	budgets, err := NewBudgets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return apiClients(cfg, budgets, opts...)
+}
+
+func apiClients(cfg *config.Config, budgets *Budgets, opts ...qys.Option) (map[string]dispatcher.API, error) {
 	out := map[string]dispatcher.API{}
 	for _, t := range cfg.Tenants {
 		if !t.QYS.Credentials() {
@@ -199,6 +213,9 @@ func APIClients(cfg *config.Config, opts ...qys.Option) (map[string]dispatcher.A
 		}
 		if t.QYS.AgentToken != "" {
 			o = append(o, qys.WithAgent(t.QYS.AgentToken.Reveal(), t.QYS.AgentSecret.Reveal()))
+		}
+		if b := budgets.Budget(t.Name); b != nil {
+			o = append(o, qys.WithBudget(b))
 		}
 		c, err := qys.NewClient(t.QYS.BaseURL, t.QYS.AppToken.Reveal(), t.QYS.AppSecret.Reveal(), o...)
 		if err != nil {

@@ -36,6 +36,9 @@ const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (defa
   QYSHOOK_QYS_AGENT_TOKEN, QYSHOOK_QYS_AGENT_SECRET
                              SaaS agent mode (acting for other companies)
   QYSHOOK_API_CHECK          refused credentials at start: stop (default), warn (hold the dispatcher) or off
+  QYSHOOK_API_RATE           open-API requests/s per tenant in this process (0 = no limit; 1-100000);
+                             with N dispatchers: the application's limit / N, minus headroom
+  QYSHOOK_API_INFLIGHT       open-API requests at once per tenant in this process (0 = no bound; 1-10000)
   QYSHOOK_MAX_DELIVER, QYSHOOK_ACK_WAIT, QYSHOOK_DISPATCH_WORKERS, QYSHOOK_ARCHIVE_BUNDLE
   QYSHOOK_RECONCILE_INTERVAL, _STUCK_AFTER, _WINDOW
   QYSHOOK_SHUTDOWN_TIMEOUT   how long the batch in hand may run after SIGTERM (30s)
@@ -65,9 +68,9 @@ func flags(service string, roles Roles, args []string, stdout, stderr io.Writer)
 	return 2, true
 }
 
-func writeHelp(w io.Writer, service string, roles Roles) {
-	fmt.Fprintf(w, "usage: %s [-h | --help | --version]\n\n", service)
-	fmt.Fprintf(w, "qyshook %s %s. Runs until SIGINT or SIGTERM; configured by environment:\n\n", service, qys.Version)
+// WriteSettings lists the QYSHOOK_* settings the roles read (for the
+// --help of commands that run them, such as qyshook serve).
+func WriteSettings(w io.Writer, roles Roles) {
 	fmt.Fprint(w, helpCommon)
 	if roles.Receiver {
 		fmt.Fprint(w, helpReceiver)
@@ -75,5 +78,11 @@ func writeHelp(w io.Writer, service string, roles Roles) {
 	if roles.Dispatcher {
 		fmt.Fprint(w, helpDispatcher)
 	}
+}
+
+func writeHelp(w io.Writer, service string, roles Roles) {
+	fmt.Fprintf(w, "usage: %s [-h | --help | --version]\n\n", service)
+	fmt.Fprintf(w, "qyshook %s %s. Runs until SIGINT or SIGTERM; configured by environment:\n\n", service, qys.Version)
+	WriteSettings(w, roles)
 	fmt.Fprintln(w, "\nOne process per data dir: a second one on the same embedded store or SQLite ledger stops at start.")
 }

@@ -52,6 +52,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if roles.Dispatcher {
+		reg.MustRegister(svc.Budgets)
+	}
 	handler, err := svc.handler(roles, reg)
 	if err != nil {
 		return err

@@ -27,6 +27,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	addr := fs.String("addr", "", "HTTP address (default $QYSHOOK_HTTP_ADDR or :8080)")
 	recvOnly := fs.Bool("receiver-only", false, "run only the receiver")
 	dispOnly := fs.Bool("dispatcher-only", false, "run only the dispatcher")
+	flagsUsage := fs.Usage
+	fs.Usage = func() {
+		flagsUsage()
+		fmt.Fprint(fs.Output(), "\nSettings (environment):\n")
+		app.WriteSettings(fs.Output(), app.Roles{Receiver: true, Dispatcher: true})
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -104,6 +104,8 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"help", "bench"}, "receiver|dispatcher|archive"},
 		{[]string{"bench", "receiver", "-h"}, "Usage: qyshook bench receiver"},
 		{[]string{"healthcheck", "-h"}, "-url"},
+		{[]string{"serve", "-h"}, "QYSHOOK_API_RATE"},
+		{[]string{"serve", "--help"}, "QYSHOOK_API_INFLIGHT"},
 		{[]string{"help"}, "Commands:"},
 		{[]string{"--help"}, "reconcile"},
 	} {

@@ -15,8 +15,10 @@ import (
 type Bound struct {
 	// Name is the variable without the QYSHOOK_ prefix.
 	Name string
-	// Size: the setting is a size in bytes; otherwise a duration.
-	Size bool
+	// Size: the setting is a size in bytes; Count: a whole number (e.g.
+	// requests per second); otherwise a duration.
+	Size  bool
+	Count bool
 	// Default is the value used when the variable is unset.
 	Default int64
 	// Min and Max bound an explicit value (nanoseconds or bytes).
@@ -46,7 +48,16 @@ var Bounds = []Bound{
 	{Name: "RECONCILE_WINDOW", Default: int64(72 * time.Hour), Min: int64(time.Hour), Max: int64(2160 * time.Hour)},
 	{Name: "SHUTDOWN_TIMEOUT", Default: int64(DefaultShutdownTimeout), Min: int64(MinShutdownTimeout), Max: int64(MaxShutdownTimeout)},
 	{Name: "CALLBACK_RETENTION", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(8760 * time.Hour)},
+	{Name: "API_RATE", Count: true, Default: 0, Min: 1, Max: MaxAPIRate, Off: "0", OffValue: 0, OffMeaning: "no rate limit"},
+	{Name: "API_INFLIGHT", Count: true, Default: 0, Min: 1, Max: MaxAPIInFlight, Off: "0", OffValue: 0, OffMeaning: "no bound"},
 }
+
+// Ceilings of the per-tenant API budget (QYSHOOK_API_RATE, requests per
+// second, and QYSHOOK_API_INFLIGHT, requests at once).
+const (
+	MaxAPIRate     = 100000
+	MaxAPIInFlight = 10000
+)
 
 // BoundOf returns the bound of a setting (name without the prefix).
 func BoundOf(name string) (Bound, bool) {
@@ -61,6 +72,9 @@ func BoundOf(name string) (Bound, bool) {
 // Format writes a value of this setting the way the README and the error
 // lines do: 90s, 10m, 72h, 1MiB.
 func (b Bound) Format(v int64) string {
+	if b.Count {
+		return strconv.FormatInt(v, 10)
+	}
 	if b.Size {
 		return FormatBytes(v)
 	}
@@ -87,7 +101,13 @@ func (b Bound) read(e envReader) int64 {
 		return b.OffValue
 	}
 	var n int64
-	if b.Size {
+	if b.Count {
+		var err error
+		if n, err = strconv.ParseInt(v, 10, 64); err != nil {
+			e.problem(b.Name, "%q is not a whole number; accepted: %s", v, b.Range())
+			return b.Default
+		}
+	} else if b.Size {
 		var err error
 		if n, err = ParseBytes(v); err != nil {
 			e.problem(b.Name, "%v; accepted: %s", err, b.Range())

@@ -20,7 +20,7 @@ func loadVars(vars map[string]string) (*Config, error) {
 // busy loop) and most settings had no ceiling at all.
 func TestBoundsRefuseOutOfRange(t *testing.T) {
 	raw := func(b Bound, n int64) string {
-		if b.Size {
+		if b.Size || b.Count {
 			return strconv.FormatInt(n, 10)
 		}
 		return time.Duration(n).String()
@@ -29,8 +29,11 @@ func TestBoundsRefuseOutOfRange(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			name := Prefix + b.Name
 			refused := []string{raw(b, b.Max+1)}
-			if b.Min > 0 {
+			if b.Min > 0 && raw(b, b.Min-1) != b.Off {
 				refused = append(refused, raw(b, b.Min-1))
+			}
+			if b.Count {
+				refused = append(refused, "-1", "1.5", "many")
 			}
 			if b.Min-1 != b.OffValue || b.Off == "" {
 				if b.Min == 0 {

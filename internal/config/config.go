@@ -119,9 +119,22 @@ type Config struct {
 	// holds the dispatcher and has /readyz answer api_credentials_refused;
 	// "off" skips the call.
 	APICheck string
+	// APIBudget is the per-process budget toward the open API that every
+	// tenant gets unless its [tenant.qys] sets its own
+	// (QYSHOOK_API_RATE, QYSHOOK_API_INFLIGHT).
+	APIBudget APIBudget
 
 	needs    Need
 	problems []error
+}
+
+// APIBudget is one process's budget of open-API requests for one tenant:
+// each tenant gets its own, shared by all of that process's work for it.
+type APIBudget struct {
+	// Rate is requests per second; 0 means no rate limit.
+	Rate int
+	// InFlight is requests under way at once; 0 means no bound.
+	InFlight int
 }
 
 // Window bounds a callback timestamp: at most Past old, at most Future ahead.

@@ -36,6 +36,8 @@ type fileTenant struct {
 		AgentToken   string `toml:"agent_token"`
 		AgentSecret  string `toml:"agent_secret"`
 		VerifyOnline bool   `toml:"verify_online"`
+		APIRate      *int   `toml:"api_rate"`
+		APIInFlight  *int   `toml:"api_inflight"`
 	} `toml:"qys"`
 }
 
@@ -45,12 +47,13 @@ var fileFields = map[string]string{
 	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
 	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
 	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
+	"api_rate": "qys.api_rate", "api_inflight": "qys.api_inflight",
 }
 
 // readFile reads the tenants of a TOML file. Unknown keys are errors, so a
 // misspelt setting does not silently take its default. Decode errors are
 // reported without the offending value (it may be a secret).
-func readFile(path, defaultBaseURL string) ([]Tenant, error) {
+func readFile(path, defaultBaseURL string, budget APIBudget) ([]Tenant, error) {
 	var f struct {
 		Tenant []fileTenant `toml:"tenant"`
 	}
@@ -79,12 +82,12 @@ func readFile(path, defaultBaseURL string) ([]Tenant, error) {
 	}
 	tenants := make([]Tenant, 0, len(f.Tenant))
 	for _, ft := range f.Tenant {
-		tenants = append(tenants, ft.tenant(path, defaultBaseURL))
+		tenants = append(tenants, ft.tenant(path, defaultBaseURL, budget))
 	}
 	return tenants, errors.Join(problems...)
 }
 
-func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
+func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenant {
 	t := Tenant{
 		Name:          ft.Name,
 		Format:        qys.Format(strings.ToUpper(or(ft.Format, string(qys.FormatA)))),
@@ -108,6 +111,8 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 			AgentToken:   Secret(strings.TrimSpace(ft.QYS.AgentToken)),
 			AgentSecret:  Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
 			VerifyOnline: ft.QYS.VerifyOnline,
+			APIRate:      orInt(ft.QYS.APIRate, budget.Rate),
+			APIInFlight:  orInt(ft.QYS.APIInFlight, budget.InFlight),
 		},
 	}
 	for _, s := range ft.CallbackSecrets {
@@ -124,6 +129,14 @@ func (ft fileTenant) tenant(path, defaultBaseURL string) Tenant {
 
 // accept normalises an accept setting; Validate checks its value.
 func accept(v string) qys.Accept { return qys.Accept(strings.ToLower(strings.TrimSpace(v))) }
+
+// orInt is *v when the key was given, else def.
+func orInt(v *int, def int) int {
+	if v != nil {
+		return *v
+	}
+	return def
+}
 
 func or(v, def string) string {
 	if v = strings.TrimSpace(v); v != "" {

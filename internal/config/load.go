@@ -29,6 +29,8 @@ var envNames = map[string]string{
 	"accept_auth_personal": "ACCEPT_AUTH_PERSONAL",
 	"accept_auth_company":  "ACCEPT_AUTH_COMPANY",
 	"auth_answer":          "AUTH_ANSWER",
+	"api_rate":             "API_RATE",
+	"api_inflight":         "API_INFLIGHT",
 }
 
 // acceptVars are the per-kind policy variables of the "default" tenant.
@@ -78,6 +80,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		e.problem("API_CHECK", "%q: must be stop, warn or off", c.APICheck)
 	}
 	c.File = e.str("CONFIG", "")
+	c.APIBudget = APIBudget{Rate: int(e.count("API_RATE")), InFlight: int(e.count("API_INFLIGHT"))}
 
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
 	if c.File == "" || e.str("CALLBACK_SECRET", "") != "" || e.str("ALLOW_UNSIGNED", "") != "" {
@@ -91,7 +94,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		}
 	}
 	if c.File != "" {
-		tenants, err := readFile(c.File, baseURL)
+		tenants, err := readFile(c.File, baseURL, c.APIBudget)
 		if err != nil {
 			c.problems = append(c.problems, err)
 		}
@@ -134,11 +137,20 @@ func (e envReader) duration(name string) time.Duration {
 	return time.Duration(e.bounded(name, false))
 }
 
+// count reads a whole-number setting listed in Bounds.
+func (e envReader) count(name string) int64 {
+	b, ok := BoundOf(name)
+	if !ok || !b.Count {
+		panic("config: " + name + " has no count bound in config.Bounds")
+	}
+	return b.read(e)
+}
+
 // bounded reads a setting listed in Bounds; a name not listed is a
 // programming error.
 func (e envReader) bounded(name string, size bool) int64 {
 	b, ok := BoundOf(name)
-	if !ok || b.Size != size {
+	if !ok || b.Size != size || b.Count {
 		panic("config: " + name + " has no bound in config.Bounds")
 	}
 	return b.read(e)
@@ -212,6 +224,8 @@ func (e envReader) tenant(baseURL string) Tenant {
 			AgentToken:   Secret(e.str("QYS_AGENT_TOKEN", "")),
 			AgentSecret:  Secret(e.str("QYS_AGENT_SECRET", "")),
 			VerifyOnline: e.boolean("QYS_VERIFY_ONLINE"),
+			APIRate:      e.c.APIBudget.Rate,
+			APIInFlight:  e.c.APIBudget.InFlight,
 		},
 	}
 	t.setting = func(field string) string { return Prefix + envNames[field] }

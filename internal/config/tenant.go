@@ -71,6 +71,15 @@ type QYS struct {
 	// ([tenant.qys] verify_online, QYSHOOK_QYS_VERIFY_ONLINE; default
 	// false: the file leaves the service).
 	VerifyOnline bool
+	// APIRate is the tenant's budget of open-API requests per second in
+	// this process, shared by the dispatcher, the archiver, the reconciler
+	// and certification lookups; 0 means no rate limit ([tenant.qys]
+	// api_rate, else QYSHOOK_API_RATE; default 0).
+	APIRate int
+	// APIInFlight bounds the tenant's open-API requests under way at once
+	// in this process; 0 means no bound ([tenant.qys] api_inflight, else
+	// QYSHOOK_API_INFLIGHT; default 0).
+	APIInFlight int
 }
 
 // Credentials reports whether the tenant can call the open API: an app
@@ -195,6 +204,12 @@ func (t *Tenant) validate(needs Need) []error {
 	}
 	if (t.QYS.AgentToken == "") != (t.QYS.AgentSecret == "") {
 		add("qys_agent_token", "the agent token and the agent secret go together")
+	}
+	if t.QYS.APIRate < 0 || t.QYS.APIRate > MaxAPIRate {
+		add("api_rate", "%d: must be 0 (no rate limit) or 1 to %d requests per second", t.QYS.APIRate, MaxAPIRate)
+	}
+	if t.QYS.APIInFlight < 0 || t.QYS.APIInFlight > MaxAPIInFlight {
+		add("api_inflight", "%d: must be 0 (no bound) or 1 to %d requests", t.QYS.APIInFlight, MaxAPIInFlight)
 	}
 	if u, err := url.Parse(t.QYS.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		add("qys_base_url", "must be an http(s) URL")

@@ -69,7 +69,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 			Message: "Request method '" + r.Method + "' not supported"})
 		return
 	}
-	if !s.authenticate(w, r) || s.injectFault(w) {
+	if !s.authenticate(w, r) || s.overLimit(w, r) || s.injectFault(w) {
 		return
 	}
 	h(w, r)

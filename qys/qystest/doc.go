@@ -74,6 +74,10 @@
 //     codes are unknown. Parameter errors are HTTP 200, code 1000001.
 //   - Rate limiting (RateLimitNext) answers HTTP 200 with code 11990006;
 //     injected failures (FailNext) answer a plain-text body, as a gateway.
+//     LimitRate enforces a limit per application (a token bucket of one
+//     second's worth, per app token) and answers requests over it the same
+//     way, or with HTTP 429 and Retry-After: 1; the platform's real limit,
+//     window and answer are not documented, so tests set their own.
 //   - Publish time is the time of AddContract unless ContractSpec sets it;
 //     list ordering defaults to newest first (the platform's default is
 //     not documented); categories, signatoryType and createTimeOrder beyond

@@ -170,6 +170,7 @@ type Server struct {
 	detailCalls map[string]int
 	gates       map[string]*DetailGate // see HoldDetail
 	faults      faults
+	limits      rateLimits // ratelimit.go: LimitRate
 	cb          callbackState
 	ev          evidenceState // evidence.go, pdf.go
 }

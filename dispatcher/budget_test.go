@@ -1,0 +1,179 @@
+package dispatcher_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
+)
+
+// TestRateLimitedNeverDeadLetters: an event whose detail fetch keeps
+// meeting "rate limited" (11990006) for more deliveries than MaxDeliver is
+// delivered again and again, never dead-lettered, and applies once the
+// platform lets it through. Before, the tenth rate-limited answer made it
+// retries_exhausted:api_error.
+func TestRateLimitedNeverDeadLetters(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.cfg.MaxDeliver = 2
+	id := h.addContract(qys.StatusSigning)
+	h.fake.RateLimitNext(4 * 4) // four deliveries of 1+3 attempts: past MaxDeliver
+	h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.start()
+	ctx := context.Background()
+	eventually(t, "applied after the rate limiting", func() bool {
+		c := h.contract(id)
+		return c != nil && c.Confirmed
+	})
+	if rows, _ := h.ledger.DeadLetters(ctx, 0); len(rows) != 0 {
+		t.Fatalf("%d dead letters, want 0: %+v", len(rows), rows)
+	}
+	if n := len(h.streamMessages(h.nats.Names.DLQStream())); n != 0 {
+		t.Fatalf("%d messages in QYS_DLQ, want 0", n)
+	}
+}
+
+// withAPIOptions gives the dispatcher and the archive stage one client of
+// the fake built with opts (as the service gives all of a tenant's work
+// one client and one budget).
+func withAPIOptions(opts ...qys.Option) harnessOption {
+	return func(h *harness) {
+		c, err := h.fake.Client(opts...)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.cfg.APIs = map[string]dispatcher.API{"default": c}
+		h.arch.APIs = map[string]archiver.API{"default": c}
+	}
+}
+
+// burstResult is what a drained burst left.
+type burstResult struct {
+	refused     int // requests the fake answered 11990006
+	deadLetters int
+	budget      qys.BudgetStats
+}
+
+// Sizes of the burst: contracts still signing cost one detail fetch each;
+// completed ones also two document downloads by the archive stage, all on
+// the same budget: 84 requests or more. The fake's limit (a bucket of one
+// second's worth) is below the dispatcher's 32 workers, so without a
+// budget the first batch alone overruns it, however fast the machine.
+const (
+	burstSigning  = 60
+	burstComplete = 12
+	fakeLimit     = 24 // requests/s the fake allows the application
+)
+
+// drainBurst pre-fills QYS_CALLBACKS with one callback per contract, then
+// runs the dispatcher and the archive stage until every contract is in the
+// ledger equal to the fake's truth and every document is archived with the
+// fake's sha256.
+func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
+	t.Helper()
+	var opts []harnessOption
+	if budget != nil {
+		opts = append(opts, withAPIOptions(qys.WithBudget(budget)))
+	}
+	h := newHarness(t, testdb.Open(t, testdb.SQLite), opts...)
+	h.cfg.Workers = 32
+	h.fake.LimitRate(fakeLimit, qystest.RateAnswerCode)
+	var ids []string
+	for i := range burstSigning + burstComplete {
+		status := qys.StatusSigning
+		if i%((burstSigning+burstComplete)/burstComplete) == 0 {
+			status = qys.StatusComplete
+		}
+		spec := qystest.ContractSpec{Subject: "批量", Status: status,
+			Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司"}}}
+		if status == qys.StatusComplete { // given bytes: served as they are, not drawn and signed
+			spec.Documents = []qystest.DocumentSpec{{Title: "正文", Content: []byte("%PDF-1.4 main " + strconv.Itoa(i))},
+				{Title: "附件", Content: []byte("%PDF-1.4 annex " + strconv.Itoa(i))}}
+		}
+		id := h.fake.AddContract(spec)
+		ids = append(ids, id)
+		h.publishContract(id, "BURST", status)
+	}
+	start := time.Now()
+	h.start()
+	ctx := context.Background()
+	defer func() { t.Logf("drained in %s (a figure, not asserted)", time.Since(start).Round(time.Millisecond)) }()
+	eventually(t, "every contract in the ledger as the fake has it, documents archived", func() bool {
+		for _, id := range ids {
+			c := h.contract(id)
+			truth, _ := h.fake.Contract(id)
+			if c == nil || !c.Confirmed || c.Status != truth.Status {
+				return false
+			}
+			if c.Status != qys.StatusComplete {
+				continue
+			}
+			if len(c.Documents) != len(truth.Documents) {
+				return false
+			}
+			for _, d := range c.Documents {
+				if d.ArchiveState != store.ArchiveArchived || d.SHA256 != h.fake.DocumentSHA256(d.ID) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	rows, err := h.ledger.DeadLetters(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlq := len(h.streamMessages(h.nats.Names.DLQStream()))
+	if dlq != len(rows) {
+		t.Errorf("QYS_DLQ holds %d messages, the ledger %d dead letters", dlq, len(rows))
+	}
+	paths := map[string]int{}
+	for _, r := range h.fake.Requests() {
+		paths[r.Path]++
+	}
+	t.Logf("requests by path: %v", paths)
+	return burstResult{refused: h.fake.RateLimited(), deadLetters: len(rows), budget: budget.Stats()}
+}
+
+// TestBurstDrainsUnderPlatformLimit: a burst of callbacks for distinct
+// contracts, pre-filled into the stream, drains through a fake that
+// enforces 24 requests/s per application: with a budget of 19.2/s
+// (detail fetches and document downloads sharing it) the fake refuses
+// nothing, nothing is dead-lettered and every contract equals the fake's
+// truth. The control, the same burst without a budget, is refused by the
+// fake (and still dead-letters nothing: rate-limited answers are
+// transient). Counts only; the time it takes is not asserted.
+func TestBurstDrainsUnderPlatformLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drains a burst at about 20 requests/s")
+	}
+	t.Run("Budget", func(t *testing.T) {
+		b, err := qys.NewBudget(qys.BudgetOptions{Rate: fakeLimit * 0.8, InFlight: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := drainBurst(t, b)
+		if r.refused != 0 || r.deadLetters != 0 {
+			t.Fatalf("with a budget under the limit: %d refused by the fake, %d dead letters; want 0 and 0", r.refused, r.deadLetters)
+		}
+		if r.budget.Waited == 0 || r.budget.Throttled != 0 || r.budget.InFlight != 0 {
+			t.Fatalf("budget %+v: want waits, no rate-limited answer, nothing left in flight", r.budget)
+		}
+	})
+	t.Run("ControlWithoutBudget", func(t *testing.T) {
+		r := drainBurst(t, nil)
+		if r.refused == 0 {
+			t.Fatal("without a budget the fake refused nothing: the burst does not reach the limit and the test proves nothing")
+		}
+		if r.deadLetters != 0 {
+			t.Fatalf("%d dead letters: rate-limited answers must stay transient", r.deadLetters)
+		}
+		t.Logf("control: the fake refused %d requests", r.refused)
+	})
+}
