@@ -66,11 +66,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
-	adm, err := svc.OpenAdmin()
+	adm, err := svc.OpenAdmin(reg)
 	if err != nil {
 		return err
 	}
-	srv := NewServer(cfg.HTTPAddr, handler, log)
+	srv := NewServerWith(cfg.HTTPAddr, handler, log, serverOptions(cfg.HTTP, "callback", reg))
 	if err := srv.Open(); err != nil {
 		_ = adm.Shutdown(ctx)
 		return err
