@@ -10,10 +10,11 @@ import (
 	"github.com/qyshook/qyshook/internal/bench"
 )
 
-const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive [flags]   (qyshook bench <name> -h for its flags)\n" +
+const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|conns [flags]   (qyshook bench <name> -h for its flags)\n" +
 	"  receiver    callbacks/s through the receiver into JetStream (fsync always vs an interval)\n" +
 	"  dispatcher  events/s from QYS_CALLBACKS into the ledger (SQLite or PostgreSQL)\n" +
-	"  archive     documents/s through the archive stage"
+	"  archive     documents/s through the archive stage\n" +
+	"  conns       a running qyshook's memory with thousands of idle keep-alive connections (QYSHOOK_MAX_CONNS)"
 
 func runBench(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
@@ -83,8 +84,23 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(env.Stdout, res)
+	case "conns":
+		u := fs.String("url", "http://127.0.0.1:8080", "the running qyshook's HTTP root (its /healthz and /metrics)")
+		n := fs.Int("n", 5000, "idle keep-alive connections to open, one request each")
+		hold := fs.Duration("hold", 0, "then keep them idle this long (past QYSHOOK_IDLE_TIMEOUT) and measure again")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *n <= 0 || *hold < 0 {
+			return usageErr("-n must be positive and -hold not negative")
+		}
+		res, err := bench.RunConns(ctx, bench.ConnsOptions{URL: *u, Conns: *n, Hold: *hold})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, res)
 	default:
-		return usageErr("unknown benchmark %q: receiver, dispatcher or archive", what)
+		return usageErr("unknown benchmark %q: receiver, dispatcher, archive or conns", what)
 	}
 	return nil
 }
