@@ -134,10 +134,13 @@ func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler,
 }
 
 // readiness is what /readyz checks: NATS connected and the callbacks
-// stream reachable (both roles need them), and the ledger answering when
-// the dispatcher runs.
+// stream reachable (both roles need them), the embedded server's stores
+// taking writes, and the ledger answering when the dispatcher runs.
 func (s *Services) readiness(roles Roles) []health.Check {
 	checks := []health.Check{health.NATSConnected(s.Conn.NC), health.Stream(s.Conn.JS, s.Names.CallbacksStream())}
+	if s.Conn.Embedded != nil {
+		checks = append(checks, health.Store(s.Conn.Embedded.StoreError))
+	}
 	if roles.Dispatcher && s.Ledger != nil {
 		checks = append(checks, health.Database(s.Ledger))
 	}
