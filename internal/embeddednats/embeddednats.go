@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -193,8 +194,17 @@ func (s *Server) StoreError() error {
 	if msg == "" {
 		msg = h.Status
 	}
+	if strings.Contains(msg, " write error: ") {
+		return fmt.Errorf("%w: %s", ErrStoreWrite, msg)
+	}
 	return fmt.Errorf("embeddednats: %s", msg)
 }
+
+// ErrStoreWrite is the StoreError of a store that kept a failed write's
+// error: the one condition Restart is for. Other health errors (a stream
+// that could not be recovered, JetStream disabled) are reported but not
+// wrapped.
+var ErrStoreWrite = errors.New("embeddednats: store refuses writes after a failed write")
 
 // probeSize is the write ProbeDisk makes: larger than a full disk's last
 // free fragment is likely to be, small next to a message block.

@@ -223,22 +223,24 @@ func (c *Conn) shutdownEmbedded() {
 // 契约锁 retries them.
 func (c *Conn) watchStore(log zerolog.Logger, interval time.Duration) {
 	defer close(c.watchDone)
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	failing := false // logged this episode
+	wait := interval // grows while restarts do not clear the error
 	for {
 		select {
 		case <-c.stopWatch:
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 		err := c.Embedded.StoreError()
 		if err == nil {
 			if failing {
 				log.Info().Msg("embedded nats store writable again")
 			}
-			failing = false
+			failing, wait = false, interval
 			continue
+		}
+		if !errors.Is(err, embeddednats.ErrStoreWrite) {
+			continue // not a kept write error: /readyz reports it, a restart would not help
 		}
 		if perr := c.Embedded.ProbeDisk(); perr != nil {
 			if !failing {
@@ -250,6 +252,7 @@ func (c *Conn) watchStore(log zerolog.Logger, interval time.Duration) {
 		}
 		failing = true
 		log.Warn().Err(err).Msg("embedded nats store refused a write and the disk is writable again: restarting the embedded server in-process")
+		wait = min(2*wait, time.Minute) // back off if the restart does not clear it
 		if rerr := c.Embedded.Restart(); rerr != nil {
 			log.Error().Err(rerr).Msg("embedded nats restart failed; retrying")
 			continue
