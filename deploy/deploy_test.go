@@ -697,7 +697,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	// The README's alert table and the rules cover the same ground.
 	for _, want := range []string{"QyshookDeadLetters", "QyshookConsumerLagHigh", "QyshookReceiverUnavailable",
-		"QyshookVerificationFailures", "QyshookDispatchFailures", "QyshookDispatcherNotReady", "QyshookNoCallbacks"} {
+		"QyshookVerificationFailures", "QyshookDispatchFailures", "QyshookDispatcherNotReady", "QyshookNoCallbacks",
+		"QyshookConnectionsRefused"} {
 		if !names[want] {
 			t.Errorf("no alert %s", want)
 		}

@@ -18,7 +18,15 @@ type metrics struct {
 	duplicates     *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// presetOutcomes are the outcomes whose series exist from the start, at
+// 0, for every configured tenant and route: alerts on rate() or
+// increase() of an error outcome then see the first one (a series born
+// at 1 has no increase). The other codes appear when they first occur.
+var presetOutcomes = []string{"success", "duplicate", "unavailable", "internal", "invalid_content"}
+
+// newMetrics registers the collectors and creates the series of
+// presetOutcomes for each of tenants.
+func newMetrics(reg prometheus.Registerer, tenants []string) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qyshook_receiver_requests_total",
@@ -42,6 +50,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("receiver: register metrics: %w", err)
 		}
+	}
+	for _, tenant := range tenants {
+		for _, route := range routeLabels {
+			for _, outcome := range presetOutcomes {
+				m.requests.WithLabelValues(route, tenant, outcome)
+			}
+		}
+		m.duplicates.WithLabelValues(tenant)
 	}
 	return m, nil
 }

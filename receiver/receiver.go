@@ -153,7 +153,11 @@ func New(o Options) (*Receiver, error) {
 		}
 		t.authAnswer = a
 	}
-	m, err := newMetrics(o.Registerer)
+	names := make([]string, 0, len(rc.tenants))
+	for name := range rc.tenants {
+		names = append(names, name)
+	}
+	m, err := newMetrics(o.Registerer, names)
 	if err != nil {
 		return nil, err
 	}

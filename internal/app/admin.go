@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/admin"
+	"github.com/qyshook/qyshook/internal/connlimit"
 )
 
 // AdminHandler builds the admin API and the web console in front of it
@@ -60,10 +62,11 @@ type AdminServer struct {
 }
 
 // OpenAdmin listens on cfg.Admin.Addr and serves the admin API in the
-// background. It returns nil and no error, after logging one line, when
+// background, with the connection limits of cfg.HTTP (its metrics
+// labelled listener="admin" on reg, which may be nil). It returns nil and no error, after logging one line, when
 // the admin API is off (QYSHOOK_ADMIN_ADDR=off or no token) or when this
 // process holds no ledger (a receiver alone).
-func (s *Services) OpenAdmin() (*AdminServer, error) {
+func (s *Services) OpenAdmin(reg prometheus.Registerer) (*AdminServer, error) {
 	cfg := s.Cfg.Admin
 	switch {
 	case cfg.Addr == "":
@@ -84,12 +87,19 @@ func (s *Services) OpenAdmin() (*AdminServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen %s: %w", cfg.Addr, err)
 	}
+	o := serverOptions(s.Cfg.HTTP, "admin", reg)
+	o.defaults()
+	lim, err := connlimit.Wrap(ln, connlimit.Options{Max: o.MaxConns, Name: o.Name, Registerer: o.Registerer})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("admin: %w", err)
+	}
 	a := &AdminServer{
 		srv: &http.Server{
-			Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+			Handler: h, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+			WriteTimeout: 60 * time.Second, IdleTimeout: o.IdleTimeout,
 		},
-		ln: ln, log: s.Log, done: make(chan struct{}),
+		ln: lim, log: s.Log, done: make(chan struct{}),
 	}
 	if c, ok := h.(interface{ CloseStreams() }); ok {
 		// Live-event streams never go idle: end them when shutdown starts.
@@ -97,7 +107,7 @@ func (s *Services) OpenAdmin() (*AdminServer, error) {
 	}
 	go func() {
 		defer close(a.done)
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error().Err(err).Msg("admin server stopped")
 		}
 	}()

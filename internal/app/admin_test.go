@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/internal/app"
@@ -49,7 +50,7 @@ func TestOpenAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	adm, err := svc.OpenAdmin()
+	adm, err := svc.OpenAdmin(nil)
 	if err != nil || adm == nil {
 		t.Fatalf("OpenAdmin = %v, %v", adm, err)
 	}
@@ -87,7 +88,7 @@ func TestOpenAdminOff(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer svc.Close()
-			adm, err := svc.OpenAdmin()
+			adm, err := svc.OpenAdmin(nil)
 			if err != nil || adm != nil {
 				t.Fatalf("OpenAdmin = %v, %v; want off", adm, err)
 			}
@@ -148,7 +149,7 @@ func TestOpenAdminWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		adm, err := svc.OpenAdmin()
+		adm, err := svc.OpenAdmin(nil)
 		if err != nil || adm == nil {
 			t.Fatalf("OpenAdmin = %v, %v", adm, err)
 		}
@@ -167,5 +168,61 @@ func TestOpenAdminWrites(t *testing.T) {
 			t.Errorf("Shutdown = %v", err)
 		}
 		svc.Close()
+	}
+}
+
+// TestOpenAdminCapsConnections: the admin listener has its own cap
+// (QYSHOOK_MAX_CONNS): with 16, a seventeenth connection held at once is
+// answered 503, and the refusal is counted with listener="admin".
+func TestOpenAdminCapsConnections(t *testing.T) {
+	env := natstest.New(t)
+	cfg := load(t, env, map[string]string{
+		"QYSHOOK_ADMIN_ADDR": "127.0.0.1:0", "QYSHOOK_ADMIN_TOKEN": adminOperatorToken, "QYSHOOK_MAX_CONNS": "16",
+	})
+	svc, err := app.Open(context.Background(), cfg, zerolog.Nop(), app.Parts{NATS: true, Ledger: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	reg := prometheus.NewRegistry()
+	adm, err := svc.OpenAdmin(reg)
+	if err != nil || adm == nil {
+		t.Fatalf("OpenAdmin = %v, %v", adm, err)
+	}
+	defer adm.Shutdown(context.Background())
+	conns := openIdle(t, adm.Addr(), 17)
+	held, refused := 0, 0
+	for _, c := range conns {
+		switch c.status {
+		case http.StatusServiceUnavailable:
+			refused++
+		case 0:
+			t.Fatal("a connection was closed without an answer")
+		default:
+			held++ // the console's answer to GET /healthz, whatever it is
+		}
+	}
+	if held != 16 || refused != 1 {
+		t.Fatalf("17 connections: %d held, %d refused; want 16 and 1", held, refused)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range fams {
+		if f.GetName() != "qyshook_http_connections_refused_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "listener" && l.GetValue() == "admin" && m.GetCounter().GetValue() == 1 {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error(`qyshook_http_connections_refused_total{listener="admin"} is not 1`)
 	}
 }

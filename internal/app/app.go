@@ -132,51 +132,6 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision b
 	return nil
 }
 
-// provision creates or updates the streams. A connected server that
-// refuses the configuration is a start-up error; while the server is not
-// reachable yet, provisioning goes on in the background (receivers answer
-// 503 and /readyz fails until it succeeds; dispatchers wait for the
-// stream).
-func (s *Services) provision(ctx context.Context) error {
-	try := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		kept, err := s.Names.ProvisionKept(ctx, s.Conn.JS, s.Cfg.Stream)
-		for _, k := range kept {
-			s.Log.Warn().Str("stream", k.Stream).Str("limit", k.Limit).Str("live", k.Live).Str("configured", k.Configured).
-				Msg("stream limit configured lower than the live one: kept the live one (lower it with the NATS tools)")
-		}
-		return err
-	}
-	if s.Conn.NC.IsConnected() {
-		return try(ctx)
-	}
-	ctx, s.stopProvision = context.WithCancel(context.WithoutCancel(ctx))
-	s.provisioned = make(chan struct{})
-	go func() {
-		defer close(s.provisioned)
-		for {
-			err := s.Conn.WaitConnected(ctx)
-			if err == nil {
-				if err = try(ctx); err == nil {
-					s.Log.Info().Msg("streams provisioned")
-					return
-				}
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.Log.Warn().Err(err).Msg("provisioning streams; retrying")
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(2 * time.Second):
-			}
-		}
-	}()
-	return nil
-}
-
 // Close releases everything opened, NATS last.
 func (s *Services) Close() {
 	if s.stopProvision != nil {

@@ -17,6 +17,9 @@ const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :
   QYSHOOK_NATS_SYNC          embedded store fsync: always (default) or an interval such as 1s
   QYSHOOK_STREAM_MAX_AGE, QYSHOOK_STREAM_MAX_BYTES, QYSHOOK_DUPLICATE_WINDOW, QYSHOOK_STREAM_REPLICAS
                              stream limits (a full callback stream answers 503)
+  QYSHOOK_MAX_CONNS, QYSHOOK_IDLE_TIMEOUT, QYSHOOK_READ_HEADER_TIMEOUT
+                             per HTTP listener: connections held at once (2048; more are answered 503),
+                             idle keep-alive close (30s), request header wait (5s)
   QYSHOOK_LOG_LEVEL          debug, info, warn, error (JSON on stderr)
   QYSHOOK_CONFIG             TOML file with several tenants
 `

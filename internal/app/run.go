@@ -69,11 +69,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 			return err
 		}
 	}
-	adm, err := svc.OpenAdmin()
+	adm, err := svc.OpenAdmin(reg)
 	if err != nil {
 		return err
 	}
-	srv := NewServer(cfg.HTTPAddr, handler, log)
+	srv := NewServerWith(cfg.HTTPAddr, handler, log, serverOptions(cfg.HTTP, "callback", reg))
 	if err := srv.Open(); err != nil {
 		_ = adm.Shutdown(ctx)
 		return err
@@ -137,10 +137,13 @@ func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler,
 }
 
 // readiness is what /readyz checks: NATS connected and the callbacks
-// stream reachable (both roles need them), and the ledger answering when
-// the dispatcher runs.
+// stream reachable (both roles need them), the embedded server's stores
+// taking writes, and the ledger answering when the dispatcher runs.
 func (s *Services) readiness(roles Roles) []health.Check {
 	checks := []health.Check{health.NATSConnected(s.Conn.NC), health.Stream(s.Conn.JS, s.Names.CallbacksStream())}
+	if s.Conn.Embedded != nil {
+		checks = append(checks, health.Store(s.Conn.Embedded.StoreError))
+	}
 	if roles.Dispatcher && s.Ledger != nil {
 		checks = append(checks, health.Database(s.Ledger))
 	}

@@ -8,37 +8,92 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/internal/connlimit"
 )
 
-// Server timeouts.
+// Server timeouts that are not settings.
 const (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 30 * time.Second
-	WriteTimeout      = 30 * time.Second
-	IdleTimeout       = 120 * time.Second
+	ReadTimeout  = 30 * time.Second
+	WriteTimeout = 30 * time.Second
 )
 
-// Server serves a handler over HTTP with production timeouts.
+// ServerOptions bound a server's connections. Zero fields take the
+// defaults of internal/config (2048 connections, 30 s idle, 5 s headers).
+type ServerOptions struct {
+	// MaxConns is the most connections held open at once; more are
+	// answered 503 and closed (see internal/connlimit).
+	MaxConns int
+	// IdleTimeout closes an idle keep-alive connection.
+	IdleTimeout time.Duration
+	// ReadHeaderTimeout closes a connection whose headers take longer.
+	ReadHeaderTimeout time.Duration
+	// WriteTimeout bounds writing one response (default WriteTimeout).
+	WriteTimeout time.Duration
+	// Name is the listener label of the connection metrics (default "callback").
+	Name string
+	// Registerer receives the connection metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// serverOptions turns the configured limits into ServerOptions.
+func serverOptions(l config.HTTPLimits, name string, reg prometheus.Registerer) ServerOptions {
+	return ServerOptions{MaxConns: l.MaxConns, IdleTimeout: l.IdleTimeout, ReadHeaderTimeout: l.ReadHeaderTimeout,
+		Name: name, Registerer: reg}
+}
+
+func (o *ServerOptions) defaults() {
+	if o.MaxConns <= 0 {
+		o.MaxConns = config.DefaultMaxConns
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = config.DefaultIdleTimeout
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = config.DefaultReadHeaderTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = WriteTimeout
+	}
+	if o.Name == "" {
+		o.Name = "callback"
+	}
+}
+
+// Server serves a handler over HTTP with production timeouts and a cap
+// on open connections.
 type Server struct {
 	srv  *http.Server
+	o    ServerOptions
 	ln   net.Listener
+	lim  *connlimit.Listener
 	log  zerolog.Logger
 	done chan struct{}
 }
 
-// NewServer returns a server for handler on addr (":0" picks a free port).
+// NewServer returns a server for handler on addr (":0" picks a free port)
+// with the default limits and no metrics.
 func NewServer(addr string, handler http.Handler, log zerolog.Logger) *Server {
+	return NewServerWith(addr, handler, log, ServerOptions{})
+}
+
+// NewServerWith returns a server for handler on addr with the limits of o.
+func NewServerWith(addr string, handler http.Handler, log zerolog.Logger, o ServerOptions) *Server {
+	o.defaults()
 	return &Server{
 		srv: &http.Server{
 			Addr:              addr,
 			Handler:           handler,
-			ReadHeaderTimeout: ReadHeaderTimeout,
+			ReadHeaderTimeout: o.ReadHeaderTimeout,
 			ReadTimeout:       ReadTimeout,
-			WriteTimeout:      WriteTimeout,
-			IdleTimeout:       IdleTimeout,
+			WriteTimeout:      o.WriteTimeout,
+			IdleTimeout:       o.IdleTimeout,
 			ErrorLog:          nil,
 		},
+		o:    o,
 		log:  log,
 		done: make(chan struct{}),
 	}
@@ -51,14 +106,20 @@ func (s *Server) Open() error {
 	if err != nil {
 		return fmt.Errorf("http: listen %s: %w", s.srv.Addr, err)
 	}
-	s.ln = ln
+	s.lim, err = connlimit.Wrap(ln, connlimit.Options{Max: s.o.MaxConns, Name: s.o.Name, Registerer: s.o.Registerer})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("http: %w", err)
+	}
+	s.ln = s.lim
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
-	s.log.Info().Str("addr", ln.Addr().String()).Msg("http listening")
+	s.log.Info().Str("addr", ln.Addr().String()).Int("max_conns", s.o.MaxConns).Dur("idle_timeout", s.o.IdleTimeout).
+		Msg("http listening")
 	return nil
 }
 
@@ -68,6 +129,22 @@ func (s *Server) Addr() string {
 		return ""
 	}
 	return s.ln.Addr().String()
+}
+
+// OpenConns is the number of connections open now (0 before Open).
+func (s *Server) OpenConns() int64 {
+	if s.lim == nil {
+		return 0
+	}
+	return s.lim.Open()
+}
+
+// RefusedConns is the number of connections refused over the cap.
+func (s *Server) RefusedConns() int64 {
+	if s.lim == nil {
+		return 0
+	}
+	return s.lim.Refused()
 }
 
 // URL is the base URL for clients on this machine.

@@ -10,12 +10,13 @@ import (
 	"github.com/qyshook/qyshook/internal/bench"
 )
 
-const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst [flags]   (qyshook bench <name> -h for its flags)\n" +
+const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst|conns [flags]   (qyshook bench <name> -h for its flags)\n" +
 	"  receiver    callbacks/s through the receiver ÷ a bare no-op handler, interleaved rounds (fsync always vs an interval)\n" +
 	"  dispatcher  events/s from QYS_CALLBACKS into the ledger, interleaved rounds (SQLite, PostgreSQL, or both)\n" +
 	"  archive     documents/s through the archive stage\n" +
 	"  soak        serve's wiring under sustained contract lifecycles: accepted/s, p50/p99, callback→fact lag, RSS per interval\n" +
-	"  burst       N callbacks as fast as they come, then the drain: accept rate, drain rate first/last 10 %, disk and RSS per million"
+	"  burst       N callbacks as fast as they come, then the drain: accept rate, drain rate first/last 10 %, disk and RSS per million\n" +
+	"  conns       a running qyshook's memory with thousands of idle keep-alive connections (QYSHOOK_MAX_CONNS)"
 
 func runBench(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
@@ -50,8 +51,23 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(env.Stdout, res)
+	case "conns":
+		u := fs.String("url", "http://127.0.0.1:8080", "the running qyshook's HTTP root (its /healthz and /metrics)")
+		n := fs.Int("n", 5000, "idle keep-alive connections to open, one request each")
+		hold := fs.Duration("hold", 0, "then keep them idle this long (past QYSHOOK_IDLE_TIMEOUT) and measure again")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *n <= 0 || *hold < 0 {
+			return usageErr("-n must be positive and -hold not negative")
+		}
+		res, err := bench.RunConns(ctx, bench.ConnsOptions{URL: *u, Conns: *n, Hold: *hold})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, res)
 	default:
-		return usageErr("unknown benchmark %q: receiver, dispatcher, archive, soak or burst", what)
+		return usageErr("unknown benchmark %q: receiver, dispatcher, archive, soak, burst or conns", what)
 	}
 	return nil
 }

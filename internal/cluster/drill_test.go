@@ -338,10 +338,20 @@ func singleDrills(t *testing.T, bin string) {
 	faults = append(faults, apiFaults(fake)...)
 	full := diskFull("data dir full (RLIMIT_FSIZE 0 on serve: NATS, SQLite and documents), then freed", []*proc{serve})
 	// nats-server keeps a file store's first write error ("Critical write
-	// error") until the store is reopened; qyshook neither notices nor
-	// restarts it.
-	full.defect = "after a failed write the embedded streams acknowledge no publish again " +
-		"(every callback answered 503) while /readyz says ready, until the process restarts"
+	// error") until the store is reopened. Fixed (was a known defect: no
+	// publish acknowledged again until the process restarted, /readyz
+	// ready all along): serve must report nats_store_failed and, once the
+	// disk takes writes, restart its embedded server in-process. The
+	// drill requires recovery without a restart of the process, and the
+	// in-process restart in serve's log.
+	diskEffect := full.effect
+	full.effect = func() (string, bool) {
+		what, ok := diskEffect()
+		b, _ := os.ReadFile(serve.logPath)
+		restarts := strings.Count(string(b), "restarting the embedded server in-process")
+		what += fmt.Sprintf("; embedded NATS restarted in-process %d times (serve not restarted)", restarts)
+		return what, ok && restarts > 0
+	}
 	faults = append(faults, full)
 	d.run(t, faults)
 }

@@ -34,6 +34,8 @@ type Bound struct {
 // not listed here, so no such setting can go unbounded.
 var Bounds = []Bound{
 	{Name: "MAX_BODY", Size: true, Default: DefaultMaxBody, Min: 1 << 10, Max: 16 << 20},
+	{Name: "IDLE_TIMEOUT", Default: int64(DefaultIdleTimeout), Min: int64(time.Second), Max: int64(10 * time.Minute)},
+	{Name: "READ_HEADER_TIMEOUT", Default: int64(DefaultReadHeaderTimeout), Min: int64(500 * time.Millisecond), Max: int64(time.Minute)},
 	{Name: "PUBLISH_TIMEOUT", Default: int64(DefaultPublishTimeout), Min: int64(100 * time.Millisecond), Max: int64(time.Minute)},
 	{Name: "TIMESTAMP_PAST", Default: int64(DefaultTimestampPast), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
 	{Name: "TIMESTAMP_FUTURE", Default: int64(DefaultTimestampFuture), Min: 0, Max: int64(time.Hour)},

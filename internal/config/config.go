@@ -33,6 +33,12 @@ const (
 	DefaultMaxBody = 1 << 20
 	// DefaultPublishTimeout bounds the wait for a JetStream PubAck.
 	DefaultPublishTimeout = 5 * time.Second
+	// DefaultMaxConns caps the connections each HTTP listener holds open.
+	DefaultMaxConns = 2048
+	// DefaultIdleTimeout closes an idle keep-alive connection.
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultReadHeaderTimeout bounds the wait for a request's headers.
+	DefaultReadHeaderTimeout = 5 * time.Second
 	// DefaultTimestampPast is how old a callback's signed timestamp may be
 	// (契约锁 retries for about two days).
 	DefaultTimestampPast = 72 * time.Hour
@@ -72,6 +78,9 @@ func WithNeeds(n Need) Option { return func(c *Config) { c.needs = n } }
 type Config struct {
 	// HTTPAddr is where the process serves HTTP (QYSHOOK_HTTP_ADDR).
 	HTTPAddr string
+	// HTTP limits the connections of the HTTP listeners (callbacks and
+	// probes, and the admin API's).
+	HTTP HTTPLimits
 	// NATSURL is the NATS server to use; empty starts an embedded JetStream
 	// server stored under DataDir/nats (QYSHOOK_NATS_URL).
 	NATSURL string
@@ -137,6 +146,25 @@ type APIBudget struct {
 	InFlight int
 }
 
+// HTTPLimits bound what clients can hold on each HTTP listener.
+type HTTPLimits struct {
+	// MaxConns is the most connections one listener holds open at once;
+	// more are answered 503 and closed (QYSHOOK_MAX_CONNS, default 2048).
+	MaxConns int
+	// IdleTimeout closes a keep-alive connection idle that long
+	// (QYSHOOK_IDLE_TIMEOUT, default 30s).
+	IdleTimeout time.Duration
+	// ReadHeaderTimeout closes a connection whose request headers take
+	// longer (QYSHOOK_READ_HEADER_TIMEOUT, default 5s).
+	ReadHeaderTimeout time.Duration
+}
+
+// Bounds of QYSHOOK_MAX_CONNS.
+const (
+	MinMaxConns = 16
+	MaxMaxConns = 65536
+)
+
 // Window bounds a callback timestamp: at most Past old, at most Future ahead.
 type Window struct {
 	Past   time.Duration
@@ -188,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody <= 0 || c.MaxBody > qys.MaxCallbackBody {
 		add("%sMAX_BODY: must be positive and at most %d bytes", Prefix, qys.MaxCallbackBody)
+	}
+	if c.HTTP.MaxConns < MinMaxConns || c.HTTP.MaxConns > MaxMaxConns {
+		add("%sMAX_CONNS: must be %d to %d", Prefix, MinMaxConns, MaxMaxConns)
 	}
 	if c.PublishTimeout <= 0 {
 		add("%sPUBLISH_TIMEOUT: must be positive", Prefix)

@@ -137,6 +137,30 @@ func TestLoad(t *testing.T) {
 			wantErr: "QYSHOOK_CALLBACK_SIGNATURE_B: \"sha1\": must be none or md5"},
 		{name: "ErrAckWait", modify: func(e map[string]string) { e["QYSHOOK_ACK_WAIT"] = "10ms" },
 			wantErr: "QYSHOOK_ACK_WAIT: \"10ms\" is outside the accepted range 1s to 1h"},
+		{name: "OKHTTPLimits", modify: func(e map[string]string) {
+			e["QYSHOOK_MAX_CONNS"] = "100"
+			e["QYSHOOK_IDLE_TIMEOUT"] = "5s"
+			e["QYSHOOK_READ_HEADER_TIMEOUT"] = "2s"
+		}, check: func(t *testing.T, c *config.Config) {
+			if c.HTTP != (config.HTTPLimits{MaxConns: 100, IdleTimeout: 5 * time.Second, ReadHeaderTimeout: 2 * time.Second}) {
+				t.Errorf("HTTP limits = %+v", c.HTTP)
+			}
+		}},
+		{name: "OKHTTPLimitsDefault", check: func(t *testing.T, c *config.Config) {
+			if c.HTTP != (config.HTTPLimits{MaxConns: 2048, IdleTimeout: 30 * time.Second, ReadHeaderTimeout: 5 * time.Second}) {
+				t.Errorf("HTTP limits = %+v", c.HTTP)
+			}
+		}},
+		{name: "ErrMaxConnsLow", modify: func(e map[string]string) { e["QYSHOOK_MAX_CONNS"] = "0" },
+			wantErr: "QYSHOOK_MAX_CONNS: must be 16 to 65536"},
+		{name: "ErrMaxConnsHigh", modify: func(e map[string]string) { e["QYSHOOK_MAX_CONNS"] = "1000000" },
+			wantErr: "QYSHOOK_MAX_CONNS: must be 16 to 65536"},
+		{name: "ErrMaxConnsNotInt", modify: func(e map[string]string) { e["QYSHOOK_MAX_CONNS"] = "many" },
+			wantErr: "QYSHOOK_MAX_CONNS: \"many\" is not an integer"},
+		{name: "ErrIdleTimeout", modify: func(e map[string]string) { e["QYSHOOK_IDLE_TIMEOUT"] = "0s" },
+			wantErr: "QYSHOOK_IDLE_TIMEOUT: \"0s\" is outside the accepted range 1s to 10m"},
+		{name: "ErrReadHeaderTimeout", modify: func(e map[string]string) { e["QYSHOOK_READ_HEADER_TIMEOUT"] = "2h" },
+			wantErr: "QYSHOOK_READ_HEADER_TIMEOUT: \"2h\" is outside the accepted range 500ms to 1m"},
 		{name: "ErrMaxDeliver", modify: func(e map[string]string) { e["QYSHOOK_MAX_DELIVER"] = "0" },
 			wantErr: "QYSHOOK_MAX_DELIVER: must be at least 1"},
 		{name: "ErrCipher", modify: func(e map[string]string) { e["QYSHOOK_CALLBACK_CIPHER"] = "DES" },

@@ -55,6 +55,11 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
 	c.MaxBody = e.bytes("MAX_BODY")
 	c.PublishTimeout = e.duration("PUBLISH_TIMEOUT")
+	c.HTTP = HTTPLimits{
+		MaxConns:          int(e.integer("MAX_CONNS", DefaultMaxConns)),
+		IdleTimeout:       e.duration("IDLE_TIMEOUT"),
+		ReadHeaderTimeout: e.duration("READ_HEADER_TIMEOUT"),
+	}
 	c.Window = Window{
 		Past:   e.duration("TIMESTAMP_PAST"),
 		Future: e.duration("TIMESTAMP_FUTURE"),

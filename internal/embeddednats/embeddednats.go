@@ -9,6 +9,13 @@
 // process on the same data dir stops with one line naming the holder
 // instead of running a second JetStream over the same files.
 //
+// A failed write (disk full, file size limit) makes nats-server keep the
+// error in the stream's store and refuse every later write until the store
+// is reopened. StoreError reports that state, ProbeDisk tells whether the
+// disk takes writes again, and Restart reopens the stores by restarting
+// the server in-process; clients from Connect reconnect to the new server
+// by themselves.
+//
 // Durability: every write is fsynced before it is acknowledged (nats-server
 // "sync: always") unless Options.SyncInterval relaxes it to nats-server's
 // periodic flush, which can lose acknowledged messages on power loss.
@@ -21,6 +28,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -50,8 +59,17 @@ type Options struct {
 
 // Server is a running embedded nats-server.
 type Server struct {
-	srv  *server.Server
+	o    Options
 	lock *pidlock.Lock
+
+	mu  sync.Mutex
+	srv *server.Server // replaced by Restart
+}
+
+func (s *Server) current() *server.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv
 }
 
 // Start starts the server and waits until it is ready for connections.
@@ -72,16 +90,15 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS store in use: %w", err)
 	}
-	s, err := start(o)
+	srv, err := start(o)
 	if err != nil {
 		lock.Release()
 		return nil, err
 	}
-	s.lock = lock
-	return s, nil
+	return &Server{o: o, lock: lock, srv: srv}, nil
 }
 
-func start(o Options) (*Server, error) {
+func start(o Options) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         o.ServerName,
 		JetStream:          true,
@@ -118,13 +135,19 @@ func start(o Options) (*Server, error) {
 		srv.Shutdown()
 		return nil, errors.New("embeddednats: server not ready in time (port in use or store dir unusable?)")
 	}
-	return &Server{srv: srv}, nil
+	return srv, nil
+}
+
+// InProcessConn connects to the current server (nats.InProcessConnProvider),
+// so a client reconnecting after Restart reaches the new one.
+func (s *Server) InProcessConn() (net.Conn, error) {
+	return s.current().InProcessConn()
 }
 
 // Connect opens an in-process client connection. Extra options are
-// appended (name, handlers…).
+// appended (name, handlers…). The connection follows Restart.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(s.srv)}, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(s)}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("embeddednats: connect: %w", err)
@@ -134,14 +157,17 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 
 // ClientURL is the TCP URL when ListenAddr was set, else "".
 func (s *Server) ClientURL() string {
-	if s.srv.Addr() == nil {
+	srv := s.current()
+	if srv.Addr() == nil {
 		return ""
 	}
-	return s.srv.ClientURL()
+	return srv.ClientURL()
 }
 
 // Shutdown stops the server and waits for it to finish.
 func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.srv.Shutdown()
 	s.srv.WaitForShutdown()
 	s.lock.Release()
@@ -150,6 +176,79 @@ func (s *Server) Shutdown() {
 // SyncAlways reports whether every write is fsynced before its
 // acknowledgement.
 func (s *Server) SyncAlways() bool {
-	c := s.srv.JetStreamConfig()
+	c := s.current().JetStreamConfig()
 	return c != nil && c.SyncAlways
+}
+
+// StoreError returns nil while the server is up with JetStream enabled
+// and every stream's store takes writes; otherwise the server's own
+// health error, such as "JetStream stream '$G > QYS_CALLBACKS' write
+// error: … file too large". It is cheap: nats-server's healthz check,
+// in-process, without a request.
+func (s *Server) StoreError() error {
+	h := s.current().Healthz(&server.HealthzOptions{})
+	if h.Error == "" && len(h.Errors) == 0 && h.StatusCode == 200 {
+		return nil
+	}
+	msg := h.Error
+	if msg == "" {
+		msg = h.Status
+	}
+	if strings.Contains(msg, " write error: ") {
+		return fmt.Errorf("%w: %s", ErrStoreWrite, msg)
+	}
+	return fmt.Errorf("embeddednats: %s", msg)
+}
+
+// ErrStoreWrite is the StoreError of a store that kept a failed write's
+// error: the one condition Restart is for. Other health errors (a stream
+// that could not be recovered, JetStream disabled) are reported but not
+// wrapped.
+var ErrStoreWrite = errors.New("embeddednats: store refuses writes after a failed write")
+
+// probeSize is the write ProbeDisk makes: larger than a full disk's last
+// free fragment is likely to be, small next to a message block.
+const probeSize = 256 << 10
+
+// ProbeDisk writes, syncs and removes a file of probeSize bytes under the
+// store directory, and returns the error of the first step that fails
+// (nil: the disk takes writes).
+func (s *Server) ProbeDisk() error {
+	f, err := os.CreateTemp(s.o.StoreDir, ".qyshook-probe-*")
+	if err != nil {
+		return fmt.Errorf("embeddednats: probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, probeSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("embeddednats: probe: %w", err)
+	}
+	return nil
+}
+
+// Restart shuts the server down and starts it again on the same store,
+// in this process: nats-server reopens every stream's files, which clears
+// a store's kept write error. Clients from Connect see a disconnection
+// and reconnect to the new server; TCP clients reconnect to the same
+// address. When the new server cannot start, the error is returned and a
+// later Restart may try again.
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv.Running() {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	srv, err := start(s.o)
+	if err != nil {
+		return err
+	}
+	s.srv = srv
+	return nil
 }

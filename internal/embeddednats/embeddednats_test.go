@@ -1,6 +1,7 @@
 package embeddednats
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/internal/pidlock"
 )
@@ -57,4 +61,66 @@ func TestSync(t *testing.T) {
 		t.Error("SyncInterval set: still syncing every write")
 	}
 	s.Shutdown()
+}
+
+// TestRestartKeepsClientsAndMessages: after Restart, a client from
+// Connect reconnects to the new server by itself, the stream's stored
+// messages are still there, it takes new ones, and the store lock is
+// still held (no second process can open the store meanwhile).
+func TestRestartKeepsClientsAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Start(Options{StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	nc, err := s.Connect(nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "s.1", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreError(); err != nil {
+		t.Fatalf("StoreError on a healthy store: %v", err)
+	}
+	if err := s.ProbeDisk(); err != nil {
+		t.Fatalf("ProbeDisk: %v", err)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(Options{StoreDir: dir}); !errors.Is(err, pidlock.ErrHeld) {
+		t.Fatalf("second server on the store after Restart: %v, want ErrHeld", err)
+	}
+	for {
+		_, err := js.Publish(ctx, "s.2", []byte("after"))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("publish after Restart: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, err := js.Stream(ctx, "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.CachedInfo().State.Msgs; n != 2 {
+		t.Fatalf("%d messages after Restart, want 2 (one kept, one new)", n)
+	}
+	if err := s.StoreError(); err != nil {
+		t.Fatalf("StoreError after Restart: %v", err)
+	}
 }

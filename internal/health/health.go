@@ -25,6 +25,7 @@ const (
 	ReasonNATSDisconnected    = "nats_disconnected"
 	ReasonStreamUnavailable   = "stream_unavailable"
 	ReasonDatabaseUnavailable = "database_unavailable"
+	ReasonStoreFailed         = "nats_store_failed"
 )
 
 // DefaultTimeout bounds one /readyz answer (all checks together).
@@ -111,6 +112,14 @@ func Stream(js jetstream.JetStream, name string) Check {
 		_, err := js.Stream(ctx, name)
 		return err
 	}}
+}
+
+// Store fails while storeErr does: the embedded NATS server keeps a
+// failed write's error in a stream's store and refuses every later write
+// (embeddednats.Server.StoreError), so the stream is reachable but stores
+// nothing.
+func Store(storeErr func() error) Check {
+	return Check{Reason: ReasonStoreFailed, Ready: func(context.Context) error { return storeErr() }}
 }
 
 // Pinger is a database that answers a ping; store.Ledger is one.

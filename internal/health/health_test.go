@@ -140,3 +140,22 @@ func TestProbesAreGetOnly(t *testing.T) {
 		t.Fatalf("POST /healthz: %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestReadyzStoreFailed: the Store check passes on a healthy embedded
+// server and reports nats_store_failed, code only (never the server's
+// error text), once the server cannot vouch for its stores (here: shut
+// down; a kept write error is TestEmbeddedStoreRecoversWithoutRestart's).
+func TestReadyzStoreFailed(t *testing.T) {
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := health.Handler(health.Options{Checks: []health.Check{health.Store(srv.StoreError)}})
+	if r := mustGet(t, h, "/readyz"); r.status != 200 {
+		t.Fatalf("readyz on a healthy store %d %s", r.status, r.body)
+	}
+	srv.Shutdown()
+	if r := mustGet(t, h, "/readyz"); r.status != 503 || r.body != `{"status":"unavailable","reason":"nats_store_failed"}` {
+		t.Fatalf("readyz after shutdown %d %s", r.status, r.body)
+	}
+}

@@ -19,6 +19,9 @@ const (
 	DefaultName          = "qyshook"
 	DefaultReconnectWait = time.Second
 	DefaultDrainTimeout  = 10 * time.Second
+	// DefaultStoreCheckInterval is how often the embedded server's stores
+	// are checked for a kept write error.
+	DefaultStoreCheckInterval = 2 * time.Second
 )
 
 // Options configures Connect.
@@ -35,6 +38,11 @@ type Options struct {
 	// EmbeddedSyncInterval, when positive, lets the embedded server fsync
 	// at that interval instead of on every write (see embeddednats).
 	EmbeddedSyncInterval time.Duration
+	// EmbeddedStoreCheck is how often the embedded server's stores are
+	// checked for a kept write error (default DefaultStoreCheckInterval).
+	// A store in error on a disk that takes writes again is recovered by
+	// restarting the embedded server in-process.
+	EmbeddedStoreCheck time.Duration
 	// Name is the connection name shown by the server (default "qyshook").
 	Name string
 	// ReconnectWait is the pause between reconnect attempts, plus up to
@@ -58,6 +66,8 @@ type Conn struct {
 
 	closed       chan struct{}
 	drainTimeout time.Duration
+	stopWatch    chan struct{} // ends watchStore (embedded only)
+	watchDone    chan struct{}
 }
 
 // Connect opens the connection. With a URL it returns at once even when
@@ -73,6 +83,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.EmbeddedStoreCheck <= 0 {
+		o.EmbeddedStoreCheck = DefaultStoreCheckInterval
 	}
 	c := &Conn{closed: make(chan struct{}), drainTimeout: o.DrainTimeout}
 	opts := c.options(o)
@@ -107,6 +120,10 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	if ctx.Err() != nil {
 		_ = c.Close()
 		return nil, ctx.Err()
+	}
+	if c.Embedded != nil {
+		c.stopWatch, c.watchDone = make(chan struct{}), make(chan struct{})
+		go c.watchStore(o.Logger, o.EmbeddedStoreCheck)
 	}
 	switch {
 	case c.Embedded != nil:
@@ -187,7 +204,59 @@ func (c *Conn) Close() error {
 }
 
 func (c *Conn) shutdownEmbedded() {
+	if c.stopWatch != nil {
+		close(c.stopWatch)
+		<-c.watchDone
+		c.stopWatch = nil
+	}
 	if c.Embedded != nil {
 		c.Embedded.Shutdown()
+	}
+}
+
+// watchStore recovers the embedded server from a kept write error
+// (docs/architecture.md, "Health"): every interval it asks the server for
+// its stores' health; while one is in error it probes the disk, and once
+// the disk takes writes again it restarts the server in-process, which
+// reopens the stores. Until then /readyz reports the error
+// (health.Store) and publishes fail, so callbacks are answered 503 and
+// 契约锁 retries them.
+func (c *Conn) watchStore(log zerolog.Logger, interval time.Duration) {
+	defer close(c.watchDone)
+	failing := false // logged this episode
+	wait := interval // grows while restarts do not clear the error
+	for {
+		select {
+		case <-c.stopWatch:
+			return
+		case <-time.After(wait):
+		}
+		err := c.Embedded.StoreError()
+		if err == nil {
+			if failing {
+				log.Info().Msg("embedded nats store writable again")
+			}
+			failing, wait = false, interval
+			continue
+		}
+		if !errors.Is(err, embeddednats.ErrStoreWrite) {
+			continue // not a kept write error: /readyz reports it, a restart would not help
+		}
+		if perr := c.Embedded.ProbeDisk(); perr != nil {
+			if !failing {
+				log.Error().Err(err).AnErr("probe", perr).
+					Msg("embedded nats store refuses writes and the disk is not writable (full?): callbacks are answered 503 until it is")
+			}
+			failing = true
+			continue
+		}
+		failing = true
+		log.Warn().Err(err).Msg("embedded nats store refused a write and the disk is writable again: restarting the embedded server in-process")
+		wait = min(2*wait, time.Minute) // back off if the restart does not clear it
+		if rerr := c.Embedded.Restart(); rerr != nil {
+			log.Error().Err(rerr).Msg("embedded nats restart failed; retrying")
+			continue
+		}
+		log.Info().Msg("embedded nats restarted in-process; stores reopened")
 	}
 }
