@@ -284,7 +284,11 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	if errors.Is(err, qys.ErrNotFound) {
 		reason = "not found on the platform: " + reason
 	}
-	if !permanent && attempts >= a.o.MaxAttempts {
+	why := failureReason(err)
+	// A full disk is the operator's to free, not the document's fault: it
+	// is retried with backoff for as long as it lasts and never ends the
+	// document failed (attempts still count, and space the backoff).
+	if !permanent && why != ReasonDiskFull && attempts >= a.o.MaxAttempts {
 		permanent = true
 		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts, reason)
 	}
@@ -297,13 +301,13 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	}
 	ev := a.log.Warn()
 	if permanent {
-		a.metrics.failures.WithLabelValues("permanent").Inc()
+		a.metrics.failures.WithLabelValues("permanent", why).Inc()
 		ev = a.log.Error()
 	} else {
-		a.metrics.failures.WithLabelValues("transient").Inc()
+		a.metrics.failures.WithLabelValues("transient", why).Inc()
 	}
 	ev.Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("attempts", attempts).
-		Bool("permanent", permanent).Msg("document download failed")
+		Bool("permanent", permanent).Str("reason", why).Msg("document download failed")
 }
 
 // renew keeps the lease on d while the download runs, every third of

@@ -58,7 +58,7 @@ func classify(err error) (isPermanent bool, reason string) {
 	switch {
 	case errors.As(err, &pe):
 		return true, pe.reason
-	case isDiskFull(err):
+	case store.IsDiskFull(err):
 		return false, reasonDiskFull
 	case errors.Is(err, store.ErrRejected):
 		return true, reasonRejected
@@ -90,14 +90,6 @@ func classify(err error) (isPermanent bool, reason string) {
 		return false, reasonAPI
 	}
 	return false, "error"
-}
-
-// isDiskFull reports a write refused for want of disk space: the ledger's
-// (store.ErrDiskFull) or any file's (ENOSPC, EDQUOT, EFBIG "file too
-// large", EROFS).
-func isDiskFull(err error) bool {
-	return errors.Is(err, store.ErrDiskFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
-		errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EROFS)
 }
 
 // Backoff computes redelivery delays: exponential from Base, capped at

@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"syscall"
+)
 
 // ErrTransient marks a failure that may pass if the same call is retried
 // later: SQLite busy or locked, a PostgreSQL serialization failure or
@@ -29,4 +32,14 @@ var ErrRejected = errors.New("store: the database refused the values")
 // ErrTransient).
 func IsTransient(err error) bool {
 	return errors.Is(err, ErrTransient)
+}
+
+// IsDiskFull reports a write refused for want of disk space: the ledger's
+// (ErrDiskFull) or any file's, such as a document's (ENOSPC, EDQUOT, EFBIG
+// "file too large" under a file-size limit, EROFS a file system remounted
+// read-only). It passes once the operator frees space: retry it, and name
+// it as a disk problem (reason disk_full), never as the platform's.
+func IsDiskFull(err error) bool {
+	return errors.Is(err, ErrDiskFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EROFS)
 }
