@@ -285,11 +285,12 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	if errors.Is(err, qys.ErrNotFound) {
 		reason = "not found on the platform: " + reason
 	}
+	why := failureReason(err)
 	// 契约锁 pacing us (rate limited, or the tenant's budget full until
-	// the deadline) is no fault of the document: it never uses up the
-	// attempts.
-	paced := errors.Is(err, qys.ErrRateLimited) || errors.Is(err, qys.ErrBudgetWait)
-	if !permanent && !paced && attempts >= a.o.MaxAttempts {
+	// the deadline) is no fault of the document, and a full disk is the
+	// operator's to free: neither ends the document failed (attempts
+	// still count, and space the backoff).
+	if !permanent && why != ReasonRateLimited && why != ReasonDiskFull && attempts >= a.o.MaxAttempts {
 		permanent = true
 		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts, reason)
 	}
@@ -302,13 +303,13 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	}
 	ev := a.log.Warn()
 	if permanent {
-		a.metrics.failures.WithLabelValues("permanent").Inc()
+		a.metrics.failures.WithLabelValues("permanent", why).Inc()
 		ev = a.log.Error()
 	} else {
-		a.metrics.failures.WithLabelValues("transient").Inc()
+		a.metrics.failures.WithLabelValues("transient", why).Inc()
 	}
 	ev.Err(err).Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("attempts", attempts).
-		Bool("permanent", permanent).Msg("document download failed")
+		Bool("permanent", permanent).Str("reason", why).Msg("document download failed")
 }
 
 // renew keeps the lease on d while the download runs, every third of

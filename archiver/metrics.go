@@ -27,8 +27,9 @@ func newMetrics(reg prometheus.Registerer, l Ledger) (*metrics, error) {
 			Name: "qyshook_archive_document_bytes_total", Help: "Bytes of documents archived.",
 		}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qyshook_archive_failures_total", Help: "Failed document downloads, transient or permanent.",
-		}, []string{"kind"}),
+			Name: "qyshook_archive_failures_total",
+			Help: "Failed document downloads by kind (transient, permanent) and reason (disk_full, api_error, not_found, too_large, no_api, store_error, timeout, error).",
+		}, []string{"kind", "reason"}),
 		leasesLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_archive_leases_lost_total",
 			Help: "Downloads abandoned because another archiver took the row after this one's lease expired (not failures).",

@@ -70,8 +70,11 @@ func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
 	for _, m := range msgs {
 		meta, _ := m.Metadata()
 		env, err := events.Decode(m.Data())
+		if err == nil {
+			err = checkStorable(env)
+		}
 		if err != nil {
-			d.settle(ctx, delivery{msg: m, meta: meta}, err)
+			d.settle(ctx, delivery{msg: m, env: env, meta: meta}, err)
 			continue
 		}
 		dls = append(dls, delivery{msg: m, env: env, meta: meta})

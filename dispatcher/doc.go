@@ -12,12 +12,14 @@
 // same transaction, and a relay publishes them to QYS_LEDGER with their
 // own message ids.
 //
-// Failures are classified once, in ackFor: transient ones (API 5xx,
-// timeouts, rate limiting, a busy database) are NAKed with exponential
-// backoff and jitter; permanent ones (an undecodable event, a contract the
-// API does not know) and exhausted retries go to QYS_DLQ and the
-// dead_letters table, then the message is terminated. Nothing is dropped
-// silently.
+// Failures are classified once, in classify, and settled in settle:
+// transient ones (API 5xx, timeouts, rate limiting, a busy database) are
+// NAKed with exponential backoff and jitter, a full disk (disk_full) for
+// as long as it lasts; permanent ones (an undecodable event, a contract
+// the API does not know, a value the ledger cannot store, a change the
+// database refuses for good) and exhausted retries go to QYS_DLQ and the
+// dead_letters table, their text escaped so they always store, then the
+// message is terminated. Nothing is dropped silently.
 //
 // The Reconciler finds what callbacks never said: contracts stuck in a
 // non-terminal state, and recent contracts listed by /v2/contract/list

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/qyshook/qyshook/events"
@@ -39,6 +40,16 @@ const (
 	// an event is delivered again without end, never dead-lettered: the
 	// platform is pacing us, nothing is wrong with the event.
 	reasonRateLimited = "rate_limited"
+	// reasonUnstorable: the envelope holds a value the ledger cannot store
+	// (checkStorable); permanent.
+	reasonUnstorable = "unstorable_value"
+	// reasonRejected: the database refused the values for good
+	// (store.ErrRejected); permanent.
+	reasonRejected = "store_rejected"
+	// reasonDiskFull: a write failed for want of disk space (the ledger's
+	// disk, or the operating system's ENOSPC, EDQUOT, EFBIG, EROFS);
+	// transient, and retried for as long as it lasts, never dead-lettered.
+	reasonDiskFull = "disk_full"
 )
 
 // errStaleFetch: the ledger refused a detail because its fetch overlapped
@@ -52,6 +63,10 @@ func classify(err error) (isPermanent bool, reason string) {
 	switch {
 	case errors.As(err, &pe):
 		return true, pe.reason
+	case store.IsDiskFull(err):
+		return false, reasonDiskFull
+	case errors.Is(err, store.ErrRejected):
+		return true, reasonRejected
 	case errors.Is(err, events.ErrInvalidEnvelope):
 		return true, reasonUndecodable
 	case errors.Is(err, qys.ErrNotFound):
@@ -68,9 +83,14 @@ func classify(err error) (isPermanent bool, reason string) {
 	case store.IsTransient(err):
 		return false, reasonStore
 	}
+	// A bare system-call error (syscall.Errno has Timeout and Temporary,
+	// so it is a net.Error too) is not the API's: network failures come
+	// wrapped in *net.OpError or *url.Error.
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return false, reasonAPI
+		if _, bare := ne.(syscall.Errno); !bare {
+			return false, reasonAPI
+		}
 	}
 	var ae *qys.APIError
 	if errors.As(err, &ae) {

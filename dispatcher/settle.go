@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,7 +55,10 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	}
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
-	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || reason == reasonRateLimited) {
+	// A full disk is retried for as long as it lasts (dead-lettering would
+	// drop completed contracts for want of space the operator can free);
+	// so is 契约锁 pacing us (rate limited, or the budget's wait ran out).
+	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || reason == reasonDiskFull || reason == reasonRateLimited) {
 		delay := d.cfg.Backoff.Delay(delivered)
 		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
 		if nerr := dl.msg.NakWithDelay(delay); nerr != nil {
@@ -96,11 +100,16 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 	}
 	msg := nats.NewMsg(d.cfg.Names.DLQSubject(d.cfg.Durable))
 	msg.Data = dl.msg.Data()
-	msg.Header.Set(HeaderReason, reason)
-	msg.Header.Set(HeaderError, truncateString(cause.Error(), 512))
+	// The row's text and the headers must themselves be storable: an
+	// event id, a subject or an error quoting a callback's value may hold
+	// a NUL or invalid UTF-8 (escaped); the payload stays verbatim.
+	eventID, tenant, subject := storableText(eventID), storableText(tenant), storableText(dl.msg.Subject())
+	errText := storableText(truncateString(cause.Error(), 512))
+	msg.Header.Set(HeaderReason, storableText(reason))
+	msg.Header.Set(HeaderError, errText)
 	msg.Header.Set(HeaderEventID, eventID)
 	msg.Header.Set(HeaderStreamSeq, strconv.FormatUint(seq, 10))
-	msg.Header.Set(HeaderSubject, dl.msg.Subject())
+	msg.Header.Set(HeaderSubject, subject)
 	msg.Header.Set(HeaderDeliveries, strconv.Itoa(delivered))
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -108,8 +117,8 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 		return 0, wrapf(err, "publish dead letter")
 	}
 	id, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
-		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: dl.msg.Subject(), StreamSeq: seq,
-		Reason: reason + ": " + truncateString(cause.Error(), 512), Deliveries: delivered, Payload: dl.msg.Data(),
+		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: subject, StreamSeq: seq,
+		Reason: storableText(reason) + ": " + errText, Deliveries: delivered, Payload: dl.msg.Data(),
 		CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {
@@ -151,9 +160,14 @@ func (d *Dispatcher) resolveRetried(ctx context.Context, dl delivery, keep int64
 	return nil
 }
 
+// truncateString cuts s to at most n bytes, on a rune boundary (a cut
+// inside a character would leave invalid UTF-8, which PostgreSQL refuses).
 func truncateString(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -206,4 +206,8 @@
 //     reference).
 //   - The answer bodies to callbacks ("success" for contracts,
 //     {"code":0,"message":"SUCCESS"} for certifications; see the receiver).
+//   - Callback.Validate's limits: no NUL byte or invalid UTF-8 in any field
+//     (PostgreSQL text refuses both), ids and codes at most MaxIDLength
+//     (256) bytes. The platform's ids are 19-digit numbers; no public
+//     material gives a maximum.
 package qys

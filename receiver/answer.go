@@ -36,6 +36,7 @@ var answers = []answer{
 	{qys.ErrMissingContract, http.StatusBadRequest, "missing_contract", "the callback has no contract id", true},
 	{qys.ErrMissingRequestID, http.StatusBadRequest, "missing_request_id", "the certification callback has no request id", true},
 	{qys.ErrMalformed, http.StatusBadRequest, "invalid_content", "the content cannot be decrypted or decoded", true},
+	{qys.ErrInvalidValue, http.StatusBadRequest, "invalid_value", "a field holds a NUL byte, invalid UTF-8 or an over-long id", true},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the body is over the limit", false},
 	{errReadBody, http.StatusBadRequest, "read_body", "the body could not be read", false},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "the callback could not be stored; retry later", false},

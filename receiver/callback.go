@@ -58,6 +58,9 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 		}
 		defer putBuffer(body)
 		cb, err := t.verifier.Verify(kind, rawRequest(r, body.Bytes()))
+		if err == nil {
+			err = cb.Validate() // what the ledger cannot store is refused here, not redelivered for ever
+		}
 		if err != nil {
 			rc.refuse(w, r, route, t.name, err)
 			return

@@ -89,6 +89,9 @@ type fault struct {
 	// they recover; the run fails if the defect no longer reproduces (so
 	// the mark is removed with the fix).
 	defect string
+	// check, when set, returns what the fault's effect shows wrong (read
+	// with effect); each is a problem of the row.
+	check func() (problems []string)
 }
 
 func always(what string) func() (string, bool) { return func() (string, bool) { return what, true } }
@@ -434,12 +437,16 @@ func apiFaults(fake *qystest.Server) []fault {
 }
 
 func diskFull(name string, ps []*proc) fault {
-	// what the processes logged: errors and warnings, and EFBIG among them
-	logged := func() (problems, efbig, asAPI int) {
+	// what the processes logged: errors and warnings, the EFBIG among them,
+	// and how those were named: disk_full, or (issue 11, fixed) api_error
+	logged := func() (problems, efbig, asAPI, asDisk int) {
 		for _, p := range ps {
 			b, _ := os.ReadFile(p.logPath)
 			problems += strings.Count(string(b), `"level":"error"`) + strings.Count(string(b), `"level":"warn"`)
 			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, `"reason":"disk_full"`) {
+					asDisk++ // a document write ("file too large") or the SQLite ledger's ("disk I/O error")
+				}
 				if strings.Contains(line, "file too large") {
 					efbig++
 					if strings.Contains(line, `"reason":"api_error"`) {
@@ -448,22 +455,37 @@ func diskFull(name string, ps []*proc) fault {
 				}
 			}
 		}
-		return problems, efbig, asAPI
+		return problems, efbig, asAPI, asDisk
 	}
-	var before, beforeEFBIG, beforeAPI int
+	var before, beforeEFBIG, beforeAPI, beforeDisk int
 	return fault{name: name, hold: 5 * time.Second,
 		effect: func() (string, bool) {
-			n, e, a := logged()
-			n, e, a = n-before, e-beforeEFBIG, a-beforeAPI
+			n, e, a, k := logged()
+			n, e, a, k = n-before, e-beforeEFBIG, a-beforeAPI, k-beforeDisk
 			what := fmt.Sprintf("%d errors logged", n)
 			if e > 0 {
-				// issue 11: a full disk is reported as reason api_error
-				what += fmt.Sprintf(", %d \"file too large\", %d of them with reason `api_error`", e, a)
+				what += fmt.Sprintf(", %d \"file too large\" (%d of them with reason `api_error`)", e, a)
+			}
+			if e > 0 || k > 0 {
+				what += fmt.Sprintf(", %d with reason `disk_full`", k)
 			}
 			return what, n > 0
 		},
+		check: func() (problems []string) {
+			_, e, a, k := logged()
+			e, a, k = e-beforeEFBIG, a-beforeAPI, k-beforeDisk
+			// The fault reached a qyshook write: the full disk must be named
+			// as such (issue 11), never blamed on 契约锁.
+			if e > 0 && k == 0 {
+				problems = append(problems, fmt.Sprintf("%d \"file too large\" logged, no error with reason disk_full", e))
+			}
+			if a > 0 {
+				problems = append(problems, fmt.Sprintf("%d \"file too large\" logged with reason api_error", a))
+			}
+			return problems
+		},
 		inject: func(t *testing.T) func(*testing.T) {
-			before, beforeEFBIG, beforeAPI = logged()
+			before, beforeEFBIG, beforeAPI, beforeDisk = logged()
 			for _, p := range ps {
 				if err := prlimitFsize(p.pid(), 0); err != nil {
 					t.Fatal(err)
@@ -566,6 +588,9 @@ func (d *deployment) drill(t *testing.T, phase int, f fault, load time.Duration)
 	r.name, r.effect = f.name, what
 	if !ok {
 		r.problems = append(r.problems, "the fault had no visible effect ("+what+"): the drill proved nothing")
+	}
+	if f.check != nil {
+		r.problems = append(r.problems, f.check()...)
 	}
 	return r
 }

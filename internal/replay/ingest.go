@@ -207,6 +207,9 @@ func (in *Ingester) verify(text []byte) (*events.Envelope, error) {
 		return nil, err
 	}
 	cb, err := v.Verify(qys.Kind(l.Kind), req)
+	if err == nil {
+		err = cb.Validate() // as the receiver: refused, not dead-lettered later
+	}
 	if err != nil {
 		return nil, err
 	}

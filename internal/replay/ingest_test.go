@@ -166,3 +166,28 @@ func TestIngestRejectsLongAndMixedBodies(t *testing.T) {
 		t.Errorf("rejected %v (%+v)", got, rep.Problems)
 	}
 }
+
+// TestIngestRefusesUnstorableValues (issue 11): a verified callback whose
+// contract id holds a NUL byte is refused as the receiver refuses it, not
+// published for the dispatcher to dead-letter.
+func TestIngestRefusesUnstorableValues(t *testing.T) {
+	w := newWorld(t)
+	in, err := replay.NewIngester(replay.IngestConfig{JS: w.nats.JS, Names: w.nats.Names, Rate: 1000,
+		Verifiers: map[string]qys.VerifierConfig{"default": {Secrets: []string{testSecret}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-400 * 24 * time.Hour).Truncate(time.Second)
+	line := callbackLine(t, "default", "contract", testSecret,
+		`{"contractId":"3121\u0000362688","callbackType":"SIGNED","contractStatus":"SIGNING"}`, old, false)
+	rep, err := in.Ingest(ctxT(t), strings.NewReader(line+"\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Published != 0 || rep.Rejected != 1 || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Error, "contractId") {
+		t.Fatalf("ingest: %+v", rep)
+	}
+	if got := streamIDs(t, w); len(got) != 0 {
+		t.Fatalf("stream holds %v", got)
+	}
+}

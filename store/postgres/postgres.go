@@ -44,6 +44,8 @@ var Dialect = sqlstore.Dialect{
 	Numbered:  true,
 	LockRow:   " FOR UPDATE",
 	Transient: IsTransient,
+	DiskFull:  IsDiskFull,
+	Rejected:  IsRejected,
 }
 
 // Open connects to the database at url (postgres://…), migrates it to the

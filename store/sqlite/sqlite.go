@@ -75,6 +75,8 @@ var Dialect = sqlstore.Dialect{
 	Driver:    "sqlite",
 	TextTime:  true,
 	Transient: IsTransient,
+	DiskFull:  IsDiskFull,
+	Rejected:  IsRejected,
 }
 
 // Open opens (creating if needed) the ledger at path, migrates it to the

@@ -32,6 +32,12 @@ type Dialect struct {
 	// Transient reports driver errors worth retrying (busy, serialization
 	// failure, lost connection); it may be nil.
 	Transient func(error) bool
+	// DiskFull reports driver errors of a disk without space (they are
+	// marked store.ErrDiskFull and store.ErrTransient); it may be nil.
+	DiskFull func(error) bool
+	// Rejected reports driver errors no retry can fix: values the
+	// database refuses (marked store.ErrRejected); it may be nil.
+	Rejected func(error) bool
 }
 
 // DB implements store.Ledger over database/sql. Writes go to the writer
@@ -125,8 +131,15 @@ func (s *DB) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if !errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrNotFound) && s.transient(err) {
-		err = transientError{err}
+	if !errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrNotFound) {
+		switch {
+		case s.d.DiskFull != nil && s.d.DiskFull(err):
+			err = markedError{err, []error{store.ErrDiskFull, store.ErrTransient}}
+		case s.transient(err):
+			err = transientError{err}
+		case s.d.Rejected != nil && s.d.Rejected(err):
+			err = markedError{err, []error{store.ErrRejected}}
+		}
 	}
 	return fmt.Errorf("ledger: %s: %w", op, err)
 }
@@ -150,6 +163,15 @@ type transientError struct{ err error }
 
 func (e transientError) Error() string   { return e.err.Error() }
 func (e transientError) Unwrap() []error { return []error{e.err, store.ErrTransient} }
+
+// markedError marks err with the sentinels marks without changing its text.
+type markedError struct {
+	err   error
+	marks []error
+}
+
+func (e markedError) Error() string   { return e.err.Error() }
+func (e markedError) Unwrap() []error { return append([]error{e.err}, e.marks...) }
 
 // placeholders returns "?, ?, …" with n marks.
 func placeholders(n int) string {
