@@ -121,7 +121,8 @@ func testBatchPaths(t *testing.T, set, one store.Ledger, fallbacks func(store.Le
 		ch.Facts = append(ch.Facts,
 			store.Fact{ID: "plain-" + ch.Event.ID, Subject: "s", Tenant: ch.Contract.Tenant, ContractID: ch.Contract.ID, Payload: []byte(`{"x":1}`)},
 			store.Fact{ID: "loose-" + ch.Event.ID, Subject: "s", Payload: []byte(`not json`)})
-		ch.Facts[0].AfterPrevious = true
+		// numbered and completed with the previous status, as the dispatcher's
+		ch.Facts[0].AfterPrevious, ch.Facts[0].Tenant, ch.Facts[0].ContractID = true, ch.Contract.Tenant, ch.Contract.ID
 		return ch
 	}
 	signedP4 := withDocs(fixed(change("a-p4", "p4", done(3)), 13), store.Document{ID: "p4-d1"}, store.Document{ID: "p4-d2", Title: "annex"})

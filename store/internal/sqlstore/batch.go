@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/qyshook/qyshook/lifecycle"
@@ -229,17 +231,8 @@ func (s *DB) applyBatch(ctx context.Context, tx *sql.Tx, chs []store.ContractCha
 				fc.full = true
 				f.Seq = fc.factSeq
 			}
-			bf.payload = f.Payload
-			if f.AfterPrevious {
-				if f, err = afterPrevious(f, prev); err != nil {
-					return nil, nil, err
-				}
-				bf.payload = f.Payload
-			}
-			if f.Seq > 0 {
-				if bf.payload, err = withSeq(bf.payload, f.Seq); err != nil {
-					return nil, nil, fmt.Errorf("fact %s: %w", f.ID, err)
-				}
+			if f, bf.payload, err = completeFact(f, prev); err != nil {
+				return nil, nil, err
 			}
 			bf.f = f
 			facts = append(facts, bf)
@@ -600,4 +593,35 @@ func (s *DB) insertBatchFacts(ctx context.Context, tx *sql.Tx, facts []batchFact
 		return errSequential
 	}
 	return nil
+}
+
+// completeFact is what insertFacts does to a fact numbered f.Seq (0: not
+// numbered) before writing it: an AfterPrevious fact gets the id that
+// covers the previous status and its number, and its payload the "id" and
+// "previous_status" members; a numbered fact's payload gets "seq". The
+// payload is decoded and encoded once for all of them.
+func completeFact(f store.Fact, previous string) (store.Fact, []byte, error) {
+	set := map[string]json.RawMessage{}
+	if f.AfterPrevious {
+		f.ID = store.FactIDAfter(f.ID, previous, f.Seq)
+		id, _ := json.Marshal(f.ID)
+		set["id"] = id
+		if previous != "" {
+			prev, _ := json.Marshal(previous)
+			set["previous_status"] = prev
+		}
+		f.AfterPrevious = false
+	}
+	if f.Seq > 0 {
+		set["seq"] = json.RawMessage(strconv.FormatInt(f.Seq, 10))
+	}
+	if len(set) == 0 {
+		return f, f.Payload, nil
+	}
+	payload, err := withMembers(f.Payload, set)
+	if err != nil {
+		return f, nil, fmt.Errorf("fact %s: %w", f.ID, err)
+	}
+	f.Payload = payload
+	return f, payload, nil
 }
