@@ -40,6 +40,15 @@ import (
 // document listed under two contracts or already under another one, and a
 // contract whose archive queue update comes before a document change.
 // None of these happens in the dispatcher's ordinary traffic.
+//
+// Locks: the contracts are locked by one statement in (tenant, id) byte
+// order, the order every other path locks them in, so batches cannot
+// deadlock on contract rows. The events are inserted first, all at once,
+// where the other path inserts each just before locking its contract: a
+// transaction waits on another's event only when both hold the same event
+// id (a redelivery racing its first delivery), and should that wait close
+// a cycle PostgreSQL ends one with a deadlock error, which is transient:
+// the dispatcher retries it.
 
 // errSequential: the batch must be applied one change at a time.
 var errSequential = errors.New("batch needs the one-change-at-a-time path")
