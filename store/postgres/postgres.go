@@ -43,6 +43,7 @@ var Dialect = sqlstore.Dialect{
 	Driver:    "pgx",
 	Numbered:  true,
 	LockRow:   " FOR UPDATE",
+	ByteOrder: ` COLLATE "C"`,
 	Transient: IsTransient,
 	DiskFull:  IsDiskFull,
 	Rejected:  IsRejected,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/internal/sqlstore"
 	"github.com/qyshook/qyshook/store/postgres"
 	"github.com/qyshook/qyshook/store/storetest"
 )
@@ -58,4 +59,16 @@ func TestMigrations(t *testing.T) {
 	if got, _, err := postgres.Version(u); err != nil || got != 0 {
 		t.Fatalf("version after down all = %d, %v", got, err)
 	}
+}
+
+// TestBatchPaths: ApplyContracts' set-based path does what one change at
+// a time does.
+func TestBatchPaths(t *testing.T) {
+	storetest.RunBatchPaths(t, func(t *testing.T, oneByOne bool) store.Ledger {
+		l := open(t)
+		if oneByOne {
+			sqlstore.OneByOne(l.(*postgres.DB).DB)
+		}
+		return l
+	}, func(l store.Ledger) int64 { return sqlstore.Fallbacks(l.(*postgres.DB).DB) })
 }

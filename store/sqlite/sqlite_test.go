@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/internal/sqlstore"
 	"github.com/qyshook/qyshook/store/sqlite"
 	"github.com/qyshook/qyshook/store/storetest"
 )
@@ -86,4 +87,16 @@ func TestConcurrentFirstOpen(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBatchPaths: ApplyContracts' set-based path does what one change at
+// a time does.
+func TestBatchPaths(t *testing.T) {
+	storetest.RunBatchPaths(t, func(t *testing.T, oneByOne bool) store.Ledger {
+		l := open(t)
+		if oneByOne {
+			sqlstore.OneByOne(l.(*sqlite.DB).DB)
+		}
+		return l
+	}, func(l store.Ledger) int64 { return sqlstore.Fallbacks(l.(*sqlite.DB).DB) })
 }

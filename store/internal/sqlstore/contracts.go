@@ -36,35 +36,60 @@ func (s *DB) ApplyContract(ctx context.Context, ch store.ContractChange) (store.
 // chs, so two batches touching the same contracts cannot deadlock; the
 // changes of one contract keep their order in chs, and the results come
 // back in the order of chs. A duplicate event skips its change only.
+//
+// It applies the batch with set-based statements (applyBatch: about ten
+// statements whatever the batch's size), or, when that path cannot be
+// sure to do what one change at a time would, rolls back and applies the
+// changes one at a time in a new transaction.
 func (s *DB) ApplyContracts(ctx context.Context, chs []store.ContractChange) ([]store.Applied, []error, error) {
 	order := lockOrder(chs)
 	var outs []store.Applied
 	var errs []error
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		outs, errs = make([]store.Applied, len(chs)), make([]error, len(chs))
-		// The rows this transaction already locked and wrote, so later
-		// changes of the same contract skip reading them again.
-		known := map[[2]string]*store.Contract{}
-		for _, i := range order {
-			ch := chs[i]
-			key := contractKey(ch)
-			out, err := s.applyContract(ctx, tx, ch, known[key], false)
-			switch {
-			case errors.Is(err, store.ErrDuplicate):
-				errs[i] = s.fail("apply contract "+ch.Contract.ID, err)
-			case err != nil:
-				return err
-			default:
-				outs[i] = out
-				if key[0] != "" && key[1] != "" && out.Current != nil {
-					known[key] = out.Current
-				}
-			}
+	var err error
+	if !s.oneByOne {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			outs, errs, err = s.applyBatch(ctx, tx, chs, order)
+			return err
+		})
+		if errors.Is(err, errSequential) {
+			s.fallbacks.Add(1)
 		}
-		return nil
-	})
+	}
+	if s.oneByOne || errors.Is(err, errSequential) {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			outs, errs, err = s.applyOneByOne(ctx, tx, chs, order)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, nil, s.fail(fmt.Sprintf("apply %d contract changes", len(chs)), err)
+	}
+	return outs, errs, nil
+}
+
+// applyOneByOne applies chs in tx one change at a time, in lock order.
+func (s *DB) applyOneByOne(ctx context.Context, tx *sql.Tx, chs []store.ContractChange, order []int) ([]store.Applied, []error, error) {
+	outs, errs := make([]store.Applied, len(chs)), make([]error, len(chs))
+	// The rows this transaction already locked and wrote, so later
+	// changes of the same contract skip reading them again.
+	known := map[[2]string]*store.Contract{}
+	for _, i := range order {
+		ch := chs[i]
+		key := contractKey(ch)
+		out, err := s.applyContract(ctx, tx, ch, known[key], false)
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			errs[i] = s.fail("apply contract "+ch.Contract.ID, err)
+		case err != nil:
+			return nil, nil, err
+		default:
+			outs[i] = out
+			if key[0] != "" && key[1] != "" && out.Current != nil {
+				known[key] = out.Current
+			}
+		}
 	}
 	return outs, errs, nil
 }

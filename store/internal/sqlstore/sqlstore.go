@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,11 @@ type Dialect struct {
 	// lock it (" FOR UPDATE" on PostgreSQL; "" on SQLite, whose write
 	// transactions are already exclusive).
 	LockRow string
+	// ByteOrder is appended to a text column in ORDER BY to sort it
+	// byte by byte, as Go compares strings (` COLLATE "C"` on PostgreSQL;
+	// "" on SQLite, whose default collation already does): the batch
+	// path locks contracts in the order the other paths do.
+	ByteOrder string
 	// Transient reports driver errors worth retrying (busy, serialization
 	// failure, lost connection); it may be nil.
 	Transient func(error) bool
@@ -48,7 +54,18 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	now    func() time.Time
+
+	oneByOne  bool         // ApplyContracts never takes the set-based path (tests)
+	fallbacks atomic.Int64 // set-based batches applied one change at a time instead
 }
+
+// OneByOne makes ApplyContracts apply every batch one change at a time,
+// as before the set-based path: tests compare the two paths with it.
+func OneByOne(s *DB) { s.oneByOne = true }
+
+// Fallbacks is how many batches ApplyContracts rolled back from the
+// set-based path and applied one change at a time (tests).
+func Fallbacks(s *DB) int64 { return s.fallbacks.Load() }
 
 var _ store.Ledger = (*DB)(nil)
 

@@ -1,0 +1,636 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/store"
+)
+
+// The set-based path of ApplyContracts. The one-change-at-a-time path
+// (applyContract for each change) costs about ten statements per new
+// contract, each a round trip to PostgreSQL inside the batch transaction.
+// This path costs about ten statements per batch, whatever its size:
+//
+//  1. one multi-row INSERT of the events (ON CONFLICT DO NOTHING
+//     RETURNING id: the ones not returned were applied before);
+//  2. one SELECT … FOR UPDATE of all the batch's contracts, ORDER BY
+//     (tenant, id) in byte order, and one SELECT of their signatories;
+//  3. the decisions, in Go, change by change in lock order, exactly as
+//     applyContract makes them (store.Advances, Stale, Reconfirms, merge,
+//     the facts numbered from the row's fact_seq);
+//  4. the writes, one multi-row statement each: the stale events deleted,
+//     the new contracts inserted, the changed ones upserted (their final
+//     row and fact_seq), signatories replaced, documents upserted, the
+//     archive queue updated, the facts inserted.
+//
+// Step 4 writes each row's final state where the other path wrote every
+// intermediate one; the outcome is the same. Where it could differ, the
+// batch is rolled back and applied again one change at a time
+// (errSequential): an event repeated in the batch after a change refused
+// as stale (the other path records it anew), a new contract another
+// transaction created meanwhile (the other path locks and judges it), a
+// fact id already in the outbox (the other path gives its number back), a
+// document listed under two contracts or already under another one, and a
+// contract whose archive queue update comes before a document change.
+// None of these happens in the dispatcher's ordinary traffic.
+//
+// Locks: the contracts are locked by one statement in (tenant, id) byte
+// order, the order every other path locks them in, so batches cannot
+// deadlock on contract rows. The events are inserted first, all at once,
+// where the other path inserts each just before locking its contract: a
+// transaction waits on another's event only when both hold the same event
+// id (a redelivery racing its first delivery), and should that wait close
+// a cycle PostgreSQL ends one with a deadlock error, which is transient:
+// the dispatcher retries it.
+
+// errSequential: the batch must be applied one change at a time.
+var errSequential = errors.New("batch needs the one-change-at-a-time path")
+
+// maxParams bounds the parameters of one statement (SQLite allows 32,766,
+// PostgreSQL 65,535); larger sets are split into several statements.
+const maxParams = 16000
+
+// batchContract is what the set-based path knows of one contract.
+type batchContract struct {
+	tenant, id string
+	row        *store.Contract // as this transaction left it; nil: not in the ledger
+	exists     bool            // in the ledger before this batch
+	factSeq    int64           // contracts.fact_seq as this transaction left it
+	full       bool            // row changed: write every column
+	refetched  bool            // only the fetch times changed
+	sigs       []store.Signatory
+	writeSigs  bool // replace the signatories with sigs
+	lastQueue  int  // position of the last archive queue update (-1: none)
+	lastDocs   int  // position of the last document upsert (-1: none)
+}
+
+// batchDoc is a document upsert folded over the batch.
+type batchDoc struct {
+	tenant, id, contractID, title string
+}
+
+// batchFact is an outbox row to insert.
+type batchFact struct {
+	f       store.Fact
+	payload []byte
+	created time.Time
+}
+
+// applyBatch applies chs in tx with set-based statements (see above). It
+// returns errSequential when the batch must go the other way.
+func (s *DB) applyBatch(ctx context.Context, tx *sql.Tx, chs []store.ContractChange, order []int) ([]store.Applied, []error, error) {
+	outs, errs := make([]store.Applied, len(chs)), make([]error, len(chs))
+	nexts := make([]store.Contract, len(chs))
+	evs := make([]store.Event, len(chs))
+	now := s.now()
+	for _, i := range order {
+		ch := chs[i]
+		next := ch.Contract
+		next.Tenant, next.ID = contractKey(ch)[0], contractKey(ch)[1]
+		if ch.Event.ID == "" {
+			return nil, nil, fmt.Errorf("event id is empty")
+		}
+		if next.ID == "" {
+			return nil, nil, fmt.Errorf("contract id is empty")
+		}
+		ev := ch.Event
+		if ev.ContractID == "" {
+			ev.ContractID = next.ID
+		}
+		if ev.ReceivedAt.IsZero() {
+			ev.ReceivedAt = now
+		}
+		if ev.AppliedAt.IsZero() {
+			ev.AppliedAt = now
+		}
+		nexts[i], evs[i] = next, ev
+	}
+
+	// 1. The events, in lock order; an id repeated in the batch is a
+	// duplicate of its first change.
+	first := map[string]int{} // event id -> its first change
+	var fresh []int
+	for _, i := range order {
+		if _, ok := first[evs[i].ID]; ok {
+			continue
+		}
+		first[evs[i].ID] = i
+		fresh = append(fresh, i)
+	}
+	inserted, err := s.insertEvents(ctx, tx, evs, fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	applies := make([]bool, len(chs))
+	for _, i := range order {
+		if first[evs[i].ID] == i && inserted[evs[i].ID] {
+			applies[i] = true
+			continue
+		}
+		errs[i] = s.fail("apply contract "+chs[i].Contract.ID, fmt.Errorf("event %s: %w", evs[i].ID, store.ErrDuplicate))
+	}
+
+	// 2. Lock and read the contracts the batch changes.
+	byKey := map[[2]string]*batchContract{}
+	var keys [][2]string
+	for _, i := range order {
+		k := [2]string{nexts[i].Tenant, nexts[i].ID}
+		if !applies[i] || byKey[k] != nil {
+			continue
+		}
+		if k[0] == "" {
+			return nil, nil, errSequential // no tenant: the other path reads the row back each time
+		}
+		byKey[k] = &batchContract{tenant: k[0], id: k[1], lastQueue: -1, lastDocs: -1}
+		keys = append(keys, k)
+	}
+	if err := s.lockContracts(ctx, tx, keys, byKey); err != nil {
+		return nil, nil, err
+	}
+
+	// 3. Decide, change by change, in lock order.
+	var deleted []string // events of stale changes
+	stale := map[string]bool{}
+	docs := map[[2]string]*batchDoc{}
+	var docOrder [][2]string
+	var facts []batchFact
+	created := now // facts without CreatedAt: now, then one microsecond more each
+	for pos, i := range order {
+		if !applies[i] {
+			if stale[evs[i].ID] {
+				return nil, nil, errSequential // the other path records it anew
+			}
+			continue
+		}
+		ch, next := chs[i], nexts[i]
+		bc := byKey[[2]string{next.Tenant, next.ID}]
+		old := bc.row
+		written := merge(old, next, now)
+		if old != nil {
+			if !store.Advances(old, &next) {
+				switch {
+				case store.Stale(old, &next):
+					deleted = append(deleted, evs[i].ID)
+					stale[evs[i].ID] = true
+					outs[i] = store.Applied{Stale: true, Previous: old, Current: old}
+				case store.Reconfirms(old, &next):
+					ov := old.View()
+					began, ended := lifecycle.Refetched(&ov, next.View())
+					cur := *old
+					cur.FetchedAt, cur.FetchEndedAt = began, ended
+					bc.row, bc.refetched = &cur, true
+					outs[i] = store.Applied{Previous: old, Current: &cur}
+				default:
+					outs[i] = store.Applied{Previous: old, Current: old}
+				}
+				continue
+			}
+		}
+		bc.full = true
+		if len(next.Signatories) > 0 || old == nil {
+			bc.sigs = lastByID(next.Signatories, func(sg store.Signatory) string { return sg.ID })
+			bc.writeSigs = true
+		}
+		for _, d := range lastByID(next.Documents, func(d store.Document) string { return d.ID }) {
+			k := [2]string{next.Tenant, d.ID}
+			bd := docs[k]
+			if bd == nil {
+				bd = &batchDoc{tenant: next.Tenant, id: d.ID, contractID: next.ID}
+				docs[k] = bd
+				docOrder = append(docOrder, k)
+			}
+			if bd.contractID != next.ID {
+				return nil, nil, errSequential // one document under two contracts
+			}
+			if d.Title != "" {
+				bd.title = d.Title
+			}
+			bc.lastDocs = pos
+		}
+		if ch.ArchiveDocuments {
+			bc.lastQueue = pos
+		}
+		prev := ""
+		if old != nil {
+			prev = old.Status
+		}
+		for n, f := range ch.Facts {
+			if f.ID == "" {
+				return nil, nil, fmt.Errorf("fact %d: id is empty", n)
+			}
+			bf := batchFact{created: f.CreatedAt}
+			if bf.created.IsZero() {
+				bf.created = created
+				created = created.Add(time.Microsecond)
+			}
+			f.Seq = 0
+			if f.ContractID != "" {
+				fc := byKey[[2]string{f.Tenant, f.ContractID}]
+				if fc == nil || fc.row == nil && fc != bc {
+					return nil, nil, errSequential // a fact about another contract: numbered there
+				}
+				fc.factSeq++
+				fc.full = true
+				f.Seq = fc.factSeq
+			}
+			if f, bf.payload, err = completeFact(f, prev); err != nil {
+				return nil, nil, err
+			}
+			bf.f = f
+			facts = append(facts, bf)
+		}
+		written.Documents = nil
+		bc.row = &written
+		outs[i] = store.Applied{Changed: true, Previous: old, Current: &written}
+	}
+	for _, k := range keys {
+		if bc := byKey[k]; bc.lastQueue >= 0 && bc.lastDocs > bc.lastQueue {
+			return nil, nil, errSequential // documents changed after the queue update
+		}
+	}
+
+	// 4. Write.
+	if err := s.execIn(ctx, tx, `DELETE FROM events WHERE id IN `, 1, len(deleted), func(n int) []any {
+		return []any{deleted[n]}
+	}); err != nil {
+		return nil, nil, fmt.Errorf("delete stale events: %w", err)
+	}
+	if err := s.writeContracts(ctx, tx, keys, byKey); err != nil {
+		return nil, nil, err
+	}
+	if err := s.writeBatchSignatories(ctx, tx, keys, byKey); err != nil {
+		return nil, nil, err
+	}
+	if err := s.writeBatchDocuments(ctx, tx, docOrder, docs, keys, byKey, now); err != nil {
+		return nil, nil, err
+	}
+	if err := s.insertBatchFacts(ctx, tx, facts); err != nil {
+		return nil, nil, err
+	}
+	return outs, errs, nil
+}
+
+// chunks calls f on successive ranges [lo, hi) of n items of cols
+// parameters each, small enough for one statement.
+func chunks(n, cols int, f func(lo, hi int) error) error {
+	per := max(1, maxParams/cols)
+	for lo := 0; lo < n; lo += per {
+		if err := f(lo, min(n, lo+per)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execIn runs prefix followed by a VALUES list of n rows of cols
+// parameters each (args(k) for row k), split into statements as needed.
+func (s *DB) execIn(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, args func(k int) []any) error {
+	return chunks(n, cols, func(lo, hi int) error {
+		a := make([]any, 0, cols*(hi-lo))
+		for k := lo; k < hi; k++ {
+			a = append(a, args(k)...)
+		}
+		_, err := tx.ExecContext(ctx, s.q(prefix+"(VALUES "+rows(hi-lo, cols)+")"), a...)
+		return err
+	})
+}
+
+// queryIDs runs a statement per chunk of n rows (build returns its text
+// and arguments) whose result is one text column, and returns the set
+// of values and how many rows came back.
+func (s *DB) queryIDs(ctx context.Context, tx *sql.Tx, cols, n int, build func(lo, hi int) (string, []any)) (map[string]bool, int, error) {
+	got := map[string]bool{}
+	count := 0
+	err := chunks(n, cols, func(lo, hi int) error {
+		query, args := build(lo, hi)
+		rs, err := tx.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				return err
+			}
+			got[id] = true
+			count++
+		}
+		return rs.Err()
+	})
+	return got, count, err
+}
+
+// insertEvents records the events evs[i] for i in idx (distinct ids) and
+// returns the ids it inserted; the others were recorded before.
+func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []store.Event, idx []int) (map[string]bool, error) {
+	got, _, err := s.queryIDs(ctx, tx, 9, len(idx), func(lo, hi int) (string, []any) {
+		args := make([]any, 0, 9*(hi-lo))
+		for _, i := range idx[lo:hi] {
+			ev := evs[i]
+			args = append(args, ev.ID, ev.Tenant, ev.Kind, ev.Type, ev.ContractID, ev.Source,
+				s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload))
+		}
+		return `INSERT INTO events
+			(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload)
+			VALUES ` + rows(hi-lo, 9) + `
+			ON CONFLICT (id) DO NOTHING RETURNING id`, args
+	})
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	return got, nil
+}
+
+// lockContracts locks and reads the contracts of keys (sorted by tenant
+// and id) with their signatories, in byte order of (tenant, id), and
+// records them in byKey.
+func (s *DB) lockContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, byKey map[[2]string]*batchContract) error {
+	var found [][2]string
+	err := chunks(len(keys), 2, func(lo, hi int) error {
+		args := make([]any, 0, 2*(hi-lo))
+		for _, k := range keys[lo:hi] {
+			args = append(args, k[0], k[1])
+		}
+		rs, err := tx.QueryContext(ctx, s.q(`SELECT `+contractCols+`, fact_seq FROM contracts
+			WHERE (tenant, id) IN (VALUES `+rows(hi-lo, 2)+`)
+			ORDER BY tenant`+s.d.ByteOrder+`, id`+s.d.ByteOrder+s.d.LockRow), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var c store.Contract
+			var seq int64
+			var detail []byte
+			var fetched, ended *time.Time
+			if err := rs.Scan(&c.Tenant, &c.ID, &c.BizID, &c.Subject, &c.Status, &c.Confirmed,
+				nullTimeCol{&fetched}, nullTimeCol{&ended}, timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail, &seq); err != nil {
+				return err
+			}
+			if len(detail) > 0 {
+				c.Detail = detail
+			}
+			if fetched != nil {
+				c.FetchedAt = *fetched
+			}
+			if ended != nil {
+				c.FetchEndedAt = *ended
+			}
+			bc := byKey[[2]string{c.Tenant, c.ID}]
+			if bc == nil {
+				return fmt.Errorf("contract %s/%s read but not asked for", c.Tenant, c.ID)
+			}
+			bc.row, bc.exists, bc.factSeq = &c, true, seq
+			found = append(found, [2]string{c.Tenant, c.ID})
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("lock contracts: %w", err)
+	}
+	err = chunks(len(found), 2, func(lo, hi int) error {
+		args := make([]any, 0, 2*(hi-lo))
+		for _, k := range found[lo:hi] {
+			args = append(args, k[0], k[1])
+		}
+		rs, err := tx.QueryContext(ctx, s.q(`SELECT tenant, contract_id, id, tenant_type, tenant_name, status, serial_no
+			FROM signatories WHERE (tenant, contract_id) IN (VALUES `+rows(hi-lo, 2)+`)
+			ORDER BY tenant, contract_id, serial_no, id`), args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var tenant, contractID string
+			var sg store.Signatory
+			if err := rs.Scan(&tenant, &contractID, &sg.ID, &sg.TenantType, &sg.TenantName, &sg.Status, &sg.SerialNo); err != nil {
+				return err
+			}
+			if bc := byKey[[2]string{tenant, contractID}]; bc != nil && bc.row != nil {
+				bc.row.Signatories = append(bc.row.Signatories, sg)
+			}
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("select signatories: %w", err)
+	}
+	return nil
+}
+
+// contractRowCols are the columns writeContracts writes.
+const contractRowCols = `tenant, id, biz_id, subject, status, confirmed, signed_count, fetched_at, fetch_ended_at, updated_at, completed_at, detail, fact_seq`
+
+func (s *DB) contractRowArgs(bc *batchContract) []any {
+	row := bc.row
+	return []any{row.Tenant, row.ID, row.BizID, row.Subject, row.Status, row.Confirmed, store.Progress(row),
+		s.nullTimeArg(&row.FetchedAt), s.nullTimeArg(&row.FetchEndedAt), s.timeArg(row.UpdatedAt),
+		s.nullTimeArg(row.CompletedAt), jsonArg(row.Detail), bc.factSeq}
+}
+
+// writeContracts inserts the new contracts (errSequential when another
+// transaction inserted one meanwhile) and writes the final rows of the
+// changed ones: every column, or only the fetch times of a row a later
+// fetch reconfirmed.
+func (s *DB) writeContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, byKey map[[2]string]*batchContract) error {
+	var fresh, full, refetched []*batchContract
+	for _, k := range keys {
+		switch bc := byKey[k]; {
+		case bc.row == nil:
+		case !bc.exists:
+			fresh = append(fresh, bc)
+		case bc.full:
+			full = append(full, bc)
+		case bc.refetched:
+			refetched = append(refetched, bc)
+		}
+	}
+	_, n, err := s.queryIDs(ctx, tx, 13, len(fresh), func(lo, hi int) (string, []any) {
+		var args []any
+		for _, bc := range fresh[lo:hi] {
+			args = append(args, s.contractRowArgs(bc)...)
+		}
+		return `INSERT INTO contracts (` + contractRowCols + `) VALUES ` + rows(hi-lo, 13) + `
+			ON CONFLICT (tenant, id) DO NOTHING RETURNING id`, args
+	})
+	if err != nil {
+		return fmt.Errorf("insert contracts: %w", err)
+	}
+	if n != len(fresh) {
+		return errSequential // one was created meanwhile: judge the change against it
+	}
+	for _, set := range []struct {
+		bcs  []*batchContract
+		cols string
+	}{
+		{full, `biz_id = excluded.biz_id, subject = excluded.subject, status = excluded.status,
+			confirmed = excluded.confirmed, signed_count = excluded.signed_count,
+			fetched_at = excluded.fetched_at, fetch_ended_at = excluded.fetch_ended_at,
+			updated_at = excluded.updated_at, completed_at = excluded.completed_at,
+			detail = excluded.detail, fact_seq = excluded.fact_seq`},
+		{refetched, `fetched_at = excluded.fetched_at, fetch_ended_at = excluded.fetch_ended_at`},
+	} {
+		err := chunks(len(set.bcs), 13, func(lo, hi int) error {
+			var args []any
+			for _, bc := range set.bcs[lo:hi] {
+				args = append(args, s.contractRowArgs(bc)...)
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO contracts (`+contractRowCols+`) VALUES `+rows(hi-lo, 13)+`
+				ON CONFLICT (tenant, id) DO UPDATE SET `+set.cols), args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("update contracts: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeBatchSignatories replaces the signatories of the contracts whose
+// change listed them (and sets those of new contracts).
+func (s *DB) writeBatchSignatories(ctx context.Context, tx *sql.Tx, keys [][2]string, byKey map[[2]string]*batchContract) error {
+	var replace [][2]string
+	type sigRow struct {
+		bc *batchContract
+		sg store.Signatory
+	}
+	var sigs []sigRow
+	for _, k := range keys {
+		bc := byKey[k]
+		if !bc.writeSigs {
+			continue
+		}
+		if bc.exists {
+			replace = append(replace, k)
+		}
+		for _, sg := range bc.sigs {
+			sigs = append(sigs, sigRow{bc, sg})
+		}
+	}
+	if err := s.execIn(ctx, tx, `DELETE FROM signatories WHERE (tenant, contract_id) IN `, 2, len(replace), func(n int) []any {
+		return []any{replace[n][0], replace[n][1]}
+	}); err != nil {
+		return fmt.Errorf("delete signatories: %w", err)
+	}
+	err := chunks(len(sigs), 7, func(lo, hi int) error {
+		args := make([]any, 0, 7*(hi-lo))
+		for _, r := range sigs[lo:hi] {
+			args = append(args, r.bc.tenant, r.bc.id, r.sg.ID, r.sg.TenantType, r.sg.TenantName, r.sg.Status, r.sg.SerialNo)
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO signatories
+			(tenant, contract_id, id, tenant_type, tenant_name, status, serial_no)
+			VALUES `+rows(hi-lo, 7)), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert signatories: %w", err)
+	}
+	return nil
+}
+
+// writeBatchDocuments upserts the documents' metadata (an empty title
+// keeps the stored one) and queues the documents of the contracts whose
+// change asked for it. A document already under another contract makes
+// it errSequential (the upsert leaves such a row alone and does not
+// return it).
+func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]string, docs map[[2]string]*batchDoc,
+	keys [][2]string, byKey map[[2]string]*batchContract, now time.Time) error {
+	_, n, err := s.queryIDs(ctx, tx, 4, len(order), func(lo, hi int) (string, []any) {
+		args := make([]any, 0, 4*(hi-lo))
+		for _, k := range order[lo:hi] {
+			d := docs[k]
+			args = append(args, d.tenant, d.id, d.contractID, d.title)
+		}
+		return `INSERT INTO documents (tenant, id, contract_id, title)
+			VALUES ` + rows(hi-lo, 4) + `
+			ON CONFLICT (tenant, id) DO UPDATE SET
+			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END
+			WHERE documents.contract_id = excluded.contract_id
+			RETURNING id`, args
+	})
+	if err != nil {
+		return fmt.Errorf("upsert documents: %w", err)
+	}
+	if n != len(order) {
+		return errSequential // a document moves from another contract
+	}
+	var queue [][2]string
+	for _, k := range keys {
+		if byKey[k].lastQueue >= 0 {
+			queue = append(queue, k)
+		}
+	}
+	return chunks(len(queue), 2, func(lo, hi int) error {
+		args := []any{s.timeArg(now)}
+		for _, k := range queue[lo:hi] {
+			args = append(args, k[0], k[1])
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = 'pending',
+			attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = NULL
+			WHERE (tenant, contract_id) IN (VALUES `+rows(hi-lo, 2)+`) AND archive_state IN ('', 'failed')`), args...); err != nil {
+			return fmt.Errorf("queue documents: %w", err)
+		}
+		return nil
+	})
+}
+
+// insertBatchFacts writes the facts to the outbox. A fact id already
+// there (or twice in the batch) makes it errSequential: the other path
+// keeps the row and gives the fact's number back.
+func (s *DB) insertBatchFacts(ctx context.Context, tx *sql.Tx, facts []batchFact) error {
+	_, n, err := s.queryIDs(ctx, tx, 7, len(facts), func(lo, hi int) (string, []any) {
+		args := make([]any, 0, 7*(hi-lo))
+		for _, bf := range facts[lo:hi] {
+			f := bf.f
+			args = append(args, f.ID, f.Subject, bytesArg(bf.payload), s.timeArg(bf.created), f.Tenant, f.ContractID, f.Seq)
+		}
+		return `INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq)
+			VALUES ` + rows(hi-lo, 7) + ` ON CONFLICT (id) DO NOTHING RETURNING id`, args
+	})
+	if err != nil {
+		return fmt.Errorf("insert facts: %w", err)
+	}
+	if n != len(facts) {
+		return errSequential
+	}
+	return nil
+}
+
+// completeFact is what insertFacts does to a fact numbered f.Seq (0: not
+// numbered) before writing it: an AfterPrevious fact gets the id that
+// covers the previous status and its number, and its payload the "id" and
+// "previous_status" members; a numbered fact's payload gets "seq". The
+// payload is decoded and encoded once for all of them.
+func completeFact(f store.Fact, previous string) (store.Fact, []byte, error) {
+	set := map[string]json.RawMessage{}
+	if f.AfterPrevious {
+		f.ID = store.FactIDAfter(f.ID, previous, f.Seq)
+		id, _ := json.Marshal(f.ID)
+		set["id"] = id
+		if previous != "" {
+			prev, _ := json.Marshal(previous)
+			set["previous_status"] = prev
+		}
+		f.AfterPrevious = false
+	}
+	if f.Seq > 0 {
+		set["seq"] = json.RawMessage(strconv.FormatInt(f.Seq, 10))
+	}
+	if len(set) == 0 {
+		return f, f.Payload, nil
+	}
+	payload, err := withMembers(f.Payload, set)
+	if err != nil {
+		return f, nil, fmt.Errorf("fact %s: %w", f.ID, err)
+	}
+	f.Payload = payload
+	return f, payload, nil
+}
