@@ -133,9 +133,12 @@ func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Con
 		order, cmp = ` ORDER BY updated_at, tenant, id`, ">"
 	}
 	if f.After != nil {
-		query += ` AND (updated_at ` + cmp + ` ? OR (updated_at = ? AND (tenant ` + cmp + ` ? OR (tenant = ? AND id ` + cmp + ` ?))))`
+		// The first bound repeats what the OR implies, so both planners
+		// start the index walk at the cursor instead of filtering from
+		// the first row.
+		query += ` AND updated_at ` + cmp + `= ? AND (updated_at ` + cmp + ` ? OR (updated_at = ? AND (tenant ` + cmp + ` ? OR (tenant = ? AND id ` + cmp + ` ?))))`
 		at := s.timeArg(f.After.UpdatedAt)
-		args = append(args, at, at, f.After.Tenant, f.After.Tenant, f.After.ID)
+		args = append(args, at, at, at, f.After.Tenant, f.After.Tenant, f.After.ID)
 	}
 	query += order + limitClause(f.Limit)
 	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
