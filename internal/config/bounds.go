@@ -46,6 +46,8 @@ var Bounds = []Bound{
 	{Name: "RECONCILE_WINDOW", Default: int64(72 * time.Hour), Min: int64(time.Hour), Max: int64(2160 * time.Hour)},
 	{Name: "SHUTDOWN_TIMEOUT", Default: int64(DefaultShutdownTimeout), Min: int64(MinShutdownTimeout), Max: int64(MaxShutdownTimeout)},
 	{Name: "CALLBACK_RETENTION", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(8760 * time.Hour)},
+	{Name: "LEDGER_RETENTION", Default: int64(2160 * time.Hour), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
+	{Name: "OUTBOX_RETENTION", Default: int64(168 * time.Hour), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 
 // BoundOf returns the bound of a setting (name without the prefix).

@@ -238,6 +238,11 @@ func workload(t *testing.T, ctx context.Context, l *sqlstore.DB, n int) {
 	must("mark published", l.MarkPublished(ctx, ids))
 	_, err = l.PruneOutbox(ctx, now.Add(-300*24*time.Hour))
 	must("prune outbox", err)
+	// Retention, run by the dispatcher.
+	_, err = l.PrunePublished(ctx, now.Add(-300*24*time.Hour), 1000)
+	must("prune published facts", err)
+	_, err = l.PruneEvents(ctx, now.Add(-300*24*time.Hour), 1000)
+	must("prune events", err)
 	// The reconciler.
 	nonTerminal := []string{"DRAFT", "FILLING", "SIGNING", "INVALIDING", "TERMINATING"}
 	signed := []string{"COMPLETE", "INVALIDING", "INVALIDED", "TERMINATING", "TERMINATED"}
