@@ -51,14 +51,16 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
 		n := fs.Int("n", 20000, "events to pre-fill")
 		per := fs.Int("per-contract", 4, "events per contract")
+		rows := fs.Int("ledger-rows", 0, "grow the ledger first with a year of history: this many events and outbox facts, half as many contracts and documents (not timed)")
+		tmpl := fs.String("ledger-template", "", "SQLite: start from a copy of this grown ledger file, created with -ledger-rows when missing")
 		slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		if *n <= 0 || *per <= 0 {
-			return usageErr("-n and -per-contract must be positive")
+		if *n <= 0 || *per <= 0 || *rows < 0 {
+			return usageErr("-n and -per-contract must be positive, -ledger-rows not negative")
 		}
-		runs := []bench.DispatcherOptions{{DB: *db, Events: *n, PerContract: *per}}
+		runs := []bench.DispatcherOptions{{DB: *db, Events: *n, PerContract: *per, LedgerRows: *rows, LedgerTemplate: *tmpl}}
 		if *slow {
 			runs = append(runs, bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true},
 				bench.DispatcherOptions{DB: *db, Events: *n, PerContract: *per, Documents: true, SlowEvery: 10})
