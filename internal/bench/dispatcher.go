@@ -396,17 +396,33 @@ func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fa
 			return releases, fmt.Errorf("bench: prefill: %w", err)
 		}
 		futures = append(futures, f)
+		// Await each window of acks before the next, well under the
+		// client's limit of outstanding async publishes: on a busy
+		// machine (every write fsynced) the prefill otherwise stalls.
+		if len(futures) == prefillWindow {
+			if err := awaitAcks(ctx, futures); err != nil {
+				return releases, err
+			}
+			futures = futures[:0]
+		}
 	}
+	return releases, awaitAcks(ctx, futures)
+}
+
+// prefillWindow is how many async publishes the prefill lets run at once.
+const prefillWindow = 1024
+
+func awaitAcks(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return releases, fmt.Errorf("bench: prefill: %w", err)
+			return fmt.Errorf("bench: prefill: %w", err)
 		case <-ctx.Done():
-			return releases, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return releases, nil
+	return nil
 }
 
 // waitApplied waits until the dispatcher's applied counter reaches n.
