@@ -173,11 +173,11 @@ type rig struct {
 	undo   []func()
 }
 
-func newRig(ctx context.Context, dir, db string, grow DispatcherOptions) (r *rig, err error) {
-	r = &rig{}
+func newRig(ctx context.Context, dir, db string, grow DispatcherOptions) (_ *rig, err error) {
+	r := &rig{}
 	defer func() {
 		if err != nil {
-			r.close()
+			r.close() // r, not the nil result an error returns
 		}
 	}()
 	var cleanup func()
