@@ -64,7 +64,13 @@ type Config struct {
 	// CallbackRetention is how long worked callbacks stay in QYS_CALLBACKS
 	// for replays (default 720 h); see TrimCallbacks.
 	CallbackRetention time.Duration
-	Logger            zerolog.Logger
+	// EventRetention is how long applied events stay in the ledger
+	// (default 2160 h, 90 days; negative: for ever); OutboxRetention how
+	// long published facts stay in the outbox (default 168 h; negative:
+	// for ever). See PruneLedger.
+	EventRetention  time.Duration
+	OutboxRetention time.Duration
+	Logger          zerolog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -100,6 +106,12 @@ func (c *Config) setDefaults() {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	if c.EventRetention == 0 {
+		c.EventRetention = DefaultEventRetention
+	}
+	if c.OutboxRetention == 0 {
+		c.OutboxRetention = DefaultOutboxRetention
+	}
 }
 
 func (c *Config) validate() error {
@@ -112,6 +124,12 @@ func (c *Config) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Default retentions of the ledger's history (see PruneLedger).
+const (
+	DefaultEventRetention  = 90 * 24 * time.Hour
+	DefaultOutboxRetention = 7 * 24 * time.Hour
+)
 
 // Dispatcher consumes QYS_CALLBACKS into the ledger.
 type Dispatcher struct {
@@ -186,6 +204,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	trimDone := make(chan struct{})
 	go func() { defer close(trimDone); d.runTrimmer(ctx) }()
 	defer func() { <-trimDone }()
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); d.runLedgerRetention(ctx) }()
+	defer func() { <-pruneDone }()
 
 	for ctx.Err() == nil {
 		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {

@@ -18,6 +18,7 @@ type metrics struct {
 	deadLetters  prometheus.Counter
 	fetchErrors  prometheus.Counter
 	trimmed      prometheus.Counter
+	pruned       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,10 +51,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "qyshook_dispatcher_callbacks_trimmed_total",
 			Help: "Worked callbacks removed from QYS_CALLBACKS (past the retention, or a capped stream nearly full).",
 		}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_ledger_rows_pruned_total",
+			Help: "Ledger rows deleted by retention, by table (events, outbox).",
+		}, []string{"table"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.fetchErrors, m.trimmed)
+			m.deadLetters, m.fetchErrors, m.trimmed, m.pruned)
 	}
 	return m
 }

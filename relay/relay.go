@@ -1,6 +1,7 @@
 // Package relay is the outbox stage: it publishes the facts the ledger
-// wrote with each change (the outbox table) to QYS_LEDGER, and prunes the
-// published ones. It is the only reader of the outbox.
+// wrote with each change (the outbox table) to QYS_LEDGER. It is the only
+// reader of the outbox; the dispatcher's retention deletes published facts
+// (dispatcher.PruneLedger).
 package relay
 
 import (
@@ -27,11 +28,6 @@ type Relay struct {
 	kick      chan struct{}
 	// Interval is how often the outbox is polled without a kick.
 	Interval time.Duration
-	// KeepPublished is how long published facts stay in the outbox table
-	// (default 7 days, beyond the stream's duplicate window); older ones
-	// are pruned about hourly.
-	KeepPublished time.Duration
-	lastPrune     time.Time
 }
 
 // New returns a relay; Run starts it. Its counter
@@ -47,7 +43,7 @@ func New(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, reg prometh
 		}
 	}
 	return &Relay{js: js, ledger: l, log: log, published: published, kick: make(chan struct{}, 1),
-		Interval: 500 * time.Millisecond, KeepPublished: 7 * 24 * time.Hour}, nil
+		Interval: 500 * time.Millisecond}, nil
 }
 
 // Kick asks for an outbox pass now.
@@ -75,24 +71,6 @@ func (r *Relay) Run(ctx context.Context) {
 		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn().Err(err).Msg("outbox relay: will retry")
 		}
-		r.prune(ctx)
-	}
-}
-
-// prune deletes old published facts about once an hour.
-func (r *Relay) prune(ctx context.Context) {
-	now := time.Now()
-	if now.Sub(r.lastPrune) < time.Hour {
-		return
-	}
-	r.lastPrune = now
-	n, err := r.ledger.PruneOutbox(ctx, now.Add(-r.KeepPublished))
-	if err != nil {
-		r.log.Warn().Err(err).Msg("outbox prune failed")
-		return
-	}
-	if n > 0 {
-		r.log.Info().Int64("facts", n).Msg("outbox pruned")
 	}
 }
 

@@ -200,6 +200,7 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatc
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ArchiveOperationLog: t.ArchiveOperationLog,
 		ShutdownTimeout:     t.ShutdownTimeout, CallbackRetention: t.CallbackRetention,
+		EventRetention: t.LedgerRetention, OutboxRetention: t.OutboxRetention,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
 }

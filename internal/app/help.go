@@ -45,6 +45,8 @@ const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (defa
   QYSHOOK_MAX_DELIVER, QYSHOOK_ACK_WAIT, QYSHOOK_DISPATCH_WORKERS, QYSHOOK_ARCHIVE_BUNDLE
   QYSHOOK_RECONCILE_INTERVAL, _STUCK_AFTER, _WINDOW
   QYSHOOK_SHUTDOWN_TIMEOUT   how long the batch in hand may run after SIGTERM (30s)
+  QYSHOOK_LEDGER_RETENTION   how long applied events stay in the ledger (2160h; 0 keeps them)
+  QYSHOOK_OUTBOX_RETENTION   how long published facts stay in the outbox (168h; 0 keeps them)
 `
 
 // flags handles the command line of a daemon, which takes no arguments

@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/ledgerfill"
 	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -51,6 +54,15 @@ type DispatcherOptions struct {
 	// SlowEvery > 0 (with Documents) holds the download of one document in
 	// SlowEvery until the run ends: a hung PDF.
 	SlowEvery int
+	// LedgerRows > 0 grows the ledger before the run with a year of
+	// history (internal/ledgerfill: that many events and outbox facts,
+	// half as many contracts and documents), so the run shows the pace of
+	// a big ledger. Filling is not timed.
+	LedgerRows int
+	// LedgerTemplate (SQLite) names a grown ledger file to start from: it
+	// is created with LedgerRows once, when missing, and copied for each
+	// run, so repeated runs skip the filling.
+	LedgerTemplate string
 }
 
 // DispatcherResult is the outcome of RunDispatcher.
@@ -88,7 +100,7 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 	if o.PerContract <= 0 {
 		o.PerContract = 4
 	}
-	r, err := newRig(ctx, o.Dir, o.DB)
+	r, err := newRig(ctx, o.Dir, o.DB, o)
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +173,11 @@ type rig struct {
 	undo   []func()
 }
 
-func newRig(ctx context.Context, dir, db string) (r *rig, err error) {
-	r = &rig{}
+func newRig(ctx context.Context, dir, db string, grow DispatcherOptions) (_ *rig, err error) {
+	r := &rig{}
 	defer func() {
 		if err != nil {
-			r.close()
+			r.close() // r, not the nil result an error returns
 		}
 	}()
 	var cleanup func()
@@ -177,11 +189,20 @@ func newRig(ctx context.Context, dir, db string) (r *rig, err error) {
 		return nil, err
 	}
 	r.undo = append(r.undo, func() { r.conn.Close() })
+	if err := fromTemplate(ctx, db, r.dir, grow); err != nil {
+		return nil, err
+	}
 	var closeDB func()
-	if r.ledger, r.dbName, closeDB, err = benchLedger(ctx, db, r.dir); err != nil {
+	var fill func(context.Context, int) error
+	if r.ledger, r.dbName, closeDB, fill, err = benchLedger(ctx, db, r.dir); err != nil {
 		return nil, err
 	}
 	r.undo = append(r.undo, closeDB)
+	if grow.LedgerRows > 0 && grow.LedgerTemplate == "" {
+		if err := fill(ctx, grow.LedgerRows); err != nil {
+			return nil, err
+		}
+	}
 	r.fake = qystest.NewServer()
 	r.undo = append(r.undo, r.fake.Close)
 	if r.client, err = r.fake.Client(); err != nil {
@@ -223,25 +244,39 @@ func benchNATS(ctx context.Context, dir string) (*natsconn.Conn, events.Names, e
 }
 
 // benchLedger opens a fresh ledger: SQLite under dir, or a new schema in
-// the PostgreSQL database at db (dropped by the returned close).
-func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, func(), error) {
+// the PostgreSQL database at db (dropped by the returned close). fill grows
+// it with ledgerfill.
+func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, func(), func(context.Context, int) error, error) {
 	if db == "" || db == "sqlite" {
-		l, err := ledgerdb.Open(ctx, "sqlite://"+filepath.Join(dir, "ledger.db"), dir)
+		path := filepath.Join(dir, "ledger.db")
+		l, err := ledgerdb.Open(ctx, "sqlite://"+path, dir)
 		if err != nil {
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
-		return l, "sqlite", func() { l.Close() }, nil
+		return l, "sqlite", func() { l.Close() }, func(ctx context.Context, n int) error { return fillSQLite(ctx, path, n) }, nil
 	}
 	u, drop, err := pgScratch(ctx, db)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	l, err := ledgerdb.Open(ctx, u, dir)
 	if err != nil {
 		drop()
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	return l, "postgres", func() { l.Close(); drop() }, nil
+	fill := func(ctx context.Context, n int) error {
+		pg, err := sql.Open("pgx", u)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		if err := ledgerfill.Fill(ctx, pg, ledgerfill.Postgres, n, ledgerfill.Options{Prefix: "hist-"}); err != nil {
+			return err
+		}
+		_, err = pg.ExecContext(ctx, "VACUUM ANALYZE")
+		return err
+	}
+	return l, "postgres", func() { l.Close(); drop() }, fill, nil
 }
 
 // pgScratch creates a fresh schema in the PostgreSQL database at db and
@@ -293,6 +328,63 @@ func pgSchemaBytes(ctx context.Context, db string) (int64, error) {
 	return n.Int64, err
 }
 
+// fillSQLite grows the SQLite ledger at path (open in this process).
+func fillSQLite(ctx context.Context, path string, n int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := ledgerfill.Fill(ctx, db, ledgerfill.SQLite, n, ledgerfill.Options{Prefix: "hist-"}); err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// fromTemplate puts a copy of the grown SQLite ledger o.LedgerTemplate in
+// dir, creating the template first when it is missing.
+func fromTemplate(ctx context.Context, db, dir string, o DispatcherOptions) error {
+	if o.LedgerTemplate == "" {
+		return nil
+	}
+	if db != "" && db != "sqlite" {
+		return fmt.Errorf("bench: a ledger template is a SQLite file; use -ledger-rows alone with PostgreSQL")
+	}
+	if _, err := os.Stat(o.LedgerTemplate); errors.Is(err, os.ErrNotExist) {
+		if o.LedgerRows <= 0 {
+			return fmt.Errorf("bench: ledger template %s does not exist; give -ledger-rows to create it", o.LedgerTemplate)
+		}
+		l, err := ledgerdb.Open(ctx, "sqlite://"+o.LedgerTemplate, filepath.Dir(o.LedgerTemplate))
+		if err != nil {
+			return err
+		}
+		err = fillSQLite(ctx, o.LedgerTemplate, o.LedgerRows)
+		if cerr := l.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(o.LedgerTemplate)
+			return fmt.Errorf("bench: grow ledger template: %w", err)
+		}
+	}
+	in, err := os.Open(o.LedgerTemplate)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(filepath.Join(dir, "ledger.db"))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("bench: copy ledger template: %w", err)
+	}
+	return out.Close()
+}
+
 // prefill adds the contracts to the fake and their events to the stream,
 // published asynchronously and then awaited. It returns the releases of
 // the downloads it held (SlowEvery).
@@ -334,17 +426,33 @@ func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fa
 			return releases, fmt.Errorf("bench: prefill: %w", err)
 		}
 		futures = append(futures, f)
+		// Await each window of acks before the next, well under the
+		// client's limit of outstanding async publishes: on a busy
+		// machine (every write fsynced) the prefill otherwise stalls.
+		if len(futures) == prefillWindow {
+			if err := awaitAcks(ctx, futures); err != nil {
+				return releases, err
+			}
+			futures = futures[:0]
+		}
 	}
+	return releases, awaitAcks(ctx, futures)
+}
+
+// prefillWindow is how many async publishes the prefill lets run at once.
+const prefillWindow = 1024
+
+func awaitAcks(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return releases, fmt.Errorf("bench: prefill: %w", err)
+			return fmt.Errorf("bench: prefill: %w", err)
 		case <-ctx.Done():
-			return releases, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return releases, nil
+	return nil
 }
 
 // waitApplied waits until the dispatcher's applied counter reaches n.
@@ -408,7 +516,7 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 	if size <= 0 {
 		size = 512 << 20
 	}
-	r, err := newRig(ctx, dir, "")
+	r, err := newRig(ctx, dir, "", DispatcherOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -121,18 +121,20 @@ func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []str
 	n := fs.Int("n", 20000, "events to pre-fill")
 	per := fs.Int("per-contract", 4, "events per contract")
 	rounds := fs.Int("rounds", 1, "interleaved rounds over the -db ledgers; the median ratio is reported")
+	rows := fs.Int("ledger-rows", 0, "grow the ledger first with a year of history: this many events and outbox facts, half as many contracts and documents (not timed)")
+	tmpl := fs.String("ledger-template", "", "SQLite: start from a copy of this grown ledger file, created with -ledger-rows when missing")
 	slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n <= 0 || *per <= 0 || *rounds <= 0 {
-		return usageErr("-n, -per-contract and -rounds must be positive")
+	if *n <= 0 || *per <= 0 || *rounds <= 0 || *rows < 0 {
+		return usageErr("-n, -per-contract and -rounds must be positive, -ledger-rows not negative")
 	}
 	dbs, err := benchDBs(*db)
 	if err != nil {
 		return err
 	}
-	o := bench.DispatcherOptions{Events: *n, PerContract: *per}
+	o := bench.DispatcherOptions{Events: *n, PerContract: *per, LedgerRows: *rows, LedgerTemplate: *tmpl}
 	res, err := bench.RunDispatcherRounds(ctx, o, dbs, *rounds, env.Stdout)
 	if err != nil {
 		return err

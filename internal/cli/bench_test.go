@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +43,19 @@ func TestBenchCommand(t *testing.T) {
 	code, out, stderr = run("dispatcher", "-n", "100", "-per-contract", "1", "-rounds", "2", "-db", "sqlite,sqlite")
 	if code != ExitOK || strings.Count(out, "round ") != 4 || !strings.Contains(out, "sqlite ÷ sqlite per round") || !strings.Contains(out, "median") {
 		t.Fatalf("bench dispatcher -rounds 2 over two ledgers: exit %d, %q %q", code, out, stderr)
+	}
+	// On a grown ledger: the template is created once, then copied.
+	tmpl := filepath.Join(t.TempDir(), "grown.db")
+	for range 2 {
+		if code, out, stderr := run("dispatcher", "-n", "200", "-ledger-rows", "2000", "-ledger-template", tmpl); code != ExitOK || !strings.Contains(out, "events/s") {
+			t.Fatalf("bench dispatcher on a grown ledger: exit %d, %q %q", code, out, stderr)
+		}
+	}
+	if code, _, stderr := run("dispatcher", "-n", "200", "-ledger-template", filepath.Join(t.TempDir(), "missing.db")); code == ExitOK || !strings.Contains(stderr, "-ledger-rows") {
+		t.Fatalf("a missing template without -ledger-rows: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := run("dispatcher", "-n", "200", "-ledger-rows", "-1"); code != ExitUsage {
+		t.Fatalf("-ledger-rows -1: exit %d", code)
 	}
 	if code, out, stderr := run("archive", "-size-mib", "4"); code != ExitOK || !strings.Contains(out, "peak heap") {
 		t.Fatalf("bench archive: exit %d, %q %q", code, out, stderr)

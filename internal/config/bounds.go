@@ -52,6 +52,8 @@ var Bounds = []Bound{
 	{Name: "CALLBACK_RETENTION", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(8760 * time.Hour)},
 	{Name: "API_RATE", Count: true, Default: 0, Min: 1, Max: MaxAPIRate, Off: "0", OffValue: 0, OffMeaning: "no rate limit"},
 	{Name: "API_INFLIGHT", Count: true, Default: 0, Min: 1, Max: MaxAPIInFlight, Off: "0", OffValue: 0, OffMeaning: "no bound"},
+	{Name: "LEDGER_RETENTION", Default: int64(2160 * time.Hour), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
+	{Name: "OUTBOX_RETENTION", Default: int64(168 * time.Hour), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 
 // Ceilings of the per-tenant API budget (QYSHOOK_API_RATE, requests per

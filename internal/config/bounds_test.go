@@ -115,3 +115,20 @@ func TestAPICheckAndAppPair(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionSettings: the ledger and outbox retentions default to 90
+// and 7 days, take 0 for "keep everything" (a negative duration the
+// dispatcher reads as such) and refuse a window shorter than their floor.
+func TestRetentionSettings(t *testing.T) {
+	c, err := loadVars(map[string]string{})
+	if err != nil || c.Dispatch.LedgerRetention != 2160*time.Hour || c.Dispatch.OutboxRetention != 168*time.Hour {
+		t.Fatalf("defaults: %v %v %v", c.Dispatch.LedgerRetention, c.Dispatch.OutboxRetention, err)
+	}
+	c, err = loadVars(map[string]string{"QYSHOOK_LEDGER_RETENTION": "0", "QYSHOOK_OUTBOX_RETENTION": "0"})
+	if err != nil || c.Dispatch.LedgerRetention >= 0 || c.Dispatch.OutboxRetention >= 0 {
+		t.Fatalf("0: %v %v %v", c.Dispatch.LedgerRetention, c.Dispatch.OutboxRetention, err)
+	}
+	if _, err := loadVars(map[string]string{"QYSHOOK_LEDGER_RETENTION": "24h"}); err == nil || !strings.Contains(err.Error(), "QYSHOOK_LEDGER_RETENTION") {
+		t.Fatalf("24h: %v", err)
+	}
+}

@@ -45,6 +45,16 @@ type Dispatch struct {
 	// CallbackRetention is how long worked callbacks stay in QYS_CALLBACKS
 	// for replays (QYSHOOK_CALLBACK_RETENTION, default 720h, 1h to 8760h).
 	CallbackRetention time.Duration
+	// LedgerRetention is how long applied events stay in the ledger; the
+	// dispatcher deletes older ones in small batches, keeping each
+	// contract's newest event and the events dead letters name
+	// (QYSHOOK_LEDGER_RETENTION, default 2160h, 168h to 87600h; 0 keeps
+	// them all, read as a negative duration).
+	LedgerRetention time.Duration
+	// OutboxRetention is how long published facts stay in the outbox
+	// (QYSHOOK_OUTBOX_RETENTION, default 168h, 1h to 87600h; 0 keeps them
+	// all, read as a negative duration). Unpublished facts always stay.
+	OutboxRetention time.Duration
 }
 
 // Bounds of Dispatch.ShutdownTimeout.
@@ -68,6 +78,8 @@ func (e envReader) dispatch() Dispatch {
 		ReconcileWindow:     e.duration("RECONCILE_WINDOW"),
 		ShutdownTimeout:     e.duration("SHUTDOWN_TIMEOUT"),
 		CallbackRetention:   e.duration("CALLBACK_RETENTION"),
+		LedgerRetention:     e.duration("LEDGER_RETENTION"),
+		OutboxRetention:     e.duration("OUTBOX_RETENTION"),
 	}
 	if d.MaxDeliver < 1 {
 		e.problem("MAX_DELIVER", "must be at least 1")
