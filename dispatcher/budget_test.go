@@ -39,6 +39,66 @@ func TestRateLimitedNeverDeadLetters(t *testing.T) {
 	}
 }
 
+// TestRateLimitedThenAnOrdinaryFailure: the deliveries spent on rate
+// limiting (or a full disk) do not use up the event's retries: once the
+// platform lets it through, one ordinary transient failure (a 503) is
+// retried, not dead-lettered as retries_exhausted. Before, the stream's
+// delivery count, past MaxDeliver after the rate limiting, made that
+// first 503 a dead letter.
+func TestRateLimitedThenAnOrdinaryFailure(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h.cfg.MaxDeliver = 3
+	id := h.addContract(qys.StatusSigning)
+	h.fake.RateLimitNext(5 * 4) // five deliveries of 1+3 attempts: past MaxDeliver
+	h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.start()
+	eventually(t, "rate limited past MaxDeliver", func() bool {
+		return h.counterValue("qyshook_dispatcher_events_failed_total", "rate_limited") >= 5
+	})
+	h.fake.FailNext(4, 503) // one delivery: 1+3 attempts answered 503
+	eventually(t, "applied after the 503", func() bool {
+		c := h.contract(id)
+		return c != nil && c.Confirmed
+	})
+	if rows, _ := h.ledger.DeadLetters(context.Background(), 0); len(rows) != 0 {
+		t.Fatalf("%d dead letters, want 0: %+v", len(rows), rows)
+	}
+	if n := h.counterValue("qyshook_dispatcher_events_failed_total", "api_error"); n < 1 {
+		t.Errorf("api_error failures = %v, want the 503 seen", n)
+	}
+	if n := h.counterValue("qyshook_dispatcher_events_renewed_total", ""); n < 1 {
+		t.Errorf("renewed = %v, want at least one renewal", n)
+	}
+	if evs, err := h.ledger.Events(context.Background(), "default", id); err != nil || len(evs) != 1 {
+		t.Errorf("%d events in the ledger for the contract (%v), want 1", len(evs), err)
+	}
+}
+
+// counterValue sums the counter name's series whose label values include
+// label ("" for all).
+func (h *harness) counterValue(name, label string) float64 {
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, lp := range m.GetLabel() {
+				match = match || lp.GetValue() == label
+			}
+			if match {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 // withAPIOptions gives the dispatcher and the archive stage one client of
 // the fake built with opts (as the service gives all of a tenant's work
 // one client and one budget).

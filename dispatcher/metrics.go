@@ -16,6 +16,7 @@ type metrics struct {
 	apiSeconds   *prometheus.HistogramVec
 	groupSeconds prometheus.Histogram
 	deadLetters  prometheus.Counter
+	renewed      prometheus.Counter
 	fetchErrors  prometheus.Counter
 	trimmed      prometheus.Counter
 	pruned       *prometheus.CounterVec
@@ -44,6 +45,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_dead_letters_total", Help: "Events sent to the dead-letter queue.",
 		}),
+		renewed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_events_renewed_total",
+			Help: "Events republished with a fresh delivery count after many disk_full or rate_limited failures.",
+		}),
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
 		}),
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.fetchErrors, m.trimmed, m.pruned)
+			m.deadLetters, m.renewed, m.fetchErrors, m.trimmed, m.pruned)
 	}
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,8 +29,9 @@ const (
 // settle is the one place an outcome becomes an acknowledgement: nil →
 // Ack (after resolving the dead letter a retry names); transient →
 // NakWithDelay (exponential, jittered) until MaxDeliver, and without end
-// when 契约锁 is pacing us (rate_limited); permanent or exhausted → dead
-// letter, then Term.
+// when 契约锁 is pacing us (rate_limited) or a disk is full (disk_full),
+// those renewed in the stream before they use up the event's retries;
+// permanent or exhausted → dead letter, then Term.
 func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	var delivered uint64 = 1
 	if dl.meta != nil {
@@ -58,7 +60,21 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	// A full disk is retried for as long as it lasts (dead-lettering would
 	// drop completed contracts for want of space the operator can free);
 	// so is 契约锁 pacing us (rate limited, or the budget's wait ran out).
-	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || reason == reasonDiskFull || reason == reasonRateLimited) {
+	exempt := reason == reasonDiskFull || reason == reasonRateLimited
+	if !isPermanent && exempt && delivered+1 >= uint64(d.cfg.MaxDeliver) {
+		// The delivery count is the stream's and counts these failures
+		// too: left as is, the next ordinary failure after the disk is
+		// freed (or the burst is over) would find the retries used up and
+		// dead-letter the event. Renew it instead: the same message, under
+		// a new stream message id, with a fresh count.
+		rerr := d.renew(ctx, dl)
+		if rerr == nil {
+			log.Warn().Err(err).Str("reason", reason).Msg("event failed; renewed in the stream with a fresh delivery count")
+			return
+		}
+		log.Warn().Err(rerr).Msg("renewing the event failed; it stays and is retried")
+	}
+	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || exempt) {
 		delay := d.cfg.Backoff.Delay(delivered)
 		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
 		if nerr := dl.msg.NakWithDelay(delay); nerr != nil {
@@ -84,6 +100,49 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 		log.Warn().Err(terr).Msg("term failed")
 	}
 }
+
+// renew republishes the delivered message (same subject, data and
+// headers) under a new Nats-Msg-Id derived from the original and its
+// stream sequence, then acknowledges the original. A crash between the
+// two republishes under the same id (the stream drops the duplicate) or
+// leaves both: the event id inside is the same, so the ledger applies it
+// once.
+func (d *Dispatcher) renew(ctx context.Context, dl delivery) error {
+	if dl.meta == nil {
+		return errors.New("dispatcher: renew: no metadata")
+	}
+	msg := nats.NewMsg(dl.msg.Subject())
+	msg.Data = dl.msg.Data()
+	base := ""
+	for k, v := range dl.msg.Headers() {
+		if k == nats.MsgIdHdr {
+			base = strings.Join(v, "")
+			continue
+		}
+		msg.Header[k] = v
+	}
+	if base == "" && dl.env != nil {
+		base = dl.env.ID
+	}
+	if i := strings.Index(base, renewMark); i >= 0 {
+		base = base[:i]
+	}
+	id := base + renewMark + strconv.FormatUint(dl.meta.Sequence.Stream, 10)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := d.cfg.JS.PublishMsg(pctx, msg, jetstream.WithMsgID(id)); err != nil {
+		return wrapf(err, "renew")
+	}
+	d.metrics.renewed.Inc()
+	if err := dl.msg.Ack(); err != nil {
+		// Redelivered: renewed again under the same id, deduplicated.
+		d.log.Warn().Err(err).Str("subject", dl.msg.Subject()).Msg("ack of a renewed event failed")
+	}
+	return nil
+}
+
+// renewMark separates a renewed message's id from the original's.
+const renewMark = "~renewed-"
 
 // deadLetter copies the message to QYS_DLQ (with the reason in headers)
 // and into the dead_letters table, and returns the row id.
