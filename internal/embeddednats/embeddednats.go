@@ -62,8 +62,9 @@ type Server struct {
 	o    Options
 	lock *pidlock.Lock
 
-	mu  sync.Mutex
-	srv *server.Server // replaced by Restart
+	mu   sync.Mutex
+	srv  *server.Server // replaced by Restart
+	down error          // why the last Restart could not start the server; nil when running
 }
 
 func (s *Server) current() *server.Server {
@@ -186,6 +187,14 @@ func (s *Server) SyncAlways() bool {
 // error: … file too large". It is cheap: nats-server's healthz check,
 // in-process, without a request.
 func (s *Server) StoreError() error {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down != nil {
+		// Not running since a failed Restart: the condition Restart is
+		// for, so the watcher tries again.
+		return fmt.Errorf("%w: the server is down after a failed restart: %w", ErrStoreWrite, down)
+	}
 	h := s.current().Healthz(&server.HealthzOptions{})
 	if h.Error == "" && len(h.Errors) == 0 && h.StatusCode == 200 {
 		return nil
@@ -245,10 +254,14 @@ func (s *Server) Restart() error {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
 	}
-	srv, err := start(s.o)
+	srv, err := startServer(s.o)
 	if err != nil {
+		s.down = err
 		return err
 	}
-	s.srv = srv
+	s.srv, s.down = srv, nil
 	return nil
 }
+
+// startServer is start; a test makes it fail.
+var startServer = start

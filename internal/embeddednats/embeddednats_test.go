@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -122,5 +123,34 @@ func TestRestartKeepsClientsAndMessages(t *testing.T) {
 	}
 	if err := s.StoreError(); err != nil {
 		t.Fatalf("StoreError after Restart: %v", err)
+	}
+}
+
+// TestFailedRestartIsReported: when the server cannot start again after a
+// Restart, StoreError keeps reporting ErrStoreWrite (the condition the
+// watcher restarts for), so a later Restart is tried; before, it asked the
+// stopped server for its health, got an error that was not ErrStoreWrite,
+// and the watcher never restarted it again.
+func TestFailedRestartIsReported(t *testing.T) {
+	s, err := Start(Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	boom := errors.New("cannot start")
+	startServer = func(Options) (*server.Server, error) { return nil, boom }
+	err = s.Restart()
+	startServer = start
+	if !errors.Is(err, boom) {
+		t.Fatalf("Restart = %v, want the start error", err)
+	}
+	if err := s.StoreError(); !errors.Is(err, ErrStoreWrite) || !errors.Is(err, boom) {
+		t.Fatalf("StoreError after a failed restart = %v, want ErrStoreWrite wrapping the start error", err)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatalf("second Restart: %v", err)
+	}
+	if err := s.StoreError(); err != nil {
+		t.Fatalf("StoreError after a good restart: %v", err)
 	}
 }
