@@ -20,8 +20,11 @@ import (
 //     fact is never deleted.
 // The contracts, signatories, documents and certifications themselves are
 // never deleted. A pruned event's id is forgotten: a redelivery of it, long
-// after the stream's duplicate window, is applied again and, the contract
-// having moved on, changes nothing (store.Advances).
+// after the stream's duplicate window, is applied again: with API
+// credentials the contract has moved on and it changes nothing
+// (store.Advances); without them (unconfirmed, from callbacks) an old
+// callback of the current status can restore its older payload and add a
+// fact (docs/ledger.md, Retention).
 
 // pruneBatch is the most rows one retention statement deletes.
 const pruneBatch = 1000

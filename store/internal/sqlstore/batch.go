@@ -41,9 +41,13 @@ import (
 // contract whose archive queue update comes before a document change.
 // None of these happens in the dispatcher's ordinary traffic.
 //
-// Locks: the contracts are locked by one statement in (tenant, id) byte
-// order, the order every other path locks them in, so batches cannot
-// deadlock on contract rows. The events are inserted first, all at once,
+// Locks: the existing contracts are locked by one statement in (tenant,
+// id) byte order, the order the other path locks them in; the batch's new
+// contracts are inserted later, in step 4, so a batch holding an existing
+// contract Q and inserting a new X < Q can form a cycle with a
+// one-at-a-time transaction over the same two (it holds X, then waits
+// for Q): PostgreSQL ends one with a deadlock error, transient, and the
+// dispatcher retries it. The events are inserted first, all at once,
 // where the other path inserts each just before locking its contract: a
 // transaction waits on another's event only when both hold the same event
 // id (a redelivery racing its first delivery), and should that wait close
