@@ -1025,36 +1025,72 @@ func readStream(ctx context.Context, js jetstream.JetStream, name string) ([][]b
 		return nil, nil
 	}
 	last := info.State.LastSeq
+	// An R1 consumer reads its own server's replica of the stream: placed
+	// on a node left behind (a NATS node whose disk filled stays "not
+	// current" until restarted), it stalls short of the last sequence. So
+	// a stalled read starts again after the last message read, with a new
+	// consumer (placed anew), a few times.
+	var out [][]byte
+	var next uint64 = 1
+	for attempt := 1; ; attempt++ {
+		more, stalled, err := readFrom(ctx, st, next, last)
+		for _, m := range more {
+			out = append(out, m.data)
+			next = m.seq + 1
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !stalled {
+			return out, nil
+		}
+		if attempt == 8 {
+			return nil, fmt.Errorf("stream %s: nothing after %d messages, want up to seq %d (%d consumers placed)", name, len(out), last, attempt)
+		}
+	}
+}
+
+type seqData struct {
+	seq  uint64
+	data []byte
+}
+
+// readFrom reads stream messages from sequence from up to last with one
+// ephemeral consumer; stalled reports a fetch that brought nothing first.
+func readFrom(ctx context.Context, st jetstream.Stream, from, last uint64) (out []seqData, stalled bool, err error) {
 	c, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: 30 * time.Second,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from, InactiveThreshold: 30 * time.Second,
 		MemoryStorage: true, Replicas: 1})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = st.DeleteConsumer(dctx, c.CachedInfo().Name)
 	}()
-	var out [][]byte
 	for {
 		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(3*time.Second))
 		if err != nil {
-			return nil, err
+			return out, false, err
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			out = append(out, m.Data())
-			if md, err := m.Metadata(); err == nil && md.Sequence.Stream >= last {
-				return out, nil
+			md, err := m.Metadata()
+			if err != nil {
+				return out, false, err
+			}
+			out = append(out, seqData{md.Sequence.Stream, m.Data()})
+			if md.Sequence.Stream >= last {
+				return out, false, nil
 			}
 		}
 		if err := batch.Error(); err != nil {
-			return nil, err
+			return out, false, err
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("stream %s: nothing after %d messages, want up to seq %d", name, len(out), last)
+			return out, true, nil
 		}
 	}
 }
