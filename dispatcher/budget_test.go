@@ -49,7 +49,10 @@ func TestRateLimitedThenAnOrdinaryFailure(t *testing.T) {
 	h := newHarness(t, testdb.Open(t, testdb.SQLite))
 	h.cfg.MaxDeliver = 3
 	id := h.addContract(qys.StatusSigning)
-	h.fake.RateLimitNext(5 * 4) // five deliveries of 1+3 attempts: past MaxDeliver
+	// Eight deliveries' worth of rate limiting (1+3 attempts each): the
+	// 503 is injected once five have failed, while some is left, so it
+	// lands past MaxDeliver (a 503 is answered before a rate limit).
+	h.fake.RateLimitNext(8 * 4)
 	h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
 	h.start()
 	eventually(t, "rate limited past MaxDeliver", func() bool {

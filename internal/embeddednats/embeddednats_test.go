@@ -105,7 +105,12 @@ func TestRestartKeepsClientsAndMessages(t *testing.T) {
 		t.Fatalf("second server on the store after Restart: %v, want ErrHeld", err)
 	}
 	for {
-		_, err := js.Publish(ctx, "s.2", []byte("after"))
+		// Each attempt has its own timeout, as the receiver's publishes
+		// do: a request sent while the client is still switching to the
+		// new server can go unanswered (seen about once in 15 runs).
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.Publish(actx, "s.2", []byte("after"), jetstream.WithMsgID("after-restart"))
+		acancel()
 		if err == nil {
 			break
 		}
