@@ -85,18 +85,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if len(facts) == 0 {
 			return total, nil
 		}
-		ids := make([]string, 0, len(facts))
-		var pubErr error
-		for _, f := range facts {
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := r.js.Publish(pctx, f.Subject, f.Payload, jetstream.WithMsgID(f.ID))
-			cancel()
-			if err != nil {
-				pubErr = wrapf(err, "publish fact %s", f.ID)
-				break
-			}
-			ids = append(ids, f.ID)
-		}
+		ids, pubErr := r.publish(ctx, facts)
 		if len(ids) > 0 {
 			if err := r.ledger.MarkPublished(ctx, ids); err != nil {
 				return total, wrapf(err, "mark published")
@@ -108,6 +97,47 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			return total, pubErr
 		}
 	}
+}
+
+// publish sends facts asynchronously, in order, and returns the ids of
+// the leading run that was acknowledged (and, where the store syncs in
+// groups, synced) with the first error. A fact after a failure may be
+// stored too: it is published again later and deduplicated by its id.
+func (r *Relay) publish(ctx context.Context, facts []store.Fact) ([]string, error) {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, 0, len(facts))
+	var pubErr error
+	for _, f := range facts {
+		fut, err := r.js.PublishAsync(f.Subject, f.Payload, jetstream.WithMsgID(f.ID))
+		if err != nil {
+			pubErr = wrapf(err, "publish fact %s", f.ID)
+			break
+		}
+		futures = append(futures, fut)
+	}
+	ids := make([]string, 0, len(futures))
+wait:
+	for i, fut := range futures {
+		select {
+		case <-fut.Ok():
+			ids = append(ids, facts[i].ID)
+		case err := <-fut.Err():
+			pubErr = wrapf(err, "publish fact %s", facts[i].ID)
+			break wait
+		case <-pctx.Done():
+			pubErr = wrapf(pctx.Err(), "publish fact %s: waiting for its ack", facts[i].ID)
+			break wait
+		}
+	}
+	// An embedded store that syncs acknowledged writes in groups is
+	// synced once for the batch before the facts count as published.
+	if s, ok := r.js.(interface{ Sync(context.Context) error }); ok && len(ids) > 0 {
+		if err := s.Sync(pctx); err != nil {
+			return nil, wrapf(err, "sync published facts")
+		}
+	}
+	return ids, pubErr
 }
 
 func wrapf(err error, format string, args ...any) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/qys"
@@ -104,10 +105,14 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 }
 
 func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision bool) error {
-	conn, err := natsconn.Connect(ctx, natsconn.Options{
+	o := natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
 		EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
-	})
+	}
+	if s.Cfg.NATSSyncEachWrite {
+		o.EmbeddedSyncInterval = embeddednats.SyncEachWrite
+	}
+	conn, err := natsconn.Connect(ctx, o)
 	if err != nil {
 		return err
 	}

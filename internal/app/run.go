@@ -55,6 +55,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	if roles.Dispatcher {
 		reg.MustRegister(svc.Budgets)
 	}
+	if svc.Conn != nil && svc.Conn.Embedded != nil {
+		registerSyncMetrics(reg, svc.Conn.Embedded.Syncer())
+	}
 	handler, err := svc.handler(roles, reg)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
@@ -209,8 +210,15 @@ func (st *receiverStack) close() {
 }
 
 // syncName names an fsync setting: "always" for zero, else the interval.
+// SyncEachWrite, as a sync setting, is QYSHOOK_NATS_SYNC=each-write:
+// nats-server fsyncs each write itself.
+const SyncEachWrite = embeddednats.SyncEachWrite
+
 func syncName(interval time.Duration) string {
-	if interval <= 0 {
+	if interval < 0 {
+		return "each-write"
+	}
+	if interval == 0 {
 		return "always"
 	}
 	return interval.String()

@@ -76,6 +76,9 @@ func newStack(ctx context.Context, o stackOptions) (st *stack, err error) {
 		"QYS_BASE_URL": o.Fake.URL, "QYS_APP_TOKEN": o.Fake.AppToken, "QYS_APP_SECRET": o.Fake.AppSecret,
 		"LOG_LEVEL": "error",
 	}
+	if o.SyncInterval < 0 {
+		env["NATS_SYNC"] = "each-write"
+	}
 	if o.SyncInterval > 0 {
 		env["NATS_SYNC"] = o.SyncInterval.String()
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/internal/bench"
+	"github.com/qyshook/qyshook/internal/config"
 )
 
 const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst|conns [flags]   (qyshook bench <name> -h for its flags)\n" +
@@ -76,17 +79,22 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 // own default.
 const relaxedSync = 2 * time.Minute
 
-// benchSyncs parses -sync into the fsync intervals to run (0: always).
+// benchSyncs parses -sync into the fsync intervals to run (0: always,
+// grouped; bench.SyncEachWrite: each write).
 func benchSyncs(v string) ([]time.Duration, error) {
 	switch strings.ToLower(v) {
 	case "both":
 		return []time.Duration{0, relaxedSync}, nil
+	case "all":
+		return []time.Duration{bench.SyncEachWrite, 0, relaxedSync}, nil
 	case "always":
 		return []time.Duration{0}, nil
+	case config.SyncEachWrite:
+		return []time.Duration{bench.SyncEachWrite}, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return nil, usageErr("-sync %q: want always, both or a positive interval such as 2m", v)
+		return nil, usageErr("-sync %q: want always, each-write, both, all or a positive interval such as 2m", v)
 	}
 	return []time.Duration{d}, nil
 }
@@ -96,7 +104,8 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	n := fs.Int("n", bench.DefaultCount, "callbacks per run (built before the clock starts)")
 	dur := fs.Duration("d", 0, "send for this long per run instead of -n (callbacks built during the run)")
 	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: no-op, then the receiver per -sync setting; the median ratio is reported")
-	syncFlag := fs.String("sync", "both", "embedded store fsync: always, an interval such as 2m, or both (always and 2m in each round)")
+	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, an interval such as 2m, both (always and 2m in each round) or all (each-write, always and 2m)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -106,6 +115,17 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	syncs, err := benchSyncs(*syncFlag)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur},
 		Rounds: *rounds, Syncs: syncs, Progress: env.Stdout})
@@ -189,7 +209,7 @@ func benchDB(v string) (string, error) {
 func benchSync(v string) (time.Duration, error) {
 	syncs, err := benchSyncs(v)
 	if err != nil || len(syncs) != 1 {
-		return 0, usageErr("-sync %q: want always or a positive interval such as 2m", v)
+		return 0, usageErr("-sync %q: want always, each-write or a positive interval such as 2m", v)
 	}
 	return syncs[0], nil
 }
@@ -200,7 +220,7 @@ func benchSoak(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) e
 	workers := fs.Int("c", bench.DefaultSoakWorkers, "contract lifecycles played at once")
 	rate := fs.Int("rate", 0, "cap on lifecycles started per second (0: as fast as they are answered)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
-	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, or an interval such as 2m")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, or an interval such as 2m")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -229,7 +249,7 @@ func benchBurst(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) 
 	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
 	dispatch := fs.Bool("dispatch", false, "run the dispatcher during the burst (default: stopped until all are accepted, so the accept rate, disk and RSS held are measured first)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
-	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, or an interval such as 2m")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, or an interval such as 2m")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ var Bounds = []Bound{
 	{Name: "STREAM_MAX_AGE", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(87600 * time.Hour)},
 	{Name: "STREAM_MAX_BYTES", Size: true, Default: 0, Min: 1 << 10, Max: 64 << 40, Off: "-1", OffValue: -1, OffMeaning: "no cap"},
 	{Name: "DUPLICATE_WINDOW", Default: int64(48 * time.Hour), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
-	{Name: "NATS_SYNC", Default: 0, Min: int64(10 * time.Millisecond), Max: int64(10 * time.Minute), Off: "always", OffValue: 0, OffMeaning: "fsync every write"},
+	{Name: "NATS_SYNC", Default: 0, Min: int64(10 * time.Millisecond), Max: int64(10 * time.Minute), Off: "always", OffValue: 0, OffMeaning: "every write durable before it is used (grouped; each-write: one fsync per write)"},
 	{Name: "ACK_WAIT", Default: int64(30 * time.Second), Min: int64(time.Second), Max: int64(time.Hour)},
 	{Name: "DOWNLOAD_TIMEOUT", Default: int64(30 * time.Minute), Min: int64(10 * time.Second), Max: int64(6 * time.Hour)},
 	{Name: "RECONCILE_INTERVAL", Default: int64(10 * time.Minute), Min: int64(100 * time.Millisecond), Max: int64(24 * time.Hour), Off: "0", OffValue: 0, OffMeaning: "disables"},

@@ -74,6 +74,10 @@ func WithDefaultHTTPAddr(addr string) Option { return func(c *Config) { c.HTTPAd
 // Use 0 for tools that need neither, such as replay.
 func WithNeeds(n Need) Option { return func(c *Config) { c.needs = n } }
 
+// SyncEachWrite is the QYSHOOK_NATS_SYNC value for nats-server's own
+// fsync of each write.
+const SyncEachWrite = "each-write"
+
 // Config is the whole configuration of a qyshook process.
 type Config struct {
 	// HTTPAddr is where the process serves HTTP (QYSHOOK_HTTP_ADDR).
@@ -92,10 +96,15 @@ type Config struct {
 	// (QYSHOOK_NATS_NAMESPACE).
 	NATSNamespace string
 	// NATSSyncInterval is how often the embedded NATS server fsyncs its
-	// store; 0 (QYSHOOK_NATS_SYNC=always, the default) syncs every write
-	// before it is acknowledged. An interval is faster but a power loss
-	// can lose callbacks already answered "success" (QYSHOOK_NATS_SYNC).
+	// store; 0 (QYSHOOK_NATS_SYNC=always, the default) makes every write
+	// durable before it is used: in-process on Linux by one sync of the
+	// store per group of writes, else by nats-server fsyncing each write.
+	// An interval is faster but a power loss can lose callbacks already
+	// answered "success" (QYSHOOK_NATS_SYNC).
 	NATSSyncInterval time.Duration
+	// NATSSyncEachWrite (QYSHOOK_NATS_SYNC=each-write) makes nats-server
+	// fsync each write itself, never grouped.
+	NATSSyncEachWrite bool
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
 	// DataDir holds local state (QYSHOOK_DATA_DIR, default ./data).

@@ -27,8 +27,11 @@ func TestDurabilitySettings(t *testing.T) {
 	if c.NATSSyncInterval != 2*time.Minute || c.Dispatch.ShutdownTimeout != 5*time.Second || c.Stream.CallbackMaxAge != 240*time.Hour {
 		t.Fatalf("set: sync %v shutdown %v callback max age %v", c.NATSSyncInterval, c.Dispatch.ShutdownTimeout, c.Stream.CallbackMaxAge)
 	}
-	if c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "Always"}); err != nil || c.NATSSyncInterval != 0 {
+	if c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "Always"}); err != nil || c.NATSSyncInterval != 0 || c.NATSSyncEachWrite {
 		t.Fatalf("always: %v %v", c, err)
+	}
+	if c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "each-write"}); err != nil || c.NATSSyncInterval != 0 || !c.NATSSyncEachWrite {
+		t.Fatalf("each-write: %v %v", c, err)
 	}
 	for name, v := range map[string]string{"QYSHOOK_NATS_SYNC": "sometimes", "QYSHOOK_SHUTDOWN_TIMEOUT": "1h"} {
 		if _, err := load(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {

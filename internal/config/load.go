@@ -49,7 +49,11 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.NATSURL = e.str("NATS_URL", "")
 	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
-	c.NATSSyncInterval = e.duration("NATS_SYNC")
+	if strings.EqualFold(strings.TrimSpace(e.str("NATS_SYNC", "")), SyncEachWrite) {
+		c.NATSSyncEachWrite = true
+	} else {
+		c.NATSSyncInterval = e.duration("NATS_SYNC")
+	}
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)

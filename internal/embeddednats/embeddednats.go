@@ -16,9 +16,15 @@
 // the server in-process; clients from Connect reconnect to the new server
 // by themselves.
 //
-// Durability: every write is fsynced before it is acknowledged (nats-server
-// "sync: always") unless Options.SyncInterval relaxes it to nats-server's
-// periodic flush, which can lose acknowledged messages on power loss.
+// Durability (Options.SyncInterval): by default every acknowledged write is
+// on the disk before the caller acts on it. In-process on Linux that is
+// grouped (GroupSync): nats-server writes each message to the operating
+// system before its PubAck, and the client waits for one syncfs of the
+// store shared by every caller that arrived meanwhile. With a client port
+// open (other processes publish without that wait), off Linux, or with
+// SyncEachWrite, nats-server fsyncs each write itself ("sync: always"). A
+// positive interval relaxes it to nats-server's periodic flush, which can
+// lose acknowledged messages on power loss.
 package embeddednats
 
 import (
@@ -53,8 +59,20 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// SyncInterval, when positive, fsyncs the store at that interval
 	// instead of on every write: faster, but a power loss can lose
-	// messages already acknowledged. Zero syncs every write.
+	// messages already acknowledged. Zero makes every write durable before
+	// it is acted on: grouped (see Syncer) where possible, else
+	// nats-server's "sync: always". SyncEachWrite asks for the latter.
 	SyncInterval time.Duration
+}
+
+// SyncEachWrite, as Options.SyncInterval, makes nats-server fsync every
+// write before its PubAck ("sync: always"), one fsync per message.
+const SyncEachWrite time.Duration = -1
+
+// grouped reports whether o gets a GroupSync: synced, in-process only,
+// on a platform with syncfs.
+func (o Options) grouped() bool {
+	return o.SyncInterval == 0 && o.ListenAddr == "" && groupSyncSupported
 }
 
 // Server is a running embedded nats-server.
@@ -65,6 +83,9 @@ type Server struct {
 	mu   sync.Mutex
 	srv  *server.Server // replaced by Restart
 	down error          // why the last Restart could not start the server; nil when running
+
+	gs        *GroupSync   // nil unless Options.grouped
+	closeSync func() error // releases gs's store handle
 }
 
 func (s *Server) current() *server.Server {
@@ -91,12 +112,23 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS store in use: %w", err)
 	}
-	srv, err := start(o)
-	if err != nil {
+	s := &Server{o: o, lock: lock}
+	if o.grouped() {
+		flush, closeFlush, err := storeFlush(o.StoreDir)
+		if err != nil {
+			lock.Release()
+			return nil, err
+		}
+		s.gs, s.closeSync = NewGroupSync(flush), closeFlush
+	}
+	if s.srv, err = start(o); err != nil {
+		if s.closeSync != nil {
+			_ = s.closeSync()
+		}
 		lock.Release()
 		return nil, err
 	}
-	return &Server{o: o, lock: lock, srv: srv}, nil
+	return s, nil
 }
 
 func start(o Options) (*server.Server, error) {
@@ -108,8 +140,12 @@ func start(o Options) (*server.Server, error) {
 		NoLog:              true,
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
-		SyncAlways:         o.SyncInterval <= 0,
-		SyncInterval:       o.SyncInterval,
+		// Grouped: no fsync of its own beyond nats-server's periodic one
+		// (default 2 min); the GroupSync flushes before a PubAck is used.
+		SyncAlways: o.SyncInterval < 0 || (o.SyncInterval == 0 && !o.grouped()),
+	}
+	if o.SyncInterval > 0 {
+		opts.SyncInterval = o.SyncInterval
 	}
 	if o.ListenAddr == "" {
 		opts.DontListen = true
@@ -171,14 +207,39 @@ func (s *Server) Shutdown() {
 	defer s.mu.Unlock()
 	s.srv.Shutdown()
 	s.srv.WaitForShutdown()
+	if s.closeSync != nil {
+		_ = s.closeSync()
+	}
 	s.lock.Release()
 }
 
-// SyncAlways reports whether every write is fsynced before its
-// acknowledgement.
+// SyncAlways reports whether every acknowledged write is made durable
+// before it is acted on: by nats-server itself, or by the Syncer that
+// every in-process publisher must wait for.
 func (s *Server) SyncAlways() bool {
+	if s.gs != nil {
+		return true
+	}
 	c := s.current().JetStreamConfig()
 	return c != nil && c.SyncAlways
+}
+
+// Syncer is the GroupSync a publisher waits on after each PubAck before
+// acting on it (answering a callback, acknowledging its source), or nil
+// when nats-server syncs by itself or by interval (see Options).
+func (s *Server) Syncer() *GroupSync { return s.gs }
+
+// SyncMode names the durability in force: "grouped" (Syncer), "each-write"
+// (nats-server "sync: always") or the periodic flush interval.
+func (s *Server) SyncMode() string {
+	switch {
+	case s.gs != nil:
+		return "grouped"
+	case s.o.SyncInterval > 0:
+		return s.o.SyncInterval.String()
+	default:
+		return "each-write"
+	}
 }
 
 // StoreError returns nil while the server is up with JetStream enabled

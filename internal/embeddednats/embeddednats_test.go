@@ -1,10 +1,14 @@
 package embeddednats
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,24 +48,89 @@ func TestOneServerPerStore(t *testing.T) {
 	again.Shutdown()
 }
 
-// TestSync: every write is synced unless an interval is set.
+// TestSync: every write is durable before it is used unless an interval
+// is set: grouped in-process on Linux, by nats-server itself with a client
+// port open or when asked for each write.
 func TestSync(t *testing.T) {
-	s, err := Start(Options{StoreDir: t.TempDir()})
+	for _, c := range []struct {
+		name          string
+		o             Options
+		mode          string
+		always, group bool
+	}{
+		{"default", Options{}, "grouped", true, runtime.GOOS == "linux"},
+		{"each write", Options{SyncInterval: SyncEachWrite}, "each-write", true, false},
+		{"client port", Options{ListenAddr: freeAddr(t)}, "each-write", true, false},
+		{"interval", Options{SyncInterval: time.Minute}, "1m0s", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.StoreDir = t.TempDir()
+			s, err := Start(c.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Shutdown()
+			if !c.group && c.mode == "grouped" {
+				c.mode = "each-write"
+			}
+			if s.SyncAlways() != c.always || (s.Syncer() != nil) != c.group || s.SyncMode() != c.mode {
+				t.Fatalf("SyncAlways %v Syncer %v mode %q; want %v %v %q", s.SyncAlways(), s.Syncer() != nil, s.SyncMode(), c.always, c.group, c.mode)
+			}
+			// nats-server's own setting: fsync each write unless grouped
+			// or relaxed.
+			if own := s.current().JetStreamConfig().SyncAlways; own != (c.always && !c.group) {
+				t.Fatalf("nats-server sync_always %v", own)
+			}
+		})
+	}
+}
+
+// TestWrittenBeforePubAck pins what grouped syncing relies on: with
+// nats-server's own fsync off, a message is already in its block file
+// (written to the operating system) when its PubAck arrives, so a sync
+// of the store after the PubAck makes it durable. A nats-server that
+// buffered writes past the PubAck would fail here.
+func TestWrittenBeforePubAck(t *testing.T) {
+	if !groupSyncSupported {
+		t.Skip("grouped sync needs Linux")
+	}
+	dir := t.TempDir()
+	s, err := Start(Options{StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.SyncAlways() {
-		t.Error("default: writes are not synced before acknowledgement")
-	}
-	s.Shutdown()
-	s, err = Start(Options{StoreDir: t.TempDir(), SyncInterval: time.Minute})
+	defer s.Shutdown()
+	nc, err := s.Connect()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.SyncAlways() {
-		t.Error("SyncInterval set: still syncing every write")
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.Shutdown()
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "W", Subjects: []string{"w.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		marker := fmt.Sprintf("marker-%d-%d", i, time.Now().UnixNano())
+		if _, err := js.Publish(ctx, "w.x", []byte(marker)); err != nil {
+			t.Fatal(err)
+		}
+		blocks, _ := filepath.Glob(filepath.Join(dir, "jetstream", "*", "streams", "W", "msgs", "*.blk"))
+		found := false
+		for _, b := range blocks {
+			data, err := os.ReadFile(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = found || bytes.Contains(data, []byte(marker))
+		}
+		if !found {
+			t.Fatalf("message %d not in any block file (%v) when its PubAck arrived", i, blocks)
+		}
+	}
 }
 
 // TestRestartKeepsClientsAndMessages: after Restart, a client from
@@ -158,4 +227,15 @@ func TestFailedRestartIsReported(t *testing.T) {
 	if err := s.StoreError(); err != nil {
 		t.Fatalf("StoreError after a good restart: %v", err)
 	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

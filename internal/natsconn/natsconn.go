@@ -36,7 +36,9 @@ type Options struct {
 	// embedded server for other processes; empty keeps it in-process.
 	EmbeddedListenAddr string
 	// EmbeddedSyncInterval, when positive, lets the embedded server fsync
-	// at that interval instead of on every write (see embeddednats).
+	// at that interval instead of on every write; zero (every write
+	// durable before it is used) or embeddednats.SyncEachWrite. In grouped
+	// mode JS's publishes wait for the group sync (see Syncer).
 	EmbeddedSyncInterval time.Duration
 	// EmbeddedStoreCheck is how often the embedded server's stores are
 	// checked for a kept write error (default DefaultStoreCheckInterval).
@@ -117,6 +119,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		c.shutdownEmbedded()
 		return nil, fmt.Errorf("natsconn: jetstream: %w", err)
 	}
+	if c.Embedded != nil && c.Embedded.Syncer() != nil {
+		c.JS = syncedJS{JetStream: c.JS, gs: c.Embedded.Syncer()}
+	}
 	if ctx.Err() != nil {
 		_ = c.Close()
 		return nil, ctx.Err()
@@ -127,7 +132,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	switch {
 	case c.Embedded != nil:
-		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Bool("nats_sync_always", c.Embedded.SyncAlways()).
+		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Str("nats_sync", c.Embedded.SyncMode()).
 			Msg("embedded nats started")
 	case c.NC.IsConnected():
 		o.Logger.Info().Str("nats_url", c.NC.ConnectedUrlRedacted()).Msg("nats connected")

@@ -223,21 +223,38 @@ func (b *batcher) flush(ctx context.Context, total int) error {
 	for k, i := range pending {
 		futures[k], errs[k] = b.r.publish(&b.items[i])
 	}
+	acked := 0
+	for k, i := range pending {
+		it := &b.items[i]
+		if errs[k] != nil {
+			continue
+		}
+		select {
+		case ack := <-futures[k].Ok():
+			it.Result, it.ReplayID = ResultRepublished, it.replayID
+			if ack.Duplicate {
+				it.Result = ResultDuplicate
+			}
+			acked++
+		case errs[k] = <-futures[k].Err():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// A store that syncs acknowledged writes in groups (the embedded
+	// server's default) is synced once for the batch before it counts.
+	if s, ok := b.r.cfg.JS.(interface{ Sync(context.Context) error }); ok && acked > 0 {
+		if err := s.Sync(ctx); err != nil {
+			for k := range pending {
+				if errs[k] == nil {
+					errs[k] = err
+				}
+			}
+		}
+	}
 	for k, i := range pending {
 		it := &b.items[i]
 		err := errs[k]
-		if err == nil {
-			select {
-			case ack := <-futures[k].Ok():
-				it.Result, it.ReplayID = ResultRepublished, it.replayID
-				if ack.Duplicate {
-					it.Result = ResultDuplicate
-				}
-			case err = <-futures[k].Err():
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
 		switch {
 		case err != nil:
 			b.rep.Failed++

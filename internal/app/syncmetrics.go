@@ -1,0 +1,31 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/internal/embeddednats"
+)
+
+// registerSyncMetrics exports the embedded store's group sync: how many
+// syncs ran, how many publishes waited on them (their ratio is the group
+// size), how many failed and the time spent. Nothing is registered when
+// the store syncs by itself (gs nil).
+func registerSyncMetrics(reg prometheus.Registerer, gs *embeddednats.GroupSync) {
+	if gs == nil {
+		return
+	}
+	counter := func(name, help string, v func(embeddednats.SyncStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return v(gs.Stats()) })
+	}
+	reg.MustRegister(
+		counter("qyshook_nats_store_syncs_total", "Syncs of the embedded NATS store (QYSHOOK_NATS_SYNC=always, grouped).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Rounds) }),
+		counter("qyshook_nats_store_sync_waits_total", "Publishes that waited for a sync of the embedded store; ÷ syncs is the group size.",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Waits) }),
+		counter("qyshook_nats_store_sync_failures_total", "Syncs of the embedded NATS store that failed (the publishes waiting on them were answered as failed).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Failed) }),
+		counter("qyshook_nats_store_sync_seconds_total", "Time spent syncing the embedded NATS store.",
+			func(s embeddednats.SyncStats) float64 { return s.Time.Seconds() }),
+	)
+}

@@ -1,0 +1,62 @@
+package natsconn
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/internal/embeddednats"
+)
+
+// syncedJS is the JetStream API of a connection to an embedded server in
+// grouped-sync mode: Publish and PublishMsg return their PubAck only once
+// the store has been synced after it (embeddednats.GroupSync), so every
+// caller that acts on a PubAck (the receiver's 200, the dispatcher's ack
+// of a dead-lettered or renewed event, the relay's outbox mark) acts on a
+// durable write, as with nats-server's "sync: always", at a fraction of
+// the fsyncs. Asynchronous publishers call Sync after their acks.
+type syncedJS struct {
+	jetstream.JetStream
+	gs *embeddednats.GroupSync
+}
+
+func (j syncedJS) Publish(ctx context.Context, subj string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	ack, err := j.JetStream.Publish(ctx, subj, data, opts...)
+	return j.synced(ctx, ack, err)
+}
+
+func (j syncedJS) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	ack, err := j.JetStream.PublishMsg(ctx, msg, opts...)
+	return j.synced(ctx, ack, err)
+}
+
+// Sync waits until every write acknowledged before the call is durable
+// (see Syncer).
+func (j syncedJS) Sync(ctx context.Context) error { return j.gs.Sync(ctx) }
+
+func (j syncedJS) synced(ctx context.Context, ack *jetstream.PubAck, err error) (*jetstream.PubAck, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := j.gs.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return ack, nil
+}
+
+// Syncer is implemented by a JetStream API whose acknowledged writes are
+// made durable in groups: a caller of PublishAsync or PublishMsgAsync
+// calls Sync after its acks and before acting on them. Other JetStream
+// APIs sync by themselves (or by interval) and need no call.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// SyncAcked calls js's Sync when it has one (see Syncer).
+func SyncAcked(ctx context.Context, js jetstream.JetStream) error {
+	if s, ok := js.(Syncer); ok {
+		return s.Sync(ctx)
+	}
+	return nil
+}
