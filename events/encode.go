@@ -1,16 +1,14 @@
 package events
 
 import (
-	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
 
-// AppendEncode appends Encode's bytes to dst. The common envelope, whose
-// payload is already compact JSON without characters that encoding/json
-// escapes (<, >, &, U+2028, U+2029), is written field by field without
-// reflection and without re-compacting the payload; any other envelope
-// goes through encoding/json. Both give the same bytes
+// AppendEncode appends Encode's bytes to dst. An envelope whose payload is
+// valid JSON (or nil) is written field by field without reflection, the
+// payload compacted and HTML-escaped in one pass as encoding/json does;
+// any other envelope goes through encoding/json. Both give the same bytes
 // (TestAppendEncodeMatchesMarshal, FuzzAppendEncode).
 func (e *Envelope) AppendEncode(dst []byte) ([]byte, error) {
 	if out, ok := e.appendFast(dst); ok {
@@ -26,8 +24,8 @@ func (e *Envelope) AppendEncode(dst []byte) ([]byte, error) {
 // appendFast appends e as json.Marshal writes it; ok is false, and in is
 // returned as it was, when the payload or a time needs encoding/json.
 func (e *Envelope) appendFast(in []byte) (_ []byte, ok bool) {
-	if !plainPayload(e.Payload) {
-		return in, false
+	if e.Payload != nil && !json.Valid(e.Payload) {
+		return in, false // json.Marshal reports the error
 	}
 	dst := in
 	dst = append(dst, `{"schema":`...)
@@ -89,29 +87,47 @@ func (e *Envelope) appendFast(in []byte) (_ []byte, ok bool) {
 	if e.Payload == nil {
 		dst = append(dst, "null"...)
 	} else {
-		dst = append(dst, e.Payload...)
+		dst = appendCompactHTML(dst, e.Payload)
 	}
 	return append(dst, '}'), true
 }
 
-// plainPayload reports whether p is written as it is by encoding/json:
-// nil (null), or valid JSON without insignificant white space and without
-// the characters it escapes.
-func plainPayload(p json.RawMessage) bool {
-	if p == nil {
-		return true
-	}
-	for _, c := range p {
-		switch c {
-		case ' ', '\t', '\n', '\r', '<', '>', '&':
-			return false
-		case 0xE2: // the first byte of U+2028 and U+2029 (and of others)
-			if bytes.Contains(p, []byte("\u2028")) || bytes.Contains(p, []byte("\u2029")) {
-				return false
+// appendCompactHTML appends valid JSON p as encoding/json writes a
+// json.RawMessage: white space outside strings dropped, and <, >, &,
+// U+2028 and U+2029 escaped as \u00XX / \u202X.
+func appendCompactHTML(dst, p []byte) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	inStr, esc := false, false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			dst = append(dst, p[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			start = i + 1
+		case c == 0xE2 && i+2 < len(p) && p[i+1] == 0x80 && p[i+2]&^1 == 0xA8:
+			dst = append(dst, p[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[p[i+2]&0xF])
+			i += 2
+			start = i + 1
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
 			}
+		case c == '"':
+			inStr = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			dst = append(dst, p[start:i]...)
+			start = i + 1
 		}
 	}
-	return json.Valid(p)
+	return append(dst, p[start:]...)
 }
 
 func appendOmit(dst []byte, key, s string) []byte {

@@ -80,6 +80,8 @@ func FuzzAppendEncode(f *testing.F) {
 	f.Add("SEAL", "order<42>&\u2028", "某某", []byte(`{"contractId":"1"}`), int64(0), true)
 	f.Add("", "\xff", "", []byte(`{"a": [1, 2]}`), int64(-62167219200), false)
 	f.Add("x", "", "\x00", []byte(`nope`), int64(253402300800), true)
+	f.Add("y", "", "", []byte(" {\"a\" : \"x y<\\\"&>\u2029\\\\\" ,\n\t\"b\":[ true ,null]}\r"), int64(1), false)
+	f.Add("z", "", "", []byte(`"\u00e9 \u2028"`), int64(2), false)
 	f.Fuzz(func(t *testing.T, typ, biz, name string, payload []byte, unix int64, auth bool) {
 		e := sampleEnvelope()
 		e.Type, e.BusinessData, e.Actor.TenantName, e.Payload = typ, biz, name, payload
