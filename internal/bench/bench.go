@@ -52,6 +52,13 @@ type BenchOptions struct {
 	// interval instead of on every write (QYSHOOK_NATS_SYNC); zero, the
 	// default as in production, syncs every write before its PubAck.
 	SyncInterval time.Duration
+	// NATSURL, when set, runs the receiver against that NATS server or
+	// cluster instead of an embedded one (SyncInterval is then unused:
+	// the servers' own settings and Replicas are the durability). Its
+	// streams get a namespace of their own and are deleted afterwards.
+	NATSURL string
+	// Replicas is the streams' replication factor with NATSURL (default 1).
+	Replicas int
 	// Logger receives the receiver's logs (zero value: none, which is
 	// what the numbers assume).
 	Logger zerolog.Logger
@@ -183,12 +190,32 @@ func newReceiverStack(ctx context.Context, o BenchOptions, syncInterval time.Dur
 	} else {
 		dir = filepath.Join(dir, "sync-"+syncName(syncInterval)) // a store per setting
 	}
-	if st.conn, err = natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: syncInterval}); err != nil {
+	copts := natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: syncInterval}
+	st.names = events.Names{Namespace: "bench"}
+	if o.NATSURL != "" {
+		copts = natsconn.Options{URL: o.NATSURL, Name: "qyshook-bench"}
+		st.names.Namespace = fmt.Sprintf("bench%x", time.Now().UnixNano()&0xffffffff)
+	}
+	if st.conn, err = natsconn.Connect(ctx, copts); err != nil {
 		return nil, err
 	}
 	st.undo = append(st.undo, func() { st.conn.Close() })
-	st.names = events.Names{Namespace: "bench"}
-	if err := st.names.Provision(ctx, st.conn.JS, events.StreamSettings{MaxAge: time.Hour, MaxBytes: 4 << 30, DuplicateWindow: 10 * time.Minute}); err != nil {
+	if o.NATSURL != "" {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := st.conn.WaitConnected(wctx); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", o.NATSURL, err)
+		}
+		st.undo = append(st.undo, func() {
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for _, name := range []string{st.names.CallbacksStream(), st.names.LedgerStream(), st.names.DLQStream()} {
+				_ = st.conn.JS.DeleteStream(dctx, name)
+			}
+		})
+	}
+	if err := st.names.Provision(ctx, st.conn.JS, events.StreamSettings{MaxAge: time.Hour, MaxBytes: 4 << 30,
+		DuplicateWindow: 10 * time.Minute, Replicas: o.Replicas}); err != nil {
 		return nil, err
 	}
 	verifier, err := qys.NewVerifier(qys.VerifierConfig{Format: qys.FormatA, Cipher: qys.CipherECB, Secrets: []string{o.Secret},
@@ -209,11 +236,12 @@ func (st *receiverStack) close() {
 	}
 }
 
-// syncName names an fsync setting: "always" for zero, else the interval.
 // SyncEachWrite, as a sync setting, is QYSHOOK_NATS_SYNC=each-write:
 // nats-server fsyncs each write itself.
 const SyncEachWrite = embeddednats.SyncEachWrite
 
+// syncName names an fsync setting: "always" (grouped) for zero,
+// "each-write", else the interval.
 func syncName(interval time.Duration) string {
 	if interval < 0 {
 		return "each-write"

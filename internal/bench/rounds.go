@@ -149,7 +149,7 @@ func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, err
 	if o.Rounds <= 0 {
 		o.Rounds = DefaultRounds
 	}
-	if len(o.Syncs) == 0 {
+	if len(o.Syncs) == 0 || o.NATSURL != "" {
 		o.Syncs = []time.Duration{0}
 	}
 	res := &RoundsResult{Concurrency: o.Concurrency}
@@ -167,7 +167,11 @@ func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, err
 			return nil, err
 		}
 		stacks[i] = st
-		res.Syncs = append(res.Syncs, syncName(sync))
+		name := syncName(sync)
+		if o.NATSURL != "" {
+			name = fmt.Sprintf("R%d", max(o.Replicas, 1))
+		}
+		res.Syncs = append(res.Syncs, name)
 	}
 	progress := o.Progress
 	if progress != nil {

@@ -3,9 +3,13 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/internal/bench"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -146,6 +150,51 @@ func TestRunBurstSmall(t *testing.T) {
 				}
 				t.Log("\n" + s)
 			})
+		}
+	}
+}
+
+// TestRunReceiverRoundsOnServer: with NATSURL the receiver stores on that
+// server (the machine's NATS in CI), in streams of a namespace of its own
+// that are deleted afterwards; the row names the replicas.
+func TestRunReceiverRoundsOnServer(t *testing.T) {
+	url := os.Getenv("QYSHOOK_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("QYSHOOK_TEST_NATS_URL not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchStreams := func() map[string]bool {
+		set := map[string]bool{}
+		names := js.StreamNames(ctx)
+		for name := range names.Name() {
+			if strings.HasPrefix(name, "bench") {
+				set[name] = true
+			}
+		}
+		return set
+	}
+	before := benchStreams()
+	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: 4, Count: 100,
+		NATSURL: url}, Rounds: 1, Syncs: []time.Duration{0, time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || len(res.Syncs) != 1 || res.Syncs[0] != "R1" || res.Rows[1].Requests != 100 || res.Rows[1].Errors != 0 {
+		t.Fatalf("syncs %v rows %+v", res.Syncs, res.Rows)
+	}
+	for name := range benchStreams() {
+		if !before[name] {
+			t.Errorf("stream %s left behind", name)
 		}
 	}
 }

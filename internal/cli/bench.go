@@ -106,11 +106,13 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: no-op, then the receiver per -sync setting; the median ratio is reported")
 	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, an interval such as 2m, both (always and 2m in each round) or all (each-write, always and 2m)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
+	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
+	replicas := fs.Int("replicas", 1, "stream replicas with -nats-url")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *conc <= 0 || *n <= 0 || *dur < 0 || *rounds <= 0 {
-		return usageErr("-c, -n and -rounds must be positive and -d not negative")
+	if *conc <= 0 || *n <= 0 || *dur < 0 || *rounds <= 0 || *replicas <= 0 {
+		return usageErr("-c, -n, -rounds and -replicas must be positive and -d not negative")
 	}
 	syncs, err := benchSyncs(*syncFlag)
 	if err != nil {
@@ -127,7 +129,8 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur},
+	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur,
+		NATSURL: *natsURL, Replicas: *replicas},
 		Rounds: *rounds, Syncs: syncs, Progress: env.Stdout})
 	if err != nil {
 		return err
