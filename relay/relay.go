@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -132,8 +133,10 @@ wait:
 	}
 	// An embedded store that syncs acknowledged writes in groups is
 	// synced once for the batch before the facts count as published.
-	if s, ok := r.js.(interface{ Sync(context.Context) error }); ok && len(ids) > 0 {
-		if err := s.Sync(pctx); err != nil {
+	if len(ids) > 0 {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := natsconn.SyncAcked(sctx, r.js); err != nil {
 			return nil, wrapf(err, "sync published facts")
 		}
 	}

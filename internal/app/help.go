@@ -14,7 +14,8 @@ const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :
   QYSHOOK_NATS_URL           NATS server(s); empty starts an embedded JetStream under the data dir
   QYSHOOK_EMBEDDED_NATS_ADDR let the embedded server accept TCP clients, e.g. 127.0.0.1:4223
   QYSHOOK_NATS_NAMESPACE     prefix for every stream, subject and durable
-  QYSHOOK_NATS_SYNC          embedded store fsync: always (default) or an interval such as 1s
+  QYSHOOK_NATS_SYNC          embedded store: always (default; every write on disk before it is used,
+                             grouped syncs), each-write (nats-server fsyncs each) or an interval such as 1s
   QYSHOOK_STREAM_MAX_AGE, QYSHOOK_STREAM_MAX_BYTES, QYSHOOK_DUPLICATE_WINDOW, QYSHOOK_STREAM_REPLICAS
                              stream limits (a full callback stream answers 503)
   QYSHOOK_MAX_CONNS, QYSHOOK_IDLE_TIMEOUT, QYSHOOK_READ_HEADER_TIMEOUT

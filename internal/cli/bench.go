@@ -114,6 +114,9 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	if *conc <= 0 || *n <= 0 || *dur < 0 || *rounds <= 0 || *replicas <= 0 {
 		return usageErr("-c, -n, -rounds and -replicas must be positive and -d not negative")
 	}
+	if *replicas != 1 && *natsURL == "" {
+		return usageErr("-replicas needs -nats-url (the embedded server is a single node)")
+	}
 	syncs, err := benchSyncs(*syncFlag)
 	if err != nil {
 		return err

@@ -21,7 +21,8 @@
 // grouped (GroupSync): nats-server writes each message to the operating
 // system before its PubAck, and the client waits for one syncfs of the
 // store shared by every caller that arrived meanwhile. With a client port
-// open (other processes publish without that wait), off Linux, or with
+// open (other processes publish without that wait), off Linux, on a kernel
+// or file system where that is not as safe (groupSyncCheck), or with
 // SyncEachWrite, nats-server fsyncs each write itself ("sync: always"). A
 // positive interval relaxes it to nats-server's periodic flush, which can
 // lose acknowledged messages on power loss.
@@ -63,17 +64,13 @@ type Options struct {
 	// it is acted on: grouped (see Syncer) where possible, else
 	// nats-server's "sync: always". SyncEachWrite asks for the latter.
 	SyncInterval time.Duration
+
+	grouped bool // set by Start: this server's writes are synced by a GroupSync
 }
 
 // SyncEachWrite, as Options.SyncInterval, makes nats-server fsync every
 // write before its PubAck ("sync: always"), one fsync per message.
 const SyncEachWrite time.Duration = -1
-
-// grouped reports whether o gets a GroupSync: synced, in-process only,
-// on a platform with syncfs.
-func (o Options) grouped() bool {
-	return o.SyncInterval == 0 && o.ListenAddr == "" && groupSyncSupported
-}
 
 // Server is a running embedded nats-server.
 type Server struct {
@@ -84,8 +81,9 @@ type Server struct {
 	srv  *server.Server // replaced by Restart
 	down error          // why the last Restart could not start the server; nil when running
 
-	gs        *GroupSync   // nil unless Options.grouped
-	closeSync func() error // releases gs's store handle
+	gs         *GroupSync   // nil unless o.grouped
+	closeSync  func() error // releases gs's store handle
+	syncReason string       // why a synced store is not grouped ("" when it is, or relaxed)
 }
 
 func (s *Server) current() *server.Server {
@@ -113,15 +111,11 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("embedded NATS store in use: %w", err)
 	}
 	s := &Server{o: o, lock: lock}
-	if o.grouped() {
-		flush, closeFlush, err := storeFlush(o.StoreDir)
-		if err != nil {
-			lock.Release()
-			return nil, err
-		}
-		s.gs, s.closeSync = NewGroupSync(flush), closeFlush
+	if err := s.setupGroupSync(); err != nil {
+		lock.Release()
+		return nil, err
 	}
-	if s.srv, err = start(o); err != nil {
+	if s.srv, err = start(s.o); err != nil {
 		if s.closeSync != nil {
 			_ = s.closeSync()
 		}
@@ -129,6 +123,46 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// setupGroupSync decides, for a synced store, whether its writes are
+// synced in groups (in-process only, on a file system and kernel where
+// that is as safe as nats-server's own sync; see groupSyncCheck) and
+// opens the flush, checking once that it works.
+func (s *Server) setupGroupSync() error {
+	o := &s.o
+	switch {
+	case o.SyncInterval != 0:
+		if o.SyncInterval < 0 {
+			s.syncReason = "asked for"
+		}
+		return nil
+	case o.ListenAddr != "":
+		s.syncReason = "a client port is open (other processes publish without waiting for a group sync)"
+		return nil
+	}
+	// nats-server writes under StoreDir/jetstream: sync the file system
+	// that holds it (a volume may be mounted there).
+	dir := filepath.Join(o.StoreDir, server.JetStreamStoreDir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("embeddednats: store dir: %w", err)
+	}
+	if s.syncReason = groupSyncCheck(dir); s.syncReason != "" {
+		return nil
+	}
+	flush, closeFlush, err := storeFlush(dir)
+	if err == nil {
+		if err = flush(); err != nil {
+			_ = closeFlush()
+		}
+	}
+	if err != nil {
+		s.syncReason = "syncfs: " + err.Error()
+		return nil
+	}
+	o.grouped = true
+	s.gs, s.closeSync = NewGroupSync(flush), closeFlush
+	return nil
 }
 
 func start(o Options) (*server.Server, error) {
@@ -142,7 +176,7 @@ func start(o Options) (*server.Server, error) {
 		JetStreamMaxMemory: 256 << 20,
 		// Grouped: no fsync of its own beyond nats-server's periodic one
 		// (default 2 min); the GroupSync flushes before a PubAck is used.
-		SyncAlways: o.SyncInterval < 0 || (o.SyncInterval == 0 && !o.grouped()),
+		SyncAlways: o.SyncInterval < 0 || (o.SyncInterval == 0 && !o.grouped),
 	}
 	if o.SyncInterval > 0 {
 		opts.SyncInterval = o.SyncInterval
@@ -207,7 +241,8 @@ func (s *Server) Shutdown() {
 	defer s.mu.Unlock()
 	s.srv.Shutdown()
 	s.srv.WaitForShutdown()
-	if s.closeSync != nil {
+	if s.gs != nil {
+		_ = s.gs.Close() // nats-server's last writes on stop are synced too
 		_ = s.closeSync()
 	}
 	s.lock.Release()
@@ -228,6 +263,10 @@ func (s *Server) SyncAlways() bool {
 // acting on it (answering a callback, acknowledging its source), or nil
 // when nats-server syncs by itself or by interval (see Options).
 func (s *Server) Syncer() *GroupSync { return s.gs }
+
+// SyncReason says why a synced store is not grouped ("" when it is, or
+// when writes are synced by interval).
+func (s *Server) SyncReason() string { return s.syncReason }
 
 // SyncMode names the durability in force: "grouped" (Syncer), "each-write"
 // (nats-server "sync: always") or the periodic flush interval.
@@ -255,6 +294,9 @@ func (s *Server) StoreError() error {
 		// Not running since a failed Restart: the condition Restart is
 		// for, so the watcher tries again.
 		return fmt.Errorf("%w: the server is down after a failed restart: %w", ErrStoreWrite, down)
+	}
+	if err := s.gs.Err(); err != nil {
+		return err // final: /readyz fails until the process restarts
 	}
 	h := s.current().Healthz(&server.HealthzOptions{})
 	if h.Error == "" && len(h.Errors) == 0 && h.StatusCode == 200 {

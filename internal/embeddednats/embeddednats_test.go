@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func TestSync(t *testing.T) {
 		mode          string
 		always, group bool
 	}{
-		{"default", Options{}, "grouped", true, runtime.GOOS == "linux"},
+		{"default", Options{}, "grouped", true, groupSyncCheck(os.TempDir()) == ""},
 		{"each write", Options{SyncInterval: SyncEachWrite}, "each-write", true, false},
 		{"client port", Options{ListenAddr: freeAddr(t)}, "each-write", true, false},
 		{"interval", Options{SyncInterval: time.Minute}, "1m0s", false, false},
@@ -91,10 +90,10 @@ func TestSync(t *testing.T) {
 // of the store after the PubAck makes it durable. A nats-server that
 // buffered writes past the PubAck would fail here.
 func TestWrittenBeforePubAck(t *testing.T) {
-	if !groupSyncSupported {
-		t.Skip("grouped sync needs Linux")
-	}
 	dir := t.TempDir()
+	if r := groupSyncCheck(dir); r != "" {
+		t.Skip("not grouped here: " + r)
+	}
 	s, err := Start(Options{StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -238,4 +237,29 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestSyncFailureFailsTheStore: after a failed sync, /readyz's check
+// (StoreError) reports it for good, not as a write error an in-process
+// restart would clear, and every later publish's sync fails.
+func TestSyncFailureFailsTheStore(t *testing.T) {
+	s, err := Start(Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	if s.Syncer() == nil {
+		t.Skip("not grouped here: " + s.SyncReason())
+	}
+	if err := s.StoreError(); err != nil {
+		t.Fatal(err)
+	}
+	s.gs.flush = func() error { return errors.New("input/output error") }
+	if err := s.Syncer().Sync(context.Background()); !errors.Is(err, ErrSync) {
+		t.Fatalf("sync: %v", err)
+	}
+	err = s.StoreError()
+	if !errors.Is(err, ErrSync) || errors.Is(err, ErrStoreWrite) {
+		t.Fatalf("StoreError %v, want ErrSync and not ErrStoreWrite", err)
+	}
 }

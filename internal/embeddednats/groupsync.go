@@ -19,12 +19,20 @@ import (
 // "sync: always": each message is written to its block file (the
 // operating system's cache) before the PubAck is sent. The flush then
 // puts that write, and every other file of the store, on the disk.
+//
+// A failed flush is final: the operating system may have dropped the
+// pages it could not write and reports that only once, so a later flush
+// could succeed without them. From then on every Sync fails (Err), until
+// the process is restarted, as PostgreSQL does after a failed fsync.
 type GroupSync struct {
 	flush func() error
 
 	mu      sync.Mutex
-	next    *syncRound // the round new callers join; not started yet
-	running bool       // a goroutine is working through rounds
+	next    *syncRound    // the round new callers join; not started yet
+	running bool          // a goroutine is working through rounds
+	idle    chan struct{} // closed when running ends; nil while idle
+	err     error         // the first flush error, final
+	closed  bool
 
 	rounds  atomic.Uint64
 	waits   atomic.Uint64
@@ -45,22 +53,32 @@ func NewGroupSync(flush func() error) *GroupSync {
 
 // Sync returns nil once a flush that started after Sync was called has
 // succeeded: every write made before the call is then on the disk. It
-// returns the flush's error, or ctx's when ctx ends first (the write may
-// or may not be durable then).
+// returns ErrSync after any flush has failed, ErrSyncClosed after Close,
+// or ctx's error when ctx ends first (the write may or may not be
+// durable then).
 func (g *GroupSync) Sync(ctx context.Context) error {
 	if g == nil {
 		return nil
 	}
 	g.waits.Add(1)
 	g.mu.Lock()
+	switch {
+	case g.err != nil:
+		err := g.err
+		g.mu.Unlock()
+		return err
+	case g.closed:
+		g.mu.Unlock()
+		return ErrSyncClosed
+	}
 	r := g.next
 	if r == nil {
 		r = &syncRound{done: make(chan struct{})}
 		g.next = r
 	}
 	if !g.running {
-		g.running = true
-		go g.run()
+		g.running, g.idle = true, make(chan struct{})
+		go g.run(g.idle)
 	}
 	g.mu.Unlock()
 	select {
@@ -73,7 +91,8 @@ func (g *GroupSync) Sync(ctx context.Context) error {
 
 // run flushes round after round while callers keep joining; a round is
 // taken (closed to new callers) before its flush starts.
-func (g *GroupSync) run() {
+func (g *GroupSync) run(idle chan struct{}) {
+	defer close(idle)
 	for {
 		g.mu.Lock()
 		r := g.next
@@ -83,21 +102,76 @@ func (g *GroupSync) run() {
 			g.mu.Unlock()
 			return
 		}
+		err := g.err
 		g.mu.Unlock()
-		start := time.Now()
-		r.err = g.flush()
-		g.seconds.Add(uint64(time.Since(start)))
-		g.rounds.Add(1)
-		if r.err != nil {
-			g.failed.Add(1)
-			r.err = fmt.Errorf("%w: %w", ErrSync, r.err)
+		if err == nil {
+			err = g.timedFlush()
 		}
+		r.err = err
 		close(r.done)
 	}
 }
 
-// ErrSync wraps a failed flush.
-var ErrSync = errors.New("embeddednats: store sync failed")
+// timedFlush flushes once, counts it, and keeps the first failure.
+func (g *GroupSync) timedFlush() error {
+	start := time.Now()
+	err := g.flush()
+	g.seconds.Add(uint64(time.Since(start)))
+	g.rounds.Add(1)
+	if err == nil {
+		return nil
+	}
+	g.failed.Add(1)
+	err = fmt.Errorf("%w: %w (the store stays failed until qyshook is restarted: check the disk)", ErrSync, err)
+	g.mu.Lock()
+	if g.err == nil {
+		g.err = err
+	}
+	err = g.err
+	g.mu.Unlock()
+	return err
+}
+
+// Err returns the failure that ended syncing, nil while syncs succeed.
+func (g *GroupSync) Err() error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+// Close waits for the running flushes, flushes once more (writes made
+// since, such as nats-server's own on shutdown), and makes later Sync
+// calls fail with ErrSyncClosed. Call it after the server has stopped
+// and before the flush's resources are released.
+func (g *GroupSync) Close() error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	g.closed = true
+	idle := g.idle
+	g.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+	g.mu.Lock()
+	err := g.err
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return g.timedFlush()
+}
+
+var (
+	// ErrSync wraps a failed flush; it is final (see GroupSync).
+	ErrSync = errors.New("embeddednats: store sync failed")
+	// ErrSyncClosed is Sync's error after Close.
+	ErrSyncClosed = errors.New("embeddednats: store closed")
+)
 
 // SyncStats are a GroupSync's totals since it was made.
 type SyncStats struct {

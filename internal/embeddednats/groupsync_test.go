@@ -86,11 +86,86 @@ func TestGroupSyncFailure(t *testing.T) {
 	if !errors.Is(err, ErrSync) || !errors.Is(err, fail) {
 		t.Fatalf("err %v, want ErrSync wrapping the flush error", err)
 	}
-	if err := g.Sync(context.Background()); err != nil {
-		t.Fatalf("next round: %v", err)
+	// Final: the pages that failed may be gone, so a later flush that
+	// succeeds proves nothing. No flush is even tried.
+	if err := g.Sync(context.Background()); !errors.Is(err, ErrSync) || !errors.Is(err, fail) {
+		t.Fatalf("after a failure: %v, want the first failure again", err)
 	}
-	if st := g.Stats(); st.Failed != 1 || st.Rounds != 2 {
-		t.Fatalf("stats %+v", st)
+	if !errors.Is(g.Err(), ErrSync) {
+		t.Fatalf("Err %v", g.Err())
+	}
+	if st := g.Stats(); st.Failed != 1 || st.Rounds != 1 || calls.Load() != 1 {
+		t.Fatalf("stats %+v, %d flushes", st, calls.Load())
+	}
+}
+
+// TestGroupSyncFailureFailsTheNextRound: callers that joined while the
+// failing flush ran are not released by a later flush either.
+func TestGroupSyncFailureFailsTheNextRound(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	g := NewGroupSync(func() error {
+		if calls.Add(1) == 1 {
+			entered <- struct{}{}
+			<-release
+			return errors.New("EIO")
+		}
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- g.Sync(context.Background()) }()
+	<-entered
+	second := make(chan error, 1)
+	go func() { second <- g.Sync(context.Background()) }()
+	for g.Stats().Waits < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-first; !errors.Is(err, ErrSync) {
+		t.Fatalf("first: %v", err)
+	}
+	if err := <-second; !errors.Is(err, ErrSync) {
+		t.Fatalf("second (joined during the failed flush): %v", err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d flushes after a failure", calls.Load())
+	}
+}
+
+// TestGroupSyncClose: Close waits for a running flush, flushes once more,
+// and later calls fail with ErrSyncClosed.
+func TestGroupSyncClose(t *testing.T) {
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	var calls atomic.Int32
+	g := NewGroupSync(func() error {
+		if calls.Add(1) == 1 {
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	})
+	done := make(chan error, 1)
+	go func() { done <- g.Sync(context.Background()) }()
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- g.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned during a flush: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("%d flushes, want the caller's and Close's", calls.Load())
+	}
+	if err := g.Sync(context.Background()); !errors.Is(err, ErrSyncClosed) {
+		t.Fatalf("after Close: %v", err)
 	}
 }
 

@@ -4,9 +4,9 @@ package embeddednats
 
 import "errors"
 
-// groupSyncSupported is false off Linux: without syncfs(2) the embedded
-// server fsyncs every write itself (nats-server "sync: always").
-const groupSyncSupported = false
+// groupSyncCheck: grouped syncing needs Linux's syncfs(2); elsewhere the
+// embedded server fsyncs every write itself (nats-server "sync: always").
+func groupSyncCheck(string) string { return "grouped sync needs Linux (syncfs)" }
 
 func storeFlush(string) (func() error, func() error, error) {
 	return nil, nil, errors.New("embeddednats: grouped sync needs Linux")

@@ -132,8 +132,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	switch {
 	case c.Embedded != nil:
-		o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Str("nats_sync", c.Embedded.SyncMode()).
-			Msg("embedded nats started")
+		ev := o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Str("nats_sync", c.Embedded.SyncMode())
+		if r := c.Embedded.SyncReason(); r != "" {
+			ev = ev.Str("nats_sync_not_grouped", r)
+		}
+		ev.Msg("embedded nats started")
 	case c.NC.IsConnected():
 		o.Logger.Info().Str("nats_url", c.NC.ConnectedUrlRedacted()).Msg("nats connected")
 	default:
@@ -243,6 +246,13 @@ func (c *Conn) watchStore(log zerolog.Logger, interval time.Duration) {
 			}
 			failing, wait = false, interval
 			continue
+		}
+		if errors.Is(err, embeddednats.ErrSync) {
+			if !failing {
+				log.Error().Err(err).Msg("embedded nats store could not be synced to disk: callbacks are answered 503 until qyshook is restarted")
+			}
+			failing = true
+			continue // final: written pages may be lost, a restart of the server in-process would hide it
 		}
 		if !errors.Is(err, embeddednats.ErrStoreWrite) {
 			continue // not a kept write error: /readyz reports it, a restart would not help

@@ -60,3 +60,68 @@ func SyncAcked(ctx context.Context, js jetstream.JetStream) error {
 	}
 	return nil
 }
+
+// Stream operations that make nats-server rewrite files (stream metadata
+// on create and update; message blocks compacted by a purge or a delete)
+// are followed by a group sync too: without its own "sync: always",
+// nats-server does not fsync the files it replaces.
+
+func (j syncedJS) CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := j.JetStream.CreateStream(ctx, cfg)
+	return j.stream(ctx, s, err)
+}
+
+func (j syncedJS) UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := j.JetStream.UpdateStream(ctx, cfg)
+	return j.stream(ctx, s, err)
+}
+
+func (j syncedJS) CreateOrUpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := j.JetStream.CreateOrUpdateStream(ctx, cfg)
+	return j.stream(ctx, s, err)
+}
+
+// Stream returns the stream with Purge and DeleteMsg followed by a sync.
+func (j syncedJS) Stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	s, err := j.JetStream.Stream(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return syncedStream{Stream: s, gs: j.gs}, nil
+}
+
+func (j syncedJS) stream(ctx context.Context, s jetstream.Stream, err error) (jetstream.Stream, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := j.gs.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return syncedStream{Stream: s, gs: j.gs}, nil
+}
+
+type syncedStream struct {
+	jetstream.Stream
+	gs *embeddednats.GroupSync
+}
+
+func (s syncedStream) Purge(ctx context.Context, opts ...jetstream.StreamPurgeOpt) error {
+	if err := s.Stream.Purge(ctx, opts...); err != nil {
+		return err
+	}
+	return s.gs.Sync(ctx)
+}
+
+func (s syncedStream) DeleteMsg(ctx context.Context, seq uint64) error {
+	if err := s.Stream.DeleteMsg(ctx, seq); err != nil {
+		return err
+	}
+	return s.gs.Sync(ctx)
+}
+
+func (s syncedStream) SecureDeleteMsg(ctx context.Context, seq uint64) error {
+	if err := s.Stream.SecureDeleteMsg(ctx, seq); err != nil {
+		return err
+	}
+	return s.gs.Sync(ctx)
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/embeddednats"
+	"github.com/qyshook/qyshook/internal/natsconn"
 )
 
 // Env is a JetStream for one test.
@@ -52,6 +53,30 @@ func New(tb testing.TB) *Env {
 func NewEmbedded(tb testing.TB) *Env {
 	tb.Helper()
 	return newEnv(tb, "")
+}
+
+// NewGrouped uses an in-process embedded server with the production
+// default, grouped syncing where this machine allows it: JS waits for a
+// sync of the store after each publish (natsconn). Env.URL is empty: no
+// TCP client can join. Grouped reports whether syncs are grouped here.
+func NewGrouped(tb testing.TB) (env *Env, grouped bool) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := natsconn.Connect(ctx, natsconn.Options{EmbeddedStoreDir: tb.TempDir(), Name: "natstest"})
+	if err != nil {
+		tb.Fatalf("natstest: %v", err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	names, err := events.NewNames(RandomNamespace())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env = &Env{Embedded: conn.Embedded, NC: conn.NC, JS: conn.JS, Names: names}
+	if err := names.Provision(ctx, conn.JS, TestStreamSettings()); err != nil {
+		tb.Fatalf("natstest: provision: %v", err)
+	}
+	return env, conn.Embedded.Syncer() != nil
 }
 
 func newEnv(tb testing.TB, url string) *Env {

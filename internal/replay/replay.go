@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natsconn"
 )
 
 // ProgressFunc is told how far a replay got: done of about total
@@ -243,8 +244,8 @@ func (b *batcher) flush(ctx context.Context, total int) error {
 	}
 	// A store that syncs acknowledged writes in groups (the embedded
 	// server's default) is synced once for the batch before it counts.
-	if s, ok := b.r.cfg.JS.(interface{ Sync(context.Context) error }); ok && acked > 0 {
-		if err := s.Sync(ctx); err != nil {
+	if acked > 0 {
+		if err := natsconn.SyncAcked(ctx, b.r.cfg.JS); err != nil {
 			for k := range pending {
 				if errs[k] == nil {
 					errs[k] = err

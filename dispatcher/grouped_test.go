@@ -1,0 +1,47 @@
+package dispatcher_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+)
+
+// TestGroupedStoreSyncsWhatItActsOn: on the embedded server's production
+// default (grouped syncing), the dispatcher's publishes that it acts on
+// (facts before the outbox marks them, a dead letter before the event is
+// acknowledged) wait for syncs of the store, and the pipeline gives the
+// same ledger, facts and dead letters as with nats-server's own fsync.
+func TestGroupedStoreSyncsWhatItActsOn(t *testing.T) {
+	env, grouped := natstest.NewGrouped(t)
+	if !grouped {
+		t.Skip("not grouped here: " + env.Embedded.SyncReason())
+	}
+	h := newHarnessOn(t, env, testdb.Open(t, testdb.SQLite))
+	good := h.addContract(qys.StatusSigning)
+	h.publishContract(good, "SEAL", qys.StatusSigning)
+	h.publishRaw(h.nats.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("\x00garbage{"), "poison-1")
+	gs := env.Embedded.Syncer()
+	before := gs.Stats()
+	h.start()
+	eventually(t, "fact published", func() bool { return len(h.facts()) == 1 })
+	eventually(t, "dead letter", func() bool {
+		dl, _ := h.ledger.DeadLetters(context.Background(), 10)
+		return len(dl) == 1
+	})
+	if dlq := h.streamMessages(h.nats.Names.DLQStream()); len(dlq) != 1 {
+		t.Fatalf("QYS_DLQ holds %d messages, want 1", len(dlq))
+	}
+	eventually(t, "outbox marked published", func() bool {
+		facts, err := h.ledger.Outbox(context.Background(), 0)
+		return err == nil && len(facts) == 0
+	})
+	after := gs.Stats()
+	// At least the dead letter's publish and the relay's batch waited.
+	if after.Waits-before.Waits < 2 || after.Rounds == before.Rounds || after.Failed != 0 {
+		t.Fatalf("syncs before %+v after %+v", before, after)
+	}
+}
