@@ -24,6 +24,7 @@ import (
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
+	"github.com/qyshook/qyshook/store/storetest"
 )
 
 // rig is a real ledger, a real document store and the fake 契约锁.
@@ -297,8 +298,19 @@ func (g *gatedLedger) ArchiveDocument(ctx context.Context, tenant string, doc st
 // TestLeaseRenewedDuringLongDownload: a download outlasting the lease
 // keeps its row (the lease is renewed), so a second archiver never takes
 // it meanwhile.
+//
+// The ledger reads a test clock: the lease expires only when the test
+// moves that clock, never because a renewal ran late on a loaded machine
+// (a 90 ms lease on the wall clock was lost when one SQLite write took
+// longer than the lease under -race). Each step moves the clock on by
+// half a lease, then waits for a renewal made at the new time before the
+// next step, so at no time the second archiver can read is the lease
+// expired, and several lease lengths pass.
 func TestLeaseRenewedDuringLongDownload(t *testing.T) {
-	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	l := testdb.Open(t, testdb.SQLite)
+	clock := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
+	storetest.SetClock(t, l, clock)
+	r := newRig(t, l)
 	id, docID := r.commit("%PDF long")
 	release := r.fake.HoldDownload(docID)
 	defer release()
@@ -309,14 +321,15 @@ func TestLeaseRenewedDuringLongDownload(t *testing.T) {
 	o2 := r.options(r.ledger)
 	o2.Owner = "second"
 	start(t, o2)
-	// Several lease lengths pass; the row stays the first archiver's.
-	first := *r.document(id).LeaseUntil
-	eventually(t, "the lease renewed past several lease lengths", func() bool {
-		d := r.document(id)
-		return d.LeaseUntil != nil && d.LeaseUntil.Sub(first) > 3*o.Lease
-	})
-	if d := r.document(id); d.LeaseOwner != "first" {
-		t.Fatalf("row taken while its download ran: %+v", d)
+	for range 8 { // four lease lengths
+		now := clock.Advance(o.Lease / 2)
+		eventually(t, "the lease renewed at "+now.Format(time.RFC3339Nano), func() bool {
+			d := r.document(id)
+			if d.LeaseOwner != "first" {
+				t.Fatalf("row taken while its download ran: %+v", d)
+			}
+			return d.LeaseUntil != nil && !d.LeaseUntil.Before(now.Add(o.Lease))
+		})
 	}
 	release()
 	eventually(t, "archived", func() bool { return r.document(id).ArchiveState == store.ArchiveArchived })

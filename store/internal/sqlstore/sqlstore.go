@@ -63,6 +63,11 @@ type DB struct {
 // as before the set-based path: tests compare the two paths with it.
 func OneByOne(s *DB) { s.oneByOne = true }
 
+// SetClock makes s read the time from now instead of time.Now, so a
+// test decides when leases and backoffs expire (tests). Call it before s
+// is used; now must be safe for concurrent use.
+func SetClock(s *DB, now func() time.Time) { s.now = now }
+
 // Fallbacks is how many batches ApplyContracts rolled back from the
 // set-based path and applied one change at a time (tests).
 func Fallbacks(s *DB) int64 { return s.fallbacks.Load() }
