@@ -193,6 +193,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	cons, err := d.consumer(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the consumer existed: a stop like any other
+		}
 		return err
 	}
 	// The relay outlives the consume loop, so the facts of the last batch
@@ -312,6 +315,9 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		cancel()
 		if err == nil {
 			return cons, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // stopped, not unavailable
 		}
 		lastErr = err
 		d.log.Warn().Err(err).Int("attempt", attempt).Msg("consumer not available yet")

@@ -53,3 +53,21 @@ func TestShutdownBounded(t *testing.T) {
 	h.start()
 	eventually(t, "the callback applied by the next dispatcher", func() bool { return h.contract(id) != nil })
 }
+
+// TestStopDuringStartup: a dispatcher stopped before its consumer exists
+// (a shutdown right after start, while CreateOrUpdateConsumer is still in
+// flight) returns nil, as a stop after start does. It returned
+// "dispatcher: consumer: context canceled", which callers report as a
+// failure.
+func TestStopDuringStartup(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	d, err := dispatcher.New(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // stopped before the consumer is created
+	if err := d.Run(ctx); err != nil {
+		t.Fatalf("Run stopped during startup: %v", err)
+	}
+}
