@@ -66,8 +66,13 @@ func newJobID(kind string, now time.Time) string {
 }
 
 // start registers j and runs fn in the background; fn updates the job
-// through update and returns its final report or error.
-func (js *jobs) start(j *jobView, fn func(ctx context.Context, update func(func(*jobView))) (any, error)) jobView {
+// through update and returns its final report or error. The job is
+// finished (no longer running) as soon as fn returns; then record, when
+// not nil, records the outcome elsewhere (Close waits for it too). A
+// client that sees that record finished therefore never finds the job
+// still running.
+func (js *jobs) start(j *jobView, fn func(ctx context.Context, update func(func(*jobView))) (any, error),
+	record func(rep any, err error)) jobView {
 	js.mu.Lock()
 	js.byID[j.ID] = j
 	js.prune()
@@ -89,6 +94,9 @@ func (js *jobs) start(j *jobView, fn func(ctx context.Context, update func(func(
 				j.State, j.Error = JobFailed, err.Error()
 			}
 		})
+		if record != nil {
+			record(rep, err)
+		}
 	}()
 	return snap
 }

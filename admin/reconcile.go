@@ -76,6 +76,7 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.audit(r, sel, 0, "accepted", run.ID)
 	j := &jobView{ID: run.ID, Kind: "reconcile", State: JobRunning, StartedBy: who, StartedAt: now}
+	var triggered int
 	snap := a.jobs.start(j, func(ctx context.Context, _ func(func(*jobView))) (any, error) {
 		rep, err := a.o.Reconcile(ctx, since)
 		done := time.Now().UTC()
@@ -83,6 +84,12 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			run.Error = err.Error()
 		}
+		triggered = rep.Triggered
+		return viewReconcileRun(run), err
+	}, func(_ any, err error) {
+		// Recorded once the job no longer counts as running: a client
+		// that reads this run finished (qyshook reconcile waits for it)
+		// may start the next pass at once without a 409.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if serr := a.o.Log.SaveReconcileRun(sctx, run); serr != nil {
@@ -92,8 +99,7 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			outcome = "failed: " + err.Error()
 		}
-		a.auditAs(sctx, who, "JOB reconcile", sel, rep.Triggered, outcome, run.ID)
-		return viewReconcileRun(run), err
+		a.auditAs(sctx, who, "JOB reconcile", sel, triggered, outcome, run.ID)
 	})
 	writeJSON(w, http.StatusAccepted, snap)
 	return nil

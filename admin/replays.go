@@ -216,7 +216,7 @@ func (a *API) postReplay(w http.ResponseWriter, r *http.Request) error {
 		}
 		a.auditAs(context.Background(), who, "JOB replay", canon, rep.Republished, outcome, id)
 		return rep, err
-	})
+	}, nil)
 	writeJSON(w, http.StatusAccepted, snap)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,6 +385,68 @@ func TestReconcileJob(t *testing.T) {
 	if !accepted {
 		t.Errorf("no audit row for the reconcile pass: %+v", f.auditEntries(t))
 	}
+}
+
+// finishedRunHold stores reconcile runs in the ledger and, once the
+// first finished run is stored, holds that save until released: the job's
+// goroutine delayed right after the record says done, as a loaded machine
+// may delay it.
+type finishedRunHold struct {
+	store.AdminLog
+	once    sync.Once
+	stored  chan struct{} // closed once the first finished run is stored
+	release chan struct{}
+}
+
+func (h *finishedRunHold) SaveReconcileRun(ctx context.Context, r store.ReconcileRun) error {
+	err := h.AdminLog.SaveReconcileRun(ctx, r)
+	if r.FinishedAt != nil {
+		h.once.Do(func() { close(h.stored); <-h.release })
+	}
+	return err
+}
+
+// TestReconcileAgainOnceRecordedDone: once GET /reconcile-runs shows a
+// pass finished, the next POST /reconcile is accepted. The finished run
+// was recorded while the job still counted as running in memory, so
+// `qyshook reconcile` run twice in a row (it returns when the record says
+// done) got 409 "a reconcile pass is running" whenever the job's
+// goroutine had not yet got past the record (internal/cli
+// TestReconcileThroughTheAPI failed so under load).
+func TestReconcileAgainOnceRecordedDone(t *testing.T) {
+	f := &fixture{ledger: testdb.Open(t, testdb.SQLite), nats: natstest.New(t)}
+	hold := &finishedRunHold{AdminLog: f.ledger.(store.AdminLog), stored: make(chan struct{}), release: make(chan struct{})}
+	a, err := New(Options{
+		Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
+		Ledger: f.ledger, Log: hold, JS: f.nats.JS, Names: f.nats.Names, ReplayRate: -1,
+		Reconcile: func(context.Context, time.Time) (ReconcileResult, error) { return ReconcileResult{Checked: 1}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(a)
+	t.Cleanup(f.srv.Close)
+	t.Cleanup(a.Close)
+	var released sync.Once
+	t.Cleanup(func() { released.Do(func() { close(hold.release) }) })
+
+	var first jobView
+	if st := f.post(t, operatorToken, "/reconcile", nil, &first); st != http.StatusAccepted {
+		t.Fatalf("first POST /reconcile = %d %+v", st, first)
+	}
+	<-hold.stored
+	var runs struct {
+		Items []reconcileRunView `json:"items"`
+	}
+	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 ||
+		runs.Items[0].ID != first.ID || runs.Items[0].State != JobDone {
+		t.Fatalf("runs once the first is recorded = %d %+v", st, runs)
+	}
+	var second json.RawMessage
+	if st := f.post(t, operatorToken, "/reconcile", nil, &second); st != http.StatusAccepted {
+		t.Fatalf("POST /reconcile after the first pass was recorded done = %d %s", st, second)
+	}
+	released.Do(func() { close(hold.release) })
 }
 
 // TestReconcileUnavailable: without API credentials there is no pass to run.
