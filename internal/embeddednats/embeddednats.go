@@ -81,6 +81,9 @@ type Server struct {
 	srv  *server.Server // replaced by Restart
 	down error          // why the last Restart could not start the server; nil when running
 
+	cmu     sync.Mutex               // guards clients (never held while taking mu)
+	clients map[*clientConn]struct{} // in-process client ends their client has not closed yet
+
 	gs         *GroupSync   // nil unless o.grouped
 	closeSync  func() error // releases gs's store handle
 	syncReason string       // why a synced store is not grouped ("" when it is, or relaxed)
@@ -212,7 +215,40 @@ func start(o Options) (*server.Server, error) {
 // InProcessConn connects to the current server (nats.InProcessConnProvider),
 // so a client reconnecting after Restart reaches the new one.
 func (s *Server) InProcessConn() (net.Conn, error) {
-	return s.current().InProcessConn()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, err := s.srv.InProcessConn()
+	if err != nil {
+		return nil, err
+	}
+	c := &clientConn{Conn: conn, s: s, closed: make(chan struct{})}
+	s.cmu.Lock()
+	if s.clients == nil {
+		s.clients = map[*clientConn]struct{}{}
+	}
+	s.clients[c] = struct{}{}
+	s.cmu.Unlock()
+	return c, nil
+}
+
+// clientConn is a client's end of an in-process connection. nats.go
+// closes it as soon as it sees the server gone, and from then on buffers
+// what it publishes until it has reconnected; Restart waits for that.
+type clientConn struct {
+	net.Conn
+	s      *Server
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *clientConn) Close() error {
+	c.once.Do(func() {
+		c.s.cmu.Lock()
+		delete(c.s.clients, c)
+		c.s.cmu.Unlock()
+		close(c.closed)
+	})
+	return c.Conn.Close()
 }
 
 // Connect opens an in-process client connection. Extra options are
@@ -350,12 +386,42 @@ func (s *Server) ProbeDisk() error {
 // and reconnect to the new server; TCP clients reconnect to the same
 // address. When the new server cannot start, the error is returned and a
 // later Restart may try again.
+//
+// Restart returns once every client from Connect has seen the old server
+// gone (or after ReadyTimeout): a client that had not yet would write a
+// request sent meanwhile into the closed connection, where nats.go drops
+// it, and its caller would wait out its timeout; from then on, it keeps
+// the request until it has reconnected.
 func (s *Server) Restart() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv.Running() {
+		s.cmu.Lock()
+		old := make([]*clientConn, 0, len(s.clients))
+		for c := range s.clients {
+			old = append(old, c)
+		}
+		s.cmu.Unlock()
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
+		deadline := time.NewTimer(s.o.ReadyTimeout)
+		defer deadline.Stop()
+	wait:
+		for _, c := range old {
+			select {
+			case <-c.closed:
+			case <-deadline.C:
+				// A client that does not read, or an end nats.go dropped
+				// without closing it (a handshake that failed): it finds
+				// out on its own.
+				break wait
+			}
+		}
+		s.cmu.Lock()
+		for _, c := range old {
+			delete(s.clients, c) // never waited for again
+		}
+		s.cmu.Unlock()
 	}
 	srv, err := startServer(s.o)
 	if err != nil {
