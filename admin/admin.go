@@ -62,7 +62,7 @@ type Ledger interface {
 	// Used by the write routes, /documents and /overview.
 	DeleteDeadLetter(ctx context.Context, id int64) error
 	Documents(ctx context.Context, f store.DocumentFilter) ([]store.Document, error)
-	DocumentCounts(ctx context.Context) (map[string]int64, error)
+	DocumentCounts(ctx context.Context, states ...string) (map[string]int64, error)
 }
 
 // ReconcileFunc runs one reconcile pass over the contracts published

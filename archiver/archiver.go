@@ -52,7 +52,7 @@ type Ledger interface {
 	ArchiveDocument(ctx context.Context, tenant string, doc store.Document, facts []store.Fact) (bool, error)
 	FailDocument(ctx context.Context, f store.DocumentFailure) (bool, error)
 	RenewDocumentLease(ctx context.Context, owner, tenant, id string, lease time.Duration) (bool, error)
-	DocumentCounts(ctx context.Context) (map[string]int64, error)
+	DocumentCounts(ctx context.Context, states ...string) (map[string]int64, error)
 }
 
 // DocumentStore keeps archived files (store/docstore): Put writes the

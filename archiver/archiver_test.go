@@ -538,3 +538,39 @@ func (s shortAPI) DownloadDocument(ctx context.Context, documentID string) (*qys
 	}
 	return dl, err
 }
+
+// countingLedger records the states each DocumentCounts call asked for.
+type countingLedger struct {
+	store.Ledger
+	mu    sync.Mutex
+	asked [][]string
+}
+
+func (l *countingLedger) DocumentCounts(ctx context.Context, states ...string) (map[string]int64, error) {
+	l.mu.Lock()
+	l.asked = append(l.asked, states)
+	l.mu.Unlock()
+	return l.Ledger.DocumentCounts(ctx, states...)
+}
+
+// TestQueueGaugeCountsTheQueueOnly: a scrape counts the pending and
+// failed documents alone, so its cost follows the queue, not every
+// document the ledger ever archived.
+func TestQueueGaugeCountsTheQueueOnly(t *testing.T) {
+	r := newRig(t, testdb.Open(t, testdb.SQLite))
+	l := &countingLedger{Ledger: r.ledger}
+	reg := prometheus.NewRegistry()
+	o := r.options(l)
+	o.Registerer = reg
+	if _, err := archiver.New(o); err != nil {
+		t.Fatal(err)
+	}
+	if got := gauge(t, reg, "qyshook_archive_documents", "pending"); got != 0 {
+		t.Fatalf("pending gauge %v, want 0", got)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.asked) != 1 || strings.Join(l.asked[0], ",") != store.ArchivePending+","+store.ArchiveFailed {
+		t.Fatalf("DocumentCounts asked for %q, want [[pending failed]]", l.asked)
+	}
+}

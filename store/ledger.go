@@ -344,8 +344,10 @@ type Ledger interface {
 	// Documents lists documents with their archive state, oldest due
 	// first, for operators.
 	Documents(ctx context.Context, f DocumentFilter) ([]Document, error)
-	// DocumentCounts counts documents by archive state.
-	DocumentCounts(ctx context.Context) (map[string]int64, error)
+	// DocumentCounts counts documents by archive state: every state, or
+	// only the states given (the archive queue's pending and failed: a
+	// count that reads those rows alone, not the whole table).
+	DocumentCounts(ctx context.Context, states ...string) (map[string]int64, error)
 	// ApplyCertification records a certification event: it is
 	// ApplyCertificationChange without facts. ErrDuplicate as for
 	// ApplyContract.

@@ -85,7 +85,9 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 		return nil, err
 	}
 	if parts.Ledger {
-		open := ledgerdb.Open
+		open := func(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
+			return ledgerdb.OpenWith(ctx, rawURL, dataDir, ledgerdb.Options{SQLiteCache: cfg.SQLiteCache})
+		}
 		if parts.ReadOnlyLedger {
 			open = ledgerdb.OpenReadOnly
 		}

@@ -35,6 +35,7 @@ const helpReceiver = `  QYSHOOK_CALLBACK_SECRET    the 16-character callback sec
 `
 
 const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (default <data dir>/ledger.db) or postgres://…
+  QYSHOOK_SQLITE_CACHE       SQLite ledger: page cache of the writing connection (default 128MiB; 1MiB-64GiB)
   QYSHOOK_QYS_BASE_URL, QYSHOOK_QYS_APP_TOKEN, QYSHOOK_QYS_APP_SECRET, QYSHOOK_QYS_PRIVATE_CLOUD
                              契约锁 open API
   QYSHOOK_QYS_AGENT_TOKEN, QYSHOOK_QYS_AGENT_SECRET

@@ -34,6 +34,7 @@ type Bound struct {
 // not listed here, so no such setting can go unbounded.
 var Bounds = []Bound{
 	{Name: "MAX_BODY", Size: true, Default: DefaultMaxBody, Min: 1 << 10, Max: 16 << 20},
+	{Name: "SQLITE_CACHE", Size: true, Default: DefaultSQLiteCache, Min: 1 << 20, Max: 64 << 30},
 	{Name: "IDLE_TIMEOUT", Default: int64(DefaultIdleTimeout), Min: int64(time.Second), Max: int64(10 * time.Minute)},
 	{Name: "READ_HEADER_TIMEOUT", Default: int64(DefaultReadHeaderTimeout), Min: int64(500 * time.Millisecond), Max: int64(time.Minute)},
 	{Name: "PUBLISH_TIMEOUT", Default: int64(DefaultPublishTimeout), Min: int64(100 * time.Millisecond), Max: int64(time.Minute)},

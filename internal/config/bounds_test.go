@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qyshook/qyshook/store/sqlite"
 )
 
 func loadVars(vars map[string]string) (*Config, error) {
@@ -130,5 +132,23 @@ func TestRetentionSettings(t *testing.T) {
 	}
 	if _, err := loadVars(map[string]string{"QYSHOOK_LEDGER_RETENTION": "24h"}); err == nil || !strings.Contains(err.Error(), "QYSHOOK_LEDGER_RETENTION") {
 		t.Fatalf("24h: %v", err)
+	}
+}
+
+// TestSQLiteCache: QYSHOOK_SQLITE_CACHE defaults to the SQLite store's own
+// default and takes a size.
+func TestSQLiteCache(t *testing.T) {
+	c, err := loadVars(map[string]string{})
+	if err != nil || c.SQLiteCache != DefaultSQLiteCache || DefaultSQLiteCache != sqlite.DefaultCacheSize {
+		t.Fatalf("default %d, %v; want %d (store/sqlite's %d)", c.SQLiteCache, err, DefaultSQLiteCache, sqlite.DefaultCacheSize)
+	}
+	c, err = loadVars(map[string]string{"QYSHOOK_SQLITE_CACHE": "512MiB"})
+	if err != nil || c.SQLiteCache != 512<<20 {
+		t.Fatalf("512MiB: %d, %v", c.SQLiteCache, err)
+	}
+	for _, bad := range []string{"512KiB", "100GiB", "lots", "-1"} {
+		if _, err := loadVars(map[string]string{"QYSHOOK_SQLITE_CACHE": bad}); err == nil || !strings.Contains(err.Error(), "QYSHOOK_SQLITE_CACHE") {
+			t.Errorf("%s: %v, want an error naming QYSHOOK_SQLITE_CACHE", bad, err)
+		}
 	}
 }

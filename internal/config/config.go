@@ -31,6 +31,9 @@ const (
 	DefaultQYSBaseURL = "https://openapi.qiyuesuo.cn"
 	// DefaultMaxBody caps a callback body.
 	DefaultMaxBody = 1 << 20
+	// DefaultSQLiteCache is QYSHOOK_SQLITE_CACHE's default, the SQLite
+	// store's own (store/sqlite.DefaultCacheSize).
+	DefaultSQLiteCache = 128 << 20
 	// DefaultPublishTimeout bounds the wait for a JetStream PubAck.
 	DefaultPublishTimeout = 5 * time.Second
 	// DefaultMaxConns caps the connections each HTTP listener holds open.
@@ -107,6 +110,9 @@ type Config struct {
 	NATSSyncEachWrite bool
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
+	// SQLiteCache is a SQLite ledger's page cache for writing, in bytes
+	// (QYSHOOK_SQLITE_CACHE, default DefaultSQLiteCache).
+	SQLiteCache int64
 	// DataDir holds local state (QYSHOOK_DATA_DIR, default ./data).
 	DataDir string
 	// LogLevel is the minimum log level (QYSHOOK_LOG_LEVEL, default info).

@@ -56,6 +56,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	}
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
+	c.SQLiteCache = e.bytes("SQLITE_CACHE")
 	c.LogLevel = e.level("LOG_LEVEL", zerolog.InfoLevel)
 	c.MaxBody = e.bytes("MAX_BODY")
 	c.PublishTimeout = e.duration("PUBLISH_TIMEOUT")

@@ -76,22 +76,36 @@ func parse(rawURL, dataDir string) (target, error) {
 // for writing until Close: while one process holds it, Open in another
 // fails naming it (errors.Is(err, pidlock.ErrHeld)).
 func Open(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
-	return open(ctx, rawURL, dataDir, false)
+	return open(ctx, rawURL, dataDir, false, Options{})
+}
+
+// Options tunes OpenWith; the zero value is Open's defaults.
+type Options struct {
+	// SQLiteCache is a SQLite ledger's page cache for writing, in bytes
+	// (sqlite.Options.CacheSize; 0: sqlite.DefaultCacheSize). PostgreSQL
+	// ignores it.
+	SQLiteCache int64
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, rawURL, dataDir string, o Options) (store.Ledger, error) {
+	return open(ctx, rawURL, dataDir, false, o)
 }
 
 // OpenReadOnly opens the ledger at rawURL for commands that only read: a
 // SQLite ledger is neither locked, nor created when missing (an error
 // naming the path), nor migrated. PostgreSQL opens as with Open.
 func OpenReadOnly(ctx context.Context, rawURL, dataDir string) (store.Ledger, error) {
-	return open(ctx, rawURL, dataDir, true)
+	return open(ctx, rawURL, dataDir, true, Options{})
 }
 
-func open(ctx context.Context, rawURL, dataDir string, readOnly bool) (store.Ledger, error) {
+func open(ctx context.Context, rawURL, dataDir string, readOnly bool, o Options) (store.Ledger, error) {
 	t, err := parse(rawURL, dataDir)
 	if err != nil {
 		return nil, err
 	}
 	t.sqliteOpts.ReadOnly = readOnly
+	t.sqliteOpts.CacheSize = o.SQLiteCache
 	// Return an untyped nil on failure: a typed nil pointer in the
 	// interface would look like an open ledger to the caller.
 	if t.pgURL != "" {

@@ -19,7 +19,7 @@ func MigrateUp(path string) error {
 	if err := ensureDir(path); err != nil {
 		return err
 	}
-	dsn, err := writerDSN(path, Options{})
+	dsn, err := baseDSN(path, Options{})
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func MigrateUp(path string) error {
 // MigrateDown rolls back steps migrations (all of them when steps <= 0).
 // It fails while another process holds the ledger for writing.
 func MigrateDown(path string, steps int) error {
-	dsn, err := writerDSN(path, Options{})
+	dsn, err := baseDSN(path, Options{})
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func MigrateDown(path string, steps int) error {
 // Version returns the schema version of the database at path and whether
 // a migration failed halfway (dirty); version 0 means none applied.
 func Version(path string) (version uint, dirty bool, err error) {
-	dsn, err := writerDSN(path, Options{})
+	dsn, err := baseDSN(path, Options{})
 	if err != nil {
 		return 0, false, err
 	}

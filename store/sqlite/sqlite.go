@@ -8,6 +8,12 @@
 // on the busy timeout; reads use a separate read-only pool, which WAL lets
 // run beside the writer.
 //
+// The writer connection's page cache is Options.CacheSize
+// (DefaultCacheSize, 128 MiB, unless set): with SQLite's default of 2 MB a
+// ledger of a few hundred thousand events re-reads most pages of its
+// random-keyed indexes (event and fact ids) from the kernel on every
+// insert. The read-only pool keeps SQLite's default.
+//
 // Durability: synchronous=FULL by default. WAL with NORMAL already
 // survives a process crash, but may lose the last commits on power loss,
 // and the dispatcher acknowledges a NATS message as soon as its commit
@@ -48,6 +54,17 @@ const BusyTimeout = 10 * time.Second
 // maxReaders bounds the read-only pool.
 const maxReaders = 4
 
+// DefaultCacheSize is Options.CacheSize's default: the writer
+// connection's page cache, in bytes. SQLite's own default (2 MB) holds a
+// small part of the indexes keyed by random ids (event and fact ids) once
+// the ledger holds a few hundred thousand events, so nearly every insert
+// re-reads pages through the kernel. SQLite fills the cache as it reads,
+// so a small ledger never uses all of it.
+const DefaultCacheSize = 128 << 20
+
+// minCacheSize is the smallest Options.CacheSize accepted.
+const minCacheSize = 1 << 20
+
 // Options tunes Open; the zero value is the default.
 type Options struct {
 	// Synchronous is PRAGMA synchronous: "FULL" (default) or "NORMAL".
@@ -56,13 +73,19 @@ type Options struct {
 	// no migration, and a missing file is an error instead of being
 	// created.
 	ReadOnly bool
+	// CacheSize is the page cache of the writer connection in bytes
+	// (PRAGMA cache_size); 0 means DefaultCacheSize, else at least 1 MiB.
+	// The read-only pool keeps SQLite's default (2 MB per connection).
+	CacheSize int64
 }
 
 // DB is the SQLite ledger.
 type DB struct {
 	*sqlstore.DB
-	path string
-	lock *pidlock.Lock // nil when read-only
+	path   string
+	lock   *pidlock.Lock // nil when read-only
+	writer *sql.DB       // the writer pool (the reader pool when read-only)
+	reader *sql.DB       // the read-only pool
 }
 
 // LockPath is the write lock of the ledger at path.
@@ -85,12 +108,19 @@ var Dialect = sqlstore.Dialect{
 // A ledger another process holds for writing is an error naming that
 // process (errors.Is(err, pidlock.ErrHeld)).
 func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
-	dsn, err := writerDSN(path, opts)
+	dsn, err := baseDSN(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	if opts.ReadOnly {
 		return openReadOnly(ctx, path, dsn)
+	}
+	cache := opts.CacheSize
+	switch {
+	case cache == 0:
+		cache = DefaultCacheSize
+	case cache < minCacheSize:
+		return nil, fmt.Errorf("ledger: sqlite: cache size %d bytes: want at least %d (1 MiB), or 0 for the default", cache, minCacheSize)
 	}
 	if err := ensureDir(path); err != nil {
 		return nil, err
@@ -107,7 +137,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	if err := migrateUp(path, dsn); err != nil {
 		return nil, err
 	}
-	writer, err := sql.Open(Dialect.Driver, dsn)
+	writer, err := sql.Open(Dialect.Driver, withPragma(dsn, fmt.Sprintf("cache_size(%d)", -cache/1024)))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
@@ -122,7 +152,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	}
 	reader.SetMaxOpenConns(maxReaders)
 	reader.SetMaxIdleConns(maxReaders)
-	db := &DB{DB: sqlstore.New(Dialect, writer, reader), path: path}
+	db := &DB{DB: sqlstore.New(Dialect, writer, reader), path: path, writer: writer, reader: reader}
 	if err := db.Ping(ctx); err != nil {
 		_ = db.DB.Close()
 		return nil, err
@@ -145,7 +175,7 @@ func openReadOnly(ctx context.Context, path, dsn string) (*DB, error) {
 	}
 	reader.SetMaxOpenConns(maxReaders)
 	reader.SetMaxIdleConns(maxReaders)
-	db := &DB{DB: sqlstore.New(Dialect, reader, reader), path: path}
+	db := &DB{DB: sqlstore.New(Dialect, reader, reader), path: path, writer: reader, reader: reader}
 	if err := db.Ping(ctx); err != nil {
 		_ = db.DB.Close()
 		return nil, err
@@ -164,9 +194,9 @@ func (db *DB) Close() error {
 // Path returns the database file.
 func (db *DB) Path() string { return db.path }
 
-// writerDSN builds the driver DSN for path: a file: URI with the pragmas
+// baseDSN builds the driver DSN for path: a file: URI with the pragmas
 // every connection needs.
-func writerDSN(path string, opts Options) (string, error) {
+func baseDSN(path string, opts Options) (string, error) {
 	if path == "" {
 		return "", errors.New("ledger: sqlite: empty path")
 	}
@@ -192,9 +222,12 @@ func writerDSN(path string, opts Options) (string, error) {
 	return "file:" + u.EscapedPath() + "?" + u.RawQuery, nil
 }
 
-// readerDSN turns the writer DSN into a read-only one.
-func readerDSN(writer string) string {
-	return writer + "&" + url.Values{"_pragma": {"query_only(1)"}}.Encode()
+// readerDSN turns the base DSN into a read-only one.
+func readerDSN(base string) string { return withPragma(base, "query_only(1)") }
+
+// withPragma adds one pragma (name(value)) to a DSN.
+func withPragma(dsn, pragma string) string {
+	return dsn + "&" + url.Values{"_pragma": {pragma}}.Encode()
 }
 
 // IsTransient reports SQLite errors worth retrying: busy, locked, full.

@@ -100,3 +100,39 @@ func TestBatchPaths(t *testing.T) {
 		return l
 	}, func(l store.Ledger) int64 { return sqlstore.Fallbacks(l.(*sqlite.DB).DB) })
 }
+
+// TestCacheSize: the writer connection gets Options.CacheSize as its page
+// cache (DefaultCacheSize when unset; SQLite's own 2 MB was too small for
+// a big ledger's random-keyed indexes), the read-only pool keeps SQLite's
+// default, and a cache below 1 MiB is refused.
+func TestCacheSize(t *testing.T) {
+	ctx := context.Background()
+	sqliteDefault := int64(-2000) // SQLite's compiled-in default, KiB
+	for _, tc := range []struct {
+		set  int64
+		want int64 // PRAGMA cache_size of the writer, -KiB
+	}{
+		{0, -sqlite.DefaultCacheSize / 1024},
+		{1 << 20, -1024},
+		{256 << 20, -256 * 1024},
+	} {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"), sqlite.Options{CacheSize: tc.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, r, err := sqlite.WriterCacheKiB(ctx, db)
+		if err != nil || w != tc.want || r != sqliteDefault {
+			t.Errorf("CacheSize %d: writer cache_size %d, reader %d, %v; want %d and %d", tc.set, w, r, err, tc.want, sqliteDefault)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []int64{-1, 1, 1<<20 - 1} {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"), sqlite.Options{CacheSize: bad})
+		if err == nil {
+			db.Close()
+			t.Errorf("CacheSize %d accepted", bad)
+		}
+	}
+}

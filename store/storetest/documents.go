@@ -130,6 +130,10 @@ func testArchiveQueue(t *testing.T, l store.Ledger) {
 	if err != nil || counts[store.ArchiveFailed] != 1 || counts[store.ArchiveArchived] != 1 || counts[store.ArchiveNone] != 1 {
 		t.Fatalf("counts = %v, %v", counts, err)
 	}
+	queue, err := l.DocumentCounts(ctx, store.ArchivePending, store.ArchiveFailed)
+	if err != nil || len(queue) != 1 || queue[store.ArchiveFailed] != 1 {
+		t.Fatalf("queue counts = %v, %v; want only failed: 1", queue, err)
+	}
 	failed, err := l.Documents(ctx, store.DocumentFilter{Tenant: tenant, States: []string{store.ArchiveFailed}})
 	if err != nil || len(failed) != 1 || failed[0].ID != ids[0] || failed[0].LastError == "" || failed[0].Tenant != tenant {
 		t.Fatalf("failed documents = %+v, %v", failed, err)

@@ -284,9 +284,18 @@ func (s *DB) Documents(ctx context.Context, f store.DocumentFilter) ([]store.Doc
 	return out, nil
 }
 
-// DocumentCounts implements store.Ledger.
-func (s *DB) DocumentCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT archive_state, COUNT(*) FROM documents GROUP BY archive_state`)
+// DocumentCounts implements store.Ledger. With states it reads only their
+// range of documents_due, so its cost follows the queue, not the table.
+func (s *DB) DocumentCounts(ctx context.Context, states ...string) (map[string]int64, error) {
+	query, args := `SELECT archive_state, COUNT(*) FROM documents GROUP BY archive_state`, []any(nil)
+	if len(states) > 0 {
+		query = `SELECT archive_state, COUNT(*) FROM documents WHERE archive_state IN (` + placeholders(len(states)) + `)
+			GROUP BY archive_state`
+		for _, st := range states {
+			args = append(args, st)
+		}
+	}
+	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, s.fail("document counts", err)
 	}

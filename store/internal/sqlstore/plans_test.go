@@ -228,6 +228,8 @@ func workload(t *testing.T, ctx context.Context, l *sqlstore.DB, n int) {
 	must("archive document", err)
 	_, err = l.DocumentCounts(ctx)
 	must("document counts", err)
+	_, err = l.DocumentCounts(ctx, store.ArchivePending, store.ArchiveFailed) // the archive queue gauge, every scrape
+	must("archive queue counts", err)
 	// The relay.
 	facts, err := l.Outbox(ctx, 256)
 	must("outbox", err)
