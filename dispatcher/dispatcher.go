@@ -193,10 +193,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	cons, err := d.consumer(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped before the consumer existed: a stop like any other
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil // stopped during the first attempt: a stop like any other
 		}
-		return err
+		return err // a consumer that never came up is reported, even at a stop
 	}
 	// The relay outlives the consume loop, so the facts of the last batch
 	// are published before Run returns.
@@ -317,6 +317,9 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 			return cons, nil
 		}
 		if ctx.Err() != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("dispatcher: consumer: stopped after failing: %w", lastErr)
+			}
 			return nil, ctx.Err() // stopped, not unavailable
 		}
 		lastErr = err

@@ -2,13 +2,17 @@ package dispatcher_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 )
@@ -71,3 +75,41 @@ func TestStopDuringStartup(t *testing.T) {
 		t.Fatalf("Run stopped during startup: %v", err)
 	}
 }
+
+// TestStopAfterConsumerFailuresIsReported: a dispatcher whose consumer
+// never came up (here: no such stream) and is then stopped reports the
+// failure instead of a clean stop.
+func TestStopAfterConsumerFailuresIsReported(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	names, err := events.NewNames(natstest.RandomNamespace()) // never provisioned
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.Names = names
+	failed := make(chan struct{}, 1)
+	h.cfg.Logger = zerolog.New(writerFunc(func(p []byte) (int, error) {
+		if strings.Contains(string(p), "consumer not available yet") {
+			select {
+			case failed <- struct{}{}:
+			default:
+			}
+		}
+		return len(p), nil
+	}))
+	d, err := dispatcher.New(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	<-failed
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "consumer") {
+		t.Fatalf("Run after failed consumer attempts: %v, want the failure", err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -56,7 +56,7 @@ type Options struct {
 	ListenAddr string
 	// ServerName names the server (default "qyshook-embedded").
 	ServerName string
-	// ReadyTimeout bounds the start (default 10 s).
+	// ReadyTimeout bounds the start and each Restart's start (default 10 s).
 	ReadyTimeout time.Duration
 	// SyncInterval, when positive, fsyncs the store at that interval
 	// instead of on every write: faster, but a power loss can lose
@@ -404,7 +404,7 @@ func (s *Server) Restart() error {
 		s.cmu.Unlock()
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
-		deadline := time.NewTimer(s.o.ReadyTimeout)
+		deadline := time.NewTimer(min(s.o.ReadyTimeout, clientLetGoWait))
 		defer deadline.Stop()
 	wait:
 		for _, c := range old {
@@ -431,6 +431,13 @@ func (s *Server) Restart() error {
 	s.srv, s.down = srv, nil
 	return nil
 }
+
+// clientLetGoWait bounds Restart's wait for in-process clients to close
+// their end of the old server (a live client does within milliseconds);
+// /readyz and reconnecting clients wait on the server lock meanwhile, and
+// an end nats.go abandoned without closing it would otherwise cost the
+// whole ReadyTimeout.
+const clientLetGoWait = 2 * time.Second
 
 // startServer is start; a test makes it fail.
 var startServer = start

@@ -231,7 +231,7 @@ func TestRequestRightAfterRestart(t *testing.T) {
 
 // TestRestartWithAClientThatNeverLetsGo: an in-process connection its
 // client reads but never closes (as nats.go leaves one whose handshake
-// failed) holds Restart up for at most ReadyTimeout, and only once: it is
+// failed) holds Restart up for at most min(ReadyTimeout, clientLetGoWait), and only once: it is
 // not waited for again.
 func TestRestartWithAClientThatNeverLetsGo(t *testing.T) {
 	s, err := Start(Options{StoreDir: t.TempDir(), ReadyTimeout: time.Second})
