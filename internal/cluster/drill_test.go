@@ -493,8 +493,11 @@ func diskFull(name string, ps []*proc) fault {
 		inject: func(t *testing.T) func(*testing.T) {
 			before, beforeEFBIG, beforeAPI, beforeDisk, beforeMisnamed = logged()
 			for _, p := range ps {
+				if !p.running() {
+					t.Fatalf("%s is not running before its disk is filled\n%s", p.name, p.logTail())
+				}
 				if err := prlimitFsize(p.pid(), 0); err != nil {
-					t.Fatal(err)
+					t.Fatalf("%s: %v\n%s", p.name, err, p.logTail())
 				}
 			}
 			return func(t *testing.T) {
@@ -520,6 +523,13 @@ func (d *deployment) run(t *testing.T, faults []fault) {
 		r := d.drill(t, i, f, load)
 		rows = append(rows, r)
 		t.Logf("%s: %s", d.mode, r.line())
+		// Every process a drill restarts is running again after it; one
+		// that exited by itself is a defect the next drill must not hide.
+		for _, p := range d.procs {
+			if p.pid() != 0 && !p.running() {
+				t.Errorf("%s exited by itself during or after %q\n%s", p.name, f.name, p.logTail())
+			}
+		}
 	}
 	total := d.check(t, -1)
 	total.name = "all drills together"
