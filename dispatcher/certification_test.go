@@ -57,14 +57,15 @@ func TestCertificationsConfirmedThroughAPI(t *testing.T) {
 			return h.certification("co-1") != nil && h.certification("pe-1") != nil && h.certification("ghost") != nil
 		})
 		co, pe, ghost := h.certification("co-1"), h.certification("pe-1"), h.certification("ghost")
-		if co.Status != qys.AuthStatusInProgress || co.Success || !co.Confirmed || co.Kind != "company" {
-			t.Errorf("company certification = %+v, want the API's in-progress, confirmed", co)
+		if co.State != lifecycle.CertInProgress || co.Status != "4" || co.Success || !co.Confirmed || co.Kind != "company" {
+			t.Errorf("company certification = %+v, want the API's in-progress (documented 4), confirmed", co)
 		}
-		if pe.Status != qys.AuthStatusReview || pe.Success || !pe.Confirmed {
-			t.Errorf("personal certification = %+v, want the API's review, confirmed", pe)
+		// The documented personal answer only says realName false.
+		if pe.State != lifecycle.CertNotCertified || pe.Success || !pe.Confirmed {
+			t.Errorf("personal certification = %+v, want the API's not certified, confirmed", pe)
 		}
-		if ghost.Status != qys.AuthStatusSuccess || ghost.Confirmed {
-			t.Errorf("unknown certification = %+v, want the callback's word flagged unconfirmed", ghost)
+		if ghost.State != lifecycle.CertSuccess || ghost.Confirmed || ghost.Reason != store.CertReasonNotFound {
+			t.Errorf("unknown certification = %+v, want the callback's word flagged unconfirmed (not_found)", ghost)
 		}
 	})
 }
@@ -87,7 +88,7 @@ func TestCertificationFactsAndNoRegression(t *testing.T) {
 	eventually(t, "three events applied", func() bool {
 		return len(h.streamMessages(h.nats.Names.CallbacksStream())) == 3 && h.settled()
 	})
-	if c := h.certification("co-2"); !c.Success || c.Status != qys.AuthStatusSuccess || c.Pending {
+	if c := h.certification("co-2"); !c.Success || c.State != lifecycle.CertSuccess || c.Status != "2" || c.Pending {
 		t.Fatalf("certification regressed: %+v", c)
 	}
 	eventually(t, "two facts", func() bool { return len(h.facts()) == 2 })
@@ -100,7 +101,7 @@ func TestCertificationFactsAndNoRegression(t *testing.T) {
 		t.Fatalf("second fact %+v", f)
 	}
 	msgs := h.streamMessages(h.nats.Names.LedgerStream())
-	if want := h.nats.Names.LedgerCertificationSubject("default", lifecycle.CertSuccess); msgs[1].Subject != want || !strings.HasSuffix(want, ".qys.ledger.default.certification.SUCCESS") {
+	if want := h.nats.Names.LedgerCertificationSubject("default", lifecycle.CertSuccess, true); msgs[1].Subject != want || !strings.HasSuffix(want, ".qys.ledger.default.certification.SUCCESS") {
 		t.Fatalf("fact subject %q", msgs[1].Subject)
 	}
 }
@@ -158,7 +159,100 @@ func TestReconcilerPollsPendingCertifications(t *testing.T) {
 	if rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.Triggered != 0 {
 		t.Fatalf("second pass: %+v, %v", rep, err)
 	}
-	if c := h.certification("ghost-4"); c.Confirmed || c.Status != qys.AuthStatusInProgress {
+	if c := h.certification("ghost-4"); c.Confirmed || c.Status != qys.AuthStatusInProgress || c.Reason != store.CertReasonNotFound {
 		t.Fatalf("unknown certification changed: %+v", c)
 	}
+	// The one the API does not know is reported, by id, on every pass
+	// (it was skipped silently and counted with the contracts).
+	if rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil || rep.CertificationsUnconfirmed != 1 ||
+		len(rep.UnconfirmedCertifications) != 1 || rep.UnconfirmedCertifications[0] != "ghost-4" {
+		t.Fatalf("third pass: %+v, %v; want ghost-4 reported unconfirmed", rep, err)
+	}
+}
+
+// TestCertificationResultsAsDocumented: fed each documented result
+// answer, the ledger and the facts say what the platform said (the
+// callback's codes read a passed company, status 2, as FAILED and a
+// not-submitted one, status 1, as SUCCESS; realName answers never
+// confirmed; 1604 dead-lettered the certification); an answer of no
+// known shape stays unconfirmed with its reason and raw answer, never
+// mapped to success or failure; an unconfirmed fact has its own subject.
+func TestCertificationResultsAsDocumented(t *testing.T) {
+	forEachDB(t, func(t *testing.T, l store.Ledger) {
+		h := newHarness(t, l)
+		company := func(id, status string) {
+			h.fake.SetCompanyAuth(qystest.CompanyAuth{RequestID: id, CompanyName: "甲方", ResultStatus: status})
+			h.publishEnvelope(certEnvelope(events.KindAuthCompany, id, qys.AuthStatusSuccess))
+		}
+		company("c-none", "-1")
+		company("c-notsub", "1")
+		company("c-pass", "2")
+		company("c-refused", "3")
+		company("c-inprog", "4")
+		company("c-expired", "6")
+		company("c-odd", "5")
+		h.fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "p-yes", Mode: "FACEID", Status: qys.AuthStatusSuccess})
+		h.fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "p-no", Mode: "IVS", Status: qys.AuthStatusFailed})
+		h.fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "p-odd", Result: json.RawMessage(`{"verified":"Y"}`)})
+		for _, id := range []string{"p-yes", "p-no", "p-odd", "p-1604"} {
+			h.publishEnvelope(certEnvelope(events.KindAuthPersonal, id, qys.AuthStatusFailed))
+		}
+		h.start()
+		ids := []string{"c-none", "c-notsub", "c-pass", "c-refused", "c-inprog", "c-expired", "c-odd", "p-yes", "p-no", "p-odd", "p-1604"}
+		eventually(t, "every certification recorded", func() bool {
+			for _, id := range ids {
+				if h.certification(id) == nil {
+					return false
+				}
+			}
+			return h.settled()
+		})
+		for _, tc := range []struct {
+			id, state string
+			confirmed bool
+			reason    string
+		}{
+			{"c-none", lifecycle.CertSuccess, false, store.CertReasonNotFound},
+			{"c-notsub", lifecycle.CertNotSubmitted, true, ""},
+			{"c-pass", lifecycle.CertSuccess, true, ""},
+			{"c-refused", lifecycle.CertFailed, true, ""},
+			{"c-inprog", lifecycle.CertInProgress, true, ""},
+			{"c-expired", lifecycle.CertExpired, true, ""},
+			{"c-odd", lifecycle.CertSuccess, false, store.CertReasonUnrecognized},
+			{"p-yes", lifecycle.CertSuccess, true, ""},
+			{"p-no", lifecycle.CertNotCertified, true, ""},
+			{"p-odd", lifecycle.CertFailed, false, store.CertReasonUnrecognized},
+			{"p-1604", lifecycle.CertFailed, false, store.CertReasonNotFound},
+		} {
+			c := h.certification(tc.id)
+			if c.State != tc.state || c.Confirmed != tc.confirmed || c.Reason != tc.reason || c.Success != (tc.state == lifecycle.CertSuccess) {
+				t.Errorf("%s = state %s confirmed %v reason %q success %v; want %s %v %q", tc.id, c.State, c.Confirmed, c.Reason,
+					c.Success, tc.state, tc.confirmed, tc.reason)
+			}
+			if tc.reason == store.CertReasonUnrecognized && len(c.Answer) == 0 {
+				t.Errorf("%s: the unrecognised answer was not kept", tc.id)
+			}
+		}
+		if dl, _ := h.ledger.DeadLetters(context.Background(), 10); len(dl) != 0 {
+			t.Fatalf("dead letters %+v: an unknown id (1604) is not an API failure", dl)
+		}
+		eventually(t, "facts", func() bool { return len(h.facts()) == len(ids) })
+		subjects := map[string]string{}
+		for _, m := range h.streamMessages(h.nats.Names.LedgerStream()) {
+			var f events.Fact
+			if err := json.Unmarshal(m.Data, &f); err != nil {
+				t.Fatal(err)
+			}
+			subjects[f.Certification.RequestID] = m.Subject
+			if f.Confirmed == (f.Certification.UnconfirmedReason != "") {
+				t.Errorf("fact %s: confirmed %v with reason %q", f.Certification.RequestID, f.Confirmed, f.Certification.UnconfirmedReason)
+			}
+		}
+		if s := subjects["c-odd"]; !strings.HasSuffix(s, ".certification.unconfirmed.SUCCESS") {
+			t.Errorf("unconfirmed fact on %q", s)
+		}
+		if s := subjects["c-pass"]; !strings.HasSuffix(s, ".certification.SUCCESS") || strings.Contains(s, "unconfirmed") {
+			t.Errorf("confirmed fact on %q", s)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/qyshook/qyshook/events"
@@ -31,10 +32,11 @@ const (
 // detail, and commits the API's state (flagged confirmed) with its fact.
 // Company certifications are looked up by the callback's requestId,
 // personal ones by its authId (events.Auth.RequestID either way). When
-// the tenant has no API, or the API does not know the request, the
-// callback's own fields are recorded flagged unconfirmed (the reconciler
-// polls them); any other API failure is returned, so the event is
-// redelivered with a delay like a failed contract confirmation.
+// the tenant has no API, the API does not know the request, or its
+// answer has a shape qyshook does not recognise, the callback's own word
+// is recorded flagged unconfirmed with the reason (store.CertReason*; the
+// reconciler polls it); any other API failure is returned, so the event
+// is redelivered with a delay like a failed contract confirmation.
 func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelope) error {
 	cert, err := d.confirmCertification(ctx, env)
 	if err != nil {
@@ -56,8 +58,8 @@ func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelop
 		return nil
 	}
 	d.metrics.applied.WithLabelValues("changed").Inc()
-	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Str("state", lifecycle.CertState(cert.Status, cert.Success)).
-		Bool("confirmed", cert.Confirmed).Msg("certification updated")
+	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Str("state", cert.CertState()).
+		Bool("confirmed", cert.Confirmed).Str("reason", cert.Reason).Msg("certification updated")
 	return nil
 }
 
@@ -70,12 +72,46 @@ func certificationFromEnvelope(env *events.Envelope) store.Certification {
 	}
 	return store.Certification{
 		Tenant: env.Tenant, RequestID: a.RequestID, Kind: kind, Status: a.Status, Success: a.Success,
-		Mode: a.Mode, Name: a.Name, FailReason: a.FailReason, Detail: env.Payload, UpdatedAt: time.Now().UTC(),
+		State: lifecycle.CertState(a.Status, a.Success), Mode: a.Mode, Name: a.Name, FailReason: a.FailReason,
+		Reason: store.CertReasonNoAPI, Detail: env.Payload, UpdatedAt: time.Now().UTC(),
 	}
 }
 
+// CertificationResult is one certification-result answer: how it was
+// read, the raw result, and the fields worth keeping.
+type CertificationResult struct {
+	Reading qys.AuthReading
+	Status  string
+	Mode    string
+	Name    string
+	Raw     json.RawMessage
+}
+
+// FetchCertificationResult asks the certification-result API about one
+// certification (kind "company" by request id, else personal by auth id).
+// An unknown id is an error matching qys.ErrNotFound.
+func FetchCertificationResult(ctx context.Context, api CertificationAPI, kind, requestID string) (CertificationResult, error) {
+	if kind == certCompany {
+		r, err := api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: requestID})
+		if err != nil {
+			return CertificationResult{}, err
+		}
+		return CertificationResult{Reading: r.Reading, Status: r.Status, Name: r.CompanyName, Raw: r.Raw}, nil
+	}
+	r, err := api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: requestID})
+	if err != nil {
+		return CertificationResult{}, err
+	}
+	status := r.Status
+	if r.RealName != nil {
+		status = "realName=" + strconv.FormatBool(*r.RealName)
+	}
+	return CertificationResult{Reading: r.Reading, Status: status, Mode: r.Mode, Raw: r.Raw}, nil
+}
+
 // confirmCertification returns the certification as the API reports it
-// (Confirmed), or the callback's word when it cannot be confirmed.
+// (Confirmed), or the callback's word with the reason it is not
+// confirmed.
 func (d *Dispatcher) confirmCertification(ctx context.Context, env *events.Envelope) (store.Certification, error) {
 	cert := certificationFromEnvelope(env)
 	api, _ := d.cfg.APIs[env.Tenant].(CertificationAPI)
@@ -85,40 +121,31 @@ func (d *Dispatcher) confirmCertification(ctx context.Context, env *events.Envel
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	defer cancel()
 	start := time.Now()
-	var (
-		status, mode, name string
-		raw                json.RawMessage
-		err                error
-	)
-	if cert.Kind == certCompany {
-		var r *qys.CompanyAuthResult
-		if r, err = api.CompanyAuthResult(cctx, qys.CompanyAuthQuery{RequestID: cert.RequestID}); err == nil {
-			status, name, raw = r.Status, r.CompanyName, r.Raw
-		}
-	} else {
-		var r *qys.PersonalAuthResult
-		if r, err = api.PersonalAuthResult(cctx, qys.PersonalAuthQuery{AuthID: cert.RequestID}); err == nil {
-			status, mode, raw = r.Status, r.Mode, r.Raw
-		}
-	}
+	res, err := FetchCertificationResult(cctx, api, cert.Kind, cert.RequestID)
 	d.metrics.apiSeconds.WithLabelValues("auth_result").Observe(time.Since(start).Seconds())
 	switch {
-	case errors.Is(err, qys.ErrNotFound):
+	case errors.Is(err, qys.ErrNotFound) || err == nil && res.Reading.NotFound:
 		d.log.Warn().Str("event_id", env.ID).Str("kind", env.Kind).Msg("certification unknown to the API; recorded unconfirmed")
+		cert.Reason = store.CertReasonNotFound
 		return cert, nil
 	case err != nil:
 		return cert, wrapf(err, "certification result %s", env.ID)
-	case status == "":
-		// An answer without a status confirms nothing.
-		d.log.Warn().Str("event_id", env.ID).Str("kind", env.Kind).Msg("certification result without a status; recorded unconfirmed")
+	case !res.Reading.Confirms():
+		// An answer qyshook cannot read confirms nothing, and is never
+		// taken as success or failure: it is kept for an operator.
+		d.log.Warn().Str("event_id", env.ID).Str("kind", env.Kind).Str("why", res.Reading.Detail).
+			Msg("certification result not recognised; recorded unconfirmed")
+		cert.Reason, cert.Answer = store.CertReasonUnrecognized, res.Raw
 		return cert, nil
 	}
-	cert.Status, cert.Success, cert.Confirmed, cert.Detail = status, status == qys.AuthStatusSuccess, true, raw
-	if mode != "" {
-		cert.Mode = mode
+	state := res.Reading.State
+	cert.Status, cert.State, cert.Success, cert.Confirmed, cert.Detail = res.Status, state, state == lifecycle.CertSuccess, true, res.Raw
+	cert.Reason = ""
+	if res.Mode != "" {
+		cert.Mode = res.Mode
 	}
-	if name != "" {
-		cert.Name = name
+	if res.Name != "" {
+		cert.Name = res.Name
 	}
 	if cert.Success {
 		cert.FailReason = ""
@@ -131,15 +158,15 @@ func (d *Dispatcher) confirmCertification(ctx context.Context, env *events.Envel
 // AfterPrevious, completed by the store) the state it came from, so a
 // replay produces the same id.
 func (d *Dispatcher) certificationFacts(env *events.Envelope, c *store.Certification) []store.Fact {
-	state := lifecycle.CertState(c.Status, c.Success)
+	state := c.CertState()
 	f := events.Fact{
 		Schema: events.SchemaLedgerV1, Tenant: c.Tenant, Kind: events.FactCertificationStatus, Status: state,
 		Confirmed: c.Confirmed, Source: env.Source, CauseEventID: env.ID, OccurredAt: time.Now().UTC(),
 		Certification: &events.FactCertification{RequestID: c.RequestID, Kind: c.Kind, Status: c.Status,
-			Success: c.Success, Mode: c.Mode, FailReason: c.FailReason},
+			Success: c.Success, Mode: c.Mode, FailReason: c.FailReason, UnconfirmedReason: c.Reason},
 	}
 	f.ID = factID("certification", c.Tenant, c.Kind, c.RequestID, state, c.Status, boolKey(c.Confirmed))
-	fact := d.encodeFact(d.cfg.Names.LedgerCertificationSubject(c.Tenant, state), f)
+	fact := d.encodeFact(d.cfg.Names.LedgerCertificationSubject(c.Tenant, state, c.Confirmed), f)
 	fact.AfterPrevious = true
 	return []store.Fact{fact}
 }

@@ -166,11 +166,17 @@ type Fact struct {
 type FactCertification struct {
 	RequestID string `json:"request_id"`
 	Kind      string `json:"kind"` // personal or company
-	// Status is the status as 契约锁 sends it (qys.AuthStatus*).
+	// Status is the status as 契约锁 sent it: the callback's code or type
+	// when unconfirmed, the certification-result answer's code (or
+	// "realName=true|false") when confirmed; their meanings differ, so
+	// read the fact's Status (the state word) instead.
 	Status     string `json:"status"`
 	Success    bool   `json:"success"`
 	Mode       string `json:"mode,omitempty"`
 	FailReason string `json:"fail_reason,omitempty"`
+	// UnconfirmedReason says why the fact is unconfirmed: no_api,
+	// not_found or unrecognized_result ("" when confirmed).
+	UnconfirmedReason string `json:"unconfirmed_reason,omitempty"`
 }
 
 // FactDocument describes one archived document in a documents.archived fact.

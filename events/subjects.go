@@ -141,9 +141,17 @@ func (n Names) LedgerContractSubject(tenant, status string) string {
 }
 
 // LedgerCertificationSubject is the subject of a certification fact:
-// qys.ledger.<tenant>.certification.<state>, state one of the
-// lifecycle.Cert* words (IN_PROGRESS, REVIEW, FAILED, SUCCESS).
-func (n Names) LedgerCertificationSubject(tenant, state string) string {
+// qys.ledger.<tenant>.certification.<state> when the state was confirmed
+// through the certification-result API, and
+// qys.ledger.<tenant>.certification.unconfirmed.<state> when it is a
+// callback's word only, so a subscriber tells them apart by subject
+// (certification.* matches confirmed facts only). state is one of the
+// lifecycle.Cert* words (NOT_SUBMITTED, NOT_CERTIFIED, IN_PROGRESS, REVIEW,
+// FAILED, SUCCESS, EXPIRED, INVALID).
+func (n Names) LedgerCertificationSubject(tenant, state string, confirmed bool) string {
+	if !confirmed {
+		return n.subject(subjectLedgerRoot + "." + tenant + ".certification.unconfirmed." + SubjectToken(state))
+	}
 	return n.subject(subjectLedgerRoot + "." + tenant + ".certification." + SubjectToken(state))
 }
 

@@ -290,37 +290,74 @@ func SameJSON(a, b json.RawMessage) bool {
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
-// Certification states: the words a certification status (company
-// 0 认证中 / 1 成功 / 2 失败; personal also 3 人工审核中, or a format-B
-// callback type ending in _AUTH_SUCCESS / _AUTH_FAIL…) is reduced to.
-// They name ledger facts (qys.ledger.<tenant>.certification.<state>).
+// Certification states: the words a certification's status is reduced
+// to, whether it came from a callback (company 0 认证中 / 1 成功 / 2 失败;
+// personal also 3 人工审核中; format B a callback type such as
+// COMPANY_AUTH_SUCCESS, USER_AUTH_EXPIRED) or from the certification-result
+// API, whose codes differ (qys.ReadCompanyAuthResult). They name ledger
+// facts (qys.ledger.<tenant>.certification.<state>).
 const (
-	CertInProgress = "IN_PROGRESS"
-	CertReview     = "REVIEW"
-	CertFailed     = "FAILED"
-	CertSuccess    = "SUCCESS"
+	// CertNotSubmitted: the applicant has not submitted the certification
+	// (company result 1 未提交).
+	CertNotSubmitted = "NOT_SUBMITTED"
+	// CertNotCertified: the API says the person is not real-name certified
+	// (personal result realName false), without saying why.
+	CertNotCertified = "NOT_CERTIFIED"
+	CertInProgress   = "IN_PROGRESS"
+	CertReview       = "REVIEW"
+	CertFailed       = "FAILED"
+	CertSuccess      = "SUCCESS"
+	// CertExpired: a certification that has lapsed (company result 6
+	// 已过期, format-B USER_AUTH_EXPIRED).
+	CertExpired = "EXPIRED"
+	// CertInvalid: a company certification the platform has invalidated
+	// (format-B COMPANY_AUTH_INVALID).
+	CertInvalid = "INVALID"
 )
 
-var certRanks = map[string]int{CertInProgress: 0, CertReview: 1, CertFailed: 2, CertSuccess: 3}
+var certRanks = map[string]int{
+	CertNotSubmitted: 0, CertNotCertified: 0, CertInProgress: 1, CertReview: 2,
+	CertFailed: 3, CertSuccess: 4, CertExpired: 5, CertInvalid: 5,
+}
 
-// CertState reduces a certification's status (as 契约锁 sends it) and
-// success flag to a state: success wins; "2" or a status containing FAIL
-// is CertFailed; "3" is CertReview; anything else (0, empty, unknown) is
-// CertInProgress.
+// CertStates lists every certification state, lowest rank first.
+var CertStates = []string{CertNotSubmitted, CertNotCertified, CertInProgress, CertReview, CertFailed,
+	CertSuccess, CertExpired, CertInvalid}
+
+// ValidCertState reports whether s is one of CertStates.
+func ValidCertState(s string) bool {
+	_, ok := certRanks[s]
+	return ok
+}
+
+// CertState reduces a certification callback's status (as 契约锁 sends it
+// in a callback, never a certification-result answer) and success flag to
+// a state: a state word is kept; success wins; a format-B type ending in
+// _EXPIRED is CertExpired and one ending in _INVALID CertInvalid; "2" or a
+// status containing FAIL is CertFailed; "3" is CertReview; anything else
+// (0, empty, unknown) is CertInProgress.
 func CertState(status string, success bool) string {
+	up := strings.ToUpper(status)
 	switch {
-	case success || status == "1" || strings.HasSuffix(status, "_AUTH_SUCCESS") || status == CertSuccess:
+	case ValidCertState(status) && !success:
+		return status
+	case success || status == "1" || strings.HasSuffix(up, "_AUTH_SUCCESS"):
 		return CertSuccess
-	case status == "2" || strings.Contains(strings.ToUpper(status), "FAIL"):
+	case strings.HasSuffix(up, "_EXPIRED"):
+		return CertExpired
+	case strings.HasSuffix(up, "_INVALID"):
+		return CertInvalid
+	case status == "2" || strings.Contains(up, "FAIL"):
 		return CertFailed
-	case status == "3" || status == CertReview:
+	case status == "3":
 		return CertReview
 	}
 	return CertInProgress
 }
 
-// CertRank orders certification states: IN_PROGRESS 0 < REVIEW 1 <
-// FAILED 2 < SUCCESS 3 (final).
+// CertRank orders certification states: NOT_SUBMITTED, NOT_CERTIFIED 0 <
+// IN_PROGRESS 1 < REVIEW 2 < FAILED 3 < SUCCESS 4 < EXPIRED, INVALID 5
+// (final).
 func CertRank(state string) int { return certRanks[state] }
 
 // CertView is what CertAdvances compares of one certification.
@@ -332,33 +369,31 @@ type CertView struct {
 }
 
 // CertPending reports whether a certification must still be polled: it is
-// not confirmed, or it is confirmed in progress or in review (a failure
-// may be retried by the person or company, but is not polled).
+// not confirmed, or it is confirmed below FAILED (not submitted, not
+// certified, in progress, in review). A failure may be retried by the
+// person or company, but is not polled; SUCCESS, EXPIRED and INVALID are
+// not polled.
 func CertPending(v CertView) bool {
 	return !v.Confirmed || CertRank(v.State) < CertRank(CertFailed)
 }
 
 // CertAdvances reports whether next replaces old (nil: not yet in the
-// ledger). A certification never regresses:
+// ledger). The API's word is the truth, and between two words of the same
+// source a certification never regresses:
 //
 //   - The callback's word never replaces the API's: an unconfirmed next
 //     never replaces a confirmed old.
-//   - SUCCESS is final: once there, only its confirmation (a confirmed
-//     SUCCESS replacing an unconfirmed one) is written.
-//   - Otherwise a higher-ranked state advances, and at the same rank a
-//     confirmed view replaces an unconfirmed one.
+//   - The API's word always replaces the callback's: a confirmed next
+//     replaces an unconfirmed old whatever their states (a forged SUCCESS
+//     callback is replaced by what the platform says).
+//   - Otherwise a higher-ranked state advances; EXPIRED and INVALID are
+//     final.
 func CertAdvances(old *CertView, next CertView) bool {
 	if old == nil {
 		return true
 	}
-	if old.Confirmed && !next.Confirmed {
-		return false
+	if old.Confirmed != next.Confirmed {
+		return next.Confirmed
 	}
-	if old.State == CertSuccess {
-		return next.State == CertSuccess && next.Confirmed && !old.Confirmed
-	}
-	if o, n := CertRank(old.State), CertRank(next.State); o != n {
-		return n > o
-	}
-	return next.Confirmed && !old.Confirmed
+	return CertRank(next.State) > CertRank(old.State)
 }

@@ -218,6 +218,9 @@ func TestCertState(t *testing.T) {
 		{"0", false, lifecycle.CertInProgress}, {"1", false, lifecycle.CertSuccess}, {"2", false, lifecycle.CertFailed},
 		{"3", false, lifecycle.CertReview}, {"", false, lifecycle.CertInProgress}, {"AUTHING", true, lifecycle.CertSuccess},
 		{"COMPANY_AUTH_FAIL", false, lifecycle.CertFailed}, {"PERSONAL_AUTH_SUCCESS", false, lifecycle.CertSuccess},
+		// Format B's end states are their own (they were IN_PROGRESS).
+		{"USER_AUTH_EXPIRED", false, lifecycle.CertExpired}, {"COMPANY_AUTH_INVALID", false, lifecycle.CertInvalid},
+		{"NOT_SUBMITTED", false, lifecycle.CertNotSubmitted}, {"REVIEW", false, lifecycle.CertReview},
 	} {
 		if got := lifecycle.CertState(tc.status, tc.success); got != tc.want {
 			t.Errorf("CertState(%q, %v) = %s, want %s", tc.status, tc.success, got, tc.want)
@@ -231,6 +234,7 @@ func TestCertAdvancesNeverRegresses(t *testing.T) {
 	}
 	const (
 		ip, rv, fl, ok = lifecycle.CertInProgress, lifecycle.CertReview, lifecycle.CertFailed, lifecycle.CertSuccess
+		ns, ex         = lifecycle.CertNotSubmitted, lifecycle.CertExpired
 	)
 	for i, tc := range []struct {
 		old, next lifecycle.CertView
@@ -241,9 +245,15 @@ func TestCertAdvancesNeverRegresses(t *testing.T) {
 		{v(fl, true), v(ok, true), true},
 		{v(ok, true), v(fl, true), false},
 		{v(ok, true), v(ip, true), false},
-		{v(ok, false), v(ok, true), true},  // the success confirmed
-		{v(ok, false), v(ip, true), false}, // success is final, even unconfirmed
+		{v(ok, false), v(ok, true), true}, // the success confirmed
+		{v(ok, false), v(ip, true), true}, // the API's word replaces a forged success
+		{v(ok, false), v(ns, true), true},
 		{v(ok, true), v(ok, false), false},
+		{v(ok, true), v(ex, true), true}, // a success lapses
+		{v(ex, true), v(ok, true), false},
+		{v(ex, true), v(ok, false), false},
+		{v(ns, true), v(ip, true), true},
+		{v(ok, false), v(fl, false), false},
 		{v(ip, true), v(ok, false), false}, // the callback's word never overrides the API
 		{v(ip, false), v(ip, true), true},
 		{v(ip, false), v(rv, false), true},
@@ -258,7 +268,7 @@ func TestCertAdvancesNeverRegresses(t *testing.T) {
 		t.Error("a new certification does not advance")
 	}
 	if lifecycle.CertPending(v(ok, true)) || lifecycle.CertPending(v(fl, true)) || !lifecycle.CertPending(v(ok, false)) ||
-		!lifecycle.CertPending(v(rv, true)) {
+		!lifecycle.CertPending(v(rv, true)) || !lifecycle.CertPending(v(ns, true)) || lifecycle.CertPending(v(ex, true)) {
 		t.Error("CertPending: want unconfirmed, in-progress and review rows pending")
 	}
 }

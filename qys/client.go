@@ -38,6 +38,7 @@ type Client struct {
 	userAgent     string
 	versionHeader string
 	saas          *saasPaths // evidence.go: WithSaaSAuthPaths
+	authShape     string     // authresult.go: WithAuthResultShape ("" = auto)
 	budget        *Budget    // budget.go: WithBudget; nil = none
 
 	now   func() time.Time

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -28,10 +27,6 @@ const (
 	DefaultSaaSCompanyAuthResult  = "/saas/v2/companyauth/result"
 	DefaultSaaSPersonalAuthResult = "/saas/v2/personalauth/result"
 )
-
-// CodeAuthNotFound is the fake's code for an unknown certification,
-// chosen by qyshook (see NotFoundCodes).
-const CodeAuthNotFound = 1100003
 
 // Stream operations (operation parameter of /v2/contract/stream).
 const (
@@ -129,133 +124,6 @@ func (c *Client) ContractStream(ctx context.Context, q StreamQuery) (*OperationL
 		out.TotalCount = len(out.Records)
 	}
 	return out, nil
-}
-
-// CompanyAuthQuery selects a company certification: RequestID, or
-// CompanyName when the request id is unknown.
-type CompanyAuthQuery struct {
-	RequestID   string
-	CompanyName string
-}
-
-// CompanyAuthResult is the answer of /companyauth/result. The response
-// fields are not documented in the vendor SDK; qyshook reads the names the
-// certification callbacks use (status, companyName, registerNo,
-// legalPerson, companyId). Raw is the `result` object as sent.
-type CompanyAuthResult struct {
-	RequestID   string
-	CompanyID   string
-	CompanyName string
-	RegisterNo  string
-	LegalPerson string
-	// Status is AuthStatusInProgress, AuthStatusSuccess or
-	// AuthStatusFailed; a JSON number is kept as its decimal text ("" when
-	// absent).
-	Status string
-	Raw    json.RawMessage
-}
-
-// CompanyAuthResult calls GET /companyauth/result (企业认证-查询认证结果),
-// or its SaaS variant (WithSaaSAuthPaths).
-func (c *Client) CompanyAuthResult(ctx context.Context, q CompanyAuthQuery) (*CompanyAuthResult, error) {
-	if strings.TrimSpace(q.RequestID) == "" && strings.TrimSpace(q.CompanyName) == "" {
-		return nil, fmt.Errorf("%w: company auth result: RequestID or CompanyName is required", ErrInvalidOption)
-	}
-	v := url.Values{}
-	setNonEmpty(v, "requestId", q.RequestID)
-	setNonEmpty(v, "companyName", q.CompanyName)
-	path := PathCompanyAuthResult
-	if c.saas != nil {
-		path = c.saas.company
-	}
-	env, err := c.getJSON(ctx, path, v)
-	if err != nil {
-		return nil, err
-	}
-	if isJSONNull(env.Result) {
-		return nil, fmt.Errorf("qys: %s: response has no result", path)
-	}
-	var res struct {
-		RequestID   flexString `json:"requestId"`
-		CompanyID   flexString `json:"companyId"`
-		CompanyName flexString `json:"companyName"`
-		Name        flexString `json:"name"`
-		RegisterNo  flexString `json:"registerNo"`
-		LegalPerson flexString `json:"legalPerson"`
-		Status      flexString `json:"status"`
-	}
-	if err := json.Unmarshal(env.Result, &res); err != nil {
-		return nil, fmt.Errorf("qys: %s: decode company auth result: %w", path, err)
-	}
-	out := &CompanyAuthResult{RequestID: res.RequestID.v, CompanyID: res.CompanyID.v,
-		CompanyName: res.CompanyName.v, RegisterNo: res.RegisterNo.v, LegalPerson: res.LegalPerson.v,
-		Status: res.Status.v, Raw: append(json.RawMessage(nil), env.Result...)}
-	if out.CompanyName == "" {
-		out.CompanyName = res.Name.v
-	}
-	return out, nil
-}
-
-// PersonalAuthQuery's ContactType takes the receivers' contact types
-// (ContactMobile, ContactEmail in types.go).
-
-// PersonalAuthQuery selects a personal certification: AuthID, or Contact
-// with ContactType (ContactMobile or ContactEmail).
-type PersonalAuthQuery struct {
-	AuthID      string
-	Contact     string
-	ContactType string
-}
-
-// PersonalAuthResult is the answer of /v2/personalauth/result. As for
-// companies, the field names are those of the callbacks (authId, status,
-// mode); Raw is the `result` object as sent.
-type PersonalAuthResult struct {
-	AuthID string
-	Mode   string
-	// Status is AuthStatusInProgress, AuthStatusSuccess, AuthStatusFailed
-	// or AuthStatusReview, as text ("" when absent).
-	Status string
-	Raw    json.RawMessage
-}
-
-// PersonalAuthResult calls GET /v2/personalauth/result (个人认证-查询个人认证
-// 状态), or its SaaS variant (WithSaaSAuthPaths).
-func (c *Client) PersonalAuthResult(ctx context.Context, q PersonalAuthQuery) (*PersonalAuthResult, error) {
-	v := url.Values{}
-	switch {
-	case strings.TrimSpace(q.AuthID) != "":
-		v.Set("authId", q.AuthID)
-	case strings.TrimSpace(q.Contact) != "":
-		if q.ContactType != ContactMobile && q.ContactType != ContactEmail {
-			return nil, fmt.Errorf("%w: personal auth result: ContactType must be %s or %s", ErrInvalidOption, ContactMobile, ContactEmail)
-		}
-		v.Set("contact", q.Contact)
-		v.Set("contactType", q.ContactType)
-	default:
-		return nil, fmt.Errorf("%w: personal auth result: AuthID or Contact is required", ErrInvalidOption)
-	}
-	path := c.apiPath(PathPersonalAuthResult)
-	if c.saas != nil {
-		path = c.saas.personal
-	}
-	env, err := c.getJSON(ctx, path, v)
-	if err != nil {
-		return nil, err
-	}
-	if isJSONNull(env.Result) {
-		return nil, fmt.Errorf("qys: %s: response has no result", path)
-	}
-	var res struct {
-		AuthID flexString `json:"authId"`
-		Mode   flexString `json:"mode"`
-		Status flexString `json:"status"`
-	}
-	if err := json.Unmarshal(env.Result, &res); err != nil {
-		return nil, fmt.Errorf("qys: %s: decode personal auth result: %w", path, err)
-	}
-	return &PersonalAuthResult{AuthID: res.AuthID.v, Mode: res.Mode.v, Status: res.Status.v,
-		Raw: append(json.RawMessage(nil), env.Result...)}, nil
 }
 
 // PlatformVerification is the answer of /v2/verify. Its fields are not

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -138,14 +139,19 @@ func TestCompanyAuthResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != qys.AuthStatusSuccess || r.CompanyName != "甲公司" || r.RegisterNo == "" || len(r.Raw) == 0 {
+	// The documented answer: status 2 is 通过 (passed), not the
+	// callback's 2 (failed).
+	if r.Status != "2" || r.Reading.State != lifecycle.CertSuccess || r.Reading.Shape != qys.AuthShapeDocumented ||
+		r.CompanyName != "甲公司" || r.AuthEndTime == "" || len(r.Raw) == 0 {
 		t.Errorf("req-1: %+v", r)
 	}
 	r, err = c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{CompanyName: "乙公司"})
-	if err != nil || r.Status != qys.AuthStatusInProgress || r.RequestID != "req-2" {
+	if err != nil || r.Status != "4" || r.Reading.State != lifecycle.CertInProgress {
 		t.Errorf("by name: %+v %v", r, err)
 	}
-	if _, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: "nope"}); !errors.Is(err, qys.ErrNotFound) {
+	var ae *qys.APIError
+	if _, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: "nope"}); !errors.Is(err, qys.ErrNotFound) ||
+		!errors.As(err, &ae) || ae.Code != 1604 {
 		t.Errorf("unknown: %v", err)
 	}
 	if _, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{}); !errors.Is(err, qys.ErrInvalidOption) {
@@ -180,12 +186,22 @@ func TestPersonalAuthResult(t *testing.T) {
 	srv.CompletePersonalAuth("a-1", "FACE", qys.AuthStatusSuccess)
 
 	r, err := c.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "a-1"})
-	if err != nil || r.Status != qys.AuthStatusSuccess || r.Mode != "FACE" || len(r.Raw) == 0 {
+	if err != nil || r.RealName == nil || !*r.RealName || r.Reading.State != lifecycle.CertSuccess || r.Mode != "FACE" || len(r.Raw) == 0 {
 		t.Fatalf("by id: %+v %v", r, err)
 	}
 	r, err = c.PersonalAuthResult(ctx, qys.PersonalAuthQuery{Contact: "13800000000", ContactType: qys.ContactMobile})
-	if err != nil || r.AuthID != "a-1" {
+	if err != nil || r.Reading.State != lifecycle.CertSuccess {
 		t.Fatalf("by contact: %+v %v", r, err)
+	}
+	var ae *qys.APIError
+	if _, err := c.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "none"}); !errors.As(err, &ae) || ae.Code != 1604 {
+		t.Errorf("unknown authId: %v, want code 1604", err)
+	}
+	// 1604 is not found even when the client's not-found codes were
+	// replaced.
+	narrow, _ := srv.Client(qys.WithNotFoundCodes(1))
+	if _, err := narrow.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "none"}); !errors.Is(err, qys.ErrNotFound) {
+		t.Errorf("unknown authId with other not-found codes: %v", err)
 	}
 	if _, err := c.PersonalAuthResult(ctx, qys.PersonalAuthQuery{Contact: "x@y.z", ContactType: "FAX"}); !errors.Is(err, qys.ErrInvalidOption) {
 		t.Errorf("bad contact type: %v", err)
@@ -220,7 +236,7 @@ func TestEvidenceCallsPrivateCloud(t *testing.T) {
 		t.Fatalf("verify: %+v %v", v, err)
 	}
 	srv.CompleteCompanyAuth("r-1", "甲公司", false)
-	if r, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: "r-1"}); err != nil || r.Status != qys.AuthStatusFailed {
+	if r, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: "r-1"}); err != nil || r.Reading.State != lifecycle.CertFailed {
 		t.Fatalf("company: %+v %v", r, err)
 	}
 	var paths []string

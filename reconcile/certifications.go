@@ -16,13 +16,15 @@ import (
 )
 
 // certifications polls the tenant's pending certifications (unconfirmed,
-// or confirmed in progress or in review: lifecycle.CertPending) not
-// updated for StuckAfter, least recently updated first, one page
-// (StuckPage) a pass. Each one the certification-result API shows in a
-// state that advances the row (lifecycle.CertAdvances) gets a RECONCILE
-// trigger on QYS_CALLBACKS, which the dispatcher confirms and applies
-// like a callback: a success callback 契约锁 gave up on still ends in the
-// ledger. A tenant API without the certification-result calls
+// or confirmed below FAILED: lifecycle.CertPending) not updated for
+// StuckAfter, least recently updated first, one page (StuckPage) a pass.
+// Each one the certification-result API shows in a state that advances
+// the row (lifecycle.CertAdvances) gets a RECONCILE trigger on
+// QYS_CALLBACKS, which the dispatcher confirms and applies like a
+// callback: a success callback 契约锁 gave up on still ends in the ledger.
+// One the API cannot confirm (unknown id, an answer not recognised, a
+// failed call) is counted and named in the report, never skipped
+// silently. A tenant API without the certification-result calls
 // (dispatcher.CertificationAPI) is skipped.
 func (r *Reconciler) certifications(ctx context.Context, tenant string, api API, rep *Report) error {
 	capi, ok := api.(dispatcher.CertificationAPI)
@@ -34,48 +36,45 @@ func (r *Reconciler) certifications(ctx context.Context, tenant string, api API,
 		return wrapf(err, "reconcile: pending certifications")
 	}
 	for _, row := range rows {
-		status, err := certificationStatus(ctx, capi, row)
-		if err != nil {
-			// One certification the API will not answer must not stop the pass.
-			if !errors.Is(err, qys.ErrNotFound) {
-				r.cfg.Logger.Warn().Err(err).Str("kind", row.Kind).Msg("reconcile: certification result failed; skipped")
+		res, err := dispatcher.FetchCertificationResult(ctx, capi, row.Kind, row.RequestID)
+		if err == nil && !res.Reading.Confirms() {
+			err = errors.New(res.Reading.Detail)
+			if res.Reading.NotFound {
+				err = qys.ErrNotFound
 			}
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			// One certification the API will not confirm must not stop
+			// the pass; it is reported.
+			if !errors.Is(err, qys.ErrNotFound) {
+				r.cfg.Logger.Warn().Err(err).Str("kind", row.Kind).Msg("reconcile: certification not confirmed")
+			}
+			rep.CertificationsUnconfirmed++
+			if len(rep.UnconfirmedCertifications) < MaxReportedIDs {
+				rep.UnconfirmedCertifications = append(rep.UnconfirmedCertifications, row.RequestID)
+			}
 			continue
 		}
-		rep.Checked++
+		rep.CertificationsChecked++
 		old := row.CertView()
-		next := lifecycle.CertView{State: lifecycle.CertState(status, status == qys.AuthStatusSuccess), Confirmed: true}
-		if status == "" || !lifecycle.CertAdvances(&old, next) {
+		next := lifecycle.CertView{State: res.Reading.State, Confirmed: true}
+		if !lifecycle.CertAdvances(&old, next) {
 			continue
 		}
-		if err := r.triggerCertification(ctx, rep, row, status); err != nil {
+		if err := r.triggerCertification(ctx, rep, row, res.Reading.State); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func certificationStatus(ctx context.Context, api dispatcher.CertificationAPI, row store.Certification) (string, error) {
-	if row.Kind == "company" {
-		res, err := api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: row.RequestID})
-		if err != nil {
-			return "", err
-		}
-		return res.Status, nil
-	}
-	res, err := api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: row.RequestID})
-	if err != nil {
-		return "", err
-	}
-	return res.Status, nil
-}
-
 // triggerCertification publishes a RECONCILE event for one certification
-// (kind auth.company or auth.personal, the status the API showed). Its id
-// covers that status, so repeated passes collapse in the duplicate window
+// (kind auth.company or auth.personal, status the state word the API
+// showed; the dispatcher asks the API again before it applies it). Its id
+// covers that state, so repeated passes collapse in the duplicate window
 // and, once applied, in the ledger's events.
 func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row store.Certification, status string) error {
 	kind := events.KindAuthPersonal
@@ -85,7 +84,7 @@ func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row 
 	payload, _ := json.Marshal(map[string]string{"reason": "pending", "status": status})
 	env := events.Envelope{
 		Schema: events.SchemaCallbackV1, Tenant: row.Tenant, Kind: kind, Type: TypeReconcile,
-		Auth:       &events.Auth{RequestID: row.RequestID, Status: status, Success: status == qys.AuthStatusSuccess},
+		Auth:       &events.Auth{RequestID: row.RequestID, Status: status, Success: status == lifecycle.CertSuccess},
 		ReceivedAt: r.cfg.Now().UTC(), Format: "reconcile", Source: events.SourceReconcile, Payload: payload,
 	}
 	env.ID = events.EventID(row.Tenant, kind, row.RequestID, TypeReconcile, status, "pending")

@@ -63,10 +63,22 @@ type Reconciler struct {
 
 // Report says what one pass did.
 type Report struct {
-	Checked   int // contracts and certifications compared with the API
+	Checked   int // contracts compared with the API
 	Triggered int // new RECONCILE triggers published (repeats within the duplicate window not counted)
 	Requeued  int // documents put back in the archive queue
+	// CertificationsChecked counts the pending certifications the
+	// certification-result API confirmed a state for.
+	CertificationsChecked int
+	// CertificationsUnconfirmed counts the pending certifications it could
+	// not confirm (unknown to the API, an answer not recognised, or a
+	// failed call); UnconfirmedCertifications holds their request ids
+	// (the first MaxReportedIDs).
+	CertificationsUnconfirmed int
+	UnconfirmedCertifications []string
 }
+
+// MaxReportedIDs bounds Report.UnconfirmedCertifications.
+const MaxReportedIDs = 100
 
 // New returns a Reconciler.
 func New(cfg Options) *Reconciler {
@@ -102,7 +114,9 @@ func (r *Reconciler) Run(ctx context.Context) {
 			r.cfg.Logger.Warn().Err(err).Msg("reconcile pass failed")
 			continue
 		}
-		r.cfg.Logger.Info().Int("checked", rep.Checked).Int("triggered", rep.Triggered).Int("requeued", rep.Requeued).Msg("reconcile pass")
+		r.cfg.Logger.Info().Int("checked", rep.Checked).Int("triggered", rep.Triggered).Int("requeued", rep.Requeued).
+			Int("certifications_checked", rep.CertificationsChecked).
+			Int("certifications_unconfirmed", rep.CertificationsUnconfirmed).Msg("reconcile pass")
 	}
 }
 

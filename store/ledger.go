@@ -141,14 +141,28 @@ type Certification struct {
 	Tenant     string
 	RequestID  string
 	Kind       string // personal or company
-	Status     string // as 契约锁 sends it (qys.AuthStatus*, or a callback type)
+	// Status is the status as 契约锁 sent it: the callback's code or type
+	// (qys.AuthStatus*, COMPANY_AUTH_SUCCESS…) or, when Confirmed, the
+	// certification-result answer's code, whose meanings differ. Read
+	// State, not Status.
+	Status string
+	// State is the lifecycle state (lifecycle.Cert*). Empty on input and on
+	// rows written before it existed: derived from Status and Success
+	// (lifecycle.CertState) then.
+	State      string
 	Success    bool
 	Mode       string
 	Name       string
 	FailReason string
-	// Confirmed: Status came from the certification-result API
+	// Confirmed: State came from the certification-result API
 	// (/companyauth/result, /v2/personalauth/result), not a callback.
 	Confirmed bool
+	// Reason says why an unconfirmed row is unconfirmed (CertReason*); ""
+	// when confirmed.
+	Reason string
+	// Answer is the certification-result answer as sent when it did not
+	// confirm the row (Reason CertReasonUnrecognized); nil otherwise.
+	Answer json.RawMessage
 	// Pending: the reconciler still polls it (lifecycle.CertPending); the
 	// store sets it, callers leave it.
 	Pending bool
@@ -158,9 +172,31 @@ type Certification struct {
 	UpdatedAt time.Time
 }
 
+// Why a certification is unconfirmed (Certification.Reason).
+const (
+	// CertReasonNoAPI: the tenant has no API credentials (or an API
+	// without the certification-result calls).
+	CertReasonNoAPI = "no_api"
+	// CertReasonNotFound: the API does not know the certification (code
+	// 1604 INVALID_AUTHID, or company status -1).
+	CertReasonNotFound = "not_found"
+	// CertReasonUnrecognized: the API answered in a shape qyshook does not
+	// recognise; the answer is kept in Answer (qys.UnrecognizedResult).
+	CertReasonUnrecognized = "unrecognized_result"
+)
+
+// CertState is the certification's lifecycle state: State, or for rows
+// written before it existed the state derived from Status and Success.
+func (c *Certification) CertState() string {
+	if c.State != "" {
+		return c.State
+	}
+	return lifecycle.CertState(c.Status, c.Success)
+}
+
 // CertView is the lifecycle view of a certification.
 func (c *Certification) CertView() lifecycle.CertView {
-	return lifecycle.CertView{State: lifecycle.CertState(c.Status, c.Success), Confirmed: c.Confirmed}
+	return lifecycle.CertView{State: c.CertState(), Confirmed: c.Confirmed}
 }
 
 // CertificationChange applies one certification event: the store records

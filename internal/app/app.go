@@ -179,6 +179,9 @@ func apiClients(cfg *config.Config, budgets *Budgets, opts ...qys.Option) (map[s
 		if b := budgets.Budget(t.Name); b != nil {
 			o = append(o, qys.WithBudget(b))
 		}
+		if t.QYS.AuthResultShape != "" {
+			o = append(o, qys.WithAuthResultShape(t.QYS.AuthResultShape))
+		}
 		c, err := qys.NewClient(t.QYS.BaseURL, t.QYS.AppToken.Reveal(), t.QYS.AppSecret.Reveal(), o...)
 		if err != nil {
 			return nil, fmt.Errorf("tenant %q: %w", t.Name, err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
-	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -312,8 +311,11 @@ type demoCert struct {
 	Success   bool   `json:"success"`
 	Mode      string `json:"mode,omitempty"`
 	// Confirmed: the status came from the certification-result API.
-	Confirmed bool   `json:"confirmed"`
-	State     string `json:"state"`
+	Confirmed bool `json:"confirmed"`
+	// Reason: why it is unconfirmed (no_api, not_found,
+	// unrecognized_result).
+	Reason string `json:"reason,omitempty"`
+	State  string `json:"state"`
 }
 
 type demoCallbackSum struct {
@@ -358,7 +360,7 @@ func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary
 		}
 		sum.Certifications = append(sum.Certifications, demoCert{Kind: c.Kind, RequestID: c.RequestID,
 			Status: c.Status, Success: c.Success, Mode: c.Mode, Confirmed: c.Confirmed,
-			State: lifecycle.CertState(c.Status, c.Success)})
+			State: c.CertState(), Reason: c.Reason})
 	}
 	logical := map[int]bool{}
 	for _, d := range w.fake.Deliveries() {
@@ -401,9 +403,13 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	}
 	_ = t.flush()
 	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
-	t = newTable(w, "KIND", "REQUEST", "STATE", "STATUS", "SUCCESS", "CONFIRMED", "MODE")
+	t = newTable(w, "KIND", "REQUEST", "STATE", "ANSWERED", "SUCCESS", "CONFIRMED", "MODE")
 	for _, c := range s.Certifications {
-		t.row(c.Kind, c.RequestID, c.State, c.Status, demoYes(c.Success), demoYes(c.Confirmed), c.Mode)
+		confirmed := demoYes(c.Confirmed)
+		if !c.Confirmed && c.Reason != "" {
+			confirmed = "no (" + c.Reason + ")"
+		}
+		t.row(c.Kind, c.RequestID, c.State, c.Status, demoYes(c.Success), confirmed, c.Mode)
 	}
 	_ = t.flush()
 	cb := s.Callbacks

@@ -58,7 +58,7 @@ func TestDemo(t *testing.T) {
 	}
 	// Certifications confirmed through the API (CONFIRMED yes), in the
 	// state the API reported.
-	cert := regexp.MustCompile(`(?m)^(company|personal)\s+(demo-\S+)\s+SUCCESS\s+1\s+yes\s+yes`)
+	cert := regexp.MustCompile(`(?m)^(company|personal)\s+(demo-\S+)\s+SUCCESS\s+(2|realName=true)\s+yes\s+yes`)
 	if n := len(cert.FindAllString(text, -1)); n != 2 {
 		t.Errorf("%d certifications confirmed successful through the API in the output, want 2:\n%s", n, text)
 	}

@@ -152,3 +152,22 @@ func TestSQLiteCache(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthResultShape: QYSHOOK_QYS_AUTH_RESULT_SHAPE takes auto,
+// documented or legacy, and refuses anything else in one line naming it.
+func TestAuthResultShape(t *testing.T) {
+	for _, ok := range []string{"", "auto", "documented", "Legacy"} {
+		cfg, err := loadVars(map[string]string{"QYSHOOK_QYS_AUTH_RESULT_SHAPE": ok})
+		if err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+			continue
+		}
+		if got := cfg.Tenants[0].QYS.AuthResultShape; got != strings.ToLower(ok) {
+			t.Errorf("%q read as %q", ok, got)
+		}
+	}
+	_, err := loadVars(map[string]string{"QYSHOOK_QYS_AUTH_RESULT_SHAPE": "guess"})
+	if err == nil || !strings.Contains(err.Error(), "QYSHOOK_QYS_AUTH_RESULT_SHAPE") || strings.Count(err.Error(), "\n") > 0 {
+		t.Errorf("guess: %v", err)
+	}
+}

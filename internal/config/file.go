@@ -29,15 +29,16 @@ type fileTenant struct {
 	} `toml:"accept"`
 	AuthAnswer string `toml:"auth_answer"`
 	QYS        struct {
-		BaseURL      string `toml:"base_url"`
-		AppToken     string `toml:"app_token"`
-		AppSecret    string `toml:"app_secret"`
-		PrivateCloud bool   `toml:"private_cloud"`
-		AgentToken   string `toml:"agent_token"`
-		AgentSecret  string `toml:"agent_secret"`
-		VerifyOnline bool   `toml:"verify_online"`
-		APIRate      *int   `toml:"api_rate"`
-		APIInFlight  *int   `toml:"api_inflight"`
+		BaseURL         string `toml:"base_url"`
+		AppToken        string `toml:"app_token"`
+		AppSecret       string `toml:"app_secret"`
+		PrivateCloud    bool   `toml:"private_cloud"`
+		AgentToken      string `toml:"agent_token"`
+		AgentSecret     string `toml:"agent_secret"`
+		VerifyOnline    bool   `toml:"verify_online"`
+		AuthResultShape string `toml:"auth_result_shape"`
+		APIRate         *int   `toml:"api_rate"`
+		APIInFlight     *int   `toml:"api_inflight"`
 	} `toml:"qys"`
 }
 
@@ -47,7 +48,7 @@ var fileFields = map[string]string{
 	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
 	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
 	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
-	"api_rate": "qys.api_rate", "api_inflight": "qys.api_inflight",
+	"api_rate": "qys.api_rate", "api_inflight": "qys.api_inflight", "auth_result_shape": "qys.auth_result_shape",
 }
 
 // readFile reads the tenants of a TOML file. Unknown keys are errors, so a
@@ -104,15 +105,16 @@ func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenan
 		},
 		AuthAnswer: strings.ToLower(strings.TrimSpace(ft.AuthAnswer)),
 		QYS: QYS{
-			BaseURL:      or(ft.QYS.BaseURL, defaultBaseURL),
-			AppToken:     Secret(ft.QYS.AppToken),
-			AppSecret:    Secret(ft.QYS.AppSecret),
-			PrivateCloud: ft.QYS.PrivateCloud,
-			AgentToken:   Secret(strings.TrimSpace(ft.QYS.AgentToken)),
-			AgentSecret:  Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
-			VerifyOnline: ft.QYS.VerifyOnline,
-			APIRate:      orInt(ft.QYS.APIRate, budget.Rate),
-			APIInFlight:  orInt(ft.QYS.APIInFlight, budget.InFlight),
+			BaseURL:         or(ft.QYS.BaseURL, defaultBaseURL),
+			AppToken:        Secret(ft.QYS.AppToken),
+			AppSecret:       Secret(ft.QYS.AppSecret),
+			PrivateCloud:    ft.QYS.PrivateCloud,
+			AgentToken:      Secret(strings.TrimSpace(ft.QYS.AgentToken)),
+			AgentSecret:     Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
+			VerifyOnline:    ft.QYS.VerifyOnline,
+			AuthResultShape: strings.ToLower(strings.TrimSpace(ft.QYS.AuthResultShape)),
+			APIRate:         orInt(ft.QYS.APIRate, budget.Rate),
+			APIInFlight:     orInt(ft.QYS.APIInFlight, budget.InFlight),
 		},
 	}
 	for _, s := range ft.CallbackSecrets {

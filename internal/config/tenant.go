@@ -71,6 +71,11 @@ type QYS struct {
 	// ([tenant.qys] verify_online, QYSHOOK_QYS_VERIFY_ONLINE; default
 	// false: the file leaves the service).
 	VerifyOnline bool
+	// AuthResultShape is how certification-result answers are read:
+	// "auto" (default: by the fields present), "documented" or "legacy"
+	// (qys.WithAuthResultShape; [tenant.qys] auth_result_shape,
+	// QYSHOOK_QYS_AUTH_RESULT_SHAPE).
+	AuthResultShape string
 	// APIRate is the tenant's budget of open-API requests per second in
 	// this process, shared by the dispatcher, the archiver, the reconciler
 	// and certification lookups; 0 means no rate limit ([tenant.qys]
@@ -204,6 +209,10 @@ func (t *Tenant) validate(needs Need) []error {
 	}
 	if (t.QYS.AgentToken == "") != (t.QYS.AgentSecret == "") {
 		add("qys_agent_token", "the agent token and the agent secret go together")
+	}
+	if t.QYS.AuthResultShape != "" && !qys.ValidAuthShape(t.QYS.AuthResultShape) {
+		add("auth_result_shape", "%q: must be %s, %s or %s", t.QYS.AuthResultShape, qys.AuthShapeAuto,
+			qys.AuthShapeDocumented, qys.AuthShapeLegacy)
 	}
 	if t.QYS.APIRate < 0 || t.QYS.APIRate > MaxAPIRate {
 		add("api_rate", "%d: must be 0 (no rate limit) or 1 to %d requests per second", t.QYS.APIRate, MaxAPIRate)

@@ -2,6 +2,7 @@ package qystest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
@@ -278,8 +279,17 @@ type CompanyAuth struct {
 	CompanyName string
 	RegisterNo  string
 	LegalPerson string
-	// Status is qys.AuthStatusInProgress, AuthStatusSuccess or AuthStatusFailed.
+	// Status is the callback's code: qys.AuthStatusInProgress,
+	// AuthStatusSuccess or AuthStatusFailed. The documented answer
+	// translates it (0 → 4 认证中, 1 → 2 通过, 2 → 3 不通过).
 	Status string
+	// ResultStatus, when set, is the documented status to answer verbatim
+	// (-1 none, 1 未提交, 2 通过, 3 不通过, 4 认证中, 6 已过期, or any other
+	// code to try a reader), whatever Status says.
+	ResultStatus string
+	// Result, when set, is answered verbatim as the result object (a
+	// hand-made answer of any shape).
+	Result json.RawMessage
 }
 
 // PersonalAuth is a personal certification the fake answers on
@@ -289,8 +299,18 @@ type PersonalAuth struct {
 	Contact     string
 	ContactType string // qys.ContactMobile or qys.ContactEmail
 	Mode        string
-	// Status is qys.AuthStatusInProgress … AuthStatusReview.
+	// Status is the callback's code, qys.AuthStatusInProgress …
+	// AuthStatusReview; the documented answer says realName true for
+	// AuthStatusSuccess, false otherwise.
 	Status string
+	// Result, when set, is answered verbatim as the result object.
+	Result json.RawMessage
+}
+
+// documentedCompanyStatus translates a callback code into the documented
+// result code.
+var documentedCompanyStatus = map[string]string{
+	qys.AuthStatusInProgress: "4", qys.AuthStatusSuccess: "2", qys.AuthStatusFailed: "3",
 }
 
 // SetCompanyAuth records (or replaces) a company certification; no
@@ -330,8 +350,8 @@ func (s *Server) recordCompanyAuthLocked(requestID, name, registerNo, status str
 		RegisterNo: registerNo, LegalPerson: "张三", Status: status}
 }
 
-// codeAuthNotFound is the fake's code for an unknown certification; the
-// platform's is not known.
+// codeAuthNotFound is the platform's code for an unknown certification
+// (1604 INVALID_AUTHID, from a secondary source).
 const codeAuthNotFound = qys.CodeAuthNotFound
 
 func (s *Server) serveCompanyAuthResult(w *recorder, r *http.Request) {
@@ -351,13 +371,37 @@ func (s *Server) serveCompanyAuthResult(w *recorder, r *http.Request) {
 			}
 		}
 	}
+	legacy := s.cfg.legacyAuth
 	s.mu.Unlock()
 	if !ok {
-		writeNotFound(w, codeAuthNotFound, "认证记录不存在")
+		writeNotFound(w, codeAuthNotFound, "INVALID_AUTHID")
 		return
 	}
-	writeOK(w, map[string]any{"requestId": a.RequestID, "companyName": a.CompanyName,
-		"registerNo": a.RegisterNo, "legalPerson": a.LegalPerson, "status": number(a.Status)})
+	switch {
+	case a.Result != nil:
+		writeOK(w, a.Result)
+	case legacy:
+		writeOK(w, map[string]any{"requestId": a.RequestID, "companyName": a.CompanyName,
+			"registerNo": a.RegisterNo, "legalPerson": a.LegalPerson, "status": number(a.Status)})
+	default:
+		status := a.ResultStatus
+		if status == "" {
+			status = documentedCompanyStatus[a.Status]
+		}
+		if status == "" {
+			status = "1" // 未提交
+		}
+		res := map[string]any{"companyName": a.CompanyName, "status": number(status),
+			"basicStatus": number(status), "basicReason": "", "operAuthorizationReason": "",
+			"applicantName": a.LegalPerson, "authEndTime": nil}
+		if status == "2" {
+			res["authEndTime"] = "2026-12-07 10:00:00"
+		}
+		if status == "3" {
+			res["basicReason"] = "营业执照信息不符"
+		}
+		writeOK(w, res)
+	}
 }
 
 func (s *Server) servePersonalAuthResult(w *recorder, r *http.Request) {
@@ -380,10 +424,18 @@ func (s *Server) servePersonalAuthResult(w *recorder, r *http.Request) {
 			}
 		}
 	}
+	legacy := s.cfg.legacyAuth
 	s.mu.Unlock()
 	if !ok {
-		writeNotFound(w, codeAuthNotFound, "认证记录不存在")
+		writeNotFound(w, codeAuthNotFound, "INVALID_AUTHID")
 		return
 	}
-	writeOK(w, map[string]any{"authId": a.AuthID, "mode": a.Mode, "status": number(a.Status)})
+	switch {
+	case a.Result != nil:
+		writeOK(w, a.Result)
+	case legacy:
+		writeOK(w, map[string]any{"authId": a.AuthID, "mode": a.Mode, "status": number(a.Status)})
+	default:
+		writeOK(w, map[string]any{"realName": a.Status == qys.AuthStatusSuccess, "mode": a.Mode})
+	}
 }

@@ -59,6 +59,7 @@ type config struct {
 	contractRetry  []time.Duration
 	authRetry      []time.Duration
 	inMemoryZipMax int64
+	legacyAuth     bool
 	setup          []func(*Server) // run before the listener starts (listen.go, control.go)
 }
 
@@ -110,6 +111,13 @@ func WithLogLimit(n int) Option { return func(c *config) { c.logLimit = max(n, 0
 // By default each Server draws a random offset, so two runs (a restarted
 // `qyshook sim` writing to the same ledger) do not collide.
 func WithIDSeed(seed uint64) Option { return func(c *config) { c.idSeed = &seed } }
+
+// WithLegacyAuthResults makes /companyauth/result and
+// /v2/personalauth/result answer in the shape qyshook read before 2026-12
+// (the callback's codes under status: company 0/1/2, personal 0/1/2/3,
+// with requestId, registerNo, legalPerson), as some deployments may. By
+// default they answer the documented shape (qys.AuthShapeDocumented).
+func WithLegacyAuthResults() Option { return func(c *config) { c.legacyAuth = true } }
 
 // WithCredentials fixes AppToken and AppSecret instead of generating them.
 func WithCredentials(token, secret string) Option {

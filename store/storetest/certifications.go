@@ -30,26 +30,41 @@ func testCertificationChanges(t *testing.T, l store.Ledger) {
 		}
 		return res
 	}
-	// The callback's word, then the API's in-progress, then review.
-	if res := apply("e1", store.Certification{Status: "1", Success: true, Name: "甲方"}); !res.Changed || res.Previous != nil {
+	// The callback's word (unconfirmed, with its reason and the answer
+	// that did not confirm it), then the API's in-progress (the API's word
+	// replaces a callback's success), then the API's success. The API's
+	// codes differ from the callback's: State is stored, not derived.
+	if res := apply("e1", store.Certification{Status: "1", Success: true, Name: "甲方",
+		Reason: store.CertReasonUnrecognized, Answer: json.RawMessage(`{"status":1}`)}); !res.Changed || res.Previous != nil {
 		t.Fatalf("first apply = %+v", res)
 	}
-	if res := apply("e2", store.Certification{Status: "0", Confirmed: true, Detail: json.RawMessage(`{"status":0}`)}); res.Changed {
-		t.Fatal("a confirmed in-progress replaced an unconfirmed success (success is final)")
+	if got, err := l.Certification(ctx, tenant, "cr1"); err != nil || got.Confirmed || got.Reason != store.CertReasonUnrecognized ||
+		string(compact(got.Answer)) != `{"status":1}` || got.State != "SUCCESS" || !got.Pending {
+		t.Fatalf("unconfirmed row = %+v %v", got, err)
 	}
-	if res := apply("e3", store.Certification{Status: "1", Success: true, Confirmed: true, Detail: json.RawMessage(`{"status":1}`)}); !res.Changed ||
-		res.Previous == nil || res.Previous.Confirmed {
+	if res := apply("e2", store.Certification{Status: "4", State: "IN_PROGRESS", Confirmed: true, Detail: json.RawMessage(`{"status":4}`)}); !res.Changed {
+		t.Fatal("a confirmed in-progress did not replace an unconfirmed success (the API's word is the truth)")
+	}
+	if got, err := l.Certification(ctx, tenant, "cr1"); err != nil || !got.Confirmed || got.Reason != "" || got.Answer != nil ||
+		got.State != "IN_PROGRESS" || got.Success || got.Status != "4" {
+		t.Fatalf("confirmed in-progress row = %+v %v", got, err)
+	}
+	if res := apply("e3", store.Certification{Status: "2", State: "SUCCESS", Confirmed: true, Detail: json.RawMessage(`{"status":2}`)}); !res.Changed ||
+		res.Previous == nil || !res.Previous.Confirmed {
 		t.Fatalf("confirming the success = %+v", res)
 	}
-	if res := apply("e4", store.Certification{Status: "2", Confirmed: true, FailReason: "late"}); res.Changed {
+	if res := apply("e4", store.Certification{Status: "3", State: "FAILED", Confirmed: true, FailReason: "late"}); res.Changed {
 		t.Fatal("a failure replaced a confirmed success")
+	}
+	if res := apply("e5", store.Certification{Status: "1", Success: true}); res.Changed {
+		t.Fatal("a callback's word replaced the API's")
 	}
 	got, err := l.Certification(ctx, tenant, "cr1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !got.Success || !got.Confirmed || got.Pending || got.Name != "甲方" || got.FailReason != "" ||
-		string(compact(got.Detail)) != `{"status":1}` {
+		string(compact(got.Detail)) != `{"status":2}` || got.State != "SUCCESS" {
 		t.Fatalf("certification = %+v", got)
 	}
 	var facts []store.Fact
@@ -62,13 +77,16 @@ func testCertificationChanges(t *testing.T, l store.Ledger) {
 			facts = append(facts, f)
 		}
 	}
-	if len(facts) != 2 {
-		t.Fatalf("%d certification facts, want 2 (one per change)", len(facts))
+	if len(facts) != 3 {
+		t.Fatalf("%d certification facts, want 3 (one per change)", len(facts))
 	}
 	var second struct {
 		Previous string `json:"previous_status"`
 	}
 	if err := json.Unmarshal(facts[1].Payload, &second); err != nil || second.Previous != "SUCCESS" {
+		t.Fatalf("second fact %s: previous %q", facts[1].Payload, second.Previous)
+	}
+	if err := json.Unmarshal(facts[2].Payload, &second); err != nil || second.Previous != "IN_PROGRESS" {
 		t.Fatalf("second fact %s: previous %q", facts[1].Payload, second.Previous)
 	}
 	// Pending: an in-progress confirmed row and an unconfirmed one; not

@@ -11,17 +11,23 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-const certificationCols = `tenant, request_id, kind, status, success, mode, name, fail_reason,
-	confirmed, pending, detail, updated_at`
+const certificationCols = `tenant, request_id, kind, status, state, success, mode, name, fail_reason,
+	confirmed, reason, pending, detail, answer, updated_at`
 
 func scanCertification(sc interface{ Scan(...any) error }, c *store.Certification) error {
-	var detail []byte
-	if err := sc.Scan(&c.Tenant, &c.RequestID, &c.Kind, &c.Status, &c.Success, &c.Mode, &c.Name, &c.FailReason,
-		&c.Confirmed, &c.Pending, &detail, timeCol{&c.UpdatedAt}); err != nil {
+	var detail, answer []byte
+	if err := sc.Scan(&c.Tenant, &c.RequestID, &c.Kind, &c.Status, &c.State, &c.Success, &c.Mode, &c.Name, &c.FailReason,
+		&c.Confirmed, &c.Reason, &c.Pending, &detail, &answer, timeCol{&c.UpdatedAt}); err != nil {
 		return err
 	}
 	if len(detail) > 0 {
 		c.Detail = detail
+	}
+	if len(answer) > 0 {
+		c.Answer = answer
+	}
+	if c.State == "" {
+		c.State = c.CertState()
 	}
 	return nil
 }
@@ -88,20 +94,26 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 			res.Current = res.Previous
 			return nil
 		}
+		next.State = next.CertState()
+		next.Success = next.State == lifecycle.CertSuccess
 		if next.Success {
 			next.FailReason = ""
 		}
+		if next.Confirmed {
+			next.Reason, next.Answer = "", nil
+		}
 		next.Pending = lifecycle.CertPending(next.CertView())
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO certifications
-			(tenant, request_id, kind, status, success, mode, name, fail_reason, confirmed, pending, detail, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(tenant, request_id, kind, status, state, success, mode, name, fail_reason, confirmed, reason, pending,
+			 detail, answer, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, request_id) DO UPDATE SET
-			kind = excluded.kind, status = excluded.status, success = excluded.success,
+			kind = excluded.kind, status = excluded.status, state = excluded.state, success = excluded.success,
 			mode = excluded.mode, name = excluded.name, fail_reason = excluded.fail_reason,
-			confirmed = excluded.confirmed, pending = excluded.pending, detail = excluded.detail,
-			updated_at = excluded.updated_at`),
-			next.Tenant, next.RequestID, next.Kind, next.Status, next.Success, next.Mode, next.Name, next.FailReason,
-			next.Confirmed, next.Pending, jsonArg(next.Detail), s.timeArg(next.UpdatedAt))
+			confirmed = excluded.confirmed, reason = excluded.reason, pending = excluded.pending,
+			detail = excluded.detail, answer = excluded.answer, updated_at = excluded.updated_at`),
+			next.Tenant, next.RequestID, next.Kind, next.Status, next.State, next.Success, next.Mode, next.Name, next.FailReason,
+			next.Confirmed, next.Reason, next.Pending, jsonArg(next.Detail), jsonArg(next.Answer), s.timeArg(next.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("upsert certification: %w", err)
 		}

@@ -1,0 +1,4 @@
+ALTER TABLE certifications
+    DROP COLUMN answer,
+    DROP COLUMN reason,
+    DROP COLUMN state;

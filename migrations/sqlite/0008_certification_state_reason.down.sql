@@ -1,0 +1,3 @@
+ALTER TABLE certifications DROP COLUMN answer;
+ALTER TABLE certifications DROP COLUMN reason;
+ALTER TABLE certifications DROP COLUMN state;
