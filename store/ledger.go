@@ -138,9 +138,9 @@ type DocumentFailure struct {
 
 // Certification is a person's or a company's real-name certification.
 type Certification struct {
-	Tenant     string
-	RequestID  string
-	Kind       string // personal or company
+	Tenant    string
+	RequestID string
+	Kind      string // personal or company
 	// Status is the status as 契约锁 sent it: the callback's code or type
 	// (qys.AuthStatus*, COMPANY_AUTH_SUCCESS…) or, when Confirmed, the
 	// certification-result answer's code, whose meanings differ. Read
