@@ -256,3 +256,31 @@ func TestCertificationResultsAsDocumented(t *testing.T) {
 		}
 	})
 }
+
+// TestFormatBCertificationEndStates: format-B USER_AUTH_EXPIRED and
+// COMPANY_AUTH_INVALID are end states of their own (they were published
+// as IN_PROGRESS), whatever authStatus they carry.
+func TestFormatBCertificationEndStates(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	for _, tc := range []struct{ kind, id, typ string }{
+		{events.KindAuthPersonal, "b-exp", "USER_AUTH_EXPIRED"},
+		{events.KindAuthCompany, "b-inv", "COMPANY_AUTH_INVALID"},
+	} {
+		env := certEnvelope(tc.kind, tc.id, "1")
+		env.Type, env.Format, env.Auth.Success = tc.typ, "B", false
+		env.ID = events.EventID("default", tc.kind, tc.id, tc.typ, "1", "")
+		h.publishEnvelope(env)
+	}
+	h.start()
+	eventually(t, "facts", func() bool { return len(h.facts()) == 2 })
+	got := map[string]string{}
+	for _, f := range h.facts() {
+		got[f.Certification.RequestID] = f.Status
+	}
+	if got["b-exp"] != lifecycle.CertExpired || got["b-inv"] != lifecycle.CertInvalid {
+		t.Fatalf("fact states %v, want EXPIRED and INVALID", got)
+	}
+	if c := h.certification("b-exp"); c.State != lifecycle.CertExpired || c.Success {
+		t.Fatalf("b-exp = %+v", c)
+	}
+}

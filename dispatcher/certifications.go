@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/events"
@@ -70,9 +71,15 @@ func certificationFromEnvelope(env *events.Envelope) store.Certification {
 	if env.Kind == events.KindAuthCompany {
 		kind = certCompany
 	}
+	state := lifecycle.CertState(a.Status, a.Success)
+	if strings.Contains(env.Type, "_AUTH_") {
+		// Format B: the callback type is the outcome (USER_AUTH_EXPIRED,
+		// COMPANY_AUTH_INVALID…), whatever its authStatus says.
+		state = lifecycle.CertState(env.Type, a.Success)
+	}
 	return store.Certification{
-		Tenant: env.Tenant, RequestID: a.RequestID, Kind: kind, Status: a.Status, Success: a.Success,
-		State: lifecycle.CertState(a.Status, a.Success), Mode: a.Mode, Name: a.Name, FailReason: a.FailReason,
+		Tenant: env.Tenant, RequestID: a.RequestID, Kind: kind, Status: a.Status, Success: state == lifecycle.CertSuccess,
+		State: state, Mode: a.Mode, Name: a.Name, FailReason: a.FailReason,
 		Reason: store.CertReasonNoAPI, Detail: env.Payload, UpdatedAt: time.Now().UTC(),
 	}
 }

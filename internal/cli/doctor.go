@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/qys"
 )
 
 // runDoctor checks what the service needs, from this shell's settings,
@@ -14,12 +21,22 @@ import (
 // credentials and the clock. It prints one row per check and exits
 // non-zero when any fails.
 func runDoctor(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "doctor", "")
+	fs := newFlags(env, "doctor", "[--certification ID [--kind company|personal] [--tenant T] [--json]]")
+	certID := fs.String("certification", "", "ask the platform's certification-result API about this request id (company) or auth id (personal) and print its raw answer and how qyshook reads it")
+	kind := fs.String("kind", "", "with --certification: company or personal (default: ask both)")
+	tenant := fs.String("tenant", config.DefaultTenant, "with --certification: the tenant whose API credentials to use")
+	asJSON := fs.Bool("json", false, "with --certification: print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return opsUsage(fs, "doctor takes no arguments")
+	}
+	if *certID != "" {
+		return doctorCertification(ctx, env, *certID, *kind, *tenant, *asJSON)
+	}
+	if *kind != "" || *asJSON {
+		return opsUsage(fs, "--kind and --json go with --certification")
 	}
 	t := newTable(env.Stdout, "CHECK", "OK", "SEEN", "FIX")
 	cfg, err := config.Load(env.Getenv)
@@ -44,4 +61,142 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("doctor: %d check(s) failed", failed)}
 	}
 	return nil
+}
+
+// certAnswer is one certification-result call as doctor --certification
+// prints it.
+type certAnswer struct {
+	Kind string `json:"kind"` // company or personal
+	Path string `json:"path"`
+	// Code and Message are the envelope's when the call failed.
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Answer is the result object as the platform sent it.
+	Answer json.RawMessage `json:"answer,omitempty"`
+	// Shape, State, NotFound and Reading say how qyshook reads it.
+	Shape    string `json:"shape,omitempty"`
+	State    string `json:"state,omitempty"`
+	NotFound bool   `json:"not_found,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Reading  string `json:"reading"`
+}
+
+// doctorCertification asks the certification-result API about one id and
+// prints the raw answer beside qyshook's reading of it, so an operator
+// with sandbox access can check the mapping against the real platform
+// (docs/evidence.md, "Certification results"). It exits 0 when every
+// answer was read (a state, or not found), 1 when one was not recognised
+// or a call failed.
+func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string, asJSON bool) error {
+	kinds := []string{"company", "personal"}
+	switch kind {
+	case "":
+	case "company", "personal":
+		kinds = []string{kind}
+	default:
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("doctor: --kind %q: want company or personal", kind)}
+	}
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("configuration refused: %w", err)}
+	}
+	apis, err := app.APIClients(cfg)
+	if err != nil {
+		return &ExitError{Code: ExitFailure, Err: err}
+	}
+	api, ok := apis[tenant].(dispatcher.CertificationAPI)
+	if !ok {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("tenant %q has no 契约锁 API credentials (%sQYS_APP_TOKEN, %sQYS_APP_SECRET)",
+			tenant, config.Prefix, config.Prefix)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out []certAnswer
+	bad := 0
+	for _, k := range kinds {
+		a := askCertification(ctx, api, k, id)
+		if a.State == "" && !a.NotFound {
+			bad++
+		}
+		out = append(out, a)
+	}
+	if asJSON {
+		if err := printJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, a := range out {
+			fmt.Fprintf(env.Stdout, "%s  GET %s\n", a.Kind, a.Path)
+			switch {
+			case a.Error != "":
+				fmt.Fprintf(env.Stdout, "  answer:  code %d %s\n", a.Code, a.Message)
+				if a.Code == 0 {
+					fmt.Fprintf(env.Stdout, "  error:   %s\n", a.Error)
+				}
+			default:
+				var buf bytes.Buffer
+				if json.Indent(&buf, a.Answer, "           ", "  ") != nil {
+					buf.Reset()
+					buf.Write(a.Answer)
+				}
+				fmt.Fprintf(env.Stdout, "  answer:  %s\n", buf.String())
+			}
+			fmt.Fprintf(env.Stdout, "  read as: %s\n\n", a.Reading)
+		}
+	}
+	if bad > 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d answer(s) not recognised or failed: the certification stays unconfirmed", bad)}
+	}
+	return nil
+}
+
+func askCertification(ctx context.Context, api dispatcher.CertificationAPI, kind, id string) certAnswer {
+	a := certAnswer{Kind: kind}
+	var (
+		reading qys.AuthReading
+		err     error
+	)
+	if kind == "company" {
+		a.Path = qys.PathCompanyAuthResult + "?requestId=" + id
+		var r *qys.CompanyAuthResult
+		if r, err = api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: id}); err == nil {
+			a.Answer, reading = r.Raw, r.Reading
+		}
+	} else {
+		a.Path = qys.PathPersonalAuthResult + "?authId=" + id
+		var r *qys.PersonalAuthResult
+		if r, err = api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: id}); err == nil {
+			a.Answer, reading = r.Raw, r.Reading
+		}
+	}
+	var ae *qys.APIError
+	switch {
+	case errors.Is(err, qys.ErrNotFound):
+		if errors.As(err, &ae) {
+			a.Code, a.Message = ae.Code, ae.Message
+		}
+		a.Error, a.NotFound = err.Error(), true
+		a.Reading = "not found: the certification is recorded unconfirmed (reason not_found)"
+		return a
+	case err != nil:
+		if errors.As(err, &ae) {
+			a.Code, a.Message = ae.Code, ae.Message
+		}
+		a.Error = err.Error()
+		a.Reading = "the call failed: the dispatcher retries it, then dead-letters the callback"
+		return a
+	}
+	a.Shape, a.State, a.NotFound, a.Reason = reading.Shape, reading.State, reading.NotFound, reading.Reason
+	switch {
+	case reading.NotFound:
+		a.Reading = reading.Detail + ": recorded unconfirmed (reason not_found)"
+	case reading.State != "":
+		a.Reading = fmt.Sprintf("%s, confirmed (%s shape: %s)", reading.State, reading.Shape, reading.Detail)
+	default:
+		a.Reading = "not recognised (" + reading.Detail + "): recorded unconfirmed (reason " + reading.Reason +
+			"), never taken as success or failure; set " + config.Prefix + "QYS_AUTH_RESULT_SHAPE if your platform answers the " +
+			strings.Join([]string{qys.AuthShapeLegacy, qys.AuthShapeDocumented}, " or ") + " shape"
+	}
+	return a
 }

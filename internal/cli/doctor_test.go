@@ -69,3 +69,41 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("bad configuration:\n%s", r)
 	}
 }
+
+// TestDoctorCertification: doctor --certification prints the platform's
+// raw answer and how qyshook reads it, for company and personal ids; an
+// answer of no known shape exits 1 and says it stays unconfirmed; an
+// unknown id (1604) reads as not found.
+func TestDoctorCertification(t *testing.T) {
+	fake := qystest.NewServer()
+	t.Cleanup(fake.Close)
+	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
+	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
+	fake.SetCompanyAuth(qystest.CompanyAuth{RequestID: "co-pass", CompanyName: "甲方", ResultStatus: "2"})
+	fake.SetCompanyAuth(qystest.CompanyAuth{RequestID: "co-odd", Result: []byte(`{"status":1}`)})
+	fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-no", Mode: "IVS", Status: "0"})
+
+	r := mustOpsRun(t, ExitOK, vars, "doctor", "--certification", "co-pass", "--kind", "company")
+	for _, want := range []string{"/companyauth/result?requestId=co-pass", `"status": 2`, "SUCCESS, confirmed", "documented"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("co-pass: no %q in\n%s", want, r)
+		}
+	}
+	r = mustOpsRun(t, ExitFailure, vars, "doctor", "--certification", "co-odd", "--kind", "company")
+	if !strings.Contains(r.stdout, "not recognised") || !strings.Contains(r.stdout, "unrecognized_result") {
+		t.Errorf("co-odd:\n%s", r)
+	}
+	r = mustOpsRun(t, ExitOK, vars, "doctor", "--certification", "pe-no", "--kind", "personal", "--json")
+	var got []certAnswer
+	mustOpsJSON(t, r, &got)
+	if len(got) != 1 || got[0].State != "NOT_CERTIFIED" || !strings.Contains(strings.Join(strings.Fields(string(got[0].Answer)), ""), `"realName":false`) {
+		t.Errorf("pe-no: %+v", got)
+	}
+	// Both kinds asked; neither knows it: 1604 for the person.
+	r = mustOpsRun(t, ExitOK, vars, "doctor", "--certification", "ghost")
+	if strings.Count(r.stdout, "not found") != 2 || !strings.Contains(r.stdout, "1604") {
+		t.Errorf("ghost:\n%s", r)
+	}
+	mustOpsRun(t, ExitUsage, vars, "doctor", "--certification", "x", "--kind", "robot")
+	mustOpsRun(t, ExitUsage, vars, "doctor", "--json")
+}
