@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -22,9 +21,10 @@ import (
 //     RETURNING id: the ones not returned were applied before);
 //  2. one SELECT … FOR UPDATE of all the batch's contracts, ORDER BY
 //     (tenant, id) in byte order, and one SELECT of their signatories;
-//  3. the decisions, in Go, change by change in lock order, exactly as
-//     applyContract makes them (store.Advances, Stale, Reconfirms, merge,
-//     the facts numbered from the row's fact_seq);
+//  3. the decisions, change by change in lock order, by decide (the one
+//     commit rule applyContract uses too), folded over the batch: each
+//     contract's final row, signatories, documents and queue update, the
+//     facts numbered from the row's fact_seq;
 //  4. the writes, one multi-row statement each: the stale events deleted,
 //     the new contracts inserted, the changed ones upserted (their final
 //     row and fact_seq), signatories replaced, documents upserted, the
@@ -87,26 +87,77 @@ type batchFact struct {
 	created time.Time
 }
 
+// batch is the set-based path's state for one ApplyContracts call.
+type batch struct {
+	chs     []store.ContractChange
+	order   []int
+	nexts   []store.Contract
+	evs     []store.Event
+	applies []bool // the change's event is new: it is decided
+	outs    []store.Applied
+	errs    []error
+	now     time.Time
+
+	byKey    map[[2]string]*batchContract
+	keys     [][2]string // the contracts changed, in lock order
+	deleted  []string    // events of stale changes
+	stale    map[string]bool
+	docs     map[[2]string]*batchDoc
+	docOrder [][2]string
+	facts    []batchFact
+	created  time.Time // facts without CreatedAt: now, then one microsecond more each
+}
+
 // applyBatch applies chs in tx with set-based statements (see above). It
 // returns errSequential when the batch must go the other way.
 func (s *DB) applyBatch(ctx context.Context, tx *sql.Tx, chs []store.ContractChange, order []int) ([]store.Applied, []error, error) {
-	outs, errs := make([]store.Applied, len(chs)), make([]error, len(chs))
-	nexts := make([]store.Contract, len(chs))
-	evs := make([]store.Event, len(chs))
-	now := s.now()
+	b, err := newBatch(chs, order, s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	// 1. The events.
+	if err := b.recordEvents(ctx, s, tx); err != nil {
+		return nil, nil, err
+	}
+	// 2. Lock and read the contracts the batch changes.
+	if err := b.collectKeys(); err != nil {
+		return nil, nil, err
+	}
+	if err := s.lockContracts(ctx, tx, b.keys, b.byKey); err != nil {
+		return nil, nil, err
+	}
+	// 3. Decide, change by change, in lock order.
+	for pos, i := range b.order {
+		if err := b.decide(pos, i); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, k := range b.keys {
+		if bc := b.byKey[k]; bc.lastQueue >= 0 && bc.lastDocs > bc.lastQueue {
+			return nil, nil, errSequential // documents changed after the queue update
+		}
+	}
+	// 4. Write.
+	if err := b.write(ctx, s, tx); err != nil {
+		return nil, nil, err
+	}
+	return b.outs, b.errs, nil
+}
+
+// newBatch normalises the changes as applyContract does (normalizeChange)
+// and dates their events.
+func newBatch(chs []store.ContractChange, order []int, now time.Time) (*batch, error) {
+	b := &batch{chs: chs, order: order, now: now, created: now,
+		nexts: make([]store.Contract, len(chs)), evs: make([]store.Event, len(chs)),
+		applies: make([]bool, len(chs)), outs: make([]store.Applied, len(chs)), errs: make([]error, len(chs)),
+		byKey: map[[2]string]*batchContract{}, stale: map[string]bool{}, docs: map[[2]string]*batchDoc{}}
 	for _, i := range order {
-		ch := chs[i]
-		next := ch.Contract
-		next.Tenant, next.ID = contractKey(ch)[0], contractKey(ch)[1]
-		if ch.Event.ID == "" {
-			return nil, nil, fmt.Errorf("event id is empty")
+		if chs[i].Event.ID == "" {
+			return nil, fmt.Errorf("event id is empty")
 		}
-		if next.ID == "" {
-			return nil, nil, fmt.Errorf("contract id is empty")
-		}
-		ev := ch.Event
-		if ev.ContractID == "" {
-			ev.ContractID = next.ID
+		next, ev, err := normalizeChange(chs[i])
+		if err != nil {
+			return nil, err
 		}
 		if ev.ReceivedAt.IsZero() {
 			ev.ReceivedAt = now
@@ -114,171 +165,173 @@ func (s *DB) applyBatch(ctx context.Context, tx *sql.Tx, chs []store.ContractCha
 		if ev.AppliedAt.IsZero() {
 			ev.AppliedAt = now
 		}
-		nexts[i], evs[i] = next, ev
+		b.nexts[i], b.evs[i] = next, ev
 	}
+	return b, nil
+}
 
-	// 1. The events, in lock order; an id repeated in the batch is a
-	// duplicate of its first change.
+// recordEvents inserts the events in lock order; an id repeated in the
+// batch, or recorded before, is a duplicate and its change is not
+// decided.
+func (b *batch) recordEvents(ctx context.Context, s *DB, tx *sql.Tx) error {
 	first := map[string]int{} // event id -> its first change
 	var fresh []int
-	for _, i := range order {
-		if _, ok := first[evs[i].ID]; ok {
+	for _, i := range b.order {
+		if _, ok := first[b.evs[i].ID]; ok {
 			continue
 		}
-		first[evs[i].ID] = i
+		first[b.evs[i].ID] = i
 		fresh = append(fresh, i)
 	}
-	inserted, err := s.insertEvents(ctx, tx, evs, fresh)
+	inserted, err := s.insertEvents(ctx, tx, b.evs, fresh)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	applies := make([]bool, len(chs))
-	for _, i := range order {
-		if first[evs[i].ID] == i && inserted[evs[i].ID] {
-			applies[i] = true
+	for _, i := range b.order {
+		if first[b.evs[i].ID] == i && inserted[b.evs[i].ID] {
+			b.applies[i] = true
 			continue
 		}
-		errs[i] = s.fail("apply contract "+chs[i].Contract.ID, fmt.Errorf("event %s: %w", evs[i].ID, store.ErrDuplicate))
+		b.errs[i] = s.fail("apply contract "+b.chs[i].Contract.ID, fmt.Errorf("event %s: %w", b.evs[i].ID, store.ErrDuplicate))
 	}
+	return nil
+}
 
-	// 2. Lock and read the contracts the batch changes.
-	byKey := map[[2]string]*batchContract{}
-	var keys [][2]string
-	for _, i := range order {
-		k := [2]string{nexts[i].Tenant, nexts[i].ID}
-		if !applies[i] || byKey[k] != nil {
+// collectKeys lists the contracts the decided changes touch, in lock
+// order.
+func (b *batch) collectKeys() error {
+	for _, i := range b.order {
+		k := [2]string{b.nexts[i].Tenant, b.nexts[i].ID}
+		if !b.applies[i] || b.byKey[k] != nil {
 			continue
 		}
 		if k[0] == "" {
-			return nil, nil, errSequential // no tenant: the other path reads the row back each time
+			return errSequential // no tenant: the other path reads the row back each time
 		}
-		byKey[k] = &batchContract{tenant: k[0], id: k[1], lastQueue: -1, lastDocs: -1}
-		keys = append(keys, k)
+		b.byKey[k] = &batchContract{tenant: k[0], id: k[1], lastQueue: -1, lastDocs: -1}
+		b.keys = append(b.keys, k)
 	}
-	if err := s.lockContracts(ctx, tx, keys, byKey); err != nil {
-		return nil, nil, err
-	}
+	return nil
+}
 
-	// 3. Decide, change by change, in lock order.
-	var deleted []string // events of stale changes
-	stale := map[string]bool{}
-	docs := map[[2]string]*batchDoc{}
-	var docOrder [][2]string
-	var facts []batchFact
-	created := now // facts without CreatedAt: now, then one microsecond more each
-	for pos, i := range order {
-		if !applies[i] {
-			if stale[evs[i].ID] {
-				return nil, nil, errSequential // the other path records it anew
-			}
-			continue
+// decide makes the decision of change i (at position pos of the lock
+// order) against its contract as the batch has left it, and folds it in.
+func (b *batch) decide(pos, i int) error {
+	if !b.applies[i] {
+		if b.stale[b.evs[i].ID] {
+			return errSequential // the other path records it anew
 		}
-		ch, next := chs[i], nexts[i]
-		bc := byKey[[2]string{next.Tenant, next.ID}]
-		old := bc.row
-		written := merge(old, next, now)
-		if old != nil {
-			if !store.Advances(old, &next) {
-				switch {
-				case store.Stale(old, &next):
-					deleted = append(deleted, evs[i].ID)
-					stale[evs[i].ID] = true
-					outs[i] = store.Applied{Stale: true, Previous: old, Current: old}
-				case store.Reconfirms(old, &next):
-					ov := old.View()
-					began, ended := lifecycle.Refetched(&ov, next.View())
-					cur := *old
-					cur.FetchedAt, cur.FetchEndedAt = began, ended
-					bc.row, bc.refetched = &cur, true
-					outs[i] = store.Applied{Previous: old, Current: &cur}
-				default:
-					outs[i] = store.Applied{Previous: old, Current: old}
-				}
-				continue
-			}
-		}
-		bc.full = true
-		if len(next.Signatories) > 0 || old == nil {
-			bc.sigs = lastByID(next.Signatories, func(sg store.Signatory) string { return sg.ID })
-			bc.writeSigs = true
-		}
-		for _, d := range lastByID(next.Documents, func(d store.Document) string { return d.ID }) {
-			k := [2]string{next.Tenant, d.ID}
-			bd := docs[k]
-			if bd == nil {
-				bd = &batchDoc{tenant: next.Tenant, id: d.ID, contractID: next.ID}
-				docs[k] = bd
-				docOrder = append(docOrder, k)
-			}
-			if bd.contractID != next.ID {
-				return nil, nil, errSequential // one document under two contracts
-			}
-			if d.Title != "" {
-				bd.title = d.Title
-			}
-			bc.lastDocs = pos
-		}
-		if ch.ArchiveDocuments {
-			bc.lastQueue = pos
-		}
-		prev := ""
-		if old != nil {
-			prev = old.Status
-		}
-		for n, f := range ch.Facts {
-			if f.ID == "" {
-				return nil, nil, fmt.Errorf("fact %d: id is empty", n)
-			}
-			bf := batchFact{created: f.CreatedAt}
-			if bf.created.IsZero() {
-				bf.created = created
-				created = created.Add(time.Microsecond)
-			}
-			f.Seq = 0
-			if f.ContractID != "" {
-				fc := byKey[[2]string{f.Tenant, f.ContractID}]
-				if fc == nil || fc.row == nil && fc != bc {
-					return nil, nil, errSequential // a fact about another contract: numbered there
-				}
-				fc.factSeq++
-				fc.full = true
-				f.Seq = fc.factSeq
-			}
-			if f, bf.payload, err = completeFact(f, prev); err != nil {
-				return nil, nil, err
-			}
-			bf.f = f
-			facts = append(facts, bf)
-		}
-		written.Documents = nil
-		bc.row = &written
-		outs[i] = store.Applied{Changed: true, Previous: old, Current: &written}
+		return nil
 	}
-	for _, k := range keys {
-		if bc := byKey[k]; bc.lastQueue >= 0 && bc.lastDocs > bc.lastQueue {
-			return nil, nil, errSequential // documents changed after the queue update
-		}
+	next := b.nexts[i]
+	bc := b.byKey[[2]string{next.Tenant, next.ID}]
+	old := bc.row
+	d := decide(old, b.chs[i], next, b.now)
+	switch d.outcome {
+	case stale:
+		b.deleted = append(b.deleted, b.evs[i].ID)
+		b.stale[b.evs[i].ID] = true
+		b.outs[i] = store.Applied{Stale: true, Previous: old, Current: old}
+		return nil
+	case refetched:
+		cur := d.row
+		bc.row, bc.refetched = &cur, true
+		b.outs[i] = store.Applied{Previous: old, Current: &cur}
+		return nil
+	case unchanged:
+		b.outs[i] = store.Applied{Previous: old, Current: old}
+		return nil
 	}
+	bc.full = true
+	if d.replaceSigs {
+		bc.sigs, bc.writeSigs = d.sigs, true
+	}
+	if err := b.foldDocuments(pos, bc, d); err != nil {
+		return err
+	}
+	if d.queueDocs {
+		bc.lastQueue = pos
+	}
+	if err := b.numberFacts(bc, d); err != nil {
+		return err
+	}
+	written := d.row
+	written.Documents = nil
+	bc.row = &written
+	b.outs[i] = store.Applied{Changed: true, Previous: old, Current: &written}
+	return nil
+}
 
-	// 4. Write.
-	if err := s.execIn(ctx, tx, `DELETE FROM events WHERE id IN `, 1, len(deleted), func(n int) []any {
-		return []any{deleted[n]}
+// foldDocuments records the decision's document upserts.
+func (b *batch) foldDocuments(pos int, bc *batchContract, d decision) error {
+	for _, doc := range d.docs {
+		k := [2]string{bc.tenant, doc.ID}
+		bd := b.docs[k]
+		if bd == nil {
+			bd = &batchDoc{tenant: bc.tenant, id: doc.ID, contractID: bc.id}
+			b.docs[k] = bd
+			b.docOrder = append(b.docOrder, k)
+		}
+		if bd.contractID != bc.id {
+			return errSequential // one document under two contracts
+		}
+		if doc.Title != "" {
+			bd.title = doc.Title
+		}
+		bc.lastDocs = pos
+	}
+	return nil
+}
+
+// numberFacts numbers the decision's facts from their contract's fact_seq
+// and completes them (completeFact) for the outbox.
+func (b *batch) numberFacts(bc *batchContract, d decision) error {
+	for n, f := range d.facts {
+		if f.ID == "" {
+			return fmt.Errorf("fact %d: id is empty", n)
+		}
+		bf := batchFact{created: f.CreatedAt}
+		if bf.created.IsZero() {
+			bf.created = b.created
+			b.created = b.created.Add(time.Microsecond)
+		}
+		f.Seq = 0
+		if f.ContractID != "" {
+			fc := b.byKey[[2]string{f.Tenant, f.ContractID}]
+			if fc == nil || fc.row == nil && fc != bc {
+				return errSequential // a fact about another contract: numbered there
+			}
+			fc.factSeq++
+			fc.full = true
+			f.Seq = fc.factSeq
+		}
+		var err error
+		if f, bf.payload, err = completeFact(f, d.previous); err != nil {
+			return err
+		}
+		bf.f = f
+		b.facts = append(b.facts, bf)
+	}
+	return nil
+}
+
+// write runs step 4: one multi-row statement per kind of write.
+func (b *batch) write(ctx context.Context, s *DB, tx *sql.Tx) error {
+	if err := s.execIn(ctx, tx, `DELETE FROM events WHERE id IN `, 1, len(b.deleted), func(n int) []any {
+		return []any{b.deleted[n]}
 	}); err != nil {
-		return nil, nil, fmt.Errorf("delete stale events: %w", err)
+		return fmt.Errorf("delete stale events: %w", err)
 	}
-	if err := s.writeContracts(ctx, tx, keys, byKey); err != nil {
-		return nil, nil, err
+	if err := s.writeContracts(ctx, tx, b.keys, b.byKey); err != nil {
+		return err
 	}
-	if err := s.writeBatchSignatories(ctx, tx, keys, byKey); err != nil {
-		return nil, nil, err
+	if err := s.writeBatchSignatories(ctx, tx, b.keys, b.byKey); err != nil {
+		return err
 	}
-	if err := s.writeBatchDocuments(ctx, tx, docOrder, docs, keys, byKey, now); err != nil {
-		return nil, nil, err
+	if err := s.writeBatchDocuments(ctx, tx, b.docOrder, b.docs, b.keys, b.byKey, b.now); err != nil {
+		return err
 	}
-	if err := s.insertBatchFacts(ctx, tx, facts); err != nil {
-		return nil, nil, err
-	}
-	return outs, errs, nil
+	return s.insertBatchFacts(ctx, tx, b.facts)
 }
 
 // chunks calls f on successive ranges [lo, hi) of n items of cols

@@ -128,95 +128,40 @@ func lockOrder(chs []store.ContractChange) []int {
 // store.ErrDuplicate before anything is written. known, when not nil, is
 // the contract's row as this transaction left it (already locked). reload
 // reads the written row back (with its documents) for Applied.Current;
-// without it Current is the row as written, without documents.
+// without it Current is the row as written, without documents. What the
+// change does is decide's; this path reads and writes one row at a time.
 func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractChange, known *store.Contract, reload bool) (store.Applied, error) {
-	next := ch.Contract
-	if next.Tenant == "" {
-		next.Tenant = ch.Event.Tenant
-	}
-	if next.ID == "" {
-		next.ID = ch.Event.ContractID
-	}
-	if next.ID == "" {
-		return store.Applied{}, fmt.Errorf("contract id is empty")
-	}
-	ev := ch.Event
-	if ev.ContractID == "" {
-		ev.ContractID = next.ID
+	next, ev, err := normalizeChange(ch)
+	if err != nil {
+		return store.Applied{}, err
 	}
 	if err := s.insertEvent(ctx, tx, ev); err != nil {
 		return store.Applied{}, err
 	}
-	old := known
-	if old == nil {
-		var err error
-		if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
-			return store.Applied{}, err
-		}
-	}
 	now := s.now()
-	if old == nil {
-		row := merge(nil, next, now)
-		inserted, err := s.insertContract(ctx, tx, row)
-		if err != nil {
-			return store.Applied{}, err
-		}
-		if !inserted { // another transaction created it first
-			if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
-				return store.Applied{}, err
-			}
-			if old == nil {
-				return store.Applied{}, fmt.Errorf("contract %s vanished", next.ID)
-			}
-		}
-	}
-	written := merge(old, next, now)
-	if old != nil {
-		if !store.Advances(old, &next) {
-			if store.Stale(old, &next) {
-				// Refused only because the fetches overlapped: forget the
-				// event too, so its redelivery is fetched and applied anew.
-				if err := s.deleteEvent(ctx, tx, ev.ID); err != nil {
-					return store.Applied{}, err
-				}
-				return store.Applied{Stale: true, Previous: old, Current: old}, nil
-			}
-			if !store.Reconfirms(old, &next) {
-				return store.Applied{Previous: old, Current: old}, nil
-			}
-			// The same state seen by a later fetch: only the row's
-			// fetch times move, so a view of another state is compared
-			// with the newest sighting of this one.
-			ov := old.View()
-			began, ended := lifecycle.Refetched(&ov, next.View())
-			if err := s.setFetched(ctx, tx, old.Tenant, old.ID, began, ended); err != nil {
-				return store.Applied{}, err
-			}
-			cur := *old
-			cur.FetchedAt, cur.FetchEndedAt = began, ended
-			return store.Applied{Previous: old, Current: &cur}, nil
-		}
-		if err := s.updateContract(ctx, tx, written); err != nil {
-			return store.Applied{}, err
-		}
-	}
-	if err := s.writeChildren(ctx, tx, old, next); err != nil {
+	old, err := s.lockOrCreate(ctx, tx, known, next, now)
+	if err != nil {
 		return store.Applied{}, err
 	}
-	if ch.ArchiveDocuments {
-		if err := s.queueDocuments(ctx, tx, next.Tenant, next.ID, now); err != nil {
+	d := decide(old, ch, next, now)
+	switch d.outcome {
+	case stale:
+		if err := s.deleteEvent(ctx, tx, ev.ID); err != nil {
 			return store.Applied{}, err
 		}
-	}
-	if len(ch.Facts) > 0 {
-		prev := ""
-		if old != nil {
-			prev = old.Status
-		}
-		if err := s.insertFacts(ctx, tx, ch.Facts, prev, now); err != nil {
+		return store.Applied{Stale: true, Previous: old, Current: old}, nil
+	case refetched:
+		if err := s.setFetched(ctx, tx, old.Tenant, old.ID, d.row.FetchedAt, d.row.FetchEndedAt); err != nil {
 			return store.Applied{}, err
 		}
+		return store.Applied{Previous: old, Current: &d.row}, nil
+	case unchanged:
+		return store.Applied{Previous: old, Current: old}, nil
 	}
+	if err := s.writeDecision(ctx, tx, old, d, now); err != nil {
+		return store.Applied{}, err
+	}
+	written := d.row
 	if !reload {
 		written.Documents = nil
 		return store.Applied{Changed: true, Previous: old, Current: &written}, nil
@@ -226,6 +171,71 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 		return store.Applied{}, err
 	}
 	return store.Applied{Changed: true, Previous: old, Current: cur}, nil
+}
+
+// normalizeChange fills the change's contract tenant and id from its
+// event (and the event's contract id from the contract).
+func normalizeChange(ch store.ContractChange) (store.Contract, store.Event, error) {
+	k := contractKey(ch)
+	next := ch.Contract
+	next.Tenant, next.ID = k[0], k[1]
+	if next.ID == "" {
+		return next, ch.Event, fmt.Errorf("contract id is empty")
+	}
+	ev := ch.Event
+	if ev.ContractID == "" {
+		ev.ContractID = next.ID
+	}
+	return next, ev, nil
+}
+
+// lockOrCreate returns the contract as this transaction holds it: known,
+// or the locked row, or nil after inserting next as a new row. When
+// another transaction created it first, the row it wrote is locked and
+// returned.
+func (s *DB) lockOrCreate(ctx context.Context, tx *sql.Tx, known *store.Contract, next store.Contract, now time.Time) (*store.Contract, error) {
+	if known != nil {
+		return known, nil
+	}
+	old, err := s.lockContract(ctx, tx, next.Tenant, next.ID)
+	if err != nil || old != nil {
+		return old, err
+	}
+	inserted, err := s.insertContract(ctx, tx, merge(nil, next, now))
+	if err != nil || inserted {
+		return nil, err
+	}
+	// Another transaction created it first: judge the change against it.
+	if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, fmt.Errorf("contract %s vanished", next.ID)
+	}
+	return old, nil
+}
+
+// writeDecision writes a changed decision: the row (a new one was
+// inserted by lockOrCreate), its signatories and documents, the archive
+// queue and the facts.
+func (s *DB) writeDecision(ctx context.Context, tx *sql.Tx, old *store.Contract, d decision, now time.Time) error {
+	if old != nil {
+		if err := s.updateContract(ctx, tx, d.row); err != nil {
+			return err
+		}
+	}
+	if err := s.writeChildren(ctx, tx, d); err != nil {
+		return err
+	}
+	if d.queueDocs {
+		if err := s.queueDocuments(ctx, tx, d.row.Tenant, d.row.ID, now); err != nil {
+			return err
+		}
+	}
+	if len(d.facts) > 0 {
+		return s.insertFacts(ctx, tx, d.facts, d.previous, now)
+	}
+	return nil
 }
 
 // merge builds the row to write from the change next over old (nil for
@@ -353,37 +363,37 @@ func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
 	return nil
 }
 
-// writeChildren replaces the signatories (unless next lists none) and
-// upserts the documents' metadata, leaving archive columns alone.
-func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, old *store.Contract, next store.Contract) error {
-	if len(next.Signatories) > 0 || old == nil {
+// writeChildren replaces the signatories (when the decision says so)
+// and upserts the documents' metadata (an empty title keeps the stored
+// one).
+func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, d decision) error {
+	tenant, id := d.row.Tenant, d.row.ID
+	if d.replaceSigs {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM signatories WHERE tenant = ? AND contract_id = ?`),
-			next.Tenant, next.ID); err != nil {
+			tenant, id); err != nil {
 			return fmt.Errorf("delete signatories: %w", err)
 		}
-		sigs := lastByID(next.Signatories, func(sg store.Signatory) string { return sg.ID })
-		if len(sigs) > 0 {
-			args := make([]any, 0, 7*len(sigs))
-			for _, sg := range sigs {
-				args = append(args, next.Tenant, next.ID, sg.ID, sg.TenantType, sg.TenantName, sg.Status, sg.SerialNo)
+		if len(d.sigs) > 0 {
+			args := make([]any, 0, 7*len(d.sigs))
+			for _, sg := range d.sigs {
+				args = append(args, tenant, id, sg.ID, sg.TenantType, sg.TenantName, sg.Status, sg.SerialNo)
 			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO signatories
 				(tenant, contract_id, id, tenant_type, tenant_name, status, serial_no)
-				VALUES `+rows(len(sigs), 7)), args...); err != nil {
+				VALUES `+rows(len(d.sigs), 7)), args...); err != nil {
 				return fmt.Errorf("insert signatories: %w", err)
 			}
 		}
 	}
-	docs := lastByID(next.Documents, func(d store.Document) string { return d.ID })
-	if len(docs) == 0 {
+	if len(d.docs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 4*len(docs))
-	for _, d := range docs {
-		args = append(args, next.Tenant, d.ID, next.ID, d.Title)
+	args := make([]any, 0, 4*len(d.docs))
+	for _, doc := range d.docs {
+		args = append(args, tenant, doc.ID, id, doc.Title)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO documents (tenant, id, contract_id, title)
-		VALUES `+rows(len(docs), 4)+`
+		VALUES `+rows(len(d.docs), 4)+`
 		ON CONFLICT (tenant, id) DO UPDATE SET
 		contract_id = excluded.contract_id,
 		title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END`), args...); err != nil {
