@@ -71,36 +71,14 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 		default:
 			res.Previous = &old
 		}
-		next := c
-		var oldView *lifecycle.CertView
-		previous := ""
-		if res.Previous != nil {
-			v := old.CertView()
-			oldView, previous = &v, v.State
-			if next.Mode == "" {
-				next.Mode = old.Mode
-			}
-			if next.Name == "" {
-				next.Name = old.Name
-			}
-			if next.FailReason == "" && !next.Success {
-				next.FailReason = old.FailReason
-			}
-			if next.Kind == "" {
-				next.Kind = old.Kind
-			}
-		}
-		if !lifecycle.CertAdvances(oldView, next.CertView()) {
+		next, advances := nextCertification(res.Previous, c)
+		if !advances {
 			res.Current = res.Previous
 			return nil
 		}
-		next.State = next.CertState()
-		next.Success = next.State == lifecycle.CertSuccess
-		if next.Success {
-			next.FailReason = ""
-		}
-		if next.Confirmed {
-			next.Reason, next.Answer = "", nil
+		previous := ""
+		if res.Previous != nil {
+			previous = res.Previous.CertState()
 		}
 		next.Pending = lifecycle.CertPending(next.CertView())
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO certifications
@@ -124,6 +102,43 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 		return store.CertificationApplied{}, s.fail("apply certification "+c.RequestID, err)
 	}
 	return res, nil
+}
+
+// nextCertification is the row c makes of old (nil: a new one), and
+// whether it replaces it (lifecycle.CertAdvances). Empty Mode, Name,
+// FailReason and Kind keep old's; State and Success follow the state; a
+// confirmed row carries no unconfirmed reason or answer.
+func nextCertification(old *store.Certification, c store.Certification) (store.Certification, bool) {
+	next := c
+	var oldView *lifecycle.CertView
+	if old != nil {
+		v := old.CertView()
+		oldView = &v
+		if next.Mode == "" {
+			next.Mode = old.Mode
+		}
+		if next.Name == "" {
+			next.Name = old.Name
+		}
+		if next.FailReason == "" && !next.Success {
+			next.FailReason = old.FailReason
+		}
+		if next.Kind == "" {
+			next.Kind = old.Kind
+		}
+	}
+	if !lifecycle.CertAdvances(oldView, next.CertView()) {
+		return next, false
+	}
+	next.State = next.CertState()
+	next.Success = next.State == lifecycle.CertSuccess
+	if next.Success {
+		next.FailReason = ""
+	}
+	if next.Confirmed {
+		next.Reason, next.Answer = "", nil
+	}
+	return next, true
 }
 
 // Certification implements store.Ledger.
