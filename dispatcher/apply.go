@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
@@ -28,11 +28,11 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	start := time.Now()
 	// The instant the fetch began orders this view against the views of
 	// other appliers (the detail carries no update time of its own).
-	g.fetchedAt = FetchTime(start)
+	g.fetchedAt = confirm.FetchTime(start)
 	c, err := g.api.ContractDetail(dctx, qys.ContractQuery{ContractID: first.ContractID})
 	// And the instant its answer was read: fetches order only when one
 	// ended before the other began (lifecycle.Advances).
-	g.fetchEndedAt = FetchTime(time.Now())
+	g.fetchEndedAt = confirm.FetchTime(time.Now())
 	cancel()
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
 	switch {
@@ -48,11 +48,6 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	}
 }
 
-// FetchTime is a fetch's start or end as the ledger keeps it (UTC,
-// microseconds): the Contract.FetchedAt and FetchEndedAt of a confirmed
-// change (commitGroups sets them).
-func FetchTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
 // signed reports whether the documents of a contract in status must be
 // archived (lifecycle.Signed).
 func signed(status string) bool { return lifecycle.Signed(status) }
@@ -62,7 +57,7 @@ func signed(status string) bool { return lifecycle.Signed(status) }
 func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.ContractChange {
 	c := contractFromEnvelope(env)
 	if detail != nil {
-		c = ContractFromDetail(env.Tenant, detail)
+		c = confirm.ContractFromDetail(env.Tenant, detail)
 	}
 	ch := store.ContractChange{
 		Event:    eventRow(env),
@@ -111,25 +106,6 @@ func eventRow(env *events.Envelope) store.Event {
 	}
 }
 
-// ContractFromDetail is the ledger view of a detail, as the dispatcher
-// applies it (the reconciler compares with the same view); the caller sets
-// FetchedAt and FetchEndedAt, the instants the fetch began and ended.
-func ContractFromDetail(tenant string, c *qys.Contract) store.Contract {
-	sc := store.Contract{
-		Tenant: tenant, ID: string(c.ID), BizID: c.BizID, Subject: c.Subject, Status: c.Status,
-		Confirmed: true, UpdatedAt: time.Now().UTC(), Detail: c.Raw,
-	}
-	for _, s := range c.Signatories {
-		sc.Signatories = append(sc.Signatories, store.Signatory{
-			ID: string(s.ID), TenantType: s.TenantType, TenantName: s.TenantName, Status: s.Status, SerialNo: s.SerialNo,
-		})
-	}
-	for _, doc := range c.Documents {
-		sc.Documents = append(sc.Documents, store.Document{ID: string(doc.ID), ContractID: string(c.ID), Title: doc.Title})
-	}
-	return sc
-}
-
 func contractFromEnvelope(env *events.Envelope) store.Contract {
 	return store.Contract{
 		Tenant: env.Tenant, ID: env.ContractID, Status: env.ContractStatus, Confirmed: false,
@@ -160,7 +136,7 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, cur *store.Contract) []
 	// The state-only id; the store makes it cover the status it came from
 	// and the fact's number (store.FactIDAfter), so a state reached again
 	// is a new fact.
-	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, ProgressKey(cur), boolKey(cur.Confirmed))
+	f.ID = factID("contract", cur.Tenant, cur.ID, cur.Status, confirm.ProgressKey(cur), boolKey(cur.Confirmed))
 	fact := d.encodeFact(d.cfg.Names.LedgerContractSubject(cur.Tenant, cur.Status), f)
 	fact.AfterPrevious = true
 	return []store.Fact{fact}
@@ -169,16 +145,6 @@ func (d *Dispatcher) contractFacts(env *events.Envelope, cur *store.Contract) []
 func (d *Dispatcher) encodeFact(subject string, f events.Fact) store.Fact {
 	payload, _ := json.Marshal(f) // only plain fields: cannot fail
 	return store.Fact{ID: f.ID, Subject: subject, Tenant: f.Tenant, ContractID: f.ContractID, Payload: payload, CreatedAt: f.OccurredAt}
-}
-
-// ProgressKey names a contract's signatory progress (each signatory's
-// status), part of the ids of facts and reconcile triggers.
-func ProgressKey(c *store.Contract) string {
-	parts := make([]string, 0, len(c.Signatories))
-	for _, s := range c.Signatories {
-		parts = append(parts, s.ID+"="+s.Status)
-	}
-	return strings.Join(parts, ",")
 }
 
 func boolKey(b bool) string {

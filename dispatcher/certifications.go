@@ -2,30 +2,15 @@ package dispatcher
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
-)
-
-// CertificationAPI is what confirming a certification needs of a tenant's
-// open API (*qys.Client has it). A tenant whose API lacks it, or that has
-// no API, gets its certifications recorded unconfirmed.
-type CertificationAPI interface {
-	CompanyAuthResult(ctx context.Context, q qys.CompanyAuthQuery) (*qys.CompanyAuthResult, error)
-	PersonalAuthResult(ctx context.Context, q qys.PersonalAuthQuery) (*qys.PersonalAuthResult, error)
-}
-
-// Certification kinds as the ledger names them.
-const (
-	certCompany  = "company"
-	certPersonal = "personal"
 )
 
 // applyCertification confirms a certification event through the
@@ -67,9 +52,9 @@ func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelop
 // certificationFromEnvelope is the callback's word, unconfirmed.
 func certificationFromEnvelope(env *events.Envelope) store.Certification {
 	a := env.Auth
-	kind := certPersonal
+	kind := confirm.CertPersonal
 	if env.Kind == events.KindAuthCompany {
-		kind = certCompany
+		kind = confirm.CertCompany
 	}
 	state := lifecycle.CertState(a.Status, a.Success)
 	if strings.Contains(env.Type, "_AUTH_") {
@@ -84,51 +69,19 @@ func certificationFromEnvelope(env *events.Envelope) store.Certification {
 	}
 }
 
-// CertificationResult is one certification-result answer: how it was
-// read, the raw result, and the fields worth keeping.
-type CertificationResult struct {
-	Reading qys.AuthReading
-	Status  string
-	Mode    string
-	Name    string
-	Raw     json.RawMessage
-}
-
-// FetchCertificationResult asks the certification-result API about one
-// certification (kind "company" by request id, else personal by auth id).
-// An unknown id is an error matching qys.ErrNotFound.
-func FetchCertificationResult(ctx context.Context, api CertificationAPI, kind, requestID string) (CertificationResult, error) {
-	if kind == certCompany {
-		r, err := api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: requestID})
-		if err != nil {
-			return CertificationResult{}, err
-		}
-		return CertificationResult{Reading: r.Reading, Status: r.Status, Name: r.CompanyName, Raw: r.Raw}, nil
-	}
-	r, err := api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: requestID})
-	if err != nil {
-		return CertificationResult{}, err
-	}
-	status := r.Status
-	if r.RealName != nil {
-		status = "realName=" + strconv.FormatBool(*r.RealName)
-	}
-	return CertificationResult{Reading: r.Reading, Status: status, Mode: r.Mode, Raw: r.Raw}, nil
-}
-
 // confirmCertification returns the certification as the API reports it
 // (Confirmed), or the callback's word with the reason it is not
 // confirmed.
 func (d *Dispatcher) confirmCertification(ctx context.Context, env *events.Envelope) (store.Certification, error) {
 	cert := certificationFromEnvelope(env)
-	api, _ := d.cfg.APIs[env.Tenant].(CertificationAPI)
+	api, _ := d.cfg.APIs[env.Tenant].(confirm.CertificationAPI)
 	if api == nil {
 		return cert, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	defer cancel()
 	start := time.Now()
-	res, err := FetchCertificationResult(cctx, api, cert.Kind, cert.RequestID)
+	res, err := confirm.FetchCertificationResult(cctx, api, cert.Kind, cert.RequestID)
 	d.metrics.apiSeconds.WithLabelValues("auth_result").Observe(time.Since(start).Seconds())
 	switch {
 	case errors.Is(err, qys.ErrNotFound) || err == nil && res.Reading.NotFound:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
@@ -43,13 +44,13 @@ func (b blockingAPI) ContractDetail(ctx context.Context, q qys.ContractQuery) (*
 // would commit, with its fetch times.
 func otherApplier(t *testing.T, api dispatcher.API, id, eventType string) store.ContractChange {
 	t.Helper()
-	began := dispatcher.FetchTime(time.Now())
+	began := confirm.FetchTime(time.Now())
 	d, err := api.ContractDetail(context.Background(), qys.ContractQuery{ContractID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dispatcher.ContractFromDetail("default", d)
-	c.FetchedAt, c.FetchEndedAt = began, dispatcher.FetchTime(time.Now())
+	c := confirm.ContractFromDetail("default", d)
+	c.FetchedAt, c.FetchEndedAt = began, confirm.FetchTime(time.Now())
 	return store.ContractChange{
 		Event:    store.Event{ID: "other-" + id, Tenant: "default", Kind: events.KindContract, Type: eventType, ContractID: id},
 		Contract: c,
@@ -71,7 +72,7 @@ func TestOverlappingFetchKeepsForwardMove(t *testing.T) {
 		h.start()
 		h.publishContract(id, "COMPLETE", qys.StatusComplete)
 		<-b.entered // A's fetch has begun
-		for t0 := dispatcher.FetchTime(time.Now()); !dispatcher.FetchTime(time.Now()).After(t0); {
+		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond) // B begins strictly later
 		}
 		if _, err := h.ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "SEAL")); err != nil {
@@ -109,7 +110,7 @@ func TestOverlappingFetchDoesNotRevertVoiding(t *testing.T) {
 		h.start()
 		h.publishContract(id, "INVALIDING", qys.StatusInvaliding)
 		<-b.entered // A's fetch begins; its answer is slow
-		for t0 := dispatcher.FetchTime(time.Now()); !dispatcher.FetchTime(time.Now()).After(t0); {
+		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
 		}
 		other := otherApplier(t, b.API, id, "COMPLETE") // B: begins later, answered first (COMPLETE)
@@ -148,7 +149,7 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 		h.start()
 		h.publishContract(id, "COMPLETE", qys.StatusComplete)
 		<-b.entered // the dispatcher's fetch begins; it will be answered COMPLETE
-		for t0 := dispatcher.FetchTime(time.Now()); !dispatcher.FetchTime(time.Now()).After(t0); {
+		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
 		}
 		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {

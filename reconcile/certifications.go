@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
@@ -25,9 +25,9 @@ import (
 // One the API cannot confirm (unknown id, an answer not recognised, a
 // failed call) is counted and named in the report, never skipped
 // silently. A tenant API without the certification-result calls
-// (dispatcher.CertificationAPI) is skipped.
+// (confirm.CertificationAPI) is skipped.
 func (r *Reconciler) certifications(ctx context.Context, tenant string, api API, rep *Report) error {
-	capi, ok := api.(dispatcher.CertificationAPI)
+	capi, ok := api.(confirm.CertificationAPI)
 	if !ok {
 		return nil
 	}
@@ -36,7 +36,7 @@ func (r *Reconciler) certifications(ctx context.Context, tenant string, api API,
 		return wrapf(err, "reconcile: pending certifications")
 	}
 	for _, row := range rows {
-		res, err := dispatcher.FetchCertificationResult(ctx, capi, row.Kind, row.RequestID)
+		res, err := confirm.FetchCertificationResult(ctx, capi, row.Kind, row.RequestID)
 		if err == nil && !res.Reading.Confirms() {
 			err = errors.New(res.Reading.Detail)
 			if res.Reading.NotFound {

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -174,9 +174,9 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rep
 }
 
 func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row store.Contract, rep *Report) error {
-	fetchedAt := dispatcher.FetchTime(time.Now())
+	fetchedAt := confirm.FetchTime(time.Now())
 	detail, err := api.ContractDetail(ctx, qys.ContractQuery{ContractID: row.ID})
-	fetchEndedAt := dispatcher.FetchTime(time.Now())
+	fetchEndedAt := confirm.FetchTime(time.Now())
 	if err != nil {
 		// One contract the API will not answer must not stop the pass.
 		if !errors.Is(err, qys.ErrNotFound) {
@@ -185,7 +185,7 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 		return ctx.Err()
 	}
 	rep.Checked++
-	next := dispatcher.ContractFromDetail(tenant, detail)
+	next := confirm.ContractFromDetail(tenant, detail)
 	next.FetchedAt, next.FetchEndedAt = fetchedAt, fetchEndedAt // compared with the row's, as the ledger will
 	// The whole row (signatories included: a listed row has none, and
 	// every signed signatory would look like progress).
@@ -194,7 +194,7 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 		return wrapf(err, "reconcile: contract %s", row.ID)
 	}
 	if store.Advances(full, &next) {
-		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", dispatcher.ProgressKey(&next))
+		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", confirm.ProgressKey(&next))
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/qys"
@@ -105,7 +105,7 @@ func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string,
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: err}
 	}
-	api, ok := apis[tenant].(dispatcher.CertificationAPI)
+	api, ok := apis[tenant].(confirm.CertificationAPI)
 	if !ok {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("tenant %q has no 契约锁 API credentials (%sQYS_APP_TOKEN, %sQYS_APP_SECRET)",
 			tenant, config.Prefix, config.Prefix)}
@@ -151,7 +151,7 @@ func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string,
 	return nil
 }
 
-func askCertification(ctx context.Context, api dispatcher.CertificationAPI, kind, id string) certAnswer {
+func askCertification(ctx context.Context, api confirm.CertificationAPI, kind, id string) certAnswer {
 	a := certAnswer{Kind: kind}
 	var (
 		reading qys.AuthReading
