@@ -9,7 +9,6 @@ import (
 	"github.com/qyshook/qyshook/qys"
 )
 
-
 // TestVerifyNotices reads each notice kind as the platform is said to
 // send it (docs/qys-callbacks.md) and refuses what the policy does not
 // accept.
