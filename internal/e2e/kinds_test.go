@@ -21,15 +21,17 @@ import (
 
 // TestEveryCallbackKind has the fake 契约锁 send every callback type it
 // knows, in format A and in format B, to serve's wiring (receiver and
-// dispatcher, NATS, SQLite): each contract callbackType, each certification
+// dispatcher, NATS, SQLite and PostgreSQL when set): each contract callbackType, each certification
 // outcome, each notice kind and type. Each must be answered as the platform
 // expects on the first attempt, stored on QYS_CALLBACKS with its
 // callbackType intact on its kind's subject, and applied: an event in the
 // ledger for contract callbacks, a certification row for certifications,
 // and an unconfirmed notice fact on qys.ledger.<tenant>.notice.<kind>.<type>.
 func TestEveryCallbackKind(t *testing.T) {
-	for _, format := range []qys.Format{qys.FormatA, qys.FormatB} {
-		t.Run("format"+string(format), func(t *testing.T) { testEveryCallbackKind(t, format) })
+	for _, db := range testdb.Kinds() {
+		for _, format := range []qys.Format{qys.FormatA, qys.FormatB} {
+			t.Run(string(db)+"/format"+string(format), func(t *testing.T) { testEveryCallbackKind(t, db, format) })
+		}
 	}
 }
 
@@ -40,10 +42,10 @@ type sent struct {
 	id   string // contract, certification or notice key
 }
 
-func testEveryCallbackKind(t *testing.T, format qys.Format) {
+func testEveryCallbackKind(t *testing.T, db testdb.Kind, format qys.Format) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s := newStack(t, testdb.URL(t, testdb.SQLite))
+	s := newStack(t, testdb.URL(t, db))
 	sender := qys.SenderConfig{Format: qys.FormatA, Secret: s.secret, Encrypt: true}
 	if format == qys.FormatB {
 		s.env["QYSHOOK_CALLBACK_FORMAT"] = "B"
@@ -88,6 +90,7 @@ func testEveryCallbackKind(t *testing.T, format qys.Format) {
 	if err := s.fake.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%d callbacks sent (%d deliveries), %d contract types", len(all), len(s.fake.Deliveries()), len(contractTypes))
 	checkAnswers(t, s.fake.Deliveries(), format)
 	checkStored(t, ctx, s, all)
 	checkApplied(t, ctx, s, id, contractTypes, all)
