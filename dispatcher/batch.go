@@ -41,6 +41,8 @@ func (g *group) failAll(err error) {
 
 func (g *group) isContract() bool { return g.deliveries[0].env.Kind == events.KindContract }
 
+func (g *group) isNotice() bool { return events.IsNoticeKind(g.deliveries[0].env.Kind) }
+
 // groupDeliveries groups by tenant and contract (certifications alone).
 func groupDeliveries(dls []delivery) []*group {
 	byKey := map[string]*group{}
@@ -105,6 +107,12 @@ func (d *Dispatcher) work(ctx context.Context, groups []*group) {
 	d.parallel(groups, func(g *group) {
 		if g.isContract() {
 			d.confirm(ctx, g)
+			return
+		}
+		if g.isNotice() {
+			for i, dl := range g.deliveries {
+				g.errs[i] = d.applyNotice(ctx, dl.env)
+			}
 			return
 		}
 		for i, dl := range g.deliveries {

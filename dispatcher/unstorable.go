@@ -29,6 +29,9 @@ func checkStorable(env *events.Envelope) error {
 			field{"auth.mode", a.Mode}, field{"auth.action_event", a.ActionEvent})
 		texts = append(texts, field{"auth.name", a.Name}, field{"auth.fail_reason", a.FailReason})
 	}
+	if n := env.Notice; n != nil {
+		ids = append(ids, field{"notice.key", n.Key}, field{"notice.digest", n.Digest})
+	}
 	for _, f := range ids {
 		if len(f.value) > qys.MaxIDLength {
 			return permanent(reasonUnstorable, fmt.Errorf("%s is %d bytes long (at most %d)", f.name, len(f.value), qys.MaxIDLength))

@@ -27,6 +27,9 @@ func (e *Envelope) appendFast(in []byte) (_ []byte, ok bool) {
 	if e.Payload != nil && !json.Valid(e.Payload) {
 		return in, false // json.Marshal reports the error
 	}
+	if e.Notice != nil {
+		return in, false // notices are rare: encoding/json writes them
+	}
 	dst := in
 	dst = append(dst, `{"schema":`...)
 	dst = appendString(dst, e.Schema)

@@ -46,6 +46,16 @@ type Auth struct {
 	ActionEvent string `json:"action_event,omitempty"`
 }
 
+// Notice identifies a notice callback (the notice kinds).
+type Notice struct {
+	// Key names what the notice is about (applyId, companyId,
+	// businessId…); "" when the payload has none.
+	Key string `json:"key,omitempty"`
+	// Digest is the SHA-256 of the payload without its delivery fields:
+	// the notice's identity (part of the event id).
+	Digest string `json:"digest"`
+}
+
 // Envelope is one verified callback as stored on QYS_CALLBACKS. Field names
 // and meanings never change; new fields may be added.
 type Envelope struct {
@@ -59,6 +69,7 @@ type Envelope struct {
 	Actor          *Actor          `json:"actor,omitempty"`
 	BusinessData   string          `json:"business_data,omitempty"`
 	Auth           *Auth           `json:"auth,omitempty"`
+	Notice         *Notice         `json:"notice,omitempty"`
 	OccurredAt     *time.Time      `json:"occurred_at,omitempty"`
 	ReceivedAt     time.Time       `json:"received_at"`
 	Format         string          `json:"format"`
@@ -98,7 +109,12 @@ func Decode(data []byte) (*Envelope, error) {
 			return nil, fmt.Errorf("%w: certification event without auth.request_id", ErrInvalidEnvelope)
 		}
 	default:
-		return nil, fmt.Errorf("%w: kind %q", ErrInvalidEnvelope, e.Kind)
+		if !IsNoticeKind(e.Kind) {
+			return nil, fmt.Errorf("%w: kind %q", ErrInvalidEnvelope, e.Kind)
+		}
+		if e.Notice == nil || e.Notice.Digest == "" {
+			return nil, fmt.Errorf("%w: notice event without notice.digest", ErrInvalidEnvelope)
+		}
 	}
 	return &e, nil
 }
@@ -138,7 +154,7 @@ type Fact struct {
 	Schema string `json:"schema"`
 	ID     string `json:"id"`
 	Tenant string `json:"tenant"`
-	Kind   string `json:"kind"` // FactContractStatus, FactDocumentsArchived or FactCertificationStatus
+	Kind   string `json:"kind"` // FactContractStatus, FactDocumentsArchived, FactCertificationStatus or FactKindNotice
 	// ContractID is "" for a certification fact.
 	ContractID string `json:"contract_id"`
 	// Seq numbers the facts of one contract (tenant, contract_id) in the
@@ -156,8 +172,11 @@ type Fact struct {
 	// FactCertificationStatus fact (Status is then its state word, and
 	// PreviousStatus the state it came from).
 	Certification *FactCertification `json:"certification,omitempty"`
-	OccurredAt    time.Time          `json:"occurred_at"`
-	Detail        json.RawMessage    `json:"detail,omitempty"`
+	// Notice describes the notice of a FactKindNotice fact (Status is then
+	// the notice's type, and Confirmed always false).
+	Notice     *FactNotice     `json:"notice,omitempty"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Detail     json.RawMessage `json:"detail,omitempty"`
 }
 
 // FactCertification describes a certification in a certification.status
@@ -177,6 +196,18 @@ type FactCertification struct {
 	// UnconfirmedReason says why the fact is unconfirmed: no_api,
 	// not_found or unrecognized_result ("" when confirmed).
 	UnconfirmedReason string `json:"unconfirmed_reason,omitempty"`
+}
+
+// FactNotice describes a notice in a notice fact. The payload as
+// received (which may hold names and contacts) is the fact's detail.
+type FactNotice struct {
+	// Kind is the notice kind (KindSealAudit…).
+	Kind string `json:"kind"`
+	// Type is the notice's type (callbackType, or the field that names it).
+	Type string `json:"type"`
+	Key  string `json:"key,omitempty"`
+	// ReceivedAt is when the receiver stored the callback.
+	ReceivedAt time.Time `json:"received_at"`
 }
 
 // FactDocument describes one archived document in a documents.archived fact.

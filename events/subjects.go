@@ -24,7 +24,33 @@ const (
 	KindContract     = "contract"
 	KindAuthPersonal = "auth.personal"
 	KindAuthCompany  = "auth.company"
+	// The notice kinds: callbacks qyshook records as received and cannot
+	// confirm (docs/qys-callbacks.md). Each is "notify." + its route segment.
+	KindSealAudit            = "notify.seal-audit"
+	KindPersonalSignAuth     = "notify.personal-sign-auth"
+	KindCompanyAuthorization = "notify.company-authorization"
+	KindPhysicalSeal         = "notify.physical-seal"
 )
+
+// NoticeKinds lists the notice kinds.
+var NoticeKinds = []string{KindSealAudit, KindPersonalSignAuth, KindCompanyAuthorization, KindPhysicalSeal}
+
+// noticePrefix starts every notice kind.
+const noticePrefix = "notify."
+
+// IsNoticeKind reports whether kind is one of NoticeKinds.
+func IsNoticeKind(kind string) bool {
+	for _, k := range NoticeKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// NoticeSegment is a notice kind without its "notify." prefix
+// ("seal-audit"…), as it appears in routes and subjects.
+func NoticeSegment(kind string) string { return strings.TrimPrefix(kind, noticePrefix) }
 
 // Subject roots (before any namespace prefix).
 const (
@@ -40,6 +66,9 @@ const (
 	// FactCertificationStatus: a certification reached a new state (or
 	// was confirmed through the certification-result API).
 	FactCertificationStatus = "certification.status"
+	// FactKindNotice: a notice callback (a notice kind) was received and
+	// recorded. Always unconfirmed: no API confirms these callbacks.
+	FactKindNotice = "notice"
 )
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -113,9 +142,16 @@ func (n Names) DLQStream() string { return n.stream(StreamDLQ) }
 func (n Names) Durable(name string) string { return n.stream(name) }
 
 // CallbackSubject is the subject a verified callback is published on:
-// qys.callback.<tenant>.contract.<callbackType> or
-// qys.callback.<tenant>.auth.<personal|company>.
+// qys.callback.<tenant>.contract.<callbackType>,
+// qys.callback.<tenant>.auth.<personal|company>, or for a notice
+// qys.callback.<tenant>.notify.<kind>.<type> (kind the route segment,
+// such as seal-audit). All are inside CallbacksWildcard, the callback
+// stream's one subject filter, so a stream provisioned before a kind
+// existed already stores it.
 func (n Names) CallbackSubject(tenant, kind, callbackType string) string {
+	if IsNoticeKind(kind) {
+		return n.subject(subjectCallbackRoot + "." + tenant + ".notify." + NoticeSegment(kind) + "." + SubjectToken(callbackType))
+	}
 	switch kind {
 	case KindAuthPersonal:
 		return n.subject(subjectCallbackRoot + "." + tenant + ".auth.personal")
@@ -155,6 +191,13 @@ func (n Names) LedgerCertificationSubject(tenant, state string, confirmed bool) 
 	return n.subject(subjectLedgerRoot + "." + tenant + ".certification." + SubjectToken(state))
 }
 
+// LedgerNoticeSubject is the subject of a notice fact:
+// qys.ledger.<tenant>.notice.<kind>.<type> (kind the route segment, such
+// as seal-audit; type the notice's type, such as PASS).
+func (n Names) LedgerNoticeSubject(tenant, kind, typ string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".notice." + SubjectToken(NoticeSegment(kind)) + "." + SubjectToken(typ))
+}
+
 // LedgerDocumentsSubject is the subject of a documents-archived fact:
 // qys.ledger.<tenant>.documents.archived.
 func (n Names) LedgerDocumentsSubject(tenant string) string {
@@ -185,6 +228,9 @@ func (n Names) SplitCallbackSubject(subj string) (tenant, kind string, ok bool) 
 		return "", "", false
 	}
 	parts := strings.Split(strings.TrimPrefix(subj, prefix), ".")
+	if len(parts) == 4 && parts[1] == "notify" && IsNoticeKind(noticePrefix+parts[2]) {
+		return parts[0], noticePrefix + parts[2], true
+	}
 	if len(parts) != 3 {
 		return "", "", false
 	}

@@ -48,6 +48,9 @@ func classify(cb *Callback, kind Kind, obj map[string]json.RawMessage) error {
 	if cb.IsCheck() {
 		return nil
 	}
+	if kind.IsNotice() {
+		return classifyNotice(cb, kind, obj)
+	}
 	switch kind {
 	case KindContract:
 		return classifyContract(cb, obj)
@@ -223,6 +226,13 @@ type Policy struct {
 	Contract     Accept
 	AuthPersonal Accept
 	AuthCompany  Accept
+	// Notice applies to the seal-audit, personal-sign-auth and
+	// company-authorization notices (NoticeKinds but the physical seal).
+	Notice Accept
+	// PhysicalSeal applies to the physical-seal notice, whose fields are
+	// never encrypted: anything stricter than AcceptUnsigned requires a
+	// signature.
+	PhysicalSeal Accept
 }
 
 // DefaultPolicy is the policy of a format when nothing is configured.
@@ -230,11 +240,16 @@ type Policy struct {
 // callbacks are accepted unsigned and plain, the shape the public cloud
 // sends them in outside SaaS mode (docs/qys-protocol.md §7). Format B:
 // everything must be signed (there is no evidence of another shape).
+// Either format: the notices must be signed and encrypted, but the
+// physical seal, for which the vendor document describes no signature, is
+// accepted unsigned.
 func DefaultPolicy(f Format) Policy {
 	if f == FormatB {
-		return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptEncrypted, AuthCompany: AcceptEncrypted}
+		return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptEncrypted, AuthCompany: AcceptEncrypted,
+			Notice: AcceptEncrypted, PhysicalSeal: AcceptUnsigned}
 	}
-	return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptUnsigned, AuthCompany: AcceptUnsigned}
+	return Policy{Contract: AcceptEncrypted, AuthPersonal: AcceptUnsigned, AuthCompany: AcceptUnsigned,
+		Notice: AcceptEncrypted, PhysicalSeal: AcceptUnsigned}
 }
 
 // For returns what p accepts for kind (AcceptEncrypted for an unknown kind).
@@ -247,6 +262,10 @@ func (p Policy) For(kind Kind) Accept {
 		a = p.AuthPersonal
 	case KindAuthCompany:
 		a = p.AuthCompany
+	case KindPhysicalSeal:
+		a = p.PhysicalSeal
+	case KindSealAudit, KindPersonalSignAuth, KindCompanyAuthorization:
+		a = p.Notice
 	}
 	if a.rank() < 0 {
 		return AcceptEncrypted
@@ -255,10 +274,12 @@ func (p Policy) For(kind Kind) Accept {
 }
 
 // Lenient returns the kinds for which p accepts plain or unsigned
-// callbacks, in the order contract, auth.personal, auth.company.
+// callbacks, in the order contract, auth.personal, auth.company, then the
+// signed notices. The physical seal is left out: the platform describes
+// no signature for it, so accepting it unsigned is its expected setting.
 func (p Policy) Lenient() []Kind {
 	var out []Kind
-	for _, k := range []Kind{KindContract, KindAuthPersonal, KindAuthCompany} {
+	for _, k := range []Kind{KindContract, KindAuthPersonal, KindAuthCompany, KindSealAudit, KindPersonalSignAuth, KindCompanyAuthorization} {
 		if p.For(k).Lenient() {
 			out = append(out, k)
 		}
@@ -281,11 +302,13 @@ func (p Policy) withDefaults(f Format, floor Accept) Policy {
 	fill(&p.Contract, d.Contract)
 	fill(&p.AuthPersonal, d.AuthPersonal)
 	fill(&p.AuthCompany, d.AuthCompany)
+	fill(&p.Notice, d.Notice)
+	fill(&p.PhysicalSeal, d.PhysicalSeal)
 	return p
 }
 
 func (p Policy) validate() error {
-	for _, a := range []Accept{p.Contract, p.AuthPersonal, p.AuthCompany} {
+	for _, a := range []Accept{p.Contract, p.AuthPersonal, p.AuthCompany, p.Notice, p.PhysicalSeal} {
 		if a != "" && a.rank() < 0 {
 			return fmt.Errorf("unknown accept value %q (encrypted, plain or unsigned)", truncate([]byte(a), 32))
 		}

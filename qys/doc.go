@@ -210,4 +210,16 @@
 //     (PostgreSQL text refuses both), ids and codes at most MaxIDLength
 //     (256) bytes. The platform's ids are 19-digit numbers; no public
 //     material gives a maximum.
+//   - Notices (NoticeKinds: seal audit, personal signing authorisation,
+//     company authorisation, physical seal; docs/qys-callbacks.md): their
+//     verification is not described, except the signing authorisation's
+//     (MD5(timestamp + secret), signature and timestamp in the URL).
+//     They follow the tenant's format under Policy.Notice, default
+//     AcceptEncrypted; the physical seal ("format C", plain form fields,
+//     no signature in the vendor document) is read by verifyC under
+//     Policy.PhysicalSeal, default AcceptUnsigned. No field is required;
+//     the type is read from callbackType or the field that names it, and
+//     the identity is a digest of the payload without its delivery fields
+//     (Notice.Digest). The company authorisation's payload is not known at
+//     all: its key and type are read from the likeliest fields.
 package qys

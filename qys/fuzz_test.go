@@ -232,3 +232,30 @@ func FuzzParseAccept(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyNotice feeds every notice kind through both formats' readers
+// (and the physical seal's plain one): any input ends in a sentinel error
+// or a notice with a digest and a type.
+func FuzzVerifyNotice(f *testing.F) {
+	ts := strconv.FormatInt(fuzzNow.UnixMilli(), 10)
+	sig := Sign(ts, fuzzKey)
+	content, _ := Encrypt(CipherECB, fuzzKey, nil, []byte(`{"applyId":"1","result":"PASS","detail":"{}"}`))
+	f.Add([]byte(url.Values{"content": {content}, "signature": {sig}, "timestamp": {ts}}.Encode()), "application/x-www-form-urlencoded", false)
+	f.Add([]byte("businessId=b-1&status=COMPLETE"), "application/x-www-form-urlencoded", false)
+	f.Add([]byte("businessId=b-1&leftCount=3&timestamp=2019-09-19"), "", true)
+	f.Add([]byte(`{"businessId":"b","imageType":"FACE","images":["a"]}`), "application/json", false)
+	f.Add([]byte(`{"companyId":{"x":1},"item":"AUTHORIZE"}`), "application/json", true)
+	f.Fuzz(func(t *testing.T, body []byte, contentType string, unsigned bool) {
+		v := fuzzVerifier(t, VerifierConfig{Secrets: []string{fuzzKey}, AllowUnsigned: unsigned})
+		for _, kind := range NoticeKinds {
+			cb, err := v.Verify(kind, RawRequest{ContentType: contentType, Body: body})
+			verifySentinel(t, cb, err)
+			if err != nil {
+				continue
+			}
+			if cb.Notice == nil || len(cb.Notice.Digest) != 64 || cb.CallbackType == "" || !json.Valid(cb.Payload) {
+				t.Fatalf("%s: notice %+v type %q payload %q", kind, cb.Notice, cb.CallbackType, cb.Payload)
+			}
+		}
+	})
+}

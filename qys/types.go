@@ -304,6 +304,8 @@ type Callback struct {
 	Actor          *Actor
 	BusinessData   string
 	Auth           *Auth
+	// Notice is set for the notice kinds (NoticeKinds).
+	Notice *Notice
 	// Timestamp is the callback's signed timestamp; zero when none was sent.
 	Timestamp time.Time
 	// Payload is the decrypted JSON object; for plain form callbacks, the

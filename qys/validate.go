@@ -39,6 +39,9 @@ func (c *Callback) Validate() error {
 			field{"mode", a.Mode}, field{"actionEvent", a.ActionEvent})
 		texts = append(texts, field{"name", a.Name}, field{"rejectReason", a.FailReason})
 	}
+	if n := c.Notice; n != nil {
+		ids = append(ids, field{"notice key", n.Key})
+	}
 	for _, f := range ids {
 		if len(f.value) > MaxIDLength {
 			return fmt.Errorf("%w: %s is %d bytes long (at most %d)", ErrInvalidValue, f.name, len(f.value), MaxIDLength)

@@ -178,8 +178,10 @@ func (cfg *VerifierConfig) validate() error {
 // 400). A missing or unparsable timestamp on a signed callback is ErrStale.
 // For format B a known callbackType (USER_AUTH_*, COMPANY_AUTH_*,
 // CONTRACT_*) selects Callback.Kind, since 契约锁 may use one URL for all.
+// The notice kinds (NoticeKinds) follow the tenant's format, except the
+// physical seal, which is always read as plain fields (verifyC).
 func (v *Verifier) Verify(kind Kind, req RawRequest) (*Callback, error) {
-	if kind != KindContract && kind != KindAuthPersonal && kind != KindAuthCompany {
+	if kind != KindContract && kind != KindAuthPersonal && kind != KindAuthCompany && !kind.IsNotice() {
 		return nil, fmt.Errorf("%w: unknown callback kind %q", ErrMalformed, truncate([]byte(kind), 32))
 	}
 	if len(req.Body) > MaxCallbackBody {
@@ -192,9 +194,12 @@ func (v *Verifier) Verify(kind Kind, req RawRequest) (*Callback, error) {
 	// The route's policy is applied before anything is decrypted, so an
 	// unsigned callback refused here is never a decryption oracle.
 	accept := v.cfg.Policy.For(kind)
-	if v.cfg.Format == FormatB {
+	switch {
+	case kind == KindPhysicalSeal:
+		cb, obj, shape, err = v.verifyC(req, accept)
+	case v.cfg.Format == FormatB:
 		cb, obj, shape, err = v.verifyB(req, accept)
-	} else {
+	default:
 		cb, obj, shape, err = v.verifyA(req, accept)
 	}
 	if err != nil {

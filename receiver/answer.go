@@ -37,6 +37,7 @@ var answers = []answer{
 	{qys.ErrMissingRequestID, http.StatusBadRequest, "missing_request_id", "the certification callback has no request id", true},
 	{qys.ErrMalformed, http.StatusBadRequest, "invalid_content", "the content cannot be decrypted or decoded", true},
 	{qys.ErrInvalidValue, http.StatusBadRequest, "invalid_value", "a field holds a NUL byte, invalid UTF-8 or an over-long id", true},
+	{errUnknownKind, http.StatusNotFound, "unknown_kind", "unknown notice kind (seal-audit, personal-sign-auth, company-authorization, physical-seal)", false},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the body is over the limit", false},
 	{errReadBody, http.StatusBadRequest, "read_body", "the body could not be read", false},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "the callback could not be stored; retry later", false},
@@ -77,10 +78,34 @@ func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, route, tenant
 	writeJSON(w, a.status, `{"error":"`+a.code+`","message":"`+a.message+`"}`)
 }
 
+// Answers to the notices (docs/qys-callbacks.md gives the evidence).
+const (
+	// answerSealAudit carries both readings of the documented
+	// {"responseCode":00000000} (not valid JSON as quoted) and code 0.
+	answerSealAudit = `{"code":0,"responseCode":"00000000","message":"SUCCESS"}`
+	// answerCodeZero is the physical seal's documented answer.
+	answerCodeZero = `{"code":0,"message":"SUCCESS"}`
+)
+
 // writeSuccess answers a stored callback as 契约锁 expects: the text
 // "success" for contract callbacks; for certification callbacks the
-// tenant's choice, JSON code 0 by default.
+// tenant's choice, JSON code 0 by default. Notices: the seal audit
+// answerSealAudit; the personal signing authorisation (any status below
+// 400 is success) "success"; the company authorisation, whose answer is
+// not documented, as certifications; the physical seal JSON code 0.
 func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format, auth AuthAnswer) {
+	switch kind {
+	case qys.KindSealAudit:
+		if format != qys.FormatB {
+			writeJSON(w, http.StatusOK, answerSealAudit)
+			return
+		}
+	case qys.KindPhysicalSeal:
+		writeJSON(w, http.StatusOK, answerCodeZero) // format C, whatever the tenant's format
+		return
+	case qys.KindPersonalSignAuth:
+		auth = AuthAnswerSuccess
+	}
 	// Format B posts every kind to one URL and expects plain "success".
 	if kind == qys.KindContract || format == qys.FormatB || auth == AuthAnswerSuccess {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -88,7 +113,7 @@ func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format, auth 
 		_, _ = w.Write([]byte("success"))
 		return
 	}
-	writeJSON(w, http.StatusOK, `{"code":0,"message":"SUCCESS"}`)
+	writeJSON(w, http.StatusOK, answerCodeZero)
 }
 
 // writeJSON writes a constant JSON body (codes and messages come from the

@@ -25,6 +25,7 @@ var (
 	errTooLarge      = errors.New("receiver: body over the limit")
 	errReadBody      = errors.New("receiver: cannot read body")
 	errUnavailable   = errors.New("receiver: nats unavailable")
+	errUnknownKind   = errors.New("receiver: unknown notice kind")
 )
 
 // routeLabels are the route label values of the callback kinds.
@@ -32,13 +33,42 @@ var routeLabels = map[qys.Kind]string{
 	qys.KindContract:     "contract",
 	qys.KindAuthPersonal: "auth_personal",
 	qys.KindAuthCompany:  "auth_company",
+
+	qys.KindSealAudit:            "notify_seal_audit",
+	qys.KindPersonalSignAuth:     "notify_personal_sign_auth",
+	qys.KindCompanyAuthorization: "notify_company_authorization",
+	qys.KindPhysicalSeal:         "notify_physical_seal",
 }
+
+// routeUnknownNotice is the route label of a notice of an unknown kind.
+const routeUnknownNotice = "notify_unknown"
 
 // eventKinds translates qys kinds to event kinds.
 var eventKinds = map[qys.Kind]string{
 	qys.KindContract:     events.KindContract,
 	qys.KindAuthPersonal: events.KindAuthPersonal,
 	qys.KindAuthCompany:  events.KindAuthCompany,
+
+	qys.KindSealAudit:            events.KindSealAudit,
+	qys.KindPersonalSignAuth:     events.KindPersonalSignAuth,
+	qys.KindCompanyAuthorization: events.KindCompanyAuthorization,
+	qys.KindPhysicalSeal:         events.KindPhysicalSeal,
+}
+
+// handleNotice serves RouteNotice: a notice of a kind in qys.NoticeKinds
+// is handled like every callback; any other kind is refused with 404.
+func (rc *Receiver) handleNotice(w http.ResponseWriter, r *http.Request) {
+	kind, ok := qys.NoticeKind(chi.URLParam(r, "kind"))
+	if !ok {
+		t, err := rc.lookupTenant(r)
+		if err != nil {
+			rc.refuse(w, r, routeUnknownNotice, unknownTenant, err)
+			return
+		}
+		rc.refuse(w, r, routeUnknownNotice, t.name, errUnknownKind)
+		return
+	}
+	rc.notices[kind](w, r)
 }
 
 // handleCallback verifies a callback of kind, stores it and answers
@@ -164,6 +194,9 @@ func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source stri
 	if a := cb.Actor; a != nil {
 		env.Actor = &events.Actor{TenantType: a.TenantType, TenantName: a.TenantName, TenantID: a.TenantID, Contact: a.Contact}
 	}
+	if n := cb.Notice; n != nil {
+		env.Notice = &events.Notice{Key: n.Key, Digest: n.Digest}
+	}
 	if a := cb.Auth; a != nil {
 		env.Auth = &events.Auth{RequestID: a.RequestID, Status: a.Status, Success: a.Success, Mode: a.Mode,
 			Name: a.Name, FailReason: a.FailReason, ActionEvent: a.ActionEvent}
@@ -177,6 +210,12 @@ func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source stri
 		// Steps of one certification can share a status (company
 		// actionEvent 0 then 1 are both "0"): they are distinct events.
 		subjectID, status = a.RequestID, a.Status+"|"+a.ActionEvent+"|"+a.FailReason
+	}
+	if n := cb.Notice; n != nil {
+		// Two notices of one key differ in their other fields (a seal's
+		// images, its remaining count): the digest of the payload tells
+		// them apart, and is the same for 契约锁's retries of one.
+		subjectID, status = n.Key, n.Digest
 	}
 	env.ID = events.EventID(tenant, kind, subjectID, cb.CallbackType, status, events.ActorKey(env.Actor))
 	return env

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qyshook/qyshook/qys"
 )
 
 // unknownTenant is the tenant label of requests for a tenant that is not
@@ -23,6 +25,12 @@ type metrics struct {
 // increase() of an error outcome then see the first one (a series born
 // at 1 has no increase). The other codes appear when they first occur.
 var presetOutcomes = []string{"success", "duplicate", "unavailable", "internal", "invalid_content"}
+
+// presetRoutes are the routes whose series are preset: the contract and
+// certification routes. The notice routes' series appear with their first
+// request (four more routes per tenant would add their series to every
+// scrape for kinds most deployments never receive).
+var presetRoutes = []string{routeLabels[qys.KindContract], routeLabels[qys.KindAuthPersonal], routeLabels[qys.KindAuthCompany]}
 
 // newMetrics registers the collectors and creates the series of
 // presetOutcomes for each of tenants.
@@ -52,7 +60,7 @@ func newMetrics(reg prometheus.Registerer, tenants []string) (*metrics, error) {
 		}
 	}
 	for _, tenant := range tenants {
-		for _, route := range routeLabels {
+		for _, route := range presetRoutes {
 			for _, outcome := range presetOutcomes {
 				m.requests.WithLabelValues(route, tenant, outcome)
 			}

@@ -24,6 +24,10 @@ const (
 	RouteContract     = "/callbacks/{tenant}/contract"
 	RouteAuthPersonal = "/callbacks/{tenant}/auth/personal"
 	RouteAuthCompany  = "/callbacks/{tenant}/auth/company"
+	// RouteNotice receives the notice kinds; {kind} is one of
+	// seal-audit, personal-sign-auth, company-authorization,
+	// physical-seal (qys.NoticeKinds). Any other kind is 404.
+	RouteNotice = "/callbacks/{tenant}/notify/{kind}"
 )
 
 // Defaults of Options.
@@ -122,6 +126,8 @@ type Receiver struct {
 	publishTimeout time.Duration
 	now            func() time.Time
 	router         http.Handler
+	// notices are the handlers of the notice kinds (RouteNotice).
+	notices map[qys.Kind]http.HandlerFunc
 	// accessLog: the logger writes info lines, so every request gets an
 	// access line that acknowledge adds the stored callback's ids to.
 	accessLog bool
@@ -194,6 +200,11 @@ func (rc *Receiver) routes() http.Handler {
 	r.Post(RouteContract, rc.handleCallback(qys.KindContract))
 	r.Post(RouteAuthPersonal, rc.handleCallback(qys.KindAuthPersonal))
 	r.Post(RouteAuthCompany, rc.handleCallback(qys.KindAuthCompany))
+	rc.notices = map[qys.Kind]http.HandlerFunc{}
+	for _, k := range qys.NoticeKinds {
+		rc.notices[k] = rc.handleCallback(k)
+	}
+	r.Post(RouteNotice, rc.handleNotice)
 	return r
 }
 

@@ -26,6 +26,8 @@ type fileTenant struct {
 		Contract     string `toml:"contract"`
 		AuthPersonal string `toml:"auth_personal"`
 		AuthCompany  string `toml:"auth_company"`
+		Notify       string `toml:"notify"`
+		PhysicalSeal string `toml:"physical_seal"`
 	} `toml:"accept"`
 	AuthAnswer string `toml:"auth_answer"`
 	QYS        struct {
@@ -48,6 +50,7 @@ var fileFields = map[string]string{
 	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
 	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
 	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
+	"accept_notify": "accept.notify", "accept_physical_seal": "accept.physical_seal",
 	"api_rate": "qys.api_rate", "api_inflight": "qys.api_inflight", "auth_result_shape": "qys.auth_result_shape",
 }
 
@@ -102,6 +105,8 @@ func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenan
 			Contract:     accept(ft.Accept.Contract),
 			AuthPersonal: accept(ft.Accept.AuthPersonal),
 			AuthCompany:  accept(ft.Accept.AuthCompany),
+			Notice:       accept(ft.Accept.Notify),
+			PhysicalSeal: accept(ft.Accept.PhysicalSeal),
 		},
 		AuthAnswer: strings.ToLower(strings.TrimSpace(ft.AuthAnswer)),
 		QYS: QYS{

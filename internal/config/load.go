@@ -29,13 +29,16 @@ var envNames = map[string]string{
 	"accept_contract":      "ACCEPT_CONTRACT",
 	"accept_auth_personal": "ACCEPT_AUTH_PERSONAL",
 	"accept_auth_company":  "ACCEPT_AUTH_COMPANY",
+	"accept_notify":        "ACCEPT_NOTIFY",
+	"accept_physical_seal": "ACCEPT_PHYSICAL_SEAL",
 	"auth_answer":          "AUTH_ANSWER",
 	"api_rate":             "API_RATE",
 	"api_inflight":         "API_INFLIGHT",
 }
 
 // acceptVars are the per-kind policy variables of the "default" tenant.
-var acceptVars = []string{"ACCEPT_CONTRACT", "ACCEPT_AUTH_PERSONAL", "ACCEPT_AUTH_COMPANY", "AUTH_ANSWER"}
+var acceptVars = []string{"ACCEPT_CONTRACT", "ACCEPT_AUTH_PERSONAL", "ACCEPT_AUTH_COMPANY", "ACCEPT_NOTIFY",
+	"ACCEPT_PHYSICAL_SEAL", "AUTH_ANSWER"}
 
 // Load reads the configuration through getenv (os.Getenv in a main, a map
 // lookup in tests), reads the tenants file named by QYSHOOK_CONFIG, and
@@ -225,6 +228,8 @@ func (e envReader) tenant(baseURL string) Tenant {
 			Contract:     accept(e.str("ACCEPT_CONTRACT", "")),
 			AuthPersonal: accept(e.str("ACCEPT_AUTH_PERSONAL", "")),
 			AuthCompany:  accept(e.str("ACCEPT_AUTH_COMPANY", "")),
+			Notice:       accept(e.str("ACCEPT_NOTIFY", "")),
+			PhysicalSeal: accept(e.str("ACCEPT_PHYSICAL_SEAL", "")),
 		},
 		AuthAnswer: strings.ToLower(e.str("AUTH_ANSWER", "")),
 		QYS: QYS{

@@ -30,7 +30,8 @@ func TestCallbackPolicySettings(t *testing.T) {
 			"QYSHOOK_ACCEPT_AUTH_COMPANY", " encrypted ", "QYSHOOK_AUTH_ANSWER", "SUCCESS"),
 			check: func(t *testing.T, c *config.Config) {
 				tn := c.Tenants[0]
-				if p := tn.Policy(); p != (qys.Policy{Contract: qys.AcceptPlain, AuthPersonal: qys.AcceptEncrypted, AuthCompany: qys.AcceptEncrypted}) || tn.AuthAnswer != "success" {
+				if p := tn.Policy(); p != (qys.Policy{Contract: qys.AcceptPlain, AuthPersonal: qys.AcceptEncrypted, AuthCompany: qys.AcceptEncrypted,
+					Notice: qys.AcceptEncrypted, PhysicalSeal: qys.AcceptUnsigned}) || tn.AuthAnswer != "success" {
 					t.Fatalf("policy %+v answer %q", p, tn.AuthAnswer)
 				}
 			}},
@@ -45,6 +46,18 @@ func TestCallbackPolicySettings(t *testing.T) {
 			wantErr: "QYSHOOK_CALLBACK_SECRET: required"},
 		{name: "ErrAcceptValue", env: with(baseline(), "QYSHOOK_ACCEPT_AUTH_COMPANY", "anything"),
 			wantErr: `QYSHOOK_ACCEPT_AUTH_COMPANY: "anything": must be encrypted, plain or unsigned`},
+		{name: "OKEnvNotices", env: with(baseline(), "QYSHOOK_ACCEPT_NOTIFY", "unsigned", "QYSHOOK_ACCEPT_PHYSICAL_SEAL", "PLAIN"),
+			check: func(t *testing.T, c *config.Config) {
+				p := c.Tenants[0].Policy()
+				if p.For(qys.KindSealAudit) != qys.AcceptUnsigned || p.For(qys.KindCompanyAuthorization) != qys.AcceptUnsigned ||
+					p.For(qys.KindPhysicalSeal) != qys.AcceptPlain || p.Contract != qys.AcceptEncrypted {
+					t.Fatalf("policy %+v", p)
+				}
+			}},
+		{name: "ErrAcceptNotifyValue", env: with(baseline(), "QYSHOOK_ACCEPT_NOTIFY", "open"),
+			wantErr: `QYSHOOK_ACCEPT_NOTIFY: "open": must be encrypted, plain or unsigned`},
+		{name: "ErrAcceptPhysicalSealWithoutEnvTenant", env: map[string]string{"QYSHOOK_ACCEPT_PHYSICAL_SEAL": "plain"}, file: twoTenants,
+			wantErr: "QYSHOOK_ACCEPT_PHYSICAL_SEAL: set, but no tenant comes from the environment"},
 		{name: "ErrAuthAnswer", env: with(baseline(), "QYSHOOK_AUTH_ANSWER", "ok"),
 			wantErr: `QYSHOOK_AUTH_ANSWER: "ok": must be json or success`},
 		{name: "ErrAcceptWithoutEnvTenant", env: map[string]string{"QYSHOOK_ACCEPT_CONTRACT": "plain"}, file: twoTenants,
@@ -71,6 +84,8 @@ callback_secrets = ["` + secretA + `"]
 auth_answer = "success"
 [tenant.accept]
 auth_company = "plain"
+notify = "Plain"
+physical_seal = "plain"
 [tenant.qys]
 app_token = "t"
 app_secret = "s"
@@ -88,7 +103,8 @@ agent_secret = "as"
 `, opts: []config.Option{config.WithNeeds(config.NeedCallbackSecrets | config.NeedQYSCredentials)},
 			check: func(t *testing.T, c *config.Config) {
 				d, _ := c.Tenant("direct")
-				if p := d.Policy(); p != (qys.Policy{Contract: qys.AcceptEncrypted, AuthPersonal: qys.AcceptUnsigned, AuthCompany: qys.AcceptPlain}) || d.AuthAnswer != "success" {
+				if p := d.Policy(); p != (qys.Policy{Contract: qys.AcceptEncrypted, AuthPersonal: qys.AcceptUnsigned, AuthCompany: qys.AcceptPlain,
+					Notice: qys.AcceptPlain, PhysicalSeal: qys.AcceptPlain}) || d.AuthAnswer != "success" {
 					t.Fatalf("direct: %+v %q", p, d.AuthAnswer)
 				}
 				s, _ := c.Tenant("saas")

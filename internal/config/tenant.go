@@ -188,7 +188,8 @@ func (t *Tenant) validate(needs Need) []error {
 	for _, a := range []struct {
 		field string
 		v     qys.Accept
-	}{{"accept_contract", t.Accept.Contract}, {"accept_auth_personal", t.Accept.AuthPersonal}, {"accept_auth_company", t.Accept.AuthCompany}} {
+	}{{"accept_contract", t.Accept.Contract}, {"accept_auth_personal", t.Accept.AuthPersonal}, {"accept_auth_company", t.Accept.AuthCompany},
+		{"accept_notify", t.Accept.Notice}, {"accept_physical_seal", t.Accept.PhysicalSeal}} {
 		if a.v == "" {
 			continue
 		}

@@ -28,6 +28,10 @@ type CallbackTarget struct {
 	PersonalAuthURL string
 	// CompanyAuthURL receives company certification callbacks.
 	CompanyAuthURL string
+	// NoticeURL is the base of the notice callbacks (SendNotice): a
+	// notice of kind k goes to NoticeURL + "/" + k.Segment(), such as
+	// http://host/callbacks/default/notify/seal-audit.
+	NoticeURL string
 	// Sender is passed to qys.BuildCallback: format A (plain or encrypted,
 	// ECB or CBC) or B, with its secret, IV and token.
 	Sender qys.SenderConfig
@@ -102,6 +106,8 @@ type outCallback struct {
 	payload      []byte
 	sender       qys.SenderConfig
 	timeout      time.Duration
+	// sigInQuery sends format A's signature and timestamp in the URL.
+	sigInQuery bool
 }
 
 type job struct {
@@ -228,9 +234,21 @@ func (s *Server) emitLocked(kind qys.Kind, callbackType, contractID string, payl
 
 // emitWithLocked is emitLocked with its own sender settings.
 func (s *Server) emitWithLocked(kind qys.Kind, callbackType, contractID string, payload any, sender qys.SenderConfig) {
+	s.emitOutLocked(kind, callbackType, contractID, payload, sender, false)
+}
+
+// emitNoticeLocked emits a notice (SendNotice).
+func (s *Server) emitNoticeLocked(kind qys.Kind, typ string, payload any, sender qys.SenderConfig, sigInQuery bool) {
+	s.emitOutLocked(kind, typ, "", payload, sender, sigInQuery)
+}
+
+func (s *Server) emitOutLocked(kind qys.Kind, callbackType, contractID string, payload any, sender qys.SenderConfig, sigInQuery bool) {
 	t := s.cb.target
 	url := map[qys.Kind]string{qys.KindContract: t.ContractURL,
 		qys.KindAuthPersonal: t.PersonalAuthURL, qys.KindAuthCompany: t.CompanyAuthURL}[kind]
+	if kind.IsNotice() {
+		url = t.noticeURL(kind)
+	}
 	if url == "" || s.closed {
 		return
 	}
@@ -240,7 +258,7 @@ func (s *Server) emitWithLocked(kind qys.Kind, callbackType, contractID string, 
 	}
 	s.cb.n++
 	cb := &outCallback{n: s.cb.n, kind: kind, url: url, callbackType: callbackType,
-		contractID: contractID, payload: b, sender: sender, timeout: t.Timeout}
+		contractID: contractID, payload: b, sender: sender, timeout: t.Timeout, sigInQuery: sigInQuery}
 	if cb.timeout <= 0 {
 		cb.timeout = DefaultCallbackTimeout
 	}
@@ -369,9 +387,16 @@ func (s *Server) attempt(j job) Delivery {
 		d.Err = fmt.Errorf("qystest: build callback: %w", err)
 		return d
 	}
+	target := cb.url
+	if cb.sigInQuery {
+		if target, out.Body, err = signatureToQuery(cb.url, out.Body); err != nil {
+			d.Err = fmt.Errorf("qystest: build callback: %w", err)
+			return d
+		}
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, cb.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cb.url, bytes.NewReader(out.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(out.Body))
 	if err != nil {
 		d.Err = err
 		return d
@@ -392,9 +417,14 @@ func (s *Server) attempt(j job) Delivery {
 }
 
 // accepted reports whether an answer counts as success: 200 with body
-// "success" for contract callbacks; for auth callbacks 200 with JSON code 0
-// or "success".
+// "success" for contract callbacks; for auth callbacks and notices 200
+// with JSON code 0 or "success" (the seal audit: also responseCode
+// "00000000"); for the personal signing authorisation any status below
+// 400 (S19).
 func accepted(kind qys.Kind, status int, body []byte) bool {
+	if kind == qys.KindPersonalSignAuth {
+		return status > 0 && status < http.StatusBadRequest
+	}
 	if status != http.StatusOK {
 		return false
 	}
@@ -406,10 +436,14 @@ func accepted(kind qys.Kind, status int, body []byte) bool {
 		return false
 	}
 	var e struct {
-		Code json.RawMessage `json:"code"`
+		Code         json.RawMessage `json:"code"`
+		ResponseCode json.RawMessage `json:"responseCode"`
 	}
 	if json.Unmarshal(body, &e) != nil {
 		return false
+	}
+	if kind == qys.KindSealAudit && strings.Trim(string(e.ResponseCode), `"`) == "00000000" {
+		return true
 	}
 	code := strings.Trim(string(e.Code), `"`)
 	return code == "0"

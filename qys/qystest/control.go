@@ -36,6 +36,9 @@ type TriggerResult struct {
 	Status string `json:"status,omitempty"`
 	// RequestID is the certification's requestId or authId (auth scenarios).
 	RequestID string `json:"requestId,omitempty"`
+	// Contact is the personal certification's mobile (auth-personal), for
+	// /v2/personalauth/result?contact=…&contactType=MOBILE.
+	Contact string `json:"contact,omitempty"`
 	// Callbacks are the callbacks created while Trigger ran.
 	Callbacks []CallbackResult `json:"callbacks"`
 }
@@ -88,6 +91,7 @@ func (s *Server) play(res *TriggerResult, id string) error {
 	case "auth-personal":
 		res.RequestID = orRandom(id, "person-")
 		s.CompletePersonalAuth(res.RequestID, "FACE", "1")
+		res.Contact = mobileFor(res.RequestID)
 		return nil
 	case "create":
 		if _, ok := s.Contract(id); ok {

@@ -150,6 +150,20 @@
 // SetCompanyAuth and SetPersonalAuth recorded. An unknown certification is
 // HTTP 200 with qys.CodeAuthNotFound, a code chosen by qyshook.
 //
+// Every callback kind: SendContractCallback sends any contract
+// callbackType without changing the contract (ContractCallbackTypes, the
+// 20 documented format-A values; ContractCallbackTypesB, CONTRACT_SIGN and
+// CONTRACT_COMPLETE plus "CONTRACT_" + the other format-A values, which
+// are the fake's guess, not a documented vocabulary);
+// SendCertificationCallbackB sends USER_AUTH_* and COMPANY_AUTH_*
+// including USER_AUTH_EXPIRED and COMPANY_AUTH_INVALID (their authStatus
+// is the fake's: no source gives it); SendNotice sends the seal audit,
+// personal signing and company authorisations (the latter's payload is the
+// fake's own: none is documented) and the physical seal (always plain,
+// unsigned form fields) to CallbackTarget.NoticeURL. Personal
+// certifications carry a mobile contact (MobileFor) unless SetPersonalAuth
+// gave them one.
+//
 // Standalone use: Listen (or WithListener) serves the fake on a fixed
 // address, and WithControlAPI adds a control API under ControlPrefix
 // (/_sim/: trigger a scenario, list contracts and deliveries) that the

@@ -204,6 +204,11 @@ func (s *Server) contractEventBLocked(c *contract, callbackType string, actor *s
 	if typ == "" {
 		return
 	}
+	s.contractPayloadBLocked(c, typ, actor)
+}
+
+// contractPayloadBLocked sends a format-B contract callback of typ.
+func (s *Server) contractPayloadBLocked(c *contract, typ string, actor *signatory) {
 	p := s.headerBLocked(typ, "CONTRACT")
 	p["contractId"] = number(c.id)
 	p["sn"], p["bizId"], p["status"], p["businessData"] = c.sn, c.spec.BizID, c.status, c.spec.BusinessData
@@ -293,11 +298,20 @@ func (s *Server) emitAuthLocked(kind qys.Kind, payload map[string]string) {
 // CompletePersonalAuth finishes a personal certification and sends its
 // callback to PersonalAuthURL. Format A: authId, mode (IVS, FACE, BANK,
 // MANUAL) and status ("1" pass, "2" fail, "3" manual review). Format B:
-// USER_AUTH_SUCCESS for "1", USER_AUTH_FAILED for "2", nothing otherwise.
+// USER_AUTH_SUCCESS for "1", USER_AUTH_FAILED for "2", nothing otherwise
+// (SendCertificationCallbackB sends the other types). The certification
+// gets a contact, the mobile MobileFor(authID) unless SetPersonalAuth gave
+// it one (format B sends it as userMobile), so /v2/personalauth/result
+// finds it by contact too.
 func (s *Server) CompletePersonalAuth(authID, mode, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setPersonalAuthLocked(PersonalAuth{AuthID: authID, Mode: mode, Status: status})
+	contact, ctype := mobileFor(authID), qys.ContactMobile
+	if old, ok := s.ev.persons[authID]; ok && old.Contact != "" { // SetPersonalAuth gave it one
+		contact, ctype = old.Contact, old.ContactType
+	}
+	s.setPersonalAuthLocked(PersonalAuth{AuthID: authID, Mode: mode, Status: status,
+		Contact: contact, ContactType: ctype})
 	if s.cb.target.Sender.Format == qys.FormatB {
 		typ := map[string]string{"1": CallbackUserAuthOK, "2": CallbackUserAuthFail}[status]
 		if typ == "" {
@@ -305,6 +319,7 @@ func (s *Server) CompletePersonalAuth(authID, mode, status string) {
 		}
 		p := s.headerBLocked(typ, "AUTH")
 		p["userId"], p["bizNo"], p["authSourceType"], p["authStatus"] = number(authID), authID, mode, status
+		p["userMobile"] = contact
 		s.emitLocked(qys.KindAuthPersonal, typ, "", p)
 		return
 	}
