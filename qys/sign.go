@@ -8,7 +8,7 @@ import (
 // SignAPI returns the open-API header signature: lowercase hex
 // MD5(token + secret + timestamp + nonce), plain concatenation without
 // separators (docs/qys-protocol.md §1.2). The private-cloud header family
-// signs the same string.
+// signs the same string (§1.3).
 func SignAPI(token, secret, timestamp, nonce string) string {
 	return md5Hex(token + secret + timestamp + nonce)
 }
