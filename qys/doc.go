@@ -81,18 +81,20 @@
 //   - CompanyAuthResult: GET /companyauth/result (no /v2 prefix, also not
 //     stripped in private-cloud mode), requestId or companyName.
 //     PersonalAuthResult: GET /v2/personalauth/result, authId or contact +
-//     contactType (MOBILE/EMAIL). The field names read (requestId,
-//     companyId, companyName or name, registerNo, legalPerson, status;
-//     authId, mode, status) are the certification callbacks', not
-//     documented for these calls; Status is kept as text ("1" = success,
-//     as AuthStatus*); Raw holds the result as sent.
+//     contactType (MOBILE/EMAIL). Their answers have codes of their own
+//     (a secondary source, docs/qys-protocol.md §8.1): company status -1
+//     none, 1 未提交, 2 通过, 3 不通过, 4 认证中, 6 已过期; personal
+//     realName. Reading (ReadCompanyAuthResult, ReadPersonalAuthResult)
+//     says what an answer means; one of no known shape is
+//     UnrecognizedResult, never success or failure. Raw holds the result
+//     as sent; WithAuthResultShape fixes the code table.
 //   - SaaS variants: WithSaaSAuthPaths(company, personal) switches both
 //     calls to /saas/v2/companyauth/result and /saas/v2/personalauth/result
 //     by default. These two paths are a guess (the SDK's SaaS request
 //     structs were not retrieved): pass the real ones when known. The SaaS
 //     agent headers are not added by this option.
-//   - CodeAuthNotFound (1100003) is, like the other not-found codes, a
-//     placeholder chosen by qyshook and listed in NotFoundCodes.
+//   - CodeAuthNotFound (1604 INVALID_AUTHID, secondary) matches ErrNotFound
+//     for the certification-result calls whatever WithNotFoundCodes says.
 //
 // # Callbacks
 //
@@ -183,20 +185,23 @@
 // it when 契约锁 documents the real behaviour (settings of the qyshook
 // binary in parentheses; library options otherwise):
 //
-//   - Format A's CBC IV: the key bytes by default (CipherCBC with no IV;
-//     QYSHOOK_CALLBACK_IV, tenants file `iv`).
+//   - Format A's CBC IV: no public source gives it, so CipherCBC needs one
+//     (QYSHOOK_CALLBACK_IV, tenants file `iv`); there is no default.
 //   - Format B's signature: ignored by default (QYSHOOK_CALLBACK_SIGNATURE_B
 //     = md5 to check Sign(timestamp, secret)).
-//   - Plain and unsigned callbacks (direct-mode certifications): refused by
-//     default (QYSHOOK_ALLOW_PLAIN, QYSHOOK_ALLOW_UNSIGNED).
+//   - Plain and unsigned callbacks: what each kind accepts is a Policy
+//     (QYSHOOK_ACCEPT_*): contracts encrypted by default, format-A
+//     certifications unsigned (direct mode sends plain form fields).
 //   - The timestamp window (QYSHOOK_TIMESTAMP_*).
 //   - "Not found" envelope codes: HTTP 404 plus NotFoundCodes, placeholders
-//     (WithNotFoundCodes). CodeAuthNotFound decides that a certification is
-//     unknown to the API; the dispatcher then records it unconfirmed.
-//   - The certification-result answers' field names (the callbacks' names:
-//     status, companyName/name, mode); a result without status confirms
-//     nothing. Format-B certification callbacks carry companyId / userId,
-//     which the dispatcher passes as requestId / authId.
+//     for contracts and documents (WithNotFoundCodes). CodeAuthNotFound
+//     (1604) decides that a certification is unknown to the API; the
+//     dispatcher then records it unconfirmed.
+//   - The certification-result answers: read by the documented codes, or
+//     the legacy callback-coded shape when its fields say so
+//     (WithAuthResultShape); anything else confirms nothing. Format-B
+//     certification callbacks carry companyId / userId, which the
+//     dispatcher passes as requestId / authId.
 //   - The SaaS certification-result paths (WithSaaSAuthPaths).
 //   - The operation-log item fields (OperationRecord; OperationLog.Raw is
 //     what qyshook archives, QYSHOOK_ARCHIVE_OPLOG).
