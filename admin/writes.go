@@ -13,7 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog/hlog"
 
-	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/store"
 )
@@ -256,7 +256,7 @@ func (a *API) purgeDeadLetter(w http.ResponseWriter, r *http.Request) error {
 		return errorf(CodeBadRequest, "reason: longer than %d bytes", maxReason)
 	}
 	sel := map[string]any{"id": id, "reason": body.Reason}
-	err = dispatcher.ResolveDeadLetter(r.Context(), a.o.JS, a.o.Names, a.o.Ledger, id, 0)
+	err = deadletter.Resolve(r.Context(), a.o.JS, a.o.Names, a.o.Ledger, id, 0)
 	if errors.Is(err, store.ErrNotFound) {
 		err = errorf(CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
 	}

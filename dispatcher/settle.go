@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -208,7 +209,7 @@ func (d *Dispatcher) resolveRetried(ctx context.Context, dl delivery, keep int64
 	dlqSeq, _ := strconv.ParseUint(h.Get(events.HeaderDeadLetterSeq), 10, 64)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err = ResolveDeadLetter(rctx, d.cfg.JS, d.cfg.Names, d.cfg.Ledger, id, dlqSeq)
+	err = deadletter.Resolve(rctx, d.cfg.JS, d.cfg.Names, d.cfg.Ledger, id, dlqSeq)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

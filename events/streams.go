@@ -209,3 +209,21 @@ func keepHigher(live, want jetstream.StreamConfig) (jetstream.StreamConfig, []Ke
 	}
 	return want, kept
 }
+
+// Syncer is implemented by a JetStream API whose acknowledged writes are
+// made durable in groups (the embedded server's grouped sync): a caller of
+// PublishAsync or PublishMsgAsync calls Sync after its acks and before
+// acting on them. Other JetStream APIs sync by themselves (or by interval)
+// and need no call.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// SyncAcked calls js's Sync when it has one (see Syncer): after
+// asynchronous publishes, before the caller acts on their acks.
+func SyncAcked(ctx context.Context, js jetstream.JetStream) error {
+	if s, ok := js.(Syncer); ok {
+		return s.Sync(ctx)
+	}
+	return nil
+}

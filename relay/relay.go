@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -136,7 +136,7 @@ wait:
 	if len(ids) > 0 {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := natsconn.SyncAcked(sctx, r.js); err != nil {
+		if err := events.SyncAcked(sctx, r.js); err != nil {
 			return nil, wrapf(err, "sync published facts")
 		}
 	}

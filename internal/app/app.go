@@ -20,7 +20,7 @@ import (
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
-	"github.com/qyshook/qyshook/internal/pidlock"
+	"github.com/qyshook/qyshook/pidlock"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
 	"github.com/qyshook/qyshook/reconcile"

@@ -42,7 +42,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/qyshook/qyshook/internal/pidlock"
+	"github.com/qyshook/qyshook/pidlock"
 )
 
 // LockFile is the lock file's name under the store directory.

@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/qyshook/qyshook/internal/pidlock"
+	"github.com/qyshook/qyshook/pidlock"
 )
 
 // TestOneServerPerStore: a second server on a store in use refuses to

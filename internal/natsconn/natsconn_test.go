@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
 )
@@ -118,7 +119,7 @@ func TestGroupedPublishesWaitForSync(t *testing.T) {
 	if _, err := c.JS.PublishMsg(ctx, &nats.Msg{Subject: "s.2", Data: []byte("y")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := natsconn.SyncAcked(ctx, c.JS); err != nil {
+	if err := events.SyncAcked(ctx, c.JS); err != nil {
 		t.Fatal(err)
 	}
 	after := gs.Stats()

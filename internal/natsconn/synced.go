@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/embeddednats"
 )
 
@@ -45,21 +46,9 @@ func (j syncedJS) synced(ctx context.Context, ack *jetstream.PubAck, err error) 
 	return ack, nil
 }
 
-// Syncer is implemented by a JetStream API whose acknowledged writes are
-// made durable in groups: a caller of PublishAsync or PublishMsgAsync
-// calls Sync after its acks and before acting on them. Other JetStream
-// APIs sync by themselves (or by interval) and need no call.
-type Syncer interface {
-	Sync(ctx context.Context) error
-}
-
-// SyncAcked calls js's Sync when it has one (see Syncer).
-func SyncAcked(ctx context.Context, js jetstream.JetStream) error {
-	if s, ok := js.(Syncer); ok {
-		return s.Sync(ctx)
-	}
-	return nil
-}
+// Syncer is the group-sync side of the JetStream API this package
+// returns in grouped mode (events.Syncer; events.SyncAcked calls it).
+type Syncer = events.Syncer
 
 // Stream operations that make nats-server rewrite files (stream metadata
 // on create and update; message blocks compacted by a purge or a delete)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -26,13 +26,13 @@ func (r *Replayer) RetryDeadLetters(ctx context.Context, rows []store.DeadLetter
 	if !sel.Since.IsZero() || !sel.Until.IsZero() || sel.FromSeq > 0 || sel.ToSeq > 0 {
 		return Report{}, errors.New("replay: dead letters are selected by tenant, contract, type and limit only")
 	}
-	var dlq map[dispatcher.DeadLetterKey]uint64
+	var dlq map[deadletter.Key]uint64
 	if !dryRun {
 		if r.cfg.JS == nil {
 			return Report{}, errors.New("replay: no JetStream")
 		}
 		var err error
-		if dlq, err = dispatcher.DeadLetterMessages(ctx, r.cfg.JS, r.cfg.Names); err != nil {
+		if dlq, err = deadletter.Messages(ctx, r.cfg.JS, r.cfg.Names); err != nil {
 			return Report{}, fmt.Errorf("replay: %w", err)
 		}
 	}
@@ -60,7 +60,7 @@ func (r *Replayer) RetryDeadLetters(ctx context.Context, rows []store.DeadLetter
 		b.rep.Selected++
 		it := newItem(row.StreamSeq, row.CreatedAt, env)
 		it.DeadLetterID, it.subject = row.ID, row.Subject
-		it.dlqSeq = dlq[dispatcher.DeadLetterKey{Subject: r.cfg.Names.DLQSubject(row.Consumer), StreamSeq: row.StreamSeq}]
+		it.dlqSeq = dlq[deadletter.Key{Subject: r.cfg.Names.DLQSubject(row.Consumer), StreamSeq: row.StreamSeq}]
 		if err := b.add(ctx, it, len(rows)); err != nil {
 			b.done()
 			return b.rep, err

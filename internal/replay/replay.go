@@ -12,7 +12,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/natsconn"
 )
 
 // ProgressFunc is told how far a replay got: done of about total
@@ -245,7 +244,7 @@ func (b *batcher) flush(ctx context.Context, total int) error {
 	// A store that syncs acknowledged writes in groups (the embedded
 	// server's default) is synced once for the batch before it counts.
 	if acked > 0 {
-		if err := natsconn.SyncAcked(ctx, b.r.cfg.JS); err != nil {
+		if err := events.SyncAcked(ctx, b.r.cfg.JS); err != nil {
 			for k := range pending {
 				if errs[k] == nil {
 					errs[k] = err

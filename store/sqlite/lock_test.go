@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qyshook/qyshook/internal/pidlock"
+	"github.com/qyshook/qyshook/pidlock"
 	"github.com/qyshook/qyshook/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
 
-	"github.com/qyshook/qyshook/internal/pidlock"
 	"github.com/qyshook/qyshook/migrations"
+	"github.com/qyshook/qyshook/pidlock"
 )
 
 // MigrateUp applies every pending migration to the database at path,

@@ -42,7 +42,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/qyshook/qyshook/internal/pidlock"
+	"github.com/qyshook/qyshook/pidlock"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/internal/sqlstore"
 )

@@ -1,4 +1,9 @@
-package dispatcher
+// Package deadletter locates and resolves dead letters: a dead_letters row
+// of the ledger and its message in QYS_DLQ, which the dead-letter depth
+// gauge counts. The dispatcher resolves one when its retry is applied; the
+// admin API when an operator purges it; replays read where each one's
+// message is.
+package deadletter
 
 import (
 	"context"
@@ -14,19 +19,19 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-// DeadLetterKey locates a dead letter's message in QYS_DLQ: its subject
+// Key locates a dead letter's message in QYS_DLQ: its subject
 // (qys.dlq.<consumer>) and the sequence its event had in QYS_CALLBACKS,
 // the pair a dead_letters row holds (Consumer, StreamSeq).
-type DeadLetterKey struct {
+type Key struct {
 	Subject   string
 	StreamSeq uint64
 }
 
-// DeadLetterMessages reads the headers of QYS_DLQ (not the bodies) and
+// Messages reads the headers of QYS_DLQ (not the bodies) and
 // returns the QYS_DLQ sequence of every dead letter's message. The
 // dead-letter depth gauge counts these messages, so resolving a dead
 // letter deletes its message as well as its row.
-func DeadLetterMessages(ctx context.Context, js jetstream.JetStream, names events.Names) (map[DeadLetterKey]uint64, error) {
+func Messages(ctx context.Context, js jetstream.JetStream, names events.Names) (map[Key]uint64, error) {
 	stream, err := js.Stream(ctx, names.DLQStream())
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: stream %s: %w", names.DLQStream(), err)
@@ -35,7 +40,7 @@ func DeadLetterMessages(ctx context.Context, js jetstream.JetStream, names event
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: stream %s: %w", names.DLQStream(), err)
 	}
-	out := map[DeadLetterKey]uint64{}
+	out := map[Key]uint64{}
 	last := info.State.LastSeq
 	if info.State.Msgs == 0 {
 		return out, nil
@@ -59,7 +64,7 @@ func DeadLetterMessages(ctx context.Context, js jetstream.JetStream, names event
 				return nil, fmt.Errorf("dead letters: metadata: %w", err)
 			}
 			if seq, err := strconv.ParseUint(m.Headers().Get(events.HeaderDLQStreamSeq), 10, 64); err == nil {
-				out[DeadLetterKey{Subject: m.Subject(), StreamSeq: seq}] = md.Sequence.Stream
+				out[Key{Subject: m.Subject(), StreamSeq: seq}] = md.Sequence.Stream
 			}
 			if md.Sequence.Stream >= last || md.NumPending == 0 {
 				return out, nil
@@ -74,25 +79,25 @@ func DeadLetterMessages(ctx context.Context, js jetstream.JetStream, names event
 	}
 }
 
-// DeadLetterStore is the part of store.Ledger ResolveDeadLetter uses.
-type DeadLetterStore interface {
+// Store is the part of store.Ledger Resolve uses.
+type Store interface {
 	DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error)
 	DeleteDeadLetter(ctx context.Context, id int64) error
 }
 
-// ResolveDeadLetter removes dead letter id: its message in QYS_DLQ (at
+// Resolve removes dead letter id: its message in QYS_DLQ (at
 // dlqSeq, or found by reading QYS_DLQ's headers when dlqSeq is 0; a
 // message is deleted only when it is this dead letter's) and then its
 // row. It returns an error wrapping store.ErrNotFound when there is no
 // such row (already resolved, or purged).
-func ResolveDeadLetter(ctx context.Context, js jetstream.JetStream, names events.Names, ledger DeadLetterStore, id int64, dlqSeq uint64) error {
+func Resolve(ctx context.Context, js jetstream.JetStream, names events.Names, ledger Store, id int64, dlqSeq uint64) error {
 	row, err := ledger.DeadLetter(ctx, id)
 	if err != nil {
 		return fmt.Errorf("dead letter %d: %w", id, err)
 	}
-	key := DeadLetterKey{Subject: names.DLQSubject(row.Consumer), StreamSeq: row.StreamSeq}
+	key := Key{Subject: names.DLQSubject(row.Consumer), StreamSeq: row.StreamSeq}
 	if dlqSeq == 0 && row.StreamSeq > 0 {
-		seqs, err := DeadLetterMessages(ctx, js, names)
+		seqs, err := Messages(ctx, js, names)
 		if err != nil {
 			return err
 		}
@@ -111,7 +116,7 @@ func ResolveDeadLetter(ctx context.Context, js jetstream.JetStream, names events
 
 // deleteDLQMessage deletes message seq of QYS_DLQ if it is the one key
 // names; a message already gone is not an error.
-func deleteDLQMessage(ctx context.Context, js jetstream.JetStream, names events.Names, key DeadLetterKey, seq uint64) error {
+func deleteDLQMessage(ctx context.Context, js jetstream.JetStream, names events.Names, key Key, seq uint64) error {
 	stream, err := js.Stream(ctx, names.DLQStream())
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", names.DLQStream(), err)
