@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/qyshook/qyshook/internal/replay"
+	"github.com/qyshook/qyshook/replay"
 )
 
 // replaySelector is the selector of POST /replays. Zero fields select

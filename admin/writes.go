@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/qyshook/qyshook/deadletter"
-	"github.com/qyshook/qyshook/internal/replay"
+	"github.com/qyshook/qyshook/replay"
 	"github.com/qyshook/qyshook/store"
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/intake"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -42,18 +43,6 @@ var routeLabels = map[qys.Kind]string{
 
 // routeUnknownNotice is the route label of a notice of an unknown kind.
 const routeUnknownNotice = "notify_unknown"
-
-// eventKinds translates qys kinds to event kinds.
-var eventKinds = map[qys.Kind]string{
-	qys.KindContract:     events.KindContract,
-	qys.KindAuthPersonal: events.KindAuthPersonal,
-	qys.KindAuthCompany:  events.KindAuthCompany,
-
-	qys.KindSealAudit:            events.KindSealAudit,
-	qys.KindPersonalSignAuth:     events.KindPersonalSignAuth,
-	qys.KindCompanyAuthorization: events.KindCompanyAuthorization,
-	qys.KindPhysicalSeal:         events.KindPhysicalSeal,
-}
 
 // handleNotice serves RouteNotice: a notice of a kind in qys.NoticeKinds
 // is handled like every callback; any other kind is refused with 404.
@@ -100,7 +89,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			writeSuccess(w, kind, cb.Format, t.authAnswer)
 			return
 		}
-		env := Envelope(t.name, cb, rc.now(), events.SourceCallback)
+		env := intake.Envelope(t.name, cb, rc.now(), events.SourceCallback)
 		ack, err := rc.store(r.Context(), env)
 		if err != nil {
 			rc.refuse(w, r, route, t.name, err)
@@ -169,56 +158,6 @@ func query(r *http.Request) url.Values {
 		return nil
 	}
 	return r.URL.Query()
-}
-
-// Envelope turns a verified callback into the event stored on
-// QYS_CALLBACKS. Its id is the stable identity of the callback (tenant,
-// kind, contract or certification id, callbackType, status and acting
-// signatory; not the delivery time), so 契约锁's retries, and the same
-// callback re-ingested from a file (source events.SourceIngest), collapse.
-func Envelope(tenant string, cb *qys.Callback, receivedAt time.Time, source string) *events.Envelope {
-	kind := eventKinds[cb.Kind]
-	env := &events.Envelope{
-		Schema:         events.SchemaCallbackV1,
-		Tenant:         tenant,
-		Kind:           kind,
-		Type:           cb.CallbackType,
-		ContractID:     cb.ContractID,
-		ContractStatus: cb.ContractStatus,
-		BusinessData:   cb.BusinessData,
-		ReceivedAt:     receivedAt.UTC(),
-		Format:         string(cb.Format),
-		Source:         source,
-		Payload:        cb.Payload,
-	}
-	if a := cb.Actor; a != nil {
-		env.Actor = &events.Actor{TenantType: a.TenantType, TenantName: a.TenantName, TenantID: a.TenantID, Contact: a.Contact}
-	}
-	if n := cb.Notice; n != nil {
-		env.Notice = &events.Notice{Key: n.Key, Digest: n.Digest}
-	}
-	if a := cb.Auth; a != nil {
-		env.Auth = &events.Auth{RequestID: a.RequestID, Status: a.Status, Success: a.Success, Mode: a.Mode,
-			Name: a.Name, FailReason: a.FailReason, ActionEvent: a.ActionEvent}
-	}
-	if !cb.Timestamp.IsZero() {
-		ts := cb.Timestamp.UTC()
-		env.OccurredAt = &ts
-	}
-	subjectID, status := cb.ContractID, cb.ContractStatus
-	if a := cb.Auth; a != nil {
-		// Steps of one certification can share a status (company
-		// actionEvent 0 then 1 are both "0"): they are distinct events.
-		subjectID, status = a.RequestID, a.Status+"|"+a.ActionEvent+"|"+a.FailReason
-	}
-	if n := cb.Notice; n != nil {
-		// Two notices of one key differ in their other fields (a seal's
-		// images, its remaining count): the digest of the payload tells
-		// them apart, and is the same for 契约锁's retries of one.
-		subjectID, status = n.Key, n.Digest
-	}
-	env.ID = events.EventID(tenant, kind, subjectID, cb.CallbackType, status, events.ActorKey(env.Actor))
-	return env
 }
 
 // store publishes env and waits for its PubAck. It fails fast, without

@@ -32,7 +32,7 @@ func TestOnlyMigrateOpensTheLedger(t *testing.T) {
 		"github.com/qyshook/qyshook/store/postgres":        {"migrate.go"},
 		"github.com/qyshook/qyshook/internal/app":          {"serve.go", "demo.go", "local.go", "verify.go", "doctor.go"},
 		"github.com/qyshook/qyshook/internal/natsconn":     nil,
-		"github.com/qyshook/qyshook/internal/replay":       nil,
+		"github.com/qyshook/qyshook/replay":                nil,
 		"github.com/qyshook/qyshook/dispatcher":            nil,
 		"github.com/qyshook/qyshook/archiver":              nil,
 		"github.com/nats-io/nats.go":                       {"sim.go"},

@@ -10,9 +10,9 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
-	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/replay"
 	"github.com/qyshook/qyshook/store"
 )
 

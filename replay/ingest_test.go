@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/events"
-	"github.com/qyshook/qyshook/internal/replay"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/replay"
 )
 
 const testSecret = "0123456789abcdef"

@@ -18,8 +18,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/intake"
 	"github.com/qyshook/qyshook/qys"
-	"github.com/qyshook/qyshook/receiver"
 )
 
 // IngestWindow is how old a re-ingested callback's timestamp may be: the
@@ -220,7 +220,7 @@ func (in *Ingester) verify(text []byte) (*events.Envelope, error) {
 	if l.ReceivedAt != nil {
 		at = *l.ReceivedAt
 	}
-	return receiver.Envelope(l.Tenant, cb, at, events.SourceIngest), nil
+	return intake.Envelope(l.Tenant, cb, at, events.SourceIngest), nil
 }
 
 func (l *Line) request() (qys.RawRequest, error) {
