@@ -383,7 +383,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	}
 	now := time.Now().UTC()
 	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
-		FetchedAt: &now, LeaseOwner: a.o.Owner}
+		FetchedAt: &now, LeaseOwner: a.o.Owner, Generation: d.Generation}
 	if ext == "pdf" {
 		a.verify(ctx, d.Tenant, &doc)
 	}

@@ -208,6 +208,9 @@ func (s *DB) applyContract(ctx context.Context, tx *sql.Tx, ch store.ContractCha
 			return store.Applied{}, err
 		}
 	}
+	if err := s.refreshDocuments(ctx, tx, next.Tenant, next.ID, ch.RefreshDocuments, now); err != nil {
+		return store.Applied{}, err
+	}
 	if len(ch.Facts) > 0 {
 		prev := ""
 		if old != nil {

@@ -1,0 +1,110 @@
+package dispatcher_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
+)
+
+// oplogFile reads the archived operation log the ledger row names ("" and
+// the row when not archived).
+func (h *harness) oplogFile(id string) (string, store.Document) {
+	h.t.Helper()
+	d := h.document(id, id+archiver.OplogSuffix)
+	if d.ArchiveState != store.ArchiveArchived || d.Path == "" {
+		return "", d
+	}
+	b, err := os.ReadFile(filepath.Join(h.dataDir, d.Path))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b), d
+}
+
+// TestOperationLogFollowsVoid: a contract completed and archived, then
+// voided (作废) on the platform, gets its operation log fetched and
+// archived again: the ledger row names the log with the void, the first
+// version's file stays in the content-addressed archive, and a redelivery
+// of the void callback fetches nothing more.
+func TestOperationLogFollowsVoid(t *testing.T) {
+	for _, db := range testdb.Kinds() {
+		t.Run(string(db), func(t *testing.T) {
+			h := newHarness(t, testdb.Open(t, db))
+			h.cfg.ArchiveOperationLog = true
+			id := h.addPDFContract()
+			if err := h.fake.Send(id); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				if err := h.fake.Sign(id, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.publishContract(id, "COMPLETE", qys.StatusComplete)
+			h.start()
+			var first store.Document
+			eventually(t, "operation log archived at completion", func() bool {
+				var text string
+				text, first = h.oplogFile(id)
+				return strings.Contains(text, "合同完成")
+			})
+			if text, _ := h.oplogFile(id); strings.Contains(text, "作废") {
+				t.Fatalf("log archived before the void already names it: %s", text)
+			}
+
+			if err := h.fake.Invalidate(id); err != nil {
+				t.Fatal(err)
+			}
+			h.publishContract(id, "INVALIDED", qys.StatusInvalided)
+			var latest store.Document
+			eventually(t, "operation log archived again with the void", func() bool {
+				var text string
+				text, latest = h.oplogFile(id)
+				return strings.Contains(text, "作废完成")
+			})
+			if latest.SHA256 == first.SHA256 || latest.Path == first.Path {
+				t.Fatalf("latest version %+v is the first one %+v", latest, first)
+			}
+			// The earlier version is not destroyed: its content file is
+			// still there, unchanged (content-addressed).
+			b, err := os.ReadFile(filepath.Join(h.dataDir, first.Path))
+			if err != nil || !strings.Contains(string(b), "合同完成") || strings.Contains(string(b), "作废") {
+				t.Fatalf("first version %s: %q, %v", first.Path, b, err)
+			}
+			if c := h.contract(id); c.Status != qys.StatusInvalided {
+				t.Fatalf("contract %s, want INVALIDED", c.Status)
+			}
+
+			// A redelivered void callback changes nothing and fetches
+			// nothing.
+			eventually(t, "dispatcher settled", h.settled)
+			before := h.streamCalls(id)
+			h.publishContract(id, "INVALIDED", qys.StatusInvalided)
+			eventually(t, "redelivery worked", h.settled)
+			h.stop() // the archiver has had its chance
+			if n := h.streamCalls(id); n != before {
+				t.Fatalf("a redelivered callback fetched the operation log again (%d calls, was %d)", n, before)
+			}
+			if _, d := h.oplogFile(id); d.SHA256 != latest.SHA256 || d.ArchiveState != store.ArchiveArchived {
+				t.Fatalf("after the redelivery: %+v, want %+v", d, latest)
+			}
+		})
+	}
+}
+
+// streamCalls counts the fake's operation-log calls for a contract.
+func (h *harness) streamCalls(id string) int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if (r.Path == qys.PathContractStream || strings.HasSuffix(r.Path, "/contract/operationlog")) && r.Query.Get("contractId") == id {
+			n++
+		}
+	}
+	return n
+}
