@@ -1,14 +1,17 @@
 package dispatcher_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -107,4 +110,75 @@ func (h *harness) streamCalls(id string) int {
 		}
 	}
 	return n
+}
+
+// TestPrivateOperationLogFollowsLaterOperations: a private-cloud tenant
+// whose client calls /contract/operationlog archives the documented
+// answer (a list of audit records) verbatim, and after a later state (the
+// void) archives it again with what happened since: here a print in the
+// console. The void itself is not in that log (it records downloads and
+// prints only); the ledger's status says it.
+func TestPrivateOperationLogFollowsLaterOperations(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, testdb.SQLite), func(h *harness) {
+		h.fake.Close()
+		h.fake = qystest.NewServer(qystest.WithPrivateCloud())
+		h.t.Cleanup(h.fake.Close)
+		client, err := h.fake.Client(qys.WithOperationLogPath(qys.PathOperationLog))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.cfg.APIs = map[string]dispatcher.API{"default": client}
+		h.arch.APIs = map[string]archiver.API{"default": client}
+	})
+	h.cfg.ArchiveOperationLog = true
+	id := h.addPDFContract()
+	if err := h.fake.Send(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := h.fake.Sign(id, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.publishContract(id, "COMPLETE", qys.StatusComplete)
+	h.start()
+	eventually(t, "operation log archived at completion", func() bool {
+		c := h.contract(id)
+		if c == nil || len(c.Documents) != 3 {
+			return false
+		}
+		for _, d := range c.Documents {
+			if d.ArchiveState != store.ArchiveArchived {
+				return false
+			}
+		}
+		return true
+	})
+	if text, _ := h.oplogFile(id); strings.Contains(text, qys.OperationPrintContract) {
+		t.Fatalf("log archived before the print names it: %s", text)
+	}
+	if err := h.fake.PrintContract(id, qystest.Operator{ID: "2599505559033049496", Name: "张三", Mobile: "15000000000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.Invalidate(id); err != nil {
+		t.Fatal(err)
+	}
+	h.publishContract(id, "INVALIDED", qys.StatusInvalided)
+	var text string
+	eventually(t, "operation log archived again with the print", func() bool {
+		text, _ = h.oplogFile(id)
+		return strings.Contains(text, qys.OperationPrintContract)
+	})
+	var records []map[string]any
+	if err := json.Unmarshal([]byte(text), &records); err != nil || len(records) == 0 {
+		t.Fatalf("archived log is not the documented list: %v: %s", err, text)
+	}
+	for _, r := range h.fake.Requests() {
+		if r.Path == "/contract/stream" {
+			t.Fatal("the stream was called although the tenant's path is /contract/operationlog")
+		}
+	}
+	if c := h.contract(id); c.Status != qys.StatusInvalided {
+		t.Fatalf("contract %s, want INVALIDED", c.Status)
+	}
 }

@@ -38,6 +38,7 @@ type Client struct {
 	userAgent     string
 	versionHeader string
 	saas          *saasPaths // evidence.go: WithSaaSAuthPaths
+	oplogPath     string     // oplog.go: WithOperationLogPath; "" = the stream path
 	budget        *Budget    // budget.go: WithBudget; nil = none
 
 	now   func() time.Time
