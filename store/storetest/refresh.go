@@ -36,7 +36,7 @@ func testDocumentRefresh(t *testing.T, l store.Ledger) {
 	archive := func(claimed store.Document, c byte) bool {
 		t.Helper()
 		d := store.Document{ID: oplog, ContractID: cid, SHA256: sum(c), Size: 10,
-			Path: "documents/sha256/" + sum(c)[:2] + "/" + sum(c) + ".json",
+			Path:       "documents/sha256/" + sum(c)[:2] + "/" + sum(c) + ".json",
 			LeaseOwner: claimed.LeaseOwner, Generation: claimed.Generation}
 		changed, err := l.ArchiveDocument(ctx, tenant, d, nil)
 		if err != nil {
