@@ -33,12 +33,21 @@ const (
 // be an absolute path.
 func WithOperationLogPath(p string) Option {
 	return func(c *Client) error {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t\r\n") || path.Clean(p) != p {
-			return fmt.Errorf("%w: operation log path %q must be a clean absolute path", ErrInvalidOption, p)
+		if err := CheckOperationLogPath(p); err != nil {
+			return err
 		}
 		c.oplogPath = p
 		return nil
 	}
+}
+
+// CheckOperationLogPath reports whether WithOperationLogPath takes p: a
+// clean absolute path without query, fragment or spaces.
+func CheckOperationLogPath(p string) error {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t\r\n") || path.Clean(p) != p {
+		return fmt.Errorf("%w: operation log path %q must be a clean absolute path such as %s", ErrInvalidOption, p, PathOperationLog)
+	}
+	return nil
 }
 
 // OperationLogPath is the path OperationLog calls.

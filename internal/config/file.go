@@ -36,6 +36,7 @@ type fileTenant struct {
 		AgentToken   string `toml:"agent_token"`
 		AgentSecret  string `toml:"agent_secret"`
 		VerifyOnline bool   `toml:"verify_online"`
+		OplogPath    string `toml:"oplog_path"`
 		APIRate      *int   `toml:"api_rate"`
 		APIInFlight  *int   `toml:"api_inflight"`
 	} `toml:"qys"`
@@ -44,7 +45,7 @@ type fileTenant struct {
 var fileFields = map[string]string{
 	"name": "name", "format": "format", "cipher": "cipher", "iv": "iv", "secret": "callback_secrets",
 	"token": "token", "signature_b": "signature_b", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
-	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
+	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token", "qys_oplog_path": "qys.oplog_path",
 	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
 	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
 	"api_rate": "qys.api_rate", "api_inflight": "qys.api_inflight",
@@ -111,6 +112,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenan
 			AgentToken:   Secret(strings.TrimSpace(ft.QYS.AgentToken)),
 			AgentSecret:  Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
 			VerifyOnline: ft.QYS.VerifyOnline,
+			OplogPath:    strings.TrimSpace(ft.QYS.OplogPath),
 			APIRate:      orInt(ft.QYS.APIRate, budget.Rate),
 			APIInFlight:  orInt(ft.QYS.APIInFlight, budget.InFlight),
 		},
