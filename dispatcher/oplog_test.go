@@ -64,7 +64,7 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 			if err := h.fake.Invalidate(id); err != nil {
 				t.Fatal(err)
 			}
-			h.publishContract(id, "INVALIDED", qys.StatusInvalided)
+			void := h.publishContract(id, "INVALIDED", qys.StatusInvalided)
 			var latest store.Document
 			eventually(t, "operation log archived again with the void", func() bool {
 				var text string
@@ -84,12 +84,18 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 				t.Fatalf("contract %s, want INVALIDED", c.Status)
 			}
 
-			// A redelivered void callback changes nothing and fetches
-			// nothing.
+			// The void callback again (a retry after the stream's
+			// duplicate window: stored anew, same event id) is worked
+			// (its detail fetched) but changes nothing and fetches no
+			// operation log.
 			eventually(t, "dispatcher settled", h.settled)
-			before := h.streamCalls(id)
-			h.publishContract(id, "INVALIDED", qys.StatusInvalided)
-			eventually(t, "redelivery worked", h.settled)
+			before, details := h.streamCalls(id), h.calls("/v2/contract/detail", id)
+			data, err := void.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.publishRaw(h.nats.Names.CallbackSubject(void.Tenant, void.Kind, void.Type), data, "")
+			eventually(t, "redelivery worked", func() bool { return h.calls("/v2/contract/detail", id) > details && h.settled() })
 			h.stop() // the archiver has had its chance
 			if n := h.streamCalls(id); n != before {
 				t.Fatalf("a redelivered callback fetched the operation log again (%d calls, was %d)", n, before)
@@ -103,9 +109,14 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 
 // streamCalls counts the fake's operation-log calls for a contract.
 func (h *harness) streamCalls(id string) int {
+	return h.calls(qys.PathContractStream, id) + h.calls(qys.PathOperationLog, id)
+}
+
+// calls counts the fake's requests to path about a contract.
+func (h *harness) calls(path, id string) int {
 	n := 0
 	for _, r := range h.fake.Requests() {
-		if (r.Path == qys.PathContractStream || strings.HasSuffix(r.Path, "/contract/operationlog")) && r.Query.Get("contractId") == id {
+		if r.Path == path && r.Query.Get("contractId") == id {
 			n++
 		}
 	}
