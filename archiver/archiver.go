@@ -29,14 +29,17 @@ import (
 const BundleSuffix = ".bundle"
 
 // OplogSuffix ends the document id of a contract's operation log
-// (GET /v2/contract/stream, 合同管理-获取合同操作记录): "<contractID>.oplog",
-// archived as the JSON `result` exactly as the platform sent it.
+// (GET /v2/contract/stream, 合同管理-获取合同操作记录, or the private cloud's
+// /contract/operationlog: qys.Client.OperationLog): "<contractID>.oplog",
+// archived as the JSON `result` exactly as the platform sent it, and
+// archived again after each later state of the contract (the dispatcher
+// queues it with store.ContractChange.RefreshDocuments).
 const OplogSuffix = ".oplog"
 
 // StreamAPI is the operation-log call an API needs for OplogSuffix
 // documents (*qys.Client has it).
 type StreamAPI interface {
-	ContractStream(ctx context.Context, q qys.StreamQuery) (*qys.OperationLog, error)
+	OperationLog(ctx context.Context, q qys.StreamQuery) (*qys.OperationLog, error)
 }
 
 // fileOpener is the part of a document store that reads an archived file
@@ -383,7 +386,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	}
 	now := time.Now().UTC()
 	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
-		FetchedAt: &now, LeaseOwner: a.o.Owner}
+		FetchedAt: &now, LeaseOwner: a.o.Owner, Generation: d.Generation}
 	if ext == "pdf" {
 		a.verify(ctx, d.Tenant, &doc)
 	}

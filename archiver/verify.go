@@ -87,7 +87,7 @@ func operationLog(ctx context.Context, api API, contractID string) (*qys.Downloa
 	if !ok {
 		return nil, fmt.Errorf("operation log: %w", errNoAPI)
 	}
-	log, err := s.ContractStream(ctx, qys.StreamQuery{ContractID: contractID})
+	log, err := s.OperationLog(ctx, qys.StreamQuery{ContractID: contractID})
 	if err != nil {
 		return nil, err
 	}

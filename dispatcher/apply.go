@@ -73,8 +73,14 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 				ID: c.ID + archiver.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
 		}
 		if d.cfg.ArchiveOperationLog {
+			// The operation log changes with every later state (a void, a
+			// forced end): each committed change of a signed contract
+			// fetches it again, even once archived. A redelivered or
+			// refused change commits nothing, so fetches nothing.
+			oplog := c.ID + archiver.OplogSuffix
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
-				ID: c.ID + archiver.OplogSuffix, ContractID: c.ID, Title: "operation log (/v2/contract/stream)"})
+				ID: oplog, ContractID: c.ID, Title: "operation log"})
+			ch.RefreshDocuments = []string{oplog}
 		}
 	}
 	return ch

@@ -51,9 +51,11 @@ type Config struct {
 	// zip) of a signed contract for the archive stage.
 	ArchiveBundle bool
 	// ArchiveOperationLog also queues the contract's operation log
-	// (GET /v2/contract/stream) as the pseudo-document
-	// "<contractID>.oplog" (archiver.OplogSuffix), a JSON file archived
-	// next to its PDFs.
+	// (GET /v2/contract/stream, or the client's operation-log path) as the
+	// pseudo-document "<contractID>.oplog" (archiver.OplogSuffix), a JSON
+	// file archived next to its PDFs, and queues it again with every later
+	// change committed for the contract (a void, a forced end), even once
+	// archived (store.ContractChange.RefreshDocuments).
 	ArchiveOperationLog bool
 	// EventTimeout bounds the work for one contract group (default 60 s).
 	EventTimeout time.Duration

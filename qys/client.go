@@ -39,6 +39,7 @@ type Client struct {
 	versionHeader string
 	saas          *saasPaths // evidence.go: WithSaaSAuthPaths
 	authShape     string     // authresult.go: WithAuthResultShape ("" = auto)
+	oplogPath     string     // oplog.go: WithOperationLogPath; "" = the stream path
 	budget        *Budget    // budget.go: WithBudget; nil = none
 
 	now   func() time.Time

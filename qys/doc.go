@@ -70,6 +70,13 @@
 //     the item names operation, operatorName, operateTime and description
 //     are qyshook's (and the fake's) choice. Keep OperationLog.Raw, the
 //     result as sent: it is the evidence, the typed fields are a view.
+//   - OperationLog: the tenant's operation-log call, the stream by default
+//     or WithOperationLogPath's path; PathOperationLog (GET
+//     /contract/operationlog, private cloud 4.0) is documented by the
+//     vendor's private-cloud API document: contractId (required, no bizId),
+//     operation DOWNLOADCONTRACT/PRINTCONTRACT (absent: both),
+//     operatorContact; result is a list of SystemAuditLog records. Answers
+//     are read by their shape (object with list, or list).
 //   - VerifyFile: POST /v2/verify (辅助工具-文件验签), multipart field
 //     `file` (PDF); showImg is never sent. The result's shape is NOT known:
 //     qyshook reads {valid, signatures:[{signer, signTime, valid,

@@ -68,10 +68,14 @@ type StreamQuery struct {
 	BizID      string
 	TenantName string
 	Operations []string
+	// OperatorContact selects one operator's records; only the
+	// private-cloud operation log (PathOperationLog) takes it.
+	OperatorContact string
 }
 
-// OperationLog is the answer of /v2/contract/stream. Raw is the `result`
-// object exactly as sent, which is what an archive should keep.
+// OperationLog is the answer of /v2/contract/stream or of the private
+// cloud's /contract/operationlog (Client.OperationLog). Raw is the
+// `result` exactly as sent, which is what an archive should keep.
 type OperationLog struct {
 	TotalCount int
 	Records    []OperationRecord
@@ -80,50 +84,34 @@ type OperationLog struct {
 
 // OperationRecord is one entry of the operation log. The public cloud's
 // item fields are not documented; these names are qyshook's (and the
-// fake's) choice. Raw always holds the entry as sent.
+// fake's) choice. The private cloud's records (SystemAuditLog) are
+// documented: operation, operator, createTime and detailedOperation fill
+// the first four fields, the others the private-cloud fields. Raw always
+// holds the entry as sent.
 type OperationRecord struct {
-	Operation    string          `json:"operation"`
-	OperatorName string          `json:"operatorName"`
-	OperateTime  string          `json:"operateTime"`
-	Description  string          `json:"description"`
-	Raw          json.RawMessage `json:"-"`
+	Operation    string `json:"operation"`
+	OperatorName string `json:"operatorName"`
+	OperateTime  string `json:"operateTime"`
+	Description  string `json:"description"`
+
+	// Private cloud only (/contract/operationlog).
+	EntityID       string                `json:"-"`
+	EntityName     string                `json:"-"`
+	OperatorID     string                `json:"-"`
+	OperatorMobile string                `json:"-"`
+	OperatorNumber string                `json:"-"` // employee number
+	OperatorEmail  string                `json:"-"`
+	Departments    []OperationDepartment `json:"-"`
+	OperationDesc  string                `json:"-"`
+
+	Raw json.RawMessage `json:"-"`
 }
 
-// ContractStream calls GET /v2/contract/stream (合同管理-获取合同操作记录).
+// ContractStream calls GET /v2/contract/stream (合同管理-获取合同操作记录),
+// /contract/stream in private-cloud mode, whatever WithOperationLogPath
+// says (OperationLog follows it).
 func (c *Client) ContractStream(ctx context.Context, q StreamQuery) (*OperationLog, error) {
-	v, err := ContractQuery{ContractID: q.ContractID, BizID: q.BizID, TenantName: q.TenantName}.values("contract stream")
-	if err != nil {
-		return nil, err
-	}
-	setNonEmpty(v, "operation", joinItems(q.Operations))
-	path := c.apiPath(PathContractStream)
-	env, err := c.getJSON(ctx, path, v)
-	if err != nil {
-		return nil, err
-	}
-	if isJSONNull(env.Result) {
-		return nil, fmt.Errorf("qys: %s: response has no result", path)
-	}
-	var res struct {
-		TotalCount flexInt           `json:"totalCount"`
-		List       []json.RawMessage `json:"list"`
-	}
-	if err := json.Unmarshal(env.Result, &res); err != nil {
-		return nil, fmt.Errorf("qys: %s: decode operation log: %w", path, err)
-	}
-	out := &OperationLog{TotalCount: res.TotalCount.v, Raw: append(json.RawMessage(nil), env.Result...)}
-	for _, item := range res.List {
-		var r OperationRecord
-		if err := json.Unmarshal(item, &r); err != nil {
-			return nil, fmt.Errorf("qys: %s: decode operation record: %w", path, err)
-		}
-		r.Raw = append(json.RawMessage(nil), item...)
-		out.Records = append(out.Records, r)
-	}
-	if !res.TotalCount.set {
-		out.TotalCount = len(out.Records)
-	}
-	return out, nil
+	return c.contractStream(ctx, c.apiPath(PathContractStream), q)
 }
 
 // PlatformVerification is the answer of /v2/verify. Its fields are not

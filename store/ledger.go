@@ -101,6 +101,24 @@ type Document struct {
 	VerifySignatures int        // embedded signatures found
 	VerifiedAt       *time.Time // when it was verified
 	VerifyProblem    string     // why it is not valid ("" when valid)
+
+	// Generation counts the times the row was queued again after a later
+	// state of its contract (ContractChange.RefreshDocuments). Claims
+	// return it; an archiver passes it back to ArchiveDocument with
+	// LeaseOwner, which records the fetch only while the row still has it.
+	Generation int64
+}
+
+// DocumentVersion is one content a document was archived with. The
+// document row names the latest; DocumentVersions lists them all.
+type DocumentVersion struct {
+	Tenant     string
+	ID         string
+	ContractID string
+	SHA256     string
+	Size       int64
+	Path       string // relative to the data dir; content-addressed, never rewritten
+	FetchedAt  time.Time
 }
 
 // Archive states of a document.
@@ -276,6 +294,15 @@ type ContractChange struct {
 	// The dispatcher sets it for a contract committed in a signed status;
 	// the store does not judge statuses itself.
 	ArchiveDocuments bool
+	// RefreshDocuments names documents of the contract to fetch again
+	// even when archived (the operation log, whose content changes with
+	// later states): when the change moves the ledger forward they are
+	// queued (pending, due now, attempts 0, lease released) and their
+	// Generation raised, in the same transaction, so a fetch that began
+	// before the change cannot be recorded as the latest. They must be
+	// among the contract's documents (Contract.Documents). A redelivered
+	// or refused change queues nothing.
+	RefreshDocuments []string
 }
 
 // Applied tells what ApplyContract did.
@@ -353,9 +380,12 @@ type Ledger interface {
 	// ArchiveArchived and the lease is released. An archiver sets
 	// doc.LeaseOwner: its success is then recorded only while the row is
 	// not archived yet (its lease, or a lease that expired with the row
-	// still pending), so a late second archiver changes nothing. Either way
-	// the row names a content-addressed file (Path names its hash), so row
-	// and file never disagree.
+	// still pending) and while the row has doc.Generation (it was not
+	// queued again by a later state meanwhile, RefreshDocuments), so a
+	// late second archiver, or a fetch older than the contract's last
+	// state, changes nothing. Either way the row names a content-addressed
+	// file (Path names its hash), so row and file never disagree. Each
+	// content recorded is also kept as a DocumentVersion.
 	ArchiveDocument(ctx context.Context, tenant string, doc Document, facts []Fact) (changed bool, err error)
 	// ClaimDocuments leases up to limit due pending documents (NextAttemptAt
 	// passed, no live lease) to owner until now+lease, oldest due first,
@@ -377,6 +407,9 @@ type Ledger interface {
 	// never-queued documents of contracts in one of signedStatuses. It
 	// returns how many rows it queued.
 	RequeueDocuments(ctx context.Context, tenant string, signedStatuses []string, failedBefore time.Time) (int64, error)
+	// DocumentVersions lists every content a document was archived with,
+	// oldest first (fetched_at); the last is the one its row names.
+	DocumentVersions(ctx context.Context, tenant, id string) ([]DocumentVersion, error)
 	// Documents lists documents with their archive state, oldest due
 	// first, for operators.
 	Documents(ctx context.Context, f DocumentFilter) ([]Document, error)

@@ -173,6 +173,9 @@ func apiClients(cfg *config.Config, budgets *Budgets, opts ...qys.Option) (map[s
 		if t.QYS.PrivateCloud {
 			o = append(o, qys.WithPrivateCloud())
 		}
+		if t.QYS.OplogPath != "" {
+			o = append(o, qys.WithOperationLogPath(t.QYS.OplogPath))
+		}
 		if t.QYS.AgentToken != "" {
 			o = append(o, qys.WithAgent(t.QYS.AgentToken.Reveal(), t.QYS.AgentSecret.Reveal()))
 		}

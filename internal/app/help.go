@@ -40,6 +40,8 @@ const helpDispatcher = `  QYSHOOK_DB                 ledger: sqlite://path (defa
                              契约锁 open API
   QYSHOOK_QYS_AGENT_TOKEN, QYSHOOK_QYS_AGENT_SECRET
                              SaaS agent mode (acting for other companies)
+  QYSHOOK_QYS_OPLOG_PATH     operation-log call (default /v2/contract/stream, private cloud /contract/stream;
+                             /contract/operationlog for private cloud 4.0's documented call)
   QYSHOOK_API_CHECK          refused credentials at start: stop (default), warn (hold the dispatcher) or off
   QYSHOOK_API_RATE           open-API requests/s per tenant in this process (0 = no limit; 1-100000);
                              with N dispatchers: the application's limit / N, minus headroom

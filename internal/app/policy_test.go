@@ -85,6 +85,27 @@ func TestAPIClientsAgentOnly(t *testing.T) {
 	}
 }
 
+// TestAPIClientsOperationLogPath: a tenant's oplog path reaches its
+// client (private cloud 4.0's /contract/operationlog); without it the
+// client calls the stream of its mode.
+func TestAPIClientsOperationLogPath(t *testing.T) {
+	priv := policyTenant("priv", qys.Policy{})
+	priv.QYS = config.QYS{BaseURL: "http://qys.internal:9182", AppToken: "t", AppSecret: "s", PrivateCloud: true,
+		OplogPath: qys.PathOperationLog}
+	plain := policyTenant("plain", qys.Policy{})
+	plain.QYS = config.QYS{BaseURL: "http://qys.internal:9182", AppToken: "t", AppSecret: "s", PrivateCloud: true}
+	apis, err := app.APIClients(&config.Config{Tenants: []config.Tenant{priv, plain}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := apis["priv"].(*qys.Client).OperationLogPath(); p != qys.PathOperationLog {
+		t.Errorf("priv: %q", p)
+	}
+	if p := apis["plain"].(*qys.Client).OperationLogPath(); p != "/contract/stream" {
+		t.Errorf("plain: %q", p)
+	}
+}
+
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -195,6 +195,19 @@ func TestLoad(t *testing.T) {
 			wantErr: "QYSHOOK_DB: must start with"},
 		{name: "ErrBaseURL", modify: func(e map[string]string) { e["QYSHOOK_QYS_BASE_URL"] = "openapi" },
 			wantErr: "QYSHOOK_QYS_BASE_URL: must be an http(s) URL"},
+		{name: "OplogPath", modify: func(e map[string]string) { e["QYSHOOK_QYS_OPLOG_PATH"] = " /contract/operationlog " },
+			check: func(t *testing.T, c *config.Config) {
+				if p := c.Tenants[0].QYS.OplogPath; p != qys.PathOperationLog {
+					t.Errorf("oplog path %q", p)
+				}
+			}},
+		{name: "OplogPathDefault", check: func(t *testing.T, c *config.Config) {
+			if p := c.Tenants[0].QYS.OplogPath; p != "" {
+				t.Errorf("oplog path %q, want empty (the stream of the mode)", p)
+			}
+		}},
+		{name: "ErrOplogPath", modify: func(e map[string]string) { e["QYSHOOK_QYS_OPLOG_PATH"] = "contract/operationlog?x" },
+			wantErr: "QYSHOOK_QYS_OPLOG_PATH: \"contract/operationlog?x\": must be a clean absolute path such as /contract/operationlog"},
 		{name: "ErrQYSCredentials", opts: []config.Option{config.WithNeeds(config.NeedQYSCredentials)},
 			wantErr: "QYSHOOK_QYS_APP_TOKEN: required\nQYSHOOK_QYS_APP_SECRET: required"},
 		{name: "ErrSeveralJoined", modify: func(e map[string]string) {
@@ -283,6 +296,8 @@ func TestLoadFile(t *testing.T) {
 		{name: "ErrMissingSecret", file: "[[tenant]]\nname = \"x\"\n", wantErr: `tenant "x": callback_secrets: required`},
 		{name: "ErrUnknownKey", file: twoTenants + "\n[[tenant]]\nname = \"z\"\ncallback_secret = \"" + secretA + "\"\n",
 			wantErr: "unknown keys: tenant.callback_secret"},
+		{name: "ErrOplogPathFile", file: "[[tenant]]\nname = \"x\"\ncallback_secrets = [\"" + secretA + "\"]\n[tenant.qys]\noplog_path = \"operationlog\"\n",
+			wantErr: `tenant "x": qys.oplog_path: "operationlog": must be a clean absolute path`},
 		{name: "ErrNoTenants", file: "# empty\n", wantErr: "no [[tenant]]"},
 		{name: "ErrInvalidTOML", file: "[[tenant]\nname=", wantErr: "invalid TOML"},
 		{name: "ErrWrongType", file: "[[tenant]]\nname = \"x\"\ncallback_secrets = \"" + secretA + "\"\n", wantErr: "tenants file"},

@@ -39,6 +39,7 @@ type fileTenant struct {
 		AgentSecret     string `toml:"agent_secret"`
 		VerifyOnline    bool   `toml:"verify_online"`
 		AuthResultShape string `toml:"auth_result_shape"`
+		OplogPath       string `toml:"oplog_path"`
 		APIRate         *int   `toml:"api_rate"`
 		APIInFlight     *int   `toml:"api_inflight"`
 	} `toml:"qys"`
@@ -47,7 +48,7 @@ type fileTenant struct {
 var fileFields = map[string]string{
 	"name": "name", "format": "format", "cipher": "cipher", "iv": "iv", "secret": "callback_secrets",
 	"token": "token", "signature_b": "signature_b", "qys_base_url": "qys.base_url", "qys_app_token": "qys.app_token",
-	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token",
+	"qys_app_secret": "qys.app_secret", "qys_agent_token": "qys.agent_token", "qys_oplog_path": "qys.oplog_path",
 	"accept_contract": "accept.contract", "accept_auth_personal": "accept.auth_personal",
 	"accept_auth_company": "accept.auth_company", "auth_answer": "auth_answer",
 	"accept_notify": "accept.notify", "accept_physical_seal": "accept.physical_seal",
@@ -118,6 +119,7 @@ func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenan
 			AgentSecret:     Secret(strings.TrimSpace(ft.QYS.AgentSecret)),
 			VerifyOnline:    ft.QYS.VerifyOnline,
 			AuthResultShape: strings.ToLower(strings.TrimSpace(ft.QYS.AuthResultShape)),
+			OplogPath:       strings.TrimSpace(ft.QYS.OplogPath),
 			APIRate:         orInt(ft.QYS.APIRate, budget.Rate),
 			APIInFlight:     orInt(ft.QYS.APIInFlight, budget.InFlight),
 		},

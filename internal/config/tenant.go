@@ -76,6 +76,12 @@ type QYS struct {
 	// (qys.WithAuthResultShape; [tenant.qys] auth_result_shape,
 	// QYSHOOK_QYS_AUTH_RESULT_SHAPE).
 	AuthResultShape string
+	// OplogPath is the path of the operation-log call the archiver makes
+	// for each signed contract ([tenant.qys] oplog_path,
+	// QYSHOOK_QYS_OPLOG_PATH; default "": /v2/contract/stream, or
+	// /contract/stream with PrivateCloud). "/contract/operationlog" is the
+	// private cloud 4.0's documented call (qys.PathOperationLog).
+	OplogPath string
 	// APIRate is the tenant's budget of open-API requests per second in
 	// this process, shared by the dispatcher, the archiver, the reconciler
 	// and certification lookups; 0 means no rate limit ([tenant.qys]
@@ -220,6 +226,11 @@ func (t *Tenant) validate(needs Need) []error {
 	}
 	if t.QYS.APIInFlight < 0 || t.QYS.APIInFlight > MaxAPIInFlight {
 		add("api_inflight", "%d: must be 0 (no bound) or 1 to %d requests", t.QYS.APIInFlight, MaxAPIInFlight)
+	}
+	if t.QYS.OplogPath != "" {
+		if err := qys.CheckOperationLogPath(t.QYS.OplogPath); err != nil {
+			add("qys_oplog_path", "%q: must be a clean absolute path such as %s", t.QYS.OplogPath, qys.PathOperationLog)
+		}
 	}
 	if u, err := url.Parse(t.QYS.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		add("qys_base_url", "must be an http(s) URL")

@@ -85,6 +85,7 @@ type contract struct {
 	signatories []*signatory
 	docs        []*document
 	log         []string
+	audit       []auditEntry // the private cloud's operation log (oplog.go)
 }
 
 // Id bases: real ids are 19-digit numbers; each kind gets its own range.

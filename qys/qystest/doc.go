@@ -141,7 +141,9 @@
 //
 // The fake also serves, with the same header checks:
 // GET /v2/contract/stream (the contract's lifecycle log as MODIFY records;
-// no VIEW/DOWNLOAD/PRINT records), POST /v2/verify (multipart `file`;
+// no VIEW/DOWNLOAD/PRINT records), in private mode only GET
+// /contract/operationlog (the documented audit of downloads and prints:
+// every open-API download, and PrintContract; oplog.go), POST /v2/verify (multipart `file`;
 // answered from digitorus/pdfsign/verify: {valid, signatures:[{signer,
 // signTime, valid, modified}]}, field names of the fake), GET
 // /companyauth/result and GET /v2/personalauth/result (and the SaaS paths

@@ -64,6 +64,7 @@ func (s *Server) serveDocument(w *recorder, r *http.Request) {
 		writeNotFound(w, qys.CodeDocumentNotFound, "文档不存在")
 		return
 	}
+	s.auditDownload(d.contractID, d.title)
 	f := documentFile(d)
 	if s.takeTamper() {
 		f = tamperedFile(f)
@@ -126,6 +127,7 @@ func (s *Server) serveContractZip(w *recorder, r *http.Request) {
 	}
 	files := s.bundleLocked(c, items)
 	name := zipName(c)
+	s.auditLocked(c, qys.OperationDownloadContract, apiOperator, "下载了合同：《"+c.spec.Subject+"》")
 	s.mu.Unlock()
 	if q.Get("needCompressForOneFile") == "false" && len(files) == 1 {
 		streamFile(w, files[0], s.takeTruncate())

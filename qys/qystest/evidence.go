@@ -42,6 +42,9 @@ func (s *Server) lookupRoute(path, full string) (handler, bool) {
 	if h, ok := s.routes()[path]; ok {
 		return h, true
 	}
+	if s.cfg.private && path == qys.PathOperationLog {
+		return s.serveOperationLog, true // private cloud only
+	}
 	if h, ok := s.evidenceRoutes()[path]; ok {
 		return h, true
 	}

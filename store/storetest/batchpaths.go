@@ -149,6 +149,25 @@ func testBatchPaths(t *testing.T, set, one store.Ledger, fallbacks func(store.Le
 		t.Fatalf("the ordinary batch fell back")
 	}
 
+	// The operation log queued again by later states (RefreshDocuments):
+	// two changes of one contract in a batch raise its generation twice,
+	// a refused change not at all, on both paths.
+	refresh := func(ch store.ContractChange) store.ContractChange {
+		ch = withDocs(ch, store.Document{ID: ch.Contract.ID + ".oplog", Title: "operation log"})
+		ch.ArchiveDocuments, ch.RefreshDocuments = true, []string{ch.Contract.ID + ".oplog"}
+		return ch
+	}
+	apply("operation log signed", []store.ContractChange{refresh(fixed(change("g-p2", "p2", step{status: "COMPLETE", confirmed: true, signed: 3, detail: `{"g":1}`}), 25))}, false)
+	apply("operation log refreshed", []store.ContractChange{
+		refresh(fixed(change("g-p2a", "p2", step{status: "INVALIDING", confirmed: true, signed: 3, detail: `{"g":2}`}), 26)),
+		refresh(fixed(change("g-p2b", "p2", step{status: "INVALIDED", confirmed: true, signed: 3, detail: `{"g":3}`}), 27)),
+		refresh(fixed(change("g-p2c", "p2", step{status: "INVALIDED", confirmed: true, signed: 3, detail: `{"g":3}`}), 28)), // not a change
+		refresh(fixed(change("g-n1", "n1", step{status: "DRAFT", confirmed: true}), 29)),                                    // refused: a move back
+	}, false)
+	if gen := docByID(t, set, "p2", "p2.oplog").Generation; gen != 3 {
+		t.Fatalf("operation log generation %d after three committed changes, want 3", gen)
+	}
+
 	// Cases the set-based path hands to the other: an event seen again
 	// after it was refused as stale, a fact id already in the outbox, a
 	// document listed under another contract, documents changed after the

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"ArchiveLeaseExpiry", testArchiveLeaseExpiry},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"RequeueWhileApplying", testRequeueWhileApplying},
+		{"DocumentRefresh", testDocumentRefresh},
 		{"Certifications", testCertifications},
 		{"CertificationChanges", testCertificationChanges},
 		{"DocumentVerification", testDocumentVerification},

@@ -70,9 +70,10 @@ type batchContract struct {
 	full       bool            // row changed: write every column
 	refetched  bool            // only the fetch times changed
 	sigs       []store.Signatory
-	writeSigs  bool // replace the signatories with sigs
-	lastQueue  int  // position of the last archive queue update (-1: none)
-	lastDocs   int  // position of the last document upsert (-1: none)
+	writeSigs  bool     // replace the signatories with sigs
+	lastQueue  int      // position of the last archive queue update (-1: none)
+	lastDocs   int      // position of the last document upsert (-1: none)
+	refresh    []string // documents to queue again (RefreshDocuments of its applied changes)
 }
 
 // batchDoc is a document upsert folded over the batch.
@@ -250,6 +251,10 @@ func (b *batch) decide(pos, i int) error {
 		return err
 	}
 	if d.queueDocs {
+		bc.lastQueue = pos
+	}
+	if len(d.refresh) > 0 {
+		bc.refresh = append(bc.refresh, d.refresh...)
 		bc.lastQueue = pos
 	}
 	if err := b.numberFacts(bc, d); err != nil {
@@ -625,7 +630,7 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 			queue = append(queue, k)
 		}
 	}
-	return chunks(len(queue), 2, func(lo, hi int) error {
+	err = chunks(len(queue), 2, func(lo, hi int) error {
 		args := []any{s.timeArg(now)}
 		for _, k := range queue[lo:hi] {
 			args = append(args, k[0], k[1])
@@ -637,6 +642,20 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Refreshes after the queue update, as the other path does them; each
+	// applied change raises the generation once, as there.
+	for _, k := range queue {
+		bc := byKey[k]
+		for _, id := range bc.refresh {
+			if err := s.refreshDocuments(ctx, tx, bc.tenant, bc.id, []string{id}, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // insertBatchFacts writes the facts to the outbox. A fact id already

@@ -232,6 +232,9 @@ func (s *DB) writeDecision(ctx context.Context, tx *sql.Tx, old *store.Contract,
 			return err
 		}
 	}
+	if err := s.refreshDocuments(ctx, tx, d.row.Tenant, d.row.ID, d.refresh, now); err != nil {
+		return err
+	}
 	if len(d.facts) > 0 {
 		return s.insertFacts(ctx, tx, d.facts, d.previous, now)
 	}

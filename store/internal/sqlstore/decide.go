@@ -46,6 +46,9 @@ type decision struct {
 	// queueDocs: the contract's documents go (back) into the archive
 	// queue.
 	queueDocs bool
+	// refresh lists documents to queue again even when archived (the
+	// change's RefreshDocuments: an operation log after a later state).
+	refresh []string
 	// facts are written with the change (changed only).
 	facts []store.Fact
 }
@@ -68,7 +71,8 @@ func decide(old *store.Contract, ch store.ContractChange, next store.Contract, n
 			return decision{outcome: unchanged, row: *old, previous: old.Status}
 		}
 	}
-	d := decision{outcome: changed, row: merge(old, next, now), queueDocs: ch.ArchiveDocuments, facts: ch.Facts}
+	d := decision{outcome: changed, row: merge(old, next, now), queueDocs: ch.ArchiveDocuments,
+		refresh: ch.RefreshDocuments, facts: ch.Facts}
 	if old != nil {
 		d.previous = old.Status
 	}

@@ -17,13 +17,13 @@ import (
 
 const documentCols = `tenant, id, contract_id, title, sha256, size, path, fetched_at,
 	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until,
-	verify_verdict, verify_signatures, verified_at, verify_problem`
+	verify_verdict, verify_signatures, verified_at, verify_problem, generation`
 
 func scanDocument(sc interface{ Scan(...any) error }, d *store.Document) error {
 	return sc.Scan(&d.Tenant, &d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
 		nullTimeCol{&d.FetchedAt}, &d.ArchiveState, &d.Attempts, &d.LastError,
 		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil},
-		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem)
+		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem, &d.Generation)
 }
 
 func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
@@ -61,6 +61,25 @@ func (s *DB) queueDocuments(ctx context.Context, tx *sql.Tx, tenant, contractID 
 	return nil
 }
 
+// refreshDocuments queues the named documents of a contract again even
+// when archived, raising their generation (store.ContractChange's
+// RefreshDocuments), inside the transaction that commits the contract.
+func (s *DB) refreshDocuments(ctx context.Context, tx *sql.Tx, tenant, contractID string, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{s.timeArg(now), tenant, contractID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE documents SET archive_state = 'pending',
+		attempts = 0, next_attempt_at = ?, lease_owner = '', lease_until = NULL, generation = generation + 1
+		WHERE tenant = ? AND contract_id = ? AND id IN (`+placeholders(len(ids))+`)`), args...); err != nil {
+		return fmt.Errorf("refresh documents: %w", err)
+	}
+	return nil
+}
+
 // ArchiveDocument implements store.Ledger. The upsert changes the row
 // only when the hash differs or the row is not yet archived (ON CONFLICT
 // … DO UPDATE … WHERE), and only then are the facts written, in the same
@@ -75,11 +94,12 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		fetched = *doc.FetchedAt
 	}
 	// An archiver (doc.LeaseOwner set) records only a row still to be
-	// archived: once another archiver has archived it, a late success
-	// changes nothing.
+	// archived and still of the generation it claimed: once another
+	// archiver has archived it, or a later state queued it again
+	// (refreshDocuments), a late success changes nothing.
 	leased := ""
 	if doc.LeaseOwner != "" {
-		leased = ` AND documents.archive_state <> 'archived'`
+		leased = ` AND documents.archive_state <> 'archived' AND documents.generation = ?`
 	}
 	changed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -88,7 +108,13 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		if err := s.lockFactContracts(ctx, tx, facts); err != nil {
 			return err
 		}
-		var id string
+		args := []any{tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
+			s.timeArg(fetched), s.timeArg(now),
+			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem}
+		if leased != "" {
+			args = append(args, doc.Generation)
+		}
+		var id, contractID string
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
 			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at,
 			verify_verdict, verify_signatures, verified_at, verify_problem)
@@ -103,10 +129,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			verify_verdict = excluded.verify_verdict, verify_signatures = excluded.verify_signatures,
 			verified_at = excluded.verified_at, verify_problem = excluded.verify_problem
 			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
-			RETURNING id`),
-			tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
-			s.timeArg(fetched), s.timeArg(now),
-			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem).Scan(&id)
+			RETURNING id, contract_id`), args...).Scan(&id, &contractID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -114,6 +137,13 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			return fmt.Errorf("upsert document: %w", err)
 		}
 		changed = true
+		// Every content recorded stays listed (DocumentVersions).
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO document_versions
+			(tenant, id, sha256, contract_id, size, path, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant, id, sha256) DO NOTHING`),
+			tenant, doc.ID, doc.SHA256, contractID, doc.Size, doc.Path, s.timeArg(fetched)); err != nil {
+			return fmt.Errorf("record document version: %w", err)
+		}
 		return s.insertFacts(ctx, tx, facts, "", now)
 	})
 	if err != nil {
@@ -256,6 +286,28 @@ func (s *DB) RequeueDocuments(ctx context.Context, tenant string, signedStatuses
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// DocumentVersions implements store.Ledger.
+func (s *DB) DocumentVersions(ctx context.Context, tenant, id string) ([]store.DocumentVersion, error) {
+	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, contract_id, sha256, size, path, fetched_at
+		FROM document_versions WHERE tenant = ? AND id = ? ORDER BY fetched_at, sha256`), tenant, id)
+	if err != nil {
+		return nil, s.fail("document versions", err)
+	}
+	defer rows.Close()
+	var out []store.DocumentVersion
+	for rows.Next() {
+		var v store.DocumentVersion
+		if err := rows.Scan(&v.Tenant, &v.ID, &v.ContractID, &v.SHA256, &v.Size, &v.Path, timeCol{&v.FetchedAt}); err != nil {
+			return nil, s.fail("document versions: scan", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("document versions", err)
+	}
+	return out, nil
 }
 
 // Documents implements store.Ledger.

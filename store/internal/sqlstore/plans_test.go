@@ -226,6 +226,16 @@ func workload(t *testing.T, ctx context.Context, l *sqlstore.DB, n int) {
 	_, err = l.ArchiveDocument(ctx, "default", store.Document{ID: "d-" + cid(1), ContractID: cid(1), SHA256: "ff", Path: "p", LeaseOwner: "w-owner"},
 		[]store.Fact{fact("wf-4", cid(1))})
 	must("archive document", err)
+	_, err = l.DocumentVersions(ctx, "default", "d-"+cid(1))
+	must("document versions", err)
+	// A later state of a signed contract queues its operation log again,
+	// one change at a time and in a batch.
+	_, err = l.ApplyContract(ctx, store.ContractChange{Event: ev("w-6", cid(1)), Contract: contract(cid(1), "INVALIDING", now.Add(2*time.Second)),
+		ArchiveDocuments: true, RefreshDocuments: []string{"d-" + cid(1)}})
+	must("refresh documents", err)
+	_, _, err = l.ApplyContracts(ctx, []store.ContractChange{{Event: ev("w-7", cid(1)), Contract: contract(cid(1), "INVALIDED", now.Add(3*time.Second)),
+		ArchiveDocuments: true, RefreshDocuments: []string{"d-" + cid(1)}}})
+	must("refresh documents (batch)", err)
 	_, err = l.DocumentCounts(ctx)
 	must("document counts", err)
 	_, err = l.DocumentCounts(ctx, store.ArchivePending, store.ArchiveFailed) // the archive queue gauge, every scrape
