@@ -42,7 +42,9 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 		rec := s.NewReconciler()
 		o.Reconcile = func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
 			rep, err := rec.RunOnce(ctx, since)
-			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued}, err
+			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued,
+				CertificationsChecked: rep.CertificationsChecked, CertificationsUnconfirmed: rep.CertificationsUnconfirmed,
+				UnconfirmedCertifications: rep.UnconfirmedCertifications}, err
 		}
 	}
 	api, err := admin.New(o)
