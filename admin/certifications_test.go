@@ -123,11 +123,11 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 		return out
 	}
 	for path, want := range map[string][]string{
-		"/certifications?tenant=default&confirmed=false":                       {"forged", "odd"},
-		"/certifications?tenant=default&confirmed=true":                        {"real", "wait"},
-		"/certifications?tenant=default&pending=true":                          {"forged", "odd", "wait"},
-		"/certifications?tenant=default&state=in_progress":                     {"wait"},
-		"/certifications?tenant=default&state=SUCCESS&confirmed=false":         {"forged", "odd"},
+		"/certifications?tenant=default&confirmed=false":                        {"forged", "odd"},
+		"/certifications?tenant=default&confirmed=true":                         {"real", "wait"},
+		"/certifications?tenant=default&pending=true":                           {"forged", "odd", "wait"},
+		"/certifications?tenant=default&state=in_progress":                      {"wait"},
+		"/certifications?tenant=default&state=SUCCESS&confirmed=false":          {"forged", "odd"},
 		"/certifications?tenant=default&state=SUCCESS,IN_PROGRESS&kind=company": {"wait"},
 	} {
 		if got := ids(path); !slices.Equal(got, want) {
