@@ -233,8 +233,7 @@ func TestOpenAPISchemasMatchAnswers(t *testing.T) {
 	}
 	// check compares obj's keys with the schema's properties; optional
 	// properties may be absent.
-	var check func(where string, s *schema, obj map[string]any, optional ...string)
-	check = func(where string, s *schema, obj map[string]any, optional ...string) {
+	check := func(where string, s *schema, obj map[string]any, optional ...string) {
 		s = resolve(s)
 		if s == nil || s.Properties == nil {
 			t.Fatalf("%s: no schema properties", where)
