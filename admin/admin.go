@@ -57,6 +57,7 @@ type Ledger interface {
 	Contract(ctx context.Context, tenant, id string) (*store.Contract, error)
 	Events(ctx context.Context, tenant, contractID string) ([]store.Event, error)
 	Certifications(ctx context.Context, tenant string, limit int) ([]store.Certification, error)
+	Certification(ctx context.Context, tenant, requestID string) (*store.Certification, error)
 	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error)
 	// Used by the write routes, /documents and /overview.
@@ -74,6 +75,13 @@ type ReconcileResult struct {
 	Checked   int // contracts compared with the API
 	Triggered int // RECONCILE triggers published
 	Requeued  int // documents put back in the archive queue
+	// CertificationsChecked counts the pending certifications the
+	// certification-result API confirmed a state for,
+	// CertificationsUnconfirmed those it could not confirm;
+	// UnconfirmedCertifications are their request ids (the first 100).
+	CertificationsChecked     int
+	CertificationsUnconfirmed int
+	UnconfirmedCertifications []string
 }
 
 // Options configure the API.

@@ -93,7 +93,7 @@ func NewConsole(o ConsoleOptions) (*Console, error) {
 	if c.catalogs, err = loadCatalogs(); err != nil {
 		return nil, err
 	}
-	for _, name := range append([]string{"login", "contract"}, consolePages...) {
+	for _, name := range append([]string{"login", "contract", "certification"}, consolePages...) {
 		t, err := template.New("layout.html").ParseFS(consoleFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("admin: console template %s: %w", name, err)
@@ -122,6 +122,7 @@ func NewConsole(o ConsoleOptions) (*Console, error) {
 		m.HandleFunc("GET "+ConsolePrefix+"/"+p, c.page(p))
 	}
 	m.HandleFunc("GET "+ConsolePrefix+"/contracts/{tenant}/{id}", c.page("contract"))
+	m.HandleFunc("GET "+ConsolePrefix+"/certifications/{tenant}/{id}", c.page("certification"))
 	m.HandleFunc("GET "+ConsolePrefix+"/contracts/{tenant}/{id}/documents/{doc}", c.download)
 	c.mux = m
 	return c, nil

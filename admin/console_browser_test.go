@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,6 +202,29 @@ func (s *stack) seed(t *testing.T) {
 		var p struct{ Items []any }
 		return s.apiGet(t, "/certifications?tenant=default", &p) == http.StatusOK && len(p.Items) == 1
 	})
+	// A forged certification: a plain, unsigned direct-mode personal
+	// callback claiming success (status 1) for an id the platform does not
+	// know. It is accepted (the documented default) and recorded
+	// unconfirmed (not_found).
+	resp, err := http.PostForm(s.receiver+"/callbacks/default/auth/personal",
+		url.Values{"authId": {forgedCertification}, "mode": {"FACE"}, "status": {"1"}, "name": {"赵六"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("forged certification callback: %d", resp.StatusCode)
+	}
+	waitFor(t, "the forged certification, unconfirmed", func() bool {
+		var p struct {
+			Items []struct {
+				RequestID string `json:"request_id"`
+				Reason    string `json:"reason"`
+			}
+		}
+		return s.apiGet(t, "/certifications?tenant=default&confirmed=false", &p) == http.StatusOK && len(p.Items) == 1 &&
+			p.Items[0].RequestID == forgedCertification && p.Items[0].Reason == "not_found"
+	})
 	waitFor(t, "the NDA in the ledger", func() bool { return s.apiGet(t, "/contracts/default/"+nda, nil) == http.StatusOK })
 	// Signed callbacks for contracts the platform does not know (yet): the
 	// dispatcher dead-letters them (contract_not_found).
@@ -227,8 +251,11 @@ func (s *stack) seed(t *testing.T) {
 }
 
 // lateContract reaches qyshook before the platform answers for it;
-// unknownContract never exists on the platform.
+// unknownContract never exists on the platform; forgedCertification is a
+// certification the platform never heard of.
 const (
+	forgedCertification = "forged-auth-1"
+
 	lateContract    = "9000000000000000001"
 	unknownContract = "9000000000000000002"
 )
@@ -424,7 +451,52 @@ func TestBrowserConsole(t *testing.T) {
 		if rows := text(t, ctx, "#certifications tbody"); !strings.Contains(rows, "req-company-1") || !strings.Contains(rows, "上海某某科技有限公司") {
 			t.Errorf("certifications %q", rows)
 		}
+		// Each row's state cell: the state word and who said it.
+		cells := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.cert-row')].map(r => [r.dataset.id, r.cells[4].textContent]))`)
+		if c := cells[forgedCertification]; c != "certified unconfirmed (not_found)" {
+			t.Errorf("forged certification's state cell %q, want %q", c, "certified unconfirmed (not_found)")
+		}
+		if c := cells["req-company-1"]; c != "certified confirmed" {
+			t.Errorf("confirmed certification's state cell %q, want %q", c, "certified confirmed")
+		}
+		// The two badges look different: not the same colours.
+		styles := eval[[]string](t, ctx, `[...document.querySelectorAll('.cert-unconfirmed, .cert-confirmed')].map(b => {
+			const s = getComputedStyle(b); return b.className + '|' + s.backgroundColor + '|' + s.color + '|' + s.borderStyle; })`)
+		if len(styles) != 2 || strings.SplitN(styles[0], "|", 2)[1] == strings.SplitN(styles[1], "|", 2)[1] {
+			t.Errorf("badges %v: the unconfirmed one must look unlike the confirmed one", styles)
+		}
 		shot(t, ctx, "certifications")
+		// The filter: unconfirmed only, through the form.
+		do(t, ctx, "choose unconfirmed", chromedp.SetValue(css("#c-confirmed"), "false"))
+		if resp, err := chromedp.RunResponse(ctx, chromedp.Click(css("#cert-submit"))); err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("filter: %v", err)
+		}
+		do(t, ctx, "filtered rows", chromedp.WaitVisible(css(".cert-row")))
+		ids := eval[[]string](t, ctx, `[...document.querySelectorAll('.cert-row')].map(r => r.dataset.id)`)
+		if len(ids) != 1 || ids[0] != forgedCertification {
+			t.Errorf("unconfirmed only: rows %v, want the forged one alone", ids)
+		}
+		if v := get(t, ctx, "filter field", chromedp.Value(css("#c-confirmed"))); v != "false" {
+			t.Errorf("filter field after the search = %q", v)
+		}
+		do(t, ctx, "confirmed only", chromedp.Navigate(base+"/console/certifications?tenant=default&confirmed=true"), chromedp.WaitVisible(css(".cert-row")))
+		if ids := eval[[]string](t, ctx, `[...document.querySelectorAll('.cert-row')].map(r => r.dataset.id)`); len(ids) != 1 || ids[0] != "req-company-1" {
+			t.Errorf("confirmed only: rows %v, want req-company-1 alone", ids)
+		}
+		// The certification's page.
+		do(t, ctx, "the forged certification's page", chromedp.Navigate(base+"/console/certifications/default/"+forgedCertification),
+			chromedp.WaitVisible(css("#cert-state .cert-unconfirmed")))
+		if st, conf := text(t, ctx, "#cert-state"), text(t, ctx, "#cert-confirmed"); st != "certified unconfirmed (not_found)" ||
+			!strings.Contains(conf, "does not know") {
+			t.Errorf("certification page: state %q, confirmation %q", st, conf)
+		}
+		shot(t, ctx, "certification-unconfirmed")
+		// The overview counts it.
+		do(t, ctx, "overview", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css("#ov-certs")))
+		poll(t, ctx, `document.querySelector('#ov-certs').textContent === '1'`)
+		if sub := text(t, ctx, "#ov-certs-sub"); !strings.HasPrefix(sub, "1 ") {
+			t.Errorf("overview: pending %q, want 1 (the forged one is polled)", sub)
+		}
 	})
 
 	t.Run("Live", func(t *testing.T) {
@@ -523,6 +595,11 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		poll(t, ctx, `document.querySelector('#ov-lag').textContent !== '…' && document.querySelectorAll('#ov-tenants tbody tr').length > 0`)
 		shot(t, ctx, "overview-zh")
+		do(t, ctx, "certifications in Chinese", chromedp.Navigate(base+"/console/certifications?tenant=default&confirmed=false"),
+			chromedp.WaitVisible(css(".cert-row")))
+		if c := text(t, ctx, ".cert-row .cert-state"); c != "认证成功 未确认 (not_found)" {
+			t.Errorf("forged certification in Chinese: %q, want %q", c, "认证成功 未确认 (not_found)")
+		}
 		do(t, ctx, "logout", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#token")))
 		login(t, ctx, base, bViewer)
 		do(t, ctx, "viewer timeline", chromedp.Navigate(base+"/console/contracts/default/"+lease), chromedp.WaitVisible(css(".doc-row")),

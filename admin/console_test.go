@@ -124,7 +124,7 @@ func TestConsoleCatalogs(t *testing.T) {
 	for _, m := range regexp.MustCompile(`T\('([a-z_.-]+)'\)`).FindAllStringSubmatch(string(js), -1) {
 		used[m[1]] = true
 	}
-	for _, p := range append([]string{"login", "contract"}, consolePages...) {
+	for _, p := range append([]string{"login", "contract", "certification"}, consolePages...) {
 		used["title."+p] = true
 	}
 	for _, p := range consolePages {

@@ -162,12 +162,25 @@ type overviewView struct {
 	LastReconcile   *reconcileRunView `json:"last_reconcile"`
 	Running         map[string]int    `json:"running_jobs"`
 	Errors          map[string]string `json:"errors,omitempty"`
+
+	// Certifications counts, over every tenant, the certifications the
+	// API has not confirmed and those the reconciler still polls.
+	Certifications certificationCounts `json:"certifications"`
 }
 
 type tenantOverview struct {
 	Tenant            string           `json:"tenant"`
 	ContractsByStatus map[string]int64 `json:"contracts_by_status"`
 	Certifications    int64            `json:"certifications"`
+
+	UnconfirmedCertifications int64 `json:"unconfirmed_certifications"`
+	PendingCertifications     int64 `json:"pending_certifications"`
+}
+
+// certificationCounts are the overview's certification figures.
+type certificationCounts struct {
+	Unconfirmed int64 `json:"unconfirmed"`
+	Pending     int64 `json:"pending"`
 }
 
 // overview: GET /overview. Stream figures are null when NATS cannot be
@@ -195,7 +208,10 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 			if by == nil {
 				by = map[string]int64{}
 			}
-			v.Tenants = append(v.Tenants, tenantOverview{Tenant: t, ContractsByStatus: by, Certifications: c.Certifications[t]})
+			v.Tenants = append(v.Tenants, tenantOverview{Tenant: t, ContractsByStatus: by, Certifications: c.Certifications[t],
+				UnconfirmedCertifications: c.UnconfirmedCertifications[t], PendingCertifications: c.PendingCertifications[t]})
+			v.Certifications.Unconfirmed += c.UnconfirmedCertifications[t]
+			v.Certifications.Pending += c.PendingCertifications[t]
 		}
 		if runs, err := a.o.Log.ReconcileRuns(ctx, 1); err == nil && len(runs) > 0 {
 			rv := viewReconcileRun(runs[0])

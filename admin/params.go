@@ -104,6 +104,19 @@ func (q query) list(name string) []string {
 	return out
 }
 
+// boolean reads an optional true or false; nil when absent.
+func (q query) boolean(name string) (*bool, error) {
+	switch v := strings.ToLower(q.str(name)); v {
+	case "":
+		return nil, nil
+	case "true", "false":
+		b := v == "true"
+		return &b, nil
+	default:
+		return nil, badRequest(name, "%q is not true or false", v)
+	}
+}
+
 // cursor reads ?cursor= for listing list.
 func (q query) cursor(list string) (*cursor, error) {
 	c, err := decodeCursor(q.str("cursor"), list)

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -22,9 +25,11 @@ const (
 // many, and paged here.
 const maxScan = 100_000
 
-// listCertifications: GET /certifications?tenant=, newest first.
+// listCertifications: GET /certifications?tenant=, newest first;
+// filters kind, status (the raw code), state (lifecycle states, comma-
+// separated), confirmed and pending (true or false).
 func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, "tenant", "kind", "status", "limit", "cursor")
+	q, err := parseQuery(r, "tenant", "kind", "status", "state", "confirmed", "pending", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -37,6 +42,22 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("kind", "%q is not personal or company", kind)
 	}
 	status := q.str("status")
+	states := map[string]bool{}
+	for _, st := range q.list("state") {
+		st = strings.ToUpper(st)
+		if !lifecycle.ValidCertState(st) {
+			return badRequest("state", "%q is not one of %s", st, strings.Join(lifecycle.CertStates, ", "))
+		}
+		states[st] = true
+	}
+	confirmed, err := q.boolean("confirmed")
+	if err != nil {
+		return err
+	}
+	pending, err := q.boolean("pending")
+	if err != nil {
+		return err
+	}
 	limit, err := q.limit()
 	if err != nil {
 		return err
@@ -57,7 +78,9 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 			c.UpdatedAt.Equal(after.UpdatedAt) && c.RequestID <= after.ID) {
 			continue
 		}
-		if (kind != "" && c.Kind != kind) || (status != "" && c.Status != status) {
+		if (kind != "" && c.Kind != kind) || (status != "" && c.Status != status) ||
+			(len(states) > 0 && !states[c.CertState()]) ||
+			(confirmed != nil && c.Confirmed != *confirmed) || (pending != nil && c.Pending != *pending) {
 			continue
 		}
 		views = append(views, viewCertification(c, unmasked))
@@ -68,6 +91,30 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, paged(views, limit, func(last certificationView) cursor {
 		return cursor{List: keyCertifications, UpdatedAt: last.UpdatedAt, ID: last.RequestID}
 	}))
+	return nil
+}
+
+// getCertification: GET /certifications/{tenant}/{request_id}, with the
+// detail (masked for viewers) and, for operators, the kept answer.
+func (a *API) getCertification(w http.ResponseWriter, r *http.Request) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "request_id")
+	if !events.ValidToken(tenant) {
+		return errorf(CodeNotFound, "no tenant %q", tenant)
+	}
+	c, err := a.o.Ledger.Certification(r.Context(), tenant, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(CodeNotFound, "no certification %s in tenant %s", id, tenant)
+	}
+	if err != nil {
+		return err
+	}
+	unmasked := roleOf(r).seesPersonalData()
+	v := viewCertification(*c, unmasked)
+	v.Detail = jsonOut(c.Detail, unmasked)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -17,15 +17,26 @@ type reconcileRunView struct {
 	Since      *time.Time `json:"since"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
-	Checked    int64      `json:"checked"`
-	Triggered  int64      `json:"triggered"`
-	Requeued   int64      `json:"requeued"`
-	Error      string     `json:"error,omitempty"`
+	// Checked counts contracts; the certifications polled are counted
+	// apart: confirmed by the API, and not (with their request ids, the
+	// first 100).
+	Checked                   int64    `json:"checked"`
+	Triggered                 int64    `json:"triggered"`
+	Requeued                  int64    `json:"requeued"`
+	CertificationsChecked     int64    `json:"certifications_checked"`
+	CertificationsUnconfirmed int64    `json:"certifications_unconfirmed"`
+	UnconfirmedCertifications []string `json:"unconfirmed_certifications"`
+	Error                     string   `json:"error,omitempty"`
 }
 
 func viewReconcileRun(r store.ReconcileRun) reconcileRunView {
 	v := reconcileRunView{ID: r.ID, StartedBy: r.StartedBy, StartedAt: r.StartedAt.UTC(), FinishedAt: utc(r.FinishedAt),
-		Checked: r.Checked, Triggered: r.Triggered, Requeued: r.Requeued, Error: r.Error, State: JobRunning}
+		Checked: r.Checked, Triggered: r.Triggered, Requeued: r.Requeued, Error: r.Error, State: JobRunning,
+		CertificationsChecked: r.CertificationsChecked, CertificationsUnconfirmed: r.CertificationsUnconfirmed,
+		UnconfirmedCertifications: r.UnconfirmedCertifications}
+	if v.UnconfirmedCertifications == nil {
+		v.UnconfirmedCertifications = []string{}
+	}
 	if !r.Since.IsZero() {
 		v.Since = utc(&r.Since)
 	}
@@ -81,6 +92,8 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 		rep, err := a.o.Reconcile(ctx, since)
 		done := time.Now().UTC()
 		run.FinishedAt, run.Checked, run.Triggered, run.Requeued = &done, int64(rep.Checked), int64(rep.Triggered), int64(rep.Requeued)
+		run.CertificationsChecked, run.CertificationsUnconfirmed = int64(rep.CertificationsChecked), int64(rep.CertificationsUnconfirmed)
+		run.UnconfirmedCertifications = rep.UnconfirmedCertifications
 		if err != nil {
 			run.Error = err.Error()
 		}

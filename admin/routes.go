@@ -26,6 +26,7 @@ func (a *API) table() []route {
 		{http.MethodGet, "/contracts", RoleViewer, a.listContracts},
 		{http.MethodGet, "/contracts/{tenant}/{id}", RoleViewer, a.getContract},
 		{http.MethodGet, "/certifications", RoleViewer, a.listCertifications},
+		{http.MethodGet, "/certifications/{tenant}/{request_id}", RoleViewer, a.getCertification},
 		{http.MethodGet, "/events", RoleViewer, a.listEvents},
 		{http.MethodGet, "/dead-letters", RoleViewer, a.listDeadLetters},
 		{http.MethodGet, "/dead-letters/{id}", RoleViewer, a.getDeadLetter},

@@ -66,16 +66,28 @@ type eventView struct {
 	Payload    json.RawMessage `json:"payload,omitempty"`
 }
 
+// certificationView is a certification. State is the lifecycle state;
+// Status the raw code the source sent (its meaning depends on the source).
+// Success is State == SUCCESS whoever said it: only Confirmed says the
+// certification-result API did, so a client shows an unconfirmed success
+// as unconfirmed (Reason says why). Answer, the API's answer kept when it
+// was not recognised, may hold personal data: operators only.
 type certificationView struct {
-	Tenant     string    `json:"tenant"`
-	RequestID  string    `json:"request_id"`
-	Kind       string    `json:"kind"`
-	Status     string    `json:"status"`
-	Success    bool      `json:"success"`
-	Mode       string    `json:"mode"`
-	Name       string    `json:"name"`
-	FailReason string    `json:"fail_reason"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Tenant     string          `json:"tenant"`
+	RequestID  string          `json:"request_id"`
+	Kind       string          `json:"kind"`
+	State      string          `json:"state"`
+	Status     string          `json:"status"`
+	Success    bool            `json:"success"`
+	Confirmed  bool            `json:"confirmed"`
+	Pending    bool            `json:"pending"`
+	Reason     string          `json:"reason"`
+	Mode       string          `json:"mode"`
+	Name       string          `json:"name"`
+	FailReason string          `json:"fail_reason"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	Answer     json.RawMessage `json:"answer,omitempty"`
+	Detail     json.RawMessage `json:"detail,omitempty"`
 }
 
 type deadLetterView struct {
@@ -153,10 +165,18 @@ func viewEvent(e store.Event, unmasked bool) eventView {
 }
 
 func viewCertification(c store.Certification, unmasked bool) certificationView {
-	return certificationView{
-		Tenant: c.Tenant, RequestID: c.RequestID, Kind: c.Kind, Status: c.Status, Success: c.Success,
+	v := certificationView{
+		Tenant: c.Tenant, RequestID: c.RequestID, Kind: c.Kind, State: c.CertState(), Status: c.Status,
+		Success: c.Success, Confirmed: c.Confirmed, Pending: c.Pending, Reason: c.Reason,
 		Mode: c.Mode, Name: name(maskName, c.Name, unmasked), FailReason: c.FailReason, UpdatedAt: c.UpdatedAt.UTC(),
 	}
+	if c.Confirmed {
+		v.Reason = ""
+	}
+	if unmasked && !c.Confirmed {
+		v.Answer = jsonOut(c.Answer, true)
+	}
+	return v
 }
 
 func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) deadLetterView {

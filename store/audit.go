@@ -44,6 +44,14 @@ type ReconcileRun struct {
 	Checked   int64
 	Triggered int64
 	Requeued  int64
+	// CertificationsChecked counts the pending certifications the
+	// certification-result API confirmed a state for;
+	// CertificationsUnconfirmed those it could not confirm, and
+	// UnconfirmedCertifications their request ids (the first
+	// MaxUnconfirmedIDs). Checked counts contracts only.
+	CertificationsChecked     int64
+	CertificationsUnconfirmed int64
+	UnconfirmedCertifications []string
 	// Error is why the pass ended early or partly failed ("" when it did not).
 	Error string
 }
@@ -63,6 +71,28 @@ type AdminLog interface {
 	// Counts counts contracts by tenant and status, and certifications by
 	// tenant (the admin overview).
 	Counts(ctx context.Context) (Counts, error)
+	CertificationCounter
+}
+
+// MaxUnconfirmedIDs bounds ReconcileRun.UnconfirmedCertifications (as
+// reconcile.MaxReportedIDs bounds the report's).
+const MaxUnconfirmedIDs = 100
+
+// CertificationCounter counts the certifications an operator must look at,
+// from indexes holding those rows alone (the overview and the
+// qyshook_certifications gauges read it on every request or scrape).
+type CertificationCounter interface {
+	// CertificationCounts counts by tenant the unconfirmed certifications
+	// (not confirmed by the certification-result API) and the pending ones
+	// (the reconciler still polls them).
+	CertificationCounts(ctx context.Context) (CertificationCounts, error)
+}
+
+// CertificationCounts is CertificationCounter's answer; a tenant without
+// such rows is absent.
+type CertificationCounts struct {
+	Unconfirmed map[string]int64
+	Pending     map[string]int64
 }
 
 // Counts is the ledger's size by tenant.
@@ -71,4 +101,9 @@ type Counts struct {
 	Contracts map[string]map[string]int64
 	// Certifications counts certifications by tenant.
 	Certifications map[string]int64
+	// UnconfirmedCertifications and PendingCertifications count by tenant
+	// the certifications not confirmed by the API and those the
+	// reconciler still polls (see CertificationCounts).
+	UnconfirmedCertifications map[string]int64
+	PendingCertifications     map[string]int64
 }

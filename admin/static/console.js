@@ -123,8 +123,15 @@
       const lr = ov.last_reconcile;
       set('#ov-reconcile', lr ? fmtTime(lr.finished_at || lr.started_at) : T('overview.never'));
       if (lr) set('#ov-reconcile-sub', T('overview.checked') + ' ' + (lr.checked ?? '—'));
+      const cc = ov.certifications || {};
+      set('#ov-certs', cc.unconfirmed ?? 0);
+      set('#ov-certs-sub', (cc.pending ?? 0) + ' ' + T('overview.pending_certs'));
+      $('#ov-certs').classList.toggle('warn', (cc.unconfirmed ?? 0) > 0);
       for (const t of ov.tenants || []) {
-        tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0)));
+        const unconfirmed = t.unconfirmed_certifications ?? 0;
+        tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0),
+          el('td', {}, unconfirmed ? el('a', { class: 'badge cert-unconfirmed', href: '/console/certifications' + qs({ tenant: t.tenant, confirmed: 'false' }) }, unconfirmed) : 0),
+          el('td', {}, t.pending_certifications ?? 0)));
       }
       set('#ov-source', T('overview.from_api'));
       return;
@@ -163,7 +170,7 @@
       for (const t of Object.keys(by).sort()) {
         let certs = '—';
         try { const cp = await api('/certifications?tenant=' + encodeURIComponent(t) + '&limit=500'); certs = cp.items.length + (cp.next_cursor ? '+' : ''); } catch (e) { /* shown as — */ }
-        tbody.append(el('tr', {}, el('td', {}, t), el('td', {}, statusList(by[t])), el('td', {}, certs)));
+        tbody.append(el('tr', {}, el('td', {}, t), el('td', {}, statusList(by[t])), el('td', {}, certs), el('td', {}, '—'), el('td', {}, '—')));
       }
     } catch (e) { showError(e); }
   }
@@ -251,13 +258,62 @@
   }
 
   // ---------- certifications ----------
+  // certState shows a certification's lifecycle state as a word (never
+  // the raw code) and, beside it, who said it: a confirmed badge, or the
+  // unconfirmed badge with its reason, so an unconfirmed success never
+  // reads as certified on its own.
+  function certState(c) {
+    const state = String(c.state || '');
+    const k = 'certstate.' + state.toLowerCase();
+    const word = k in MSGS ? MSGS[k] : state;
+    const span = el('span', { class: 'cert-state' },
+      el('span', { class: 'badge cs-' + state.toLowerCase(), title: state + ' · ' + T('cert.raw_status') + ' ' + (c.status || '—') }, word), ' ');
+    if (c.confirmed) {
+      span.append(el('span', { class: 'badge cert-confirmed', title: T('cert.confirmed_hint') }, T('cert.confirmed')));
+    } else {
+      const rk = 'cert.reason.' + (c.reason || 'none');
+      span.append(el('span', { class: 'badge cert-unconfirmed', title: rk in MSGS ? MSGS[rk] : c.reason },
+        T('cert.unconfirmed') + ' (' + (c.reason || T('cert.reason.none')) + ')'));
+    }
+    return span;
+  }
+  function certPath(c) { return '/console/certifications/' + encodeURIComponent(c.tenant) + '/' + encodeURIComponent(c.request_id); }
   function certifications() {
     const url = new URLSearchParams(location.search);
-    const tenant = url.get('tenant') || 'default', kind = url.get('kind') || '';
-    $('#c-tenant').value = tenant; $('#c-kind').value = kind;
-    pager('/certifications', { tenant, kind }, $('#certifications tbody'), (c) => el('tr', {},
-      el('td', {}, c.tenant), el('td', { class: 'mono' }, c.request_id), el('td', {}, T('cert.' + c.kind)), el('td', {}, c.name),
-      el('td', {}, c.status), el('td', {}, c.success ? T('cert.success') : (c.fail_reason || T('cert.not_yet'))), el('td', {}, fmtTime(c.updated_at))));
+    const tenant = url.get('tenant') || 'default', kind = url.get('kind') || '', confirmed = url.get('confirmed') || '';
+    $('#c-tenant').value = tenant; $('#c-kind').value = kind; $('#c-confirmed').value = confirmed;
+    pager('/certifications', { tenant, kind, confirmed }, $('#certifications tbody'), (c) => el('tr', { class: 'cert-row' + (c.confirmed ? '' : ' unconfirmed'), 'data-id': c.request_id },
+      el('td', {}, c.tenant), el('td', { class: 'mono' }, el('a', { href: certPath(c), class: 'cert-link' }, c.request_id)),
+      el('td', {}, T('cert.' + c.kind)), el('td', {}, c.name),
+      el('td', {}, certState(c)), el('td', {}, c.pending ? T('cert.pending') : T('cert.settled')), el('td', {}, fmtTime(c.updated_at))));
+  }
+
+  // ---------- one certification ----------
+  async function certification() {
+    const parts = location.pathname.split('/');
+    const tenant = decodeURIComponent(parts[3]), id = decodeURIComponent(parts[4]);
+    let c;
+    try { c = await api('/certifications/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(id)); } catch (e) { showError(e); return; }
+    const rk = 'cert.reason.' + (c.reason || 'none');
+    $('#cert-head').append(
+      el('h2', {}, c.name || c.request_id),
+      el('dl', { class: 'kv' },
+        el('dt', {}, T('col.tenant')), el('dd', {}, c.tenant),
+        el('dt', {}, T('col.request_id')), el('dd', { class: 'mono' }, c.request_id),
+        el('dt', {}, T('col.type')), el('dd', {}, T('cert.' + c.kind)),
+        el('dt', {}, T('col.state')), el('dd', { id: 'cert-state' }, certState(c)),
+        el('dt', {}, T('col.confirmed')), el('dd', { id: 'cert-confirmed' }, c.confirmed ? T('cert.confirmed_hint') : (rk in MSGS ? MSGS[rk] : c.reason)),
+        el('dt', {}, T('col.pending')), el('dd', {}, c.pending ? T('cert.pending') : T('cert.settled')),
+        el('dt', {}, T('cert.raw_status')), el('dd', { class: 'mono' }, c.status || '—'),
+        el('dt', {}, T('cert.fail_reason')), el('dd', {}, c.fail_reason || '—'),
+        el('dt', {}, T('col.updated')), el('dd', {}, fmtTime(c.updated_at))));
+    if (c.answer !== undefined && c.answer !== null) {
+      $('#cert-answer-title').hidden = false;
+      const pre = $('#cert-answer');
+      pre.hidden = false;
+      pre.textContent = JSON.stringify(c.answer, null, 2);
+    }
+    $('#cert-detail').textContent = c.detail ? JSON.stringify(c.detail, null, 2) : '—';
   }
 
   // ---------- dead letters ----------
@@ -392,6 +448,6 @@
     es.addEventListener('fact', add('fact'));
   }
 
-  const pages = { overview, contracts, contract, certifications, 'dead-letters': deadLetters, replay, live };
+  const pages = { overview, contracts, contract, certifications, certification, 'dead-letters': deadLetters, replay, live };
   if (pages[page]) pages[page]();
 })();

@@ -14,6 +14,7 @@ import (
 
 	"github.com/qyshook/qyshook/admin"
 	"github.com/qyshook/qyshook/internal/connlimit"
+	"github.com/qyshook/qyshook/reconcile"
 )
 
 // AdminHandler builds the admin API and the web console in front of it
@@ -40,10 +41,7 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec := s.NewReconciler()
-		o.Reconcile = func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
-			rep, err := rec.RunOnce(ctx, since)
-			return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued}, err
-		}
+		o.Reconcile = AdminReconcile(rec.RunOnce)
 	}
 	api, err := admin.New(o)
 	if err != nil {
@@ -135,4 +133,16 @@ func (a *AdminServer) Shutdown(ctx context.Context) error {
 	}
 	<-a.done
 	return nil
+}
+
+// AdminReconcile adapts a reconciler's RunOnce to the admin API's
+// ReconcileFunc: the contracts and the certifications it checked, each
+// counted apart.
+func AdminReconcile(runOnce func(ctx context.Context, since time.Time) (reconcile.Report, error)) admin.ReconcileFunc {
+	return func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
+		rep, err := runOnce(ctx, since)
+		return admin.ReconcileResult{Checked: rep.Checked, Triggered: rep.Triggered, Requeued: rep.Requeued,
+			CertificationsChecked: rep.CertificationsChecked, CertificationsUnconfirmed: rep.CertificationsUnconfirmed,
+			UnconfirmedCertifications: rep.UnconfirmedCertifications}, err
+	}
 }

@@ -54,6 +54,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if roles.Dispatcher {
 		reg.MustRegister(svc.Budgets)
+		if err := svc.registerCertificationMetrics(reg); err != nil {
+			return err
+		}
 	}
 	if svc.Conn != nil && svc.Conn.Embedded != nil {
 		registerSyncMetrics(reg, svc.Conn.Embedded.Syncer())

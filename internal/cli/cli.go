@@ -1,9 +1,9 @@
 // Package cli is the qyshook operator command line: serve, demo, sim,
-// replay, dlq, contracts, reconcile, migrate, bench and healthcheck, listed
+// replay, dlq, contracts, certifications, reconcile, migrate, bench and healthcheck, listed
 // in one table (commands). Each command lives in its own file;
 // cmd/qyshook/main.go only calls Main.
 //
-// contracts, dlq, replay and reconcile are clients of a running service's
+// contracts, certifications, dlq, replay and reconcile are clients of a running service's
 // admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
 // never open a ledger or a stream. migrate is the one command that opens
 // the database itself; serve and demo are the service.
@@ -66,6 +66,8 @@ var commands = []*Command{
 	{Name: "sim", Summary: "run a fake 契约锁 for local development; `sim trigger <scenario>` plays a lifecycle", Run: runSim},
 	{Name: "contracts", Summary: "list the ledger's contracts, or show one with signatories, documents and events (admin API)",
 		Run: subcommands("contracts", contractsSubs)},
+	{Name: "certifications", Summary: "list the ledger's certifications (--unconfirmed: those the API did not confirm), or show one (admin API)",
+		Run: subcommands("certifications", certificationsSubs)},
 	{Name: "dlq", Summary: "list, show, retry or purge dead letters (admin API)", Run: subcommands("dlq", dlqSubs)},
 	{Name: "replay", Summary: "republish a selection of QYS_CALLBACKS for the dispatchers to apply: dry run, then --yes (admin API)",
 		Run: runReplay},
@@ -166,10 +168,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nUsage: qyshook <command> [flags]   (qyshook <command> -h for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintln(w, "\nConfiguration comes from QYSHOOK_* environment variables (see README). contracts, dlq, replay and")
-	fmt.Fprintln(w, "reconcile are clients of a running service's admin API: set QYSHOOK_ADMIN_URL (default "+DefaultAdminURL+")")
+	fmt.Fprintln(w, "\nConfiguration comes from QYSHOOK_* environment variables (see README). contracts, certifications, dlq,")
+	fmt.Fprintln(w, "replay and reconcile are clients of a running service's admin API: set QYSHOOK_ADMIN_URL (default "+DefaultAdminURL+")")
 	fmt.Fprintln(w, "and QYSHOOK_ADMIN_TOKEN. qyshook help <command> prints a command's help.")
 }
 

@@ -415,7 +415,8 @@ func TestReconcileThroughTheAPI(t *testing.T) {
 func TestAdminUnreachable(t *testing.T) {
 	vars, dir := clientVars(t, "http://127.0.0.1:1", opsOperatorToken)
 	vars = withOpsFake(vars, newFake(t)) // 契约锁 credentials in the shell change nothing: the CLI never applies
-	for _, args := range [][]string{{"contracts", "list"}, {"dlq", "list"}, {"dlq", "retry", "--all"},
+	for _, args := range [][]string{{"contracts", "list"}, {"certifications", "list"}, {"certifications", "show", "r-1"},
+		{"dlq", "list"}, {"dlq", "retry", "--all"},
 		{"replay", "--tenant", "default", "--yes"}, {"reconcile"}} {
 		r := mustOpsRun(t, ExitUnavailable, vars, args...)
 		assertOneLine(t, r, "admin API at http://127.0.0.1:1 unreachable", opsOperatorToken)

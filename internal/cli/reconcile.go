@@ -21,16 +21,23 @@ type reconcileRun struct {
 	Since      *time.Time `json:"since"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
-	Checked    int        `json:"checked"`
-	Triggered  int        `json:"triggered"`
-	Requeued   int        `json:"requeued"`
-	Error      string     `json:"error,omitempty"`
+	// Checked counts contracts; the certifications polled are counted
+	// apart.
+	Checked                   int      `json:"checked"`
+	Triggered                 int      `json:"triggered"`
+	Requeued                  int      `json:"requeued"`
+	CertificationsChecked     int      `json:"certifications_checked"`
+	CertificationsUnconfirmed int      `json:"certifications_unconfirmed"`
+	UnconfirmedCertifications []string `json:"unconfirmed_certifications"`
+	Error                     string   `json:"error,omitempty"`
 }
 
 func runReconcile(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "reconcile", "[--since 72h|2006-01-02T15:04:05Z] [--json]\n"+
 		"  Asks the running service to run one reconcile pass now (stuck contracts, the archive queue, contracts\n"+
-		"  published since --since) and prints what it did; its dispatchers apply the RECONCILE triggers.")
+		"  published since --since, pending certifications) and prints what it did: contracts and certifications\n"+
+		"  are counted apart, and the certifications the API could not confirm are named (qyshook certifications\n"+
+		"  show <id>); its dispatchers apply the RECONCILE triggers.")
 	sinceFlag := fs.String("since", "", "list contracts published since this long ago or this RFC 3339 time "+
 		"(default: the service's QYSHOOK_RECONCILE_WINDOW)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -88,8 +95,20 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 		if run.Since != nil {
 			since = opsTime(*run.Since)
 		}
-		fmt.Fprintf(env.Stdout, "reconciled since %s: checked %d contracts, published %d RECONCILE triggers\n",
-			since, run.Checked, run.Triggered)
+		fmt.Fprintf(env.Stdout, "reconciled since %s: checked %d contracts and %d pending certifications, published %d RECONCILE triggers\n",
+			since, run.Checked, run.CertificationsChecked+run.CertificationsUnconfirmed, run.Triggered)
+		if n := run.CertificationsChecked + run.CertificationsUnconfirmed; n > 0 {
+			line := fmt.Sprintf("certifications: %d confirmed by the API, %d unconfirmed", run.CertificationsChecked,
+				run.CertificationsUnconfirmed)
+			if run.CertificationsUnconfirmed > 0 {
+				ids := strings.Join(run.UnconfirmedCertifications, ", ")
+				if more := run.CertificationsUnconfirmed - len(run.UnconfirmedCertifications); more > 0 {
+					ids += fmt.Sprintf(" and %d more", more)
+				}
+				line += " (" + ids + "; qyshook certifications show <id>)"
+			}
+			fmt.Fprintln(env.Stdout, line)
+		}
 		if run.Requeued > 0 {
 			fmt.Fprintf(env.Stdout, "queued %d failed or never-queued documents for the archive again\n", run.Requeued)
 		}

@@ -98,6 +98,10 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"dlq", "retry", "-h"}, "Usage: qyshook dlq retry"},
 		{[]string{"help", "dlq", "purge"}, "-reason"},
 		{[]string{"contracts", "list", "--help"}, "-status"},
+		{[]string{"certifications", "list", "--help"}, "-unconfirmed"},
+		{[]string{"help", "certifications"}, "qyshook certifications show <request-id>"},
+		{[]string{"certifications", "show", "-h"}, "confirmed it (and why"},
+		{[]string{"help"}, "certifications"},
 		{[]string{"reconcile", "-h"}, "-since"},
 		{[]string{"migrate", "--help"}, "qyshook migrate up"},
 		{[]string{"bench", "--help"}, "receiver|dispatcher|archive"},
@@ -131,6 +135,9 @@ func TestNothingToActOnPrintsUsage(t *testing.T) {
 		{[]string{"dlq", "purge", "7"}, "-reason"},
 		{[]string{"contracts"}, "qyshook contracts list"},
 		{[]string{"contracts", "show"}, "Usage: qyshook contracts show"},
+		{[]string{"certifications"}, "qyshook certifications list"},
+		{[]string{"certifications", "show"}, "Usage: qyshook certifications show"},
+		{[]string{"certifications", "list", "--kind", "robot"}, "Usage: qyshook certifications list"},
 		{[]string{"bench"}, "receiver|dispatcher|archive"},
 	} {
 		var out, errb bytes.Buffer

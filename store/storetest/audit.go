@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -87,7 +89,8 @@ func testReconcileRuns(t *testing.T, l store.Ledger) {
 	}
 	done := t0.Add(2 * time.Minute)
 	if err := a.SaveReconcileRun(ctx, store.ReconcileRun{ID: "rec-1", StartedAt: t0, FinishedAt: &done, StartedBy: "operator:ab12",
-		Since: since, Checked: 7, Triggered: 2, Requeued: 1, Error: "tenant x: boom"}); err != nil {
+		Since: since, Checked: 7, Triggered: 2, Requeued: 1, CertificationsChecked: 3, CertificationsUnconfirmed: 2,
+		UnconfirmedCertifications: []string{"r-9", "r-10"}, Error: "tenant x: boom"}); err != nil {
 		t.Fatal(err)
 	}
 	runs, err = a.ReconcileRuns(ctx, 1)
@@ -100,6 +103,28 @@ func testReconcileRuns(t *testing.T, l store.Ledger) {
 		r.Requeued != 1 || r.Error != "tenant x: boom" || !r.Since.Equal(since) || !r.StartedAt.Equal(t0) || r.StartedBy != "operator:ab12" {
 		t.Errorf("finished run = %+v", r)
 	}
+	if r.CertificationsChecked != 3 || r.CertificationsUnconfirmed != 2 || len(r.UnconfirmedCertifications) != 2 ||
+		r.UnconfirmedCertifications[0] != "r-9" || r.UnconfirmedCertifications[1] != "r-10" {
+		t.Errorf("finished run's certifications = %d checked, %d unconfirmed %v; want 3, 2 [r-9 r-10]",
+			r.CertificationsChecked, r.CertificationsUnconfirmed, r.UnconfirmedCertifications)
+	}
+	if runs[0].UnconfirmedCertifications == nil || len(runs[0].UnconfirmedCertifications) != 0 {
+		t.Errorf("running run's unconfirmed ids = %#v, want empty", runs[0].UnconfirmedCertifications)
+	}
+	// The ids are bounded.
+	many := make([]string, store.MaxUnconfirmedIDs+5)
+	for i := range many {
+		many[i] = fmt.Sprintf("r-%d", i)
+	}
+	if err := a.SaveReconcileRun(ctx, store.ReconcileRun{ID: "rec-2", StartedAt: t0.Add(time.Minute), FinishedAt: &done,
+		StartedBy: "operator:ab12", CertificationsUnconfirmed: int64(len(many)), UnconfirmedCertifications: many}); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ = a.ReconcileRuns(ctx, 1)
+	if got := runs[0]; got.CertificationsUnconfirmed != int64(len(many)) || len(got.UnconfirmedCertifications) != store.MaxUnconfirmedIDs {
+		t.Errorf("run with %d ids: count %d, %d ids kept; want the count and %d ids", len(many),
+			got.CertificationsUnconfirmed, len(got.UnconfirmedCertifications), store.MaxUnconfirmedIDs)
+	}
 }
 
 // testCounts: contracts by tenant and status, certifications by tenant.
@@ -107,7 +132,8 @@ func testCounts(t *testing.T, l store.Ledger) {
 	ctx := context.Background()
 	a := adminLog(t, l)
 	empty, err := a.Counts(ctx)
-	if err != nil || len(empty.Contracts) != 0 || len(empty.Certifications) != 0 {
+	if err != nil || len(empty.Contracts) != 0 || len(empty.Certifications) != 0 || len(empty.UnconfirmedCertifications) != 0 ||
+		len(empty.PendingCertifications) != 0 {
 		t.Fatalf("Counts on an empty ledger = %+v, %v", empty, err)
 	}
 	for i, st := range []step{{status: "SIGNING", confirmed: true}, {status: "SIGNING", confirmed: true},
@@ -116,16 +142,45 @@ func testCounts(t *testing.T, l store.Ledger) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.ApplyCertification(ctx, certEvent("a1"), store.Certification{Tenant: tenant, RequestID: "r1", Kind: "personal",
-		Status: "1", UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
+	// r1 unconfirmed (pending), r2 confirmed in progress (pending), r3
+	// confirmed success, r4 unconfirmed in another tenant.
+	for i, c := range []store.Certification{
+		{Tenant: tenant, RequestID: "r1", Kind: "personal", Status: "1", Reason: store.CertReasonNotFound},
+		{Tenant: tenant, RequestID: "r2", Kind: "company", Status: "4", State: lifecycle.CertInProgress, Confirmed: true},
+		{Tenant: tenant, RequestID: "r3", Kind: "company", Status: "2", State: lifecycle.CertSuccess, Confirmed: true},
+		{Tenant: "t2", RequestID: "r4", Kind: "personal", Status: "1", Reason: store.CertReasonNoAPI},
+	} {
+		ev := certEvent(fmt.Sprintf("a%d", i))
+		ev.Tenant = c.Tenant
+		c.UpdatedAt = time.Now()
+		if err := l.ApplyCertification(ctx, ev, c); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, err := a.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Contracts[tenant]["SIGNING"] != 2 || c.Contracts[tenant]["COMPLETE"] != 1 || len(c.Contracts) != 1 ||
-		c.Certifications[tenant] != 1 {
+		c.Certifications[tenant] != 3 || c.Certifications["t2"] != 1 {
 		t.Errorf("Counts = %+v", c)
+	}
+	want := store.CertificationCounts{Unconfirmed: map[string]int64{tenant: 1, "t2": 1}, Pending: map[string]int64{tenant: 2, "t2": 1}}
+	if !maps.Equal(c.UnconfirmedCertifications, want.Unconfirmed) || !maps.Equal(c.PendingCertifications, want.Pending) {
+		t.Errorf("Counts: unconfirmed %v, pending %v; want %v, %v", c.UnconfirmedCertifications, c.PendingCertifications,
+			want.Unconfirmed, want.Pending)
+	}
+	cc, err := a.CertificationCounts(ctx)
+	if err != nil || !maps.Equal(cc.Unconfirmed, want.Unconfirmed) || !maps.Equal(cc.Pending, want.Pending) {
+		t.Errorf("CertificationCounts = %+v, %v; want %+v", cc, err, want)
+	}
+	// Confirming r1 takes it out of both counts.
+	if err := l.ApplyCertification(ctx, certEvent("a9"), store.Certification{Tenant: tenant, RequestID: "r1", Kind: "personal",
+		Status: "true", State: lifecycle.CertSuccess, Confirmed: true, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	cc, err = a.CertificationCounts(ctx)
+	if err != nil || cc.Unconfirmed[tenant] != 0 || cc.Pending[tenant] != 1 {
+		t.Errorf("after confirming r1: CertificationCounts = %+v, %v; want unconfirmed 0, pending 1 in %s", cc, err, tenant)
 	}
 }

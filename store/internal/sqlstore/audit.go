@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/qyshook/qyshook/store"
@@ -73,20 +74,36 @@ func (s *DB) SaveReconcileRun(ctx context.Context, r store.ReconcileRun) error {
 	if r.StartedAt.IsZero() {
 		r.StartedAt = s.now()
 	}
-	_, err := s.writer.ExecContext(ctx, s.q(`INSERT INTO reconcile_runs
-		(id, started_at, finished_at, started_by, since, checked, triggered, requeued, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ids := r.UnconfirmedCertifications
+	if len(ids) > store.MaxUnconfirmedIDs {
+		ids = ids[:store.MaxUnconfirmedIDs]
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("ledger: save reconcile run: %w", err)
+	}
+	_, err = s.writer.ExecContext(ctx, s.q(`INSERT INTO reconcile_runs
+		(id, started_at, finished_at, started_by, since, checked, triggered, requeued,
+		 certifications_checked, certifications_unconfirmed, unconfirmed_certifications, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, checked = excluded.checked,
-		triggered = excluded.triggered, requeued = excluded.requeued, error = excluded.error`),
+		triggered = excluded.triggered, requeued = excluded.requeued,
+		certifications_checked = excluded.certifications_checked,
+		certifications_unconfirmed = excluded.certifications_unconfirmed,
+		unconfirmed_certifications = excluded.unconfirmed_certifications, error = excluded.error`),
 		r.ID, s.timeArg(r.StartedAt), s.nullTimeArg(r.FinishedAt), r.StartedBy, s.nullTimeArg(&r.Since),
-		r.Checked, r.Triggered, r.Requeued, truncateError(r.Error))
+		r.Checked, r.Triggered, r.Requeued, r.CertificationsChecked, r.CertificationsUnconfirmed, string(idsJSON),
+		truncateError(r.Error))
 	return s.fail("save reconcile run", err)
 }
 
 // ReconcileRuns implements store.AdminLog.
 func (s *DB) ReconcileRuns(ctx context.Context, limit int) ([]store.ReconcileRun, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT id, started_at, finished_at, started_by, since, checked, triggered,
-		requeued, error FROM reconcile_runs ORDER BY started_at DESC, id DESC`+limitClause(limit))
+		requeued, certifications_checked, certifications_unconfirmed, unconfirmed_certifications, error FROM reconcile_runs ORDER BY started_at DESC, id DESC`+limitClause(limit))
 	if err != nil {
 		return nil, s.fail("reconcile runs", err)
 	}
@@ -95,9 +112,14 @@ func (s *DB) ReconcileRuns(ctx context.Context, limit int) ([]store.ReconcileRun
 	for rows.Next() {
 		var r store.ReconcileRun
 		var since *time.Time
+		var ids string
 		if err := rows.Scan(&r.ID, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt}, &r.StartedBy, nullTimeCol{&since},
-			&r.Checked, &r.Triggered, &r.Requeued, &r.Error); err != nil {
+			&r.Checked, &r.Triggered, &r.Requeued, &r.CertificationsChecked, &r.CertificationsUnconfirmed, &ids,
+			&r.Error); err != nil {
 			return nil, s.fail("reconcile runs: scan", err)
+		}
+		if err := json.Unmarshal([]byte(ids), &r.UnconfirmedCertifications); err != nil {
+			return nil, s.fail("reconcile runs: unconfirmed certifications", err)
 		}
 		if since != nil {
 			r.Since = *since
@@ -145,5 +167,49 @@ func (s *DB) Counts(ctx context.Context) (store.Counts, error) {
 		}
 		out.Certifications[tenant] = n
 	}
-	return out, s.fail("counts", crows.Err())
+	if err := crows.Err(); err != nil {
+		return out, s.fail("counts", err)
+	}
+	cc, err := s.CertificationCounts(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.UnconfirmedCertifications, out.PendingCertifications = cc.Unconfirmed, cc.Pending
+	return out, nil
+}
+
+// CertificationCounts implements store.CertificationCounter. Each count
+// seeks the index led by its flag (migration 0010) and reads the rows it
+// counts alone, from the index only.
+func (s *DB) CertificationCounts(ctx context.Context) (store.CertificationCounts, error) {
+	out := store.CertificationCounts{Unconfirmed: map[string]int64{}, Pending: map[string]int64{}}
+	for _, c := range []struct {
+		query string
+		into  map[string]int64
+	}{
+		{`SELECT tenant, COUNT(*) FROM certifications WHERE confirmed = FALSE GROUP BY tenant`, out.Unconfirmed},
+		{`SELECT tenant, COUNT(*) FROM certifications WHERE pending = TRUE GROUP BY tenant`, out.Pending},
+	} {
+		if err := s.countByTenant(ctx, c.query, c.into); err != nil {
+			return out, s.fail("certification counts", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *DB) countByTenant(ctx context.Context, query string, into map[string]int64) error {
+	rows, err := s.reader.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tenant string
+		var n int64
+		if err := rows.Scan(&tenant, &n); err != nil {
+			return err
+		}
+		into[tenant] = n
+	}
+	return rows.Err()
 }

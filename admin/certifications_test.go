@@ -1,0 +1,306 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/docs"
+	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/store"
+)
+
+// seedCertifications writes, through the ledger's own apply path:
+// forged — a callback's SUCCESS the API does not know (unconfirmed,
+// not_found); odd — an answer the API sent in a shape not recognised
+// (unconfirmed, unrecognized_result, the answer kept, with an ID number in
+// it); real — a SUCCESS the API confirmed; wait — a company the API says is
+// in progress (confirmed, still pending).
+func seedCertifications(t *testing.T, l store.Ledger) {
+	t.Helper()
+	ctx := context.Background()
+	for i, c := range []store.Certification{
+		{RequestID: "forged", Kind: "personal", Status: "1", State: lifecycle.CertSuccess, Name: "王五",
+			Reason: store.CertReasonNotFound, Detail: json.RawMessage(`{"authId":"forged","status":"1","name":"王五"}`)},
+		{RequestID: "odd", Kind: "personal", Status: "1", State: lifecycle.CertSuccess, Name: "赵六",
+			Reason: store.CertReasonUnrecognized, Answer: json.RawMessage(`{"verdict":"ok","idCardNo":"110101199003071234"}`)},
+		{RequestID: "real", Kind: "personal", Status: "true", State: lifecycle.CertSuccess, Confirmed: true, Name: "孙七"},
+		{RequestID: "wait", Kind: "company", Status: "4", State: lifecycle.CertInProgress, Confirmed: true, Name: "上海某某科技有限公司"},
+	} {
+		c.Tenant, c.UpdatedAt = "default", base.Add(time.Duration(i)*time.Minute)
+		ev := store.Event{ID: fmt.Sprintf("cert-%d", i), Tenant: "default", Kind: "auth." + c.Kind, Type: c.Status,
+			Source: "callback", Payload: json.RawMessage(`{}`)}
+		if err := l.ApplyCertification(ctx, ev, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rawItems lists path as token and returns each item as decoded JSON.
+func (f *fixture) rawItems(t *testing.T, token, path string) []map[string]any {
+	t.Helper()
+	var p struct {
+		Items []map[string]any `json:"items"`
+	}
+	if st := f.get(t, token, path, &p); st != http.StatusOK {
+		t.Fatalf("%s: %d", path, st)
+	}
+	return p.Items
+}
+
+func byRequestID(items []map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, it := range items {
+		out[it["request_id"].(string)] = it
+	}
+	return out
+}
+
+// TestUnconfirmedCertificationsVisible: a certification the API did not
+// confirm is never answered as a bare success: every answer carries state,
+// confirmed, pending and the reason; the kept answer reaches operators
+// only; the listing filters by confirmed, pending and state.
+func TestUnconfirmedCertificationsVisible(t *testing.T) {
+	f := newFixture(t)
+	seedCertifications(t, f.ledger)
+
+	for _, token := range []string{viewerToken, operatorToken} {
+		items := byRequestID(f.rawItems(t, token, "/certifications?tenant=default"))
+		if len(items) != 4 {
+			t.Fatalf("%d certifications, want 4", len(items))
+		}
+		for id, it := range items {
+			for _, k := range []string{"state", "confirmed", "pending", "reason", "success", "status"} {
+				if _, ok := it[k]; !ok {
+					t.Errorf("%s: no %q in %v", id, k, it)
+				}
+			}
+			// A success is shown with the flag that says who said it.
+			if it["success"] == true && it["confirmed"] != true && it["reason"] == "" {
+				t.Errorf("%s: an unconfirmed success without its reason: %v", id, it)
+			}
+		}
+		forged := items["forged"]
+		if forged["state"] != "SUCCESS" || forged["success"] != true || forged["confirmed"] != false ||
+			forged["pending"] != true || forged["reason"] != store.CertReasonNotFound {
+			t.Errorf("forged = %v, want SUCCESS unconfirmed (not_found), pending", forged)
+		}
+		if real := items["real"]; real["confirmed"] != true || real["reason"] != "" || real["pending"] != false {
+			t.Errorf("real = %v, want confirmed, not pending, no reason", real)
+		}
+		if wait := items["wait"]; wait["state"] != "IN_PROGRESS" || wait["confirmed"] != true || wait["pending"] != true {
+			t.Errorf("wait = %v, want IN_PROGRESS confirmed pending", wait)
+		}
+		odd := items["odd"]
+		_, hasAnswer := odd["answer"]
+		if token == viewerToken {
+			if hasAnswer {
+				t.Errorf("a viewer gets the kept answer: %v", odd)
+			}
+			if odd["name"] != "赵*" {
+				t.Errorf("a viewer sees name %v", odd["name"])
+			}
+		} else if a, _ := odd["answer"].(map[string]any); a["idCardNo"] != "110101199003071234" {
+			t.Errorf("operator: odd = %v, want the kept answer", odd)
+		}
+		if odd["reason"] != store.CertReasonUnrecognized {
+			t.Errorf("odd reason = %v", odd["reason"])
+		}
+	}
+
+	ids := func(path string) []string {
+		var out []string
+		for id := range byRequestID(f.rawItems(t, viewerToken, path)) {
+			out = append(out, id)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for path, want := range map[string][]string{
+		"/certifications?tenant=default&confirmed=false":                        {"forged", "odd"},
+		"/certifications?tenant=default&confirmed=true":                         {"real", "wait"},
+		"/certifications?tenant=default&pending=true":                           {"forged", "odd", "wait"},
+		"/certifications?tenant=default&state=in_progress":                      {"wait"},
+		"/certifications?tenant=default&state=SUCCESS&confirmed=false":          {"forged", "odd"},
+		"/certifications?tenant=default&state=SUCCESS,IN_PROGRESS&kind=company": {"wait"},
+	} {
+		if got := ids(path); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	// Paging keeps the filter.
+	if got := pages[certificationView](t, f, "/certifications?tenant=default&confirmed=false&limit=1"); len(got) != 2 {
+		t.Errorf("confirmed=false by pages of 1: %d items, want 2", len(got))
+	}
+	for _, bad := range []struct{ path, mentions string }{
+		{"/certifications?tenant=default&confirmed=maybe", "confirmed"},
+		{"/certifications?tenant=default&pending=1", "pending"},
+		{"/certifications?tenant=default&state=CERTIFIED", "state"},
+	} {
+		if msg := f.wantError(t, http.MethodGet, viewerToken, bad.path, http.StatusBadRequest, CodeBadRequest); !strings.Contains(msg, bad.mentions) {
+			t.Errorf("%s: message %q does not name %q", bad.path, msg, bad.mentions)
+		}
+	}
+
+	// One certification.
+	var one map[string]any
+	if st := f.get(t, viewerToken, "/certifications/default/forged", &one); st != http.StatusOK {
+		t.Fatalf("one: %d", st)
+	}
+	if one["confirmed"] != false || one["reason"] != store.CertReasonNotFound || one["state"] != "SUCCESS" {
+		t.Errorf("one = %v", one)
+	}
+	if d, _ := one["detail"].(map[string]any); d["name"] != "王*" {
+		t.Errorf("viewer's detail = %v, want the name masked", one["detail"])
+	}
+	if st := f.get(t, viewerToken, "/certifications/default/odd", &one); st != http.StatusOK || one["answer"] != nil {
+		t.Errorf("viewer, odd: %d answer %v", st, one["answer"])
+	}
+	one = nil
+	if st := f.get(t, operatorToken, "/certifications/default/odd", &one); st != http.StatusOK || one["answer"] == nil {
+		t.Errorf("operator, odd: %d answer %v", st, one["answer"])
+	}
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/default/nobody", http.StatusNotFound, CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/no%20such/forged", http.StatusNotFound, CodeNotFound)
+}
+
+// TestOverviewCertificationCounts: the overview counts unconfirmed and
+// pending certifications, per tenant and in all.
+func TestOverviewCertificationCounts(t *testing.T) {
+	f := newFixture(t)
+	seedCertifications(t, f.ledger)
+	var ov struct {
+		Tenants []struct {
+			Tenant                    string `json:"tenant"`
+			Certifications            int64  `json:"certifications"`
+			UnconfirmedCertifications int64  `json:"unconfirmed_certifications"`
+			PendingCertifications     int64  `json:"pending_certifications"`
+		} `json:"tenants"`
+		Certifications struct {
+			Unconfirmed int64 `json:"unconfirmed"`
+			Pending     int64 `json:"pending"`
+		} `json:"certifications"`
+	}
+	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK {
+		t.Fatalf("overview: %d", st)
+	}
+	if len(ov.Tenants) != 1 || ov.Tenants[0].Certifications != 4 || ov.Tenants[0].UnconfirmedCertifications != 2 ||
+		ov.Tenants[0].PendingCertifications != 3 {
+		t.Errorf("tenants = %+v, want default with 4 certifications, 2 unconfirmed, 3 pending", ov.Tenants)
+	}
+	if ov.Certifications.Unconfirmed != 2 || ov.Certifications.Pending != 3 {
+		t.Errorf("certifications = %+v, want 2 unconfirmed, 3 pending", ov.Certifications)
+	}
+}
+
+// TestOpenAPISchemasMatchAnswers: the keys of real answers are the
+// properties the OpenAPI schemas describe, both ways, for the
+// certification routes, the overview and the reconcile runs.
+func TestOpenAPISchemasMatchAnswers(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(docs.AdminOpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	type schema struct {
+		Ref        string             `json:"$ref"`
+		Properties map[string]*schema `json:"properties"`
+		Items      *schema            `json:"items"`
+		OneOf      []*schema          `json:"oneOf"`
+	}
+	resolve := func(s *schema) *schema {
+		for s != nil && (s.Ref != "" || len(s.OneOf) > 0) {
+			if s.Ref != "" {
+				var r schema
+				if err := json.Unmarshal(doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")], &r); err != nil {
+					t.Fatalf("%s: %v", s.Ref, err)
+				}
+				s = &r
+				continue
+			}
+			s = s.OneOf[0]
+		}
+		return s
+	}
+	// check compares obj's keys with the schema's properties; optional
+	// properties may be absent.
+	check := func(where string, s *schema, obj map[string]any, optional ...string) {
+		s = resolve(s)
+		if s == nil || s.Properties == nil {
+			t.Fatalf("%s: no schema properties", where)
+		}
+		for k := range obj {
+			if _, ok := s.Properties[k]; !ok {
+				t.Errorf("%s: answer key %q is not in the schema", where, k)
+			}
+		}
+		for k := range s.Properties {
+			if _, ok := obj[k]; !ok && !slices.Contains(optional, k) {
+				t.Errorf("%s: schema property %q is not in the answer", where, k)
+			}
+		}
+	}
+	named := func(n string) *schema { return &schema{Ref: "#/components/schemas/" + n} }
+
+	f := newFixture(t)
+	seedCertifications(t, f.ledger)
+	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
+	for _, id := range []string{"odd", "forged"} {
+		var one map[string]any
+		if st := f.get(t, operatorToken, "/certifications/default/"+id, &one); st != http.StatusOK {
+			t.Fatalf("one: %d", st)
+		}
+		optional := []string{}
+		if id == "forged" {
+			optional = append(optional, "answer")
+		}
+		if id == "odd" {
+			optional = append(optional, "detail")
+		}
+		check("GET /certifications/{tenant}/{request_id} "+id, named("Certification"), one, optional...)
+	}
+	for _, it := range f.rawItems(t, operatorToken, "/certifications?tenant=default") {
+		check("GET /certifications item", named("Certification"), it, "answer", "detail")
+	}
+	var page map[string]any
+	f.get(t, viewerToken, "/certifications?tenant=default&limit=1", &page)
+	check("GET /certifications", named("CertificationPage"), page)
+
+	// A finished reconcile run, for the overview's last_reconcile and
+	// /reconcile-runs.
+	done := base.Add(time.Hour)
+	if err := f.ledger.(store.AdminLog).SaveReconcileRun(context.Background(), store.ReconcileRun{ID: "run-1", StartedAt: base,
+		FinishedAt: &done, StartedBy: "operator:ab12", Since: base.Add(-time.Hour), Checked: 1, CertificationsChecked: 2,
+		CertificationsUnconfirmed: 1, UnconfirmedCertifications: []string{"forged"}}); err != nil {
+		t.Fatal(err)
+	}
+	var ov map[string]any
+	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK {
+		t.Fatalf("overview: %d", st)
+	}
+	check("GET /overview", named("Overview"), ov, "errors")
+	ovs := resolve(named("Overview"))
+	for _, tv := range ov["tenants"].([]any) {
+		check("GET /overview tenants[]", ovs.Properties["tenants"].Items, tv.(map[string]any))
+	}
+	check("GET /overview certifications", ovs.Properties["certifications"], ov["certifications"].(map[string]any))
+	check("GET /overview last_reconcile", named("ReconcileRun"), ov["last_reconcile"].(map[string]any), "error")
+	runs := f.rawItems(t, viewerToken, "/reconcile-runs")
+	if len(runs) != 1 {
+		t.Fatalf("reconcile runs = %v", runs)
+	}
+	check("GET /reconcile-runs item", named("ReconcileRun"), runs[0], "error")
+	if runs[0]["certifications_checked"] != 2.0 || runs[0]["certifications_unconfirmed"] != 1.0 ||
+		fmt.Sprint(runs[0]["unconfirmed_certifications"]) != "[forged]" {
+		t.Errorf("reconcile run = %v", runs[0])
+	}
+}

@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/internal/config"
+)
+
+const (
+	certificationsListArgs = "[--tenant default] [--unconfirmed | --confirmed] [--pending] [--state SUCCESS,IN_PROGRESS] " +
+		"[--kind personal|company] [--limit 50] [--json]"
+	certificationsShowArgs = "<request-id> [--tenant default] [--json]"
+)
+
+var certificationsSubs = []opsSub{
+	{"list", certificationsListArgs, runCertificationsList},
+	{"show", certificationsShowArgs, runCertificationsShow},
+}
+
+// certificationRow is a certification as GET /api/v1/certifications lists
+// it. State is the lifecycle state, Status the raw code the source sent;
+// a state not Confirmed rests on a callback (Reason says why the API did
+// not confirm it). Names are personal data: unmasked for an operator
+// token only, as is Answer (the API's answer kept when not recognised).
+type certificationRow struct {
+	Tenant     string          `json:"tenant"`
+	RequestID  string          `json:"request_id"`
+	Kind       string          `json:"kind"`
+	State      string          `json:"state"`
+	Status     string          `json:"status"`
+	Success    bool            `json:"success"`
+	Confirmed  bool            `json:"confirmed"`
+	Pending    bool            `json:"pending"`
+	Reason     string          `json:"reason"`
+	Mode       string          `json:"mode"`
+	Name       string          `json:"name"`
+	FailReason string          `json:"fail_reason"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	Answer     json.RawMessage `json:"answer,omitempty"`
+	Detail     json.RawMessage `json:"detail,omitempty"`
+}
+
+// certState is the state as a table shows it: the state word, flagged
+// when the API did not confirm it.
+func certState(c certificationRow) string {
+	if c.Confirmed {
+		return c.State
+	}
+	reason := c.Reason
+	if reason == "" {
+		reason = "from the callback"
+	}
+	return c.State + " (unconfirmed: " + reason + ")"
+}
+
+func runCertificationsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "certifications list", certificationsListArgs+"\n"+
+		"  Lists a tenant's certifications, newest first. A state the certification-result API did not confirm\n"+
+		"  is shown \"(unconfirmed: <reason>)\": it rests on a callback alone.")
+	tenant := fs.String("tenant", config.DefaultTenant, "the tenant")
+	unconfirmed := fs.Bool("unconfirmed", false, "only those the API has not confirmed")
+	confirmed := fs.Bool("confirmed", false, "only those the API confirmed")
+	pending := fs.Bool("pending", false, "only those the reconciler still polls")
+	state := fs.String("state", "", "only these states, comma-separated (e.g. SUCCESS,IN_PROGRESS)")
+	kind := fs.String("kind", "", "only personal or company")
+	limit := fs.Int("limit", 50, "at most this many, newest update first (0: all)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return opsUsage(fs, "unexpected argument %q", pos[0])
+	}
+	if *limit < 0 {
+		return opsUsage(fs, "--limit must not be negative")
+	}
+	if *unconfirmed && *confirmed {
+		return opsUsage(fs, "--unconfirmed and --confirmed exclude each other")
+	}
+	if *kind != "" && *kind != "personal" && *kind != "company" {
+		return opsUsage(fs, "--kind: %q is not personal or company", *kind)
+	}
+	c, err := newAdminClient(env)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"tenant": {*tenant}}
+	switch {
+	case *unconfirmed:
+		q.Set("confirmed", "false")
+	case *confirmed:
+		q.Set("confirmed", "true")
+	}
+	if *pending {
+		q.Set("pending", "true")
+	}
+	if s := strings.ToUpper(strings.TrimSpace(*state)); s != "" {
+		q.Set("state", s)
+	}
+	if *kind != "" {
+		q.Set("kind", *kind)
+	}
+	out, more, err := list[certificationRow](ctx, c, "/certifications", q, *limit)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		out = []certificationRow{}
+	}
+	if *asJSON {
+		err = printJSON(env.Stdout, out)
+	} else {
+		t := newTable(env.Stdout, "TENANT", "REQUEST ID", "KIND", "STATE", "CONFIRMED", "PENDING", "NAME", "UPDATED")
+		for _, c := range out {
+			t.row(c.Tenant, c.RequestID, c.Kind, certState(c), yesNo(c.Confirmed), yesNo(c.Pending), opsCut(c.Name, 30),
+				opsTime(c.UpdatedAt))
+		}
+		err = t.flush()
+	}
+	if more {
+		fmt.Fprintf(env.Stderr, "(more than %d certifications: raise --limit, or --limit 0 for all)\n", *limit)
+	}
+	return err
+}
+
+func runCertificationsShow(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "certifications show", certificationsShowArgs+"\n"+
+		"  Shows one certification: its state and whether the certification-result API confirmed it (and why\n"+
+		"  not), the raw status code, and the detail (for an operator token, the API's answer kept when it was\n"+
+		"  not recognised).")
+	tenant := fs.String("tenant", config.DefaultTenant, "the certification's tenant")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] == "" {
+		return opsUsage(fs, "want exactly one request id")
+	}
+	c, err := newAdminClient(env)
+	if err != nil {
+		return err
+	}
+	var v certificationRow
+	err = c.do(ctx, http.MethodGet, "/certifications/"+url.PathEscape(*tenant)+"/"+url.PathEscape(pos[0]), nil, nil, &v)
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Code == ExitNotFound {
+		return notFound("no certification %s in tenant %q", pos[0], *tenant)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, v)
+	}
+	t := newTable(env.Stdout, "Certification", v.RequestID)
+	t.row("Tenant", v.Tenant)
+	t.row("Kind", v.Kind)
+	t.row("State", certState(v))
+	t.row("Confirmed", yesNo(v.Confirmed)+map[bool]string{true: " (the certification-result API's answer)",
+		false: " (the callback's word; the API did not confirm it)"}[v.Confirmed])
+	if !v.Confirmed {
+		t.row("Reason", orDash(v.Reason))
+	}
+	t.row("Pending", yesNo(v.Pending)+map[bool]string{true: " (the reconciler still polls it)", false: ""}[v.Pending])
+	t.row("Status", orDash(v.Status)+" (raw code from the source)")
+	t.row("Name", orDash(v.Name))
+	if v.Mode != "" {
+		t.row("Mode", v.Mode)
+	}
+	if v.FailReason != "" {
+		t.row("Fail reason", v.FailReason)
+	}
+	t.row("Updated", opsTime(v.UpdatedAt))
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, part := range []struct {
+		title string
+		raw   json.RawMessage
+	}{{"Answer kept (not recognised)", v.Answer}, {"Detail", v.Detail}} {
+		if len(part.raw) > 0 {
+			fmt.Fprintf(env.Stdout, "\n%s\n  %s\n", part.title, strings.TrimSpace(string(part.raw)))
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,6 @@
+ALTER TABLE reconcile_runs
+    DROP COLUMN unconfirmed_certifications,
+    DROP COLUMN certifications_unconfirmed,
+    DROP COLUMN certifications_checked;
+DROP INDEX IF EXISTS certifications_pending_count;
+DROP INDEX IF EXISTS certifications_unconfirmed;
