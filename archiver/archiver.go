@@ -24,19 +24,7 @@ import (
 	"github.com/qyshook/qyshook/store/docstore"
 )
 
-// BundleSuffix ends the document id of a contract's signed bundle
-// (contract and sign log zip): "<contractID>.bundle".
-const BundleSuffix = ".bundle"
-
-// OplogSuffix ends the document id of a contract's operation log
-// (GET /v2/contract/stream, 合同管理-获取合同操作记录, or the private cloud's
-// /contract/operationlog: qys.Client.OperationLog): "<contractID>.oplog",
-// archived as the JSON `result` exactly as the platform sent it, and
-// archived again after each later state of the contract (the dispatcher
-// queues it with store.ContractChange.RefreshDocuments).
-const OplogSuffix = ".oplog"
-
-// StreamAPI is the operation-log call an API needs for OplogSuffix
+// StreamAPI is the operation-log call an API needs for store.OplogSuffix
 // documents (*qys.Client has it).
 type StreamAPI interface {
 	OperationLog(ctx context.Context, q qys.StreamQuery) (*qys.OperationLog, error)
@@ -364,10 +352,10 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	var dl *qys.Download
 	var err error
 	switch d.ID {
-	case d.ContractID + BundleSuffix:
+	case d.ContractID + store.BundleSuffix:
 		ext = "zip"
 		dl, err = api.DownloadContract(ctx, qys.ContractQuery{ContractID: d.ContractID}, "CONTRACT", "SIGNLOG")
-	case d.ContractID + OplogSuffix:
+	case d.ContractID + store.OplogSuffix:
 		ext = "json"
 		dl, err = operationLog(ctx, api, d.ContractID)
 	default:

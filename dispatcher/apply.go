@@ -8,7 +8,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
@@ -70,14 +69,14 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 		ch.ArchiveDocuments = true
 		if d.cfg.ArchiveBundle {
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
-				ID: c.ID + archiver.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
+				ID: c.ID + store.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
 		}
 		if d.cfg.ArchiveOperationLog {
 			// The operation log changes with every later state (a void, a
 			// forced end): each committed change of a signed contract
 			// fetches it again, even once archived. A redelivered or
 			// refused change commits nothing, so fetches nothing.
-			oplog := c.ID + archiver.OplogSuffix
+			oplog := c.ID + store.OplogSuffix
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
 				ID: oplog, ContractID: c.ID, Title: "operation log"})
 			ch.RefreshDocuments = []string{oplog}

@@ -52,7 +52,7 @@ type Config struct {
 	ArchiveBundle bool
 	// ArchiveOperationLog also queues the contract's operation log
 	// (GET /v2/contract/stream, or the client's operation-log path) as the
-	// pseudo-document "<contractID>.oplog" (archiver.OplogSuffix), a JSON
+	// pseudo-document "<contractID>.oplog" (store.OplogSuffix), a JSON
 	// file archived next to its PDFs, and queues it again with every later
 	// change committed for the contract (a void, a forced end), even once
 	// archived (store.ContractChange.RefreshDocuments).

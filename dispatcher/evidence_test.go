@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
@@ -64,7 +63,7 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 	})
 	var valid, invalid int
 	for _, d := range h.contract(id).Documents {
-		if d.ID == id+archiver.OplogSuffix {
+		if d.ID == id+store.OplogSuffix {
 			if !strings.HasSuffix(d.Path, ".json") || d.VerifyVerdict != "" {
 				t.Fatalf("oplog document %+v", d)
 			}

@@ -19,7 +19,7 @@ import (
 // the row when not archived).
 func (h *harness) oplogFile(id string) (string, store.Document) {
 	h.t.Helper()
-	d := h.document(id, id+archiver.OplogSuffix)
+	d := h.document(id, id+store.OplogSuffix)
 	if d.ArchiveState != store.ArchiveArchived || d.Path == "" {
 		return "", d
 	}

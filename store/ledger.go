@@ -154,6 +154,21 @@ type DocumentFailure struct {
 	RetryAt   time.Time
 }
 
+// Document ids of the pseudo-documents the archiver keeps beside a
+// contract's signed files: the dispatcher names them when it queues a
+// contract's documents, the archiver knows them by these suffixes.
+// BundleSuffix ends the document id of a contract's signed bundle
+// (contract and sign log zip): "<contractID>.bundle".
+const BundleSuffix = ".bundle"
+
+// OplogSuffix ends the document id of a contract's operation log
+// (GET /v2/contract/stream, 合同管理-获取合同操作记录, or the private cloud's
+// /contract/operationlog: the archiver fetches it): "<contractID>.oplog",
+// archived as the JSON `result` exactly as the platform sent it, and
+// archived again after each later state of the contract (the dispatcher
+// queues it with ContractChange.RefreshDocuments).
+const OplogSuffix = ".oplog"
+
 // Certification is a person's or a company's real-name certification.
 type Certification struct {
 	Tenant    string
