@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
-	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -63,16 +63,11 @@ type Config struct {
 	// context ends (default 30 s). Past it the batch's work is cancelled
 	// and its unsettled messages are NAKed for immediate redelivery.
 	ShutdownTimeout time.Duration
-	// CallbackRetention is how long worked callbacks stay in QYS_CALLBACKS
-	// for replays (default 720 h); see TrimCallbacks.
-	CallbackRetention time.Duration
-	// EventRetention is how long applied events stay in the ledger
-	// (default 2160 h, 90 days; negative: for ever); OutboxRetention how
-	// long published facts stay in the outbox (default 168 h; negative:
-	// for ever). See PruneLedger.
-	EventRetention  time.Duration
-	OutboxRetention time.Duration
-	Logger          zerolog.Logger
+	// Committed, when set, is called after each batch is committed (facts
+	// written to the outbox): the relay's Kick, so facts go out at once
+	// without the two stages importing each other.
+	Committed func()
+	Logger    zerolog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -102,17 +97,8 @@ func (c *Config) setDefaults() {
 	if c.EventTimeout <= 0 {
 		c.EventTimeout = 60 * time.Second
 	}
-	if c.CallbackRetention <= 0 {
-		c.CallbackRetention = 720 * time.Hour
-	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
-	}
-	if c.EventRetention == 0 {
-		c.EventRetention = DefaultEventRetention
-	}
-	if c.OutboxRetention == 0 {
-		c.OutboxRetention = DefaultOutboxRetention
 	}
 }
 
@@ -127,18 +113,11 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// Default retentions of the ledger's history (see PruneLedger).
-const (
-	DefaultEventRetention  = 90 * 24 * time.Hour
-	DefaultOutboxRetention = 7 * 24 * time.Hour
-)
-
 // Dispatcher consumes QYS_CALLBACKS into the ledger.
 type Dispatcher struct {
 	cfg     Config
 	log     zerolog.Logger
 	metrics *metrics
-	relay   *relay.Relay
 
 	mu      sync.Mutex
 	running bool
@@ -156,12 +135,7 @@ func New(cfg Config) (*Dispatcher, error) {
 			return nil, fmt.Errorf("dispatcher: metrics: %w", err)
 		}
 	}
-	d := &Dispatcher{cfg: cfg, log: cfg.Logger, metrics: m}
-	var err error
-	if d.relay, err = relay.New(cfg.JS, cfg.Ledger, cfg.Logger, cfg.Registerer); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return &Dispatcher{cfg: cfg, log: cfg.Logger, metrics: m}, nil
 }
 
 // ConsumerConfig is the durable consumer the dispatcher uses.
@@ -183,7 +157,8 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 // Run consumes until ctx is cancelled, then finishes the batch in hand
 // (every message is acked, NAKed or dead-lettered) within ShutdownTimeout
 // and returns; a batch still running then is cancelled and its unsettled
-// messages are left for redelivery. It also runs the outbox relay.
+// messages are left for redelivery. The facts it commits are published by
+// the relay stage (Config.Committed kicks it).
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.running {
@@ -200,24 +175,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		return err // a consumer that never came up is reported, even at a stop
 	}
-	// The relay outlives the consume loop, so the facts of the last batch
-	// are published before Run returns.
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	relayDone := make(chan struct{})
-	go func() { defer close(relayDone); d.relay.Run(relayCtx) }()
-	defer func() { stopRelay(); <-relayDone }()
-	trimDone := make(chan struct{})
-	go func() { defer close(trimDone); d.runTrimmer(ctx) }()
-	defer func() { <-trimDone }()
-	pruneDone := make(chan struct{})
-	go func() { defer close(pruneDone); d.runLedgerRetention(ctx) }()
-	defer func() { <-pruneDone }()
-
 	for ctx.Err() == nil {
 		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {
 			d.metrics.fetchErrors.Inc()
 			d.log.Warn().Err(err).Msg("pulling from the stream failed; retrying")
-			sleep(ctx, time.Second)
+			backoff.Sleep(ctx, time.Second)
 		}
 	}
 	return nil
@@ -247,7 +209,9 @@ func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error
 			}
 		}
 		d.runBatch(ctx, msgs)
-		d.relay.Kick()
+		if d.cfg.Committed != nil {
+			d.cfg.Committed()
+		}
 	}
 	return nil
 }
@@ -326,19 +290,8 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		}
 		lastErr = err
 		d.log.Warn().Err(err).Int("attempt", attempt).Msg("consumer not available yet")
-		if !sleep(ctx, time.Duration(min(attempt+1, 5))*time.Second) {
+		if !backoff.Sleep(ctx, time.Duration(min(attempt+1, 5))*time.Second) {
 			return nil, fmt.Errorf("dispatcher: consumer: %w", lastErr)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/reconcile"
+	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 )
@@ -37,6 +38,9 @@ type harness struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan error
+	// stopRelay stops the relay stage, run beside the dispatcher and
+	// stopped after it (as internal/app does), and waits for it.
+	stopRelay func()
 }
 
 type harnessOption func(*harness)
@@ -82,7 +86,13 @@ func newHarnessOn(t *testing.T, env *natstest.Env, ledger store.Ledger, opts ...
 
 func (h *harness) start() {
 	h.t.Helper()
-	d, err := dispatcher.New(h.cfg)
+	rel, err := relay.New(relay.Options{JS: h.cfg.JS, Ledger: h.cfg.Ledger, Registerer: h.cfg.Registerer})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cfg := h.cfg
+	cfg.Committed = rel.Kick
+	d, err := dispatcher.New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -94,20 +104,25 @@ func (h *harness) start() {
 	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
 	go func() { done <- a.Run(ctx) }()
+	relayCtx, cancelRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); _ = rel.Run(relayCtx) }()
 	h.mu.Lock()
 	h.cancel, h.done = cancel, done
+	h.stopRelay = func() { cancelRelay(); <-relayDone }
 	h.mu.Unlock()
 	h.t.Cleanup(h.stop)
 }
 
 func (h *harness) stop() {
 	h.mu.Lock()
-	cancel, done := h.cancel, h.done
+	cancel, done, stopRelay := h.cancel, h.done, h.stopRelay
 	h.cancel = nil
 	h.mu.Unlock()
 	if cancel == nil {
 		return
 	}
+	defer stopRelay()
 	cancel()
 	for range 2 {
 		select {

@@ -18,8 +18,6 @@ type metrics struct {
 	deadLetters  prometheus.Counter
 	renewed      prometheus.Counter
 	fetchErrors  prometheus.Counter
-	trimmed      prometheus.Counter
-	pruned       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -52,18 +50,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
 		}),
-		trimmed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_callbacks_trimmed_total",
-			Help: "Worked callbacks removed from QYS_CALLBACKS (past the retention, or a capped stream nearly full).",
-		}),
-		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qyshook_ledger_rows_pruned_total",
-			Help: "Ledger rows deleted by retention, by table (events, outbox).",
-		}, []string{"table"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.renewed, m.fetchErrors, m.trimmed, m.pruned)
+			m.deadLetters, m.renewed, m.fetchErrors)
 	}
 	return m
 }

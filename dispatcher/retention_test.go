@@ -13,6 +13,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/trimmer"
 )
 
 // A capped callback stream full of callbacks the dispatcher has worked
@@ -68,30 +69,35 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 		t.Fatal("a full stream took one more callback")
 	}
 
-	// A second dispatcher value, unregistered, to call TrimCallbacks on.
+	// The dispatcher's consumer, made before it runs, and the trimmer
+	// stage that reads its ack floor.
 	cfg2 := h.cfg
 	cfg2.Registerer = nil
-	trimmer, err := dispatcher.New(cfg2)
+	consumer, err := dispatcher.New(cfg2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.nats.JS.CreateOrUpdateConsumer(ctx, name, trimmer.ConsumerConfig()); err != nil {
+	if _, err := h.nats.JS.CreateOrUpdateConsumer(ctx, name, consumer.ConsumerConfig()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := trimmer.TrimCallbacks(ctx); err != nil || n != 0 {
+	trim, err := trimmer.New(trimmer.Options{JS: h.nats.JS, Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := trim.Trim(ctx); err != nil || n != 0 {
 		t.Fatalf("before any was worked, trimmed %d (%v): unworked callbacks must stay", n, err)
 	}
 
 	h.start()
 	eventually(t, "every stored callback worked", func() bool {
-		c, err := h.nats.JS.Consumer(ctx, name, trimmer.ConsumerConfig().Durable)
+		c, err := h.nats.JS.Consumer(ctx, name, consumer.ConsumerConfig().Durable)
 		if err != nil {
 			return false
 		}
 		info, err := c.Info(ctx)
 		return err == nil && info.AckFloor.Stream >= uint64(stored)
 	})
-	n, err := trimmer.TrimCallbacks(ctx)
+	n, err := trim.Trim(ctx)
 	if err != nil || n == 0 {
 		t.Fatalf("trimmed %d (%v), want the worked callbacks removed", n, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
@@ -107,8 +108,8 @@ func New(cfg Options) *Reconciler {
 }
 
 // Run reconciles every Interval until ctx is done.
-func (r *Reconciler) Run(ctx context.Context) {
-	for sleep(ctx, r.cfg.Interval) {
+func (r *Reconciler) Run(ctx context.Context) error {
+	for backoff.Sleep(ctx, r.cfg.Interval) {
 		rep, err := r.RunOnce(ctx, r.cfg.Now().Add(-r.cfg.Window))
 		if err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Warn().Err(err).Msg("reconcile pass failed")
@@ -118,6 +119,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 			Int("certifications_checked", rep.CertificationsChecked).
 			Int("certifications_unconfirmed", rep.CertificationsUnconfirmed).Msg("reconcile pass")
 	}
+	return nil
 }
 
 var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
@@ -316,15 +318,4 @@ func wrapf(err error, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -1,11 +1,13 @@
 // Package relay is the outbox stage: it publishes the facts the ledger
 // wrote with each change (the outbox table) to QYS_LEDGER. It is the only
-// reader of the outbox; the dispatcher's retention deletes published facts
-// (dispatcher.PruneLedger).
+// reader of the outbox; the retention stage deletes published facts
+// (package retention). The dispatcher kicks it after each commit through a
+// hook (Kick), so the two stages never import each other.
 package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,28 +25,53 @@ import (
 // the repeat: no fact is lost or doubled.
 type Relay struct {
 	js        jetstream.JetStream
-	ledger    store.Ledger
+	ledger    Ledger
 	log       zerolog.Logger
 	published prometheus.Counter
 	kick      chan struct{}
-	// Interval is how often the outbox is polled without a kick.
+	interval  time.Duration
+}
+
+// Ledger is what the relay needs of the ledger (store.Ledger has it).
+type Ledger interface {
+	Outbox(ctx context.Context, limit int) ([]store.Fact, error)
+	MarkPublished(ctx context.Context, ids []string) error
+}
+
+// Options configure a Relay. JS and Ledger are required.
+type Options struct {
+	JS     jetstream.JetStream
+	Ledger Ledger
+	Logger zerolog.Logger
+	// Registerer receives qyshook_dispatcher_facts_published_total (the
+	// name dashboards know); nil: not registered.
+	Registerer prometheus.Registerer
+	// Interval is how often the outbox is polled without a kick (default
+	// DefaultInterval).
 	Interval time.Duration
 }
 
-// New returns a relay; Run starts it. Its counter
-// (qyshook_dispatcher_facts_published_total, the name dashboards know) is
-// registered with reg unless reg is nil.
-func New(js jetstream.JetStream, l store.Ledger, log zerolog.Logger, reg prometheus.Registerer) (*Relay, error) {
+// DefaultInterval is how often the outbox is polled without a kick.
+const DefaultInterval = 500 * time.Millisecond
+
+// New returns a relay; Run starts it.
+func New(o Options) (*Relay, error) {
+	if o.JS == nil || o.Ledger == nil {
+		return nil, errors.New("relay: JetStream and a ledger are required")
+	}
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
 	published := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "qyshook_dispatcher_facts_published_total", Help: "Ledger facts published to QYS_LEDGER.",
 	})
-	if reg != nil {
-		if err := reg.Register(published); err != nil {
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(published); err != nil {
 			return nil, fmt.Errorf("relay: metrics: %w", err)
 		}
 	}
-	return &Relay{js: js, ledger: l, log: log, published: published, kick: make(chan struct{}, 1),
-		Interval: 500 * time.Millisecond}, nil
+	return &Relay{js: o.JS, ledger: o.Ledger, log: o.Logger, published: published, kick: make(chan struct{}, 1),
+		interval: o.Interval}, nil
 }
 
 // Kick asks for an outbox pass now.
@@ -55,9 +82,10 @@ func (r *Relay) Kick() {
 	}
 }
 
-// Run publishes until ctx is done, then makes one last pass.
-func (r *Relay) Run(ctx context.Context) {
-	t := time.NewTicker(r.Interval)
+// Run publishes until ctx is done, then makes one last pass (so stop it
+// after the stages that write facts have returned).
+func (r *Relay) Run(ctx context.Context) error {
+	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -65,7 +93,7 @@ func (r *Relay) Run(ctx context.Context) {
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = r.Flush(fctx)
 			cancel()
-			return
+			return nil
 		case <-t.C:
 		case <-r.kick:
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 )
@@ -134,10 +135,15 @@ func (w *world) publishRaw(subject string, data []byte, msgID string, env *event
 // into ledger, archiving under dir, and returns the function stopping it.
 func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func()) {
 	t.Helper()
+	rel, err := relay.New(relay.Options{JS: w.nats.JS, Ledger: ledger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := dispatcher.New(dispatcher.Config{
 		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger,
 		APIs:       map[string]dispatcher.API{"default": w.api, "acme": w.api},
 		MaxDeliver: 2, Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Committed: rel.Kick,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +159,10 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
 	go func() { done <- a.Run(ctx) }()
+	// The relay stage, stopped after the dispatcher as in the service.
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- rel.Run(relayCtx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -162,6 +172,8 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 					t.Errorf("Run: %v", err)
 				}
 			}
+			stopRelay()
+			<-relayDone
 		})
 	}
 	t.Cleanup(stop)

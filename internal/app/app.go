@@ -24,9 +24,12 @@ import (
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiver"
 	"github.com/qyshook/qyshook/reconcile"
+	"github.com/qyshook/qyshook/relay"
+	"github.com/qyshook/qyshook/retention"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 	"github.com/qyshook/qyshook/store/ledgerdb"
+	"github.com/qyshook/qyshook/trimmer"
 )
 
 // Services are the open parts of one process. Close releases them.
@@ -205,17 +208,43 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 	return receiver.New(o)
 }
 
-// NewDispatcher builds the dispatcher on the open NATS connection and ledger.
-func (s *Services) NewDispatcher(reg prometheus.Registerer) (*dispatcher.Dispatcher, error) {
+// NewDispatcher builds the dispatcher on the open NATS connection and
+// ledger; committed (the relay's Kick, or nil) is called after each
+// committed batch.
+func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*dispatcher.Dispatcher, error) {
 	t := s.Cfg.Dispatch
 	return dispatcher.New(dispatcher.Config{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		ArchiveOperationLog: t.ArchiveOperationLog,
-		ShutdownTimeout:     t.ShutdownTimeout, CallbackRetention: t.CallbackRetention,
-		EventRetention: t.LedgerRetention, OutboxRetention: t.OutboxRetention,
+		ArchiveOperationLog: t.ArchiveOperationLog, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
 	})
+}
+
+// NewRelay builds the outbox relay.
+func (s *Services) NewRelay(reg prometheus.Registerer) (*relay.Relay, error) {
+	return relay.New(relay.Options{JS: s.Conn.JS, Ledger: s.Ledger,
+		Logger: s.Log.With().Str("component", "relay").Logger(), Registerer: reg})
+}
+
+// NewTrimmer builds the callback stream's trimmer.
+func (s *Services) NewTrimmer(reg prometheus.Registerer) (*trimmer.Trimmer, error) {
+	return trimmer.New(trimmer.Options{JS: s.Conn.JS, Names: s.Names, Retention: s.Cfg.Dispatch.CallbackRetention,
+		Logger: s.Log.With().Str("component", "trimmer").Logger(), Registerer: reg})
+}
+
+// NewRetention builds the ledger's retention stage, or nil (logged) when
+// the ledger offers none.
+func (s *Services) NewRetention(reg prometheus.Registerer) (*retention.Pruner, error) {
+	log := s.Log.With().Str("component", "retention").Logger()
+	r, ok := s.Ledger.(store.Retention)
+	if !ok {
+		log.Warn().Msg("this ledger offers no retention; events and published facts are kept")
+		return nil, nil
+	}
+	t := s.Cfg.Dispatch
+	return retention.New(retention.Options{Ledger: r, Events: t.LedgerRetention, Facts: t.OutboxRetention,
+		Logger: log, Registerer: reg})
 }
 
 // NewArchiver builds the archive stage on the ledger and document store;

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
-	"github.com/qyshook/qyshook/archiver"
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/health"
 )
@@ -33,8 +30,8 @@ type RunOptions struct {
 
 // Run opens the services and runs the selected roles until ctx ends, then
 // shuts down in order: stop accepting HTTP and drain in-flight requests,
-// let the dispatcher finish its batch, flush the outbox, close the ledger,
-// and close NATS last.
+// stop the stages (the dispatcher finishes its batch; the relay, last,
+// flushes the outbox), close the ledger, and close NATS last.
 func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Roles, o RunOptions) error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
@@ -65,13 +62,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	if err != nil {
 		return err
 	}
-	var disp *dispatcher.Dispatcher
-	var arch *archiver.Archiver
+	var stages []Stage
 	if roles.Dispatcher && svc.apiRefused == nil {
-		if disp, err = svc.NewDispatcher(reg); err != nil {
-			return err
-		}
-		if arch, err = svc.NewArchiver(reg); err != nil {
+		if stages, err = svc.Stages(reg, cfg.Dispatch.ReconcileInterval > 0); err != nil {
 			return err
 		}
 	}
@@ -84,31 +77,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		_ = adm.Shutdown(ctx)
 		return err
 	}
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	var wg sync.WaitGroup
-	if disp != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := disp.Run(workCtx); err != nil {
-				log.Error().Err(err).Msg("dispatcher stopped")
-			}
-		}()
-		// The archive stage: its own workers, timeouts and bounded
-		// shutdown; callbacks never wait for it.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := arch.Run(workCtx); err != nil {
-				log.Error().Err(err).Msg("archiver stopped")
-			}
-		}()
-		if cfg.Dispatch.ReconcileInterval > 0 && svc.apiRefused == nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); svc.NewReconciler().Run(workCtx) }()
-		}
-	}
+	stopStages := StartStages(log, stages)
+	defer stopStages()
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
 		Bool("dispatcher", roles.Dispatcher).Bool("embedded_nats", svc.Conn.Embedded != nil).Msg("qyshook running")
 	if o.OnReady != nil {
@@ -120,8 +90,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	shutdownErr := errors.Join(srv.Shutdown(sctx), adm.Shutdown(sctx))
-	stopWork()
-	wg.Wait()
+	stopStages()
 	log.Info().Msg("stopped")
 	return shutdownErr
 }

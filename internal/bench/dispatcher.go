@@ -27,6 +27,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natsconn"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 	"github.com/qyshook/qyshook/store/ledgerdb"
@@ -117,14 +118,20 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
+	// The relay publishes the facts, as in the service.
+	rel, err := relay.New(relay.Options{JS: conn.JS, Ledger: ledger, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
 	d, err := dispatcher.New(dispatcher.Config{
 		JS: conn.JS, Names: names, Ledger: ledger, Registerer: reg,
 		APIs: map[string]dispatcher.API{"default": client}, Workers: o.Workers, Batch: o.Batch,
+		Committed: rel.Kick,
 	})
 	if err != nil {
 		return nil, err
 	}
-	runners := []func(context.Context) error{d.Run}
+	runners := []func(context.Context) error{d.Run, rel.Run}
 	if o.Documents {
 		a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: names,
 			APIs: map[string]archiver.API{"default": client}, PollInterval: 50 * time.Millisecond, Grace: time.Second})

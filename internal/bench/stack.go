@@ -12,8 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/qyshook/qyshook/archiver"
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -43,15 +41,13 @@ type stack struct {
 	svc     *app.Services
 	srv     *app.Server
 	reg     *prometheus.Registry
-	disp    *dispatcher.Dispatcher
-	arch    *archiver.Archiver
+	stages  []app.Stage
 	dbURL   string
 	sqlite  bool
 	dataDir string
 
 	mu       sync.Mutex
-	stopWork context.CancelFunc
-	work     sync.WaitGroup
+	stopWork func()
 	undo     []func()
 }
 
@@ -96,10 +92,7 @@ func newStack(ctx context.Context, o stackOptions) (st *stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.disp, err = st.svc.NewDispatcher(st.reg); err != nil {
-		return nil, err
-	}
-	if st.arch, err = st.svc.NewArchiver(st.reg); err != nil {
+	if st.stages, err = st.svc.Stages(st.reg, false); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -122,20 +115,15 @@ func (st *stack) callbackURL(route string) string {
 	return st.srv.URL() + "/callbacks/" + config.DefaultTenant + "/" + route
 }
 
-// startDispatch runs the dispatcher and the archive stage until
-// stopDispatch or close.
+// startDispatch runs the dispatcher's stages (dispatcher, archiver,
+// trimmer, retention, relay) until stopDispatch or close.
 func (st *stack) startDispatch() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.stopWork != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	st.stopWork = cancel
-	for _, run := range []func(context.Context) error{st.disp.Run, st.arch.Run} {
-		st.work.Add(1)
-		go func() { defer st.work.Done(); _ = run(ctx) }()
-	}
+	st.stopWork = app.StartStages(zerolog.Nop(), st.stages)
 }
 
 // stopDispatch stops the dispatcher and the archive stage and waits.
@@ -146,7 +134,6 @@ func (st *stack) stopDispatch() {
 	st.mu.Unlock()
 	if stop != nil {
 		stop()
-		st.work.Wait()
 	}
 }
 

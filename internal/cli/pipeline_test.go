@@ -21,6 +21,7 @@ import (
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/docstore"
 )
@@ -45,10 +46,15 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
+	rel, err := relay.New(relay.Options{JS: n.JS, Ledger: l, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := dispatcher.New(dispatcher.Config{
 		JS: n.JS, Names: n.Names, Ledger: l,
 		APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2, AckWait: 5 * time.Second,
 		Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Registerer: reg,
+		Committed: rel.Kick,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +77,9 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
 	go func() { done <- a.Run(ctx) }()
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- rel.Run(relayCtx) }()
 	t.Cleanup(func() {
 		srv.Close()
 		api.Close()
@@ -80,6 +89,8 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 				t.Errorf("Run: %v", err)
 			}
 		}
+		stopRelay()
+		<-relayDone
 	})
 	return &opsService{reg: reg, url: srv.URL}
 }

@@ -1,4 +1,4 @@
-package dispatcher_test
+package retention_test
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/retention"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -50,65 +50,81 @@ func eventIDs(t *testing.T, l store.Ledger) []string {
 	return out
 }
 
-// TestRunningDispatcherPrunesTheLedger: a running dispatcher deletes the
-// events past QYSHOOK_LEDGER_RETENTION (keeping a contract's newest) and
-// the facts published past QYSHOOK_OUTBOX_RETENTION, and counts them.
-func TestRunningDispatcherPrunesTheLedger(t *testing.T) {
+// TestRunningRetentionPrunesTheLedger: a running retention stage deletes
+// the events past QYSHOOK_LEDGER_RETENTION (keeping a contract's newest)
+// and the facts published past QYSHOOK_OUTBOX_RETENTION, and counts them.
+func TestRunningRetentionPrunesTheLedger(t *testing.T) {
 	for _, kind := range testdb.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			l := testdb.Open(t, kind)
 			seedHistory(t, l)
-			h := newHarness(t, l, withoutAPI())
-			h.cfg.OutboxRetention = time.Nanosecond
-			h.start()
-			eventually(t, "old event and published fact pruned", func() bool {
+			reg := prometheus.NewRegistry()
+			p, err := retention.New(retention.Options{Ledger: l.(store.Retention), Facts: time.Nanosecond,
+				Every: 20 * time.Millisecond, Registerer: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+			eventually(t, "old event and published fact pruned, and counted", func() bool {
 				facts, err := l.Outbox(context.Background(), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return slices.Equal(eventIDs(t, l), []string{"ev-new"}) && len(facts) == 0 &&
-					testutil.CollectAndCount(h.reg, "qyshook_ledger_rows_pruned_total") == 2
-			})
-			eventually(t, "pruned rows counted", func() bool {
-				return pruned(t, h, "events") == 1 && pruned(t, h, "outbox") == 1
+					pruned(t, reg, "events") == 1 && pruned(t, reg, "outbox") == 1
 			})
 		})
 	}
 }
 
 // TestRetentionZeroKeepsEverything: QYSHOOK_LEDGER_RETENTION=0 and
-// QYSHOOK_OUTBOX_RETENTION=0 (negative in the Config) delete nothing.
+// QYSHOOK_OUTBOX_RETENTION=0 (negative in the Options) delete nothing.
 func TestRetentionZeroKeepsEverything(t *testing.T) {
 	l := testdb.Open(t, testdb.SQLite)
 	seedHistory(t, l)
-	h := newHarness(t, l, withoutAPI())
-	h.cfg.EventRetention, h.cfg.OutboxRetention = -1, -1
-	d, err := dispatcher.New(h.cfg)
+	p, err := retention.New(retention.Options{Ledger: l.(store.Retention), Events: -1, Facts: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, facts, err := d.PruneLedger(context.Background())
+	ev, facts, err := p.Prune(context.Background())
 	if err != nil || ev != 0 || facts != 0 {
-		t.Fatalf("PruneLedger = %d, %d, %v; want nothing deleted", ev, facts, err)
+		t.Fatalf("Prune = %d, %d, %v; want nothing deleted", ev, facts, err)
 	}
 	if got := eventIDs(t, l); !slices.Equal(got, []string{"ev-old", "ev-new"}) {
 		t.Fatalf("events %v after a pass that keeps everything", got)
 	}
 	// The defaults (90 days, 7 days) delete the 400-day-old event only.
-	h.cfg.EventRetention, h.cfg.OutboxRetention = 0, 0
-	h.cfg.Registerer = nil
-	if d, err = dispatcher.New(h.cfg); err != nil {
+	if p, err = retention.New(retention.Options{Ledger: l.(store.Retention)}); err != nil {
 		t.Fatal(err)
 	}
-	if ev, facts, err = d.PruneLedger(context.Background()); err != nil || ev != 1 || facts != 0 {
-		t.Fatalf("PruneLedger with the defaults = %d, %d, %v; want 1 event, 0 facts", ev, facts, err)
+	if ev, facts, err = p.Prune(context.Background()); err != nil || ev != 1 || facts != 0 {
+		t.Fatalf("Prune with the defaults = %d, %d, %v; want 1 event, 0 facts", ev, facts, err)
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // pruned is the retention counter of one table (-1 when not exposed).
-func pruned(t *testing.T, h *harness, table string) float64 {
+func pruned(t *testing.T, reg *prometheus.Registry, table string) float64 {
 	t.Helper()
-	mfs, err := h.reg.Gather()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Stage is one peer of the pipeline: it runs until its context ends. The
+// stages import libraries, never each other; this package builds them and
+// runs them from one list (Stages).
+type Stage struct {
+	Name string
+	Run  func(ctx context.Context) error
+	// Last: stopped only once every other stage has returned. The relay is
+	// last, so the facts of the dispatcher's final batch are published.
+	Last bool
+}
+
+// Stages builds the stages of the dispatcher role, in one list: the
+// dispatcher (it kicks the relay after each commit through a hook), the
+// archiver, the reconciler (with reconciling on and the API usable), the
+// callback stream's trimmer, the ledger's retention (when the ledger has
+// one) and the outbox relay (Last).
+func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage, error) {
+	rel, err := s.NewRelay(reg)
+	if err != nil {
+		return nil, err
+	}
+	disp, err := s.NewDispatcher(reg, rel.Kick)
+	if err != nil {
+		return nil, err
+	}
+	arch, err := s.NewArchiver(reg)
+	if err != nil {
+		return nil, err
+	}
+	trim, err := s.NewTrimmer(reg)
+	if err != nil {
+		return nil, err
+	}
+	prune, err := s.NewRetention(reg)
+	if err != nil {
+		return nil, err
+	}
+	stages := []Stage{{Name: "dispatcher", Run: disp.Run}, {Name: "archiver", Run: arch.Run}}
+	if reconciling {
+		stages = append(stages, Stage{Name: "reconciler", Run: s.NewReconciler().Run})
+	}
+	stages = append(stages, Stage{Name: "trimmer", Run: trim.Run})
+	if prune != nil {
+		stages = append(stages, Stage{Name: "retention", Run: prune.Run})
+	}
+	return append(stages, Stage{Name: "relay", Run: rel.Run, Last: true}), nil
+}
+
+// StartStages runs each stage in its own goroutine and returns the
+// function that stops them, in order: every stage but the Last ones, and
+// once all of those have returned (the dispatcher has finished its batch
+// in hand), the Last ones. A stage that returns an error on its own is
+// logged; the others go on.
+func StartStages(log zerolog.Logger, stages []Stage) (stop func()) {
+	firstCtx, stopFirst := context.WithCancel(context.Background())
+	lastCtx, stopLast := context.WithCancel(context.Background())
+	var first, last sync.WaitGroup
+	for _, st := range stages {
+		ctx, wg := firstCtx, &first
+		if st.Last {
+			ctx, wg = lastCtx, &last
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := st.Run(ctx); err != nil {
+				log.Error().Err(err).Str("stage", st.Name).Msg("stage stopped")
+			}
+		}()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			stopFirst()
+			first.Wait()
+			stopLast()
+			last.Wait()
+		})
+	}
+}
