@@ -157,26 +157,24 @@ func (t *Tenant) validate(needs Need) []error {
 	if !events.ValidToken(t.Name) {
 		add("name", "%q is not a valid tenant name (letters, digits, '-' and '_', 1-64)", t.Name)
 	}
+	t.validateCallbacks(needs, add)
+	t.validateQYS(needs, add)
+	return errs
+}
+
+// adder records one problem of a setting.
+type adder func(field, format string, args ...any)
+
+// validateCallbacks checks how callbacks are read: format, cipher and IV,
+// secrets, format B's signature and token, the accept policies and the
+// answer.
+func (t *Tenant) validateCallbacks(needs Need, add adder) {
 	switch t.Format {
 	case qys.FormatA, qys.FormatB:
 	default:
 		add("format", "%q: must be A or B", t.Format)
 	}
-	switch t.Cipher {
-	case qys.CipherECB:
-		if t.IV != "" {
-			add("iv", "set, but the cipher is AES_ECB")
-		}
-	case qys.CipherCBC:
-		if t.IV == "" && t.Format != qys.FormatB {
-			add("iv", "required with AES_CBC: no public source gives 契约锁's IV, so there is no default")
-		}
-	default:
-		add("cipher", "%q: must be AES_ECB or AES_CBC", t.Cipher)
-	}
-	if _, err := parseIV(t.IV.Reveal()); err != nil {
-		add("iv", "%v", err)
-	}
+	t.validateCipher(add)
 	for i, s := range t.Secrets {
 		n := len(s.Reveal())
 		if n != SecretLen && (t.Format != qys.FormatB || n < SecretLen) {
@@ -211,39 +209,62 @@ func (t *Tenant) validate(needs Need) []error {
 	if needs&NeedCallbackSecrets != 0 && len(t.Secrets) == 0 && !t.acceptsAllUnsigned() {
 		add("secret", "required (the %d-character callback secret)", SecretLen)
 	}
-	if (t.QYS.AppToken == "") != (t.QYS.AppSecret == "") {
+}
+
+// validateCipher checks the cipher and its IV.
+func (t *Tenant) validateCipher(add adder) {
+	switch t.Cipher {
+	case qys.CipherECB:
+		if t.IV != "" {
+			add("iv", "set, but the cipher is AES_ECB")
+		}
+	case qys.CipherCBC:
+		if t.IV == "" && t.Format != qys.FormatB {
+			add("iv", "required with AES_CBC: no public source gives 契约锁's IV, so there is no default")
+		}
+	default:
+		add("cipher", "%q: must be AES_ECB or AES_CBC", t.Cipher)
+	}
+	if _, err := parseIV(t.IV.Reveal()); err != nil {
+		add("iv", "%v", err)
+	}
+}
+
+// validateQYS checks the open-API settings.
+func (t *Tenant) validateQYS(needs Need, add adder) {
+	q := t.QYS
+	if (q.AppToken == "") != (q.AppSecret == "") {
 		add("qys_app_token", "the app token and the app secret go together")
 	}
-	if (t.QYS.AgentToken == "") != (t.QYS.AgentSecret == "") {
+	if (q.AgentToken == "") != (q.AgentSecret == "") {
 		add("qys_agent_token", "the agent token and the agent secret go together")
 	}
-	if t.QYS.AuthResultShape != "" && !qys.ValidAuthShape(t.QYS.AuthResultShape) {
-		add("auth_result_shape", "%q: must be %s, %s or %s", t.QYS.AuthResultShape, qys.AuthShapeAuto,
+	if q.AuthResultShape != "" && !qys.ValidAuthShape(q.AuthResultShape) {
+		add("auth_result_shape", "%q: must be %s, %s or %s", q.AuthResultShape, qys.AuthShapeAuto,
 			qys.AuthShapeDocumented, qys.AuthShapeLegacy)
 	}
-	if t.QYS.APIRate < 0 || t.QYS.APIRate > MaxAPIRate {
-		add("api_rate", "%d: must be 0 (no rate limit) or 1 to %d requests per second", t.QYS.APIRate, MaxAPIRate)
+	if q.APIRate < 0 || q.APIRate > MaxAPIRate {
+		add("api_rate", "%d: must be 0 (no rate limit) or 1 to %d requests per second", q.APIRate, MaxAPIRate)
 	}
-	if t.QYS.APIInFlight < 0 || t.QYS.APIInFlight > MaxAPIInFlight {
-		add("api_inflight", "%d: must be 0 (no bound) or 1 to %d requests", t.QYS.APIInFlight, MaxAPIInFlight)
+	if q.APIInFlight < 0 || q.APIInFlight > MaxAPIInFlight {
+		add("api_inflight", "%d: must be 0 (no bound) or 1 to %d requests", q.APIInFlight, MaxAPIInFlight)
 	}
-	if t.QYS.OplogPath != "" {
-		if err := qys.CheckOperationLogPath(t.QYS.OplogPath); err != nil {
-			add("qys_oplog_path", "%q: must be a clean absolute path such as %s", t.QYS.OplogPath, qys.PathOperationLog)
+	if q.OplogPath != "" {
+		if err := qys.CheckOperationLogPath(q.OplogPath); err != nil {
+			add("qys_oplog_path", "%q: must be a clean absolute path such as %s", q.OplogPath, qys.PathOperationLog)
 		}
 	}
-	if u, err := url.Parse(t.QYS.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if u, err := url.Parse(q.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		add("qys_base_url", "must be an http(s) URL")
 	}
-	if needs&NeedQYSCredentials != 0 && !(t.QYS.AgentToken != "" && t.QYS.AgentSecret != "") {
-		if t.QYS.AppToken == "" {
+	if needs&NeedQYSCredentials != 0 && !(q.AgentToken != "" && q.AgentSecret != "") {
+		if q.AppToken == "" {
 			add("qys_app_token", "required")
 		}
-		if t.QYS.AppSecret == "" {
+		if q.AppSecret == "" {
 			add("qys_app_secret", "required")
 		}
 	}
-	return errs
 }
 
 // acceptsAllUnsigned reports whether a format-A tenant accepts every kind
