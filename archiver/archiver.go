@@ -24,6 +24,9 @@ import (
 	"github.com/qyshook/qyshook/store/docstore"
 )
 
+// DefaultDownloadTimeout bounds one download and its storing.
+const DefaultDownloadTimeout = 30 * time.Minute
+
 // StreamAPI is the operation-log call an API needs for store.OplogSuffix
 // documents (*qys.Client has it).
 type StreamAPI interface {
@@ -109,7 +112,7 @@ func (o *Options) setDefaults() {
 		o.Workers = 4
 	}
 	if o.DownloadTimeout <= 0 {
-		o.DownloadTimeout = 30 * time.Minute
+		o.DownloadTimeout = DefaultDownloadTimeout
 	}
 	if o.Lease <= 0 {
 		o.Lease = time.Minute

@@ -80,7 +80,7 @@ func (c *Config) setDefaults() {
 		c.MaxDeliver = 8
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.Backoff.Base <= 0 {
 		c.Backoff.Base = 2 * time.Second
@@ -98,9 +98,15 @@ func (c *Config) setDefaults() {
 		c.EventTimeout = 60 * time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 30 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 }
+
+// Defaults of Config.
+const (
+	DefaultAckWait         = 30 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+)
 
 func (c *Config) validate() error {
 	var errs []error

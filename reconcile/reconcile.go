@@ -81,16 +81,23 @@ type Report struct {
 // MaxReportedIDs bounds Report.UnconfirmedCertifications.
 const MaxReportedIDs = 100
 
+// Defaults of Options.
+const (
+	DefaultInterval   = 10 * time.Minute
+	DefaultStuckAfter = time.Hour
+	DefaultWindow     = 72 * time.Hour
+)
+
 // New returns a Reconciler.
 func New(cfg Options) *Reconciler {
 	if cfg.Interval <= 0 {
-		cfg.Interval = 10 * time.Minute
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.StuckAfter <= 0 {
-		cfg.StuckAfter = time.Hour
+		cfg.StuckAfter = DefaultStuckAfter
 	}
 	if cfg.Window <= 0 {
-		cfg.Window = 72 * time.Hour
+		cfg.Window = DefaultWindow
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100

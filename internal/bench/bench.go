@@ -151,7 +151,7 @@ func RunReceiver(ctx context.Context, o BenchOptions) (*Result, error) {
 	}
 	if !o.SkipNoop {
 		src.reset()
-		noop, err := serveAndLoad(ctx, receiver.NewNoopHandler(o.Logger, config.DefaultMaxBody), "/noop", o, src)
+		noop, err := serveAndLoad(ctx, receiver.NewNoopHandler(o.Logger, receiver.DefaultMaxBody), "/noop", o, src)
 		if err != nil {
 			return nil, err
 		}

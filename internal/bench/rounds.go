@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/receiver"
 )
 
@@ -177,7 +176,7 @@ func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, err
 	if progress != nil {
 		fmt.Fprint(progress, roundHeader)
 	}
-	noop := receiver.NewNoopHandler(o.Logger, config.DefaultMaxBody)
+	noop := receiver.NewNoopHandler(o.Logger, receiver.DefaultMaxBody)
 	for round := 1; round <= o.Rounds; round++ {
 		base, err := measure(ctx, noop, "/noop", o.BenchOptions)
 		if err != nil {

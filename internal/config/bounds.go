@@ -6,6 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/receiver"
+	"github.com/qyshook/qyshook/reconcile"
+	"github.com/qyshook/qyshook/retention"
+	"github.com/qyshook/qyshook/store/sqlite"
+	"github.com/qyshook/qyshook/trimmer"
 )
 
 // Bound is the accepted range of one duration or size setting. A value
@@ -33,28 +41,28 @@ type Bound struct {
 // Bounds lists every duration and size setting; the readers refuse a name
 // not listed here, so no such setting can go unbounded.
 var Bounds = []Bound{
-	{Name: "MAX_BODY", Size: true, Default: DefaultMaxBody, Min: 1 << 10, Max: 16 << 20},
-	{Name: "SQLITE_CACHE", Size: true, Default: DefaultSQLiteCache, Min: 1 << 20, Max: 64 << 30},
+	{Name: "MAX_BODY", Size: true, Default: receiver.DefaultMaxBody, Min: 1 << 10, Max: 16 << 20},
+	{Name: "SQLITE_CACHE", Size: true, Default: sqlite.DefaultCacheSize, Min: 1 << 20, Max: 64 << 30},
 	{Name: "IDLE_TIMEOUT", Default: int64(DefaultIdleTimeout), Min: int64(time.Second), Max: int64(10 * time.Minute)},
 	{Name: "READ_HEADER_TIMEOUT", Default: int64(DefaultReadHeaderTimeout), Min: int64(500 * time.Millisecond), Max: int64(time.Minute)},
-	{Name: "PUBLISH_TIMEOUT", Default: int64(DefaultPublishTimeout), Min: int64(100 * time.Millisecond), Max: int64(time.Minute)},
+	{Name: "PUBLISH_TIMEOUT", Default: int64(receiver.DefaultPublishTimeout), Min: int64(100 * time.Millisecond), Max: int64(time.Minute)},
 	{Name: "TIMESTAMP_PAST", Default: int64(DefaultTimestampPast), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
 	{Name: "TIMESTAMP_FUTURE", Default: int64(DefaultTimestampFuture), Min: 0, Max: int64(time.Hour)},
 	{Name: "STREAM_MAX_AGE", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(87600 * time.Hour)},
 	{Name: "STREAM_MAX_BYTES", Size: true, Default: 0, Min: 1 << 10, Max: 64 << 40, Off: "-1", OffValue: -1, OffMeaning: "no cap"},
 	{Name: "DUPLICATE_WINDOW", Default: int64(48 * time.Hour), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
 	{Name: "NATS_SYNC", Default: 0, Min: int64(10 * time.Millisecond), Max: int64(10 * time.Minute), Off: "always", OffValue: 0, OffMeaning: "every write durable before it is used (grouped; each-write: one fsync per write)"},
-	{Name: "ACK_WAIT", Default: int64(30 * time.Second), Min: int64(time.Second), Max: int64(time.Hour)},
-	{Name: "DOWNLOAD_TIMEOUT", Default: int64(30 * time.Minute), Min: int64(10 * time.Second), Max: int64(6 * time.Hour)},
-	{Name: "RECONCILE_INTERVAL", Default: int64(10 * time.Minute), Min: int64(100 * time.Millisecond), Max: int64(24 * time.Hour), Off: "0", OffValue: 0, OffMeaning: "disables"},
-	{Name: "RECONCILE_STUCK_AFTER", Default: int64(time.Hour), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
-	{Name: "RECONCILE_WINDOW", Default: int64(72 * time.Hour), Min: int64(time.Hour), Max: int64(2160 * time.Hour)},
-	{Name: "SHUTDOWN_TIMEOUT", Default: int64(DefaultShutdownTimeout), Min: int64(MinShutdownTimeout), Max: int64(MaxShutdownTimeout)},
-	{Name: "CALLBACK_RETENTION", Default: int64(720 * time.Hour), Min: int64(time.Hour), Max: int64(8760 * time.Hour)},
+	{Name: "ACK_WAIT", Default: int64(dispatcher.DefaultAckWait), Min: int64(time.Second), Max: int64(time.Hour)},
+	{Name: "DOWNLOAD_TIMEOUT", Default: int64(archiver.DefaultDownloadTimeout), Min: int64(10 * time.Second), Max: int64(6 * time.Hour)},
+	{Name: "RECONCILE_INTERVAL", Default: int64(reconcile.DefaultInterval), Min: int64(100 * time.Millisecond), Max: int64(24 * time.Hour), Off: "0", OffValue: 0, OffMeaning: "disables"},
+	{Name: "RECONCILE_STUCK_AFTER", Default: int64(reconcile.DefaultStuckAfter), Min: int64(time.Minute), Max: int64(720 * time.Hour)},
+	{Name: "RECONCILE_WINDOW", Default: int64(reconcile.DefaultWindow), Min: int64(time.Hour), Max: int64(2160 * time.Hour)},
+	{Name: "SHUTDOWN_TIMEOUT", Default: int64(dispatcher.DefaultShutdownTimeout), Min: int64(MinShutdownTimeout), Max: int64(MaxShutdownTimeout)},
+	{Name: "CALLBACK_RETENTION", Default: int64(trimmer.DefaultRetention), Min: int64(time.Hour), Max: int64(8760 * time.Hour)},
 	{Name: "API_RATE", Count: true, Default: 0, Min: 1, Max: MaxAPIRate, Off: "0", OffValue: 0, OffMeaning: "no rate limit"},
 	{Name: "API_INFLIGHT", Count: true, Default: 0, Min: 1, Max: MaxAPIInFlight, Off: "0", OffValue: 0, OffMeaning: "no bound"},
-	{Name: "LEDGER_RETENTION", Default: int64(2160 * time.Hour), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
-	{Name: "OUTBOX_RETENTION", Default: int64(168 * time.Hour), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
+	{Name: "LEDGER_RETENTION", Default: int64(retention.DefaultEvents), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
+	{Name: "OUTBOX_RETENTION", Default: int64(retention.DefaultFacts), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 
 // Ceilings of the per-tenant API budget (QYSHOOK_API_RATE, requests per

@@ -139,8 +139,8 @@ func TestRetentionSettings(t *testing.T) {
 // default and takes a size.
 func TestSQLiteCache(t *testing.T) {
 	c, err := loadVars(map[string]string{})
-	if err != nil || c.SQLiteCache != DefaultSQLiteCache || DefaultSQLiteCache != sqlite.DefaultCacheSize {
-		t.Fatalf("default %d, %v; want %d (store/sqlite's %d)", c.SQLiteCache, err, DefaultSQLiteCache, sqlite.DefaultCacheSize)
+	if err != nil || c.SQLiteCache != sqlite.DefaultCacheSize {
+		t.Fatalf("default %d, %v; want store/sqlite's %d", c.SQLiteCache, err, sqlite.DefaultCacheSize)
 	}
 	c, err = loadVars(map[string]string{"QYSHOOK_SQLITE_CACHE": "512MiB"})
 	if err != nil || c.SQLiteCache != 512<<20 {

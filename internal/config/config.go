@@ -29,13 +29,6 @@ const (
 	DefaultDataDir = "./data"
 	// DefaultQYSBaseURL is 契约锁's test platform.
 	DefaultQYSBaseURL = "https://openapi.qiyuesuo.cn"
-	// DefaultMaxBody caps a callback body.
-	DefaultMaxBody = 1 << 20
-	// DefaultSQLiteCache is QYSHOOK_SQLITE_CACHE's default, the SQLite
-	// store's own (store/sqlite.DefaultCacheSize).
-	DefaultSQLiteCache = 128 << 20
-	// DefaultPublishTimeout bounds the wait for a JetStream PubAck.
-	DefaultPublishTimeout = 5 * time.Second
 	// DefaultMaxConns caps the connections each HTTP listener holds open.
 	DefaultMaxConns = 2048
 	// DefaultIdleTimeout closes an idle keep-alive connection.
@@ -111,7 +104,7 @@ type Config struct {
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
 	// SQLiteCache is a SQLite ledger's page cache for writing, in bytes
-	// (QYSHOOK_SQLITE_CACHE, default DefaultSQLiteCache).
+	// (QYSHOOK_SQLITE_CACHE, default store/sqlite.DefaultCacheSize).
 	SQLiteCache int64
 	// DataDir holds local state (QYSHOOK_DATA_DIR, default ./data).
 	DataDir string

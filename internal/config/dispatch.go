@@ -57,11 +57,11 @@ type Dispatch struct {
 	OutboxRetention time.Duration
 }
 
-// Bounds of Dispatch.ShutdownTimeout.
+// Bounds of Dispatch.ShutdownTimeout (its default is the dispatcher's,
+// dispatcher.DefaultShutdownTimeout).
 const (
-	DefaultShutdownTimeout = 30 * time.Second
-	MinShutdownTimeout     = time.Second
-	MaxShutdownTimeout     = 10 * time.Minute
+	MinShutdownTimeout = time.Second
+	MaxShutdownTimeout = 10 * time.Minute
 )
 
 func (e envReader) dispatch() Dispatch {

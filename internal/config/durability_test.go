@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qyshook/qyshook/dispatcher"
 )
 
 // TestDurabilitySettings: QYSHOOK_NATS_SYNC, QYSHOOK_SHUTDOWN_TIMEOUT and
@@ -17,7 +19,7 @@ func TestDurabilitySettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NATSSyncInterval != 0 || c.Dispatch.ShutdownTimeout != DefaultShutdownTimeout || c.Stream.CallbackMaxAge != 0 {
+	if c.NATSSyncInterval != 0 || c.Dispatch.ShutdownTimeout != dispatcher.DefaultShutdownTimeout || c.Stream.CallbackMaxAge != 0 {
 		t.Fatalf("defaults: sync %v shutdown %v callback max age %v", c.NATSSyncInterval, c.Dispatch.ShutdownTimeout, c.Stream.CallbackMaxAge)
 	}
 	c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "2m", "QYSHOOK_SHUTDOWN_TIMEOUT": "5s", "QYSHOOK_STREAM_MAX_AGE": "240h"})
