@@ -126,7 +126,7 @@
       for (const t of ov.tenants || []) {
         tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0)));
       }
-      set('#ov-source', T('overview.from_api'));
+      set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
       return;
     }
     // Without /overview: what the read routes tell.

@@ -37,7 +37,7 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
-		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow}
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String()}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec := s.NewReconciler()
 		o.Reconcile = func(ctx context.Context, since time.Time) (admin.ReconcileResult, error) {
