@@ -357,7 +357,7 @@ func TestClientPortSubscribeOnly(t *testing.T) {
 		}
 	}
 
-	nc, err := nats.Connect(s.ClientURL(), nats.Name("subscriber"))
+	nc, err := nats.Connect(s.ClientURL(), nats.Name("subscriber"), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}
