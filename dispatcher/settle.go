@@ -55,6 +55,16 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 		}
 		return
 	}
+	if ctx.Err() != nil {
+		// runBatch cancelled the work at the shutdown timeout, after
+		// NAKing the batch for immediate redelivery: nothing to add but
+		// the count of its one line (the NAK is refused unless the
+		// message arrived after it).
+		if nerr := dl.msg.Nak(); nerr != nil && !d.settledAlready(nerr) {
+			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
+		}
+		return
+	}
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
 	// A full disk is retried for as long as it lasts (dead-lettering would

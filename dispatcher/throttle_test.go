@@ -146,12 +146,18 @@ func TestShutdownTimeoutLogsTheTruth(t *testing.T) {
 	if bad := logs.lines("nak failed"); len(bad) != 0 {
 		t.Fatalf("%d lines say a NAK failed, e.g. %v", len(bad), bad[0])
 	}
+	if l := logs.lines("will retry"); len(l) != 0 {
+		t.Fatalf("%d per-message 'will retry' lines for the abandoned batch, e.g. %v", len(l), l[0])
+	}
 	abandoned := logs.lines("shutdown: batch abandoned")
 	if len(abandoned) != 1 {
 		t.Fatalf("%d 'batch abandoned' lines, want 1", len(abandoned))
 	}
-	if n, _ := abandoned[0]["nakked"].(float64); n < 1 {
-		t.Fatalf("abandoned batch line %v: want the messages NAKed counted", abandoned[0])
+	if n, _ := abandoned[0]["nakked"].(float64); n != 5 {
+		t.Fatalf("abandoned batch line %v: want the 5 messages NAKed counted", abandoned[0])
+	}
+	if n, _ := abandoned[0]["settled_after"].(float64); n != 5 {
+		t.Fatalf("abandoned batch line %v: want the 5 settles refused after the NAK counted", abandoned[0])
 	}
 
 	h.cfg.APIs = api
