@@ -115,6 +115,9 @@ type Options struct {
 	// Durable is the dispatcher's consumer (its pending count is the lag
 	// in /overview; default events.DurableLedger).
 	Durable string
+	// NATSSync is the callback store's sync mode in force, shown in
+	// /overview (e.g. "grouped"; "" leaves it out).
+	NATSSync string
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration

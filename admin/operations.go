@@ -161,6 +161,7 @@ type overviewView struct {
 	CallbacksPerMin *uint64           `json:"callbacks_per_min"`
 	LastReconcile   *reconcileRunView `json:"last_reconcile"`
 	Running         map[string]int    `json:"running_jobs"`
+	NATSSync        string            `json:"nats_sync,omitempty"`
 	Errors          map[string]string `json:"errors,omitempty"`
 
 	// Certifications counts, over every tenant, the certifications the
@@ -190,7 +191,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	v := overviewView{Tenants: []tenantOverview{}, Running: map[string]int{}, Errors: map[string]string{}}
+	v := overviewView{Tenants: []tenantOverview{}, Running: map[string]int{}, Errors: map[string]string{}, NATSSync: a.o.NATSSync}
 	if a.o.Log != nil {
 		c, err := a.o.Log.Counts(ctx)
 		if err != nil {

@@ -197,7 +197,9 @@ func (a *Archiver) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	defer func() { a.mu.Lock(); a.running = false; a.mu.Unlock() }()
 
-	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	// Downloads under way finish within Grace; those still waiting for the
+	// tenant's API budget (a throttled spell) give up at once.
+	work, cancelWork := context.WithCancel(qys.StopBudgetWaits(context.WithoutCancel(ctx), ctx.Done()))
 	defer cancelWork()
 	var wg sync.WaitGroup
 	done := make(chan struct{}, a.o.Workers)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -127,6 +128,9 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	running bool
+	// settledBefore counts the settles of the batch in hand refused
+	// because the message was settled already (settledAlready).
+	settledBefore atomic.Int64
 }
 
 // New returns a Dispatcher; Run starts it.
@@ -224,19 +228,26 @@ func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error
 
 // runBatch works a batch with a context that outlives ctx: shutdown lets
 // in-flight work finish instead of dropping it, for ShutdownTimeout at
-// most. Then the work is cancelled and every message not yet settled is
-// NAKed without delay, so the next dispatcher gets it at once; a message
-// the batch settled already refuses the NAK (ErrMsgAlreadyAckd), and one
+// most, but calls still waiting for their API budget (a tenant the
+// platform is refusing) give up at once (qys.StopBudgetWaits), so a
+// throttled batch settles (NAKed) without waiting out the refusals. Past
+// ShutdownTimeout the work is cancelled and every message not yet settled
+// is NAKed without delay, so the next dispatcher gets it at once; a
+// message the batch settled already refuses the NAK, and the work,
+// returning with the cancellation, finds the others settled already (both
+// ErrMsgAlreadyAckd, counted and logged once, not per message); one
 // applied but not yet acknowledged is applied again as a duplicate, which
 // the ledger ignores. If the cancelled work still does not return within
 // a short grace (a call that ignores its context), runBatch leaves it.
 func (d *Dispatcher) runBatch(ctx context.Context, msgs []jetstream.Msg) {
-	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.settledBefore.Store(0)
+	bctx, cancel := context.WithCancel(qys.StopBudgetWaits(context.WithoutCancel(ctx), ctx.Done()))
 	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); d.processBatch(bctx, msgs) }()
 	select {
 	case <-done:
+		d.logSettledBefore()
 		return
 	case <-ctx.Done():
 	}
@@ -244,6 +255,7 @@ func (d *Dispatcher) runBatch(ctx context.Context, msgs []jetstream.Msg) {
 	defer timer.Stop()
 	select {
 	case <-done:
+		d.logSettledBefore()
 		return
 	case <-timer.C:
 	}
@@ -251,21 +263,35 @@ func (d *Dispatcher) runBatch(ctx context.Context, msgs []jetstream.Msg) {
 		Msg("shutdown: the batch in hand outlasted the shutdown timeout; cancelled, its unsettled messages will be redelivered")
 	// NAK before cancelling: the cancelled work would NAK with a backoff
 	// delay, or settle what it finished, first.
-	nakked := 0
+	nakked, before := 0, 0
 	for _, m := range msgs {
-		if m.Nak() == nil {
+		switch err := m.Nak(); {
+		case err == nil:
 			nakked++
+		case errors.Is(err, jetstream.ErrMsgAlreadyAckd):
+			before++
 		}
 	}
 	cancel()
 	grace := time.NewTimer(min(d.cfg.ShutdownTimeout, shutdownGrace))
 	defer grace.Stop()
+	returned := true
 	select {
 	case <-done:
 	case <-grace.C:
-		d.log.Warn().Msg("shutdown: the cancelled batch has not returned; leaving it")
+		returned = false
 	}
-	d.log.Info().Int("nakked", nakked).Msg("shutdown: batch abandoned")
+	d.log.Info().Int("messages", len(msgs)).Int("nakked", nakked).Int("settled_before", before).
+		Int64("settled_after", d.settledBefore.Load()).Bool("work_returned", returned).
+		Msg("shutdown: batch abandoned; the NAKed messages are redelivered at once (settled_before: acked, NAKed or dead-lettered by the batch first; settled_after: finished after the NAK, left as NAKed)")
+}
+
+// logSettledBefore logs once how many of a batch's settles found their
+// message settled already (none unless something else settled it).
+func (d *Dispatcher) logSettledBefore() {
+	if n := d.settledBefore.Load(); n > 0 {
+		d.log.Warn().Int64("messages", n).Msg("batch: messages found settled already; left as they were")
+	}
 }
 
 // shutdownGrace is how long runBatch waits for cancelled work to return.

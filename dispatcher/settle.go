@@ -51,8 +51,18 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 			}
 			log.Error().Err(rerr).Msg("retry applied, dead letter not resolved: purge it with qyshook dlq purge")
 		}
-		if aerr := dl.msg.Ack(); aerr != nil {
+		if aerr := dl.msg.Ack(); aerr != nil && !d.settledAlready(aerr) {
 			log.Warn().Err(aerr).Msg("ack failed; the event will be redelivered and deduplicated")
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		// runBatch cancelled the work at the shutdown timeout, after
+		// NAKing the batch for immediate redelivery: nothing to add but
+		// the count of its one line (the NAK is refused unless the
+		// message arrived after it).
+		if nerr := dl.msg.Nak(); nerr != nil && !d.settledAlready(nerr) {
+			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
 		}
 		return
 	}
@@ -77,8 +87,14 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	}
 	if !isPermanent && (delivered < uint64(d.cfg.MaxDeliver) || exempt) {
 		delay := d.cfg.Backoff.Delay(delivered)
+		if reason == reasonRateLimited {
+			// The tenant's budget paces the calls (one probe per window
+			// while the platform refuses); the event must be at hand the
+			// moment it answers again, not minutes later.
+			delay = d.cfg.Backoff.Delay(1)
+		}
 		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
-		if nerr := dl.msg.NakWithDelay(delay); nerr != nil {
+		if nerr := dl.msg.NakWithDelay(delay); nerr != nil && !d.settledAlready(nerr) {
 			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
 		}
 		return
@@ -97,9 +113,21 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	if rerr := d.resolveRetried(ctx, dl, newID); rerr != nil { // the new dead letter replaces the one retried
 		log.Warn().Err(rerr).Msg("the dead letter this retry came from stays; purge it with qyshook dlq purge")
 	}
-	if terr := dl.msg.Term(); terr != nil {
+	if terr := dl.msg.Term(); terr != nil && !d.settledAlready(terr) {
 		log.Warn().Err(terr).Msg("term failed")
 	}
+}
+
+// settledAlready reports whether err says the message was settled before
+// (jetstream.ErrMsgAlreadyAckd: runBatch NAKed it when the shutdown
+// timeout ran out, and the cancelled work came back after), counting it
+// for runBatch's one line instead of a line per message.
+func (d *Dispatcher) settledAlready(err error) bool {
+	if !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+		return false
+	}
+	d.settledBefore.Add(1)
+	return true
 }
 
 // renew republishes the delivered message (same subject, data and

@@ -2,6 +2,7 @@ package qys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -16,18 +17,20 @@ const (
 	// DefaultBudgetCooldown is how long a budget stays shrunk after the
 	// platform answered "rate limited" before it grows back one step.
 	DefaultBudgetCooldown = 30 * time.Second
-	// DefaultThrottlePause is how long a budget without a rate pauses all
-	// requests after a rate-limited answer without Retry-After.
+	// DefaultThrottlePause is the window a rate-limited answer without
+	// Retry-After opens: the tenant's calls wait for it to end, then one
+	// call (a probe) asks the platform again.
 	DefaultThrottlePause = time.Second
-	// minShrinkGap: rate-limited answers closer together than this halve
-	// the rate once (a burst of requests in flight all answered 429 is one
-	// signal, not ten).
+	// MaxThrottlePause caps one window, Retry-After included: a probe
+	// asks again at least this often, so the calls resume within it of
+	// the platform answering again.
+	MaxThrottlePause = 4 * time.Second
+	// minShrinkGap: rate-limited episodes closer together than this halve
+	// the rate once.
 	minShrinkGap = time.Second
 	// minRateFraction bounds the shrinking: the rate never falls below
 	// base/64.
 	minRateFraction = 64
-	// maxThrottlePause caps the pause a Retry-After can impose.
-	maxThrottlePause = time.Minute
 )
 
 // BudgetOptions configures a Budget. The zero value is a budget without
@@ -48,6 +51,9 @@ type BudgetOptions struct {
 	// answer before it doubles back toward Rate (default
 	// DefaultBudgetCooldown).
 	Cooldown time.Duration
+	// Pause is the window a rate-limited answer without Retry-After opens
+	// (default DefaultThrottlePause; at most MaxThrottlePause).
+	Pause time.Duration
 	// OnWait, if set, is called after every request's wait for the budget
 	// with how long it waited (0 when it did not wait), for metrics.
 	OnWait func(waited time.Duration)
@@ -58,29 +64,46 @@ type BudgetOptions struct {
 // Budget paces a tenant's calls to the open API: at most Rate requests per
 // second and InFlight requests at once, shared by every Client given it
 // with WithBudget (one Budget per tenant per process). A call waits for
-// the budget, honouring its ctx, rather than failing. When the platform
-// still answers rate limited (HTTP 429 or code 11990006), the budget
-// shrinks for a while: every request pauses until the answer's
-// Retry-After, and the rate is halved (down to Rate/64) and grows back by
-// doubling once per Cooldown without such answers. A Budget is safe for
-// concurrent use; a nil *Budget is no budget at all.
+// the budget, honouring its ctx, rather than failing.
+//
+// When the platform answers rate limited (HTTP 429 or code 11990006) an
+// episode begins: the tenant's calls wait for a window (the answer's
+// Retry-After, else Pause; at most MaxThrottlePause), then
+// one call, a probe, asks the platform again while the others keep
+// waiting. A refused probe opens the next window; an answer that is not
+// rate limited to any request sent during the episode ends it at once and
+// every waiting call goes. Refusals of requests already under way when the
+// episode began open no window of their own, so a burst of refusals costs
+// one window, not one per answer. An episode that ended with its first
+// probe (the platform refused a moment's burst: our rate is likely above
+// its limit) halves the rate, down to Rate/64, which doubles back once
+// per Cooldown; a longer one (the platform refused even one request per
+// window: not our rate's doing) leaves the rate as it was. A Budget is
+// safe for concurrent use; a nil *Budget is no budget at all.
 type Budget struct {
 	base     rate.Limit
 	lim      *rate.Limiter // nil without a rate
 	slots    chan struct{} // nil without an in-flight bound
 	cooldown time.Duration
+	pause    time.Duration
 	onWait   func(time.Duration)
 	now      func() time.Time
 
 	mu          sync.Mutex
-	pausedUntil time.Time
-	halvedAt    time.Time // last halving
-	stepAt      time.Time // last halving or doubling
+	limited     bool          // in an episode
+	episodeAt   time.Time     // when it began
+	windows     int           // windows opened in it
+	pausedUntil time.Time     // end of the current window
+	probing     bool          // a probe is under way
+	wake        chan struct{} // closed (and replaced) when an episode ends or a probe returns
+	halvedAt    time.Time     // last halving
+	stepAt      time.Time     // last halving or doubling
 	current     rate.Limit
 
 	inFlight  atomic.Int64
 	waited    atomic.Int64 // requests that had to wait
 	throttled atomic.Int64 // rate-limited answers seen
+	episodes  atomic.Int64 // episodes begun
 }
 
 // NewBudget returns a budget. Errors wrap ErrInvalidOption.
@@ -88,10 +111,13 @@ func NewBudget(o BudgetOptions) (*Budget, error) {
 	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) {
 		return nil, fmt.Errorf("%w: budget rate must be a finite number >= 0, got %v", ErrInvalidOption, o.Rate)
 	}
-	if o.Burst < 0 || o.InFlight < 0 || o.Cooldown < 0 {
-		return nil, fmt.Errorf("%w: budget burst, in-flight and cooldown must be >= 0", ErrInvalidOption)
+	if o.Burst < 0 || o.InFlight < 0 || o.Cooldown < 0 || o.Pause < 0 || o.Pause > MaxThrottlePause {
+		return nil, fmt.Errorf("%w: budget burst, in-flight and cooldown must be >= 0, pause 0..%s", ErrInvalidOption, MaxThrottlePause)
 	}
-	b := &Budget{cooldown: o.Cooldown, onWait: o.OnWait, now: o.now}
+	b := &Budget{cooldown: o.Cooldown, pause: o.Pause, onWait: o.OnWait, now: o.now, wake: make(chan struct{})}
+	if b.pause == 0 {
+		b.pause = DefaultThrottlePause
+	}
 	if b.cooldown == 0 {
 		b.cooldown = DefaultBudgetCooldown
 	}
@@ -134,6 +160,13 @@ type BudgetStats struct {
 	Waited int64
 	// Throttled counts the rate-limited answers reported to the budget.
 	Throttled int64
+	// Episodes counts the rate-limited episodes begun.
+	Episodes int64
+	// Limited reports an episode under way: calls wait, one probe at a
+	// time asks the platform.
+	Limited bool
+	// Pause is what is left of the current window (0 outside one).
+	Pause time.Duration
 }
 
 // Stats returns the budget's current figures. A nil budget has none.
@@ -142,18 +175,55 @@ func (b *Budget) Stats() BudgetStats {
 		return BudgetStats{}
 	}
 	b.mu.Lock()
-	b.regrowLocked(b.now())
+	now := b.now()
+	b.regrowLocked(now)
 	r := float64(b.current)
+	limited, pause := b.limited, max(b.pausedUntil.Sub(now), 0)
+	if !limited {
+		pause = 0
+	}
 	b.mu.Unlock()
-	return BudgetStats{InFlight: int(b.inFlight.Load()), Rate: r, Waited: b.waited.Load(), Throttled: b.throttled.Load()}
+	return BudgetStats{InFlight: int(b.inFlight.Load()), Rate: r, Waited: b.waited.Load(),
+		Throttled: b.throttled.Load(), Episodes: b.episodes.Load(), Limited: limited, Pause: pause}
 }
 
-// acquire waits for an in-flight slot, then for a pause to end, then for
-// a token. The returned release gives the slot back; it is idempotent.
-func (b *Budget) acquire(ctx context.Context) (release func(), err error) {
-	if b == nil {
-		return func() {}, nil
+// ticket is one request's place in the budget: when it was let through,
+// whether it is an episode's probe, and the release of its in-flight slot.
+type ticket struct {
+	sentAt  time.Time
+	probe   bool
+	release func()
+}
+
+// admit decides at now whether a request may go: outside an episode
+// always; in one only as the probe, once the window has ended and no
+// other probe is under way. Otherwise it returns how long the window
+// still runs (0 while another probe is under way) and the channel closed
+// when the state changes.
+func (b *Budget) admit(now time.Time) (ok, probe bool, pause time.Duration, wake <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.regrowLocked(now)
+	if !b.limited {
+		return true, false, 0, nil
 	}
+	if pause = b.pausedUntil.Sub(now); pause <= 0 && !b.probing {
+		b.probing = true
+		return true, true, 0, nil
+	}
+	return false, false, max(pause, 0), b.wake
+}
+
+// acquire waits for an in-flight slot, then for the budget to admit the
+// request (see admit), then for a token. The ticket's release gives the
+// slot back; it is idempotent. Every ticket must be reported to answered.
+// A stop channel set on ctx (StopBudgetWaits) ends the waits too.
+func (b *Budget) acquire(ctx context.Context) (tk *ticket, err error) {
+	if b == nil {
+		return &ticket{release: func() {}}, nil
+	}
+	stop := stopOf(ctx)
+	fail := func(err error) (*ticket, error) { return nil, err }
 	start := b.now()
 	waited := false
 	if b.slots != nil {
@@ -165,12 +235,15 @@ func (b *Budget) acquire(ctx context.Context) (release func(), err error) {
 			case b.slots <- struct{}{}:
 			case <-ctx.Done():
 				b.report(start, true)
-				return nil, context.Cause(ctx)
+				return fail(context.Cause(ctx))
+			case <-stop:
+				b.report(start, true)
+				return fail(ErrBudgetStopped)
 			}
 		}
 	}
 	var once sync.Once
-	release = func() {
+	release := func() {
 		once.Do(func() {
 			b.inFlight.Add(-1)
 			if b.slots != nil {
@@ -179,25 +252,38 @@ func (b *Budget) acquire(ctx context.Context) (release func(), err error) {
 		})
 	}
 	b.inFlight.Add(1)
+	probe := false
 	for {
-		b.mu.Lock()
-		pause := b.pausedUntil.Sub(b.now())
-		b.regrowLocked(b.now())
-		b.mu.Unlock()
-		if pause <= 0 {
+		ok, p, pause, wake := b.admit(b.now())
+		if ok {
+			probe = p
 			break
 		}
 		waited = true
-		t := time.NewTimer(pause)
+		var tc <-chan time.Time
+		var t *time.Timer
+		if pause > 0 {
+			t = time.NewTimer(pause)
+			tc = t.C
+		}
 		select {
-		case <-t.C:
+		case <-tc:
+		case <-wake:
 		case <-ctx.Done():
+			err = context.Cause(ctx)
+		case <-stop:
+			err = ErrBudgetStopped
+		}
+		if t != nil {
 			t.Stop()
+		}
+		if err != nil {
 			release()
 			b.report(start, true)
-			return nil, context.Cause(ctx)
+			return fail(err)
 		}
 	}
+	tk = &ticket{probe: probe, release: release}
 	if b.lim != nil {
 		r := b.lim.Reserve()
 		if d := r.Delay(); d > 0 {
@@ -206,16 +292,23 @@ func (b *Budget) acquire(ctx context.Context) (release func(), err error) {
 			select {
 			case <-t.C:
 			case <-ctx.Done():
-				t.Stop()
+				err = context.Cause(ctx)
+			case <-stop:
+				err = ErrBudgetStopped
+			}
+			t.Stop()
+			if err != nil {
 				r.Cancel()
+				b.answered(tk, err, 0) // a probe that never went frees its place
 				release()
 				b.report(start, true)
-				return nil, context.Cause(ctx)
+				return fail(err)
 			}
 		}
 	}
+	tk.sentAt = b.now()
 	b.report(start, waited)
-	return release, nil
+	return tk, nil
 }
 
 func (b *Budget) report(start time.Time, waited bool) {
@@ -229,25 +322,59 @@ func (b *Budget) report(start time.Time, waited bool) {
 	}
 }
 
-// rateLimited records a rate-limited answer: every request pauses for
-// retryAfter (DefaultThrottlePause when there is no rate and no
-// Retry-After), and the rate is halved unless it was halved less than a
-// second ago.
-func (b *Budget) rateLimited(retryAfter time.Duration) {
-	if b == nil {
+// answered records the outcome of the request tk let through: err nil or
+// an *APIError is an answer from the platform; retryAfter is the answer's
+// Retry-After. See Budget for what it does.
+func (b *Budget) answered(tk *ticket, err error, retryAfter time.Duration) {
+	if b == nil || tk == nil {
 		return
 	}
-	b.throttled.Add(1)
+	limited := errors.Is(err, ErrRateLimited)
+	var ae *APIError
+	answer := err == nil || errors.As(err, &ae)
+	if limited {
+		b.throttled.Add(1)
+	}
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	pause := retryAfter
-	if pause <= 0 && b.lim == nil {
-		pause = DefaultThrottlePause
+	changed := false
+	if tk.probe {
+		b.probing, changed = false, true
 	}
-	if until := now.Add(min(pause, maxThrottlePause)); until.After(b.pausedUntil) {
-		b.pausedUntil = until
+	switch {
+	case limited && !b.limited:
+		b.limited, b.episodeAt, b.windows = true, now, 1
+		b.pausedUntil = now.Add(b.window(retryAfter))
+		b.episodes.Add(1)
+	case limited && tk.probe:
+		b.windows++
+		b.pausedUntil = now.Add(b.window(retryAfter))
+	case limited:
+		// Under way when the episode began: its window is open already.
+	case answer && b.limited && (tk.probe || !tk.sentAt.Before(b.episodeAt)):
+		if b.windows == 1 {
+			b.shrinkLocked(now)
+		}
+		b.limited, b.pausedUntil, changed = false, time.Time{}, true
 	}
+	if changed {
+		close(b.wake)
+		b.wake = make(chan struct{})
+	}
+}
+
+// window is the pause a rate-limited answer opens.
+func (b *Budget) window(retryAfter time.Duration) time.Duration {
+	if retryAfter <= 0 {
+		return b.pause
+	}
+	return min(retryAfter, MaxThrottlePause)
+}
+
+// shrinkLocked halves the rate, unless it was halved less than a second
+// ago.
+func (b *Budget) shrinkLocked(now time.Time) {
 	if b.lim == nil || now.Sub(b.halvedAt) < minShrinkGap {
 		return
 	}
@@ -259,10 +386,26 @@ func (b *Budget) rateLimited(retryAfter time.Duration) {
 // regrowLocked doubles a shrunk rate back toward the base once per
 // cooldown without rate-limited answers.
 func (b *Budget) regrowLocked(now time.Time) {
-	if b.lim == nil || b.current >= b.base || now.Sub(b.stepAt) < b.cooldown {
+	if b.lim == nil || b.limited || b.current >= b.base || now.Sub(b.stepAt) < b.cooldown {
 		return
 	}
 	b.current = min(b.current*2, b.base)
 	b.lim.SetLimitAt(now, b.current)
 	b.stepAt = now
+}
+
+// StopBudgetWaits returns a ctx whose calls stop waiting for their budget
+// when stop is closed (failing with ErrBudgetWait and ErrBudgetStopped)
+// while the ctx itself lives on: a stopping dispatcher lets the requests
+// under way finish but gives up those still waiting out a rate-limited
+// episode. Requests already sent are not affected.
+func StopBudgetWaits(ctx context.Context, stop <-chan struct{}) context.Context {
+	return context.WithValue(ctx, stopKey{}, stop)
+}
+
+type stopKey struct{}
+
+func stopOf(ctx context.Context) <-chan struct{} {
+	stop, _ := ctx.Value(stopKey{}).(<-chan struct{})
+	return stop
 }

@@ -133,9 +133,9 @@ func TestBudgetDownloadHoldsPlaceUntilRead(t *testing.T) {
 	}
 }
 
-// TestBudgetShrinksOnRateLimited: a rate-limited answer halves the rate
-// (once per burst of such answers), down to Rate/64 at most, and each
-// cooldown without one doubles it back to Rate.
+// TestBudgetShrinksOnRateLimited: an episode the first probe ends (the
+// platform refused a moment's burst) halves the rate, down to Rate/64 at
+// most, and each cooldown without one doubles it back to Rate.
 func TestBudgetShrinksOnRateLimited(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	now := func() time.Time { return clock }
@@ -146,21 +146,166 @@ func TestBudgetShrinksOnRateLimited(t *testing.T) {
 			t.Fatalf("rate = %v, want %v", got, want)
 		}
 	}
-	rateIs(64)
-	qys.ReportRateLimited(b, 0)
-	qys.ReportRateLimited(b, 0) // same burst
-	rateIs(32)
-	for _, want := range []float64{16, 8, 4, 2, 1, 1} {
-		clock = clock.Add(2 * time.Second)
+	shortEpisode := func() {
+		t.Helper()
 		qys.ReportRateLimited(b, 0)
+		clock = clock.Add(qys.DefaultThrottlePause)
+		tk, ok := qys.Send(b)
+		if !ok {
+			t.Fatal("no probe admitted once the window ended")
+		}
+		tk.Answer(nil, 0)
+	}
+	rateIs(64)
+	for _, want := range []float64{32, 16, 8, 4, 2, 1, 1} {
+		clock = clock.Add(time.Second)
+		shortEpisode()
 		rateIs(want)
 	}
-	if s := b.Stats(); s.Throttled != 8 {
-		t.Fatalf("throttled = %d, want 8", s.Throttled)
+	if s := b.Stats(); s.Throttled != 7 || s.Episodes != 7 || s.Limited {
+		t.Fatalf("stats = %+v, want 7 rate-limited answers in 7 episodes, none under way", s)
 	}
 	for _, want := range []float64{2, 4, 8, 16, 32, 64, 64} {
 		clock = clock.Add(10 * time.Second)
 		rateIs(want)
+	}
+}
+
+// TestThrottleBurstIsOneWindow: a hundred requests under way when the
+// platform starts refusing, answered rate limited over ten seconds, open
+// one window (the first answer's), not one per answer: the computed pause
+// ends a second after the first refusal. Before, every refusal pushed the
+// pause to its own arrival plus a second, so the last one, ten seconds in,
+// held every call of the tenant a second more, and a stream of refusals
+// kept it paused for as long as they came. During the window nothing
+// goes; after it, one probe at a time.
+func TestThrottleBurstIsOneWindow(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	b := mustBudget(t, qys.WithBudgetClock(qys.BudgetOptions{}, func() time.Time { return clock }))
+	var inFlight []*qys.Ticket
+	for range 100 {
+		tk, ok := qys.Send(b)
+		if !ok {
+			t.Fatal("a request was refused before any rate-limited answer")
+		}
+		inFlight = append(inFlight, tk)
+	}
+	for i, tk := range inFlight {
+		clock = clock.Add(100 * time.Millisecond)
+		tk.Answer(qys.RateLimitedAnswer, 0)
+		s := b.Stats()
+		if i == 0 && s.Pause != qys.DefaultThrottlePause {
+			t.Fatalf("pause after the first refusal = %s, want %s", s.Pause, qys.DefaultThrottlePause)
+		}
+		if want := max(qys.DefaultThrottlePause-time.Duration(i)*100*time.Millisecond, 0); s.Pause != want {
+			t.Fatalf("pause after refusal %d = %s, want %s (the first refusal's window only)", i+1, s.Pause, want)
+		}
+		if _, ok := qys.Send(b); ok && i < 10 {
+			t.Fatalf("a request went %s into the window", time.Duration(i)*100*time.Millisecond)
+		} else if ok {
+			break // the probe: the refusals still arriving are from before it
+		}
+	}
+	if s := b.Stats(); s.Episodes != 1 || !s.Limited {
+		t.Fatalf("stats = %+v, want one episode under way", s)
+	}
+	if _, ok := qys.Send(b); ok {
+		t.Fatal("a second request went while the probe was under way")
+	}
+}
+
+// TestThrottleResumesWhenPlatformAnswers: a long episode (ten windows of
+// refused probes) ends with the first probe answered: nothing is paused
+// any more and the rate is the one set, not shrunk, because the platform
+// refused even one request per window, which our rate did not cause.
+// Before, each refusal a second apart halved the rate, to Rate/64 after a
+// burst, and it took six cooldowns (three minutes by default) to grow back.
+// Any answer counts, a server error too; a probe that got no answer (its
+// ctx ended) only lets the next one go.
+func TestThrottleResumesWhenPlatformAnswers(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	b := mustBudget(t, qys.WithBudgetClock(qys.BudgetOptions{Rate: 64}, func() time.Time { return clock }))
+	qys.ReportRateLimited(b, 0)
+	for i := range 10 {
+		clock = clock.Add(qys.DefaultThrottlePause)
+		tk, ok := qys.Send(b)
+		if !ok {
+			t.Fatalf("window %d: no probe admitted", i)
+		}
+		tk.Answer(qys.RateLimitedAnswer, 0)
+	}
+	clock = clock.Add(qys.DefaultThrottlePause)
+	tk, ok := qys.Send(b)
+	if !ok {
+		t.Fatal("no probe admitted")
+	}
+	tk.Answer(context.Canceled, 0) // no answer
+	if s := b.Stats(); !s.Limited {
+		t.Fatalf("stats = %+v: a probe without an answer ended the episode", s)
+	}
+	tk, ok = qys.Send(b)
+	if !ok {
+		t.Fatal("the next probe was not admitted after one without an answer")
+	}
+	tk.Answer(&qys.APIError{HTTPStatus: 500}, 0) // answering again, if badly
+	s := b.Stats()
+	if s.Limited || s.Pause != 0 || s.Rate != 64 || s.Episodes != 1 || s.Throttled != 11 {
+		t.Fatalf("stats = %+v, want the episode over, no pause, the rate at 64, 11 refusals in 1 episode", s)
+	}
+	for range 5 {
+		if _, ok := qys.Send(b); !ok {
+			t.Fatal("a request waited after the platform answered again")
+		}
+	}
+}
+
+// TestThrottleWindowBoundedRetryAfter: a Retry-After opens a window of its
+// length, at most MaxThrottlePause, so a probe asks again within it.
+func TestThrottleWindowBoundedRetryAfter(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	b := mustBudget(t, qys.WithBudgetClock(qys.BudgetOptions{}, func() time.Time { return clock }))
+	qys.ReportRateLimited(b, 3*time.Second)
+	if p := b.Stats().Pause; p != 3*time.Second {
+		t.Fatalf("pause = %s, want Retry-After's 3s", p)
+	}
+	clock = clock.Add(3 * time.Second)
+	tk, _ := qys.Send(b)
+	tk.Answer(qys.RateLimitedAnswer, time.Hour)
+	if p := b.Stats().Pause; p != qys.MaxThrottlePause {
+		t.Fatalf("pause = %s, want at most %s", p, qys.MaxThrottlePause)
+	}
+}
+
+// TestBudgetStopEndsWaits: a call waiting out a window gives up when the
+// ctx's stop channel closes (StopBudgetWaits), with ErrBudgetWait and
+// ErrBudgetStopped, without reaching the platform, though its ctx lives.
+func TestBudgetStopEndsWaits(t *testing.T) {
+	var hits atomic.Int64
+	b := mustBudget(t, qys.BudgetOptions{})
+	c, _ := MustClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "4")
+		writeJSON(w, 429, `{"code":11990006,"message":"接口调用频繁"}`)
+	}, qys.WithBudget(b), qys.WithRetries(0, time.Millisecond, time.Millisecond))
+	if _, err := c.ContractDetail(context.Background(), qys.ContractQuery{ContractID: "1"}); !errors.Is(err, qys.ErrRateLimited) {
+		t.Fatalf("first call: %v", err)
+	}
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.ContractDetail(qys.StopBudgetWaits(context.Background(), stop), qys.ContractQuery{ContractID: "1"})
+		errc <- err
+	}()
+	for b.Stats().InFlight == 0 && len(errc) == 0 { // counted while it waits for the window
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	err := <-errc
+	if !errors.Is(err, qys.ErrBudgetWait) || !errors.Is(err, qys.ErrBudgetStopped) {
+		t.Fatalf("err = %v, want ErrBudgetWait and ErrBudgetStopped", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("platform saw %d requests, want 1", hits.Load())
 	}
 }
 
@@ -201,7 +346,7 @@ func TestBudgetHonoursRetryAfter(t *testing.T) {
 // TestNewBudgetRefusesBadOptions: negative or non-finite settings and a
 // nil budget are invalid options.
 func TestNewBudgetRefusesBadOptions(t *testing.T) {
-	for _, o := range []qys.BudgetOptions{{Rate: -1}, {InFlight: -1}, {Burst: -1}, {Cooldown: -time.Second}} {
+	for _, o := range []qys.BudgetOptions{{Rate: -1}, {InFlight: -1}, {Burst: -1}, {Cooldown: -time.Second}, {Pause: -1}, {Pause: time.Minute}} {
 		if _, err := qys.NewBudget(o); !errors.Is(err, qys.ErrInvalidOption) {
 			t.Errorf("%+v: %v, want ErrInvalidOption", o, err)
 		}

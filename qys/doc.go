@@ -53,8 +53,13 @@
 // waits for its place (honouring ctx; a wait cut short by ctx fails with
 // ErrBudgetWait) rather than failing; a download holds its place until
 // its body is read to the end or closed. A rate-limited answer (HTTP 429
-// or 11990006) pauses the budget until its Retry-After and halves the
-// rate, which doubles back once per cooldown without such answers. The
+// or 11990006) begins a throttled episode: the tenant's calls wait for a
+// window (Retry-After, else one second, at most MaxThrottlePause), then
+// one probe at a time asks again; the first answer that is not rate
+// limited ends it and every waiting call goes. Refusals of requests
+// already under way open no window of their own. An episode its first
+// probe ends halves the rate, which doubles back once per cooldown;
+// StopBudgetWaits lets a stopping caller give up its waits. The
 // platform's limit is not published (docs/qys-protocol.md §1.5 lists
 // only the code), so the budget has no default rate: set it.
 //

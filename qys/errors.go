@@ -29,6 +29,9 @@ var (
 	// the client's Budget (WithBudget); the platform was not called. The
 	// error also wraps the ctx's error.
 	ErrBudgetWait = errors.New("qys: ended while waiting for the API budget")
+	// ErrBudgetStopped: the call stopped waiting for its budget because
+	// the caller is stopping (StopBudgetWaits); wrapped with ErrBudgetWait.
+	ErrBudgetStopped = errors.New("qys: stopping")
 )
 
 // Known platform codes.

@@ -33,20 +33,18 @@ func (p *permit) keep() func() {
 // a rate-limited answer is reported to it. Waits honour ctx.
 func (c *Client) withRetries(ctx context.Context, path string, try attempt) error {
 	for n := 0; ; n++ {
-		release, berr := c.budget.acquire(ctx)
+		tk, berr := c.budget.acquire(ctx)
 		if berr != nil {
 			return fmt.Errorf("qys: %s: %w: %w", path, ErrBudgetWait, berr)
 		}
-		p := &permit{release: release}
+		p := &permit{release: tk.release}
 		retry, after, err := try(ctx, p)
 		if !p.kept {
-			release()
+			tk.release()
 		}
+		c.budget.answered(tk, err, after)
 		if err == nil {
 			return nil
-		}
-		if errors.Is(err, ErrRateLimited) {
-			c.budget.rateLimited(after)
 		}
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			return fmt.Errorf("qys: %s: %w; last error: %w", path, ctx.Err(), err)
@@ -59,6 +57,9 @@ func (c *Client) withRetries(ctx context.Context, path string, try attempt) erro
 		case <-ctx.Done():
 			t.Stop()
 			return fmt.Errorf("qys: %s: %w while waiting to retry; last error: %w", path, ctx.Err(), err)
+		case <-stopOf(ctx):
+			t.Stop()
+			return fmt.Errorf("qys: %s: %w: %w while waiting to retry; last error: %w", path, ErrBudgetWait, ErrBudgetStopped, err)
 		case <-t.C:
 		}
 	}

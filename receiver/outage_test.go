@@ -29,7 +29,7 @@ type ownedNATS struct {
 func startOwnedNATS(t *testing.T) *ownedNATS {
 	t.Helper()
 	o := &ownedNATS{store: t.TempDir()}
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: "127.0.0.1:-1"})
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: "127.0.0.1:-1", ListenPublish: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func startOwnedNATS(t *testing.T) *ownedNATS {
 
 func (o *ownedNATS) restart(t *testing.T) {
 	t.Helper()
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: o.addr})
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: o.store, ListenAddr: o.addr, ListenPublish: true})
 	if err != nil {
 		t.Fatalf("restart on %s: %v", o.addr, err)
 	}

@@ -133,7 +133,7 @@
           el('td', {}, unconfirmed ? el('a', { class: 'badge cert-unconfirmed', href: '/console/certifications' + qs({ tenant: t.tenant, confirmed: 'false' }) }, unconfirmed) : 0),
           el('td', {}, t.pending_certifications ?? 0)));
       }
-      set('#ov-source', T('overview.from_api'));
+      set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
       return;
     }
     // Without /overview: what the read routes tell.

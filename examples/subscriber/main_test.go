@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natstest"
 )
 
@@ -102,5 +103,49 @@ func TestSubscriberStopsAtMax(t *testing.T) {
 		if info.NumAckPending != 0 || info.NumPending != uint64(40-20*(run+1)) {
 			t.Fatalf("run %d: ack pending %d, pending %d", run, info.NumAckPending, info.NumPending)
 		}
+	}
+}
+
+// TestSubscriberThroughSubscribeOnlyPort: the example works through the
+// embedded server's client port as serve opens it by default
+// (QYSHOOK_EMBEDDED_NATS_ADDR; its clients may only subscribe and
+// consume): it creates its durable, reads and acknowledges the facts.
+func TestSubscriberThroughSubscribeOnlyPort(t *testing.T) {
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	names := events.Names{Namespace: "port"}
+	if err := names.Provision(ctx, js, natstest.TestStreamSettings()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(events.Fact{Schema: events.SchemaLedgerV1, ID: "fact-1", Tenant: "default",
+		Kind: events.FactContractStatus, ContractID: "100", Status: "COMPLETE", Confirmed: true})
+	if _, err := js.Publish(ctx, names.LedgerContractSubject("default", "COMPLETE"), data, jetstream.WithMsgID("fact-1")); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := Options{URL: srv.ClientURL(), Namespace: "port", Tenant: "default", Durable: "billing", Max: 1}
+	if err := Run(ctx, o, &out); err != nil {
+		t.Fatalf("through the subscribe-only port: %v", err)
+	}
+	if !strings.Contains(out.String(), "contract 100 is COMPLETE") {
+		t.Fatalf("output %q", out.String())
+	}
+	cons, err := js.Consumer(ctx, names.LedgerStream(), "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := cons.Info(ctx); err != nil || info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Fatalf("consumer after the run: %+v %v, want everything acknowledged", info, err)
 	}
 }

@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision bool) error {
 	o := natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
-		EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
+		EmbeddedListenPublish: s.Cfg.EmbeddedNATSPublish, EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
 	}
 	if s.Cfg.NATSSyncEachWrite {
 		o.EmbeddedSyncInterval = embeddednats.SyncEachWrite

@@ -21,6 +21,7 @@ type Budgets struct {
 	rate     *prometheus.Desc
 	waited   *prometheus.Desc
 	limited  *prometheus.Desc
+	spell    *prometheus.Desc
 }
 
 // NewBudgets builds the budget of every tenant with API credentials. A
@@ -43,6 +44,9 @@ func NewBudgets(cfg *config.Config) (*Budgets, error) {
 			"契约锁 open-API requests that had to wait for their tenant's budget.", []string{"tenant"}, nil),
 		limited: prometheus.NewDesc("qyshook_api_rate_limited_total",
 			"Answers from 契约锁 saying rate limited (HTTP 429 or code 11990006), by tenant.", []string{"tenant"}, nil),
+		spell: prometheus.NewDesc("qyshook_api_throttled",
+			"1 while 契约锁 refuses the tenant (rate limited): its calls wait, one probe per window asks again; 0 otherwise.",
+			[]string{"tenant"}, nil),
 	}
 	for _, t := range cfg.Tenants {
 		if !t.QYS.Credentials() {
@@ -71,6 +75,7 @@ func (b *Budgets) Describe(ch chan<- *prometheus.Desc) {
 	ch <- b.rate
 	ch <- b.waited
 	ch <- b.limited
+	ch <- b.spell
 }
 
 // Collect implements prometheus.Collector.
@@ -82,5 +87,10 @@ func (b *Budgets) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(b.rate, prometheus.GaugeValue, s.Rate, tenant)
 		ch <- prometheus.MustNewConstMetric(b.waited, prometheus.CounterValue, float64(s.Waited), tenant)
 		ch <- prometheus.MustNewConstMetric(b.limited, prometheus.CounterValue, float64(s.Throttled), tenant)
+		spell := 0.0
+		if s.Limited {
+			spell = 1
+		}
+		ch <- prometheus.MustNewConstMetric(b.spell, prometheus.GaugeValue, spell, tenant)
 	}
 }

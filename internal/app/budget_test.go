@@ -65,7 +65,7 @@ func TestBudgetsWired(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"qyshook_api_budget_wait_seconds", "qyshook_api_inflight_requests",
-		"qyshook_api_budget_rate", "qyshook_api_budget_waits_total", "qyshook_api_rate_limited_total"} {
+		"qyshook_api_budget_rate", "qyshook_api_budget_waits_total", "qyshook_api_rate_limited_total", "qyshook_api_throttled"} {
 		if !found[name] {
 			t.Errorf("metric %s not exposed", name)
 		}

@@ -44,7 +44,8 @@ func Doctor(ctx context.Context, cfg *config.Config) []Finding {
 
 func doctorNATS(ctx context.Context, cfg *config.Config) []Finding {
 	if cfg.NATSURL == "" {
-		return []Finding{{Check: "nats", OK: true, Seen: "embedded (started by serve in " + cfg.DataDir + "); not checked"}}
+		return []Finding{{Check: "nats", OK: true, Seen: "embedded (started by serve in " + cfg.DataDir + "); not checked"},
+			{Check: "nats sync", OK: true, Seen: plannedSyncInfo(cfg).String()}}
 	}
 	s, err := Open(ctx, cfg, zerolog.Nop(), Parts{NATS: true, WaitNATS: 3 * time.Second})
 	if err != nil {
@@ -52,7 +53,8 @@ func doctorNATS(ctx context.Context, cfg *config.Config) []Finding {
 			Fix: "start NATS with JetStream, or point " + config.Prefix + "NATS_URL at it; a first `qyshook serve` creates the streams"}}
 	}
 	defer s.Close()
-	out := []Finding{{Check: "nats", OK: true, Seen: "reachable"}}
+	out := []Finding{{Check: "nats", OK: true, Seen: "reachable"},
+		{Check: "nats sync", OK: true, Seen: SyncExternal + " (the NATS servers' own sync_interval; see the README's durability table)"}}
 	for _, name := range []string{s.Names.CallbacksStream(), s.Names.LedgerStream(), s.Names.DLQStream()} {
 		st, err := s.Conn.JS.Stream(ctx, name)
 		if err != nil {

@@ -13,6 +13,8 @@ const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :
   QYSHOOK_DATA_DIR           local state: embedded NATS store, SQLite ledger, documents (./data)
   QYSHOOK_NATS_URL           NATS server(s); empty starts an embedded JetStream under the data dir
   QYSHOOK_EMBEDDED_NATS_ADDR let the embedded server accept TCP clients, e.g. 127.0.0.1:4223
+  QYSHOOK_EMBEDDED_NATS_ACCESS what they may do: subscribe (default; the grouped sync stays) or
+                             publish (a separate dispatcher, the CLI's replays; each-write sync)
   QYSHOOK_NATS_NAMESPACE     prefix for every stream, subject and durable
   QYSHOOK_NATS_SYNC          embedded store: always (default; every write on disk before it is used,
                              grouped syncs), each-write (nats-server fsyncs each) or an interval such as 1s

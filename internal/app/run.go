@@ -58,6 +58,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	if svc.Conn != nil && svc.Conn.Embedded != nil {
 		registerSyncMetrics(reg, svc.Conn.Embedded.Syncer())
 	}
+	registerSyncMode(reg, syncInfoOf(svc.Conn))
 	handler, err := svc.handler(roles, reg)
 	if err != nil {
 		return err
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 // receiver's callback routes when it runs.
 func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
 	mux := http.NewServeMux()
-	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg})
+	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails()})
 	if roles.Receiver {
 		rc, err := s.NewReceiver(reg)
 		if err != nil {

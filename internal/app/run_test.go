@@ -159,15 +159,18 @@ func TestReceiverRoleProbes(t *testing.T) {
 	if code, body := getBody(t, base+"/metrics"); code != 200 || !strings.Contains(body, `qyshook_receiver_requests_total{outcome="success",route="contract",tenant="default"} 1`) {
 		t.Fatalf("metrics %d:\n%s", code, body)
 	}
-	if code, body := getBody(t, base+"/readyz"); code != 200 || body != `{"status":"ready"}` {
-		t.Fatalf("readyz %d %s", code, body)
+	if code, body := getBody(t, base+"/readyz"); code != 200 || !strings.HasPrefix(body, `{"status":"ready","details":{"nats_sync":"`) {
+		t.Fatalf("readyz %d %s, want ready with the sync mode in its details", code, body)
+	}
+	if _, body := getBody(t, base+"/metrics"); !strings.Contains(body, "qyshook_nats_sync_mode{mode=") {
+		t.Fatalf("no qyshook_nats_sync_mode in the metrics:\n%s", body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := env.JS.DeleteStream(ctx, env.Names.CallbacksStream()); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := getBody(t, base+"/readyz"); code != 503 || body != `{"status":"unavailable","reason":"stream_unavailable"}` {
+	if code, body := getBody(t, base+"/readyz"); code != 503 || !strings.HasPrefix(body, `{"status":"unavailable","reason":"stream_unavailable","details":{"nats_sync":"`) {
 		t.Fatalf("readyz without the stream %d %s", code, body)
 	}
 	if code, body := getBody(t, base+"/healthz"); code != 200 || body != `{"status":"ok"}` {

@@ -59,6 +59,11 @@ type BenchOptions struct {
 	NATSURL string
 	// Replicas is the streams' replication factor with NATSURL (default 1).
 	Replicas int
+	// ListenAccess opens a client port on the embedded server
+	// (QYSHOOK_EMBEDDED_NATS_ADDR on a free port) whose clients may
+	// "subscribe" (QYSHOOK_EMBEDDED_NATS_ACCESS's default) or "publish";
+	// "" opens none.
+	ListenAccess string
 	// Logger receives the receiver's logs (zero value: none, which is
 	// what the numbers assume).
 	Logger zerolog.Logger
@@ -188,9 +193,12 @@ func newReceiverStack(ctx context.Context, o BenchOptions, syncInterval time.Dur
 		st.undo = append(st.undo, func() { os.RemoveAll(tmp) })
 		dir = tmp
 	} else {
-		dir = filepath.Join(dir, "sync-"+syncName(syncInterval)) // a store per setting
+		dir = filepath.Join(dir, "sync-"+syncName(syncInterval)+portName(o.ListenAccess)) // a store per setting
 	}
 	copts := natsconn.Options{EmbeddedStoreDir: dir, Name: "qyshook-bench", EmbeddedSyncInterval: syncInterval}
+	if o.ListenAccess != "" {
+		copts.EmbeddedListenAddr, copts.EmbeddedListenPublish = "127.0.0.1:-1", o.ListenAccess == "publish"
+	}
 	st.names = events.Names{Namespace: "bench"}
 	if o.NATSURL != "" {
 		copts = natsconn.Options{URL: o.NATSURL, Name: "qyshook-bench"}
@@ -239,6 +247,18 @@ func (st *receiverStack) close() {
 // SyncEachWrite, as a sync setting, is QYSHOOK_NATS_SYNC=each-write:
 // nats-server fsyncs each write itself.
 const SyncEachWrite = embeddednats.SyncEachWrite
+
+// portName is the suffix of a setting's name for its client port:
+// "+port" for subscribers, "+pubport" for publishers, "" for none.
+func portName(access string) string {
+	switch access {
+	case "":
+		return ""
+	case "publish":
+		return "+pubport"
+	}
+	return "+port"
+}
 
 // syncName names an fsync setting: "always" (grouped) for zero,
 // "each-write", else the interval.

@@ -26,6 +26,9 @@ type RoundsOptions struct {
 	// Syncs are the embedded store's fsync settings to run (0: fsync
 	// before every PubAck; positive: that interval). Default: {0}.
 	Syncs []time.Duration
+	// Ports are the client-port settings to run each fsync setting with
+	// (BenchOptions.ListenAccess values; default {""}: no port).
+	Ports []string
 	// Progress, when set, receives each row as it is measured.
 	Progress io.Writer
 }
@@ -92,7 +95,7 @@ func (r *RoundsResult) MedianPerSec(sync string) float64 {
 
 // roundColumns lays out the rows (fixed widths: progress prints them one
 // at a time).
-const roundColumns = "%-5s %-8s %-6s %8s %6s %8s %10s %10s %11s %6s\n"
+const roundColumns = "%-5s %-8s %-14s %8s %6s %8s %10s %10s %11s %6s\n"
 
 // roundHeader is the table header writeRow's lines go under.
 var roundHeader = fmt.Sprintf(roundColumns, "ROUND", "TARGET", "SYNC", "REQUESTS", "ERRORS", "PER_SEC", "P50", "P99", "CPU_PER_REQ", "RATIO")
@@ -152,7 +155,7 @@ func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, err
 		o.Syncs = []time.Duration{0}
 	}
 	res := &RoundsResult{Concurrency: o.Concurrency}
-	stacks := make([]*receiverStack, len(o.Syncs))
+	var stacks []*receiverStack
 	defer func() {
 		for _, st := range stacks {
 			if st != nil {
@@ -160,17 +163,24 @@ func RunReceiverRounds(ctx context.Context, o RoundsOptions) (*RoundsResult, err
 			}
 		}
 	}()
-	for i, sync := range o.Syncs {
-		st, err := newReceiverStack(ctx, o.BenchOptions, sync)
-		if err != nil {
-			return nil, err
+	if len(o.Ports) == 0 || o.NATSURL != "" {
+		o.Ports = []string{""}
+	}
+	for _, sync := range o.Syncs {
+		for _, port := range o.Ports {
+			bo := o.BenchOptions
+			bo.ListenAccess = port
+			st, err := newReceiverStack(ctx, bo, sync)
+			if err != nil {
+				return nil, err
+			}
+			stacks = append(stacks, st)
+			name := syncName(sync) + portName(port)
+			if o.NATSURL != "" {
+				name = fmt.Sprintf("R%d", max(o.Replicas, 1))
+			}
+			res.Syncs = append(res.Syncs, name)
 		}
-		stacks[i] = st
-		name := syncName(sync)
-		if o.NATSURL != "" {
-			name = fmt.Sprintf("R%d", max(o.Replicas, 1))
-		}
-		res.Syncs = append(res.Syncs, name)
 	}
 	progress := o.Progress
 	if progress != nil {

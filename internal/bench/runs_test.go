@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,27 @@ func TestRunReceiverRoundsSmall(t *testing.T) {
 		t.Fatalf("progress:\n%s", progress.String())
 	}
 	t.Log("\n" + res.String())
+}
+
+// TestRunReceiverRoundsPorts: Ports runs each fsync setting with and
+// without a client port on the embedded server, named apart, every
+// callback stored.
+func TestRunReceiverRoundsPorts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: 4, Count: 100},
+		Rounds: 1, Syncs: []time.Duration{0}, Ports: []string{"", "subscribe", "publish"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"always", "always+port", "always+pubport"}; !slices.Equal(res.Syncs, want) || len(res.Rows) != 4 {
+		t.Fatalf("syncs %v rows %d, want %v and 4", res.Syncs, len(res.Rows), want)
+	}
+	for _, row := range res.Rows {
+		if row.Requests != 100 || row.Errors != 0 {
+			t.Fatalf("row %+v", row)
+		}
+	}
 }
 
 func TestRunDispatcherRoundsSmall(t *testing.T) {

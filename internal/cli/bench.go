@@ -108,8 +108,14 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
 	replicas := fs.Int("replicas", 1, "stream replicas with -nats-url")
+	portFlag := fs.String("port", "none", "embedded server's client port (QYSHOOK_EMBEDDED_NATS_ADDR): none, subscribe (clients may only subscribe, the default access), publish (QYSHOOK_EMBEDDED_NATS_ACCESS=publish), both (none and subscribe in each round) or all")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	ports, ok := map[string][]string{"none": {""}, "subscribe": {"subscribe"}, "publish": {"publish"},
+		"both": {"", "subscribe"}, "all": {"", "subscribe", "publish"}}[*portFlag]
+	if !ok {
+		return usageErr("-port %q: want none, subscribe, publish, both or all", *portFlag)
 	}
 	if *conc <= 0 || *n <= 0 || *dur < 0 || *rounds <= 0 || *replicas <= 0 {
 		return usageErr("-c, -n, -rounds and -replicas must be positive and -d not negative")
@@ -134,7 +140,7 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	}
 	res, err := bench.RunReceiverRounds(ctx, bench.RoundsOptions{BenchOptions: bench.BenchOptions{Concurrency: *conc, Count: *n, Duration: *dur,
 		NATSURL: *natsURL, Replicas: *replicas},
-		Rounds: *rounds, Syncs: syncs, Progress: env.Stdout})
+		Rounds: *rounds, Syncs: syncs, Ports: ports, Progress: env.Stdout})
 	if err != nil {
 		return err
 	}

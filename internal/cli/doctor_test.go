@@ -2,9 +2,11 @@ package cli
 
 import (
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -106,4 +108,46 @@ func TestDoctorCertification(t *testing.T) {
 	}
 	mustOpsRun(t, ExitUsage, vars, "doctor", "--certification", "x", "--kind", "robot")
 	mustOpsRun(t, ExitUsage, vars, "doctor", "--json")
+}
+
+// TestDoctorSyncMode: with the embedded server, doctor shows the sync
+// mode serve will run the store in: with a client port for subscribers
+// (QYSHOOK_EMBEDDED_NATS_ADDR alone) the same as without one, not
+// downgraded; each-write, with the reason, only when the port's clients
+// may publish (QYSHOOK_EMBEDDED_NATS_ACCESS=publish); a refused value of
+// that setting is a configuration error.
+func TestDoctorSyncMode(t *testing.T) {
+	fake := qystest.NewServer()
+	t.Cleanup(fake.Close)
+	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
+	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
+	mustOpsRun(t, ExitOK, vars, "migrate", "up")
+	syncRow := func(r string) string {
+		for _, line := range strings.Split(r, "\n") {
+			if strings.HasPrefix(line, "nats sync") {
+				return line
+			}
+		}
+		t.Fatalf("no nats sync row:\n%s", r)
+		return ""
+	}
+	want, _ := embeddednats.PlanSync(embeddednats.Options{StoreDir: filepath.Join(vars["QYSHOOK_DATA_DIR"], "nats")})
+	without := syncRow(mustOpsRun(t, ExitOK, vars, "doctor").stdout)
+	if !strings.Contains(without, want) {
+		t.Fatalf("without a client port: %q, want %q", without, want)
+	}
+	vars["QYSHOOK_EMBEDDED_NATS_ADDR"] = "127.0.0.1:4223"
+	sub := syncRow(mustOpsRun(t, ExitOK, vars, "doctor").stdout)
+	if !strings.Contains(sub, want) || !strings.Contains(sub, "subscribers only") {
+		t.Fatalf("with a client port for subscribers: %q, want %q and the port's access", sub, want)
+	}
+	vars["QYSHOOK_EMBEDDED_NATS_ACCESS"] = "publish"
+	pub := syncRow(mustOpsRun(t, ExitOK, vars, "doctor").stdout)
+	if !strings.Contains(pub, "each-write") || !strings.Contains(pub, "publish") {
+		t.Fatalf("with a client port for publishers: %q, want each-write and why", pub)
+	}
+	vars["QYSHOOK_EMBEDDED_NATS_ACCESS"] = "everything"
+	if r := mustOpsRun(t, ExitFailure, vars, "doctor"); !strings.Contains(r.stdout, "QYSHOOK_EMBEDDED_NATS_ACCESS") {
+		t.Fatalf("refused access value:\n%s", r)
+	}
 }

@@ -70,6 +70,13 @@ func WithDefaultHTTPAddr(addr string) Option { return func(c *Config) { c.HTTPAd
 // Use 0 for tools that need neither, such as replay.
 func WithNeeds(n Need) Option { return func(c *Config) { c.needs = n } }
 
+// QYSHOOK_EMBEDDED_NATS_ACCESS values: what the embedded server's client
+// port lets its clients do.
+const (
+	AccessSubscribe = "subscribe"
+	AccessPublish   = "publish"
+)
+
 // SyncEachWrite is the QYSHOOK_NATS_SYNC value for nats-server's own
 // fsync of each write.
 const SyncEachWrite = "each-write"
@@ -88,6 +95,11 @@ type Config struct {
 	// accept TCP clients such as a separate dispatcher; empty keeps it
 	// in-process (QYSHOOK_EMBEDDED_NATS_ADDR).
 	EmbeddedNATSAddr string
+	// EmbeddedNATSPublish lets that port's clients publish
+	// (QYSHOOK_EMBEDDED_NATS_ACCESS=publish). Without it (subscribe, the
+	// default) they may only subscribe and consume and the store keeps
+	// its grouped sync; with it a synced store fsyncs each write.
+	EmbeddedNATSPublish bool
 	// NATSNamespace prefixes every stream, subject and durable name
 	// (QYSHOOK_NATS_NAMESPACE).
 	NATSNamespace string

@@ -53,6 +53,14 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.HTTPAddr = e.str("HTTP_ADDR", c.HTTPAddr)
 	c.NATSURL = e.str("NATS_URL", "")
 	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
+	switch access := strings.ToLower(strings.TrimSpace(e.str("EMBEDDED_NATS_ACCESS", AccessSubscribe))); access {
+	case AccessSubscribe:
+	case AccessPublish:
+		c.EmbeddedNATSPublish = true
+	default:
+		c.problems = append(c.problems, fmt.Errorf("%sEMBEDDED_NATS_ACCESS: %q: want %s (the port's clients may only subscribe; the grouped sync stays) or %s (they may publish too; a synced store then fsyncs each write, several times slower)",
+			Prefix, access, AccessSubscribe, AccessPublish))
+	}
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
 	if strings.EqualFold(strings.TrimSpace(e.str("NATS_SYNC", "")), SyncEachWrite) {
 		c.NATSSyncEachWrite = true

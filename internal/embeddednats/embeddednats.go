@@ -1,8 +1,9 @@
 // Package embeddednats runs a JetStream-enabled nats-server inside the
 // qyshook process, for `qyshook serve` and for tests. By default it opens
 // no TCP port (clients connect in-process), so it never collides with a
-// NATS already running on the machine; Options.ListenAddr opens one so a
-// separate dispatcher can join.
+// NATS already running on the machine; Options.ListenAddr opens one for
+// subscribers (Options.ListenPublish also for publishers: a separate
+// dispatcher, the CLI's replays).
 //
 // One process per store: Start takes an exclusive lock on the store
 // directory (a pid file under it, held until Shutdown), so a second
@@ -20,8 +21,10 @@
 // on the disk before the caller acts on it. In-process on Linux that is
 // grouped (GroupSync): nats-server writes each message to the operating
 // system before its PubAck, and the client waits for one syncfs of the
-// store shared by every caller that arrived meanwhile. With a client port
-// open (other processes publish without that wait), off Linux, on a kernel
+// store shared by every caller that arrived meanwhile. A client port's
+// clients may only subscribe and consume unless Options.ListenPublish,
+// so the port keeps the grouping. With a port whose clients may publish
+// (they cannot be made to wait), off Linux, on a kernel
 // or file system where that is not as safe (groupSyncCheck), or with
 // SyncEachWrite, nats-server fsyncs each write itself ("sync: always"). A
 // positive interval relaxes it to nats-server's periodic flush, which can
@@ -54,6 +57,13 @@ type Options struct {
 	StoreDir string
 	// ListenAddr, e.g. "127.0.0.1:4223", opens a client port. Empty: in-process only.
 	ListenAddr string
+	// ListenPublish lets the client port's clients publish and manage
+	// streams. Without it they may only subscribe and consume (see
+	// SubscriberPermissions), so every write to the store comes from an
+	// in-process client that waits for the group sync and the store stays
+	// grouped; with it nobody can make their publishes wait, so a synced
+	// store falls back to nats-server's own fsync per write ("each-write").
+	ListenPublish bool
 	// ServerName names the server (default "qyshook-embedded").
 	ServerName string
 	// ReadyTimeout bounds the start and each Restart's start (default 10 s).
@@ -134,14 +144,7 @@ func Start(o Options) (*Server, error) {
 // opens the flush, checking once that it works.
 func (s *Server) setupGroupSync() error {
 	o := &s.o
-	switch {
-	case o.SyncInterval != 0:
-		if o.SyncInterval < 0 {
-			s.syncReason = "asked for"
-		}
-		return nil
-	case o.ListenAddr != "":
-		s.syncReason = "a client port is open (other processes publish without waiting for a group sync)"
+	if s.syncReason = planReason(*o); s.syncReason != "" || o.SyncInterval != 0 {
 		return nil
 	}
 	// nats-server writes under StoreDir/jetstream: sync the file system
@@ -166,6 +169,48 @@ func (s *Server) setupGroupSync() error {
 	o.grouped = true
 	s.gs, s.closeSync = NewGroupSync(flush), closeFlush
 	return nil
+}
+
+// planReason is why o's store would not be grouped before looking at the
+// file system ("" when that is next, or when o relaxes the sync).
+func planReason(o Options) string {
+	switch {
+	case o.SyncInterval < 0:
+		return "asked for"
+	case o.SyncInterval > 0:
+		return ""
+	case o.ListenAddr != "" && o.ListenPublish:
+		return "the client port lets other processes publish (they cannot wait for a group sync)"
+	}
+	return ""
+}
+
+// PlanSync says which mode Start would sync o's store in (as SyncMode
+// names it) and why a synced store would not be grouped (SyncReason),
+// without starting, locking or creating anything: for qyshook doctor,
+// which must not touch the store serve holds. The file system checked is
+// the store's, or its nearest existing parent's.
+func PlanSync(o Options) (mode, reason string) {
+	switch {
+	case o.SyncInterval > 0:
+		return o.SyncInterval.String(), ""
+	case o.SyncInterval < 0:
+		return "each-write", planReason(o)
+	}
+	if r := planReason(o); r != "" {
+		return "each-write", r
+	}
+	dir := filepath.Join(o.StoreDir, server.JetStreamStoreDir)
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	if r := groupSyncCheck(dir); r != "" {
+		return "each-write", r
+	}
+	return "grouped", ""
 }
 
 func start(o Options) (*server.Server, error) {
@@ -199,6 +244,9 @@ func start(o Options) (*server.Server, error) {
 			host = "127.0.0.1"
 		}
 		opts.Host, opts.Port = host, p
+		if !o.ListenPublish {
+			opts.CustomClientAuthentication = portAuth{}
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -210,6 +258,44 @@ func start(o Options) (*server.Server, error) {
 		return nil, errors.New("embeddednats: server not ready in time (port in use or store dir unusable?)")
 	}
 	return srv, nil
+}
+
+// SubscriberPermissions are the client port's clients' permissions
+// unless Options.ListenPublish: subscribe to anything; publish only what
+// reads a stream or works a consumer (stream info and names, message
+// gets, consumer create/info/delete/next, acks, flow control, replies to
+// inboxes). Publishing to a stream's subjects and the JetStream calls that
+// add, delete or purge messages or create, change or delete streams are
+// refused ("Permissions Violation"), so no write reaches the store
+// without waiting for the group sync.
+var SubscriberPermissions = server.Permissions{
+	Publish: &server.SubjectPermission{Allow: []string{
+		"$JS.API.INFO",
+		"$JS.API.STREAM.INFO.*",
+		"$JS.API.STREAM.NAMES",
+		"$JS.API.STREAM.LIST",
+		"$JS.API.STREAM.MSG.GET.*",
+		"$JS.API.DIRECT.GET.>",
+		"$JS.API.CONSUMER.>",
+		"$JS.ACK.>",
+		"$JS.FC.>",
+		"_INBOX.>",
+	}},
+}
+
+// portAuth gives in-process clients every permission and the client
+// port's clients SubscriberPermissions. An in-process client's end is a
+// net.Pipe, whose address is "pipe"; anything else came through the port.
+type portAuth struct{}
+
+func (portAuth) Check(c server.ClientAuthentication) bool {
+	if a := c.RemoteAddress(); a != nil && a.Network() == "pipe" {
+		c.RegisterUser(&server.User{Username: "in-process"})
+		return true
+	}
+	perms := SubscriberPermissions
+	c.RegisterUser(&server.User{Username: "subscriber", Permissions: &perms})
+	return true
 }
 
 // InProcessConn connects to the current server (nats.InProcessConnProvider),
@@ -299,6 +385,18 @@ func (s *Server) SyncAlways() bool {
 // acting on it (answering a callback, acknowledging its source), or nil
 // when nats-server syncs by itself or by interval (see Options).
 func (s *Server) Syncer() *GroupSync { return s.gs }
+
+// ListenAccess names what the client port's clients may do: "subscribe"
+// or "publish" ("" without a port).
+func (s *Server) ListenAccess() string {
+	switch {
+	case s.o.ListenAddr == "":
+		return ""
+	case s.o.ListenPublish:
+		return "publish"
+	}
+	return "subscribe"
+}
 
 // SyncReason says why a synced store is not grouped ("" when it is, or
 // when writes are synced by interval).

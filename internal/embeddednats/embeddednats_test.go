@@ -49,8 +49,10 @@ func TestOneServerPerStore(t *testing.T) {
 }
 
 // TestSync: every write is durable before it is used unless an interval
-// is set: grouped in-process on Linux, by nats-server itself with a client
-// port open or when asked for each write.
+// is set: grouped in-process on Linux, also with a client port for
+// subscribers; by nats-server itself with a client port whose clients may
+// publish or when asked for each write. Before, any client port turned
+// the grouped sync into each-write without a word.
 func TestSync(t *testing.T) {
 	for _, c := range []struct {
 		name          string
@@ -60,7 +62,8 @@ func TestSync(t *testing.T) {
 	}{
 		{"default", Options{}, "grouped", true, groupSyncCheck(os.TempDir()) == ""},
 		{"each write", Options{SyncInterval: SyncEachWrite}, "each-write", true, false},
-		{"client port", Options{ListenAddr: freeAddr(t)}, "each-write", true, false},
+		{"client port for subscribers", Options{ListenAddr: freeAddr(t)}, "grouped", true, groupSyncCheck(os.TempDir()) == ""},
+		{"client port for publishers", Options{ListenAddr: freeAddr(t), ListenPublish: true}, "each-write", true, false},
 		{"interval", Options{SyncInterval: time.Minute}, "1m0s", false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -321,5 +324,137 @@ func TestSyncFailureFailsTheStore(t *testing.T) {
 	err = s.StoreError()
 	if !errors.Is(err, ErrSync) || errors.Is(err, ErrStoreWrite) {
 		t.Fatalf("StoreError %v, want ErrSync and not ErrStoreWrite", err)
+	}
+}
+
+// TestClientPortSubscribeOnly: through a client port without
+// ListenPublish a client reads streams, creates a consumer and fetches
+// and acknowledges messages, but every way of writing to the store is
+// refused: publishing to a stream's subjects, creating, updating, purging
+// or deleting a stream, deleting a message. In-process clients keep every
+// right. With ListenPublish the port's clients publish.
+func TestClientPortSubscribeOnly(t *testing.T) {
+	s, err := Start(Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inProc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inProc.Close()
+	ijs, _ := jetstream.New(inProc)
+	cfg := jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, Storage: jetstream.FileStorage}
+	if _, err := ijs.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := ijs.Publish(ctx, "s.x", []byte("in-process")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	nc, err := nats.Connect(s.ClientURL(), nats.Name("subscriber"), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	str, err := js.Stream(ctx, "S")
+	if err != nil {
+		t.Fatalf("stream info through the port: %v", err)
+	}
+	cons, err := str.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "sub", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatalf("consumer through the port: %v", err)
+	}
+	batch, err := cons.Fetch(3, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for m := range batch.Messages() {
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatalf("ack through the port: %v", err)
+		}
+		got++
+	}
+	if got != 3 {
+		t.Fatalf("fetched %d messages through the port, want 3", got)
+	}
+	if _, err := str.GetMsg(ctx, 1); err != nil {
+		t.Fatalf("message get through the port: %v", err)
+	}
+
+	short := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 2*time.Second) }
+	writes := map[string]func(context.Context) error{
+		"publish": func(c context.Context) error { _, err := js.Publish(c, "s.x", []byte("outside")); return err },
+		"core publish": func(c context.Context) error {
+			if err := nc.Publish("s.y", []byte("outside")); err != nil {
+				return err
+			}
+			return nc.FlushWithContext(c)
+		},
+		"create stream": func(c context.Context) error {
+			_, err := js.CreateStream(c, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}})
+			return err
+		},
+		"update stream": func(c context.Context) error {
+			u := cfg
+			u.MaxMsgs = 1
+			_, err := js.UpdateStream(c, u)
+			return err
+		},
+		"purge":          func(c context.Context) error { return str.Purge(c) },
+		"delete message": func(c context.Context) error { return str.DeleteMsg(c, 1) },
+		"delete stream":  func(c context.Context) error { return js.DeleteStream(c, "S") },
+	}
+	for name, write := range writes {
+		c, cancel := short()
+		err := write(c)
+		cancel()
+		if err == nil && name != "core publish" {
+			t.Errorf("%s through the port: allowed, want refused", name)
+		}
+	}
+	info, err := ijs.Stream(ctx, "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.CachedInfo().State.Msgs; n != 3 {
+		t.Fatalf("stream holds %d messages after the port's attempts, want the 3 published in-process", n)
+	}
+	if _, err := ijs.Stream(ctx, "T"); err == nil {
+		t.Fatal("a stream was created through the port")
+	}
+	if _, err := ijs.Publish(ctx, "s.x", []byte("in-process")); err != nil {
+		t.Fatalf("in-process publish after: %v", err)
+	}
+}
+
+// TestClientPortPublish: with ListenPublish the port's clients publish
+// (and the store syncs each write itself: TestSync).
+func TestClientPortPublish(t *testing.T) {
+	s, err := Start(Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1", ListenPublish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "s.x", []byte("outside")); err != nil {
+		t.Fatalf("publish through a publishing port: %v", err)
 	}
 }

@@ -49,12 +49,16 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Timeout bounds one /readyz answer (default DefaultTimeout).
 	Timeout time.Duration
+	// Details are shown in every /readyz answer under "details" (constant
+	// codes such as the NATS sync mode in force; never secrets).
+	Details map[string]string
 }
 
 // Mount registers GET /healthz, GET /readyz and, with a Gatherer, GET
 // /metrics on mux. /healthz answers 200 {"status":"ok"} while the process
 // runs; /readyz answers 200 {"status":"ready"} when every check passes and
-// 503 {"status":"unavailable","reason":"<code>"} otherwise.
+// 503 {"status":"unavailable","reason":"<code>"} otherwise, both with
+// "details" when Options.Details has any.
 func Mount(mux *http.ServeMux, o Options) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -64,10 +68,10 @@ func Mount(mux *http.ServeMux, o Options) {
 	})
 	mux.HandleFunc("GET "+RouteReadyz, func(w http.ResponseWriter, r *http.Request) {
 		if reason := o.notReady(r.Context()); reason != "" {
-			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason})
+			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: o.Details})
 			return
 		}
-		writeJSON(w, http.StatusOK, answer{Status: "ready"})
+		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: o.Details})
 	})
 	if o.Gatherer != nil {
 		mux.Handle("GET "+RouteMetrics, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -134,8 +138,9 @@ func Database(db Pinger) Check {
 
 // answer is the body of a probe; its values are constant codes.
 type answer struct {
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
+	Status  string            `json:"status"`
+	Reason  string            `json:"reason,omitempty"`
+	Details map[string]string `json:"details,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v answer) {

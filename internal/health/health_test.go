@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -157,5 +158,25 @@ func TestReadyzStoreFailed(t *testing.T) {
 	srv.Shutdown()
 	if r := mustGet(t, h, "/readyz"); r.status != 503 || r.body != `{"status":"unavailable","reason":"nats_store_failed"}` {
 		t.Fatalf("readyz after shutdown %d %s", r.status, r.body)
+	}
+}
+
+// TestReadyzDetails: Options.Details appear in every /readyz answer, ready
+// or not.
+func TestReadyzDetails(t *testing.T) {
+	fail := true
+	h := health.Handler(health.Options{Details: map[string]string{"nats_sync": "grouped"},
+		Checks: []health.Check{{Reason: "x_failed", Ready: func(context.Context) error {
+			if fail {
+				return errors.New("not ready")
+			}
+			return nil
+		}}}})
+	if r := mustGet(t, h, "/readyz"); r.status != 503 || r.body != `{"status":"unavailable","reason":"x_failed","details":{"nats_sync":"grouped"}}` {
+		t.Fatalf("readyz %d %s", r.status, r.body)
+	}
+	fail = false
+	if r := mustGet(t, h, "/readyz"); r.status != 200 || r.body != `{"status":"ready","details":{"nats_sync":"grouped"}}` {
+		t.Fatalf("readyz %d %s", r.status, r.body)
 	}
 }

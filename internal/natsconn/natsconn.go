@@ -35,6 +35,10 @@ type Options struct {
 	// EmbeddedListenAddr, e.g. "127.0.0.1:4223", opens a TCP port on the
 	// embedded server for other processes; empty keeps it in-process.
 	EmbeddedListenAddr string
+	// EmbeddedListenPublish lets that port's clients publish (see
+	// embeddednats.Options.ListenPublish); without it they may only
+	// subscribe and consume.
+	EmbeddedListenPublish bool
 	// EmbeddedSyncInterval, when positive, lets the embedded server fsync
 	// at that interval instead of on every write; zero (every write
 	// durable before it is used) or embeddednats.SyncEachWrite. In grouped
@@ -97,7 +101,8 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 			return nil, errors.New("natsconn: embedded server: store dir required")
 		}
 		c.Embedded, err = embeddednats.Start(embeddednats.Options{
-			StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr, SyncInterval: o.EmbeddedSyncInterval,
+			StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr, ListenPublish: o.EmbeddedListenPublish,
+			SyncInterval: o.EmbeddedSyncInterval,
 		})
 		if errors.Is(err, pidlock.ErrHeld) {
 			return nil, err // one line for the operator, no package prefixes
@@ -133,6 +138,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	switch {
 	case c.Embedded != nil:
 		ev := o.Logger.Info().Str("nats_listen", c.Embedded.ClientURL()).Str("nats_sync", c.Embedded.SyncMode())
+		if c.Embedded.ClientURL() != "" {
+			ev = ev.Str("nats_listen_access", c.Embedded.ListenAccess())
+		}
 		if r := c.Embedded.SyncReason(); r != "" {
 			ev = ev.Str("nats_sync_not_grouped", r)
 		}

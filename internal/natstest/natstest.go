@@ -83,7 +83,7 @@ func newEnv(tb testing.TB, url string) *Env {
 	tb.Helper()
 	env := &Env{}
 	if url == "" {
-		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: tb.TempDir(), ListenAddr: "127.0.0.1:-1"})
+		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: tb.TempDir(), ListenAddr: "127.0.0.1:-1", ListenPublish: true})
 		if err != nil {
 			tb.Fatalf("natstest: %v", err)
 		}

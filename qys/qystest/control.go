@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -230,6 +231,7 @@ func (s *Server) callbackResults(first, last, from int) []CallbackResult {
 //	POST /_sim/trigger/{scenario}?contract=ID&wait=5s   Trigger; JSON TriggerResult
 //	GET  /_sim/contracts                                every contract, as the detail API shows it
 //	GET  /_sim/deliveries                               every delivery attempt
+//	POST /_sim/throttle?on=true&retry_after=1s          Throttle; JSON {"throttled": n}
 //
 // Triggers run one at a time. wait bounds how long a trigger waits for its
 // callbacks (default 5 s, at most 60 s). Errors are JSON {"error": …}:
@@ -266,6 +268,19 @@ func (s *Server) ControlHandler() http.Handler {
 		}
 		s.mu.Unlock()
 		writeControl(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("POST "+ControlPrefix+"throttle", func(w http.ResponseWriter, r *http.Request) {
+		on, err := strconv.ParseBool(r.URL.Query().Get("on"))
+		var after time.Duration
+		if v := r.URL.Query().Get("retry_after"); err == nil && v != "" {
+			after, err = time.ParseDuration(v)
+		}
+		if err != nil || after < 0 {
+			writeControl(w, http.StatusBadRequest, map[string]string{"error": "on: true or false; retry_after: a duration"})
+			return
+		}
+		s.Throttle(on, after)
+		writeControl(w, http.StatusOK, map[string]int{"throttled": s.Throttled()})
 	})
 	mux.HandleFunc("GET "+ControlPrefix+"deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		out := []controlDelivery{}

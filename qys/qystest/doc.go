@@ -78,6 +78,9 @@
 //     second's worth, per app token) and answers requests over it the same
 //     way, or with HTTP 429 and Retry-After: 1; the platform's real limit,
 //     window and answer are not documented, so tests set their own.
+//     Throttle refuses every request (HTTP 429, 11990006, optional
+//     Retry-After) while on: a time-based spell of refusals, also
+//     switched through the control API (POST /_sim/throttle).
 //   - Publish time is the time of AddContract unless ContractSpec sets it;
 //     list ordering defaults to newest first (the platform's default is
 //     not documented); categories, signatoryType and createTimeOrder beyond

@@ -13,6 +13,9 @@ type faults struct {
 	failN      int
 	failStatus int
 	rateN      int
+	throttle   bool          // Throttle: every request answered 429
+	retryAfter time.Duration // its Retry-After (0: none)
+	throttled  int           // requests Throttle answered
 	latency    time.Duration
 	truncateN  int
 	holds      holds
@@ -34,6 +37,25 @@ func (s *Server) RateLimitNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.rateN = max(n, 0)
+}
+
+// Throttle makes every open-API request that passes the auth check answer
+// HTTP 429 with code 11990006 (接口调用频繁) while on, with Retry-After in
+// whole seconds when retryAfter is at least a second: the platform
+// refusing a tenant for a spell, whatever its rate (a time-based burst;
+// RateLimitNext is count-based). FailNext's failures come first. Throttled
+// counts its answers.
+func (s *Server) Throttle(on bool, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.throttle, s.faults.retryAfter = on, retryAfter
+}
+
+// Throttled returns how many requests Throttle answered 429 so far.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults.throttled
 }
 
 // SetLatency delays every answer (API and links) by d before any check.
@@ -87,6 +109,16 @@ func (s *Server) injectFault(w *recorder) bool {
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(status) + " " +
 			http.StatusText(status) + "</h1>qystest: injected failure</body></html>"))
+		return true
+	case f.throttle:
+		f.throttled++
+		after := f.retryAfter
+		s.mu.Unlock()
+		if after >= time.Second {
+			w.Header().Set("Retry-After", strconv.Itoa(int(after/time.Second)))
+		}
+		writeJSON(w, http.StatusTooManyRequests, envelope{Code: qys.CodeRateLimited, Message: "接口调用频繁",
+			ResponseCode: qys.ResponseCodeRateLimit})
 		return true
 	case f.rateN > 0:
 		f.rateN--

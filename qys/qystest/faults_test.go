@@ -65,3 +65,35 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestThrottle: while on, every request is answered 429 / 11990006 with
+// Retry-After; off, the next one is answered.
+func TestThrottle(t *testing.T) {
+	srv := MustServer(t)
+	id := MustContract(t, srv, nil)
+	c := MustClient(t, srv)
+	ctx := ctxTimeout(t, 5*time.Second)
+
+	srv.Throttle(true, 2*time.Second)
+	_, err := c.ContractDetail(ctx, qys.ContractQuery{ContractID: id})
+	var ae *qys.APIError
+	if !errors.As(err, &ae) || !errors.Is(err, qys.ErrRateLimited) || ae.HTTPStatus != 429 {
+		t.Fatalf("throttled: err = %v, want HTTP 429 rate limited", err)
+	}
+	n := srv.Throttled()
+	if n == 0 {
+		t.Fatal("Throttled() = 0")
+	}
+	for _, r := range srv.Requests() {
+		if r.Status != 429 {
+			t.Fatalf("request answered %d while throttled", r.Status)
+		}
+	}
+	srv.Throttle(false, 0)
+	if _, err := c.ContractDetail(ctx, qys.ContractQuery{ContractID: id}); err != nil {
+		t.Fatalf("after the throttle: %v", err)
+	}
+	if srv.Throttled() != n {
+		t.Fatalf("Throttled() = %d after the throttle, want %d", srv.Throttled(), n)
+	}
+}
