@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/events"
@@ -42,21 +43,10 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	if dl.env != nil {
 		log = log.With().Str("event_id", dl.env.ID).Logger()
 	}
-	if err == nil {
-		if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
-			if delivered < uint64(d.cfg.MaxDeliver) {
-				log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
-				_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
-				return
-			}
-			log.Error().Err(rerr).Msg("retry applied, dead letter not resolved: purge it with qyshook dlq purge")
-		}
-		if aerr := dl.msg.Ack(); aerr != nil && !d.settledAlready(aerr) {
-			log.Warn().Err(aerr).Msg("ack failed; the event will be redelivered and deduplicated")
-		}
-		return
-	}
-	if ctx.Err() != nil {
+	switch {
+	case err == nil:
+		d.settleApplied(ctx, dl, delivered, log)
+	case ctx.Err() != nil:
 		// runBatch cancelled the work at the shutdown timeout, after
 		// NAKing the batch for immediate redelivery: nothing to add but
 		// the count of its one line (the NAK is refused unless the
@@ -64,8 +54,30 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 		if nerr := dl.msg.Nak(); nerr != nil && !d.settledAlready(nerr) {
 			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
 		}
-		return
+	default:
+		d.settleFailed(ctx, dl, delivered, err, log)
 	}
+}
+
+// settleApplied acks an applied event, after resolving the dead letter a
+// retry names.
+func (d *Dispatcher) settleApplied(ctx context.Context, dl delivery, delivered uint64, log zerolog.Logger) {
+	if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
+		if delivered < uint64(d.cfg.MaxDeliver) {
+			log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
+			_ = dl.msg.NakWithDelay(d.cfg.Backoff.Delay(delivered))
+			return
+		}
+		log.Error().Err(rerr).Msg("retry applied, dead letter not resolved: purge it with qyshook dlq purge")
+	}
+	if aerr := dl.msg.Ack(); aerr != nil && !d.settledAlready(aerr) {
+		log.Warn().Err(aerr).Msg("ack failed; the event will be redelivered and deduplicated")
+	}
+}
+
+// settleFailed retries a failed event (renewing it when an exempt failure
+// would use up its retries), or dead-letters it.
+func (d *Dispatcher) settleFailed(ctx context.Context, dl delivery, delivered uint64, err error, log zerolog.Logger) {
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
 	// A full disk is retried for as long as it lasts (dead-lettering would
@@ -102,6 +114,11 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 	if !isPermanent {
 		reason = reasonExhausted + ":" + reason
 	}
+	d.settleDead(ctx, dl, delivered, reason, err, log)
+}
+
+// settleDead dead-letters an event and terminates its message.
+func (d *Dispatcher) settleDead(ctx context.Context, dl delivery, delivered uint64, reason string, err error, log zerolog.Logger) {
 	newID, derr := d.deadLetter(ctx, dl, reason, err)
 	if derr != nil {
 		// Not recorded anywhere yet: leave the message to be redelivered.

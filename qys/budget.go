@@ -218,29 +218,16 @@ func (b *Budget) admit(now time.Time) (ok, probe bool, pause time.Duration, wake
 // request (see admit), then for a token. The ticket's release gives the
 // slot back; it is idempotent. Every ticket must be reported to answered.
 // A stop channel set on ctx (StopBudgetWaits) ends the waits too.
-func (b *Budget) acquire(ctx context.Context) (tk *ticket, err error) {
+func (b *Budget) acquire(ctx context.Context) (*ticket, error) {
 	if b == nil {
 		return &ticket{release: func() {}}, nil
 	}
 	stop := stopOf(ctx)
-	fail := func(err error) (*ticket, error) { return nil, err }
 	start := b.now()
-	waited := false
-	if b.slots != nil {
-		select {
-		case b.slots <- struct{}{}:
-		default:
-			waited = true
-			select {
-			case b.slots <- struct{}{}:
-			case <-ctx.Done():
-				b.report(start, true)
-				return fail(context.Cause(ctx))
-			case <-stop:
-				b.report(start, true)
-				return fail(ErrBudgetStopped)
-			}
-		}
+	waited, err := b.takeSlot(ctx, stop)
+	if err != nil {
+		b.report(start, true)
+		return nil, err
 	}
 	var once sync.Once
 	release := func() {
@@ -252,12 +239,54 @@ func (b *Budget) acquire(ctx context.Context) (tk *ticket, err error) {
 		})
 	}
 	b.inFlight.Add(1)
-	probe := false
+	probe, waitedAdmit, err := b.waitAdmitted(ctx, stop)
+	waited = waited || waitedAdmit
+	if err != nil {
+		release()
+		b.report(start, true)
+		return nil, err
+	}
+	tk := &ticket{probe: probe, release: release}
+	waitedToken, err := b.waitToken(ctx, stop)
+	if err != nil {
+		b.answered(tk, err, 0) // a probe that never went frees its place
+		release()
+		b.report(start, true)
+		return nil, err
+	}
+	tk.sentAt = b.now()
+	b.report(start, waited || waitedToken)
+	return tk, nil
+}
+
+// takeSlot waits for an in-flight slot (when the budget bounds them) and
+// reports whether it had to wait.
+func (b *Budget) takeSlot(ctx context.Context, stop <-chan struct{}) (bool, error) {
+	if b.slots == nil {
+		return false, nil
+	}
+	select {
+	case b.slots <- struct{}{}:
+		return false, nil
+	default:
+	}
+	select {
+	case b.slots <- struct{}{}:
+		return true, nil
+	case <-ctx.Done():
+		return true, context.Cause(ctx)
+	case <-stop:
+		return true, ErrBudgetStopped
+	}
+}
+
+// waitAdmitted waits until admit lets the request go, and reports whether
+// it goes as the spell's probe and whether it had to wait.
+func (b *Budget) waitAdmitted(ctx context.Context, stop <-chan struct{}) (probe, waited bool, err error) {
 	for {
 		ok, p, pause, wake := b.admit(b.now())
 		if ok {
-			probe = p
-			break
+			return p, waited, nil
 		}
 		waited = true
 		var tc <-chan time.Time
@@ -278,37 +307,34 @@ func (b *Budget) acquire(ctx context.Context) (tk *ticket, err error) {
 			t.Stop()
 		}
 		if err != nil {
-			release()
-			b.report(start, true)
-			return fail(err)
+			return false, true, err
 		}
 	}
-	tk = &ticket{probe: probe, release: release}
-	if b.lim != nil {
-		r := b.lim.Reserve()
-		if d := r.Delay(); d > 0 {
-			waited = true
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				err = context.Cause(ctx)
-			case <-stop:
-				err = ErrBudgetStopped
-			}
-			t.Stop()
-			if err != nil {
-				r.Cancel()
-				b.answered(tk, err, 0) // a probe that never went frees its place
-				release()
-				b.report(start, true)
-				return fail(err)
-			}
-		}
+}
+
+// waitToken waits for the rate limiter's token (when the budget has a
+// rate) and reports whether it had to wait.
+func (b *Budget) waitToken(ctx context.Context, stop <-chan struct{}) (bool, error) {
+	if b.lim == nil {
+		return false, nil
 	}
-	tk.sentAt = b.now()
-	b.report(start, waited)
-	return tk, nil
+	r := b.lim.Reserve()
+	d := r.Delay()
+	if d <= 0 {
+		return false, nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		r.Cancel()
+		return true, context.Cause(ctx)
+	case <-stop:
+		r.Cancel()
+		return true, ErrBudgetStopped
+	}
 }
 
 func (b *Budget) report(start time.Time, waited bool) {

@@ -51,22 +51,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	}
 	e := envReader{getenv: getenv, c: c}
 	c.HTTPAddr = e.str("HTTP_ADDR", c.HTTPAddr)
-	c.NATSURL = e.str("NATS_URL", "")
-	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
-	switch access := strings.ToLower(strings.TrimSpace(e.str("EMBEDDED_NATS_ACCESS", AccessSubscribe))); access {
-	case AccessSubscribe:
-	case AccessPublish:
-		c.EmbeddedNATSPublish = true
-	default:
-		c.problems = append(c.problems, fmt.Errorf("%sEMBEDDED_NATS_ACCESS: %q: want %s (the port's clients may only subscribe; the grouped sync stays) or %s (they may publish too; a synced store then fsyncs each write, several times slower)",
-			Prefix, access, AccessSubscribe, AccessPublish))
-	}
-	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
-	if strings.EqualFold(strings.TrimSpace(e.str("NATS_SYNC", "")), SyncEachWrite) {
-		c.NATSSyncEachWrite = true
-	} else {
-		c.NATSSyncInterval = e.duration("NATS_SYNC")
-	}
+	e.nats()
 	c.DataDir = e.str("DATA_DIR", DefaultDataDir)
 	c.DB = Secret(e.str("DB", "sqlite://"+filepath.Join(c.DataDir, "ledger.db")))
 	c.SQLiteCache = e.bytes("SQLITE_CACHE")
@@ -104,7 +89,38 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	}
 	c.File = e.str("CONFIG", "")
 	c.APIBudget = APIBudget{Rate: int(e.count("API_RATE")), InFlight: int(e.count("API_INFLIGHT"))}
+	e.tenants()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// nats reads the NATS settings.
+func (e envReader) nats() {
+	c := e.c
+	c.NATSURL = e.str("NATS_URL", "")
+	c.EmbeddedNATSAddr = e.str("EMBEDDED_NATS_ADDR", "")
+	switch access := strings.ToLower(strings.TrimSpace(e.str("EMBEDDED_NATS_ACCESS", AccessSubscribe))); access {
+	case AccessSubscribe:
+	case AccessPublish:
+		c.EmbeddedNATSPublish = true
+	default:
+		c.problems = append(c.problems, fmt.Errorf("%sEMBEDDED_NATS_ACCESS: %q: want %s (the port's clients may only subscribe; the grouped sync stays) or %s (they may publish too; a synced store then fsyncs each write, several times slower)",
+			Prefix, access, AccessSubscribe, AccessPublish))
+	}
+	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
+	if strings.EqualFold(strings.TrimSpace(e.str("NATS_SYNC", "")), SyncEachWrite) {
+		c.NATSSyncEachWrite = true
+	} else {
+		c.NATSSyncInterval = e.duration("NATS_SYNC")
+	}
+}
+
+// tenants makes the tenants: the "default" one from the environment,
+// and those of the tenants file.
+func (e envReader) tenants() {
+	c := e.c
 	baseURL := e.str("QYS_BASE_URL", DefaultQYSBaseURL)
 	if c.File == "" || e.str("CALLBACK_SECRET", "") != "" || e.str("ALLOW_UNSIGNED", "") != "" {
 		c.Tenants = append(c.Tenants, e.tenant(baseURL))
@@ -126,10 +142,6 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	for i := range c.Tenants {
 		c.Tenants[i].Window = c.Window
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // Values of QYSHOOK_API_CHECK.
