@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/docs"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
@@ -135,7 +136,7 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 		}
 	}
 	// Paging keeps the filter.
-	if got := pages[certificationView](t, f, "/certifications?tenant=default&confirmed=false&limit=1"); len(got) != 2 {
+	if got := pages[adminapi.Certification](t, f, "/certifications?tenant=default&confirmed=false&limit=1"); len(got) != 2 {
 		t.Errorf("confirmed=false by pages of 1: %d items, want 2", len(got))
 	}
 	for _, bad := range []struct{ path, mentions string }{
@@ -143,7 +144,7 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 		{"/certifications?tenant=default&pending=1", "pending"},
 		{"/certifications?tenant=default&state=CERTIFIED", "state"},
 	} {
-		if msg := f.wantError(t, http.MethodGet, viewerToken, bad.path, http.StatusBadRequest, CodeBadRequest); !strings.Contains(msg, bad.mentions) {
+		if msg := f.wantError(t, http.MethodGet, viewerToken, bad.path, http.StatusBadRequest, adminapi.CodeBadRequest); !strings.Contains(msg, bad.mentions) {
 			t.Errorf("%s: message %q does not name %q", bad.path, msg, bad.mentions)
 		}
 	}
@@ -166,8 +167,8 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 	if st := f.get(t, operatorToken, "/certifications/default/odd", &one); st != http.StatusOK || one["answer"] == nil {
 		t.Errorf("operator, odd: %d answer %v", st, one["answer"])
 	}
-	f.wantError(t, http.MethodGet, viewerToken, "/certifications/default/nobody", http.StatusNotFound, CodeNotFound)
-	f.wantError(t, http.MethodGet, viewerToken, "/certifications/no%20such/forged", http.StatusNotFound, CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/default/nobody", http.StatusNotFound, adminapi.CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/no%20such/forged", http.StatusNotFound, adminapi.CodeNotFound)
 }
 
 // TestOverviewCertificationCounts: the overview counts unconfirmed and
