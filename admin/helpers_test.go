@@ -116,12 +116,7 @@ func (f *fixture) do(tb testing.TB, method, token, path string, out any) int {
 }
 
 // errorBody is the error shape.
-type errorBody struct {
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+type errorBody = adminapi.ErrorBody
 
 // wantError checks a status and the error shape with code.
 func (f *fixture) wantError(tb testing.TB, method, token, path string, status int, code string) string {

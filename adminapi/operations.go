@@ -108,8 +108,10 @@ const (
 
 // Job is a background job of the admin API's process: a replay (POST
 // /replays, GET /replays, /replays/{id}) or a reconcile pass (POST
-// /reconcile). Report is set once it finished: a ReplayReport or a
-// ReconcileRun (see the methods of those names).
+// /reconcile). Report is set once a replay job finished: decode it with
+// ReplayReport. (A reconcile pass's figures are read from GET
+// /reconcile-runs: its job is shown only as POST /reconcile answers it,
+// running.)
 type Job struct {
 	ID          string          `json:"id"`
 	Kind        string          `json:"kind"` // replay or reconcile
@@ -136,21 +138,11 @@ type JobProgress struct {
 // ReplayReport decodes the Report of a finished replay job (nil while it
 // runs).
 func (j Job) ReplayReport() (*ReplayReport, error) {
-	return decodeReport[ReplayReport](j.Report)
-}
-
-// ReconcileRun decodes the Report of a finished reconcile job (nil while
-// it runs).
-func (j Job) ReconcileRun() (*ReconcileRun, error) {
-	return decodeReport[ReconcileRun](j.Report)
-}
-
-func decodeReport[T any](raw json.RawMessage) (*T, error) {
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+	if len(j.Report) == 0 || bytes.Equal(j.Report, []byte("null")) {
 		return nil, nil
 	}
-	v := new(T)
-	if err := json.Unmarshal(raw, v); err != nil {
+	v := new(ReplayReport)
+	if err := json.Unmarshal(j.Report, v); err != nil {
 		return nil, err
 	}
 	return v, nil
