@@ -428,7 +428,7 @@ func TestContractFacts(t *testing.T) {
 	c := f.client(t)
 	f.login(t, c, viewerToken)
 	st, body, _ := send(t, c, http.MethodGet, f.srv.URL+"/api/v1/contracts/default/c1/facts", nil)
-	var pg struct{ Items []adminapi.Fact }
+	var pg adminapi.Page[adminapi.Fact]
 	if err := json.Unmarshal([]byte(body), &pg); err != nil || st != http.StatusOK {
 		t.Fatalf("%d %s %v", st, body, err)
 	}
