@@ -395,10 +395,7 @@ func pages[T any](t *testing.T, f *fixture, path string) []T {
 	var out []T
 	next := path
 	for range 50 {
-		var p struct {
-			Items      []T    `json:"items"`
-			NextCursor string `json:"next_cursor"`
-		}
+		var p adminapi.Page[T]
 		if st := f.get(t, viewerToken, next, &p); st != http.StatusOK {
 			t.Fatalf("%s: %d", next, st)
 		}

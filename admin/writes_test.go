@@ -246,9 +246,7 @@ func TestDeadLetterWrites(t *testing.T) {
 		t.Errorf("failed purge audit = %+v", last)
 	}
 	// The viewer reads the audit trail too.
-	var page struct {
-		Items []adminapi.AuditEntry `json:"items"`
-	}
+	var page adminapi.Page[adminapi.AuditEntry]
 	if st := f.get(t, viewerToken, "/audit?limit=2", &page); st != http.StatusOK || len(page.Items) != 2 || page.Items[0].ID != last.ID {
 		t.Errorf("GET /audit = %d %+v", st, page)
 	}
@@ -314,9 +312,7 @@ func TestReplayDryRunThenConfirm(t *testing.T) {
 	if st := f.post(t, operatorToken, "/replays", map[string]any{"selector": sel, "confirm": dry.Confirm}, &e); st != http.StatusConflict {
 		t.Errorf("a spent token ran again: %d %+v", st, e.Error)
 	}
-	var list struct {
-		Items []adminapi.Job `json:"items"`
-	}
+	var list adminapi.Page[adminapi.Job]
 	if st := f.get(t, viewerToken, "/replays", &list); st != http.StatusOK || len(list.Items) != 1 || list.Items[0].ID != job.ID {
 		t.Errorf("GET /replays = %d %+v", st, list)
 	}
@@ -357,9 +353,7 @@ func TestReconcileJob(t *testing.T) {
 		t.Fatalf("POST /reconcile = %d %+v", st, job)
 	}
 	<-entered
-	var runs struct {
-		Items []adminapi.ReconcileRun `json:"items"`
-	}
+	var runs adminapi.Page[adminapi.ReconcileRun]
 	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 ||
 		runs.Items[0].ID != job.ID || runs.Items[0].State != adminapi.JobRunning {
 		t.Fatalf("runs while running = %d %+v", st, runs)
@@ -436,9 +430,7 @@ func TestReconcileAgainOnceRecordedDone(t *testing.T) {
 		t.Fatalf("first POST /reconcile = %d %+v", st, first)
 	}
 	<-hold.stored
-	var runs struct {
-		Items []adminapi.ReconcileRun `json:"items"`
-	}
+	var runs adminapi.Page[adminapi.ReconcileRun]
 	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 ||
 		runs.Items[0].ID != first.ID || runs.Items[0].State != adminapi.JobDone {
 		t.Fatalf("runs once the first is recorded = %d %+v", st, runs)
@@ -474,10 +466,7 @@ func TestOverviewAndDocuments(t *testing.T) {
 	f.addDeadLetter(t, testEnvelope("default", "c9", "SIGNED"), 5)
 	f.publish(t, testEnvelope("default", "c1", "SIGNED"))
 
-	var docs struct {
-		Items      []adminapi.QueuedDocument `json:"items"`
-		NextCursor string                    `json:"next_cursor"`
-	}
+	var docs adminapi.Page[adminapi.QueuedDocument]
 	if st := f.get(t, viewerToken, "/documents?state=pending&limit=1", &docs); st != http.StatusOK || len(docs.Items) != 1 ||
 		docs.Items[0].ID != "d1" || docs.Items[0].State != "pending" || docs.NextCursor == "" {
 		t.Fatalf("documents page 1 = %d %+v", st, docs)
