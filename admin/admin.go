@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -244,11 +245,11 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 			tok, ok := a.token(r)
 			role := tok.role
 			if !ok {
-				writeError(w, r, errorf(CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
+				writeError(w, r, errorf(adminapi.CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
 				return
 			}
 			if !role.allows(need) {
-				writeError(w, r, errorf(CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
+				writeError(w, r, errorf(adminapi.CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok)))

@@ -13,15 +13,15 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/docs"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 )
 
-type contractPage struct {
-	Items      []contractView `json:"items"`
-	NextCursor string         `json:"next_cursor"`
-}
+// contractPage decodes a listing into the detail type, so a test can see
+// that rows come without detail, signatories and documents.
+type contractPage = adminapi.Page[adminapi.ContractDetail]
 
 func TestAuth(t *testing.T) {
 	f := newFixture(t)
@@ -40,7 +40,7 @@ func TestAuth(t *testing.T) {
 		{"LowerCaseScheme", "bearer " + operatorToken, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+Prefix+"/contracts", nil)
+			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+adminapi.Prefix+"/contracts", nil)
 			if tc.header != "" {
 				req.Header.Set("Authorization", tc.header)
 			}
@@ -54,7 +54,7 @@ func TestAuth(t *testing.T) {
 			}
 			if tc.status == http.StatusUnauthorized {
 				var e errorBody
-				if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == nil || e.Error.Code != CodeUnauthorized {
+				if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == nil || e.Error.Code != adminapi.CodeUnauthorized {
 					t.Errorf("body = %+v, %v; want the error shape", e.Error, err)
 				}
 				if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
@@ -66,9 +66,9 @@ func TestAuth(t *testing.T) {
 	// Every route, the OpenAPI document included, needs a token.
 	for _, p := range []string{"/openapi.json", "/contracts/default/c1", "/certifications?tenant=default",
 		"/events?tenant=default&contract_id=c1", "/dead-letters", "/dead-letters/1", "/streams", "/no-such-route"} {
-		f.wantError(t, http.MethodGet, "", p, http.StatusUnauthorized, CodeUnauthorized)
+		f.wantError(t, http.MethodGet, "", p, http.StatusUnauthorized, adminapi.CodeUnauthorized)
 	}
-	f.wantError(t, http.MethodDelete, "", "/contracts", http.StatusUnauthorized, CodeUnauthorized)
+	f.wantError(t, http.MethodDelete, "", "/contracts", http.StatusUnauthorized, adminapi.CodeUnauthorized)
 }
 
 // TestOperatorRoute: a route that needs the operator role (as the write
@@ -87,8 +87,8 @@ func TestOperatorRoute(t *testing.T) {
 	}})
 	f := &fixture{srv: httptest.NewServer(a.buildRouter(table))}
 	defer f.srv.Close()
-	f.wantError(t, http.MethodPost, viewerToken, "/write", http.StatusForbidden, CodeForbidden)
-	f.wantError(t, http.MethodPost, "", "/write", http.StatusUnauthorized, CodeUnauthorized)
+	f.wantError(t, http.MethodPost, viewerToken, "/write", http.StatusForbidden, adminapi.CodeForbidden)
+	f.wantError(t, http.MethodPost, "", "/write", http.StatusUnauthorized, adminapi.CodeUnauthorized)
 	var got map[string]string
 	if st := f.do(t, http.MethodPost, operatorToken, "/write", &got); st != http.StatusOK || got["role"] != "operator" {
 		t.Errorf("operator: %d %v", st, got)
@@ -150,7 +150,7 @@ func TestMaskingByRole(t *testing.T) {
 			t.Errorf("viewer %s: no masked phone: %s", p, viewer)
 		}
 	}
-	var c contractView
+	var c adminapi.ContractDetail
 	f.get(t, viewerToken, "/contracts/default/c1", &c)
 	if len(c.Signatories) != 2 || c.Signatories[0].TenantName != "张*" || c.Subject != "租赁合同 c1" {
 		t.Errorf("viewer contract = %+v", c)
@@ -166,7 +166,7 @@ func TestContractDetail(t *testing.T) {
 	f := newFixture(t)
 	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
 	MustApply(t, f.ledger, "default", "c1", "COMPLETE", base.Add(time.Hour))
-	var c contractView
+	var c adminapi.ContractDetail
 	if st := f.get(t, operatorToken, "/contracts/default/c1", &c); st != http.StatusOK {
 		t.Fatalf("status %d", st)
 	}
@@ -197,7 +197,7 @@ func TestDocumentVerification(t *testing.T) {
 		VerifyVerdict: "invalid", VerifySignatures: 2, VerifiedAt: &now, VerifyProblem: "signature 2: digest mismatch"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var c contractView
+	var c adminapi.ContractDetail
 	if st := f.get(t, viewerToken, "/contracts/default/c1", &c); st != http.StatusOK || len(c.Documents) != 1 {
 		t.Fatalf("status %d, documents %+v", st, c.Documents)
 	}
@@ -212,11 +212,11 @@ func TestNotFound(t *testing.T) {
 	f := newFixture(t)
 	for _, p := range []string{"/contracts/default/missing", "/contracts/bad%20tenant/x", "/dead-letters/42",
 		"/nothing", "/contracts/default", "/../../etc/passwd"} {
-		f.wantError(t, http.MethodGet, viewerToken, p, http.StatusNotFound, CodeNotFound)
+		f.wantError(t, http.MethodGet, viewerToken, p, http.StatusNotFound, adminapi.CodeNotFound)
 	}
-	f.wantError(t, http.MethodDelete, viewerToken, "/contracts", http.StatusMethodNotAllowed, CodeMethodNotAllowed)
-	f.wantError(t, http.MethodPost, operatorToken, "/streams", http.StatusMethodNotAllowed, CodeMethodNotAllowed)
-	f.wantError(t, http.MethodGet, viewerToken, "/dead-letters/abc", http.StatusBadRequest, CodeBadRequest)
+	f.wantError(t, http.MethodDelete, viewerToken, "/contracts", http.StatusMethodNotAllowed, adminapi.CodeMethodNotAllowed)
+	f.wantError(t, http.MethodPost, operatorToken, "/streams", http.StatusMethodNotAllowed, adminapi.CodeMethodNotAllowed)
+	f.wantError(t, http.MethodGet, viewerToken, "/dead-letters/abc", http.StatusBadRequest, adminapi.CodeBadRequest)
 }
 
 // TestContractsPagination: pages of every size visit every row once, in
@@ -338,7 +338,7 @@ func TestBadRequests(t *testing.T) {
 		{"/contracts/default/c1?verbose=1", "verbose"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			msg := f.wantError(t, http.MethodGet, viewerToken, tc.path, http.StatusBadRequest, CodeBadRequest)
+			msg := f.wantError(t, http.MethodGet, viewerToken, tc.path, http.StatusBadRequest, adminapi.CodeBadRequest)
 			if !strings.Contains(msg, tc.mentions) {
 				t.Errorf("message %q does not name %q", msg, tc.mentions)
 			}
@@ -362,7 +362,7 @@ func TestCertificationsAndDeadLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	certs := pages[certificationView](t, f, "/certifications?tenant=default&limit=2")
+	certs := pages[adminapi.Certification](t, f, "/certifications?tenant=default&limit=2")
 	var ids []string
 	for _, c := range certs {
 		ids = append(ids, c.RequestID)
@@ -373,17 +373,17 @@ func TestCertificationsAndDeadLetters(t *testing.T) {
 	if !slices.Equal(ids, []string{"r4", "r2", "r3", "r0", "r1"}) {
 		t.Errorf("certifications = %v", ids)
 	}
-	dls := pages[deadLetterView](t, f, "/dead-letters?limit=2")
+	dls := pages[adminapi.DeadLetter](t, f, "/dead-letters?limit=2")
 	if len(dls) != 5 || dls[0].EventID != "dl0" || dls[4].EventID != "dl4" || dls[0].Payload != nil {
 		t.Errorf("dead letters = %+v", dls)
 	}
-	if b := pages[deadLetterView](t, f, "/dead-letters?tenant=b&limit=1"); len(b) != 2 || b[0].EventID != "dl1" || b[1].EventID != "dl3" {
+	if b := pages[adminapi.DeadLetter](t, f, "/dead-letters?tenant=b&limit=1"); len(b) != 2 || b[0].EventID != "dl1" || b[1].EventID != "dl3" {
 		t.Errorf("tenant b dead letters = %+v", b)
 	}
 	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
 	MustApply(t, f.ledger, "default", "c1", "COMPLETE", base.Add(time.Minute))
 	MustApply(t, f.ledger, "default", "c1", "INVALIDED", base.Add(2*time.Minute))
-	evs := pages[eventView](t, f, "/events?tenant=default&contract_id=c1&limit=2")
+	evs := pages[adminapi.Event](t, f, "/events?tenant=default&contract_id=c1&limit=2")
 	if len(evs) != 3 || evs[0].Type != "SIGNING" || evs[2].Type != "INVALIDED" {
 		t.Errorf("events = %+v", evs)
 	}
@@ -395,10 +395,7 @@ func pages[T any](t *testing.T, f *fixture, path string) []T {
 	var out []T
 	next := path
 	for range 50 {
-		var p struct {
-			Items      []T    `json:"items"`
-			NextCursor string `json:"next_cursor"`
-		}
+		var p adminapi.Page[T]
 		if st := f.get(t, viewerToken, next, &p); st != http.StatusOK {
 			t.Fatalf("%s: %d", next, st)
 		}
@@ -432,7 +429,7 @@ func TestStreams(t *testing.T) {
 	}
 	for range batch.Messages() { // delivered, not acknowledged
 	}
-	var p struct{ Items []streamView }
+	var p struct{ Items []adminapi.Stream }
 	if st := f.get(t, viewerToken, "/streams", &p); st != http.StatusOK {
 		t.Fatalf("status %d", st)
 	}
@@ -458,7 +455,7 @@ func TestStreamsWithoutJetStream(t *testing.T) {
 	}
 	f := &fixture{srv: httptest.NewServer(a)}
 	defer f.srv.Close()
-	f.wantError(t, http.MethodGet, viewerToken, "/streams", http.StatusServiceUnavailable, CodeUnavailable)
+	f.wantError(t, http.MethodGet, viewerToken, "/streams", http.StatusServiceUnavailable, adminapi.CodeUnavailable)
 }
 
 // TestOpenAPICoversRoutes: every route the router serves is in
@@ -477,7 +474,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	var described []string
 	for p, ops := range doc.Paths {
 		for m := range ops {
-			described = append(described, strings.ToUpper(m)+" "+Prefix+p)
+			described = append(described, strings.ToUpper(m)+" "+adminapi.Prefix+p)
 		}
 	}
 	a, err := New(Options{Tokens: []Token{{Secret: viewerToken, Role: RoleViewer}}, Ledger: testdb.Open(t, testdb.SQLite)})

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qyshook/qyshook/docs"
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
@@ -135,7 +135,7 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 		}
 	}
 	// Paging keeps the filter.
-	if got := pages[certificationView](t, f, "/certifications?tenant=default&confirmed=false&limit=1"); len(got) != 2 {
+	if got := pages[adminapi.Certification](t, f, "/certifications?tenant=default&confirmed=false&limit=1"); len(got) != 2 {
 		t.Errorf("confirmed=false by pages of 1: %d items, want 2", len(got))
 	}
 	for _, bad := range []struct{ path, mentions string }{
@@ -143,7 +143,7 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 		{"/certifications?tenant=default&pending=1", "pending"},
 		{"/certifications?tenant=default&state=CERTIFIED", "state"},
 	} {
-		if msg := f.wantError(t, http.MethodGet, viewerToken, bad.path, http.StatusBadRequest, CodeBadRequest); !strings.Contains(msg, bad.mentions) {
+		if msg := f.wantError(t, http.MethodGet, viewerToken, bad.path, http.StatusBadRequest, adminapi.CodeBadRequest); !strings.Contains(msg, bad.mentions) {
 			t.Errorf("%s: message %q does not name %q", bad.path, msg, bad.mentions)
 		}
 	}
@@ -166,8 +166,8 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 	if st := f.get(t, operatorToken, "/certifications/default/odd", &one); st != http.StatusOK || one["answer"] == nil {
 		t.Errorf("operator, odd: %d answer %v", st, one["answer"])
 	}
-	f.wantError(t, http.MethodGet, viewerToken, "/certifications/default/nobody", http.StatusNotFound, CodeNotFound)
-	f.wantError(t, http.MethodGet, viewerToken, "/certifications/no%20such/forged", http.StatusNotFound, CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/default/nobody", http.StatusNotFound, adminapi.CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/certifications/no%20such/forged", http.StatusNotFound, adminapi.CodeNotFound)
 }
 
 // TestOverviewCertificationCounts: the overview counts unconfirmed and
@@ -175,18 +175,7 @@ func TestUnconfirmedCertificationsVisible(t *testing.T) {
 func TestOverviewCertificationCounts(t *testing.T) {
 	f := newFixture(t)
 	seedCertifications(t, f.ledger)
-	var ov struct {
-		Tenants []struct {
-			Tenant                    string `json:"tenant"`
-			Certifications            int64  `json:"certifications"`
-			UnconfirmedCertifications int64  `json:"unconfirmed_certifications"`
-			PendingCertifications     int64  `json:"pending_certifications"`
-		} `json:"tenants"`
-		Certifications struct {
-			Unconfirmed int64 `json:"unconfirmed"`
-			Pending     int64 `json:"pending"`
-		} `json:"certifications"`
-	}
+	var ov adminapi.Overview
 	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK {
 		t.Fatalf("overview: %d", st)
 	}
@@ -199,108 +188,37 @@ func TestOverviewCertificationCounts(t *testing.T) {
 	}
 }
 
-// TestOpenAPISchemasMatchAnswers: the keys of real answers are the
-// properties the OpenAPI schemas describe, both ways, for the
-// certification routes, the overview and the reconcile runs.
-func TestOpenAPISchemasMatchAnswers(t *testing.T) {
-	var doc struct {
-		Components struct {
-			Schemas map[string]json.RawMessage `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(docs.AdminOpenAPI, &doc); err != nil {
-		t.Fatal(err)
-	}
-	type schema struct {
-		Ref        string             `json:"$ref"`
-		Properties map[string]*schema `json:"properties"`
-		Items      *schema            `json:"items"`
-		OneOf      []*schema          `json:"oneOf"`
-	}
-	resolve := func(s *schema) *schema {
-		for s != nil && (s.Ref != "" || len(s.OneOf) > 0) {
-			if s.Ref != "" {
-				var r schema
-				if err := json.Unmarshal(doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")], &r); err != nil {
-					t.Fatalf("%s: %v", s.Ref, err)
-				}
-				s = &r
-				continue
-			}
-			s = s.OneOf[0]
-		}
-		return s
-	}
-	// check compares obj's keys with the schema's properties; optional
-	// properties may be absent.
-	check := func(where string, s *schema, obj map[string]any, optional ...string) {
-		s = resolve(s)
-		if s == nil || s.Properties == nil {
-			t.Fatalf("%s: no schema properties", where)
-		}
-		for k := range obj {
-			if _, ok := s.Properties[k]; !ok {
-				t.Errorf("%s: answer key %q is not in the schema", where, k)
-			}
-		}
-		for k := range s.Properties {
-			if _, ok := obj[k]; !ok && !slices.Contains(optional, k) {
-				t.Errorf("%s: schema property %q is not in the answer", where, k)
-			}
-		}
-	}
-	named := func(n string) *schema { return &schema{Ref: "#/components/schemas/" + n} }
-
+// TestCertificationAnswersAndRunFigures: the one-certification answer
+// carries the kept answer (odd) or the detail (forged) to an operator, and
+// a reconcile run's certification figures reach /reconcile-runs and the
+// overview. (The fields of every answer against docs/admin-openapi.json:
+// TestOpenAPIMatchesTheTypes and TestEveryRouteAnswersTheContract.)
+func TestCertificationAnswersAndRunFigures(t *testing.T) {
 	f := newFixture(t)
 	seedCertifications(t, f.ledger)
-	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
-	for _, id := range []string{"odd", "forged"} {
-		var one map[string]any
-		if st := f.get(t, operatorToken, "/certifications/default/"+id, &one); st != http.StatusOK {
-			t.Fatalf("one: %d", st)
-		}
-		optional := []string{}
-		if id == "forged" {
-			optional = append(optional, "answer")
-		}
-		if id == "odd" {
-			optional = append(optional, "detail")
-		}
-		check("GET /certifications/{tenant}/{request_id} "+id, named("Certification"), one, optional...)
+	var odd, forged adminapi.Certification
+	if st := f.get(t, operatorToken, "/certifications/default/odd", &odd); st != http.StatusOK || len(odd.Answer) == 0 {
+		t.Errorf("odd = %d %+v, want the kept answer", st, odd)
 	}
-	for _, it := range f.rawItems(t, operatorToken, "/certifications?tenant=default") {
-		check("GET /certifications item", named("Certification"), it, "answer", "detail")
+	if st := f.get(t, operatorToken, "/certifications/default/forged", &forged); st != http.StatusOK || len(forged.Detail) == 0 {
+		t.Errorf("forged = %d %+v, want the detail", st, forged)
 	}
-	var page map[string]any
-	f.get(t, viewerToken, "/certifications?tenant=default&limit=1", &page)
-	check("GET /certifications", named("CertificationPage"), page)
-
-	// A finished reconcile run, for the overview's last_reconcile and
-	// /reconcile-runs.
 	done := base.Add(time.Hour)
 	if err := f.ledger.(store.AdminLog).SaveReconcileRun(context.Background(), store.ReconcileRun{ID: "run-1", StartedAt: base,
 		FinishedAt: &done, StartedBy: "operator:ab12", Since: base.Add(-time.Hour), Checked: 1, CertificationsChecked: 2,
 		CertificationsUnconfirmed: 1, UnconfirmedCertifications: []string{"forged"}}); err != nil {
 		t.Fatal(err)
 	}
-	var ov map[string]any
-	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK {
-		t.Fatalf("overview: %d", st)
+	var runs adminapi.Page[adminapi.ReconcileRun]
+	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 {
+		t.Fatalf("reconcile runs = %d %+v", st, runs)
 	}
-	check("GET /overview", named("Overview"), ov, "errors")
-	ovs := resolve(named("Overview"))
-	for _, tv := range ov["tenants"].([]any) {
-		check("GET /overview tenants[]", ovs.Properties["tenants"].Items, tv.(map[string]any))
+	if r := runs.Items[0]; r.CertificationsChecked != 2 || r.CertificationsUnconfirmed != 1 ||
+		fmt.Sprint(r.UnconfirmedCertifications) != "[forged]" || r.State != adminapi.JobDone {
+		t.Errorf("reconcile run = %+v", r)
 	}
-	check("GET /overview certifications", ovs.Properties["certifications"], ov["certifications"].(map[string]any))
-	check("GET /overview last_reconcile", named("ReconcileRun"), ov["last_reconcile"].(map[string]any), "error")
-	runs := f.rawItems(t, viewerToken, "/reconcile-runs")
-	if len(runs) != 1 {
-		t.Fatalf("reconcile runs = %v", runs)
-	}
-	check("GET /reconcile-runs item", named("ReconcileRun"), runs[0], "error")
-	if runs[0]["certifications_checked"] != 2.0 || runs[0]["certifications_unconfirmed"] != 1.0 ||
-		fmt.Sprint(runs[0]["unconfirmed_certifications"]) != "[forged]" {
-		t.Errorf("reconcile run = %v", runs[0])
+	var ov adminapi.Overview
+	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK || ov.LastReconcile == nil || ov.LastReconcile.ID != "run-1" {
+		t.Errorf("overview last_reconcile = %d %+v", st, ov.LastReconcile)
 	}
 }

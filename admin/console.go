@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -128,7 +129,7 @@ func NewConsole(o ConsoleOptions) (*Console, error) {
 	return c, nil
 }
 
-// ServeHTTP serves the console and, below Prefix, the API. An API request
+// ServeHTTP serves the console and, below adminapi.Prefix, the API. An API request
 // without an Authorization header is authenticated by the session cookie;
 // such a request that is not a GET or HEAD must carry CSRFHeader.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +140,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(c.streams, cancel)
 	defer stop()
 	r = r.WithContext(context.WithValue(r.Context(), streamCtxKey{}, sctx))
-	if r.URL.Path == Prefix || strings.HasPrefix(r.URL.Path, Prefix+"/") {
+	if r.URL.Path == adminapi.Prefix || strings.HasPrefix(r.URL.Path, adminapi.Prefix+"/") {
 		c.api(w, r)
 		return
 	}
@@ -165,7 +166,7 @@ func (c *Console) api(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" {
 		if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(CSRFHeader) == "" {
-				writeError(w, r, errorf(CodeForbidden, "a request with the console's session cookie needs the %s header", CSRFHeader))
+				writeError(w, r, errorf(adminapi.CodeForbidden, "a request with the console's session cookie needs the %s header", CSRFHeader))
 				return
 			}
 			r = r.Clone(r.Context())
@@ -199,7 +200,7 @@ func (c *Console) tokenRole(token string) (Role, bool) {
 
 // headerRole runs the API's authentication on an Authorization header.
 func (c *Console) headerRole(authorization string) (Role, bool) {
-	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: Prefix}, Header: http.Header{}}).WithContext(context.Background())
+	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: adminapi.Prefix}, Header: http.Header{}}).WithContext(context.Background())
 	r.Header.Set("Authorization", authorization)
 	var role Role
 	c.o.API.authenticate(RoleViewer)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
@@ -418,32 +419,32 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, ro
 // signed document holds personal data a viewer must not see). The file is
 // found through the ledger's row, never from a path in the request.
 func (c *Console) download(w http.ResponseWriter, r *http.Request) {
-	fail := func(e *Error) { writeError(w, r, e) }
+	fail := func(e *adminapi.Error) { writeError(w, r, e) }
 	role, ok := c.session(r)
 	if !ok {
 		if role, ok = c.headerRole(r.Header.Get("Authorization")); !ok {
-			fail(errorf(CodeUnauthorized, "sign in to the console or send a bearer token"))
+			fail(errorf(adminapi.CodeUnauthorized, "sign in to the console or send a bearer token"))
 			return
 		}
 	}
 	if role != RoleOperator {
-		fail(errorf(CodeForbidden, "downloading a signed document needs the operator role"))
+		fail(errorf(adminapi.CodeForbidden, "downloading a signed document needs the operator role"))
 		return
 	}
 	if c.o.Docs == nil {
-		fail(errorf(CodeUnavailable, "this process has no document store"))
+		fail(errorf(adminapi.CodeUnavailable, "this process has no document store"))
 		return
 	}
 	tenant, id, docID := r.PathValue("tenant"), r.PathValue("id"), r.PathValue("doc")
 	if !events.ValidToken(tenant) {
-		fail(errorf(CodeNotFound, "no tenant %q", tenant))
+		fail(errorf(adminapi.CodeNotFound, "no tenant %q", tenant))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), c.o.API.o.Timeout)
 	defer cancel()
 	ct, err := c.o.API.o.Ledger.Contract(ctx, tenant, id)
 	if errors.Is(err, store.ErrNotFound) {
-		fail(errorf(CodeNotFound, "no contract %s in tenant %s", id, tenant))
+		fail(errorf(adminapi.CodeNotFound, "no contract %s in tenant %s", id, tenant))
 		return
 	}
 	if err != nil {
@@ -457,16 +458,16 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if doc == nil {
-		fail(errorf(CodeNotFound, "no document %s in contract %s", docID, id))
+		fail(errorf(adminapi.CodeNotFound, "no document %s in contract %s", docID, id))
 		return
 	}
 	if doc.Path == "" {
-		fail(errorf(CodeNotFound, "document %s is not archived yet", docID))
+		fail(errorf(adminapi.CodeNotFound, "document %s is not archived yet", docID))
 		return
 	}
 	f, err := c.o.Docs.Open(doc.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		fail(errorf(CodeNotFound, "the archived file of document %s is missing from the document store", docID))
+		fail(errorf(adminapi.CodeNotFound, "the archived file of document %s is missing from the document store", docID))
 		return
 	}
 	if err != nil {

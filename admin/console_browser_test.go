@@ -30,6 +30,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natstest"
@@ -124,18 +125,23 @@ func startStack(t *testing.T) *stack {
 	return &stack{fake: fake, admin: "http://" + adminAddr, receiver: "http://" + addr, nats: env, contracts: map[string]string{}}
 }
 
-// apiGet reads the admin API with the operator token.
+// apiGet reads the admin API with the operator token into out, an
+// adminapi type (fields the type lacks are refused).
 func (s *stack) apiGet(t *testing.T, path string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.admin+"/api/v1"+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, s.admin+adminapi.Prefix+path, nil)
 	req.Header.Set("Authorization", "Bearer "+bOperator)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(resp.Body).Decode(out)
+	if out != nil && resp.StatusCode == http.StatusOK {
+		dec := json.NewDecoder(resp.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(out); err != nil {
+			t.Errorf("GET %s: %v", path, err)
+		}
 	}
 	return resp.StatusCode
 }
@@ -150,16 +156,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-type apiContract struct {
-	ID        string `json:"id"`
-	Status    string `json:"status"`
-	Documents []struct {
-		ID     string `json:"id"`
-		SHA256 string `json:"sha256"`
-		Size   int64  `json:"size"`
-	} `json:"documents"`
 }
 
 // seed plays two contracts on the fake: a lease signed by both parties
@@ -186,7 +182,7 @@ func (s *stack) seed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the lease COMPLETE with its documents archived", func() bool {
-		var c apiContract
+		var c adminapi.ContractDetail
 		if s.apiGet(t, "/contracts/default/"+lease, &c) != http.StatusOK || c.Status != "COMPLETE" || len(c.Documents) == 0 {
 			return false
 		}
@@ -199,7 +195,7 @@ func (s *stack) seed(t *testing.T) {
 	})
 	s.fake.CompleteCompanyAuth("req-company-1", "上海某某科技有限公司", true)
 	waitFor(t, "the company certification", func() bool {
-		var p struct{ Items []any }
+		var p adminapi.Page[adminapi.Certification]
 		return s.apiGet(t, "/certifications?tenant=default", &p) == http.StatusOK && len(p.Items) == 1
 	})
 	// A forged certification: a plain, unsigned direct-mode personal
@@ -216,12 +212,7 @@ func (s *stack) seed(t *testing.T) {
 		t.Fatalf("forged certification callback: %d", resp.StatusCode)
 	}
 	waitFor(t, "the forged certification, unconfirmed", func() bool {
-		var p struct {
-			Items []struct {
-				RequestID string `json:"request_id"`
-				Reason    string `json:"reason"`
-			}
-		}
+		var p adminapi.Page[adminapi.Certification]
 		return s.apiGet(t, "/certifications?tenant=default&confirmed=false", &p) == http.StatusOK && len(p.Items) == 1 &&
 			p.Items[0].RequestID == forgedCertification && p.Items[0].Reason == "not_found"
 	})
@@ -239,7 +230,7 @@ func (s *stack) seed(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		var p struct{ Items []struct{ ID int64 } }
+		var p adminapi.Page[adminapi.DeadLetter]
 		waitFor(t, "the dead letter of "+id, func() bool {
 			return s.apiGet(t, "/dead-letters", &p) == http.StatusOK && len(p.Items) == 1+len(s.deadLetters)
 		})
@@ -529,7 +520,7 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		poll(t, ctx, fmt.Sprintf(`!document.querySelector('.dl-row[data-id="%s"]')`, id))
 		waitFor(t, "the retried callback applied", func() bool {
-			var c apiContract
+			var c adminapi.ContractDetail
 			return s.apiGet(t, "/contracts/default/"+lateContract, &c) == http.StatusOK && c.Status == "SIGNING"
 		})
 	})
@@ -555,7 +546,7 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatalf("purge: %q (%s)", msg, class)
 		}
 		poll(t, ctx, fmt.Sprintf(`!document.querySelector('%s')`, row))
-		var p struct{ Items []any }
+		var p adminapi.Page[adminapi.DeadLetter]
 		if s.apiGet(t, "/dead-letters", &p); len(p.Items) != 0 {
 			t.Errorf("%d dead letters left after the retry and the purge", len(p.Items))
 		}

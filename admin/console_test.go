@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -312,7 +313,7 @@ func TestConsoleDownload(t *testing.T) {
 // sseReader reads Server-Sent Events.
 type sseReader struct{ r *bufio.Reader }
 
-func (s sseReader) next(tb testing.TB) (event string, data liveEvent) {
+func (s sseReader) next(tb testing.TB) (event string, data adminapi.LiveEvent) {
 	tb.Helper()
 	for {
 		line, err := s.r.ReadString('\n')
@@ -427,7 +428,7 @@ func TestContractFacts(t *testing.T) {
 	c := f.client(t)
 	f.login(t, c, viewerToken)
 	st, body, _ := send(t, c, http.MethodGet, f.srv.URL+"/api/v1/contracts/default/c1/facts", nil)
-	var pg struct{ Items []factView }
+	var pg adminapi.Page[adminapi.Fact]
 	if err := json.Unmarshal([]byte(body), &pg); err != nil || st != http.StatusOK {
 		t.Fatalf("%d %s %v", st, body, err)
 	}

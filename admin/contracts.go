@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
@@ -31,11 +32,11 @@ func (a *API) listContracts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	unmasked := roleOf(r).seesPersonalData()
-	views := make([]contractView, 0, len(cs))
+	views := make([]adminapi.Contract, 0, len(cs))
 	for _, c := range cs {
-		views = append(views, viewContract(c, unmasked))
+		views = append(views, viewContract(c, unmasked).Contract)
 	}
-	writeJSON(w, http.StatusOK, paged(views, f.Limit-1, func(last contractView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, f.Limit-1, func(last adminapi.Contract) cursor {
 		return cursor{List: keyContracts, UpdatedAt: last.UpdatedAt, Tenant: last.Tenant, ID: last.ID}
 	}))
 	return nil
@@ -98,11 +99,11 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 	}
 	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "id")
 	if !events.ValidToken(tenant) {
-		return errorf(CodeNotFound, "no tenant %q", tenant)
+		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}
 	c, err := a.o.Ledger.Contract(r.Context(), tenant, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "no contract %s in tenant %s", id, tenant)
+		return errorf(adminapi.CodeNotFound, "no contract %s in tenant %s", id, tenant)
 	}
 	if err != nil {
 		return err
@@ -114,15 +115,15 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 	unmasked := roleOf(r).seesPersonalData()
 	v := viewContract(*c, unmasked)
 	v.Detail = jsonOut(c.Detail, unmasked)
-	v.Events = []eventView{}
+	v.Events = []adminapi.Event{}
 	for _, e := range evs {
 		v.Events = append(v.Events, viewEvent(e, unmasked))
 	}
 	if v.Signatories == nil {
-		v.Signatories = []signatoryView{}
+		v.Signatories = []adminapi.Signatory{}
 	}
 	if v.Documents == nil {
-		v.Documents = []documentView{}
+		v.Documents = []adminapi.Document{}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

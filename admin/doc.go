@@ -7,6 +7,8 @@
 // an operator reads it unmasked and will run the write routes. Every
 // failure answers one shape, {"error":{"code":"…","message":"…"}}; lists
 // answer {"items":[…],"next_cursor":"…"} and page with ?limit=&cursor=,
-// the cursor being opaque. The OpenAPI 3 description lives in
-// docs/admin-openapi.json and is served at /api/v1/openapi.json.
+// the cursor being opaque. The request and answer types are package
+// adminapi's (with a client for Go programs); the OpenAPI 3 description
+// lives in docs/admin-openapi.json, is checked against those types field
+// by field, and is served at /api/v1/openapi.json.
 package admin

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
@@ -78,7 +79,7 @@ func MustApply(tb testing.TB, l store.Ledger, tenant, id, status string, updated
 	}
 }
 
-// get calls path (below Prefix) with token ("" for none) and decodes the
+// get calls path (below adminapi.Prefix) with token ("" for none) and decodes the
 // JSON answer into out (when not nil). It returns the status.
 func (f *fixture) get(tb testing.TB, token, path string, out any) int {
 	tb.Helper()
@@ -87,7 +88,7 @@ func (f *fixture) get(tb testing.TB, token, path string, out any) int {
 
 func (f *fixture) do(tb testing.TB, method, token, path string, out any) int {
 	tb.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+Prefix+path, nil)
+	req, err := http.NewRequest(method, f.srv.URL+adminapi.Prefix+path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -115,12 +116,7 @@ func (f *fixture) do(tb testing.TB, method, token, path string, out any) int {
 }
 
 // errorBody is the error shape.
-type errorBody struct {
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+type errorBody = adminapi.ErrorBody
 
 // wantError checks a status and the error shape with code.
 func (f *fixture) wantError(tb testing.TB, method, token, path string, status int, code string) string {

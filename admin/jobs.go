@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,46 +9,17 @@ import (
 	"sort"
 	"sync"
 	"time"
-)
 
-// Job states.
-const (
-	JobRunning = "running"
-	JobDone    = "done"
-	JobFailed  = "failed"
+	"github.com/qyshook/qyshook/adminapi"
 )
 
 // maxJobs is how many finished jobs are kept for GET /replays.
 const maxJobs = 200
 
-// jobView is a background job (a replay or a reconcile pass) as the API
-// shows it.
-type jobView struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"` // replay or reconcile
-	State       string          `json:"state"`
-	StartedBy   string          `json:"started_by"`
-	Selector    json.RawMessage `json:"selector,omitempty"`
-	Selected    int             `json:"selected"`
-	Republished int             `json:"republished"`
-	Duplicates  int             `json:"duplicates"`
-	Failed      int             `json:"failed"`
-	Progress    jobProgress     `json:"progress"`
-	StartedAt   time.Time       `json:"started_at"`
-	FinishedAt  *time.Time      `json:"finished_at"`
-	Error       string          `json:"error,omitempty"`
-	Report      any             `json:"report,omitempty"`
-}
-
-type jobProgress struct {
-	Done  int `json:"done"`
-	Total int `json:"total"`
-}
-
 // jobs runs background jobs in this process; they end with Close.
 type jobs struct {
 	mu     sync.Mutex
-	byID   map[string]*jobView
+	byID   map[string]*adminapi.Job
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -55,7 +27,7 @@ type jobs struct {
 
 func newJobs() *jobs {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &jobs{byID: map[string]*jobView{}, ctx: ctx, cancel: cancel}
+	return &jobs{byID: map[string]*adminapi.Job{}, ctx: ctx, cancel: cancel}
 }
 
 // newJobID is <kind>-<UTC time>-<random>, a valid replay job id.
@@ -71,14 +43,14 @@ func newJobID(kind string, now time.Time) string {
 // not nil, records the outcome elsewhere (Close waits for it too). A
 // client that sees that record finished therefore never finds the job
 // still running.
-func (js *jobs) start(j *jobView, fn func(ctx context.Context, update func(func(*jobView))) (any, error),
-	record func(rep any, err error)) jobView {
+func (js *jobs) start(j *adminapi.Job, fn func(ctx context.Context, update func(func(*adminapi.Job))) (any, error),
+	record func(rep any, err error)) adminapi.Job {
 	js.mu.Lock()
 	js.byID[j.ID] = j
 	js.prune()
 	snap := *j
 	js.mu.Unlock()
-	update := func(f func(*jobView)) {
+	update := func(f func(*adminapi.Job)) {
 		js.mu.Lock()
 		f(j)
 		js.mu.Unlock()
@@ -88,10 +60,10 @@ func (js *jobs) start(j *jobView, fn func(ctx context.Context, update func(func(
 		defer js.wg.Done()
 		rep, err := fn(js.ctx, update)
 		now := time.Now().UTC()
-		update(func(j *jobView) {
-			j.FinishedAt, j.Report, j.State = &now, rep, JobDone
+		update(func(j *adminapi.Job) {
+			j.FinishedAt, j.Report, j.State = &now, rawJSON(rep), adminapi.JobDone
 			if err != nil {
-				j.State, j.Error = JobFailed, err.Error()
+				j.State, j.Error = adminapi.JobFailed, err.Error()
 			}
 		})
 		if record != nil {
@@ -106,9 +78,9 @@ func (js *jobs) prune() {
 	if len(js.byID) <= maxJobs {
 		return
 	}
-	var done []*jobView
+	var done []*adminapi.Job
 	for _, j := range js.byID {
-		if j.State != JobRunning {
+		if j.State != adminapi.JobRunning {
 			done = append(done, j)
 		}
 	}
@@ -119,21 +91,21 @@ func (js *jobs) prune() {
 }
 
 // get returns a copy of job id.
-func (js *jobs) get(id string) (jobView, bool) {
+func (js *jobs) get(id string) (adminapi.Job, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	j, ok := js.byID[id]
 	if !ok {
-		return jobView{}, false
+		return adminapi.Job{}, false
 	}
 	return *j, true
 }
 
 // list returns copies of the jobs of kind, newest first.
-func (js *jobs) list(kind string) []jobView {
+func (js *jobs) list(kind string) []adminapi.Job {
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	out := []jobView{}
+	out := []adminapi.Job{}
 	for _, j := range js.byID {
 		if j.Kind == kind {
 			out = append(out, *j)
@@ -153,7 +125,7 @@ func (js *jobs) running(kind string) bool {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	for _, j := range js.byID {
-		if j.Kind == kind && j.State == JobRunning {
+		if j.Kind == kind && j.State == adminapi.JobRunning {
 			return true
 		}
 	}
@@ -169,3 +141,18 @@ func (js *jobs) close() {
 // Close cancels the background jobs (replays, reconcile passes) and waits
 // for them to end. The API keeps answering; new jobs fail at once.
 func (a *API) Close() { a.jobs.close() }
+
+// rawJSON encodes a job's report as writeJSON would (no HTML escaping);
+// nil stays nil.
+func rawJSON(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}

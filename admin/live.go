@@ -10,20 +10,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 )
-
-// liveEvent is the data of one Server-Sent Event of /events/live.
-type liveEvent struct {
-	Subject    string    `json:"subject"`
-	Tenant     string    `json:"tenant"`
-	Kind       string    `json:"kind"`
-	Type       string    `json:"type"`
-	ContractID string    `json:"contract_id"`
-	Status     string    `json:"status"`
-	Actor      string    `json:"actor,omitempty"`
-	At         time.Time `json:"at"`
-}
 
 // livePing is how often a comment line keeps an idle stream open (and
 // finds a client that went away).
@@ -51,7 +40,7 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.o.JS == nil {
-		return errorf(CodeUnavailable, "this process has no JetStream connection")
+		return errorf(adminapi.CodeUnavailable, "this process has no JetStream connection")
 	}
 	ctx, cancel := context.WithCancel(streamContext(r))
 	defer cancel()
@@ -64,7 +53,7 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 			DeliverPolicy: jetstream.DeliverNewPolicy,
 		})
 		if err != nil {
-			return errorf(CodeUnavailable, "stream %s: %v", src.stream, err)
+			return errorf(adminapi.CodeUnavailable, "stream %s: %v", src.stream, err)
 		}
 		cc, err := c.Consume(func(m jetstream.Msg) {
 			ev := decodeLive(src.event, m.Subject(), m.Data(), unmasked)
@@ -75,7 +64,7 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 		})
 		if err != nil {
-			return errorf(CodeUnavailable, "stream %s: %v", src.stream, err)
+			return errorf(adminapi.CodeUnavailable, "stream %s: %v", src.stream, err)
 		}
 		defer cc.Stop()
 	}
@@ -122,8 +111,8 @@ type sse struct {
 
 // decodeLive reads a callback envelope or a fact; what does not decode is
 // sent with its subject alone.
-func decodeLive(kind, subject string, data []byte, unmasked bool) liveEvent {
-	ev := liveEvent{Subject: subject}
+func decodeLive(kind, subject string, data []byte, unmasked bool) adminapi.LiveEvent {
+	ev := adminapi.LiveEvent{Subject: subject}
 	if kind == "callback" {
 		if env, err := events.Decode(data); err == nil {
 			ev.Tenant, ev.Kind, ev.Type, ev.ContractID = env.Tenant, env.Kind, env.Type, env.ContractID
@@ -148,22 +137,6 @@ func decodeLive(kind, subject string, data []byte, unmasked bool) liveEvent {
 	return ev
 }
 
-// factView is one fact of /contracts/{tenant}/{id}/facts.
-type factView struct {
-	StreamSeq      uint64                `json:"stream_seq"`
-	Subject        string                `json:"subject"`
-	ID             string                `json:"id"`
-	Kind           string                `json:"kind"`
-	Seq            int64                 `json:"seq"`
-	Status         string                `json:"status,omitempty"`
-	PreviousStatus string                `json:"previous_status,omitempty"`
-	Confirmed      bool                  `json:"confirmed"`
-	Source         string                `json:"source,omitempty"`
-	CauseEventID   string                `json:"cause_event_id,omitempty"`
-	Documents      []events.FactDocument `json:"documents,omitempty"`
-	OccurredAt     time.Time             `json:"occurred_at"`
-}
-
 // maxFactScan bounds the ledger-stream messages one facts request reads:
 // the newest this many of the tenant's facts.
 const maxFactScan = 50_000
@@ -177,29 +150,29 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.o.JS == nil {
-		return errorf(CodeUnavailable, "this process has no JetStream connection")
+		return errorf(adminapi.CodeUnavailable, "this process has no JetStream connection")
 	}
 	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "id")
 	if !events.ValidToken(tenant) {
-		return errorf(CodeNotFound, "no tenant %q", tenant)
+		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}
 	ctx := r.Context()
 	subject := a.o.Names.LedgerTenantWildcard(tenant)
 	s, err := a.o.JS.Stream(ctx, a.o.Names.LedgerStream())
 	if err != nil {
-		return errorf(CodeUnavailable, "stream %s: %v", a.o.Names.LedgerStream(), err)
+		return errorf(adminapi.CodeUnavailable, "stream %s: %v", a.o.Names.LedgerStream(), err)
 	}
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return err
 	}
-	items := []factView{}
+	items := []adminapi.Fact{}
 	var count uint64
 	for _, n := range info.State.Subjects {
 		count += n
 	}
 	if count == 0 {
-		writeJSON(w, http.StatusOK, page{Items: items})
+		writeJSON(w, http.StatusOK, adminapi.Page[adminapi.Fact]{Items: items})
 		return nil
 	}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy}
@@ -231,10 +204,10 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 			if json.Unmarshal(m.Data(), &f) != nil || f.ContractID != id {
 				continue
 			}
-			items = append(items, factView{
+			items = append(items, adminapi.Fact{
 				StreamSeq: meta.Sequence.Stream, Subject: m.Subject(), ID: f.ID, Kind: f.Kind, Seq: f.Seq,
 				Status: f.Status, PreviousStatus: f.PreviousStatus, Confirmed: f.Confirmed, Source: f.Source,
-				CauseEventID: f.CauseEventID, Documents: f.Documents, OccurredAt: f.OccurredAt.UTC(),
+				CauseEventID: f.CauseEventID, Documents: factDocuments(f.Documents), OccurredAt: f.OccurredAt.UTC(),
 			})
 		}
 		if err := batch.Error(); err != nil {
@@ -245,6 +218,15 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, page{Items: items})
+	writeJSON(w, http.StatusOK, adminapi.Page[adminapi.Fact]{Items: items})
 	return nil
+}
+
+// factDocuments copies a fact's documents into the answer's type.
+func factDocuments(ds []events.FactDocument) []adminapi.FactDocument {
+	var out []adminapi.FactDocument
+	for _, d := range ds {
+		out = append(out, adminapi.FactDocument{ID: d.ID, Title: d.Title, SHA256: d.SHA256, Size: d.Size, Path: d.Path})
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -19,22 +20,6 @@ const (
 	keyAudit         = "audit"
 	keyReconcileRuns = "reconcile-runs"
 )
-
-// queuedDocumentView is a document of the archive queue.
-type queuedDocumentView struct {
-	Tenant        string     `json:"tenant"`
-	ID            string     `json:"id"`
-	ContractID    string     `json:"contract_id"`
-	Title         string     `json:"title"`
-	State         string     `json:"state"`
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"last_error"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	LastAttemptAt *time.Time `json:"last_attempt_at"`
-	SHA256        string     `json:"sha256,omitempty"`
-	Size          int64      `json:"size"`
-	FetchedAt     *time.Time `json:"fetched_at"`
-}
 
 // listDocuments: GET /documents?state=&tenant=&contract_id=, the archive
 // queue in (tenant, contract, id) order.
@@ -70,7 +55,7 @@ func (a *API) listDocuments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var views []queuedDocumentView
+	var views []adminapi.QueuedDocument
 	for _, d := range docs {
 		if contractID != "" && d.ContractID != contractID {
 			continue
@@ -78,14 +63,14 @@ func (a *API) listDocuments(w http.ResponseWriter, r *http.Request) error {
 		if after != nil && !docAfter(d, after) {
 			continue
 		}
-		views = append(views, queuedDocumentView{Tenant: d.Tenant, ID: d.ID, ContractID: d.ContractID, Title: d.Title,
+		views = append(views, adminapi.QueuedDocument{Tenant: d.Tenant, ID: d.ID, ContractID: d.ContractID, Title: d.Title,
 			State: d.ArchiveState, Attempts: d.Attempts, LastError: d.LastError, NextAttemptAt: utc(d.NextAttemptAt),
 			LastAttemptAt: utc(d.LastAttemptAt), SHA256: d.SHA256, Size: d.Size, FetchedAt: utc(d.FetchedAt)})
 		if len(views) > limit {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(last queuedDocumentView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last adminapi.QueuedDocument) cursor {
 		return cursor{List: keyDocuments, Tenant: last.Tenant, Sub: last.ContractID, ID: last.ID}
 	}))
 	return nil
@@ -100,18 +85,6 @@ func docAfter(d store.Document, c *cursor) bool {
 		return d.ContractID > c.Sub
 	}
 	return d.ID > c.ID
-}
-
-// auditView is one audit entry.
-type auditView struct {
-	ID       int64     `json:"id"`
-	At       time.Time `json:"at"`
-	Who      string    `json:"who"`
-	Action   string    `json:"action"`
-	Selector any       `json:"selector"`
-	Count    int64     `json:"count"`
-	Outcome  string    `json:"outcome"`
-	JobID    string    `json:"job_id,omitempty"`
 }
 
 // listAudit: GET /audit, newest first.
@@ -129,7 +102,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.o.Log == nil {
-		return errorf(CodeUnavailable, "this ledger keeps no audit trail")
+		return errorf(adminapi.CodeUnavailable, "this ledger keeps no audit trail")
 	}
 	f := store.AuditFilter{Limit: limit + 1}
 	if after != nil {
@@ -140,48 +113,15 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	unmasked := roleOf(r).seesPersonalData()
-	views := make([]auditView, 0, len(rows))
+	views := make([]adminapi.AuditEntry, 0, len(rows))
 	for _, e := range rows {
-		views = append(views, auditView{ID: e.ID, At: e.At.UTC(), Who: e.Who, Action: e.Action,
+		views = append(views, adminapi.AuditEntry{ID: e.ID, At: e.At.UTC(), Who: e.Who, Action: e.Action,
 			Selector: jsonOut(e.Selector, unmasked), Count: e.Count, Outcome: e.Outcome, JobID: e.JobID})
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(last auditView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last adminapi.AuditEntry) cursor {
 		return cursor{List: keyAudit, Num: last.ID}
 	}))
 	return nil
-}
-
-// overviewView is GET /overview.
-type overviewView struct {
-	Tenants         []tenantOverview  `json:"tenants"`
-	DLQDepth        *uint64           `json:"dlq_depth"`
-	DeadLetters     int               `json:"dead_letters"`
-	Documents       map[string]int64  `json:"documents"`
-	Lag             *uint64           `json:"lag"`
-	CallbacksPerMin *uint64           `json:"callbacks_per_min"`
-	LastReconcile   *reconcileRunView `json:"last_reconcile"`
-	Running         map[string]int    `json:"running_jobs"`
-	NATSSync        string            `json:"nats_sync,omitempty"`
-	Errors          map[string]string `json:"errors,omitempty"`
-
-	// Certifications counts, over every tenant, the certifications the
-	// API has not confirmed and those the reconciler still polls.
-	Certifications certificationCounts `json:"certifications"`
-}
-
-type tenantOverview struct {
-	Tenant            string           `json:"tenant"`
-	ContractsByStatus map[string]int64 `json:"contracts_by_status"`
-	Certifications    int64            `json:"certifications"`
-
-	UnconfirmedCertifications int64 `json:"unconfirmed_certifications"`
-	PendingCertifications     int64 `json:"pending_certifications"`
-}
-
-// certificationCounts are the overview's certification figures.
-type certificationCounts struct {
-	Unconfirmed int64 `json:"unconfirmed"`
-	Pending     int64 `json:"pending"`
 }
 
 // overview: GET /overview. Stream figures are null when NATS cannot be
@@ -191,7 +131,8 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	v := overviewView{Tenants: []tenantOverview{}, Running: map[string]int{}, Errors: map[string]string{}, NATSSync: a.o.NATSSync}
+	v := adminapi.Overview{Tenants: []adminapi.TenantOverview{}, Running: map[string]int{}, Errors: map[string]string{},
+		NATSSync: a.o.NATSSync}
 	if a.o.Log != nil {
 		c, err := a.o.Log.Counts(ctx)
 		if err != nil {
@@ -209,7 +150,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 			if by == nil {
 				by = map[string]int64{}
 			}
-			v.Tenants = append(v.Tenants, tenantOverview{Tenant: t, ContractsByStatus: by, Certifications: c.Certifications[t],
+			v.Tenants = append(v.Tenants, adminapi.TenantOverview{Tenant: t, ContractsByStatus: by, Certifications: c.Certifications[t],
 				UnconfirmedCertifications: c.UnconfirmedCertifications[t], PendingCertifications: c.PendingCertifications[t]})
 			v.Certifications.Unconfirmed += c.UnconfirmedCertifications[t]
 			v.Certifications.Pending += c.PendingCertifications[t]
@@ -223,8 +164,8 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v.Documents = map[string]int64{"pending": counts[store.ArchivePending], "failed": counts[store.ArchiveFailed],
-		"archived": counts[store.ArchiveArchived]}
+	v.Documents = adminapi.DocumentCounts{Pending: counts[store.ArchivePending], Failed: counts[store.ArchiveFailed],
+		Archived: counts[store.ArchiveArchived]}
 	dls, err := a.o.Ledger.DeadLetters(ctx, maxScan)
 	if err != nil {
 		return err
@@ -250,7 +191,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 // streamFigures fills the DLQ depth (the messages of QYS_DLQ, what
 // qyshook_dlq_depth reports), the dispatcher's lag and the callbacks
 // stored in the last minute.
-func (a *API) streamFigures(ctx context.Context, v *overviewView) {
+func (a *API) streamFigures(ctx context.Context, v *adminapi.Overview) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if st, err := a.o.JS.Stream(ctx, a.o.Names.DLQStream()); err == nil {

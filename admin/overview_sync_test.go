@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"github.com/qyshook/qyshook/adminapi"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -21,7 +22,7 @@ func TestOverviewShowsSyncMode(t *testing.T) {
 	}
 	f.srv = httptest.NewServer(a)
 	t.Cleanup(f.srv.Close)
-	var ov overviewView
+	var ov adminapi.Overview
 	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK || ov.NATSSync != "grouped; client port for subscribers only" {
 		t.Fatalf("overview %d nats_sync %q", st, ov.NATSSync)
 	}

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"github.com/qyshook/qyshook/adminapi"
+
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,20 +12,8 @@ import (
 	"time"
 )
 
-// Page sizes.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 500
-)
-
 // maxParamLen bounds one query parameter value.
 const maxParamLen = 256
-
-// page is one page of a listing.
-type page struct {
-	Items      any    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
 
 // query reads a request's query parameters and refuses unknown ones, so a
 // misspelt filter is a 400 instead of a silently wider listing.
@@ -34,12 +24,12 @@ type query struct {
 func parseQuery(r *http.Request, allowed ...string) (query, error) {
 	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return query{}, errorf(CodeBadRequest, "query string: %v", err)
+		return query{}, errorf(adminapi.CodeBadRequest, "query string: %v", err)
 	}
 	for name, vals := range v {
 		if !slices.Contains(allowed, name) {
 			sort.Strings(allowed)
-			return query{}, errorf(CodeBadRequest, "unknown query parameter %q; this route takes %s",
+			return query{}, errorf(adminapi.CodeBadRequest, "unknown query parameter %q; this route takes %s",
 				name, strings.Join(allowed, ", "))
 		}
 		if len(vals) > 1 && name != "status" {
@@ -65,15 +55,15 @@ func (q query) required(name string) (string, error) {
 	return s, nil
 }
 
-// limit reads ?limit= (1 to MaxLimit, default DefaultLimit).
+// limit reads ?limit= (1 to adminapi.MaxLimit, default adminapi.DefaultLimit).
 func (q query) limit() (int, error) {
 	s := q.str("limit")
 	if s == "" {
-		return DefaultLimit, nil
+		return adminapi.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxLimit {
-		return 0, badRequest("limit", "%q is not a number from 1 to %d", s, MaxLimit)
+	if err != nil || n < 1 || n > adminapi.MaxLimit {
+		return 0, badRequest("limit", "%q is not a number from 1 to %d", s, adminapi.MaxLimit)
 	}
 	return n, nil
 }
@@ -128,11 +118,11 @@ func (q query) cursor(list string) (*cursor, error) {
 
 // paged returns the first limit items and the cursor after them when
 // more follow (the caller fetched limit+1).
-func paged[T any](items []T, limit int, next func(last T) cursor) page {
+func paged[T any](items []T, limit int, next func(last T) cursor) adminapi.Page[T] {
 	if items == nil {
 		items = []T{}
 	}
-	p := page{Items: items}
+	p := adminapi.Page[T]{Items: items}
 	if len(items) > limit {
 		p.Items = items[:limit]
 		p.NextCursor = next(items[limit-1]).encode()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
@@ -71,7 +72,7 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	unmasked := roleOf(r).seesPersonalData()
-	var views []certificationView
+	var views []adminapi.Certification
 	for _, c := range all {
 		// The ledger orders by updated_at DESC, request_id ASC.
 		if after != nil && (c.UpdatedAt.After(after.UpdatedAt) ||
@@ -88,7 +89,7 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(last certificationView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last adminapi.Certification) cursor {
 		return cursor{List: keyCertifications, UpdatedAt: last.UpdatedAt, ID: last.RequestID}
 	}))
 	return nil
@@ -102,11 +103,11 @@ func (a *API) getCertification(w http.ResponseWriter, r *http.Request) error {
 	}
 	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "request_id")
 	if !events.ValidToken(tenant) {
-		return errorf(CodeNotFound, "no tenant %q", tenant)
+		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}
 	c, err := a.o.Ledger.Certification(r.Context(), tenant, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "no certification %s in tenant %s", id, tenant)
+		return errorf(adminapi.CodeNotFound, "no certification %s in tenant %s", id, tenant)
 	}
 	if err != nil {
 		return err
@@ -145,7 +146,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	unmasked := roleOf(r).seesPersonalData()
-	var views []eventView
+	var views []adminapi.Event
 	for i, e := range evs {
 		if after != nil && int64(i) <= after.Num {
 			continue
@@ -161,7 +162,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if after != nil {
 		first = after.Num + 1
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(eventView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(adminapi.Event) cursor {
 		return cursor{List: keyEvents, Num: first + int64(limit) - 1}
 	}))
 	return nil
@@ -191,7 +192,7 @@ func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	unmasked := roleOf(r).seesPersonalData()
-	var views []deadLetterView
+	var views []adminapi.DeadLetter
 	for _, d := range all {
 		if (after != nil && d.ID <= after.Num) || (tenant != "" && d.Tenant != tenant) ||
 			(consumer != "" && d.Consumer != consumer) {
@@ -202,7 +203,7 @@ func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(last deadLetterView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last adminapi.DeadLetter) cursor {
 		return cursor{List: keyDeadLetters, Num: last.ID}
 	}))
 	return nil
@@ -216,11 +217,11 @@ func (a *API) getDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	raw := chi.URLParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
-		return errorf(CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
+		return errorf(adminapi.CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
 	}
 	d, err := a.o.Ledger.DeadLetter(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "no dead letter %d", id)
+		return errorf(adminapi.CodeNotFound, "no dead letter %d", id)
 	}
 	if err != nil {
 		return err

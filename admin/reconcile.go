@@ -6,32 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/store"
 )
 
-// reconcileRunView is a reconcile pass in GET /reconcile-runs.
-type reconcileRunView struct {
-	ID         string     `json:"id"`
-	State      string     `json:"state"` // running, done or failed
-	StartedBy  string     `json:"started_by"`
-	Since      *time.Time `json:"since"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	// Checked counts contracts; the certifications polled are counted
-	// apart: confirmed by the API, and not (with their request ids, the
-	// first 100).
-	Checked                   int64    `json:"checked"`
-	Triggered                 int64    `json:"triggered"`
-	Requeued                  int64    `json:"requeued"`
-	CertificationsChecked     int64    `json:"certifications_checked"`
-	CertificationsUnconfirmed int64    `json:"certifications_unconfirmed"`
-	UnconfirmedCertifications []string `json:"unconfirmed_certifications"`
-	Error                     string   `json:"error,omitempty"`
-}
-
-func viewReconcileRun(r store.ReconcileRun) reconcileRunView {
-	v := reconcileRunView{ID: r.ID, StartedBy: r.StartedBy, StartedAt: r.StartedAt.UTC(), FinishedAt: utc(r.FinishedAt),
-		Checked: r.Checked, Triggered: r.Triggered, Requeued: r.Requeued, Error: r.Error, State: JobRunning,
+// viewReconcileRun is a recorded pass as the answers show it.
+func viewReconcileRun(r store.ReconcileRun) adminapi.ReconcileRun {
+	v := adminapi.ReconcileRun{ID: r.ID, StartedBy: r.StartedBy, StartedAt: r.StartedAt.UTC(), FinishedAt: utc(r.FinishedAt),
+		Checked: r.Checked, Triggered: r.Triggered, Requeued: r.Requeued, Error: r.Error, State: adminapi.JobRunning,
 		CertificationsChecked: r.CertificationsChecked, CertificationsUnconfirmed: r.CertificationsUnconfirmed,
 		UnconfirmedCertifications: r.UnconfirmedCertifications}
 	if v.UnconfirmedCertifications == nil {
@@ -43,9 +25,9 @@ func viewReconcileRun(r store.ReconcileRun) reconcileRunView {
 	switch {
 	case r.FinishedAt == nil:
 	case r.Error != "":
-		v.State = JobFailed
+		v.State = adminapi.JobFailed
 	default:
-		v.State = JobDone
+		v.State = adminapi.JobDone
 	}
 	return v
 }
@@ -57,11 +39,9 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.o.Reconcile == nil {
-		return errorf(CodeUnavailable, "this process cannot reconcile: no tenant has 契约锁 API credentials")
+		return errorf(adminapi.CodeUnavailable, "this process cannot reconcile: no tenant has 契约锁 API credentials")
 	}
-	var body struct {
-		Since string `json:"since"`
-	}
+	var body adminapi.ReconcileRequest
 	if err := decodeBody(r, &body, true); err != nil {
 		return err
 	}
@@ -70,13 +50,13 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 	if s := strings.TrimSpace(body.Since); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil || t.After(now) {
-			return errorf(CodeBadRequest, "since: %q is not an RFC 3339 time in the past", s)
+			return errorf(adminapi.CodeBadRequest, "since: %q is not an RFC 3339 time in the past", s)
 		}
 		since = t.UTC()
 	}
 	sel := map[string]any{"since": since}
 	if a.jobs.running("reconcile") {
-		err := errorf(CodeConflict, "a reconcile pass is running; see GET %s/reconcile-runs", Prefix)
+		err := errorf(adminapi.CodeConflict, "a reconcile pass is running; see GET %s/reconcile-runs", adminapi.Prefix)
 		a.audit(r, sel, 0, outcomeOf(err), "")
 		return err
 	}
@@ -86,9 +66,9 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.audit(r, sel, 0, "accepted", run.ID)
-	j := &jobView{ID: run.ID, Kind: "reconcile", State: JobRunning, StartedBy: who, StartedAt: now}
+	j := &adminapi.Job{ID: run.ID, Kind: "reconcile", State: adminapi.JobRunning, StartedBy: who, StartedAt: now}
 	var triggered int
-	snap := a.jobs.start(j, func(ctx context.Context, _ func(func(*jobView))) (any, error) {
+	snap := a.jobs.start(j, func(ctx context.Context, _ func(func(*adminapi.Job))) (any, error) {
 		rep, err := a.o.Reconcile(ctx, since)
 		done := time.Now().UTC()
 		run.FinishedAt, run.Checked, run.Triggered, run.Requeued = &done, int64(rep.Checked), int64(rep.Triggered), int64(rep.Requeued)
@@ -133,13 +113,13 @@ func (a *API) listReconcileRuns(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.o.Log == nil {
-		return errorf(CodeUnavailable, "this ledger keeps no reconcile runs")
+		return errorf(adminapi.CodeUnavailable, "this ledger keeps no reconcile runs")
 	}
 	all, err := a.o.Log.ReconcileRuns(r.Context(), maxScan)
 	if err != nil {
 		return err
 	}
-	var views []reconcileRunView
+	var views []adminapi.ReconcileRun
 	for _, run := range all {
 		// Ordered by started_at DESC, id DESC.
 		if after != nil && (run.StartedAt.After(after.UpdatedAt) ||
@@ -151,7 +131,7 @@ func (a *API) listReconcileRuns(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, paged(views, limit, func(last reconcileRunView) cursor {
+	writeJSON(w, http.StatusOK, paged(views, limit, func(last adminapi.ReconcileRun) cursor {
 		return cursor{List: keyReconcileRuns, UpdatedAt: last.StartedAt, ID: last.ID}
 	}))
 	return nil

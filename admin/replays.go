@@ -13,24 +13,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/replay"
 )
 
-// replaySelector is the selector of POST /replays. Zero fields select
-// everything; set fields combine with AND. At least one must be set.
-type replaySelector struct {
-	From       string `json:"from,omitempty"` // RFC 3339, inclusive
-	To         string `json:"to,omitempty"`   // RFC 3339, exclusive
-	FromSeq    uint64 `json:"from_seq,omitempty"`
-	ToSeq      uint64 `json:"to_seq,omitempty"`
-	Tenant     string `json:"tenant,omitempty"`
-	ContractID string `json:"contract_id,omitempty"`
-	Type       string `json:"type,omitempty"`
-}
-
-// parse checks s and returns the replay selector and s in canonical form
-// (times in UTC), which the confirm token signs.
-func (s replaySelector) parse() (replay.Selector, replaySelector, error) {
+// parseSelector checks s and returns the replay selector and s in
+// canonical form (times in UTC), which the confirm token signs.
+func parseSelector(s adminapi.ReplaySelector) (replay.Selector, adminapi.ReplaySelector, error) {
 	var sel replay.Selector
 	var err error
 	parseTime := func(name, v string) (time.Time, string, error) {
@@ -40,7 +29,7 @@ func (s replaySelector) parse() (replay.Selector, replaySelector, error) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return time.Time{}, "", errorf(CodeBadRequest, "selector.%s: %q is not an RFC 3339 time such as 2025-06-01T08:00:00Z", name, v)
+			return time.Time{}, "", errorf(adminapi.CodeBadRequest, "selector.%s: %q is not an RFC 3339 time such as 2025-06-01T08:00:00Z", name, v)
 		}
 		return t, t.UTC().Format(time.RFC3339Nano), nil
 	}
@@ -53,35 +42,13 @@ func (s replaySelector) parse() (replay.Selector, replaySelector, error) {
 	s.Tenant, s.ContractID, s.Type = strings.TrimSpace(s.Tenant), strings.TrimSpace(s.ContractID), strings.TrimSpace(s.Type)
 	sel.FromSeq, sel.ToSeq, sel.Tenant, sel.ContractID, sel.CallbackType = s.FromSeq, s.ToSeq, s.Tenant, s.ContractID, s.Type
 	if !sel.Bounded() {
-		return sel, s, errorf(CodeBadRequest, "selector: nothing selected; give from/to, from_seq/to_seq, tenant, contract_id "+
+		return sel, s, errorf(adminapi.CodeBadRequest, "selector: nothing selected; give from/to, from_seq/to_seq, tenant, contract_id "+
 			"or type (from_seq 1 selects the whole stream): an empty selector never replays the whole stream")
 	}
 	if err := sel.Validate(); err != nil {
-		return sel, s, errorf(CodeBadRequest, "selector: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return sel, s, errorf(adminapi.CodeBadRequest, "selector: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return sel, s, nil
-}
-
-// replayRequest is the body of POST /replays.
-type replayRequest struct {
-	Selector *replaySelector `json:"selector"`
-	DryRun   bool            `json:"dry_run"`
-	Confirm  string          `json:"confirm"`
-}
-
-// dryRunView is the answer of a dry run.
-type dryRunView struct {
-	DryRun         bool               `json:"dry_run"`
-	Selector       replaySelector     `json:"selector"`
-	Scanned        int                `json:"scanned"`
-	Selected       int                `json:"selected"`
-	Undecodable    int                `json:"undecodable"`
-	SkippedReplays int                `json:"skipped_replays"`
-	ByTenant       map[string]int     `json:"by_tenant"`
-	ByType         map[string]int     `json:"by_type"`
-	Confirm        string             `json:"confirm"`
-	ExpiresAt      time.Time          `json:"expires_at"`
-	Errors         []replay.ItemError `json:"errors,omitempty"`
 }
 
 // confirmClaims is what a confirm token carries (and signs, with the
@@ -94,13 +61,13 @@ type confirmClaims struct {
 
 // confirmToken signs the canonical selector with claims:
 // base64url(claims) "." base64url(HMAC-SHA256(key, claims "|" selector)).
-func (a *API) confirmToken(sel replaySelector, c confirmClaims) string {
+func (a *API) confirmToken(sel adminapi.ReplaySelector, c confirmClaims) string {
 	cb, _ := json.Marshal(c)
 	payload := base64.RawURLEncoding.EncodeToString(cb)
 	return payload + "." + base64.RawURLEncoding.EncodeToString(a.confirmMAC(payload, sel))
 }
 
-func (a *API) confirmMAC(payload string, sel replaySelector) []byte {
+func (a *API) confirmMAC(payload string, sel adminapi.ReplaySelector) []byte {
 	sb, _ := json.Marshal(sel)
 	m := hmac.New(sha256.New, a.confirmKey)
 	m.Write([]byte(payload))
@@ -111,8 +78,8 @@ func (a *API) confirmMAC(payload string, sel replaySelector) []byte {
 
 // checkConfirm verifies token against sel and now, and spends it: a token
 // starts one run.
-func (a *API) checkConfirm(token string, sel replaySelector, now time.Time) (confirmClaims, error) {
-	bad := errorf(CodeBadRequest, "confirm: not the token of a dry run of this selector "+
+func (a *API) checkConfirm(token string, sel adminapi.ReplaySelector, now time.Time) (confirmClaims, error) {
+	bad := errorf(adminapi.CodeBadRequest, "confirm: not the token of a dry run of this selector "+
 		"(run POST /replays with \"dry_run\": true and the same selector first)")
 	payload, sig, ok := strings.Cut(strings.TrimSpace(token), ".")
 	if !ok || len(token) > 512 {
@@ -128,10 +95,10 @@ func (a *API) checkConfirm(token string, sel replaySelector, now time.Time) (con
 		return confirmClaims{}, bad
 	}
 	if now.Unix() > c.Exp {
-		return c, errorf(CodeBadRequest, "confirm: the dry run's token expired; run the dry run again")
+		return c, errorf(adminapi.CodeBadRequest, "confirm: the dry run's token expired; run the dry run again")
 	}
 	if !a.spent.spend(token, time.Unix(c.Exp, 0)) {
-		return c, errorf(CodeConflict, "confirm: this token already started a replay; run a new dry run to replay again")
+		return c, errorf(adminapi.CodeConflict, "confirm: this token already started a replay; run a new dry run to replay again")
 	}
 	return c, nil
 }
@@ -163,24 +130,24 @@ func (a *API) postReplay(w http.ResponseWriter, r *http.Request) error {
 	if err := a.writable(); err != nil {
 		return err
 	}
-	var req replayRequest
+	var req adminapi.ReplayRequest
 	if err := decodeBody(r, &req, false); err != nil {
 		return err
 	}
 	if req.Selector == nil {
-		return errorf(CodeBadRequest, "selector: required (an empty selector never replays the whole stream)")
+		return errorf(adminapi.CodeBadRequest, "selector: required (an empty selector never replays the whole stream)")
 	}
-	sel, canon, err := req.Selector.parse()
+	sel, canon, err := parseSelector(*req.Selector)
 	if err != nil {
 		return err
 	}
 	switch {
 	case req.DryRun && req.Confirm != "":
-		return errorf(CodeBadRequest, "give dry_run or confirm, not both")
+		return errorf(adminapi.CodeBadRequest, "give dry_run or confirm, not both")
 	case req.DryRun:
 		return a.dryRun(w, r, sel, canon)
 	case req.Confirm == "":
-		return errorf(CodeBadRequest, "confirm: required; every replay starts with a dry run "+
+		return errorf(adminapi.CodeBadRequest, "confirm: required; every replay starts with a dry run "+
 			"(\"dry_run\": true) whose answer carries the confirm token for the same selector")
 	}
 	c, err := a.checkConfirm(req.Confirm, canon, time.Now())
@@ -200,14 +167,14 @@ func (a *API) postReplay(w http.ResponseWriter, r *http.Request) error {
 	}
 	selJSON, _ := json.Marshal(canon)
 	who := whoOf(r)
-	j := &jobView{ID: id, Kind: "replay", State: JobRunning, StartedBy: who, Selector: selJSON, Selected: c.Selected,
+	j := &adminapi.Job{ID: id, Kind: "replay", State: adminapi.JobRunning, StartedBy: who, Selector: selJSON, Selected: c.Selected,
 		StartedAt: now}
 	a.audit(r, canon, c.Selected, "accepted", id)
-	snap := a.jobs.start(j, func(ctx context.Context, update func(func(*jobView))) (any, error) {
+	snap := a.jobs.start(j, func(ctx context.Context, update func(func(*adminapi.Job))) (any, error) {
 		rep, err := rp.Run(ctx, sel, false, func(done, total int) {
-			update(func(j *jobView) { j.Progress = jobProgress{Done: done, Total: total} })
+			update(func(j *adminapi.Job) { j.Progress = adminapi.JobProgress{Done: done, Total: total} })
 		})
-		update(func(j *jobView) {
+		update(func(j *adminapi.Job) {
 			j.Selected, j.Republished, j.Duplicates, j.Failed = rep.Selected, rep.Republished, rep.Duplicates, rep.Failed
 		})
 		outcome := "done"
@@ -215,13 +182,13 @@ func (a *API) postReplay(w http.ResponseWriter, r *http.Request) error {
 			outcome = "failed: " + err.Error()
 		}
 		a.auditAs(context.Background(), who, "JOB replay", canon, rep.Republished, outcome, id)
-		return rep, err
+		return replayReport(rep), err
 	}, nil)
 	writeJSON(w, http.StatusAccepted, snap)
 	return nil
 }
 
-func (a *API) dryRun(w http.ResponseWriter, r *http.Request, sel replay.Selector, canon replaySelector) error {
+func (a *API) dryRun(w http.ResponseWriter, r *http.Request, sel replay.Selector, canon adminapi.ReplaySelector) error {
 	rp, err := replay.New(replay.Config{JS: a.o.JS, Names: a.o.Names, Job: "dry-run"})
 	if err != nil {
 		return err
@@ -230,8 +197,8 @@ func (a *API) dryRun(w http.ResponseWriter, r *http.Request, sel replay.Selector
 	if err != nil {
 		return err
 	}
-	v := dryRunView{DryRun: true, Selector: canon, Scanned: rep.Scanned, Selected: rep.Selected, Undecodable: rep.Undecodable,
-		SkippedReplays: rep.SkippedReplays, ByTenant: map[string]int{}, ByType: map[string]int{}, Errors: rep.Errors}
+	v := adminapi.DryRun{DryRun: true, Selector: canon, Scanned: rep.Scanned, Selected: rep.Selected, Undecodable: rep.Undecodable,
+		SkippedReplays: rep.SkippedReplays, ByTenant: map[string]int{}, ByType: map[string]int{}, Errors: itemErrors(rep.Errors)}
 	for _, it := range rep.Items {
 		if it.Result == replay.ResultWouldRepublish {
 			v.ByTenant[it.Tenant]++
@@ -249,7 +216,7 @@ func (a *API) listReplays(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page{Items: a.jobs.list("replay")})
+	writeJSON(w, http.StatusOK, adminapi.Page[adminapi.Job]{Items: a.jobs.list("replay")})
 	return nil
 }
 
@@ -261,8 +228,30 @@ func (a *API) getReplay(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	j, ok := a.jobs.get(id)
 	if !ok || j.Kind != "replay" {
-		return errorf(CodeNotFound, "no replay job %q in this process (jobs are kept in memory until it restarts)", id)
+		return errorf(adminapi.CodeNotFound, "no replay job %q in this process (jobs are kept in memory until it restarts)", id)
 	}
 	writeJSON(w, http.StatusOK, j)
 	return nil
+}
+
+// replayReport is a replay's report as the answer shows it.
+func replayReport(rep replay.Report) adminapi.ReplayReport {
+	v := adminapi.ReplayReport{Job: rep.Job, DryRun: rep.DryRun, Scanned: rep.Scanned, Selected: rep.Selected,
+		Republished: rep.Republished, Duplicates: rep.Duplicates, Failed: rep.Failed, Undecodable: rep.Undecodable,
+		SkippedReplays: rep.SkippedReplays, Errors: itemErrors(rep.Errors)}
+	for _, it := range rep.Items {
+		v.Items = append(v.Items, adminapi.ReplayItem{Seq: it.Seq, Time: it.Time, DeadLetterID: it.DeadLetterID,
+			Tenant: it.Tenant, Kind: it.Kind, Type: it.Type, ContractID: it.ContractID, EventID: it.EventID,
+			ReplayID: it.ReplayID, Result: it.Result, Error: it.Error})
+	}
+	return v
+}
+
+func itemErrors(errs []replay.ItemError) []adminapi.ReplayItemError {
+	var out []adminapi.ReplayItemError
+	for _, e := range errs {
+		out = append(out, adminapi.ReplayItemError{Seq: e.Seq, DeadLetterID: e.DeadLetterID, EventID: e.EventID,
+			ContractID: e.ContractID, Error: e.Error})
+	}
+	return out
 }

@@ -5,16 +5,15 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog/hlog"
-)
 
-// Prefix starts every path of this API version.
-const Prefix = "/api/v1"
+	"github.com/qyshook/qyshook/adminapi"
+)
 
 // route is one entry of the route table. Write routes join the table with
 // Role RoleOperator; the table is what the OpenAPI test compares.
 type route struct {
 	Method  string
-	Pattern string // below Prefix, chi syntax ({name} segments)
+	Pattern string // below adminapi.Prefix, chi syntax ({name} segments)
 	Role    Role
 	Handler handlerFunc
 }
@@ -60,12 +59,12 @@ func (a *API) buildRouter(table []route) chi.Router {
 	// API's shape is not probed anonymously.
 	auth := a.authenticate(RoleViewer)
 	r.NotFound(auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errorf(CodeNotFound, "no route %s (see %s/openapi.json)", r.URL.Path, Prefix))
+		writeError(w, r, errorf(adminapi.CodeNotFound, "no route %s (see %s/openapi.json)", r.URL.Path, adminapi.Prefix))
 	})).ServeHTTP)
 	r.MethodNotAllowed(auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errorf(CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		writeError(w, r, errorf(adminapi.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})).ServeHTTP)
-	r.Route(Prefix, func(r chi.Router) {
+	r.Route(adminapi.Prefix, func(r chi.Router) {
 		for _, rt := range table {
 			r.With(a.authenticate(rt.Role)).Method(rt.Method, rt.Pattern, a.handle(rt.Handler))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/replay"
 	"github.com/qyshook/qyshook/store"
@@ -33,24 +34,24 @@ func decodeBody(r *http.Request, v any, emptyOK bool) error {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return errorf(CodeBadRequest, "body: %v", err)
+		return errorf(adminapi.CodeBadRequest, "body: %v", err)
 	}
 	if len(b) > maxBody {
-		return errorf(CodeBadRequest, "body: larger than %d bytes", maxBody)
+		return errorf(adminapi.CodeBadRequest, "body: larger than %d bytes", maxBody)
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		if emptyOK {
 			return nil
 		}
-		return errorf(CodeBadRequest, "body: a JSON object is required")
+		return errorf(adminapi.CodeBadRequest, "body: a JSON object is required")
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(CodeBadRequest, "body: %v", err)
+		return errorf(adminapi.CodeBadRequest, "body: %v", err)
 	}
 	if dec.More() {
-		return errorf(CodeBadRequest, "body: one JSON object expected")
+		return errorf(adminapi.CodeBadRequest, "body: one JSON object expected")
 	}
 	return nil
 }
@@ -60,9 +61,9 @@ func decodeBody(r *http.Request, v any, emptyOK bool) error {
 func (a *API) writable() error {
 	switch {
 	case a.o.JS == nil:
-		return errorf(CodeUnavailable, "writes need NATS, which this process has not connected")
+		return errorf(adminapi.CodeUnavailable, "writes need NATS, which this process has not connected")
 	case a.o.Log == nil:
-		return errorf(CodeUnavailable, "writes need the audit table, which this ledger does not provide")
+		return errorf(adminapi.CodeUnavailable, "writes need the audit table, which this ledger does not provide")
 	}
 	return nil
 }
@@ -90,10 +91,10 @@ func (a *API) auditAs(ctx context.Context, who, action string, selector any, cou
 	}
 }
 
-// routePattern is the route below Prefix, e.g. "/dead-letters/{id}/retry".
+// routePattern is the route below adminapi.Prefix, e.g. "/dead-letters/{id}/retry".
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
-		return strings.TrimPrefix(rc.RoutePattern(), Prefix)
+		return strings.TrimPrefix(rc.RoutePattern(), adminapi.Prefix)
 	}
 	return r.URL.Path
 }
@@ -103,7 +104,7 @@ func outcomeOf(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	var e *Error
+	var e *adminapi.Error
 	if errors.As(err, &e) {
 		return e.Code + ": " + e.Message
 	}
@@ -114,51 +115,28 @@ func deadLetterID(r *http.Request) (int64, error) {
 	raw := chi.URLParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
-		return 0, errorf(CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
+		return 0, errorf(adminapi.CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)
 	}
 	return id, nil
-}
-
-// retryView is the answer of a dead-letter retry.
-type retryView struct {
-	Job         string      `json:"job"`
-	Selected    int         `json:"selected"`
-	Republished int         `json:"republished"`
-	Duplicates  int         `json:"duplicates"`
-	Failed      int         `json:"failed"`
-	Undecodable int         `json:"undecodable"`
-	Items       []retryItem `json:"items"`
-}
-
-type retryItem struct {
-	ID         int64  `json:"id"`
-	EventID    string `json:"event_id,omitempty"`
-	Tenant     string `json:"tenant,omitempty"`
-	Kind       string `json:"kind,omitempty"`
-	Type       string `json:"type,omitempty"`
-	ContractID string `json:"contract_id,omitempty"`
-	ReplayID   string `json:"replay_id,omitempty"`
-	Result     string `json:"result"`
-	Error      string `json:"error,omitempty"`
 }
 
 // retryRows republishes dead letters through internal/replay, the one
 // dead-letter retry path: the running dispatcher applies each and then
 // resolves it (row and QYS_DLQ message).
-func (a *API) retryRows(ctx context.Context, rows []store.DeadLetter) (retryView, error) {
+func (a *API) retryRows(ctx context.Context, rows []store.DeadLetter) (adminapi.RetryResult, error) {
 	rate := a.o.ReplayRate
 	if rate < 0 {
 		rate = 0
 	}
 	rp, err := replay.New(replay.Config{JS: a.o.JS, Names: a.o.Names, Job: newJobID("dlq", time.Now()), Rate: rate})
 	if err != nil {
-		return retryView{}, err
+		return adminapi.RetryResult{}, err
 	}
 	rep, err := rp.RetryDeadLetters(ctx, rows, replay.Selector{}, false, nil)
-	v := retryView{Job: rep.Job, Selected: rep.Selected, Republished: rep.Republished, Duplicates: rep.Duplicates,
-		Failed: rep.Failed, Undecodable: rep.Undecodable, Items: []retryItem{}}
+	v := adminapi.RetryResult{Job: rep.Job, Selected: rep.Selected, Republished: rep.Republished, Duplicates: rep.Duplicates,
+		Failed: rep.Failed, Undecodable: rep.Undecodable, Items: []adminapi.RetryItem{}}
 	for _, it := range rep.Items {
-		v.Items = append(v.Items, retryItem{ID: it.DeadLetterID, EventID: it.EventID, Tenant: it.Tenant, Kind: it.Kind,
+		v.Items = append(v.Items, adminapi.RetryItem{ID: it.DeadLetterID, EventID: it.EventID, Tenant: it.Tenant, Kind: it.Kind,
 			Type: it.Type, ContractID: it.ContractID, ReplayID: it.ReplayID, Result: it.Result, Error: it.Error})
 	}
 	return v, err
@@ -180,7 +158,7 @@ func (a *API) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	sel := map[string]any{"id": id}
 	d, err := a.o.Ledger.DeadLetter(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		err = errorf(CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
+		err = errorf(adminapi.CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
 	}
 	if err != nil {
 		a.audit(r, sel, 0, outcomeOf(err), "")
@@ -200,17 +178,13 @@ func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	if err := a.writable(); err != nil {
 		return err
 	}
-	var body struct {
-		Tenant   string `json:"tenant"`
-		Consumer string `json:"consumer"`
-		All      bool   `json:"all"`
-	}
+	var body adminapi.RetryRequest
 	if err := decodeBody(r, &body, false); err != nil {
 		return err
 	}
 	body.Tenant, body.Consumer = strings.TrimSpace(body.Tenant), strings.TrimSpace(body.Consumer)
 	if body.Tenant == "" && body.Consumer == "" && !body.All {
-		return errorf(CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", or "all": true for every one`)
+		return errorf(adminapi.CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", or "all": true for every one`)
 	}
 	all, err := a.o.Ledger.DeadLetters(r.Context(), maxScan)
 	if err != nil {
@@ -242,23 +216,21 @@ func (a *API) purgeDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
+	var body adminapi.PurgeRequest
 	if err := decodeBody(r, &body, false); err != nil {
 		return err
 	}
 	body.Reason = strings.TrimSpace(body.Reason)
 	switch {
 	case body.Reason == "":
-		return errorf(CodeBadRequest, `reason: required (why is this event dropped without being applied?)`)
+		return errorf(adminapi.CodeBadRequest, `reason: required (why is this event dropped without being applied?)`)
 	case len(body.Reason) > maxReason:
-		return errorf(CodeBadRequest, "reason: longer than %d bytes", maxReason)
+		return errorf(adminapi.CodeBadRequest, "reason: longer than %d bytes", maxReason)
 	}
 	sel := map[string]any{"id": id, "reason": body.Reason}
 	err = deadletter.Resolve(r.Context(), a.o.JS, a.o.Names, a.o.Ledger, id, 0)
 	if errors.Is(err, store.ErrNotFound) {
-		err = errorf(CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
+		err = errorf(adminapi.CodeNotFound, "no dead letter %d (resolved or purged already?)", id)
 	}
 	n := 1
 	if err != nil {
@@ -268,6 +240,6 @@ func (a *API) purgeDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"purged": 1})
+	writeJSON(w, http.StatusOK, adminapi.PurgeResult{Purged: 1})
 	return nil
 }

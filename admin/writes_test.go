@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -54,7 +55,7 @@ func (f *fixture) post(tb testing.TB, token, path string, body, out any) int {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(http.MethodPost, f.srv.URL+Prefix+path, rd)
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+adminapi.Prefix+path, rd)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestWritesNeedOperator(t *testing.T) {
 		{"/reconcile", ``},
 	} {
 		var e errorBody
-		if st := f.post(t, viewerToken, w.path, w.body, &e); st != http.StatusForbidden || e.Error == nil || e.Error.Code != CodeForbidden {
+		if st := f.post(t, viewerToken, w.path, w.body, &e); st != http.StatusForbidden || e.Error == nil || e.Error.Code != adminapi.CodeForbidden {
 			t.Errorf("viewer POST %s = %d %+v, want 403", w.path, st, e.Error)
 		}
 		if st := f.post(t, "", w.path, w.body, nil); st != http.StatusUnauthorized {
@@ -189,7 +190,7 @@ func TestDeadLetterWrites(t *testing.T) {
 	a := f.addDeadLetter(t, testEnvelope("default", "c1", "SIGNED"), 7)
 	b := f.addDeadLetter(t, testEnvelope("acme", "c2", "SIGNED"), 8)
 
-	var rv retryView
+	var rv adminapi.RetryResult
 	if st := f.post(t, operatorToken, "/dead-letters/"+strconv.FormatInt(a, 10)+"/retry", nil, &rv); st != http.StatusOK ||
 		rv.Republished != 1 || len(rv.Items) != 1 || rv.Items[0].ID != a {
 		t.Fatalf("retry = %d %+v", st, rv)
@@ -201,17 +202,17 @@ func TestDeadLetterWrites(t *testing.T) {
 	if n := opsDeadLetters(t, f); n != 2 {
 		t.Errorf("the retry deleted a dead letter itself (%d left): the dispatcher resolves it once applied", n)
 	}
-	f.wantErrorPost(t, "/dead-letters/retry", `{}`, http.StatusBadRequest, CodeBadRequest)
-	f.wantErrorPost(t, "/dead-letters/retry", ``, http.StatusBadRequest, CodeBadRequest)
-	f.wantErrorPost(t, "/dead-letters/retry", `{"all":true,"tenantt":"x"}`, http.StatusBadRequest, CodeBadRequest)
+	f.wantErrorPost(t, "/dead-letters/retry", `{}`, http.StatusBadRequest, adminapi.CodeBadRequest)
+	f.wantErrorPost(t, "/dead-letters/retry", ``, http.StatusBadRequest, adminapi.CodeBadRequest)
+	f.wantErrorPost(t, "/dead-letters/retry", `{"all":true,"tenantt":"x"}`, http.StatusBadRequest, adminapi.CodeBadRequest)
 	if st := f.post(t, operatorToken, "/dead-letters/retry", map[string]any{"tenant": "acme"}, &rv); st != http.StatusOK ||
 		rv.Republished != 1 || rv.Items[0].ID != b {
 		t.Fatalf("retry tenant acme = %d %+v", st, rv)
 	}
 
 	path := "/dead-letters/" + strconv.FormatInt(b, 10) + "/purge"
-	f.wantErrorPost(t, path, `{}`, http.StatusBadRequest, CodeBadRequest)
-	f.wantErrorPost(t, path, `{"reason":"   "}`, http.StatusBadRequest, CodeBadRequest)
+	f.wantErrorPost(t, path, `{}`, http.StatusBadRequest, adminapi.CodeBadRequest)
+	f.wantErrorPost(t, path, `{"reason":"   "}`, http.StatusBadRequest, adminapi.CodeBadRequest)
 	var purged map[string]int
 	if st := f.post(t, operatorToken, path, map[string]string{"reason": "test contract, never real"}, &purged); st != http.StatusOK ||
 		purged["purged"] != 1 {
@@ -223,7 +224,7 @@ func TestDeadLetterWrites(t *testing.T) {
 	if got := f.streamMsgs(t, f.nats.Names.DLQStream()); got != 1 {
 		t.Errorf("QYS_DLQ holds %d messages after the purge, want 1 (the purged one's is deleted)", got)
 	}
-	f.wantErrorPost(t, path, `{"reason":"again"}`, http.StatusNotFound, CodeNotFound)
+	f.wantErrorPost(t, path, `{"reason":"again"}`, http.StatusNotFound, adminapi.CodeNotFound)
 
 	rows := f.auditEntries(t) // newest first
 	if len(rows) != 4 {
@@ -245,9 +246,7 @@ func TestDeadLetterWrites(t *testing.T) {
 		t.Errorf("failed purge audit = %+v", last)
 	}
 	// The viewer reads the audit trail too.
-	var page struct {
-		Items []auditView `json:"items"`
-	}
+	var page adminapi.Page[adminapi.AuditEntry]
 	if st := f.get(t, viewerToken, "/audit?limit=2", &page); st != http.StatusOK || len(page.Items) != 2 || page.Items[0].ID != last.ID {
 		t.Errorf("GET /audit = %d %+v", st, page)
 	}
@@ -274,12 +273,12 @@ func TestReplayDryRunThenConfirm(t *testing.T) {
 		`{"selector":{"from":"yesterday"},"dry_run":true}`, `{"selector":{"tenant":"default"}}`,
 		`{"selector":{"tenant":"default"},"confirm":"forged.token"}`, `{"selector":{"tenant":"default"},"dry_run":true,"confirm":"x"}`,
 		`{"selector":{"tenant":"default","limit":1},"dry_run":true}`} {
-		f.wantErrorPost(t, "/replays", body, http.StatusBadRequest, CodeBadRequest)
+		f.wantErrorPost(t, "/replays", body, http.StatusBadRequest, adminapi.CodeBadRequest)
 	}
 	if got := f.streamMsgs(t, f.nats.Names.CallbacksStream()); got != 3 {
 		t.Fatalf("refused replays published: %d messages", got)
 	}
-	var dry dryRunView
+	var dry adminapi.DryRun
 	sel := map[string]any{"tenant": "default"}
 	if st := f.post(t, operatorToken, "/replays", map[string]any{"selector": sel, "dry_run": true}, &dry); st != http.StatusOK ||
 		dry.Selected != 2 || dry.ByTenant["default"] != 2 || dry.ByType["SIGNED"] != 2 || dry.Confirm == "" {
@@ -289,20 +288,20 @@ func TestReplayDryRunThenConfirm(t *testing.T) {
 		t.Fatalf("the dry run published: %d messages", got)
 	}
 	// The token is bound to its selector.
-	f.wantErrorPost(t, "/replays", `{"selector":{"tenant":"acme"},"confirm":"`+dry.Confirm+`"}`, http.StatusBadRequest, CodeBadRequest)
-	var job jobView
+	f.wantErrorPost(t, "/replays", `{"selector":{"tenant":"acme"},"confirm":"`+dry.Confirm+`"}`, http.StatusBadRequest, adminapi.CodeBadRequest)
+	var job adminapi.Job
 	if st := f.post(t, operatorToken, "/replays", map[string]any{"selector": sel, "confirm": dry.Confirm}, &job); st != http.StatusAccepted ||
-		job.State != JobRunning || !strings.HasPrefix(job.ID, "replay-") {
+		job.State != adminapi.JobRunning || !strings.HasPrefix(job.ID, "replay-") {
 		t.Fatalf("confirmed run = %d %+v", st, job)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for job.State == JobRunning && time.Now().Before(deadline) {
+	for job.State == adminapi.JobRunning && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		if st := f.get(t, viewerToken, "/replays/"+job.ID, &job); st != http.StatusOK {
 			t.Fatalf("GET job = %d", st)
 		}
 	}
-	if job.State != JobDone || job.Republished != 2 || job.Selected != 2 || job.FinishedAt == nil ||
+	if job.State != adminapi.JobDone || job.Republished != 2 || job.Selected != 2 || job.FinishedAt == nil ||
 		job.Progress.Done != job.Progress.Total || job.Report == nil {
 		t.Fatalf("job = %+v", job)
 	}
@@ -313,13 +312,11 @@ func TestReplayDryRunThenConfirm(t *testing.T) {
 	if st := f.post(t, operatorToken, "/replays", map[string]any{"selector": sel, "confirm": dry.Confirm}, &e); st != http.StatusConflict {
 		t.Errorf("a spent token ran again: %d %+v", st, e.Error)
 	}
-	var list struct {
-		Items []jobView `json:"items"`
-	}
+	var list adminapi.Page[adminapi.Job]
 	if st := f.get(t, viewerToken, "/replays", &list); st != http.StatusOK || len(list.Items) != 1 || list.Items[0].ID != job.ID {
 		t.Errorf("GET /replays = %d %+v", st, list)
 	}
-	f.wantError(t, http.MethodGet, viewerToken, "/replays/replay-nope", http.StatusNotFound, CodeNotFound)
+	f.wantError(t, http.MethodGet, viewerToken, "/replays/replay-nope", http.StatusNotFound, adminapi.CodeNotFound)
 
 	var started, ended *store.AuditEntry
 	for _, r := range f.auditEntries(t) {
@@ -351,30 +348,28 @@ func TestReconcileJob(t *testing.T) {
 		}
 		return ReconcileResult{Checked: 3, Triggered: 1, Requeued: 2}, nil
 	})
-	var job jobView
-	if st := f.post(t, operatorToken, "/reconcile", nil, &job); st != http.StatusAccepted || job.State != JobRunning {
+	var job adminapi.Job
+	if st := f.post(t, operatorToken, "/reconcile", nil, &job); st != http.StatusAccepted || job.State != adminapi.JobRunning {
 		t.Fatalf("POST /reconcile = %d %+v", st, job)
 	}
 	<-entered
-	var runs struct {
-		Items []reconcileRunView `json:"items"`
-	}
+	var runs adminapi.Page[adminapi.ReconcileRun]
 	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 ||
-		runs.Items[0].ID != job.ID || runs.Items[0].State != JobRunning {
+		runs.Items[0].ID != job.ID || runs.Items[0].State != adminapi.JobRunning {
 		t.Fatalf("runs while running = %d %+v", st, runs)
 	}
-	f.wantErrorPost(t, "/reconcile", ``, http.StatusConflict, CodeConflict)
+	f.wantErrorPost(t, "/reconcile", ``, http.StatusConflict, adminapi.CodeConflict)
 	close(gate)
 	deadline := time.Now().Add(60 * time.Second)
-	for runs.Items[0].State == JobRunning && time.Now().Before(deadline) {
+	for runs.Items[0].State == adminapi.JobRunning && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 		f.get(t, viewerToken, "/reconcile-runs", &runs)
 	}
 	r := runs.Items[0]
-	if r.State != JobDone || r.Checked != 3 || r.Triggered != 1 || r.Requeued != 2 || r.FinishedAt == nil || r.Since == nil {
+	if r.State != adminapi.JobDone || r.Checked != 3 || r.Triggered != 1 || r.Requeued != 2 || r.FinishedAt == nil || r.Since == nil {
 		t.Fatalf("run = %+v", r)
 	}
-	var ov overviewView
+	var ov adminapi.Overview
 	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK || ov.LastReconcile == nil || ov.LastReconcile.ID != job.ID {
 		t.Errorf("overview last_reconcile = %d %+v", st, ov.LastReconcile)
 	}
@@ -430,16 +425,14 @@ func TestReconcileAgainOnceRecordedDone(t *testing.T) {
 	var released sync.Once
 	t.Cleanup(func() { released.Do(func() { close(hold.release) }) })
 
-	var first jobView
+	var first adminapi.Job
 	if st := f.post(t, operatorToken, "/reconcile", nil, &first); st != http.StatusAccepted {
 		t.Fatalf("first POST /reconcile = %d %+v", st, first)
 	}
 	<-hold.stored
-	var runs struct {
-		Items []reconcileRunView `json:"items"`
-	}
+	var runs adminapi.Page[adminapi.ReconcileRun]
 	if st := f.get(t, viewerToken, "/reconcile-runs", &runs); st != http.StatusOK || len(runs.Items) != 1 ||
-		runs.Items[0].ID != first.ID || runs.Items[0].State != JobDone {
+		runs.Items[0].ID != first.ID || runs.Items[0].State != adminapi.JobDone {
 		t.Fatalf("runs once the first is recorded = %d %+v", st, runs)
 	}
 	var second json.RawMessage
@@ -452,7 +445,7 @@ func TestReconcileAgainOnceRecordedDone(t *testing.T) {
 // TestReconcileUnavailable: without API credentials there is no pass to run.
 func TestReconcileUnavailable(t *testing.T) {
 	f, _ := newWriteFixture(t, nil)
-	f.wantErrorPost(t, "/reconcile", ``, http.StatusServiceUnavailable, CodeUnavailable)
+	f.wantErrorPost(t, "/reconcile", ``, http.StatusServiceUnavailable, adminapi.CodeUnavailable)
 }
 
 // TestOverviewAndDocuments: the archive queue and the overview's figures.
@@ -473,10 +466,7 @@ func TestOverviewAndDocuments(t *testing.T) {
 	f.addDeadLetter(t, testEnvelope("default", "c9", "SIGNED"), 5)
 	f.publish(t, testEnvelope("default", "c1", "SIGNED"))
 
-	var docs struct {
-		Items      []queuedDocumentView `json:"items"`
-		NextCursor string               `json:"next_cursor"`
-	}
+	var docs adminapi.Page[adminapi.QueuedDocument]
 	if st := f.get(t, viewerToken, "/documents?state=pending&limit=1", &docs); st != http.StatusOK || len(docs.Items) != 1 ||
 		docs.Items[0].ID != "d1" || docs.Items[0].State != "pending" || docs.NextCursor == "" {
 		t.Fatalf("documents page 1 = %d %+v", st, docs)
@@ -487,17 +477,17 @@ func TestOverviewAndDocuments(t *testing.T) {
 		len(docs.Items) != 1 || docs.Items[0].ID != "d2" || docs.NextCursor != "" {
 		t.Fatalf("documents page 2 = %d %+v", st, docs)
 	}
-	f.wantError(t, http.MethodGet, viewerToken, "/documents?state=lost", http.StatusBadRequest, CodeBadRequest)
+	f.wantError(t, http.MethodGet, viewerToken, "/documents?state=lost", http.StatusBadRequest, adminapi.CodeBadRequest)
 	if st := f.get(t, viewerToken, "/documents?contract_id=c1", &docs); st != http.StatusOK || len(docs.Items) != 0 {
 		t.Errorf("c1 (signing) documents are not queued: %+v", docs)
 	}
 
-	var ov overviewView
+	var ov adminapi.Overview
 	if st := f.get(t, viewerToken, "/overview", &ov); st != http.StatusOK {
 		t.Fatalf("overview = %d", st)
 	}
 	if len(ov.Tenants) != 2 || ov.Tenants[0].Tenant != "acme" || ov.Tenants[0].ContractsByStatus["COMPLETE"] != 1 ||
-		ov.Tenants[1].ContractsByStatus["SIGNING"] != 1 || ov.Documents["pending"] != 2 || ov.DeadLetters != 1 ||
+		ov.Tenants[1].ContractsByStatus["SIGNING"] != 1 || ov.Documents.Pending != 2 || ov.DeadLetters != 1 ||
 		ov.DLQDepth == nil || *ov.DLQDepth != 1 || ov.CallbacksPerMin == nil || *ov.CallbacksPerMin != 1 {
 		t.Errorf("overview = %+v", ov)
 	}

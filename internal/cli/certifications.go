@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/internal/config"
 )
 
@@ -24,32 +23,9 @@ var certificationsSubs = []opsSub{
 	{"show", certificationsShowArgs, runCertificationsShow},
 }
 
-// certificationRow is a certification as GET /api/v1/certifications lists
-// it. State is the lifecycle state, Status the raw code the source sent;
-// a state not Confirmed rests on a callback (Reason says why the API did
-// not confirm it). Names are personal data: unmasked for an operator
-// token only, as is Answer (the API's answer kept when not recognised).
-type certificationRow struct {
-	Tenant     string          `json:"tenant"`
-	RequestID  string          `json:"request_id"`
-	Kind       string          `json:"kind"`
-	State      string          `json:"state"`
-	Status     string          `json:"status"`
-	Success    bool            `json:"success"`
-	Confirmed  bool            `json:"confirmed"`
-	Pending    bool            `json:"pending"`
-	Reason     string          `json:"reason"`
-	Mode       string          `json:"mode"`
-	Name       string          `json:"name"`
-	FailReason string          `json:"fail_reason"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-	Answer     json.RawMessage `json:"answer,omitempty"`
-	Detail     json.RawMessage `json:"detail,omitempty"`
-}
-
 // certState is the state as a table shows it: the state word, flagged
 // when the API did not confirm it.
-func certState(c certificationRow) string {
+func certState(c adminapi.Certification) string {
 	if c.Confirmed {
 		return c.State
 	}
@@ -108,12 +84,12 @@ func runCertificationsList(ctx context.Context, env *Env, args []string) error {
 	if *kind != "" {
 		q.Set("kind", *kind)
 	}
-	out, more, err := list[certificationRow](ctx, c, "/certifications", q, *limit)
+	out, more, err := collect(ctx, c, c.Certifications, q, *limit)
 	if err != nil {
 		return err
 	}
 	if out == nil {
-		out = []certificationRow{}
+		out = []adminapi.Certification{}
 	}
 	if *asJSON {
 		err = printJSON(env.Stdout, out)
@@ -149,8 +125,8 @@ func runCertificationsShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v certificationRow
-	err = c.do(ctx, http.MethodGet, "/certifications/"+url.PathEscape(*tenant)+"/"+url.PathEscape(pos[0]), nil, nil, &v)
+	v, err := c.Certification(ctx, *tenant, pos[0])
+	err = apiErr(c, err)
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Code == ExitNotFound {
 		return notFound("no certification %s in tenant %q", pos[0], *tenant)
@@ -164,7 +140,7 @@ func runCertificationsShow(ctx context.Context, env *Env, args []string) error {
 	t := newTable(env.Stdout, "Certification", v.RequestID)
 	t.row("Tenant", v.Tenant)
 	t.row("Kind", v.Kind)
-	t.row("State", certState(v))
+	t.row("State", certState(*v))
 	t.row("Confirmed", yesNo(v.Confirmed)+map[bool]string{true: " (the certification-result API's answer)",
 		false: " (the callback's word; the API did not confirm it)"}[v.Confirmed])
 	if !v.Confirmed {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -67,7 +68,7 @@ func TestCertificationsThroughTheAPI(t *testing.T) {
 		t.Errorf("certifications list: no STATE or CONFIRMED column\n%s", r)
 	}
 
-	var rows []certificationRow
+	var rows []adminapi.Certification
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "certifications", "list", "--unconfirmed", "--json"), &rows)
 	if len(rows) != 1 || rows[0].RequestID != "ghost" || rows[0].Confirmed || rows[0].Reason != store.CertReasonNotFound ||
 		rows[0].State != lifecycle.CertSuccess || !rows[0].Pending {
@@ -85,7 +86,7 @@ func TestCertificationsThroughTheAPI(t *testing.T) {
 			t.Errorf("certifications show ghost: no %q\n%s", want, r)
 		}
 	}
-	var one certificationRow
+	var one adminapi.Certification
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "certifications", "show", "pe-ok", "--json"), &one)
 	if !one.Confirmed || one.State != lifecycle.CertSuccess || one.Reason != "" {
 		t.Errorf("certifications show pe-ok --json = %+v", one)
@@ -131,7 +132,7 @@ func TestReconcileReportsCertifications(t *testing.T) {
 			t.Errorf("reconcile: no %q\n%s", want, r)
 		}
 	}
-	var run reconcileRun
+	var run adminapi.ReconcileRun
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "reconcile", "--json"), &run)
 	if run.Checked != 0 || run.CertificationsUnconfirmed != 1 || len(run.UnconfirmedCertifications) != 1 ||
 		run.UnconfirmedCertifications[0] != "ghost" {

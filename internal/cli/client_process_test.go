@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qyshook/qyshook/adminapi"
 )
 
 // TestCLIAgainstServeProcess: real processes. `qyshook serve` runs with its
@@ -66,10 +68,8 @@ func TestCLIAgainstServeProcess(t *testing.T) {
 		t.Fatalf("dry run:\n%s", r)
 	}
 	var out struct {
-		Job struct {
-			State       string `json:"state"`
-			Republished int    `json:"republished"`
-		} `json:"job"`
+		DryRun adminapi.DryRun `json:"dry_run"`
+		Job    adminapi.Job    `json:"job"`
 	}
 	r = run(ExitOK, "replay", "--contract", "301", "--yes", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Job.State != "done" || out.Job.Republished != 1 {

@@ -2,16 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/store"
 )
@@ -19,64 +18,6 @@ import (
 var contractsSubs = []opsSub{
 	{"list", "[--tenant T] [--status COMPLETE,SIGNING] [--subject TEXT] [--limit 50] [--json]", runContractsList},
 	{"show", "<contract-id> [--tenant default] [--json]", runContractsShow},
-}
-
-// contractRow is a contract as GET /api/v1/contracts lists it. Names are
-// personal data: shown unmasked to an operator token only.
-type contractRow struct {
-	Tenant      string     `json:"tenant"`
-	ID          string     `json:"id"`
-	BizID       string     `json:"biz_id,omitempty"`
-	Subject     string     `json:"subject"`
-	Status      string     `json:"status"`
-	Confirmed   bool       `json:"confirmed"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	CompletedAt *time.Time `json:"completed_at,omitempty"`
-}
-
-// contractView is GET /api/v1/contracts/{tenant}/{id}.
-type contractView struct {
-	contractRow
-	Signatories []signatoryView `json:"signatories"`
-	Documents   []documentView  `json:"documents"`
-	Events      []eventView     `json:"events"`
-	Detail      json.RawMessage `json:"detail,omitempty"`
-}
-
-type signatoryView struct {
-	SerialNo int    `json:"serial_no"`
-	Type     string `json:"tenant_type"`
-	Name     string `json:"tenant_name"`
-	Status   string `json:"status"`
-}
-
-type documentView struct {
-	ID        string     `json:"id"`
-	Title     string     `json:"title"`
-	SHA256    string     `json:"sha256,omitempty"`
-	Size      int64      `json:"size,omitempty"`
-	Path      string     `json:"path,omitempty"`
-	FetchedAt *time.Time `json:"fetched_at,omitempty"`
-	// The archive queue: state (pending, archived, failed; "" when not
-	// queued), attempts, the last error and when it is next tried.
-	ArchiveState  string     `json:"archive_state,omitempty"`
-	Attempts      int        `json:"attempts,omitempty"`
-	LastError     string     `json:"last_error,omitempty"`
-	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
-	// The signature check of the archived PDF (verdict "" when not verified).
-	VerifyVerdict    string     `json:"verify_verdict,omitempty"`
-	VerifySignatures int        `json:"verify_signatures,omitempty"`
-	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
-	VerifyProblem    string     `json:"verify_problem,omitempty"`
-}
-
-type eventView struct {
-	ID         string    `json:"id"`
-	Kind       string    `json:"kind"`
-	Type       string    `json:"type"`
-	Source     string    `json:"source"`
-	ReceivedAt time.Time `json:"received_at"`
-	AppliedAt  time.Time `json:"applied_at"`
 }
 
 func runContractsList(ctx context.Context, env *Env, args []string) error {
@@ -116,12 +57,12 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 	if *subject != "" {
 		q.Set("subject", *subject)
 	}
-	out, more, err := list[contractRow](ctx, c, "/contracts", q, *limit)
+	out, more, err := collect(ctx, c, c.Contracts, q, *limit)
 	if err != nil {
 		return err
 	}
 	if out == nil {
-		out = []contractRow{}
+		out = []adminapi.Contract{}
 	}
 	if *asJSON {
 		err = printJSON(env.Stdout, out)
@@ -153,8 +94,8 @@ func runContractsShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v contractView
-	err = c.do(ctx, http.MethodGet, "/contracts/"+url.PathEscape(*tenant)+"/"+url.PathEscape(pos[0]), nil, nil, &v)
+	v, err := c.Contract(ctx, *tenant, pos[0])
+	err = apiErr(c, err)
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Code == ExitNotFound {
 		return notFound("no contract %s in tenant %q", pos[0], *tenant)
@@ -165,10 +106,10 @@ func runContractsShow(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return printJSON(env.Stdout, v)
 	}
-	return printContract(env, &v)
+	return printContract(env, v)
 }
 
-func printContract(env *Env, v *contractView) error {
+func printContract(env *Env, v *adminapi.ContractDetail) error {
 	w := env.Stdout
 	status := v.Status
 	if !v.Confirmed {
@@ -191,14 +132,14 @@ func printContract(env *Env, v *contractView) error {
 	fmt.Fprintf(w, "\nSignatories (%d)\n", len(v.Signatories))
 	t = newTable(w, "  #", "TYPE", "NAME", "STATUS")
 	for _, s := range v.Signatories {
-		t.row(fmt.Sprintf("  %d", s.SerialNo), s.Type, (s.Name), s.Status)
+		t.row(fmt.Sprintf("  %d", s.SerialNo), s.TenantType, s.TenantName, s.Status)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nDocuments (%d)\n", len(v.Documents))
 	t = newTable(w, "  ID", "TITLE", "ARCHIVE", "ATTEMPTS", "SHA256", "SIZE", "PATH", "FETCHED")
-	var errs []documentView
+	var errs []adminapi.Document
 	for _, d := range v.Documents {
 		state := d.ArchiveState
 		switch {

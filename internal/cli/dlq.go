@@ -7,11 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/qyshook/qyshook/adminapi"
 )
 
 var dlqSubs = []opsSub{
@@ -19,20 +19,6 @@ var dlqSubs = []opsSub{
 	{"show", "<id> [--json]", runDLQShow},
 	{"retry", "<id> | --all | --tenant T [--json]", runDLQRetry},
 	{"purge", "<id> --reason TEXT | --all --reason TEXT --yes [--json]", runDLQPurge},
-}
-
-// deadLetterView is a dead letter as the admin API shows it.
-type deadLetterView struct {
-	ID         int64           `json:"id"`
-	EventID    string          `json:"event_id"`
-	Tenant     string          `json:"tenant"`
-	Consumer   string          `json:"consumer"`
-	Subject    string          `json:"subject"`
-	StreamSeq  uint64          `json:"stream_seq"`
-	Reason     string          `json:"reason"`
-	Deliveries int             `json:"deliveries"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
 }
 
 func runDLQList(ctx context.Context, env *Env, args []string) error {
@@ -58,12 +44,12 @@ func runDLQList(ctx context.Context, env *Env, args []string) error {
 	if *tenant != "" {
 		q.Set("tenant", *tenant)
 	}
-	out, more, err := list[deadLetterView](ctx, c, "/dead-letters", q, *limit)
+	out, more, err := collect(ctx, c, c.DeadLetters, q, *limit)
 	if err != nil {
 		return err
 	}
 	if out == nil {
-		out = []deadLetterView{}
+		out = []adminapi.DeadLetter{}
 	}
 	if *asJSON {
 		err = printJSON(env.Stdout, out)
@@ -98,9 +84,9 @@ func runDLQShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v deadLetterView
-	if err := c.do(ctx, http.MethodGet, "/dead-letters/"+strconv.FormatInt(id, 10), nil, nil, &v); err != nil {
-		return err
+	v, err := c.DeadLetter(ctx, id)
+	if err != nil {
+		return apiErr(c, err)
 	}
 	if *asJSON {
 		return printJSON(env.Stdout, v)
@@ -128,27 +114,6 @@ func runDLQShow(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
-// retryAnswer is the admin API's answer to a dead-letter retry.
-type retryAnswer struct {
-	Job         string `json:"job"`
-	Selected    int    `json:"selected"`
-	Republished int    `json:"republished"`
-	Duplicates  int    `json:"duplicates"`
-	Failed      int    `json:"failed"`
-	Undecodable int    `json:"undecodable"`
-	Items       []struct {
-		ID         int64  `json:"id"`
-		EventID    string `json:"event_id"`
-		Tenant     string `json:"tenant"`
-		Kind       string `json:"kind"`
-		Type       string `json:"type"`
-		ContractID string `json:"contract_id"`
-		ReplayID   string `json:"replay_id"`
-		Result     string `json:"result"`
-		Error      string `json:"error"`
-	} `json:"items"`
-}
-
 func runDLQRetry(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "dlq retry", "<id> | --all | --tenant T [--json]\n"+
 		"  Asks the running service to republish the dead letters into QYS_CALLBACKS; its dispatcher applies each\n"+
@@ -160,7 +125,7 @@ func runDLQRetry(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	path, body := "", any(nil)
+	var retry func(ctx context.Context, c *adminapi.Client) (*adminapi.RetryResult, error)
 	switch {
 	case len(pos) > 1:
 		return opsUsage(fs, "want one dead-letter id")
@@ -171,9 +136,13 @@ func runDLQRetry(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		path = "/dead-letters/" + strconv.FormatInt(id, 10) + "/retry"
+		retry = func(ctx context.Context, c *adminapi.Client) (*adminapi.RetryResult, error) {
+			return c.RetryDeadLetter(ctx, id)
+		}
 	case *all || *tenant != "":
-		path, body = "/dead-letters/retry", map[string]any{"all": *all && *tenant == "", "tenant": *tenant}
+		retry = func(ctx context.Context, c *adminapi.Client) (*adminapi.RetryResult, error) {
+			return c.RetryDeadLetters(ctx, adminapi.RetryRequest{All: *all && *tenant == "", Tenant: *tenant})
+		}
 	default:
 		return opsUsage(fs, "nothing to retry: give a dead-letter id, --tenant T or --all")
 	}
@@ -181,9 +150,9 @@ func runDLQRetry(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rep retryAnswer
-	if err := c.do(ctx, http.MethodPost, path, nil, body, &rep); err != nil {
-		return err
+	rep, err := retry(ctx, c)
+	if err != nil {
+		return apiErr(c, err)
 	}
 	if *asJSON {
 		if err := printJSON(env.Stdout, rep); err != nil {
@@ -231,7 +200,7 @@ func runDLQPurge(ctx context.Context, env *Env, args []string) error {
 	}
 	ids := []int64{id}
 	if *all {
-		rows, _, err := list[deadLetterView](ctx, c, "/dead-letters", nil, 0)
+		rows, _, err := collect(ctx, c, c.DeadLetters, nil, 0)
 		if err != nil {
 			return err
 		}
@@ -242,8 +211,8 @@ func runDLQPurge(ctx context.Context, env *Env, args []string) error {
 	}
 	purged := []int64{}
 	for _, id := range ids {
-		err := c.do(ctx, http.MethodPost, "/dead-letters/"+strconv.FormatInt(id, 10)+"/purge", nil,
-			map[string]string{"reason": *reason}, nil)
+		_, err := c.PurgeDeadLetter(ctx, id, *reason)
+		err = apiErr(c, err)
 		var ee *ExitError
 		if *all && errors.As(err, &ee) && ee.Code == ExitNotFound {
 			continue // resolved meanwhile

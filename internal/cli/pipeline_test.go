@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qyshook/qyshook/admin"
+	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
@@ -356,7 +357,7 @@ func TestReadCommandsThroughTheAPI(t *testing.T) {
 	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "采购合同") || !strings.Contains(r.stdout, "SIGNING") {
 		t.Errorf("contracts list:\n%s", r)
 	}
-	var rows []contractRow
+	var rows []adminapi.Contract
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "contracts", "list", "--json", "--status", "SIGNING"), &rows)
 	if len(rows) != 1 || rows[0].ID != id || !rows[0].Confirmed {
 		t.Errorf("contracts list --json = %+v", rows)
@@ -366,7 +367,7 @@ func TestReadCommandsThroughTheAPI(t *testing.T) {
 		t.Errorf("contracts show (operator):\n%s", r)
 	}
 	assertOneLine(t, mustOpsRun(t, ExitNotFound, vars, "contracts", "show", "nope"), "qyshook contracts: no contract nope")
-	var dls []deadLetterView
+	var dls []adminapi.DeadLetter
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "dlq", "list", "--json"), &dls)
 	if len(dls) != 1 || dls[0].ID != dl {
 		t.Errorf("dlq list --json = %+v", dls)
@@ -401,7 +402,7 @@ func TestReconcileThroughTheAPI(t *testing.T) {
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
 	svc := startOpsService(t, l, n, fake)
 	vars, dir := clientVars(t, svc.url, opsOperatorToken)
-	var run reconcileRun
+	var run adminapi.ReconcileRun
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "reconcile", "--json"), &run)
 	if run.State != "done" || run.Triggered != 1 || run.FinishedAt == nil {
 		t.Errorf("reconcile = %+v", run)

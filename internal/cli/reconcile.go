@@ -3,34 +3,16 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/qyshook/qyshook/adminapi"
 )
 
 // reconcilePoll is how often reconcile asks whether its pass ended.
 const reconcilePoll = 200 * time.Millisecond
-
-// reconcileRun is a pass as GET /api/v1/reconcile-runs lists it.
-type reconcileRun struct {
-	ID         string     `json:"id"`
-	State      string     `json:"state"`
-	StartedBy  string     `json:"started_by"`
-	Since      *time.Time `json:"since"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	// Checked counts contracts; the certifications polled are counted
-	// apart.
-	Checked                   int      `json:"checked"`
-	Triggered                 int      `json:"triggered"`
-	Requeued                  int      `json:"requeued"`
-	CertificationsChecked     int      `json:"certifications_checked"`
-	CertificationsUnconfirmed int      `json:"certifications_unconfirmed"`
-	UnconfirmedCertifications []string `json:"unconfirmed_certifications"`
-	Error                     string   `json:"error,omitempty"`
-}
 
 func runReconcile(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "reconcile", "[--since 72h|2006-01-02T15:04:05Z] [--json]\n"+
@@ -48,25 +30,23 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return opsUsage(fs, "unexpected argument %q", pos[0])
 	}
-	body := map[string]string{}
+	var body adminapi.ReconcileRequest
 	if *sinceFlag != "" {
 		since, err := parseSince(*sinceFlag, time.Now())
 		if err != nil {
 			return opsUsage(fs, "--since: %v", err)
 		}
-		body["since"] = since.UTC().Format(time.RFC3339Nano)
+		body.Since = since.UTC().Format(time.RFC3339Nano)
 	}
 	c, err := newAdminClient(env)
 	if err != nil {
 		return err
 	}
-	var job struct {
-		ID string `json:"id"`
+	job, err := c.Reconcile(ctx, body)
+	if err != nil {
+		return apiErr(c, err)
 	}
-	if err := c.do(ctx, http.MethodPost, "/reconcile", nil, body, &job); err != nil {
-		return err
-	}
-	var run *reconcileRun
+	var run *adminapi.ReconcileRun
 	for run == nil || run.FinishedAt == nil {
 		if run != nil {
 			select {
@@ -75,11 +55,11 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 			case <-time.After(reconcilePoll):
 			}
 		}
-		runs, _, err := list[reconcileRun](ctx, c, "/reconcile-runs", url.Values{}, 20)
+		runs, _, err := collect(ctx, c, c.ReconcileRuns, nil, 20)
 		if err != nil {
 			return err
 		}
-		run = &reconcileRun{ID: job.ID}
+		run = &adminapi.ReconcileRun{ID: job.ID}
 		for i := range runs {
 			if runs[i].ID == job.ID {
 				run = &runs[i]
@@ -102,7 +82,7 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 				run.CertificationsUnconfirmed)
 			if run.CertificationsUnconfirmed > 0 {
 				ids := strings.Join(run.UnconfirmedCertifications, ", ")
-				if more := run.CertificationsUnconfirmed - len(run.UnconfirmedCertifications); more > 0 {
+				if more := run.CertificationsUnconfirmed - int64(len(run.UnconfirmedCertifications)); more > 0 {
 					ids += fmt.Sprintf(" and %d more", more)
 				}
 				line += " (" + ids + "; qyshook certifications show <id>)"

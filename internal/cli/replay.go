@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qyshook/qyshook/adminapi"
 )
 
 // replayPoll is how often replay asks for its job's progress.
@@ -16,25 +17,12 @@ const replayPoll = 200 * time.Millisecond
 
 // replayArgs are the parsed flags of replay.
 type replayArgs struct {
-	sel     replaySelector
+	sel     adminapi.ReplaySelector
 	fromDLQ bool
 	dryRun  bool
 	yes     bool
 	json    bool
 }
-
-// replaySelector is the selector of POST /api/v1/replays.
-type replaySelector struct {
-	From       string `json:"from,omitempty"`
-	To         string `json:"to,omitempty"`
-	FromSeq    uint64 `json:"from_seq,omitempty"`
-	ToSeq      uint64 `json:"to_seq,omitempty"`
-	Tenant     string `json:"tenant,omitempty"`
-	ContractID string `json:"contract_id,omitempty"`
-	Type       string `json:"type,omitempty"`
-}
-
-func (s replaySelector) empty() bool { return s == replaySelector{} }
 
 const replayUsage = "(--since 24h|RFC3339 [--until …] | --from-seq N [--to-seq N] | --tenant T | --contract ID | --type T)… " +
 	"[--dry-run | --yes] [--json]\n" +
@@ -79,12 +67,12 @@ func parseReplayArgs(env *Env, args []string, now time.Time) (*replayArgs, error
 		return nil, opsUsage(fs, "--dry-run and --yes contradict each other")
 	}
 	if a.fromDLQ {
-		if a.sel != (replaySelector{Tenant: a.sel.Tenant}) {
+		if a.sel != (adminapi.ReplaySelector{Tenant: a.sel.Tenant}) {
 			return nil, opsUsage(fs, "--from-dlq takes --tenant only")
 		}
 		return a, nil
 	}
-	if a.sel.empty() {
+	if a.sel == (adminapi.ReplaySelector{}) {
 		return nil, opsUsage(fs, "replay needs a selector (a time range, sequences, tenant, contract or type): "+
 			"a bare replay would republish the whole stream")
 	}
@@ -117,46 +105,6 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither a duration ago (24h, 7d) nor an RFC3339 time", s)
 }
 
-// dryRunAnswer is the admin API's dry run.
-type dryRunAnswer struct {
-	DryRun         bool           `json:"dry_run"`
-	Selector       replaySelector `json:"selector"`
-	Scanned        int            `json:"scanned"`
-	Selected       int            `json:"selected"`
-	Undecodable    int            `json:"undecodable"`
-	SkippedReplays int            `json:"skipped_replays"`
-	ByTenant       map[string]int `json:"by_tenant"`
-	ByType         map[string]int `json:"by_type"`
-	Confirm        string         `json:"confirm"`
-	ExpiresAt      time.Time      `json:"expires_at"`
-}
-
-// replayJob is a replay job of the admin API.
-type replayJob struct {
-	ID          string `json:"id"`
-	State       string `json:"state"`
-	Selected    int    `json:"selected"`
-	Republished int    `json:"republished"`
-	Duplicates  int    `json:"duplicates"`
-	Failed      int    `json:"failed"`
-	Progress    struct {
-		Done  int `json:"done"`
-		Total int `json:"total"`
-	} `json:"progress"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	Error      string     `json:"error,omitempty"`
-	Report     *struct {
-		Scanned     int `json:"scanned"`
-		Undecodable int `json:"undecodable"`
-		Errors      []struct {
-			Seq     uint64 `json:"seq"`
-			EventID string `json:"event_id"`
-			Error   string `json:"error"`
-		} `json:"errors"`
-	} `json:"report,omitempty"`
-}
-
 func runReplay(ctx context.Context, env *Env, args []string) error {
 	a, err := parseReplayArgs(env, args, time.Now())
 	if err != nil {
@@ -176,9 +124,9 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var dry dryRunAnswer
-	if err := c.do(ctx, http.MethodPost, "/replays", nil, map[string]any{"selector": a.sel, "dry_run": true}, &dry); err != nil {
-		return err
+	dry, err := c.ReplayDryRun(ctx, a.sel)
+	if err != nil {
+		return apiErr(c, err)
 	}
 	if !a.yes || dry.Selected == 0 {
 		if a.json {
@@ -193,21 +141,21 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 		}
 		return nil
 	}
-	var job replayJob
-	if err := c.do(ctx, http.MethodPost, "/replays", nil, map[string]any{"selector": a.sel, "confirm": dry.Confirm}, &job); err != nil {
-		return err
+	job, err := c.StartReplay(ctx, a.sel, dry.Confirm)
+	if err != nil {
+		return apiErr(c, err)
 	}
 	bar := newProgressBar(env)
-	for job.State == "running" {
+	for job.State == adminapi.JobRunning {
 		select {
 		case <-ctx.Done():
 			bar.finish()
 			return fmt.Errorf("stopped waiting; job %s keeps running in the service (GET /api/v1/replays/%s): %w", job.ID, job.ID, ctx.Err())
 		case <-time.After(replayPoll):
 		}
-		if err := c.do(ctx, http.MethodGet, "/replays/"+job.ID, nil, nil, &job); err != nil {
+		if job, err = c.ReplayJob(ctx, job.ID); err != nil {
 			bar.finish()
-			return err
+			return apiErr(c, err)
 		}
 		bar.update(job.Progress.Done, job.Progress.Total)
 	}
@@ -221,7 +169,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 		printReplayJob(env.Stdout, job)
 	}
 	switch {
-	case job.State != "done":
+	case job.State != adminapi.JobDone:
 		return fmt.Errorf("replay job %s %s: %s", job.ID, job.State, job.Error)
 	case job.Failed > 0:
 		return fmt.Errorf("%d of %d events not republished", job.Failed, job.Selected)
@@ -229,7 +177,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func printDryRun(w io.Writer, d dryRunAnswer) {
+func printDryRun(w io.Writer, d *adminapi.DryRun) {
 	t := newTable(w, "TENANT", "EVENTS")
 	for _, k := range sortedCounts(d.ByTenant) {
 		t.row(k, d.ByTenant[k])
@@ -245,7 +193,7 @@ func printDryRun(w io.Writer, d dryRunAnswer) {
 		d.Selected, d.Scanned, d.Undecodable, d.SkippedReplays)
 }
 
-func printReplayJob(w io.Writer, j replayJob) {
+func printReplayJob(w io.Writer, j *adminapi.Job) {
 	fmt.Fprintln(w)
 	t := newTable(w, "JOB", "STATE", "SELECTED", "REPUBLISHED", "ALREADY", "FAILED")
 	t.row(j.ID, j.State, j.Selected, j.Republished, j.Duplicates, j.Failed)
@@ -253,8 +201,8 @@ func printReplayJob(w io.Writer, j replayJob) {
 	if j.Republished > 0 {
 		fmt.Fprintf(w, "republished %d events into QYS_CALLBACKS; the running dispatchers apply them\n", j.Republished)
 	}
-	if j.Report != nil {
-		for _, e := range j.Report.Errors {
+	if rep, err := j.ReplayReport(); err == nil && rep != nil {
+		for _, e := range rep.Errors {
 			fmt.Fprintf(w, "seq %s %s: %s\n", strconv.FormatUint(e.Seq, 10), e.EventID, e.Error)
 		}
 	}

@@ -1,0 +1,284 @@
+package admin
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qyshook/qyshook/adminapi"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/store"
+)
+
+// The operator contract: every route's real answer decodes into the
+// types of package adminapi with unknown fields refused (this file), and
+// docs/admin-openapi.json describes those types field by field
+// (openapi_test.go).
+
+// strictDecode decodes raw into out, refusing a field out's type lacks and
+// trailing data.
+func strictDecode(raw []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("more than one JSON value")
+	}
+	return nil
+}
+
+// send calls method path (below the prefix) with token and body (JSON
+// unless a string) and returns the status and the answer's bytes.
+func (f *fixture) send(tb testing.TB, method, token, path string, body any) (int, []byte) {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+adminapi.Prefix+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, raw
+}
+
+// routeCall is one request of TestEveryRouteAnswersTheContract and the
+// adminapi type its answer must decode into.
+type routeCall struct {
+	method, pattern string // the route, as in the table
+	path            string // the request
+	token           string
+	body            any
+	status          int
+	out             any // a pointer to an adminapi value
+}
+
+// seedContract fills a ledger and the streams so every route answers
+// with every kind of item: contracts with signatories, documents and
+// events; certifications; the archive queue; dead letters; callbacks and
+// facts on the streams.
+func seedContract(t *testing.T, f *fixture) (deadLetters []int64) {
+	t.Helper()
+	ctx := context.Background()
+	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
+	ch := store.ContractChange{
+		Event: store.Event{ID: "ev-c2", Tenant: "acme", Kind: "contract", Type: "COMPLETE", ContractID: "c2", Source: "callback",
+			ReceivedAt: base, Payload: json.RawMessage(`{}`)},
+		Contract: store.Contract{Tenant: "acme", ID: "c2", Subject: "s", Status: "COMPLETE", Confirmed: true, UpdatedAt: base,
+			Documents: []store.Document{{ID: "d1", ContractID: "c2", Title: "合同正文"}}},
+		ArchiveDocuments: true,
+	}
+	if _, err := f.ledger.ApplyContract(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	seedCertifications(t, f.ledger)
+	f.publish(t, testEnvelope("default", "c1", "SIGNED"))
+	f.publish(t, testEnvelope("acme", "c2", "SIGNED"))
+	for i, env := range []events.Envelope{testEnvelope("default", "c7", "SIGNED"), testEnvelope("default", "c8", "SIGNED"),
+		testEnvelope("acme", "c9", "SIGNED")} {
+		deadLetters = append(deadLetters, f.addDeadLetter(t, env, uint64(10+i)))
+	}
+	for i, fc := range []events.Fact{
+		{ID: "f1", Tenant: "default", Kind: events.FactContractStatus, ContractID: "c1", Seq: 1, Status: "SIGNING",
+			Confirmed: true, Source: "callback", CauseEventID: "ev-default-c1-SIGNING", OccurredAt: base},
+		{ID: "f2", Tenant: "default", Kind: events.FactDocumentsArchived, ContractID: "c1", Seq: 2, OccurredAt: base,
+			Documents: []events.FactDocument{{ID: "c1-d1", Title: "合同正文", SHA256: "ab", Size: 3, Path: "documents/x"}}},
+	} {
+		b, _ := json.Marshal(fc)
+		subj := f.nats.Names.LedgerContractSubject(fc.Tenant, "SIGNING")
+		if i == 1 {
+			subj = f.nats.Names.LedgerDocumentsSubject(fc.Tenant)
+		}
+		if _, err := f.nats.JS.Publish(ctx, subj, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return deadLetters
+}
+
+// TestEveryRouteAnswersTheContract: a real answer of every route of the
+// table (the admin API over a real SQLite ledger and JetStream), and of
+// each error status, decodes into its adminapi type with unknown fields
+// refused, so a field an answer has and the type lacks fails here. A
+// listing must hold items, so their fields are decoded too.
+func TestEveryRouteAnswersTheContract(t *testing.T) {
+	f, a := newWriteFixture(t, func(context.Context, time.Time) (ReconcileResult, error) {
+		return ReconcileResult{Checked: 2, Triggered: 1, CertificationsChecked: 1, CertificationsUnconfirmed: 1,
+			UnconfirmedCertifications: []string{"forged"}}, nil
+	})
+	dls := seedContract(t, f)
+	op, vw := operatorToken, viewerToken
+
+	// The writes first, so the reads after them have jobs, runs and
+	// audit rows to show.
+	var dry adminapi.DryRun
+	sel := adminapi.ReplaySelector{Tenant: "default"}
+	var job adminapi.Job
+	var reconcileJob adminapi.Job
+	writes := []routeCall{
+		{"POST", "/replays", "/replays", op, adminapi.ReplayRequest{Selector: &sel, DryRun: true}, http.StatusOK, &dry},
+		{"POST", "/reconcile", "/reconcile", op, adminapi.ReconcileRequest{Since: base.Format(time.RFC3339)}, http.StatusAccepted, &reconcileJob},
+		{"POST", "/dead-letters/{id}/retry", fmt.Sprintf("/dead-letters/%d/retry", dls[0]), op, nil, http.StatusOK, new(adminapi.RetryResult)},
+		{"POST", "/dead-letters/retry", "/dead-letters/retry", op, adminapi.RetryRequest{Tenant: "acme"}, http.StatusOK, new(adminapi.RetryResult)},
+		{"POST", "/dead-letters/{id}/purge", fmt.Sprintf("/dead-letters/%d/purge", dls[1]), op, adminapi.PurgeRequest{Reason: "test"},
+			http.StatusOK, new(adminapi.PurgeResult)},
+	}
+	called := map[string]bool{}
+	run := func(c routeCall) {
+		t.Helper()
+		called[c.method+" "+c.pattern] = true
+		st, raw := f.send(t, c.method, c.token, c.path, c.body)
+		if st != c.status {
+			t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, st, raw, c.status)
+		}
+		if err := strictDecode(raw, c.out); err != nil {
+			t.Errorf("%s %s: the answer does not decode into %T: %v\n%s", c.method, c.path, c.out, err, raw)
+		}
+		if v := reflect.ValueOf(c.out).Elem(); v.Kind() == reflect.Struct && v.FieldByName("Items").IsValid() &&
+			v.FieldByName("Items").Len() == 0 {
+			t.Errorf("%s %s: no items to check the item type against", c.method, c.path)
+		}
+	}
+	for _, c := range writes {
+		run(c)
+	}
+	run(routeCall{"POST", "/replays", "/replays", op, adminapi.ReplayRequest{Selector: &sel, Confirm: dry.Confirm}, http.StatusAccepted, &job})
+	deadline := time.Now().Add(60 * time.Second)
+	for job.State == adminapi.JobRunning && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		run(routeCall{"GET", "/replays/{id}", "/replays/" + job.ID, vw, nil, http.StatusOK, &job})
+	}
+	if rep, err := job.ReplayReport(); err != nil || rep == nil || rep.Selected == 0 {
+		t.Errorf("replay report = %+v, %v", rep, err)
+	} else if err := strictDecode(job.Report, new(adminapi.ReplayReport)); err != nil {
+		t.Errorf("the replay job's report does not decode into ReplayReport: %v\n%s", err, job.Report)
+	}
+	var runs adminapi.Page[adminapi.ReconcileRun]
+	for time.Now().Before(deadline) {
+		run(routeCall{"GET", "/reconcile-runs", "/reconcile-runs", vw, nil, http.StatusOK, &runs})
+		if runs.Items[0].State != adminapi.JobRunning {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var overview adminapi.Overview
+	for _, c := range []routeCall{
+		{"GET", "/contracts", "/contracts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Contract])},
+		{"GET", "/contracts/{tenant}/{id}", "/contracts/default/c1", op, nil, http.StatusOK, new(adminapi.ContractDetail)},
+		{"GET", "/contracts/{tenant}/{id}/facts", "/contracts/default/c1/facts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Fact])},
+		{"GET", "/certifications", "/certifications?tenant=default", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Certification])},
+		{"GET", "/certifications", "/certifications?tenant=default&limit=1", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Certification])},
+		{"GET", "/certifications/{tenant}/{request_id}", "/certifications/default/odd", op, nil, http.StatusOK, new(adminapi.Certification)},
+		{"GET", "/certifications/{tenant}/{request_id}", "/certifications/default/forged", op, nil, http.StatusOK, new(adminapi.Certification)},
+		{"GET", "/events", "/events?tenant=default&contract_id=c1", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Event])},
+		{"GET", "/dead-letters", "/dead-letters", op, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetter])},
+		{"GET", "/dead-letters/{id}", fmt.Sprintf("/dead-letters/%d", dls[0]), op, nil, http.StatusOK, new(adminapi.DeadLetter)},
+		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
+		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
+		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},
+		{"GET", "/audit", "/audit?limit=2", op, nil, http.StatusOK, new(adminapi.Page[adminapi.AuditEntry])},
+		{"GET", "/replays", "/replays", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Job])},
+		{"GET", "/openapi.json", "/openapi.json", vw, nil, http.StatusOK, new(map[string]any)},
+	} {
+		run(c)
+	}
+	if overview.LastReconcile == nil || len(overview.Tenants) == 0 {
+		t.Errorf("overview without a last reconcile or tenants: %+v", overview)
+	}
+
+	// The error shape, for each status a client meets.
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		status              int
+	}{
+		{"GET", "/contracts", "", nil, http.StatusUnauthorized},
+		{"POST", "/reconcile", vw, nil, http.StatusForbidden},
+		{"GET", "/contracts/default/nope", vw, nil, http.StatusNotFound},
+		{"GET", "/contracts?limit=0", vw, nil, http.StatusBadRequest},
+		{"DELETE", "/contracts", vw, nil, http.StatusMethodNotAllowed},
+	} {
+		st, raw := f.send(t, c.method, c.token, c.path, c.body)
+		var e adminapi.ErrorBody
+		if err := strictDecode(raw, &e); st != c.status || err != nil || e.Error == nil || e.Error.Code == "" {
+			t.Errorf("%s %s = %d %s (%v), want %d in the error shape", c.method, c.path, st, raw, err, c.status)
+		}
+	}
+
+	liveEventDecodes(t, f)
+	called["GET /events/live"] = true
+
+	for _, rt := range a.table() {
+		if !called[rt.Method+" "+rt.Pattern] {
+			t.Errorf("%s %s: no answer decoded (add a call to this test)", rt.Method, rt.Pattern)
+		}
+	}
+}
+
+// liveEventDecodes reads one callback event of GET /events/live into
+// adminapi.LiveEvent, unknown fields refused.
+func liveEventDecodes(t *testing.T, f *fixture) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+adminapi.Prefix+"/events/live", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, ": live") {
+		t.Fatalf("GET /events/live = %d %q %v", resp.StatusCode, line, err)
+	}
+	env := testEnvelope("default", "c1", "COMPLETE")
+	env.Actor = &events.Actor{TenantType: "PERSONAL", TenantName: "张三"}
+	f.publish(t, env)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("event stream: %v", err)
+		}
+		data, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "data: ")
+		if !ok {
+			continue
+		}
+		var ev adminapi.LiveEvent
+		if err := strictDecode([]byte(data), &ev); err != nil || ev.ContractID != "c1" || ev.Actor == "" {
+			t.Errorf("live event %s: %+v %v", data, ev, err)
+		}
+		return
+	}
+}
