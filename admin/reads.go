@@ -38,24 +38,7 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kind := q.str("kind")
-	if kind != "" && kind != "personal" && kind != "company" {
-		return badRequest("kind", "%q is not personal or company", kind)
-	}
-	status := q.str("status")
-	states := map[string]bool{}
-	for _, st := range q.list("state") {
-		st = strings.ToUpper(st)
-		if !lifecycle.ValidCertState(st) {
-			return badRequest("state", "%q is not one of %s", st, strings.Join(lifecycle.CertStates, ", "))
-		}
-		states[st] = true
-	}
-	confirmed, err := q.boolean("confirmed")
-	if err != nil {
-		return err
-	}
-	pending, err := q.boolean("pending")
+	f, err := certificationFilterOf(q)
 	if err != nil {
 		return err
 	}
@@ -79,9 +62,7 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 			c.UpdatedAt.Equal(after.UpdatedAt) && c.RequestID <= after.ID) {
 			continue
 		}
-		if (kind != "" && c.Kind != kind) || (status != "" && c.Status != status) ||
-			(len(states) > 0 && !states[c.CertState()]) ||
-			(confirmed != nil && c.Confirmed != *confirmed) || (pending != nil && c.Pending != *pending) {
+		if !f.keeps(&c) {
 			continue
 		}
 		views = append(views, viewCertification(c, unmasked))
@@ -93,6 +74,39 @@ func (a *API) listCertifications(w http.ResponseWriter, r *http.Request) error {
 		return cursor{List: keyCertifications, UpdatedAt: last.UpdatedAt, ID: last.RequestID}
 	}))
 	return nil
+}
+
+// certificationFilter is the filters of GET /certifications.
+type certificationFilter struct {
+	kind, status       string
+	states             map[string]bool
+	confirmed, pending *bool
+}
+
+func certificationFilterOf(q query) (certificationFilter, error) {
+	f := certificationFilter{kind: q.str("kind"), status: q.str("status"), states: map[string]bool{}}
+	if f.kind != "" && f.kind != "personal" && f.kind != "company" {
+		return f, badRequest("kind", "%q is not personal or company", f.kind)
+	}
+	for _, st := range q.list("state") {
+		st = strings.ToUpper(st)
+		if !lifecycle.ValidCertState(st) {
+			return f, badRequest("state", "%q is not one of %s", st, strings.Join(lifecycle.CertStates, ", "))
+		}
+		f.states[st] = true
+	}
+	var err error
+	if f.confirmed, err = q.boolean("confirmed"); err != nil {
+		return f, err
+	}
+	f.pending, err = q.boolean("pending")
+	return f, err
+}
+
+func (f certificationFilter) keeps(c *store.Certification) bool {
+	return (f.kind == "" || c.Kind == f.kind) && (f.status == "" || c.Status == f.status) &&
+		(len(f.states) == 0 || f.states[c.CertState()]) &&
+		(f.confirmed == nil || c.Confirmed == *f.confirmed) && (f.pending == nil || c.Pending == *f.pending)
 }
 
 // getCertification: GET /certifications/{tenant}/{request_id}, with the

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -46,60 +47,75 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return apiErr(c, err)
 	}
-	var run *adminapi.ReconcileRun
-	for run == nil || run.FinishedAt == nil {
-		if run != nil {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("stopped waiting; pass %s keeps running in the service: %w", job.ID, ctx.Err())
-			case <-time.After(reconcilePoll):
-			}
-		}
-		runs, _, err := collect(ctx, c, c.ReconcileRuns, nil, 20)
-		if err != nil {
-			return err
-		}
-		run = &adminapi.ReconcileRun{ID: job.ID}
-		for i := range runs {
-			if runs[i].ID == job.ID {
-				run = &runs[i]
-			}
-		}
+	run, err := waitReconcileRun(ctx, c, job.ID)
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		if err := printJSON(env.Stdout, run); err != nil {
 			return err
 		}
 	} else {
-		since := "-"
-		if run.Since != nil {
-			since = opsTime(*run.Since)
-		}
-		fmt.Fprintf(env.Stdout, "reconciled since %s: checked %d contracts and %d pending certifications, published %d RECONCILE triggers\n",
-			since, run.Checked, run.CertificationsChecked+run.CertificationsUnconfirmed, run.Triggered)
-		if n := run.CertificationsChecked + run.CertificationsUnconfirmed; n > 0 {
-			line := fmt.Sprintf("certifications: %d confirmed by the API, %d unconfirmed", run.CertificationsChecked,
-				run.CertificationsUnconfirmed)
-			if run.CertificationsUnconfirmed > 0 {
-				ids := strings.Join(run.UnconfirmedCertifications, ", ")
-				if more := run.CertificationsUnconfirmed - int64(len(run.UnconfirmedCertifications)); more > 0 {
-					ids += fmt.Sprintf(" and %d more", more)
-				}
-				line += " (" + ids + "; qyshook certifications show <id>)"
-			}
-			fmt.Fprintln(env.Stdout, line)
-		}
-		if run.Requeued > 0 {
-			fmt.Fprintf(env.Stdout, "queued %d failed or never-queued documents for the archive again\n", run.Requeued)
-		}
-		if run.Triggered > 0 || run.Requeued > 0 {
-			fmt.Fprintln(env.Stdout, "(the running dispatcher applies the triggers and archives the documents)")
-		}
+		printReconcileRun(env.Stdout, run)
 	}
 	if run.Error != "" {
 		return fmt.Errorf("reconcile pass %s incomplete: %s", run.ID, run.Error)
 	}
 	return nil
+}
+
+// waitReconcileRun polls GET /reconcile-runs until pass id is finished.
+func waitReconcileRun(ctx context.Context, c *adminapi.Client, id string) (*adminapi.ReconcileRun, error) {
+	var run *adminapi.ReconcileRun
+	for run == nil || run.FinishedAt == nil {
+		if run != nil {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("stopped waiting; pass %s keeps running in the service: %w", id, ctx.Err())
+			case <-time.After(reconcilePoll):
+			}
+		}
+		runs, _, err := collect(ctx, c, c.ReconcileRuns, nil, 20)
+		if err != nil {
+			return nil, err
+		}
+		run = &adminapi.ReconcileRun{ID: id}
+		for i := range runs {
+			if runs[i].ID == id {
+				run = &runs[i]
+			}
+		}
+	}
+	return run, nil
+}
+
+// printReconcileRun says what a finished pass did, contracts and
+// certifications apart.
+func printReconcileRun(w io.Writer, run *adminapi.ReconcileRun) {
+	since := "-"
+	if run.Since != nil {
+		since = opsTime(*run.Since)
+	}
+	fmt.Fprintf(w, "reconciled since %s: checked %d contracts and %d pending certifications, published %d RECONCILE triggers\n",
+		since, run.Checked, run.CertificationsChecked+run.CertificationsUnconfirmed, run.Triggered)
+	if n := run.CertificationsChecked + run.CertificationsUnconfirmed; n > 0 {
+		line := fmt.Sprintf("certifications: %d confirmed by the API, %d unconfirmed", run.CertificationsChecked,
+			run.CertificationsUnconfirmed)
+		if run.CertificationsUnconfirmed > 0 {
+			ids := strings.Join(run.UnconfirmedCertifications, ", ")
+			if more := run.CertificationsUnconfirmed - int64(len(run.UnconfirmedCertifications)); more > 0 {
+				ids += fmt.Sprintf(" and %d more", more)
+			}
+			line += " (" + ids + "; qyshook certifications show <id>)"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if run.Requeued > 0 {
+		fmt.Fprintf(w, "queued %d failed or never-queued documents for the archive again\n", run.Requeued)
+	}
+	if run.Triggered > 0 || run.Requeued > 0 {
+		fmt.Fprintln(w, "(the running dispatcher applies the triggers and archives the documents)")
+	}
 }
 
 // parseSince reads a duration back from now (72h) or an RFC 3339 time.
