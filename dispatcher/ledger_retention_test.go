@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 )
@@ -58,18 +59,18 @@ func TestRunningDispatcherPrunesTheLedger(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			l := testdb.Open(t, kind)
 			seedHistory(t, l)
-			h := newHarness(t, l, withoutAPI())
-			h.cfg.OutboxRetention = time.Nanosecond
-			h.start()
-			eventually(t, "old event and published fact pruned", func() bool {
+			h := stagetest.New(t, l, stagetest.WithoutAPI())
+			h.Config.OutboxRetention = time.Nanosecond
+			h.Start()
+			stagetest.Eventually(t, "old event and published fact pruned", func() bool {
 				facts, err := l.Outbox(context.Background(), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return slices.Equal(eventIDs(t, l), []string{"ev-new"}) && len(facts) == 0 &&
-					testutil.CollectAndCount(h.reg, "qyshook_ledger_rows_pruned_total") == 2
+					testutil.CollectAndCount(h.Registry, "qyshook_ledger_rows_pruned_total") == 2
 			})
-			eventually(t, "pruned rows counted", func() bool {
+			stagetest.Eventually(t, "pruned rows counted", func() bool {
 				return pruned(t, h, "events") == 1 && pruned(t, h, "outbox") == 1
 			})
 		})
@@ -81,9 +82,9 @@ func TestRunningDispatcherPrunesTheLedger(t *testing.T) {
 func TestRetentionZeroKeepsEverything(t *testing.T) {
 	l := testdb.Open(t, testdb.SQLite)
 	seedHistory(t, l)
-	h := newHarness(t, l, withoutAPI())
-	h.cfg.EventRetention, h.cfg.OutboxRetention = -1, -1
-	d, err := dispatcher.New(h.cfg)
+	h := stagetest.New(t, l, stagetest.WithoutAPI())
+	h.Config.EventRetention, h.Config.OutboxRetention = -1, -1
+	d, err := dispatcher.New(h.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +96,9 @@ func TestRetentionZeroKeepsEverything(t *testing.T) {
 		t.Fatalf("events %v after a pass that keeps everything", got)
 	}
 	// The defaults (90 days, 7 days) delete the 400-day-old event only.
-	h.cfg.EventRetention, h.cfg.OutboxRetention = 0, 0
-	h.cfg.Registerer = nil
-	if d, err = dispatcher.New(h.cfg); err != nil {
+	h.Config.EventRetention, h.Config.OutboxRetention = 0, 0
+	h.Config.Registerer = nil
+	if d, err = dispatcher.New(h.Config); err != nil {
 		t.Fatal(err)
 	}
 	if ev, facts, err = d.PruneLedger(context.Background()); err != nil || ev != 1 || facts != 0 {
@@ -106,9 +107,9 @@ func TestRetentionZeroKeepsEverything(t *testing.T) {
 }
 
 // pruned is the retention counter of one table (-1 when not exposed).
-func pruned(t *testing.T, h *harness, table string) float64 {
+func pruned(t *testing.T, h *stagetest.Harness, table string) float64 {
 	t.Helper()
-	mfs, err := h.reg.Gather()
+	mfs, err := h.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
