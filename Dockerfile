@@ -7,6 +7,9 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ENV CGO_ENABLED=0
+# The binaries are built from go.mod alone, not the go.work that adds the
+# test-only modules (deploy/, tests/browser/).
+ENV GOWORK=off
 RUN go build -trimpath -ldflags "-s -w -X github.com/qyshook/qyshook/qys.Version=${VERSION}" -o /out/bin/ ./cmd/qyshook ./cmd/receiver ./cmd/dispatcher \
  && mkdir -p /out/data
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -20,21 +21,21 @@ import (
 // platform lets it through. Before, the tenth rate-limited answer made it
 // retries_exhausted:api_error.
 func TestRateLimitedNeverDeadLetters(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	h.cfg.MaxDeliver = 2
-	id := h.addContract(qys.StatusSigning)
-	h.fake.RateLimitNext(4 * 4) // four deliveries of 1+3 attempts: past MaxDeliver
-	h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
-	h.start()
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	h.Config.MaxDeliver = 2
+	id := h.AddContract(qys.StatusSigning)
+	h.Fake.RateLimitNext(4 * 4) // four deliveries of 1+3 attempts: past MaxDeliver
+	h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.Start()
 	ctx := context.Background()
-	eventually(t, "applied after the rate limiting", func() bool {
-		c := h.contract(id)
+	stagetest.Eventually(t, "applied after the rate limiting", func() bool {
+		c := h.Contract(id)
 		return c != nil && c.Confirmed
 	})
-	if rows, _ := h.ledger.DeadLetters(ctx, 0); len(rows) != 0 {
+	if rows, _ := h.Ledger.DeadLetters(ctx, 0); len(rows) != 0 {
 		t.Fatalf("%d dead letters, want 0: %+v", len(rows), rows)
 	}
-	if n := len(h.streamMessages(h.nats.Names.DLQStream())); n != 0 {
+	if n := len(h.StreamMessages(h.NATS.Names.DLQStream())); n != 0 {
 		t.Fatalf("%d messages in QYS_DLQ, want 0", n)
 	}
 }
@@ -46,43 +47,43 @@ func TestRateLimitedNeverDeadLetters(t *testing.T) {
 // delivery count, past MaxDeliver after the rate limiting, made that
 // first 503 a dead letter.
 func TestRateLimitedThenAnOrdinaryFailure(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	h.cfg.MaxDeliver = 3
-	id := h.addContract(qys.StatusSigning)
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	h.Config.MaxDeliver = 3
+	id := h.AddContract(qys.StatusSigning)
 	// Eight deliveries' worth of rate limiting (1+3 attempts each): the
 	// 503 is injected once five have failed, while some is left, so it
 	// lands past MaxDeliver (a 503 is answered before a rate limit).
-	h.fake.RateLimitNext(8 * 4)
-	h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
-	h.start()
-	eventually(t, "rate limited past MaxDeliver", func() bool {
-		return h.counterValue("qyshook_dispatcher_events_failed_total", "rate_limited") >= 5
+	h.Fake.RateLimitNext(8 * 4)
+	h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.Start()
+	stagetest.Eventually(t, "rate limited past MaxDeliver", func() bool {
+		return counterValue(h, "qyshook_dispatcher_events_failed_total", "rate_limited") >= 5
 	})
-	h.fake.FailNext(4, 503) // one delivery: 1+3 attempts answered 503
-	eventually(t, "applied after the 503", func() bool {
-		c := h.contract(id)
+	h.Fake.FailNext(4, 503) // one delivery: 1+3 attempts answered 503
+	stagetest.Eventually(t, "applied after the 503", func() bool {
+		c := h.Contract(id)
 		return c != nil && c.Confirmed
 	})
-	if rows, _ := h.ledger.DeadLetters(context.Background(), 0); len(rows) != 0 {
+	if rows, _ := h.Ledger.DeadLetters(context.Background(), 0); len(rows) != 0 {
 		t.Fatalf("%d dead letters, want 0: %+v", len(rows), rows)
 	}
-	if n := h.counterValue("qyshook_dispatcher_events_failed_total", "api_error"); n < 1 {
+	if n := counterValue(h, "qyshook_dispatcher_events_failed_total", "api_error"); n < 1 {
 		t.Errorf("api_error failures = %v, want the 503 seen", n)
 	}
-	if n := h.counterValue("qyshook_dispatcher_events_renewed_total", ""); n < 1 {
+	if n := counterValue(h, "qyshook_dispatcher_events_renewed_total", ""); n < 1 {
 		t.Errorf("renewed = %v, want at least one renewal", n)
 	}
-	if evs, err := h.ledger.Events(context.Background(), "default", id); err != nil || len(evs) != 1 {
+	if evs, err := h.Ledger.Events(context.Background(), "default", id); err != nil || len(evs) != 1 {
 		t.Errorf("%d events in the ledger for the contract (%v), want 1", len(evs), err)
 	}
 }
 
 // counterValue sums the counter name's series whose label values include
 // label ("" for all).
-func (h *harness) counterValue(name, label string) float64 {
-	mfs, err := h.reg.Gather()
+func counterValue(h *stagetest.Harness, name, label string) float64 {
+	mfs, err := h.Registry.Gather()
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	var sum float64
 	for _, mf := range mfs {
@@ -105,14 +106,14 @@ func (h *harness) counterValue(name, label string) float64 {
 // withAPIOptions gives the dispatcher and the archive stage one client of
 // the fake built with opts (as the service gives all of a tenant's work
 // one client and one budget).
-func withAPIOptions(opts ...qys.Option) harnessOption {
-	return func(h *harness) {
-		c, err := h.fake.Client(opts...)
+func withAPIOptions(opts ...qys.Option) stagetest.Option {
+	return func(h *stagetest.Harness) {
+		c, err := h.Fake.Client(opts...)
 		if err != nil {
-			h.t.Fatal(err)
+			h.T.Fatal(err)
 		}
-		h.cfg.APIs = map[string]dispatcher.API{"default": c}
-		h.arch.APIs = map[string]archiver.API{"default": c}
+		h.Config.APIs = map[string]dispatcher.API{"default": c}
+		h.Archive.APIs = map[string]archiver.API{"default": c}
 	}
 }
 
@@ -140,13 +141,13 @@ const (
 // fake's sha256.
 func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
 	t.Helper()
-	var opts []harnessOption
+	var opts []stagetest.Option
 	if budget != nil {
 		opts = append(opts, withAPIOptions(qys.WithBudget(budget)))
 	}
-	h := newHarness(t, testdb.Open(t, testdb.SQLite), opts...)
-	h.cfg.Workers = 32
-	h.fake.LimitRate(fakeLimit, qystest.RateAnswerCode)
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite), opts...)
+	h.Config.Workers = 32
+	h.Fake.LimitRate(fakeLimit, qystest.RateAnswerCode)
 	var ids []string
 	for i := range burstSigning + burstComplete {
 		status := qys.StatusSigning
@@ -159,18 +160,18 @@ func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
 			spec.Documents = []qystest.DocumentSpec{{Title: "正文", Content: []byte("%PDF-1.4 main " + strconv.Itoa(i))},
 				{Title: "附件", Content: []byte("%PDF-1.4 annex " + strconv.Itoa(i))}}
 		}
-		id := h.fake.AddContract(spec)
+		id := h.Fake.AddContract(spec)
 		ids = append(ids, id)
-		h.publishContract(id, "BURST", status)
+		h.PublishContract(id, "BURST", status)
 	}
 	start := time.Now()
-	h.start()
+	h.Start()
 	ctx := context.Background()
 	defer func() { t.Logf("drained in %s (a figure, not asserted)", time.Since(start).Round(time.Millisecond)) }()
-	eventually(t, "every contract in the ledger as the fake has it, documents archived", func() bool {
+	stagetest.Eventually(t, "every contract in the ledger as the fake has it, documents archived", func() bool {
 		for _, id := range ids {
-			c := h.contract(id)
-			truth, _ := h.fake.Contract(id)
+			c := h.Contract(id)
+			truth, _ := h.Fake.Contract(id)
 			if c == nil || !c.Confirmed || c.Status != truth.Status {
 				return false
 			}
@@ -181,27 +182,27 @@ func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
 				return false
 			}
 			for _, d := range c.Documents {
-				if d.ArchiveState != store.ArchiveArchived || d.SHA256 != h.fake.DocumentSHA256(d.ID) {
+				if d.ArchiveState != store.ArchiveArchived || d.SHA256 != h.Fake.DocumentSHA256(d.ID) {
 					return false
 				}
 			}
 		}
 		return true
 	})
-	rows, err := h.ledger.DeadLetters(ctx, 0)
+	rows, err := h.Ledger.DeadLetters(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dlq := len(h.streamMessages(h.nats.Names.DLQStream()))
+	dlq := len(h.StreamMessages(h.NATS.Names.DLQStream()))
 	if dlq != len(rows) {
 		t.Errorf("QYS_DLQ holds %d messages, the ledger %d dead letters", dlq, len(rows))
 	}
 	paths := map[string]int{}
-	for _, r := range h.fake.Requests() {
+	for _, r := range h.Fake.Requests() {
 		paths[r.Path]++
 	}
 	t.Logf("requests by path: %v", paths)
-	return burstResult{refused: h.fake.RateLimited(), deadLetters: len(rows), budget: budget.Stats()}
+	return burstResult{refused: h.Fake.RateLimited(), deadLetters: len(rows), budget: budget.Stats()}
 }
 
 // TestBurstDrainsUnderPlatformLimit: a burst of callbacks for distinct

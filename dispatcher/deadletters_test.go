@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -18,38 +19,38 @@ import (
 // row and its QYS_DLQ message go, so qyshook_dlq_depth returns to zero. A
 // second delivery naming the same dead letter is harmless.
 func TestRetryResolvesDeadLetter(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	const id = "3121362688600000099"
-	env := h.publishContract(id, "SIGNED", qys.StatusSigning) // unknown to the API: permanent
-	h.start()
+	env := h.PublishContract(id, "SIGNED", qys.StatusSigning) // unknown to the API: permanent
+	h.Start()
 	ctx := context.Background()
-	eventually(t, "dead-lettered", func() bool {
-		rows, _ := h.ledger.DeadLetters(ctx, 0)
-		return len(rows) == 1 && h.gauge("qyshook_dlq_depth") == 1
+	stagetest.Eventually(t, "dead-lettered", func() bool {
+		rows, _ := h.Ledger.DeadLetters(ctx, 0)
+		return len(rows) == 1 && h.Gauge("qyshook_dlq_depth") == 1
 	})
-	rows, err := h.ledger.DeadLetters(ctx, 0)
+	rows, err := h.Ledger.DeadLetters(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.fake.AddContract(qystest.ContractSpec{ID: id, Subject: "采购合同", Status: qys.StatusSigning})
+	h.Fake.AddContract(qystest.ContractSpec{ID: id, Subject: "采购合同", Status: qys.StatusSigning})
 
 	for i, job := range []string{"j1", "j2"} {
 		retry := env
 		retry.ID, retry.Source = events.ReplayEventID(env.ID, job), events.SourceReplay
-		msg := nats.NewMsg(h.nats.Names.CallbackSubject("default", events.KindContract, "SIGNED"))
+		msg := nats.NewMsg(h.NATS.Names.CallbackSubject("default", events.KindContract, "SIGNED"))
 		msg.Data = mustEncodeEnv(t, retry)
 		msg.Header.Set(nats.MsgIdHdr, retry.ID)
 		msg.Header.Set(events.HeaderReplay, job)
 		msg.Header.Set(events.HeaderDeadLetterID, strconv.FormatInt(rows[0].ID, 10))
-		if _, err := h.nats.JS.PublishMsg(ctx, msg); err != nil {
+		if _, err := h.NATS.JS.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "retry "+job+" applied and the dead letter resolved", func() bool {
-			c := h.contract(id)
-			evs, _ := h.ledger.Events(ctx, "default", id)
-			left, _ := h.ledger.DeadLetters(ctx, 0)
+		stagetest.Eventually(t, "retry "+job+" applied and the dead letter resolved", func() bool {
+			c := h.Contract(id)
+			evs, _ := h.Ledger.Events(ctx, "default", id)
+			left, _ := h.Ledger.DeadLetters(ctx, 0)
 			return c != nil && c.Confirmed && len(evs) == i+1 && len(left) == 0 &&
-				h.gauge("qyshook_dlq_depth") == 0 && h.gauge("qyshook_dispatcher_unacked_events") == 0
+				h.Gauge("qyshook_dlq_depth") == 0 && h.Gauge("qyshook_dispatcher_unacked_events") == 0
 		})
 	}
 }

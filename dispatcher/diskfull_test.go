@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 )
@@ -44,9 +45,9 @@ func ledgerDiskFullChild(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	h.cfg.MaxDeliver = 2
-	id := h.addContract(qys.StatusSigning)
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	h.Config.MaxDeliver = 2
+	id := h.AddContract(qys.StatusSigning)
 	full := lim
 	full.Cur = 0
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &full); err != nil {
@@ -58,25 +59,25 @@ func ledgerDiskFullChild(t *testing.T) {
 			_ = syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim)
 		}
 	}()
-	h.publishContract(id, "SEAL", qys.StatusSigning)
-	h.start()
-	eventually(t, "disk_full failures past MaxDeliver", func() bool {
-		return failures(t, h.reg)["disk_full"] >= float64(h.cfg.MaxDeliver+3)
+	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	h.Start()
+	stagetest.Eventually(t, "disk_full failures past MaxDeliver", func() bool {
+		return failures(t, h.Registry)["disk_full"] >= float64(h.Config.MaxDeliver+3)
 	})
-	for reason, n := range failures(t, h.reg) {
+	for reason, n := range failures(t, h.Registry) {
 		if reason != "disk_full" {
-			t.Fatalf("%v failures with reason %s: %v", n, reason, failures(t, h.reg))
+			t.Fatalf("%v failures with reason %s: %v", n, reason, failures(t, h.Registry))
 		}
 	}
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
 	freed = true
-	eventually(t, "applied once the disk has room", func() bool { return h.contract(id) != nil })
-	if n := len(h.streamMessages(h.nats.Names.DLQStream())); n != 0 {
+	stagetest.Eventually(t, "applied once the disk has room", func() bool { return h.Contract(id) != nil })
+	if n := len(h.StreamMessages(h.NATS.Names.DLQStream())); n != 0 {
 		t.Fatalf("%d dead letters: a full disk was dead-lettered", n)
 	}
-	if rows, err := h.ledger.DeadLetters(context.Background(), 0); err != nil || len(rows) != 0 {
+	if rows, err := h.Ledger.DeadLetters(context.Background(), 0); err != nil || len(rows) != 0 {
 		t.Fatalf("dead letters: %d, %v", len(rows), err)
 	}
 }

@@ -8,9 +8,11 @@
 // voiding) queues the contract's documents in the same transaction; the
 // archive stage (package archiver) downloads them after the callbacks are
 // acked, so no download ever holds a callback. Certification callbacks
-// update certifications. Every change writes facts to an outbox in the
-// same transaction, and a relay publishes them to QYS_LEDGER with their
-// own message ids.
+// are confirmed the same way, through the certification-result calls
+// (recorded flagged unconfirmed, for the reconciler to poll, when they
+// cannot be). Every change writes facts to an outbox in the same
+// transaction, and a relay publishes them to QYS_LEDGER with their own
+// message ids.
 //
 // Failures are classified once, in classify, and settled in settle:
 // transient ones (API 5xx, timeouts, rate limiting, a busy database) are
@@ -19,11 +21,21 @@
 // the API does not know, a value the ledger cannot store, a change the
 // database refuses for good) and exhausted retries go to QYS_DLQ and the
 // dead_letters table, their text escaped so they always store, then the
-// message is terminated. Nothing is dropped silently.
+// message is terminated. Nothing is dropped silently. A retried dead
+// letter is resolved (row and QYS_DLQ message, package deadletter) once
+// its republished event applies.
 //
-// The Reconciler finds what callbacks never said: contracts stuck in a
-// non-terminal state, and recent contracts listed by /v2/contract/list
-// whose status the ledger does not have. It publishes RECONCILE triggers
-// into QYS_CALLBACKS, so reconciled changes take the same path, are marked
-// with source "reconcile" in the event history, and replay like any event.
+// Notices (seal audits, signing or company authorisations, physical
+// seals) have no API to confirm them: each is recorded with its fact,
+// flagged unconfirmed, in one transaction.
+//
+// Run also runs, beside the consume loop, the outbox relay (package
+// relay; it outlives the loop, so the facts of the last batch are
+// published before Run returns), the callback stream's trimmer (worked
+// callbacks past CallbackRetention, or all worked ones when a capped
+// stream fills) and the ledger's retention (PruneLedger).
+//
+// The dispatcher does not look for what callbacks never said: the
+// reconciler (package reconcile) does, and its RECONCILE triggers come
+// through QYS_CALLBACKS like any callback.
 package dispatcher

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
@@ -16,8 +17,8 @@ import (
 
 // addPDFContract adds a contract whose two documents are real PDFs (the
 // fake signs them when the contract completes).
-func (h *harness) addPDFContract() string {
-	return h.fake.AddContract(qystest.ContractSpec{
+func addPDFContract(h *stagetest.Harness) string {
+	return h.Fake.AddContract(qystest.ContractSpec{
 		Subject: "采购合同", Status: qys.StatusDraft,
 		Signatories: []qystest.SignatorySpec{
 			{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司", Contact: "13800000000"},
@@ -34,23 +35,23 @@ func (h *harness) addPDFContract() string {
 // invalid for one the platform served tampered; the online check
 // (/v2/verify) runs when the tenant enables it.
 func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	h.cfg.ArchiveOperationLog = true
-	h.arch.VerifyOnline = map[string]bool{"default": true}
-	id := h.addPDFContract()
-	if err := h.fake.Send(id); err != nil {
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	h.Config.ArchiveOperationLog = true
+	h.Archive.VerifyOnline = map[string]bool{"default": true}
+	id := addPDFContract(h)
+	if err := h.Fake.Send(id); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 { // signed through the fake's lifecycle, which signs the PDFs
-		if err := h.fake.Sign(id, i); err != nil {
+		if err := h.Fake.Sign(id, i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h.fake.TamperNextDownloads(1)
-	h.publishContract(id, "COMPLETE", qys.StatusComplete)
-	h.start()
-	eventually(t, "documents and log archived", func() bool {
-		c := h.contract(id)
+	h.Fake.TamperNextDownloads(1)
+	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.Start()
+	stagetest.Eventually(t, "documents and log archived", func() bool {
+		c := h.Contract(id)
 		if c == nil || len(c.Documents) != 3 {
 			return false
 		}
@@ -62,12 +63,12 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 		return true
 	})
 	var valid, invalid int
-	for _, d := range h.contract(id).Documents {
+	for _, d := range h.Contract(id).Documents {
 		if d.ID == id+store.OplogSuffix {
 			if !strings.HasSuffix(d.Path, ".json") || d.VerifyVerdict != "" {
 				t.Fatalf("oplog document %+v", d)
 			}
-			b, err := os.ReadFile(filepath.Join(h.dataDir, d.Path))
+			b, err := os.ReadFile(filepath.Join(h.DataDir, d.Path))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 		t.Fatalf("%d valid and %d invalid, want one of each (one download was tampered)", valid, invalid)
 	}
 	verifies := 0
-	for _, r := range h.fake.Requests() {
+	for _, r := range h.Fake.Requests() {
 		if r.Path == qys.PathFileVerify {
 			verifies++
 		}
@@ -115,20 +116,20 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 // TestOnlineVerificationOnlyWhenEnabled: without the tenant setting no
 // archived PDF leaves for /v2/verify; the offline verdict is recorded.
 func TestOnlineVerificationOnlyWhenEnabled(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	id := h.addPDFContract()
-	if err := h.fake.Send(id); err != nil {
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	id := addPDFContract(h)
+	if err := h.Fake.Send(id); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if err := h.fake.Sign(id, i); err != nil {
+		if err := h.Fake.Sign(id, i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h.publishContract(id, "COMPLETE", qys.StatusComplete)
-	h.start()
-	eventually(t, "documents verified", func() bool {
-		c := h.contract(id)
+	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.Start()
+	stagetest.Eventually(t, "documents verified", func() bool {
+		c := h.Contract(id)
 		if c == nil || len(c.Documents) != 2 {
 			return false
 		}
@@ -139,7 +140,7 @@ func TestOnlineVerificationOnlyWhenEnabled(t *testing.T) {
 		}
 		return true
 	})
-	for _, r := range h.fake.Requests() {
+	for _, r := range h.Fake.Requests() {
 		if r.Path == qys.PathFileVerify {
 			t.Fatal("/v2/verify called although the tenant did not enable the online check")
 		}

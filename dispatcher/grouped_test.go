@@ -6,6 +6,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 )
@@ -20,23 +21,23 @@ func TestGroupedStoreSyncsWhatItActsOn(t *testing.T) {
 	if !grouped {
 		t.Skip("not grouped here: " + env.Embedded.SyncReason())
 	}
-	h := newHarnessOn(t, env, testdb.Open(t, testdb.SQLite))
-	good := h.addContract(qys.StatusSigning)
-	h.publishContract(good, "SEAL", qys.StatusSigning)
-	h.publishRaw(h.nats.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("\x00garbage{"), "poison-1")
+	h := stagetest.NewOn(t, env, testdb.Open(t, testdb.SQLite))
+	good := h.AddContract(qys.StatusSigning)
+	h.PublishContract(good, "SEAL", qys.StatusSigning)
+	h.PublishRaw(h.NATS.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("\x00garbage{"), "poison-1")
 	gs := env.Embedded.Syncer()
 	before := gs.Stats()
-	h.start()
-	eventually(t, "fact published", func() bool { return len(h.facts()) == 1 })
-	eventually(t, "dead letter", func() bool {
-		dl, _ := h.ledger.DeadLetters(context.Background(), 10)
+	h.Start()
+	stagetest.Eventually(t, "fact published", func() bool { return len(h.Facts()) == 1 })
+	stagetest.Eventually(t, "dead letter", func() bool {
+		dl, _ := h.Ledger.DeadLetters(context.Background(), 10)
 		return len(dl) == 1
 	})
-	if dlq := h.streamMessages(h.nats.Names.DLQStream()); len(dlq) != 1 {
+	if dlq := h.StreamMessages(h.NATS.Names.DLQStream()); len(dlq) != 1 {
 		t.Fatalf("QYS_DLQ holds %d messages, want 1", len(dlq))
 	}
-	eventually(t, "outbox marked published", func() bool {
-		facts, err := h.ledger.Outbox(context.Background(), 0)
+	stagetest.Eventually(t, "outbox marked published", func() bool {
+		facts, err := h.Ledger.Outbox(context.Background(), 0)
 		return err == nil && len(facts) == 0
 	})
 	after := gs.Stats()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 )
@@ -25,19 +26,19 @@ func noticeEnvelope(id, digest string, source string) events.Envelope {
 // fact.
 func TestNoticeRecordedOnceWithOneFact(t *testing.T) {
 	l := testdb.Open(t, testdb.SQLite)
-	h := newHarness(t, l)
-	h.start()
-	h.publishEnvelope(noticeEnvelope("qys-notice-1", "d1", events.SourceCallback))
-	h.publishRaw(h.nats.Names.CallbackSubject("default", events.KindPhysicalSeal, "COMPLETE"),
+	h := stagetest.New(t, l)
+	h.Start()
+	h.PublishEnvelope(noticeEnvelope("qys-notice-1", "d1", events.SourceCallback))
+	h.PublishRaw(h.NATS.Names.CallbackSubject("default", events.KindPhysicalSeal, "COMPLETE"),
 		mustEncode(t, noticeEnvelope("qys-notice-1", "d1", events.SourceCallback)), "") // a redelivery past the duplicate window
-	h.publishEnvelope(noticeEnvelope("qys-notice-1-replay", "d1", events.SourceReplay))
-	h.publishEnvelope(noticeEnvelope("qys-notice-2", "d2", events.SourceCallback))
-	eventually(t, "two notice facts and three notice events", func() bool {
+	h.PublishEnvelope(noticeEnvelope("qys-notice-1-replay", "d1", events.SourceReplay))
+	h.PublishEnvelope(noticeEnvelope("qys-notice-2", "d2", events.SourceCallback))
+	stagetest.Eventually(t, "two notice facts and three notice events", func() bool {
 		evs, _ := l.Events(context.Background(), "default", "")
-		return len(evs) == 3 && len(h.facts()) == 2
+		return len(evs) == 3 && len(h.Facts()) == 2
 	})
 	time.Sleep(200 * time.Millisecond) // nothing more comes
-	facts := h.facts()
+	facts := h.Facts()
 	if len(facts) != 2 {
 		t.Fatalf("%d facts, want 2", len(facts))
 	}
@@ -59,10 +60,10 @@ type noNotices struct{ store.Ledger }
 // drops it.
 func TestNoticeWithoutNoticeLedgerIsDeadLettered(t *testing.T) {
 	l := testdb.Open(t, testdb.SQLite)
-	h := newHarness(t, noNotices{l})
-	h.start()
-	h.publishEnvelope(noticeEnvelope("qys-notice-3", "d3", events.SourceCallback))
-	eventually(t, "a dead letter", func() bool {
+	h := stagetest.New(t, noNotices{l})
+	h.Start()
+	h.PublishEnvelope(noticeEnvelope("qys-notice-3", "d3", events.SourceCallback))
+	stagetest.Eventually(t, "a dead letter", func() bool {
 		dl, _ := l.DeadLetters(context.Background(), 0)
 		return len(dl) == 1
 	})

@@ -10,27 +10,28 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
 
 // startAnother runs a second dispatcher on the harness's ledger, stream
 // and durable consumer, until the test ends.
-func (h *harness) startAnother() {
-	h.t.Helper()
-	cfg := h.cfg
+func startAnother(h *stagetest.Harness) {
+	h.T.Helper()
+	cfg := h.Config
 	cfg.Registerer = prometheus.NewRegistry()
 	d, err := dispatcher.New(cfg)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	h.t.Cleanup(func() {
+	h.T.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			h.t.Errorf("second dispatcher: %v", err)
+			h.T.Errorf("second dispatcher: %v", err)
 		}
 	})
 }
@@ -46,36 +47,36 @@ func (h *harness) startAnother() {
 // and its event fetched again: the new fetch sees INVALIDING.
 func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
-		id := h.addContract(qys.StatusSigning)
-		h.completeInFake(id)
-		gate := h.fake.HoldDetail(id)
+		h := stagetest.New(t, l)
+		id := h.AddContract(qys.StatusSigning)
+		h.CompleteInFake(id)
+		gate := h.Fake.HoldDetail(id)
 		t.Cleanup(gate.Release)
-		h.start()
-		h.startAnother()
+		h.Start()
+		startAnother(h)
 
-		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
 		<-gate.Held() // one dispatcher holds a COMPLETE view, fetched first
 
-		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
 			t.Fatal(err)
 		}
-		h.publishContract(id, "INVALIDING", qys.StatusInvaliding)
-		eventually(t, "INVALIDING applied by the other dispatcher", func() bool {
-			c := h.contract(id)
+		h.PublishContract(id, "INVALIDING", qys.StatusInvaliding)
+		stagetest.Eventually(t, "INVALIDING applied by the other dispatcher", func() bool {
+			c := h.Contract(id)
 			return c != nil && c.Status == qys.StatusInvaliding
 		})
-		before := h.contract(id)
+		before := h.Contract(id)
 		if !before.Confirmed || before.FetchedAt.IsZero() {
 			t.Fatalf("INVALIDING row: confirmed=%v fetched_at=%v; want a confirmed row with its fetch time", before.Confirmed, before.FetchedAt)
 		}
 
 		gate.Release() // the older view now commits
-		eventually(t, "the COMPLETE event recorded", func() bool {
+		stagetest.Eventually(t, "the COMPLETE event recorded", func() bool {
 			evs, err := l.Events(context.Background(), "default", id)
 			return err == nil && len(evs) == 2
 		})
-		c := h.contract(id)
+		c := h.Contract(id)
 		if c.Status != qys.StatusInvaliding {
 			t.Fatalf("status %s after the older COMPLETE view committed; want INVALIDING", c.Status)
 		}
@@ -90,18 +91,18 @@ func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 // them whatever order they arrive in.
 func TestFactsNumberedPerContract(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
-		id := h.addContract(qys.StatusSigning)
-		h.start()
-		h.publishContract(id, "SEAL", qys.StatusSigning)
-		eventually(t, "SIGNING applied", func() bool { c := h.contract(id); return c != nil && c.Status == qys.StatusSigning })
-		h.completeInFake(id)
-		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		h := stagetest.New(t, l)
+		id := h.AddContract(qys.StatusSigning)
+		h.Start()
+		h.PublishContract(id, "SEAL", qys.StatusSigning)
+		stagetest.Eventually(t, "SIGNING applied", func() bool { c := h.Contract(id); return c != nil && c.Status == qys.StatusSigning })
+		h.CompleteInFake(id)
+		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
 		var mine []events.Fact
-		eventually(t, "the COMPLETE fact published", func() bool {
+		stagetest.Eventually(t, "the COMPLETE fact published", func() bool {
 			mine = mine[:0]
 			done := false
-			for _, f := range h.facts() {
+			for _, f := range h.Facts() {
 				if f.ContractID == id {
 					mine = append(mine, f)
 					done = done || f.Kind == events.FactContractStatus && f.Status == qys.StatusComplete

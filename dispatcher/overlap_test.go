@@ -12,6 +12,7 @@ import (
 	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -64,27 +65,27 @@ func otherApplier(t *testing.T, api dispatcher.API, id, eventType string) store.
 // and its callback acked: the ledger stayed SIGNING).
 func TestOverlappingFetchKeepsForwardMove(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
+		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.addContract(qys.StatusSigning)
-		b := newBlockingAPI(h.cfg.APIs["default"])
-		h.cfg.APIs = map[string]dispatcher.API{"default": b}
-		h.start()
-		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		id := h.AddContract(qys.StatusSigning)
+		b := newBlockingAPI(h.Config.APIs["default"])
+		h.Config.APIs = map[string]dispatcher.API{"default": b}
+		h.Start()
+		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
 		<-b.entered // A's fetch has begun
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond) // B begins strictly later
 		}
-		if _, err := h.ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "SEAL")); err != nil {
+		if _, err := h.Ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "SEAL")); err != nil {
 			t.Fatal(err)
 		}
-		if c := h.contract(id); c.Status != qys.StatusSigning {
+		if c := h.Contract(id); c.Status != qys.StatusSigning {
 			t.Fatalf("B committed %s, want SIGNING", c.Status)
 		}
-		h.completeInFake(id) // the platform completes; A is answered now
+		h.CompleteInFake(id) // the platform completes; A is answered now
 		close(b.release)
-		eventually(t, "A's COMPLETE applied", func() bool {
-			c := h.contract(id)
+		stagetest.Eventually(t, "A's COMPLETE applied", func() bool {
+			c := h.Contract(id)
 			return c != nil && c.Status == qys.StatusComplete
 		})
 		evs, err := l.Events(ctx, "default", id)
@@ -101,14 +102,14 @@ func TestOverlappingFetchKeepsForwardMove(t *testing.T) {
 // COMPLETE; the store says it is stale (so a dispatcher fetches again).
 func TestOverlappingFetchDoesNotRevertVoiding(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
+		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.addContract(qys.StatusSigning)
-		h.completeInFake(id)
-		b := newBlockingAPI(h.cfg.APIs["default"])
-		h.cfg.APIs = map[string]dispatcher.API{"default": b}
-		h.start()
-		h.publishContract(id, "INVALIDING", qys.StatusInvaliding)
+		id := h.AddContract(qys.StatusSigning)
+		h.CompleteInFake(id)
+		b := newBlockingAPI(h.Config.APIs["default"])
+		h.Config.APIs = map[string]dispatcher.API{"default": b}
+		h.Start()
+		h.PublishContract(id, "INVALIDING", qys.StatusInvaliding)
 		<-b.entered // A's fetch begins; its answer is slow
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
@@ -117,16 +118,16 @@ func TestOverlappingFetchDoesNotRevertVoiding(t *testing.T) {
 		if other.Contract.Status != qys.StatusComplete {
 			t.Fatalf("B saw %s", other.Contract.Status)
 		}
-		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
 			t.Fatal(err)
 		}
 		close(b.release) // A is answered INVALIDING and commits it
-		eventually(t, "INVALIDING", func() bool { c := h.contract(id); return c != nil && c.Status == qys.StatusInvaliding })
-		res, err := h.ledger.ApplyContract(ctx, other) // B commits last
+		stagetest.Eventually(t, "INVALIDING", func() bool { c := h.Contract(id); return c != nil && c.Status == qys.StatusInvaliding })
+		res, err := h.Ledger.ApplyContract(ctx, other) // B commits last
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := h.contract(id); got.Status != qys.StatusInvaliding {
+		if got := h.Contract(id); got.Status != qys.StatusInvaliding {
 			t.Fatalf("ledger %s: the COMPLETE answered before the voiding stepped INVALIDING back", got.Status)
 		}
 		if res.Changed || !res.Stale {
@@ -140,36 +141,36 @@ func TestOverlappingFetchDoesNotRevertVoiding(t *testing.T) {
 // again and is recorded, and the ledger keeps the voiding.
 func TestStaleDetailFetchedAgain(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
+		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.addContract(qys.StatusSigning)
-		h.completeInFake(id)
-		b := newBlockingAPI(h.cfg.APIs["default"])
-		h.cfg.APIs = map[string]dispatcher.API{"default": b}
-		h.start()
-		h.publishContract(id, "COMPLETE", qys.StatusComplete)
+		id := h.AddContract(qys.StatusSigning)
+		h.CompleteInFake(id)
+		b := newBlockingAPI(h.Config.APIs["default"])
+		h.Config.APIs = map[string]dispatcher.API{"default": b}
+		h.Start()
+		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
 		<-b.entered // the dispatcher's fetch begins; it will be answered COMPLETE
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
 		}
-		if err := h.fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
 			t.Fatal(err)
 		}
 		// Another applier fetches INVALIDING and commits it meanwhile.
-		if _, err := h.ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "INVALIDING")); err != nil {
+		if _, err := h.Ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "INVALIDING")); err != nil {
 			t.Fatal(err)
 		}
 		// The platform refuses the voiding before the held fetch is
 		// answered: a COMPLETE that overlaps the row's fetch.
-		if err := h.fake.SetStatus(id, qys.StatusComplete); err != nil {
+		if err := h.Fake.SetStatus(id, qys.StatusComplete); err != nil {
 			t.Fatal(err)
 		}
 		close(b.release)
-		eventually(t, "the event applied after a new fetch", func() bool {
+		stagetest.Eventually(t, "the event applied after a new fetch", func() bool {
 			evs, err := l.Events(ctx, "default", id)
 			return err == nil && len(evs) == 2
 		})
-		if c := h.contract(id); c.Status != qys.StatusComplete {
+		if c := h.Contract(id); c.Status != qys.StatusComplete {
 			t.Fatalf("ledger %s; the fetch made again after the stale one is answered COMPLETE", c.Status)
 		}
 		if n := failedCount(t, h, "stale_fetch"); n < 1 {
@@ -183,23 +184,23 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 // the first (state and previous status), so the outbox dropped it.
 func TestVoidedTwiceKeepsEveryFact(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
-		id := h.addContract(qys.StatusSigning)
-		h.completeInFake(id)
-		h.start()
+		h := stagetest.New(t, l)
+		id := h.AddContract(qys.StatusSigning)
+		h.CompleteInFake(id)
+		h.Start()
 		steps := []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusComplete, qys.StatusInvaliding}
 		for i, status := range steps {
-			if err := h.fake.SetStatus(id, status); err != nil {
+			if err := h.Fake.SetStatus(id, status); err != nil {
 				t.Fatal(err)
 			}
-			h.publishContract(id, fmt.Sprintf("T%d", i), status)
-			eventually(t, status, func() bool { c := h.contract(id); return c != nil && c.Status == status })
+			h.PublishContract(id, fmt.Sprintf("T%d", i), status)
+			stagetest.Eventually(t, status, func() bool { c := h.Contract(id); return c != nil && c.Status == status })
 		}
 		var mine []events.Fact
-		eventually(t, "four status facts published", func() bool {
+		stagetest.Eventually(t, "four status facts published", func() bool {
 			mine = mine[:0]
 			n := 0
-			for _, f := range h.facts() {
+			for _, f := range h.Facts() {
 				if f.ContractID == id {
 					mine = append(mine, f)
 					if f.Kind == events.FactContractStatus {
@@ -232,9 +233,9 @@ func TestVoidedTwiceKeepsEveryFact(t *testing.T) {
 }
 
 // failedCount reads qyshook_dispatcher_events_failed_total{reason}.
-func failedCount(t *testing.T, h *harness, reason string) float64 {
+func failedCount(t *testing.T, h *stagetest.Harness, reason string) float64 {
 	t.Helper()
-	mfs, err := h.reg.Gather()
+	mfs, err := h.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/trimmer"
 )
@@ -24,7 +25,7 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 	// Embedded (nats-server 2.15): the machine's 2.9.10 was seen dropping
 	// the oldest messages of a capped DiscardNew stream in this set-up,
 	// which would hide what this test is about (see the README's limits).
-	h := newHarnessOn(t, natstest.NewEmbedded(t), testdb.Open(t, testdb.SQLite), withoutAPI())
+	h := stagetest.NewOn(t, natstest.NewEmbedded(t), testdb.Open(t, testdb.SQLite), stagetest.WithoutAPI())
 	ctx := context.Background()
 	// Streams of their own, created capped (an update of the cap is not
 	// enforced at once by every nats-server version).
@@ -34,15 +35,15 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 	}
 	settings := natstest.TestStreamSettings()
 	settings.MaxBytes = 16 << 10
-	if err := names.Provision(ctx, h.nats.JS, settings); err != nil {
+	if err := names.Provision(ctx, h.NATS.JS, settings); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for _, c := range names.StreamConfigs(settings) {
-			_ = h.nats.JS.DeleteStream(context.Background(), c.Name)
+			_ = h.NATS.JS.DeleteStream(context.Background(), c.Name)
 		}
 	})
-	h.cfg.Names, h.arch.Names = names, names
+	h.Config.Names, h.Archive.Names = names, names
 	name := names.CallbacksStream()
 	publish := func(i int) error {
 		id := fmt.Sprintf("c%03d", i)
@@ -56,7 +57,7 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = h.nats.JS.Publish(ctx, names.CallbackSubject("default", env.Kind, env.Type), data, jetstream.WithMsgID(env.ID))
+		_, err = h.NATS.JS.Publish(ctx, names.CallbackSubject("default", env.Kind, env.Type), data, jetstream.WithMsgID(env.ID))
 		return err
 	}
 	stored := 0
@@ -71,16 +72,16 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 
 	// The dispatcher's consumer, made before it runs, and the trimmer
 	// stage that reads its ack floor.
-	cfg2 := h.cfg
+	cfg2 := h.Config
 	cfg2.Registerer = nil
 	consumer, err := dispatcher.New(cfg2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.nats.JS.CreateOrUpdateConsumer(ctx, name, consumer.ConsumerConfig()); err != nil {
+	if _, err := h.NATS.JS.CreateOrUpdateConsumer(ctx, name, consumer.ConsumerConfig()); err != nil {
 		t.Fatal(err)
 	}
-	trim, err := trimmer.New(trimmer.Options{JS: h.nats.JS, Names: names})
+	trim, err := trimmer.New(trimmer.Options{JS: h.NATS.JS, Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +89,9 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 		t.Fatalf("before any was worked, trimmed %d (%v): unworked callbacks must stay", n, err)
 	}
 
-	h.start()
-	eventually(t, "every stored callback worked", func() bool {
-		c, err := h.nats.JS.Consumer(ctx, name, consumer.ConsumerConfig().Durable)
+	h.Start()
+	stagetest.Eventually(t, "every stored callback worked", func() bool {
+		c, err := h.NATS.JS.Consumer(ctx, name, consumer.ConsumerConfig().Durable)
 		if err != nil {
 			return false
 		}
@@ -104,9 +105,9 @@ func TestTrimmerFreesAFullStreamOfWorkedCallbacks(t *testing.T) {
 	if err := publish(stored); err != nil {
 		t.Fatalf("after the dispatcher caught up and trimmed, the stream still refuses: %v", err)
 	}
-	eventually(t, "the new callback applied", func() bool { return h.contract(fmt.Sprintf("c%03d", stored)) != nil })
+	stagetest.Eventually(t, "the new callback applied", func() bool { return h.Contract(fmt.Sprintf("c%03d", stored)) != nil })
 	for i := range stored {
-		if h.contract(fmt.Sprintf("c%03d", i)) == nil {
+		if h.Contract(fmt.Sprintf("c%03d", i)) == nil {
 			t.Fatalf("callback %d was trimmed before it was applied", i)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys"
 )
@@ -36,26 +37,26 @@ func (g *gatedAPI) ContractDetail(ctx context.Context, q qys.ContractQuery) (*qy
 // a detail fetch returns once the shutdown timeout passes, with the fetch
 // still blocked; the message was not lost: the next dispatcher applies it.
 func TestShutdownBounded(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	id := h.addContract(qys.StatusSigning)
-	gate := &gatedAPI{API: h.cfg.APIs["default"], entered: make(chan struct{}), release: make(chan struct{})}
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	id := h.AddContract(qys.StatusSigning)
+	gate := &gatedAPI{API: h.Config.APIs["default"], entered: make(chan struct{}), release: make(chan struct{})}
 	t.Cleanup(func() { close(gate.release) })
-	api := h.cfg.APIs
-	h.cfg.APIs = map[string]dispatcher.API{"default": gate}
-	h.cfg.ShutdownTimeout = 50 * time.Millisecond
-	h.publishContract(id, "SEAL", qys.StatusSigning)
-	h.start()
+	api := h.Config.APIs
+	h.Config.APIs = map[string]dispatcher.API{"default": gate}
+	h.Config.ShutdownTimeout = 50 * time.Millisecond
+	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	h.Start()
 	<-gate.entered
-	h.stop() // fails the test if Run does not return
-	if c := h.contract(id); c != nil {
+	h.Stop() // fails the test if Run does not return
+	if c := h.Contract(id); c != nil {
 		t.Fatalf("contract applied while its fetch was blocked: %+v", c)
 	}
 
-	h.cfg.APIs = api
-	h.reg = prometheus.NewRegistry()
-	h.cfg.Registerer, h.arch.Registerer = h.reg, h.reg
-	h.start()
-	eventually(t, "the callback applied by the next dispatcher", func() bool { return h.contract(id) != nil })
+	h.Config.APIs = api
+	h.Registry = prometheus.NewRegistry()
+	h.Config.Registerer, h.Archive.Registerer = h.Registry, h.Registry
+	h.Start()
+	stagetest.Eventually(t, "the callback applied by the next dispatcher", func() bool { return h.Contract(id) != nil })
 }
 
 // TestStopDuringStartup: a dispatcher stopped before its consumer exists
@@ -64,8 +65,8 @@ func TestShutdownBounded(t *testing.T) {
 // "dispatcher: consumer: context canceled", which callers report as a
 // failure.
 func TestStopDuringStartup(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	d, err := dispatcher.New(h.cfg)
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	d, err := dispatcher.New(h.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,14 +81,14 @@ func TestStopDuringStartup(t *testing.T) {
 // never came up (here: no such stream) and is then stopped reports the
 // failure instead of a clean stop.
 func TestStopAfterConsumerFailuresIsReported(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	names, err := events.NewNames(natstest.RandomNamespace()) // never provisioned
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.cfg.Names = names
+	h.Config.Names = names
 	failed := make(chan struct{}, 1)
-	h.cfg.Logger = zerolog.New(writerFunc(func(p []byte) (int, error) {
+	h.Config.Logger = zerolog.New(writerFunc(func(p []byte) (int, error) {
 		if strings.Contains(string(p), "consumer not available yet") {
 			select {
 			case failed <- struct{}{}:
@@ -96,7 +97,7 @@ func TestStopAfterConsumerFailuresIsReported(t *testing.T) {
 		}
 		return len(p), nil
 	}))
-	d, err := dispatcher.New(h.cfg)
+	d, err := dispatcher.New(h.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

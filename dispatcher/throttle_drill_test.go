@@ -2,6 +2,7 @@ package dispatcher_test
 
 import (
 	"context"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"os"
 	"slices"
 	"strconv"
@@ -50,27 +51,27 @@ func TestThrottleDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b)))
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b)))
 	// The service's defaults, not the harness's fast ones.
-	h.cfg.Backoff = dispatcher.Backoff{}
-	h.cfg.MaxDeliver, h.cfg.AckWait = 0, 0
+	h.Config.Backoff = dispatcher.Backoff{}
+	h.Config.MaxDeliver, h.Config.AckWait = 0, 0
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = h.addContract(qys.StatusSigning)
+		ids[i] = h.AddContract(qys.StatusSigning)
 	}
 	for _, id := range ids {
-		h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
 	}
-	applied := func() float64 { return h.counterValue("qyshook_dispatcher_events_applied_total", "") }
-	h.fake.Throttle(true, time.Second)
-	h.start()
+	applied := func() float64 { return counterValue(h, "qyshook_dispatcher_events_applied_total", "") }
+	h.Fake.Throttle(true, time.Second)
+	h.Start()
 	time.Sleep(spell)
 	if a := applied(); a != 0 {
 		t.Fatalf("%v events applied while the platform refused every request", a)
 	}
-	refused := h.fake.Throttled()
+	refused := h.Fake.Throttled()
 	recovered := time.Now()
-	h.fake.Throttle(false, 0)
+	h.Fake.Throttle(false, 0)
 
 	type sample struct {
 		at time.Duration
@@ -136,7 +137,7 @@ func TestThrottleDrill(t *testing.T) {
 	if limit := 16 + 3*int(spell/time.Second); refused > limit {
 		t.Errorf("%d requests refused during a %s spell, want at most %d (one probe per window)", refused, spell, limit)
 	}
-	if rows, _ := h.ledger.DeadLetters(context.Background(), 0); len(rows) != 0 {
+	if rows, _ := h.Ledger.DeadLetters(context.Background(), 0); len(rows) != 0 {
 		t.Fatalf("%d dead letters, want 0", len(rows))
 	}
 }

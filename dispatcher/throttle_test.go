@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"strings"
 	"sync"
 	"testing"
@@ -49,9 +50,9 @@ next:
 	return out
 }
 
-func (h *harness) captureLog() *logBuffer {
+func captureLog(h *stagetest.Harness) *logBuffer {
 	l := &logBuffer{}
-	h.cfg.Logger = zerolog.New(l)
+	h.Config.Logger = zerolog.New(l)
 	return l
 }
 
@@ -67,23 +68,23 @@ func TestRateLimitedRedeliveredPromptly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b),
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b),
 		qys.WithRetries(1, time.Millisecond, time.Millisecond)))
-	h.cfg.MaxDeliver = 30
-	h.cfg.Backoff = dispatcher.Backoff{Base: 20 * time.Millisecond, Max: 10 * time.Second}
-	logs := h.captureLog()
+	h.Config.MaxDeliver = 30
+	h.Config.Backoff = dispatcher.Backoff{Base: 20 * time.Millisecond, Max: 10 * time.Second}
+	logs := captureLog(h)
 	var ids []string
 	for range 3 {
-		ids = append(ids, h.addContract(qys.StatusSigning))
+		ids = append(ids, h.AddContract(qys.StatusSigning))
 	}
-	h.fake.RateLimitNext(60)
+	h.Fake.RateLimitNext(60)
 	for _, id := range ids {
-		h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
 	}
-	h.start()
-	eventually(t, "every contract applied after the rate limiting", func() bool {
+	h.Start()
+	stagetest.Eventually(t, "every contract applied after the rate limiting", func() bool {
 		for _, id := range ids {
-			if c := h.contract(id); c == nil || !c.Confirmed {
+			if c := h.Contract(id); c == nil || !c.Confirmed {
 				return false
 			}
 		}
@@ -94,8 +95,8 @@ func TestRateLimitedRedeliveredPromptly(t *testing.T) {
 		t.Fatalf("%d rate-limited failures logged, want several (the test proves nothing)", len(failures))
 	}
 	for _, f := range failures {
-		if d, _ := f["retry_in"].(float64); d > float64(h.cfg.Backoff.Base/time.Millisecond) || d <= 0 {
-			t.Fatalf("a rate-limited event was NAKed for %v ms at attempt %v, want at most the base delay %s", d, f["attempt"], h.cfg.Backoff.Base)
+		if d, _ := f["retry_in"].(float64); d > float64(h.Config.Backoff.Base/time.Millisecond) || d <= 0 {
+			t.Fatalf("a rate-limited event was NAKed for %v ms at attempt %v, want at most the base delay %s", d, f["attempt"], h.Config.Backoff.Base)
 		}
 	}
 	if s := b.Stats(); s.Episodes == 0 || s.Limited {
@@ -125,21 +126,21 @@ func (a *ctxAPI) ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.
 // batch), which was false: they had been NAKed and were redelivered at
 // once. Now one line gives the count; the next dispatcher applies them all.
 func TestShutdownTimeoutLogsTheTruth(t *testing.T) {
-	h := newHarness(t, testdb.Open(t, testdb.SQLite))
-	logs := h.captureLog()
-	api := h.cfg.APIs
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	logs := captureLog(h)
+	api := h.Config.APIs
 	blocked := &ctxAPI{API: api["default"], entered: make(chan struct{})}
-	h.cfg.APIs = map[string]dispatcher.API{"default": blocked}
-	h.cfg.ShutdownTimeout = 50 * time.Millisecond
+	h.Config.APIs = map[string]dispatcher.API{"default": blocked}
+	h.Config.ShutdownTimeout = 50 * time.Millisecond
 	var ids []string
 	for range 5 {
-		id := h.addContract(qys.StatusSigning)
+		id := h.AddContract(qys.StatusSigning)
 		ids = append(ids, id)
-		h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
 	}
-	h.start()
+	h.Start()
 	<-blocked.entered
-	h.stop()
+	h.Stop()
 	if bad := logs.lines("already acknowledged"); len(bad) != 0 {
 		t.Fatalf("%d lines say a message was already acknowledged, e.g. %v", len(bad), bad[0])
 	}
@@ -160,13 +161,13 @@ func TestShutdownTimeoutLogsTheTruth(t *testing.T) {
 		t.Fatalf("abandoned batch line %v: want the 5 settles refused after the NAK counted", abandoned[0])
 	}
 
-	h.cfg.APIs = api
-	h.reg = prometheus.NewRegistry()
-	h.cfg.Registerer, h.arch.Registerer = h.reg, h.reg
-	h.start()
-	eventually(t, "every callback applied by the next dispatcher", func() bool {
+	h.Config.APIs = api
+	h.Registry = prometheus.NewRegistry()
+	h.Config.Registerer, h.Archive.Registerer = h.Registry, h.Registry
+	h.Start()
+	stagetest.Eventually(t, "every callback applied by the next dispatcher", func() bool {
 		for _, id := range ids {
-			if h.contract(id) == nil {
+			if h.Contract(id) == nil {
 				return false
 			}
 		}
@@ -187,38 +188,38 @@ func TestStopWhileThrottledReturnsPromptly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b)))
-	logs := h.captureLog()
-	h.cfg.ShutdownTimeout = 20 * time.Second
-	h.fake.Throttle(true, 30*time.Second)
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite), withAPIOptions(qys.WithBudget(b)))
+	logs := captureLog(h)
+	h.Config.ShutdownTimeout = 20 * time.Second
+	h.Fake.Throttle(true, 30*time.Second)
 	var ids []string
 	for range 5 {
-		id := h.addContract(qys.StatusSigning)
+		id := h.AddContract(qys.StatusSigning)
 		ids = append(ids, id)
-		h.publishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
 	}
-	h.start()
-	eventually(t, "the platform refusing and the budget in an episode", func() bool {
-		return h.fake.Throttled() > 0 && b.Stats().Limited
+	h.Start()
+	stagetest.Eventually(t, "the platform refusing and the budget in an episode", func() bool {
+		return h.Fake.Throttled() > 0 && b.Stats().Limited
 	})
-	h.stop()
+	h.Stop()
 	if l := logs.lines("outlasted the shutdown timeout"); len(l) != 0 {
 		t.Fatalf("the batch outlasted the shutdown timeout: %v", l[0])
 	}
 	if bad := logs.lines("already acknowledged"); len(bad) != 0 {
 		t.Fatalf("%d lines say a message was already acknowledged", len(bad))
 	}
-	if c := h.contract(ids[0]); c != nil {
+	if c := h.Contract(ids[0]); c != nil {
 		t.Fatalf("contract applied while the platform refused every request: %+v", c)
 	}
 
-	h.fake.Throttle(false, 0)
-	h.reg = prometheus.NewRegistry()
-	h.cfg.Registerer, h.arch.Registerer = h.reg, h.reg
-	h.start()
-	eventually(t, "every callback applied once the platform answers", func() bool {
+	h.Fake.Throttle(false, 0)
+	h.Registry = prometheus.NewRegistry()
+	h.Config.Registerer, h.Archive.Registerer = h.Registry, h.Registry
+	h.Start()
+	stagetest.Eventually(t, "every callback applied once the platform answers", func() bool {
 		for _, id := range ids {
-			if c := h.contract(id); c == nil || !c.Confirmed {
+			if c := h.Contract(id); c == nil || !c.Confirmed {
 				return false
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -26,23 +27,23 @@ import (
 func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 	cases := []struct {
 		name   string
-		opts   []harnessOption
+		opts   []stagetest.Option
 		modify func(*events.Envelope)
 	}{
 		{name: "NULInContractIdConfirmed", modify: func(e *events.Envelope) { e.ContractID = "3121\x00362688" }},
-		{name: "NULInContractIdUnconfirmed", opts: []harnessOption{withoutAPI()},
+		{name: "NULInContractIdUnconfirmed", opts: []stagetest.Option{stagetest.WithoutAPI()},
 			modify: func(e *events.Envelope) { e.ContractID = "3121\x00362689" }},
 		{name: "NULInCallbackType", modify: func(e *events.Envelope) { e.Type = "SEAL\x00" }},
-		{name: "NULInActorName", opts: []harnessOption{withoutAPI()},
+		{name: "NULInActorName", opts: []stagetest.Option{stagetest.WithoutAPI()},
 			modify: func(e *events.Envelope) { e.Actor = &events.Actor{TenantName: "张\x00三"} }},
-		{name: "InvalidUTF8InPayload", opts: []harnessOption{withoutAPI()},
+		{name: "InvalidUTF8InPayload", opts: []stagetest.Option{stagetest.WithoutAPI()},
 			modify: func(e *events.Envelope) { e.Payload = []byte("{\"contractId\":\"\xff\xfe\"}") }},
 	}
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				h := newHarness(t, l, tc.opts...)
-				good := h.addContract(qys.StatusSigning)
+				h := stagetest.New(t, l, tc.opts...)
+				good := h.AddContract(qys.StatusSigning)
 				env := events.Envelope{
 					Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: "SEAL",
 					ContractID: good, ContractStatus: qys.StatusSigning, Format: "A", Source: events.SourceCallback,
@@ -51,10 +52,10 @@ func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 				tc.modify(&env)
 				env.ID = events.EventID("default", env.Kind, env.ContractID, env.Type, env.ContractStatus, "")
 				data := mustEncodeEnv(t, env)
-				h.publishRaw(h.nats.Names.CallbackSubject(env.Tenant, env.Kind, "SEAL"), data, env.ID)
-				h.start()
+				h.PublishRaw(h.NATS.Names.CallbackSubject(env.Tenant, env.Kind, "SEAL"), data, env.ID)
+				h.Start()
 				ctx := context.Background()
-				eventually(t, "dead-lettered", func() bool {
+				stagetest.Eventually(t, "dead-lettered", func() bool {
 					rows, _ := l.DeadLetters(ctx, 0)
 					for _, r := range rows {
 						if r.EventID == env.ID {
@@ -84,17 +85,17 @@ func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 				if !bytes.Equal(row.Payload, data) {
 					t.Fatalf("dead-letter payload %q, want the message verbatim %q", row.Payload, data)
 				}
-				if c := h.contract(env.ContractID); c != nil {
+				if c := h.Contract(env.ContractID); c != nil {
 					t.Fatalf("the unstorable event was applied: %+v", c)
 				}
-				dlq := h.streamMessages(h.nats.Names.DLQStream())
+				dlq := h.StreamMessages(h.NATS.Names.DLQStream())
 				if len(dlq) != 1 || !strings.HasPrefix(dlq[0].Header.Get(dispatcher.HeaderReason), "unstorable_value") {
 					t.Fatalf("QYS_DLQ: %d messages (%v), want 1 unstorable_value", len(dlq), dlq)
 				}
 				if e := dlq[0].Header.Get(dispatcher.HeaderError); strings.ContainsRune(e, 0) || !utf8.ValidString(e) {
 					t.Fatalf("QYS_DLQ error header %q holds a NUL or invalid UTF-8", e)
 				}
-				eventually(t, "nothing left unacked", func() bool { return h.gauge("qyshook_dispatcher_unacked_events") == 0 })
+				stagetest.Eventually(t, "nothing left unacked", func() bool { return h.Gauge("qyshook_dispatcher_unacked_events") == 0 })
 			})
 		}
 	})
@@ -106,16 +107,16 @@ func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 // delivery instead of retried until MaxDeliver. SQLite stores the NUL.
 func TestRejectedDetailIsDeadLettered(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
-		h := newHarness(t, l)
-		id := h.fake.AddContract(qystest.ContractSpec{Subject: "采购\x00合同", Status: qys.StatusSigning})
-		env := h.publishContract(id, "SEAL", qys.StatusSigning)
-		h.start()
+		h := stagetest.New(t, l)
+		id := h.Fake.AddContract(qystest.ContractSpec{Subject: "采购\x00合同", Status: qys.StatusSigning})
+		env := h.PublishContract(id, "SEAL", qys.StatusSigning)
+		h.Start()
 		ctx := context.Background()
 		if strings.Contains(t.Name(), "sqlite") {
-			eventually(t, "applied", func() bool { return h.contract(id) != nil })
+			stagetest.Eventually(t, "applied", func() bool { return h.Contract(id) != nil })
 			return
 		}
-		eventually(t, "dead-lettered", func() bool {
+		stagetest.Eventually(t, "dead-lettered", func() bool {
 			rows, _ := l.DeadLetters(ctx, 0)
 			return len(rows) == 1
 		})

@@ -122,7 +122,7 @@ func (s *Server) signDocumentsLocked(c *contract) {
 		}
 		signed, err := s.signPDFLocked(d.content, sigs)
 		if err != nil {
-			continue // left unsigned; VerifyDocument then reports no signatures
+			continue // left unsigned; serveVerify (/v2/verify) then reports no signatures
 		}
 		nd := &document{id: d.id, contractID: d.contractID, title: d.title, filename: d.filename,
 			content: signed, size: int64(len(signed)), pdf: true, signed: true}
