@@ -20,6 +20,7 @@ import (
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -61,13 +62,13 @@ func (r *rig) options(ledger archiver.Ledger) archiver.Options {
 // contract and document ids.
 func (r *rig) commit(content string) (string, string) {
 	r.t.Helper()
-	id := r.fake.AddContract(qystest.ContractSpec{Subject: "s", Status: qys.StatusComplete,
+	id := r.fake.AddContract(qystest.ContractSpec{Subject: "s", Status: lifecycle.Complete,
 		Documents: []qystest.DocumentSpec{{Title: "main", Content: []byte(content)}}})
 	c, _ := r.fake.Contract(id)
 	docID := string(c.Documents[0].ID)
 	_, err := r.ledger.ApplyContract(context.Background(), store.ContractChange{
 		Event: store.Event{ID: "ev-" + id, Tenant: "default", Kind: events.KindContract, Type: "COMPLETE", ContractID: id},
-		Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true,
+		Contract: store.Contract{Tenant: "default", ID: id, Status: lifecycle.Complete, Confirmed: true,
 			Documents: []store.Document{{ID: docID, Title: "main"}}},
 		ArchiveDocuments: true,
 	})

@@ -7,7 +7,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -44,26 +44,26 @@ func document(h *stagetest.Harness, contractID, documentID string) store.Documen
 // the download goes through.
 func TestSlowDocumentDoesNotHoldTheBatch(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	slow := h.AddContract(qys.StatusSigning)
+	slow := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(slow)
 	held := documentIDs(h, slow)[0]
 	release := h.Fake.HoldDownload(held)
 	defer release()
-	other := h.AddContract(qys.StatusSigning)
-	done := h.AddContract(qys.StatusSigning)
+	other := h.AddContract(lifecycle.Signing)
+	done := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(done)
-	h.PublishContract(slow, "COMPLETE", qys.StatusComplete)
-	h.PublishContract(other, "SEAL", qys.StatusSigning)
-	h.PublishContract(done, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(slow, "COMPLETE", lifecycle.Complete)
+	h.PublishContract(other, "SEAL", lifecycle.Signing)
+	h.PublishContract(done, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "every callback committed and acked while a download hangs", func() bool {
 		a, b, c := h.Contract(slow), h.Contract(other), h.Contract(done)
-		return a != nil && b != nil && c != nil && a.Status == qys.StatusComplete &&
-			c.Status == qys.StatusComplete && h.Settled()
+		return a != nil && b != nil && c != nil && a.Status == lifecycle.Complete &&
+			c.Status == lifecycle.Complete && h.Settled()
 	})
 	// Callbacks that arrive later are fetched and acked too.
-	later := h.AddContract(qys.StatusSigning)
-	h.PublishContract(later, "SEAL", qys.StatusSigning)
+	later := h.AddContract(lifecycle.Signing)
+	h.PublishContract(later, "SEAL", lifecycle.Signing)
 	stagetest.Eventually(t, "a later callback applied while the download still hangs", func() bool {
 		return h.Contract(later) != nil && h.Settled()
 	})
@@ -82,11 +82,11 @@ func TestSlowDocumentDoesNotHoldTheBatch(t *testing.T) {
 // committed and nothing is dead-lettered.
 func TestMissingDocumentFailsTheDocumentNotTheContract(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(id)
 	docs := documentIDs(h, id)
 	h.Fake.MissingDocument(docs[0], true)
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "the missing document failed and the other archived", func() bool {
 		return document(h, id, docs[0]).ArchiveState == store.ArchiveFailed && document(h, id, docs[1]).SHA256 != ""
@@ -95,7 +95,7 @@ func TestMissingDocumentFailsTheDocumentNotTheContract(t *testing.T) {
 	if !strings.Contains(d.LastError, "not found") || d.SHA256 != "" {
 		t.Fatalf("failed document %+v, want its not-found reason", d)
 	}
-	if c := h.Contract(id); c.Status != qys.StatusComplete || !c.Confirmed {
+	if c := h.Contract(id); c.Status != lifecycle.Complete || !c.Confirmed {
 		t.Fatalf("contract %s confirmed=%v, want COMPLETE", c.Status, c.Confirmed)
 	}
 	stagetest.Eventually(t, "the callback acked", h.Settled)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
 
@@ -18,16 +18,16 @@ import (
 func TestBatchWithAFailingContract(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.Postgres))
 	h.Config.MaxDeliver = 2
-	bad := h.Fake.AddContract(qystest.ContractSpec{Subject: "bad\x00subject", Status: qys.StatusSigning,
+	bad := h.Fake.AddContract(qystest.ContractSpec{Subject: "bad\x00subject", Status: lifecycle.Signing,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方"}}})
 	var good []string
 	for range 3 {
-		good = append(good, h.AddContract(qys.StatusSigning))
+		good = append(good, h.AddContract(lifecycle.Signing))
 	}
-	h.PublishContract(good[0], "SEAL", qys.StatusSigning)
-	h.PublishContract(bad, "SEAL", qys.StatusSigning)
-	h.PublishContract(good[1], "SEAL", qys.StatusSigning)
-	h.PublishContract(good[2], "SEAL", qys.StatusSigning)
+	h.PublishContract(good[0], "SEAL", lifecycle.Signing)
+	h.PublishContract(bad, "SEAL", lifecycle.Signing)
+	h.PublishContract(good[1], "SEAL", lifecycle.Signing)
+	h.PublishContract(good[2], "SEAL", lifecycle.Signing)
 	h.Start()
 	stagetest.Eventually(t, "the good contracts applied", func() bool {
 		for _, id := range good {

@@ -10,6 +10,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -23,9 +24,9 @@ import (
 func TestRateLimitedNeverDeadLetters(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	h.Config.MaxDeliver = 2
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	h.Fake.RateLimitNext(4 * 4) // four deliveries of 1+3 attempts: past MaxDeliver
-	h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	h.Start()
 	ctx := context.Background()
 	stagetest.Eventually(t, "applied after the rate limiting", func() bool {
@@ -49,12 +50,12 @@ func TestRateLimitedNeverDeadLetters(t *testing.T) {
 func TestRateLimitedThenAnOrdinaryFailure(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	h.Config.MaxDeliver = 3
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	// Eight deliveries' worth of rate limiting (1+3 attempts each): the
 	// 503 is injected once five have failed, while some is left, so it
 	// lands past MaxDeliver (a 503 is answered before a rate limit).
 	h.Fake.RateLimitNext(8 * 4)
-	h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+	h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	h.Start()
 	stagetest.Eventually(t, "rate limited past MaxDeliver", func() bool {
 		return counterValue(h, "qyshook_dispatcher_events_failed_total", "rate_limited") >= 5
@@ -150,13 +151,13 @@ func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
 	h.Fake.LimitRate(fakeLimit, qystest.RateAnswerCode)
 	var ids []string
 	for i := range burstSigning + burstComplete {
-		status := qys.StatusSigning
+		status := lifecycle.Signing
 		if i%((burstSigning+burstComplete)/burstComplete) == 0 {
-			status = qys.StatusComplete
+			status = lifecycle.Complete
 		}
 		spec := qystest.ContractSpec{Subject: "批量", Status: status,
 			Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司"}}}
-		if status == qys.StatusComplete { // given bytes: served as they are, not drawn and signed
+		if status == lifecycle.Complete { // given bytes: served as they are, not drawn and signed
 			spec.Documents = []qystest.DocumentSpec{{Title: "正文", Content: []byte("%PDF-1.4 main " + strconv.Itoa(i))},
 				{Title: "附件", Content: []byte("%PDF-1.4 annex " + strconv.Itoa(i))}}
 		}
@@ -175,7 +176,7 @@ func drainBurst(t *testing.T, budget *qys.Budget) burstResult {
 			if c == nil || !c.Confirmed || c.Status != truth.Status {
 				return false
 			}
-			if c.Status != qys.StatusComplete {
+			if c.Status != lifecycle.Complete {
 				continue
 			}
 			if len(c.Documents) != len(truth.Documents) {

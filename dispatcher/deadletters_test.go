@@ -10,7 +10,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestRetryResolvesDeadLetter(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	const id = "3121362688600000099"
-	env := h.PublishContract(id, "SIGNED", qys.StatusSigning) // unknown to the API: permanent
+	env := h.PublishContract(id, "SIGNED", lifecycle.Signing) // unknown to the API: permanent
 	h.Start()
 	ctx := context.Background()
 	stagetest.Eventually(t, "dead-lettered", func() bool {
@@ -32,7 +32,7 @@ func TestRetryResolvesDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Fake.AddContract(qystest.ContractSpec{ID: id, Subject: "采购合同", Status: qys.StatusSigning})
+	h.Fake.AddContract(qystest.ContractSpec{ID: id, Subject: "采购合同", Status: lifecycle.Signing})
 
 	for i, job := range []string{"j1", "j2"} {
 		retry := env

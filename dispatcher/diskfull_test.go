@@ -13,7 +13,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // TestLedgerDiskFullIsRetriedNotDeadLettered (issue 11): while the
@@ -47,7 +47,7 @@ func ledgerDiskFullChild(t *testing.T) {
 	}
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	h.Config.MaxDeliver = 2
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	full := lim
 	full.Cur = 0
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &full); err != nil {
@@ -59,7 +59,7 @@ func ledgerDiskFullChild(t *testing.T) {
 			_ = syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim)
 		}
 	}()
-	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	h.PublishContract(id, "SEAL", lifecycle.Signing)
 	h.Start()
 	stagetest.Eventually(t, "disk_full failures past MaxDeliver", func() bool {
 		return failures(t, h.Registry)["disk_full"] >= float64(h.Config.MaxDeliver+3)

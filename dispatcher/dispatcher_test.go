@@ -16,7 +16,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -30,16 +30,16 @@ func forEachDB(t *testing.T, f func(t *testing.T, l store.Ledger)) {
 func TestConfirmsThroughAPIAndArchives(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		// The callbacks claim SIGNING then COMPLETE; the API says COMPLETE.
-		h.PublishContract(id, "SEAL", qys.StatusSigning)
-		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "SEAL", lifecycle.Signing)
+		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		h.Start()
 
 		stagetest.Eventually(t, "documents archived", func() bool {
 			c := h.Contract(id)
-			if c == nil || c.Status != qys.StatusComplete || len(c.Documents) != 2 {
+			if c == nil || c.Status != lifecycle.Complete || len(c.Documents) != 2 {
 				return false
 			}
 			for _, d := range c.Documents {
@@ -85,9 +85,9 @@ func TestConfirmsThroughAPIAndArchives(t *testing.T) {
 
 func TestCoalescesDetailFetches(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	for i := 0; i < 12; i++ {
-		h.PublishContract(id, fmt.Sprintf("TYPE_%d", i), qys.StatusSigning)
+		h.PublishContract(id, fmt.Sprintf("TYPE_%d", i), lifecycle.Signing)
 	}
 	h.Start()
 	stagetest.Eventually(t, "12 events applied", func() bool {
@@ -101,34 +101,34 @@ func TestCoalescesDetailFetches(t *testing.T) {
 
 func TestUnconfirmedFallbackNeverRegresses(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite), stagetest.WithoutAPI())
-	h.PublishContract("42", "COMPLETE", qys.StatusComplete)
-	h.PublishContract("42", "SEAL", qys.StatusSigning) // late, out of order
+	h.PublishContract("42", "COMPLETE", lifecycle.Complete)
+	h.PublishContract("42", "SEAL", lifecycle.Signing) // late, out of order
 	h.Start()
 	stagetest.Eventually(t, "both events applied", func() bool {
 		evs, _ := h.Ledger.Events(context.Background(), "default", "42")
 		return len(evs) == 2
 	})
 	c := h.Contract("42")
-	if c.Status != qys.StatusComplete || c.Confirmed {
+	if c.Status != lifecycle.Complete || c.Confirmed {
 		t.Fatalf("status %s confirmed %v; want COMPLETE unconfirmed", c.Status, c.Confirmed)
 	}
 	stagetest.Eventually(t, "one fact", func() bool { return len(h.Facts()) == 1 })
-	if f := h.Facts()[0]; f.Confirmed || f.Status != qys.StatusComplete {
+	if f := h.Facts()[0]; f.Confirmed || f.Status != lifecycle.Complete {
 		t.Fatalf("fact %+v", f)
 	}
 }
 
 func TestTransientAPIFailuresAreRetried(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(id)
 	h.Fake.FailNext(6, 503)         // more than the client's own 3 retries
 	h.Fake.TruncateNextDownloads(1) // and one cut download
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "contract complete with documents", func() bool {
 		c := h.Contract(id)
-		return c != nil && c.Status == qys.StatusComplete && c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != ""
+		return c != nil && c.Status == lifecycle.Complete && c.Documents[0].SHA256 != "" && c.Documents[1].SHA256 != ""
 	})
 	for _, d := range h.Contract(id).Documents {
 		if d.SHA256 != h.Fake.DocumentSHA256(d.ID) {
@@ -145,11 +145,11 @@ func TestTransientAPIFailuresAreRetried(t *testing.T) {
 
 func TestPoisonedEventsGoToDeadLetters(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	good := h.AddContract(qys.StatusSigning)
-	h.PublishContract(good, "SEAL", qys.StatusSigning)
+	good := h.AddContract(lifecycle.Signing)
+	h.PublishContract(good, "SEAL", lifecycle.Signing)
 	h.PublishRaw(h.NATS.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("\x00garbage{"), "poison-1")
-	h.PublishContract("999999", "SEAL", qys.StatusSigning) // unknown to the API
-	exhausted := h.AddContract(qys.StatusSigning)
+	h.PublishContract("999999", "SEAL", lifecycle.Signing) // unknown to the API
+	exhausted := h.AddContract(lifecycle.Signing)
 	h.Start()
 	stagetest.Eventually(t, "good event applied", func() bool { return h.Contract(good) != nil })
 	stagetest.Eventually(t, "two dead letters", func() bool {
@@ -179,7 +179,7 @@ func TestPoisonedEventsGoToDeadLetters(t *testing.T) {
 
 	// Exhausted retries: the API fails for longer than MaxDeliver allows.
 	h.Fake.FailNext(1000, 500)
-	h.PublishContract(exhausted, "SEAL", qys.StatusSigning)
+	h.PublishContract(exhausted, "SEAL", lifecycle.Signing)
 	stagetest.Eventually(t, "exhausted event dead-lettered", func() bool {
 		dl, _ := h.Ledger.DeadLetters(context.Background(), 10)
 		return len(dl) == 3
@@ -222,8 +222,8 @@ func TestCertifications(t *testing.T) {
 
 func TestLagAndDeadLetterGauges(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	id := h.AddContract(qys.StatusSigning)
-	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
+	h.PublishContract(id, "SEAL", lifecycle.Signing)
 	h.PublishRaw(h.NATS.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("garbage"), "poison")
 	h.Start()
 	stagetest.Eventually(t, "dead-letter depth 1", func() bool { return h.Gauge("qyshook_dlq_depth") == 1 })
@@ -235,9 +235,9 @@ func TestLagAndDeadLetterGauges(t *testing.T) {
 func TestArchiveBundle(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	h.Config.ArchiveBundle = true
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(id)
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "bundle and documents archived", func() bool {
 		c := h.Contract(id)

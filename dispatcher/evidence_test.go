@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -19,7 +20,7 @@ import (
 // fake signs them when the contract completes).
 func addPDFContract(h *stagetest.Harness) string {
 	return h.Fake.AddContract(qystest.ContractSpec{
-		Subject: "采购合同", Status: qys.StatusDraft,
+		Subject: "采购合同", Status: lifecycle.Draft,
 		Signatories: []qystest.SignatorySpec{
 			{TenantType: qystest.TenantCompany, TenantName: "甲方科技有限公司", Contact: "13800000000"},
 			{TenantType: qystest.TenantPersonal, TenantName: "张三", Contact: "13900000000"},
@@ -48,7 +49,7 @@ func TestArchiveKeepsOperationLogAndVerifies(t *testing.T) {
 		}
 	}
 	h.Fake.TamperNextDownloads(1)
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "documents and log archived", func() bool {
 		c := h.Contract(id)
@@ -126,7 +127,7 @@ func TestOnlineVerificationOnlyWhenEnabled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "documents verified", func() bool {
 		c := h.Contract(id)

@@ -8,7 +8,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // TestGroupedStoreSyncsWhatItActsOn: on the embedded server's production
@@ -22,8 +22,8 @@ func TestGroupedStoreSyncsWhatItActsOn(t *testing.T) {
 		t.Skip("not grouped here: " + env.Embedded.SyncReason())
 	}
 	h := stagetest.NewOn(t, env, testdb.Open(t, testdb.SQLite))
-	good := h.AddContract(qys.StatusSigning)
-	h.PublishContract(good, "SEAL", qys.StatusSigning)
+	good := h.AddContract(lifecycle.Signing)
+	h.PublishContract(good, "SEAL", lifecycle.Signing)
 	h.PublishRaw(h.NATS.Names.CallbackSubject("default", events.KindContract, "SEAL"), []byte("\x00garbage{"), "poison-1")
 	gs := env.Embedded.Syncer()
 	before := gs.Stats()

@@ -14,6 +14,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -91,14 +92,14 @@ func TestNoHeartbeatAfterNak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := fake.AddContract(qystest.ContractSpec{Subject: "heartbeat", Status: qys.StatusSigning,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "heartbeat", Status: lifecycle.Signing,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三", Contact: "13900000000"}}})
 	ev := events.Envelope{
 		Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: "SEAL",
-		ContractID: id, ContractStatus: qys.StatusSigning, ReceivedAt: time.Now().UTC(), Format: "A",
+		ContractID: id, ContractStatus: lifecycle.Signing, ReceivedAt: time.Now().UTC(), Format: "A",
 		Source: events.SourceCallback, Payload: json.RawMessage(`{"contractId":"` + id + `"}`),
 	}
-	ev.ID = events.EventID("default", events.KindContract, id, "SEAL", qys.StatusSigning, "")
+	ev.ID = events.EventID("default", events.KindContract, id, "SEAL", lifecycle.Signing, "")
 	data, err := ev.Encode()
 	if err != nil {
 		t.Fatal(err)

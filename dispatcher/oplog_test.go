@@ -11,6 +11,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -50,7 +51,7 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+			h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 			h.Start()
 			var first store.Document
 			stagetest.Eventually(t, "operation log archived at completion", func() bool {
@@ -65,7 +66,7 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 			if err := h.Fake.Invalidate(id); err != nil {
 				t.Fatal(err)
 			}
-			void := h.PublishContract(id, "INVALIDED", qys.StatusInvalided)
+			void := h.PublishContract(id, "INVALIDED", lifecycle.Invalided)
 			var latest store.Document
 			stagetest.Eventually(t, "operation log archived again with the void", func() bool {
 				var text string
@@ -81,7 +82,7 @@ func TestOperationLogFollowsVoid(t *testing.T) {
 			if err != nil || !strings.Contains(string(b), "合同完成") || strings.Contains(string(b), "作废") {
 				t.Fatalf("first version %s: %q, %v", first.Path, b, err)
 			}
-			if c := h.Contract(id); c.Status != qys.StatusInvalided {
+			if c := h.Contract(id); c.Status != lifecycle.Invalided {
 				t.Fatalf("contract %s, want INVALIDED", c.Status)
 			}
 
@@ -152,7 +153,7 @@ func TestPrivateOperationLogFollowsLaterOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "operation log archived at completion", func() bool {
 		c := h.Contract(id)
@@ -175,7 +176,7 @@ func TestPrivateOperationLogFollowsLaterOperations(t *testing.T) {
 	if err := h.Fake.Invalidate(id); err != nil {
 		t.Fatal(err)
 	}
-	h.PublishContract(id, "INVALIDED", qys.StatusInvalided)
+	h.PublishContract(id, "INVALIDED", lifecycle.Invalided)
 	var text string
 	stagetest.Eventually(t, "operation log archived again with the print", func() bool {
 		text, _ = oplogFile(h, id)
@@ -190,7 +191,7 @@ func TestPrivateOperationLogFollowsLaterOperations(t *testing.T) {
 			t.Fatal("the stream was called although the tenant's path is /contract/operationlog")
 		}
 	}
-	if c := h.Contract(id); c.Status != qys.StatusInvalided {
+	if c := h.Contract(id); c.Status != lifecycle.Invalided {
 		t.Fatalf("contract %s, want INVALIDED", c.Status)
 	}
 }

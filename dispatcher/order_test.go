@@ -11,7 +11,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -48,23 +48,23 @@ func startAnother(h *stagetest.Harness) {
 func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		gate := h.Fake.HoldDetail(id)
 		t.Cleanup(gate.Release)
 		h.Start()
 		startAnother(h)
 
-		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		<-gate.Held() // one dispatcher holds a COMPLETE view, fetched first
 
-		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, lifecycle.Invaliding); err != nil {
 			t.Fatal(err)
 		}
-		h.PublishContract(id, "INVALIDING", qys.StatusInvaliding)
+		h.PublishContract(id, "INVALIDING", lifecycle.Invaliding)
 		stagetest.Eventually(t, "INVALIDING applied by the other dispatcher", func() bool {
 			c := h.Contract(id)
-			return c != nil && c.Status == qys.StatusInvaliding
+			return c != nil && c.Status == lifecycle.Invaliding
 		})
 		before := h.Contract(id)
 		if !before.Confirmed || before.FetchedAt.IsZero() {
@@ -77,7 +77,7 @@ func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 			return err == nil && len(evs) == 2
 		})
 		c := h.Contract(id)
-		if c.Status != qys.StatusInvaliding {
+		if c.Status != lifecycle.Invaliding {
 			t.Fatalf("status %s after the older COMPLETE view committed; want INVALIDING", c.Status)
 		}
 		if c.FetchedAt.Before(before.FetchedAt) {
@@ -92,12 +92,12 @@ func TestOlderDetailCommittedLaterIsRefused(t *testing.T) {
 func TestFactsNumberedPerContract(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.Start()
-		h.PublishContract(id, "SEAL", qys.StatusSigning)
-		stagetest.Eventually(t, "SIGNING applied", func() bool { c := h.Contract(id); return c != nil && c.Status == qys.StatusSigning })
+		h.PublishContract(id, "SEAL", lifecycle.Signing)
+		stagetest.Eventually(t, "SIGNING applied", func() bool { c := h.Contract(id); return c != nil && c.Status == lifecycle.Signing })
 		h.CompleteInFake(id)
-		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		var mine []events.Fact
 		stagetest.Eventually(t, "the COMPLETE fact published", func() bool {
 			mine = mine[:0]
@@ -105,7 +105,7 @@ func TestFactsNumberedPerContract(t *testing.T) {
 			for _, f := range h.Facts() {
 				if f.ContractID == id {
 					mine = append(mine, f)
-					done = done || f.Kind == events.FactContractStatus && f.Status == qys.StatusComplete
+					done = done || f.Kind == events.FactContractStatus && f.Status == lifecycle.Complete
 				}
 			}
 			return done
@@ -121,11 +121,11 @@ func TestFactsNumberedPerContract(t *testing.T) {
 				previous = append(previous, f.PreviousStatus)
 			}
 		}
-		if want := []string{qys.StatusSigning, qys.StatusComplete}; !slices.Equal(statuses, want) {
+		if want := []string{lifecycle.Signing, lifecycle.Complete}; !slices.Equal(statuses, want) {
 			t.Fatalf("status facts by seq: %v, want %v", statuses, want)
 		}
 		// The store completes each with the status it came from.
-		if want := []string{"", qys.StatusSigning}; !slices.Equal(previous, want) {
+		if want := []string{"", lifecycle.Signing}; !slices.Equal(previous, want) {
 			t.Fatalf("previous statuses by seq: %q, want %q", previous, want)
 		}
 		if mine[0].Seq != 1 {

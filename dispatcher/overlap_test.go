@@ -13,6 +13,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -67,11 +68,11 @@ func TestOverlappingFetchKeepsForwardMove(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		b := newBlockingAPI(h.Config.APIs["default"])
 		h.Config.APIs = map[string]dispatcher.API{"default": b}
 		h.Start()
-		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		<-b.entered // A's fetch has begun
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond) // B begins strictly later
@@ -79,14 +80,14 @@ func TestOverlappingFetchKeepsForwardMove(t *testing.T) {
 		if _, err := h.Ledger.ApplyContract(ctx, otherApplier(t, b.API, id, "SEAL")); err != nil {
 			t.Fatal(err)
 		}
-		if c := h.Contract(id); c.Status != qys.StatusSigning {
+		if c := h.Contract(id); c.Status != lifecycle.Signing {
 			t.Fatalf("B committed %s, want SIGNING", c.Status)
 		}
 		h.CompleteInFake(id) // the platform completes; A is answered now
 		close(b.release)
 		stagetest.Eventually(t, "A's COMPLETE applied", func() bool {
 			c := h.Contract(id)
-			return c != nil && c.Status == qys.StatusComplete
+			return c != nil && c.Status == lifecycle.Complete
 		})
 		evs, err := l.Events(ctx, "default", id)
 		if err != nil || len(evs) != 2 {
@@ -104,30 +105,30 @@ func TestOverlappingFetchDoesNotRevertVoiding(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		b := newBlockingAPI(h.Config.APIs["default"])
 		h.Config.APIs = map[string]dispatcher.API{"default": b}
 		h.Start()
-		h.PublishContract(id, "INVALIDING", qys.StatusInvaliding)
+		h.PublishContract(id, "INVALIDING", lifecycle.Invaliding)
 		<-b.entered // A's fetch begins; its answer is slow
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
 		}
 		other := otherApplier(t, b.API, id, "COMPLETE") // B: begins later, answered first (COMPLETE)
-		if other.Contract.Status != qys.StatusComplete {
+		if other.Contract.Status != lifecycle.Complete {
 			t.Fatalf("B saw %s", other.Contract.Status)
 		}
-		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, lifecycle.Invaliding); err != nil {
 			t.Fatal(err)
 		}
 		close(b.release) // A is answered INVALIDING and commits it
-		stagetest.Eventually(t, "INVALIDING", func() bool { c := h.Contract(id); return c != nil && c.Status == qys.StatusInvaliding })
+		stagetest.Eventually(t, "INVALIDING", func() bool { c := h.Contract(id); return c != nil && c.Status == lifecycle.Invaliding })
 		res, err := h.Ledger.ApplyContract(ctx, other) // B commits last
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := h.Contract(id); got.Status != qys.StatusInvaliding {
+		if got := h.Contract(id); got.Status != lifecycle.Invaliding {
 			t.Fatalf("ledger %s: the COMPLETE answered before the voiding stepped INVALIDING back", got.Status)
 		}
 		if res.Changed || !res.Stale {
@@ -143,17 +144,17 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
 		ctx := context.Background()
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		b := newBlockingAPI(h.Config.APIs["default"])
 		h.Config.APIs = map[string]dispatcher.API{"default": b}
 		h.Start()
-		h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		<-b.entered // the dispatcher's fetch begins; it will be answered COMPLETE
 		for t0 := confirm.FetchTime(time.Now()); !confirm.FetchTime(time.Now()).After(t0); {
 			time.Sleep(time.Millisecond)
 		}
-		if err := h.Fake.SetStatus(id, qys.StatusInvaliding); err != nil {
+		if err := h.Fake.SetStatus(id, lifecycle.Invaliding); err != nil {
 			t.Fatal(err)
 		}
 		// Another applier fetches INVALIDING and commits it meanwhile.
@@ -162,7 +163,7 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 		}
 		// The platform refuses the voiding before the held fetch is
 		// answered: a COMPLETE that overlaps the row's fetch.
-		if err := h.Fake.SetStatus(id, qys.StatusComplete); err != nil {
+		if err := h.Fake.SetStatus(id, lifecycle.Complete); err != nil {
 			t.Fatal(err)
 		}
 		close(b.release)
@@ -170,7 +171,7 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 			evs, err := l.Events(ctx, "default", id)
 			return err == nil && len(evs) == 2
 		})
-		if c := h.Contract(id); c.Status != qys.StatusComplete {
+		if c := h.Contract(id); c.Status != lifecycle.Complete {
 			t.Fatalf("ledger %s; the fetch made again after the stale one is answered COMPLETE", c.Status)
 		}
 		if n := failedCount(t, h, "stale_fetch"); n < 1 {
@@ -185,10 +186,10 @@ func TestStaleDetailFetchedAgain(t *testing.T) {
 func TestVoidedTwiceKeepsEveryFact(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		h.Start()
-		steps := []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusComplete, qys.StatusInvaliding}
+		steps := []string{lifecycle.Complete, lifecycle.Invaliding, lifecycle.Complete, lifecycle.Invaliding}
 		for i, status := range steps {
 			if err := h.Fake.SetStatus(id, status); err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -38,13 +39,13 @@ func (g *gatedAPI) ContractDetail(ctx context.Context, q qys.ContractQuery) (*qy
 // still blocked; the message was not lost: the next dispatcher applies it.
 func TestShutdownBounded(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	gate := &gatedAPI{API: h.Config.APIs["default"], entered: make(chan struct{}), release: make(chan struct{})}
 	t.Cleanup(func() { close(gate.release) })
 	api := h.Config.APIs
 	h.Config.APIs = map[string]dispatcher.API{"default": gate}
 	h.Config.ShutdownTimeout = 50 * time.Millisecond
-	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	h.PublishContract(id, "SEAL", lifecycle.Signing)
 	h.Start()
 	<-gate.entered
 	h.Stop() // fails the test if Run does not return

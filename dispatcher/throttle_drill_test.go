@@ -2,12 +2,14 @@ package dispatcher_test
 
 import (
 	"context"
-	"github.com/qyshook/qyshook/internal/stagetest"
 	"os"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/qyshook/qyshook/internal/stagetest"
+	"github.com/qyshook/qyshook/lifecycle"
 
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -57,10 +59,10 @@ func TestThrottleDrill(t *testing.T) {
 	h.Config.MaxDeliver, h.Config.AckWait = 0, 0
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = h.AddContract(qys.StatusSigning)
+		ids[i] = h.AddContract(lifecycle.Signing)
 	}
 	for _, id := range ids {
-		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	}
 	applied := func() float64 { return counterValue(h, "qyshook_dispatcher_events_applied_total", "") }
 	h.Fake.Throttle(true, time.Second)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/qyshook/qyshook/internal/stagetest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qyshook/qyshook/internal/stagetest"
+	"github.com/qyshook/qyshook/lifecycle"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -75,11 +77,11 @@ func TestRateLimitedRedeliveredPromptly(t *testing.T) {
 	logs := captureLog(h)
 	var ids []string
 	for range 3 {
-		ids = append(ids, h.AddContract(qys.StatusSigning))
+		ids = append(ids, h.AddContract(lifecycle.Signing))
 	}
 	h.Fake.RateLimitNext(60)
 	for _, id := range ids {
-		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	}
 	h.Start()
 	stagetest.Eventually(t, "every contract applied after the rate limiting", func() bool {
@@ -134,9 +136,9 @@ func TestShutdownTimeoutLogsTheTruth(t *testing.T) {
 	h.Config.ShutdownTimeout = 50 * time.Millisecond
 	var ids []string
 	for range 5 {
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		ids = append(ids, id)
-		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	}
 	h.Start()
 	<-blocked.entered
@@ -194,9 +196,9 @@ func TestStopWhileThrottledReturnsPromptly(t *testing.T) {
 	h.Fake.Throttle(true, 30*time.Second)
 	var ids []string
 	for range 5 {
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		ids = append(ids, id)
-		h.PublishContract(id, "SEND_SIGNING", qys.StatusSigning)
+		h.PublishContract(id, "SEND_SIGNING", lifecycle.Signing)
 	}
 	h.Start()
 	stagetest.Eventually(t, "the platform refusing and the budget in an episode", func() bool {

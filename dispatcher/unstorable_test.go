@@ -10,7 +10,7 @@ import (
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
 )
@@ -43,10 +43,10 @@ func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				h := stagetest.New(t, l, tc.opts...)
-				good := h.AddContract(qys.StatusSigning)
+				good := h.AddContract(lifecycle.Signing)
 				env := events.Envelope{
 					Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: "SEAL",
-					ContractID: good, ContractStatus: qys.StatusSigning, Format: "A", Source: events.SourceCallback,
+					ContractID: good, ContractStatus: lifecycle.Signing, Format: "A", Source: events.SourceCallback,
 					Payload: []byte(`{"contractId":"x"}`),
 				}
 				tc.modify(&env)
@@ -108,8 +108,8 @@ func TestUnstorableEnvelopeIsDeadLettered(t *testing.T) {
 func TestRejectedDetailIsDeadLettered(t *testing.T) {
 	forEachDB(t, func(t *testing.T, l store.Ledger) {
 		h := stagetest.New(t, l)
-		id := h.Fake.AddContract(qystest.ContractSpec{Subject: "采购\x00合同", Status: qys.StatusSigning})
-		env := h.PublishContract(id, "SEAL", qys.StatusSigning)
+		id := h.Fake.AddContract(qystest.ContractSpec{Subject: "采购\x00合同", Status: lifecycle.Signing})
+		env := h.PublishContract(id, "SEAL", lifecycle.Signing)
 		h.Start()
 		ctx := context.Background()
 		if strings.Contains(t.Name(), "sqlite") {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -105,7 +106,7 @@ func TestClientSignsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct.ID != "3121362688614077231" || ct.Status != qys.StatusComplete || ct.Signatories[0].ID != "2422042838839468036" || ct.Documents[0].ID != "3121362690010779649" {
+	if ct.ID != "3121362688614077231" || ct.Status != lifecycle.Complete || ct.Signatories[0].ID != "2422042838839468036" || ct.Documents[0].ID != "3121362690010779649" {
 		t.Fatalf("contract = %+v", ct)
 	}
 	var raw map[string]any

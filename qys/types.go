@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // ID is a 契约锁 identifier. The platform sends large ids as JSON strings,
@@ -48,23 +46,6 @@ func truncate(b []byte, n int) string {
 	}
 	return string(b)
 }
-
-// Contract status values (treat the set as open: unknown values decode).
-// They are the lifecycle package's, which also ranks them and says which
-// are terminal or signed.
-const (
-	StatusDraft      = lifecycle.Draft
-	StatusFilling    = lifecycle.Filling
-	StatusSigning    = lifecycle.Signing
-	StatusComplete   = lifecycle.Complete
-	StatusRejected   = lifecycle.Rejected
-	StatusRecalled   = lifecycle.Recalled
-	StatusExpired    = lifecycle.Expired
-	StatusInvaliding = lifecycle.Invaliding
-	StatusInvalided  = lifecycle.Invalided
-	StatusForceEnd   = lifecycle.ForceEnd
-	StatusFailed     = lifecycle.Failed
-)
 
 // Contract is the result of GET /v2/contract/detail. Raw keeps the whole
 // JSON object as 契约锁 sent it, unknown fields included.

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 func validCallback() *Callback {
 	return &Callback{
 		Kind: KindContract, Format: FormatA, CallbackType: "SEAL", ContractID: "3121362688614077231",
-		ContractStatus: StatusSigning, BizID: "biz-1", BusinessData: "order-42",
+		ContractStatus: lifecycle.Signing, BizID: "biz-1", BusinessData: "order-42",
 		Actor:   &Actor{TenantType: "COMPANY", TenantName: "某某科技有限公司", TenantID: "24220428", Contact: "13800000000"},
 		Payload: json.RawMessage(`{"contractId":"3121362688614077231"}`),
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -129,7 +130,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	return nil
 }
 
-var nonTerminal = []string{qys.StatusDraft, qys.StatusFilling, qys.StatusSigning, qys.StatusInvaliding, store.StatusTerminating}
+var nonTerminal = []string{lifecycle.Draft, lifecycle.Filling, lifecycle.Signing, lifecycle.Invaliding, lifecycle.Terminating}
 
 // RunOnce makes one pass: stuck contracts, the archive queue (failed and
 // never-queued documents), the contracts published since `since`, and
@@ -210,8 +211,8 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 
 // signedStatuses are the statuses signed() accepts: their documents
 // belong in the archive.
-var signedStatuses = []string{qys.StatusComplete, qys.StatusInvaliding, qys.StatusInvalided,
-	store.StatusTerminating, store.StatusTerminated}
+var signedStatuses = []string{lifecycle.Complete, lifecycle.Invaliding, lifecycle.Invalided,
+	lifecycle.Terminating, lifecycle.Terminated}
 
 // documents keeps the archive queue whole; the archive stage does the
 // downloads. Documents that failed more than RetryFailedAfter ago, and

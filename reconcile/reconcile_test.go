@@ -11,7 +11,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/stagetest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/reconcile"
 	"github.com/qyshook/qyshook/store"
 )
@@ -19,10 +19,10 @@ import (
 func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	// Two contracts whose callbacks never arrived: one completed, one rejected.
-	done := h.AddContract(qys.StatusSigning)
+	done := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(done)
-	rejected := h.AddContract(qys.StatusSigning)
-	if err := h.Fake.SetStatus(rejected, qys.StatusRejected); err != nil {
+	rejected := h.AddContract(lifecycle.Signing)
+	if err := h.Fake.SetStatus(rejected, lifecycle.Rejected); err != nil {
 		t.Fatal(err)
 	}
 	h.Start()
@@ -38,7 +38,7 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 	}
 	stagetest.Eventually(t, "ledger matches the API", func() bool {
 		a, b := h.Contract(done), h.Contract(rejected)
-		return a != nil && b != nil && a.Status == qys.StatusComplete && b.Status == qys.StatusRejected &&
+		return a != nil && b != nil && a.Status == lifecycle.Complete && b.Status == lifecycle.Rejected &&
 			a.Documents[0].SHA256 != "" && a.Documents[1].SHA256 != ""
 	})
 	evs, _ := h.Ledger.Events(context.Background(), "default", done)
@@ -59,10 +59,10 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 func TestReconcilerRetriesFailedDocumentsDaily(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	h.Archive.MaxAttempts = 2
-	id := h.AddContract(qys.StatusSigning)
+	id := h.AddContract(lifecycle.Signing)
 	h.CompleteInFake(id)
 	h.Fake.TruncateNextDownloads(1000) // every download fails
-	h.PublishContract(id, "COMPLETE", qys.StatusComplete)
+	h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 	h.Start()
 	stagetest.Eventually(t, "both documents failed after their attempts", func() bool {
 		c := h.Contract(id)
@@ -70,7 +70,7 @@ func TestReconcilerRetriesFailedDocumentsDaily(t *testing.T) {
 			c.Documents[1].ArchiveState == store.ArchiveFailed
 	})
 	c := h.Contract(id)
-	if c.Status != qys.StatusComplete || !strings.Contains(c.Documents[0].LastError, "attempts") {
+	if c.Status != lifecycle.Complete || !strings.Contains(c.Documents[0].LastError, "attempts") {
 		t.Fatalf("want COMPLETE with failed documents and their reason, got %s %+v", c.Status, c.Documents)
 	}
 	if dl, _ := h.Ledger.DeadLetters(context.Background(), 10); len(dl) != 0 {
@@ -107,12 +107,12 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 	ctx := context.Background()
 	var ids []string // oldest first
 	for i := range 5 {
-		id := h.AddContract(qys.StatusSigning)
+		id := h.AddContract(lifecycle.Signing)
 		h.CompleteInFake(id)
 		updated := time.Now().Add(-time.Duration(10-i) * time.Hour).UTC()
 		if _, err := h.Ledger.ApplyContract(ctx, store.ContractChange{
 			Event:    store.Event{ID: "seed-" + id, Tenant: "default", Kind: events.KindContract, Type: "SEED", ContractID: id},
-			Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusSigning, Confirmed: true, UpdatedAt: updated},
+			Contract: store.Contract{Tenant: "default", ID: id, Status: lifecycle.Signing, Confirmed: true, UpdatedAt: updated},
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 func TestReconcilerLeavesInStepContractsAlone(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	ctx := context.Background()
-	id := h.AddContract(qys.StatusDraft)
+	id := h.AddContract(lifecycle.Draft)
 	if err := h.Fake.Send(id); err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +159,10 @@ func TestReconcilerLeavesInStepContractsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Start()
-	h.PublishContract(id, "SEAL", qys.StatusSigning)
+	h.PublishContract(id, "SEAL", lifecycle.Signing)
 	stagetest.Eventually(t, "applied with a signatory done", func() bool {
 		c := h.Contract(id)
-		return c != nil && c.Status == qys.StatusSigning && c.Confirmed && store.Progress(c) > 0
+		return c != nil && c.Status == lifecycle.Signing && c.Confirmed && store.Progress(c) > 0
 	})
 	h.Stop()
 	r := reconcile.New(reconcile.Options{
@@ -188,7 +188,7 @@ func TestReconcilerChecksEverySignedContractForDocuments(t *testing.T) {
 		id := fmt.Sprintf("signed-%d", i)
 		if _, err := h.Ledger.ApplyContract(ctx, store.ContractChange{
 			Event:    store.Event{ID: "seed-" + id, Tenant: "default", Kind: events.KindContract, Type: "SEED", ContractID: id},
-			Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true},
+			Contract: store.Contract{Tenant: "default", ID: id, Status: lifecycle.Complete, Confirmed: true},
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
 )
@@ -51,8 +51,8 @@ func (o *outbox) add() string {
 	fact := fmt.Sprintf("fact-%d", o.n)
 	if _, err := o.ledger.ApplyContract(context.Background(), store.ContractChange{
 		Event:    store.Event{ID: "ev-" + id, Tenant: "default", Kind: events.KindContract, Type: "SEAL", ContractID: id},
-		Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusSigning, Confirmed: true, UpdatedAt: time.Now().UTC()},
-		Facts: []store.Fact{{ID: fact, Subject: o.nats.Names.LedgerContractSubject("default", qys.StatusSigning),
+		Contract: store.Contract{Tenant: "default", ID: id, Status: lifecycle.Signing, Confirmed: true, UpdatedAt: time.Now().UTC()},
+		Facts: []store.Fact{{ID: fact, Subject: o.nats.Names.LedgerContractSubject("default", lifecycle.Signing),
 			Tenant: "default", ContractID: id, Payload: []byte(`{"contract_id":"` + id + `"}`)}},
 	}); err != nil {
 		o.t.Fatal(err)

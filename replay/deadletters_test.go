@@ -11,7 +11,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/replay"
 	"github.com/qyshook/qyshook/store"
 )
@@ -26,10 +26,10 @@ func TestRetryDeadLetters(t *testing.T) {
 			w := newWorld(t)
 			ctx := ctxT(t)
 			l := testdb.Open(t, kind)
-			a, c := w.addContract(qys.StatusComplete), w.addContract(qys.StatusComplete)
-			good := contractEnvelope("default", a, "COMPLETE", qys.StatusComplete, "")
-			missing := contractEnvelope("default", "404404", "COMPLETE", qys.StatusComplete, "")
-			other := contractEnvelope("acme", c, "COMPLETE", qys.StatusComplete, "")
+			a, c := w.addContract(lifecycle.Complete), w.addContract(lifecycle.Complete)
+			good := contractEnvelope("default", a, "COMPLETE", lifecycle.Complete, "")
+			missing := contractEnvelope("default", "404404", "COMPLETE", lifecycle.Complete, "")
+			other := contractEnvelope("acme", c, "COMPLETE", lifecycle.Complete, "")
 			var rows []store.DeadLetter
 			for i, payload := range [][]byte{mustEncode(t, good), []byte("{garbage"), mustEncode(t, missing), mustEncode(t, other)} {
 				d := store.DeadLetter{EventID: "e", Tenant: "default", Consumer: events.DurableLedger,
@@ -97,7 +97,7 @@ func TestRetryDeadLetters(t *testing.T) {
 				again.ID != events.ReplayEventID(missing.ID, "retry-1") {
 				t.Errorf("the failed retry's dead letter: %+v, %v", again, err)
 			}
-			if got, err := l.Contract(ctx, "default", a); err != nil || got.Status != qys.StatusComplete || !got.Confirmed {
+			if got, err := l.Contract(ctx, "default", a); err != nil || got.Status != lifecycle.Complete || !got.Confirmed {
 				t.Errorf("contract after retry: %+v, %v", got, err)
 			}
 			st, err := w.nats.JS.Stream(ctx, w.nats.Names.DLQStream())

@@ -12,7 +12,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/replay"
 	"github.com/qyshook/qyshook/store"
 )
@@ -29,14 +29,14 @@ type scenario struct {
 func newScenario(t *testing.T) *scenario {
 	t.Helper()
 	w := newWorld(t)
-	s := &scenario{w: w, a: w.addContract(qys.StatusComplete), b: w.addContract(qys.StatusSigning),
-		c: w.addContract(qys.StatusComplete)}
+	s := &scenario{w: w, a: w.addContract(lifecycle.Complete), b: w.addContract(lifecycle.Signing),
+		c: w.addContract(lifecycle.Complete)}
 	s.p = append(s.p,
-		w.publish(contractEnvelope("default", s.a, "SIGNED", qys.StatusSigning, "张三")),
-		w.publish(contractEnvelope("default", s.b, "SIGNED", qys.StatusSigning, "王五")),
-		w.publish(contractEnvelope("acme", s.c, "COMPLETE", qys.StatusComplete, "")),
+		w.publish(contractEnvelope("default", s.a, "SIGNED", lifecycle.Signing, "张三")),
+		w.publish(contractEnvelope("default", s.b, "SIGNED", lifecycle.Signing, "王五")),
+		w.publish(contractEnvelope("acme", s.c, "COMPLETE", lifecycle.Complete, "")),
 		w.publishRaw(w.nats.Names.CallbackSubject("default", events.KindContract, "SIGNED"), []byte("not an envelope"), "", nil),
-		w.publish(contractEnvelope("default", s.a, "COMPLETE", qys.StatusComplete, "")),
+		w.publish(contractEnvelope("default", s.a, "COMPLETE", lifecycle.Complete, "")),
 		w.publish(authEnvelope("default", "req-1", "1")),
 	)
 	for i, p := range s.p {
@@ -265,7 +265,7 @@ func TestReplayRebuildsWipedLedger(t *testing.T) {
 func archived(s *scenario, l store.Ledger) bool {
 	for _, c := range []struct{ tenant, id string }{{"default", s.a}, {"acme", s.c}} {
 		got, err := l.Contract(context.Background(), c.tenant, c.id)
-		if err != nil || got.Status != qys.StatusComplete || len(got.Documents) != 2 {
+		if err != nil || got.Status != lifecycle.Complete || len(got.Documents) != 2 {
 			return false
 		}
 		for _, d := range got.Documents {
@@ -282,14 +282,14 @@ func archived(s *scenario, l store.Ledger) bool {
 func checkArchived(t *testing.T, s *scenario, l store.Ledger) {
 	t.Helper()
 	for _, c := range []struct{ tenant, id, status string }{
-		{"default", s.a, qys.StatusComplete}, {"default", s.b, qys.StatusSigning}, {"acme", s.c, qys.StatusComplete},
+		{"default", s.a, lifecycle.Complete}, {"default", s.b, lifecycle.Signing}, {"acme", s.c, lifecycle.Complete},
 	} {
 		got, err := l.Contract(ctxT(t), c.tenant, c.id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The archive stage fetches the documents after the commit.
-		for deadline := time.Now().Add(time.Minute); c.status == qys.StatusComplete && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(time.Minute); c.status == lifecycle.Complete && time.Now().Before(deadline); {
 			archived := len(got.Documents) > 0
 			for _, d := range got.Documents {
 				archived = archived && d.SHA256 != ""
@@ -305,7 +305,7 @@ func checkArchived(t *testing.T, s *scenario, l store.Ledger) {
 		if got.Status != c.status || !got.Confirmed {
 			t.Errorf("%s: status %s confirmed %v, want %s confirmed", c.id, got.Status, got.Confirmed, c.status)
 		}
-		if c.status != qys.StatusComplete {
+		if c.status != lifecycle.Complete {
 			continue
 		}
 		if len(got.Documents) != 2 {

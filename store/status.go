@@ -2,27 +2,6 @@ package store
 
 import "github.com/qyshook/qyshook/lifecycle"
 
-// Contract statuses: aliases of the lifecycle package's (the one place
-// they are defined, ranked and classified), kept for existing callers.
-const (
-	StatusDraft       = lifecycle.Draft
-	StatusFilling     = lifecycle.Filling
-	StatusSigning     = lifecycle.Signing
-	StatusComplete    = lifecycle.Complete
-	StatusRejected    = lifecycle.Rejected
-	StatusRecalled    = lifecycle.Recalled
-	StatusExpired     = lifecycle.Expired
-	StatusFailed      = lifecycle.Failed
-	StatusForceEnd    = lifecycle.ForceEnd
-	StatusEnd         = lifecycle.End
-	StatusDelete      = lifecycle.Delete
-	StatusFinished    = lifecycle.Finished
-	StatusInvaliding  = lifecycle.Invaliding
-	StatusInvalided   = lifecycle.Invalided
-	StatusTerminating = lifecycle.Terminating
-	StatusTerminated  = lifecycle.Terminated
-)
-
 // Progress counts the signatories of c that have signed
 // (lifecycle.SignatoryDone).
 func Progress(c *Contract) int {

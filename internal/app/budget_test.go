@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -19,7 +20,7 @@ import (
 func TestBudgetsWired(t *testing.T) {
 	fake := qystest.NewServer()
 	t.Cleanup(fake.Close)
-	id := fake.AddContract(qystest.ContractSpec{Subject: "s", Status: qys.StatusSigning})
+	id := fake.AddContract(qystest.ContractSpec{Subject: "s", Status: lifecycle.Signing})
 	env := map[string]string{
 		"QYSHOOK_CALLBACK_SECRET": "0123456789abcdef", "QYSHOOK_DATA_DIR": t.TempDir(),
 		"QYSHOOK_QYS_BASE_URL": fake.URL, "QYSHOOK_QYS_APP_TOKEN": fake.AppToken, "QYSHOOK_QYS_APP_SECRET": fake.AppSecret,

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
 
@@ -173,7 +173,7 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 	base := time.Now().UnixNano()
 	id := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
 	addContract := func(i int) {
-		fake.AddContract(qystest.ContractSpec{ID: id(i), Subject: "burst", Status: qys.StatusSigning,
+		fake.AddContract(qystest.ContractSpec{ID: id(i), Subject: "burst", Status: lifecycle.Signing,
 			Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方"}}})
 	}
 	debug.FreeOSMemory()
@@ -270,7 +270,7 @@ func burstLoad(ctx context.Context, st *stack, o BurstOptions, res *BurstResult,
 					addContract(i)
 				}
 				d, accepted := p.post(ctx, url, contractCallback{ContractID: id(i),
-					CallbackType: qystest.CallbackSendSigning, ContractStatus: qys.StatusSigning})
+					CallbackType: qystest.CallbackSendSigning, ContractStatus: lifecycle.Signing})
 				if accepted {
 					ok++
 					mine = append(mine, d)

@@ -25,6 +25,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/ledgerfill"
 	"github.com/qyshook/qyshook/internal/natsconn"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/relay"
@@ -397,9 +398,9 @@ func fromTemplate(ctx context.Context, db, dir string, o DispatcherOptions) erro
 // the downloads it held (SlowEvery).
 func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fake *qystest.Server, o DispatcherOptions) ([]func(), error) {
 	n, per := o.Events, o.PerContract
-	status := qys.StatusSigning
+	status := lifecycle.Signing
 	if o.Documents {
-		status = qys.StatusComplete // the detail says signed: its document is queued
+		status = lifecycle.Complete // the detail says signed: its document is queued
 	}
 	var contract string
 	var futures []jetstream.PubAckFuture
@@ -420,10 +421,10 @@ func prefill(ctx context.Context, js jetstream.JetStream, names events.Names, fa
 		typ := fmt.Sprintf("STEP_%d", i%per)
 		env := events.Envelope{
 			Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: typ,
-			ContractID: contract, ContractStatus: qys.StatusSigning, ReceivedAt: time.Now().UTC(), Format: "A",
+			ContractID: contract, ContractStatus: lifecycle.Signing, ReceivedAt: time.Now().UTC(), Format: "A",
 			Source: events.SourceCallback, Payload: json.RawMessage(`{}`),
 		}
-		env.ID = events.EventID("default", events.KindContract, contract, typ, qys.StatusSigning, "")
+		env.ID = events.EventID("default", events.KindContract, contract, typ, lifecycle.Signing, "")
 		data, err := env.Encode()
 		if err != nil {
 			return releases, err
@@ -529,7 +530,7 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 	}
 	defer r.close()
 	names, ledger, fake, client, dir := r.names, r.ledger, r.fake, r.client, r.dir
-	id := fake.AddContract(qystest.ContractSpec{Subject: "big", Status: qys.StatusComplete,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "big", Status: lifecycle.Complete,
 		Documents: []qystest.DocumentSpec{{Title: "big", Size: size}}})
 	c, _ := fake.Contract(id)
 	docID := string(c.Documents[0].ID)
@@ -537,7 +538,7 @@ func RunArchive(ctx context.Context, size int64, dir string) (*ArchiveResult, er
 	// The commit the dispatcher makes: the contract, its document queued.
 	if _, err := ledger.ApplyContract(ctx, store.ContractChange{
 		Event: store.Event{ID: "bench-archive", Tenant: "default", Kind: events.KindContract, Type: "COMPLETE", ContractID: id},
-		Contract: store.Contract{Tenant: "default", ID: id, Status: qys.StatusComplete, Confirmed: true,
+		Contract: store.Contract{Tenant: "default", ID: id, Status: lifecycle.Complete, Confirmed: true,
 			Documents: []store.Document{{ID: docID, Title: "big"}}},
 		ArchiveDocuments: true,
 	}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -89,12 +90,12 @@ type contractCallback struct {
 // certification id), how long the answer took and whether it was success.
 type answered func(subject string, latency time.Duration, ok bool)
 
-// lifecycle plays contract number n on the fake and sends the callbacks
+// playLifecycle plays contract number n on the fake and sends the callbacks
 // 契约锁 would: sent for signing (SEND_SIGNING); then, four in five, the
 // company seals and the contract completes (SEAL, COMPLETE), so its one
 // document is archived. Every tenth lifecycle also completes a company
 // and a personal certification.
-func lifecycle(ctx context.Context, p *poster, fake *qystest.Server, urls map[string]string, n int, done answered) {
+func playLifecycle(ctx context.Context, p *poster, fake *qystest.Server, urls map[string]string, n int, done answered) {
 	id := fake.AddContract(qystest.ContractSpec{
 		Subject:     fmt.Sprintf("soak %d", n),
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方"}},
@@ -109,11 +110,11 @@ func lifecycle(ctx context.Context, p *poster, fake *qystest.Server, urls map[st
 		done(id, lat, ok)
 	}
 	if fake.Send(id) == nil {
-		send(qystest.CallbackSendSigning, qys.StatusSigning, false)
+		send(qystest.CallbackSendSigning, lifecycle.Signing, false)
 	}
 	if n%5 != 4 && fake.Sign(id, 0) == nil {
-		send(qystest.CallbackSeal, qys.StatusComplete, true)
-		send(qystest.CallbackComplete, qys.StatusComplete, false)
+		send(qystest.CallbackSeal, lifecycle.Complete, true)
+		send(qystest.CallbackComplete, lifecycle.Complete, false)
 	}
 	if n%10 == 0 {
 		req, name := "soak-company-"+strconv.Itoa(n), "示例科技有限公司"

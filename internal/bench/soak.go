@@ -251,7 +251,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 						return
 					}
 				}
-				lifecycle(ctx, p, fake, urls, int(next.Add(1)-1), rec.answered)
+				playLifecycle(ctx, p, fake, urls, int(next.Add(1)-1), rec.answered)
 			}
 		}()
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/relay"
 	"github.com/qyshook/qyshook/store"
@@ -193,9 +193,9 @@ func TestDLQRetryWithoutCredentials(t *testing.T) {
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
 	fake := newFake(t)
-	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusComplete,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: lifecycle.Complete,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
-	env := opsEnvelope(id, "SIGNED", qys.StatusSigning) // the callback claims SIGNING; the API says COMPLETE
+	env := opsEnvelope(id, "SIGNED", lifecycle.Signing) // the callback claims SIGNING; the API says COMPLETE
 	dl := addOpsDeadLetter(t, l, env.ID, mustEncode(t, env))
 	svc := startOpsService(t, l, n, fake)
 
@@ -206,7 +206,7 @@ func TestDLQRetryWithoutCredentials(t *testing.T) {
 	}
 	opsEventually(t, "the dispatcher confirms the contract and resolves the dead letter", func() bool {
 		c, err := l.Contract(ctx, "default", id)
-		return err == nil && c.Confirmed && c.Status == qys.StatusComplete && len(opsDeadLetterIDs(t, l)) == 0
+		return err == nil && c.Confirmed && c.Status == lifecycle.Complete && len(opsDeadLetterIDs(t, l)) == 0
 	})
 	evs, err := l.Events(ctx, "default", id)
 	if err != nil || len(evs) != 1 || evs[0].Source != events.SourceReplay || evs[0].ID == env.ID {
@@ -224,15 +224,15 @@ func TestReplayFromAnotherDirectory(t *testing.T) {
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
 	fake := newFake(t)
-	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusSigning,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: lifecycle.Signing,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
-	publishOps(t, n, opsEnvelope(id, "SIGNED", qys.StatusSigning))
+	publishOps(t, n, opsEnvelope(id, "SIGNED", lifecycle.Signing))
 	svc := startOpsService(t, l, n, fake)
 	opsEventually(t, "the callback applied", func() bool {
 		c, err := l.Contract(ctx, "default", id)
-		return err == nil && c.Status == qys.StatusSigning
+		return err == nil && c.Status == lifecycle.Signing
 	})
-	if err := fake.SetStatus(id, qys.StatusComplete); err != nil { // the platform moved on; no callback came
+	if err := fake.SetStatus(id, lifecycle.Complete); err != nil { // the platform moved on; no callback came
 		t.Fatal(err)
 	}
 	ledgerMsgs := streamMsgs(t, n, n.Names.LedgerStream())
@@ -252,7 +252,7 @@ func TestReplayFromAnotherDirectory(t *testing.T) {
 	}
 	opsEventually(t, "the dispatcher applies the replay", func() bool {
 		c, err := l.Contract(ctx, "default", id)
-		return err == nil && c.Status == qys.StatusComplete && c.Confirmed
+		return err == nil && c.Status == lifecycle.Complete && c.Confirmed
 	})
 	if got := streamMsgs(t, n, n.Names.CallbacksStream()); got != 2 {
 		t.Errorf("stream holds %d messages, want the callback and one replay", got)
@@ -272,7 +272,7 @@ func TestReplayFromAnotherDirectory(t *testing.T) {
 func TestBareReplayReplaysNothing(t *testing.T) {
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
-	publishOps(t, n, opsEnvelope("3121362688600000003", "SIGNED", qys.StatusSigning))
+	publishOps(t, n, opsEnvelope("3121362688600000003", "SIGNED", lifecycle.Signing))
 	svc := startOpsService(t, l, n, newFake(t))
 	vars, dir := clientVars(t, svc.url, opsOperatorToken)
 	for _, args := range [][]string{{"replay"}, {"replay", "--yes"}, {"replay", "--json", "--yes"}} {
@@ -301,9 +301,9 @@ func TestDLQDepthClearsWhenResolved(t *testing.T) {
 	fake := newFake(t)
 	svc := startOpsService(t, l, n, fake)
 	// Two contracts the API does not know yet: permanent failures.
-	lost := opsEnvelope("3121362688600000004", "SIGNED", qys.StatusSigning)
+	lost := opsEnvelope("3121362688600000004", "SIGNED", lifecycle.Signing)
 	publishOps(t, n, lost)
-	publishOps(t, n, opsEnvelope("3121362688600000005", "SIGNED", qys.StatusSigning))
+	publishOps(t, n, opsEnvelope("3121362688600000005", "SIGNED", lifecycle.Signing))
 	opsEventually(t, "two dead letters", func() bool {
 		return len(opsDeadLetterIDs(t, l)) == 2 && svc.gauge(t, "qyshook_dlq_depth") == 2
 	})
@@ -320,7 +320,7 @@ func TestDLQDepthClearsWhenResolved(t *testing.T) {
 	opsEventually(t, "depth 1 after a purge", func() bool { return svc.gauge(t, "qyshook_dlq_depth") == 1 })
 
 	// The platform now knows the first contract: a retry resolves it.
-	fake.AddContract(qystest.ContractSpec{ID: lost.ContractID, Subject: "采购合同", Status: qys.StatusSigning,
+	fake.AddContract(qystest.ContractSpec{ID: lost.ContractID, Subject: "采购合同", Status: lifecycle.Signing,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
 	mustOpsRun(t, ExitOK, vars, "dlq", "retry", "--all")
 	opsEventually(t, "depth 0 after the retry applied", func() bool {
@@ -343,10 +343,10 @@ func TestReadCommandsThroughTheAPI(t *testing.T) {
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
 	fake := newFake(t)
-	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusSigning,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: lifecycle.Signing,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三丰"}}})
-	publishOps(t, n, opsEnvelope(id, "SIGNED", qys.StatusSigning))
-	dl := addOpsDeadLetter(t, l, "ev-x", mustEncode(t, opsEnvelope("3121362688600000009", "SIGNED", qys.StatusSigning)))
+	publishOps(t, n, opsEnvelope(id, "SIGNED", lifecycle.Signing))
+	dl := addOpsDeadLetter(t, l, "ev-x", mustEncode(t, opsEnvelope("3121362688600000009", "SIGNED", lifecycle.Signing)))
 	svc := startOpsService(t, l, n, fake)
 	opsEventually(t, "the callback applied", func() bool {
 		c, err := l.Contract(ctx, "default", id)
@@ -398,7 +398,7 @@ func TestReconcileThroughTheAPI(t *testing.T) {
 	_, l := opsLedger(t, testdb.SQLite)
 	n := natstest.New(t)
 	fake := newFake(t)
-	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: qys.StatusComplete,
+	id := fake.AddContract(qystest.ContractSpec{Subject: "采购合同", Status: lifecycle.Complete,
 		Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "张三"}}})
 	svc := startOpsService(t, l, n, fake)
 	vars, dir := clientVars(t, svc.url, opsOperatorToken)
@@ -409,7 +409,7 @@ func TestReconcileThroughTheAPI(t *testing.T) {
 	}
 	opsEventually(t, "the dispatcher applies the RECONCILE trigger", func() bool {
 		c, err := l.Contract(ctx, "default", id)
-		return err == nil && c.Status == qys.StatusComplete
+		return err == nil && c.Status == lifecycle.Complete
 	})
 	r := mustOpsRun(t, ExitOK, vars, "reconcile", "--since", "1h")
 	if !strings.Contains(r.stdout, "checked") {

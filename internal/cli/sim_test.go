@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/internal/cli"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -116,7 +117,7 @@ func TestSimTriggerComplete(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("trigger output: %v\n%s", err, stdout.String())
 	}
-	if res.Status != qys.StatusComplete || len(res.Callbacks) != 4 {
+	if res.Status != lifecycle.Complete || len(res.Callbacks) != 4 {
 		t.Errorf("trigger: status %s, %d callbacks, want COMPLETE and 4", res.Status, len(res.Callbacks))
 	}
 	for _, c := range res.Callbacks {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -911,7 +912,7 @@ func (d *deployment) check(t *testing.T, phase int) row {
 		} else {
 			problem("contract %s: ledger %q, 契约锁 %q", id, status[id], c.Status)
 		}
-		if c.Status != qys.StatusComplete {
+		if c.Status != lifecycle.Complete {
 			continue
 		}
 		for _, doc := range c.Documents {

@@ -18,7 +18,7 @@ import (
 	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
-	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/store/ledgerdb"
@@ -72,7 +72,7 @@ func TestDispatcherSIGKILL(t *testing.T) {
 			ids := make([]string, crashContracts)
 			for i := range ids {
 				ids[i] = fake.AddContract(qystest.ContractSpec{
-					Subject: fmt.Sprintf("合同 %d", i), Status: qys.StatusComplete,
+					Subject: fmt.Sprintf("合同 %d", i), Status: lifecycle.Complete,
 					Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "甲方"}},
 					Documents:   []qystest.DocumentSpec{{Title: "正文", Size: 32 << 10}, {Title: "附件", Size: 8 << 10}},
 				})
@@ -128,7 +128,7 @@ func newCrashRun(t *testing.T, kind testdb.Kind, fake *qystest.Server, ids []str
 	r := &crashRun{nats: natstest.New(t), fake: fake, ids: ids, dbURL: testdb.URL(t, kind), dataDir: t.TempDir()}
 	ctx := context.Background()
 	for _, id := range ids {
-		for _, cb := range []struct{ typ, status string }{{"SEAL", qys.StatusSigning}, {"COMPLETE", qys.StatusComplete}} {
+		for _, cb := range []struct{ typ, status string }{{"SEAL", lifecycle.Signing}, {"COMPLETE", lifecycle.Complete}} {
 			env := events.Envelope{
 				Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: cb.typ,
 				ContractID: id, ContractStatus: cb.status, ReceivedAt: time.Now().UTC(), Format: "A",

@@ -21,6 +21,7 @@ import (
 	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/store"
@@ -128,7 +129,7 @@ func testPipeline(t *testing.T, kind testdb.Kind) {
 			if c.Status != want.Status || !c.Confirmed {
 				return fmt.Sprintf("contract %s: %s (confirmed %v), API says %s", id, c.Status, c.Confirmed, want.Status)
 			}
-			if c.Status == qys.StatusComplete || c.Status == qys.StatusInvalided {
+			if c.Status == lifecycle.Complete || c.Status == lifecycle.Invalided {
 				for _, d := range c.Documents {
 					if d.SHA256 == "" {
 						return fmt.Sprintf("contract %s document %s not archived", id, d.ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/testdb"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -54,7 +55,7 @@ func TestReconcileDroppedCallbacks(t *testing.T) {
 			for _, d := range c.Documents {
 				// The operation log (<id>.oplog) is not one of the fake's documents.
 				ok := d.SHA256 != "" && (strings.HasSuffix(d.ID, ".oplog") || d.SHA256 == s.fake.DocumentSHA256(d.ID))
-				if c.Status == qys.StatusComplete && !ok {
+				if c.Status == lifecycle.Complete && !ok {
 					return fmt.Sprintf("document %s not archived", d.ID)
 				}
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 	"github.com/qyshook/qyshook/reconcile"
@@ -289,7 +290,7 @@ func (h *Harness) AddContract(status string) string {
 // without sending callbacks.
 func (h *Harness) CompleteInFake(id string) {
 	h.T.Helper()
-	if err := h.Fake.SetStatus(id, qys.StatusComplete); err != nil {
+	if err := h.Fake.SetStatus(id, lifecycle.Complete); err != nil {
 		h.T.Fatal(err)
 	}
 }

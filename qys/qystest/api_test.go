@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -87,7 +88,7 @@ func TestListPagingAndRange(t *testing.T) {
 		}
 	})
 	t.Run("Status", func(t *testing.T) {
-		page, err := c.ListContracts(ctx, qys.ListQuery{Status: qys.StatusSigning, PublishStart: t0.Add(-time.Hour)})
+		page, err := c.ListContracts(ctx, qys.ListQuery{Status: lifecycle.Signing, PublishStart: t0.Add(-time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,13 +108,13 @@ func TestListPagingAndRange(t *testing.T) {
 func TestSetStatus(t *testing.T) {
 	srv := MustServer(t)
 	id := MustContract(t, srv, nil)
-	if err := srv.SetStatus(id, qys.StatusSigning); err != nil {
+	if err := srv.SetStatus(id, lifecycle.Signing); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := srv.Contract(id); c.Status != qys.StatusSigning {
+	if c, _ := srv.Contract(id); c.Status != lifecycle.Signing {
 		t.Fatalf("status = %s", c.Status)
 	}
-	if err := srv.SetStatus("nope", qys.StatusSigning); !errors.Is(err, qystest.ErrUnknownContract) {
+	if err := srv.SetStatus("nope", lifecycle.Signing); !errors.Is(err, qystest.ErrUnknownContract) {
 		t.Fatalf("err = %v", err)
 	}
 	if len(srv.Deliveries()) != 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -122,7 +123,7 @@ func TestClientSignatureAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := srv.Contract(id)
-	if got.ID != want.ID || got.Subject != "采购合同" || got.Status != qys.StatusDraft ||
+	if got.ID != want.ID || got.Subject != "采购合同" || got.Status != lifecycle.Draft ||
 		len(got.Signatories) != 2 || len(got.Documents) != 1 || got.BusinessData != "bd-42" {
 		t.Fatalf("detail = %+v", got)
 	}

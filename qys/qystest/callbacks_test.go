@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -143,7 +144,7 @@ func TestLifecycleCallbacks(t *testing.T) {
 					t.Fatalf("callback %s: contractId %q businessData %q", cb.CallbackType, cb.ContractID, cb.BusinessData)
 				}
 			}
-			if c, _ := srv.Contract(id); c.Status != qys.StatusComplete {
+			if c, _ := srv.Contract(id); c.Status != lifecycle.Complete {
 				t.Fatalf("status = %s", c.Status)
 			}
 		})
@@ -254,7 +255,7 @@ func TestDropCallbacks(t *testing.T) {
 	if n := len(rc.callbacks(t)); n != 0 || srv.Dropped() != 3 {
 		t.Fatalf("received %d, dropped %d", n, srv.Dropped())
 	}
-	if c, _ := srv.Contract(id); c.Status != qys.StatusComplete {
+	if c, _ := srv.Contract(id); c.Status != lifecycle.Complete {
 		t.Fatalf("status = %s", c.Status)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -138,7 +139,7 @@ func (s *Server) AddContract(spec ContractSpec) string {
 	now := s.now()
 	c := &contract{spec: spec, id: spec.ID, status: spec.Status, created: now, publish: spec.PublishTime}
 	if c.status == "" {
-		c.status = qys.StatusDraft
+		c.status = lifecycle.Draft
 	}
 	if c.publish.IsZero() {
 		c.publish = now
@@ -338,9 +339,9 @@ func (s *Server) wireStatus(c *contract, sg *signatory, turn bool) (status, acti
 		return SignatoryDraft, qys.ActionInit
 	}
 	switch c.status {
-	case qys.StatusRecalled, qys.StatusExpired:
+	case lifecycle.Recalled, lifecycle.Expired:
 		return c.status, qys.ActionStop
-	case qys.StatusRejected:
+	case lifecycle.Rejected:
 		return SignatorySigning, qys.ActionStop
 	}
 	if turn {

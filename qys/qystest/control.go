@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -120,7 +121,7 @@ func (s *Server) drive(scenario, id string) error {
 	if scenario == "send" {
 		return s.Send(id)
 	}
-	if status == qys.StatusDraft {
+	if status == lifecycle.Draft {
 		if err := s.Send(id); err != nil {
 			return err
 		}
@@ -147,7 +148,7 @@ func (s *Server) drive(scenario, id string) error {
 				return err
 			}
 		}
-		if scenario == "complete" && status != qys.StatusComplete {
+		if scenario == "complete" && status != lifecycle.Complete {
 			return fmt.Errorf("%w: complete a %s contract", ErrInvalidState, status)
 		}
 		if scenario == "void" {
@@ -167,7 +168,7 @@ func (s *Server) signingState(id string) (status string, next int, err error) {
 	if c == nil {
 		return "", -1, fmt.Errorf("%w: %s", ErrUnknownContract, id)
 	}
-	if c.status == qys.StatusSigning {
+	if c.status == lifecycle.Signing {
 		for i, sg := range c.signatories {
 			if sg.status == SignatorySigning {
 				return c.status, i, nil

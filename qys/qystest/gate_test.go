@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
@@ -15,7 +16,7 @@ import (
 func TestHoldDetail(t *testing.T) {
 	srv := MustServer(t)
 	client := MustClient(t, srv)
-	id := MustContract(t, srv, func(s *qystest.ContractSpec) { s.Status = qys.StatusSigning })
+	id := MustContract(t, srv, func(s *qystest.ContractSpec) { s.Status = lifecycle.Signing })
 	gate := srv.HoldDetail(id)
 	type answer struct {
 		c   *qys.Contract
@@ -27,11 +28,11 @@ func TestHoldDetail(t *testing.T) {
 		held <- answer{c, err}
 	}()
 	<-gate.Held()
-	if err := srv.SetStatus(id, qys.StatusComplete); err != nil {
+	if err := srv.SetStatus(id, lifecycle.Complete); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.ContractDetail(ctxTimeout(t, time.Minute), qys.ContractQuery{ContractID: id})
-	if err != nil || c.Status != qys.StatusComplete {
+	if err != nil || c.Status != lifecycle.Complete {
 		t.Fatalf("request past the gate: %v, %v", c, err)
 	}
 	select {
@@ -41,7 +42,7 @@ func TestHoldDetail(t *testing.T) {
 	}
 	gate.Release()
 	a := <-held
-	if a.err != nil || a.c.Status != qys.StatusSigning {
+	if a.err != nil || a.c.Status != lifecycle.Signing {
 		t.Fatalf("held answer: %+v, want the SIGNING snapshot", a)
 	}
 }

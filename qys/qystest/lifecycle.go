@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -50,10 +51,10 @@ type contractEventA struct {
 // callback SEND_SIGNING (format B: none).
 func (s *Server) Send(id string) error {
 	return s.transition(id, func(c *contract, now time.Time) error {
-		if c.status != qys.StatusDraft && c.status != qys.StatusFilling {
+		if c.status != lifecycle.Draft && c.status != lifecycle.Filling {
 			return fmt.Errorf("%w: send %s contract", ErrInvalidState, c.status)
 		}
-		c.status = qys.StatusSigning
+		c.status = lifecycle.Signing
 		for _, sg := range c.signatories {
 			sg.status = SignatorySigning
 		}
@@ -81,7 +82,7 @@ func (s *Server) Sign(id string, idx int) error {
 			all = all && x.status == SignatoryComplete
 		}
 		if all {
-			c.status, c.end = qys.StatusComplete, now
+			c.status, c.end = lifecycle.Complete, now
 		}
 		typ := CallbackPersonal
 		if sg.spec.TenantType == TenantCompany {
@@ -107,7 +108,7 @@ func (s *Server) Reject(id string, idx int) error {
 			return err
 		}
 		sg.status = SignatoryRejected
-		c.status, c.end, c.comments = qys.StatusRejected, now, sg.spec.TenantName+" 退回"
+		c.status, c.end, c.comments = lifecycle.Rejected, now, sg.spec.TenantName+" 退回"
 		c.logf(now, "%s 退回", sg.spec.TenantName)
 		s.contractEventLocked(c, CallbackRejected, sg)
 		return nil
@@ -116,17 +117,17 @@ func (s *Server) Reject(id string, idx int) error {
 
 // Recall withdraws a SIGNING contract: RECALLED (format B: no callback).
 func (s *Server) Recall(id string) error {
-	return s.simple(id, qys.StatusRecalled, CallbackRecalled, "撤回")
+	return s.simple(id, lifecycle.Recalled, CallbackRecalled, "撤回")
 }
 
 // Expire lets a SIGNING contract expire: EXPIRED (format B: no callback).
 func (s *Server) Expire(id string) error {
-	return s.simple(id, qys.StatusExpired, CallbackExpired, "过期")
+	return s.simple(id, lifecycle.Expired, CallbackExpired, "过期")
 }
 
 func (s *Server) simple(id, status, callbackType, what string) error {
 	return s.transition(id, func(c *contract, now time.Time) error {
-		if c.status != qys.StatusSigning && c.status != qys.StatusFilling {
+		if c.status != lifecycle.Signing && c.status != lifecycle.Filling {
 			return fmt.Errorf("%w: %s a %s contract", ErrInvalidState, what, c.status)
 		}
 		c.status, c.end = status, now
@@ -141,13 +142,13 @@ func (s *Server) simple(id, status, callbackType, what string) error {
 // Format B sends none.
 func (s *Server) Invalidate(id string) error {
 	return s.transition(id, func(c *contract, now time.Time) error {
-		if c.status != qys.StatusComplete {
+		if c.status != lifecycle.Complete {
 			return fmt.Errorf("%w: invalidate a %s contract", ErrInvalidState, c.status)
 		}
-		c.status, c.invalid = qys.StatusInvaliding, "qystest: invalidated"
+		c.status, c.invalid = lifecycle.Invaliding, "qystest: invalidated"
 		c.logf(now, "发起作废")
 		s.contractEventLocked(c, CallbackSendInvalid, nil)
-		c.status, c.end = qys.StatusInvalided, now
+		c.status, c.end = lifecycle.Invalided, now
 		c.logf(now, "作废完成")
 		s.contractEventLocked(c, CallbackInvalided, nil)
 		return nil
@@ -165,7 +166,7 @@ func (s *Server) transition(id string, f func(c *contract, now time.Time) error)
 }
 
 func (c *contract) signingSignatory(idx int) (*signatory, error) {
-	if c.status != qys.StatusSigning {
+	if c.status != lifecycle.Signing {
 		return nil, fmt.Errorf("%w: contract is %s, not SIGNING", ErrInvalidState, c.status)
 	}
 	if idx < 0 || idx >= len(c.signatories) {
