@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -415,16 +415,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 // backoff is the delay before attempt n+1: exponential from BackoffBase,
 // capped at BackoffMax, with jitter (at least half of it).
 func (a *Archiver) backoff(n int) time.Duration {
-	d := a.o.BackoffBase
-	for i := 1; i < n && d < a.o.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, a.o.BackoffMax)
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(d-half+1)
+	return backoff.Jitter(backoff.Exponential(a.o.BackoffBase, a.o.BackoffMax, n-1), 0.5)
 }
 
 // factID is the dispatcher's fact id scheme: a hash of the parts, so the

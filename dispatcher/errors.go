@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"syscall"
 	"time"
 
+	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -117,18 +117,12 @@ func (b Backoff) Delay(n uint64) time.Duration {
 	if max < base {
 		max = base
 	}
-	d := base
-	for i := uint64(1); i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
+	d := backoff.Exponential(base, max, int(min(n, 64))-1)
 	low := base / 2
 	if d <= low {
 		return d
 	}
-	return low + rand.N(d-low)
+	return low + backoff.Jitter(d-low, 0)
 }
 
 func wrapf(err error, format string, args ...any) error {

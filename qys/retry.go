@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/qyshook/qyshook/backoff"
 )
 
 // attempt is one try of a call. It reports whether a failure may be
@@ -71,14 +72,7 @@ func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, c.backoffMax)
 	}
-	ceil := c.backoffMax
-	if n < 30 {
-		ceil = min(c.backoffBase<<n, c.backoffMax)
-	}
-	if ceil <= 0 {
-		return 0
-	}
-	return rand.N(ceil + 1)
+	return backoff.Jitter(backoff.Exponential(c.backoffBase, c.backoffMax, n), 0)
 }
 
 // parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.

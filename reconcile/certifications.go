@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,7 +34,7 @@ func (r *Reconciler) certifications(ctx context.Context, tenant string, api API,
 	}
 	rows, err := r.cfg.Ledger.PendingCertifications(ctx, tenant, r.cfg.Now().Add(-r.cfg.StuckAfter), r.cfg.StuckPage)
 	if err != nil {
-		return wrapf(err, "reconcile: pending certifications")
+		return fmt.Errorf("reconcile: pending certifications: %w", err)
 	}
 	for _, row := range rows {
 		res, err := confirm.FetchCertificationResult(ctx, capi, row.Kind, row.RequestID)
@@ -90,13 +91,13 @@ func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row 
 	env.ID = events.EventID(row.Tenant, kind, row.RequestID, TypeReconcile, status, "pending")
 	data, err := env.Encode()
 	if err != nil {
-		return wrapf(err, "reconcile: encode")
+		return fmt.Errorf("reconcile: encode: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ack, err := r.cfg.JS.Publish(pctx, r.cfg.Names.CallbackSubject(row.Tenant, kind, TypeReconcile), data, jetstream.WithMsgID(env.ID))
 	if err != nil {
-		return wrapf(err, "reconcile: publish certification trigger")
+		return fmt.Errorf("reconcile: publish certification trigger: %w", err)
 	}
 	if ack.Duplicate {
 		return nil

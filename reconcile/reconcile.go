@@ -169,7 +169,7 @@ func (r *Reconciler) stuck(ctx context.Context, tenant string, api API, rep *Rep
 	for {
 		rows, err := r.cfg.Ledger.Contracts(ctx, f)
 		if err != nil {
-			return wrapf(err, "reconcile: stuck contracts")
+			return fmt.Errorf("reconcile: stuck contracts: %w", err)
 		}
 		for _, row := range rows {
 			if err := r.checkStuck(ctx, tenant, api, row, rep); err != nil {
@@ -201,7 +201,7 @@ func (r *Reconciler) checkStuck(ctx context.Context, tenant string, api API, row
 	// every signed signatory would look like progress).
 	full, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
 	if err != nil {
-		return wrapf(err, "reconcile: contract %s", row.ID)
+		return fmt.Errorf("reconcile: contract %s: %w", row.ID, err)
 	}
 	if store.Advances(full, &next) {
 		return r.trigger(ctx, rep, tenant, row.ID, detail.Status, "stuck", confirm.ProgressKey(&next))
@@ -222,7 +222,7 @@ var signedStatuses = []string{lifecycle.Complete, lifecycle.Invaliding, lifecycl
 func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Time, rep *Report) error {
 	n, err := r.cfg.Ledger.RequeueDocuments(ctx, tenant, signedStatuses, r.cfg.Now().Add(-r.cfg.RetryFailedAfter))
 	if err != nil {
-		return wrapf(err, "reconcile: requeue documents")
+		return fmt.Errorf("reconcile: requeue documents: %w", err)
 	}
 	if n > 0 {
 		rep.Requeued += int(n)
@@ -235,7 +235,7 @@ func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Ti
 	for {
 		rows, err := r.cfg.Ledger.Contracts(ctx, f)
 		if err != nil {
-			return wrapf(err, "reconcile: signed contracts")
+			return fmt.Errorf("reconcile: signed contracts: %w", err)
 		}
 		for _, row := range rows {
 			if !row.Confirmed {
@@ -243,7 +243,7 @@ func (r *Reconciler) documents(ctx context.Context, tenant string, since time.Ti
 			}
 			c, err := r.cfg.Ledger.Contract(ctx, tenant, row.ID)
 			if err != nil {
-				return wrapf(err, "reconcile: contract %s", row.ID)
+				return fmt.Errorf("reconcile: contract %s: %w", row.ID, err)
 			}
 			if len(c.Documents) == 0 {
 				if err := r.trigger(ctx, rep, tenant, row.ID, c.Status, "documents", bucket); err != nil {
@@ -264,13 +264,13 @@ func (r *Reconciler) listed(ctx context.Context, tenant string, api API, since t
 			Offset: offset, Limit: r.cfg.PageSize, PublishStart: since, PublishEnd: r.cfg.Now(), Order: "ASC",
 		})
 		if err != nil {
-			return wrapf(err, "reconcile: list")
+			return fmt.Errorf("reconcile: list: %w", err)
 		}
 		for _, item := range page.List {
 			rep.Checked++
 			row, err := r.cfg.Ledger.Contract(ctx, tenant, string(item.ID))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return wrapf(err, "reconcile: contract %s", item.ID)
+				return fmt.Errorf("reconcile: contract %s: %w", item.ID, err)
 			}
 			if row != nil && row.Status == item.Status && row.Confirmed {
 				continue
@@ -298,14 +298,14 @@ func (r *Reconciler) trigger(ctx context.Context, rep *Report, tenant, contractI
 	env.ID = events.EventID(tenant, events.KindContract, contractID, TypeReconcile, status, why+":"+extra)
 	data, err := env.Encode()
 	if err != nil {
-		return wrapf(err, "reconcile: encode")
+		return fmt.Errorf("reconcile: encode: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	subj := r.cfg.Names.CallbackSubject(tenant, events.KindContract, TypeReconcile)
 	ack, err := r.cfg.JS.Publish(pctx, subj, data, jetstream.WithMsgID(env.ID))
 	if err != nil {
-		return wrapf(err, "reconcile: publish trigger %s", contractID)
+		return fmt.Errorf("reconcile: publish trigger %s: %w", contractID, err)
 	}
 	if ack.Duplicate {
 		return nil
@@ -319,11 +319,4 @@ func (r *Reconciler) trigger(ctx context.Context, rep *Report, tenant, contractI
 type API interface {
 	ContractDetail(ctx context.Context, q qys.ContractQuery) (*qys.Contract, error)
 	ListContracts(ctx context.Context, q qys.ListQuery) (*qys.ContractPage, error)
-}
-
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

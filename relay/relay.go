@@ -109,7 +109,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for {
 		facts, err := r.ledger.Outbox(ctx, 256)
 		if err != nil {
-			return total, wrapf(err, "outbox")
+			return total, fmt.Errorf("outbox: %w", err)
 		}
 		if len(facts) == 0 {
 			return total, nil
@@ -117,7 +117,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		ids, pubErr := r.publish(ctx, facts)
 		if len(ids) > 0 {
 			if err := r.ledger.MarkPublished(ctx, ids); err != nil {
-				return total, wrapf(err, "mark published")
+				return total, fmt.Errorf("mark published: %w", err)
 			}
 			total += len(ids)
 			r.published.Add(float64(len(ids)))
@@ -140,7 +140,7 @@ func (r *Relay) publish(ctx context.Context, facts []store.Fact) ([]string, erro
 	for _, f := range facts {
 		fut, err := r.js.PublishAsync(f.Subject, f.Payload, jetstream.WithMsgID(f.ID))
 		if err != nil {
-			pubErr = wrapf(err, "publish fact %s", f.ID)
+			pubErr = fmt.Errorf("publish fact %s: %w", f.ID, err)
 			break
 		}
 		futures = append(futures, fut)
@@ -152,10 +152,10 @@ wait:
 		case <-fut.Ok():
 			ids = append(ids, facts[i].ID)
 		case err := <-fut.Err():
-			pubErr = wrapf(err, "publish fact %s", facts[i].ID)
+			pubErr = fmt.Errorf("publish fact %s: %w", facts[i].ID, err)
 			break wait
 		case <-pctx.Done():
-			pubErr = wrapf(pctx.Err(), "publish fact %s: waiting for its ack", facts[i].ID)
+			pubErr = fmt.Errorf("publish fact %s: waiting for its ack: %w", facts[i].ID, pctx.Err())
 			break wait
 		}
 	}
@@ -165,15 +165,8 @@ wait:
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := events.SyncAcked(sctx, r.js); err != nil {
-			return nil, wrapf(err, "sync published facts")
+			return nil, fmt.Errorf("sync published facts: %w", err)
 		}
 	}
 	return ids, pubErr
-}
-
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }
