@@ -25,8 +25,8 @@ type API interface {
 	ListContracts(ctx context.Context, q qys.ListQuery) (*qys.ContractPage, error)
 }
 
-// Config configures a Dispatcher. JS and Ledger are required.
-type Config struct {
+// Options configure a Dispatcher. JS and Ledger are required.
+type Options struct {
 	JS     jetstream.JetStream
 	Names  events.Names
 	Ledger store.Ledger
@@ -73,7 +73,7 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-func (c *Config) setDefaults() {
+func (c *Options) setDefaults() {
 	if c.Durable == "" {
 		c.Durable = events.DurableLedger
 	}
@@ -103,13 +103,13 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Defaults of Config.
+// Defaults of Options.
 const (
 	DefaultAckWait         = 30 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
-func (c *Config) validate() error {
+func (c *Options) validate() error {
 	var errs []error
 	if c.JS == nil {
 		errs = append(errs, errors.New("dispatcher: JetStream required"))
@@ -122,7 +122,7 @@ func (c *Config) validate() error {
 
 // Dispatcher consumes QYS_CALLBACKS into the ledger.
 type Dispatcher struct {
-	cfg     Config
+	cfg     Options
 	log     zerolog.Logger
 	metrics *metrics
 
@@ -134,7 +134,7 @@ type Dispatcher struct {
 }
 
 // New returns a Dispatcher; Run starts it.
-func New(cfg Config) (*Dispatcher, error) {
+func New(cfg Options) (*Dispatcher, error) {
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (d *Dispatcher) ConsumerConfig() jetstream.ConsumerConfig {
 // (every message is acked, NAKed or dead-lettered) within ShutdownTimeout
 // and returns; a batch still running then is cancelled and its unsettled
 // messages are left for redelivery. The facts it commits are published by
-// the relay stage (Config.Committed kicks it).
+// the relay stage (Options.Committed kicks it).
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.running {

@@ -83,7 +83,7 @@ func TestNoHeartbeatAfterNak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Config{
+	d, err := New(Options{
 		JS: env.JS, Names: env.Names, Ledger: testdb.Open(t, testdb.SQLite),
 		APIs:    map[string]API{"default": client},
 		AckWait: 30 * time.Millisecond, MaxDeliver: 5,

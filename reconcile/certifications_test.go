@@ -28,7 +28,7 @@ func TestReconcilerPollsPendingCertifications(t *testing.T) {
 	// The person passes; 契约锁's callback is lost.
 	h.Fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-4", Mode: "FACE", Status: qys.AuthStatusSuccess})
 	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
-	r := reconcile.New(reconcile.Options{JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(), Now: later})
+	r := mustReconciler(t, reconcile.Options{JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(), Now: later})
 	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)

@@ -89,8 +89,11 @@ const (
 	DefaultWindow     = 72 * time.Hour
 )
 
-// New returns a Reconciler.
-func New(cfg Options) *Reconciler {
+// New returns a Reconciler. JS and Ledger are required.
+func New(cfg Options) (*Reconciler, error) {
+	if cfg.JS == nil || cfg.Ledger == nil {
+		return nil, errors.New("reconcile: JetStream and a ledger are required")
+	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -112,7 +115,7 @@ func New(cfg Options) *Reconciler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Reconciler{cfg: cfg}
+	return &Reconciler{cfg: cfg}, nil
 }
 
 // Run reconciles every Interval until ctx is done.

@@ -26,7 +26,7 @@ func TestReconcilerFindsUndeliveredChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Start()
-	r := reconcile.New(reconcile.Options{
+	r := mustReconciler(t, reconcile.Options{
 		JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(),
 	})
 	rep, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour))
@@ -78,7 +78,7 @@ func TestReconcilerRetriesFailedDocumentsDaily(t *testing.T) {
 	}
 	h.Fake.TruncateNextDownloads(0) // the platform serves the files again
 	newReconciler := func(now time.Time) *reconcile.Reconciler {
-		return reconcile.New(reconcile.Options{JS: h.NATS.JS, Names: h.NATS.Names,
+		return mustReconciler(t, reconcile.Options{JS: h.NATS.JS, Names: h.NATS.Names,
 			Ledger: h.Ledger, APIs: h.ReconcileAPIs(), Now: func() time.Time { return now }})
 	}
 	// The same day, the failure is left alone.
@@ -118,7 +118,7 @@ func TestReconcilerWalksStuckContractsOldestFirstInPages(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	r := reconcile.New(reconcile.Options{
+	r := mustReconciler(t, reconcile.Options{
 		JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(), StuckPage: 2,
 	})
 	// since in the future: /v2/contract/list finds nothing, only the stuck walk triggers.
@@ -165,7 +165,7 @@ func TestReconcilerLeavesInStepContractsAlone(t *testing.T) {
 		return c != nil && c.Status == lifecycle.Signing && c.Confirmed && store.Progress(c) > 0
 	})
 	h.Stop()
-	r := reconcile.New(reconcile.Options{
+	r := mustReconciler(t, reconcile.Options{
 		JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(),
 		Now: func() time.Time { return time.Now().Add(2 * time.Hour) }, // stuck by then
 	})
@@ -193,7 +193,7 @@ func TestReconcilerChecksEverySignedContractForDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := reconcile.New(reconcile.Options{
+	r := mustReconciler(t, reconcile.Options{
 		JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger, APIs: h.ReconcileAPIs(), StuckPage: 2,
 	})
 	rep, err := r.RunOnce(ctx, time.Now().Add(-time.Hour))
@@ -203,4 +203,14 @@ func TestReconcilerChecksEverySignedContractForDocuments(t *testing.T) {
 	if rep.Triggered != 5 {
 		t.Fatalf("report %+v, want the 5 signed contracts without documents triggered", rep)
 	}
+}
+
+// mustReconciler is reconcile.New for tests.
+func mustReconciler(t testing.TB, o reconcile.Options) *reconcile.Reconciler {
+	t.Helper()
+	r, err := reconcile.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -139,7 +139,7 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := dispatcher.New(dispatcher.Config{
+	d, err := dispatcher.New(dispatcher.Options{
 		JS: w.nats.JS, Names: w.nats.Names, Ledger: ledger,
 		APIs:       map[string]dispatcher.API{"default": w.api, "acme": w.api},
 		MaxDeliver: 2, Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},

@@ -40,7 +40,10 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
 		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String()}
 	if s.Conn != nil && len(s.APIs) > 0 {
-		rec := s.NewReconciler()
+		rec, err := s.NewReconciler()
+		if err != nil {
+			return nil, err
+		}
 		o.Reconcile = AdminReconcile(rec.RunOnce)
 	}
 	api, err := admin.New(o)

@@ -213,7 +213,7 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 // committed batch.
 func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*dispatcher.Dispatcher, error) {
 	t := s.Cfg.Dispatch
-	return dispatcher.New(dispatcher.Config{
+	return dispatcher.New(dispatcher.Options{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ArchiveOperationLog: t.ArchiveOperationLog, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
@@ -269,7 +269,7 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 }
 
 // NewReconciler builds the reconciler.
-func (s *Services) NewReconciler() *reconcile.Reconciler {
+func (s *Services) NewReconciler() (*reconcile.Reconciler, error) {
 	t := s.Cfg.Dispatch
 	apis := make(map[string]reconcile.API, len(s.APIs))
 	for tenant, api := range s.APIs {

@@ -47,7 +47,11 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	}
 	stages := []Stage{{Name: "dispatcher", Run: disp.Run}, {Name: "archiver", Run: arch.Run}}
 	if reconciling {
-		stages = append(stages, Stage{Name: "reconciler", Run: s.NewReconciler().Run})
+		rec, err := s.NewReconciler()
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, Stage{Name: "reconciler", Run: rec.Run})
 	}
 	stages = append(stages, Stage{Name: "trimmer", Run: trim.Run})
 	if prune != nil {

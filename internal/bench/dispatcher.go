@@ -124,7 +124,7 @@ func RunDispatcher(ctx context.Context, o DispatcherOptions) (*DispatcherResult,
 	if err != nil {
 		return nil, err
 	}
-	d, err := dispatcher.New(dispatcher.Config{
+	d, err := dispatcher.New(dispatcher.Options{
 		JS: conn.JS, Names: names, Ledger: ledger, Registerer: reg,
 		APIs: map[string]dispatcher.API{"default": client}, Workers: o.Workers, Batch: o.Batch,
 		Committed: rel.Kick,

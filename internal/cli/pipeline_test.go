@@ -51,7 +51,7 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := dispatcher.New(dispatcher.Config{
+	d, err := dispatcher.New(dispatcher.Options{
 		JS: n.JS, Names: n.Names, Ledger: l,
 		APIs: map[string]dispatcher.API{"default": client}, MaxDeliver: 2, AckWait: 5 * time.Second,
 		Backoff: dispatcher.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Registerer: reg,
@@ -65,7 +65,7 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newOpsReconciler(n, l, client)
+	rec := newOpsReconciler(t, n, l, client)
 	api, err := admin.New(admin.Options{
 		Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}, {Secret: opsViewerToken, Role: admin.RoleViewer}},
 		Ledger: l, JS: n.JS, Names: n.Names, Reconcile: rec, ReplayRate: -1,

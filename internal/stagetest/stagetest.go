@@ -37,7 +37,7 @@ type Harness struct {
 	Fake     *qystest.Server
 	Ledger   store.Ledger
 	DataDir  string
-	Config   dispatcher.Config
+	Config   dispatcher.Options
 	Archive  archiver.Options // the archive stage run beside the dispatcher
 	Registry *prometheus.Registry
 
@@ -73,7 +73,7 @@ func NewOn(t *testing.T, env *natstest.Env, ledger store.Ledger, opts ...Option)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Config = dispatcher.Config{
+	h.Config = dispatcher.Options{
 		JS: h.NATS.JS, Names: h.NATS.Names, Ledger: ledger,
 		APIs:       map[string]dispatcher.API{"default": client},
 		MaxDeliver: 5, AckWait: 5 * time.Second,
