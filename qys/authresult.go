@@ -282,12 +282,9 @@ func (c *Client) CompanyAuthResult(ctx context.Context, q CompanyAuthQuery) (*Co
 	if c.saas != nil {
 		path = c.saas.company
 	}
-	env, err := c.getJSON(ctx, path, v)
+	result, err := c.authResult(ctx, path, v)
 	if err != nil {
-		return nil, authNotFound(err)
-	}
-	if isJSONNull(env.Result) {
-		return nil, fmt.Errorf("qys: %s: response has no result", path)
+		return nil, err
 	}
 	var res struct {
 		RequestID   flexString `json:"requestId"`
@@ -302,11 +299,11 @@ func (c *Client) CompanyAuthResult(ctx context.Context, q CompanyAuthQuery) (*Co
 		AuthEndTime flexString `json:"authEndTime"`
 	}
 	// A result that is not an object is kept and read as unrecognised.
-	_ = json.Unmarshal(env.Result, &res)
+	_ = json.Unmarshal(result, &res)
 	out := &CompanyAuthResult{RequestID: res.RequestID.v, CompanyID: res.CompanyID.v,
 		CompanyName: res.CompanyName.v, RegisterNo: res.RegisterNo.v, LegalPerson: res.LegalPerson.v,
 		Status: res.Status.v, BasicStatus: res.BasicStatus.v, BasicReason: res.BasicReason.v,
-		AuthEndTime: res.AuthEndTime.v, Raw: append(json.RawMessage(nil), env.Result...)}
+		AuthEndTime: res.AuthEndTime.v, Raw: append(json.RawMessage(nil), result...)}
 	if out.CompanyName == "" {
 		out.CompanyName = res.Name.v
 	}
@@ -357,12 +354,9 @@ func (c *Client) PersonalAuthResult(ctx context.Context, q PersonalAuthQuery) (*
 	if c.saas != nil {
 		path = c.saas.personal
 	}
-	env, err := c.getJSON(ctx, path, v)
+	result, err := c.authResult(ctx, path, v)
 	if err != nil {
-		return nil, authNotFound(err)
-	}
-	if isJSONNull(env.Result) {
-		return nil, fmt.Errorf("qys: %s: response has no result", path)
+		return nil, err
 	}
 	var res struct {
 		AuthID   flexString `json:"authId"`
@@ -370,20 +364,33 @@ func (c *Client) PersonalAuthResult(ctx context.Context, q PersonalAuthQuery) (*
 		Status   flexString `json:"status"`
 		RealName *bool      `json:"realName"`
 	}
-	if json.Unmarshal(env.Result, &res) != nil {
+	if json.Unmarshal(result, &res) != nil {
 		res.RealName = nil // a realName that is not a boolean is left to the reading
 		var loose struct {
 			AuthID flexString `json:"authId"`
 			Mode   flexString `json:"mode"`
 			Status flexString `json:"status"`
 		}
-		_ = json.Unmarshal(env.Result, &loose)
+		_ = json.Unmarshal(result, &loose)
 		res.AuthID, res.Mode, res.Status = loose.AuthID, loose.Mode, loose.Status
 	}
 	out := &PersonalAuthResult{AuthID: res.AuthID.v, Mode: res.Mode.v, Status: res.Status.v, RealName: res.RealName,
-		Raw: append(json.RawMessage(nil), env.Result...)}
+		Raw: append(json.RawMessage(nil), result...)}
 	out.Reading = ReadPersonalAuthResult(out.Raw, c.authShape)
 	return out, nil
+}
+
+// authResult calls a certification-result path and returns its result
+// object (an unknown id is ErrNotFound).
+func (c *Client) authResult(ctx context.Context, path string, v url.Values) (json.RawMessage, error) {
+	env, err := c.getJSON(ctx, path, v)
+	if err != nil {
+		return nil, authNotFound(err)
+	}
+	if isJSONNull(env.Result) {
+		return nil, fmt.Errorf("qys: %s: response has no result", path)
+	}
+	return env.Result, nil
 }
 
 // authNotFound makes code 1604 match ErrNotFound even when the client's

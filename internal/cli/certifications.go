@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -112,31 +111,12 @@ func runCertificationsShow(ctx context.Context, env *Env, args []string) error {
 		"  Shows one certification: its state and whether the certification-result API confirmed it (and why\n"+
 		"  not), the raw status code, and the detail (for an operator token, the API's answer kept when it was\n"+
 		"  not recognised).")
-	tenant := fs.String("tenant", config.DefaultTenant, "the certification's tenant")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || pos[0] == "" {
-		return opsUsage(fs, "want exactly one request id")
-	}
-	c, err := newAdminClient(env)
-	if err != nil {
-		return err
-	}
-	v, err := c.Certification(ctx, *tenant, pos[0])
-	err = apiErr(c, err)
-	var ee *ExitError
-	if errors.As(err, &ee) && ee.Code == ExitNotFound {
-		return notFound("no certification %s in tenant %q", pos[0], *tenant)
-	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printJSON(env.Stdout, v)
-	}
+	return showOne(ctx, env, fs, args, "certification", (*adminapi.Client).Certification,
+		func(v *adminapi.Certification) error { return printCertification(env, v) })
+}
+
+// printCertification prints one certification as a table.
+func printCertification(env *Env, v *adminapi.Certification) error {
 	t := newTable(env.Stdout, "Certification", v.RequestID)
 	t.row("Tenant", v.Tenant)
 	t.row("Kind", v.Kind)

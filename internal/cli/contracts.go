@@ -81,24 +81,33 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 
 func runContractsShow(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "contracts show", "<contract-id> [--tenant default] [--json]")
-	tenant := fs.String("tenant", config.DefaultTenant, "the contract's tenant")
+	return showOne(ctx, env, fs, args, "contract", (*adminapi.Client).Contract,
+		func(v *adminapi.ContractDetail) error { return printContract(env, v) })
+}
+
+// showOne runs a "show" command: one id, --tenant and --json; it gets the
+// item through the admin API and prints it as JSON or with print. An
+// unknown id exits ExitNotFound naming what was asked for.
+func showOne[T any](ctx context.Context, env *Env, fs *flag.FlagSet, args []string, what string,
+	get func(*adminapi.Client, context.Context, string, string) (*T, error), print func(*T) error) error {
+	tenant := fs.String("tenant", config.DefaultTenant, "the "+what+"'s tenant")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseMixed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || pos[0] == "" {
-		return opsUsage(fs, "want exactly one contract id")
+		return opsUsage(fs, "want exactly one %s id", what)
 	}
 	c, err := newAdminClient(env)
 	if err != nil {
 		return err
 	}
-	v, err := c.Contract(ctx, *tenant, pos[0])
+	v, err := get(c, ctx, *tenant, pos[0])
 	err = apiErr(c, err)
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Code == ExitNotFound {
-		return notFound("no contract %s in tenant %q", pos[0], *tenant)
+		return notFound("no %s %s in tenant %q", what, pos[0], *tenant)
 	}
 	if err != nil {
 		return err
@@ -106,7 +115,7 @@ func runContractsShow(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return printJSON(env.Stdout, v)
 	}
-	return printContract(env, v)
+	return print(v)
 }
 
 func printContract(env *Env, v *adminapi.ContractDetail) error {
