@@ -120,7 +120,7 @@ func deadLetterID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// retryRows republishes dead letters through internal/replay, the one
+// retryRows republishes dead letters through package replay, the one
 // dead-letter retry path: the running dispatcher applies each and then
 // resolves it (row and QYS_DLQ message).
 func (a *API) retryRows(ctx context.Context, rows []store.DeadLetter) (adminapi.RetryResult, error) {

@@ -29,11 +29,11 @@
 // seals) have no API to confirm them: each is recorded with its fact,
 // flagged unconfirmed, in one transaction.
 //
-// Run also runs, beside the consume loop, the outbox relay (package
-// relay; it outlives the loop, so the facts of the last batch are
-// published before Run returns), the callback stream's trimmer (worked
-// callbacks past CallbackRetention, or all worked ones when a capped
-// stream fills) and the ledger's retention (PruneLedger).
+// The facts it commits are published by the relay stage (package relay),
+// which it kicks after each batch through Options.Committed; the callback
+// stream's trimmer (package trimmer) and the ledger's retention (package
+// retention) are stages of their own. internal/app runs them all as
+// peers and stops the relay last, so the facts of the final batch go out.
 //
 // The dispatcher does not look for what callbacks never said: the
 // reconciler (package reconcile) does, and its RECONCILE triggers come
