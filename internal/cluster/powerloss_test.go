@@ -329,7 +329,9 @@ func (r *powerRun) drill(t *testing.T, bin string, cuts int) {
 	r.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	data := filepath.Join(r.disk.mnt, "data")
 	r.ledgerDB = filepath.Join(data, "ledger.db")
-	env := []string{"QYSHOOK_HTTP_ADDR=" + r.addr, "QYSHOOK_DATA_DIR=" + data,
+	// No admin API: its default port (127.0.0.1:8082) would collide with
+	// any other serve on the machine.
+	env := []string{"QYSHOOK_HTTP_ADDR=" + r.addr, "QYSHOOK_DATA_DIR=" + data, "QYSHOOK_ADMIN_ADDR=off",
 		"QYSHOOK_CALLBACK_SECRET=" + sec,
 		"QYSHOOK_QYS_BASE_URL=" + r.fake.URL, "QYSHOOK_QYS_APP_TOKEN=" + r.fake.AppToken,
 		"QYSHOOK_QYS_APP_SECRET=" + r.fake.AppSecret,
