@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -42,8 +43,8 @@ import (
 // exactly once, that every archived document is whole, and (at the end of
 // the run) that each fact is at most once on QYS_LEDGER.
 //
-// Half the cuts are taken at a random instant, half at the first answer
-// `success` after a random instant (serve is stopped before the answer
+// One cut in four is taken at a random instant, the others at the first
+// answer 200 after a random instant (serve is stopped before the answer
 // reaches 契约锁): the moment an acknowledgement must already be durable.
 // During the load the platform's API answers slowly, so the dispatcher
 // lags and some acknowledged callbacks are only in the stream at the cut.
@@ -62,6 +63,8 @@ const (
 	powerControlCuts = 3
 	powerRate        = 40                     // contracts per second during a cut's load
 	powerAPILatency  = 150 * time.Millisecond // the platform's API during the load
+	powerSenders     = 4                      // concurrent senders beside 契约锁's one at a time
+	powerSenderGap   = 50 * time.Millisecond  // between one sender's callbacks
 )
 
 // loopUnavailable says why this machine cannot loop-mount an image, "" if it can.
@@ -224,6 +227,9 @@ type powerRun struct {
 	ledgerDB string
 
 	contracts int
+	sender    qys.SenderConfig
+	ownMu     sync.Mutex
+	own       map[string]bool // callbacks of the concurrent senders answered success (contract/type)
 	cuts      []cutResult
 	lostSeen  map[string]bool // callbacks found lost (contract/type), counted once
 	factsDup  int             // fact ids on QYS_LEDGER more than once
@@ -346,15 +352,17 @@ func (r *powerRun) drill(t *testing.T, bin string, cuts int) {
 	r.serve.start(t)
 	t.Cleanup(func() { r.serve.signal(t, syscall.SIGKILL) })
 	r.proxy = startCutProxy(t, r.addr)
+	r.sender = qys.SenderConfig{Format: qys.FormatA, Secret: sec, Encrypt: true}
+	r.own = map[string]bool{}
 	r.fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: r.proxy.srv.URL + "/callbacks/default/contract",
-		Sender: qys.SenderConfig{Format: qys.FormatA, Secret: sec, Encrypt: true}})
+		Sender: r.sender})
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 23))
 	for i := range cuts {
 		c := r.cut(t, i, rng)
 		r.cuts = append(r.cuts, c)
 		t.Logf("%s: cut %d (%s at %.2f s, backlog %.0f): %d answered success so far, %d lost, %d doubled, documents %d (%d bad), e2fsck %d, boot+drain %.1f s %s",
-			r.sync, i+1, map[bool]string{true: "at an answer", false: "random"}[c.atAnswer], c.at.Seconds(), c.backlog,
+			cmp.Or(r.sync, "default"), i+1, map[bool]string{true: "at an answer", false: "random"}[c.atAnswer], c.at.Seconds(), c.backlog,
 			c.accepted, c.lost, c.doubled, c.docs, c.docsBad, c.fsck, c.recovered.Seconds(), strings.Join(c.problems, "; "))
 		if t.Failed() {
 			return
@@ -367,7 +375,7 @@ func (r *powerRun) drill(t *testing.T, bin string, cuts int) {
 // waits for the drain and checks.
 func (r *powerRun) cut(t *testing.T, i int, rng *rand.Rand) cutResult {
 	var c cutResult
-	c.atAnswer = i%2 == 0
+	c.atAnswer = i%4 != 3
 	load := 1500*time.Millisecond + time.Duration(rng.Int64N(int64(1500*time.Millisecond)))
 	c.at = 300*time.Millisecond + time.Duration(rng.Int64N(int64(load-300*time.Millisecond)))
 	r.fake.SetLatency(powerAPILatency)
@@ -396,6 +404,13 @@ func (r *powerRun) cut(t *testing.T, i int, rng *rand.Rand) cutResult {
 			}
 		}
 	}()
+	for w := range powerSenders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.send(ctx, fmt.Sprintf("%d-%d", i, w))
+		}()
+	}
 	time.Sleep(c.at)
 	c.backlog = metricSum(r.addr, "qyshook_dispatcher_pending_events") + metricSum(r.addr, "qyshook_dispatcher_unacked_events")
 	if i == 0 {
@@ -462,6 +477,11 @@ func (r *powerRun) cut(t *testing.T, i int, rng *rand.Rand) cutResult {
 			accepted[dl.ContractID+"/"+dl.CallbackType] = true
 		}
 	}
+	r.ownMu.Lock()
+	for k := range r.own {
+		accepted[k] = true
+	}
+	r.ownMu.Unlock()
 	c.accepted = len(accepted)
 	if err := r.drained(); err != nil {
 		c.problems = append(c.problems, err.Error())
@@ -472,6 +492,46 @@ func (r *powerRun) cut(t *testing.T, i int, rng *rand.Rand) cutResult {
 	}
 	r.check(t, accepted, &c)
 	return c
+}
+
+// send is one of the concurrent senders: 契约锁 (the fake) delivers one
+// callback at a time, so without them the grouped sync would rarely see
+// two callers at once, and a sync that wrongly covers a caller that came
+// during a flush (one started before its write) would go unseen. Each
+// sends SEND_SIGNING for contracts of its own (in the fake, so the
+// dispatcher can fetch them, but never sent there: the fake sends them no
+// callback), through the proxy (an answer to it can be the cut's), and
+// records the ones answered success.
+func (r *powerRun) send(ctx context.Context, name string) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for n := 0; ctx.Err() == nil; n++ {
+		id := r.fake.AddContract(qystest.ContractSpec{
+			Subject:     fmt.Sprintf("并发 %s-%d", name, n),
+			Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantCompany, TenantName: "乙方"}},
+		})
+		payload, _ := json.Marshal(map[string]string{"contractId": id, "callbackType": "SEND_SIGNING",
+			"contractStatus": "SIGNING", "tenantType": "COMPANY", "tenantName": "乙方"})
+		out, err := qys.BuildCallback(r.sender, payload, time.Now())
+		if err != nil {
+			return
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost,
+			r.proxy.srv.URL+"/callbacks/default/contract", strings.NewReader(string(out.Body)))
+		req.Header.Set("Content-Type", out.ContentType)
+		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "success" {
+				r.ownMu.Lock()
+				r.own[id+"/SEND_SIGNING"] = true
+				r.ownMu.Unlock()
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(powerSenderGap):
+		}
+	}
 }
 
 // drained waits until the dispatcher has applied everything in the stream
