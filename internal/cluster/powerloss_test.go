@@ -53,7 +53,7 @@ import (
 // periodic flush): it must lose acknowledged callbacks, else the method
 // is blind and the drill fails.
 //
-//	QYSHOOK_FAULT_DRILLS=1 go test -count=1 -v -run TestPowerLoss ./internal/cluster/
+//	QYSHOOK_FAULT_DRILLS=1 go test -count=1 -v -run '^TestPowerLoss$' ./internal/cluster/
 //
 // QYSHOOK_POWER_CUTS (default 20) is the number of cuts with the default
 // sync; the control takes 3.
