@@ -85,7 +85,7 @@ func clusterPowerDrill(t *testing.T, bin, mode string, cuts int) (line string, l
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		disks[i] = newDisk(t, d)
+		disks[i] = newDisk(t, d, max(powerImageSize, int64(cuts)*4<<20+64<<20))
 	}
 	var urls []string
 	for i := range n {

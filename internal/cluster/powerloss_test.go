@@ -59,7 +59,7 @@ import (
 // sync; the control takes 3.
 
 const (
-	powerImageSize   = 192 << 20
+	powerImageSize   = 192 << 20 // at least; 4 MiB more per cut (a cut's load keeps about 2.2 MiB)
 	powerControlCuts = 3
 	powerRate        = 40                     // contracts per second during a cut's load
 	powerAPILatency  = 150 * time.Millisecond // the platform's API during the load
@@ -101,7 +101,7 @@ type disk struct {
 	dev      string // "" while detached
 }
 
-func newDisk(t *testing.T, dir string) *disk {
+func newDisk(t *testing.T, dir string, size int64) *disk {
 	t.Helper()
 	d := &disk{img: filepath.Join(dir, "disk.img"), mnt: filepath.Join(dir, "mnt")}
 	if err := os.MkdirAll(d.mnt, 0o755); err != nil {
@@ -110,7 +110,7 @@ func newDisk(t *testing.T, dir string) *disk {
 	if err := os.WriteFile(d.img, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(d.img, powerImageSize); err != nil {
+	if err := os.Truncate(d.img, size); err != nil {
 		t.Fatal(err)
 	}
 	run(t, "mkfs.ext4", "-q", "-F", d.img)
@@ -330,7 +330,9 @@ func (r *powerRun) line() string {
 
 func (r *powerRun) drill(t *testing.T, bin string, cuts int) {
 	r.dir = t.TempDir()
-	r.disk = newDisk(t, r.dir)
+	// Sized for the run: a full disk would stop the drill (the store
+	// refuses writes: "insufficient resources"), not test it.
+	r.disk = newDisk(t, r.dir, max(powerImageSize, int64(cuts)*4<<20+64<<20))
 	r.lostSeen = map[string]bool{}
 	r.fake = qystest.NewServer(qystest.WithTimeScale(1e-3))
 	t.Cleanup(r.fake.Close)
