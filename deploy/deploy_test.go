@@ -24,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"gopkg.in/yaml.v3"
 )
 
@@ -866,4 +867,67 @@ func TestPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("check", "rules", dash)
+}
+
+// TestNATSSyncPolicy: the NATS nodes of both deployments hold
+// QYS_CALLBACKS and fsync every write before acknowledging it
+// (sync_interval: always). Their replicas share a power supply (one
+// Docker host; often one zone): with nats-server's default 2-minute
+// flush a power loss taking them down together can lose callbacks
+// already answered `success`. The files are read by the pinned
+// nats-server's own configuration parser.
+func TestNATSSyncPolicy(t *testing.T) {
+	syncAlways := func(t *testing.T, conf []byte) {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "nats.conf")
+		if err := os.WriteFile(path, conf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opts, err := server.ProcessConfigFile(path)
+		if err != nil {
+			t.Fatalf("nats-server rejects the configuration: %v\n%s", err, conf)
+		}
+		if !opts.SyncAlways {
+			t.Errorf("nats-server configuration without sync_interval: always (sync interval %v):\n%s", opts.SyncInterval, conf)
+		}
+	}
+	t.Run("compose", func(t *testing.T) {
+		conf, err := os.ReadFile("compose/nats.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		syncAlways(t, conf)
+		services := mapping(readDocs(t, "compose/compose.yaml")[0], "services")
+		for i := 1; i <= 3; i++ {
+			name := fmt.Sprintf("nats-%d", i)
+			s := mapping(services, name)
+			if cmd := fmt.Sprint(list(s, "command")); !strings.HasPrefix(cmd, "[--config /etc/nats/nats.conf ") {
+				t.Errorf("%s: command %s does not start with --config /etc/nats/nats.conf", name, cmd)
+			}
+			if !slices.ContainsFunc(list(s, "volumes"), func(v any) bool { return fmt.Sprint(v) == "./nats.conf:/etc/nats/nats.conf:ro" }) {
+				t.Errorf("%s: volumes %v do not mount ./nats.conf at /etc/nats/nats.conf", name, list(s, "volumes"))
+			}
+		}
+	})
+	t.Run("kubernetes", func(t *testing.T) {
+		var conf string
+		var mounted bool
+		for _, d := range readDocs(t, "kubernetes/nats.yaml") {
+			switch {
+			case str(d, "kind") == "ConfigMap" && str(d, "metadata", "name") == "nats":
+				conf = str(d, "data", "nats.conf")
+			case str(d, "kind") == "StatefulSet" && str(d, "metadata", "name") == "nats":
+				for _, v := range list(d, "spec", "template", "spec", "volumes") {
+					if str(v, "configMap", "name") == "nats" {
+						mounted = true
+					}
+				}
+			}
+		}
+		if conf == "" || !mounted {
+			t.Fatalf("kubernetes/nats.yaml: ConfigMap nats with nats.conf (found %v) mounted by the StatefulSet nats (%v)", conf != "", mounted)
+		}
+		t.Setenv("POD_NAME", "nats-0") // the config names the server after its pod
+		syncAlways(t, []byte(conf))
+	})
 }

@@ -10,4 +10,11 @@
 //
 // QYSHOOK_FAULT_DRILLS_LOAD (a duration, default 6s) is how long each
 // drill sends new callbacks; set it to minutes for a soak.
+//
+// The power-loss drills (root and loop devices; they skip without) put the
+// data on loop-mounted ext4 images and cut the power by copying the images
+// while the processes are stopped: TestPowerLoss (one `qyshook serve`,
+// ≥ 20 cuts, in `.ci/run`; QYSHOOK_POWER_CUTS for more) and
+// TestClusterPowerLoss (three nats-server nodes cut at one instant, lazy
+// against sync_interval: always; QYSHOOK_POWER_CLUSTER_CUTS).
 package cluster
