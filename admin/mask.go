@@ -27,10 +27,14 @@ var (
 		"paperno": true, "papersno": true, "bankcardno": true, "bankaccount": true, "accountno": true,
 		"email": true, "mail": true, "registerno": true, "creditcode": true,
 		"receivercontact": true, "signercontact": true,
+		// The physical-seal notice's mobile number.
+		"number": true,
 	}
 	nameKeys = map[string]bool{
 		"legalperson": true, "legalrepresentative": true, "applicant": true, "signer": true,
 		"operator": true, "creator": true, "receiver": true,
+		// The signing-authorisation notice's people.
+		"assignee": true, "user": true,
 	}
 	notPersonal = map[string]bool{
 		"filename": true, "documentname": true, "templatename": true, "categoryname": true,

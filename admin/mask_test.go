@@ -48,6 +48,14 @@ func TestMaskJSON(t *testing.T) {
 			forbidden: []string{"张三", "13812345678", "李四"},
 		},
 		{
+			// The notices' people (personal signing authorisation,
+			// physical seal): seen unmasked by a viewer before.
+			name:      "Notices",
+			in:        `{"assignee":"李四","user":"张三","number":"13800138000","item":"AUTHORIZE"}`,
+			want:      []string{`"李*"`, `"张*"`, `"138****8000"`, `"AUTHORIZE"`},
+			forbidden: []string{"李四", "张三", "13800138000"},
+		},
+		{
 			name:      "NumberValue",
 			in:        `{"mobile":13812345678,"count":3}`,
 			want:      []string{`"138****5678"`, `"count":3`},

@@ -28,6 +28,14 @@ func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelop
 	if err != nil {
 		return err
 	}
+	if env.Source == events.SourceReconcile && !cert.Confirmed {
+		// A reconciler trigger carries the state the API showed then, not
+		// a callback's word: unconfirmed now, it leaves the row's state as
+		// it is (only the reason and the answer kept move).
+		if row, err := d.cfg.Ledger.Certification(ctx, cert.Tenant, cert.RequestID); err == nil {
+			cert.Status, cert.State, cert.Success = row.Status, row.CertState(), row.Success
+		}
+	}
 	ch := store.CertificationChange{Event: eventRow(env), Certification: cert, Facts: d.certificationFacts(env, &cert)}
 	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	defer cancel()

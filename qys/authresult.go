@@ -96,7 +96,7 @@ func unrecognized(format string, a ...any) AuthReading {
 var (
 	companyDocumentedFields = []string{"basicStatus", "basicReason", "operAuthorizationReason", "authEndTime",
 		"applicantName", "applicant"}
-	companyLegacyFields = []string{"requestId", "registerNo", "legalPerson"}
+	companyLegacyFields = []string{"registerNo", "legalPerson"}
 )
 
 // Documented company result codes (status of /companyauth/result).
@@ -137,9 +137,11 @@ func statusText(v json.RawMessage) (string, bool) {
 	return strconv.FormatInt(n, 10), true
 }
 
+// anyPresent reports whether obj has one of keys, whatever its value (a
+// documented field sent as null still names the documented shape).
 func anyPresent(obj map[string]json.RawMessage, keys []string) bool {
 	for _, k := range keys {
-		if v, ok := obj[k]; ok && string(bytes.TrimSpace(v)) != "null" {
+		if _, ok := obj[k]; ok {
 			return true
 		}
 	}
@@ -148,12 +150,14 @@ func anyPresent(obj map[string]json.RawMessage, keys []string) bool {
 
 // ReadCompanyAuthResult reads the result object of /companyauth/result
 // with shape (AuthShapeAuto when ""). In AuthShapeAuto the documented
-// codes apply when a documented-only field is present or the status is
-// one only the documented table has (-1, 3, 4, 6); the legacy codes when
-// a legacy-only field is present and the status is 0, 1 or 2; anything
-// else (status 1 or 2 with neither kind of field, a code no table has, no
-// status) is unrecognised: 1 means "not submitted" in one table and
-// "success" in the other.
+// codes apply when a documented-only field is present (even null) or the
+// status is one only the documented table has (-1, 3, 4, 6); the legacy
+// codes only for status 0 (in progress, a code only the legacy table has)
+// with a legacy-only field (registerNo, legalPerson). Anything else is
+// unrecognised, in particular status 1 or 2 without a documented field
+// whatever else is present: 1 means "not submitted" in one table and
+// "success" in the other, so reading either needs the shape fixed
+// (WithAuthResultShape).
 func ReadCompanyAuthResult(result json.RawMessage, shape string) AuthReading {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(result, &obj); err != nil || obj == nil {
@@ -171,7 +175,7 @@ func ReadCompanyAuthResult(result json.RawMessage, shape string) AuthReading {
 		switch {
 		case documented || status == "-1" || status == "3" || status == "4" || status == "6":
 			shape = AuthShapeDocumented
-		case legacy && companyLegacy[status] != "":
+		case legacy && status == "0":
 			shape = AuthShapeLegacy
 		default:
 			return unrecognized("company status %s without the fields that tell the documented codes from the callback's", status)
@@ -195,8 +199,10 @@ func ReadCompanyAuthResult(result json.RawMessage, shape string) AuthReading {
 // ReadPersonalAuthResult reads the result object of
 // /v2/personalauth/result with shape (AuthShapeAuto when ""): the
 // documented answer's realName (a JSON boolean: true SUCCESS, false
-// NOT_CERTIFIED), or the legacy status (0, 1, 2, 3 with the callback's
-// meanings). Anything else is unrecognised.
+// NOT_CERTIFIED). The legacy status (0, 1, 2, 3 with the callback's
+// meanings) is read only with the shape fixed to AuthShapeLegacy: an
+// answer without realName is unrecognised in AuthShapeAuto (mode is a
+// documented field too, so nothing tells the tables apart).
 func ReadPersonalAuthResult(result json.RawMessage, shape string) AuthReading {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(result, &obj); err != nil || obj == nil {
@@ -208,10 +214,7 @@ func ReadPersonalAuthResult(result json.RawMessage, shape string) AuthReading {
 		hasRealName = false
 	}
 	if shape == "" || shape == AuthShapeAuto {
-		shape = AuthShapeLegacy
-		if hasRealName {
-			shape = AuthShapeDocumented
-		}
+		shape = AuthShapeDocumented
 	}
 	if shape == AuthShapeDocumented {
 		switch string(realName) {

@@ -29,8 +29,15 @@ func TestReadCompanyAuthResult(t *testing.T) {
 		{name: "documented 6 已过期", result: `{"status":"6","authEndTime":"2020-01-01"}`, state: lifecycle.CertExpired},
 		{name: "documented 5 unknown", result: `{"status":5,` + doc + `}`, unknown: true},
 		{name: "legacy 0", result: `{"requestId":"r","registerNo":"9131","status":0}`, state: lifecycle.CertInProgress},
-		{name: "legacy 1", result: `{"requestId":"r","legalPerson":"张三","status":1}`, state: lifecycle.CertSuccess},
-		{name: "legacy 2", result: `{"requestId":"r","status":"2"}`, state: lifecycle.CertFailed},
+		// Status 1 or 2 without a documented field is ambiguous, whatever
+		// legacy fields come with it: reading it needs the shape fixed.
+		{name: "legacy-looking 1", result: `{"requestId":"r","legalPerson":"张三","status":1}`, unknown: true},
+		{name: "legacy-looking 2", result: `{"requestId":"r","companyName":"X","status":"2"}`, unknown: true},
+		{name: "forced legacy 2", result: `{"requestId":"r","status":"2"}`, shape: qys.AuthShapeLegacy, state: lifecycle.CertFailed},
+		// A documented field sent as null still names the documented shape
+		// (a not-submitted company was read as SUCCESS).
+		{name: "documented, nulls", result: `{"requestId":"r1","status":1,"basicStatus":null,"authEndTime":null}`,
+			state: lifecycle.CertNotSubmitted},
 		{name: "ambiguous 1", result: `{"companyName":"甲","status":1}`, unknown: true},
 		{name: "ambiguous 2", result: `{"status":2}`, unknown: true},
 		{name: "no status", result: `{"companyName":"甲"}`, unknown: true},
@@ -67,9 +74,12 @@ func TestReadPersonalAuthResult(t *testing.T) {
 		{"realName false", `{"realName":false,"mode":"IVS"}`, "", lifecycle.CertNotCertified},
 		{"realName a string", `{"realName":"true"}`, "", ""},
 		{"realName null, no status", `{"realName":null}`, "", ""},
-		{"legacy 1", `{"authId":"a","status":1}`, "", lifecycle.CertSuccess},
-		{"legacy 3", `{"authId":"a","status":3}`, "", lifecycle.CertReview},
-		{"legacy 7", `{"authId":"a","status":7}`, "", ""},
+		// Without realName the answer is ambiguous unless the shape is
+		// fixed (mode is documented too).
+		{"legacy-looking 1", `{"authId":"a","mode":"FACEID","status":1}`, "", ""},
+		{"forced legacy 1", `{"authId":"a","status":1}`, qys.AuthShapeLegacy, lifecycle.CertSuccess},
+		{"forced legacy 3", `{"authId":"a","status":3}`, qys.AuthShapeLegacy, lifecycle.CertReview},
+		{"forced legacy 7", `{"authId":"a","status":7}`, qys.AuthShapeLegacy, ""},
 		{"documented forced, status only", `{"status":1}`, qys.AuthShapeDocumented, ""},
 		{"nothing", `{}`, "", ""},
 		{"not an object", `"x"`, "", ""},
@@ -81,13 +91,17 @@ func TestReadPersonalAuthResult(t *testing.T) {
 	}
 }
 
-// TestLegacyAuthResults: a fake answering the old shape is still read
-// right by the auto reading, and a client fixed to the documented shape
-// refuses to guess at it.
+// TestLegacyAuthResults: a fake answering the old shape is refused by
+// the auto reading for the codes the two tables share (1 and 2 mean
+// opposite things), and read right by a client fixed to the legacy shape.
 func TestLegacyAuthResults(t *testing.T) {
 	srv := qystest.NewServer(qystest.WithLegacyAuthResults())
 	t.Cleanup(srv.Close)
-	c, err := srv.Client()
+	auto, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := srv.Client(qys.WithAuthResultShape(qys.AuthShapeLegacy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,21 +110,19 @@ func TestLegacyAuthResults(t *testing.T) {
 	srv.CompleteCompanyAuth("r-no", "乙公司", false)
 	srv.SetPersonalAuth(qystest.PersonalAuth{AuthID: "p-1", Mode: "FACE", Status: qys.AuthStatusReview})
 	for id, want := range map[string]string{"r-ok": lifecycle.CertSuccess, "r-no": lifecycle.CertFailed} {
-		r, err := c.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: id})
+		if r, err := auto.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: id}); err != nil || r.Reading.Confirms() {
+			t.Errorf("auto %s: %+v %v, want unrecognised", id, r, err)
+		}
+		r, err := legacy.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: id})
 		if err != nil || r.Reading.State != want || r.Reading.Shape != qys.AuthShapeLegacy {
-			t.Errorf("%s: %+v %v, want %s", id, r, err, want)
+			t.Errorf("legacy %s: %+v %v, want %s", id, r, err, want)
 		}
 	}
-	p, err := c.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "p-1"})
-	if err != nil || p.Reading.State != lifecycle.CertReview {
-		t.Errorf("personal: %+v %v", p, err)
+	if p, err := auto.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "p-1"}); err != nil || p.Reading.Confirms() {
+		t.Errorf("auto personal: %+v %v, want unrecognised", p, err)
 	}
-	strict, err := srv.Client(qys.WithAuthResultShape(qys.AuthShapeDocumented))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err := strict.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "p-1"}); err != nil || p.Reading.Confirms() {
-		t.Errorf("documented-only client read a legacy answer: %+v %v", p, err)
+	if p, err := legacy.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: "p-1"}); err != nil || p.Reading.State != lifecycle.CertReview {
+		t.Errorf("legacy personal: %+v %v", p, err)
 	}
 	if _, err := srv.Client(qys.WithAuthResultShape("guess")); err == nil {
 		t.Error("an unknown shape was accepted")

@@ -32,7 +32,7 @@ func (r *Reconciler) certifications(ctx context.Context, tenant string, api API,
 	if !ok {
 		return nil
 	}
-	rows, err := r.cfg.Ledger.PendingCertifications(ctx, tenant, r.cfg.Now().Add(-r.cfg.StuckAfter), r.cfg.StuckPage)
+	rows, err := r.pendingPage(ctx, tenant)
 	if err != nil {
 		return fmt.Errorf("reconcile: pending certifications: %w", err)
 	}
@@ -72,11 +72,42 @@ func (r *Reconciler) certifications(ctx context.Context, tenant string, api API,
 	return nil
 }
 
+// pendingPage reads this pass's page of the tenant's pending
+// certifications: the one after the last page read, and from the oldest
+// again once a page comes back short. Each pass moves on, so rows that stay
+// pending for good never hold back the newer ones.
+func (r *Reconciler) pendingPage(ctx context.Context, tenant string) ([]store.Certification, error) {
+	r.mu.Lock()
+	after := r.certAfter[tenant]
+	r.mu.Unlock()
+	before := r.cfg.Now().Add(-r.cfg.StuckAfter)
+	rows, err := r.cfg.Ledger.PendingCertifications(ctx, tenant, before, after, r.cfg.StuckPage)
+	if err == nil && len(rows) == 0 && after != nil {
+		after = nil
+		rows, err = r.cfg.Ledger.PendingCertifications(ctx, tenant, before, nil, r.cfg.StuckPage)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var next *store.CertKey
+	if len(rows) >= r.cfg.StuckPage {
+		k := rows[len(rows)-1].Key()
+		next = &k
+	}
+	r.mu.Lock()
+	if r.certAfter == nil {
+		r.certAfter = map[string]*store.CertKey{}
+	}
+	r.certAfter[tenant] = next
+	r.mu.Unlock()
+	return rows, nil
+}
+
 // triggerCertification publishes a RECONCILE event for one certification
 // (kind auth.company or auth.personal, status the state word the API
 // showed; the dispatcher asks the API again before it applies it). Its id
-// covers that state, so repeated passes collapse in the duplicate window
-// and, once applied, in the ledger's events.
+// covers that state and the hour of the pass, so repeated passes collapse
+// in the duplicate window and, once applied, in the ledger's events.
 func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row store.Certification, status string) error {
 	kind := events.KindAuthPersonal
 	if row.Kind == "company" {
@@ -88,7 +119,11 @@ func (r *Reconciler) triggerCertification(ctx context.Context, rep *Report, row 
 		Auth:       &events.Auth{RequestID: row.RequestID, Status: status, Success: status == lifecycle.CertSuccess},
 		ReceivedAt: r.cfg.Now().UTC(), Format: "reconcile", Source: events.SourceReconcile, Payload: payload,
 	}
-	env.ID = events.EventID(row.Tenant, kind, row.RequestID, TypeReconcile, status, "pending")
+	// The id covers the hour of the pass: repeated passes collapse, but a
+	// trigger the dispatcher could not confirm (the API changed its mind,
+	// or did not know the id for a moment) does not block every later one.
+	hour := r.cfg.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)
+	env.ID = events.EventID(row.Tenant, kind, row.RequestID, TypeReconcile, status, "pending@"+hour)
 	data, err := env.Encode()
 	if err != nil {
 		return fmt.Errorf("reconcile: encode: %w", err)

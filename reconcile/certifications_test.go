@@ -59,3 +59,35 @@ func TestReconcilerPollsPendingCertifications(t *testing.T) {
 		t.Fatalf("third pass: %+v, %v; want ghost-4 reported unconfirmed", rep, err)
 	}
 }
+
+// TestPendingCertificationsDoNotStarve: a page of certifications that stay
+// pending for good (here one the API does not know) no longer holds back
+// a newer one: each pass reads the page after the last, so the newer
+// success is found. Before, every pass read the same oldest page.
+func TestPendingCertificationsDoNotStarve(t *testing.T) {
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	h.PublishEnvelope(stagetest.CertEnvelope(events.KindAuthPersonal, "ghost-1", qys.AuthStatusInProgress))
+	h.Start()
+	stagetest.Eventually(t, "ghost", func() bool { return h.Certification("ghost-1") != nil })
+	time.Sleep(20 * time.Millisecond) // the newer row is updated later
+	h.Fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-9", Mode: "FACE", Status: qys.AuthStatusInProgress})
+	h.PublishEnvelope(stagetest.CertEnvelope(events.KindAuthPersonal, "pe-9", qys.AuthStatusInProgress))
+	stagetest.Eventually(t, "pe-9", func() bool { return h.Certification("pe-9") != nil })
+	h.Fake.SetPersonalAuth(qystest.PersonalAuth{AuthID: "pe-9", Mode: "FACE", Status: qys.AuthStatusSuccess})
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	r := mustReconciler(t, reconcile.Options{JS: h.NATS.JS, Names: h.NATS.Names, Ledger: h.Ledger,
+		APIs: h.ReconcileAPIs(), Now: later, StuckPage: 1})
+	for range 3 {
+		if _, err := r.RunOnce(context.Background(), time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stagetest.Eventually(t, "pe-9 confirmed", func() bool {
+		c := h.Certification("pe-9")
+		return c != nil && c.Confirmed && c.Success
+	})
+	// The unknown one keeps its state, flagged not_found.
+	if g := h.Certification("ghost-1"); g.Confirmed || g.Reason != "not_found" {
+		t.Fatalf("ghost-1 = %+v", g)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,6 +62,13 @@ type Options struct {
 // never delivered.
 type Reconciler struct {
 	cfg Options
+
+	mu sync.Mutex
+	// certAfter is, per tenant, where the next pass's page of pending
+	// certifications starts (nil: at the oldest), so rows that stay
+	// pending for good (never submitted, unknown ids) cannot starve the
+	// others.
+	certAfter map[string]*store.CertKey
 }
 
 // Report says what one pass did.

@@ -216,6 +216,10 @@ const (
 	// CertReasonUnrecognized: the API answered in a shape qyshook does not
 	// recognise; the answer is kept in Answer (qys.UnrecognizedResult).
 	CertReasonUnrecognized = "unrecognized_result"
+	// CertReasonReread: confirmed before 2026-12 with the callback's codes
+	// (migration 0008 withdrew the confirmation); the reconciler asks the
+	// API again.
+	CertReasonReread = "reread"
 )
 
 // CertState is the certification's lifecycle state: State, or for rows
@@ -231,6 +235,16 @@ func (c *Certification) CertState() string {
 func (c *Certification) CertView() lifecycle.CertView {
 	return lifecycle.CertView{State: c.CertState(), Confirmed: c.Confirmed}
 }
+
+// CertKey is a certification's place in the (updated_at, request_id)
+// order PendingCertifications pages by.
+type CertKey struct {
+	UpdatedAt time.Time
+	RequestID string
+}
+
+// Key is c's CertKey.
+func (c *Certification) Key() CertKey { return CertKey{UpdatedAt: c.UpdatedAt, RequestID: c.RequestID} }
 
 // CertificationChange applies one certification event: the store records
 // Event and, when Certification moves the ledger forward
@@ -441,8 +455,9 @@ type Ledger interface {
 	ApplyCertificationChange(ctx context.Context, ch CertificationChange) (CertificationApplied, error)
 	// PendingCertifications lists a tenant's pending certifications
 	// (Pending) not updated since updatedBefore, least recently updated
-	// first (limit <= 0: 100): what the reconciler polls.
-	PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, limit int) ([]Certification, error)
+	// first, after the key after when not nil (limit <= 0: 100): what the
+	// reconciler polls, a page a pass.
+	PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, after *CertKey, limit int) ([]Certification, error)
 	// Certification returns one certification, or ErrNotFound.
 	Certification(ctx context.Context, tenant, requestID string) (*Certification, error)
 	// Certifications lists a tenant's certifications, newest first.

@@ -13,3 +13,11 @@ ALTER TABLE certifications
     ADD COLUMN state text NOT NULL DEFAULT '',
     ADD COLUMN reason text NOT NULL DEFAULT '',
     ADD COLUMN answer json;
+
+-- Rows confirmed before this migration were read with the callback's codes
+-- (the result calls have codes of their own: 2 is 通过, 1 is 未提交), so
+-- their confirmation is withdrawn: unconfirmed, pending, reason 'reread',
+-- until the reconciler asks the certification-result API again and the
+-- dispatcher records its answer read as documented (the API's word
+-- replaces any unconfirmed row).
+UPDATE certifications SET confirmed = false, pending = true, reason = 'reread' WHERE confirmed = true;

@@ -12,3 +12,11 @@
 ALTER TABLE certifications ADD COLUMN state TEXT NOT NULL DEFAULT '';
 ALTER TABLE certifications ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE certifications ADD COLUMN answer TEXT;
+
+-- Rows confirmed before this migration were read with the callback's codes
+-- (the result calls have codes of their own: 2 is 通过, 1 is 未提交), so
+-- their confirmation is withdrawn: unconfirmed, pending, reason 'reread',
+-- until the reconciler asks the certification-result API again and the
+-- dispatcher records its answer read as documented (the API's word
+-- replaces any unconfirmed row).
+UPDATE certifications SET confirmed = 0, pending = 1, reason = 'reread' WHERE confirmed = 1;

@@ -97,14 +97,45 @@ func testCertificationChanges(t *testing.T, l store.Ledger) {
 			t.Fatal(err)
 		}
 	}
-	pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(time.Minute), 10)
+	pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(time.Minute), nil, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pending) != 2 || pending[0].RequestID != "cr2" || pending[1].RequestID != "cr3" {
 		t.Fatalf("pending = %+v, want cr2 then cr3", pending)
 	}
-	if pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(-time.Hour), 10); err != nil || len(pending) != 0 {
+	// An unconfirmed row told something new by another unconfirmed word
+	// (the answer was not recognised this time) keeps its state and takes
+	// the new reason and answer, without a fact.
+	before, err := l.Outbox(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.ApplyCertificationChange(ctx, store.CertificationChange{Event: ev("p9"),
+		Certification: store.Certification{Tenant: tenant, RequestID: "cr3", Kind: "personal", Status: "2",
+			Reason: store.CertReasonUnrecognized, Answer: json.RawMessage(`{"odd":1}`)},
+		Facts: fact("f-p9")})
+	if err != nil || res.Changed {
+		t.Fatalf("same-state unconfirmed word: %+v, %v", res, err)
+	}
+	if got, err := l.Certification(ctx, tenant, "cr3"); err != nil || got.Reason != store.CertReasonUnrecognized ||
+		string(compact(got.Answer)) != `{"odd":1}` || got.Confirmed {
+		t.Fatalf("cr3 after an unrecognised answer = %+v, %v", got, err)
+	}
+	if after, _ := l.Outbox(ctx, 0); len(after) != len(before) {
+		t.Fatalf("a reason update wrote a fact")
+	}
+	// Paged: after cr2 comes cr3, after cr3 nothing.
+	key := pending[0].Key()
+	if next, err := l.PendingCertifications(ctx, tenant, time.Now().Add(time.Minute), &key, 10); err != nil ||
+		len(next) != 1 || next[0].RequestID != "cr3" {
+		t.Fatalf("pending after cr2 = %+v, %v; want cr3", next, err)
+	}
+	key = pending[1].Key()
+	if next, err := l.PendingCertifications(ctx, tenant, time.Now().Add(time.Minute), &key, 10); err != nil || len(next) != 0 {
+		t.Fatalf("pending after cr3 = %+v, %v; want none", next, err)
+	}
+	if pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(-time.Hour), nil, 10); err != nil || len(pending) != 0 {
 		t.Fatalf("pending before an hour ago = %+v, %v", pending, err)
 	}
 }

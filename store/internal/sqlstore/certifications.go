@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -74,7 +75,7 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 		next, advances := nextCertification(res.Previous, c)
 		if !advances {
 			res.Current = res.Previous
-			return nil
+			return s.updateUnconfirmedReason(ctx, tx, res.Previous, c)
 		}
 		previous := ""
 		if res.Previous != nil {
@@ -102,6 +103,23 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 		return store.CertificationApplied{}, s.fail("apply certification "+c.RequestID, err)
 	}
 	return res, nil
+}
+
+// updateUnconfirmedReason keeps, on an unconfirmed row that c does not
+// replace, c's reason and kept answer when c is unconfirmed too and says
+// something new (an answer not recognised after the id was not found):
+// the row's state stays, no fact is written.
+func (s *DB) updateUnconfirmedReason(ctx context.Context, tx *sql.Tx, old *store.Certification, c store.Certification) error {
+	if old == nil || old.Confirmed || c.Confirmed || c.Reason == "" ||
+		(c.Reason == old.Reason && bytes.Equal(c.Answer, old.Answer)) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE certifications SET reason = ?, answer = ? WHERE tenant = ? AND request_id = ?`),
+		c.Reason, jsonArg(c.Answer), old.Tenant, old.RequestID); err != nil {
+		return fmt.Errorf("update certification reason: %w", err)
+	}
+	old.Reason, old.Answer = c.Reason, c.Answer
+	return nil
 }
 
 // nextCertification is the row c makes of old (nil: a new one), and
@@ -165,13 +183,19 @@ func (s *DB) Certifications(ctx context.Context, tenant string, limit int) ([]st
 }
 
 // PendingCertifications implements store.Ledger.
-func (s *DB) PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, limit int) ([]store.Certification, error) {
+func (s *DB) PendingCertifications(ctx context.Context, tenant string, updatedBefore time.Time, after *store.CertKey, limit int) ([]store.Certification, error) {
 	if limit <= 0 {
 		limit = 100
 	}
+	if after == nil {
+		return s.listCertifications(ctx, "pending certifications", `SELECT `+certificationCols+` FROM certifications
+			WHERE tenant = ? AND pending = ? AND updated_at < ? ORDER BY updated_at, request_id LIMIT ?`,
+			tenant, true, s.timeArg(updatedBefore), limit)
+	}
 	return s.listCertifications(ctx, "pending certifications", `SELECT `+certificationCols+` FROM certifications
-		WHERE tenant = ? AND pending = ? AND updated_at < ? ORDER BY updated_at, request_id LIMIT ?`,
-		tenant, true, s.timeArg(updatedBefore), limit)
+		WHERE tenant = ? AND pending = ? AND updated_at < ? AND (updated_at > ? OR (updated_at = ? AND request_id > ?))
+		ORDER BY updated_at, request_id LIMIT ?`,
+		tenant, true, s.timeArg(updatedBefore), s.timeArg(after.UpdatedAt), s.timeArg(after.UpdatedAt), after.RequestID, limit)
 }
 
 func (s *DB) listCertifications(ctx context.Context, op, query string, args ...any) ([]store.Certification, error) {

@@ -291,8 +291,14 @@ func workload(t *testing.T, ctx context.Context, l *sqlstore.DB, n int) {
 	must("signed contracts", err)
 	_, err = l.RequeueDocuments(ctx, "default", signed, now.Add(-24*time.Hour))
 	must("requeue documents", err)
-	_, err = l.PendingCertifications(ctx, "default", now.Add(-time.Hour), 100)
+	pend, err := l.PendingCertifications(ctx, "default", now.Add(-time.Hour), nil, 100)
 	must("pending certifications", err)
+	key := store.CertKey{UpdatedAt: now.Add(-2 * time.Hour), RequestID: "x"}
+	if len(pend) > 0 {
+		key = pend[len(pend)-1].Key()
+	}
+	_, err = l.PendingCertifications(ctx, "default", now.Add(-time.Hour), &key, 100)
+	must("pending certifications, next page", err)
 	_, err = l.Contract(ctx, "default", cid(2))
 	must("contract", err)
 	// qyshook verify: every contract, oldest first, by pages.
