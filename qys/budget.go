@@ -95,7 +95,7 @@ type Budget struct {
 	windows     int           // windows opened in it
 	pausedUntil time.Time     // end of the current window
 	probing     bool          // a probe is under way
-	wake        chan struct{} // closed (and replaced) when an episode ends or a probe returns
+	wake        chan struct{} // closed (and replaced) when an episode begins or ends or a probe returns
 	halvedAt    time.Time     // last halving
 	stepAt      time.Time     // last halving or doubling
 	current     rate.Limit
@@ -239,24 +239,32 @@ func (b *Budget) acquire(ctx context.Context) (*ticket, error) {
 		})
 	}
 	b.inFlight.Add(1)
-	probe, waitedAdmit, err := b.waitAdmitted(ctx, stop)
-	waited = waited || waitedAdmit
-	if err != nil {
-		release()
-		b.report(start, true)
-		return nil, err
+	for {
+		probe, waitedAdmit, err := b.waitAdmitted(ctx, stop)
+		waited = waited || waitedAdmit
+		if err != nil {
+			release()
+			b.report(start, true)
+			return nil, err
+		}
+		tk := &ticket{probe: probe, release: release}
+		waitedToken, again, err := b.waitToken(ctx, stop, tk)
+		waited = waited || waitedToken
+		if err != nil {
+			b.answered(tk, err, 0) // a probe that never went frees its place
+			release()
+			b.report(start, true)
+			return nil, err
+		}
+		if again {
+			// An episode began while it waited for its token: it waits
+			// for admission again, like every request arriving now.
+			waited = true
+			continue
+		}
+		b.report(start, waited)
+		return tk, nil
 	}
-	tk := &ticket{probe: probe, release: release}
-	waitedToken, err := b.waitToken(ctx, stop)
-	if err != nil {
-		b.answered(tk, err, 0) // a probe that never went frees its place
-		release()
-		b.report(start, true)
-		return nil, err
-	}
-	tk.sentAt = b.now()
-	b.report(start, waited || waitedToken)
-	return tk, nil
 }
 
 // takeSlot waits for an in-flight slot (when the budget bounds them) and
@@ -313,27 +321,54 @@ func (b *Budget) waitAdmitted(ctx context.Context, stop <-chan struct{}) (probe,
 }
 
 // waitToken waits for the rate limiter's token (when the budget has a
-// rate) and reports whether it had to wait.
-func (b *Budget) waitToken(ctx context.Context, stop <-chan struct{}) (bool, error) {
-	if b.lim == nil {
-		return false, nil
+// rate) and reports whether it had to wait. A request admitted outside an
+// episode (not the probe) must not go in one: if an episode begins while
+// it waits (answered closes wake), or has begun when its token comes, its
+// reservation is cancelled and it reports again, to wait for admission
+// once more. Otherwise it sets tk.sentAt, under the lock answered takes,
+// so an answer compares it with the episode's start consistently.
+func (b *Budget) waitToken(ctx context.Context, stop <-chan struct{}, tk *ticket) (waited, again bool, err error) {
+	var r *rate.Reservation
+	var d time.Duration
+	if b.lim != nil {
+		r = b.lim.Reserve()
+		d = r.Delay()
 	}
-	r := b.lim.Reserve()
-	d := r.Delay()
-	if d <= 0 {
-		return false, nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true, nil
-	case <-ctx.Done():
-		r.Cancel()
-		return true, context.Cause(ctx)
-	case <-stop:
-		r.Cancel()
-		return true, ErrBudgetStopped
+	for {
+		b.mu.Lock()
+		if b.limited && !tk.probe {
+			b.mu.Unlock()
+			if r != nil {
+				r.Cancel() // gives the token back if it is still to come
+			}
+			return waited, true, nil
+		}
+		if d <= 0 {
+			tk.sentAt = b.now()
+			b.mu.Unlock()
+			return waited, false, nil
+		}
+		wake := b.wake
+		b.mu.Unlock()
+		if tk.probe {
+			wake = nil // the probe goes in the episode; nothing to re-check
+		}
+		waited = true
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-wake:
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+		case <-stop:
+			err = ErrBudgetStopped
+		}
+		t.Stop()
+		if err != nil {
+			r.Cancel()
+			return true, false, err
+		}
+		d = r.DelayFrom(time.Now())
 	}
 }
 
@@ -373,6 +408,7 @@ func (b *Budget) answered(tk *ticket, err error, retryAfter time.Duration) {
 		b.limited, b.episodeAt, b.windows = true, now, 1
 		b.pausedUntil = now.Add(b.window(retryAfter))
 		b.episodes.Add(1)
+		changed = true // requests waiting for their token wait for admission again
 	case limited && tk.probe:
 		b.windows++
 		b.pausedUntil = now.Add(b.window(retryAfter))

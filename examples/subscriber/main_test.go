@@ -111,7 +111,9 @@ func TestSubscriberStopsAtMax(t *testing.T) {
 // (QYSHOOK_EMBEDDED_NATS_ADDR; its clients may only subscribe and
 // consume): it creates its durable, reads and acknowledges the facts.
 func TestSubscriberThroughSubscribeOnlyPort(t *testing.T) {
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1"})
+	names := events.Names{Namespace: "port"}
+	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1",
+		LedgerStreams: []string{names.LedgerStream()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,6 @@ func TestSubscriberThroughSubscribeOnlyPort(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	names := events.Names{Namespace: "port"}
 	if err := names.Provision(ctx, js, natstest.TestStreamSettings()); err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,7 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision b
 	o := natsconn.Options{
 		URL: s.Cfg.NATSURL, EmbeddedStoreDir: s.Cfg.EmbeddedStoreDir(), EmbeddedListenAddr: s.Cfg.EmbeddedNATSAddr,
 		EmbeddedListenPublish: s.Cfg.EmbeddedNATSPublish, EmbeddedSyncInterval: s.Cfg.NATSSyncInterval, Logger: s.Log,
+		EmbeddedLedgerStreams: []string{s.Names.LedgerStream()},
 	}
 	if s.Cfg.NATSSyncEachWrite {
 		o.EmbeddedSyncInterval = embeddednats.SyncEachWrite

@@ -301,7 +301,31 @@ func TestPowerLoss(t *testing.T) {
 				t.Errorf("default sync, cut %d: %s", i+1, strings.Join(c.problems[:min(8, len(c.problems))], "; "))
 			}
 		}
+		// Its zeros mean something only if there was something to lose.
+		if why := def.empty(); why != "" {
+			t.Errorf("default sync: %s: the drill checked nothing, so its 0 lost proves nothing", why)
+		}
 	}
+}
+
+// empty says what a run did not exercise (nothing when it accepted
+// callbacks, checked archived documents and found facts on QYS_LEDGER).
+func (r *powerRun) empty() string {
+	var accepted, docs int
+	for _, c := range r.cuts {
+		accepted, docs = max(accepted, c.accepted), max(docs, c.docs)
+	}
+	var missing []string
+	if accepted == 0 {
+		missing = append(missing, "no callback answered success")
+	}
+	if docs == 0 {
+		missing = append(missing, "no archived document checked")
+	}
+	if r.factsN == 0 {
+		missing = append(missing, "no fact found on QYS_LEDGER")
+	}
+	return strings.Join(missing, ", ")
 }
 
 func (r *powerRun) line() string {

@@ -64,6 +64,12 @@ type Options struct {
 	// grouped; with it nobody can make their publishes wait, so a synced
 	// store falls back to nats-server's own fsync per write ("each-write").
 	ListenPublish bool
+	// LedgerStreams are the streams whose consumers the client port's
+	// subscribe-only clients may create, work, delete and ack (the fact
+	// ledger: events.Names.LedgerStream, e.g. "ns_QYS_LEDGER"; default
+	// "QYS_LEDGER"). Consumers of every other stream (the callbacks qyshook
+	// dispatches, the dead letters) are out of their reach.
+	LedgerStreams []string
 	// ServerName names the server (default "qyshook-embedded").
 	ServerName string
 	// ReadyTimeout bounds the start and each Restart's start (default 10 s).
@@ -245,7 +251,11 @@ func start(o Options) (*server.Server, error) {
 		}
 		opts.Host, opts.Port = host, p
 		if !o.ListenPublish {
-			opts.CustomClientAuthentication = portAuth{}
+			streams := o.LedgerStreams
+			if len(streams) == 0 {
+				streams = []string{DefaultLedgerStream}
+			}
+			opts.CustomClientAuthentication = portAuth{perms: SubscriberPermissions(streams...)}
 		}
 	}
 	srv, err := server.NewServer(opts)
@@ -260,40 +270,61 @@ func start(o Options) (*server.Server, error) {
 	return srv, nil
 }
 
+// DefaultLedgerStream is the ledger stream without a namespace
+// (events.StreamLedger), the default of Options.LedgerStreams.
+const DefaultLedgerStream = "QYS_LEDGER"
+
 // SubscriberPermissions are the client port's clients' permissions
 // unless Options.ListenPublish: subscribe to anything; publish only what
-// reads a stream or works a consumer (stream info and names, message
-// gets, consumer create/info/delete/next, acks, flow control, replies to
-// inboxes). Publishing to a stream's subjects and the JetStream calls that
-// add, delete or purge messages or create, change or delete streams are
-// refused ("Permissions Violation"), so no write reaches the store
-// without waiting for the group sync.
-var SubscriberPermissions = server.Permissions{
-	Publish: &server.SubjectPermission{Allow: []string{
+// reads a stream (stream info and names, message gets) or, on the given
+// ledger streams only, works a consumer (consumer create/info/list/
+// delete/next, acks), plus flow control and replies to inboxes.
+// Publishing to a stream's subjects, the JetStream calls that add, delete
+// or purge messages or create, change or delete streams, and every
+// consumer call or ack on any other stream (qyshook's own dispatcher
+// durable on QYS_CALLBACKS, QYS_DLQ) are refused ("Permissions
+// Violation"), so no write reaches the store without waiting for the
+// group sync and nobody outside can take, skip or end qyshook's
+// deliveries.
+func SubscriberPermissions(ledgerStreams ...string) server.Permissions {
+	allow := []string{
 		"$JS.API.INFO",
 		"$JS.API.STREAM.INFO.*",
 		"$JS.API.STREAM.NAMES",
 		"$JS.API.STREAM.LIST",
 		"$JS.API.STREAM.MSG.GET.*",
 		"$JS.API.DIRECT.GET.>",
-		"$JS.API.CONSUMER.>",
-		"$JS.ACK.>",
 		"$JS.FC.>",
 		"_INBOX.>",
-	}},
+	}
+	for _, st := range ledgerStreams {
+		allow = append(allow,
+			"$JS.API.CONSUMER.CREATE."+st,      // ephemeral, older servers' form
+			"$JS.API.CONSUMER.CREATE."+st+".>", // <consumer>[.<filter>]
+			"$JS.API.CONSUMER.DURABLE.CREATE."+st+".*",
+			"$JS.API.CONSUMER.INFO."+st+".*",
+			"$JS.API.CONSUMER.DELETE."+st+".*",
+			"$JS.API.CONSUMER.MSG.NEXT."+st+".*",
+			"$JS.API.CONSUMER.LIST."+st,
+			"$JS.API.CONSUMER.NAMES."+st,
+			"$JS.ACK."+st+".>",
+		)
+	}
+	return server.Permissions{Publish: &server.SubjectPermission{Allow: allow}}
 }
 
 // portAuth gives in-process clients every permission and the client
-// port's clients SubscriberPermissions. An in-process client's end is a
-// net.Pipe, whose address is "pipe"; anything else came through the port.
-type portAuth struct{}
+// port's clients perms. An in-process client's end is a net.Pipe, whose
+// address is "pipe"; anything else came through the port.
+type portAuth struct{ perms server.Permissions }
 
-func (portAuth) Check(c server.ClientAuthentication) bool {
-	if a := c.RemoteAddress(); a != nil && a.Network() == "pipe" {
+func (a portAuth) Check(c server.ClientAuthentication) bool {
+	if ra := c.RemoteAddress(); ra != nil && ra.Network() == "pipe" {
 		c.RegisterUser(&server.User{Username: "in-process"})
 		return true
 	}
-	perms := SubscriberPermissions
+	perms := a.perms
+	perms.Publish = &server.SubjectPermission{Allow: append([]string(nil), a.perms.Publish.Allow...)}
 	c.RegisterUser(&server.User{Username: "subscriber", Permissions: &perms})
 	return true
 }

@@ -334,12 +334,12 @@ func TestSyncFailureFailsTheStore(t *testing.T) {
 // or deleting a stream, deleting a message. In-process clients keep every
 // right. With ListenPublish the port's clients publish.
 func TestClientPortSubscribeOnly(t *testing.T) {
-	s, err := Start(Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1"})
+	s, err := Start(Options{StoreDir: t.TempDir(), ListenAddr: "127.0.0.1:-1", LedgerStreams: []string{"S"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	inProc, err := s.Connect()
 	if err != nil {
@@ -388,6 +388,23 @@ func TestClientPortSubscribeOnly(t *testing.T) {
 	if _, err := str.GetMsg(ctx, 1); err != nil {
 		t.Fatalf("message get through the port: %v", err)
 	}
+	// The ledger's consumers are the subscriber's to work: list, look up,
+	// make ephemeral ones, delete.
+	if _, err := nc.RequestWithContext(ctx, "$JS.API.CONSUMER.NAMES.S", nil); err != nil {
+		t.Fatalf("consumer names through the port: %v", err)
+	}
+	if _, err := js.Consumer(ctx, "S", "sub"); err != nil {
+		t.Fatalf("consumer info through the port: %v", err)
+	}
+	if _, err := str.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("ephemeral consumer through the port: %v", err)
+	}
+	if _, err := js.OrderedConsumer(ctx, "S", jetstream.OrderedConsumerConfig{}); err != nil {
+		t.Fatalf("ordered consumer through the port: %v", err)
+	}
+	if err := js.DeleteConsumer(ctx, "S", "sub"); err != nil {
+		t.Fatalf("consumer delete through the port: %v", err)
+	}
 
 	short := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 2*time.Second) }
 	writes := map[string]func(context.Context) error{
@@ -432,6 +449,78 @@ func TestClientPortSubscribeOnly(t *testing.T) {
 	}
 	if _, err := ijs.Publish(ctx, "s.x", []byte("in-process")); err != nil {
 		t.Fatalf("in-process publish after: %v", err)
+	}
+
+	// Consumers and acks of any stream but the ledger are refused: the
+	// callbacks stream with qyshook's own durable, the dead letters.
+	for _, other := range []string{"QYS_CALLBACKS", "ns_QYS_DLQ"} {
+		ocfg := jetstream.StreamConfig{Name: other, Subjects: []string{other + ".>"}, Storage: jetstream.FileStorage}
+		ostr, err := ijs.CreateStream(ctx, ocfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ijs.Publish(ctx, other+".x", []byte("callback")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ostr.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "qyshook_ledger", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			t.Fatal(err)
+		}
+		calls := map[string]func(context.Context) error{
+			"create consumer": func(c context.Context) error {
+				_, err := js.CreateOrUpdateConsumer(c, other, jetstream.ConsumerConfig{Durable: "sub", AckPolicy: jetstream.AckExplicitPolicy})
+				return err
+			},
+			"ephemeral consumer": func(c context.Context) error {
+				_, err := js.CreateOrUpdateConsumer(c, other, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+				return err
+			},
+			"update consumer": func(c context.Context) error {
+				_, err := js.UpdateConsumer(c, other, jetstream.ConsumerConfig{Durable: "qyshook_ledger", AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 1})
+				return err
+			},
+			"consumer info":   func(c context.Context) error { _, err := js.Consumer(c, other, "qyshook_ledger"); return err },
+			"delete consumer": func(c context.Context) error { return js.DeleteConsumer(c, other, "qyshook_ledger") },
+			"consumer names": func(c context.Context) error {
+				_, err := nc.RequestWithContext(c, "$JS.API.CONSUMER.NAMES."+other, nil)
+				return err
+			},
+			"next message": func(c context.Context) error {
+				_, err := nc.RequestWithContext(c, "$JS.API.CONSUMER.MSG.NEXT."+other+".qyshook_ledger", []byte(`{"batch":1,"expires":500000000}`))
+				return err
+			},
+		}
+		for name, call := range calls {
+			c, cancel := short()
+			err := call(c)
+			cancel()
+			if err == nil {
+				t.Errorf("%s on %s through the port: allowed, want refused", name, other)
+			}
+		}
+		// A forged ack (Term) of qyshook's delivery is dropped.
+		if err := nc.Publish("$JS.ACK."+other+".qyshook_ledger.1.1.1.0.0", []byte("+TERM")); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.FlushTimeout(2 * time.Second)
+		cons, err := ijs.Consumer(ctx, other, "qyshook_ledger")
+		if err != nil {
+			t.Fatalf("qyshook's consumer on %s after the port's attempts: %v", other, err)
+		}
+		if md := cons.CachedInfo().Config.MaxDeliver; md == 1 {
+			t.Errorf("qyshook's consumer on %s was changed through the port", other)
+		}
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range b.Messages() {
+			got++
+			_ = m.Ack()
+		}
+		if got != 1 {
+			t.Errorf("qyshook's consumer on %s fetched %d messages after the port's attempts, want 1", other, got)
+		}
 	}
 }
 

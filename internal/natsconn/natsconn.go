@@ -39,6 +39,10 @@ type Options struct {
 	// embeddednats.Options.ListenPublish); without it they may only
 	// subscribe and consume.
 	EmbeddedListenPublish bool
+	// EmbeddedLedgerStreams are the streams whose consumers that port's
+	// subscribe-only clients may work (embeddednats.Options.LedgerStreams:
+	// events.Names.LedgerStream; default "QYS_LEDGER").
+	EmbeddedLedgerStreams []string
 	// EmbeddedSyncInterval, when positive, lets the embedded server fsync
 	// at that interval instead of on every write; zero (every write
 	// durable before it is used) or embeddednats.SyncEachWrite. In grouped
@@ -102,7 +106,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		}
 		c.Embedded, err = embeddednats.Start(embeddednats.Options{
 			StoreDir: o.EmbeddedStoreDir, ListenAddr: o.EmbeddedListenAddr, ListenPublish: o.EmbeddedListenPublish,
-			SyncInterval: o.EmbeddedSyncInterval,
+			LedgerStreams: o.EmbeddedLedgerStreams, SyncInterval: o.EmbeddedSyncInterval,
 		})
 		if errors.Is(err, pidlock.ErrHeld) {
 			return nil, err // one line for the operator, no package prefixes
