@@ -362,23 +362,19 @@ func (c *Client) PersonalAuthResult(ctx context.Context, q PersonalAuthQuery) (*
 		return nil, err
 	}
 	var res struct {
-		AuthID   flexString `json:"authId"`
-		Mode     flexString `json:"mode"`
-		Status   flexString `json:"status"`
-		RealName *bool      `json:"realName"`
+		AuthID   flexString      `json:"authId"`
+		Mode     flexString      `json:"mode"`
+		Status   flexString      `json:"status"`
+		RealName json.RawMessage `json:"realName"`
 	}
-	if json.Unmarshal(result, &res) != nil {
-		res.RealName = nil // a realName that is not a boolean is left to the reading
-		var loose struct {
-			AuthID flexString `json:"authId"`
-			Mode   flexString `json:"mode"`
-			Status flexString `json:"status"`
-		}
-		_ = json.Unmarshal(result, &loose)
-		res.AuthID, res.Mode, res.Status = loose.AuthID, loose.Mode, loose.Status
-	}
-	out := &PersonalAuthResult{AuthID: res.AuthID.v, Mode: res.Mode.v, Status: res.Status.v, RealName: res.RealName,
+	// A result that is not an object is kept and read as unrecognised.
+	_ = json.Unmarshal(result, &res)
+	out := &PersonalAuthResult{AuthID: res.AuthID.v, Mode: res.Mode.v, Status: res.Status.v,
 		Raw: append(json.RawMessage(nil), result...)}
+	if v := string(bytes.TrimSpace(res.RealName)); v == "true" || v == "false" {
+		b := v == "true"
+		out.RealName = &b // a realName that is not a JSON boolean is left to the reading
+	}
 	out.Reading = ReadPersonalAuthResult(out.Raw, c.authShape)
 	return out, nil
 }

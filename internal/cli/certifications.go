@@ -47,15 +47,8 @@ func runCertificationsList(ctx context.Context, env *Env, args []string) error {
 	kind := fs.String("kind", "", "only personal or company")
 	limit := fs.Int("limit", 50, "at most this many, newest update first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
+	if err := parseList(fs, args, limit); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return opsUsage(fs, "unexpected argument %q", pos[0])
-	}
-	if *limit < 0 {
-		return opsUsage(fs, "--limit must not be negative")
 	}
 	if *unconfirmed && *confirmed {
 		return opsUsage(fs, "--unconfirmed and --confirmed exclude each other")
@@ -87,23 +80,11 @@ func runCertificationsList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []adminapi.Certification{}
-	}
-	if *asJSON {
-		err = printJSON(env.Stdout, out)
-	} else {
-		t := newTable(env.Stdout, "TENANT", "REQUEST ID", "KIND", "STATE", "CONFIRMED", "PENDING", "NAME", "UPDATED")
-		for _, c := range out {
+	return printList(env, out, more, *limit, "certifications", *asJSON, []string{"TENANT", "REQUEST ID", "KIND", "STATE", "CONFIRMED", "PENDING", "NAME", "UPDATED"},
+		func(t *table, c adminapi.Certification) {
 			t.row(c.Tenant, c.RequestID, c.Kind, certState(c), yesNo(c.Confirmed), yesNo(c.Pending), opsCut(c.Name, 30),
 				opsTime(c.UpdatedAt))
-		}
-		err = t.flush()
-	}
-	if more {
-		fmt.Fprintf(env.Stderr, "(more than %d certifications: raise --limit, or --limit 0 for all)\n", *limit)
-	}
-	return err
+		})
 }
 
 func runCertificationsShow(ctx context.Context, env *Env, args []string) error {

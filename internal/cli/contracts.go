@@ -27,15 +27,8 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 	subject := fs.String("subject", "", "only subjects containing this text")
 	limit := fs.Int("limit", 50, "at most this many, newest update first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
+	if err := parseList(fs, args, limit); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return opsUsage(fs, "unexpected argument %q", pos[0])
-	}
-	if *limit < 0 {
-		return opsUsage(fs, "--limit must not be negative")
 	}
 	c, err := newAdminClient(env)
 	if err != nil {
@@ -61,22 +54,10 @@ func runContractsList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []adminapi.Contract{}
-	}
-	if *asJSON {
-		err = printJSON(env.Stdout, out)
-	} else {
-		t := newTable(env.Stdout, "TENANT", "ID", "STATUS", "CONFIRMED", "SUBJECT", "UPDATED")
-		for _, c := range out {
+	return printList(env, out, more, *limit, "contracts", *asJSON, []string{"TENANT", "ID", "STATUS", "CONFIRMED", "SUBJECT", "UPDATED"},
+		func(t *table, c adminapi.Contract) {
 			t.row(c.Tenant, c.ID, c.Status, yesNo(c.Confirmed), opsCut(c.Subject, 40), opsTime(c.UpdatedAt))
-		}
-		err = t.flush()
-	}
-	if more {
-		fmt.Fprintf(env.Stderr, "(more than %d contracts: raise --limit, or --limit 0 for all)\n", *limit)
-	}
-	return err
+		})
 }
 
 func runContractsShow(ctx context.Context, env *Env, args []string) error {

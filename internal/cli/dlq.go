@@ -26,15 +26,8 @@ func runDLQList(ctx context.Context, env *Env, args []string) error {
 	tenant := fs.String("tenant", "", "only this tenant")
 	limit := fs.Int("limit", 50, "at most this many, oldest first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
+	if err := parseList(fs, args, limit); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return opsUsage(fs, "unexpected argument %q", pos[0])
-	}
-	if *limit < 0 {
-		return opsUsage(fs, "--limit must not be negative")
 	}
 	c, err := newAdminClient(env)
 	if err != nil {
@@ -48,22 +41,10 @@ func runDLQList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []adminapi.DeadLetter{}
-	}
-	if *asJSON {
-		err = printJSON(env.Stdout, out)
-	} else {
-		t := newTable(env.Stdout, "ID", "CREATED", "TENANT", "EVENT", "DELIVERIES", "REASON")
-		for _, d := range out {
+	return printList(env, out, more, *limit, "dead letters", *asJSON, []string{"ID", "CREATED", "TENANT", "EVENT", "DELIVERIES", "REASON"},
+		func(t *table, d adminapi.DeadLetter) {
 			t.row(d.ID, opsTime(d.CreatedAt), d.Tenant, d.EventID, d.Deliveries, opsCut(d.Reason, 60))
-		}
-		err = t.flush()
-	}
-	if more {
-		fmt.Fprintf(env.Stderr, "(more than %d dead letters: raise --limit, or --limit 0 for all)\n", *limit)
-	}
-	return err
+		})
 }
 
 func runDLQShow(ctx context.Context, env *Env, args []string) error {

@@ -152,24 +152,13 @@ func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string,
 }
 
 func askCertification(ctx context.Context, api confirm.CertificationAPI, kind, id string) certAnswer {
-	a := certAnswer{Kind: kind}
-	var (
-		reading qys.AuthReading
-		err     error
-	)
-	if kind == "company" {
+	a := certAnswer{Kind: kind, Path: qys.PathPersonalAuthResult + "?authId=" + id}
+	if kind == confirm.CertCompany {
 		a.Path = qys.PathCompanyAuthResult + "?requestId=" + id
-		var r *qys.CompanyAuthResult
-		if r, err = api.CompanyAuthResult(ctx, qys.CompanyAuthQuery{RequestID: id}); err == nil {
-			a.Answer, reading = r.Raw, r.Reading
-		}
-	} else {
-		a.Path = qys.PathPersonalAuthResult + "?authId=" + id
-		var r *qys.PersonalAuthResult
-		if r, err = api.PersonalAuthResult(ctx, qys.PersonalAuthQuery{AuthID: id}); err == nil {
-			a.Answer, reading = r.Raw, r.Reading
-		}
 	}
+	res, err := confirm.FetchCertificationResult(ctx, api, kind, id)
+	reading := res.Reading
+	a.Answer = res.Raw
 	var ae *qys.APIError
 	switch {
 	case errors.Is(err, qys.ErrNotFound):

@@ -151,3 +151,19 @@ func TestDoctorSyncMode(t *testing.T) {
 		t.Fatalf("refused access value:\n%s", r)
 	}
 }
+
+// TestListCommandsRefuseBadArguments: the list commands refuse a
+// negative --limit and a stray argument before calling the service.
+func TestListCommandsRefuseBadArguments(t *testing.T) {
+	vars := opsVars(t, testdb.URL(t, testdb.SQLite))
+	for _, cmd := range [][]string{{"contracts", "list"}, {"dlq", "list"}, {"certifications", "list"}} {
+		r := mustOpsRun(t, ExitUsage, vars, append(cmd, "--limit", "-1")...)
+		if !strings.Contains(r.stderr, "--limit must not be negative") {
+			t.Errorf("%v --limit -1:\n%s", cmd, r)
+		}
+		r = mustOpsRun(t, ExitUsage, vars, append(cmd, "stray")...)
+		if !strings.Contains(r.stderr, `unexpected argument "stray"`) {
+			t.Errorf("%v stray:\n%s", cmd, r)
+		}
+	}
+}

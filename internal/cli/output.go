@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -111,4 +112,44 @@ func toAny(s []string) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// parseList parses a list command's flags: no positional argument, and a
+// limit that is not negative.
+func parseList(fs *flag.FlagSet, args []string, limit *int) error {
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return opsUsage(fs, "unexpected argument %q", pos[0])
+	}
+	if *limit < 0 {
+		return opsUsage(fs, "--limit must not be negative")
+	}
+	return nil
+}
+
+// printList prints a listing as JSON (an empty list as []) or as a table
+// of header with one row per item, and says on stderr when more than
+// limit were left out.
+func printList[T any](env *Env, out []T, more bool, limit int, what string, asJSON bool, header []string,
+	row func(*table, T)) error {
+	if out == nil {
+		out = []T{}
+	}
+	var err error
+	if asJSON {
+		err = printJSON(env.Stdout, out)
+	} else {
+		t := newTable(env.Stdout, header...)
+		for _, item := range out {
+			row(t, item)
+		}
+		err = t.flush()
+	}
+	if more {
+		fmt.Fprintf(env.Stderr, "(more than %d %s: raise --limit, or --limit 0 for all)\n", limit, what)
+	}
+	return err
 }
