@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
@@ -148,7 +150,6 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	// The archive stage beside it, as in a dispatcher process.
 	api := w.api.(archiver.API)
 	a, err := archiver.New(archiver.Options{Ledger: ledger, Docs: docstore.New(dir), Names: w.nats.Names,
@@ -156,24 +157,15 @@ func (w *world) run(t *testing.T, ledger store.Ledger, dir string) (stop func())
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 2)
-	go func() { done <- d.Run(ctx) }()
-	go func() { done <- a.Run(ctx) }()
-	// The relay stage, stopped after the dispatcher as in the service.
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan error, 1)
-	go func() { relayDone <- rel.Run(relayCtx) }()
+	// The relay stage stopped after the dispatcher, as in the service.
+	stopStages := app.StartStages(zerolog.Nop(), []app.Stage{{Name: "dispatcher", Run: d.Run},
+		{Name: "archiver", Run: a.Run}, {Name: "relay", Run: rel.Run, Last: true}})
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
-			cancel()
-			for range 2 {
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
+			if err := stopStages(); err != nil {
+				t.Errorf("Run: %v", err)
 			}
-			stopRelay()
-			<-relayDone
 		})
 	}
 	t.Cleanup(stop)

@@ -79,7 +79,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		return err
 	}
 	stopStages := StartStages(log, stages)
-	defer stopStages()
+	defer func() { _ = stopStages() }() // errors were logged as they came
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
 		Bool("dispatcher", roles.Dispatcher).Bool("embedded_nats", svc.Conn.Embedded != nil).Msg("qyshook running")
 	if o.OnReady != nil {
@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	shutdownErr := errors.Join(srv.Shutdown(sctx), adm.Shutdown(sctx))
-	stopStages()
+	_ = stopStages() // errors were logged as they came
 	log.Info().Msg("stopped")
 	return shutdownErr
 }

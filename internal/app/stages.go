@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,12 +65,14 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 // StartStages runs each stage in its own goroutine and returns the
 // function that stops them, in order: every stage but the Last ones, and
 // once all of those have returned (the dispatcher has finished its batch
-// in hand), the Last ones. A stage that returns an error on its own is
-// logged; the others go on.
-func StartStages(log zerolog.Logger, stages []Stage) (stop func()) {
+// in hand), the Last ones. A stage that returns an error is logged (the
+// others go on), and stop returns every such error, joined.
+func StartStages(log zerolog.Logger, stages []Stage) (stop func() error) {
 	firstCtx, stopFirst := context.WithCancel(context.Background())
 	lastCtx, stopLast := context.WithCancel(context.Background())
 	var first, last sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
 	for _, st := range stages {
 		ctx, wg := firstCtx, &first
 		if st.Last {
@@ -79,16 +83,22 @@ func StartStages(log zerolog.Logger, stages []Stage) (stop func()) {
 			defer wg.Done()
 			if err := st.Run(ctx); err != nil {
 				log.Error().Err(err).Str("stage", st.Name).Msg("stage stopped")
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", st.Name, err))
+				mu.Unlock()
 			}
 		}()
 	}
 	var once sync.Once
-	return func() {
+	return func() error {
 		once.Do(func() {
 			stopFirst()
 			first.Wait()
 			stopLast()
 			last.Wait()
 		})
+		mu.Lock()
+		defer mu.Unlock()
+		return errors.Join(errs...)
 	}
 }

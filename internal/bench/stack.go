@@ -47,7 +47,7 @@ type stack struct {
 	dataDir string
 
 	mu       sync.Mutex
-	stopWork func()
+	stopWork func() error
 	undo     []func()
 }
 
@@ -133,7 +133,7 @@ func (st *stack) stopDispatch() {
 	st.stopWork = nil
 	st.mu.Unlock()
 	if stop != nil {
-		stop()
+		_ = stop()
 	}
 }
 

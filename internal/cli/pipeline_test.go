@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/admin"
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/lifecycle"
@@ -74,24 +76,14 @@ func startOpsService(t *testing.T, l store.Ledger, n *natstest.Env, fake *qystes
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- d.Run(ctx) }()
-	go func() { done <- a.Run(ctx) }()
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan error, 1)
-	go func() { relayDone <- rel.Run(relayCtx) }()
+	stop := app.StartStages(zerolog.Nop(), []app.Stage{{Name: "dispatcher", Run: d.Run},
+		{Name: "archiver", Run: a.Run}, {Name: "relay", Run: rel.Run, Last: true}})
 	t.Cleanup(func() {
 		srv.Close()
 		api.Close()
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
 		}
-		stopRelay()
-		<-relayDone
 	})
 	return &opsService{reg: reg, url: srv.URL}
 }

@@ -14,10 +14,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/e2e"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/lifecycle"
@@ -41,12 +43,8 @@ type Harness struct {
 	Archive  archiver.Options // the archive stage run beside the dispatcher
 	Registry *prometheus.Registry
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan error
-	// stopRelay stops the relay stage, run beside the dispatcher and
-	// stopped after it (as internal/app does), and waits for it.
-	stopRelay func()
+	mu   sync.Mutex
+	stop func() error // app.StartStages' stop; nil when nothing runs
 }
 
 // Option changes a Harness before New returns it.
@@ -110,16 +108,11 @@ func (h *Harness) Start() {
 	if err != nil {
 		h.T.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- d.Run(ctx) }()
-	go func() { done <- a.Run(ctx) }()
-	relayCtx, cancelRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{})
-	go func() { defer close(relayDone); _ = rel.Run(relayCtx) }()
+	// Run as the service runs them: the relay stopped after the others.
+	stop := app.StartStages(zerolog.Nop(), []app.Stage{{Name: "dispatcher", Run: d.Run},
+		{Name: "archiver", Run: a.Run}, {Name: "relay", Run: rel.Run, Last: true}})
 	h.mu.Lock()
-	h.cancel, h.done = cancel, done
-	h.stopRelay = func() { cancelRelay(); <-relayDone }
+	h.stop = stop
 	h.mu.Unlock()
 	h.T.Cleanup(h.Stop)
 }
@@ -128,24 +121,21 @@ func (h *Harness) Start() {
 // nothing runs.
 func (h *Harness) Stop() {
 	h.mu.Lock()
-	cancel, done, stopRelay := h.cancel, h.done, h.stopRelay
-	h.cancel = nil
+	stop := h.stop
+	h.stop = nil
 	h.mu.Unlock()
-	if cancel == nil {
+	if stop == nil {
 		return
 	}
-	defer stopRelay()
-	cancel()
-	for range 2 {
-		select {
-		case err := <-done:
-			if err != nil {
-				h.T.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			h.T.Error("dispatcher or archiver did not stop")
-			return
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			h.T.Errorf("Run: %v", err)
 		}
+	case <-time.After(30 * time.Second):
+		h.T.Error("dispatcher, archiver or relay did not stop")
 	}
 }
 
