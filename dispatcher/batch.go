@@ -70,7 +70,13 @@ func groupDeliveries(dls []delivery) []*group {
 func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
 	var dls []delivery
 	for _, m := range msgs {
-		meta, _ := m.Metadata()
+		meta, err := m.Metadata()
+		if err != nil {
+			// Not a JetStream delivery (no $JS.ACK reply subject): nothing
+			// the stream stored, so nothing to apply or settle.
+			d.log.Warn().Err(err).Str("subject", m.Subject()).Msg("a message that is not a stream delivery was ignored")
+			continue
+		}
 		env, err := events.Decode(m.Data())
 		if err == nil {
 			err = checkStorable(env)

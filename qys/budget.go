@@ -396,9 +396,9 @@ func (b *Budget) answered(tk *ticket, err error, retryAfter time.Duration) {
 	if limited {
 		b.throttled.Add(1)
 	}
-	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := b.now() // under the lock, as sentAt is taken: the two compare
 	changed := false
 	if tk.probe {
 		b.probing, changed = false, true

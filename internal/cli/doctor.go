@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +106,9 @@ func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string,
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: err}
 	}
+	if !slices.ContainsFunc(cfg.Tenants, func(t config.Tenant) bool { return t.Name == tenant }) {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("no tenant %q in the configuration (--tenant)", tenant)}
+	}
 	api, ok := apis[tenant].(confirm.CertificationAPI)
 	if !ok {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("tenant %q has no 契约锁 API credentials (%sQYS_APP_TOKEN, %sQYS_APP_SECRET)",
@@ -184,7 +188,7 @@ func askCertification(ctx context.Context, api confirm.CertificationAPI, kind, i
 		a.Reading = fmt.Sprintf("%s, confirmed (%s shape: %s)", reading.State, reading.Shape, reading.Detail)
 	default:
 		a.Reading = "not recognised (" + reading.Detail + "): recorded unconfirmed (reason " + reading.Reason +
-			"), never taken as success or failure; set " + config.Prefix + "QYS_AUTH_RESULT_SHAPE if your platform answers the " +
+			"), never taken as success or failure; set " + config.Prefix + "QYS_AUTH_RESULT_SHAPE (tenants file: [tenant.qys] auth_result_shape) if your platform answers the " +
 			strings.Join([]string{qys.AuthShapeLegacy, qys.AuthShapeDocumented}, " or ") + " shape"
 	}
 	return a

@@ -107,6 +107,9 @@ func TestDoctorCertification(t *testing.T) {
 		t.Errorf("ghost:\n%s", r)
 	}
 	mustOpsRun(t, ExitUsage, vars, "doctor", "--certification", "x", "--kind", "robot")
+	if r := mustOpsRun(t, ExitUsage, vars, "doctor", "--certification", "x", "--tenant", "nope"); !strings.Contains(r.stderr, `no tenant "nope"`) {
+		t.Errorf("unknown tenant:\n%s", r)
+	}
 	mustOpsRun(t, ExitUsage, vars, "doctor", "--json")
 }
 

@@ -39,7 +39,7 @@ var envNames = map[string]string{
 
 // acceptVars are the per-kind policy variables of the "default" tenant.
 var acceptVars = []string{"ACCEPT_CONTRACT", "ACCEPT_AUTH_PERSONAL", "ACCEPT_AUTH_COMPANY", "ACCEPT_NOTIFY",
-	"ACCEPT_PHYSICAL_SEAL", "AUTH_ANSWER"}
+	"ACCEPT_PHYSICAL_SEAL", "AUTH_ANSWER", "QYS_AUTH_RESULT_SHAPE", "QYS_OPLOG_PATH"}
 
 // Load reads the configuration through getenv (os.Getenv in a main, a map
 // lookup in tests), reads the tenants file named by QYSHOOK_CONFIG, and

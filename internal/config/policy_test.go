@@ -62,6 +62,11 @@ func TestCallbackPolicySettings(t *testing.T) {
 			wantErr: `QYSHOOK_AUTH_ANSWER: "ok": must be json or success`},
 		{name: "ErrAcceptWithoutEnvTenant", env: map[string]string{"QYSHOOK_ACCEPT_CONTRACT": "plain"}, file: twoTenants,
 			wantErr: "QYSHOOK_ACCEPT_CONTRACT: set, but no tenant comes from the environment"},
+		// Both were ignored silently with a tenants file.
+		{name: "ErrAuthResultShapeWithoutEnvTenant", env: map[string]string{"QYSHOOK_QYS_AUTH_RESULT_SHAPE": "legacy"}, file: twoTenants,
+			wantErr: "QYSHOOK_QYS_AUTH_RESULT_SHAPE: set, but no tenant comes from the environment"},
+		{name: "ErrOplogPathWithoutEnvTenant", env: map[string]string{"QYSHOOK_QYS_OPLOG_PATH": "/contract/operationlog"}, file: twoTenants,
+			wantErr: "QYSHOOK_QYS_OPLOG_PATH: set, but no tenant comes from the environment"},
 		{name: "ErrCBCWithoutIVOneLine", env: with(baseline(), "QYSHOOK_CALLBACK_CIPHER", "AES_CBC"),
 			wantErr: "QYSHOOK_CALLBACK_IV: required with AES_CBC: no public source gives 契约锁's IV, so there is no default"},
 		{name: "OKAgentOnlyCredentials", env: with(baseline(), "QYSHOOK_QYS_AGENT_TOKEN", "agent-tok", "QYSHOOK_QYS_AGENT_SECRET", "agent-sec"),

@@ -278,7 +278,9 @@ const DefaultLedgerStream = "QYS_LEDGER"
 // unless Options.ListenPublish: subscribe to anything; publish only what
 // reads a stream (stream info and names, message gets) or, on the given
 // ledger streams only, works a consumer (consumer create/info/list/
-// delete/next, acks), plus flow control and replies to inboxes.
+// delete/next, acks), plus flow control. Publishing to an inbox is
+// refused too: a client that may subscribe to anything could otherwise
+// answer qyshook's own pull requests or publishes with forgeries.
 // Publishing to a stream's subjects, the JetStream calls that add, delete
 // or purge messages or create, change or delete streams, and every
 // consumer call or ack on any other stream (qyshook's own dispatcher
@@ -295,7 +297,6 @@ func SubscriberPermissions(ledgerStreams ...string) server.Permissions {
 		"$JS.API.STREAM.MSG.GET.*",
 		"$JS.API.DIRECT.GET.>",
 		"$JS.FC.>",
-		"_INBOX.>",
 	}
 	for _, st := range ledgerStreams {
 		allow = append(allow,

@@ -138,6 +138,36 @@ func testCertificationChanges(t *testing.T, l store.Ledger) {
 	if pending, err := l.PendingCertifications(ctx, tenant, time.Now().Add(-time.Hour), nil, 10); err != nil || len(pending) != 0 {
 		t.Fatalf("pending before an hour ago = %+v, %v", pending, err)
 	}
+	// A row migration 0008 set back to unconfirmed (reason reread) and
+	// confirmed again in the same state writes no second fact; confirmed
+	// in another state, it does (a correction).
+	if err := l.ApplyCertification(ctx, ev("rr0"), store.Certification{Tenant: tenant, RequestID: "cr4", Kind: "company",
+		Status: "2", State: "SUCCESS", Reason: store.CertReasonReread}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		all, err := l.Outbox(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(all)
+	}
+	n := count()
+	if res, err := l.ApplyCertificationChange(ctx, store.CertificationChange{Event: ev("rr1"), Facts: fact("f-rr1"),
+		Certification: store.Certification{Tenant: tenant, RequestID: "cr4", Status: "2", State: "SUCCESS", Confirmed: true}}); err != nil ||
+		!res.Changed || !res.Current.Confirmed || count() != n {
+		t.Fatalf("reread confirmed in the same state: %+v, %v, facts %d -> %d", res, err, n, count())
+	}
+	if err := l.ApplyCertification(ctx, ev("rr2"), store.Certification{Tenant: tenant, RequestID: "cr5", Kind: "company",
+		Status: "1", State: "SUCCESS", Reason: store.CertReasonReread}); err != nil {
+		t.Fatal(err)
+	}
+	n = count()
+	if res, err := l.ApplyCertificationChange(ctx, store.CertificationChange{Event: ev("rr3"), Facts: fact("f-rr3"),
+		Certification: store.Certification{Tenant: tenant, RequestID: "cr5", Status: "1", State: "NOT_SUBMITTED", Confirmed: true}}); err != nil ||
+		!res.Changed || count() != n+1 {
+		t.Fatalf("reread corrected: %+v, %v, facts %d -> %d", res, err, n, count())
+	}
 }
 
 // testDocumentVerification: the verification recorded with an archived

@@ -97,6 +97,11 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 			return fmt.Errorf("upsert certification: %w", err)
 		}
 		res.Changed, res.Current = true, &next
+		if rereadConfirmed(res.Previous, &next) {
+			// A confirmation migration 0008 withdrew, given back with the
+			// same state: subscribers had its fact already.
+			return nil
+		}
 		return s.insertFacts(ctx, tx, ch.Facts, previous, now)
 	})
 	if err != nil {
@@ -120,6 +125,12 @@ func (s *DB) updateUnconfirmedReason(ctx context.Context, tx *sql.Tx, old *store
 	}
 	old.Reason, old.Answer = c.Reason, c.Answer
 	return nil
+}
+
+// rereadConfirmed reports whether next only gives back the confirmation
+// migration 0008 withdrew from old (reason reread), in the same state.
+func rereadConfirmed(old, next *store.Certification) bool {
+	return old != nil && old.Reason == store.CertReasonReread && next.Confirmed && next.CertState() == old.CertState()
 }
 
 // nextCertification is the row c makes of old (nil: a new one), and
