@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/admin"
+	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/connlimit"
 	"github.com/qyshook/qyshook/reconcile"
 )
@@ -86,7 +88,7 @@ func (s *Services) OpenAdmin(reg prometheus.Registerer) (*AdminServer, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("admin: listen %s: %w", cfg.Addr, err)
+		return nil, ListenHint(fmt.Errorf("admin: listen %s: %w", cfg.Addr, err), config.Prefix+"ADMIN_ADDR")
 	}
 	o := serverOptions(s.Cfg.HTTP, "admin", reg)
 	o.defaults()
@@ -148,4 +150,14 @@ func AdminReconcile(runOnce func(ctx context.Context, since time.Time) (reconcil
 			CertificationsChecked: rep.CertificationsChecked, CertificationsUnconfirmed: rep.CertificationsUnconfirmed,
 			UnconfirmedCertifications: rep.UnconfirmedCertifications}, err
 	}
+}
+
+// ListenHint adds to a listen failure because the address is taken the
+// setting that moves it: every listener of serve names its own
+// (QYSHOOK_HTTP_ADDR, QYSHOOK_ADMIN_ADDR, QYSHOOK_EMBEDDED_NATS_ADDR).
+func ListenHint(err error, setting string) error {
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("%w (another process listens there, perhaps another qyshook: set %s to a free address)", err, setting)
 }

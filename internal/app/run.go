@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	srv := NewServerWith(cfg.HTTPAddr, handler, log, serverOptions(cfg.HTTP, "callback", reg))
 	if err := srv.Open(); err != nil {
 		_ = adm.Shutdown(ctx)
-		return err
+		return ListenHint(err, config.Prefix+"HTTP_ADDR (or serve -addr)")
 	}
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came

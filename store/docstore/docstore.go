@@ -167,7 +167,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if _, err := RelPath(tenant, contractID, documentID, ext); err != nil {
 		return "", "", 0, err
 	}
-	if err := os.MkdirAll(s.root, 0o750); err != nil {
+	if err := os.MkdirAll(s.root, 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	root, err := os.OpenRoot(s.root)
@@ -176,7 +176,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	}
 	defer root.Close()
 	tmpd := path.Join(Dir, tmpDir)
-	if err := root.MkdirAll(tmpd, 0o750); err != nil {
+	if err := root.MkdirAll(tmpd, 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	removeStale(root, tmpd, "")
@@ -196,7 +196,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if err != nil {
 		return "", "", 0, err
 	}
-	if err := root.MkdirAll(path.Dir(rel), 0o750); err != nil {
+	if err := root.MkdirAll(path.Dir(rel), 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	// Link, never rename: a file already under the hash name is complete
@@ -245,7 +245,7 @@ func (s *Store) Link(tenant, contractID, documentID, ext, contentPath string) er
 // under a temporary name renamed over the old entry.
 func (s *Store) link(root *os.Root, index, content string) error {
 	dir := path.Dir(index)
-	if err := root.MkdirAll(dir, 0o750); err != nil {
+	if err := root.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("docstore: %w", err)
 	}
 	target, err := filepathRel(dir, content)
@@ -310,7 +310,7 @@ func removeStale(root *os.Root, dir, prefix string) {
 func createTemp(root *os.Root, dir, base string) (string, *os.File, error) {
 	for range 10 {
 		name := path.Join(dir, ".tmp-"+base+rand.Text())
-		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
