@@ -15,7 +15,7 @@
 //
 // File names come only from sanitised ids, never from anything the remote
 // side names (such as a Content-Disposition): a component made only of
-// [A-Za-z0-9_-] (at most 100 bytes) is used as is, anything else becomes
+// [A-Za-z0-9_.-] (at most 100 bytes, no leading dot, no "..") is used as is, anything else becomes
 // "x" and its SHA-256 in hex, so no path can leave the root. The tenant
 // names "sha256" (the content directory) is escaped the same way. All
 // access goes through os.Root, which also refuses symbolic links out of it.
@@ -88,13 +88,14 @@ func New(root string, opts ...Option) *Store {
 // Root returns the root directory.
 func (s *Store) Root() string { return s.root }
 
-var safeComponent = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var safeComponent = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]*$`)
 
 // Component returns the path component for an id: the id itself when it
-// is made of [A-Za-z0-9_-] and at most 100 bytes, else "x" followed by
-// the hex SHA-256 of the id.
+// is made of [A-Za-z0-9_.-], starts with none of '.', holds no "..", and
+// is at most 100 bytes (so "c1.oplog", the operation log, stays
+// readable), else "x" followed by the hex SHA-256 of the id.
 func Component(id string) string {
-	if len(id) <= maxComponent && safeComponent.MatchString(id) {
+	if len(id) <= maxComponent && safeComponent.MatchString(id) && !strings.Contains(id, "..") {
 		return id
 	}
 	sum := sha256.Sum256([]byte(id))
