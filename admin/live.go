@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/adminapi"
@@ -152,7 +151,7 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 	if a.o.JS == nil {
 		return errorf(adminapi.CodeUnavailable, "this process has no JetStream connection")
 	}
-	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "id")
+	tenant, id := pathParam(r, "tenant"), pathParam(r, "id")
 	if !events.ValidToken(tenant) {
 		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/replay"
 )
@@ -225,7 +223,7 @@ func (a *API) getReplay(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	id := chi.URLParam(r, "id")
+	id := pathParam(r, "id")
 	j, ok := a.jobs.get(id)
 	if !ok || j.Kind != "replay" {
 		return errorf(adminapi.CodeNotFound, "no replay job %q in this process (jobs are kept in memory until it restarts)", id)

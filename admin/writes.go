@@ -112,7 +112,7 @@ func outcomeOf(err error) string {
 }
 
 func deadLetterID(r *http.Request) (int64, error) {
-	raw := chi.URLParam(r, "id")
+	raw := pathParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
 		return 0, errorf(adminapi.CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)

@@ -249,7 +249,7 @@ func start(o Options) (*server.Server, error) {
 		if host == "" {
 			host = "127.0.0.1"
 		}
-		if p != 0 {
+		if p > 0 {
 			// Probe the port first: the server only says "not ready" when
 			// it is taken; this error wraps the listen failure
 			// (syscall.EADDRINUSE) for the caller to name its setting.
