@@ -252,7 +252,15 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 				writeError(w, r, errorf(adminapi.CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok)))
+			r = r.WithContext(context.WithValue(r.Context(), roleKey{}, tok))
+			if !role.seesPersonalData() {
+				// Every string a viewer receives is masked by value too.
+				mw := &maskingWriter{ResponseWriter: w}
+				next.ServeHTTP(mw, r)
+				mw.finish()
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -273,3 +281,55 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 
 // withLogger puts the logger in the request (hlog.FromRequest).
 func (a *API) withLogger() func(http.Handler) http.Handler { return hlog.NewHandler(*a.o.Logger) }
+
+// maskingWriter holds a JSON answer to a viewer and writes it with every
+// personal number masked by its shape (MaskText); other answers (the live
+// event stream, masked per event) pass through.
+type maskingWriter struct {
+	http.ResponseWriter
+	status  int
+	buf     []byte
+	through bool
+	decided bool
+}
+
+func (m *maskingWriter) decide() {
+	if !m.decided {
+		m.decided = true
+		m.through = !strings.HasPrefix(m.Header().Get("Content-Type"), "application/json")
+	}
+}
+
+func (m *maskingWriter) WriteHeader(status int) {
+	m.decide()
+	if m.through {
+		m.ResponseWriter.WriteHeader(status)
+		return
+	}
+	m.status = status
+}
+
+func (m *maskingWriter) Write(b []byte) (int, error) {
+	m.decide()
+	if m.through {
+		return m.ResponseWriter.Write(b)
+	}
+	m.buf = append(m.buf, b...)
+	return len(b), nil
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush).
+func (m *maskingWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+func (m *maskingWriter) finish() {
+	if m.through || !m.decided {
+		return
+	}
+	out := maskJSONText(m.buf)
+	m.Header().Del("Content-Length")
+	if m.status == 0 {
+		m.status = http.StatusOK
+	}
+	m.ResponseWriter.WriteHeader(m.status)
+	_, _ = m.ResponseWriter.Write(out)
+}

@@ -57,6 +57,9 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 		cc, err := c.Consume(func(m jetstream.Msg) {
 			ev := decodeLive(src.event, m.Subject(), m.Data(), unmasked)
 			b, _ := json.Marshal(ev)
+			if !unmasked {
+				b = maskJSONText(b)
+			}
 			select {
 			case out <- sse{src.event, b}:
 			default: // a slow client loses events rather than holding the server
