@@ -193,8 +193,11 @@ func (a *API) dryRun(w http.ResponseWriter, r *http.Request, sel replay.Selector
 	}
 	rep, err := rp.Run(r.Context(), sel, true, nil)
 	if err != nil {
+		a.audit(r, canon, 0, "dry run: "+outcomeOf(err), "")
 		return err
 	}
+	// A dry run changes nothing but is recorded: who looked at what.
+	a.audit(r, canon, rep.Selected, "dry run", "")
 	v := adminapi.DryRun{DryRun: true, Selector: canon, Scanned: rep.Scanned, Selected: rep.Selected, Undecodable: rep.Undecodable,
 		SkippedReplays: rep.SkippedReplays, ByTenant: map[string]int{}, ByType: map[string]int{}, Errors: itemErrors(rep.Errors)}
 	for _, it := range rep.Items {

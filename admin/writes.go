@@ -77,6 +77,13 @@ func (a *API) audit(r *http.Request, selector any, count int, outcome, jobID str
 	}
 }
 
+// auditConsole records a console sign-in or sign-out (no job, no count).
+func (a *API) auditConsole(r *http.Request, who, action string, selector any, outcome string) {
+	if a.o.Log != nil {
+		a.auditAs(r.Context(), who, action, selector, 0, outcome, "")
+	}
+}
+
 func (a *API) auditAs(ctx context.Context, who, action string, selector any, count int, outcome, jobID string) {
 	sel, err := json.Marshal(selector)
 	if err != nil || selector == nil {

@@ -22,7 +22,8 @@ import (
 // AdminHandler builds the admin API and the web console in front of it
 // from the services: the ledger, the streams when NATS is open, the
 // document store, and the tokens of cfg.Admin.
-func (s *Services) AdminHandler() (http.Handler, error) {
+// Its failed-authentication counter registers on reg (may be nil).
+func (s *Services) AdminHandler(reg prometheus.Registerer) (http.Handler, error) {
 	if s.Ledger == nil {
 		return nil, errors.New("admin: this process holds no ledger")
 	}
@@ -40,7 +41,7 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
-		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String()}
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec, err := s.NewReconciler()
 		if err != nil {
@@ -82,7 +83,7 @@ func (s *Services) OpenAdmin(reg prometheus.Registerer) (*AdminServer, error) {
 		s.Log.Info().Msg("admin API off: this process holds no ledger")
 		return nil, nil
 	}
-	h, err := s.AdminHandler()
+	h, err := s.AdminHandler(reg)
 	if err != nil {
 		return nil, err
 	}
