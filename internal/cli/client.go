@@ -95,7 +95,7 @@ func apiExit(e *adminapi.Error) error {
 		return &ExitError{Code: ExitUsage, Err: apiMessage{e}}
 	case http.StatusNotFound:
 		return &ExitError{Code: ExitNotFound, Err: apiMessage{e}}
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		return &ExitError{Code: ExitUnavailable, Err: apiMessage{e}}
 	case http.StatusUnauthorized:
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the admin API refused QYSHOOK_ADMIN_TOKEN: %s", e.Message)}
