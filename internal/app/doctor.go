@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	iofs "io/fs"
 	"net/http"
@@ -123,6 +124,12 @@ func doctorNATS(ctx context.Context, cfg *config.Config) []Finding {
 }
 
 func doctorLedger(ctx context.Context, cfg *config.Config) []Finding {
+	if p, ok := ledgerdb.SQLitePath(cfg.DB.Reveal(), cfg.DataDir); ok {
+		if _, err := os.Stat(p); errors.Is(err, iofs.ErrNotExist) {
+			// A first serve creates and migrates it: not a fault.
+			return []Finding{{Check: "ledger", OK: true, Seen: p + " not created yet; serve creates it (or `qyshook migrate up`)"}}
+		}
+	}
 	s, err := Open(ctx, cfg, zerolog.Nop(), Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return []Finding{{Check: "ledger", Seen: err.Error(), Fix: "check " + config.Prefix + "DB; `qyshook migrate up` creates the schema"}}
