@@ -28,6 +28,7 @@ func (a *API) table() []route {
 		{http.MethodGet, "/certifications/{tenant}/{request_id}", RoleViewer, a.getCertification},
 		{http.MethodGet, "/events", RoleViewer, a.listEvents},
 		{http.MethodGet, "/dead-letters", RoleViewer, a.listDeadLetters},
+		{http.MethodGet, "/dead-letters/issues", RoleViewer, a.listDeadLetterIssues},
 		{http.MethodGet, "/dead-letters/{id}", RoleViewer, a.getDeadLetter},
 		{http.MethodGet, "/streams", RoleViewer, a.listStreams},
 		// Operations (admin/writes.go, replays.go, reconcile.go, operations.go).

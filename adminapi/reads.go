@@ -103,15 +103,25 @@ type Certification struct {
 // DeadLetter is an event the dispatcher gave up on (GET /dead-letters
 // lists them without Payload; /dead-letters/{id} has it).
 type DeadLetter struct {
-	ID         int64           `json:"id"`
-	EventID    string          `json:"event_id"`
-	Tenant     string          `json:"tenant"`
-	Consumer   string          `json:"consumer"`
-	Subject    string          `json:"subject"`
-	StreamSeq  uint64          `json:"stream_seq"`
-	Reason     string          `json:"reason"`
-	Deliveries int             `json:"deliveries"`
-	CreatedAt  time.Time       `json:"created_at"`
+	ID         int64     `json:"id"`
+	EventID    string    `json:"event_id"`
+	Tenant     string    `json:"tenant"`
+	Consumer   string    `json:"consumer"`
+	Subject    string    `json:"subject"`
+	StreamSeq  uint64    `json:"stream_seq"`
+	Reason     string    `json:"reason"`
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"created_at"`
+	// Kind, Type and ContractID are read from the dead-lettered envelope
+	// ("" when it cannot be decoded); Issue is the key of its
+	// DeadLetterIssue.
+	Kind       string `json:"kind"`
+	Type       string `json:"type"`
+	ContractID string `json:"contract_id"`
+	Issue      string `json:"issue"`
+	// ReceivedAt is when the receiver took the callback (from the
+	// envelope; null when it cannot be decoded).
+	ReceivedAt *time.Time      `json:"received_at"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
 }
 

@@ -62,6 +62,9 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 // settleApplied acks an applied event, after resolving the dead letter a
 // retry names.
 func (d *Dispatcher) settleApplied(ctx context.Context, dl delivery, delivered uint64, log zerolog.Logger) {
+	if dl.env != nil {
+		d.cfg.Failures.Succeeded(dl.env.Tenant)
+	}
 	if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
 		if delivered < uint64(d.cfg.MaxDeliver) {
 			log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
@@ -80,6 +83,9 @@ func (d *Dispatcher) settleApplied(ctx context.Context, dl delivery, delivered u
 func (d *Dispatcher) settleFailed(ctx context.Context, dl delivery, delivered uint64, err error, log zerolog.Logger) {
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
+	if !isPermanent && dl.env != nil {
+		d.cfg.Failures.Failed(dl.env.Tenant, reason, platformCode(err), err.Error())
+	}
 	// A full disk is retried for as long as it lasts (dead-lettering would
 	// drop completed contracts for want of space the operator can free);
 	// so is 契约锁 pacing us (rate limited, or the budget's wait ran out).

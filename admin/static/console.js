@@ -106,34 +106,70 @@
   }
 
   // ---------- overview ----------
+  // fmtT fills a message's {name} slots.
+  function fmtT(key, vals) { return T(key).replace(/\{(\w+)\}/g, (m, k) => (k in vals ? vals[k] : m)); }
+  function hintText(h) { return h ? T('hint.' + h) : T('hint.none'); }
+  // showOverview draws one /overview answer; the page reads it again
+  // every 5 s, so a failure shows within seconds of starting.
+  function showOverview(ov) {
+    const set = (id, v) => { $(id).textContent = v; };
+    const tbody = $('#ov-tenants tbody');
+    set('#ov-throughput', ov.callbacks_per_min ?? '—');
+    set('#ov-throughput-sub', T('overview.per_min'));
+    set('#ov-lag', ov.lag ?? '—');
+    set('#ov-lag-sub', T('overview.lag_hint'));
+    set('#ov-retrying', ov.unacked ?? '—');
+    set('#ov-retrying-sub', (ov.redelivered ?? 0) + ' ' + T('overview.redelivered') + ' · ' + T('overview.retrying_hint'));
+    $('#ov-retrying').classList.toggle('warn', (ov.redelivered ?? 0) > 0);
+    set('#ov-dlq', ov.dlq_depth ?? ov.dead_letters ?? '—');
+    $('#ov-dlq').classList.toggle('warn', (ov.dlq_depth ?? ov.dead_letters ?? 0) > 0);
+    const d = ov.documents || {};
+    set('#ov-docs', d.pending ?? 0);
+    set('#ov-docs-sub', (d.failed ?? 0) + ' ' + T('overview.failed'));
+    const lr = ov.last_reconcile;
+    set('#ov-reconcile', lr ? fmtTime(lr.finished_at || lr.started_at) : T('overview.never'));
+    if (lr) set('#ov-reconcile-sub', T('overview.checked') + ' ' + (lr.checked ?? '—'));
+    const cc = ov.certifications || {};
+    set('#ov-certs', cc.unconfirmed ?? 0);
+    set('#ov-certs-sub', (cc.pending ?? 0) + ' ' + T('overview.pending_certs'));
+    $('#ov-certs').classList.toggle('warn', (cc.unconfirmed ?? 0) > 0);
+    const deg = $('#ov-degraded');
+    if (ov.degraded) {
+      const n = Math.max(0, Math.round((Date.now() - new Date(ov.degraded_since)) / 1000));
+      deg.textContent = T('overview.degraded') + ' ' + fmtT('overview.degraded_for', { n, since: fmtTime(ov.degraded_since) });
+      deg.hidden = false;
+    } else deg.hidden = true;
+    const failing = ov.failing || [];
+    $('#ov-failing-box').hidden = !failing.length;
+    const fb = $('#ov-failing tbody');
+    fb.replaceChildren();
+    for (const c of failing) {
+      fb.append(el('tr', { class: 'failing-row' + (c.platform ? ' platform' : '') }, el('td', {}, c.tenant), el('td', { class: 'mono' }, c.reason),
+        el('td', { class: 'mono' }, c.code || '—'), el('td', {}, c.failures), el('td', {}, fmtTime(c.first_seen)),
+        el('td', { class: 'reason' }, c.last_error), el('td', { class: 'hint-cell' }, hintText(c.hint))));
+    }
+    tbody.replaceChildren();
+    for (const t of ov.tenants || []) {
+      const unconfirmed = t.unconfirmed_certifications ?? 0;
+      tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0),
+        el('td', {}, unconfirmed ? el('a', { class: 'badge cert-unconfirmed', href: '/console/certifications' + qs({ tenant: t.tenant, confirmed: 'false' }) }, unconfirmed) : 0),
+        el('td', {}, t.pending_certifications ?? 0)));
+    }
+    set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
+  }
   async function overview() {
     const set = (id, v) => { $(id).textContent = v; };
     const tbody = $('#ov-tenants tbody');
     let ov = null;
     try { ov = await api('/overview'); } catch (e) { if (e.status !== 404) showError(e); }
     if (ov) {
-      set('#ov-throughput', ov.callbacks_per_min ?? '—');
-      set('#ov-throughput-sub', T('overview.per_min'));
-      set('#ov-lag', ov.lag ?? '—');
-      set('#ov-lag-sub', T('overview.lag_hint'));
-      set('#ov-dlq', ov.dlq_depth ?? ov.dead_letters ?? '—');
-      const d = ov.documents || {};
-      set('#ov-docs', d.pending ?? 0);
-      set('#ov-docs-sub', (d.failed ?? 0) + ' ' + T('overview.failed'));
-      const lr = ov.last_reconcile;
-      set('#ov-reconcile', lr ? fmtTime(lr.finished_at || lr.started_at) : T('overview.never'));
-      if (lr) set('#ov-reconcile-sub', T('overview.checked') + ' ' + (lr.checked ?? '—'));
-      const cc = ov.certifications || {};
-      set('#ov-certs', cc.unconfirmed ?? 0);
-      set('#ov-certs-sub', (cc.pending ?? 0) + ' ' + T('overview.pending_certs'));
-      $('#ov-certs').classList.toggle('warn', (cc.unconfirmed ?? 0) > 0);
-      for (const t of ov.tenants || []) {
-        const unconfirmed = t.unconfirmed_certifications ?? 0;
-        tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0),
-          el('td', {}, unconfirmed ? el('a', { class: 'badge cert-unconfirmed', href: '/console/certifications' + qs({ tenant: t.tenant, confirmed: 'false' }) }, unconfirmed) : 0),
-          el('td', {}, t.pending_certifications ?? 0)));
-      }
-      set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
+      showOverview(ov);
+      if (window.qyCharts) window.qyCharts();
+      const again = async () => {
+        try { showOverview(await api('/overview')); $('#flash').hidden = true; } catch (e) { showError(e); }
+        setTimeout(again, 5000);
+      };
+      setTimeout(again, 5000);
       return;
     }
     // Without /overview: what the read routes tell.

@@ -59,6 +59,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		registerSyncMetrics(reg, svc.Conn.Embedded.Syncer())
 	}
 	registerSyncMode(reg, syncInfoOf(svc.Conn))
+	if roles.Dispatcher {
+		registerFailureMetrics(reg, svc.Failures)
+	}
 	handler, err := svc.handler(roles, reg)
 	if err != nil {
 		return err
@@ -101,7 +104,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 // receiver's callback routes when it runs.
 func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
 	mux := http.NewServeMux()
-	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails()})
+	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails(),
+		MoreDetails: degradedDetails(s.Failures)})
 	if roles.Receiver {
 		rc, err := s.NewReceiver(reg)
 		if err != nil {

@@ -84,10 +84,25 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T) *stack { t.Helper(); return startStackWith(t, stackOptions{}) }
+
+// stackOptions vary the stack.
+type stackOptions struct {
+	// platform, when set, wraps the fake's URL: the open API is called at
+	// the URL it returns (a switchable proxy).
+	platform func(fakeURL string) string
+	// vars override the environment.
+	vars map[string]string
+}
+
+func startStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	fake := qystest.NewServer()
 	t.Cleanup(fake.Close)
+	apiURL := fake.URL
+	if o.platform != nil {
+		apiURL = o.platform(fake.URL)
+	}
 	env := natstest.New(t)
 	adminAddr := freeAddr(t)
 	s := natstest.TestStreamSettings()
@@ -97,8 +112,11 @@ func startStack(t *testing.T) *stack {
 		"QYSHOOK_NATS_URL":           env.URL, "QYSHOOK_NATS_NAMESPACE": env.Names.Namespace,
 		"QYSHOOK_STREAM_MAX_BYTES": strconv.FormatInt(s.MaxBytes, 10), "QYSHOOK_STREAM_MAX_AGE": s.MaxAge.String(),
 		"QYSHOOK_DUPLICATE_WINDOW": s.DuplicateWindow.String(),
-		"QYSHOOK_QYS_BASE_URL":     fake.URL, "QYSHOOK_QYS_APP_TOKEN": fake.AppToken, "QYSHOOK_QYS_APP_SECRET": fake.AppSecret,
+		"QYSHOOK_QYS_BASE_URL":     apiURL, "QYSHOOK_QYS_APP_TOKEN": fake.AppToken, "QYSHOOK_QYS_APP_SECRET": fake.AppSecret,
 		"QYSHOOK_ADMIN_ADDR": adminAddr, "QYSHOOK_ADMIN_TOKEN": bOperator, "QYSHOOK_ADMIN_VIEWER_TOKEN": bViewer,
+	}
+	for k, v := range o.vars {
+		vars[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
