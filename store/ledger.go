@@ -303,6 +303,12 @@ type DeadLetter struct {
 	Deliveries int
 	Payload    []byte
 	CreatedAt  time.Time
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none). Retries counts the retries of the event so far;
+	// FirstFailedAt is when it was first dead-lettered (nil: this time).
+	RetryOf       int64
+	Retries       int
+	FirstFailedAt *time.Time
 }
 
 // ContractChange applies one contract event. The store records Event and,
