@@ -204,6 +204,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/events", "/events?tenant=default&contract_id=c1", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Event])},
 		{"GET", "/dead-letters", "/dead-letters", op, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetter])},
 		{"GET", "/dead-letters/{id}", fmt.Sprintf("/dead-letters/%d", dls[0]), op, nil, http.StatusOK, new(adminapi.DeadLetter)},
+		{"GET", "/dead-letters/issues", "/dead-letters/issues", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetterIssue])},
 		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
 		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
 		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},

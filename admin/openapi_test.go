@@ -79,6 +79,7 @@ var answerTypes = map[string]any{
 	"GET /events 200":                                  adminapi.Page[adminapi.Event]{},
 	"GET /dead-letters 200":                            adminapi.Page[adminapi.DeadLetter]{},
 	"GET /dead-letters/{id} 200":                       adminapi.DeadLetter{},
+	"GET /dead-letters/issues 200":                     adminapi.Page[adminapi.DeadLetterIssue]{},
 	"GET /streams 200":                                 adminapi.Page[adminapi.Stream]{},
 	"GET /documents 200":                               adminapi.Page[adminapi.QueuedDocument]{},
 	"GET /overview 200":                                adminapi.Overview{},
@@ -103,6 +104,7 @@ var answerTypes = map[string]any{
 	"component Error":                                  adminapi.ErrorBody{},
 	"component ReplayReport (Job.report)":              adminapi.ReplayReport{},
 	"component ReconcileRun (Overview.last_reconcile)": adminapi.ReconcileRun{},
+	"component FailingCause (Overview.failing)":        adminapi.FailingCause{},
 }
 
 // rawAs names the type a json.RawMessage field holds when the document

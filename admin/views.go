@@ -92,7 +92,7 @@ func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) adminapi.DeadLet
 	v := adminapi.DeadLetter{
 		ID: d.ID, EventID: d.EventID, Tenant: d.Tenant, Consumer: d.Consumer, Subject: d.Subject,
 		StreamSeq: d.StreamSeq, Reason: maskText(d.Reason, unmasked), Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
-		Issue: issueKey(&d),
+		Issue: issueKey(&d), RetryOf: d.RetryOf, Retries: d.Retries, FirstFailedAt: utc(d.FirstFailedAt),
 	}
 	if e := envelopeOf(&d); e != nil {
 		v.Kind, v.Type, v.ContractID = e.Kind, e.Type, e.ContractID

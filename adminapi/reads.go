@@ -121,8 +121,14 @@ type DeadLetter struct {
 	Issue      string `json:"issue"`
 	// ReceivedAt is when the receiver took the callback (from the
 	// envelope; null when it cannot be decoded).
-	ReceivedAt *time.Time      `json:"received_at"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
+	ReceivedAt *time.Time `json:"received_at"`
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none); Retries counts the event's retries so far and
+	// FirstFailedAt is when it was first dead-lettered (null: this time).
+	RetryOf       int64           `json:"retry_of"`
+	Retries       int             `json:"retries"`
+	FirstFailedAt *time.Time      `json:"first_failed_at"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
 }
 
 // Stream is one JetStream stream of GET /streams and its consumers.
