@@ -72,7 +72,13 @@
     const s = u.toString();
     return s ? '?' + s : '';
   }
-  function badge(status) { return el('span', { class: 'badge s-' + String(status || '').toLowerCase() }, status || '—'); }
+  // word translates a code through the catalog ("status.SIGNING" …),
+  // the code itself when the catalog has no word for it.
+  function word(prefix, code) { const k = prefix + code; return code && k in MSGS ? MSGS[k] : (code || '—'); }
+  // badge shows a status once, as a word; the raw code is its title.
+  function badge(status) { return el('span', { class: 'badge s-' + String(status || '').toLowerCase(), title: status || '' }, word('status.', status)); }
+  function typeText(t) { return el('span', { title: t || '' }, word('type.', t)); }
+  function sourceText(s) { return word('source.', s); }
   // verdict shows an archived PDF's signature check; the problem is the
   // cell's title.
   function verdict(d) {
@@ -80,7 +86,6 @@
     const n = d.verify_signatures ? ' (' + d.verify_signatures + ')' : '';
     return el('span', { class: 'verdict v-' + d.verify_verdict, title: d.verify_problem || '' }, T('verify.' + d.verify_verdict) + n);
   }
-  function statusText(s) { const k = 'status.' + s; return k in MSGS ? MSGS[k] + ' (' + s + ')' : s; }
 
   // pager lists path with the query, appending rows; the "more" button
   // follows next_cursor.
@@ -249,7 +254,7 @@
         el('dt', {}, T('col.tenant')), el('dd', {}, c.tenant),
         el('dt', {}, T('col.contract_id')), el('dd', {}, c.id),
         el('dt', {}, T('col.biz_id')), el('dd', {}, c.biz_id || '—'),
-        el('dt', {}, T('col.status')), el('dd', { id: 'contract-status' }, badge(c.status), ' ', statusText(c.status)),
+        el('dt', {}, T('col.status')), el('dd', { id: 'contract-status' }, badge(c.status)),
         el('dt', {}, T('col.confirmed')), el('dd', {}, c.confirmed ? T('yes') : T('no')),
         el('dt', {}, T('col.updated')), el('dd', {}, fmtTime(c.updated_at)),
         el('dt', {}, T('col.completed')), el('dd', {}, fmtTime(c.completed_at))));
@@ -257,18 +262,28 @@
     // (the events applied), ledger changes and archive facts (the facts),
     // archived documents (their fetch time).
     const items = [];
+    // Dead letters of this contract, in place (and what retried them).
+    let dls = [];
+    try { dls = (await api('/dead-letters' + qs({ tenant: c.tenant, contract_id: c.id, limit: 500 }))).items; } catch (e) { if (e.status !== 404) showError(e); }
     for (const e of c.events || []) {
-      const kind = e.source === 'callback' ? 'callback' : (e.source === 'reconcile' ? 'confirm' : 'event');
-      items.push({ at: e.received_at, kind, title: T('timeline.' + kind) + ' · ' + e.type,
-        detail: T('timeline.source') + ' ' + e.source + ' · ' + T('timeline.applied') + ' ' + fmtTime(e.applied_at), id: e.id });
+      // A replay is shown when it was applied (its received time is the
+      // original's).
+      const replayed = e.source === 'replay';
+      const kind = e.source === 'callback' ? 'callback' : (e.source === 'reconcile' ? 'confirm' : (replayed ? 'replay' : 'event'));
+      items.push({ at: replayed ? e.applied_at : e.received_at, kind, title: T('timeline.' + kind) + ' · ' + word('type.', e.type),
+        detail: T('timeline.source') + ' ' + sourceText(e.source) + ' · ' + (replayed ? T('timeline.received') + ' ' + fmtTime(e.received_at) : T('timeline.applied') + ' ' + fmtTime(e.applied_at)), id: e.id });
+    }
+    for (const d of dls) {
+      items.push({ at: d.created_at, kind: 'dead', title: T('timeline.dead') + ' · ' + word('type.', d.type),
+        detail: fmtT('timeline.dead_detail', { id: d.id, n: d.deliveries }) + (d.retry_of ? ' · ' + fmtT('timeline.retry_failed', { id: d.retry_of }) : '') + ' · ' + d.reason, id: d.event_id });
     }
     for (const f of facts) {
       if (f.documents && f.documents.length) {
         items.push({ at: f.occurred_at, kind: 'fact', title: T('timeline.fact_docs') + ' · ' + f.documents.length, detail: '#' + f.seq + ' · ' + f.subject, id: f.id });
       } else {
         items.push({ at: f.occurred_at, kind: f.confirmed ? 'confirmed-change' : 'change',
-          title: T('timeline.change') + ' · ' + (f.previous_status || '∅') + ' → ' + f.status,
-          detail: '#' + f.seq + ' · ' + (f.confirmed ? T('timeline.confirmed') : T('timeline.unconfirmed')) + ' · ' + T('timeline.source') + ' ' + (f.source || '—'), id: f.id });
+          title: T('timeline.change') + ' · ' + (f.previous_status ? word('status.', f.previous_status) : '∅') + ' → ' + word('status.', f.status),
+          detail: '#' + f.seq + ' · ' + (f.confirmed ? T('timeline.confirmed') : T('timeline.unconfirmed')) + ' · ' + T('timeline.source') + ' ' + sourceText(f.source), id: f.id });
       }
     }
     for (const d of c.documents || []) {
@@ -290,7 +305,7 @@
         el('td', { class: 'mono sha' }, d.sha256 || '—'), el('td', {}, fmtTime(d.fetched_at)), el('td', {}, verdict(d)), el('td', {}, link)));
     }
     const sig = $('#signatories tbody');
-    for (const s of c.signatories || []) sig.append(el('tr', {}, el('td', {}, s.serial_no), el('td', {}, s.tenant_name), el('td', {}, s.tenant_type), el('td', {}, badge(s.status))));
+    for (const s of c.signatories || []) sig.append(el('tr', {}, el('td', {}, s.serial_no), el('td', {}, s.tenant_name), el('td', {}, word('tenanttype.', s.tenant_type)), el('td', {}, badge(s.status))));
   }
 
   // ---------- certifications ----------
@@ -353,35 +368,120 @@
   }
 
   // ---------- dead letters ----------
+  function contractHref(tenant, id) { return '/console/contracts/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(id); }
+  function retrySummary(r) {
+    return fmtT('dlq.retry_summary', { republished: r.republished ?? 0, selected: r.selected ?? 0, duplicates: r.duplicates ?? 0, failed: r.failed ?? 0 });
+  }
+  // copyButton copies text to the clipboard.
+  function copyButton(text) {
+    return el('button', { class: 'copy', type: 'button', title: T('action.copy'), 'data-copy': text, onclick: async (ev) => {
+      ev.preventDefault();
+      const b = ev.currentTarget;
+      try { await navigator.clipboard.writeText(text); } catch (e) {
+        const ta = el('textarea', {}, text); document.body.append(ta); ta.select();
+        try { document.execCommand('copy'); } catch (e2) { /* nothing more to try */ }
+        ta.remove();
+      }
+      b.textContent = T('action.copied');
+      setTimeout(() => { b.textContent = T('action.copy'); }, 1500);
+    } }, T('action.copy'));
+  }
   function deadLetters() {
     const tbody = $('#dead-letters tbody');
-    const reload = () => { tbody.replaceChildren(); return pager('/dead-letters', {}, tbody, row); };
-    function row(d) {
-      const tr = el('tr', { class: 'dl-row', 'data-id': d.id },
-        el('td', {}, d.id), el('td', {}, d.tenant), el('td', {}, d.consumer), el('td', { class: 'mono' }, d.subject),
-        el('td', { class: 'reason' }, d.reason), el('td', {}, d.deliveries), el('td', {}, fmtTime(d.created_at)));
-      if (operator) {
-        tr.append(el('td', { class: 'actions' },
-          el('button', { class: 'retry', onclick: () => retry(d.id) }, T('dlq.retry')), ' ',
-          el('button', { class: 'purge danger', onclick: () => purge(d) }, T('dlq.purge'))));
+    const box = $('#dl-issues');
+    const reload = async () => {
+      tbody.replaceChildren();
+      await Promise.all([loadIssues(), pager('/dead-letters', {}, tbody, row)]);
+    };
+    async function loadIssues() {
+      let r;
+      try { r = await api('/dead-letters/issues'); } catch (e) { showError(e); return; }
+      box.replaceChildren();
+      if (!r.items.length) { box.append(el('p', { class: 'hint', id: 'no-issues' }, T('dlq.no_issues'))); return; }
+      for (const is of r.items) {
+        const contracts = el('span', { class: 'issue-contracts' });
+        for (const c of is.contracts || []) contracts.append(el('a', { href: contractHref(is.tenant, c), class: 'mono' }, c), ' ');
+        if (is.contracts_affected > (is.contracts || []).length) contracts.append('…');
+        const card = el('div', { class: 'card issue', 'data-key': is.key },
+          el('div', { class: 'issue-head' }, el('span', { class: 'issue-count' }, is.count), ' ', T('dlq.count'), ' · ',
+            el('span', { class: 'mono' }, is.reason), is.code ? el('span', { class: 'badge code' }, is.code) : null,
+            ' · ', T('col.tenant'), ' ', is.tenant),
+          el('div', { class: 'hint' }, T('dlq.first_seen'), ' ', fmtTime(is.first_seen), ' · ', T('dlq.last_seen'), ' ', fmtTime(is.last_seen),
+            is.endpoint ? ' · ' + T('dlq.endpoint') + ' ' + is.endpoint : '', ' · ', is.contracts_affected, ' ', T('dlq.contracts_affected')),
+          el('div', { class: 'reason' }, is.error),
+          is.hint ? el('div', { class: 'fix-hint' }, hintText(is.hint)) : null,
+          el('div', {}, contracts));
+        if (operator) card.append(el('p', {}, el('button', { class: 'retry-group', onclick: () => retryGroup(is) }, T('dlq.retry_group'))));
+        box.append(card);
       }
+    }
+    function row(d) {
+      const contract = d.contract_id ? el('a', { href: contractHref(d.tenant, d.contract_id), class: 'mono dl-contract' }, d.contract_id) : '—';
+      const code = (d.reason || '').split(': ')[0];
+      const tr = el('tr', { class: 'dl-row', 'data-id': d.id },
+        el('td', {}, d.id, d.retry_of ? el('div', { class: 'badge retry-of' }, fmtT('dlq.retry_of', { id: d.retry_of })) : null),
+        el('td', {}, d.tenant), el('td', {}, typeText(d.type)), el('td', {}, contract),
+        el('td', { class: 'reason', title: d.reason }, code), el('td', {}, d.deliveries), el('td', {}, fmtTime(d.created_at)));
+      const actions = el('td', { class: 'actions' }, el('button', { class: 'details secondary', onclick: () => details(d, tr) }, T('dlq.details')));
+      if (operator) {
+        actions.append(' ', el('button', { class: 'retry', onclick: () => retry(d.id) }, T('dlq.retry')), ' ',
+          el('button', { class: 'purge danger', onclick: () => purge(d) }, T('dlq.purge')));
+      }
+      tr.append(actions);
       return tr;
+    }
+    async function details(d, tr) {
+      const next = tr.nextElementSibling;
+      if (next && next.classList.contains('dl-detail')) { next.remove(); return; }
+      let full;
+      try { full = await api('/dead-letters/' + d.id); } catch (e) { showError(e); return; }
+      const hist = el('ol', { class: 'dl-history' });
+      if (full.received_at) hist.append(el('li', {}, fmtTime(full.received_at), ' · ', T('dlq.h_received')));
+      if (full.first_failed_at) hist.append(el('li', {}, fmtTime(full.first_failed_at), ' · ', T('dlq.h_first_failed')));
+      if (full.retry_of) hist.append(el('li', {}, fmtT('dlq.h_retry_of', { id: full.retry_of, n: full.retries })));
+      hist.append(el('li', {}, fmtTime(full.created_at), ' · ', fmtT('dlq.h_dead', { n: full.deliveries })));
+      const cols = tr.children.length;
+      tr.after(el('tr', { class: 'dl-detail' }, el('td', { colspan: cols },
+        el('h3', {}, T('dlq.history')), hist,
+        el('h3', {}, T('dlq.error')), el('div', { class: 'reason' }, full.reason),
+        el('p', {}, 'event ', el('span', { class: 'mono' }, full.event_id), ' ', copyButton(full.event_id)),
+        el('h3', {}, operator ? T('dlq.payload') : T('dlq.payload_masked')),
+        el('pre', { class: 'json dl-payload' }, JSON.stringify(full.payload, null, 2)))));
+    }
+    // After a retry the dispatcher resolves the rows once it has applied
+    // them: refresh for a while until they are gone.
+    function refreshUntilGone(ids) {
+      let tries = 0;
+      const again = async () => {
+        if (!ids.some((id) => document.querySelector('.dl-row[data-id="' + id + '"]')) || ++tries > 30) return;
+        await reload();
+        setTimeout(again, 1000);
+      };
+      setTimeout(again, 500);
     }
     async function retry(id) {
       try {
         const r = await api('/dead-letters/' + id + '/retry', { method: 'POST' });
-        flash(T('dlq.retried') + ' ' + (r.republished ?? 0) + ' · ' + T('dlq.resolves_later'), 'ok');
+        flash(retrySummary(r) + ' ' + T('dlq.resolves_later'), 'ok');
         await reload();
-        // The dispatcher resolves the row once it has applied the event:
-        // refresh for a while until the row is gone.
-        let tries = 0;
-        const again = async () => {
-          if (!document.querySelector('.dl-row[data-id="' + id + '"]') || ++tries > 30) return;
-          await reload();
-          setTimeout(again, 1000);
-        };
-        setTimeout(again, 500);
+        refreshUntilGone([id]);
       } catch (e) { showError(e); }
+    }
+    async function retryGroup(is) {
+      let dry;
+      try { dry = await api('/dead-letters/retry', { method: 'POST', body: { issue: is.key, dry_run: true } }); } catch (e) { showError(e); return; }
+      const dlg = $('#group-dialog');
+      $('#group-title').textContent = fmtT('dlq.retry_group_confirm', { n: dry.selected });
+      dlg.onclose = async () => {
+        if (dlg.returnValue !== 'ok') return;
+        try {
+          const r = await api('/dead-letters/retry', { method: 'POST', body: { issue: is.key } });
+          flash(retrySummary(r) + ' ' + T('dlq.resolves_later'), 'ok');
+          await reload();
+          refreshUntilGone((dry.items || []).map((it) => it.id));
+        } catch (e) { showError(e); }
+      };
+      dlg.showModal();
     }
     function purge(d) {
       const dlg = $('#purge-dialog');
@@ -402,7 +502,12 @@
     const all = $('#retry-all');
     if (all) all.onclick = async () => {
       if (!confirm(T('dlq.retry_all_confirm'))) return;
-      try { const r = await api('/dead-letters/retry', { method: 'POST', body: { all: true } }); flash(T('dlq.retried') + ' ' + JSON.stringify(r), 'ok'); await reload(); } catch (e) { showError(e); }
+      try {
+        const r = await api('/dead-letters/retry', { method: 'POST', body: { all: true } });
+        flash(retrySummary(r) + ' ' + T('dlq.resolves_later'), 'ok');
+        await reload();
+        refreshUntilGone((r.items || []).map((it) => it.id));
+      } catch (e) { showError(e); }
     };
     reload();
   }
@@ -477,7 +582,7 @@
       $('#live-count').textContent = n;
       const link = d.contract_id ? el('a', { href: '/console/contracts/' + encodeURIComponent(d.tenant) + '/' + encodeURIComponent(d.contract_id) }, d.contract_id) : '—';
       tbody.prepend(el('tr', { class: 'live-row ev-' + kind }, el('td', {}, fmtTime(d.at)), el('td', {}, T('live.' + kind)), el('td', {}, d.tenant),
-        el('td', {}, d.kind), el('td', {}, d.type), el('td', {}, link), el('td', {}, d.status ? badge(d.status) : '—'), el('td', {}, d.actor || '')));
+        el('td', {}, d.kind), el('td', {}, typeText(d.type)), el('td', {}, link), el('td', {}, d.status ? badge(d.status) : '—'), el('td', {}, d.actor || '')));
       while (tbody.children.length > 500) tbody.lastChild.remove();
     };
     es.addEventListener('callback', add('callback'));
