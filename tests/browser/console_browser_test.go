@@ -391,7 +391,7 @@ func TestBrowserConsole(t *testing.T) {
 		if role := text(t, ctx, "#role"); role != "operator" {
 			t.Errorf("role shown %q", role)
 		}
-		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "default") || !strings.Contains(tenants, "COMPLETE") {
+		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "default") || !strings.Contains(tenants, "complete") {
 			t.Errorf("per-tenant table %q", tenants)
 		}
 		shot(t, ctx, "overview")
@@ -412,7 +412,7 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		do(t, ctx, "results", chromedp.WaitVisible(css(".contract-row")))
 		rows := eval[int](t, ctx, `document.querySelectorAll('.contract-row').length`)
-		if body := text(t, ctx, "#contracts tbody"); rows != 1 || !strings.Contains(body, lease) || !strings.Contains(body, "COMPLETE") {
+		if body := text(t, ctx, "#contracts tbody"); rows != 1 || !strings.Contains(body, lease) || !strings.Contains(body, "complete") {
 			t.Errorf("search 租赁: %d rows %q, want the lease alone", rows, body)
 		}
 		if v := get(t, ctx, "subject field", chromedp.Value(css("#f-subject"))); v != "租赁" {
@@ -525,16 +525,42 @@ func TestBrowserConsole(t *testing.T) {
 		shot(t, ctx, "live")
 	})
 
+	t.Run("DeadLetterIssues", func(t *testing.T) {
+		// Before: one row per dead letter, the same reason repeated, no
+		// contract, no payload. Now: one issue per cause with a count.
+		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".issue")))
+		if n := eval[int](t, ctx, `document.querySelectorAll('.issue').length`); n != 1 {
+			t.Fatalf("%d issues for two dead letters of one cause, want 1", n)
+		}
+		if c, hint := text(t, ctx, ".issue .issue-count"), text(t, ctx, ".issue .fix-hint"); c != "2" || !strings.Contains(hint, "does not know the contract") {
+			t.Errorf("issue count %q, hint %q", c, hint)
+		}
+		if links := eval[[]string](t, ctx, `[...document.querySelectorAll('.issue-contracts a')].map(a => a.textContent)`); len(links) != 2 {
+			t.Errorf("issue contracts %v, want both", links)
+		}
+		row := fmt.Sprintf(`.dl-row[data-id="%d"]`, s.deadLetters[0])
+		if href := attr(t, ctx, row+" a.dl-contract", "href"); !strings.HasSuffix(href, "/console/contracts/default/"+lateContract) {
+			t.Errorf("dead letter's contract link %q", href)
+		}
+		do(t, ctx, "details", chromedp.Click(css(row+" .details")), chromedp.WaitVisible(css(".dl-detail .dl-payload")))
+		if p := text(t, ctx, ".dl-detail .dl-payload"); !strings.Contains(p, lateContract) || !strings.Contains(p, `"contract_id"`) {
+			t.Errorf("payload %q", p)
+		}
+		if h := text(t, ctx, ".dl-detail .dl-history"); !strings.Contains(h, "dead-lettered after") || !strings.Contains(h, "received") {
+			t.Errorf("delivery history %q", h)
+		}
+		shot(t, ctx, "dead-letters")
+	})
+
 	t.Run("DeadLetterRetry", func(t *testing.T) {
 		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".dl-row")))
 		if n := eval[int](t, ctx, `document.querySelectorAll('.dl-row').length`); n != 2 {
 			t.Fatalf("%d dead letters listed, want 2", n)
 		}
 		id := fmt.Sprint(s.deadLetters[0])
-		shot(t, ctx, "dead-letters")
 		do(t, ctx, "retry", chromedp.Click(css(fmt.Sprintf(`.dl-row[data-id="%s"] .retry`, id))))
 		msg, class := flashText(t, ctx)
-		if !strings.Contains(class, "ok") || !strings.Contains(msg, "1") {
+		if !strings.Contains(class, "ok") || !strings.Contains(msg, "Republished 1 of 1") || strings.Contains(msg, "{") {
 			t.Fatalf("retry: %q (%s)", msg, class)
 		}
 		poll(t, ctx, fmt.Sprintf(`!document.querySelector('.dl-row[data-id="%s"]')`, id))
@@ -542,6 +568,34 @@ func TestBrowserConsole(t *testing.T) {
 			var c adminapi.ContractDetail
 			return s.apiGet(t, "/contracts/default/"+lateContract, &c) == http.StatusOK && c.Status == "SIGNING"
 		})
+	})
+
+	t.Run("RetryGroupFailsAgain", func(t *testing.T) {
+		// "Retry this group" counts first (a dry run), then retries; the
+		// unknown contract fails again and comes back linked to its
+		// predecessor (before: a new id, nothing linking the two).
+		old := s.deadLetters[1]
+		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".issue .retry-group")),
+			chromedp.Click(css(".issue .retry-group")), chromedp.WaitVisible(css("#group-dialog")))
+		if q := text(t, ctx, "#group-title"); !strings.Contains(q, "Retry 1 dead letters") {
+			t.Errorf("group retry question %q, want the dry run's count", q)
+		}
+		do(t, ctx, "confirm", chromedp.Click(css("#group-confirm")))
+		msg, class := flashText(t, ctx)
+		if !strings.Contains(class, "ok") || !strings.Contains(msg, "Republished 1 of 1") || strings.Contains(msg, "{") || len(msg) > 200 {
+			t.Fatalf("group retry flash: %q (%s)", msg, class)
+		}
+		// The page refreshes by itself until the new dead letter shows.
+		get(t, ctx, "the new dead letter, linked", chromedp.Poll[bool](
+			fmt.Sprintf(`[...document.querySelectorAll('.dl-row .retry-of')].some(b => b.textContent === 'retry of #%d')`, old),
+			chromedp.WithPollingTimeout(60*time.Second)))
+		var p adminapi.Page[adminapi.DeadLetter]
+		s.apiGet(t, "/dead-letters", &p)
+		if len(p.Items) != 1 || p.Items[0].RetryOf != old || p.Items[0].Retries != 1 || p.Items[0].FirstFailedAt == nil {
+			t.Fatalf("after the group retry: %+v", p.Items)
+		}
+		s.deadLetters[1] = p.Items[0].ID
+		shot(t, ctx, "dead-letter-retried-again")
 	})
 
 	t.Run("DeadLetterPurge", func(t *testing.T) {
