@@ -194,7 +194,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 
 	var overview adminapi.Overview
 	for _, c := range []routeCall{
-		{"GET", "/contracts", "/contracts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Contract])},
+		{"GET", "/contracts", "/contracts?total=true", op, nil, http.StatusOK, new(adminapi.ContractPage)},
 		{"GET", "/contracts/{tenant}/{id}", "/contracts/default/c1", op, nil, http.StatusOK, new(adminapi.ContractDetail)},
 		{"GET", "/contracts/{tenant}/{id}/facts", "/contracts/default/c1/facts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Fact])},
 		{"GET", "/certifications", "/certifications?tenant=default", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Certification])},

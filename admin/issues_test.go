@@ -11,6 +11,7 @@ import (
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/failures"
+	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -119,5 +120,45 @@ func TestFailingNowMasksViewers(t *testing.T) {
 	f.get(t, operatorToken, "/overview", &after)
 	if len(after.Failing) != 0 || after.Degraded != "" {
 		t.Errorf("after a success: failing %+v, degraded %q", after.Failing, after.Degraded)
+	}
+}
+
+// TestContractTotalsAndPrefix: GET /contracts?total=true counts what the
+// filters select over every page, and id_prefix finds ids by their start
+// (before: an exact id only, no total), on SQLite and PostgreSQL.
+func TestContractTotalsAndPrefix(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			f := newFixtureKind(t, kind)
+			for i := 0; i < 7; i++ {
+				MustApply(t, f.ledger, "default", fmt.Sprintf("31%02d", i), []string{"SIGNING", "COMPLETE"}[i%2], base.Add(time.Duration(i)*time.Hour))
+			}
+			MustApply(t, f.ledger, "default", "4100", "SIGNING", base)
+			var p adminapi.ContractPage
+			if st := f.get(t, viewerToken, "/contracts?limit=2&total=true", &p); st != http.StatusOK || p.Total == nil || *p.Total != 8 ||
+				len(p.Items) != 2 || p.NextCursor == "" {
+				t.Fatalf("first page: %d total %v, %d items", st, p.Total, len(p.Items))
+			}
+			var next adminapi.ContractPage
+			f.get(t, viewerToken, "/contracts?limit=2&total=true&cursor="+p.NextCursor, &next)
+			if next.Total == nil || *next.Total != 8 {
+				t.Errorf("second page total %v, want 8 (every page)", next.Total)
+			}
+			var pre adminapi.ContractPage
+			f.get(t, viewerToken, "/contracts?id_prefix=31&status=SIGNING&total=true", &pre)
+			if pre.Total == nil || *pre.Total != 4 || len(pre.Items) != 4 {
+				t.Errorf("prefix 31, SIGNING: total %v, %d items; want 4", pre.Total, len(pre.Items))
+			}
+			var since adminapi.ContractPage
+			f.get(t, viewerToken, "/contracts?total=true&updated_since="+base.Add(5*time.Hour).Format(time.RFC3339), &since)
+			if since.Total == nil || *since.Total != 2 {
+				t.Errorf("updated since +5 h: total %v, want 2", since.Total)
+			}
+			var none adminapi.ContractPage
+			f.get(t, viewerToken, "/contracts?id_prefix=3%25", &none)
+			if len(none.Items) != 0 || none.Total != nil {
+				t.Errorf("prefix 3%%: %d items (a LIKE pattern?), total %v without total=true", len(none.Items), none.Total)
+			}
+		})
 	}
 }

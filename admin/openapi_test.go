@@ -71,7 +71,7 @@ type oaDoc struct {
 // An operation the document lists and this table lacks fails the test, as
 // does an entry the document lacks.
 var answerTypes = map[string]any{
-	"GET /contracts 200":                               adminapi.Page[adminapi.Contract]{},
+	"GET /contracts 200":                               adminapi.ContractPage{},
 	"GET /contracts/{tenant}/{id} 200":                 adminapi.ContractDetail{},
 	"GET /contracts/{tenant}/{id}/facts 200":           adminapi.Page[adminapi.Fact]{},
 	"GET /certifications 200":                          adminapi.Page[adminapi.Certification]{},

@@ -17,6 +17,13 @@ type Contract struct {
 	CompletedAt *time.Time `json:"completed_at"`
 }
 
+// ContractPage is a page of GET /contracts with Total, the contracts the
+// filters select (all pages; absent when the ledger cannot count).
+type ContractPage struct {
+	Page[Contract]
+	Total *int64 `json:"total,omitempty"`
+}
+
 // ContractDetail is GET /contracts/{tenant}/{id}: the contract with its
 // detail (as the open API sent it, masked for viewers), signatories,
 // documents and the events applied to it, oldest first.

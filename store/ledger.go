@@ -361,6 +361,8 @@ type ContractFilter struct {
 	// ID and BizID select one contract id or business id; empty means any.
 	ID    string
 	BizID string
+	// IDPrefix selects the contract ids starting with it; empty means any.
+	IDPrefix string
 	// Subject selects subjects containing this text (case-insensitive for
 	// ASCII letters; '%' and '_' match themselves); empty means any.
 	Subject string
