@@ -42,7 +42,7 @@
     try { body = await resp.json(); } catch (e) { body = null; }
     if (!resp.ok) {
       const err = (body && body.error) || { code: 'http_' + resp.status, message: resp.statusText };
-      if (resp.status === 401) { location.href = '/console/login'; }
+      if (resp.status === 401) { location.href = '/console/login?expired=1&next=' + encodeURIComponent(location.pathname + location.search); }
       throw new APIError(resp.status, err.code, err.message);
     }
     return body;
@@ -222,21 +222,62 @@
   }
 
   // ---------- contracts ----------
+  // The statuses the filter offers (the catalog words of each).
+  const STATUSES = ['DRAFT', 'FILLING', 'SIGNING', 'COMPLETE', 'REJECTED', 'RECALLED', 'EXPIRED', 'FAILED', 'FORCE_END', 'END',
+    'FINISHED', 'INVALIDING', 'INVALIDED', 'TERMINATING', 'TERMINATED'];
+  // dayStart is a date input's day (local time) as an RFC 3339 instant.
+  function dayStart(v, plusDays) {
+    const [y, m, d] = v.split('-').map(Number);
+    return new Date(y, m - 1, d + (plusDays || 0)).toISOString().replace('.000Z', 'Z');
+  }
   function contracts() {
-    const params = {};
     const url = new URLSearchParams(location.search);
-    for (const [k, id] of [['subject', '#f-subject'], ['tenant', '#f-tenant'], ['status', '#f-status'], ['id', '#f-id'], ['biz_id', '#f-biz']]) {
+    const sel = $('#f-status');
+    for (const st of STATUSES) sel.append(el('option', { value: st }, word('status.', st)));
+    const params = { total: 'true' };
+    for (const [k, id] of [['subject', '#f-subject'], ['tenant', '#f-tenant'], ['status', '#f-status'], ['id_prefix', '#f-id'], ['biz_id', '#f-biz'],
+      ['from', '#f-from'], ['to', '#f-to'], ['limit', '#f-limit']]) {
       const v = (url.get(k) || '').trim();
-      $(id).value = v;
-      if (v) params[k] = k === 'status' ? v.toUpperCase() : v;
+      if (v) $(id).value = k === 'status' ? v.toUpperCase() : v;
+      if (!v) continue;
+      if (k === 'from') params.updated_since = dayStart(v);
+      else if (k === 'to') params.updated_before = dayStart(v, 1);
+      else params[k] = k === 'status' ? v.toUpperCase() : v;
     }
-    pager('/contracts', params, $('#contracts tbody'), (c) => el('tr', { class: 'contract-row' },
-      el('td', {}, c.tenant),
-      el('td', {}, el('a', { href: '/console/contracts/' + encodeURIComponent(c.tenant) + '/' + encodeURIComponent(c.id), class: 'contract-link' }, c.id)),
-      el('td', {}, c.subject),
-      el('td', {}, badge(c.status)),
-      el('td', {}, c.confirmed ? T('yes') : T('no')),
-      el('td', {}, fmtTime(c.updated_at))));
+    // An old link's exact id still works.
+    if (url.get('id')) params.id = url.get('id').trim();
+    const size = Number($('#f-limit').value) || 50;
+    params.limit = size;
+    const tbody = $('#contracts tbody');
+    const stack = [''];
+    let next = '';
+    async function load() {
+      const p = Object.assign({}, params);
+      if (stack[stack.length - 1]) p.cursor = stack[stack.length - 1];
+      let body;
+      try { body = await api('/contracts' + qs(p)); } catch (e) { showError(e); return; }
+      tbody.replaceChildren();
+      for (const c of body.items) {
+        tbody.append(el('tr', { class: 'contract-row' },
+          el('td', {}, c.tenant),
+          el('td', {}, el('a', { href: contractHref(c.tenant, c.id), class: 'contract-link mono' }, c.id), copyButton(c.id)),
+          el('td', {}, c.subject),
+          el('td', {}, badge(c.status)),
+          el('td', {}, c.confirmed ? T('yes') : T('no')),
+          el('td', {}, fmtTime(c.updated_at))));
+      }
+      if (!body.items.length) tbody.append(el('tr', { class: 'empty' }, el('td', { colspan: 6 }, T('list.empty'))));
+      next = body.next_cursor || '';
+      const total = body.total ?? null;
+      if (total !== null) $('#contracts-total').textContent = fmtT('contracts.total', { n: total });
+      const pages = total !== null ? Math.max(1, Math.ceil(total / size)) : '?';
+      $('#page-info').textContent = fmtT('contracts.page', { p: stack.length, n: pages });
+      $('#page-prev').disabled = stack.length <= 1;
+      $('#page-next').disabled = !next;
+    }
+    $('#page-next').onclick = () => { if (next) { stack.push(next); load(); } };
+    $('#page-prev').onclick = () => { if (stack.length > 1) { stack.pop(); load(); } };
+    return load();
   }
 
   // ---------- one contract: the timeline ----------
@@ -252,7 +293,7 @@
       el('h2', {}, c.subject || c.id),
       el('dl', { class: 'kv' },
         el('dt', {}, T('col.tenant')), el('dd', {}, c.tenant),
-        el('dt', {}, T('col.contract_id')), el('dd', {}, c.id),
+        el('dt', {}, T('col.contract_id')), el('dd', {}, el('span', { class: 'mono' }, c.id), copyButton(c.id)),
         el('dt', {}, T('col.biz_id')), el('dd', {}, c.biz_id || '—'),
         el('dt', {}, T('col.status')), el('dd', { id: 'contract-status' }, badge(c.status)),
         el('dt', {}, T('col.confirmed')), el('dd', {}, c.confirmed ? T('yes') : T('no')),
@@ -302,7 +343,7 @@
         ? el('a', { href: '/console' + base + '/documents/' + encodeURIComponent(d.id), class: 'download', download: '' }, T('action.download'))
         : (d.sha256 ? el('span', { class: 'hint' }, T('timeline.operator_download')) : el('span', { class: 'hint' }, T('timeline.not_archived')));
       docs.append(el('tr', { class: 'doc-row' }, el('td', {}, d.title || d.id), el('td', {}, d.sha256 ? fmtSize(d.size) : '—'),
-        el('td', { class: 'mono sha' }, d.sha256 || '—'), el('td', {}, fmtTime(d.fetched_at)), el('td', {}, verdict(d)), el('td', {}, link)));
+        el('td', {}, el('span', { class: 'mono sha' }, d.sha256 || '—'), d.sha256 ? copyButton(d.sha256) : null), el('td', {}, fmtTime(d.fetched_at)), el('td', {}, verdict(d)), el('td', {}, link)));
     }
     const sig = $('#signatories tbody');
     for (const s of c.signatories || []) sig.append(el('tr', {}, el('td', {}, s.serial_no), el('td', {}, s.tenant_name), el('td', {}, word('tenanttype.', s.tenant_type)), el('td', {}, badge(s.status))));
@@ -589,6 +630,14 @@
     es.addEventListener('fact', add('fact'));
   }
 
-  const pages = { overview, contracts, contract, certifications, certification, 'dead-letters': deadLetters, replay, live };
+  // ---------- audit ----------
+  function audit() {
+    pager('/audit', { limit: 100 }, $('#audit tbody'), (e) => el('tr', { class: 'audit-row' + (e.outcome === 'ok' || e.outcome === 'accepted' || e.outcome === 'dry_run' ? '' : ' failed') },
+      el('td', {}, e.id), el('td', {}, fmtTime(e.at)), el('td', { class: 'mono' }, e.who), el('td', { class: 'mono' }, e.action),
+      el('td', { class: 'mono reason' }, JSON.stringify(e.selector)), el('td', {}, e.count), el('td', {}, e.outcome),
+      el('td', { class: 'mono' }, e.job_id || '—')));
+  }
+
+  const pages = { audit, overview, contracts, contract, certifications, certification, 'dead-letters': deadLetters, replay, live };
   if (pages[page]) pages[page]();
 })();
