@@ -377,8 +377,8 @@ func TestBrowserConsole(t *testing.T) {
 
 	t.Run("Login", func(t *testing.T) {
 		do(t, ctx, "a page without a session", chromedp.Navigate(base+"/console/contracts"), chromedp.WaitVisible(css("#token")))
-		if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
-			t.Fatalf("without a session the console is at %s, want the login page", loc)
+		if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/login?next=%2Fconsole%2Fcontracts") {
+			t.Fatalf("without a session the console is at %s, want the login page (returning to the contracts)", loc)
 		}
 		shot(t, ctx, "login")
 		do(t, ctx, "wrong token", chromedp.SendKeys(css("#token"), "not-a-valid-token-xyz"), chromedp.Click(css("#login-submit")),
@@ -525,6 +525,8 @@ func TestBrowserConsole(t *testing.T) {
 		shot(t, ctx, "live")
 	})
 
+	t.Run("Volume", func(t *testing.T) { testVolume(t, ctx, s) })
+
 	t.Run("DeadLetterIssues", func(t *testing.T) {
 		// Before: one row per dead letter, the same reason repeated, no
 		// contract, no payload. Now: one issue per cause with a count.
@@ -621,6 +623,10 @@ func TestBrowserConsole(t *testing.T) {
 			t.Errorf("%d dead letters left after the retry and the purge", len(p.Items))
 		}
 	})
+
+	t.Run("Audit", func(t *testing.T) { testAudit(t, ctx, s) })
+	t.Run("Narrow", func(t *testing.T) { testNarrow(t, ctx, s) })
+	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, ctx, s) })
 
 	t.Run("Replay", func(t *testing.T) {
 		do(t, ctx, "replay page", chromedp.Navigate(base+"/console/replay"), chromedp.WaitVisible(css("#dry-run")),
