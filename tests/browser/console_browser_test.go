@@ -658,7 +658,26 @@ func TestBrowserConsole(t *testing.T) {
 			t.Errorf("title after the switch = %q, want 概览", title)
 		}
 		poll(t, ctx, `document.querySelector('#ov-lag').textContent !== '…' && document.querySelectorAll('#ov-tenants tbody tr').length > 0`)
+		// Statuses in Chinese (before: COMPLETE, SIGNING left in English).
+		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "已完成") || strings.Contains(tenants, "COMPLETE") {
+			t.Errorf("per-tenant statuses in Chinese: %q", tenants)
+		}
 		shot(t, ctx, "overview-zh")
+		// One contract: the status once, as a word; types and sources in
+		// Chinese on the timeline; no untranslated key anywhere.
+		do(t, ctx, "the lease in Chinese", chromedp.Navigate(base+"/console/contracts/default/"+lease), chromedp.WaitVisible(css(".tl-callback")))
+		if st := text(t, ctx, "#contract-status"); st != "已完成" {
+			t.Errorf("contract status %q, want 已完成 once", st)
+		}
+		if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "来源 回调") || strings.Contains(tl, "SEND_SIGNING") {
+			t.Errorf("timeline in Chinese: %q", tl)
+		}
+		for _, p := range []string{"/console/contracts/default/" + lease, "/console/dead-letters", "/console/contracts", "/console/audit", "/console/"} {
+			do(t, ctx, p, chromedp.Navigate(base+p), chromedp.Sleep(500*time.Millisecond))
+			if keys := eval[[]string](t, ctx, `document.body.innerText.match(/![a-z_-]+\.[a-z_.-]+/g) || []`); len(keys) > 0 {
+				t.Errorf("%s in Chinese shows untranslated keys %v", p, keys)
+			}
+		}
 		do(t, ctx, "certifications in Chinese", chromedp.Navigate(base+"/console/certifications?tenant=default&confirmed=false"),
 			chromedp.WaitVisible(css(".cert-row")))
 		if c := text(t, ctx, ".cert-row .cert-state"); c != "认证成功 未确认 (not_found)" {
