@@ -205,6 +205,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/dead-letters", "/dead-letters", op, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetter])},
 		{"GET", "/dead-letters/{id}", fmt.Sprintf("/dead-letters/%d", dls[0]), op, nil, http.StatusOK, new(adminapi.DeadLetter)},
 		{"GET", "/dead-letters/issues", "/dead-letters/issues", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetterIssue])},
+		{"GET", "/activity", "/activity?window=24h", vw, nil, http.StatusOK, new(adminapi.Activity)},
 		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
 		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
 		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/failures"
@@ -161,4 +162,28 @@ func TestContractTotalsAndPrefix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testActivity is a recorder with a received callback and a lag.
+func testActivity() *activity.Recorder {
+	r := activity.New()
+	r.Add(activity.Received, "default", 3)
+	r.Set(activity.Lag, "", 2)
+	return r
+}
+
+// TestActivity: GET /activity answers the recorder's window (an hour by
+// minutes, a day by 15 minutes) and refuses another window.
+func TestActivity(t *testing.T) {
+	f, _ := newWriteFixture(t, nil)
+	var v adminapi.Activity
+	if st := f.get(t, viewerToken, "/activity", &v); st != http.StatusOK || v.Window != "1h" || v.Step != 60 || len(v.Series) != 2 ||
+		v.Series[0].Name != "received" || v.Series[0].Tenant != "default" || len(v.Series[0].Points) != 60 || v.Series[0].Points[59] != 3 {
+		t.Errorf("an hour: %d %+v", st, v)
+	}
+	var day adminapi.Activity
+	if f.get(t, viewerToken, "/activity?window=24h", &day); day.Step != 900 || len(day.Series) != 2 || len(day.Series[1].Points) != 96 {
+		t.Errorf("a day: %+v", day)
+	}
+	f.wantError(t, http.MethodGet, viewerToken, "/activity?window=7d", http.StatusBadRequest, adminapi.CodeBadRequest)
 }

@@ -84,6 +84,7 @@ var answerTypes = map[string]any{
 	"GET /documents 200":                               adminapi.Page[adminapi.QueuedDocument]{},
 	"GET /overview 200":                                adminapi.Overview{},
 	"GET /audit 200":                                   adminapi.Page[adminapi.AuditEntry]{},
+	"GET /activity 200":                                adminapi.Activity{},
 	"POST /dead-letters/retry 200":                     adminapi.RetryResult{},
 	"POST /dead-letters/retry body":                    adminapi.RetryRequest{},
 	"POST /dead-letters/{id}/retry 200":                adminapi.RetryResult{},

@@ -35,6 +35,7 @@ func (a *API) table() []route {
 		{http.MethodGet, "/documents", RoleViewer, a.listDocuments},
 		{http.MethodGet, "/overview", RoleViewer, a.overview},
 		{http.MethodGet, "/audit", RoleViewer, a.listAudit},
+		{http.MethodGet, "/activity", RoleViewer, a.getActivity},
 		{http.MethodPost, "/dead-letters/retry", RoleOperator, a.retryDeadLetters},
 		{http.MethodPost, "/dead-letters/{id}/retry", RoleOperator, a.retryDeadLetter},
 		{http.MethodPost, "/dead-letters/{id}/purge", RoleOperator, a.purgeDeadLetter},

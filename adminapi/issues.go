@@ -44,3 +44,22 @@ type DeadLetterIssue struct {
 	// for viewers).
 	Error string `json:"error"`
 }
+
+// Activity is GET /activity: the last hour (window "1h", steps of a
+// minute) or day ("24h", steps of 15 minutes) of the series received,
+// refused (per tenant), applied, retried, dead_lettered (all tenants,
+// tenant "") and lag (the highest in each step), from this process's
+// metrics since it started.
+type Activity struct {
+	Window string           `json:"window"`
+	Step   int              `json:"step_seconds"`
+	Start  time.Time        `json:"start"`
+	Series []ActivitySeries `json:"series"`
+}
+
+// ActivitySeries is one series of an Activity, one point per step.
+type ActivitySeries struct {
+	Name   string    `json:"name"`
+	Tenant string    `json:"tenant"`
+	Points []float64 `json:"points"`
+}

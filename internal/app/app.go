@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
@@ -47,6 +48,9 @@ type Services struct {
 	// Failures is what the dispatcher is retrying now, by cause: read by
 	// the admin overview, /readyz's details and the degraded metric.
 	Failures *failures.Tracker
+	// Activity is a day of per-minute figures for the console's charts,
+	// sampled from this process's metrics while Run runs.
+	Activity *activity.Recorder
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.
@@ -79,7 +83,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 	if err != nil {
 		return nil, err
 	}
-	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir), Failures: failures.New(0)}
+	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir), Failures: failures.New(0), Activity: activity.New()}
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -81,6 +81,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		_ = adm.Shutdown(ctx)
 		return err
 	}
+	actx, stopActivity := context.WithCancel(ctx)
+	defer stopActivity()
+	go sampleActivity(actx, reg, svc.Activity)
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
