@@ -162,6 +162,61 @@
     }
     set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
   }
+  // ---------- charts: small SVGs drawn here, no library ----------
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  function svgEl(tag, attrs) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    return e;
+  }
+  const CHARTS = ['received', 'applied', 'refused', 'retried', 'dead_lettered', 'lag'];
+  const CHART_COLORS = { received: '#1f5eff', applied: '#12805c', refused: '#c4320a', retried: '#b54708', dead_lettered: '#b42318', lag: '#7a5af8' };
+  function chartSVG(points, color, stepSec, start) {
+    const w = 300, h = 80, pad = 2;
+    const svg = svgEl('svg', { viewBox: '0 0 ' + w + ' ' + h, role: 'img', preserveAspectRatio: 'none' });
+    const max = Math.max(1, ...points);
+    const n = points.length;
+    const x = (i) => pad + (n > 1 ? i * (w - 2 * pad) / (n - 1) : 0);
+    const y = (v) => h - pad - v * (h - 2 * pad) / max;
+    svg.append(svgEl('line', { x1: 0, y1: h - pad, x2: w, y2: h - pad, stroke: '#e4e7ec', 'stroke-width': 1 }));
+    const d = points.map((v, i) => (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1)).join(' ');
+    svg.append(svgEl('path', { d: d + ' L' + x(n - 1).toFixed(1) + ' ' + (h - pad) + ' L' + x(0) + ' ' + (h - pad) + ' Z', fill: color, 'fill-opacity': 0.12, stroke: 'none' }));
+    svg.append(svgEl('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.5, 'vector-effect': 'non-scaling-stroke' }));
+    const title = svgEl('title', {});
+    title.textContent = fmtTime(start) + ' … ' + fmtTime(new Date(new Date(start).getTime() + n * stepSec * 1000).toISOString());
+    svg.append(title);
+    return svg;
+  }
+  let chartWindow = '1h', chartTenant = '';
+  async function charts() {
+    const box = $('#ov-charts');
+    if (!box) return;
+    let a;
+    try { a = await api('/activity' + qs({ window: chartWindow })); } catch (e) { box.hidden = true; return; }
+    box.hidden = false;
+    const tenants = [...new Set(a.series.filter((s) => s.tenant).map((s) => s.tenant))].sort();
+    const sel = el('select', { id: 'chart-tenant', onchange: (ev) => { chartTenant = ev.target.value; charts(); } },
+      el('option', { value: '' }, T('charts.all_tenants')), ...tenants.map((t) => el('option', { value: t }, t)));
+    sel.value = chartTenant;
+    const btn = (w, label) => el('button', { type: 'button', id: 'chart-' + w, class: w === chartWindow ? '' : 'secondary',
+      onclick: () => { chartWindow = w; charts(); } }, T(label));
+    const grid = el('div', { class: 'charts' });
+    const n = a.window === '24h' ? 96 : 60;
+    for (const name of CHARTS) {
+      const pts = new Array(n).fill(0);
+      for (const s of a.series) {
+        if (s.name !== name || (chartTenant && s.tenant && s.tenant !== chartTenant)) continue;
+        s.points.forEach((v, i) => { pts[i] = name === 'lag' ? Math.max(pts[i], v) : pts[i] + v; });
+      }
+      const total = pts.reduce((x, y) => x + y, 0), max = Math.max(0, ...pts);
+      const fig = name === 'lag' ? fmtT('charts.max', { n: max }) : fmtT('charts.total', { n: total });
+      grid.append(el('figure', { class: 'chart', 'data-series': name, 'data-total': name === 'lag' ? max : total },
+        el('figcaption', {}, el('span', { class: 'chart-name' }, T('charts.' + name)), ' ', el('span', { class: 'chart-figure' }, fig)),
+        chartSVG(pts, CHART_COLORS[name], a.step_seconds, a.start)));
+    }
+    box.replaceChildren(el('div', { class: 'chart-head' }, el('h2', {}, T('charts.title')), btn('1h', 'charts.hour'), btn('24h', 'charts.day'), sel),
+      grid, el('p', { class: 'hint' }, T('charts.since_start')));
+  }
   async function overview() {
     const set = (id, v) => { $(id).textContent = v; };
     const tbody = $('#ov-tenants tbody');
@@ -169,9 +224,11 @@
     try { ov = await api('/overview'); } catch (e) { if (e.status !== 404) showError(e); }
     if (ov) {
       showOverview(ov);
-      if (window.qyCharts) window.qyCharts();
+      charts();
+      let ticks = 0;
       const again = async () => {
         try { showOverview(await api('/overview')); $('#flash').hidden = true; } catch (e) { showError(e); }
+        if (++ticks % 6 === 0) charts();
         setTimeout(again, 5000);
       };
       setTimeout(again, 5000);

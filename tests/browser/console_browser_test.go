@@ -651,6 +651,47 @@ func TestBrowserConsole(t *testing.T) {
 		do(t, ctx, "the job is listed", chromedp.WaitVisible(css(".job-row")))
 	})
 
+	t.Run("Charts", func(t *testing.T) {
+		// A callback with a wrong signature: refused.
+		resp, err := http.Post(s.receiver+"/callbacks/default/contract", "application/json", strings.NewReader(`{"sign":"forged"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("a forged callback answered %d", resp.StatusCode)
+		}
+		// The metrics are sampled every 10 s: wait for the callbacks of
+		// the seed to be counted, then read the charts.
+		waitFor(t, "the activity figures", func() bool {
+			var a adminapi.Activity
+			if s.apiGet(t, "/activity", &a) != http.StatusOK {
+				return false
+			}
+			have := map[string]bool{}
+			for _, se := range a.Series {
+				for _, p := range se.Points {
+					if p > 0 {
+						have[se.Name] = true
+					}
+				}
+			}
+			return have["received"] && have["applied"] && have["dead_lettered"] && have["refused"]
+		})
+		do(t, ctx, "overview", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css(`figure.chart[data-series="received"] svg path`)))
+		totals := eval[map[string]float64](t, ctx, `Object.fromEntries([...document.querySelectorAll('figure.chart')].map(f => [f.dataset.series, Number(f.dataset.total)]))`)
+		for _, name := range []string{"received", "applied", "refused", "dead_lettered"} {
+			if totals[name] <= 0 {
+				t.Errorf("chart %s: total %v, want the seed's", name, totals[name])
+			}
+		}
+		if len(totals) != 6 {
+			t.Errorf("charts %v, want six", totals)
+		}
+		do(t, ctx, "a day", chromedp.Click(css("#chart-24h")), chromedp.WaitVisible(css("#chart-24h:not(.secondary)")))
+		shot(t, ctx, "overview")
+	})
+
 	t.Run("ChineseAndViewer", func(t *testing.T) {
 		do(t, ctx, "switch to Chinese", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css("#lang-zh")),
 			chromedp.Click(css("#lang-zh")), chromedp.WaitVisible(css("#ov-lag")))
