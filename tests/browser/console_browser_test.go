@@ -649,6 +649,32 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatalf("confirm: %q", msg)
 		}
 		do(t, ctx, "the job is listed", chromedp.WaitVisible(css(".job-row")))
+		// The replayed events sit on the timeline at their applied time,
+		// after the originals (before: at the original's received time).
+		waitFor(t, "the replayed events applied", func() bool {
+			var c adminapi.ContractDetail
+			s.apiGet(t, "/contracts/default/"+lease, &c)
+			for _, e := range c.Events {
+				if e.Source == "replay" {
+					return true
+				}
+			}
+			return false
+		})
+		do(t, ctx, "the lease's timeline", chromedp.Navigate(base+"/console/contracts/default/"+lease), chromedp.WaitVisible(css(".tl-replay")))
+		kinds := eval[[]string](t, ctx, `[...document.querySelectorAll('#timeline li')].map(li => li.className.replace('tl tl-',''))`)
+		firstReplay, lastCallback := -1, -1
+		for i, k := range kinds {
+			if k == "replay" && firstReplay < 0 {
+				firstReplay = i
+			}
+			if k == "callback" {
+				lastCallback = i
+			}
+		}
+		if firstReplay < lastCallback {
+			t.Errorf("timeline %v: a replay before the last original callback", kinds)
+		}
 	})
 
 	t.Run("Charts", func(t *testing.T) {
