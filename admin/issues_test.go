@@ -187,3 +187,23 @@ func TestActivity(t *testing.T) {
 	}
 	f.wantError(t, http.MethodGet, viewerToken, "/activity?window=7d", http.StatusBadRequest, adminapi.CodeBadRequest)
 }
+
+// TestLiveCertificationState reproduces "certification status is a raw
+// 1": a certification callback's live event carries the state word.
+func TestLiveCertificationState(t *testing.T) {
+	env := events.Envelope{Schema: events.SchemaCallbackV1, ID: "e1", Tenant: "default", Kind: events.KindAuthPersonal, Type: "1",
+		ReceivedAt: time.Now().UTC(), Format: "A", Source: events.SourceCallback, Payload: []byte(`{}`),
+		Auth: &events.Auth{RequestID: "r1", Status: "1"}}
+	b, err := env.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := decodeLive("callback", "s", b, false); ev.Status != "SUCCESS" {
+		t.Errorf("live status %q, want SUCCESS", ev.Status)
+	}
+	env.Auth.Status = "2"
+	b, _ = env.Encode()
+	if ev := decodeLive("callback", "s", b, false); ev.Status != "FAILED" {
+		t.Errorf("live status %q, want FAILED", ev.Status)
+	}
+}

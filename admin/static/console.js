@@ -680,7 +680,7 @@
       $('#live-count').textContent = n;
       const link = d.contract_id ? el('a', { href: '/console/contracts/' + encodeURIComponent(d.tenant) + '/' + encodeURIComponent(d.contract_id) }, d.contract_id) : '—';
       tbody.prepend(el('tr', { class: 'live-row ev-' + kind }, el('td', {}, fmtTime(d.at)), el('td', {}, T('live.' + kind)), el('td', {}, d.tenant),
-        el('td', {}, word('kind.', d.kind)), el('td', {}, typeText(d.type)), el('td', {}, link), el('td', {}, d.status ? badge(d.status) : '—'), el('td', {}, d.actor || '')));
+        el('td', {}, word('kind.', d.kind)), el('td', {}, typeText(d.type)), el('td', {}, link), el('td', {}, d.status ? (String(d.kind).startsWith('auth.') ? el('span', { class: 'badge cs-' + d.status.toLowerCase(), title: d.status }, word('certstate.', d.status.toLowerCase())) : badge(d.status)) : '—'), el('td', {}, d.actor || '')));
       while (tbody.children.length > 500) tbody.lastChild.remove();
     };
     es.addEventListener('callback', add('callback'));
