@@ -82,8 +82,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		return err
 	}
 	actx, stopActivity := context.WithCancel(ctx)
-	defer stopActivity()
-	go sampleActivity(actx, reg, svc.Activity)
+	activityDone := make(chan struct{})
+	go func() { defer close(activityDone); sampleActivity(actx, reg, svc.Activity) }()
+	defer func() { stopActivity(); <-activityDone }() // before svc.Close: it reads the streams
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
