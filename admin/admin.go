@@ -18,8 +18,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -120,6 +122,11 @@ type Options struct {
 	// NATSSync is the callback store's sync mode in force, shown in
 	// /overview (e.g. "grouped"; "" leaves it out).
 	NATSSync string
+	// Failures is what the dispatcher of this process is retrying now
+	// (the overview's failing causes and degraded note; nil: none known).
+	Failures *failures.Tracker
+	// Activity is the per-minute figures GET /activity draws (nil: 503).
+	Activity *activity.Recorder
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration

@@ -194,7 +194,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 
 	var overview adminapi.Overview
 	for _, c := range []routeCall{
-		{"GET", "/contracts", "/contracts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Contract])},
+		{"GET", "/contracts", "/contracts?total=true", op, nil, http.StatusOK, new(adminapi.ContractPage)},
 		{"GET", "/contracts/{tenant}/{id}", "/contracts/default/c1", op, nil, http.StatusOK, new(adminapi.ContractDetail)},
 		{"GET", "/contracts/{tenant}/{id}/facts", "/contracts/default/c1/facts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Fact])},
 		{"GET", "/certifications", "/certifications?tenant=default", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Certification])},
@@ -204,6 +204,8 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/events", "/events?tenant=default&contract_id=c1", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Event])},
 		{"GET", "/dead-letters", "/dead-letters", op, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetter])},
 		{"GET", "/dead-letters/{id}", fmt.Sprintf("/dead-letters/%d", dls[0]), op, nil, http.StatusOK, new(adminapi.DeadLetter)},
+		{"GET", "/dead-letters/issues", "/dead-letters/issues", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetterIssue])},
+		{"GET", "/activity", "/activity?window=24h", vw, nil, http.StatusOK, new(adminapi.Activity)},
 		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
 		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
 		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},

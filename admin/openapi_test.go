@@ -71,7 +71,7 @@ type oaDoc struct {
 // An operation the document lists and this table lacks fails the test, as
 // does an entry the document lacks.
 var answerTypes = map[string]any{
-	"GET /contracts 200":                               adminapi.Page[adminapi.Contract]{},
+	"GET /contracts 200":                               adminapi.ContractPage{},
 	"GET /contracts/{tenant}/{id} 200":                 adminapi.ContractDetail{},
 	"GET /contracts/{tenant}/{id}/facts 200":           adminapi.Page[adminapi.Fact]{},
 	"GET /certifications 200":                          adminapi.Page[adminapi.Certification]{},
@@ -79,10 +79,12 @@ var answerTypes = map[string]any{
 	"GET /events 200":                                  adminapi.Page[adminapi.Event]{},
 	"GET /dead-letters 200":                            adminapi.Page[adminapi.DeadLetter]{},
 	"GET /dead-letters/{id} 200":                       adminapi.DeadLetter{},
+	"GET /dead-letters/issues 200":                     adminapi.Page[adminapi.DeadLetterIssue]{},
 	"GET /streams 200":                                 adminapi.Page[adminapi.Stream]{},
 	"GET /documents 200":                               adminapi.Page[adminapi.QueuedDocument]{},
 	"GET /overview 200":                                adminapi.Overview{},
 	"GET /audit 200":                                   adminapi.Page[adminapi.AuditEntry]{},
+	"GET /activity 200":                                adminapi.Activity{},
 	"POST /dead-letters/retry 200":                     adminapi.RetryResult{},
 	"POST /dead-letters/retry body":                    adminapi.RetryRequest{},
 	"POST /dead-letters/{id}/retry 200":                adminapi.RetryResult{},
@@ -103,6 +105,7 @@ var answerTypes = map[string]any{
 	"component Error":                                  adminapi.ErrorBody{},
 	"component ReplayReport (Job.report)":              adminapi.ReplayReport{},
 	"component ReconcileRun (Overview.last_reconcile)": adminapi.ReconcileRun{},
+	"component FailingCause (Overview.failing)":        adminapi.FailingCause{},
 }
 
 // rawAs names the type a json.RawMessage field holds when the document

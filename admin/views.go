@@ -91,7 +91,15 @@ func viewCertification(c store.Certification, unmasked bool) adminapi.Certificat
 func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) adminapi.DeadLetter {
 	v := adminapi.DeadLetter{
 		ID: d.ID, EventID: d.EventID, Tenant: d.Tenant, Consumer: d.Consumer, Subject: d.Subject,
-		StreamSeq: d.StreamSeq, Reason: d.Reason, Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
+		StreamSeq: d.StreamSeq, Reason: viewerText(d.Reason, unmasked), Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
+		Issue: issueKey(&d), RetryOf: d.RetryOf, Retries: d.Retries, FirstFailedAt: utc(d.FirstFailedAt),
+	}
+	if e := envelopeOf(&d); e != nil {
+		v.Kind, v.Type, v.ContractID = e.Kind, e.Type, e.ContractID
+		if !e.ReceivedAt.IsZero() {
+			t := e.ReceivedAt.UTC()
+			v.ReceivedAt = &t
+		}
 	}
 	if payload {
 		v.Payload = jsonOut(d.Payload, unmasked)

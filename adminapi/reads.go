@@ -17,6 +17,13 @@ type Contract struct {
 	CompletedAt *time.Time `json:"completed_at"`
 }
 
+// ContractPage is a page of GET /contracts with Total, the contracts the
+// filters select (all pages; absent when the ledger cannot count).
+type ContractPage struct {
+	Page[Contract]
+	Total *int64 `json:"total,omitempty"`
+}
+
 // ContractDetail is GET /contracts/{tenant}/{id}: the contract with its
 // detail (as the open API sent it, masked for viewers), signatories,
 // documents and the events applied to it, oldest first.
@@ -103,16 +110,32 @@ type Certification struct {
 // DeadLetter is an event the dispatcher gave up on (GET /dead-letters
 // lists them without Payload; /dead-letters/{id} has it).
 type DeadLetter struct {
-	ID         int64           `json:"id"`
-	EventID    string          `json:"event_id"`
-	Tenant     string          `json:"tenant"`
-	Consumer   string          `json:"consumer"`
-	Subject    string          `json:"subject"`
-	StreamSeq  uint64          `json:"stream_seq"`
-	Reason     string          `json:"reason"`
-	Deliveries int             `json:"deliveries"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
+	ID         int64     `json:"id"`
+	EventID    string    `json:"event_id"`
+	Tenant     string    `json:"tenant"`
+	Consumer   string    `json:"consumer"`
+	Subject    string    `json:"subject"`
+	StreamSeq  uint64    `json:"stream_seq"`
+	Reason     string    `json:"reason"`
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"created_at"`
+	// Kind, Type and ContractID are read from the dead-lettered envelope
+	// ("" when it cannot be decoded); Issue is the key of its
+	// DeadLetterIssue.
+	Kind       string `json:"kind"`
+	Type       string `json:"type"`
+	ContractID string `json:"contract_id"`
+	Issue      string `json:"issue"`
+	// ReceivedAt is when the receiver took the callback (from the
+	// envelope; null when it cannot be decoded).
+	ReceivedAt *time.Time `json:"received_at"`
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none); Retries counts the event's retries so far and
+	// FirstFailedAt is when it was first dead-lettered (null: this time).
+	RetryOf       int64           `json:"retry_of"`
+	Retries       int             `json:"retries"`
+	FirstFailedAt *time.Time      `json:"first_failed_at"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
 }
 
 // Stream is one JetStream stream of GET /streams and its consumers.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -69,6 +70,10 @@ type Options struct {
 	// without the two stages importing each other.
 	Committed func()
 	Logger    zerolog.Logger
+	// Failures, when set, records the transient failures being retried
+	// (by tenant, reason and platform code) and clears a tenant's when one
+	// of its events is applied: the admin overview's "failing now".
+	Failures *failures.Tracker
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }

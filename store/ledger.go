@@ -303,6 +303,12 @@ type DeadLetter struct {
 	Deliveries int
 	Payload    []byte
 	CreatedAt  time.Time
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none). Retries counts the retries of the event so far;
+	// FirstFailedAt is when it was first dead-lettered (nil: this time).
+	RetryOf       int64
+	Retries       int
+	FirstFailedAt *time.Time
 }
 
 // ContractChange applies one contract event. The store records Event and,
@@ -355,6 +361,8 @@ type ContractFilter struct {
 	// ID and BizID select one contract id or business id; empty means any.
 	ID    string
 	BizID string
+	// IDPrefix selects the contract ids starting with it; empty means any.
+	IDPrefix string
 	// Subject selects subjects containing this text (case-insensitive for
 	// ASCII letters; '%' and '_' match themselves); empty means any.
 	Subject string

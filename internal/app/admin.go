@@ -41,7 +41,8 @@ func (s *Services) AdminHandler(reg prometheus.Registerer) (http.Handler, error)
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
-		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg}
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg,
+		Failures: s.Failures, Activity: s.Activity}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec, err := s.NewReconciler()
 		if err != nil {

@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
@@ -43,6 +45,12 @@ type Services struct {
 	APIs   map[string]dispatcher.API
 	// Budgets are the per-tenant API budgets all of APIs share.
 	Budgets *Budgets
+	// Failures is what the dispatcher is retrying now, by cause: read by
+	// the admin overview, /readyz's details and the degraded metric.
+	Failures *failures.Tracker
+	// Activity is a day of per-minute figures for the console's charts,
+	// sampled from this process's metrics while Run runs.
+	Activity *activity.Recorder
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.
@@ -75,7 +83,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 	if err != nil {
 		return nil, err
 	}
-	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir)}
+	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir), Failures: failures.New(0), Activity: activity.New()}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -218,7 +226,7 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ArchiveOperationLog: t.ArchiveOperationLog, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
-		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg, Failures: s.Failures,
 	})
 }
 
