@@ -1,0 +1,3 @@
+DROP TABLE endpoint_dead_letters;
+DROP TABLE endpoint_attempts;
+DROP TABLE endpoints;
