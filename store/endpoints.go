@@ -118,8 +118,8 @@ type EndpointStore interface {
 	// MarkEndpointWarned sets WarnedAt unless set; it reports whether
 	// this call set it (so one process publishes the warning).
 	MarkEndpointWarned(ctx context.Context, id string, at time.Time) (bool, error)
-	// AddEndpointAttempt records one attempt.
-	AddEndpointAttempt(ctx context.Context, a EndpointAttempt) error
+	// AddEndpointAttempts records attempts, in one transaction.
+	AddEndpointAttempts(ctx context.Context, as ...EndpointAttempt) error
 	// EndpointAttempts lists attempts, newest first.
 	EndpointAttempts(ctx context.Context, f EndpointAttemptFilter) ([]EndpointAttempt, error)
 	// PruneEndpointAttempts deletes attempts made before before.

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/internal/config"
@@ -267,6 +268,21 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
 		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})
+}
+
+// NewDelivery builds the delivery stage, or nil (logged) when the ledger
+// keeps no endpoints.
+func (s *Services) NewDelivery(reg prometheus.Registerer) (*delivery.Stage, error) {
+	log := s.Log.With().Str("component", "delivery").Logger()
+	st, ok := s.Ledger.(store.EndpointStore)
+	if !ok {
+		log.Warn().Msg("this ledger keeps no endpoints; facts are not delivered over HTTP")
+		return nil, nil
+	}
+	d := s.Cfg.Delivery
+	return delivery.New(delivery.Options{JS: s.Conn.JS, Names: s.Names, Store: st, Schedule: d.Schedule,
+		Timeout: d.Timeout, DisableAfter: d.DisableAfter, AttemptRetention: d.AttemptRetention,
+		Replicas: s.Cfg.Stream.Replicas, Logger: log, Registerer: reg})
 }
 
 // NewReconciler builds the reconciler.

@@ -80,6 +80,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		c.Stream.Replicas = -1 // explicit 0: refused by Validate
 	}
 	c.Dispatch = e.dispatch()
+	c.Delivery = e.delivery()
 	c.Admin = e.admin()
 	c.APICheck = strings.ToLower(e.str("API_CHECK", APICheckStop))
 	switch c.APICheck {

@@ -96,7 +96,7 @@ func testEndpoints(t *testing.T, l store.Ledger) {
 		if i == 3 {
 			a.FactID, a.Status, a.Error, a.NextAttemptAt = "f2", 0, "connection refused", nil
 		}
-		if err := es.AddEndpointAttempt(ctx, a); err != nil {
+		if err := es.AddEndpointAttempts(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}

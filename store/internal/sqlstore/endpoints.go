@@ -193,16 +193,27 @@ func (s *DB) MarkEndpointWarned(ctx context.Context, id string, at time.Time) (b
 	return n == 1, nil
 }
 
-// AddEndpointAttempt implements store.EndpointStore.
-func (s *DB) AddEndpointAttempt(ctx context.Context, a store.EndpointAttempt) error {
-	if a.At.IsZero() {
-		a.At = s.now()
-	}
-	_, err := s.writer.ExecContext(ctx, s.q(`INSERT INTO endpoint_attempts (endpoint_id, fact_id, attempt, at,
-		status, latency_ms, response, error, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.EndpointID, a.FactID, a.Attempt, s.timeArg(a.At), a.Status, a.LatencyMS, a.Response,
-		truncateError(a.Error), s.nullTimeArg(a.NextAttemptAt))
-	return s.fail("add endpoint attempt", err)
+// AddEndpointAttempts implements store.EndpointStore.
+func (s *DB) AddEndpointAttempts(ctx context.Context, as ...store.EndpointAttempt) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO endpoint_attempts (endpoint_id, fact_id, attempt, at,
+			status, latency_ms, response, error, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, a := range as {
+			if a.At.IsZero() {
+				a.At = s.now()
+			}
+			if _, err := stmt.ExecContext(ctx, a.EndpointID, a.FactID, a.Attempt, s.timeArg(a.At), a.Status,
+				a.LatencyMS, a.Response, truncateError(a.Error), s.nullTimeArg(a.NextAttemptAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s.fail("add endpoint attempts", err)
 }
 
 // EndpointAttempts implements store.EndpointStore.
