@@ -2,73 +2,104 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/deliveryq"
 	"github.com/qyshook/qyshook/events"
 )
 
-// fanout reads QYS_LEDGER through the shared durable consumer and queues
-// each fact for every endpoint it matches. Its consumer allows
-// FanoutBatch facts in hand across all processes, and a batch is
-// acknowledged only once all its deliveries are queued: so the deliveries
-// of one endpoint are queued in the ledger's order, and a crash queues
-// them again under the same message ids, which QYS_DELIVERY drops.
+// cursorName names the fan-out's cursor in the ledger.
+const cursorName = events.DurableDeliveryFanout
+
+// fanout reads QYS_LEDGER in stream order from the cursor kept in the
+// ledger and queues each fact for every endpoint it matches, publishing
+// one batch at a time, in order, then advancing the cursor. Every process
+// running the stage does so; a process that finds the cursor ahead of it
+// jumps there. Two processes queueing the same fact use the same message
+// id ("<endpoint>:<fact>"), which QYS_DELIVERY stores once, at its first
+// arrival; as each process publishes in stream order, each endpoint's
+// queue stays in stream order, and a crash between queueing and the
+// cursor's advance queues again only what the stream drops.
 func (s *Stage) fanout(ctx context.Context) {
-	var cons jetstream.Consumer
-	for cons == nil {
-		c, err := s.o.JS.CreateOrUpdateConsumer(ctx, s.o.Names.LedgerStream(), jetstream.ConsumerConfig{
-			Durable: s.o.Names.Durable(events.DurableDeliveryFanout), FilterSubject: s.o.Names.LedgerWildcard(),
-			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
-			MaxAckPending: s.o.FanoutBatch, AckWait: 30 * time.Second, MaxDeliver: -1,
-		})
-		if err == nil {
-			cons = c
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn().Err(err).Msg("delivery: fan-out consumer not ready; retrying")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(2 * time.Second):
+	for ctx.Err() == nil {
+		if err := s.fanoutFrom(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("delivery: fan-out; starting again from the cursor")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 	}
-	for ctx.Err() == nil {
-		msgs, err := cons.Fetch(s.o.FanoutBatch, jetstream.FetchMaxWait(time.Second))
+}
+
+// errBehind: another process moved the cursor past this one's position.
+var errBehind = errors.New("delivery: fan-out behind the cursor")
+
+func (s *Stage) fanoutFrom(ctx context.Context) error {
+	stream, err := s.o.JS.Stream(ctx, s.o.Names.LedgerStream())
+	if err != nil {
+		return err
+	}
+	cur, ok, err := s.o.Store.DeliveryCursor(ctx, cursorName)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// First start: facts from now on (replays reach older ones).
+		info, err := stream.Info(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn().Err(err).Msg("delivery: fan-out fetch")
-				time.Sleep(time.Second)
-			}
-			continue
+			return err
+		}
+		cur = info.State.LastSeq
+		if err := s.o.Store.AdvanceDeliveryCursor(ctx, cursorName, cur); err != nil {
+			return err
+		}
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{s.o.Names.LedgerWildcard()}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq: cur + 1})
+	if err != nil {
+		return err
+	}
+	pos := cur
+	for ctx.Err() == nil {
+		msgs, err := cons.Fetch(s.o.FanoutBatch, jetstream.FetchMaxWait(250*time.Millisecond))
+		if err != nil {
+			return err
 		}
 		var batch []jetstream.Msg
 		for m := range msgs.Messages() {
 			batch = append(batch, m)
 		}
-		if len(batch) == 0 {
-			continue
+		if err := msgs.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
 		}
-		if err := s.queue(ctx, batch); err != nil {
-			if ctx.Err() == nil {
-				s.log.Error().Err(err).Int("facts", len(batch)).Msg("delivery: fan-out; the batch comes again")
+		if len(batch) > 0 {
+			if err := s.queue(ctx, batch); err != nil {
+				return err
 			}
-			for _, m := range batch {
-				_ = m.NakWithDelay(time.Second)
+			meta, err := batch[len(batch)-1].Metadata()
+			if err != nil {
+				return err
 			}
-			continue
+			pos = meta.Sequence.Stream
+			if err := s.o.Store.AdvanceDeliveryCursor(ctx, cursorName, pos); err != nil {
+				return err
+			}
 		}
-		for _, m := range batch {
-			if err := m.Ack(); err != nil {
-				s.log.Warn().Err(err).Msg("delivery: fan-out ack")
-			}
+		now, _, err := s.o.Store.DeliveryCursor(ctx, cursorName)
+		if err != nil {
+			return err
+		}
+		if now > pos {
+			return errBehind
 		}
 	}
+	return nil
 }
 
 // queue queues the deliveries of one batch, in its order.
@@ -81,7 +112,7 @@ func (s *Stage) queue(ctx context.Context, batch []jetstream.Msg) error {
 	for _, m := range batch {
 		meta, err := m.Metadata()
 		if err != nil {
-			continue // not a stream delivery
+			continue
 		}
 		id := deliveryq.FactID(m)
 		if id == "" {

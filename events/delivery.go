@@ -5,8 +5,9 @@ package events
 const (
 	// StreamDelivery is the work-queue stream of pending deliveries.
 	StreamDelivery = "QYS_DELIVERY"
-	// DurableDeliveryFanout reads QYS_LEDGER and queues one delivery per
-	// matching endpoint. Never renamed.
+	// DurableDeliveryFanout names the cursor of the fan-out that reads
+	// QYS_LEDGER and queues one delivery per matching endpoint. Never
+	// renamed.
 	DurableDeliveryFanout = "qyshook_delivery_fanout"
 	// durableDeliveryPrefix + endpoint id names an endpoint's consumer.
 	durableDeliveryPrefix = "qyshook_delivery_ep_"

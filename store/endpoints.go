@@ -128,6 +128,11 @@ type EndpointStore interface {
 	AddEndpointDeadLetter(ctx context.Context, d EndpointDeadLetter) error
 	// EndpointDeadLetters lists an endpoint's dead letters, oldest first.
 	EndpointDeadLetters(ctx context.Context, endpointID string, limit int) ([]EndpointDeadLetter, error)
+	// DeliveryCursor returns the named cursor (ok false when never set).
+	DeliveryCursor(ctx context.Context, name string) (seq uint64, ok bool, err error)
+	// AdvanceDeliveryCursor sets the named cursor to seq unless it is
+	// already further.
+	AdvanceDeliveryCursor(ctx context.Context, name string, seq uint64) error
 	// DeleteEndpointDeadLetters deletes the named dead letters (all of
 	// the endpoint's when factIDs is empty) and returns how many.
 	DeleteEndpointDeadLetters(ctx context.Context, endpointID string, factIDs []string) (int64, error)

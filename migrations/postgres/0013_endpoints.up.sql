@@ -67,3 +67,11 @@ CREATE TABLE endpoint_dead_letters (
     failed_at   timestamptz NOT NULL,
     PRIMARY KEY (endpoint_id, fact_id)
 );
+
+-- delivery_cursors: how far the delivery fan-out has read QYS_LEDGER (the
+-- stream sequence of the last fact queued for the endpoints).
+CREATE TABLE delivery_cursors (
+    name       text PRIMARY KEY,
+    seq        bigint NOT NULL,
+    updated_at timestamptz NOT NULL
+);

@@ -67,3 +67,11 @@ CREATE TABLE endpoint_dead_letters (
     failed_at   TEXT NOT NULL,
     PRIMARY KEY (endpoint_id, fact_id)
 );
+
+-- delivery_cursors: how far the delivery fan-out has read QYS_LEDGER (the
+-- stream sequence of the last fact queued for the endpoints).
+CREATE TABLE delivery_cursors (
+    name       TEXT PRIMARY KEY,
+    seq        INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);

@@ -133,6 +133,18 @@ func testEndpoints(t *testing.T, l store.Ledger) {
 		t.Fatalf("delete all: %d %v", n, err)
 	}
 
+	if _, ok, err := es.DeliveryCursor(ctx, "fanout"); err != nil || ok {
+		t.Fatalf("cursor before any: %v %v", ok, err)
+	}
+	for _, seq := range []uint64{5, 9, 7} {
+		if err := es.AdvanceDeliveryCursor(ctx, "fanout", seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seq, ok, err := es.DeliveryCursor(ctx, "fanout"); err != nil || !ok || seq != 9 {
+		t.Fatalf("cursor %d %v %v, want 9 (never moved back)", seq, ok, err)
+	}
+
 	if err := es.DeleteEndpoint(ctx, "ep_1"); err != nil {
 		t.Fatal(err)
 	}

@@ -307,3 +307,24 @@ func (s *DB) DeleteEndpointDeadLetters(ctx context.Context, endpointID string, f
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// DeliveryCursor implements store.EndpointStore.
+func (s *DB) DeliveryCursor(ctx context.Context, name string) (uint64, bool, error) {
+	var seq int64
+	err := s.writer.QueryRowContext(ctx, s.q(`SELECT seq FROM delivery_cursors WHERE name = ?`), name).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, s.fail("delivery cursor "+name, err)
+	}
+	return uint64(seq), true, nil
+}
+
+// AdvanceDeliveryCursor implements store.EndpointStore.
+func (s *DB) AdvanceDeliveryCursor(ctx context.Context, name string, seq uint64) error {
+	_, err := s.writer.ExecContext(ctx, s.q(`INSERT INTO delivery_cursors (name, seq, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+		WHERE delivery_cursors.seq < excluded.seq`), name, int64(seq), s.timeArg(s.now()))
+	return s.fail("advance delivery cursor "+name, err)
+}
