@@ -122,6 +122,14 @@ type Options struct {
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration
+	// Endpoints keeps the HTTP endpoints (default: Ledger, when it
+	// implements store.EndpointStore; without it /endpoints answers 503).
+	Endpoints store.EndpointStore
+	// DeliveryTimeout bounds POST /endpoints/{id}/test (default 15 s).
+	DeliveryTimeout time.Duration
+	// DisableAfter is the delivery stage's auto-disable period, for the
+	// health's disable_at (0: not shown).
+	DisableAfter time.Duration
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -179,6 +187,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Log == nil {
 		a.o.Log, _ = o.Ledger.(store.AdminLog)
+	}
+	if a.o.Endpoints == nil {
+		a.o.Endpoints, _ = o.Ledger.(store.EndpointStore)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

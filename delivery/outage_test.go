@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,7 +82,19 @@ func outage(t *testing.T, kind testdb.Kind) {
 	mode.Store(3)
 	publishRound()
 	want := int(seq) * contracts
-	waitFor(t, "every fact after the outage", 90*time.Second, func() bool {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if info, err := f.env.JS.Consumer(context.Background(), f.env.Names.DeliveryStream(), f.env.Names.DeliveryDurable("ep_out")); err == nil {
+			ci := info.CachedInfo()
+			t.Logf("endpoint consumer: pending %d, ack pending %d, redelivered %d, delivered %+v, ack floor %+v",
+				ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.Delivered, ci.AckFloor)
+		}
+		cur, _, _ := f.store.DeliveryCursor(context.Background(), "qyshook_delivery_fanout")
+		t.Logf("fan-out cursor %d; delivered %v", cur, ids(s.delivered()))
+	})
+	waitFor(t, "every fact after the outage", 60*time.Second, func() bool {
 		distinct := map[string]bool{}
 		for _, r := range s.delivered() {
 			distinct[r.ID] = true
