@@ -46,7 +46,7 @@ func TestDeliversSignedFactsByFilter(t *testing.T) {
 			f.endpointFor("ep_all", all, nil)
 			f.endpointFor("ep_complete", complete, func(e *store.Endpoint) { e.Types = []string{"contract.COMPLETE"} })
 			f.start(nil)
-			time.Sleep(200 * time.Millisecond) // the fan-out starts at new facts
+			f.waitFanout()
 			a := f.publish("c1", 1, "SIGNING")
 			b := f.publish("c1", 2, "COMPLETE")
 			body, _ := json.Marshal(events.Fact{ID: "other-tenant", Tenant: "other"})
@@ -90,7 +90,7 @@ func TestRetriesHonourRetryAfter(t *testing.T) {
 	})
 	f.endpointFor("ep_r", s, nil)
 	f.start(nil)
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	id := f.publish("c1", 1, "COMPLETE")
 	waitFor(t, "the delivery", 20*time.Second, func() bool { return len(s.delivered()) == 1 })
 	got := s.received()
@@ -134,7 +134,7 @@ func TestGoneDisablesAndEnableResumes(t *testing.T) {
 	f.endpointFor("ep_g", s, func(e *store.Endpoint) { e.Types = []string{"contract.>"} })
 	facts := watchFacts(t, f, "endpoint.>")
 	f.start(nil)
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	first := f.publish("c1", 1, "SIGNING")
 	waitFor(t, "the endpoint disabled", 20*time.Second, func() bool {
 		ep, _ := f.store.Endpoint(context.Background(), "ep_g")
@@ -198,7 +198,7 @@ func TestWarningBeforeDisable(t *testing.T) {
 	f.endpointFor("ep_w", s, func(e *store.Endpoint) { e.Types = []string{"contract.>"} })
 	facts := watchFacts(t, f, "endpoint.>")
 	f.start(func(o *delivery.Options) { o.DisableAfter = 1500 * time.Millisecond })
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	f.publish("c1", 1, "COMPLETE")
 	waitFor(t, "the DISABLED fact", 30*time.Second, func() bool { return slices.Contains(facts(), delivery.StatusDisabled) })
 	time.Sleep(300 * time.Millisecond)
@@ -215,7 +215,7 @@ func TestExhaustedGoesToDeadLetters(t *testing.T) {
 	s.setAnswer(func(*http.Request, int) (int, bool) { return 500, false })
 	f.endpointFor("ep_d", s, nil)
 	f.start(func(o *delivery.Options) { o.Schedule = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond} })
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	id := f.publish("c1", 1, "COMPLETE")
 	waitFor(t, "the dead letter", 20*time.Second, func() bool {
 		dls, _ := f.store.EndpointDeadLetters(context.Background(), "ep_d", 0)
@@ -244,7 +244,7 @@ func TestOrderedEndpointInSequence(t *testing.T) {
 	})
 	f.endpointFor("ep_o", s, func(e *store.Endpoint) { e.Ordered = true; e.Concurrency = 8 })
 	f.start(nil)
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	const contracts, per = 4, 8
 	for seq := int64(1); seq <= per; seq++ {
 		for c := range contracts {

@@ -79,6 +79,16 @@ func (f *fixture) start(mod func(*delivery.Options)) (stop func()) {
 	return stop
 }
 
+// waitFanout waits until the fan-out has set its cursor: facts published
+// from then on are delivered (those before its first start are not).
+func (f *fixture) waitFanout() {
+	f.t.Helper()
+	waitFor(f.t, "the fan-out's cursor", 30*time.Second, func() bool {
+		_, ok, err := f.store.DeliveryCursor(context.Background(), "qyshook_delivery_fanout")
+		return err == nil && ok
+	})
+}
+
 // addEndpoint stores an enabled endpoint for url (private and http allowed).
 func (f *fixture) addEndpoint(id, url string, mod func(*store.Endpoint)) *store.Endpoint {
 	f.t.Helper()

@@ -55,7 +55,7 @@ func outage(t *testing.T, kind testdb.Kind) {
 	}
 
 	stop := f.start(nil)
-	time.Sleep(200 * time.Millisecond)
+	f.waitFanout()
 	const contracts = 3
 	seq := int64(0)
 	publishRound := func() {
