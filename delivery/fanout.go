@@ -67,15 +67,8 @@ func (s *Stage) fanoutFrom(ctx context.Context) error {
 	}
 	pos := cur
 	for ctx.Err() == nil {
-		msgs, err := cons.Fetch(s.o.FanoutBatch, jetstream.FetchMaxWait(250*time.Millisecond))
+		batch, err := s.nextBatch(cons)
 		if err != nil {
-			return err
-		}
-		var batch []jetstream.Msg
-		for m := range msgs.Messages() {
-			batch = append(batch, m)
-		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		if len(batch) > 0 {
@@ -100,6 +93,32 @@ func (s *Stage) fanoutFrom(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// nextBatch waits (up to a second) for one fact, then takes the facts
+// already there, up to FanoutBatch: a batch leaves as soon as it exists.
+func (s *Stage) nextBatch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
+	first, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	batch := []jetstream.Msg{first}
+	if s.o.FanoutBatch > 1 {
+		msgs, err := cons.FetchNoWait(s.o.FanoutBatch - 1)
+		if err != nil {
+			return nil, err
+		}
+		for m := range msgs.Messages() {
+			batch = append(batch, m)
+		}
+		if err := msgs.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, err
+		}
+	}
+	return batch, nil
 }
 
 // queue queues the deliveries of one batch, in its order.

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
@@ -96,22 +95,33 @@ func (r *runner) run(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(r.shape.concurrency))
+	if err != nil {
+		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: endpoint consumer")
+		return
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range r.shape.concurrency {
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-				if err != nil {
-					if !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-						s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")
-						time.Sleep(time.Second)
-					}
-					continue
-				}
+			for m := range work {
 				r.handle(ctx, m)
 			}
 		})
 	}
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")
+			continue
+		}
+		work <- m
+	}
+	close(work)
 	wg.Wait()
 }
 
@@ -151,11 +161,9 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	switch {
 	case res.OK():
 		s.m.attempts.WithLabelValues(ep.ID, "ok").Inc()
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if err := m.DoubleAck(actx); err != nil {
-			log.Warn().Err(err).Msg("delivery: ack lost; the fact may be delivered again with the same webhook-id")
+		if err := m.Ack(); err != nil {
+			log.Warn().Err(err).Msg("delivery: ack not sent; the fact comes again with the same webhook-id")
 		}
-		cancel()
 		if t, err := time.Parse(time.RFC3339Nano, m.Headers().Get(deliveryq.HeaderFactPublished)); err == nil {
 			s.m.lag.Observe(time.Since(t).Seconds())
 		}
