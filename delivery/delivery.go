@@ -182,7 +182,7 @@ func (s *Stage) manage(ctx context.Context) {
 				enabled++
 				seen[ep.ID] = true
 				r := running[ep.ID]
-				if r != nil && r.shape != shapeOf(&ep) {
+				if r != nil && (r.shape != shapeOf(&ep) || r.finished()) {
 					r.stop()
 					r = nil
 				}

@@ -88,6 +88,8 @@ func (r *runner) failed(ctx context.Context, at time.Time) {
 // disable disables ep; the process that changed it publishes the fact.
 func (r *runner) disable(ctx context.Context, ep *store.Endpoint, reason string) {
 	s := r.s
+	r.off.Store(true)
+	defer r.cancel()
 	changed, err := s.o.Store.SetEndpointEnabled(ctx, ep.ID, false, reason)
 	if err != nil {
 		s.log.Error().Err(err).Str("endpoint", ep.ID).Msg("delivery: disable")

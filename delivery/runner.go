@@ -45,6 +45,19 @@ type runner struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	failing atomic.Bool
+	// off is set once this runner saw its endpoint disabled (410, or
+	// failing too long): it sends nothing more and ends.
+	off atomic.Bool
+}
+
+// finished reports whether the runner has ended by itself.
+func (r *runner) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *Stage) start(ctx context.Context, ep *store.Endpoint) *runner {
@@ -138,6 +151,10 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	n := int(meta.NumDelivered)
 	factID := m.Headers().Get(deliveryq.HeaderFactID)
+	if r.off.Load() {
+		_ = m.NakWithDelay(time.Second) // kept for when it is enabled again
+		return
+	}
 	if r.limiter != nil {
 		if err := r.limiter.Wait(ctx); err != nil {
 			return

@@ -53,7 +53,7 @@ func liveDelivery(t *testing.T) (c capture, oldSecret, newSecret string) {
 	newSecret, _ = webhook.NewSecret()
 	until := time.Now().Add(time.Hour)
 	if err := es.SaveEndpoint(context.Background(), store.Endpoint{ID: "ep_examples", Tenant: "default", URL: srv.URL,
-		Secrets: []store.EndpointSecret{{Secret: oldSecret, CreatedAt: time.Now(), ExpiresAt: &until}, {Secret: newSecret, CreatedAt: time.Now()}},
+		Secrets:     []store.EndpointSecret{{Secret: oldSecret, CreatedAt: time.Now(), ExpiresAt: &until}, {Secret: newSecret, CreatedAt: time.Now()}},
 		Concurrency: 1, AllowPrivate: true, AllowHTTP: true, Enabled: true, CreatedAt: time.Now().Add(-time.Second)}); err != nil {
 		t.Fatal(err)
 	}
