@@ -1,10 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/delivery"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/webhook"
 )
 
 // Delivery tunes the delivery stage (HTTP endpoints, docs/delivery.md).
@@ -23,6 +26,87 @@ type Delivery struct {
 	// AttemptRetention: attempts are kept this long
 	// (QYSHOOK_DELIVERY_ATTEMPT_RETENTION, default 720h, 1h to 87600h).
 	AttemptRetention time.Duration
+	// Endpoints are the endpoints declared in the QYSHOOK_CONFIG file
+	// ([[endpoint]]), made or updated in the ledger at start.
+	Endpoints []Endpoint
+}
+
+// Endpoint is an endpoint declared in the config file. Fields as in
+// docs/delivery.md; Secrets come from `secrets` or the variable named by
+// `secrets_env` (comma-separated, newest last).
+type Endpoint struct {
+	ID           string
+	Tenant       string
+	URL          string
+	Description  string
+	Types        []string
+	Secrets      []Secret
+	Headers      map[string]string
+	RateLimit    float64
+	Concurrency  int
+	Ordered      bool
+	AllowPrivate bool
+	AllowHTTP    bool
+	Disabled     bool
+}
+
+// fileEndpoint is one [[endpoint]] of the config file.
+type fileEndpoint struct {
+	ID           string            `toml:"id"`
+	Tenant       string            `toml:"tenant"`
+	URL          string            `toml:"url"`
+	Description  string            `toml:"description"`
+	Types        []string          `toml:"types"`
+	Secrets      []string          `toml:"secrets"`
+	SecretsEnv   string            `toml:"secrets_env"`
+	Headers      map[string]string `toml:"headers"`
+	RateLimit    float64           `toml:"rate_limit"`
+	Concurrency  int               `toml:"concurrency"`
+	Ordered      bool              `toml:"ordered"`
+	AllowPrivate bool              `toml:"allow_private"`
+	AllowHTTP    bool              `toml:"allow_http"`
+	Disabled     bool              `toml:"disabled"`
+}
+
+// endpoint checks fe; errors never repeat a secret.
+func (fe fileEndpoint) endpoint(getenv func(string) string) (Endpoint, error) {
+	ep := Endpoint{ID: fe.ID, Tenant: or(fe.Tenant, DefaultTenant), URL: strings.TrimSpace(fe.URL), Description: fe.Description,
+		Types: fe.Types, Headers: fe.Headers, RateLimit: fe.RateLimit, Concurrency: fe.Concurrency, Ordered: fe.Ordered,
+		AllowPrivate: fe.AllowPrivate, AllowHTTP: fe.AllowHTTP, Disabled: fe.Disabled}
+	if !events.ValidToken(ep.ID) {
+		return ep, fmt.Errorf("id: letters, digits, '-' and '_' (1-64)")
+	}
+	if !events.ValidToken(ep.Tenant) {
+		return ep, fmt.Errorf("tenant %q: letters, digits, '-' and '_'", ep.Tenant)
+	}
+	if err := webhook.CheckURL(ep.URL, ep.AllowHTTP, ep.AllowPrivate); err != nil {
+		return ep, err
+	}
+	if err := webhook.CheckTypes(ep.Types); err != nil {
+		return ep, err
+	}
+	if ep.Concurrency < 0 || ep.Concurrency > 256 || ep.RateLimit < 0 {
+		return ep, fmt.Errorf("concurrency 0 to 256 and rate_limit not negative")
+	}
+	raw := fe.Secrets
+	if fe.SecretsEnv != "" {
+		v := getenv(fe.SecretsEnv)
+		if v == "" {
+			return ep, fmt.Errorf("secrets_env: %s is empty", fe.SecretsEnv)
+		}
+		raw = append(raw, strings.Split(v, ",")...)
+	}
+	for i, s := range raw {
+		s = strings.TrimSpace(s)
+		if _, err := webhook.ParseSecret(s); err != nil {
+			return ep, fmt.Errorf("secret %d: %w", i+1, err)
+		}
+		ep.Secrets = append(ep.Secrets, Secret(s))
+	}
+	if len(ep.Secrets) == 0 {
+		return ep, fmt.Errorf("no secret: set secrets or secrets_env (a whsec_ value; qyshook endpoints add prints one, or make one with: echo whsec_$(head -c32 /dev/urandom | base64))")
+	}
+	return ep, nil
 }
 
 // maxScheduleLen bounds QYSHOOK_DELIVERY_SCHEDULE.

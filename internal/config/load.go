@@ -134,11 +134,12 @@ func (e envReader) tenants() {
 		}
 	}
 	if c.File != "" {
-		tenants, err := readFile(c.File, baseURL, c.APIBudget)
+		tenants, endpoints, err := readFile(c.File, baseURL, c.APIBudget, e.getenv)
 		if err != nil {
 			c.problems = append(c.problems, err)
 		}
 		c.Tenants = append(c.Tenants, tenants...)
+		c.Delivery.Endpoints = endpoints
 	}
 	for i := range c.Tenants {
 		c.Tenants[i].Window = c.Window
