@@ -68,10 +68,10 @@ type Stage struct {
 func New(o Options) (*Stage, error) {
 	var errs []error
 	if o.JS == nil {
-		errs = append(errs, errors.New("JS is required"))
+		errs = append(errs, errors.New("no JetStream"))
 	}
 	if o.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("no store"))
 	}
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule
