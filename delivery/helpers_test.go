@@ -35,7 +35,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, kind testdb.Kind) *fixture {
 	t.Helper()
-	env := natstest.NewEmbedded(t)
+	// The store syncs as serve's does (grouped where the platform allows,
+	// else each write): the delivery stage must wait for it (SyncAcked).
+	env, _ := natstest.NewGrouped(t)
 	l := testdb.Open(t, kind)
 	es, ok := l.(store.EndpointStore)
 	if !ok {

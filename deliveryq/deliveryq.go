@@ -76,7 +76,8 @@ func (it Item) Msg(names events.Names) *nats.Msg {
 	return m
 }
 
-// Enqueue queues items and waits for their acknowledgements.
+// Enqueue queues items and waits for their acknowledgements (and, on a
+// grouped-sync embedded server, for them to be on disk).
 func Enqueue(ctx context.Context, js jetstream.JetStream, names events.Names, items ...Item) error {
 	futs := make([]jetstream.PubAckFuture, 0, len(items))
 	for _, it := range items {
@@ -94,6 +95,12 @@ func Enqueue(ctx context.Context, js jetstream.JetStream, names events.Names, it
 		case <-ctx.Done():
 			return fmt.Errorf("delivery: queue: %w", ctx.Err())
 		}
+	}
+	// With the embedded server's grouped sync, the acks mean "written",
+	// not yet "on disk": wait for the group's sync before the caller moves
+	// its cursor or deletes a dead letter.
+	if err := events.SyncAcked(ctx, js); err != nil {
+		return fmt.Errorf("delivery: queue: sync: %w", err)
 	}
 	return nil
 }
