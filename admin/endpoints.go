@@ -211,7 +211,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret, err := webhook.NewSecret()
+	secret, shown, err := newSecret(req.Asymmetric)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 		ep.DisabledReason, ep.DisabledAt = "created disabled", &now
 	}
 	sel := map[string]any{"id": id, "tenant": req.Tenant, "url": redactURL(ep.URL), "types": req.Types,
-		"allow_private": req.AllowPrivate, "ordered": req.Ordered}
+		"allow_private": req.AllowPrivate, "ordered": req.Ordered, "asymmetric": req.Asymmetric}
 	if err := CheckEndpoint(&ep); err != nil {
 		a.audit(r, sel, 0, outcomeOf(err), "")
 		return err
@@ -237,8 +237,20 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, adminapi.EndpointCreated{Endpoint: endpointView(&ep), Secret: secret})
+	writeJSON(w, http.StatusCreated, adminapi.EndpointCreated{Endpoint: endpointView(&ep), Secret: shown})
 	return nil
+}
+
+// newSecret returns a signing secret and what the answer shows of it: an
+// HMAC secret shows itself; an Ed25519 signing key (asymmetric) shows its
+// public key, and never leaves the ledger.
+func newSecret(asymmetric bool) (secret, shown string, err error) {
+	if asymmetric {
+		sk, pk, err := webhook.NewSigningKey()
+		return sk, pk, err
+	}
+	s, err := webhook.NewSecret()
+	return s, s, err
 }
 
 // redactURL keeps the scheme, host and path of a URL for the audit
@@ -328,7 +340,8 @@ func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret, err := webhook.NewSecret()
+	asym := len(ep.Secrets) > 0 && webhook.IsSigningKey(ep.Secrets[len(ep.Secrets)-1].Secret)
+	secret, shown, err := newSecret(asym)
 	if err != nil {
 		return err
 	}
@@ -351,7 +364,7 @@ func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, adminapi.SecretRotated{Secret: secret, PreviousUntil: until,
+	writeJSON(w, http.StatusOK, adminapi.SecretRotated{Secret: shown, PreviousUntil: until,
 		Signatures: len(ep.ActiveSecrets(now))})
 	return nil
 }

@@ -57,10 +57,14 @@ type EndpointRequest struct {
 	AllowHTTP bool `json:"allow_http,omitempty"`
 	// Disabled creates it disabled.
 	Disabled bool `json:"disabled,omitempty"`
+	// Asymmetric signs with an Ed25519 key (v1a signatures) instead of an
+	// HMAC secret (v1); receivers verify with its public key.
+	Asymmetric bool `json:"asymmetric,omitempty"`
 }
 
 // EndpointCreated is the answer of POST /endpoints: the endpoint and its
-// signing secret, shown this once.
+// signing secret ("whsec_…"), shown this once, or for an asymmetric
+// endpoint the public key ("whpk_…") its receivers verify with.
 type EndpointCreated struct {
 	Endpoint Endpoint `json:"endpoint"`
 	Secret   string   `json:"secret"`
@@ -135,7 +139,8 @@ type RotateSecretRequest struct {
 }
 
 // SecretRotated is the answer of POST /endpoints/{id}/rotate-secret: the
-// new secret, shown this once, and when the previous ones stop signing.
+// new secret, shown this once (an asymmetric endpoint's new public key),
+// and when the previous ones stop signing.
 type SecretRotated struct {
 	Secret        string    `json:"secret"`
 	PreviousUntil time.Time `json:"previous_until"`

@@ -63,8 +63,13 @@ func ParseSecret(secret string) ([]byte, error) {
 }
 
 // Sign returns the v1 signature ("v1," + base64 HMAC-SHA256 over
-// "id.timestamp.body") of one message with one secret.
+// "id.timestamp.body") of one message with one secret, or with a "whsk_"
+// Ed25519 signing key the v1a signature ("v1a," + base64 Ed25519 over the
+// same content).
 func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
+	if IsSigningKey(secret) {
+		return signAsymmetric(secret, id, ts.Unix(), body)
+	}
 	key, err := ParseSecret(secret)
 	if err != nil {
 		return "", err
@@ -106,11 +111,15 @@ func Headers(secrets []string, id string, ts time.Time, body []byte) (http.Heade
 
 // Verify checks a received message against secret as a receiver would:
 // the headers present, the timestamp within Tolerance of now, and one of
-// the space-separated v1 signatures matching (compared in constant time).
+// the space-separated v1 signatures matching (compared in constant time);
+// with a "whpk_" public key, one of the v1a signatures verifying.
 func Verify(secret string, h http.Header, body []byte, now time.Time) error {
-	key, err := ParseSecret(secret)
-	if err != nil {
-		return err
+	var key []byte
+	if !strings.HasPrefix(secret, PublicKeyPrefix) {
+		var err error
+		if key, err = ParseSecret(secret); err != nil {
+			return err
+		}
 	}
 	id, tsText, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
 	if id == "" || tsText == "" || sigs == "" {
@@ -125,6 +134,16 @@ func Verify(secret string, h http.Header, body []byte, now time.Time) error {
 		return ErrTimestampTooOld
 	case d < -int64(Tolerance/time.Second):
 		return ErrTimestampTooNew
+	}
+	if key == nil {
+		ok, err := verifyAsymmetric(secret, id, ts, body, sigs)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoMatchingSigning
+		}
+		return nil
 	}
 	want := signKey(key, id, ts, body)
 	for _, s := range strings.Fields(sigs) {

@@ -203,3 +203,37 @@ func TestRetryAfter(t *testing.T) {
 		t.Fatalf("429: status %d, retry after %s, %d response bytes", res.Status, res.RetryAfter, len(res.Response))
 	}
 }
+
+// TestAsymmetric: a whsk_ key signs v1a, which verifies with its whpk_
+// public key only, beside an HMAC signature during a rotation.
+func TestAsymmetric(t *testing.T) {
+	sk, pk, err := webhook.NewSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := webhook.PublicKeyOf(sk); got != pk {
+		t.Fatalf("PublicKeyOf = %s, want %s", got, pk)
+	}
+	hmacSecret, _ := webhook.NewSecret()
+	now := time.Now()
+	h, err := webhook.Headers([]string{hmacSecret, sk}, "f1", now, []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs := h.Get(webhook.HeaderSignature); !strings.Contains(sigs, "v1,") || !strings.Contains(sigs, "v1a,") {
+		t.Fatalf("signatures %q", sigs)
+	}
+	if err := webhook.Verify(pk, h, []byte("{}"), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := webhook.Verify(hmacSecret, h, []byte("{}"), now); err != nil {
+		t.Fatal(err)
+	}
+	_, other, _ := webhook.NewSigningKey()
+	if err := webhook.Verify(other, h, []byte("{}"), now); !errors.Is(err, webhook.ErrNoMatchingSigning) {
+		t.Fatalf("another public key: %v", err)
+	}
+	if err := webhook.Verify(pk, h, []byte("{ }"), now); !errors.Is(err, webhook.ErrNoMatchingSigning) {
+		t.Fatalf("changed body: %v", err)
+	}
+}

@@ -27,7 +27,7 @@ var endpointsSubs = []opsSub{
 	{"replay", "<id> --since RFC3339 [--yes] [--json]", runEndpointsReplay},
 }
 
-const endpointsAddArgs = "--tenant T --url URL [--types contract.COMPLETE,…] [--header K=V]… [--rate N] [--concurrency N] [--ordered] [--allow-private] [--allow-http] [--json]"
+const endpointsAddArgs = "--tenant T --url URL [--types contract.COMPLETE,…] [--header K=V]… [--rate N] [--concurrency N] [--ordered] [--allow-private] [--allow-http] [--asymmetric] [--json]"
 
 // listFlag collects a repeated or comma-separated flag.
 type listFlag []string
@@ -57,6 +57,7 @@ func runEndpointsAdd(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&req.AllowPrivate, "allow-private", false, "accept a loopback, link-local or private address")
 	fs.BoolVar(&req.AllowHTTP, "allow-http", false, "accept plain http")
 	fs.BoolVar(&req.Disabled, "disabled", false, "add it disabled")
+	fs.BoolVar(&req.Asymmetric, "asymmetric", false, "sign with an Ed25519 key (v1a): receivers verify with the printed whpk_ public key")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseMixed(fs, args)
 	if err != nil {
@@ -89,6 +90,11 @@ func runEndpointsAdd(ctx context.Context, env *Env, args []string) error {
 	}
 	if *asJSON {
 		return printJSON(env.Stdout, v)
+	}
+	if req.Asymmetric {
+		fmt.Fprintf(env.Stdout, "endpoint   %s\npublic key %s\n", v.Endpoint.ID, v.Secret)
+		fmt.Fprintln(env.Stderr, "Receivers verify the v1a signatures of webhook-signature with this public key (docs/delivery.md).")
+		return nil
 	}
 	fmt.Fprintf(env.Stdout, "endpoint %s\nsecret   %s\n", v.Endpoint.ID, v.Secret)
 	fmt.Fprintln(env.Stderr, "Keep the secret: it is shown this once. Receivers verify webhook-signature with it (docs/delivery.md).")
