@@ -98,7 +98,11 @@ func (fe fileEndpoint) endpoint(getenv func(string) string) (Endpoint, error) {
 	}
 	for i, s := range raw {
 		s = strings.TrimSpace(s)
-		if _, err := webhook.ParseSecret(s); err != nil {
+		if webhook.IsSigningKey(s) {
+			if _, err := webhook.PublicKeyOf(s); err != nil {
+				return ep, fmt.Errorf("secret %d: not a whsk_ Ed25519 key", i+1)
+			}
+		} else if _, err := webhook.ParseSecret(s); err != nil {
 			return ep, fmt.Errorf("secret %d: %w", i+1, err)
 		}
 		ep.Secrets = append(ep.Secrets, Secret(s))
