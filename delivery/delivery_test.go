@@ -272,3 +272,22 @@ func checkOrder(t *testing.T, got []received) {
 		last[r.Contract] = r.Seq
 	}
 }
+
+// TestRateLimit: an endpoint limited to 5 deliveries a second receives
+// ten facts, all of them, spread over about a second (a burst of 5, then
+// one every 200 ms): a lower bound the limiter sets, not a speed.
+func TestRateLimit(t *testing.T) {
+	f := newFixture(t, testdb.SQLite)
+	s := newSink(t)
+	f.endpointFor("ep_rate", s, func(e *store.Endpoint) { e.RateLimit = 5; e.Concurrency = 8 })
+	f.start(nil)
+	f.waitFanout()
+	for i := range 10 {
+		f.publish("c1", int64(i+1), "SIGNING")
+	}
+	waitFor(t, "ten deliveries", 30*time.Second, func() bool { return len(s.delivered()) == 10 })
+	got := s.delivered()
+	if span := got[9].At.Sub(got[0].At); span < 900*time.Millisecond {
+		t.Fatalf("ten deliveries at 5/s (burst 5) within %s", span)
+	}
+}

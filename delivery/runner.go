@@ -155,10 +155,8 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(time.Second) // kept for when it is enabled again
 		return
 	}
-	if r.limiter != nil {
-		if err := r.limiter.Wait(ctx); err != nil {
-			return
-		}
+	if !r.waitRate(ctx, m) {
+		return
 	}
 	start := time.Now()
 	res := r.sender.Send(ctx, webhook.Message{URL: ep.URL, Secrets: ep.ActiveSecrets(start), Headers: ep.Headers,
@@ -223,4 +221,27 @@ func outcome(res webhook.Result) string {
 	default:
 		return "http_other"
 	}
+}
+
+// waitRate waits for the endpoint's rate limit, telling JetStream the
+// message is in progress meanwhile (a wait longer than the ack wait would
+// otherwise hand it to another worker); false when ctx ended.
+func (r *runner) waitRate(ctx context.Context, m jetstream.Msg) bool {
+	if r.limiter == nil {
+		return true
+	}
+	res := r.limiter.Reserve()
+	for d := res.Delay(); d > 0; {
+		step := min(d, r.s.o.AckWait/3)
+		select {
+		case <-ctx.Done():
+			res.Cancel()
+			return false
+		case <-time.After(step):
+		}
+		if d -= step; d > 0 {
+			_ = m.InProgress()
+		}
+	}
+	return true
 }
