@@ -125,6 +125,9 @@ type Options struct {
 	// Endpoints keeps the HTTP endpoints (default: Ledger, when it
 	// implements store.EndpointStore; without it /endpoints answers 503).
 	Endpoints store.EndpointStore
+	// PrivateTenants may add endpoints on private addresses without
+	// allow_private (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS).
+	PrivateTenants []string
 	// DeliveryTimeout bounds POST /endpoints/{id}/test (default 15 s).
 	DeliveryTimeout time.Duration
 	// DisableAfter is the delivery stage's auto-disable period, for the

@@ -19,7 +19,8 @@ import (
 // secret; an asymmetric endpoint's answer is its whpk_ public key, and a
 // test fact verifies with it; a rotation makes two signatures.
 func TestEndpointsAPI(t *testing.T) {
-	f, _ := newWriteFixture(t, nil)
+	f, a := newWriteFixture(t, nil)
+	a.o.PrivateTenants = []string{"lan"}
 	var mu sync.Mutex
 	var headers []http.Header
 	var bodies [][]byte
@@ -35,6 +36,10 @@ func TestEndpointsAPI(t *testing.T) {
 	st, raw := f.send(t, "POST", op, "/endpoints", adminapi.EndpointRequest{Tenant: "default", URL: recv.URL, AllowHTTP: true})
 	if st != 400 || !strings.Contains(string(raw), "allow_private") {
 		t.Fatalf("a loopback URL: %d %s", st, raw)
+	}
+	st, raw = f.send(t, "POST", op, "/endpoints", adminapi.EndpointRequest{Tenant: "lan", URL: recv.URL, AllowHTTP: true})
+	if st != 201 || !strings.Contains(string(raw), `"allow_private":true`) {
+		t.Fatalf("a tenant allowed private addresses: %d %s", st, raw)
 	}
 	st, raw = f.send(t, "POST", op, "/endpoints", adminapi.EndpointRequest{Tenant: "default", URL: "http://erp.example.com/"})
 	if st != 400 || !strings.Contains(string(raw), "https is required") {

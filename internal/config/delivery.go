@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,11 @@ type Delivery struct {
 	// AttemptRetention: attempts are kept this long
 	// (QYSHOOK_DELIVERY_ATTEMPT_RETENTION, default 720h, 1h to 87600h).
 	AttemptRetention time.Duration
+	// AllowPrivateTenants may add endpoints on loopback, link-local and
+	// private addresses without allowing it per endpoint
+	// (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS, comma-separated tenant
+	// names; default none).
+	AllowPrivateTenants []string
 	// Endpoints are the endpoints declared in the QYSHOOK_CONFIG file
 	// ([[endpoint]]), made or updated in the ledger at start.
 	Endpoints []Endpoint
@@ -69,10 +75,13 @@ type fileEndpoint struct {
 }
 
 // endpoint checks fe; errors never repeat a secret.
-func (fe fileEndpoint) endpoint(getenv func(string) string) (Endpoint, error) {
+func (fe fileEndpoint) endpoint(getenv func(string) string, privateTenants []string) (Endpoint, error) {
 	ep := Endpoint{ID: fe.ID, Tenant: or(fe.Tenant, DefaultTenant), URL: strings.TrimSpace(fe.URL), Description: fe.Description,
 		Types: fe.Types, Headers: fe.Headers, RateLimit: fe.RateLimit, Concurrency: fe.Concurrency, Ordered: fe.Ordered,
 		AllowPrivate: fe.AllowPrivate, AllowHTTP: fe.AllowHTTP, Disabled: fe.Disabled}
+	if slices.Contains(privateTenants, ep.Tenant) {
+		ep.AllowPrivate = true
+	}
 	if !events.ValidToken(ep.ID) {
 		return ep, fmt.Errorf("id: letters, digits, '-' and '_' (1-64)")
 	}
@@ -121,6 +130,15 @@ func (e envReader) delivery() Delivery {
 		Timeout:          e.duration("DELIVERY_TIMEOUT"),
 		DisableAfter:     e.duration("DELIVERY_DISABLE_AFTER"),
 		AttemptRetention: e.duration("DELIVERY_ATTEMPT_RETENTION"),
+	}
+	for _, t := range strings.Split(e.str("DELIVERY_ALLOW_PRIVATE_TENANTS", ""), ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if !events.ValidToken(t) {
+			e.problem("DELIVERY_ALLOW_PRIVATE_TENANTS", "%q is not a tenant name", t)
+		}
+		d.AllowPrivateTenants = append(d.AllowPrivateTenants, t)
 	}
 	raw := e.str("DELIVERY_SCHEDULE", "")
 	if raw == "" {

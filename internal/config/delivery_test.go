@@ -75,3 +75,19 @@ ordered = true
 		}
 	}
 }
+
+// TestPrivateTenants: a tenant named in QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS
+// may declare an endpoint on a private address without allow_private.
+func TestPrivateTenants(t *testing.T) {
+	file := "[[tenant]]\nname = \"lan\"\ncallback_secrets = [\"" + secretA + "\"]\n" +
+		"[[endpoint]]\nid = \"oa\"\ntenant = \"lan\"\nurl = \"https://10.0.0.7/hook\"\nsecrets = [\"" + whsec + "\"]\n"
+	env := map[string]string{"QYSHOOK_CONFIG": writeFile(t, file)}
+	if _, err := config.Load(getenv(env)); err == nil || !strings.Contains(err.Error(), "private") {
+		t.Fatalf("without the tenant allowed: %v", err)
+	}
+	env["QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS"] = "lan"
+	c, err := config.Load(getenv(env))
+	if err != nil || len(c.Delivery.Endpoints) != 1 || !c.Delivery.Endpoints[0].AllowPrivate {
+		t.Fatalf("with the tenant allowed: %+v %v", c.Delivery.Endpoints, err)
+	}
+}

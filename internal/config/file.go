@@ -58,7 +58,7 @@ var fileFields = map[string]string{
 // readFile reads the tenants of a TOML file. Unknown keys are errors, so a
 // misspelt setting does not silently take its default. Decode errors are
 // reported without the offending value (it may be a secret).
-func readFile(path, defaultBaseURL string, budget APIBudget, getenv func(string) string) ([]Tenant, []Endpoint, error) {
+func readFile(path, defaultBaseURL string, budget APIBudget, getenv func(string) string, privateTenants []string) ([]Tenant, []Endpoint, error) {
 	var f struct {
 		Tenant   []fileTenant   `toml:"tenant"`
 		Endpoint []fileEndpoint `toml:"endpoint"`
@@ -92,7 +92,7 @@ func readFile(path, defaultBaseURL string, budget APIBudget, getenv func(string)
 	}
 	endpoints := make([]Endpoint, 0, len(f.Endpoint))
 	for i, fe := range f.Endpoint {
-		ep, err := fe.endpoint(getenv)
+		ep, err := fe.endpoint(getenv, privateTenants)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%sCONFIG %s: [[endpoint]] %d (%q): %w", Prefix, path, i+1, fe.ID, err))
 			continue

@@ -134,7 +134,7 @@ func (e envReader) tenants() {
 		}
 	}
 	if c.File != "" {
-		tenants, endpoints, err := readFile(c.File, baseURL, c.APIBudget, e.getenv)
+		tenants, endpoints, err := readFile(c.File, baseURL, c.APIBudget, e.getenv, c.Delivery.AllowPrivateTenants)
 		if err != nil {
 			c.problems = append(c.problems, err)
 		}
