@@ -136,6 +136,17 @@ type Options struct {
 	// MaxReconcileWindow bounds POST /reconcile's since (default
 	// DefaultMaxReconcileWindow).
 	MaxReconcileWindow time.Duration
+	// Endpoints keeps the HTTP endpoints (default: Ledger, when it
+	// implements store.EndpointStore; without it /endpoints answers 503).
+	Endpoints store.EndpointStore
+	// PrivateTenants may add endpoints on private addresses without
+	// allow_private (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS).
+	PrivateTenants []string
+	// DeliveryTimeout bounds POST /endpoints/{id}/test (default 15 s).
+	DeliveryTimeout time.Duration
+	// DisableAfter is the delivery stage's auto-disable period, for the
+	// health's disable_at (0: not shown).
+	DisableAfter time.Duration
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -197,6 +208,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Log == nil {
 		a.o.Log, _ = o.Ledger.(store.AdminLog)
+	}
+	if a.o.Endpoints == nil {
+		a.o.Endpoints, _ = o.Ledger.(store.EndpointStore)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

@@ -81,7 +81,7 @@ type Console struct {
 
 // consolePages are the page templates (templates/<name>.html) and the
 // navigation order.
-var consolePages = []string{"overview", "contracts", "certifications", "dead-letters", "replay", "live", "audit"}
+var consolePages = []string{"overview", "contracts", "certifications", "dead-letters", "endpoints", "replay", "live", "audit"}
 
 // NewConsole builds the console in front of o.API.
 func NewConsole(o ConsoleOptions) (*Console, error) {

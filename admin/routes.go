@@ -46,6 +46,20 @@ func (a *API) table() []route {
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
 		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
+		// HTTP delivery (admin/endpoints.go).
+		{http.MethodGet, "/endpoints", RoleViewer, a.listEndpoints},
+		{http.MethodPost, "/endpoints", RoleOperator, a.postEndpoint},
+		{http.MethodGet, "/endpoints/{id}", RoleViewer, a.getEndpoint},
+		{http.MethodDelete, "/endpoints/{id}", RoleOperator, a.deleteEndpoint},
+		{http.MethodPost, "/endpoints/{id}/enable", RoleOperator, a.enableEndpoint},
+		{http.MethodPost, "/endpoints/{id}/disable", RoleOperator, a.disableEndpoint},
+		{http.MethodPost, "/endpoints/{id}/rotate-secret", RoleOperator, a.rotateSecret},
+		{http.MethodPost, "/endpoints/{id}/test", RoleOperator, a.testEndpoint},
+		{http.MethodGet, "/endpoints/{id}/attempts", RoleViewer, a.listEndpointAttempts},
+		{http.MethodGet, "/endpoints/{id}/dead-letters", RoleViewer, a.listEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/dead-letters/retry", RoleOperator, a.retryEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/dead-letters/purge", RoleOperator, a.purgeEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/replay", RoleOperator, a.replayToEndpoint},
 	}
 }
 

@@ -695,6 +695,68 @@
       el('td', { class: 'mono' }, e.job_id || '—')));
   }
 
-  const pages = { audit, overview, contracts, contract, certifications, certification, 'dead-letters': deadLetters, replay, live };
+
+  // ---------- endpoints ----------
+  function endpoints() {
+    const tbody = $('#endpoints tbody');
+    async function reload() {
+      try {
+        const body = await api('/endpoints');
+        tbody.replaceChildren();
+        for (const e of body.items) tbody.append(row(e));
+        if (!body.items.length) tbody.append(el('tr', { class: 'empty' }, el('td', { colspan: operator ? 7 : 6 }, T('list.empty'))));
+      } catch (e) { showError(e); }
+    }
+    function row(e) {
+      const tr = el('tr', { class: 'ep-row', 'data-id': e.id },
+        el('td', { class: 'mono' }, el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); show(e.id); } }, e.id)),
+        el('td', {}, e.tenant), el('td', { class: 'mono' }, e.url),
+        el('td', { class: 'mono' }, (e.types || []).join(', ') || T('ep.all')),
+        el('td', {}, e.enabled ? T('ep.yes') : T('ep.no') + ' (' + e.disabled_reason + ')'),
+        el('td', {}, e.failing_since ? fmtTime(e.failing_since) : '—'));
+      if (operator) {
+        tr.append(el('td', { class: 'actions' },
+          el('button', { class: 'toggle', onclick: () => toggle(e) }, e.enabled ? T('ep.disable') : T('ep.enable')), ' ',
+          el('button', { class: 'test', onclick: () => test(e.id) }, T('ep.test'))));
+      }
+      return tr;
+    }
+    async function toggle(e) {
+      try { await api('/endpoints/' + encodeURIComponent(e.id) + (e.enabled ? '/disable' : '/enable'), { method: 'POST' }); await reload(); } catch (err) { showError(err); }
+    }
+    async function test(id) {
+      try {
+        const r = await api('/endpoints/' + encodeURIComponent(id) + '/test', { method: 'POST' });
+        flash(T('ep.tested') + ': ' + (r.status || r.error) + ' · ' + r.latency_ms + ' ms', r.ok ? 'ok' : 'error');
+      } catch (e) { showError(e); }
+    }
+    async function show(id) {
+      try {
+        const d = await api('/endpoints/' + encodeURIComponent(id));
+        const e = d.endpoint, h = d.health;
+        $('#endpoint-detail').hidden = false;
+        $('#ep-title').textContent = e.id + ' · ' + e.url;
+        const kv = $('#ep-health tbody');
+        kv.replaceChildren();
+        const add = (k, v) => kv.append(el('tr', {}, el('th', {}, k), el('td', {}, v)));
+        add(T('ep.success_rate'), (100 * h.success_rate).toFixed(1) + ' % (' + h.attempts + ')');
+        add(T('ep.latency'), h.latency_p50_ms + ' / ' + h.latency_p99_ms + ' ms');
+        add(T('ep.dead_letters'), h.dead_letters);
+        if (!e.enabled) add(T('ep.disabled_reason'), e.disabled_reason);
+        if (e.failing_since) add(T('ep.failing_since'), fmtTime(e.failing_since));
+        if (e.warned_at) add(T('ep.warned'), fmtTime(e.warned_at));
+        if (h.disable_at) add(T('ep.disable_at'), fmtTime(h.disable_at));
+        const at = $('#ep-attempts tbody');
+        at.replaceChildren();
+        pager('/endpoints/' + encodeURIComponent(id) + '/attempts', {}, at, (a) => el('tr', {},
+          el('td', {}, fmtTime(a.at)), el('td', { class: 'mono' }, a.fact_id), el('td', {}, a.attempt),
+          el('td', {}, a.status || '—'), el('td', {}, a.latency_ms),
+          el('td', {}, a.next_attempt_at ? fmtTime(a.next_attempt_at) : '—'), el('td', { class: 'reason' }, a.error)));
+      } catch (e) { showError(e); }
+    }
+    reload();
+  }
+
+  const pages = { audit, overview, contracts, contract, certifications, certification, 'dead-letters': deadLetters, endpoints, replay, live };
   if (pages[page]) pages[page]();
 })();

@@ -16,6 +16,7 @@ import (
 
 	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/failures"
@@ -275,6 +276,65 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
 		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})
+}
+
+// NewDelivery builds the delivery stage, or nil (logged) when the ledger
+// keeps no endpoints.
+func (s *Services) NewDelivery(reg prometheus.Registerer) (*delivery.Stage, error) {
+	log := s.Log.With().Str("component", "delivery").Logger()
+	st, ok := s.Ledger.(store.EndpointStore)
+	if !ok {
+		log.Warn().Msg("this ledger keeps no endpoints; facts are not delivered over HTTP")
+		return nil, nil
+	}
+	d := s.Cfg.Delivery
+	if err := SyncConfigEndpoints(context.Background(), st, d.Endpoints); err != nil {
+		return nil, err
+	}
+	return delivery.New(delivery.Options{JS: s.Conn.JS, Names: s.Names, Store: st, Schedule: d.Schedule,
+		Timeout: d.Timeout, DisableAfter: d.DisableAfter, AttemptRetention: d.AttemptRetention,
+		Replicas: s.Cfg.Stream.Replicas, Logger: log, Registerer: reg})
+}
+
+// configDisabled is the disabled reason of an endpoint the config file
+// declares disabled.
+const configDisabled = "disabled in the config file"
+
+// SyncConfigEndpoints makes or updates in the ledger the endpoints of the
+// config file (source "config"). An endpoint the stage disabled (410,
+// failing too long) stays disabled until enabled; one declared disabled
+// is disabled.
+func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []config.Endpoint) error {
+	now := time.Now().UTC()
+	for _, c := range eps {
+		ep := store.Endpoint{ID: c.ID, Tenant: c.Tenant, URL: c.URL, Description: c.Description, Types: c.Types,
+			Headers: c.Headers, RateLimit: c.RateLimit, Concurrency: c.Concurrency, Ordered: c.Ordered,
+			AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP, Enabled: !c.Disabled, Source: "config",
+			CreatedAt: now, UpdatedAt: now}
+		if ep.Concurrency == 0 {
+			ep.Concurrency = delivery.DefaultConcurrency
+		}
+		for _, sec := range c.Secrets {
+			ep.Secrets = append(ep.Secrets, store.EndpointSecret{Secret: sec.Reveal(), CreatedAt: now})
+		}
+		old, err := st.Endpoint(ctx, c.ID)
+		switch {
+		case err == nil:
+			ep.CreatedAt = old.CreatedAt
+			if !old.Enabled && !c.Disabled && old.DisabledReason != configDisabled {
+				ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, old.DisabledReason, old.DisabledAt
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
+		if c.Disabled {
+			ep.DisabledReason, ep.DisabledAt = configDisabled, &now
+		}
+		if err := st.SaveEndpoint(ctx, ep); err != nil {
+			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
+	}
+	return nil
 }
 
 // NewReconciler builds the reconciler.
