@@ -56,6 +56,10 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	}
 	fake := qystest.NewServer()
 	defer fake.Close()
+	caPath, err := fake.WriteCACertificate(dir)
+	if err != nil {
+		return err
+	}
 	secret := rand.Text()[:config.SecretLen]
 	cfg, err := config.Load(demoEnv(dir, secret, fake, *verbose),
 		config.WithNeeds(config.NeedCallbackSecrets|config.NeedQYSCredentials))
@@ -91,7 +95,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	sum.DataDir = dir
+	sum.DataDir, sum.CACertificate = dir, caPath
 	if *asJSON {
 		return printJSON(env.Stdout, sum)
 	}
@@ -268,7 +272,10 @@ func (w *demoWaiter) missing(ctx context.Context) []string {
 
 // demoSummary is what the demo prints.
 type demoSummary struct {
-	DataDir        string          `json:"data_dir"`
+	DataDir string `json:"data_dir"`
+	// CACertificate is the PEM file of the fake's signing CA, which the
+	// archived PDFs chain to (for pdfsig and other validators).
+	CACertificate  string          `json:"ca_certificate"`
 	Contracts      []demoContract  `json:"contracts"`
 	Certifications []demoCert      `json:"certifications"`
 	Callbacks      demoCallbackSum `json:"callbacks"`
@@ -402,6 +409,11 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 		}
 	}
 	_ = t.flush()
+	if !cleaned {
+		fmt.Fprintf(w, "The PDFs' signatures chain to the fake's CA, written to %s: trust it to check them outside qyshook,\n", s.CACertificate)
+		fmt.Fprintf(w, "  e.g. certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n qystest -t CT,C,C -i %s\n", s.CACertificate)
+		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss FILE.pdf")
+	}
 	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
 	t = newTable(w, "KIND", "REQUEST", "STATE", "ANSWERED", "SUCCESS", "CONFIRMED", "MODE")
 	for _, c := range s.Certifications {
