@@ -412,7 +412,7 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	if !cleaned {
 		fmt.Fprintf(w, "The PDFs' signatures chain to the fake's CA, written to %s: trust it to check them outside qyshook,\n", s.CACertificate)
 		fmt.Fprintf(w, "  e.g. certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n qystest -t CT,C,C -i %s\n", s.CACertificate)
-		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss FILE.pdf")
+		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss -no-ocsp FILE.pdf   (the fake's OCSP service stopped with the demo)")
 	}
 	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
 	t = newTable(w, "KIND", "REQUEST", "STATE", "ANSWERED", "SUCCESS", "CONFIRMED", "MODE")

@@ -47,10 +47,13 @@ func Trust(tb testing.TB, caPath string) string {
 }
 
 // Check runs pdfsig on pdfPath against the NSS database nssdir (Trust)
-// and returns the signatures it reported, with its whole output.
-func Check(tb testing.TB, nssdir, pdfPath string) ([]Signature, string) {
+// and returns the signatures it reported, with its whole output. pdfsig
+// asks the signer certificate's OCSP service unless flags has
+// "-no-ocsp"; an OCSP service that does not answer makes NSS report
+// "Unknown issue with Certificate".
+func Check(tb testing.TB, nssdir, pdfPath string, flags ...string) ([]Signature, string) {
 	tb.Helper()
-	cmd := exec.Command("pdfsig", "-nssdir", nssdir, pdfPath)
+	cmd := exec.Command("pdfsig", append(append([]string{"-nssdir", nssdir}, flags...), pdfPath)...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	out, err := cmd.CombinedOutput()
 	// pdfsig exits non-zero for unsigned files and for some invalid

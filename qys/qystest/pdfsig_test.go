@@ -14,7 +14,8 @@ import (
 // TestPDFSigTrustsTheWrittenCA: poppler's pdfsig, given the CA the fake
 // writes (what sim and demo export), reports each signature of a signed
 // document valid and trusted; without it the same file is not trusted,
-// and a tampered copy does not validate.
+// a tampered copy does not validate, and a revoked signer (through the
+// fake's OCSP service, which pdfsig asks) is reported revoked.
 func TestPDFSigTrustsTheWrittenCA(t *testing.T) {
 	srv := MustServer(t)
 	id := MustContract(t, srv, func(s *qystest.ContractSpec) {
@@ -56,6 +57,16 @@ func TestPDFSigTrustsTheWrittenCA(t *testing.T) {
 	}
 	if !sigs[1].WholeFile {
 		t.Errorf("the last signature does not cover the whole file:\n%s", out)
+	}
+
+	// The fake's OCSP service answers pdfsig (which asks it): once a
+	// signer is revoked, pdfsig says so.
+	if !srv.RevokeSigner("Alpha Co") {
+		t.Fatal("RevokeSigner: Alpha Co has no certificate")
+	}
+	sigs, out = pdfsigtest.Check(t, nss, pdfPath)
+	if len(sigs) != 2 || sigs[0].Valid() || !strings.Contains(sigs[0].Certificate, "Revoked") || !sigs[1].Valid() {
+		t.Errorf("after revoking Alpha Co:\n%s", out)
 	}
 
 	// The control: another fake's CA does not make these signatures trusted.

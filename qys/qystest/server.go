@@ -181,6 +181,7 @@ type Server struct {
 	limits      rateLimits // ratelimit.go: LimitRate
 	cb          callbackState
 	ev          evidenceState // evidence.go, pdf.go
+	rev         revocation    // revocation.go
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.
