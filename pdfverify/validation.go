@@ -371,4 +371,3 @@ func (v *ValidationData) Reshow() (problems []string, worst string) {
 	}
 	return problems, worst
 }
-

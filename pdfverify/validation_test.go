@@ -136,9 +136,11 @@ func TestReshowDetectsAChangedAnswer(t *testing.T) {
 		return v
 	}
 	for name, modify := range map[string]func(v *pdfverify.ValidationData){
-		"OCSPByte":   func(v *pdfverify.ValidationData) { r := v.Signatures[0].Certificates[0].OCSP[0].Raw; r[len(r)-5] ^= 1 },
-		"CRLByte":    func(v *pdfverify.ValidationData) { r := v.Signatures[1].Certificates[0].CRL[0].Raw; r[len(r)-5] ^= 1 },
-		"Status":     func(v *pdfverify.ValidationData) { v.Signatures[0].Certificates[0].OCSP[0].Status = pdfverify.StatusRevoked },
+		"OCSPByte": func(v *pdfverify.ValidationData) { r := v.Signatures[0].Certificates[0].OCSP[0].Raw; r[len(r)-5] ^= 1 },
+		"CRLByte":  func(v *pdfverify.ValidationData) { r := v.Signatures[1].Certificates[0].CRL[0].Raw; r[len(r)-5] ^= 1 },
+		"Status": func(v *pdfverify.ValidationData) {
+			v.Signatures[0].Certificates[0].OCSP[0].Status = pdfverify.StatusRevoked
+		},
 		"CertByte":   func(v *pdfverify.ValidationData) { v.Signatures[0].Certificates[1].DER[40] ^= 1 },
 		"SchemaName": func(v *pdfverify.ValidationData) { v.Schema = "v0" },
 	} {
