@@ -102,6 +102,14 @@ type Document struct {
 	VerifiedAt       *time.Time // when it was verified
 	VerifyProblem    string     // why it is not valid ("" when valid)
 
+	// The material the verification rests on (pdfverify.ValidationData,
+	// JSON), archived beside the file at the same time (migration 0016):
+	// its SHA-256 and path in the document store, and the worst
+	// revocation status in it. Empty when none was collected.
+	ValidationSHA256 string
+	ValidationPath   string
+	ValidationStatus string
+
 	// Generation counts the times the row was queued again after a later
 	// state of its contract (ContractChange.RefreshDocuments). Claims
 	// return it; an archiver passes it back to ArchiveDocument with
@@ -119,6 +127,10 @@ type DocumentVersion struct {
 	Size       int64
 	Path       string // relative to the data dir; content-addressed, never rewritten
 	FetchedAt  time.Time
+	// ValidationSHA256 and ValidationPath name the verification material
+	// archived with this version (Document.ValidationSHA256; migration 0016).
+	ValidationSHA256 string
+	ValidationPath   string
 }
 
 // Archive states of a document.

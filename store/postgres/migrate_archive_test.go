@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"testing"
 	"time"
 
@@ -17,11 +18,11 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err := postgres.MigrateUp(u); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := postgres.Version(u)
+	_, _, err := postgres.Version(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.MigrateDown(u, int(v)-3); err != nil { // back to the schema before 0004
+	if err := postgres.MigrateDown(u, stepsDownTo(t, 3)); err != nil { // back to the schema before 0004
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(postgres.Dialect.Driver, u)
@@ -68,4 +69,14 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claim after migration = %d, %v; want the 2 pending", len(claimed), err)
 	}
+}
+
+// stepsDownTo is the number of migrations above version target.
+func stepsDownTo(t *testing.T, target uint) int {
+	t.Helper()
+	n, err := migrations.StepsDownTo(migrations.Postgres, "postgres", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
