@@ -95,6 +95,20 @@ type Options struct {
 	// (default 10). Rate-limited answers (and a budget wait that ran out
 	// of time) are retried without end: they never use up the attempts.
 	MaxAttempts int
+	// ItemRefusalCodes are the API codes that, answering an item download
+	// (store.ItemInfix: ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT), mean the
+	// platform will not serve it (no such file, a paid service not
+	// enabled): the document ends failed at once with the platform's raw
+	// answer as its error, never retried. Nil: every API error that is
+	// not temporary (not a rate limit, not a server fault) counts. The
+	// platform's codes are not public (docs/evidence.md).
+	ItemRefusalCodes []int
+	// SkipValidation leaves out the verification material of archived
+	// PDFs (pdfverify.Collect: certificate chains, OCSP and CRL answers),
+	// otherwise fetched and archived beside every PDF with signatures.
+	SkipValidation bool
+	// RevocationTimeout bounds each OCSP or CRL fetch (default 10 s).
+	RevocationTimeout time.Duration
 	// Grace is how long shutdown lets in-flight downloads finish before
 	// cancelling them (default 10 s).
 	Grace  time.Duration
@@ -131,6 +145,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Second
+	}
+	if o.RevocationTimeout <= 0 {
+		o.RevocationTimeout = 10 * time.Second
 	}
 }
 
@@ -282,6 +299,9 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 		reason = "not found on the platform: " + reason
 	}
 	why := failureReason(err)
+	if refusal, ok := a.refused(d, err); ok {
+		permanent, reason, why = true, refusal, ReasonRefused
+	}
 	// 契约锁 pacing us (rate limited, or the tenant's budget full until
 	// the deadline) is no fault of the document, and a full disk is the
 	// operator's to free: neither ends the document failed (attempts
@@ -363,6 +383,9 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	case d.ContractID + store.OplogSuffix:
 		ext = "json"
 		dl, err = operationLog(ctx, api, d.ContractID)
+	case d.ContractID + store.ItemInfix + itemOf(d):
+		ext = "zip"
+		dl, err = api.DownloadContract(ctx, qys.ContractQuery{ContractID: d.ContractID}, itemOf(d))
 	default:
 		dl, err = api.DownloadDocument(ctx, d.ID)
 	}
@@ -382,6 +405,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		FetchedAt: &now, LeaseOwner: a.o.Owner, Generation: d.Generation}
 	if ext == "pdf" {
 		a.verify(ctx, d.Tenant, &doc)
+		a.collectValidation(ctx, d.Tenant, &doc)
 	}
 	fact := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: factID("document", d.Tenant, d.ID, sum), Tenant: d.Tenant,
@@ -404,6 +428,11 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		// link leaves the previous entry (or none).
 		if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID, ext, rel); err != nil {
 			a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the document's index entry failed")
+		}
+		if doc.ValidationPath != "" {
+			if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID+validationSuffix, "json", doc.ValidationPath); err != nil {
+				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the validation material's index entry failed")
+			}
 		}
 		a.metrics.archived.Inc()
 		a.metrics.bytes.Add(float64(size))

@@ -181,6 +181,13 @@ const BundleSuffix = ".bundle"
 // queues it with ContractChange.RefreshDocuments).
 const OplogSuffix = ".oplog"
 
+// ItemInfix joins a contract id and a /v2/contract/download item
+// (ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT) in the document id of that
+// item's download: "<contractID>.item.NOTARY". The archiver fetches it
+// with downloadItems=<item> and keeps the answer (a zip) as sent, or,
+// when the platform refuses it, the refusal (docs/evidence.md).
+const ItemInfix = ".item."
+
 // Certification is a person's or a company's real-name certification.
 type Certification struct {
 	Tenant    string

@@ -182,6 +182,7 @@ type Server struct {
 	cb          callbackState
 	ev          evidenceState // evidence.go, pdf.go
 	rev         revocation    // revocation.go
+	items       itemState     // items.go
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.
