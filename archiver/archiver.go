@@ -98,10 +98,11 @@ type Options struct {
 	// ItemRefusalCodes are the API codes that, answering an item download
 	// (store.ItemInfix: ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT), mean the
 	// platform will not serve it (no such file, a paid service not
-	// enabled): the document ends failed at once with the platform's raw
-	// answer as its error, never retried. Nil: every API error that is
-	// not temporary (not a rate limit, not a server fault) counts. The
-	// platform's codes are not public (docs/evidence.md).
+	// enabled): the answer itself is archived as the item, a JSON record
+	// (Refusal) with the platform's body verbatim, and never retried.
+	// Nil: every API error that is not temporary (not a rate limit, not a
+	// server fault) counts. The platform's codes are not public
+	// (docs/evidence.md).
 	ItemRefusalCodes []int
 	// SkipValidation leaves out the verification material of archived
 	// PDFs (pdfverify.Collect: certificate chains, OCSP and CRL answers),
@@ -299,9 +300,7 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 		reason = "not found on the platform: " + reason
 	}
 	why := failureReason(err)
-	if refusal, ok := a.refused(d, err); ok {
-		permanent, reason, why = true, refusal, ReasonRefused
-	}
+
 	// 契约锁 pacing us (rate limited, or the tenant's budget full until
 	// the deadline) is no fault of the document, and a full disk is the
 	// operator's to free: neither ends the document failed (attempts
@@ -386,6 +385,9 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	case d.ContractID + store.ItemInfix + itemOf(d):
 		ext = "zip"
 		dl, err = api.DownloadContract(ctx, qys.ContractQuery{ContractID: d.ContractID}, itemOf(d))
+		if rec, ok := a.refusal(d, err); ok {
+			ext, dl, err = "json", rec, nil
+		}
 	default:
 		dl, err = api.DownloadDocument(ctx, d.ID)
 	}

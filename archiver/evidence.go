@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -18,9 +18,6 @@ import (
 // store's index: "<documentID>.validation.json" beside "<documentID>.pdf".
 const validationSuffix = ".validation"
 
-// maxRefusal bounds the platform's raw answer kept as a refusal's reason.
-const maxRefusal = 4000
-
 // itemOf returns the download item of an item document
 // ("<contractID>.item.NOTARY" → "NOTARY"), "" for any other document.
 func itemOf(d store.Document) string {
@@ -31,27 +28,45 @@ func itemOf(d store.Document) string {
 	return item
 }
 
-// refused reports whether err is the platform refusing an item download
-// (Options.ItemRefusalCodes), and the reason to record: the code and the
-// platform's answer exactly as sent.
-func (a *Archiver) refused(d store.Document, err error) (string, bool) {
+// Refusal is what the archive keeps for an item the platform refused to
+// serve (Options.ItemRefusalCodes): the item document is archived as this
+// JSON record instead of a zip, so that "the platform said there is
+// none" is itself kept, hashed and dated, and never asked again.
+type Refusal struct {
+	Refused    bool   `json:"refused"` // always true: tells the record from a file
+	Item       string `json:"item"`
+	Path       string `json:"path"` // the API path called
+	HTTPStatus int    `json:"http_status"`
+	Code       int    `json:"code"`
+	Message    string `json:"message"`
+	// Answer is the platform's body exactly as sent (a JSON string when
+	// it is not JSON).
+	Answer json.RawMessage `json:"answer"`
+}
+
+// refusal turns err into the item's archived record when it is the
+// platform refusing an item download (Options.ItemRefusalCodes).
+func (a *Archiver) refusal(d store.Document, err error) (*qys.Download, bool) {
 	var ae *qys.APIError
-	if itemOf(d) == "" || !errors.As(err, &ae) {
-		return "", false
+	if err == nil || itemOf(d) == "" || !errors.As(err, &ae) {
+		return nil, false
 	}
 	if a.o.ItemRefusalCodes != nil {
 		if !slices.Contains(a.o.ItemRefusalCodes, ae.Code) {
-			return "", false
+			return nil, false
 		}
 	} else if ae.Temporary() {
-		return "", false
+		return nil, false
 	}
-	raw := string(ae.Raw)
-	if len(raw) > maxRefusal {
-		raw = raw[:maxRefusal] + "…"
+	answer := json.RawMessage(ae.Raw)
+	if !json.Valid(answer) {
+		answer, _ = json.Marshal(string(ae.Raw))
 	}
-	return fmt.Sprintf("refused by the platform: %s %s: code %d (http %d); answer: %s",
-		itemOf(d), ae.Path, ae.Code, ae.HTTPStatus, raw), true
+	b, _ := json.MarshalIndent(Refusal{Refused: true, Item: itemOf(d), Path: ae.Path, HTTPStatus: ae.HTTPStatus,
+		Code: ae.Code, Message: ae.Message, Answer: answer}, "", " ")
+	a.log.Info().Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("code", ae.Code).
+		Msg("archiver: the platform refused an item; its answer is archived instead")
+	return &qys.Download{Body: io.NopCloser(bytes.NewReader(b)), Size: int64(len(b))}, true
 }
 
 // collectValidation fetches the material a verified PDF's signatures rest

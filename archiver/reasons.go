@@ -34,10 +34,6 @@ const (
 	ReasonStore = "store_error"
 	// ReasonTimeout: the download ran out of time.
 	ReasonTimeout = "timeout"
-	// ReasonRefused: the platform refused an item download (no such
-	// file, a service not enabled; Options.ItemRefusalCodes), recorded
-	// with its raw answer (permanent).
-	ReasonRefused = "refused"
 	// ReasonOther: anything else.
 	ReasonOther = "error"
 )
