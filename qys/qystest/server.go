@@ -183,6 +183,8 @@ type Server struct {
 	ev          evidenceState // evidence.go, pdf.go
 	rev         revocation    // revocation.go
 	items       itemState     // items.go
+	// discrepancies to produce, by contract id (discrepancy.go)
+	discrepancies map[string][]Discrepancy
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.
