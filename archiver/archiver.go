@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/backoff"
+	"github.com/qyshook/qyshook/crosscheck"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -104,6 +105,11 @@ type Options struct {
 	// server fault) counts. The platform's codes are not public
 	// (docs/evidence.md).
 	ItemRefusalCodes []int
+	// CrossCheck tunes the comparison of each archived PDF with its
+	// contract's API detail (package crosscheck), run when the ledger can
+	// read the contract; SkipCrossCheck turns it off.
+	CrossCheck     crosscheck.Options
+	SkipCrossCheck bool
 	// SkipValidation leaves out the verification material of archived
 	// PDFs (pdfverify.Collect: certificate chains, OCSP and CRL answers),
 	// otherwise fetched and archived beside every PDF with signatures.
@@ -405,9 +411,11 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	now := time.Now().UTC()
 	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
 		FetchedAt: &now, LeaseOwner: a.o.Owner, Generation: d.Generation}
+	var discrepancies []crosscheck.Discrepancy
 	if ext == "pdf" {
-		a.verify(ctx, d.Tenant, &doc)
+		res := a.verify(ctx, d.Tenant, &doc)
 		a.collectValidation(ctx, d.Tenant, &doc)
+		discrepancies = a.crossCheck(ctx, d.Tenant, &doc, res)
 	}
 	fact := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: factID("document", d.Tenant, d.ID, sum), Tenant: d.Tenant,
@@ -417,6 +425,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	payload, _ := json.Marshal(fact) // only plain fields: cannot fail
 	facts := []store.Fact{{ID: fact.ID, Subject: a.o.Names.LedgerDocumentsSubject(d.Tenant), Tenant: d.Tenant,
 		ContractID: d.ContractID, Payload: payload, CreatedAt: now}}
+	facts = append(facts, a.discrepancyFacts(d.Tenant, doc, discrepancies, now)...)
 	// The file is stored: record it even if shutdown began meanwhile.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

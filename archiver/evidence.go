@@ -8,7 +8,10 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/qyshook/qyshook/crosscheck"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -105,4 +108,61 @@ func (a *Archiver) collectValidation(ctx context.Context, tenant string, doc *st
 		a.log.Info().Str("contract_id", doc.ContractID).Str("document_id", doc.ID).Str("revocation", worst).
 			Msg("archived document's revocation status is not good")
 	}
+}
+
+// contractReader is the part of a ledger that reads a contract back
+// (store.Ledger has it); without it the archiver compares nothing.
+type contractReader interface {
+	Contract(ctx context.Context, tenant, id string) (*store.Contract, error)
+}
+
+// crossCheck compares an archived PDF's verification with its contract's
+// API detail (crosscheck.Compare) and records the outcome in doc as JSON
+// ("[]" when they agree). A contract that cannot be read, or whose detail
+// was not confirmed through the API, is not compared (doc keeps "").
+func (a *Archiver) crossCheck(ctx context.Context, tenant string, doc *store.Document, res *pdfverify.Result) []crosscheck.Discrepancy {
+	cr, ok := a.o.Ledger.(contractReader)
+	if a.o.SkipCrossCheck || !ok || res == nil {
+		return nil
+	}
+	c, err := cr.Contract(ctx, tenant, doc.ContractID)
+	if err != nil || c == nil || !c.Confirmed || len(c.Detail) == 0 {
+		return nil
+	}
+	var detail qys.Contract
+	if err := json.Unmarshal(c.Detail, &detail); err != nil {
+		a.log.Warn().Err(err).Str("contract_id", doc.ContractID).Msg("archiver: cross-check: the ledger's detail does not decode")
+		return nil
+	}
+	if detail.Status == "" {
+		detail.Status = c.Status
+	}
+	found := crosscheck.Compare(&detail, []crosscheck.PDF{{DocumentID: doc.ID, Result: res}}, a.o.CrossCheck)
+	if found == nil {
+		found = []crosscheck.Discrepancy{}
+	}
+	b, _ := json.Marshal(found) // plain fields: cannot fail
+	doc.Discrepancies = string(b)
+	for _, x := range found {
+		a.log.Warn().Str("contract_id", doc.ContractID).Str("document_id", doc.ID).Str("discrepancy", string(x.Kind)).
+			Msg("archived document disagrees with its contract's detail")
+	}
+	return found
+}
+
+// discrepancyFacts are the facts of the discrepancies found in doc, one
+// per kind and party, recorded with the document in one transaction.
+func (a *Archiver) discrepancyFacts(tenant string, doc store.Document, found []crosscheck.Discrepancy, now time.Time) []store.Fact {
+	var facts []store.Fact
+	for _, x := range found {
+		f := events.Fact{
+			Schema: events.SchemaLedgerV1, ID: factID("discrepancy", tenant, doc.ID, doc.SHA256, string(x.Kind), x.Party),
+			Tenant: tenant, Kind: events.FactKindDiscrepancy, ContractID: doc.ContractID, Confirmed: true, OccurredAt: now,
+			Discrepancy: &events.FactDiscrepancy{Kind: string(x.Kind), DocumentID: doc.ID, SHA256: doc.SHA256},
+		}
+		payload, _ := json.Marshal(f)
+		facts = append(facts, store.Fact{ID: f.ID, Subject: a.o.Names.LedgerDiscrepancySubject(tenant, string(x.Kind)),
+			Tenant: tenant, ContractID: doc.ContractID, Payload: payload, CreatedAt: now})
+	}
+	return facts
 }

@@ -110,6 +110,11 @@ type Document struct {
 	ValidationPath   string
 	ValidationStatus string
 
+	// Discrepancies is the cross-source check of the file (package
+	// crosscheck, migration 0016): a JSON array of {kind, document, party,
+	// detail}; "" when it was not compared, "[]" when it agreed.
+	Discrepancies string
+
 	// Generation counts the times the row was queued again after a later
 	// state of its contract (ContractChange.RefreshDocuments). Claims
 	// return it; an archiver passes it back to ArchiveDocument with

@@ -14,3 +14,8 @@ ALTER TABLE documents ADD COLUMN validation_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE documents ADD COLUMN validation_status TEXT NOT NULL DEFAULT '';
 ALTER TABLE document_versions ADD COLUMN validation_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE document_versions ADD COLUMN validation_path TEXT NOT NULL DEFAULT '';
+-- The cross-source check of an archived PDF (package crosscheck): the
+-- discrepancies between the contract's API detail and the PDF's
+-- signatures, a JSON array of {kind, document, party, detail}; '' when
+-- the PDF was not compared, '[]' when it was and agreed.
+ALTER TABLE documents ADD COLUMN discrepancies TEXT NOT NULL DEFAULT '';

@@ -18,14 +18,14 @@ import (
 const documentCols = `tenant, id, contract_id, title, sha256, size, path, fetched_at,
 	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until,
 	verify_verdict, verify_signatures, verified_at, verify_problem, generation,
-	validation_sha256, validation_path, validation_status`
+	validation_sha256, validation_path, validation_status, discrepancies`
 
 func scanDocument(sc interface{ Scan(...any) error }, d *store.Document) error {
 	return sc.Scan(&d.Tenant, &d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
 		nullTimeCol{&d.FetchedAt}, &d.ArchiveState, &d.Attempts, &d.LastError,
 		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil},
 		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem, &d.Generation,
-		&d.ValidationSHA256, &d.ValidationPath, &d.ValidationStatus)
+		&d.ValidationSHA256, &d.ValidationPath, &d.ValidationStatus, &d.Discrepancies)
 }
 
 func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
@@ -113,7 +113,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		args := []any{tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
 			s.timeArg(fetched), s.timeArg(now),
 			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem,
-			doc.ValidationSHA256, doc.ValidationPath, doc.ValidationStatus}
+			doc.ValidationSHA256, doc.ValidationPath, doc.ValidationStatus, doc.Discrepancies}
 		if leased != "" {
 			args = append(args, doc.Generation)
 		}
@@ -121,8 +121,8 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
 			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at,
 			verify_verdict, verify_signatures, verified_at, verify_problem,
-			validation_sha256, validation_path, validation_status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?, ?, ?, ?, ?, ?, ?)
+			validation_sha256, validation_path, validation_status, discrepancies)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET
 			contract_id = CASE WHEN excluded.contract_id = '' THEN documents.contract_id ELSE excluded.contract_id END,
 			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END,
@@ -133,7 +133,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			verify_verdict = excluded.verify_verdict, verify_signatures = excluded.verify_signatures,
 			verified_at = excluded.verified_at, verify_problem = excluded.verify_problem,
 			validation_sha256 = excluded.validation_sha256, validation_path = excluded.validation_path,
-			validation_status = excluded.validation_status
+			validation_status = excluded.validation_status, discrepancies = excluded.discrepancies
 			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
 			RETURNING id, contract_id`), args...).Scan(&id, &contractID)
 		if errors.Is(err, sql.ErrNoRows) {
