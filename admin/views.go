@@ -129,5 +129,5 @@ func factDiscrepancy(d *events.FactDiscrepancy) *adminapi.FactDiscrepancy {
 	if d == nil {
 		return nil
 	}
-	return &adminapi.FactDiscrepancy{Kind: d.Kind, DocumentID: d.DocumentID, SHA256: d.SHA256}
+	return &adminapi.FactDiscrepancy{Kind: d.Kind, DocumentID: d.DocumentID, SHA256: d.SHA256, EventID: d.EventID}
 }

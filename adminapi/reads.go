@@ -83,7 +83,9 @@ type Discrepancy struct {
 	Kind     string `json:"kind"`
 	Document string `json:"document,omitempty"`
 	Party    string `json:"party,omitempty"`
-	Detail   string `json:"detail,omitempty"`
+	// Event is the ledger event id of the callback concerned.
+	Event  string `json:"event,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Event is an event the ledger applied (GET /events, and the events of a
@@ -234,6 +236,7 @@ type FactDiscrepancy struct {
 	Kind       string `json:"kind"`
 	DocumentID string `json:"document_id"`
 	SHA256     string `json:"sha256"`
+	EventID    string `json:"event_id,omitempty"`
 }
 
 // FactDocument is one archived document of a documents.archived Fact.

@@ -36,12 +36,14 @@ func itemOf(d store.Document) string {
 // JSON record instead of a zip, so that "the platform said there is
 // none" is itself kept, hashed and dated, and never asked again.
 type Refusal struct {
-	Refused    bool   `json:"refused"` // always true: tells the record from a file
-	Item       string `json:"item"`
-	Path       string `json:"path"` // the API path called
-	HTTPStatus int    `json:"http_status"`
-	Code       int    `json:"code"`
-	Message    string `json:"message"`
+	Refused    bool      `json:"refused"` // always true: tells the record from a file
+	ContractID string    `json:"contract_id"`
+	Item       string    `json:"item"`
+	AnsweredAt time.Time `json:"answered_at"` // when the answer was read (this archiver's clock)
+	Path       string    `json:"path"`        // the API path called
+	HTTPStatus int       `json:"http_status"`
+	Code       int       `json:"code"`
+	Message    string    `json:"message"`
 	// Answer is the platform's body exactly as sent (a JSON string when
 	// it is not JSON).
 	Answer json.RawMessage `json:"answer"`
@@ -65,7 +67,7 @@ func (a *Archiver) refusal(d store.Document, err error) (*qys.Download, bool) {
 	if !json.Valid(answer) {
 		answer, _ = json.Marshal(string(ae.Raw))
 	}
-	b, _ := json.MarshalIndent(Refusal{Refused: true, Item: itemOf(d), Path: ae.Path, HTTPStatus: ae.HTTPStatus,
+	b, _ := json.MarshalIndent(Refusal{Refused: true, ContractID: d.ContractID, AnsweredAt: time.Now().UTC(), Item: itemOf(d), Path: ae.Path, HTTPStatus: ae.HTTPStatus,
 		Code: ae.Code, Message: ae.Message, Answer: answer}, "", " ")
 	a.log.Info().Str("contract_id", d.ContractID).Str("document_id", d.ID).Int("code", ae.Code).
 		Msg("archiver: the platform refused an item; its answer is archived instead")
@@ -116,6 +118,33 @@ type contractReader interface {
 	Contract(ctx context.Context, tenant, id string) (*store.Contract, error)
 }
 
+// eventReader reads a contract's applied events (store.Ledger has it):
+// the callbacks whose claims are compared too.
+type eventReader interface {
+	Events(ctx context.Context, tenant, contractID string) ([]store.Event, error)
+}
+
+// callbacksOf lists the contract's callbacks the ledger still holds
+// (events older than the ledger's retention are gone, except the newest).
+func (a *Archiver) callbacksOf(ctx context.Context, tenant, contractID string) []crosscheck.Callback {
+	er, ok := a.o.Ledger.(eventReader)
+	if !ok {
+		return nil
+	}
+	evs, err := er.Events(ctx, tenant, contractID)
+	if err != nil {
+		a.log.Warn().Err(err).Str("contract_id", contractID).Msg("archiver: cross-check: reading the contract's events failed")
+		return nil
+	}
+	var out []crosscheck.Callback
+	for _, e := range evs {
+		if e.Source == events.SourceCallback || e.Source == events.SourceIngest {
+			out = append(out, crosscheck.Callback{EventID: e.ID, Type: e.Type, Payload: e.Payload})
+		}
+	}
+	return out
+}
+
 // crossCheck compares an archived PDF's verification with its contract's
 // API detail (crosscheck.Compare) and records the outcome in doc as JSON
 // ("[]" when they agree). A contract that cannot be read, or whose detail
@@ -138,6 +167,7 @@ func (a *Archiver) crossCheck(ctx context.Context, tenant string, doc *store.Doc
 		detail.Status = c.Status
 	}
 	found := crosscheck.Compare(&detail, []crosscheck.PDF{{DocumentID: doc.ID, Result: res}}, a.o.CrossCheck)
+	found = append(found, crosscheck.CompareCallbacks(&detail, a.callbacksOf(ctx, tenant, doc.ContractID))...)
 	if found == nil {
 		found = []crosscheck.Discrepancy{}
 	}
@@ -155,10 +185,14 @@ func (a *Archiver) crossCheck(ctx context.Context, tenant string, doc *store.Doc
 func (a *Archiver) discrepancyFacts(tenant string, doc store.Document, found []crosscheck.Discrepancy, now time.Time) []store.Fact {
 	var facts []store.Fact
 	for _, x := range found {
+		id := factID("discrepancy", tenant, doc.ID, doc.SHA256, string(x.Kind), x.Party)
+		if x.Event != "" { // about a callback: one fact whichever PDF found it
+			id = factID("discrepancy", tenant, doc.ContractID, string(x.Kind), x.Event)
+		}
 		f := events.Fact{
-			Schema: events.SchemaLedgerV1, ID: factID("discrepancy", tenant, doc.ID, doc.SHA256, string(x.Kind), x.Party),
+			Schema: events.SchemaLedgerV1, ID: id,
 			Tenant: tenant, Kind: events.FactKindDiscrepancy, ContractID: doc.ContractID, Confirmed: true, OccurredAt: now,
-			Discrepancy: &events.FactDiscrepancy{Kind: string(x.Kind), DocumentID: doc.ID, SHA256: doc.SHA256},
+			Discrepancy: &events.FactDiscrepancy{Kind: string(x.Kind), DocumentID: doc.ID, SHA256: doc.SHA256, EventID: x.Event},
 		}
 		payload, _ := json.Marshal(f)
 		facts = append(facts, store.Fact{ID: f.ID, Subject: a.o.Names.LedgerDiscrepancySubject(tenant, string(x.Kind)),

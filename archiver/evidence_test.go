@@ -166,7 +166,8 @@ func checkRefused(t *testing.T, r *rig, d store.Document, code int, message stri
 		t.Fatal(err)
 	}
 	var rec archiver.Refusal
-	if err := json.Unmarshal(b, &rec); err != nil || !rec.Refused || rec.Code != code || rec.Path != "/v2/contract/download" {
+	if err := json.Unmarshal(b, &rec); err != nil || !rec.Refused || rec.Code != code || rec.Path != "/v2/contract/download" ||
+		rec.ContractID != d.ContractID || rec.AnsweredAt.IsZero() {
 		t.Fatalf("%s: record %s (%v)", d.ID, b, err)
 	}
 	var answer struct {

@@ -1,7 +1,8 @@
 // Package crosscheck compares what the sources say about one contract —
 // the open API's detail (signatories, their status, the contract's end
-// time) and the signed PDFs' embedded signatures (count, signers, signing
-// times, verdict) — and lists every disagreement as a Discrepancy. It
+// time), the signed PDFs' embedded signatures (count, signers, signing
+// times, verdict) and the callbacks' claims (acting party, end) — and
+// lists every disagreement as a Discrepancy. It
 // decides nothing and stores nothing: the caller records and publishes
 // what it returns. An ordinary contract yields none.
 package crosscheck
@@ -45,6 +46,8 @@ type Discrepancy struct {
 	Document string `json:"document,omitempty"`
 	// Party is the signatory or signer concerned ("" when none).
 	Party string `json:"party,omitempty"`
+	// Event is the ledger event id of the callback concerned ("" when none).
+	Event string `json:"event,omitempty"`
 	// Detail says what each source says.
 	Detail string `json:"detail"`
 }

@@ -119,3 +119,46 @@ func TestUnsignedStatusesAreNotCompared(t *testing.T) {
 		t.Errorf("nil detail: %+v", got)
 	}
 }
+
+// TestCallbackClaims: a per-signatory callback naming a stranger and an
+// unsigned end claimed for a signed contract are flagged; the ordinary
+// callbacks of a lifecycle (sponsor and signatories, a void) are not.
+func TestCallbackClaims(t *testing.T) {
+	detail := &qys.Contract{Status: "INVALIDED", TenantName: "发起方", Signatories: []qys.Signatory{
+		{TenantType: "COMPANY", TenantName: "甲公司", Status: "SIGNED"}, {TenantType: "PERSONAL", TenantName: "张三", Status: "SIGNED"}}}
+	cb := func(id, typ, payload string) crosscheck.Callback {
+		return crosscheck.Callback{EventID: id, Type: typ, Payload: []byte(payload)}
+	}
+	ordinary := []crosscheck.Callback{
+		cb("e1", "SEND_SIGNING", `{"contractStatus":"SIGNING","tenantName":"发起方"}`),
+		cb("e2", "SEAL", `{"contractStatus":"SIGNING","tenantName":"甲公司"}`),
+		cb("e3", "PERSONAL", `{"contractStatus":"COMPLETE","tenantName":"张三"}`),
+		cb("e4", "COMPLETE", `{"contractStatus":"COMPLETE"}`),
+		cb("e5", "INVALIDED", `{"contractStatus":"INVALIDED"}`),
+		cb("e6", "SEAL", `not json`),
+	}
+	if got := crosscheck.CompareCallbacks(detail, ordinary); len(got) != 0 {
+		t.Fatalf("false discrepancies %+v", got)
+	}
+	bad := append(ordinary,
+		cb("e7", "SEAL", `{"contractStatus":"SIGNING","tenantName":"Mallory"}`),
+		cb("e8", "REJECTED", `{"contractStatus":"REJECTED","tenantName":"甲公司"}`))
+	got := crosscheck.CompareCallbacks(detail, bad)
+	if len(got) != 2 || got[0].Kind != crosscheck.CallbackUnknownParty || got[0].Event != "e7" || got[0].Party != "Mallory" ||
+		got[1].Kind != crosscheck.CallbackContradicted || got[1].Event != "e8" {
+		t.Fatalf("discrepancies %+v", got)
+	}
+	if crosscheck.CompareCallbacks(&qys.Contract{Status: "REJECTED"}, bad) != nil {
+		t.Error("an unsigned contract was compared")
+	}
+}
+
+// FuzzCompareCallbacks: any payload is read without panicking.
+func FuzzCompareCallbacks(f *testing.F) {
+	f.Add("SEAL", `{"tenantName":"x","contractStatus":"REJECTED"}`)
+	f.Add("REJECTED", `{"tenantName":1}`)
+	detail := &qys.Contract{Status: "COMPLETE", Signatories: []qys.Signatory{{TenantName: "甲"}}}
+	f.Fuzz(func(t *testing.T, typ, payload string) {
+		_ = crosscheck.CompareCallbacks(detail, []crosscheck.Callback{{Type: typ, Payload: []byte(payload)}})
+	})
+}

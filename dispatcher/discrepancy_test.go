@@ -1,8 +1,10 @@
 package dispatcher_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/qyshook/qyshook/crosscheck"
 	"github.com/qyshook/qyshook/events"
@@ -14,17 +16,20 @@ import (
 )
 
 // TestDiscrepanciesRecordedAndPublished: through the whole pipeline
-// (callback, detail, archive), each discrepancy the fake produces is
+// (callback, detail, archive), each discrepancy the fake produces (and a
+// callback naming a stranger) is
 // recorded on the archived PDF's row and published on
 // qys.ledger.<tenant>.discrepancy.<kind>; an ordinary contract's PDFs are
 // recorded compared and agreeing ("[]") with no discrepancy fact.
 func TestDiscrepanciesRecordedAndPublished(t *testing.T) {
 	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
 	cases := map[string]struct {
-		inject qystest.Discrepancy
-		tamper bool
-		want   crosscheck.Kind
+		inject   qystest.Discrepancy
+		tamper   bool
+		stranger bool // a SEAL callback naming a stranger arrives first
+		want     crosscheck.Kind
 	}{
+		"stranger": {stranger: true, want: crosscheck.CallbackUnknownParty},
 		"missing":  {inject: qystest.DiscrepancyMissingSignature, want: crosscheck.MissingSignature},
 		"unknown":  {inject: qystest.DiscrepancyUnknownSigner, want: crosscheck.UnknownSigner},
 		"late":     {inject: qystest.DiscrepancyLateSignature, want: crosscheck.SignedAfterCompletion},
@@ -58,6 +63,17 @@ func TestDiscrepanciesRecordedAndPublished(t *testing.T) {
 			h.Fake.TamperNextDownloads(1)
 		}
 		id := ids[name]
+		if tc.stranger {
+			env := events.Envelope{Schema: events.SchemaCallbackV1, Tenant: "default", Kind: events.KindContract, Type: "SEAL",
+				ContractID: id, ContractStatus: lifecycle.Signing, ReceivedAt: time.Now().UTC(), Format: "A",
+				Source: events.SourceCallback, Payload: json.RawMessage(`{"contractId":"` + id + `","tenantName":"Mallory","contractStatus":"SIGNING"}`)}
+			env.ID = events.EventID("default", events.KindContract, id, "SEAL", lifecycle.Signing, "Mallory")
+			h.PublishEnvelope(env)
+			stagetest.Eventually(t, "the stranger's callback applied", func() bool {
+				evs, err := h.Ledger.Events(context.Background(), "default", id)
+				return err == nil && len(evs) == 1
+			})
+		}
 		h.PublishContract(id, "COMPLETE", lifecycle.Complete)
 		var pdf store.Document
 		stagetest.Eventually(t, name+" archived", func() bool {
@@ -96,7 +112,7 @@ func TestDiscrepanciesRecordedAndPublished(t *testing.T) {
 				published[f.ContractID] = f.Discrepancy.Kind
 			}
 		}
-		return len(published) >= 4
+		return len(published) >= 5
 	})
 	for name, tc := range cases {
 		if got := published[ids[name]]; got != string(tc.want) {

@@ -189,6 +189,9 @@ type FactDiscrepancy struct {
 	Kind       string `json:"kind"`
 	DocumentID string `json:"document_id"`
 	SHA256     string `json:"sha256"`
+	// EventID is the ledger event of the callback concerned, for the
+	// callback kinds ("" otherwise).
+	EventID string `json:"event_id,omitempty"`
 }
 
 // FactCertification describes a certification in a certification.status

@@ -210,7 +210,8 @@ func (n Names) LedgerDocumentsSubject(tenant string) string {
 
 // LedgerDiscrepancySubject is the subject of a discrepancy fact:
 // qys.ledger.<tenant>.discrepancy.<kind> (kind: missing_signature,
-// unknown_signer, signed_after_completion, document_invalid).
+// unknown_signer, signed_after_completion, document_invalid,
+// callback_unknown_party, callback_contradicted).
 func (n Names) LedgerDiscrepancySubject(tenant, kind string) string {
 	return n.subject(subjectLedgerRoot + "." + tenant + ".discrepancy." + SubjectToken(kind))
 }

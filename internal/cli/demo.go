@@ -309,6 +309,12 @@ type demoDocument struct {
 	Verdict    string `json:"verdict,omitempty"`
 	Signatures int    `json:"signatures"`
 	Problem    string `json:"problem,omitempty"`
+	// Revocation is the worst revocation status in the verification
+	// material archived beside a PDF ("" when none).
+	Revocation string `json:"revocation,omitempty"`
+	// Discrepancies is the cross-source check: a JSON array, "[]" when the
+	// PDF agrees with the contract's API detail, "" when not compared.
+	Discrepancies string `json:"discrepancies,omitempty"`
 }
 
 type demoCert struct {
@@ -354,7 +360,8 @@ func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary
 			if d.SHA256 != "" {
 				dc.Documents = append(dc.Documents, demoDocument{ID: d.ID, Title: d.Title, Size: d.Size,
 					SHA256: d.SHA256, Path: filepath.Join(w.dataDir, filepath.FromSlash(d.Path)),
-					Verdict: d.VerifyVerdict, Signatures: d.VerifySignatures, Problem: d.VerifyProblem})
+					Verdict: d.VerifyVerdict, Signatures: d.VerifySignatures, Problem: d.VerifyProblem,
+					Revocation: d.ValidationStatus, Discrepancies: d.Discrepancies})
 			}
 		}
 		sum.Contracts = append(sum.Contracts, dc)
@@ -397,15 +404,26 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	}
 	_ = t.flush()
 	fmt.Fprintf(w, "\nDOCUMENTS (signed PDFs and operation logs, under %s; each PDF's signatures verified when archived, "+
-		"offline and through /v2/verify)\n", s.DataDir)
-	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "SIGNATURES", "TITLE")
+		"offline and through /v2/verify, with the OCSP/CRL answers kept beside them, and compared with the API's detail)\n", s.DataDir)
+	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "SIGNATURES", "REVOCATION", "CROSS-CHECK", "TITLE")
 	for _, c := range s.Contracts {
 		for _, d := range c.Documents {
 			verdict := "-"
 			if d.Verdict != "" {
 				verdict = fmt.Sprintf("%s (%d)", d.Verdict, d.Signatures)
 			}
-			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, verdict, d.Title)
+			revocation, cross := "-", "-"
+			if d.Revocation != "" {
+				revocation = d.Revocation
+			}
+			switch d.Discrepancies {
+			case "":
+			case "[]":
+				cross = "agrees"
+			default:
+				cross = "DISCREPANCY " + d.Discrepancies
+			}
+			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, verdict, revocation, cross, d.Title)
 		}
 	}
 	_ = t.flush()

@@ -66,12 +66,15 @@ func TestDemo(t *testing.T) {
 	}
 	// Every archived PDF verified valid, with its signatures counted; the
 	// operation logs archived beside them.
-	verdict := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+\S+\s+valid \(([1-9]\d*)\)`)
+	verdict := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+\S+\s+valid \(([1-9]\d*)\)\s+good\s+agrees\s`)
 	if n := len(verdict.FindAllString(text, -1)); n != 3 {
-		t.Errorf("%d PDFs printed as verified valid, want 3:\n%s", n, text)
+		t.Errorf("%d PDFs printed as verified valid, revocation good and agreeing with the API, want 3:\n%s", n, text)
 	}
 	if n := strings.Count(text, ".oplog "); n != 2 {
 		t.Errorf("%d operation logs printed, want one per signed contract (2)", n)
+	}
+	if strings.Contains(text, "DISCREPANCY") {
+		t.Errorf("an ordinary demo shows a discrepancy:\n%s", text)
 	}
 	checkDemoPDFSig(t, dir, text)
 }
