@@ -306,7 +306,6 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 		reason = "not found on the platform: " + reason
 	}
 	why := failureReason(err)
-
 	// 契约锁 pacing us (rate limited, or the tenant's budget full until
 	// the deadline) is no fault of the document, and a full disk is the
 	// operator's to free: neither ends the document failed (attempts
