@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
@@ -122,6 +123,12 @@ type Options struct {
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration
+	// Registerer takes qyshook_admin_auth_failures_total (nil: not
+	// exported; failures are still logged and throttled).
+	Registerer prometheus.Registerer
+	// MaxReconcileWindow bounds POST /reconcile's since (default
+	// DefaultMaxReconcileWindow).
+	MaxReconcileWindow time.Duration
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -134,6 +141,10 @@ type API struct {
 	router chi.Router
 	jobs   *jobs
 	spent  *spentTokens
+	// failures counts and throttles failed authentications; sessions are
+	// the console's (auth.go).
+	failures *authFailures
+	sessions *sessions
 	// confirmKey signs replay confirm tokens (random per process).
 	confirmKey []byte
 }
@@ -196,6 +207,14 @@ func New(o Options) (*API, error) {
 	if _, err := rand.Read(a.confirmKey); err != nil {
 		return nil, fmt.Errorf("admin: random key: %w", err)
 	}
+	if a.o.MaxReconcileWindow <= 0 {
+		a.o.MaxReconcileWindow = DefaultMaxReconcileWindow
+	}
+	var err error
+	if a.failures, err = newAuthFailures(o.Registerer, a.o.Logger); err != nil {
+		return nil, fmt.Errorf("admin: metrics: %w", err)
+	}
+	a.sessions = newSessions()
 	a.jobs = newJobs()
 	a.spent = &spentTokens{m: map[string]time.Time{}}
 	a.router = a.routes()
@@ -213,7 +232,12 @@ func (a *API) token(r *http.Request) (hashedToken, bool) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return hashedToken{}, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return a.tokenFor(token)
+}
+
+// tokenFor returns the token whose secret is value, or false.
+func (a *API) tokenFor(value string) (hashedToken, bool) {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(value)))
 	var found hashedToken
 	for _, t := range a.tokens {
 		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
@@ -242,9 +266,22 @@ func whoOf(r *http.Request) string {
 func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok, ok := a.token(r)
+			if a.failures.refuseThrottled(w, r) {
+				return
+			}
+			tok, ok := r.Context().Value(sessionKey{}).(hashedToken)
+			if !ok {
+				tok, ok = a.token(r)
+			}
 			role := tok.role
 			if !ok {
+				if r.Header.Get("Authorization") == "" {
+					// No credential (or an expired console session): counted,
+					// not held against the source.
+					a.failures.metric.WithLabelValues(authMissing).Inc()
+				} else {
+					a.failures.fail(source(r), authUnknown, r.URL.Path)
+				}
 				writeError(w, r, errorf(adminapi.CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
 				return
 			}
@@ -252,7 +289,15 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 				writeError(w, r, errorf(adminapi.CodeForbidden, "this route needs the %s role; the token is a %s", need, role))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, tok)))
+			r = r.WithContext(context.WithValue(r.Context(), roleKey{}, tok))
+			if !role.seesPersonalData() {
+				// Every string a viewer receives is masked by value too.
+				mw := &maskingWriter{ResponseWriter: w}
+				next.ServeHTTP(mw, r)
+				mw.finish()
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -273,3 +318,55 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 
 // withLogger puts the logger in the request (hlog.FromRequest).
 func (a *API) withLogger() func(http.Handler) http.Handler { return hlog.NewHandler(*a.o.Logger) }
+
+// maskingWriter holds a JSON answer to a viewer and writes it with every
+// personal number masked by its shape (MaskText); other answers (the live
+// event stream, masked per event) pass through.
+type maskingWriter struct {
+	http.ResponseWriter
+	status  int
+	buf     []byte
+	through bool
+	decided bool
+}
+
+func (m *maskingWriter) decide() {
+	if !m.decided {
+		m.decided = true
+		m.through = !strings.HasPrefix(m.Header().Get("Content-Type"), "application/json")
+	}
+}
+
+func (m *maskingWriter) WriteHeader(status int) {
+	m.decide()
+	if m.through {
+		m.ResponseWriter.WriteHeader(status)
+		return
+	}
+	m.status = status
+}
+
+func (m *maskingWriter) Write(b []byte) (int, error) {
+	m.decide()
+	if m.through {
+		return m.ResponseWriter.Write(b)
+	}
+	m.buf = append(m.buf, b...)
+	return len(b), nil
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush).
+func (m *maskingWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+func (m *maskingWriter) finish() {
+	if m.through || !m.decided {
+		return
+	}
+	out := maskJSONText(m.buf)
+	m.Header().Del("Content-Length")
+	if m.status == 0 {
+		m.status = http.StatusOK
+	}
+	m.ResponseWriter.WriteHeader(m.status)
+	_, _ = m.ResponseWriter.Write(out)
+}

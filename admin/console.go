@@ -34,7 +34,9 @@ var consoleFS embed.FS
 const (
 	// ConsolePrefix starts every console page.
 	ConsolePrefix = "/console"
-	// SessionCookie holds the token the user pasted at login.
+	// SessionCookie holds a random session value made at sign-in (never
+	// the token); the session lives in the process's memory until its
+	// expiry or sign-out.
 	SessionCookie = "qyshook_admin_session"
 	// LangCookie holds the language the switch chose ("en" or "zh").
 	LangCookie = "qyshook_lang"
@@ -60,7 +62,8 @@ type ConsoleOptions struct {
 	// Docs serves archived documents for the download route; without it
 	// that route answers 503.
 	Docs DocumentOpener
-	// SessionTTL is how long the session cookie lives (default 12 h).
+	// SessionTTL is how long a session lives, on the server and in the
+	// cookie (default 12 h).
 	SessionTTL time.Duration
 }
 
@@ -169,8 +172,9 @@ func (c *Console) api(w http.ResponseWriter, r *http.Request) {
 				writeError(w, r, errorf(adminapi.CodeForbidden, "a request with the console's session cookie needs the %s header", CSRFHeader))
 				return
 			}
-			r = r.Clone(r.Context())
-			r.Header.Set("Authorization", "Bearer "+ck.Value)
+			if tok, ok := c.o.API.sessions.lookup(ck.Value); ok {
+				r = r.WithContext(withSession(r.Context(), tok))
+			}
 		}
 	}
 	c.o.API.ServeHTTP(w, r)
@@ -191,17 +195,9 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	c.static.ServeHTTP(w, r)
 }
 
-// tokenRole returns the role of a token, checked by the API's own
-// authentication middleware (so the console accepts exactly what the API
-// accepts).
-func (c *Console) tokenRole(token string) (Role, bool) {
-	return c.headerRole("Bearer " + token)
-}
-
-// headerRole runs the API's authentication on an Authorization header.
-func (c *Console) headerRole(authorization string) (Role, bool) {
-	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: adminapi.Prefix}, Header: http.Header{}}).WithContext(context.Background())
-	r.Header.Set("Authorization", authorization)
+// headerRole runs the API's authentication (counted, throttled) on the
+// request's Authorization header.
+func (c *Console) headerRole(r *http.Request) (Role, bool) {
 	var role Role
 	c.o.API.authenticate(RoleViewer)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		role = roleOf(r)
@@ -216,13 +212,13 @@ func (d discard) Header() http.Header         { return d.h }
 func (d discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d discard) WriteHeader(int)             {}
 
-// session is the role of the request's session cookie.
-func (c *Console) session(r *http.Request) (Role, bool) {
+// session is the token of the request's live session.
+func (c *Console) session(r *http.Request) (hashedToken, bool) {
 	ck, err := r.Cookie(SessionCookie)
 	if err != nil || ck.Value == "" {
-		return "", false
+		return hashedToken{}, false
 	}
-	return c.tokenRole(ck.Value)
+	return c.o.API.sessions.lookup(ck.Value)
 }
 
 // sameOrigin refuses a form POST from another site: browsers send Origin
@@ -266,13 +262,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-site login refused", http.StatusForbidden)
 		return
 	}
+	a := c.o.API
+	if a.failures.refuseThrottled(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := strings.TrimSpace(r.PostFormValue("token"))
-	if _, ok := c.tokenRole(token); !ok {
+	src := map[string]string{"source": source(r)}
+	tok, ok := a.tokenFor(token)
+	if !ok {
+		a.failures.fail(source(r), authSignIn, r.URL.Path)
+		a.auditConsole(r, "anonymous", "POST /console/login", src, "refused: unknown token")
 		c.render(w, r, "login", "", http.StatusUnauthorized, "login.bad_token")
 		return
 	}
-	http.SetCookie(w, c.cookie(r, SessionCookie, token, int(c.o.SessionTTL/time.Second)))
+	value, err := a.sessions.start(tok, c.o.SessionTTL)
+	if err != nil {
+		http.Error(w, "no session", http.StatusInternalServerError)
+		return
+	}
+	a.auditConsole(r, tok.who(), "POST /console/login", src, "ok")
+	http.SetCookie(w, c.cookie(r, SessionCookie, value, int(c.o.SessionTTL/time.Second)))
 	http.Redirect(w, r, ConsolePrefix+"/", http.StatusSeeOther)
 }
 
@@ -280,6 +290,13 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		http.Error(w, "cross-site logout refused", http.StatusForbidden)
 		return
+	}
+	if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
+		// Sign-out ends the session on the server, not only in the browser.
+		if tok, ok := c.o.API.sessions.lookup(ck.Value); ok {
+			c.o.API.sessions.end(ck.Value)
+			c.o.API.auditConsole(r, tok.who(), "POST /console/logout", nil, "ok")
+		}
 	}
 	http.SetCookie(w, c.cookie(r, SessionCookie, "", -1))
 	http.Redirect(w, r, ConsolePrefix+"/login", http.StatusSeeOther)
@@ -385,12 +402,12 @@ func (p pageData) T(key string) string {
 // page serves one page to a signed-in user; others go to the login page.
 func (c *Console) page(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		role, ok := c.session(r)
+		tok, ok := c.session(r)
 		if !ok {
 			http.Redirect(w, r, ConsolePrefix+"/login", http.StatusSeeOther)
 			return
 		}
-		c.render(w, r, name, role, http.StatusOK, "")
+		c.render(w, r, name, tok.role, http.StatusOK, "")
 	}
 }
 
@@ -420,9 +437,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, ro
 // found through the ledger's row, never from a path in the request.
 func (c *Console) download(w http.ResponseWriter, r *http.Request) {
 	fail := func(e *adminapi.Error) { writeError(w, r, e) }
-	role, ok := c.session(r)
+	tok, ok := c.session(r)
+	role := tok.role
 	if !ok {
-		if role, ok = c.headerRole(r.Header.Get("Authorization")); !ok {
+		if role, ok = c.headerRole(r); !ok {
 			fail(errorf(adminapi.CodeUnauthorized, "sign in to the console or send a bearer token"))
 			return
 		}

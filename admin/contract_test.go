@@ -147,7 +147,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 	var reconcileJob adminapi.Job
 	writes := []routeCall{
 		{"POST", "/replays", "/replays", op, adminapi.ReplayRequest{Selector: &sel, DryRun: true}, http.StatusOK, &dry},
-		{"POST", "/reconcile", "/reconcile", op, adminapi.ReconcileRequest{Since: base.Format(time.RFC3339)}, http.StatusAccepted, &reconcileJob},
+		{"POST", "/reconcile", "/reconcile", op, adminapi.ReconcileRequest{Since: time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)}, http.StatusAccepted, &reconcileJob},
 		{"POST", "/dead-letters/{id}/retry", fmt.Sprintf("/dead-letters/%d/retry", dls[0]), op, nil, http.StatusOK, new(adminapi.RetryResult)},
 		{"POST", "/dead-letters/retry", "/dead-letters/retry", op, adminapi.RetryRequest{Tenant: "acme"}, http.StatusOK, new(adminapi.RetryResult)},
 		{"POST", "/dead-letters/{id}/purge", fmt.Sprintf("/dead-letters/%d/purge", dls[1]), op, adminapi.PurgeRequest{Reason: "test"},

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
@@ -97,7 +95,7 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "id")
+	tenant, id := pathParam(r, "tenant"), pathParam(r, "id")
 	if !events.ValidToken(tenant) {
 		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}

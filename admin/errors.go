@@ -22,6 +22,7 @@ var codeStatus = map[string]int{
 	adminapi.CodeConflict:         http.StatusConflict,
 	adminapi.CodeUnavailable:      http.StatusServiceUnavailable,
 	adminapi.CodeInternal:         http.StatusInternalServerError,
+	adminapi.CodeTooManyRequests:  http.StatusTooManyRequests,
 }
 
 // errorf returns an *adminapi.Error with a formatted message.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/adminapi"
@@ -58,6 +57,9 @@ func (a *API) liveEvents(w http.ResponseWriter, r *http.Request) error {
 		cc, err := c.Consume(func(m jetstream.Msg) {
 			ev := decodeLive(src.event, m.Subject(), m.Data(), unmasked)
 			b, _ := json.Marshal(ev)
+			if !unmasked {
+				b = maskJSONText(b)
+			}
 			select {
 			case out <- sse{src.event, b}:
 			default: // a slow client loses events rather than holding the server
@@ -152,7 +154,7 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 	if a.o.JS == nil {
 		return errorf(adminapi.CodeUnavailable, "this process has no JetStream connection")
 	}
-	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "id")
+	tenant, id := pathParam(r, "tenant"), pathParam(r, "id")
 	if !events.ValidToken(tenant) {
 		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}

@@ -3,6 +3,8 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -125,6 +127,9 @@ func maskValue(key string, v any) any {
 		if kind := keyKind(key); kind != maskNone {
 			return mask(kind, x.String())
 		}
+		if s := maskText(key, x.String()); s != x.String() {
+			return s
+		}
 		return x
 	case string:
 		if kind := keyKind(key); kind != maskNone {
@@ -138,7 +143,134 @@ func maskValue(key string, v any) any {
 				}
 			}
 		}
-		return x
+		return maskText(key, x)
 	}
 	return v
+}
+
+// Masking by value: a personal number in free text ("businessData":
+// "idcard=110101199003071234") is masked whatever its key. A run of digits
+// (with an ID card's trailing X) that no ASCII letter or digit touches is
+// masked when it has the shape of
+//   - a mainland ID card: 18 characters, 17 digits then a digit or X, with
+//     a birth date 19xx/20xx-MM-DD at 7–14; or 15 digits with YYMMDD at 7–12;
+//   - a mobile number: 11 digits, 1[3-9]…;
+//   - a bank card: 16 to 19 digits (so an 18-digit ID card whatever its date).
+// Values under keys that name identifiers (…id, …ids, sha256, path,
+// cursor) are left alone: a 19-digit contract id is not a card number,
+// and the console needs it whole to link it.
+
+var digitRun = regexp.MustCompile(`[0-9]+[Xx]?`)
+
+// personalNumber reports whether run (digits, maybe a final X) has one of
+// the shapes above.
+func personalNumber(run string) bool {
+	switch n := len(run); {
+	case run[n-1] == 'X' || run[n-1] == 'x':
+		return n == 18 && birthDate(run[6:10], run[10:12], run[12:14])
+	case n == 15:
+		return birthDate("19"+run[6:8], run[8:10], run[10:12])
+	case n == 11:
+		return run[0] == '1' && run[1] >= '3'
+	case n >= 16 && n <= 19:
+		return true
+	}
+	return false
+}
+
+func birthDate(y, m, d string) bool {
+	yy, err1 := strconv.Atoi(y)
+	mm, err2 := strconv.Atoi(m)
+	dd, err3 := strconv.Atoi(d)
+	return err1 == nil && err2 == nil && err3 == nil && yy >= 1900 && yy < 2100 && mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31
+}
+
+// MaskText masks every personal number in s by its shape (see above),
+// keeping its first three and last four characters.
+func MaskText(s string) string {
+	if len(s) < 11 {
+		return s
+	}
+	locs := digitRun.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		run := s[l[0]:l[1]]
+		if (l[0] > 0 && asciiAlnum(s[l[0]-1])) || (l[1] < len(s) && asciiAlnum(s[l[1]])) || !personalNumber(run) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(mask(maskNumber, run))
+		last = l[1]
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func asciiAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// identifierKey reports whether key names an identifier, whose value
+// MaskText leaves alone.
+func identifierKey(key string) bool {
+	k := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(key))
+	return strings.HasSuffix(k, "id") || strings.HasSuffix(k, "ids") || k == "sha256" || k == "path" ||
+		strings.HasSuffix(k, "cursor") || k == "tenant"
+}
+
+// maskText applies MaskText to a value found under key.
+func maskText(key, s string) string {
+	if identifierKey(key) {
+		return s
+	}
+	return MaskText(s)
+}
+
+// maskAllText masks by value every string (and every number with a
+// personal shape) of a decoded JSON value, at any depth, outside
+// identifier keys: what a viewer receives, whatever built it.
+func maskAllText(key string, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskAllText(k, e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = maskAllText(key, e)
+		}
+	case string:
+		return maskText(key, x)
+	case json.Number:
+		if s := maskText(key, x.String()); s != x.String() {
+			return s
+		}
+	}
+	return v
+}
+
+// maskJSONText returns raw with maskAllText applied; raw that is not JSON
+// comes back unchanged (the caller made it).
+func maskJSONText(raw []byte) []byte {
+	v, ok := decodeJSON(raw)
+	if !ok {
+		return raw
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(maskAllText("", v)); err != nil {
+		return raw
+	}
+	if !bytes.HasSuffix(raw, []byte("\n")) {
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	return buf.Bytes()
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"github.com/go-chi/chi/v5"
+
 	"github.com/qyshook/qyshook/adminapi"
 
 	"net/http"
@@ -128,4 +130,18 @@ func paged[T any](items []T, limit int, next func(last T) cursor) adminapi.Page[
 		p.NextCursor = next(items[limit-1]).encode()
 	}
 	return p
+}
+
+// pathParam is the route parameter name, unescaped: chi routes on the
+// escaped path when the request has one (an id holding '/' arrives as
+// %2F), so its parameters are then still escaped.
+func pathParam(r *http.Request, name string) string {
+	v := chi.URLParam(r, name)
+	if r.URL.RawPath == "" {
+		return v
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }

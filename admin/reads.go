@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
@@ -115,7 +113,7 @@ func (a *API) getCertification(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	tenant, id := chi.URLParam(r, "tenant"), chi.URLParam(r, "request_id")
+	tenant, id := pathParam(r, "tenant"), pathParam(r, "request_id")
 	if !events.ValidToken(tenant) {
 		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}
@@ -228,7 +226,7 @@ func (a *API) getDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	raw := chi.URLParam(r, "id")
+	raw := pathParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
 		return errorf(adminapi.CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)

@@ -32,6 +32,11 @@ func viewReconcileRun(r store.ReconcileRun) adminapi.ReconcileRun {
 	return v
 }
 
+// DefaultMaxReconcileWindow bounds how far back POST /reconcile's since
+// may reach: 90 days, the largest QYSHOOK_RECONCILE_WINDOW (a pass lists
+// every contract the platform published since then).
+const DefaultMaxReconcileWindow = 2160 * time.Hour
+
 // postReconcile: POST /reconcile [{"since": RFC 3339}], one pass as a
 // background job, recorded in reconcile_runs.
 func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
@@ -53,6 +58,10 @@ func (a *API) postReconcile(w http.ResponseWriter, r *http.Request) error {
 			return errorf(adminapi.CodeBadRequest, "since: %q is not an RFC 3339 time in the past", s)
 		}
 		since = t.UTC()
+		if bound := max(a.o.MaxReconcileWindow, a.o.ReconcileWindow); now.Sub(since) > bound {
+			return errorf(adminapi.CodeBadRequest, "since: %s is more than %s back (a pass walks the platform's contracts "+
+				"published since then; the bound is %d days, the largest QYSHOOK_RECONCILE_WINDOW)", s, bound, int(bound.Hours()/24))
+		}
 	}
 	sel := map[string]any{"since": since}
 	if a.jobs.running("reconcile") {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/replay"
 )
@@ -195,8 +193,11 @@ func (a *API) dryRun(w http.ResponseWriter, r *http.Request, sel replay.Selector
 	}
 	rep, err := rp.Run(r.Context(), sel, true, nil)
 	if err != nil {
+		a.audit(r, canon, 0, "dry run: "+outcomeOf(err), "")
 		return err
 	}
+	// A dry run changes nothing but is recorded: who looked at what.
+	a.audit(r, canon, rep.Selected, "dry run", "")
 	v := adminapi.DryRun{DryRun: true, Selector: canon, Scanned: rep.Scanned, Selected: rep.Selected, Undecodable: rep.Undecodable,
 		SkippedReplays: rep.SkippedReplays, ByTenant: map[string]int{}, ByType: map[string]int{}, Errors: itemErrors(rep.Errors)}
 	for _, it := range rep.Items {
@@ -225,7 +226,7 @@ func (a *API) getReplay(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	id := chi.URLParam(r, "id")
+	id := pathParam(r, "id")
 	j, ok := a.jobs.get(id)
 	if !ok || j.Kind != "replay" {
 		return errorf(adminapi.CodeNotFound, "no replay job %q in this process (jobs are kept in memory until it restarts)", id)

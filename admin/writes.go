@@ -77,6 +77,13 @@ func (a *API) audit(r *http.Request, selector any, count int, outcome, jobID str
 	}
 }
 
+// auditConsole records a console sign-in or sign-out (no job, no count).
+func (a *API) auditConsole(r *http.Request, who, action string, selector any, outcome string) {
+	if a.o.Log != nil {
+		a.auditAs(r.Context(), who, action, selector, 0, outcome, "")
+	}
+}
+
 func (a *API) auditAs(ctx context.Context, who, action string, selector any, count int, outcome, jobID string) {
 	sel, err := json.Marshal(selector)
 	if err != nil || selector == nil {
@@ -112,7 +119,7 @@ func outcomeOf(err error) string {
 }
 
 func deadLetterID(r *http.Request) (int64, error) {
-	raw := chi.URLParam(r, "id")
+	raw := pathParam(r, "id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
 		return 0, errorf(adminapi.CodeBadRequest, "id: %q is not a dead-letter id (a positive integer)", raw)

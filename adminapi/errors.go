@@ -21,6 +21,9 @@ const (
 	CodeConflict    = "conflict"
 	CodeUnavailable = "unavailable"
 	CodeInternal    = "internal"
+	// CodeTooManyRequests answers a source that failed to authenticate
+	// too often (429 with Retry-After), before its token is compared.
+	CodeTooManyRequests = "too_many_requests"
 )
 
 // Error is a failure a client may see: its code and a safe message. The

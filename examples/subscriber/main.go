@@ -3,6 +3,11 @@
 // fact idempotently (by its id) and acknowledges it only after processing.
 //
 //	go run ./examples/subscriber -nats nats://127.0.0.1:4222 -tenant default -durable billing
+//
+// Against `qyshook serve` on its embedded NATS, the server has no TCP port
+// until QYSHOOK_EMBEDDED_NATS_ADDR is set (e.g. 127.0.0.1:4223); pass
+// exactly that address as -nats, or the default reaches nothing (or
+// another NATS on 4222).
 package main
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/admin"
+	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/connlimit"
 	"github.com/qyshook/qyshook/reconcile"
 )
@@ -20,7 +22,8 @@ import (
 // AdminHandler builds the admin API and the web console in front of it
 // from the services: the ledger, the streams when NATS is open, the
 // document store, and the tokens of cfg.Admin.
-func (s *Services) AdminHandler() (http.Handler, error) {
+// Its failed-authentication counter registers on reg (may be nil).
+func (s *Services) AdminHandler(reg prometheus.Registerer) (http.Handler, error) {
 	if s.Ledger == nil {
 		return nil, errors.New("admin: this process holds no ledger")
 	}
@@ -38,7 +41,7 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
-		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String()}
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec, err := s.NewReconciler()
 		if err != nil {
@@ -80,13 +83,13 @@ func (s *Services) OpenAdmin(reg prometheus.Registerer) (*AdminServer, error) {
 		s.Log.Info().Msg("admin API off: this process holds no ledger")
 		return nil, nil
 	}
-	h, err := s.AdminHandler()
+	h, err := s.AdminHandler(reg)
 	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("admin: listen %s: %w", cfg.Addr, err)
+		return nil, ListenHint(fmt.Errorf("admin: listen %s: %w", cfg.Addr, err), config.Prefix+"ADMIN_ADDR")
 	}
 	o := serverOptions(s.Cfg.HTTP, "admin", reg)
 	o.defaults()
@@ -148,4 +151,14 @@ func AdminReconcile(runOnce func(ctx context.Context, since time.Time) (reconcil
 			CertificationsChecked: rep.CertificationsChecked, CertificationsUnconfirmed: rep.CertificationsUnconfirmed,
 			UnconfirmedCertifications: rep.UnconfirmedCertifications}, err
 	}
+}
+
+// ListenHint adds to a listen failure because the address is taken the
+// setting that moves it: every listener of serve names its own
+// (QYSHOOK_HTTP_ADDR, QYSHOOK_ADMIN_ADDR, QYSHOOK_EMBEDDED_NATS_ADDR).
+func ListenHint(err error, setting string) error {
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("%w (another process listens there, perhaps another qyshook: set %s to a free address)", err, setting)
 }

@@ -120,7 +120,7 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision b
 	}
 	conn, err := natsconn.Connect(ctx, o)
 	if err != nil {
-		return err
+		return ListenHint(err, config.Prefix+"EMBEDDED_NATS_ADDR")
 	}
 	s.Conn = conn
 	if wait > 0 {

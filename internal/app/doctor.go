@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	iofs "io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +38,50 @@ const MaxClockSkew = 30 * time.Second
 // never creates, provisions or writes anything.
 func Doctor(ctx context.Context, cfg *config.Config) []Finding {
 	var out []Finding
+	out = append(out, DoctorPrivate(cfg)...)
 	out = append(out, doctorNATS(ctx, cfg)...)
 	out = append(out, doctorLedger(ctx, cfg)...)
 	out = append(out, doctorAPI(ctx, cfg)...)
+	return out
+}
+
+// DoctorPrivate checks that the data dir (0700) and a SQLite ledger with
+// its -wal and -shm files (0600) are private: the ledger holds names,
+// phone and ID numbers. A file not there yet is fine (serve creates it
+// private).
+func DoctorPrivate(cfg *config.Config) []Finding {
+	type item struct {
+		path  string
+		want  os.FileMode
+		check string
+	}
+	items := []item{{cfg.DataDir, 0o700, "data dir"}}
+	if p, ok := ledgerdb.SQLitePath(cfg.DB.Reveal(), cfg.DataDir); ok {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			items = append(items, item{p + suffix, 0o600, "ledger file"})
+		}
+	}
+	var out []Finding
+	var open []string
+	for _, it := range items {
+		st, err := os.Stat(it.path)
+		if err != nil {
+			continue
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			out = append(out, Finding{Check: it.check, Seen: fmt.Sprintf("%s is %#o: other users can read it", it.path, perm),
+				Fix: fmt.Sprintf("chmod %o %s", it.want, it.path)})
+			continue
+		}
+		open = append(open, it.path)
+	}
+	if len(out) == 0 {
+		seen := "private (0700 dir, 0600 ledger): " + strings.Join(open, ", ")
+		if len(open) == 0 {
+			seen = cfg.DataDir + " not created yet; serve creates it 0700"
+		}
+		out = append(out, Finding{Check: "data dir", OK: true, Seen: seen})
+	}
 	return out
 }
 
@@ -81,6 +124,12 @@ func doctorNATS(ctx context.Context, cfg *config.Config) []Finding {
 }
 
 func doctorLedger(ctx context.Context, cfg *config.Config) []Finding {
+	if p, ok := ledgerdb.SQLitePath(cfg.DB.Reveal(), cfg.DataDir); ok {
+		if _, err := os.Stat(p); errors.Is(err, iofs.ErrNotExist) {
+			// A first serve creates and migrates it: not a fault.
+			return []Finding{{Check: "ledger", OK: true, Seen: p + " not created yet; serve creates it (or `qyshook migrate up`)"}}
+		}
+	}
 	s, err := Open(ctx, cfg, zerolog.Nop(), Parts{Ledger: true, ReadOnlyLedger: true})
 	if err != nil {
 		return []Finding{{Check: "ledger", Seen: err.Error(), Fix: "check " + config.Prefix + "DB; `qyshook migrate up` creates the schema"}}

@@ -24,6 +24,9 @@ type Roles struct {
 type RunOptions struct {
 	// OnReady is called with the bound HTTP address once everything runs.
 	OnReady func(addr string)
+	// OnAdmin is called with the admin API's bound address once it
+	// listens (not called when the admin API is off).
+	OnAdmin func(addr string)
 	// ShutdownTimeout bounds the HTTP drain (default 20 s).
 	ShutdownTimeout time.Duration
 }
@@ -73,10 +76,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	if err != nil {
 		return err
 	}
+	if adm != nil && o.OnAdmin != nil {
+		o.OnAdmin(adm.Addr())
+	}
 	srv := NewServerWith(cfg.HTTPAddr, handler, log, serverOptions(cfg.HTTP, "callback", reg))
 	if err := srv.Open(); err != nil {
 		_ = adm.Shutdown(ctx)
-		return err
+		return ListenHint(err, config.Prefix+"HTTP_ADDR (or serve -addr)")
 	}
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came

@@ -95,10 +95,11 @@ func apiExit(e *adminapi.Error) error {
 		return &ExitError{Code: ExitUsage, Err: apiMessage{e}}
 	case http.StatusNotFound:
 		return &ExitError{Code: ExitNotFound, Err: apiMessage{e}}
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		return &ExitError{Code: ExitUnavailable, Err: apiMessage{e}}
 	case http.StatusUnauthorized:
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the admin API refused QYSHOOK_ADMIN_TOKEN: %s", e.Message)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the admin API refused the token (QYSHOOK_ADMIN_TOKEN, or when unset "+
+			"$QYSHOOK_DATA_DIR/"+DevAdminTokenFile+", which serve writes): %s", e.Message)}
 	case http.StatusForbidden:
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s (set QYSHOOK_ADMIN_TOKEN to the operator token)", e.Message)}
 	}

@@ -24,16 +24,17 @@ import (
 // demoMarker marks a data dir as the demo's, so a later run may wipe it.
 const demoMarker = ".qyshook-demo"
 
-const demoUsage = `[-data-dir ./data-demo] [-clean] [-verbose] [-json] [-timeout 60s]
+const demoUsage = `[-data-dir ./data-demo] [-serve [-admin-addr 127.0.0.1:8082]] [-clean] [-verbose] [-json] [-timeout 60s]
 
 Runs receiver, dispatcher, embedded JetStream and SQLite in one process; a
 fake 契约锁 sends callbacks (duplicated, out of order) for contracts signed,
 rejected, recalled and voided, and two certifications. Once the ledger,
 confirmed through the fake open API, matches 契约锁, it prints the ledger
-and where the signed PDFs are, and stops.
+and where the signed PDFs are, and stops; with -serve it keeps running with
+the admin API and the web console until interrupted (Ctrl-C), so
+QYSHOOK_DATA_DIR=./data-demo qyshook contracts list and the console work.
 
-The data dir is kept so you can look at the PDFs and the ledger
-(QYSHOOK_DATA_DIR=./data-demo qyshook contracts list); a later demo run wipes it
+The data dir is kept so you can look at the PDFs; a later demo run wipes it
 first (only a dir the demo made, or an empty one); -clean removes it on exit.
 Nothing of your QYSHOOK_* environment is used.`
 
@@ -44,8 +45,13 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	verbose := fs.Bool("verbose", false, "log at info level (default warn)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the ledger to catch up")
+	serve := fs.Bool("serve", false, "keep running after the story with the admin API and the web console, until interrupted")
+	adminAddr := fs.String("admin-addr", config.DefaultAdminAddr, "with -serve: the admin API and console's address")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *serve && *asJSON {
+		return usageErr("-serve and -json exclude each other")
 	}
 	dir, err := prepareDemoDir(*dataDir)
 	if err != nil {
@@ -61,7 +67,26 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	secret := rand.Text()[:config.SecretLen]
-	cfg, err := config.Load(demoEnv(dir, secret, fake, *verbose),
+	getenv := demoEnv(dir, secret, fake, *verbose)
+	if *serve {
+		// The admin API with an operator token in the data dir, where the
+		// CLI finds it (as serve's generated one).
+		token := rand.Text()
+		if err := os.WriteFile(filepath.Join(dir, DevAdminTokenFile), []byte(token), 0o600); err != nil {
+			return err
+		}
+		base := getenv
+		getenv = func(k string) string {
+			switch k {
+			case config.Prefix + "ADMIN_ADDR":
+				return *adminAddr
+			case config.Prefix + "ADMIN_TOKEN":
+				return token
+			}
+			return base(k)
+		}
+	}
+	cfg, err := config.Load(getenv,
 		config.WithNeeds(config.NeedCallbackSecrets|config.NeedQYSCredentials))
 	if err != nil {
 		return err
@@ -70,18 +95,39 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	ready, done := make(chan string, 1), make(chan error, 1)
+	ready, done, adminAt := make(chan string, 1), make(chan error, 1), make(chan string, 1)
 	go func() {
 		done <- app.Run(runCtx, cfg, log, app.Roles{Receiver: true, Dispatcher: true},
-			app.RunOptions{OnReady: func(addr string) { ready <- addr }, ShutdownTimeout: 5 * time.Second})
+			app.RunOptions{OnReady: func(addr string) { ready <- addr }, OnAdmin: func(addr string) { adminAt <- addr },
+				ShutdownTimeout: 5 * time.Second})
 	}()
 	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		if *serve {
+			return fmt.Errorf("start: %w (with -serve the console listens on -admin-addr %s: choose another)", err, *adminAddr)
+		}
 		return fmt.Errorf("start: %w", err)
 	}
 	sum, playErr := playDemo(ctx, cfg, log, fake, addr, *timeout)
+	if *serve && playErr == nil {
+		sum.DataDir, sum.CACertificate = dir, caPath
+		select {
+		case sum.AdminURL = <-adminAt:
+			sum.AdminURL = "http://" + sum.AdminURL
+		default:
+		}
+		sum.Serving = true
+		if err := sum.print(env.Stdout, *clean); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case err := <-done:
+			return fmt.Errorf("qyshook stopped: %w", err)
+		}
+	}
 	fake.Close()
 	stop()
 	select {
@@ -94,6 +140,9 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if *serve {
+		return nil
 	}
 	sum.DataDir, sum.CACertificate = dir, caPath
 	if *asJSON {
@@ -279,6 +328,10 @@ type demoSummary struct {
 	Contracts      []demoContract  `json:"contracts"`
 	Certifications []demoCert      `json:"certifications"`
 	Callbacks      demoCallbackSum `json:"callbacks"`
+	// Serving: the demo keeps running (-serve) with its admin API at
+	// AdminURL.
+	Serving  bool   `json:"-"`
+	AdminURL string `json:"-"`
 }
 
 type demoContract struct {
@@ -430,7 +483,7 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	if !cleaned {
 		fmt.Fprintf(w, "The PDFs' signatures chain to the fake's CA, written to %s: trust it to check them outside qyshook,\n", s.CACertificate)
 		fmt.Fprintf(w, "  e.g. certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n qystest -t CT,C,C -i %s\n", s.CACertificate)
-		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss -no-ocsp FILE.pdf   (the fake's OCSP service stopped with the demo)")
+		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss -no-ocsp FILE.pdf   (-no-ocsp: the fake answers OCSP only while the demo runs)")
 	}
 	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
 	t = newTable(w, "KIND", "REQUEST", "STATE", "ANSWERED", "SUCCESS", "CONFIRMED", "MODE")
@@ -447,8 +500,19 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 		"%d delivered newest first, %d refused; the ledger applied %d contract events.\n",
 		cb.Callbacks, cb.Deliveries, cb.Duplicates, cb.Reordered, cb.Refused, cb.Events)
 	fmt.Fprintln(w, "\nNext:")
-	if !cleaned {
-		fmt.Fprintf(w, "  browse this run:  QYSHOOK_DATA_DIR=%s qyshook contracts list\n", s.DataDir)
+	switch {
+	case s.Serving:
+		// Printed while the service runs: each command works as printed.
+		admin := ""
+		if s.AdminURL != DefaultAdminURL {
+			admin = "QYSHOOK_ADMIN_URL=" + s.AdminURL + " "
+		}
+		fmt.Fprintf(w, "  the demo keeps running (Ctrl-C stops it); in another shell:\n")
+		fmt.Fprintf(w, "  browse this run:  QYSHOOK_DATA_DIR=%s %sqyshook contracts list\n", s.DataDir, admin)
+		fmt.Fprintf(w, "  web console:      %s/console/  (sign in with the token in %s)\n", s.AdminURL,
+			filepath.Join(s.DataDir, DevAdminTokenFile))
+	case !cleaned:
+		fmt.Fprintln(w, "  browse a run:     qyshook demo -serve   (keeps the service, its admin API and console up after the story)")
 	}
 	fmt.Fprintln(w, "  develop locally:  qyshook sim   (a standalone fake 契约锁; it prints the settings for serve)")
 	fmt.Fprintln(w, "  run it for real:  QYSHOOK_CALLBACK_SECRET=<16 chars from 契约锁> QYSHOOK_QYS_APP_TOKEN=… \\")

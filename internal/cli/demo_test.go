@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,3 +169,62 @@ func TestDemoProcess(t *testing.T) {
 		t.Errorf("data dir not kept: %v", err)
 	}
 }
+
+// TestDemoServeNextStepWorks: the demo's printed next step works as
+// printed. Without -serve it no longer prints `contracts list` (which
+// failed: the demo had exited); with -serve it stays up and the printed
+// `QYSHOOK_DATA_DIR=… qyshook contracts list` lists the demo's contracts.
+func TestDemoServeNextStepWorks(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, errOut := &syncBuf{}, &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"demo", "-serve", "-admin-addr", "127.0.0.1:0", "-data-dir", dir}, &cli.Env{Stdout: out, Stderr: errOut, Getenv: func(string) string { return "" }})
+	}()
+	re := regexp.MustCompile(`browse this run:\s+(.+)\n`)
+	var step string
+	for step == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("demo -serve exited %d:\n%s\n%s", code, out.String(), errOut.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			step = m[1]
+		}
+	}
+	// Run the printed command: VAR=value… qyshook contracts list.
+	vars := map[string]string{}
+	fields := strings.Fields(step)
+	for len(fields) > 0 && strings.Contains(fields[0], "=") {
+		k, v, _ := strings.Cut(fields[0], "=")
+		vars[k], fields = v, fields[1:]
+	}
+	if len(fields) < 1 || fields[0] != "qyshook" {
+		t.Fatalf("printed step %q", step)
+	}
+	var lo, le bytes.Buffer
+	if code := cli.Main(ctx, fields[1:], &cli.Env{Stdout: &lo, Stderr: &le, Getenv: func(k string) string { return vars[k] }}); code != 0 {
+		t.Fatalf("printed step %q: exit %d\n%s%s", step, code, lo.String(), le.String())
+	}
+	for _, s := range demoStatuses {
+		if !strings.Contains(lo.String(), s) {
+			t.Errorf("contracts list lacks %s:\n%s", s, lo.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("demo -serve after interrupt: exit %d\n%s", code, errOut.String())
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -22,7 +22,7 @@ import (
 // credentials and the clock. It prints one row per check and exits
 // non-zero when any fails.
 func runDoctor(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "doctor", "[--certification ID [--kind company|personal] [--tenant T] [--json]]")
+	fs := newFlags(env, "doctor", doctorUsage)
 	certID := fs.String("certification", "", "ask the platform's certification-result API about this request id (company) or auth id (personal) and print its raw answer and how qyshook reads it")
 	kind := fs.String("kind", "", "with --certification: company or personal (default: ask both)")
 	tenant := fs.String("tenant", config.DefaultTenant, "with --certification: the tenant whose API credentials to use")
@@ -40,11 +40,11 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 		return opsUsage(fs, "--kind and --json go with --certification")
 	}
 	t := newTable(env.Stdout, "CHECK", "OK", "SEEN", "FIX")
-	cfg, err := config.Load(env.Getenv)
+	cfg, err := config.Load(serveGetenv(env.Getenv))
 	if err != nil {
 		t.row("configuration", "no", err.Error(), "set the variables named (README, Configuration)")
 		_ = t.flush()
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("doctor: configuration refused")}
+		return &ExitError{Code: ExitFailure, Err: errors.New("configuration refused")}
 	}
 	t.row("configuration", "yes", "loaded", "")
 	failed := 0
@@ -59,10 +59,35 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("doctor: %d check(s) failed", failed)}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d check(s) failed", failed)}
 	}
 	return nil
 }
+
+// serveGetenv is the environment as serve reads it: with the development
+// callback secret and admin token serve generates when none is set (read
+// from the data dir, never written).
+func serveGetenv(getenv func(string) string) func(string) string {
+	g, _, _ := devSecret(getenv, false)
+	g, _, _ = devAdminToken(g, false)
+	return g
+}
+
+// doctorUsage is doctor's help.
+const doctorUsage = `[--certification ID [--kind company|personal] [--tenant T] [--json]]
+
+Checks, from this shell's QYSHOOK_* settings and read as serve reads them
+(with the development secret and admin token serve generates when none
+is set), without changing anything:
+  configuration   every setting parses and validates
+  data dir        QYSHOOK_DATA_DIR and the SQLite ledger are private (0700, 0600)
+  nats, streams   NATS reachable and the three streams as serve provisions them
+  ledger          the database answers and its schema is at the latest migration
+  open API        each tenant's 契约锁 credentials are accepted (one signed call)
+  clock           this machine's clock is within 30 s of the platform's
+Prints one row per check with how to fix what is wrong; exits 1 when any
+check fails. --certification asks the certification-result API about one
+id and prints its raw answer beside qyshook's reading of it.`
 
 // certAnswer is one certification-result call as doctor --certification
 // prints it.
@@ -96,9 +121,9 @@ func doctorCertification(ctx context.Context, env *Env, id, kind, tenant string,
 	case "company", "personal":
 		kinds = []string{kind}
 	default:
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("doctor: --kind %q: want company or personal", kind)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--kind %q: want company or personal", kind)}
 	}
-	cfg, err := config.Load(env.Getenv)
+	cfg, err := config.Load(serveGetenv(env.Getenv))
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("configuration refused: %w", err)}
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +33,11 @@ func TestDoctor(t *testing.T) {
 		return out
 	}
 
-	// Unmigrated ledger first (then migrate it).
+	// Unmigrated ledger first (then migrate it). A ledger not created yet
+	// is fine (serve creates it); one without the schema is not.
+	if err := os.WriteFile(strings.TrimPrefix(vars["QYSHOOK_DB"], "sqlite://"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r := mustOpsRun(t, ExitFailure, vars, "doctor")
 	if !strings.Contains(r.stdout, "ledger") || !strings.Contains(r.stdout, "migrate up") {
 		t.Errorf("unmigrated ledger:\n%s", r)

@@ -40,8 +40,20 @@ func runMigrateUp(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	before := uint(0)
+	if path, isSQLite := sqlitePath(cfg); !isSQLite || statOK(path) {
+		before, _, _ = ledgerdb.Version(cfg.DB.Reveal(), cfg.DataDir)
+	}
 	if err := ledgerdb.MigrateUp(cfg.DB.Reveal(), cfg.DataDir); err != nil {
 		return migrateErr(cfg, err)
+	}
+	if !*asJSON {
+		// Say what this run did, not only where the schema stands.
+		if after, _, err := ledgerdb.Version(cfg.DB.Reveal(), cfg.DataDir); err == nil && after > before {
+			fmt.Fprintf(env.Stdout, "applied %d migration(s): schema version %d -> %d\n", after-before, before, after)
+		} else if err == nil {
+			fmt.Fprintln(env.Stdout, "no migration to apply")
+		}
 	}
 	return printSchema(env, cfg, *asJSON)
 }

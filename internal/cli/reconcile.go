@@ -22,7 +22,7 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 		"  are counted apart, and the certifications the API could not confirm are named (qyshook certifications\n"+
 		"  show <id>); its dispatchers apply the RECONCILE triggers.")
 	sinceFlag := fs.String("since", "", "list contracts published since this long ago or this RFC 3339 time "+
-		"(default: the service's QYSHOOK_RECONCILE_WINDOW)")
+		"(default: the service's QYSHOOK_RECONCILE_WINDOW; at most 90 days back)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseMixed(fs, args)
 	if err != nil {

@@ -85,6 +85,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 // 16-character secret under the data dir and serves it as
 // QYSHOOK_CALLBACK_SECRET.
 func withDevSecret(getenv func(string) string) (func(string) string, string, error) {
+	return devSecret(getenv, true)
+}
+
+// devSecret is withDevSecret; without create (doctor) a missing file is
+// not written: a placeholder of the right length stands for the secret
+// serve would generate, so doctor reads what serve reads.
+func devSecret(getenv func(string) string, create bool) (func(string) string, string, error) {
 	if getenv(config.Prefix+"CALLBACK_SECRET") != "" || getenv(config.Prefix+"CONFIG") != "" ||
 		getenv(config.Prefix+"ALLOW_UNSIGNED") != "" {
 		return getenv, "", nil
@@ -95,7 +102,9 @@ func withDevSecret(getenv func(string) string) (func(string) string, string, err
 	}
 	path := filepath.Join(dir, devSecretFile)
 	secret, err := os.ReadFile(path)
-	if err != nil || len(strings.TrimSpace(string(secret))) != config.SecretLen {
+	if (err != nil || len(strings.TrimSpace(string(secret))) != config.SecretLen) && !create {
+		secret = []byte(strings.Repeat("x", config.SecretLen))
+	} else if err != nil || len(strings.TrimSpace(string(secret))) != config.SecretLen {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, "", fmt.Errorf("data dir: %w", err)
 		}
@@ -119,8 +128,18 @@ func withDevSecret(getenv func(string) string) (func(string) string, string, err
 // QYSHOOK_ADMIN_TOKEN, so `qyshook serve` then `qyshook contracts list` work
 // on one laptop with nothing set. An admin address beyond loopback, or
 // "off", is left alone (config refuses the first without a token).
+//
+// Setting only QYSHOOK_ADMIN_VIEWER_TOKEN keeps the generated operator
+// token beside it (the CLI's writes need one); setting
+// QYSHOOK_ADMIN_TOKEN replaces it.
 func withDevAdminToken(getenv func(string) string) (func(string) string, string, error) {
-	if getenv(config.Prefix+"ADMIN_TOKEN") != "" || getenv(config.Prefix+"ADMIN_VIEWER_TOKEN") != "" {
+	return devAdminToken(getenv, true)
+}
+
+// devAdminToken is withDevAdminToken; without create (doctor) nothing is
+// written.
+func devAdminToken(getenv func(string) string, create bool) (func(string) string, string, error) {
+	if getenv(config.Prefix+"ADMIN_TOKEN") != "" {
 		return getenv, "", nil
 	}
 	addr := getenv(config.Prefix + "ADMIN_ADDR")
@@ -133,7 +152,9 @@ func withDevAdminToken(getenv func(string) string) (func(string) string, string,
 	}
 	path := filepath.Join(dataDir(getenv), DevAdminTokenFile)
 	token, err := os.ReadFile(path)
-	if err != nil || len(strings.TrimSpace(string(token))) < config.MinAdminTokenLen {
+	if (err != nil || len(strings.TrimSpace(string(token))) < config.MinAdminTokenLen) && !create {
+		token = []byte(rand.Text())
+	} else if err != nil || len(strings.TrimSpace(string(token))) < config.MinAdminTokenLen {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, "", fmt.Errorf("data dir: %w", err)
 		}

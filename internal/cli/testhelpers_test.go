@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,13 @@ func mustOpsRun(tb testing.TB, want int, vars map[string]string, args ...string)
 // at dbURL.
 func opsVars(tb testing.TB, dbURL string) map[string]string {
 	tb.Helper()
-	return map[string]string{"QYSHOOK_DATA_DIR": tb.TempDir(), "QYSHOOK_DB": dbURL}
+	// Private, as serve creates it (t.TempDir makes it 0755, which doctor
+	// reports).
+	dir := tb.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	return map[string]string{"QYSHOOK_DATA_DIR": dir, "QYSHOOK_DB": dbURL}
 }
 
 // withOpsFake gives the default tenant the fake's API credentials.

@@ -122,7 +122,7 @@ func Start(o Options) (*Server, error) {
 	if o.ReadyTimeout <= 0 {
 		o.ReadyTimeout = 10 * time.Second
 	}
-	if err := os.MkdirAll(o.StoreDir, 0o750); err != nil {
+	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embeddednats: store dir: %w", err)
 	}
 	lock, err := pidlock.Acquire(filepath.Join(o.StoreDir, LockFile))
@@ -156,7 +156,7 @@ func (s *Server) setupGroupSync() error {
 	// nats-server writes under StoreDir/jetstream: sync the file system
 	// that holds it (a volume may be mounted there).
 	dir := filepath.Join(o.StoreDir, server.JetStreamStoreDir)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("embeddednats: store dir: %w", err)
 	}
 	if s.syncReason = groupSyncCheck(dir); s.syncReason != "" {
@@ -248,6 +248,16 @@ func start(o Options) (*server.Server, error) {
 		}
 		if host == "" {
 			host = "127.0.0.1"
+		}
+		if p > 0 {
+			// Probe the port first: the server only says "not ready" when
+			// it is taken; this error wraps the listen failure
+			// (syscall.EADDRINUSE) for the caller to name its setting.
+			ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+			if err != nil {
+				return nil, fmt.Errorf("embeddednats: listen %s: %w", o.ListenAddr, err)
+			}
+			_ = ln.Close()
 		}
 		opts.Host, opts.Port = host, p
 		if !o.ListenPublish {

@@ -15,7 +15,7 @@
 //
 // File names come only from sanitised ids, never from anything the remote
 // side names (such as a Content-Disposition): a component made only of
-// [A-Za-z0-9_-] (at most 100 bytes) is used as is, anything else becomes
+// [A-Za-z0-9_.-] (at most 100 bytes, no leading dot, no "..") is used as is, anything else becomes
 // "x" and its SHA-256 in hex, so no path can leave the root. The tenant
 // names "sha256" (the content directory) is escaped the same way. All
 // access goes through os.Root, which also refuses symbolic links out of it.
@@ -88,13 +88,14 @@ func New(root string, opts ...Option) *Store {
 // Root returns the root directory.
 func (s *Store) Root() string { return s.root }
 
-var safeComponent = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var safeComponent = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]*$`)
 
 // Component returns the path component for an id: the id itself when it
-// is made of [A-Za-z0-9_-] and at most 100 bytes, else "x" followed by
-// the hex SHA-256 of the id.
+// is made of [A-Za-z0-9_.-], starts with none of '.', holds no "..", and
+// is at most 100 bytes (so "c1.oplog", the operation log, stays
+// readable), else "x" followed by the hex SHA-256 of the id.
 func Component(id string) string {
-	if len(id) <= maxComponent && safeComponent.MatchString(id) {
+	if len(id) <= maxComponent && safeComponent.MatchString(id) && !strings.Contains(id, "..") {
 		return id
 	}
 	sum := sha256.Sum256([]byte(id))
@@ -167,7 +168,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if _, err := RelPath(tenant, contractID, documentID, ext); err != nil {
 		return "", "", 0, err
 	}
-	if err := os.MkdirAll(s.root, 0o750); err != nil {
+	if err := os.MkdirAll(s.root, 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	root, err := os.OpenRoot(s.root)
@@ -176,7 +177,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	}
 	defer root.Close()
 	tmpd := path.Join(Dir, tmpDir)
-	if err := root.MkdirAll(tmpd, 0o750); err != nil {
+	if err := root.MkdirAll(tmpd, 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	removeStale(root, tmpd, "")
@@ -196,7 +197,7 @@ func (s *Store) Put(ctx context.Context, tenant, contractID, documentID, ext str
 	if err != nil {
 		return "", "", 0, err
 	}
-	if err := root.MkdirAll(path.Dir(rel), 0o750); err != nil {
+	if err := root.MkdirAll(path.Dir(rel), 0o700); err != nil {
 		return "", "", 0, fmt.Errorf("docstore: %w", err)
 	}
 	// Link, never rename: a file already under the hash name is complete
@@ -245,7 +246,7 @@ func (s *Store) Link(tenant, contractID, documentID, ext, contentPath string) er
 // under a temporary name renamed over the old entry.
 func (s *Store) link(root *os.Root, index, content string) error {
 	dir := path.Dir(index)
-	if err := root.MkdirAll(dir, 0o750); err != nil {
+	if err := root.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("docstore: %w", err)
 	}
 	target, err := filepathRel(dir, content)
@@ -310,7 +311,7 @@ func removeStale(root *os.Root, dir, prefix string) {
 func createTemp(root *os.Root, dir, base string) (string, *os.File, error) {
 	for range 10 {
 		name := path.Join(dir, ".tmp-"+base+rand.Text())
-		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

@@ -323,3 +323,23 @@ func TestLinkNamesOnlyContentFiles(t *testing.T) {
 		t.Errorf("index entry reads %q after refused links, want kept", got)
 	}
 }
+
+// TestComponentReadable: the operation log's id ("<contract>.oplog") keeps
+// a readable name in the documents folder (issue 21: it was x<hash>);
+// dots that could name a parent or a hidden file are still hashed.
+func TestComponentReadable(t *testing.T) {
+	for id, want := range map[string]string{"2001.oplog": "2001.oplog", "a-b_c.d": "a-b_c.d", "d1": "d1"} {
+		if got := docstore.Component(id); got != want {
+			t.Errorf("Component(%q) = %q, want %q", id, got, want)
+		}
+	}
+	for _, id := range []string{".", "..", ".hidden", "a..b", "a/b", "a b"} {
+		if got := docstore.Component(id); !strings.HasPrefix(got, "x") || len(got) != 65 {
+			t.Errorf("Component(%q) = %q, want x<sha256>", id, got)
+		}
+	}
+	rel, err := docstore.RelPath("default", "2001", "2001.oplog", "json")
+	if err != nil || rel != "documents/default/2001/2001.oplog.json" {
+		t.Errorf("RelPath: %q %v", rel, err)
+	}
+}

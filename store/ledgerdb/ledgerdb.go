@@ -158,3 +158,13 @@ func Version(rawURL, dataDir string) (version uint, dirty bool, err error) {
 	}
 	return sqlite.Version(t.sqlitePath)
 }
+
+// SQLitePath returns the file of a SQLite ledger URL, or false for
+// PostgreSQL (or a URL that does not parse).
+func SQLitePath(rawURL, dataDir string) (string, bool) {
+	t, err := parse(rawURL, dataDir)
+	if err != nil || t.pgURL != "" {
+		return "", false
+	}
+	return t.sqlitePath, true
+}

@@ -243,10 +243,20 @@ func IsTransient(err error) bool {
 	return false
 }
 
-// ensureDir creates the directory holding path.
+// ensureDir creates the directory holding path (0700) and the database
+// file itself (0600) when missing: the ledger holds names, phone and ID
+// numbers, so neither is readable by other users. SQLite gives its -wal
+// and -shm files the database file's mode.
 func ensureDir(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("ledger: sqlite: %w", err)
 	}
-	return nil
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case errors.Is(err, os.ErrExist):
+		return nil
+	}
+	return fmt.Errorf("ledger: sqlite: %w", err)
 }
