@@ -213,6 +213,7 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 				StreamSeq: meta.Sequence.Stream, Subject: m.Subject(), ID: f.ID, Kind: f.Kind, Seq: f.Seq,
 				Status: f.Status, PreviousStatus: f.PreviousStatus, Confirmed: f.Confirmed, Source: f.Source,
 				CauseEventID: f.CauseEventID, Documents: factDocuments(f.Documents), OccurredAt: f.OccurredAt.UTC(),
+				Discrepancy: factDiscrepancy(f.Discrepancy),
 			})
 		}
 		if err := batch.Error(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/adminapi"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -61,6 +62,8 @@ func viewContract(c store.Contract, unmasked bool) adminapi.ContractDetail {
 			LastError: d.LastError, NextAttemptAt: utc(d.NextAttemptAt),
 			VerifyVerdict: d.VerifyVerdict, VerifySignatures: d.VerifySignatures,
 			VerifiedAt: utc(d.VerifiedAt), VerifyProblem: d.VerifyProblem,
+			ValidationSHA256: d.ValidationSHA256, ValidationPath: d.ValidationPath, ValidationStatus: d.ValidationStatus,
+			Discrepancies: viewDiscrepancies(d.Discrepancies, unmasked), Compared: d.Discrepancies != "",
 		})
 	}
 	return v
@@ -105,4 +108,34 @@ func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) adminapi.DeadLet
 		v.Payload = jsonOut(d.Payload, unmasked)
 	}
 	return v
+}
+
+// viewDiscrepancies decodes a document's discrepancies (a JSON array;
+// store.Document.Discrepancies); viewers get the party masked and no
+// detail. A value that does not decode is shown as one discrepancy of
+// kind "unreadable" rather than hidden.
+func viewDiscrepancies(raw string, unmasked bool) []adminapi.Discrepancy {
+	if raw == "" {
+		return nil
+	}
+	var in []adminapi.Discrepancy
+	if err := json.Unmarshal([]byte(raw), &in); err != nil {
+		return []adminapi.Discrepancy{{Kind: "unreadable", Detail: "the recorded discrepancies do not decode"}}
+	}
+	out := make([]adminapi.Discrepancy, 0, len(in))
+	for _, x := range in {
+		x.Party = name(maskName, x.Party, unmasked)
+		if !unmasked {
+			x.Detail = ""
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func factDiscrepancy(d *events.FactDiscrepancy) *adminapi.FactDiscrepancy {
+	if d == nil {
+		return nil
+	}
+	return &adminapi.FactDiscrepancy{Kind: d.Kind, DocumentID: d.DocumentID, SHA256: d.SHA256, EventID: d.EventID}
 }

@@ -65,6 +65,34 @@ type Document struct {
 	VerifySignatures int        `json:"verify_signatures,omitempty"`
 	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
 	VerifyProblem    string     `json:"verify_problem,omitempty"`
+	// ValidationSHA256 and ValidationPath name the material the
+	// verification rests on, archived beside the file (certificate
+	// chains, OCSP and CRL answers; docs/evidence.md), and
+	// ValidationStatus is the worst revocation status in it (good,
+	// unknown, unreachable, no-issuer, invalid, revoked).
+	ValidationSHA256 string `json:"validation_sha256,omitempty"`
+	ValidationPath   string `json:"validation_path,omitempty"`
+	ValidationStatus string `json:"validation_status,omitempty"`
+	// Discrepancies are the disagreements between this PDF and its
+	// contract's API detail; absent when it was not compared (not a PDF,
+	// an unconfirmed contract), empty when they agree.
+	Discrepancies []Discrepancy `json:"discrepancies,omitempty"`
+	// Compared says whether the cross-source check ran on this document.
+	Compared bool `json:"compared"`
+}
+
+// Discrepancy is one disagreement between sources about a contract
+// (package crosscheck). For viewers the party is masked and the detail,
+// which may name people, is left out.
+type Discrepancy struct {
+	// Kind: missing_signature, unknown_signer, signed_after_completion or
+	// document_invalid.
+	Kind     string `json:"kind"`
+	Document string `json:"document,omitempty"`
+	Party    string `json:"party,omitempty"`
+	// Event is the ledger event id of the callback concerned.
+	Event  string `json:"event,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Event is an event the ledger applied (GET /events, and the events of a
@@ -220,7 +248,18 @@ type Fact struct {
 	Source         string         `json:"source,omitempty"`
 	CauseEventID   string         `json:"cause_event_id,omitempty"`
 	Documents      []FactDocument `json:"documents,omitempty"`
-	OccurredAt     time.Time      `json:"occurred_at"`
+	// Discrepancy is the kind and document of a discrepancy fact.
+	Discrepancy *FactDiscrepancy `json:"discrepancy,omitempty"`
+	OccurredAt  time.Time        `json:"occurred_at"`
+}
+
+// FactDiscrepancy is the discrepancy of a discrepancy Fact
+// (events.FactDiscrepancy).
+type FactDiscrepancy struct {
+	Kind       string `json:"kind"`
+	DocumentID string `json:"document_id"`
+	SHA256     string `json:"sha256"`
+	EventID    string `json:"event_id,omitempty"`
 }
 
 // FactDocument is one archived document of a documents.archived Fact.

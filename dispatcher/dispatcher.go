@@ -59,6 +59,12 @@ type Options struct {
 	// change committed for the contract (a void, a forced end), even once
 	// archived (store.ContractChange.RefreshDocuments).
 	ArchiveOperationLog bool
+	// ArchiveItems are /v2/contract/download items also queued, each as
+	// the pseudo-document "<contractID>.item.<ITEM>" (store.ItemInfix):
+	// ATTACHMENT and NOTARY for a signed contract, ENDSIGN_ATTACHMENT for
+	// a forced-end one (FORCE_END, END), whose documents are then queued
+	// too, as they stand. Other items are ignored.
+	ArchiveItems []string
 	// EventTimeout bounds the work for one contract group (default 60 s).
 	EventTimeout time.Duration
 	// ShutdownTimeout bounds how long the batch in hand may run once Run's

@@ -226,7 +226,7 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*
 	return dispatcher.New(dispatcher.Options{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		ArchiveOperationLog: t.ArchiveOperationLog, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
+		ArchiveOperationLog: t.ArchiveOperationLog, ArchiveItems: t.ArchiveItems, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg, Failures: s.Failures,
 	})
 }
@@ -273,6 +273,7 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 	}
 	return archiver.New(archiver.Options{
 		Ledger: s.Ledger, Docs: s.Docs, APIs: apis, Names: s.Names, VerifyOnline: online,
+		ItemRefusalCodes: t.ArchiveItemRefusalCodes, SkipValidation: !t.ArchiveValidation,
 		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
 		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})

@@ -34,7 +34,7 @@ func TestStagesArePeers(t *testing.T) {
 	if !slices.Contains(deps, module+"/store") || !slices.Contains(deps, module+"/qys") {
 		t.Fatalf("the dependency walk found %v for the dispatcher: it should at least find store and qys", deps)
 	}
-	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay",
+	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
 		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
 		"webhook", "deliveryq"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
