@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qyshook/qyshook/receiptlog"
+)
+
+// rowSpec says which columns of a table a leaf of one kind covers: the
+// evidence a row carries. Columns that only steer work (leases, attempts,
+// archive state, published_at, fact_seq, fetch times) are left out: they
+// change without the ledger changing. Columns in hashed are covered by
+// their SHA-256 (payloads, answers).
+type rowSpec struct {
+	table   string
+	cols    []string
+	hashed  map[string]bool
+	key     string // WHERE clause naming the row by (tenant, ref) or ref
+	keyed   func(tenant, ref string) ([]any, error)
+	mutable bool // the row can change: a leaf repeating the last one is not appended
+	// body is the column whose SHA-256 the leaf carries as BodySHA256 ("" none).
+	body string
+}
+
+func byTenantRef(tenant, ref string) ([]any, error) { return []any{tenant, ref}, nil }
+func byRef(_, ref string) ([]any, error)            { return []any{ref}, nil }
+func byNumber(_, ref string) ([]any, error) {
+	n, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("ref %q is not a row number", ref)
+	}
+	return []any{n}, nil
+}
+
+var rowSpecs = map[string]rowSpec{
+	receiptlog.KindEvent: {table: "events", key: "id = ?", keyed: byRef, body: "payload",
+		cols:   []string{"id", "tenant", "kind", "type", "contract_id", "source", "received_at", "applied_at", "payload"},
+		hashed: map[string]bool{"payload": true}},
+	receiptlog.KindContract: {table: "contracts", key: "tenant = ? AND id = ?", keyed: byTenantRef, mutable: true, body: "detail",
+		cols:   []string{"tenant", "id", "biz_id", "subject", "status", "confirmed", "signed_count", "updated_at", "completed_at", "detail"},
+		hashed: map[string]bool{"detail": true}},
+	receiptlog.KindCertification: {table: "certifications", key: "tenant = ? AND request_id = ?", keyed: byTenantRef, mutable: true, body: "detail",
+		cols: []string{"tenant", "request_id", "kind", "status", "state", "success", "mode", "name", "fail_reason",
+			"confirmed", "reason", "detail", "answer", "updated_at"},
+		hashed: map[string]bool{"detail": true, "answer": true}},
+	receiptlog.KindDocument: {table: "documents", key: "tenant = ? AND id = ?", keyed: byTenantRef, mutable: true,
+		cols: []string{"tenant", "id", "contract_id", "title", "sha256", "size", "path"}},
+	receiptlog.KindFact: {table: "outbox", key: "id = ?", keyed: byRef, body: "payload",
+		cols:   []string{"id", "subject", "tenant", "contract_id", "seq", "created_at", "payload"},
+		hashed: map[string]bool{"payload": true}},
+	receiptlog.KindAudit: {table: "audit", key: "id = ?", keyed: byNumber,
+		cols: []string{"id", "at", "who", "action", "selector", "count", "outcome", "job_id"}},
+	receiptlog.KindDeadLetter: {table: "dead_letters", key: "id = ?", keyed: byNumber, mutable: true, body: "payload",
+		cols: []string{"id", "event_id", "tenant", "consumer", "subject", "stream_seq", "reason", "deliveries",
+			"payload", "created_at"},
+		hashed: map[string]bool{"payload": true}},
+}
+
+// logKinds lists the kinds whose rows verify --log checks, in that order.
+var logKinds = []string{receiptlog.KindEvent, receiptlog.KindContract, receiptlog.KindCertification,
+	receiptlog.KindDocument, receiptlog.KindFact, receiptlog.KindAudit, receiptlog.KindDeadLetter}
+
+// rowContent is what a row leaf's SHA256 covers.
+type rowContent struct {
+	Row         []any   `json:"row"`
+	Signatories [][]any `json:"signatories,omitempty"`
+}
+
+// normValue makes a scanned value the same whatever the driver gave.
+func normValue(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x.UTC().Format(textTime)
+	case int32:
+		return int64(x)
+	default:
+		return x
+	}
+}
+
+func valueBytes(v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return x
+	case string:
+		return []byte(x)
+	default:
+		return []byte(fmt.Sprint(x))
+	}
+}
+
+// rowLeaf reads the row a leaf of kind describes and returns the leaf it
+// gets today; found is false when there is no such row.
+func (s *DB) rowLeaf(ctx context.Context, q querier, kind, tenant, ref string) (l receiptlog.Leaf, found bool, err error) {
+	spec, ok := rowSpecs[kind]
+	if !ok {
+		return l, false, fmt.Errorf("no rows for leaf kind %q", kind)
+	}
+	args, err := spec.keyed(tenant, ref)
+	if err != nil {
+		return l, false, err
+	}
+	vals := make([]any, len(spec.cols))
+	ptrs := make([]any, len(spec.cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	err = q.QueryRowContext(ctx, s.q(`SELECT `+strings.Join(spec.cols, ", ")+` FROM `+spec.table+
+		` WHERE `+spec.key), args...).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, fmt.Errorf("read %s %s: %w", spec.table, ref, err)
+	}
+	l = receiptlog.Leaf{V: receiptlog.Version, Kind: kind, Tenant: tenant, Ref: ref}
+	c := rowContent{Row: make([]any, len(vals))}
+	byName := map[string]any{}
+	for i, v := range vals {
+		name := spec.cols[i]
+		byName[name] = v
+		if spec.hashed[name] && v != nil {
+			c.Row[i] = receiptlog.SHA256Hex(valueBytes(v))
+			continue
+		}
+		c.Row[i] = normValue(v)
+	}
+	if spec.body != "" && byName[spec.body] != nil {
+		l.BodySHA256 = receiptlog.SHA256Hex(valueBytes(byName[spec.body]))
+	}
+	switch kind {
+	case receiptlog.KindEvent:
+		l.Type, _ = normValue(byName["type"]).(string)
+		l.Source, _ = normValue(byName["source"]).(string)
+		l.At, _ = normValue(byName["received_at"]).(string)
+		if l.Source == "callback" {
+			l.Verdict = "verified"
+		}
+	case receiptlog.KindContract:
+		if c.Signatories, err = s.signatoryContent(ctx, q, tenant, ref); err != nil {
+			return l, false, err
+		}
+		if !truthy(byName["confirmed"]) {
+			l.BodySHA256 = "" // the detail is the callback's, not an API answer
+		}
+	case receiptlog.KindCertification:
+		if !truthy(byName["confirmed"]) {
+			l.BodySHA256 = ""
+		}
+	case receiptlog.KindDocument:
+		l.BodySHA256, _ = normValue(byName["sha256"]).(string)
+		if len(l.BodySHA256) != 64 {
+			l.BodySHA256 = ""
+		}
+		l.Size, _ = normValue(byName["size"]).(int64)
+	case receiptlog.KindFact:
+		l.Type, _ = normValue(byName["subject"]).(string)
+	}
+	if l.SHA256, err = receiptlog.RowHash(c); err != nil {
+		return l, false, err
+	}
+	return l, true, nil
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	}
+	return false
+}
+
+func (s *DB) signatoryContent(ctx context.Context, q querier, tenant, id string) ([][]any, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT id, tenant_type, tenant_name, status, serial_no FROM signatories
+		WHERE tenant = ? AND contract_id = ? ORDER BY id`+s.d.ByteOrder), tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("read signatories of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, 5)
+		ptrs := make([]any, 5)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("read signatories of %s: %w", id, err)
+		}
+		for i, v := range vals {
+			vals[i] = normValue(v)
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}
