@@ -26,6 +26,12 @@ type rowSpec struct {
 	mutable bool // the row can change: a leaf repeating the last one is not appended
 	// body is the column whose SHA-256 the leaf carries as BodySHA256 ("" none).
 	body string
+	// tenantCol is the tenant column ("" : the leaf's tenant is ""),
+	// refCol the row's key beside it; numeric: refCol is a number.
+	tenantCol, refCol string
+	numeric           bool
+	// paired: the key is (tenant, ref), not ref alone.
+	paired bool
 }
 
 func byTenantRef(tenant, ref string) ([]any, error) { return []any{tenant, ref}, nil }
@@ -39,24 +45,24 @@ func byNumber(_, ref string) ([]any, error) {
 }
 
 var rowSpecs = map[string]rowSpec{
-	receiptlog.KindEvent: {table: "events", key: "id = ?", keyed: byRef, body: "payload",
+	receiptlog.KindEvent: {table: "events", key: "id = ?", tenantCol: "tenant", refCol: "id", keyed: byRef, body: "payload",
 		cols:   []string{"id", "tenant", "kind", "type", "contract_id", "source", "received_at", "applied_at", "payload"},
 		hashed: map[string]bool{"payload": true}},
-	receiptlog.KindContract: {table: "contracts", key: "tenant = ? AND id = ?", keyed: byTenantRef, mutable: true, body: "detail",
+	receiptlog.KindContract: {table: "contracts", key: "tenant = ? AND id = ?", tenantCol: "tenant", refCol: "id", paired: true, keyed: byTenantRef, mutable: true, body: "detail",
 		cols:   []string{"tenant", "id", "biz_id", "subject", "status", "confirmed", "signed_count", "updated_at", "completed_at", "detail"},
 		hashed: map[string]bool{"detail": true}},
-	receiptlog.KindCertification: {table: "certifications", key: "tenant = ? AND request_id = ?", keyed: byTenantRef, mutable: true, body: "detail",
+	receiptlog.KindCertification: {table: "certifications", key: "tenant = ? AND request_id = ?", tenantCol: "tenant", refCol: "request_id", paired: true, keyed: byTenantRef, mutable: true, body: "detail",
 		cols: []string{"tenant", "request_id", "kind", "status", "state", "success", "mode", "name", "fail_reason",
 			"confirmed", "reason", "detail", "answer", "updated_at"},
 		hashed: map[string]bool{"detail": true, "answer": true}},
-	receiptlog.KindDocument: {table: "documents", key: "tenant = ? AND id = ?", keyed: byTenantRef, mutable: true,
+	receiptlog.KindDocument: {table: "documents", key: "tenant = ? AND id = ?", tenantCol: "tenant", refCol: "id", paired: true, keyed: byTenantRef, mutable: true,
 		cols: []string{"tenant", "id", "contract_id", "title", "sha256", "size", "path"}},
-	receiptlog.KindFact: {table: "outbox", key: "id = ?", keyed: byRef, body: "payload",
+	receiptlog.KindFact: {table: "outbox", key: "id = ?", tenantCol: "tenant", refCol: "id", keyed: byRef, body: "payload",
 		cols:   []string{"id", "subject", "tenant", "contract_id", "seq", "created_at", "payload"},
 		hashed: map[string]bool{"payload": true}},
-	receiptlog.KindAudit: {table: "audit", key: "id = ?", keyed: byNumber,
+	receiptlog.KindAudit: {table: "audit", key: "id = ?", refCol: "id", numeric: true, keyed: byNumber,
 		cols: []string{"id", "at", "who", "action", "selector", "count", "outcome", "job_id"}},
-	receiptlog.KindDeadLetter: {table: "dead_letters", key: "id = ?", keyed: byNumber, mutable: true, body: "payload",
+	receiptlog.KindDeadLetter: {table: "dead_letters", key: "id = ?", tenantCol: "tenant", refCol: "id", numeric: true, keyed: byNumber, mutable: true, body: "payload",
 		cols: []string{"id", "event_id", "tenant", "consumer", "subject", "stream_seq", "reason", "deliveries",
 			"payload", "created_at"},
 		hashed: map[string]bool{"payload": true}},
