@@ -53,9 +53,9 @@ func newLogFixture(t *testing.T, kind testdb.Kind, contracts int) *logFixture {
 	change := func(c int, status string, signed int) store.ContractChange {
 		step++
 		cid := fmt.Sprintf("C%03d", c)
-		sigs := []store.Signatory{{ID: cid + "-a", TenantType: "COMPANY", TenantName: "甲公司", Status: "SIGNED", SerialNo: 1}}
+		sigs := []store.Signatory{{ID: cid + "-a", TenantType: "COMPANY", TenantName: "甲公司 " + cid, Status: "SIGNED", SerialNo: 1}}
 		if signed > 0 {
-			sigs = append(sigs, store.Signatory{ID: cid + "-b", TenantType: "PERSONAL", TenantName: "乙", Status: "SIGNED", SerialNo: 2})
+			sigs = append(sigs, store.Signatory{ID: cid + "-b", TenantType: "PERSONAL", TenantName: "乙 " + cid, Status: "SIGNED", SerialNo: 2})
 		}
 		payload := fmt.Sprintf(`{"contractId":%q,"status":%q,"step":%d}`, cid, status, step)
 		return store.ContractChange{
