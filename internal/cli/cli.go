@@ -74,7 +74,7 @@ var commands = []*Command{
 	{Name: "reconcile", Summary: "run one reconcile pass in the service and print what it did (admin API)", Run: runReconcile},
 	{Name: "migrate", Summary: "apply, roll back or show the ledger's schema migrations ($QYSHOOK_DB; the one command that opens it)",
 		Run: subcommands("migrate", migrateSubs)},
-	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger (read-only)",
+	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger; --log: the receipt log against the rows and files it describes (read-only)",
 		Run: runVerify},
 	{Name: "bench", Summary: "measure the receiver, the dispatcher, archiving, a soak or a burst on this machine", Run: runBench},
 	{Name: "doctor", Summary: "check configuration, NATS and streams, the ledger's migrations, API credentials and the clock; say how to fix what is wrong",
