@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/receiptlog"
@@ -62,6 +63,73 @@ func TestLogVerifiesAndProves(t *testing.T) {
 			}
 			if _, err := f.l.Contract(ctx, "default", "C000"); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRetentionKeepsLeaves: pruning events and published facts deletes
+// rows, never leaves or stored hashes; it appends prune leaves naming
+// what went, the pruned rows' leaves stay provable, and verify --log
+// reports nothing.
+func TestRetentionKeepsLeaves(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			ctx := context.Background()
+			f := newLogFixture(t, kind, 6)
+			rl := f.l.(store.ReceiptLog)
+			before, err := rl.LogHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var facts []string
+			for i := int64(0); i < before.N; i++ {
+				sl, _ := rl.LogLeaf(ctx, i)
+				if sl.Kind == receiptlog.KindFact {
+					facts = append(facts, sl.Ref)
+				}
+			}
+			if err := f.l.MarkPublished(ctx, facts); err != nil {
+				t.Fatal(err)
+			}
+			r := f.l.(store.Retention)
+			evs, err := r.PruneEvents(ctx, time.Now(), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := r.PrunePublished(ctx, time.Now().Add(time.Hour), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if evs == 0 || fs != int64(len(facts)) {
+				t.Fatalf("pruned %d events and %d facts, want some and %d", evs, fs, len(facts))
+			}
+			after, err := rl.LogHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.N != before.N+2 {
+				t.Fatalf("head went from %d to %d leaves, want two prune leaves more", before.N, after.N)
+			}
+			for i := int64(0); i < before.N; i++ {
+				sl, err := rl.LogLeaf(ctx, i)
+				if err != nil {
+					t.Fatalf("leaf %d gone after retention: %v", i, err)
+				}
+				tree, p, err := rl.LogInclusion(ctx, i, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := receiptlog.CheckInclusion(p, tree, i, sl.Leaf); err != nil {
+					t.Fatalf("leaf %d after retention: %v", i, err)
+				}
+			}
+			ps, sum := f.verify(t)
+			for _, p := range ps {
+				t.Errorf("after retention: %s", p)
+			}
+			if sum.Pruned < evs+fs {
+				t.Errorf("verify counted %d pruned rows, want >= %d", sum.Pruned, evs+fs)
 			}
 		})
 	}
