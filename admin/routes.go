@@ -44,6 +44,10 @@ func (a *API) table() []route {
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
 		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
+		// The receipt log (admin/receiptlog.go).
+		{http.MethodGet, "/log", RoleViewer, a.logHead},
+		{http.MethodGet, "/log/proof", RoleViewer, a.logProof},
+		{http.MethodGet, "/log/consistency", RoleViewer, a.logConsistency},
 	}
 }
 
