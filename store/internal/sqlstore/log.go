@@ -70,46 +70,44 @@ func (s *DB) touchEvent(tx *sql.Tx, ev store.Event) {
 // event forgotten as stale) gets no leaf; a mutable row whose content is
 // the same as its last leaf gets none either.
 func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
-	var leaves []receiptlog.Leaf
+	if len(tl.refs) == 0 {
+		return nil
+	}
+	byKind := map[string][]logRef{}
+	var mutable []logRef
 	for _, r := range tl.refs {
-		l, found, err := s.rowLeaf(ctx, tx, r.kind, r.tenant, r.ref)
+		byKind[r.kind] = append(byKind[r.kind], r)
+		if rowSpecs[r.kind].mutable {
+			mutable = append(mutable, r)
+		}
+	}
+	now := map[logRef]receiptlog.Leaf{}
+	for kind, refs := range byKind {
+		got, err := s.rowLeaves(ctx, tx, kind, refs)
 		if err != nil {
 			return fmt.Errorf("receipt log: %w", err)
 		}
+		for r, l := range got {
+			now[r] = l
+		}
+	}
+	last, err := s.lastLeafHashes(ctx, tx, mutable)
+	if err != nil {
+		return fmt.Errorf("receipt log: %w", err)
+	}
+	var leaves []receiptlog.Leaf
+	for _, r := range tl.refs {
+		l, found := now[r]
 		if !found {
 			continue
 		}
-		l.StreamSeq = tl.seq[r.ref]
-		if rowSpecs[r.kind].mutable {
-			same, err := s.sameAsLast(ctx, tx, l)
-			if err != nil {
-				return err
-			}
-			if same {
-				continue
-			}
+		if h, ok := last[r]; ok && h == l.SHA256 {
+			continue
 		}
+		l.StreamSeq = tl.seq[r.ref]
 		leaves = append(leaves, l)
 	}
 	return s.appendLeaves(ctx, tx, leaves)
-}
-
-// sameAsLast reports whether the last leaf of l's row has l's content.
-func (s *DB) sameAsLast(ctx context.Context, q querier, l receiptlog.Leaf) (bool, error) {
-	var b string
-	err := q.QueryRowContext(ctx, s.q(`SELECT leaf FROM log_leaves WHERE kind = ? AND tenant = ? AND ref = ?
-		ORDER BY idx DESC LIMIT 1`), l.Kind, l.Tenant, l.Ref).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("receipt log: last leaf of %s %s: %w", l.Kind, l.Ref, err)
-	}
-	last, err := receiptlog.Parse([]byte(b))
-	if err != nil {
-		return false, nil // a damaged leaf: append a good one (verify --log names the damage)
-	}
-	return last.SHA256 == l.SHA256, nil
 }
 
 // appendLeaves appends leaves to the log in tx.

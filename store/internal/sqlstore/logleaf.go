@@ -129,9 +129,23 @@ func (s *DB) rowLeaf(ctx context.Context, q querier, kind, tenant, ref string) (
 	if err != nil {
 		return l, false, fmt.Errorf("read %s %s: %w", spec.table, ref, err)
 	}
-	l = receiptlog.Leaf{V: receiptlog.Version, Kind: kind, Tenant: tenant, Ref: ref}
-	c := rowContent{Row: make([]any, len(vals))}
-	byName := map[string]any{}
+	var sigs [][]any
+	if kind == receiptlog.KindContract {
+		if sigs, err = s.signatoryContent(ctx, q, tenant, ref); err != nil {
+			return l, false, err
+		}
+	}
+	l, err = leafFromRow(kind, tenant, ref, spec, vals, sigs)
+	return l, err == nil, err
+}
+
+// leafFromRow builds the leaf of a row from its values (in spec.cols
+// order) and, for a contract, its signatories: the one place a leaf's
+// content is decided, at commit and in verify --log alike.
+func leafFromRow(kind, tenant, ref string, spec rowSpec, vals []any, sigs [][]any) (receiptlog.Leaf, error) {
+	l := receiptlog.Leaf{V: receiptlog.Version, Kind: kind, Tenant: tenant, Ref: ref}
+	c := rowContent{Row: make([]any, len(vals)), Signatories: sigs}
+	byName := make(map[string]any, len(vals))
 	for i, v := range vals {
 		name := spec.cols[i]
 		byName[name] = v
@@ -152,16 +166,9 @@ func (s *DB) rowLeaf(ctx context.Context, q querier, kind, tenant, ref string) (
 		if l.Source == "callback" {
 			l.Verdict = "verified"
 		}
-	case receiptlog.KindContract:
-		if c.Signatories, err = s.signatoryContent(ctx, q, tenant, ref); err != nil {
-			return l, false, err
-		}
+	case receiptlog.KindContract, receiptlog.KindCertification:
 		if !truthy(byName["confirmed"]) {
 			l.BodySHA256 = "" // the detail is the callback's, not an API answer
-		}
-	case receiptlog.KindCertification:
-		if !truthy(byName["confirmed"]) {
-			l.BodySHA256 = ""
 		}
 	case receiptlog.KindDocument:
 		l.BodySHA256, _ = normValue(byName["sha256"]).(string)
@@ -172,10 +179,9 @@ func (s *DB) rowLeaf(ctx context.Context, q querier, kind, tenant, ref string) (
 	case receiptlog.KindFact:
 		l.Type, _ = normValue(byName["subject"]).(string)
 	}
-	if l.SHA256, err = receiptlog.RowHash(c); err != nil {
-		return l, false, err
-	}
-	return l, true, nil
+	var err error
+	l.SHA256, err = receiptlog.RowHash(c)
+	return l, err
 }
 
 func truthy(v any) bool {
