@@ -3,6 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +55,50 @@ func BenchmarkApplyContractsLog(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestFillLargeLog grows a ledger for measuring `qyshook verify --log` on
+// a large log: QYSHOOK_LOG_FILL=URL,CHANGES applies CHANGES contract
+// changes (about four leaves each: event, contract, document, fact) to
+// the ledger at URL (sqlite://path or a postgres:// URL with its
+// search_path). Skipped without it.
+func TestFillLargeLog(t *testing.T) {
+	spec := os.Getenv("QYSHOOK_LOG_FILL")
+	if spec == "" {
+		t.Skip("QYSHOOK_LOG_FILL not set")
+	}
+	u, nStr, ok := strings.Cut(spec, ",")
+	n, err := strconv.Atoi(nStr)
+	if !ok || err != nil || n <= 0 {
+		t.Fatalf("QYSHOOK_LOG_FILL=%q: want URL,CHANGES", spec)
+	}
+	l := testdb.OpenURL(t, u)
+	ctx := context.Background()
+	base := time.Now().UTC().Add(-time.Hour)
+	for done := 0; done < n; {
+		chs := make([]store.ContractChange, 0, 500)
+		for ; len(chs) < 500 && done < n; done++ {
+			cid := fmt.Sprintf("C%d", done/2)
+			st := []string{"SIGNING", "COMPLETE"}[done%2]
+			payload := []byte(fmt.Sprintf(`{"contractId":%q,"status":%q}`, cid, st))
+			chs = append(chs, store.ContractChange{
+				Event: store.Event{ID: fmt.Sprintf("ev-%d", done), Tenant: "default", Kind: "contract", Type: st,
+					ContractID: cid, Source: "callback", ReceivedAt: base, Payload: payload, StreamSeq: uint64(done + 1)},
+				Contract: store.Contract{Tenant: "default", ID: cid, Subject: "合同", Status: st, Confirmed: true,
+					UpdatedAt: base.Add(time.Duration(done) * time.Millisecond), Detail: payload,
+					Signatories: []store.Signatory{{ID: cid + "-a", TenantName: "甲", Status: st, SerialNo: 1}},
+					Documents:   []store.Document{{ID: cid + "-d", Title: "正文"}}},
+				Facts: []store.Fact{{ID: fmt.Sprintf("f-%d", done), Subject: "qys.ledger.default.contract." + st,
+					Tenant: "default", ContractID: cid, Payload: payload}},
+			})
+		}
+		if _, _, err := l.ApplyContracts(ctx, chs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, err := l.(store.ReceiptLog).LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d changes applied; the log has %d leaves", n, head.N)
 }
