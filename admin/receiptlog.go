@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -184,4 +185,31 @@ func int64Param(q query, name string, min int64) (int64, error) {
 		return 0, badRequest(name, "%q is not a whole number of at least %d", s, max(min, 0))
 	}
 	return n, nil
+}
+
+// logIndexes lists the receipt log's leaves of one row, oldest first
+// (nil when the ledger keeps no log or the row has no leaf).
+func (a *API) logIndexes(ctx context.Context, kind, tenant, ref string) ([]int64, error) {
+	rl, ok := a.o.Ledger.(store.ReceiptLog)
+	if !ok {
+		return nil, nil
+	}
+	ls, err := rl.LogLeaves(ctx, kind, tenant, ref, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, l := range ls {
+		out = append(out, l.Index)
+	}
+	return out, nil
+}
+
+// lastLogIndex is the last of logIndexes (nil: none).
+func (a *API) lastLogIndex(ctx context.Context, kind, tenant, ref string) (*int64, error) {
+	idx, err := a.logIndexes(ctx, kind, tenant, ref)
+	if err != nil || len(idx) == 0 {
+		return nil, err
+	}
+	return &idx[len(idx)-1], nil
 }

@@ -71,6 +71,19 @@ func TestLogRoutesProve(t *testing.T) {
 					t.Fatalf("a changed leaf %d checked", l.Index)
 				}
 			}
+			// The contract page's timeline shows each item's log position.
+			var cd adminapi.ContractDetail
+			if st := f.get(t, viewerToken, "/contracts/default/c1", &cd); st != http.StatusOK {
+				t.Fatalf("GET /contracts/default/c1 = %d", st)
+			}
+			if len(cd.LogIndexes) != 2 || cd.LogIndexes[0] != ps.Leaves[0].Index || cd.LogIndexes[1] != ps.Leaves[1].Index {
+				t.Errorf("contract log_indexes %v, its proofs name %d and %d", cd.LogIndexes, ps.Leaves[0].Index, ps.Leaves[1].Index)
+			}
+			for _, e := range cd.Events {
+				if e.LogIndex == nil {
+					t.Errorf("event %s has no log_index", e.ID)
+				}
+			}
 			var c adminapi.LogConsistency
 			if st := f.get(t, viewerToken, "/log/consistency?from="+itoa(old.Size), &c); st != http.StatusOK {
 				t.Fatalf("GET /log/consistency = %d", st)

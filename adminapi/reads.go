@@ -26,6 +26,9 @@ type ContractDetail struct {
 	Signatories []Signatory     `json:"signatories"`
 	Documents   []Document      `json:"documents"`
 	Events      []Event         `json:"events"`
+	// LogIndexes are the receipt log's leaves of the contract row, oldest
+	// first (its states as the ledger recorded them).
+	LogIndexes []int64 `json:"log_indexes,omitempty"`
 }
 
 // Signatory is one signatory of a contract; TenantName is personal data.
@@ -58,6 +61,9 @@ type Document struct {
 	VerifySignatures int        `json:"verify_signatures,omitempty"`
 	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
 	VerifyProblem    string     `json:"verify_problem,omitempty"`
+	// LogIndex is the document's last leaf in the receipt log (its
+	// metadata, or the archived file's hash once archived).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // Event is an event the ledger applied (GET /events, and the events of a
@@ -72,6 +78,8 @@ type Event struct {
 	ReceivedAt time.Time       `json:"received_at"`
 	AppliedAt  time.Time       `json:"applied_at"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
+	// LogIndex is the event's leaf in the receipt log (absent: none).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // Certification is a real-name certification (GET /certifications and
@@ -198,6 +206,9 @@ type Fact struct {
 	CauseEventID   string         `json:"cause_event_id,omitempty"`
 	Documents      []FactDocument `json:"documents,omitempty"`
 	OccurredAt     time.Time      `json:"occurred_at"`
+	// LogIndex is the fact's leaf in the receipt log (absent: none, or the
+	// ledger's outbox row was written before the log).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // FactDocument is one archived document of a documents.archived Fact.
