@@ -75,20 +75,21 @@ func TestFillLargeLog(t *testing.T) {
 	l := testdb.OpenURL(t, u)
 	ctx := context.Background()
 	base := time.Now().UTC().Add(-time.Hour)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) // ids of its own: filling again adds
 	for done := 0; done < n; {
 		chs := make([]store.ContractChange, 0, 500)
 		for ; len(chs) < 500 && done < n; done++ {
-			cid := fmt.Sprintf("C%d", done/2)
+			cid := fmt.Sprintf("%s-C%d", run, done/2)
 			st := []string{"SIGNING", "COMPLETE"}[done%2]
 			payload := []byte(fmt.Sprintf(`{"contractId":%q,"status":%q}`, cid, st))
 			chs = append(chs, store.ContractChange{
-				Event: store.Event{ID: fmt.Sprintf("ev-%d", done), Tenant: "default", Kind: "contract", Type: st,
+				Event: store.Event{ID: fmt.Sprintf("%s-ev-%d", run, done), Tenant: "default", Kind: "contract", Type: st,
 					ContractID: cid, Source: "callback", ReceivedAt: base, Payload: payload, StreamSeq: uint64(done + 1)},
 				Contract: store.Contract{Tenant: "default", ID: cid, Subject: "合同", Status: st, Confirmed: true,
 					UpdatedAt: base.Add(time.Duration(done) * time.Millisecond), Detail: payload,
 					Signatories: []store.Signatory{{ID: cid + "-a", TenantName: "甲", Status: st, SerialNo: 1}},
 					Documents:   []store.Document{{ID: cid + "-d", Title: "正文"}}},
-				Facts: []store.Fact{{ID: fmt.Sprintf("f-%d", done), Subject: "qys.ledger.default.contract." + st,
+				Facts: []store.Fact{{ID: fmt.Sprintf("%s-f-%d", run, done), Subject: "qys.ledger.default.contract." + st,
 					Tenant: "default", ContractID: cid, Payload: payload}},
 			})
 		}
