@@ -328,6 +328,9 @@ func (b *batch) write(ctx context.Context, s *DB, tx *sql.Tx) error {
 	}); err != nil {
 		return fmt.Errorf("delete stale events: %w", err)
 	}
+	for _, id := range b.deleted {
+		s.forget(tx, receiptlog.KindEvent, id)
+	}
 	if err := s.writeContracts(ctx, tx, b.keys, b.byKey); err != nil {
 		return err
 	}
@@ -690,7 +693,7 @@ func (s *DB) insertBatchFacts(ctx context.Context, tx *sql.Tx, facts []batchFact
 		return errSequential
 	}
 	for _, bf := range facts {
-		s.touch(tx, receiptlog.KindFact, bf.f.Tenant, bf.f.ID)
+		s.touchFact(tx, bf.f, bf.payload, bf.created)
 	}
 	return nil
 }

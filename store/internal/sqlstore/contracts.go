@@ -367,6 +367,7 @@ func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("delete event %s: %w", id, err)
 	}
+	s.forget(tx, receiptlog.KindEvent, id)
 	return nil
 }
 

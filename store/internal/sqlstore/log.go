@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -23,6 +24,26 @@ type txLog struct {
 	refs []logRef
 	seen map[logRef]bool
 	seq  map[string]uint64 // event id → stream sequence, when known
+	// known holds the leaves of rows inserted with values the commit
+	// knows (events, facts): no need to read them back.
+	known map[logRef]receiptlog.Leaf
+}
+
+// forget records that tx deleted the row (kind, ref) it inserted (a
+// stale change's event): its leaf is no longer known, so the commit
+// reads the row back, and appends nothing when it is still gone (a later
+// change of the transaction may have recorded it again).
+func (s *DB) forget(tx *sql.Tx, kind, ref string) {
+	v, ok := s.logs.Load(tx)
+	if !ok {
+		return
+	}
+	tl := v.(*txLog)
+	for r := range tl.known {
+		if r.kind == kind && r.ref == ref {
+			delete(tl.known, r)
+		}
+	}
 }
 
 // WithoutLog makes s write no receipt log (benchmarks compare the
@@ -48,9 +69,11 @@ func (s *DB) touch(tx *sql.Tx, kind, tenant, ref string) {
 	tl.refs = append(tl.refs, r)
 }
 
-// touchEvent is touch for an event row, keeping its stream sequence.
+// touchEvent is touch for an event row just inserted as ev (its times
+// already set), keeping its stream sequence.
 func (s *DB) touchEvent(tx *sql.Tx, ev store.Event) {
-	s.touch(tx, receiptlog.KindEvent, ev.Tenant, ev.ID)
+	s.touchInserted(tx, receiptlog.KindEvent, ev.Tenant, ev.ID, []any{ev.ID, ev.Tenant, ev.Kind, ev.Type, ev.ContractID,
+		ev.Source, s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload)})
 	if ev.StreamSeq == 0 {
 		return
 	}
@@ -61,6 +84,34 @@ func (s *DB) touchEvent(tx *sql.Tx, ev store.Event) {
 		}
 		tl.seq[ev.ID] = ev.StreamSeq
 	}
+}
+
+// touchFact is touch for an outbox row just inserted with these values.
+func (s *DB) touchFact(tx *sql.Tx, f store.Fact, payload []byte, created time.Time) {
+	s.touchInserted(tx, receiptlog.KindFact, f.Tenant, f.ID, []any{f.ID, f.Subject, f.Tenant, f.ContractID, f.Seq,
+		s.timeArg(created), bytesArg(payload)})
+}
+
+// touchInserted is touch for a row of an insert-only kind that tx just
+// inserted with vals (the arguments as the driver got them, in the
+// kind's rowSpec column order): its leaf is built from them, as it would
+// be from the row read back (normValue makes the two the same; verify
+// --log reads the row and would name any difference).
+func (s *DB) touchInserted(tx *sql.Tx, kind, tenant, ref string, vals []any) {
+	v, ok := s.logs.Load(tx)
+	if !ok {
+		return
+	}
+	s.touch(tx, kind, tenant, ref)
+	l, err := leafFromRow(kind, tenant, ref, rowSpecs[kind], vals, nil)
+	if err != nil {
+		return // read back at commit instead
+	}
+	tl := v.(*txLog)
+	if tl.known == nil {
+		tl.known = map[logRef]receiptlog.Leaf{}
+	}
+	tl.known[logRef{kind, tenant, ref}] = l
 }
 
 // appendLog appends the leaves of the rows tl names, as they are now in
@@ -76,12 +127,18 @@ func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 	byKind := map[string][]logRef{}
 	var mutable []logRef
 	for _, r := range tl.refs {
+		if _, ok := tl.known[r]; ok {
+			continue
+		}
 		byKind[r.kind] = append(byKind[r.kind], r)
 		if rowSpecs[r.kind].mutable {
 			mutable = append(mutable, r)
 		}
 	}
-	now := map[logRef]receiptlog.Leaf{}
+	now := make(map[logRef]receiptlog.Leaf, len(tl.refs))
+	for r, l := range tl.known {
+		now[r] = l
+	}
 	for kind, refs := range byKind {
 		got, err := s.rowLeaves(ctx, tx, kind, refs)
 		if err != nil {

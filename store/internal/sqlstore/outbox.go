@@ -75,7 +75,7 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, pr
 		if err != nil {
 			return fmt.Errorf("insert fact %s: %w", f.ID, err)
 		}
-		s.touch(tx, receiptlog.KindFact, f.Tenant, f.ID)
+		s.touchFact(tx, f, payload, created)
 	}
 	return nil
 }
