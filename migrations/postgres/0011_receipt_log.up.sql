@@ -31,6 +31,7 @@ CREATE TABLE log_head (
     size       BIGINT NOT NULL,
     root       BYTEA NOT NULL,
     frontier   BYTEA NOT NULL,
+    backfilled BOOLEAN NOT NULL DEFAULT FALSE,
     updated_at TIMESTAMPTZ NOT NULL
 );
 INSERT INTO log_head (id, size, root, frontier, updated_at) VALUES (1, 0, ''::bytea, ''::bytea, '1970-01-01T00:00:00Z');

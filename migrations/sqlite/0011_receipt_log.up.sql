@@ -31,6 +31,7 @@ CREATE TABLE log_head (
     size       INTEGER NOT NULL,
     root       BLOB NOT NULL,
     frontier   BLOB NOT NULL,
+    backfilled INTEGER NOT NULL DEFAULT 0 CHECK (backfilled IN (0, 1)),
     updated_at TEXT NOT NULL
 );
 INSERT INTO log_head (id, size, root, frontier, updated_at) VALUES (1, 0, X'', X'', '1970-01-01T00:00:00.000000Z');

@@ -121,6 +121,12 @@ func open(ctx context.Context, rawURL, dataDir string, readOnly bool, o Options)
 		if o.NoReceiptLog {
 			sqlstore.WithoutLog(db.DB)
 		}
+		if !readOnly {
+			if _, err := db.BackfillLog(ctx); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
 		return db, nil
 	}
 	db, err := sqlite.Open(ctx, t.sqlitePath, t.sqliteOpts)
@@ -129,6 +135,12 @@ func open(ctx context.Context, rawURL, dataDir string, readOnly bool, o Options)
 	}
 	if o.NoReceiptLog {
 		sqlstore.WithoutLog(db.DB)
+	}
+	if !readOnly {
+		if _, err := db.BackfillLog(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
