@@ -172,6 +172,16 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 	if len(leaves) == 0 {
 		return nil
 	}
+	// What needs no lock first: the head is locked until the commit ends.
+	bs := make([][]byte, len(leaves))
+	hs := make([]tlog.Hash, len(leaves))
+	for i, l := range leaves {
+		var err error
+		if bs[i], err = l.Marshal(); err != nil {
+			return err
+		}
+		hs[i] = receiptlog.Hash(bs[i])
+	}
 	var size int64
 	var frontier []byte
 	if err := tx.QueryRowContext(ctx, `SELECT size, frontier FROM log_head WHERE id = 1`+s.d.LockRow).
@@ -181,14 +191,6 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 	f, err := receiptlog.DecodeFrontier(size, frontier)
 	if err != nil {
 		return fmt.Errorf("receipt log: head: %w", err)
-	}
-	bs := make([][]byte, len(leaves))
-	hs := make([]tlog.Hash, len(leaves))
-	for i, l := range leaves {
-		if bs[i], err = l.Marshal(); err != nil {
-			return err
-		}
-		hs[i] = receiptlog.Hash(bs[i])
 	}
 	stored, err := f.Append(hs)
 	if err != nil {
