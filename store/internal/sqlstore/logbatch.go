@@ -160,3 +160,99 @@ func (s *DB) lastLeafHashes(ctx context.Context, q querier, refs []logRef) (map[
 	})
 	return out, err
 }
+
+// storedLastLeaf is a row's last leaf: its index and bytes.
+type storedLastLeaf struct {
+	idx  int64
+	leaf []byte
+}
+
+// lastLeaves returns the last leaf of each of refs that has one.
+func (s *DB) lastLeaves(ctx context.Context, q querier, refs []logRef) (map[logRef]storedLastLeaf, error) {
+	out := make(map[logRef]storedLastLeaf, len(refs))
+	err := chunks(len(refs), 3, func(lo, hi int) error {
+		args := make([]any, 0, 3*(hi-lo))
+		for _, r := range refs[lo:hi] {
+			args = append(args, r.kind, r.tenant, r.ref)
+		}
+		rs, err := q.QueryContext(ctx, s.q(`SELECT l.kind, l.tenant, l.ref, l.idx, l.leaf FROM log_leaves l
+			JOIN (SELECT MAX(idx) AS idx FROM log_leaves WHERE (kind, tenant, ref) IN (VALUES `+rows(hi-lo, 3)+`)
+			GROUP BY kind, tenant, ref) m ON l.idx = m.idx`), args...)
+		if err != nil {
+			return fmt.Errorf("read last leaves: %w", err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var r logRef
+			var l storedLastLeaf
+			var b string
+			if err := rs.Scan(&r.kind, &r.tenant, &r.ref, &l.idx, &b); err != nil {
+				return fmt.Errorf("read last leaves: %w", err)
+			}
+			l.leaf = []byte(b)
+			out[r] = l
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
+// existing returns which of refs (all of kind) have their row.
+func (s *DB) existing(ctx context.Context, q querier, kind string, refs []logRef) (map[logRef]bool, error) {
+	spec := rowSpecs[kind]
+	out := make(map[logRef]bool, len(refs))
+	byRef := map[string][]logRef{}
+	for _, r := range refs {
+		byRef[r.ref] = append(byRef[r.ref], r)
+	}
+	tcol := "''"
+	if spec.tenantCol != "" {
+		tcol = spec.tenantCol
+	}
+	err := chunks(len(refs), 2, func(lo, hi int) error {
+		var where string
+		var args []any
+		if spec.paired {
+			where = `(` + spec.tenantCol + `, ` + spec.refCol + `) IN (VALUES ` + rows(hi-lo, 2) + `)`
+			for _, r := range refs[lo:hi] {
+				args = append(args, r.tenant, r.ref)
+			}
+		} else {
+			n := 0
+			for _, r := range refs[lo:hi] {
+				a, err := spec.keyed(r.tenant, r.ref)
+				if err != nil {
+					continue // a ref that cannot name a row: reported as gone
+				}
+				args = append(args, a...)
+				n++
+			}
+			if n == 0 {
+				return nil
+			}
+			where = spec.refCol + ` IN (` + placeholders(n) + `)`
+		}
+		rs, err := q.QueryContext(ctx, s.q(`SELECT `+tcol+`, `+spec.refCol+` FROM `+spec.table+` WHERE `+where), args...)
+		if err != nil {
+			return fmt.Errorf("look up %s: %w", spec.table, err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var tenant string
+			var ref any
+			if err := rs.Scan(&tenant, &ref); err != nil {
+				return fmt.Errorf("look up %s: %w", spec.table, err)
+			}
+			refStr := fmt.Sprint(normValue(ref))
+			if spec.paired {
+				out[logRef{kind, tenant, refStr}] = true
+				continue
+			}
+			for _, r := range byRef[refStr] {
+				out[r] = true
+			}
+		}
+		return rs.Err()
+	})
+	return out, err
+}

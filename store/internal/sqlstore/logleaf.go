@@ -1,12 +1,8 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/receiptlog"
@@ -105,40 +101,6 @@ func valueBytes(v any) []byte {
 	}
 }
 
-// rowLeaf reads the row a leaf of kind describes and returns the leaf it
-// gets today; found is false when there is no such row.
-func (s *DB) rowLeaf(ctx context.Context, q querier, kind, tenant, ref string) (l receiptlog.Leaf, found bool, err error) {
-	spec, ok := rowSpecs[kind]
-	if !ok {
-		return l, false, fmt.Errorf("no rows for leaf kind %q", kind)
-	}
-	args, err := spec.keyed(tenant, ref)
-	if err != nil {
-		return l, false, err
-	}
-	vals := make([]any, len(spec.cols))
-	ptrs := make([]any, len(spec.cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	err = q.QueryRowContext(ctx, s.q(`SELECT `+strings.Join(spec.cols, ", ")+` FROM `+spec.table+
-		` WHERE `+spec.key), args...).Scan(ptrs...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, false, nil
-	}
-	if err != nil {
-		return l, false, fmt.Errorf("read %s %s: %w", spec.table, ref, err)
-	}
-	var sigs [][]any
-	if kind == receiptlog.KindContract {
-		if sigs, err = s.signatoryContent(ctx, q, tenant, ref); err != nil {
-			return l, false, err
-		}
-	}
-	l, err = leafFromRow(kind, tenant, ref, spec, vals, sigs)
-	return l, err == nil, err
-}
-
 // leafFromRow builds the leaf of a row from its values (in spec.cols
 // order) and, for a contract, its signatories: the one place a leaf's
 // content is decided, at commit and in verify --log alike.
@@ -192,29 +154,4 @@ func truthy(v any) bool {
 		return x != 0
 	}
 	return false
-}
-
-func (s *DB) signatoryContent(ctx context.Context, q querier, tenant, id string) ([][]any, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT id, tenant_type, tenant_name, status, serial_no FROM signatories
-		WHERE tenant = ? AND contract_id = ? ORDER BY id`+s.d.ByteOrder), tenant, id)
-	if err != nil {
-		return nil, fmt.Errorf("read signatories of %s: %w", id, err)
-	}
-	defer rows.Close()
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, 5)
-		ptrs := make([]any, 5)
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("read signatories of %s: %w", id, err)
-		}
-		for i, v := range vals {
-			vals[i] = normValue(v)
-		}
-		out = append(out, vals)
-	}
-	return out, rows.Err()
 }

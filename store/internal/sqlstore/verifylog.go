@@ -343,7 +343,8 @@ func (v *logVerify) lastLeaf(ctx context.Context, kind string, k rowKey) (idx in
 }
 
 // rows recomputes the leaf of every row and compares it with the row's
-// last leaf: a row edited, or written outside qyshook, is named.
+// last leaf: a row edited, or written outside qyshook, is named. A page
+// of rows costs a few statements (rowLeaves, lastLeaves), not one each.
 func (v *logVerify) rows(ctx context.Context) error {
 	for _, kind := range logKinds {
 		spec := rowSpecs[kind]
@@ -353,10 +354,8 @@ func (v *logVerify) rows(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			for _, k := range page {
-				if err := v.row(ctx, kind, k); err != nil {
-					return err
-				}
+			if err := v.rowPage(ctx, kind, page); err != nil {
+				return err
 			}
 			if len(page) < v.o.PageSize {
 				break
@@ -367,34 +366,45 @@ func (v *logVerify) rows(ctx context.Context) error {
 	return nil
 }
 
-func (v *logVerify) row(ctx context.Context, kind string, k rowKey) error {
-	v.sum.Rows++
-	name := kind + " " + refName(k.tenant, k.ref)
-	now, found, err := v.s.rowLeaf(ctx, v.q, kind, k.tenant, k.ref)
+func (v *logVerify) rowPage(ctx context.Context, kind string, page []rowKey) error {
+	refs := make([]logRef, len(page))
+	for i, k := range page {
+		refs[i] = logRef{kind, k.tenant, k.ref}
+	}
+	now, err := v.s.rowLeaves(ctx, v.q, kind, refs)
 	if err != nil {
 		return err
 	}
-	if !found {
-		return nil // gone between the page and now: not in a snapshot
-	}
-	idx, last, ok, err := v.lastLeaf(ctx, kind, k)
+	last, err := v.s.lastLeaves(ctx, v.q, refs)
 	if err != nil {
 		return err
 	}
-	if idx < 0 {
-		v.problem(name, -1, "not in the log (written outside qyshook)")
-		return nil
-	}
-	if !ok {
-		v.problem(name, idx, "its last leaf %d is damaged; the row cannot be checked", idx)
-		return nil
-	}
-	now.StreamSeq = last.StreamSeq
-	if now != last {
-		v.problem(name, idx, "edited after leaf %d (row hash %s, leaf says %s)", idx, short(now.SHA256), short(last.SHA256))
-	}
-	if kind == receiptlog.KindDocument && last.BodySHA256 != "" && v.o.DataDir != "" {
-		return v.file(ctx, name, idx, k, last)
+	for i, r := range refs {
+		cur, found := now[r]
+		if !found {
+			continue // gone between the page and now: not in a snapshot
+		}
+		v.sum.Rows++
+		name := kind + " " + refName(r.tenant, r.ref)
+		ll, ok := last[r]
+		if !ok {
+			v.problem(name, -1, "not in the log (written outside qyshook)")
+			continue
+		}
+		stored, err := receiptlog.Parse(ll.leaf)
+		if err != nil {
+			v.problem(name, ll.idx, "its last leaf %d is damaged; the row cannot be checked", ll.idx)
+			continue
+		}
+		cur.StreamSeq = stored.StreamSeq
+		if cur != stored {
+			v.problem(name, ll.idx, "edited after leaf %d (row hash %s, leaf says %s)", ll.idx, short(cur.SHA256), short(stored.SHA256))
+		}
+		if kind == receiptlog.KindDocument && stored.BodySHA256 != "" && v.o.DataDir != "" {
+			if err := v.file(ctx, name, ll.idx, page[i], stored); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -439,25 +449,41 @@ func (v *logVerify) file(ctx context.Context, name string, idx int64, k rowKey, 
 }
 
 // deleted walks the rows the log names and reports those gone without a
-// prune leaf saying so.
+// prune leaf saying so, a page of them at a time.
 func (v *logVerify) deleted(ctx context.Context) error {
 	for _, kind := range logKinds {
-		spec := rowSpecs[kind]
 		var after *rowKey
 		for {
 			page, err := v.loggedPage(ctx, kind, after)
 			if err != nil {
 				return err
 			}
-			for _, k := range page {
-				if err := v.gone(ctx, kind, spec, k); err != nil {
-					return err
-				}
+			if err := v.gonePage(ctx, kind, page); err != nil {
+				return err
 			}
 			if len(page) < v.o.PageSize {
 				break
 			}
 			after = &page[len(page)-1]
+		}
+	}
+	return nil
+}
+
+func (v *logVerify) gonePage(ctx context.Context, kind string, page []rowKey) error {
+	refs := make([]logRef, len(page))
+	for i, k := range page {
+		refs[i] = logRef{kind, k.tenant, k.ref}
+	}
+	there, err := v.s.existing(ctx, v.q, kind, refs)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if !there[r] {
+			if err := v.gone(ctx, kind, rowKey{r.tenant, r.ref}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -487,22 +513,11 @@ func (v *logVerify) loggedPage(ctx context.Context, kind string, after *rowKey) 
 	return out, rows.Err()
 }
 
-func (v *logVerify) gone(ctx context.Context, kind string, spec rowSpec, k rowKey) error {
-	args, err := spec.keyed(k.tenant, k.ref)
-	if err != nil {
-		v.problem(kind+" "+refName(k.tenant, k.ref), -1, "the log names a row that cannot exist: %v", err)
-		return nil
-	}
-	var one int
-	err = v.q.QueryRowContext(ctx, v.s.q(`SELECT 1 FROM `+spec.table+` WHERE `+spec.key), args...).Scan(&one)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("look up %s %s: %w", kind, k.ref, err)
-	}
+// gone reports a row the log names that is not there, unless a prune
+// leaf records its deletion.
+func (v *logVerify) gone(ctx context.Context, kind string, k rowKey) error {
 	var pruned int64
-	err = v.q.QueryRowContext(ctx, v.s.q(`SELECT leaf_idx FROM log_pruned WHERE kind = ? AND tenant = ? AND ref = ?`),
+	err := v.q.QueryRowContext(ctx, v.s.q(`SELECT leaf_idx FROM log_pruned WHERE kind = ? AND tenant = ? AND ref = ?`),
 		kind, k.tenant, k.ref).Scan(&pruned)
 	if err == nil {
 		v.sum.Pruned++
