@@ -282,17 +282,17 @@ func (v *logVerify) keyPage(ctx context.Context, spec rowSpec, after *rowKey) ([
 	if spec.tenantCol != "" {
 		tcol = spec.tenantCol
 	}
+	// The column's own collation for both the order and the keyset
+	// comparison: one total order (PostgreSQL's are deterministic), and
+	// the one its index is in, so a page reads only its rows.
 	col := spec.refCol
 	order, cmp := col, col
-	if !spec.numeric {
-		order, cmp = col+v.s.d.ByteOrder, col+v.s.d.ByteOrder
-	}
 	var args []any
 	where := ""
 	if spec.paired {
-		order = spec.tenantCol + v.s.d.ByteOrder + ", " + order
+		order = spec.tenantCol + ", " + order
 		if after != nil {
-			where = ` WHERE (` + spec.tenantCol + v.s.d.ByteOrder + `, ` + cmp + `) > (?, ?)`
+			where = ` WHERE (` + spec.tenantCol + `, ` + cmp + `) > (?, ?)`
 			args = append(args, after.tenant, after.ref)
 		}
 	} else if after != nil {
@@ -490,14 +490,14 @@ func (v *logVerify) gonePage(ctx context.Context, kind string, page []rowKey) er
 }
 
 func (v *logVerify) loggedPage(ctx context.Context, kind string, after *rowKey) ([]rowKey, error) {
-	bo := v.s.d.ByteOrder
+	// In the index's collation (see keyPage).
 	query := `SELECT tenant, ref FROM log_leaves WHERE kind = ?`
 	args := []any{kind}
 	if after != nil {
-		query += ` AND (tenant` + bo + `, ref` + bo + `) > (?, ?)`
+		query += ` AND (tenant, ref) > (?, ?)`
 		args = append(args, after.tenant, after.ref)
 	}
-	rows, err := v.q.QueryContext(ctx, v.s.q(query+` GROUP BY tenant, ref ORDER BY tenant`+bo+`, ref`+bo+limitClause(v.o.PageSize)), args...)
+	rows, err := v.q.QueryContext(ctx, v.s.q(query+` GROUP BY tenant, ref ORDER BY tenant, ref`+limitClause(v.o.PageSize)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read logged %s rows: %w", kind, err)
 	}
