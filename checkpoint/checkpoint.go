@@ -137,12 +137,25 @@ func (k *Keyring) Open(msg []byte) (*Checkpoint, error) {
 	return open(msg, k.origin, k.list)
 }
 
-// Open verifies msg with the given verifier keys (any one signature
-// suffices) and parses it as a checkpoint of origin.
-func Open(msg []byte, origin string, verifierKeys ...string) (*Checkpoint, error) {
+// Verifier returns a verifier of the accepted keys.
+func (k *Keyring) Verifier() *Verifier { return &Verifier{origin: k.origin, list: k.list} }
+
+// Verifier opens checkpoints of one log with given verifier keys; it
+// needs no signer key (an auditor's or a witness's view).
+type Verifier struct {
+	origin string
+	list   note.Verifiers
+}
+
+// NewVerifier returns a verifier of origin's checkpoints accepting any of
+// verifierKeys ("<origin>+<hash>+<key>").
+func NewVerifier(origin string, verifierKeys ...string) (*Verifier, error) {
 	var vs []note.Verifier
 	for _, s := range verifierKeys {
-		v, err := note.NewVerifier(strings.TrimSpace(s))
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		v, err := note.NewVerifier(s)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint: verifier key %q: %w", s, err)
 		}
@@ -151,8 +164,12 @@ func Open(msg []byte, origin string, verifierKeys ...string) (*Checkpoint, error
 	if len(vs) == 0 {
 		return nil, errors.New("checkpoint: no verifier key")
 	}
-	return open(msg, origin, note.VerifierList(vs...))
+	return &Verifier{origin: origin, list: note.VerifierList(vs...)}, nil
 }
+
+// Open verifies msg (any one accepted signature suffices) and parses it
+// as a checkpoint of the verifier's origin. Any failure wraps ErrBadNote.
+func (v *Verifier) Open(msg []byte) (*Checkpoint, error) { return open(msg, v.origin, v.list) }
 
 func open(msg []byte, origin string, list note.Verifiers) (*Checkpoint, error) {
 	n, err := note.Open(msg, list)
