@@ -179,4 +179,3 @@ func (s *DB) readCheckpoints(ctx context.Context, op, query string, args ...any)
 	}
 	return out, nil
 }
-
