@@ -174,7 +174,10 @@ type Fact struct {
 	Certification *FactCertification `json:"certification,omitempty"`
 	// Notice describes the notice of a FactKindNotice fact (Status is then
 	// the notice's type, and Confirmed always false).
-	Notice     *FactNotice     `json:"notice,omitempty"`
+	Notice *FactNotice `json:"notice,omitempty"`
+	// Checkpoint describes the receipt log checkpoint of a
+	// FactLogCheckpoint fact.
+	Checkpoint *FactCheckpoint `json:"checkpoint,omitempty"`
 	OccurredAt time.Time       `json:"occurred_at"`
 	Detail     json.RawMessage `json:"detail,omitempty"`
 }
