@@ -122,6 +122,15 @@ type Options struct {
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration
+
+	// Checkpoints are the receipt log's checkpoints for GET
+	// /log/checkpoints, /log/status and the overview (default: Ledger,
+	// when it implements store.CheckpointLog; without it those answer 503).
+	Checkpoints store.CheckpointLog
+	// RequestCheckpoint signs a checkpoint now for POST /log/checkpoints
+	// (the anchor stage's Request; 503 when nil): the newest checkpoint,
+	// and whether it is new.
+	RequestCheckpoint func(ctx context.Context) (*store.LogCheckpoint, bool, error)
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -179,6 +188,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Log == nil {
 		a.o.Log, _ = o.Ledger.(store.AdminLog)
+	}
+	if a.o.Checkpoints == nil {
+		a.o.Checkpoints, _ = o.Ledger.(store.CheckpointLog)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

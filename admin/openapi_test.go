@@ -97,6 +97,11 @@ var answerTypes = map[string]any{
 	"POST /reconcile 202":                              adminapi.Job{},
 	"POST /reconcile body":                             adminapi.ReconcileRequest{},
 	"GET /reconcile-runs 200":                          adminapi.Page[adminapi.ReconcileRun]{},
+	"GET /log/checkpoints 200":                         adminapi.Page[adminapi.Checkpoint]{},
+	"GET /log/status 200":                              adminapi.LogStatus{},
+	"POST /log/checkpoints 201":                        adminapi.CheckpointRequested{},
+	"POST /log/checkpoints 200":                        adminapi.CheckpointRequested{},
+	"POST /log/checkpoints body":                       struct{}{},
 	"GET /openapi.json 200":                            nil, // the document itself
 	"GET /events/live 200":                             nil, // text/event-stream; its data is the LiveEvent schema
 	"component LiveEvent":                              adminapi.LiveEvent{},

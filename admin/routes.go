@@ -44,6 +44,10 @@ func (a *API) table() []route {
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
 		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
+		// The receipt log's checkpoints (admin/checkpoints.go).
+		{http.MethodGet, "/log/checkpoints", RoleViewer, a.listCheckpoints},
+		{http.MethodGet, "/log/status", RoleViewer, a.logStatus},
+		{http.MethodPost, "/log/checkpoints", RoleOperator, a.postCheckpoint},
 	}
 }
 
