@@ -38,7 +38,8 @@ func (s *Services) AdminHandler() (http.Handler, error) {
 	}
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
-		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String()}
+		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(),
+		RequestCheckpoint: s.requestCheckpoint()}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec, err := s.NewReconciler()
 		if err != nil {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
@@ -43,6 +45,11 @@ type Services struct {
 	APIs   map[string]dispatcher.API
 	// Budgets are the per-tenant API budgets all of APIs share.
 	Budgets *Budgets
+	// LogHead reads the receipt log's head for the anchor stage (default:
+	// the ledger's LogHead method, when it has one; tests set it).
+	LogHead func(ctx context.Context) (tlog.Tree, error)
+
+	anchor *anchor.Anchor // the anchor stage, once Stages built it
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.

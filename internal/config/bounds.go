@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/receiver"
@@ -14,6 +15,7 @@ import (
 	"github.com/qyshook/qyshook/retention"
 	"github.com/qyshook/qyshook/store/sqlite"
 	"github.com/qyshook/qyshook/trimmer"
+	"github.com/qyshook/qyshook/tsa"
 )
 
 // Bound is the accepted range of one duration or size setting. A value
@@ -62,6 +64,9 @@ var Bounds = []Bound{
 	{Name: "API_RATE", Count: true, Default: 0, Min: 1, Max: MaxAPIRate, Off: "0", OffValue: 0, OffMeaning: "no rate limit"},
 	{Name: "API_INFLIGHT", Count: true, Default: 0, Min: 1, Max: MaxAPIInFlight, Off: "0", OffValue: 0, OffMeaning: "no bound"},
 	{Name: "LEDGER_RETENTION", Default: int64(retention.DefaultEvents), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
+	{Name: "LOG_CHECKPOINT_INTERVAL", Default: int64(anchor.DefaultInterval), Min: int64(time.Second), Max: int64(24 * time.Hour)},
+	{Name: "TSA_MAX_DELAY", Default: int64(anchor.DefaultMaxDelay), Min: int64(10 * time.Second), Max: int64(168 * time.Hour)},
+	{Name: "TSA_TIMEOUT", Default: int64(tsa.DefaultTimeout), Min: int64(time.Second), Max: int64(5 * time.Minute)},
 	{Name: "OUTBOX_RETENTION", Default: int64(retention.DefaultFacts), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 

@@ -52,6 +52,10 @@ type Options struct {
 	// Details are shown in every /readyz answer under "details" (constant
 	// codes such as the NATS sync mode in force; never secrets).
 	Details map[string]string
+	// Warnings are checks that do not make the process unready: the
+	// reasons of those failing are listed under "warnings" (such as
+	// anchoring_delayed: callbacks do not depend on it).
+	Warnings []Check
 }
 
 // Mount registers GET /healthz, GET /readyz and, with a Gatherer, GET
@@ -68,10 +72,11 @@ func Mount(mux *http.ServeMux, o Options) {
 	})
 	mux.HandleFunc("GET "+RouteReadyz, func(w http.ResponseWriter, r *http.Request) {
 		if reason := o.notReady(r.Context()); reason != "" {
-			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: o.Details})
+			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: o.Details,
+				Warnings: o.warnings(r.Context())})
 			return
 		}
-		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: o.Details})
+		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: o.Details, Warnings: o.warnings(r.Context())})
 	})
 	if o.Gatherer != nil {
 		mux.Handle("GET "+RouteMetrics, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -83,6 +88,19 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	Mount(mux, o)
 	return mux
+}
+
+// warnings returns the reasons of the failing Warnings.
+func (o Options) warnings(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var out []string
+	for _, c := range o.Warnings {
+		if err := c.Ready(ctx); err != nil {
+			out = append(out, c.Reason)
+		}
+	}
+	return out
 }
 
 // notReady returns the reason of the first failing check, or "".
@@ -141,6 +159,8 @@ type answer struct {
 	Status  string            `json:"status"`
 	Reason  string            `json:"reason,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
+	// Warnings name failing checks that leave the process ready.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v answer) {
