@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/tsa/tsatest"
 )
 
 // Errors returned by the setup and lifecycle methods of Server.
@@ -180,7 +181,8 @@ type Server struct {
 	faults      faults
 	limits      rateLimits // ratelimit.go: LimitRate
 	cb          callbackState
-	ev          evidenceState // evidence.go, pdf.go
+	ev          evidenceState      // evidence.go, pdf.go
+	tsa         *tsatest.Responder // tsa.go
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.
@@ -218,10 +220,11 @@ func NewServer(opts ...Option) *Server {
 		links:       map[string]*link{},
 		tenantIDs:   map[string]string{},
 		detailCalls: map[string]int{},
+		tsa:         newTSA(cfg),
 	}
 	s.idOffset = idOffset(cfg.idSeed)
 	s.initCallbacks()
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(s.withTSA(http.HandlerFunc(s.serveHTTP)))
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fake never logs
 	for _, f := range cfg.setup {
 		f(s)
