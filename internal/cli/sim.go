@@ -35,7 +35,9 @@ header-signature checks, and sends signed (and encrypted) callbacks to
 <callback-base>/contract, /auth/personal and /auth/company for the
 lifecycles you trigger. It prints the settings to give qyshook serve.
 Control API (no auth; keep it on loopback): POST /_sim/trigger/{scenario},
-GET /_sim/contracts, GET /_sim/deliveries.
+GET /_sim/contracts, GET /_sim/deliveries, POST /_sim/tsa?fault=down|500|hang|none
+(the sim's RFC 3161 time-stamping authority, served at /tsa; its root
+certificate: GET /_sim/tsa/root.pem).
 
 Scenarios: ` + "create, send, sign, complete, reject, recall, expire, void, auth-company, auth-personal"
 
@@ -152,6 +154,8 @@ func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.Sender
 	if s.Format != qys.FormatB && !s.Encrypt {
 		fmt.Fprintf(w, "  export %sACCEPT_CONTRACT=plain\n", config.Prefix)
 	}
+	fmt.Fprintf(w, "  export %sTSA_URLS=%s   # the sim's RFC 3161 authority (root: GET %stsa/root.pem)\n",
+		config.Prefix, fake.TSAURL(), qystest.ControlPrefix)
 	fmt.Fprintf(w, "\nThen: qyshook sim trigger complete -sim %s   (scenarios: %s)\n\n",
 		fake.URL, strings.Join(qystest.Scenarios, ", "))
 }
