@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -247,13 +248,25 @@ func TestVerifyRefusesUncriticalSigner(t *testing.T) {
 }
 
 func FuzzVerify(f *testing.F) {
-	r, srv := mustResponder(f)
-	c := mustClient(f, tsa.Options{URLs: []string{srv.URL}})
-	st, err := c.Stamp(context.Background(), srv.URL, []byte("seed"))
+	r, err := tsatest.New(tsatest.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(st.Token, []byte("seed"))
+	// The seed token, answered without a listener.
+	h := sha256.Sum256([]byte("seed"))
+	q, err := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: h[:], Certificates: true}).Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(q))
+	req.Header.Set("Content-Type", tsa.RequestType)
+	r.ServeHTTP(rec, req)
+	ts, err := timestamp.ParseResponse(rec.Body.Bytes())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ts.RawToken, []byte("seed"))
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00}, []byte(""))
 	roots := r.Roots()
 	f.Fuzz(func(t *testing.T, token, data []byte) {

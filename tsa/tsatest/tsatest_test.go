@@ -43,7 +43,7 @@ func FuzzAnswer(f *testing.F) {
 		var st struct {
 			Status struct {
 				Status       int
-				StatusString []string      `asn1:"optional,utf8"`
+				StatusString []string       `asn1:"optional,utf8"`
 				FailInfo     asn1.BitString `asn1:"optional"`
 			}
 		}
