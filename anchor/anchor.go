@@ -74,8 +74,9 @@ type Anchor struct {
 	kick chan struct{}
 	m    *metrics
 
-	mu    sync.Mutex // serialises sign and stamp passes
-	state struct {
+	signMu  sync.Mutex // serialises signing (an interval and a request)
+	stampMu sync.Mutex // serialises stamping passes (a slow authority never holds up signing)
+	state   struct {
 		sync.Mutex
 		stats store.CheckpointStats
 		read  bool
@@ -183,8 +184,8 @@ func (a *Anchor) Request(ctx context.Context) (*store.LogCheckpoint, bool, error
 // sign stores a checkpoint of the head when the tree grew; it returns it,
 // or nil when there was nothing new.
 func (a *Anchor) sign(ctx context.Context) (*store.LogCheckpoint, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.signMu.Lock()
+	defer a.signMu.Unlock()
 	tree, err := a.o.Head(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("anchor: read the log head: %w", err)
@@ -248,8 +249,8 @@ func (a *Anchor) stamp(ctx context.Context) bool {
 	if a.o.TSA == nil {
 		return true
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.stampMu.Lock()
+	defer a.stampMu.Unlock()
 	for {
 		pending, err := a.o.Ledger.UnanchoredCheckpoints(ctx, stampBatch)
 		if err != nil {
@@ -297,7 +298,7 @@ func (a *Anchor) stampOne(ctx context.Context, c store.LogCheckpoint) bool {
 			continue
 		}
 		a.m.tsaRequests.WithLabelValues(label, "ok").Inc()
-		err := a.o.Ledger.AddStamp(ctx, store.LogStamp{Size: c.Size, TSAURL: urls[i], Token: r.st.Token,
+		err := a.o.Ledger.AddStamp(ctx, store.LogStamp{Size: c.Size, TSAURL: label, Token: r.st.Token,
 			Certs: certsPEM(r.st.Certs), GenTime: r.st.Time, Serial: r.st.Serial, StampedAt: a.o.Now().UTC()})
 		if err != nil && !errors.Is(err, store.ErrDuplicate) {
 			if ctx.Err() == nil {

@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/qyshook/qyshook/anchor"
@@ -185,11 +187,11 @@ func TestRequestSignsStoresPublishesAndStamps(t *testing.T) {
 				t.Fatalf("empty log: %+v %v %v", c, created, err)
 			}
 			f.append(t, 5)
-			f.run(t)
-			c, created, err := f.a.Request(ctx)
+			c, created, err := f.a.Request(ctx) // before the stage runs: its first pass would sign it
 			if err != nil || !created || c.Size != 5 {
 				t.Fatalf("request: %+v %v %v", c, created, err)
 			}
+			f.run(t)
 			eventually(t, "the checkpoint anchored", func() bool {
 				got, err := f.cps.Checkpoint(ctx, 5)
 				return err == nil && got.Anchored()
@@ -429,4 +431,65 @@ func TestNewRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCredentialsNotStored: an authority URL with credentials is called
+// with them and stored, labelled and logged without them.
+func TestCredentialsNotStored(t *testing.T) {
+	ctx := context.Background()
+	var logs syncBuffer
+	f := newFixture(t, testdb.SQLite, nil)
+	withCreds := strings.Replace(f.tsaURL, "http://", "http://user:s3cr3t@", 1)
+	client, err := tsa.New(tsa.Options{URLs: []string{withCreds}, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := anchor.New(anchor.Options{Head: f.log.Head, Keys: f.keys, TSA: client, Ledger: f.cps, Tenants: []string{"default"},
+		Interval: time.Hour, RetryMin: 10 * time.Millisecond, Logger: zerolog.New(&logs), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.a = a
+	f.append(t, 2)
+	f.run(t)
+	f.tsa.SetFault(tsatest.Fault500) // a failure is logged, naming the authority
+	if _, _, err := a.Request(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a failure logged", func() bool {
+		return f.tsa.Queries() > 0 && strings.Contains(logs.String(), "time-stamp not obtained")
+	})
+	f.tsa.SetFault(tsatest.FaultNone)
+	eventually(t, "the checkpoint anchored", func() bool {
+		c, err := f.cps.Checkpoint(ctx, 2)
+		return err == nil && c.Anchored()
+	})
+	c, err := f.cps.Checkpoint(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Stamps[0].TSAURL != f.tsaURL {
+		t.Fatalf("stored authority %q, want %q", c.Stamps[0].TSAURL, f.tsaURL)
+	}
+	if strings.Contains(logs.String(), "s3cr3t") {
+		t.Fatalf("the credentials were logged:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a log sink safe for the stage's goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

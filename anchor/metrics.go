@@ -24,9 +24,6 @@ func newMetrics(a *Anchor) *metrics {
 		tsaRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qyshook_tsa_requests_total",
 			Help: "RFC 3161 time-stamp requests by authority and outcome (ok, error)."}, []string{"tsa", "outcome"}),
 	}
-	age := func(pick func() (float64, bool)) func() float64 {
-		return func() float64 { v, _ := pick(); return v }
-	}
 	m.gauges = []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qyshook_log_checkpoint_size",
 			Help: "Tree size of the newest checkpoint (0: none)."}, func() float64 {
@@ -37,21 +34,21 @@ func newMetrics(a *Anchor) *metrics {
 			return float64(st.Latest.Size)
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qyshook_log_checkpoint_age_seconds",
-			Help: "Seconds since the newest checkpoint was signed (0: none)."}, age(func() (float64, bool) {
+			Help: "Seconds since the newest checkpoint was signed (0: none)."}, func() float64 {
 			st, _ := a.stats()
 			if st.Latest == nil {
-				return 0, false
+				return 0
 			}
-			return a.o.Now().Sub(st.Latest.CreatedAt).Seconds(), true
-		})),
+			return a.o.Now().Sub(st.Latest.CreatedAt).Seconds()
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qyshook_log_anchored_checkpoint_age_seconds",
-			Help: "Seconds since the newest anchored (time-stamped) checkpoint was signed (0: none)."}, age(func() (float64, bool) {
+			Help: "Seconds since the newest anchored (time-stamped) checkpoint was signed (0: none)."}, func() float64 {
 			st, _ := a.stats()
 			if st.LatestAnchored == nil {
-				return 0, false
+				return 0
 			}
-			return a.o.Now().Sub(st.LatestAnchored.CreatedAt).Seconds(), true
-		})),
+			return a.o.Now().Sub(st.LatestAnchored.CreatedAt).Seconds()
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qyshook_log_checkpoints_unanchored",
 			Help: "Checkpoints stored without a time-stamp yet."}, func() float64 {
 			st, _ := a.stats()

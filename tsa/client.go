@@ -127,6 +127,7 @@ func (c *Client) Stamp(ctx context.Context, authority string, data []byte) (Stam
 	if err != nil {
 		return Stamp{}, err
 	}
+	authority = redact(authority) // errors name it without credentials
 	ts, err := timestamp.ParseResponse(body)
 	if err != nil {
 		if isStatusError(body) {
@@ -159,6 +160,7 @@ func (c *Client) post(ctx context.Context, authority string, req []byte) ([]byte
 		defer cancel()
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, authority, bytes.NewReader(req))
+	authority = redact(authority) // errors name it without credentials
 	if err != nil {
 		return nil, fmt.Errorf("tsa: %s: %w", authority, err)
 	}
@@ -180,4 +182,13 @@ func (c *Client) post(ctx context.Context, authority string, req []byte) ([]byte
 		return nil, fmt.Errorf("%w: %s: answer over %d bytes", ErrBadAnswer, authority, MaxReply)
 	}
 	return body, nil
+}
+
+// redact returns the URL with its password masked (for errors and logs).
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return u.Redacted()
 }
