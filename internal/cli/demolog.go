@@ -8,8 +8,9 @@ import (
 	"io"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/qyshook/qyshook/checkpoint"
-	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -37,7 +38,9 @@ type demoStamp struct {
 // the log's head) and every stamp (against roots). It returns nil without
 // error when the ledger keeps no receipt log.
 func waitAnchored(ctx context.Context, ledger store.Ledger, keys *checkpoint.Verifier, roots *x509.CertPool) (*demoCheckpoint, error) {
-	lh, ok := ledger.(app.LogHeader)
+	lh, ok := ledger.(interface {
+		LogHead(ctx context.Context) (tlog.Tree, error)
+	})
 	cl, ok2 := ledger.(store.CheckpointLog)
 	if !ok || !ok2 {
 		return nil, nil
