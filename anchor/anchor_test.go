@@ -96,7 +96,7 @@ type fixture struct {
 	a      *anchor.Anchor
 }
 
-func newFixture(t *testing.T, kind testdb.Kind, modify func(*anchor.Options)) *fixture {
+func newFixture(t testing.TB, kind testdb.Kind, modify func(*anchor.Options)) *fixture {
 	t.Helper()
 	f := &fixture{log: &memLog{}, ledger: testdb.Open(t, kind), reg: prometheus.NewRegistry()}
 	f.cps = f.ledger.(store.CheckpointLog)
