@@ -221,6 +221,9 @@ func (a *Anchor) sign(ctx context.Context) (*store.LogCheckpoint, error) {
 		return nil, fmt.Errorf("anchor: %w", err)
 	}
 	a.m.signed.Inc()
+	if st.Latest != nil {
+		a.m.ageAtSign.Observe(c.CreatedAt.Sub(st.Latest.CreatedAt).Seconds())
+	}
 	a.o.Logger.Info().Int64("size", c.Size).Str("root", c.Root).Str("key_id", c.KeyID).Msg("log checkpoint signed")
 	return &c, nil
 }
@@ -309,6 +312,7 @@ func (a *Anchor) stampOne(ctx context.Context, c store.LogCheckpoint) bool {
 		anchored = true
 	}
 	if anchored {
+		a.m.anchorDelay.Observe(a.o.Now().Sub(c.CreatedAt).Seconds())
 		a.o.Logger.Info().Int64("size", c.Size).Msg("log checkpoint anchored")
 	}
 	return anchored

@@ -346,6 +346,12 @@ func TestTSADown(t *testing.T) {
 					return err == nil && st.Unanchored == 0 && st.Latest != nil && st.Latest.Size == head.N &&
 						f.a.Delayed(ctx) == nil && gauge(t, f.reg, "qyshook_log_anchor_delay_seconds") == 0
 				})
+				if n := histogramCount(t, f.reg, "qyshook_log_anchor_delay_at_stamp_seconds"); n < 2 {
+					t.Fatalf("anchor delays observed: %d", n)
+				}
+				if n := histogramCount(t, f.reg, "qyshook_log_checkpoint_age_at_sign_seconds"); n < 3 {
+					t.Fatalf("ages at signing observed: %d", n)
+				}
 				all, err := f.cps.Checkpoints(ctx, store.CheckpointFilter{})
 				if err != nil {
 					t.Fatal(err)
@@ -492,4 +498,19 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -12,6 +12,12 @@ type metrics struct {
 	signed      prometheus.Counter
 	shrunk      prometheus.Counter
 	tsaRequests *prometheus.CounterVec
+	// ageAtSign is how old the previous checkpoint was when the next one
+	// was signed (the most a checkpoint ages under load: the interval plus
+	// the time to sign); anchorDelay how long a checkpoint waited for its
+	// first time-stamp.
+	ageAtSign   prometheus.Histogram
+	anchorDelay prometheus.Histogram
 	gauges      []prometheus.Collector
 }
 
@@ -23,6 +29,12 @@ func newMetrics(a *Anchor) *metrics {
 			Help: "Times the log head had fewer leaves than the last checkpoint (a rewritten or restored log)."}),
 		tsaRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qyshook_tsa_requests_total",
 			Help: "RFC 3161 time-stamp requests by authority and outcome (ok, error)."}, []string{"tsa", "outcome"}),
+		ageAtSign: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "qyshook_log_checkpoint_age_at_sign_seconds",
+			Help:    "How old the previous checkpoint was when the next one was signed: the checkpoint age reached while the log grows.",
+			Buckets: []float64{1, 2, 5, 10, 30, 60, 65, 70, 90, 120, 300, 600, 1800, 3600}}),
+		anchorDelay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "qyshook_log_anchor_delay_at_stamp_seconds",
+			Help:    "How long a checkpoint waited, from signing to its first time-stamp stored.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 21600}}),
 	}
 	m.gauges = []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qyshook_log_checkpoint_size",
@@ -71,7 +83,7 @@ func newMetrics(a *Anchor) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range append([]prometheus.Collector{m.signed, m.shrunk, m.tsaRequests}, m.gauges...) {
+	for _, c := range append([]prometheus.Collector{m.signed, m.shrunk, m.tsaRequests, m.ageAtSign, m.anchorDelay}, m.gauges...) {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -77,4 +78,20 @@ func (v *Verifier) Check(tree tlog.Tree, msg []byte, stamps []StoredStamp, roots
 		checks = append(checks, c)
 	}
 	return cp, checks, errors.Join(errs...)
+}
+
+// PEMCerts returns the DER of each certificate of a PEM text (as
+// log_stamps.certs stores them), for StoredStamp.Certs.
+func PEMCerts(s string) [][]byte {
+	var out [][]byte
+	rest := []byte(s)
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return out
+		}
+		if b.Type == "CERTIFICATE" {
+			out = append(out, b.Bytes)
+		}
+	}
 }

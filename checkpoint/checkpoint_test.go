@@ -301,7 +301,14 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := []checkpoint.StoredStamp{{URL: st.URL, Token: st.Token, Certs: st.Certs}}
+	var certsPEM bytes.Buffer
+	for _, der := range st.Certs {
+		_ = pem.Encode(&certsPEM, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	if got := checkpoint.PEMCerts(certsPEM.String() + "junk"); len(got) != len(st.Certs) || !bytes.Equal(got[0], st.Certs[0]) {
+		t.Fatalf("PEMCerts gave %d certificates, want %d", len(got), len(st.Certs))
+	}
+	stored := []checkpoint.StoredStamp{{URL: st.URL, Token: st.Token, Certs: checkpoint.PEMCerts(certsPEM.String())}}
 	v := k.Verifier()
 	cp, checks, err := v.Check(tree, msg, stored, r.Roots())
 	if err != nil || cp.Tree != tree || len(checks) != 1 || !checks[0].Pinned || !checks[0].Time.Equal(st.Time) {

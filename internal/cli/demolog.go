@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"time"
@@ -57,7 +56,7 @@ func waitAnchored(ctx context.Context, ledger store.Ledger, keys *checkpoint.Ver
 		if c := st.LatestAnchored; c != nil && c.Size == head.N {
 			stamps := make([]checkpoint.StoredStamp, 0, len(c.Stamps))
 			for _, s := range c.Stamps {
-				stamps = append(stamps, checkpoint.StoredStamp{URL: s.TSAURL, Token: s.Token, Certs: pemBlocks(s.Certs)})
+				stamps = append(stamps, checkpoint.StoredStamp{URL: s.TSAURL, Token: s.Token, Certs: checkpoint.PEMCerts(s.Certs)})
 			}
 			cp, checks, err := keys.Check(head, c.Note, stamps, roots)
 			if err != nil {
@@ -75,19 +74,6 @@ func waitAnchored(ctx context.Context, ledger store.Ledger, keys *checkpoint.Ver
 			return nil, fmt.Errorf("no anchored checkpoint of the whole receipt log in time: %w", ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-}
-
-// pemBlocks returns the DER of each PEM block of s.
-func pemBlocks(s string) [][]byte {
-	var out [][]byte
-	rest := []byte(s)
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			return out
-		}
-		out = append(out, b.Bytes)
 	}
 }
 
