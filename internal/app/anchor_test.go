@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,8 @@ import (
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natstest"
+	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/tsa/tsatest"
 )
 
@@ -72,9 +75,10 @@ func (m *memHead) head(context.Context) (tlog.Tree, error) {
 
 // TestAnchorWiring: with a receipt log, Stages runs the anchor stage;
 // POST /api/v1/log/checkpoints signs one (201) that gets anchored by the
-// configured authority; while the authority is down past the bound,
-// /readyz stays ready and lists anchoring_delayed, and the warning clears
-// once it is back.
+// configured authority; while the authority hangs past the bound, every
+// callback is still answered success and applied, /readyz stays ready
+// and lists anchoring_delayed; once it is back, anchoring catches up and
+// the warning clears.
 func TestAnchorWiring(t *testing.T) {
 	ctx := context.Background()
 	resp, err := tsatest.New(tsatest.Options{})
@@ -108,7 +112,7 @@ func TestAnchorWiring(t *testing.T) {
 	var log memHead
 	svc.LogHead = log.head
 	reg := prometheus.NewRegistry()
-	probes, err := svc.handler(Roles{Dispatcher: true}, reg)
+	probes, err := svc.handler(Roles{Receiver: true, Dispatcher: true}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,18 +152,35 @@ func TestAnchorWiring(t *testing.T) {
 		return err == nil && st.LatestAnchored != nil && st.LatestAnchored.Size == 4
 	})
 
-	resp.SetFault(tsatest.FaultDown)
+	resp.SetFault(tsatest.FaultHang)
 	log.add(t, "while down")
-	waitFor(t, "/readyz listing anchoring_delayed", func() bool {
+	const callbacks = 20
+	for i := range callbacks {
+		out, err := qys.BuildCallback(qys.SenderConfig{Format: qys.FormatA, Secret: "0123456789abcdef", Encrypt: true},
+			[]byte(fmt.Sprintf(`{"contractId":"30000000000000000%02d","callbackType":"SEND","contractStatus":"SIGNING"}`, i)), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/callbacks/default/contract", bytes.NewReader(out.Body))
+		req.Header.Set("Content-Type", out.ContentType)
+		probes.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.String() != "success" {
+			t.Fatalf("callback %d while the authority hangs: %d %q", i, rec.Code, rec.Body.String())
+		}
+		log.add(t, fmt.Sprintf("callback %d", i))
+	}
+	waitFor(t, "/readyz listing anchoring_delayed and every callback applied", func() bool {
 		code, body := readyz(t, probes)
-		return code == http.StatusOK && strings.Contains(body, `"warnings":["anchoring_delayed"]`)
+		cs, err := svc.Ledger.Contracts(ctx, store.ContractFilter{Tenant: "default"})
+		return code == http.StatusOK && strings.Contains(body, `"warnings":["anchoring_delayed"]`) && err == nil && len(cs) == callbacks
 	})
 	resp.SetFault(tsatest.FaultNone)
 	waitFor(t, "anchoring caught up and the warning cleared", func() bool {
 		code, body := readyz(t, probes)
 		st, err := client.LogStatus(ctx)
 		return code == http.StatusOK && !strings.Contains(body, "warnings") && err == nil && st.Unanchored == 0 &&
-			st.LatestAnchored != nil && st.LatestAnchored.Size == 5
+			st.LatestAnchored != nil && st.LatestAnchored.Size == 5+callbacks
 	})
 }
 
