@@ -70,9 +70,10 @@ type Options struct {
 
 // Anchor is the anchor stage.
 type Anchor struct {
-	o    Options
-	kick chan struct{}
-	m    *metrics
+	o         Options
+	kick      chan struct{} // Request: sign now
+	stampKick chan struct{} // a new checkpoint: stamp now
+	m         *metrics
 
 	signMu  sync.Mutex // serialises signing (an interval and a request)
 	stampMu sync.Mutex // serialises stamping passes (a slow authority never holds up signing)
@@ -111,7 +112,7 @@ func New(o Options) (*Anchor, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &Anchor{o: o, kick: make(chan struct{}, 1)}
+	a := &Anchor{o: o, kick: make(chan struct{}, 1), stampKick: make(chan struct{}, 1)}
 	a.m = newMetrics(a)
 	if o.Registerer != nil {
 		if err := a.m.register(o.Registerer); err != nil {
@@ -121,40 +122,60 @@ func New(o Options) (*Anchor, error) {
 	return a, nil
 }
 
-// Run signs and stamps until ctx ends.
+// Run signs and stamps until ctx ends. Signing (every Interval, or on
+// Request) and stamping (after each new checkpoint, and with backoff
+// while no authority answers) run in two loops, so an authority that
+// hangs never holds up a checkpoint.
 func (a *Anchor) Run(ctx context.Context) error {
-	nextSign := time.Time{}
-	var failures int
-	var retryAt time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() { a.stampLoop(ctx) })
+	defer wg.Wait()
+	var nextSign time.Time
 	for {
-		now := a.o.Now()
-		if !now.Before(nextSign) {
+		if now := a.o.Now(); !now.Before(nextSign) {
 			if _, err := a.sign(ctx); err != nil && ctx.Err() == nil {
 				a.o.Logger.Warn().Err(err).Msg("log checkpoint not signed; retrying at the next interval")
 			}
 			nextSign = now.Add(a.o.Interval)
-		}
-		if retryAt.IsZero() || !now.Before(retryAt) {
-			if ok := a.stamp(ctx); ok || a.o.TSA == nil {
-				failures, retryAt = 0, time.Time{}
-			} else {
-				retryAt = now.Add(backoff.Jitter(backoff.Exponential(a.o.RetryMin, a.o.RetryMax, failures), 0.5))
-				failures++
-			}
+			a.kickStamp()
 		}
 		a.refresh(ctx)
-		wait := nextSign.Sub(a.o.Now())
-		if !retryAt.IsZero() {
-			wait = min(wait, retryAt.Sub(a.o.Now()))
-		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.kick:
 			nextSign = time.Time{} // a request: sign (if grown) and stamp now
-			retryAt = time.Time{}
-		case <-time.After(max(wait, 0)):
+		case <-time.After(max(nextSign.Sub(a.o.Now()), 0)):
 		}
+	}
+}
+
+// stampLoop stamps the unanchored checkpoints when kicked, and again
+// with backoff while an attempt leaves some unanchored.
+func (a *Anchor) stampLoop(ctx context.Context) {
+	failures := 0
+	for {
+		var retry <-chan time.Time
+		if ok := a.stamp(ctx); !ok && a.o.TSA != nil {
+			retry = time.After(backoff.Jitter(backoff.Exponential(a.o.RetryMin, a.o.RetryMax, failures), 0.5))
+			failures++
+		} else {
+			failures = 0
+		}
+		a.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.stampKick:
+		case <-retry:
+		}
+	}
+}
+
+func (a *Anchor) kickStamp() {
+	select {
+	case a.stampKick <- struct{}{}:
+	default:
 	}
 }
 
