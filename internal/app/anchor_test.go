@@ -200,7 +200,12 @@ func readyz(t *testing.T, h http.Handler) (int, string) {
 // a stuck test).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	waitForUpTo(t, time.Minute, what, cond)
+}
+
+func waitForUpTo(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(bound); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
