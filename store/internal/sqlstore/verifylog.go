@@ -519,19 +519,53 @@ func (v *logVerify) gone(ctx context.Context, kind string, k rowKey) error {
 	var pruned int64
 	err := v.q.QueryRowContext(ctx, v.s.q(`SELECT leaf_idx FROM log_pruned WHERE kind = ? AND tenant = ? AND ref = ?`),
 		kind, k.tenant, k.ref).Scan(&pruned)
-	if err == nil {
-		v.sum.Pruned++
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("look up pruned %s %s: %w", kind, k.ref, err)
 	}
+	found := err == nil
 	idx, _, _, err := v.lastLeaf(ctx, kind, k)
 	if err != nil {
 		return err
 	}
+	if found {
+		// The log_pruned row counts only when it names a prune leaf of
+		// this kind appended after the row's last leaf (prunes checks
+		// that leaf's list): a row inserted there by hand names another
+		// leaf, or a prune of another table.
+		why, err := v.pruneLeafFor(ctx, kind, pruned, idx)
+		if err != nil {
+			return err
+		}
+		if why == "" {
+			v.sum.Pruned++
+			return nil
+		}
+		v.problem(kind+" "+refName(k.tenant, k.ref), idx, "deleted (its last leaf is %d; log_pruned names leaf %d, %s)", idx, pruned, why)
+		return nil
+	}
 	v.problem(kind+" "+refName(k.tenant, k.ref), idx, "deleted (its last leaf is %d; no prune leaf records it)", idx)
 	return nil
+}
+
+// pruneLeafFor says why leaf pruned does not record the deletion of a row
+// of kind whose last leaf is last ("" when it does).
+func (v *logVerify) pruneLeafFor(ctx context.Context, kind string, pruned, last int64) (string, error) {
+	if pruned <= last {
+		return "which is not after it", nil
+	}
+	var b string
+	err := v.q.QueryRowContext(ctx, v.s.q(`SELECT leaf FROM log_leaves WHERE idx = ?`), pruned).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "which is not in the log", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read prune leaf %d: %w", pruned, err)
+	}
+	l, err := receiptlog.Parse([]byte(b))
+	if err != nil || l.Kind != receiptlog.KindPrune || l.Ref != kind {
+		return "which is not a prune leaf of " + kind + " rows", nil
+	}
+	return "", nil
 }
 
 // prunes recomputes every prune leaf from the rows log_pruned lists for it.
