@@ -83,6 +83,16 @@ func (a *API) logProof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if size == 0 {
+		// One tree for every proof of the answer, read after the leaves
+		// (so it holds them): each LogInclusion reading the head anew
+		// would prove earlier leaves in an older tree than out.Tree.
+		head, err := rl.LogHead(r.Context())
+		if err != nil {
+			return err
+		}
+		size = head.N
+	}
 	out := adminapi.LogProofs{Leaves: []adminapi.LogLeafProof{}}
 	for _, l := range leaves {
 		tree, p, err := rl.LogInclusion(r.Context(), l.Index, size)

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,3 +106,38 @@ func TestLogRoutesProve(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestLogProofsWhileTheLogGrows: every proof of one answer checks against
+// the answer's tree while other commits append leaves (each proof read
+// the head anew, so earlier leaves were proved in an older tree: 5 of
+// 600 failed).
+func TestLogProofsWhileTheLogGrows(t *testing.T) {
+	f := newFixtureKind(t, testdb.SQLite)
+	base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	MustApply(t, f.ledger, "default", "c1", "SIGNING", base)
+	MustApply(t, f.ledger, "default", "c1", "COMPLETE", base.Add(time.Hour))
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; !stop.Load(); i++ {
+			MustApply(t, f.ledger, "default", fmt.Sprintf("x%d", i), "SIGNING", base)
+		}
+	}()
+	defer func() { stop.Store(true); <-done }()
+	for i := 0; i < 200; i++ {
+		var ps adminapi.LogProofs
+		if st := f.get(t, viewerToken, "/log/proof?contract=c1", &ps); st != http.StatusOK {
+			t.Fatalf("GET = %d", st)
+		}
+		if len(ps.Leaves) < 2 {
+			t.Fatalf("%d leaves of c1, want at least 2", len(ps.Leaves))
+		}
+		tree := mustTree(t, ps.Tree)
+		for _, l := range ps.Leaves {
+			if err := tlog.CheckRecord(mustHashes(t, l.Proof), tree.N, tree.Hash, l.Index, tlog.RecordHash([]byte(l.Leaf))); err != nil {
+				t.Fatalf("round %d: leaf %d does not check against the answer's tree %d: %v", i, l.Index, tree.N, err)
+			}
+		}
+	}
+}
