@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -43,8 +44,10 @@ func (s *Services) CheckpointVerifier() (*checkpoint.Verifier, error) {
 // CheckpointsChecked is what CheckLogCheckpoints found.
 type CheckpointsChecked struct {
 	// Checked counts the checkpoints read; Anchored those with at least
-	// one time-stamp that verifies.
-	Checked, Anchored int
+	// one time-stamp that verifies; Pinned those with one whose chain
+	// reaches a root of QYSHOOK_TSA_ROOTS (without it, a token's own root
+	// is taken, which someone who rewrote the database could have made).
+	Checked, Anchored, Pinned int
 }
 
 // CheckLogCheckpoints checks every stored checkpoint against the tree
@@ -82,34 +85,44 @@ func (s *Services) CheckLogCheckpoints(ctx context.Context, rebuilt tlog.Tree, r
 		}
 		for _, cp := range cps {
 			got.Checked++
-			if anchored := s.checkCheckpoint(ctx, rl, v, roots, rebuilt, cp, report); anchored {
+			anchored, pinned := s.checkCheckpoint(ctx, rl, v, roots, rebuilt, cp, report)
+			if anchored {
 				got.Anchored++
+			}
+			if pinned {
+				got.Pinned++
 			}
 		}
 		before = cps[len(cps)-1].Size
 	}
 }
 
+// StampBeforeCheckpoint is how far before a checkpoint's signing time a
+// time-stamp over it may say it was made (clocks differ a little): an
+// earlier one is impossible, so it is reported.
+const StampBeforeCheckpoint = 5 * time.Minute
+
 // checkCheckpoint checks one checkpoint (CheckLogCheckpoints) and reports
-// whether a time-stamp over it verified.
+// whether a time-stamp over it verified, and whether one reached a pinned
+// root.
 func (s *Services) checkCheckpoint(ctx context.Context, rl store.ReceiptLog, v *checkpoint.Verifier, roots *x509.CertPool,
-	rebuilt tlog.Tree, cp store.LogCheckpoint, report func(store.LogProblem)) bool {
+	rebuilt tlog.Tree, cp store.LogCheckpoint, report func(store.LogProblem)) (anchored, pinned bool) {
 	what := fmt.Sprintf("checkpoint %d", cp.Size)
 	bad := func(format string, args ...any) {
 		report(store.LogProblem{What: what, Leaf: -1, Problem: fmt.Sprintf(format, args...)})
 	}
 	if cp.Size > rebuilt.N {
 		bad("names %d leaves, the rebuilt log has %d: leaves were deleted after it was signed", cp.Size, rebuilt.N)
-		return false
+		return false, false
 	}
 	old, _, proof, err := rl.LogConsistency(ctx, cp.Size, rebuilt.N)
 	if err != nil {
 		bad("no consistency proof to the rebuilt log: %v", err)
-		return false
+		return false, false
 	}
 	if err := tlog.CheckTree(proof, rebuilt.N, rebuilt.Hash, old.N, old.Hash); err != nil {
 		bad("its tree is not a prefix of the rebuilt log: %v", err)
-		return false
+		return false, false
 	}
 	stamps := make([]checkpoint.StoredStamp, 0, len(cp.Stamps))
 	for _, st := range cp.Stamps {
@@ -120,9 +133,16 @@ func (s *Services) checkCheckpoint(ctx context.Context, rl store.ReceiptLog, v *
 		bad("%v", err)
 	}
 	for _, c := range checks {
-		if c.Err == nil {
-			return true
+		if c.Err != nil {
+			continue
 		}
+		if c.Time.Before(cp.CreatedAt.Add(-StampBeforeCheckpoint)) {
+			bad("time-stamp by %s says %s, before the checkpoint was signed (%s)", c.URL,
+				c.Time.UTC().Format(time.RFC3339), cp.CreatedAt.UTC().Format(time.RFC3339))
+			continue
+		}
+		anchored = true
+		pinned = pinned || c.Pinned
 	}
-	return false
+	return anchored, pinned
 }

@@ -83,7 +83,7 @@ func runVerifyLog(ctx context.Context, env *Env, asJSON bool) error {
 	}
 	cps := "not checked here"
 	if wired {
-		cps = fmt.Sprintf("%d checked, %d anchored", checked.Checked, checked.Anchored)
+		cps = fmt.Sprintf("%d checked, %d anchored (%d to a pinned root)", checked.Checked, checked.Anchored, checked.Pinned)
 	}
 	if asJSON {
 		werr = enc.Encode(logSummaryLine{Summary: true, HeadSize: sum.Head.N, HeadRoot: sum.Head.Hash.String(),
