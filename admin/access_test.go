@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -117,9 +118,9 @@ func (s *syncWriter) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // TestFailedAuthCountedLoggedThrottled: wrong tokens are counted in
 // qyshook_admin_auth_failures_total, logged at most once a minute per
-// source with their count, and after MaxAuthFailures the source is
-// answered 429 with Retry-After before any token is compared (even a
-// right one), until the window ends; failed and successful console
+// source with their count, and after MaxAuthFailures the source's
+// failing attempts are answered 429 with Retry-After (a right token
+// still gets in), until the window ends; failed and successful console
 // sign-ins go to the audit trail. Failed before: nothing was counted,
 // logged or slowed.
 func TestFailedAuthCountedLoggedThrottled(t *testing.T) {
@@ -173,10 +174,14 @@ func TestFailedAuthCountedLoggedThrottled(t *testing.T) {
 	if strings.Contains(logs.String(), "wrong-token") || strings.Contains(logs.String(), "wrong-sign-in") {
 		t.Errorf("a token reached the log")
 	}
-	// The source is throttled: even the right token waits.
-	resp := get(operatorToken)
+	// The source is throttled: a wrong token is answered 429, the right
+	// one is accepted (TestThrottleSparesValidCredentials).
+	resp := get("wrong-token-0123456789")
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("throttled source with the right token: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		t.Errorf("throttled source with a wrong token: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if st := get(operatorToken).StatusCode; st != http.StatusOK {
+		t.Errorf("throttled source with the right token: %d, want 200", st)
 	}
 	mu.Lock()
 	now = now.Add(AuthFailureWindow)
@@ -253,5 +258,124 @@ func TestReconcileWindowBounded(t *testing.T) {
 	ok := time.Now().Add(-89 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	if st, raw := f.send(t, http.MethodPost, operatorToken, "/reconcile", adminapi.ReconcileRequest{Since: ok}); st != http.StatusAccepted {
 		t.Errorf("since 89 days back: %d %s", st, raw)
+	}
+}
+
+// TestThrottleSparesValidCredentials reproduces "the failed-auth
+// throttle locks out the operator and valid sessions": after another
+// client at the same address failed MaxAuthFailures times, a console
+// session opened before, the right bearer token and a sign-in with the
+// right token are still accepted; only failing attempts are answered
+// 429 (and still counted). Failed before: all of them got 429 for a
+// minute, renewed by every further wrong guess.
+func TestThrottleSparesValidCredentials(t *testing.T) {
+	logs := &syncWriter{}
+	log := zerolog.New(logs)
+	ledger := testdb.Open(t, testdb.SQLite)
+	n := natstest.New(t)
+	a, err := New(Options{Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
+		Ledger: ledger, JS: n.JS, Names: n.Names, Logger: &log, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con, err := NewConsole(ConsoleOptions{API: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(con)
+	t.Cleanup(srv.Close)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	signIn := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	get := func(token, cookie string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/contracts", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: SessionCookie, Value: cookie})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	// The operator signed in before.
+	var session string
+	for _, ck := range signIn(operatorToken).Cookies() {
+		if ck.Name == SessionCookie {
+			session = ck.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie")
+	}
+	// Someone else at the same address guesses.
+	for i := 0; i < MaxAuthFailures; i++ {
+		get("wrong-token-0123456789", "")
+	}
+	if resp := get("wrong-token-0123456789", ""); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a wrong token from a throttled source: %d Retry-After %q, want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if st := get("", session).StatusCode; st != http.StatusOK {
+		t.Errorf("a valid session from a throttled source: %d, want 200", st)
+	}
+	if st := get(viewerToken, "").StatusCode; st != http.StatusOK {
+		t.Errorf("the right token from a throttled source: %d, want 200", st)
+	}
+	if st := signIn(operatorToken).StatusCode; st != http.StatusSeeOther {
+		t.Errorf("a sign-in with the right token from a throttled source: %d, want 303", st)
+	}
+	if st := signIn("wrong-sign-in-0123456789").StatusCode; st != http.StatusTooManyRequests {
+		t.Errorf("a wrong sign-in from a throttled source: %d, want 429", st)
+	}
+	// The refused attempts are still counted.
+	if got := testutil.ToFloat64(a.failures.metric.WithLabelValues(authUnknown)) + testutil.ToFloat64(a.failures.metric.WithLabelValues(authSignIn)); got != MaxAuthFailures+2 {
+		t.Errorf("failures counted %v, want %d", got, MaxAuthFailures+2)
+	}
+	if got := testutil.ToFloat64(a.failures.metric.WithLabelValues(authThrottled)); got != 2 {
+		t.Errorf("throttled counted %v, want 2", got)
+	}
+}
+
+// TestThrottleTableFull reproduces "a full throttle table never throttles
+// a new source": with maxSources sources tracked and none expired, a new
+// source failing 1,000 times is throttled and logged in a bounded number
+// of lines. Failed before: the new source was never stored, so never
+// throttled, and each of its failures logged a line.
+func TestThrottleTableFull(t *testing.T) {
+	logs := &syncWriter{}
+	log := zerolog.New(logs)
+	f, err := newAuthFailures(nil, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	f.now = func() time.Time { return now }
+	for i := 0; i < maxSources; i++ {
+		f.fail(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), authUnknown, "/api/v1/contracts")
+	}
+	const src = "203.0.113.7"
+	for i := 0; i < 1000; i++ {
+		f.fail(src, authUnknown, "/api/v1/contracts")
+	}
+	if f.throttled(src) <= 0 {
+		t.Errorf("a new source after 1,000 failures with the table full is not throttled")
+	}
+	if lines := strings.Count(logs.String(), `"source":"`+src+`"`); lines > 1 {
+		t.Errorf("%d log lines for the new source's 1,000 failures within a minute, want 1", lines)
+	}
+	if len(f.sources) > maxSources {
+		t.Errorf("%d sources tracked, more than %d", len(f.sources), maxSources)
 	}
 }

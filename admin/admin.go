@@ -299,9 +299,6 @@ func whoOf(r *http.Request) string {
 func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if a.failures.refuseThrottled(w, r) {
-				return
-			}
 			tok, ok := r.Context().Value(sessionKey{}).(hashedToken)
 			if !ok {
 				tok, ok = a.token(r)
@@ -312,8 +309,10 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 					// No credential (or an expired console session): counted,
 					// not held against the source.
 					a.failures.metric.WithLabelValues(authMissing).Inc()
-				} else {
-					a.failures.fail(source(r), authUnknown, r.URL.Path)
+				} else if refuse(w, r, a.failures.fail(source(r), authUnknown, r.URL.Path)) {
+					// Only the failing attempts of a throttled source
+					// are refused: a right token is checked first.
+					return
 				}
 				writeError(w, r, errorf(adminapi.CodeUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)"))
 				return

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"container/list"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,13 +22,16 @@ import (
 // (qyshook_admin_auth_failures_total{reason}), logged at most once a
 // minute per source with the count since the last line, and a source
 // (the connection's remote address; X-Forwarded-For is not trusted) that
-// failed MaxAuthFailures times within AuthFailureWindow is refused with
-// 429 and Retry-After, before any token is compared, until the window
-// ends: a guesser gets MaxAuthFailures tries a minute.
+// failed MaxAuthFailures times within AuthFailureWindow has its further
+// failing attempts answered 429 with Retry-After until the window ends.
+// Credentials are checked first: a valid console session or a right
+// token is never throttled, so a client guessing from a shared address
+// (a proxy, NAT, a local user) cannot lock the operator out.
 const (
 	MaxAuthFailures   = 10
 	AuthFailureWindow = time.Minute
-	// maxSources bounds the sources tracked at once.
+	// maxSources bounds the sources tracked at once; past it the source
+	// that failed least recently is forgotten.
 	maxSources = 10000
 )
 
@@ -36,30 +40,34 @@ const (
 	authMissing   = "missing"   // no bearer token or session
 	authUnknown   = "unknown"   // a token or session value that matches none
 	authSignIn    = "sign_in"   // a wrong token pasted in the console's sign-in form
-	authThrottled = "throttled" // refused unchecked: the source failed too often
+	authThrottled = "throttled" // of the unknown and sign_in ones, those answered 429
 )
 
 type failureSource struct {
+	src      string
 	start    time.Time // this window's start
 	count    int       // failures in the window
 	unlogged int       // failures not yet in a log line
 	logged   time.Time // the last log line
 }
 
-// authFailures counts failures per source.
+// authFailures counts failures per source: a map and a list ordered by
+// the last failure (most recent in front), so that recording a failure
+// and evicting the least recent source are O(1).
 type authFailures struct {
 	mu      sync.Mutex
-	sources map[string]*failureSource
+	sources map[string]*list.Element // of *failureSource
+	lru     *list.List
 	metric  *prometheus.CounterVec
 	log     *zerolog.Logger
 	now     func() time.Time
 }
 
 func newAuthFailures(reg prometheus.Registerer, log *zerolog.Logger) (*authFailures, error) {
-	f := &authFailures{sources: map[string]*failureSource{}, log: log, now: time.Now,
+	f := &authFailures{sources: map[string]*list.Element{}, lru: list.New(), log: log, now: time.Now,
 		metric: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qyshook_admin_auth_failures_total",
-			Help: "Failed authentications on the admin API and console, by reason (missing, unknown, sign_in, throttled).",
+			Help: "Failed authentications on the admin API and console, by reason (missing, unknown, sign_in; throttled: the unknown and sign_in ones answered 429).",
 		}, []string{"reason"})}
 	for _, r := range []string{authMissing, authUnknown, authSignIn, authThrottled} {
 		f.metric.WithLabelValues(r)
@@ -81,39 +89,48 @@ func source(r *http.Request) string {
 	return host
 }
 
-// throttled reports how long src must wait, 0 when it may try.
+// wait is how long s stays throttled at now, 0 when it is not.
+func (s *failureSource) wait(now time.Time) time.Duration {
+	if s.count < MaxAuthFailures {
+		return 0
+	}
+	return max(s.start.Add(AuthFailureWindow).Sub(now), 0)
+}
+
+// throttled reports how long src's failing attempts are refused, 0 when
+// they are not.
 func (f *authFailures) throttled(src string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.sources[src]
-	if s == nil || s.count < MaxAuthFailures {
+	e := f.sources[src]
+	if e == nil {
 		return 0
 	}
-	if wait := s.start.Add(AuthFailureWindow).Sub(f.now()); wait > 0 {
-		return wait
-	}
-	return 0
+	return e.Value.(*failureSource).wait(f.now())
 }
 
-// fail records a failure of src for reason.
-func (f *authFailures) fail(src, reason, path string) {
+// fail records a failure of src for reason and returns how long src
+// must wait: when > 0 the attempt is answered 429 rather than 401.
+func (f *authFailures) fail(src, reason, path string) time.Duration {
 	f.metric.WithLabelValues(reason).Inc()
 	now := f.now()
 	f.mu.Lock()
-	s := f.sources[src]
-	if s == nil {
-		if len(f.sources) >= maxSources {
-			for k, v := range f.sources {
-				if now.Sub(v.start) > AuthFailureWindow && now.Sub(v.logged) > AuthFailureWindow {
-					delete(f.sources, k)
-				}
-			}
+	var s *failureSource
+	if e := f.sources[src]; e != nil {
+		s = e.Value.(*failureSource)
+		f.lru.MoveToFront(e)
+	} else {
+		if f.lru.Len() >= maxSources {
+			old := f.lru.Back()
+			f.lru.Remove(old)
+			delete(f.sources, old.Value.(*failureSource).src)
 		}
-		s = &failureSource{start: now}
-		if len(f.sources) < maxSources {
-			f.sources[src] = s
-		}
+		s = &failureSource{src: src, start: now}
+		f.sources[src] = f.lru.PushFront(s)
 	}
+	// Throttled when it already failed MaxAuthFailures times in the
+	// window: the failures up to the limit are answered 401.
+	wait := s.wait(now)
 	if now.Sub(s.start) >= AuthFailureWindow {
 		s.start, s.count = now, 0
 	}
@@ -125,19 +142,22 @@ func (f *authFailures) fail(src, reason, path string) {
 	}
 	throttled := s.count >= MaxAuthFailures
 	f.mu.Unlock()
+	if wait > 0 {
+		f.metric.WithLabelValues(authThrottled).Inc()
+	}
 	if n > 0 {
 		f.log.Warn().Str("source", src).Str("reason", reason).Str("path", path).Int("failures", n).
 			Bool("throttled", throttled).Msg("failed admin authentication (at most one line a minute per source)")
 	}
+	return wait
 }
 
-// refuseThrottled answers 429 when the request's source failed too often.
-func (f *authFailures) refuseThrottled(w http.ResponseWriter, r *http.Request) bool {
-	wait := f.throttled(source(r))
+// refuse answers a failed attempt of r: 429 with Retry-After when its
+// source is throttled (wait > 0), else false (the caller answers 401).
+func refuse(w http.ResponseWriter, r *http.Request, wait time.Duration) bool {
 	if wait <= 0 {
 		return false
 	}
-	f.metric.WithLabelValues(authThrottled).Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 	writeError(w, r, errorf(adminapi.CodeTooManyRequests, "too many failed authentications from this address: try again in %d s", int(wait.Seconds())+1))
 	return true

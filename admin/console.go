@@ -263,16 +263,16 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := c.o.API
-	if a.failures.refuseThrottled(w, r) {
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	src := map[string]string{"source": source(r)}
 	tok, ok := a.tokenFor(token)
 	if !ok {
-		a.failures.fail(source(r), authSignIn, r.URL.Path)
+		wait := a.failures.fail(source(r), authSignIn, r.URL.Path)
 		a.auditConsole(r, "anonymous", "POST /console/login", src, "refused: unknown token")
+		if refuse(w, r, wait) {
+			return
+		}
 		c.render(w, r, "login", "", http.StatusUnauthorized, "login.bad_token")
 		return
 	}

@@ -41,7 +41,13 @@ func (a *API) endpointStore() (store.EndpointStore, error) {
 	return a.o.Endpoints, nil
 }
 
-func endpointView(e *store.Endpoint) adminapi.Endpoint {
+// endpointView is e as role reads it: a viewer gets the URL without its
+// query (redactURL), which may hold a credential; an operator whole.
+func endpointView(e *store.Endpoint, role Role) adminapi.Endpoint {
+	u := e.URL
+	if role != RoleOperator {
+		u = redactURL(u)
+	}
 	headers := make([]string, 0, len(e.Headers))
 	for k := range e.Headers {
 		headers = append(headers, k)
@@ -51,7 +57,7 @@ func endpointView(e *store.Endpoint) adminapi.Endpoint {
 	if types == nil {
 		types = []string{}
 	}
-	return adminapi.Endpoint{ID: e.ID, Tenant: e.Tenant, URL: e.URL, Description: e.Description, Types: types,
+	return adminapi.Endpoint{ID: e.ID, Tenant: e.Tenant, URL: u, Description: e.Description, Types: types,
 		Headers: headers, RateLimit: e.RateLimit, Concurrency: e.Concurrency, Ordered: e.Ordered,
 		AllowPrivate: e.AllowPrivate, AllowHTTP: e.AllowHTTP, Enabled: e.Enabled, DisabledReason: e.DisabledReason,
 		DisabledAt: utcPtr(e.DisabledAt), Secrets: len(e.ActiveSecrets(time.Now())), Source: e.Source,
@@ -128,7 +134,7 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 	}
 	views := make([]adminapi.Endpoint, 0, len(eps))
 	for i := range eps {
-		views = append(views, endpointView(&eps[i]))
+		views = append(views, endpointView(&eps[i], roleOf(r)))
 	}
 	writeJSON(w, http.StatusOK, adminapi.Page[adminapi.Endpoint]{Items: views})
 	return nil
@@ -185,7 +191,7 @@ func (a *API) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 		at := ep.FailingSince.Add(a.o.DisableAfter).UTC()
 		h.DisableAt = &at
 	}
-	writeJSON(w, http.StatusOK, adminapi.EndpointDetail{Endpoint: endpointView(ep), Health: h})
+	writeJSON(w, http.StatusOK, adminapi.EndpointDetail{Endpoint: endpointView(ep, roleOf(r)), Health: h})
 	return nil
 }
 
@@ -240,7 +246,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, adminapi.EndpointCreated{Endpoint: endpointView(&ep), Secret: shown})
+	writeJSON(w, http.StatusCreated, adminapi.EndpointCreated{Endpoint: endpointView(&ep, roleOf(r)), Secret: shown})
 	return nil
 }
 
@@ -317,7 +323,7 @@ func (a *API) setEnabled(w http.ResponseWriter, r *http.Request, enabled bool) e
 	if ep, err = es.Endpoint(r.Context(), ep.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, endpointView(ep))
+	writeJSON(w, http.StatusOK, endpointView(ep, roleOf(r)))
 	return nil
 }
 

@@ -86,3 +86,32 @@ func TestEndpointsAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointURLRedactedForViewers reproduces "a viewer receives
+// endpoint URLs with their query credentials": a viewer reading the
+// endpoints (list and one) gets the URL without its query; an operator
+// gets it whole. Failed before: the viewer got ?token=… as stored.
+func TestEndpointURLRedactedForViewers(t *testing.T) {
+	f, a := newWriteFixture(t, nil)
+	a.o.PrivateTenants = []string{"lan"}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer recv.Close()
+	const secret = "s3cr3t-query-token"
+	u := recv.URL + "/hook?token=" + secret + "&x=1"
+	st, raw := f.send(t, "POST", operatorToken, "/endpoints", adminapi.EndpointRequest{Tenant: "lan", URL: u, AllowHTTP: true})
+	var created adminapi.EndpointCreated
+	if st != 201 || json.Unmarshal(raw, &created) != nil {
+		t.Fatalf("create: %d %s", st, raw)
+	}
+	id := created.Endpoint.ID
+	for _, path := range []string{"/endpoints", "/endpoints/" + id} {
+		st, raw := f.send(t, "GET", viewerToken, path, nil)
+		if st != 200 || strings.Contains(string(raw), secret) || !strings.Contains(string(raw), `"url":"`+recv.URL+`/hook"`) {
+			t.Errorf("viewer GET %s: %d %s; want the URL without its query", path, st, raw)
+		}
+		st, raw = f.send(t, "GET", operatorToken, path, nil)
+		if st != 200 || !strings.Contains(string(raw), secret) {
+			t.Errorf("operator GET %s: %d %s; want the URL whole", path, st, raw)
+		}
+	}
+}

@@ -207,3 +207,56 @@ func TestLiveCertificationState(t *testing.T) {
 		t.Errorf("live status %q, want FAILED", ev.Status)
 	}
 }
+
+// TestRetryGroupRetriesOnlyTheDryRunsIDs reproduces "Retry this group
+// retries more than the dry run counted": the dry run selects 3 dead
+// letters of one cause, 5 more of that cause arrive before the confirm,
+// and the confirmed retry, carrying the dry run's ids, republishes only
+// the 3; the 5 stay dead letters.
+func TestRetryGroupRetriesOnlyTheDryRunsIDs(t *testing.T) {
+	f, _ := newWriteFixture(t, nil)
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		f.addDeadLetterReason(t, testEnvelope("default", fmt.Sprintf("c%d", i), "SIGNED"), uint64(100+i), invalidSignature, t0)
+	}
+	var p adminapi.Page[adminapi.DeadLetterIssue]
+	if st := f.get(t, operatorToken, "/dead-letters/issues", &p); st != http.StatusOK || len(p.Items) != 1 {
+		t.Fatalf("issues: %d %+v", st, p.Items)
+	}
+	key := p.Items[0].Key
+	var dry adminapi.RetryResult
+	if st := f.post(t, operatorToken, "/dead-letters/retry", adminapi.RetryRequest{Issue: key, DryRun: true}, &dry); st != http.StatusOK || dry.Selected != 3 {
+		t.Fatalf("dry run: %d %+v", st, dry)
+	}
+	var later []int64
+	for i := 0; i < 5; i++ {
+		later = append(later, f.addDeadLetterReason(t, testEnvelope("default", fmt.Sprintf("late%d", i), "SIGNED"), uint64(300+i), invalidSignature, t0.Add(time.Minute)))
+	}
+	ids := make([]int64, 0, len(dry.Items))
+	for _, it := range dry.Items {
+		ids = append(ids, it.ID)
+	}
+	before := f.streamMsgs(t, f.nats.Names.CallbacksStream())
+	var done adminapi.RetryResult
+	if st := f.post(t, operatorToken, "/dead-letters/retry", adminapi.RetryRequest{Issue: key, IDs: ids}, &done); st != http.StatusOK ||
+		done.Selected != 3 || done.Republished != 3 {
+		t.Fatalf("confirmed retry of the group: %d selected %d republished %d, want the dry run's 3", st, done.Selected, done.Republished)
+	}
+	if after := f.streamMsgs(t, f.nats.Names.CallbacksStream()); after-before != 3 {
+		t.Errorf("published %d messages, want 3", after-before)
+	}
+	for _, id := range later {
+		for _, it := range done.Items {
+			if it.ID == id {
+				t.Errorf("dead letter %d arrived after the dry run and was retried", id)
+			}
+		}
+	}
+	// An id of another cause is not retried under this issue.
+	other := f.addDeadLetterReason(t, testEnvelope("default", "gone", "SIGNED"), 400,
+		"contract_not_found: confirm contract: qys: /v2/contract/detail: code 1100001 (http 200): no such contract", t0)
+	var none adminapi.RetryResult
+	if st := f.post(t, operatorToken, "/dead-letters/retry", adminapi.RetryRequest{Issue: key, IDs: []int64{other}}, &none); st != http.StatusOK || none.Selected != 0 {
+		t.Errorf("an id outside the issue: %d %+v", st, none)
+	}
+}

@@ -156,11 +156,20 @@ func maskValue(key string, v any) any {
 //     a birth date 19xx/20xx-MM-DD at 7–14; or 15 digits with YYMMDD at 7–12;
 //   - a mobile number: 11 digits, 1[3-9]…;
 //   - a bank card: 16 to 19 digits (so an 18-digit ID card whatever its date).
-// Values under keys that name identifiers (…id, …ids, sha256, path,
-// cursor) are left alone: a 19-digit contract id is not a card number,
-// and the console needs it whole to link it.
+// The digits may come in groups separated by single spaces or dashes, all
+// the same within the number, as people write them: a mobile number
+// 3-4-4 (138 1234 5678), an ID card 6-8-4 (110101 19900307 123X), a bank
+// card in groups of four with a last group of one to four (6222 0212 3456
+// 7890); and a mobile number may follow +86 or 0086 (+8613812345678,
+// tel:+86-138-1234-5678), which stays. Only the digits are masked, the
+// separators stay (138 **** 5678).
+// Values under keys that name identifiers (see identifierKey) are left
+// alone: a 19-digit contract id is not a card number, and the console
+// needs it whole to link it.
 
-var digitRun = regexp.MustCompile(`[0-9]+[Xx]?`)
+// numberRun is digit groups separated by single spaces or dashes, maybe
+// with a final X.
+var numberRun = regexp.MustCompile(`[0-9]+(?:[ -][0-9]+)*[Xx]?`)
 
 // personalNumber reports whether run (digits, maybe a final X) has one of
 // the shapes above.
@@ -178,6 +187,34 @@ func personalNumber(run string) bool {
 	return false
 }
 
+// groupedPersonal reports whether groups (of digits, the last maybe with
+// a final X), written with separators, have one of the grouped shapes
+// above.
+func groupedPersonal(groups []string) bool {
+	lens := make([]int, len(groups))
+	for i, g := range groups {
+		lens[i] = len(g)
+	}
+	joined := strings.Join(groups, "")
+	switch {
+	case len(groups) == 1:
+		return personalNumber(joined)
+	case len(groups) == 3 && lens[0] == 3 && lens[1] == 4 && lens[2] == 4: // mobile
+		return personalNumber(joined)
+	case len(groups) == 3 && lens[0] == 6 && lens[1] == 8 && lens[2] == 4: // ID card
+		return personalNumber(joined)
+	}
+	// A bank card: groups of four, the last of one to four digits.
+	for _, n := range lens[:len(lens)-1] {
+		if n != 4 {
+			return false
+		}
+	}
+	last := groups[len(groups)-1]
+	total := len(joined)
+	return len(last) >= 1 && len(last) <= 4 && total >= 16 && total <= 19 && !strings.ContainsAny(last, "Xx")
+}
+
 func birthDate(y, m, d string) bool {
 	yy, err1 := strconv.Atoi(y)
 	mm, err2 := strconv.Atoi(m)
@@ -185,26 +222,57 @@ func birthDate(y, m, d string) bool {
 	return err1 == nil && err2 == nil && err3 == nil && yy >= 1900 && yy < 2100 && mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31
 }
 
+// numberGroup is one group of a numberRun match, at s[start:end].
+type numberGroup struct {
+	start, end int
+	sep        byte // the separator before it; 0 for the first or after a split +86
+	prefix     bool // the country code 86 of +86, or 0086: never masked
+}
+
 // MaskText masks every personal number in s by its shape (see above),
-// keeping its first three and last four characters.
+// keeping its first three and last four digits.
 func MaskText(s string) string {
 	if len(s) < 11 {
 		return s
 	}
-	locs := digitRun.FindAllStringIndex(s, -1)
+	locs := numberRun.FindAllStringIndex(s, -1)
 	if locs == nil {
 		return s
 	}
 	var b strings.Builder
 	last := 0
+	var groups []numberGroup
 	for _, l := range locs {
-		run := s[l[0]:l[1]]
-		if (l[0] > 0 && asciiAlnum(s[l[0]-1])) || (l[1] < len(s) && asciiAlnum(s[l[1]])) || !personalNumber(run) {
+		if l[1]-l[0] < 11 {
 			continue
 		}
-		b.WriteString(s[last:l[0]])
-		b.WriteString(mask(maskNumber, run))
-		last = l[1]
+		groups = splitGroups(s, l[0], l[1], groups[:0])
+		// A group touching an ASCII letter or digit outside the match is
+		// part of a longer identifier.
+		first, end := 0, len(groups)
+		if l[0] > 0 && asciiAlnum(s[l[0]-1]) {
+			// (and a group split off it: 0086 glued to a letter)
+			for first = 1; first < len(groups) && groups[first].sep == 0; first++ {
+			}
+		}
+		if l[1] < len(s) && asciiAlnum(s[l[1]]) {
+			end--
+		}
+		for i := first; i < end; {
+			if groups[i].prefix {
+				i++
+				continue
+			}
+			j := longestPersonal(s, groups, i, end)
+			if j < 0 {
+				i++
+				continue
+			}
+			b.WriteString(s[last:groups[i].start])
+			maskGroups(&b, s, groups[i:j+1])
+			last = groups[j].end
+			i = j + 1
+		}
 	}
 	if last == 0 {
 		return s
@@ -213,16 +281,108 @@ func MaskText(s string) string {
 	return b.String()
 }
 
+// splitGroups appends the groups of the match s[from:to] to gs, the
+// country code of a leading +86 or 0086 split off as a prefix group.
+func splitGroups(s string, from, to int, gs []numberGroup) []numberGroup {
+	var sep byte
+	start := from
+	for i := from; i <= to; i++ {
+		if i < to && s[i] != ' ' && s[i] != '-' {
+			continue
+		}
+		gs = append(gs, numberGroup{start: start, end: i, sep: sep})
+		if i < to {
+			sep, start = s[i], i+1
+		}
+	}
+	g := &gs[0]
+	cc := ""
+	switch {
+	case from > 0 && s[from-1] == '+' && strings.HasPrefix(s[g.start:g.end], "86"):
+		cc = "86"
+	case strings.HasPrefix(s[g.start:g.end], "0086"):
+		cc = "0086"
+	}
+	if cc != "" {
+		if g.end-g.start == len(cc) {
+			g.prefix = true
+		} else {
+			rest := numberGroup{start: g.start + len(cc), end: g.end}
+			g.end, g.prefix = g.start+len(cc), true
+			gs = append(gs[:1], append([]numberGroup{rest}, gs[1:]...)...)
+		}
+	}
+	return gs
+}
+
+// longestPersonal returns the last group j < end such that groups i..j,
+// written with one separator throughout, are a personal number; -1 when
+// there is none.
+func longestPersonal(s string, groups []numberGroup, i, end int) int {
+	texts := make([]string, 0, end-i)
+	for k := i; k < end; k++ {
+		texts = append(texts, s[groups[k].start:groups[k].end])
+	}
+	for j := end - 1; j >= i; j-- {
+		same := true
+		for k := i + 2; k <= j; k++ {
+			same = same && groups[k].sep == groups[i+1].sep
+		}
+		if same && groupedPersonal(texts[:j-i+1]) {
+			return j
+		}
+	}
+	return -1
+}
+
+// maskGroups writes groups (of s) masked, their separators kept.
+func maskGroups(b *strings.Builder, s string, groups []numberGroup) {
+	var digits strings.Builder
+	for _, g := range groups {
+		digits.WriteString(s[g.start:g.end])
+	}
+	m := mask(maskNumber, digits.String())
+	k := 0
+	for i, g := range groups {
+		if i > 0 {
+			b.WriteString(s[groups[i-1].end:g.start])
+		}
+		n := g.end - g.start
+		b.WriteString(m[k : k+n])
+		k += n
+	}
+}
+
 func asciiAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // identifierKey reports whether key names an identifier, whose value
-// MaskText leaves alone.
+// MaskText leaves alone: the whole names id, ids, tenant, sha256, path and
+// cursor, and names ending in _id, _ids or _cursor (or -id…), or in camel
+// case Id, ID, Ids, IDs or Cursor after a lower-case letter or digit
+// (contractId, requestID, contractIds, nextCursor). A key that merely
+// ends in the letters "id" (paid, uuid, valid) is not one.
 func identifierKey(key string) bool {
-	k := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(key))
-	return strings.HasSuffix(k, "id") || strings.HasSuffix(k, "ids") || k == "sha256" || k == "path" ||
-		strings.HasSuffix(k, "cursor") || k == "tenant"
+	switch strings.ToLower(key) {
+	case "id", "ids", "tenant", "sha256", "path", "cursor":
+		return true
+	}
+	lower := strings.ToLower(key)
+	for _, suf := range []string{"_id", "-id", "_ids", "-ids", "_cursor", "-cursor"} {
+		if strings.HasSuffix(lower, suf) {
+			return true
+		}
+	}
+	for _, suf := range []string{"Id", "ID", "Ids", "IDs", "Cursor"} {
+		if rest, ok := strings.CutSuffix(key, suf); ok && rest != "" {
+			c := rest[len(rest)-1]
+			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maskText applies MaskText to a value found under key.

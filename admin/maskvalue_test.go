@@ -108,3 +108,77 @@ func applyPayload(t *testing.T, f *fixture, id, payload, subject string) {
 		t.Fatal(err)
 	}
 }
+
+// TestMaskTextSeparatedAndPrefixed reproduces "personal numbers viewers
+// still receive unmasked": mobile numbers with +86/0086 and digit groups
+// separated by single spaces or dashes, spaced or dashed bank cards and ID
+// cards are masked; dates, amounts and other grouped numbers stay.
+// Failed before: each of these reached a viewer whole.
+func TestMaskTextSeparatedAndPrefixed(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"+8613812345678", "+86138****5678"},
+		{"tel 008613812345678", "tel 0086138****5678"},
+		{"138 1234 5678", "138 **** 5678"},
+		{"手机：138-1234-5678。", "手机：138-****-5678。"},
+		{"tel:+86-138-1234-5678", "tel:+86-138-****-5678"},
+		{"+86 138 1234 5678", "+86 138 **** 5678"},
+		{"0086-13812345678", "0086-138****5678"},
+		{"card 6222 0212 3456 7890 ok", "card 622* **** **** 7890 ok"},
+		{"6222-0212-3456-7890", "622*-****-****-7890"},
+		{"6217 0000 1000 1234 567", "621* **** **** ***4 567"},
+		{"身份证 110101 19900307 123X", "身份证 110*** ******** 123X"},
+		{"tel 13987654321 2026", "tel 139****4321 2026"},
+	} {
+		if got := MaskText(tc.in); got != tc.want {
+			t.Errorf("MaskText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, keep := range []string{
+		"2026-12-07", "2026-12-07 17:20:00", "2026 12 07", "amount 1 234 567.89", "12 345 678 901",
+		"HT-2026-0001-000123456789", "+86 10 1234 5678", // a landline
+		"+8612345678901",     // +86 then not a mobile
+		"1234 5678 90",       // 10 digits
+		"138 1234 567",       // 10 digits
+		"order 2026-0001-23", //
+		"86 138 1234 5678x",  // touches a letter
+		"abc008613812345678", // part of an identifier
+	} {
+		if got := MaskText(keep); got != keep {
+			t.Errorf("MaskText(%q) = %q, want it unchanged", keep, got)
+		}
+	}
+}
+
+// TestIdentifierKeysAreWholeNames: only keys that name identifiers (id,
+// …_id, …Id, ids, …_ids, …Ids, tenant, sha256, path, cursor) keep their
+// values whole; a key that merely ends in "id" (paid, uuid, valid) is
+// masked by value like any other. Failed before: any suffix "id" was an
+// identifier.
+func TestIdentifierKeysAreWholeNames(t *testing.T) {
+	const contractID = "3121362688600000009" // 19 digits: not a card under an id key
+	in := `{"paid":"110101199003071234","uuid":"13812345678","valid":"6222 0212 3456 7890","PAID":"13812345678",` +
+		`"id":"` + contractID + `","contract_id":"` + contractID + `","contractId":"` + contractID + `","contractID":"` + contractID + `",` +
+		`"ids":["` + contractID + `"],"contract_ids":["` + contractID + `"],"contractIds":["` + contractID + `"],` +
+		`"tenant":"` + contractID + `","sha256":"` + contractID + `","path":"` + contractID + `","next_cursor":"` + contractID + `","cursor":"` + contractID + `",` +
+		`"date":"2026-12-07","amount":"12345.67"}`
+	var got map[string]any
+	if err := json.Unmarshal(maskJSONText([]byte(in)), &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"paid": "110***********1234", "uuid": "138****5678", "valid": "622* **** **** 7890", "PAID": "138****5678",
+		"date": "2026-12-07", "amount": "12345.67"} {
+		if got[k] != want {
+			t.Errorf("%s: %v, want %s", k, got[k], want)
+		}
+	}
+	for _, k := range []string{"id", "contract_id", "contractId", "contractID", "tenant", "sha256", "path", "next_cursor", "cursor"} {
+		if got[k] != contractID {
+			t.Errorf("%s: %v, want the id whole", k, got[k])
+		}
+	}
+	for _, k := range []string{"ids", "contract_ids", "contractIds"} {
+		if l, _ := got[k].([]any); len(l) != 1 || l[0] != contractID {
+			t.Errorf("%s: %v, want the id whole", k, got[k])
+		}
+	}
+}

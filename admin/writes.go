@@ -180,7 +180,7 @@ func (a *API) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// retryDeadLetters: POST /dead-letters/retry {"tenant","consumer","all"}.
+// retryDeadLetters: POST /dead-letters/retry {"tenant","consumer","issue","ids","all"}.
 func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	if err := a.writable(); err != nil {
 		return err
@@ -190,8 +190,20 @@ func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body.Tenant, body.Consumer, body.Issue = strings.TrimSpace(body.Tenant), strings.TrimSpace(body.Consumer), strings.TrimSpace(body.Issue)
-	if body.Tenant == "" && body.Consumer == "" && body.Issue == "" && !body.All {
-		return errorf(adminapi.CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", "issue", or "all": true for every one`)
+	if body.Tenant == "" && body.Consumer == "" && body.Issue == "" && len(body.IDs) == 0 && !body.All {
+		return errorf(adminapi.CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", "issue", "ids", or "all": true for every one`)
+	}
+	if len(body.IDs) > maxScan {
+		return errorf(adminapi.CodeBadRequest, "ids: more than %d", maxScan)
+	}
+	// ids (a dry run's items) narrows the selection: a confirmed retry
+	// republishes only what its dry run counted.
+	var only map[int64]bool
+	if len(body.IDs) > 0 {
+		only = make(map[int64]bool, len(body.IDs))
+		for _, id := range body.IDs {
+			only[id] = true
+		}
 	}
 	all, err := a.o.Ledger.DeadLetters(r.Context(), maxScan)
 	if err != nil {
@@ -200,7 +212,7 @@ func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	var rows []store.DeadLetter
 	for _, d := range all {
 		if (body.Tenant == "" || d.Tenant == body.Tenant) && (body.Consumer == "" || d.Consumer == body.Consumer) &&
-			(body.Issue == "" || issueKey(&d) == body.Issue) {
+			(body.Issue == "" || issueKey(&d) == body.Issue) && (only == nil || only[d.ID]) {
 			rows = append(rows, d)
 		}
 	}

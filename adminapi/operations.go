@@ -8,13 +8,18 @@ import (
 
 // RetryRequest is the body of POST /dead-letters/retry: the dead letters
 // of a tenant, of a consumer, of one issue (a DeadLetterIssue's Key), or
-// (All) every one. DryRun counts and lists them without retrying.
+// (All) every one. DryRun counts and lists them without retrying. IDs,
+// when given, narrows the selection to those dead letters (the ids of a
+// dry run's items): a confirmed retry then republishes only what the dry
+// run counted, never dead letters of the same selection that arrived
+// since.
 type RetryRequest struct {
-	Tenant   string `json:"tenant"`
-	Consumer string `json:"consumer"`
-	Issue    string `json:"issue,omitempty"`
-	All      bool   `json:"all"`
-	DryRun   bool   `json:"dry_run,omitempty"`
+	Tenant   string  `json:"tenant"`
+	Consumer string  `json:"consumer"`
+	Issue    string  `json:"issue,omitempty"`
+	IDs      []int64 `json:"ids,omitempty"`
+	All      bool    `json:"all"`
+	DryRun   bool    `json:"dry_run,omitempty"`
 }
 
 // RetryResult is the answer of a dead-letter retry (POST

@@ -592,10 +592,13 @@
       dlg.onclose = async () => {
         if (dlg.returnValue !== 'ok') return;
         try {
-          const r = await api('/dead-letters/retry', { method: 'POST', body: { issue: is.key } });
+          // Only what the dry run counted: dead letters of this cause
+          // that arrived since wait for the next dry run.
+          const ids = (dry.items || []).map((it) => it.id);
+          const r = await api('/dead-letters/retry', { method: 'POST', body: { issue: is.key, ids } });
           flash(retrySummary(r) + ' ' + T('dlq.resolves_later'), 'ok');
           await reload();
-          refreshUntilGone((dry.items || []).map((it) => it.id));
+          refreshUntilGone(ids);
         } catch (e) { showError(e); }
       };
       dlg.showModal();
