@@ -37,6 +37,9 @@ type Event struct {
 	ReceivedAt time.Time
 	AppliedAt  time.Time
 	Payload    json.RawMessage
+	// TraceID is the W3C trace id (32 lowercase hex digits) of the
+	// callback's trace, "" when it has none (events.trace_id, NULL).
+	TraceID string
 }
 
 // Contract is the ledger row of one contract.
@@ -289,6 +292,10 @@ type Fact struct {
 	Payload       []byte
 	CreatedAt     time.Time
 	PublishedAt   *time.Time
+	// Traceparent is the W3C trace context of the commit that wrote the
+	// fact (outbox.traceparent, NULL when ""): the relay publishes the
+	// fact in that trace, with a traceparent header.
+	Traceparent string
 }
 
 // DeadLetter is an event that could not be applied.
