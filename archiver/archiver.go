@@ -252,6 +252,8 @@ func (a *Archiver) Run(ctx context.Context) error {
 
 // archive downloads one claimed document and records the outcome.
 func (a *Archiver) archive(work context.Context, d store.Document) {
+	work, span := startArchive(work, d)
+	defer span.End()
 	leased, loseLease := context.WithCancelCause(work)
 	defer loseLease(nil)
 	ctx, cancel := context.WithTimeout(leased, a.o.DownloadTimeout)
@@ -264,6 +266,7 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	if err == nil {
 		return
 	}
+	traceFailed(span, err)
 	if work.Err() != nil {
 		return // shutdown: the lease expires and another archiver retries
 	}

@@ -40,14 +40,15 @@ func startConfirm(ctx context.Context, g *group) (context.Context, trace.Span) {
 type commitSpans []trace.Span
 
 // start starts dl's commit span and stamps ch with its trace: the event's
-// trace id, and the facts' traceparent, which the relay publishes them
-// under.
+// trace id, the facts' traceparent, which the relay publishes them under,
+// and the change's, which the documents it queues keep for the archiver.
 func (s *commitSpans) start(ctx context.Context, dl delivery, ch *store.ContractChange) {
 	sctx, span := tracing.Start(trace.ContextWithRemoteSpanContext(ctx, dl.parent), tracing.SpanCommit,
 		trace.SpanKindInternal, attribute.String("qyshook.event_id", dl.env.ID))
 	*s = append(*s, span)
 	ch.Event.TraceID = tracing.TraceID(sctx)
-	if tp := tracing.Traceparent(sctx); tp != "" {
+	ch.Traceparent = tracing.Traceparent(sctx)
+	if tp := ch.Traceparent; tp != "" {
 		for i := range ch.Facts {
 			ch.Facts[i].Traceparent = tp
 		}

@@ -110,6 +110,10 @@ type Document struct {
 	// return it; an archiver passes it back to ArchiveDocument with
 	// LeaseOwner, which records the fetch only while the row still has it.
 	Generation int64
+	// Traceparent is the W3C trace context of the commit that last queued
+	// the document (documents.traceparent), set by ClaimDocuments only:
+	// the archiver downloads it as a span of that trace.
+	Traceparent string
 }
 
 // DocumentVersion is one content a document was archived with. The
@@ -339,6 +343,10 @@ type ContractChange struct {
 	// among the contract's documents (Contract.Documents). A redelivered
 	// or refused change queues nothing.
 	RefreshDocuments []string
+	// Traceparent is the W3C trace context of the commit (the
+	// dispatcher's commit span): the documents the change queues keep it
+	// for the archive stage. "" leaves them without one.
+	Traceparent string
 }
 
 // Applied tells what ApplyContract did.

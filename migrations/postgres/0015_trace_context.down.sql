@@ -1,2 +1,1 @@
-ALTER TABLE outbox DROP COLUMN traceparent;
-ALTER TABLE events DROP COLUMN trace_id;
+ALTER TABLE documents DROP COLUMN traceparent;

@@ -6,5 +6,9 @@
 --   outbox.traceparent  the trace context of the commit that wrote the
 --                       fact; the relay publishes the fact as a span of
 --                       that trace, with a traceparent header
+--   documents.traceparent  the trace context of the commit that last
+--                       queued the document; the archiver downloads it as
+--                       a span of that trace
 ALTER TABLE events ADD COLUMN trace_id TEXT;
 ALTER TABLE outbox ADD COLUMN traceparent TEXT;
+ALTER TABLE documents ADD COLUMN traceparent TEXT;

@@ -74,6 +74,7 @@ type batchContract struct {
 	lastQueue  int      // position of the last archive queue update (-1: none)
 	lastDocs   int      // position of the last document upsert (-1: none)
 	refresh    []string // documents to queue again (RefreshDocuments of its applied changes)
+	trace      string   // the trace context of its last queueing change
 }
 
 // batchDoc is a document upsert folded over the batch.
@@ -256,6 +257,9 @@ func (b *batch) decide(pos, i int) error {
 	if len(d.refresh) > 0 {
 		bc.refresh = append(bc.refresh, d.refresh...)
 		bc.lastQueue = pos
+	}
+	if d.queueDocs || len(d.refresh) > 0 {
+		bc.trace = d.traceparent
 	}
 	if err := b.numberFacts(bc, d); err != nil {
 		return err
@@ -653,6 +657,9 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 			if err := s.refreshDocuments(ctx, tx, bc.tenant, bc.id, []string{id}, now); err != nil {
 				return err
 			}
+		}
+		if err := s.traceDocuments(ctx, tx, bc.tenant, bc.id, bc.trace); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -235,6 +235,11 @@ func (s *DB) writeDecision(ctx context.Context, tx *sql.Tx, old *store.Contract,
 	if err := s.refreshDocuments(ctx, tx, d.row.Tenant, d.row.ID, d.refresh, now); err != nil {
 		return err
 	}
+	if d.queueDocs || len(d.refresh) > 0 {
+		if err := s.traceDocuments(ctx, tx, d.row.Tenant, d.row.ID, d.traceparent); err != nil {
+			return err
+		}
+	}
 	if len(d.facts) > 0 {
 		return s.insertFacts(ctx, tx, d.facts, d.previous, now)
 	}
