@@ -35,7 +35,7 @@ func TestStagesArePeers(t *testing.T) {
 		t.Fatalf("the dependency walk found %v for the dispatcher: it should at least find store and qys", deps)
 	}
 	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay",
-		"backoff", "pidlock", "pdfverify", "adminapi", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb"} {
+		"backoff", "pidlock", "pdfverify", "adminapi", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {
 				t.Errorf("library %s depends on %s", lib, strings.TrimPrefix(d, module+"/"))
