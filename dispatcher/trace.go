@@ -62,8 +62,11 @@ func (s commitSpans) fail(err error) {
 	}
 }
 
-func (s commitSpans) end() {
-	for _, span := range s {
+// end ends the spans (a pointer receiver: deferred before they start).
+// end ends the spans (a pointer receiver: it is deferred before they
+// start).
+func (s *commitSpans) end() {
+	for _, span := range *s {
 		span.End()
 	}
 }

@@ -31,8 +31,10 @@ func (r *Relay) publishFact(ctx context.Context, f store.Fact, spans *publishSpa
 // in.
 type publishSpans []trace.Span
 
-func (s publishSpans) end() {
-	for _, span := range s {
+// end ends the spans (a pointer receiver: it is deferred before they
+// start).
+func (s *publishSpans) end() {
+	for _, span := range *s {
 		span.End()
 	}
 }

@@ -32,8 +32,10 @@ func Enabled(getenv func(string) string) bool {
 }
 
 // Setup installs the OpenTelemetry SDK as the global tracer provider,
-// exporting over OTLP/HTTP in batches, when Enabled(getenv); the exporter
-// reads the standard OTEL_EXPORTER_OTLP_* settings itself, the resource
+// exporting over OTLP/HTTP (protobuf) in batches, when Enabled(getenv), to
+// the endpoint getenv names; the exporter reads the other standard
+// OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression,
+// certificates) from the environment itself, the resource
 // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, the sampler
 // OTEL_TRACES_SAMPLER (default: parent-based, always on). Otherwise it
 // installs nothing and starts nothing. shutdown flushes the spans in hand
@@ -42,7 +44,7 @@ func Setup(ctx context.Context, getenv func(string) string) (shutdown func(conte
 	if !Enabled(getenv) {
 		return func(context.Context) error { return nil }, false, nil
 	}
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint(getenv)))
 	if err != nil {
 		return nil, false, fmt.Errorf("tracing: OTLP exporter: %w", err)
 	}
@@ -63,6 +65,16 @@ func Setup(ctx context.Context, getenv func(string) string) (shutdown func(conte
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		return err
 	}, true, nil
+}
+
+// endpoint is the URL spans are posted to: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// as it is, else OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces appended (as
+// the OpenTelemetry spec says for OTLP/HTTP).
+func endpoint(getenv func(string) string) string {
+	if u := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")); u != "" {
+		return u
+	}
+	return strings.TrimRight(strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")), "/") + "/v1/traces"
 }
 
 // installed is set while Setup's SDK is the global provider.
