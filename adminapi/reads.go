@@ -72,6 +72,11 @@ type Event struct {
 	ReceivedAt time.Time       `json:"received_at"`
 	AppliedAt  time.Time       `json:"applied_at"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
+	// TraceID is the W3C trace id of the callback's trace (the
+	// traceparent 契约锁 or a proxy sent, else a new one): its spans
+	// carry it when traces are exported (OTLP). Absent for events without
+	// one.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Certification is a real-name certification (GET /certifications and
