@@ -108,7 +108,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
-		rc.acknowledge(w, r, route, env, ack)
+		rc.acknowledge(w, r, route, env, ack, tracing.TraceID(ctx))
 		writeSuccess(w, kind, cb.Format, t.authAnswer)
 	}
 }
@@ -212,7 +212,7 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 
 // acknowledge counts a stored callback and adds its identity to the
 // request's log line (ids only: the actor and payload are personal data).
-func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck) {
+func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck, traceID string) {
 	outcome := "success"
 	if ack.Duplicate {
 		outcome = "duplicate"
@@ -224,7 +224,8 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 	}
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
-			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate)
+			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate).
+			Str("trace_id", traceID)
 	})
 }
 

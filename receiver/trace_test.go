@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 
 // TestTraceparentOnTheStoredMessage: a valid traceparent's trace id (and
 // its tracestate) reach the stored message's headers, under the receive
-// span; a malformed one, or none, is ignored: the callback is stored and
+// span, and its access log line names it; a malformed one, or none, is
+// ignored: the callback is stored and
 // answered success as any other, in a new trace.
 func TestTraceparentOnTheStoredMessage(t *testing.T) {
 	h := newHarness(t, nil)
@@ -46,6 +48,10 @@ func TestTraceparentOnTheStoredMessage(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", c.contract, resp.StatusCode)
 		}
+	}
+	// The access line of the stored callback names its trace.
+	if !strings.Contains(h.logs.String(), `"trace_id":"`+traceID+`"`) {
+		t.Fatalf("no access line with trace_id %s:\n%s", traceID, h.logs.String())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
