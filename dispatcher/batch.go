@@ -178,11 +178,11 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	for _, g := range groups {
 		for _, dl := range g.deliveries {
 			ch := d.change(dl.env, g.detail)
-			spans.start(ctx, dl, &ch)
 			if g.detail != nil {
 				// Orders this view against other appliers'.
 				ch.Contract.FetchedAt, ch.Contract.FetchEndedAt = g.fetchedAt, g.fetchEndedAt
 			}
+			spans.start(ctx, dl, &ch)
 			changes = append(changes, ch)
 		}
 	}

@@ -34,12 +34,12 @@ type Event struct {
 	Type       string // callbackType, or RECONCILE
 	ContractID string
 	Source     string // callback, reconcile, ingest
+	// TraceID is the W3C trace id (32 lowercase hex digits) of the
+	// callback's trace, "" when it has none (events.trace_id, NULL).
+	TraceID    string
 	ReceivedAt time.Time
 	AppliedAt  time.Time
 	Payload    json.RawMessage
-	// TraceID is the W3C trace id (32 lowercase hex digits) of the
-	// callback's trace, "" when it has none (events.trace_id, NULL).
-	TraceID string
 }
 
 // Contract is the ledger row of one contract.

@@ -224,8 +224,13 @@
     for (const e of c.events || []) {
       const kind = e.source === 'callback' ? 'callback' : (e.source === 'reconcile' ? 'confirm' : 'event');
       items.push({ at: e.received_at, kind, title: T('timeline.' + kind) + ' · ' + e.type,
-        detail: T('timeline.source') + ' ' + e.source + ' · ' + T('timeline.applied') + ' ' + fmtTime(e.applied_at) +
-          (e.trace_id ? ' · ' + T('timeline.trace') + ' ' + e.trace_id : ''), id: e.id });
+        detail: T('timeline.source') + ' ' + e.source + ' · ' + T('timeline.applied') + ' ' + fmtTime(e.applied_at), id: e.id });
+    }
+
+    // Each event's trace id (the callback's W3C trace) closes its line.
+    for (const e of c.events || []) {
+      const it = e.trace_id && items.find((x) => x.id === e.id);
+      if (it) it.detail += ' · ' + T('timeline.trace') + ' ' + e.trace_id;
     }
     for (const f of facts) {
       if (f.documents && f.documents.length) {
