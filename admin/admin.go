@@ -18,8 +18,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -120,6 +122,11 @@ type Options struct {
 	// NATSSync is the callback store's sync mode in force, shown in
 	// /overview (e.g. "grouped"; "" leaves it out).
 	NATSSync string
+	// Failures is what the dispatcher of this process is retrying now
+	// (the overview's failing causes and degraded note; nil: none known).
+	Failures *failures.Tracker
+	// Activity is the per-minute figures GET /activity draws (nil: 503).
+	Activity *activity.Recorder
 	// ConfirmTTL is how long a replay dry run's confirm token is valid
 	// (default 15 min).
 	ConfirmTTL time.Duration
@@ -129,6 +136,17 @@ type Options struct {
 	// MaxReconcileWindow bounds POST /reconcile's since (default
 	// DefaultMaxReconcileWindow).
 	MaxReconcileWindow time.Duration
+	// Endpoints keeps the HTTP endpoints (default: Ledger, when it
+	// implements store.EndpointStore; without it /endpoints answers 503).
+	Endpoints store.EndpointStore
+	// PrivateTenants may add endpoints on private addresses without
+	// allow_private (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS).
+	PrivateTenants []string
+	// DeliveryTimeout bounds POST /endpoints/{id}/test (default 15 s).
+	DeliveryTimeout time.Duration
+	// DisableAfter is the delivery stage's auto-disable period, for the
+	// health's disable_at (0: not shown).
+	DisableAfter time.Duration
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -190,6 +208,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Log == nil {
 		a.o.Log, _ = o.Ledger.(store.AdminLog)
+	}
+	if a.o.Endpoints == nil {
+		a.o.Endpoints, _ = o.Ledger.(store.EndpointStore)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

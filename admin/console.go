@@ -81,7 +81,7 @@ type Console struct {
 
 // consolePages are the page templates (templates/<name>.html) and the
 // navigation order.
-var consolePages = []string{"overview", "contracts", "certifications", "dead-letters", "replay", "live"}
+var consolePages = []string{"overview", "contracts", "certifications", "dead-letters", "endpoints", "replay", "live", "audit"}
 
 // NewConsole builds the console in front of o.API.
 func NewConsole(o ConsoleOptions) (*Console, error) {
@@ -283,7 +283,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a.auditConsole(r, tok.who(), "POST /console/login", src, "ok")
 	http.SetCookie(w, c.cookie(r, SessionCookie, value, int(c.o.SessionTTL/time.Second)))
-	http.Redirect(w, r, ConsolePrefix+"/", http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
@@ -310,11 +310,16 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, c.cookie(r, LangCookie, lang, 365*24*3600))
-	back := r.URL.Query().Get("back")
-	if !strings.HasPrefix(back, ConsolePrefix+"/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
-		back = ConsolePrefix + "/"
+	http.Redirect(w, r, safeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+// safeNext is a page of the console to return to, or the overview: only
+// a path below ConsolePrefix, never another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, ConsolePrefix+"/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return ConsolePrefix + "/"
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	return next
 }
 
 // lang is the language of a request: the switch's cookie, else the first
@@ -387,6 +392,10 @@ type pageData struct {
 	Path     string // the request's path and query, for the language switch
 	Nav      []string
 	Error    string // a catalog key
+	// Next is the page the login form returns to; Notice a catalog key
+	// shown above it (the session expired).
+	Next     string
+	Notice   string
 	Messages template.JS
 	msgs     map[string]string
 }
@@ -404,7 +413,13 @@ func (c *Console) page(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := c.session(r)
 		if !ok {
-			http.Redirect(w, r, ConsolePrefix+"/login", http.StatusSeeOther)
+			// Back to this page after signing in; a session that was
+			// there and is no more (expired, signed out elsewhere) says so.
+			to := ConsolePrefix + "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+			if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
+				to += "&expired=1"
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		c.render(w, r, name, tok.role, http.StatusOK, "")
@@ -418,6 +433,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, ro
 	d := pageData{
 		Page: name, Lang: lang, Langs: consoleLangs, Role: role, Operator: role == RoleOperator,
 		Path: r.URL.RequestURI(), Nav: consolePages, Error: errKey, Messages: template.JS(js), msgs: msgs,
+	}
+	if name == "login" {
+		d.Next = safeNext(r.FormValue("next"))
+		if r.URL.Query().Get("expired") != "" {
+			d.Notice = "login.expired"
+		}
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].ExecuteTemplate(&buf, "layout.html", d); err != nil {

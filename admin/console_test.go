@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"html/template"
 	"io"
 	"maps"
 	"net/http"
@@ -161,7 +162,7 @@ func TestPickLang(t *testing.T) {
 func TestConsoleLoginAndLanguage(t *testing.T) {
 	f := newConsoleFixture(t)
 	c := f.client(t)
-	if st, _, h := send(t, c, http.MethodGet, f.srv.URL+"/console/", nil); st != http.StatusSeeOther || h.Get("Location") != "/console/login" {
+	if st, _, h := send(t, c, http.MethodGet, f.srv.URL+"/console/", nil); st != http.StatusSeeOther || h.Get("Location") != "/console/login?next=%2Fconsole%2F" {
 		t.Fatalf("no session: %d to %q, want the login page", st, h.Get("Location"))
 	}
 	if st, _, h := send(t, c, http.MethodGet, f.srv.URL+"/", nil); st != http.StatusSeeOther || h.Get("Location") != "/console/" {
@@ -483,5 +484,39 @@ func TestLiveOutlivesTimeouts(t *testing.T) {
 	}
 	if ev, d := r.next(t); ev != "fact" || d.ContractID != "c-late" {
 		t.Errorf("after the timeouts: %s %+v", ev, d)
+	}
+}
+
+// TestConsoleSessionExpiry reproduces "an expired session lands on the
+// sign-in page with no message and no way back": the redirect now says
+// the session expired and keeps the page, the login page shows the
+// message, and signing in returns to that page (never to another site).
+func TestConsoleSessionExpiry(t *testing.T) {
+	f := newConsoleFixture(t)
+	c := f.client(t)
+	page := "/console/contracts?status=SIGNING"
+	st, _, h := send(t, c, http.MethodGet, f.srv.URL+page, map[string]string{"Cookie": SessionCookie + "=expired-or-revoked-value-0123"})
+	loc := h.Get("Location")
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/login?") || !strings.Contains(loc, "expired=1") ||
+		!strings.Contains(loc, "next="+url.QueryEscape(page)) {
+		t.Fatalf("an expired session: %d to %q", st, loc)
+	}
+	_, body, _ := send(t, c, http.MethodGet, f.srv.URL+loc, nil)
+	if !strings.Contains(body, `id="login-notice"`) || !strings.Contains(body, "session has expired") ||
+		!strings.Contains(body, `name="next" value="`+template.HTMLEscapeString(page)+`"`) {
+		t.Errorf("login page after expiry: no notice or next field")
+	}
+	for next, want := range map[string]string{page: page, "//evil.example/": "/console/", "https://evil.example/": "/console/", "": "/console/"} {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/console/login", strings.NewReader(url.Values{"token": {viewerToken}, "next": {next}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.srv.URL)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != want {
+			t.Errorf("sign in with next %q: %d to %q, want %q", next, resp.StatusCode, got, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -172,6 +173,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 	for _, c := range writes {
 		run(c)
 	}
+	endpointRoutes(t, f, run)
 	run(routeCall{"POST", "/replays", "/replays", op, adminapi.ReplayRequest{Selector: &sel, Confirm: dry.Confirm}, http.StatusAccepted, &job})
 	deadline := time.Now().Add(60 * time.Second)
 	for job.State == adminapi.JobRunning && time.Now().Before(deadline) {
@@ -194,7 +196,7 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 
 	var overview adminapi.Overview
 	for _, c := range []routeCall{
-		{"GET", "/contracts", "/contracts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Contract])},
+		{"GET", "/contracts", "/contracts?total=true", op, nil, http.StatusOK, new(adminapi.ContractPage)},
 		{"GET", "/contracts/{tenant}/{id}", "/contracts/default/c1", op, nil, http.StatusOK, new(adminapi.ContractDetail)},
 		{"GET", "/contracts/{tenant}/{id}/facts", "/contracts/default/c1/facts", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Fact])},
 		{"GET", "/certifications", "/certifications?tenant=default", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Certification])},
@@ -204,6 +206,8 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/events", "/events?tenant=default&contract_id=c1", op, nil, http.StatusOK, new(adminapi.Page[adminapi.Event])},
 		{"GET", "/dead-letters", "/dead-letters", op, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetter])},
 		{"GET", "/dead-letters/{id}", fmt.Sprintf("/dead-letters/%d", dls[0]), op, nil, http.StatusOK, new(adminapi.DeadLetter)},
+		{"GET", "/dead-letters/issues", "/dead-letters/issues", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.DeadLetterIssue])},
+		{"GET", "/activity", "/activity?window=24h", vw, nil, http.StatusOK, new(adminapi.Activity)},
 		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
 		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
 		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},
@@ -280,5 +284,58 @@ func liveEventDecodes(t *testing.T, f *fixture) {
 			t.Errorf("live event %s: %+v %v", data, ev, err)
 		}
 		return
+	}
+}
+
+// endpointRoutes calls every /endpoints route: an endpoint added for a
+// live receiver, tested, rotated, disabled and enabled, its attempts and
+// dead letters (seeded) listed, retried and purged, a replay dry run, and
+// its deletion.
+func endpointRoutes(t *testing.T, f *fixture, run func(routeCall)) {
+	t.Helper()
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	t.Cleanup(recv.Close)
+	op, vw := operatorToken, viewerToken
+	var created adminapi.EndpointCreated
+	run(routeCall{"POST", "/endpoints", "/endpoints", op, adminapi.EndpointRequest{Tenant: "default", URL: recv.URL,
+		Types: []string{"contract.*"}, Headers: map[string]string{"X-Env": "test"}, AllowPrivate: true, AllowHTTP: true},
+		http.StatusCreated, &created})
+	id := created.Endpoint.ID
+	es := f.ledger.(store.EndpointStore)
+	now := time.Now().UTC()
+	if err := es.AddEndpointAttempts(context.Background(), store.EndpointAttempt{EndpointID: id, FactID: "f1", Attempt: 1,
+		At: now, Status: 500, Error: "HTTP 500", NextAttemptAt: &now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, fid := range []string{"f1", "f2"} {
+		if err := es.AddEndpointDeadLetter(context.Background(), store.EndpointDeadLetter{EndpointID: id, FactID: fid,
+			Subject: f.nats.Names.LedgerContractSubject("default", "SIGNING"), Body: []byte(`{"id":"` + fid + `"}`), Attempts: 15,
+			LastError: "HTTP 500", FailedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := "/endpoints/" + id
+	var test adminapi.EndpointTestResult
+	for _, c := range []routeCall{
+		{"GET", "/endpoints", "/endpoints?tenant=default", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Endpoint])},
+		{"GET", "/endpoints/{id}", p, vw, nil, http.StatusOK, new(adminapi.EndpointDetail)},
+		{"POST", "/endpoints/{id}/test", p + "/test", op, nil, http.StatusOK, &test},
+		{"POST", "/endpoints/{id}/rotate-secret", p + "/rotate-secret", op, adminapi.RotateSecretRequest{Overlap: "1h"}, http.StatusOK, new(adminapi.SecretRotated)},
+		{"POST", "/endpoints/{id}/disable", p + "/disable", op, nil, http.StatusOK, new(adminapi.Endpoint)},
+		{"POST", "/endpoints/{id}/enable", p + "/enable", op, nil, http.StatusOK, new(adminapi.Endpoint)},
+		{"GET", "/endpoints/{id}/attempts", p + "/attempts", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.EndpointAttempt])},
+		{"GET", "/endpoints/{id}/dead-letters", p + "/dead-letters", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.EndpointDeadLetter])},
+		{"POST", "/endpoints/{id}/dead-letters/retry", p + "/dead-letters/retry", op, adminapi.EndpointDeadLetterRequest{FactIDs: []string{"f1"}},
+			http.StatusOK, new(adminapi.EndpointDeadLetterResult)},
+		{"POST", "/endpoints/{id}/dead-letters/purge", p + "/dead-letters/purge", op, adminapi.EndpointDeadLetterRequest{All: true},
+			http.StatusOK, new(adminapi.EndpointDeadLetterResult)},
+		{"POST", "/endpoints/{id}/replay", p + "/replay", op, adminapi.EndpointReplayRequest{Since: base.Format(time.RFC3339), DryRun: true},
+			http.StatusOK, new(adminapi.EndpointReplayResult)},
+		{"DELETE", "/endpoints/{id}", p, op, nil, http.StatusOK, new(adminapi.Deleted)},
+	} {
+		run(c)
+	}
+	if !test.OK || test.Status != 204 {
+		t.Errorf("endpoint test: %+v", test)
 	}
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -17,7 +18,8 @@ const keyContracts = "contracts"
 
 // listContracts: GET /contracts, newest update first.
 func (a *API) listContracts(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, "tenant", "status", "subject", "id", "biz_id", "updated_since", "updated_before", "limit", "cursor")
+	q, err := parseQuery(r, "tenant", "status", "subject", "id", "id_prefix", "biz_id", "updated_since", "updated_before", "limit", "cursor",
+		"total")
 	if err != nil {
 		return err
 	}
@@ -34,16 +36,37 @@ func (a *API) listContracts(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range cs {
 		views = append(views, viewContract(c, unmasked).Contract)
 	}
-	writeJSON(w, http.StatusOK, paged(views, f.Limit-1, func(last adminapi.Contract) cursor {
+	page := adminapi.ContractPage{Page: paged(views, f.Limit-1, func(last adminapi.Contract) cursor {
 		return cursor{List: keyContracts, UpdatedAt: last.UpdatedAt, Tenant: last.Tenant, ID: last.ID}
-	}))
+	})}
+	// ?total=true counts what the filters select, every page together.
+	want, err := q.boolean("total")
+	if err != nil {
+		return err
+	}
+	if counter, ok := a.o.Ledger.(contractCounter); ok && want != nil && *want {
+		all := f
+		all.After, all.Limit = nil, 0
+		n, err := counter.CountContracts(r.Context(), all)
+		if err != nil {
+			return err
+		}
+		page.Total = &n
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// contractCounter is a ledger that counts a contract filter's rows (the
+// SQL ledgers do).
+type contractCounter interface {
+	CountContracts(ctx context.Context, f store.ContractFilter) (int64, error)
 }
 
 // contractFilter validates the query; its Limit is one more than the page
 // so the listing knows whether more follow.
 func contractFilter(q query) (store.ContractFilter, error) {
-	f := store.ContractFilter{Subject: q.str("subject"), ID: q.str("id"), BizID: q.str("biz_id")}
+	f := store.ContractFilter{Subject: q.str("subject"), ID: q.str("id"), IDPrefix: q.str("id_prefix"), BizID: q.str("biz_id")}
 	var err error
 	if f.Tenant, err = tenantParam(q, false); err != nil {
 		return f, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/lifecycle"
 )
 
 // livePing is how often a comment line keeps an idle stream open (and
@@ -120,7 +121,9 @@ func decodeLive(kind, subject string, data []byte, unmasked bool) adminapi.LiveE
 			ev.Tenant, ev.Kind, ev.Type, ev.ContractID = env.Tenant, env.Kind, env.Type, env.ContractID
 			ev.Status, ev.At = env.ContractStatus, env.ReceivedAt.UTC()
 			if env.Auth != nil {
-				ev.Status = env.Auth.Status
+				// The state word (SUCCESS, FAILED, …), never the raw
+				// code whose meaning depends on the source ("1").
+				ev.Status = lifecycle.CertState(env.Auth.Status, env.Auth.Success)
 			}
 			if env.Actor != nil {
 				ev.Actor = name(maskName, env.Actor.TenantName, unmasked)
@@ -210,6 +213,7 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 				StreamSeq: meta.Sequence.Stream, Subject: m.Subject(), ID: f.ID, Kind: f.Kind, Seq: f.Seq,
 				Status: f.Status, PreviousStatus: f.PreviousStatus, Confirmed: f.Confirmed, Source: f.Source,
 				CauseEventID: f.CauseEventID, Documents: factDocuments(f.Documents), OccurredAt: f.OccurredAt.UTC(),
+				Discrepancy: factDiscrepancy(f.Discrepancy),
 			})
 		}
 		if err := batch.Error(); err != nil {

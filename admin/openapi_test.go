@@ -71,7 +71,7 @@ type oaDoc struct {
 // An operation the document lists and this table lacks fails the test, as
 // does an entry the document lacks.
 var answerTypes = map[string]any{
-	"GET /contracts 200":                               adminapi.Page[adminapi.Contract]{},
+	"GET /contracts 200":                               adminapi.ContractPage{},
 	"GET /contracts/{tenant}/{id} 200":                 adminapi.ContractDetail{},
 	"GET /contracts/{tenant}/{id}/facts 200":           adminapi.Page[adminapi.Fact]{},
 	"GET /certifications 200":                          adminapi.Page[adminapi.Certification]{},
@@ -79,10 +79,12 @@ var answerTypes = map[string]any{
 	"GET /events 200":                                  adminapi.Page[adminapi.Event]{},
 	"GET /dead-letters 200":                            adminapi.Page[adminapi.DeadLetter]{},
 	"GET /dead-letters/{id} 200":                       adminapi.DeadLetter{},
+	"GET /dead-letters/issues 200":                     adminapi.Page[adminapi.DeadLetterIssue]{},
 	"GET /streams 200":                                 adminapi.Page[adminapi.Stream]{},
 	"GET /documents 200":                               adminapi.Page[adminapi.QueuedDocument]{},
 	"GET /overview 200":                                adminapi.Overview{},
 	"GET /audit 200":                                   adminapi.Page[adminapi.AuditEntry]{},
+	"GET /activity 200":                                adminapi.Activity{},
 	"POST /dead-letters/retry 200":                     adminapi.RetryResult{},
 	"POST /dead-letters/retry body":                    adminapi.RetryRequest{},
 	"POST /dead-letters/{id}/retry 200":                adminapi.RetryResult{},
@@ -99,10 +101,29 @@ var answerTypes = map[string]any{
 	"GET /reconcile-runs 200":                          adminapi.Page[adminapi.ReconcileRun]{},
 	"GET /openapi.json 200":                            nil, // the document itself
 	"GET /events/live 200":                             nil, // text/event-stream; its data is the LiveEvent schema
+	"GET /endpoints 200":                               adminapi.Page[adminapi.Endpoint]{},
+	"POST /endpoints 201":                              adminapi.EndpointCreated{},
+	"POST /endpoints body":                             adminapi.EndpointRequest{},
+	"GET /endpoints/{id} 200":                          adminapi.EndpointDetail{},
+	"DELETE /endpoints/{id} 200":                       adminapi.Deleted{},
+	"POST /endpoints/{id}/enable 200":                  adminapi.Endpoint{},
+	"POST /endpoints/{id}/disable 200":                 adminapi.Endpoint{},
+	"POST /endpoints/{id}/rotate-secret 200":           adminapi.SecretRotated{},
+	"POST /endpoints/{id}/rotate-secret body":          adminapi.RotateSecretRequest{},
+	"POST /endpoints/{id}/test 200":                    adminapi.EndpointTestResult{},
+	"GET /endpoints/{id}/attempts 200":                 adminapi.Page[adminapi.EndpointAttempt]{},
+	"GET /endpoints/{id}/dead-letters 200":             adminapi.Page[adminapi.EndpointDeadLetter]{},
+	"POST /endpoints/{id}/dead-letters/retry 200":      adminapi.EndpointDeadLetterResult{},
+	"POST /endpoints/{id}/dead-letters/retry body":     adminapi.EndpointDeadLetterRequest{},
+	"POST /endpoints/{id}/dead-letters/purge 200":      adminapi.EndpointDeadLetterResult{},
+	"POST /endpoints/{id}/dead-letters/purge body":     adminapi.EndpointDeadLetterRequest{},
+	"POST /endpoints/{id}/replay 200":                  adminapi.EndpointReplayResult{},
+	"POST /endpoints/{id}/replay body":                 adminapi.EndpointReplayRequest{},
 	"component LiveEvent":                              adminapi.LiveEvent{},
 	"component Error":                                  adminapi.ErrorBody{},
 	"component ReplayReport (Job.report)":              adminapi.ReplayReport{},
 	"component ReconcileRun (Overview.last_reconcile)": adminapi.ReconcileRun{},
+	"component FailingCause (Overview.failing)":        adminapi.FailingCause{},
 }
 
 // rawAs names the type a json.RawMessage field holds when the document

@@ -176,6 +176,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 			v.Running[k] = 1
 		}
 	}
+	a.failingNow(&v, roleOf(r).seesPersonalData())
 	if a.o.JS == nil {
 		v.Errors["streams"] = "NATS is not connected"
 	} else {
@@ -206,8 +207,8 @@ func (a *API) streamFigures(ctx context.Context, v *adminapi.Overview) {
 	}
 	if c, err := a.o.JS.Consumer(ctx, a.o.Names.CallbacksStream(), a.o.Names.Durable(a.o.Durable)); err == nil {
 		if info, err := c.Info(ctx); err == nil {
-			n := info.NumPending
-			v.Lag = &n
+			n, un, re := info.NumPending, uint64(info.NumAckPending), uint64(info.NumRedelivered)
+			v.Lag, v.Unacked, v.Redelivered = &n, &un, &re
 		}
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		v.Errors["lag"] = err.Error()

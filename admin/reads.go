@@ -180,9 +180,10 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listDeadLetters: GET /dead-letters, oldest first, without payloads.
+// listDeadLetters: GET /dead-letters?tenant=&consumer=&contract_id=, oldest
+// first, without payloads.
 func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, "tenant", "consumer", "limit", "cursor")
+	q, err := parseQuery(r, "tenant", "consumer", "contract_id", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	consumer := q.str("consumer")
+	consumer, contractID := q.str("consumer"), q.str("contract_id")
 	limit, err := q.limit()
 	if err != nil {
 		return err
@@ -209,6 +210,11 @@ func (a *API) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 		if (after != nil && d.ID <= after.Num) || (tenant != "" && d.Tenant != tenant) ||
 			(consumer != "" && d.Consumer != consumer) {
 			continue
+		}
+		if contractID != "" {
+			if e := envelopeOf(&d); e == nil || e.ContractID != contractID {
+				continue
+			}
 		}
 		views = append(views, viewDeadLetter(d, unmasked, false))
 		if len(views) > limit {

@@ -28,12 +28,14 @@ func (a *API) table() []route {
 		{http.MethodGet, "/certifications/{tenant}/{request_id}", RoleViewer, a.getCertification},
 		{http.MethodGet, "/events", RoleViewer, a.listEvents},
 		{http.MethodGet, "/dead-letters", RoleViewer, a.listDeadLetters},
+		{http.MethodGet, "/dead-letters/issues", RoleViewer, a.listDeadLetterIssues},
 		{http.MethodGet, "/dead-letters/{id}", RoleViewer, a.getDeadLetter},
 		{http.MethodGet, "/streams", RoleViewer, a.listStreams},
 		// Operations (admin/writes.go, replays.go, reconcile.go, operations.go).
 		{http.MethodGet, "/documents", RoleViewer, a.listDocuments},
 		{http.MethodGet, "/overview", RoleViewer, a.overview},
 		{http.MethodGet, "/audit", RoleViewer, a.listAudit},
+		{http.MethodGet, "/activity", RoleViewer, a.getActivity},
 		{http.MethodPost, "/dead-letters/retry", RoleOperator, a.retryDeadLetters},
 		{http.MethodPost, "/dead-letters/{id}/retry", RoleOperator, a.retryDeadLetter},
 		{http.MethodPost, "/dead-letters/{id}/purge", RoleOperator, a.purgeDeadLetter},
@@ -44,6 +46,20 @@ func (a *API) table() []route {
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
 		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
+		// HTTP delivery (admin/endpoints.go).
+		{http.MethodGet, "/endpoints", RoleViewer, a.listEndpoints},
+		{http.MethodPost, "/endpoints", RoleOperator, a.postEndpoint},
+		{http.MethodGet, "/endpoints/{id}", RoleViewer, a.getEndpoint},
+		{http.MethodDelete, "/endpoints/{id}", RoleOperator, a.deleteEndpoint},
+		{http.MethodPost, "/endpoints/{id}/enable", RoleOperator, a.enableEndpoint},
+		{http.MethodPost, "/endpoints/{id}/disable", RoleOperator, a.disableEndpoint},
+		{http.MethodPost, "/endpoints/{id}/rotate-secret", RoleOperator, a.rotateSecret},
+		{http.MethodPost, "/endpoints/{id}/test", RoleOperator, a.testEndpoint},
+		{http.MethodGet, "/endpoints/{id}/attempts", RoleViewer, a.listEndpointAttempts},
+		{http.MethodGet, "/endpoints/{id}/dead-letters", RoleViewer, a.listEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/dead-letters/retry", RoleOperator, a.retryEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/dead-letters/purge", RoleOperator, a.purgeEndpointDeadLetters},
+		{http.MethodPost, "/endpoints/{id}/replay", RoleOperator, a.replayToEndpoint},
 	}
 }
 

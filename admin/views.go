@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/adminapi"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -61,6 +62,8 @@ func viewContract(c store.Contract, unmasked bool) adminapi.ContractDetail {
 			LastError: d.LastError, NextAttemptAt: utc(d.NextAttemptAt),
 			VerifyVerdict: d.VerifyVerdict, VerifySignatures: d.VerifySignatures,
 			VerifiedAt: utc(d.VerifiedAt), VerifyProblem: d.VerifyProblem,
+			ValidationSHA256: d.ValidationSHA256, ValidationPath: d.ValidationPath, ValidationStatus: d.ValidationStatus,
+			Discrepancies: viewDiscrepancies(d.Discrepancies, unmasked), Compared: d.Discrepancies != "",
 		})
 	}
 	return v
@@ -92,10 +95,48 @@ func viewCertification(c store.Certification, unmasked bool) adminapi.Certificat
 func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) adminapi.DeadLetter {
 	v := adminapi.DeadLetter{
 		ID: d.ID, EventID: d.EventID, Tenant: d.Tenant, Consumer: d.Consumer, Subject: d.Subject,
-		StreamSeq: d.StreamSeq, Reason: d.Reason, Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
+		StreamSeq: d.StreamSeq, Reason: viewerText(d.Reason, unmasked), Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
+		Issue: issueKey(&d), RetryOf: d.RetryOf, Retries: d.Retries, FirstFailedAt: utc(d.FirstFailedAt),
+	}
+	if e := envelopeOf(&d); e != nil {
+		v.Kind, v.Type, v.ContractID = e.Kind, e.Type, e.ContractID
+		if !e.ReceivedAt.IsZero() {
+			t := e.ReceivedAt.UTC()
+			v.ReceivedAt = &t
+		}
 	}
 	if payload {
 		v.Payload = jsonOut(d.Payload, unmasked)
 	}
 	return v
+}
+
+// viewDiscrepancies decodes a document's discrepancies (a JSON array;
+// store.Document.Discrepancies); viewers get the party masked and no
+// detail. A value that does not decode is shown as one discrepancy of
+// kind "unreadable" rather than hidden.
+func viewDiscrepancies(raw string, unmasked bool) []adminapi.Discrepancy {
+	if raw == "" {
+		return nil
+	}
+	var in []adminapi.Discrepancy
+	if err := json.Unmarshal([]byte(raw), &in); err != nil {
+		return []adminapi.Discrepancy{{Kind: "unreadable", Detail: "the recorded discrepancies do not decode"}}
+	}
+	out := make([]adminapi.Discrepancy, 0, len(in))
+	for _, x := range in {
+		x.Party = name(maskName, x.Party, unmasked)
+		if !unmasked {
+			x.Detail = ""
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func factDiscrepancy(d *events.FactDiscrepancy) *adminapi.FactDiscrepancy {
+	if d == nil {
+		return nil
+	}
+	return &adminapi.FactDiscrepancy{Kind: d.Kind, DocumentID: d.DocumentID, SHA256: d.SHA256, EventID: d.EventID}
 }

@@ -189,9 +189,9 @@ func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &body, false); err != nil {
 		return err
 	}
-	body.Tenant, body.Consumer = strings.TrimSpace(body.Tenant), strings.TrimSpace(body.Consumer)
-	if body.Tenant == "" && body.Consumer == "" && !body.All {
-		return errorf(adminapi.CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", or "all": true for every one`)
+	body.Tenant, body.Consumer, body.Issue = strings.TrimSpace(body.Tenant), strings.TrimSpace(body.Consumer), strings.TrimSpace(body.Issue)
+	if body.Tenant == "" && body.Consumer == "" && body.Issue == "" && !body.All {
+		return errorf(adminapi.CodeBadRequest, `select the dead letters to retry: "tenant", "consumer", "issue", or "all": true for every one`)
 	}
 	all, err := a.o.Ledger.DeadLetters(r.Context(), maxScan)
 	if err != nil {
@@ -199,9 +199,24 @@ func (a *API) retryDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	}
 	var rows []store.DeadLetter
 	for _, d := range all {
-		if (body.Tenant == "" || d.Tenant == body.Tenant) && (body.Consumer == "" || d.Consumer == body.Consumer) {
+		if (body.Tenant == "" || d.Tenant == body.Tenant) && (body.Consumer == "" || d.Consumer == body.Consumer) &&
+			(body.Issue == "" || issueKey(&d) == body.Issue) {
 			rows = append(rows, d)
 		}
+	}
+	if body.DryRun {
+		// What a retry would select, nothing republished.
+		v := adminapi.RetryResult{Selected: len(rows), Items: []adminapi.RetryItem{}}
+		for i := range rows {
+			it := adminapi.RetryItem{ID: rows[i].ID, EventID: rows[i].EventID, Tenant: rows[i].Tenant, Result: "dry_run"}
+			if e := envelopeOf(&rows[i]); e != nil {
+				it.Kind, it.Type, it.ContractID = e.Kind, e.Type, e.ContractID
+			}
+			v.Items = append(v.Items, it)
+		}
+		a.audit(r, body, len(rows), "dry_run", "")
+		writeJSON(w, http.StatusOK, v)
+		return nil
 	}
 	v, err := a.retryRows(r.Context(), rows)
 	a.audit(r, body, v.Republished, outcomeOf(err), v.Job)

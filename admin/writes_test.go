@@ -29,7 +29,7 @@ func newWriteFixture(tb testing.TB, reconcile ReconcileFunc) (*fixture, *API) {
 	f := &fixture{ledger: testdb.Open(tb, testdb.SQLite), nats: natstest.New(tb)}
 	a, err := New(Options{
 		Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
-		Ledger: f.ledger, JS: f.nats.JS, Names: f.nats.Names, Reconcile: reconcile, ReplayRate: -1,
+		Ledger: f.ledger, JS: f.nats.JS, Names: f.nats.Names, Reconcile: reconcile, ReplayRate: -1, Activity: testActivity(),
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -7,11 +7,14 @@ import (
 )
 
 // RetryRequest is the body of POST /dead-letters/retry: the dead letters
-// of a tenant, of a consumer, or (All) every one.
+// of a tenant, of a consumer, of one issue (a DeadLetterIssue's Key), or
+// (All) every one. DryRun counts and lists them without retrying.
 type RetryRequest struct {
 	Tenant   string `json:"tenant"`
 	Consumer string `json:"consumer"`
+	Issue    string `json:"issue,omitempty"`
 	All      bool   `json:"all"`
+	DryRun   bool   `json:"dry_run,omitempty"`
 }
 
 // RetryResult is the answer of a dead-letter retry (POST
@@ -231,6 +234,18 @@ type Overview struct {
 	CallbacksPerMin *uint64        `json:"callbacks_per_min"`
 	LastReconcile   *ReconcileRun  `json:"last_reconcile"`
 	Running         map[string]int `json:"running_jobs"`
+	// Unacked is the events delivered to the dispatcher and not yet
+	// acknowledged (being worked or waiting for a retry), Redelivered
+	// those of them delivered more than once: what is retrying now.
+	Unacked     *uint64 `json:"unacked"`
+	Redelivered *uint64 `json:"redelivered"`
+	// Failing is what the dispatcher is retrying now, by cause, the
+	// longest-failing first (empty when this process runs no dispatcher).
+	Failing []FailingCause `json:"failing"`
+	// Degraded says "platform API failing for N s" while it does, with
+	// DegradedSince; /readyz's details say the same.
+	Degraded      string     `json:"degraded,omitempty"`
+	DegradedSince *time.Time `json:"degraded_since,omitempty"`
 	// NATSSync is the callback store's sync mode in force (for example
 	// "grouped; client port for subscribers only"); absent when the
 	// process does not know it.

@@ -17,6 +17,13 @@ type Contract struct {
 	CompletedAt *time.Time `json:"completed_at"`
 }
 
+// ContractPage is a page of GET /contracts with Total, the contracts the
+// filters select (all pages; absent when the ledger cannot count).
+type ContractPage struct {
+	Page[Contract]
+	Total *int64 `json:"total,omitempty"`
+}
+
 // ContractDetail is GET /contracts/{tenant}/{id}: the contract with its
 // detail (as the open API sent it, masked for viewers), signatories,
 // documents and the events applied to it, oldest first.
@@ -58,6 +65,34 @@ type Document struct {
 	VerifySignatures int        `json:"verify_signatures,omitempty"`
 	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
 	VerifyProblem    string     `json:"verify_problem,omitempty"`
+	// ValidationSHA256 and ValidationPath name the material the
+	// verification rests on, archived beside the file (certificate
+	// chains, OCSP and CRL answers; docs/evidence.md), and
+	// ValidationStatus is the worst revocation status in it (good,
+	// unknown, unreachable, no-issuer, invalid, revoked).
+	ValidationSHA256 string `json:"validation_sha256,omitempty"`
+	ValidationPath   string `json:"validation_path,omitempty"`
+	ValidationStatus string `json:"validation_status,omitempty"`
+	// Discrepancies are the disagreements between this PDF and its
+	// contract's API detail; absent when it was not compared (not a PDF,
+	// an unconfirmed contract), empty when they agree.
+	Discrepancies []Discrepancy `json:"discrepancies,omitempty"`
+	// Compared says whether the cross-source check ran on this document.
+	Compared bool `json:"compared"`
+}
+
+// Discrepancy is one disagreement between sources about a contract
+// (package crosscheck). For viewers the party is masked and the detail,
+// which may name people, is left out.
+type Discrepancy struct {
+	// Kind: missing_signature, unknown_signer, signed_after_completion or
+	// document_invalid.
+	Kind     string `json:"kind"`
+	Document string `json:"document,omitempty"`
+	Party    string `json:"party,omitempty"`
+	// Event is the ledger event id of the callback concerned.
+	Event  string `json:"event,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Event is an event the ledger applied (GET /events, and the events of a
@@ -106,16 +141,32 @@ type Certification struct {
 // DeadLetter is an event the dispatcher gave up on (GET /dead-letters
 // lists them without Payload; /dead-letters/{id} has it).
 type DeadLetter struct {
-	ID         int64           `json:"id"`
-	EventID    string          `json:"event_id"`
-	Tenant     string          `json:"tenant"`
-	Consumer   string          `json:"consumer"`
-	Subject    string          `json:"subject"`
-	StreamSeq  uint64          `json:"stream_seq"`
-	Reason     string          `json:"reason"`
-	Deliveries int             `json:"deliveries"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
+	ID         int64     `json:"id"`
+	EventID    string    `json:"event_id"`
+	Tenant     string    `json:"tenant"`
+	Consumer   string    `json:"consumer"`
+	Subject    string    `json:"subject"`
+	StreamSeq  uint64    `json:"stream_seq"`
+	Reason     string    `json:"reason"`
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"created_at"`
+	// Kind, Type and ContractID are read from the dead-lettered envelope
+	// ("" when it cannot be decoded); Issue is the key of its
+	// DeadLetterIssue.
+	Kind       string `json:"kind"`
+	Type       string `json:"type"`
+	ContractID string `json:"contract_id"`
+	Issue      string `json:"issue"`
+	// ReceivedAt is when the receiver took the callback (from the
+	// envelope; null when it cannot be decoded).
+	ReceivedAt *time.Time `json:"received_at"`
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none); Retries counts the event's retries so far and
+	// FirstFailedAt is when it was first dead-lettered (null: this time).
+	RetryOf       int64           `json:"retry_of"`
+	Retries       int             `json:"retries"`
+	FirstFailedAt *time.Time      `json:"first_failed_at"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
 }
 
 // Stream is one JetStream stream of GET /streams and its consumers.
@@ -200,7 +251,18 @@ type Fact struct {
 	Source         string         `json:"source,omitempty"`
 	CauseEventID   string         `json:"cause_event_id,omitempty"`
 	Documents      []FactDocument `json:"documents,omitempty"`
-	OccurredAt     time.Time      `json:"occurred_at"`
+	// Discrepancy is the kind and document of a discrepancy fact.
+	Discrepancy *FactDiscrepancy `json:"discrepancy,omitempty"`
+	OccurredAt  time.Time        `json:"occurred_at"`
+}
+
+// FactDiscrepancy is the discrepancy of a discrepancy Fact
+// (events.FactDiscrepancy).
+type FactDiscrepancy struct {
+	Kind       string `json:"kind"`
+	DocumentID string `json:"document_id"`
+	SHA256     string `json:"sha256"`
+	EventID    string `json:"event_id,omitempty"`
 }
 
 // FactDocument is one archived document of a documents.archived Fact.

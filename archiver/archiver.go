@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qyshook/qyshook/backoff"
+	"github.com/qyshook/qyshook/crosscheck"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
@@ -95,6 +96,26 @@ type Options struct {
 	// (default 10). Rate-limited answers (and a budget wait that ran out
 	// of time) are retried without end: they never use up the attempts.
 	MaxAttempts int
+	// ItemRefusalCodes are the API codes that, answering an item download
+	// (store.ItemInfix: ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT), mean the
+	// platform will not serve it (no such file, a paid service not
+	// enabled): the answer itself is archived as the item, a JSON record
+	// (Refusal) with the platform's body verbatim, and never retried.
+	// Nil: every API error that is not temporary (not a rate limit, not a
+	// server fault) counts. The platform's codes are not public
+	// (docs/evidence.md).
+	ItemRefusalCodes []int
+	// CrossCheck tunes the comparison of each archived PDF with its
+	// contract's API detail (package crosscheck), run when the ledger can
+	// read the contract; SkipCrossCheck turns it off.
+	CrossCheck     crosscheck.Options
+	SkipCrossCheck bool
+	// SkipValidation leaves out the verification material of archived
+	// PDFs (pdfverify.Collect: certificate chains, OCSP and CRL answers),
+	// otherwise fetched and archived beside every PDF with signatures.
+	SkipValidation bool
+	// RevocationTimeout bounds each OCSP or CRL fetch (default 10 s).
+	RevocationTimeout time.Duration
 	// Grace is how long shutdown lets in-flight downloads finish before
 	// cancelling them (default 10 s).
 	Grace  time.Duration
@@ -131,6 +152,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Second
+	}
+	if o.RevocationTimeout <= 0 {
+		o.RevocationTimeout = 10 * time.Second
 	}
 }
 
@@ -366,6 +390,12 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	case d.ContractID + store.OplogSuffix:
 		ext = "json"
 		dl, err = operationLog(ctx, api, d.ContractID)
+	case d.ContractID + store.ItemInfix + itemOf(d):
+		ext = "zip"
+		dl, err = api.DownloadContract(ctx, qys.ContractQuery{ContractID: d.ContractID}, itemOf(d))
+		if rec, ok := a.refusal(d, err); ok {
+			ext, dl, err = "json", rec, nil
+		}
 	default:
 		dl, err = api.DownloadDocument(ctx, d.ID)
 	}
@@ -383,8 +413,11 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	now := time.Now().UTC()
 	doc := store.Document{ID: d.ID, ContractID: d.ContractID, Title: d.Title, SHA256: sum, Size: size, Path: rel,
 		FetchedAt: &now, LeaseOwner: a.o.Owner, Generation: d.Generation}
+	var discrepancies []crosscheck.Discrepancy
 	if ext == "pdf" {
-		a.verify(ctx, d.Tenant, &doc)
+		res := a.verify(ctx, d.Tenant, &doc)
+		a.collectValidation(ctx, d.Tenant, &doc)
+		discrepancies = a.crossCheck(ctx, d.Tenant, &doc, res)
 	}
 	fact := events.Fact{
 		Schema: events.SchemaLedgerV1, ID: factID("document", d.Tenant, d.ID, sum), Tenant: d.Tenant,
@@ -394,6 +427,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	payload, _ := json.Marshal(fact) // only plain fields: cannot fail
 	facts := []store.Fact{{ID: fact.ID, Subject: a.o.Names.LedgerDocumentsSubject(d.Tenant), Tenant: d.Tenant,
 		ContractID: d.ContractID, Payload: payload, CreatedAt: now}}
+	facts = append(facts, a.discrepancyFacts(d.Tenant, doc, discrepancies, now)...)
 	// The file is stored: record it even if shutdown began meanwhile.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -407,6 +441,11 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 		// link leaves the previous entry (or none).
 		if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID, ext, rel); err != nil {
 			a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the document's index entry failed")
+		}
+		if doc.ValidationPath != "" {
+			if err := a.o.Docs.Link(d.Tenant, d.ContractID, d.ID+validationSuffix, "json", doc.ValidationPath); err != nil {
+				a.log.Warn().Err(err).Str("document_id", d.ID).Msg("archiver: updating the validation material's index entry failed")
+			}
 		}
 		a.metrics.archived.Inc()
 		a.metrics.bytes.Add(float64(size))

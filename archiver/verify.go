@@ -24,17 +24,17 @@ const maxProblem = 1000
 // cannot be read back) leaves the verdict empty with the reason as the
 // problem: the file is archived either way, `qyshook verify` can check it
 // again later.
-func (a *Archiver) verify(ctx context.Context, tenant string, doc *store.Document) {
+func (a *Archiver) verify(ctx context.Context, tenant string, doc *store.Document) *pdfverify.Result {
 	opener, ok := a.o.Docs.(fileOpener)
 	if !ok {
-		return
+		return nil
 	}
 	now := time.Now().UTC()
 	doc.VerifiedAt = &now
 	f, err := opener.Open(doc.Path)
 	if err != nil {
 		doc.VerifyProblem = clip("cannot read the archived file back: " + err.Error())
-		return
+		return nil
 	}
 	defer f.Close()
 	opts := pdfverify.Options{Name: doc.ID + ".pdf"}
@@ -46,7 +46,7 @@ func (a *Archiver) verify(ctx context.Context, tenant string, doc *store.Documen
 	res, err := pdfverify.Verify(ctx, f, doc.Size, opts)
 	if res == nil {
 		doc.VerifyProblem = clip("verification failed: " + err.Error())
-		return
+		return nil
 	}
 	doc.VerifyVerdict, doc.VerifySignatures = string(res.Verdict), len(res.Signatures)
 	var problems []string
@@ -71,6 +71,7 @@ func (a *Archiver) verify(ctx context.Context, tenant string, doc *store.Documen
 		a.log.Warn().Str("contract_id", doc.ContractID).Str("document_id", doc.ID).Str("verdict", string(res.Verdict)).
 			Str("problem", doc.VerifyProblem).Msg("archived document does not verify")
 	}
+	return res
 }
 
 func clip(s string) string {

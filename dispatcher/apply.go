@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
@@ -70,8 +71,24 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 	}
 	// A contract confirmed signed queues its documents (and the optional
 	// signed bundle) for the archive stage in the same transaction.
+	forcedEnd := detail != nil && (c.Status == lifecycle.ForceEnd || c.Status == lifecycle.End)
+	if forcedEnd && slices.Contains(d.cfg.ArchiveItems, ItemEndSignAttachment) {
+		ch.ArchiveDocuments = true
+		ch.Contract.Documents = append(ch.Contract.Documents, itemDocument(c.ID, ItemEndSignAttachment))
+		if d.cfg.ArchiveOperationLog {
+			oplog := c.ID + store.OplogSuffix
+			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
+				ID: oplog, ContractID: c.ID, Title: "operation log"})
+			ch.RefreshDocuments = []string{oplog}
+		}
+	}
 	if detail != nil && signed(c.Status) {
 		ch.ArchiveDocuments = true
+		for _, item := range d.cfg.ArchiveItems {
+			if item == ItemAttachment || item == ItemNotary {
+				ch.Contract.Documents = append(ch.Contract.Documents, itemDocument(c.ID, item))
+			}
+		}
 		if d.cfg.ArchiveBundle {
 			ch.Contract.Documents = append(ch.Contract.Documents, store.Document{
 				ID: c.ID + store.BundleSuffix, ContractID: c.ID, Title: "signed bundle (contract and sign log)"})
@@ -88,6 +105,20 @@ func (d *Dispatcher) change(env *events.Envelope, detail *qys.Contract) store.Co
 		}
 	}
 	return ch
+}
+
+// Items of /v2/contract/download the dispatcher queues (Options.ArchiveItems).
+const (
+	ItemAttachment        = "ATTACHMENT"         // 附件
+	ItemNotary            = "NOTARY"             // 存证报告
+	ItemEndSignAttachment = "ENDSIGN_ATTACHMENT" // 强制结束附件
+)
+
+var itemTitles = map[string]string{ItemAttachment: "attachments (附件)", ItemNotary: "evidence report (存证报告)",
+	ItemEndSignAttachment: "forced-end attachments (强制结束附件)"}
+
+func itemDocument(contractID, item string) store.Document {
+	return store.Document{ID: contractID + store.ItemInfix + item, ContractID: contractID, Title: itemTitles[item]}
 }
 
 func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }

@@ -63,3 +63,44 @@ func mustEncodeEnv(t *testing.T, env events.Envelope) []byte {
 	}
 	return b
 }
+
+// TestRetryFailingAgainLinksPredecessor: a retry of a dead letter that is
+// dead-lettered again replaces it under a new id that names it (RetryOf),
+// counts the retries and keeps when the event first failed (before
+// migration 0014 nothing linked the two).
+func TestRetryFailingAgainLinksPredecessor(t *testing.T) {
+	h := stagetest.New(t, testdb.Open(t, testdb.SQLite))
+	const id = "3121362688600000098"
+	env := h.PublishContract(id, "SIGNED", lifecycle.Signing) // unknown to the API: permanent
+	h.Start()
+	ctx := context.Background()
+	stagetest.Eventually(t, "dead-lettered", func() bool {
+		rows, _ := h.Ledger.DeadLetters(ctx, 0)
+		return len(rows) == 1
+	})
+	rows, err := h.Ledger.DeadLetters(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := rows[0]
+	retry := env
+	retry.ID, retry.Source = events.ReplayEventID(env.ID, "j1"), events.SourceReplay
+	msg := nats.NewMsg(h.NATS.Names.CallbackSubject("default", events.KindContract, "SIGNED"))
+	msg.Data = mustEncodeEnv(t, retry)
+	msg.Header.Set(nats.MsgIdHdr, retry.ID)
+	msg.Header.Set(events.HeaderReplay, "j1")
+	msg.Header.Set(events.HeaderDeadLetterID, strconv.FormatInt(first.ID, 10))
+	if _, err := h.NATS.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	stagetest.Eventually(t, "the retry dead-lettered again, replacing the first", func() bool {
+		left, _ := h.Ledger.DeadLetters(ctx, 0)
+		return len(left) == 1 && left[0].ID != first.ID
+	})
+	left, _ := h.Ledger.DeadLetters(ctx, 0)
+	got := left[0]
+	if got.RetryOf != first.ID || got.Retries != 1 || got.FirstFailedAt == nil || !got.FirstFailedAt.Equal(first.CreatedAt) {
+		t.Errorf("retried-again dead letter: retry_of %d, retries %d, first failed %v; want %d, 1, %v",
+			got.RetryOf, got.Retries, got.FirstFailedAt, first.ID, first.CreatedAt)
+	}
+}

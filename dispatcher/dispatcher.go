@@ -15,6 +15,7 @@ import (
 
 	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/store"
 )
@@ -58,6 +59,12 @@ type Options struct {
 	// change committed for the contract (a void, a forced end), even once
 	// archived (store.ContractChange.RefreshDocuments).
 	ArchiveOperationLog bool
+	// ArchiveItems are /v2/contract/download items also queued, each as
+	// the pseudo-document "<contractID>.item.<ITEM>" (store.ItemInfix):
+	// ATTACHMENT and NOTARY for a signed contract, ENDSIGN_ATTACHMENT for
+	// a forced-end one (FORCE_END, END), whose documents are then queued
+	// too, as they stand. Other items are ignored.
+	ArchiveItems []string
 	// EventTimeout bounds the work for one contract group (default 60 s).
 	EventTimeout time.Duration
 	// ShutdownTimeout bounds how long the batch in hand may run once Run's
@@ -69,6 +76,10 @@ type Options struct {
 	// without the two stages importing each other.
 	Committed func()
 	Logger    zerolog.Logger
+	// Failures, when set, records the transient failures being retried
+	// (by tenant, reason and platform code) and clears a tenant's when one
+	// of its events is applied: the admin overview's "failing now".
+	Failures *failures.Tracker
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }

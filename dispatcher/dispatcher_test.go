@@ -69,15 +69,22 @@ func TestConfirmsThroughAPIAndArchives(t *testing.T) {
 		if err != nil || len(evs) != 2 {
 			t.Fatalf("events: %d, %v", len(evs), err)
 		}
-		stagetest.Eventually(t, "facts published", func() bool { return len(h.Facts()) == 3 })
+		// CompleteInFake completes the contract without signing its
+		// documents (an unsigned PDF, synthetic bytes): the cross-check
+		// says so (document_invalid, one fact each) beside the status and
+		// the two archived documents.
+		stagetest.Eventually(t, "facts published", func() bool { return len(h.Facts()) == 5 })
 		kinds := map[string]int{}
 		for _, f := range h.Facts() {
 			kinds[f.Kind+":"+f.Status]++
+			if f.Kind == events.FactKindDiscrepancy && (f.Discrepancy == nil || f.Discrepancy.Kind != "document_invalid") {
+				t.Fatalf("discrepancy fact %+v", f.Discrepancy)
+			}
 			if f.ContractID != id || !f.Confirmed {
 				t.Fatalf("fact %+v", f)
 			}
 		}
-		if kinds["contract.status:COMPLETE"] != 1 || kinds["documents.archived:"] != 2 {
+		if kinds["contract.status:COMPLETE"] != 1 || kinds["documents.archived:"] != 2 || kinds["discrepancy:"] != 2 {
 			t.Fatalf("facts by kind: %v", kinds)
 		}
 	})

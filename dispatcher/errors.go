@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -97,6 +98,22 @@ func classify(err error) (isPermanent bool, reason string) {
 		return false, reasonAPI
 	}
 	return false, "error"
+}
+
+// platformCode is the platform's error code in err ("" without one): the
+// numeric code, else the HTTP status as "http <n>".
+func platformCode(err error) string {
+	var ae *qys.APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	if ae.Code != 0 {
+		return strconv.Itoa(ae.Code)
+	}
+	if ae.HTTPStatus != 0 {
+		return "http " + strconv.Itoa(ae.HTTPStatus)
+	}
+	return ""
 }
 
 // Backoff computes redelivery delays: exponential from Base, capped at

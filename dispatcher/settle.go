@@ -62,6 +62,9 @@ func (d *Dispatcher) settle(ctx context.Context, dl delivery, err error) {
 // settleApplied acks an applied event, after resolving the dead letter a
 // retry names.
 func (d *Dispatcher) settleApplied(ctx context.Context, dl delivery, delivered uint64, log zerolog.Logger) {
+	if dl.env != nil {
+		d.cfg.Failures.Succeeded(dl.env.Tenant)
+	}
 	if rerr := d.resolveRetried(ctx, dl, 0); rerr != nil {
 		if delivered < uint64(d.cfg.MaxDeliver) {
 			log.Warn().Err(rerr).Msg("retry applied, dead letter not resolved yet; will retry")
@@ -80,6 +83,9 @@ func (d *Dispatcher) settleApplied(ctx context.Context, dl delivery, delivered u
 func (d *Dispatcher) settleFailed(ctx context.Context, dl delivery, delivered uint64, err error, log zerolog.Logger) {
 	isPermanent, reason := classify(err)
 	d.metrics.failed.WithLabelValues(reason).Inc()
+	if !isPermanent && dl.env != nil {
+		d.cfg.Failures.Failed(dl.env.Tenant, reason, platformCode(err), err.Error())
+	}
 	// A full disk is retried for as long as it lasts (dead-lettering would
 	// drop completed contracts for want of space the operator can free);
 	// so is 契约锁 pacing us (rate limited, or the budget's wait ran out).
@@ -221,16 +227,44 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 	if _, err := d.cfg.JS.PublishMsg(pctx, msg, jetstream.WithMsgID(fmt.Sprintf("dlq-%s-%d", d.cfg.Durable, seq))); err != nil {
 		return 0, wrapf(err, "publish dead letter")
 	}
-	id, err := d.cfg.Ledger.AddDeadLetter(pctx, store.DeadLetter{
+	row := store.DeadLetter{
 		EventID: eventID, Tenant: tenant, Consumer: d.cfg.Durable, Subject: subject, StreamSeq: seq,
 		Reason: storableText(reason) + ": " + errText, Deliveries: delivered, Payload: dl.msg.Data(),
 		CreatedAt: time.Now().UTC(),
-	})
+	}
+	d.linkPredecessor(pctx, dl, &row)
+	id, err := d.cfg.Ledger.AddDeadLetter(pctx, row)
 	if err != nil {
 		return 0, wrapf(err, "record dead letter")
 	}
 	d.metrics.deadLetters.Inc()
 	return id, nil
+}
+
+// linkPredecessor links a retry that failed again to the dead letter it
+// retried (named in its headers, events.HeaderDeadLetterID): RetryOf, the
+// retries so far and when the event first failed (the predecessor is
+// about to be replaced, so its figures are carried over).
+func (d *Dispatcher) linkPredecessor(ctx context.Context, dl delivery, row *store.DeadLetter) {
+	h := dl.msg.Headers()
+	if h == nil {
+		return
+	}
+	id, err := strconv.ParseInt(h.Get(events.HeaderDeadLetterID), 10, 64)
+	if err != nil || id <= 0 {
+		return
+	}
+	row.RetryOf, row.Retries = id, 1
+	prev, err := d.cfg.Ledger.DeadLetter(ctx, id)
+	if err != nil {
+		return // gone already: the link stays, without its figures
+	}
+	row.Retries = prev.Retries + 1
+	first := prev.CreatedAt.UTC()
+	if prev.FirstFailedAt != nil {
+		first = prev.FirstFailedAt.UTC()
+	}
+	row.FirstFailedAt = &first
 }
 
 // resolveRetried resolves the dead letter a dead-letter retry names in

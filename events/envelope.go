@@ -154,7 +154,7 @@ type Fact struct {
 	Schema string `json:"schema"`
 	ID     string `json:"id"`
 	Tenant string `json:"tenant"`
-	Kind   string `json:"kind"` // FactContractStatus, FactDocumentsArchived, FactCertificationStatus or FactKindNotice
+	Kind   string `json:"kind"` // FactContractStatus, FactDocumentsArchived, FactCertificationStatus, FactKindNotice or FactKindDiscrepancy
 	// ContractID is "" for a certification fact.
 	ContractID string `json:"contract_id"`
 	// Seq numbers the facts of one contract (tenant, contract_id) in the
@@ -174,9 +174,24 @@ type Fact struct {
 	Certification *FactCertification `json:"certification,omitempty"`
 	// Notice describes the notice of a FactKindNotice fact (Status is then
 	// the notice's type, and Confirmed always false).
-	Notice     *FactNotice     `json:"notice,omitempty"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Detail     json.RawMessage `json:"detail,omitempty"`
+	Notice *FactNotice `json:"notice,omitempty"`
+	// Discrepancy describes the disagreement of a FactKindDiscrepancy fact.
+	Discrepancy *FactDiscrepancy `json:"discrepancy,omitempty"`
+	OccurredAt  time.Time        `json:"occurred_at"`
+	Detail      json.RawMessage  `json:"detail,omitempty"`
+}
+
+// FactDiscrepancy describes a discrepancy fact: its kind and the document
+// compared. The party and the sources' words may name people and are
+// left out: subscribers read them from the ledger (documents.discrepancies)
+// or the admin API.
+type FactDiscrepancy struct {
+	Kind       string `json:"kind"`
+	DocumentID string `json:"document_id"`
+	SHA256     string `json:"sha256"`
+	// EventID is the ledger event of the callback concerned, for the
+	// callback kinds ("" otherwise).
+	EventID string `json:"event_id,omitempty"`
 }
 
 // FactCertification describes a certification in a certification.status

@@ -63,6 +63,10 @@ const (
 const (
 	FactContractStatus    = "contract.status"
 	FactDocumentsArchived = "documents.archived"
+	// FactKindDiscrepancy: the sources disagree about a contract (package
+	// crosscheck); the fact's Discrepancy says which kind, about which
+	// document.
+	FactKindDiscrepancy = "discrepancy"
 	// FactCertificationStatus: a certification reached a new state (or
 	// was confirmed through the certification-result API).
 	FactCertificationStatus = "certification.status"
@@ -202,6 +206,14 @@ func (n Names) LedgerNoticeSubject(tenant, kind, typ string) string {
 // qys.ledger.<tenant>.documents.archived.
 func (n Names) LedgerDocumentsSubject(tenant string) string {
 	return n.subject(subjectLedgerRoot + "." + tenant + ".documents.archived")
+}
+
+// LedgerDiscrepancySubject is the subject of a discrepancy fact:
+// qys.ledger.<tenant>.discrepancy.<kind> (kind: missing_signature,
+// unknown_signer, signed_after_completion, document_invalid,
+// callback_unknown_party, callback_contradicted).
+func (n Names) LedgerDiscrepancySubject(tenant, kind string) string {
+	return n.subject(subjectLedgerRoot + "." + tenant + ".discrepancy." + SubjectToken(kind))
 }
 
 // LedgerTenantWildcard matches every ledger fact subject of one tenant.

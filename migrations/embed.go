@@ -4,7 +4,12 @@
 // apply them at open; the qyshook CLI offers `migrate up|down|version`.
 package migrations
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+	"strconv"
+	"strings"
+)
 
 // SQLite holds the SQLite migrations under the directory "sqlite".
 //
@@ -15,3 +20,21 @@ var SQLite embed.FS
 //
 //go:embed postgres/*.sql
 var Postgres embed.FS
+
+// StepsAbove counts the migrations of dir in fsys numbered above version:
+// the steps down from the latest to version, whatever gaps the numbering
+// has (numbers are handed out to parallel branches).
+func StepsAbove(fsys fs.FS, dir string, version uint) int {
+	entries, _ := fs.ReadDir(fsys, dir)
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".up.sql") {
+			continue
+		}
+		if v, err := strconv.ParseUint(strings.SplitN(name, "_", 2)[0], 10, 32); err == nil && uint(v) > version {
+			n++
+		}
+	}
+	return n
+}

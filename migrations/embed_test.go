@@ -42,3 +42,13 @@ func TestSameVersions(t *testing.T) {
 		}
 	}
 }
+
+func TestStepsAbove(t *testing.T) {
+	all := StepsAbove(SQLite, "sqlite", 0)
+	if n := len(names(t, SQLite, "sqlite")) / 2; all != n {
+		t.Errorf("StepsAbove(0) = %d, want every migration (%d)", all, n)
+	}
+	if got := StepsAbove(SQLite, "sqlite", 3); got != all-3 {
+		t.Errorf("StepsAbove(3) = %d, want %d", got, all-3)
+	}
+}

@@ -126,7 +126,7 @@ func (c *Client) readJSON(path string, resp *http.Response) (*envelope, bool, er
 			env = nil
 		}
 		e := c.apiError(path, resp.StatusCode, env)
-		e.retryAfter = parseRetryAfter(resp.Header, c.now())
+		e.retryAfter, e.Raw = parseRetryAfter(resp.Header, c.now()), body
 		return nil, e.Temporary(), e
 	}
 	if decErr != nil {
@@ -139,7 +139,7 @@ func (c *Client) readJSON(path string, resp *http.Response) (*envelope, bool, er
 		return nil, false, fmt.Errorf("qys: %s: response has no code", path)
 	}
 	e := c.apiError(path, resp.StatusCode, env)
-	e.retryAfter = parseRetryAfter(resp.Header, c.now())
+	e.retryAfter, e.Raw = parseRetryAfter(resp.Header, c.now()), body
 	return nil, e.Temporary(), e
 }
 

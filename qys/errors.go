@@ -64,6 +64,10 @@ type APIError struct {
 	Message      string
 	// Path is the API path called (no query: ids stay out of errors).
 	Path string
+	// Raw is the answer's body exactly as sent (bounded like every JSON
+	// answer), for callers that must keep the platform's own words (a
+	// refusal recorded as evidence). Error() never includes it.
+	Raw []byte
 
 	notFound   []int
 	retryAfter time.Duration

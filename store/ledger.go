@@ -105,6 +105,19 @@ type Document struct {
 	VerifiedAt       *time.Time // when it was verified
 	VerifyProblem    string     // why it is not valid ("" when valid)
 
+	// The material the verification rests on (pdfverify.ValidationData,
+	// JSON), archived beside the file at the same time (migration 0016):
+	// its SHA-256 and path in the document store, and the worst
+	// revocation status in it. Empty when none was collected.
+	ValidationSHA256 string
+	ValidationPath   string
+	ValidationStatus string
+
+	// Discrepancies is the cross-source check of the file (package
+	// crosscheck, migration 0016): a JSON array of {kind, document, party,
+	// detail}; "" when it was not compared, "[]" when it agreed.
+	Discrepancies string
+
 	// Generation counts the times the row was queued again after a later
 	// state of its contract (ContractChange.RefreshDocuments). Claims
 	// return it; an archiver passes it back to ArchiveDocument with
@@ -126,6 +139,10 @@ type DocumentVersion struct {
 	Size       int64
 	Path       string // relative to the data dir; content-addressed, never rewritten
 	FetchedAt  time.Time
+	// ValidationSHA256 and ValidationPath name the verification material
+	// archived with this version (Document.ValidationSHA256; migration 0016).
+	ValidationSHA256 string
+	ValidationPath   string
 }
 
 // Archive states of a document.
@@ -175,6 +192,13 @@ const BundleSuffix = ".bundle"
 // archived again after each later state of the contract (the dispatcher
 // queues it with ContractChange.RefreshDocuments).
 const OplogSuffix = ".oplog"
+
+// ItemInfix joins a contract id and a /v2/contract/download item
+// (ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT) in the document id of that
+// item's download: "<contractID>.item.NOTARY". The archiver fetches it
+// with downloadItems=<item> and keeps the answer (a zip) as sent, or,
+// when the platform refuses it, the refusal (docs/evidence.md).
+const ItemInfix = ".item."
 
 // Certification is a person's or a company's real-name certification.
 type Certification struct {
@@ -314,6 +338,12 @@ type DeadLetter struct {
 	Deliveries int
 	Payload    []byte
 	CreatedAt  time.Time
+	// RetryOf is the dead letter this one replaced: a retry of it failed
+	// again (0: none). Retries counts the retries of the event so far;
+	// FirstFailedAt is when it was first dead-lettered (nil: this time).
+	RetryOf       int64
+	Retries       int
+	FirstFailedAt *time.Time
 }
 
 // ContractChange applies one contract event. The store records Event and,
@@ -370,6 +400,8 @@ type ContractFilter struct {
 	// ID and BizID select one contract id or business id; empty means any.
 	ID    string
 	BizID string
+	// IDPrefix selects the contract ids starting with it; empty means any.
+	IDPrefix string
 	// Subject selects subjects containing this text (case-insensitive for
 	// ASCII letters; '%' and '_' match themselves); empty means any.
 	Subject string

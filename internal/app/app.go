@@ -14,9 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/embeddednats"
 	"github.com/qyshook/qyshook/internal/natsconn"
@@ -43,6 +46,12 @@ type Services struct {
 	APIs   map[string]dispatcher.API
 	// Budgets are the per-tenant API budgets all of APIs share.
 	Budgets *Budgets
+	// Failures is what the dispatcher is retrying now, by cause: read by
+	// the admin overview, /readyz's details and the degraded metric.
+	Failures *failures.Tracker
+	// Activity is a day of per-minute figures for the console's charts,
+	// sampled from this process's metrics while Run runs.
+	Activity *activity.Recorder
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.
@@ -75,7 +84,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger, parts Par
 	if err != nil {
 		return nil, err
 	}
-	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir)}
+	s := &Services{Cfg: cfg, Log: log, Names: names, Docs: docstore.New(cfg.DataDir), Failures: failures.New(0), Activity: activity.New()}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -217,8 +226,8 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*
 	return dispatcher.New(dispatcher.Options{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
-		ArchiveOperationLog: t.ArchiveOperationLog, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
-		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg,
+		ArchiveOperationLog: t.ArchiveOperationLog, ArchiveItems: t.ArchiveItems, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
+		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg, Failures: s.Failures,
 	})
 }
 
@@ -264,9 +273,69 @@ func (s *Services) NewArchiver(reg prometheus.Registerer) (*archiver.Archiver, e
 	}
 	return archiver.New(archiver.Options{
 		Ledger: s.Ledger, Docs: s.Docs, APIs: apis, Names: s.Names, VerifyOnline: online,
+		ItemRefusalCodes: t.ArchiveItemRefusalCodes, SkipValidation: !t.ArchiveValidation,
 		Workers: t.ArchiveWorkers, DownloadTimeout: t.DownloadTimeout,
 		Logger: s.Log.With().Str("component", "archiver").Logger(), Registerer: reg,
 	})
+}
+
+// NewDelivery builds the delivery stage, or nil (logged) when the ledger
+// keeps no endpoints.
+func (s *Services) NewDelivery(reg prometheus.Registerer) (*delivery.Stage, error) {
+	log := s.Log.With().Str("component", "delivery").Logger()
+	st, ok := s.Ledger.(store.EndpointStore)
+	if !ok {
+		log.Warn().Msg("this ledger keeps no endpoints; facts are not delivered over HTTP")
+		return nil, nil
+	}
+	d := s.Cfg.Delivery
+	if err := SyncConfigEndpoints(context.Background(), st, d.Endpoints); err != nil {
+		return nil, err
+	}
+	return delivery.New(delivery.Options{JS: s.Conn.JS, Names: s.Names, Store: st, Schedule: d.Schedule,
+		Timeout: d.Timeout, DisableAfter: d.DisableAfter, AttemptRetention: d.AttemptRetention,
+		Replicas: s.Cfg.Stream.Replicas, Logger: log, Registerer: reg})
+}
+
+// configDisabled is the disabled reason of an endpoint the config file
+// declares disabled.
+const configDisabled = "disabled in the config file"
+
+// SyncConfigEndpoints makes or updates in the ledger the endpoints of the
+// config file (source "config"). An endpoint the stage disabled (410,
+// failing too long) stays disabled until enabled; one declared disabled
+// is disabled.
+func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []config.Endpoint) error {
+	now := time.Now().UTC()
+	for _, c := range eps {
+		ep := store.Endpoint{ID: c.ID, Tenant: c.Tenant, URL: c.URL, Description: c.Description, Types: c.Types,
+			Headers: c.Headers, RateLimit: c.RateLimit, Concurrency: c.Concurrency, Ordered: c.Ordered,
+			AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP, Enabled: !c.Disabled, Source: "config",
+			CreatedAt: now, UpdatedAt: now}
+		if ep.Concurrency == 0 {
+			ep.Concurrency = delivery.DefaultConcurrency
+		}
+		for _, sec := range c.Secrets {
+			ep.Secrets = append(ep.Secrets, store.EndpointSecret{Secret: sec.Reveal(), CreatedAt: now})
+		}
+		old, err := st.Endpoint(ctx, c.ID)
+		switch {
+		case err == nil:
+			ep.CreatedAt = old.CreatedAt
+			if !old.Enabled && !c.Disabled && old.DisabledReason != configDisabled {
+				ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, old.DisabledReason, old.DisabledAt
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
+		if c.Disabled {
+			ep.DisabledReason, ep.DisabledAt = configDisabled, &now
+		}
+		if err := st.SaveEndpoint(ctx, ep); err != nil {
+			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
+	}
+	return nil
 }
 
 // NewReconciler builds the reconciler.

@@ -14,7 +14,7 @@ const module = "github.com/qyshook/qyshook"
 // store, lifecycle, confirm, deadletter, intake, replay, backoff, pidlock,
 // …) and never another stage or internal/; internal/app builds and runs
 // them all.
-var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin"}
+var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery"}
 
 // TestStagesArePeers fails on any import, direct or not (tests aside),
 // from a stage to another stage or to internal/, and from a library to a
@@ -34,8 +34,9 @@ func TestStagesArePeers(t *testing.T) {
 	if !slices.Contains(deps, module+"/store") || !slices.Contains(deps, module+"/qys") {
 		t.Fatalf("the dependency walk found %v for the dispatcher: it should at least find store and qys", deps)
 	}
-	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay",
-		"backoff", "pidlock", "pdfverify", "adminapi", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb"} {
+	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
+		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
+		"webhook", "deliveryq"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {
 				t.Errorf("library %s depends on %s", lib, strings.TrimPrefix(d, module+"/"))

@@ -64,6 +64,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		registerSyncMetrics(reg, svc.Conn.Embedded.Syncer())
 	}
 	registerSyncMode(reg, syncInfoOf(svc.Conn))
+	if roles.Dispatcher {
+		registerFailureMetrics(reg, svc.Failures)
+	}
 	handler, err := svc.handler(roles, reg)
 	if err != nil {
 		return err
@@ -86,6 +89,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 		_ = adm.Shutdown(ctx)
 		return ListenHint(err, config.Prefix+"HTTP_ADDR (or serve -addr)")
 	}
+	actx, stopActivity := context.WithCancel(ctx)
+	activityDone := make(chan struct{})
+	go func() { defer close(activityDone); sampleActivity(actx, reg, svc.Activity) }()
+	defer func() { stopActivity(); <-activityDone }() // before svc.Close: it reads the streams
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).
@@ -109,7 +116,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 // receiver's callback routes when it runs.
 func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
 	mux := http.NewServeMux()
-	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails()})
+	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails(),
+		MoreDetails: degradedDetails(s.Failures)})
 	if roles.Receiver {
 		rc, err := s.NewReceiver(reg)
 		if err != nil {

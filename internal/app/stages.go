@@ -25,7 +25,8 @@ type Stage struct {
 // dispatcher (it kicks the relay after each commit through a hook), the
 // archiver, the reconciler (with reconciling on and the API usable), the
 // callback stream's trimmer, the ledger's retention (when the ledger has
-// one) and the outbox relay (Last).
+// one), the delivery to HTTP endpoints (when the ledger keeps them) and
+// the outbox relay (Last).
 func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage, error) {
 	rel, err := s.NewRelay(reg)
 	if err != nil {
@@ -47,6 +48,10 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	if err != nil {
 		return nil, err
 	}
+	deliver, err := s.NewDelivery(reg)
+	if err != nil {
+		return nil, err
+	}
 	stages := []Stage{{Name: "dispatcher", Run: disp.Run}, {Name: "archiver", Run: arch.Run}}
 	if reconciling {
 		rec, err := s.NewReconciler()
@@ -58,6 +63,9 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	stages = append(stages, Stage{Name: "trimmer", Run: trim.Run})
 	if prune != nil {
 		stages = append(stages, Stage{Name: "retention", Run: prune.Run})
+	}
+	if deliver != nil {
+		stages = append(stages, Stage{Name: "delivery", Run: deliver.Run})
 	}
 	return append(stages, Stage{Name: "relay", Run: rel.Run, Last: true}), nil
 }

@@ -19,6 +19,7 @@ const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst|
 	"  archive     documents/s through the archive stage\n" +
 	"  soak        serve's wiring under sustained contract lifecycles: accepted/s, p50/p99, callback→fact lag, RSS per interval\n" +
 	"  burst       N callbacks as fast as they come, then the drain: accept rate, drain rate first/last 10 %, disk and RSS per million\n" +
+	"  delivery    facts/s from QYS_LEDGER to a local no-op HTTP endpoint through the delivery stage ÷ the raw HTTP client's rate, interleaved rounds\n" +
 	"  conns       a running qyshook's memory with thousands of idle keep-alive connections (QYSHOOK_MAX_CONNS)"
 
 func runBench(ctx context.Context, env *Env, args []string) error {
@@ -54,6 +55,21 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		fmt.Fprintln(env.Stdout, res)
+	case "delivery":
+		n := fs.Int("n", 5000, "facts per round")
+		c := fs.Int("concurrency", 16, "the endpoint's concurrency, and the raw client's requests in flight")
+		rounds := fs.Int("rounds", 3, "interleaved rounds; the medians are reported")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *n <= 0 || *c <= 0 || *c > 256 || *rounds <= 0 {
+			return usageErr("-n and -rounds must be positive, -concurrency 1 to 256")
+		}
+		res, err := bench.RunDelivery(ctx, bench.DeliveryOptions{Facts: *n, Concurrency: *c, Rounds: *rounds})
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(env.Stdout, res)
 	case "conns":
 		u := fs.String("url", "http://127.0.0.1:8080", "the running qyshook's HTTP root (its /healthz and /metrics)")
 		n := fs.Int("n", 5000, "idle keep-alive connections to open, one request each")
@@ -70,7 +86,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintln(env.Stdout, res)
 	default:
-		return usageErr("unknown benchmark %q: receiver, dispatcher, archive, soak, burst or conns", what)
+		return usageErr("unknown benchmark %q: receiver, dispatcher, archive, soak, burst, delivery or conns", what)
 	}
 	return nil
 }

@@ -164,6 +164,15 @@ func printContract(env *Env, v *adminapi.ContractDetail) error {
 			fmt.Fprintf(w, "  %s signatures: %s (%d), verified %s %s\n", d.ID, verdict,
 				d.VerifySignatures, opsTimePtr(d.VerifiedAt), d.VerifyProblem)
 		}
+		if d.ValidationPath != "" {
+			fmt.Fprintf(w, "  %s revocation %s (certificates, OCSP and CRL answers kept in %s)\n", d.ID, d.ValidationStatus, d.ValidationPath)
+		}
+		if d.Compared && len(d.Discrepancies) == 0 {
+			fmt.Fprintf(w, "  %s cross-check: agrees with the API's detail\n", d.ID)
+		}
+		for _, x := range d.Discrepancies {
+			fmt.Fprintf(w, "  %s DISCREPANCY %s %s %s %s\n", d.ID, x.Kind, x.Party, x.Event, x.Detail)
+		}
 	}
 	fmt.Fprintf(w, "\nEvents (%d)\n", len(v.Events))
 	t = newTable(w, "  RECEIVED", "APPLIED", "TYPE", "SOURCE", "EVENT ID")

@@ -62,6 +62,10 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	}
 	fake := qystest.NewServer()
 	defer fake.Close()
+	caPath, err := fake.WriteCACertificate(dir)
+	if err != nil {
+		return err
+	}
 	secret := rand.Text()[:config.SecretLen]
 	getenv := demoEnv(dir, secret, fake, *verbose)
 	if *serve {
@@ -108,7 +112,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	}
 	sum, playErr := playDemo(ctx, cfg, log, fake, addr, *timeout)
 	if *serve && playErr == nil {
-		sum.DataDir = dir
+		sum.DataDir, sum.CACertificate = dir, caPath
 		select {
 		case sum.AdminURL = <-adminAt:
 			sum.AdminURL = "http://" + sum.AdminURL
@@ -140,7 +144,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	if *serve {
 		return nil
 	}
-	sum.DataDir = dir
+	sum.DataDir, sum.CACertificate = dir, caPath
 	if *asJSON {
 		return printJSON(env.Stdout, sum)
 	}
@@ -317,7 +321,10 @@ func (w *demoWaiter) missing(ctx context.Context) []string {
 
 // demoSummary is what the demo prints.
 type demoSummary struct {
-	DataDir        string          `json:"data_dir"`
+	DataDir string `json:"data_dir"`
+	// CACertificate is the PEM file of the fake's signing CA, which the
+	// archived PDFs chain to (for pdfsig and other validators).
+	CACertificate  string          `json:"ca_certificate"`
 	Contracts      []demoContract  `json:"contracts"`
 	Certifications []demoCert      `json:"certifications"`
 	Callbacks      demoCallbackSum `json:"callbacks"`
@@ -355,6 +362,12 @@ type demoDocument struct {
 	Verdict    string `json:"verdict,omitempty"`
 	Signatures int    `json:"signatures"`
 	Problem    string `json:"problem,omitempty"`
+	// Revocation is the worst revocation status in the verification
+	// material archived beside a PDF ("" when none).
+	Revocation string `json:"revocation,omitempty"`
+	// Discrepancies is the cross-source check: a JSON array, "[]" when the
+	// PDF agrees with the contract's API detail, "" when not compared.
+	Discrepancies string `json:"discrepancies,omitempty"`
 }
 
 type demoCert struct {
@@ -400,7 +413,8 @@ func (w *demoWaiter) summarize(ctx context.Context, reordered int) (*demoSummary
 			if d.SHA256 != "" {
 				dc.Documents = append(dc.Documents, demoDocument{ID: d.ID, Title: d.Title, Size: d.Size,
 					SHA256: d.SHA256, Path: filepath.Join(w.dataDir, filepath.FromSlash(d.Path)),
-					Verdict: d.VerifyVerdict, Signatures: d.VerifySignatures, Problem: d.VerifyProblem})
+					Verdict: d.VerifyVerdict, Signatures: d.VerifySignatures, Problem: d.VerifyProblem,
+					Revocation: d.ValidationStatus, Discrepancies: d.Discrepancies})
 			}
 		}
 		sum.Contracts = append(sum.Contracts, dc)
@@ -443,18 +457,34 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	}
 	_ = t.flush()
 	fmt.Fprintf(w, "\nDOCUMENTS (signed PDFs and operation logs, under %s; each PDF's signatures verified when archived, "+
-		"offline and through /v2/verify)\n", s.DataDir)
-	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "SIGNATURES", "TITLE")
+		"offline and through /v2/verify, with the OCSP/CRL answers kept beside them, and compared with the API's detail)\n", s.DataDir)
+	t = newTable(w, "CONTRACT", "DOCUMENT", "SIZE", "SHA256", "PATH", "SIGNATURES", "REVOCATION", "CROSS-CHECK", "TITLE")
 	for _, c := range s.Contracts {
 		for _, d := range c.Documents {
 			verdict := "-"
 			if d.Verdict != "" {
 				verdict = fmt.Sprintf("%s (%d)", d.Verdict, d.Signatures)
 			}
-			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, verdict, d.Title)
+			revocation, cross := "-", "-"
+			if d.Revocation != "" {
+				revocation = d.Revocation
+			}
+			switch d.Discrepancies {
+			case "":
+			case "[]":
+				cross = "agrees"
+			default:
+				cross = "DISCREPANCY " + d.Discrepancies
+			}
+			t.row(c.ID, d.ID, d.Size, d.SHA256, d.Path, verdict, revocation, cross, d.Title)
 		}
 	}
 	_ = t.flush()
+	if !cleaned {
+		fmt.Fprintf(w, "The PDFs' signatures chain to the fake's CA, written to %s: trust it to check them outside qyshook,\n", s.CACertificate)
+		fmt.Fprintf(w, "  e.g. certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n qystest -t CT,C,C -i %s\n", s.CACertificate)
+		fmt.Fprintln(w, "       pdfsig -nssdir sql:nss -no-ocsp FILE.pdf   (-no-ocsp: the fake answers OCSP only while the demo runs)")
+	}
 	fmt.Fprintln(w, "\nCERTIFICATIONS (confirmed through /companyauth/result and /v2/personalauth/result, not taken on the callback's word)")
 	t = newTable(w, "KIND", "REQUEST", "STATE", "ANSWERED", "SUCCESS", "CONFIRMED", "MODE")
 	for _, c := range s.Certifications {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/internal/cli"
+	"github.com/qyshook/qyshook/internal/pdfsigtest"
+	"github.com/qyshook/qyshook/qys/qystest"
 )
 
 // demoStatuses are the final statuses the demo's contracts reach.
@@ -65,12 +67,45 @@ func TestDemo(t *testing.T) {
 	}
 	// Every archived PDF verified valid, with its signatures counted; the
 	// operation logs archived beside them.
-	verdict := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+\S+\s+valid \(([1-9]\d*)\)`)
+	verdict := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+\S+\s+valid \(([1-9]\d*)\)\s+good\s+agrees\s`)
 	if n := len(verdict.FindAllString(text, -1)); n != 3 {
-		t.Errorf("%d PDFs printed as verified valid, want 3:\n%s", n, text)
+		t.Errorf("%d PDFs printed as verified valid, revocation good and agreeing with the API, want 3:\n%s", n, text)
 	}
 	if n := strings.Count(text, ".oplog "); n != 2 {
 		t.Errorf("%d operation logs printed, want one per signed contract (2)", n)
+	}
+	if strings.Contains(text, "DISCREPANCY") {
+		t.Errorf("an ordinary demo shows a discrepancy:\n%s", text)
+	}
+	checkDemoPDFSig(t, dir, text)
+}
+
+// checkDemoPDFSig: the demo printed where it wrote the fake's CA, and
+// pdfsig, trusting that CA, finds every signature of every archived PDF
+// valid and trusted.
+func checkDemoPDFSig(t *testing.T, dir, text string) {
+	t.Helper()
+	m := regexp.MustCompile(`written to (\S+): trust it`).FindStringSubmatch(text)
+	if m == nil || m[1] != filepath.Join(dir, qystest.CAFileName) {
+		t.Fatalf("the demo did not print the CA file in %s:\n%s", dir, text)
+	}
+	nss := pdfsigtest.Trust(t, m[1])
+	pdfs := regexp.MustCompile(`(?m)^\d{19}\s+\d{19}\s+\d+\s+[0-9a-f]{64}\s+(\S+\.pdf)\s`).FindAllStringSubmatch(text, -1)
+	if len(pdfs) != 3 {
+		t.Fatalf("%d archived PDFs printed, want 3", len(pdfs))
+	}
+	for _, p := range pdfs {
+		// The fake's OCSP service stopped with the demo: chain and
+		// signature only (the archive keeps the OCSP answers it fetched).
+		sigs, out := pdfsigtest.Check(t, nss, p[1], "-no-ocsp")
+		if len(sigs) == 0 {
+			t.Errorf("pdfsig found no signature in %s:\n%s", p[1], out)
+		}
+		for i, s := range sigs {
+			if !s.Valid() {
+				t.Errorf("%s signature %d: %v\n%s", p[1], i+1, s, out)
+			}
+		}
 	}
 }
 

@@ -358,6 +358,18 @@ func TestReadCommandsThroughTheAPI(t *testing.T) {
 	if !strings.Contains(r.stdout, "张三丰") || !strings.Contains(r.stdout, "Events (1)") {
 		t.Errorf("contracts show (operator):\n%s", r)
 	}
+	// A document's revocation data and cross-check (docs/evidence.md).
+	now := time.Now().UTC()
+	if _, err := l.ArchiveDocument(ctx, "default", store.Document{ID: id + "-d9", ContractID: id, Title: "正文",
+		SHA256: strings.Repeat("ab", 32), Size: 1, Path: "documents/x.pdf", FetchedAt: &now, VerifyVerdict: "valid",
+		VerifySignatures: 1, VerifiedAt: &now, ValidationSHA256: strings.Repeat("cd", 32), ValidationPath: "documents/v.json",
+		ValidationStatus: "revoked", Discrepancies: `[{"kind":"unknown_signer","party":"Mallory Ltd","detail":"not a signatory"}]`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r = mustOpsRun(t, ExitOK, vars, "contracts", "show", id)
+	if !strings.Contains(r.stdout, "revocation revoked") || !strings.Contains(r.stdout, "DISCREPANCY unknown_signer Mallory Ltd") {
+		t.Errorf("contracts show lacks the revocation data or the discrepancy:\n%s", r)
+	}
 	assertOneLine(t, mustOpsRun(t, ExitNotFound, vars, "contracts", "show", "nope"), "qyshook contracts: no contract nope")
 	var dls []adminapi.DeadLetter
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, vars, "dlq", "list", "--json"), &dls)

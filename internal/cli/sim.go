@@ -27,13 +27,16 @@ const defaultSimAddr = "127.0.0.1:9090"
 // flat over a million calls.
 const simLogLimit = 10_000
 
-const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N] [-auth-shape saas|direct]
+const simUsage = `[-addr 127.0.0.1:9090] [-callback-base http://127.0.0.1:8080/callbacks/default] [-secret S] [-format A|B] [-plain] [-time-scale 1] [-id-seed N] [-auth-shape saas|direct] [-data-dir ./data]
        qyshook sim trigger <scenario> [-sim http://127.0.0.1:9090] [-contract ID] [-json]
 
 The sim serves the 契约锁 open API (contract detail, list, downloads) with
 header-signature checks, and sends signed (and encrypted) callbacks to
 <callback-base>/contract, /auth/personal and /auth/company for the
 lifecycles you trigger. It prints the settings to give qyshook serve.
+It writes the certificate of the CA that signs its PDFs to
+<data-dir>/qystest-ca.pem (a new CA each run) so that pdfsig and other
+validators can be told to trust it.
 Control API (no auth; keep it on loopback): POST /_sim/trigger/{scenario},
 GET /_sim/contracts, GET /_sim/deliveries.
 
@@ -55,6 +58,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	appToken := fs.String("app-token", "", "open-API app token to accept (default $QYSHOOK_QYS_APP_TOKEN, else generated)")
 	appSecret := fs.String("app-secret", "", "open-API app secret (default $QYSHOOK_QYS_APP_SECRET, else generated)")
 	authShape := fs.String("auth-shape", "", "format A certification callbacks: \"\" (the fake's own), saas (numbers, as real SaaS traffic) or direct (plain unsigned form fields)")
+	dataDir := fs.String("data-dir", "", "where to write the fake's signing CA certificate (default $QYSHOOK_DATA_DIR, else ./data)")
 	idSeed := fs.String("id-seed", "", "fix the contract/document ids to this seed (a number); default: different ids each run")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -93,10 +97,18 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer fake.Close()
+	dir := orEnv(env, *dataDir, "DATA_DIR")
+	if dir == "" {
+		dir = config.DefaultDataDir
+	}
+	caPath, err := fake.WriteCACertificate(dir)
+	if err != nil {
+		return err
+	}
 	b := strings.TrimRight(*base, "/")
 	fake.SetCallbackTarget(qystest.CallbackTarget{ContractURL: b + "/contract",
 		PersonalAuthURL: b + "/auth/personal", CompanyAuthURL: b + "/auth/company", Sender: sender, AuthShape: shape})
-	printSimBanner(env.Stdout, fake, b, sender)
+	printSimBanner(env.Stdout, fake, b, sender, caPath)
 	watchDeliveries(ctx, env.Stdout, fake)
 	fmt.Fprintln(env.Stdout, "sim stopped")
 	return nil
@@ -134,13 +146,14 @@ func orEnv(env *Env, v, name string) string {
 	return strings.TrimSpace(env.Getenv(config.Prefix + name))
 }
 
-func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.SenderConfig) {
+func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.SenderConfig, caPath string) {
 	mode := "encrypted"
 	if !s.Encrypt && s.Format == qys.FormatA {
 		mode = "plain"
 	}
 	fmt.Fprintf(w, "qyshook sim: fake 契约锁 on %s (control API under %s)\n", fake.URL, qystest.ControlPrefix)
 	fmt.Fprintf(w, "callbacks (format %s, %s) go to %s/{contract,auth/personal,auth/company}\n\n", s.Format, mode, base)
+	printCA(w, caPath)
 	fmt.Fprintln(w, "Give qyshook serve:")
 	fmt.Fprintf(w, "  export %sQYS_BASE_URL=%s\n", config.Prefix, fake.URL)
 	fmt.Fprintf(w, "  export %sQYS_APP_TOKEN=%s\n", config.Prefix, fake.AppToken)
@@ -154,6 +167,15 @@ func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.Sender
 	}
 	fmt.Fprintf(w, "\nThen: qyshook sim trigger complete -sim %s   (scenarios: %s)\n\n",
 		fake.URL, strings.Join(qystest.Scenarios, ", "))
+}
+
+// printCA says where the fake's signing CA was written and how pdfsig
+// trusts it.
+func printCA(w io.Writer, path string) {
+	fmt.Fprintf(w, "The signed PDFs chain to the fake's CA, written to %s. To check a PDF with pdfsig:\n", path)
+	fmt.Fprintf(w, "  mkdir nss && certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n qystest -t CT,C,C -i %s\n", path)
+	fmt.Fprintln(w, "  pdfsig -nssdir sql:nss FILE.pdf")
+	fmt.Fprintln(w)
 }
 
 // watchDeliveries prints each delivery attempt, without its payload, until

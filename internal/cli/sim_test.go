@@ -3,7 +3,9 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -103,11 +106,13 @@ func TestSimTriggerComplete(t *testing.T) {
 	defer cancel()
 	out, errOut := &simBuffer{}, &simBuffer{}
 	done := make(chan int, 1)
+	dataDir := t.TempDir()
 	go func() {
-		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-callback-base", recv.URL + "/callbacks/default",
+		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-data-dir", dataDir, "-callback-base", recv.URL + "/callbacks/default",
 			"-secret", simSecret, "-time-scale", "0.001"}, simEnv(out, errOut))
 	}()
 	simURL := waitSimURL(t, out)
+	checkSimCA(t, dataDir, out.String())
 
 	var stdout, stderr bytes.Buffer
 	if code := cli.Main(ctx, []string{"sim", "trigger", "complete", "-sim", simURL, "-json"}, simEnv(&stdout, &stderr)); code != 0 {
@@ -167,6 +172,28 @@ func TestSimTriggerComplete(t *testing.T) {
 	}
 }
 
+// checkSimCA: the sim wrote its signing CA into the data dir as a PEM CA
+// certificate and printed where.
+func checkSimCA(t *testing.T, dir, banner string) {
+	t.Helper()
+	path := filepath.Join(dir, qystest.CAFileName)
+	if !strings.Contains(banner, "written to "+path) {
+		t.Errorf("the banner does not name %s:\n%s", path, banner)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, rest := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" || len(bytes.TrimSpace(rest)) > 0 {
+		t.Fatalf("%s is not one PEM certificate", path)
+	}
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || !ca.IsCA {
+		t.Fatalf("%s: not a CA certificate (%v)", path, err)
+	}
+}
+
 func TestSimTriggerUnknownScenario(t *testing.T) {
 	var o, e bytes.Buffer
 	if code := cli.Main(context.Background(), []string{"sim", "trigger", "explode"}, simEnv(&o, &e)); code != cli.ExitUsage {
@@ -197,6 +224,7 @@ func TestSimProcess(t *testing.T) {
 	bin := cli.QyshookBinary(t)
 	out := &simBuffer{}
 	cmd := exec.Command(bin, "sim", "-addr", "127.0.0.1:0", "-callback-base", "http://127.0.0.1:1/none")
+	cmd.Dir = t.TempDir() // the CA goes to ./data
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -233,7 +261,7 @@ func simCreate(t *testing.T, flags ...string) string {
 	out, errOut := &simBuffer{}, &simBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, append([]string{"sim", "-addr", "127.0.0.1:0", "-callback-base", "http://127.0.0.1:1/none",
+		done <- cli.Main(ctx, append([]string{"sim", "-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-callback-base", "http://127.0.0.1:1/none",
 			"-secret", simSecret}, flags...), simEnv(out, errOut))
 	}()
 	simURL := waitSimURL(t, out)
@@ -286,7 +314,7 @@ func TestSimAuthShape(t *testing.T) {
 	out, errOut := &simBuffer{}, &simBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-callback-base", sink.URL + "/callbacks/default",
+		done <- cli.Main(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-callback-base", sink.URL + "/callbacks/default",
 			"-secret", simSecret, "-auth-shape", "direct"}, simEnv(out, errOut))
 	}()
 	simURL := waitSimURL(t, out)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/receiver"
 	"github.com/qyshook/qyshook/reconcile"
@@ -62,6 +63,9 @@ var Bounds = []Bound{
 	{Name: "API_RATE", Count: true, Default: 0, Min: 1, Max: MaxAPIRate, Off: "0", OffValue: 0, OffMeaning: "no rate limit"},
 	{Name: "API_INFLIGHT", Count: true, Default: 0, Min: 1, Max: MaxAPIInFlight, Off: "0", OffValue: 0, OffMeaning: "no bound"},
 	{Name: "LEDGER_RETENTION", Default: int64(retention.DefaultEvents), Min: int64(168 * time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every event"},
+	{Name: "DELIVERY_TIMEOUT", Default: int64(delivery.DefaultTimeout), Min: int64(time.Second), Max: int64(5 * time.Minute)},
+	{Name: "DELIVERY_DISABLE_AFTER", Default: int64(delivery.DefaultDisableAfter), Min: int64(time.Minute), Max: int64(8760 * time.Hour)},
+	{Name: "DELIVERY_ATTEMPT_RETENTION", Default: int64(delivery.DefaultAttemptRetention), Min: int64(time.Hour), Max: int64(87600 * time.Hour)},
 	{Name: "OUTBOX_RETENTION", Default: int64(retention.DefaultFacts), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 

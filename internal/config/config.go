@@ -134,6 +134,8 @@ type Config struct {
 	Stream events.StreamSettings
 	// Dispatch tunes the dispatcher and the reconciler.
 	Dispatch Dispatch
+	// Delivery tunes the delivery of facts to HTTP endpoints.
+	Delivery Delivery
 	// Admin configures the admin API (QYSHOOK_ADMIN_*, see admin.go).
 	Admin Admin
 	// File is the tenants file, when set (QYSHOOK_CONFIG).

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Dispatch tunes the dispatcher and the reconciler.
 type Dispatch struct {
@@ -21,6 +25,22 @@ type Dispatch struct {
 	// log (GET /v2/contract/stream) as "<id>.oplog", a JSON file
 	// (QYSHOOK_ARCHIVE_OPLOG, default true).
 	ArchiveOperationLog bool
+	// ArchiveItems are the /v2/contract/download items archived besides
+	// the signed PDFs, each as it is downloaded (QYSHOOK_ARCHIVE_ITEMS,
+	// comma-separated, default ATTACHMENT,NOTARY,ENDSIGN_ATTACHMENT;
+	// "none" for none): attachments and the 存证报告 of signed contracts,
+	// forced-end attachments of forced-end ones.
+	ArchiveItems []string
+	// ArchiveItemRefusalCodes are the API codes read as the platform
+	// refusing an item (no such file, a service not enabled): recorded
+	// failed at once with its answer (QYSHOOK_ARCHIVE_ITEM_REFUSAL_CODES,
+	// comma-separated; empty: every answer with a code that is not a rate
+	// limit or a server fault).
+	ArchiveItemRefusalCodes []int
+	// ArchiveValidation archives, beside every signed PDF, the material its
+	// verification rests on: certificate chains and the OCSP and CRL
+	// answers fetched then (QYSHOOK_ARCHIVE_VALIDATION, default true).
+	ArchiveValidation bool
 	// ArchiveWorkers is how many documents the archive stage downloads at
 	// once, per dispatcher process (QYSHOOK_ARCHIVE_WORKERS, default 4,
 	// 1 to 64).
@@ -66,20 +86,23 @@ const (
 
 func (e envReader) dispatch() Dispatch {
 	d := Dispatch{
-		MaxDeliver:          int(e.integer("MAX_DELIVER", 8)),
-		Workers:             int(e.integer("DISPATCH_WORKERS", 16)),
-		AckWait:             e.duration("ACK_WAIT"),
-		ArchiveBundle:       e.boolean("ARCHIVE_BUNDLE"),
-		ArchiveOperationLog: e.str("ARCHIVE_OPLOG", "") == "" || e.boolean("ARCHIVE_OPLOG"),
-		ArchiveWorkers:      int(e.integer("ARCHIVE_WORKERS", 4)),
-		DownloadTimeout:     e.duration("DOWNLOAD_TIMEOUT"),
-		ReconcileInterval:   e.duration("RECONCILE_INTERVAL"),
-		StuckAfter:          e.duration("RECONCILE_STUCK_AFTER"),
-		ReconcileWindow:     e.duration("RECONCILE_WINDOW"),
-		ShutdownTimeout:     e.duration("SHUTDOWN_TIMEOUT"),
-		CallbackRetention:   e.duration("CALLBACK_RETENTION"),
-		LedgerRetention:     e.duration("LEDGER_RETENTION"),
-		OutboxRetention:     e.duration("OUTBOX_RETENTION"),
+		MaxDeliver:              int(e.integer("MAX_DELIVER", 8)),
+		Workers:                 int(e.integer("DISPATCH_WORKERS", 16)),
+		AckWait:                 e.duration("ACK_WAIT"),
+		ArchiveBundle:           e.boolean("ARCHIVE_BUNDLE"),
+		ArchiveOperationLog:     e.str("ARCHIVE_OPLOG", "") == "" || e.boolean("ARCHIVE_OPLOG"),
+		ArchiveItems:            e.archiveItems(),
+		ArchiveItemRefusalCodes: e.codes("ARCHIVE_ITEM_REFUSAL_CODES"),
+		ArchiveValidation:       e.str("ARCHIVE_VALIDATION", "") == "" || e.boolean("ARCHIVE_VALIDATION"),
+		ArchiveWorkers:          int(e.integer("ARCHIVE_WORKERS", 4)),
+		DownloadTimeout:         e.duration("DOWNLOAD_TIMEOUT"),
+		ReconcileInterval:       e.duration("RECONCILE_INTERVAL"),
+		StuckAfter:              e.duration("RECONCILE_STUCK_AFTER"),
+		ReconcileWindow:         e.duration("RECONCILE_WINDOW"),
+		ShutdownTimeout:         e.duration("SHUTDOWN_TIMEOUT"),
+		CallbackRetention:       e.duration("CALLBACK_RETENTION"),
+		LedgerRetention:         e.duration("LEDGER_RETENTION"),
+		OutboxRetention:         e.duration("OUTBOX_RETENTION"),
 	}
 	if d.MaxDeliver < 1 {
 		e.problem("MAX_DELIVER", "must be at least 1")
@@ -88,4 +111,41 @@ func (e envReader) dispatch() Dispatch {
 		e.problem("DISPATCH_WORKERS", "must be at least 1")
 	}
 	return d
+}
+
+// archiveItems reads QYSHOOK_ARCHIVE_ITEMS.
+func (e envReader) archiveItems() []string {
+	v := e.str("ARCHIVE_ITEMS", "ATTACHMENT,NOTARY,ENDSIGN_ATTACHMENT")
+	if strings.EqualFold(strings.TrimSpace(v), "none") {
+		return nil
+	}
+	var out []string
+	for it := range strings.SplitSeq(v, ",") {
+		it = strings.ToUpper(strings.TrimSpace(it))
+		switch it {
+		case "":
+		case "ATTACHMENT", "NOTARY", "ENDSIGN_ATTACHMENT":
+			out = append(out, it)
+		default:
+			e.problem("ARCHIVE_ITEMS", "unknown item %q (want ATTACHMENT, NOTARY, ENDSIGN_ATTACHMENT or none)", it)
+		}
+	}
+	return out
+}
+
+// codes reads a comma-separated list of API codes (empty: nil).
+func (e envReader) codes(name string) []int {
+	var out []int
+	for c := range strings.SplitSeq(e.str(name, ""), ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			e.problem(name, "%q is not a number", c)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }

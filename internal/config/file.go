@@ -58,21 +58,22 @@ var fileFields = map[string]string{
 // readFile reads the tenants of a TOML file. Unknown keys are errors, so a
 // misspelt setting does not silently take its default. Decode errors are
 // reported without the offending value (it may be a secret).
-func readFile(path, defaultBaseURL string, budget APIBudget) ([]Tenant, error) {
+func readFile(path, defaultBaseURL string, budget APIBudget, getenv func(string) string, privateTenants []string) ([]Tenant, []Endpoint, error) {
 	var f struct {
-		Tenant []fileTenant `toml:"tenant"`
+		Tenant   []fileTenant   `toml:"tenant"`
+		Endpoint []fileEndpoint `toml:"endpoint"`
 	}
 	md, err := toml.DecodeFile(path, &f)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("%sCONFIG %s: line %d: invalid TOML", Prefix, path, perr.Position.Line)
+			return nil, nil, fmt.Errorf("%sCONFIG %s: line %d: invalid TOML", Prefix, path, perr.Position.Line)
 		}
 		var pathErr *fs.PathError
 		if errors.As(err, &pathErr) {
-			return nil, fmt.Errorf("%sCONFIG %s: cannot read: %v", Prefix, path, pathErr.Err)
+			return nil, nil, fmt.Errorf("%sCONFIG %s: cannot read: %v", Prefix, path, pathErr.Err)
 		}
-		return nil, fmt.Errorf("%sCONFIG %s: invalid tenants file (check value types)", Prefix, path)
+		return nil, nil, fmt.Errorf("%sCONFIG %s: invalid tenants file (check value types)", Prefix, path)
 	}
 	var problems []error
 	if und := md.Undecoded(); len(und) > 0 {
@@ -89,7 +90,16 @@ func readFile(path, defaultBaseURL string, budget APIBudget) ([]Tenant, error) {
 	for _, ft := range f.Tenant {
 		tenants = append(tenants, ft.tenant(path, defaultBaseURL, budget))
 	}
-	return tenants, errors.Join(problems...)
+	endpoints := make([]Endpoint, 0, len(f.Endpoint))
+	for i, fe := range f.Endpoint {
+		ep, err := fe.endpoint(getenv, privateTenants)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%sCONFIG %s: [[endpoint]] %d (%q): %w", Prefix, path, i+1, fe.ID, err))
+			continue
+		}
+		endpoints = append(endpoints, ep)
+	}
+	return tenants, endpoints, errors.Join(problems...)
 }
 
 func (ft fileTenant) tenant(path, defaultBaseURL string, budget APIBudget) Tenant {

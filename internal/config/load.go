@@ -80,6 +80,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 		c.Stream.Replicas = -1 // explicit 0: refused by Validate
 	}
 	c.Dispatch = e.dispatch()
+	c.Delivery = e.delivery()
 	c.Admin = e.admin()
 	c.APICheck = strings.ToLower(e.str("API_CHECK", APICheckStop))
 	switch c.APICheck {
@@ -133,11 +134,12 @@ func (e envReader) tenants() {
 		}
 	}
 	if c.File != "" {
-		tenants, err := readFile(c.File, baseURL, c.APIBudget)
+		tenants, endpoints, err := readFile(c.File, baseURL, c.APIBudget, e.getenv, c.Delivery.AllowPrivateTenants)
 		if err != nil {
 			c.problems = append(c.problems, err)
 		}
 		c.Tenants = append(c.Tenants, tenants...)
+		c.Delivery.Endpoints = endpoints
 	}
 	for i := range c.Tenants {
 		c.Tenants[i].Window = c.Window

@@ -163,6 +163,7 @@ func (r *crashRun) start(t *testing.T, bin string) {
 		"QYSHOOK_QYS_APP_SECRET="+r.fake.AppSecret,
 		"QYSHOOK_RECONCILE_INTERVAL=0",
 		"QYSHOOK_ARCHIVE_OPLOG=false", // counts the fake's PDFs only
+		"QYSHOOK_ARCHIVE_ITEMS=none",  // and no attachments or 存证报告
 		"QYSHOOK_ACK_WAIT=2s",         // redeliver what the killed process held quickly
 		"QYSHOOK_DUPLICATE_WINDOW=10m",
 		"QYSHOOK_STREAM_MAX_AGE=1h",

@@ -150,9 +150,12 @@ func testPipeline(t *testing.T, kind testdb.Kind) {
 	for _, id := range []string{completed, voided, shuffled} {
 		c, _ := l.Contract(ctx, "default", id)
 		for _, d := range c.Documents {
-			if strings.HasSuffix(d.ID, ".oplog") { // the operation log: its file holds the ledger's hash
+			// The operation log and the download items (attachments,
+			// 存证报告, or the platform's refusal): the file holds the
+			// ledger's hash.
+			if strings.HasSuffix(d.ID, ".oplog") || strings.Contains(d.ID, store.ItemInfix) {
 				if d.SHA256 == "" || snap.Files[d.Path] != d.SHA256 {
-					t.Fatalf("operation log %s: ledger %s, file %s", d.ID, d.SHA256, snap.Files[d.Path])
+					t.Fatalf("operation log or item %s: ledger %s, file %s", d.ID, d.SHA256, snap.Files[d.Path])
 				}
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/store"
 )
 
 // TestReconcileDroppedCallbacks: 契约锁 never delivers the callbacks of
@@ -53,8 +54,10 @@ func TestReconcileDroppedCallbacks(t *testing.T) {
 				return fmt.Sprintf("contract %s: %s, API says %s", id, c.Status, want.Status)
 			}
 			for _, d := range c.Documents {
-				// The operation log (<id>.oplog) is not one of the fake's documents.
-				ok := d.SHA256 != "" && (strings.HasSuffix(d.ID, ".oplog") || d.SHA256 == s.fake.DocumentSHA256(d.ID))
+				// The operation log (<id>.oplog) and the download items
+				// (<id>.item.<ITEM>) are not among the fake's documents.
+				ok := d.SHA256 != "" && (strings.HasSuffix(d.ID, ".oplog") || strings.Contains(d.ID, store.ItemInfix) ||
+					d.SHA256 == s.fake.DocumentSHA256(d.ID))
 				if c.Status == lifecycle.Complete && !ok {
 					return fmt.Sprintf("document %s not archived", d.ID)
 				}

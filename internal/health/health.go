@@ -52,6 +52,11 @@ type Options struct {
 	// Details are shown in every /readyz answer under "details" (constant
 	// codes such as the NATS sync mode in force; never secrets).
 	Details map[string]string
+	// MoreDetails, when set, adds details computed per answer (a
+	// "degraded" note that never changes the status: readiness says
+	// whether to route callbacks here, and the receiver takes them while
+	// the platform's API fails).
+	MoreDetails func() map[string]string
 }
 
 // Mount registers GET /healthz, GET /readyz and, with a Gatherer, GET
@@ -67,11 +72,12 @@ func Mount(mux *http.ServeMux, o Options) {
 		writeJSON(w, http.StatusOK, answer{Status: "ok"})
 	})
 	mux.HandleFunc("GET "+RouteReadyz, func(w http.ResponseWriter, r *http.Request) {
+		details := o.details()
 		if reason := o.notReady(r.Context()); reason != "" {
-			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: o.Details})
+			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: details})
 			return
 		}
-		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: o.Details})
+		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: details})
 	})
 	if o.Gatherer != nil {
 		mux.Handle("GET "+RouteMetrics, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -83,6 +89,25 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	Mount(mux, o)
 	return mux
+}
+
+// details merges Details and MoreDetails.
+func (o Options) details() map[string]string {
+	if o.MoreDetails == nil {
+		return o.Details
+	}
+	more := o.MoreDetails()
+	if len(more) == 0 {
+		return o.Details
+	}
+	out := make(map[string]string, len(o.Details)+len(more))
+	for k, v := range o.Details {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
 }
 
 // notReady returns the reason of the first failing check, or "".

@@ -180,3 +180,18 @@ func TestReadyzDetails(t *testing.T) {
 		t.Fatalf("readyz %d %s", r.status, r.body)
 	}
 }
+
+// TestMoreDetails: details computed per answer join the constant ones and
+// never change the status (the degraded note while the platform fails).
+func TestMoreDetails(t *testing.T) {
+	more := map[string]string{}
+	h := health.Handler(health.Options{Details: map[string]string{"nats_sync": "grouped"}, MoreDetails: func() map[string]string { return more }})
+	if r := mustGet(t, h, health.RouteReadyz); r.status != http.StatusOK || r.body != `{"status":"ready","details":{"nats_sync":"grouped"}}` {
+		t.Errorf("without more: %d %s", r.status, r.body)
+	}
+	more["degraded"] = "platform API failing for 12 s"
+	if r := mustGet(t, h, health.RouteReadyz); r.status != http.StatusOK ||
+		r.body != `{"status":"ready","details":{"degraded":"platform API failing for 12 s","nats_sync":"grouped"}}` {
+		t.Errorf("degraded: %d %s", r.status, r.body)
+	}
+}

@@ -52,6 +52,10 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.serveLink(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, caPrefix) {
+		s.serveCA(w, r)
+		return
+	}
 	path := r.URL.Path
 	if !s.cfg.private {
 		var ok bool

@@ -15,8 +15,8 @@ import (
 )
 
 // Download items of /v2/contract/download and /v2/contract/downloadurl.
-// The fake serves CONTRACT and SIGNLOG; the other documented items are
-// accepted and contribute no file.
+// The fake serves CONTRACT and SIGNLOG, and ATTACHMENT, NOTARY and
+// ENDSIGN_ATTACHMENT (items.go); CERT is accepted and contributes no file.
 const (
 	ItemContract = "CONTRACT"
 	ItemSignLog  = "SIGNLOG"
@@ -106,6 +106,9 @@ func (s *Server) bundleLocked(c *contract, items []string) []file {
 			files = append(files, file{name: SignLogName, contentType: "text/plain; charset=utf-8",
 				item: ItemSignLog, title: "签署日志", size: int64(len(text)),
 				open: func() io.Reader { return bytes.NewReader(text) }})
+		default:
+			more, _ := s.itemFilesLocked(c, it)
+			files = append(files, more...)
 		}
 	}
 	return files
@@ -126,6 +129,12 @@ func (s *Server) serveContractZip(w *recorder, r *http.Request) {
 		return
 	}
 	files := s.bundleLocked(c, items)
+	if len(files) == 0 {
+		refusal := s.noItemAnswerLocked(items)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, refusal)
+		return
+	}
 	name := zipName(c)
 	s.auditLocked(c, qys.OperationDownloadContract, apiOperator, "下载了合同：《"+c.spec.Subject+"》")
 	s.mu.Unlock()

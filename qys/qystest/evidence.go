@@ -113,6 +113,7 @@ func (s *Server) signDocumentsLocked(c *contract) {
 			sigs = append(sigs, signature{name: sg.spec.TenantName, at: sg.done})
 		}
 	}
+	sigs = s.withDiscrepanciesLocked(c, sigs) // discrepancy.go
 	if len(sigs) == 0 {
 		return
 	}

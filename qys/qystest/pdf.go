@@ -100,6 +100,9 @@ func (s *Server) signerLocked(name string) (*signerCert, error) {
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
+		// The fake's own revocation services (revocation.go).
+		OCSPServer:            []string{s.URL + CAOCSPPath},
+		CRLDistributionPoints: []string{s.URL + CACRLPath},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), s.ev.caKey)
 	if err != nil {

@@ -181,6 +181,10 @@ type Server struct {
 	limits      rateLimits // ratelimit.go: LimitRate
 	cb          callbackState
 	ev          evidenceState // evidence.go, pdf.go
+	rev         revocation    // revocation.go
+	items       itemState     // items.go
+	// discrepancies to produce, by contract id (discrepancy.go)
+	discrepancies map[string][]Discrepancy
 }
 
 // NewServer starts a fake 契约锁 on a loopback port.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"testing"
 	"time"
 
@@ -17,11 +18,11 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err := postgres.MigrateUp(u); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := postgres.Version(u)
+	_, _, err := postgres.Version(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.MigrateDown(u, int(v)-3); err != nil { // back to the schema before 0004
+	if err := postgres.MigrateDown(u, migrations.StepsAbove(migrations.Postgres, "postgres", 3)); err != nil { // back to the schema before 0004
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(postgres.Dialect.Driver, u)

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"testing"
 
 	"github.com/qyshook/qyshook/store"
@@ -17,12 +18,12 @@ func TestDocumentRefreshMigration(t *testing.T) {
 	if err := postgres.MigrateUp(path); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := postgres.Version(path)
+	_, _, err := postgres.Version(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Back to the schema before 0009, whatever came after it.
-	if err := postgres.MigrateDown(path, int(v)-8); err != nil {
+	if err := postgres.MigrateDown(path, migrations.StepsAbove(migrations.Postgres, "postgres", 8)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(postgres.Dialect.Driver, path)
@@ -62,7 +63,7 @@ func TestDocumentRefreshMigration(t *testing.T) {
 			t.Fatalf("documents %+v, %v", docs, err)
 		}
 		db.Close()
-		if err := postgres.MigrateDown(path, int(v)-8); err != nil {
+		if err := postgres.MigrateDown(path, migrations.StepsAbove(migrations.Postgres, "postgres", 8)); err != nil {
 			t.Fatal(err)
 		}
 	}

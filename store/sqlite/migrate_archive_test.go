@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,11 +19,11 @@ func TestArchiveQueueMigration(t *testing.T) {
 	if err := sqlite.MigrateUp(path); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := sqlite.Version(path)
+	_, _, err := sqlite.Version(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlite.MigrateDown(path, int(v)-3); err != nil { // back to the schema before 0004
+	if err := sqlite.MigrateDown(path, migrations.StepsAbove(migrations.SQLite, "sqlite", 3)); err != nil { // back to the schema before 0004
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(sqlite.Dialect.Driver, path)

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"path/filepath"
 	"testing"
 
@@ -18,12 +19,12 @@ func TestDocumentRefreshMigration(t *testing.T) {
 	if err := sqlite.MigrateUp(path); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := sqlite.Version(path)
+	_, _, err := sqlite.Version(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Back to the schema before 0009, whatever came after it.
-	if err := sqlite.MigrateDown(path, int(v)-8); err != nil {
+	if err := sqlite.MigrateDown(path, migrations.StepsAbove(migrations.SQLite, "sqlite", 8)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(sqlite.Dialect.Driver, path)
@@ -63,7 +64,7 @@ func TestDocumentRefreshMigration(t *testing.T) {
 			t.Fatalf("documents %+v, %v", docs, err)
 		}
 		db.Close()
-		if err := sqlite.MigrateDown(path, int(v)-8); err != nil {
+		if err := sqlite.MigrateDown(path, migrations.StepsAbove(migrations.SQLite, "sqlite", 8)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"github.com/qyshook/qyshook/migrations"
 	"path/filepath"
 	"testing"
 
@@ -20,11 +21,11 @@ func TestCertificationRereadMigration(t *testing.T) {
 	if err := sqlite.MigrateUp(path); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err := sqlite.Version(path)
+	_, _, err := sqlite.Version(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlite.MigrateDown(path, int(v)-7); err != nil { // back to the schema before 0008
+	if err := sqlite.MigrateDown(path, migrations.StepsAbove(migrations.SQLite, "sqlite", 7)); err != nil { // back to the schema before 0008
 		t.Fatal(err)
 	}
 	raw, err := sql.Open(sqlite.Dialect.Driver, path)

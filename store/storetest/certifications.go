@@ -177,7 +177,9 @@ func testDocumentVerification(t *testing.T, l store.Ledger) {
 	MustApply(t, l, change("v1", "cv", step{status: "COMPLETE", confirmed: true}))
 	at := time.Date(2026, 12, 1, 8, 0, 0, 123456000, time.UTC)
 	doc := store.Document{ID: "dv", ContractID: "cv", Title: "正文", SHA256: "cd34", Size: 10, Path: "documents/sha256/cd/cd34.pdf",
-		VerifyVerdict: "invalid", VerifySignatures: 2, VerifiedAt: &at, VerifyProblem: "signature 2 does not cover the file"}
+		VerifyVerdict: "invalid", VerifySignatures: 2, VerifiedAt: &at, VerifyProblem: "signature 2 does not cover the file",
+		ValidationSHA256: "ef56", ValidationPath: "documents/sha256/ef/ef56.json", ValidationStatus: "unreachable",
+		Discrepancies: `[{"kind":"unknown_signer","document":"dv","party":"X","detail":"d"}]`}
 	if changed, err := l.ArchiveDocument(ctx, tenant, doc, nil); err != nil || !changed {
 		t.Fatalf("archive = %v, %v", changed, err)
 	}
@@ -189,8 +191,15 @@ func testDocumentVerification(t *testing.T, l store.Ledger) {
 		}
 	}
 	if d == nil || d.VerifyVerdict != "invalid" || d.VerifySignatures != 2 || d.VerifiedAt == nil ||
-		!d.VerifiedAt.Equal(at) || d.VerifyProblem != doc.VerifyProblem {
+		!d.VerifiedAt.Equal(at) || d.VerifyProblem != doc.VerifyProblem ||
+		d.ValidationSHA256 != "ef56" || d.ValidationPath != doc.ValidationPath || d.ValidationStatus != "unreachable" ||
+		d.Discrepancies != doc.Discrepancies {
 		t.Fatalf("document = %+v", d)
+	}
+	// The version keeps its own material (migration 0016).
+	if vs, err := l.DocumentVersions(ctx, tenant, "dv"); err != nil || len(vs) != 1 ||
+		vs[0].ValidationSHA256 != "ef56" || vs[0].ValidationPath != doc.ValidationPath {
+		t.Fatalf("DocumentVersions = %+v, %v", vs, err)
 	}
 	list, err := l.Documents(ctx, store.DocumentFilter{Tenant: tenant})
 	if err != nil || len(list) == 0 || list[0].VerifyVerdict != "invalid" {

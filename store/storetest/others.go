@@ -113,6 +113,24 @@ func testDeadLetters(t *testing.T, l store.Ledger) {
 		got.Consumer != "ledger" || got.Subject != d.Subject || !got.CreatedAt.Equal(created) || got.CreatedAt.Location() != time.UTC {
 		t.Errorf("dead letter = %+v", got)
 	}
+	if got.RetryOf != 0 || got.Retries != 0 || got.FirstFailedAt != nil {
+		t.Errorf("a first dead letter names a predecessor: %+v", got)
+	}
+	// A retry of id2 that failed again: linked to it (migration 0014).
+	first := created.Add(-time.Hour)
+	d.EventID, d.StreamSeq, d.RetryOf, d.Retries, d.FirstFailedAt = "e2", 43, id2, 1, &first
+	id3, err := l.AddDeadLetter(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.DeadLetter(ctx, id3); err != nil || got.RetryOf != id2 || got.Retries != 1 || got.FirstFailedAt == nil ||
+		!got.FirstFailedAt.Equal(first) {
+		t.Errorf("retried-again dead letter = %+v, %v; want retry_of %d, retries 1, first failed %v", got, err, id2, first)
+	}
+	if err := l.DeleteDeadLetter(ctx, id3); err != nil {
+		t.Fatal(err)
+	}
+	d.RetryOf, d.Retries, d.FirstFailedAt = 0, 0, nil
 	if one, err := l.DeadLetters(ctx, 1); err != nil || len(one) != 1 {
 		t.Errorf("DeadLetters(1) = %d, %v", len(one), err)
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"Audit", testAudit},
 		{"ReconcileRuns", testReconcileRuns},
 		{"Counts", testCounts},
+		{"Endpoints", testEndpoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,10 +84,25 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T) *stack { t.Helper(); return startStackWith(t, stackOptions{}) }
+
+// stackOptions vary the stack.
+type stackOptions struct {
+	// platform, when set, wraps the fake's URL: the open API is called at
+	// the URL it returns (a switchable proxy).
+	platform func(fakeURL string) string
+	// vars override the environment.
+	vars map[string]string
+}
+
+func startStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	fake := qystest.NewServer()
 	t.Cleanup(fake.Close)
+	apiURL := fake.URL
+	if o.platform != nil {
+		apiURL = o.platform(fake.URL)
+	}
 	env := natstest.New(t)
 	adminAddr := freeAddr(t)
 	s := natstest.TestStreamSettings()
@@ -97,8 +112,11 @@ func startStack(t *testing.T) *stack {
 		"QYSHOOK_NATS_URL":           env.URL, "QYSHOOK_NATS_NAMESPACE": env.Names.Namespace,
 		"QYSHOOK_STREAM_MAX_BYTES": strconv.FormatInt(s.MaxBytes, 10), "QYSHOOK_STREAM_MAX_AGE": s.MaxAge.String(),
 		"QYSHOOK_DUPLICATE_WINDOW": s.DuplicateWindow.String(),
-		"QYSHOOK_QYS_BASE_URL":     fake.URL, "QYSHOOK_QYS_APP_TOKEN": fake.AppToken, "QYSHOOK_QYS_APP_SECRET": fake.AppSecret,
+		"QYSHOOK_QYS_BASE_URL":     apiURL, "QYSHOOK_QYS_APP_TOKEN": fake.AppToken, "QYSHOOK_QYS_APP_SECRET": fake.AppSecret,
 		"QYSHOOK_ADMIN_ADDR": adminAddr, "QYSHOOK_ADMIN_TOKEN": bOperator, "QYSHOOK_ADMIN_VIEWER_TOKEN": bViewer,
+	}
+	for k, v := range o.vars {
+		vars[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
@@ -359,8 +377,8 @@ func TestBrowserConsole(t *testing.T) {
 
 	t.Run("Login", func(t *testing.T) {
 		do(t, ctx, "a page without a session", chromedp.Navigate(base+"/console/contracts"), chromedp.WaitVisible(css("#token")))
-		if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/login") {
-			t.Fatalf("without a session the console is at %s, want the login page", loc)
+		if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/login?next=%2Fconsole%2Fcontracts") {
+			t.Fatalf("without a session the console is at %s, want the login page (returning to the contracts)", loc)
 		}
 		shot(t, ctx, "login")
 		do(t, ctx, "wrong token", chromedp.SendKeys(css("#token"), "not-a-valid-token-xyz"), chromedp.Click(css("#login-submit")),
@@ -373,7 +391,7 @@ func TestBrowserConsole(t *testing.T) {
 		if role := text(t, ctx, "#role"); role != "operator" {
 			t.Errorf("role shown %q", role)
 		}
-		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "default") || !strings.Contains(tenants, "COMPLETE") {
+		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "default") || !strings.Contains(tenants, "complete") {
 			t.Errorf("per-tenant table %q", tenants)
 		}
 		shot(t, ctx, "overview")
@@ -394,7 +412,7 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		do(t, ctx, "results", chromedp.WaitVisible(css(".contract-row")))
 		rows := eval[int](t, ctx, `document.querySelectorAll('.contract-row').length`)
-		if body := text(t, ctx, "#contracts tbody"); rows != 1 || !strings.Contains(body, lease) || !strings.Contains(body, "COMPLETE") {
+		if body := text(t, ctx, "#contracts tbody"); rows != 1 || !strings.Contains(body, lease) || !strings.Contains(body, "complete") {
 			t.Errorf("search 租赁: %d rows %q, want the lease alone", rows, body)
 		}
 		if v := get(t, ctx, "subject field", chromedp.Value(css("#f-subject"))); v != "租赁" {
@@ -507,16 +525,44 @@ func TestBrowserConsole(t *testing.T) {
 		shot(t, ctx, "live")
 	})
 
+	t.Run("Volume", func(t *testing.T) { testVolume(t, ctx, s) })
+
+	t.Run("DeadLetterIssues", func(t *testing.T) {
+		// Before: one row per dead letter, the same reason repeated, no
+		// contract, no payload. Now: one issue per cause with a count.
+		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".issue")))
+		if n := eval[int](t, ctx, `document.querySelectorAll('.issue').length`); n != 1 {
+			t.Fatalf("%d issues for two dead letters of one cause, want 1", n)
+		}
+		if c, hint := text(t, ctx, ".issue .issue-count"), text(t, ctx, ".issue .fix-hint"); c != "2" || !strings.Contains(hint, "does not know the contract") {
+			t.Errorf("issue count %q, hint %q", c, hint)
+		}
+		if links := eval[[]string](t, ctx, `[...document.querySelectorAll('.issue-contracts a')].map(a => a.textContent)`); len(links) != 2 {
+			t.Errorf("issue contracts %v, want both", links)
+		}
+		row := fmt.Sprintf(`.dl-row[data-id="%d"]`, s.deadLetters[0])
+		if href := attr(t, ctx, row+" a.dl-contract", "href"); !strings.HasSuffix(href, "/console/contracts/default/"+lateContract) {
+			t.Errorf("dead letter's contract link %q", href)
+		}
+		do(t, ctx, "details", chromedp.Click(css(row+" .details")), chromedp.WaitVisible(css(".dl-detail .dl-payload")))
+		if p := text(t, ctx, ".dl-detail .dl-payload"); !strings.Contains(p, lateContract) || !strings.Contains(p, `"contract_id"`) {
+			t.Errorf("payload %q", p)
+		}
+		if h := text(t, ctx, ".dl-detail .dl-history"); !strings.Contains(h, "dead-lettered after") || !strings.Contains(h, "received") {
+			t.Errorf("delivery history %q", h)
+		}
+		shot(t, ctx, "dead-letters")
+	})
+
 	t.Run("DeadLetterRetry", func(t *testing.T) {
 		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".dl-row")))
 		if n := eval[int](t, ctx, `document.querySelectorAll('.dl-row').length`); n != 2 {
 			t.Fatalf("%d dead letters listed, want 2", n)
 		}
 		id := fmt.Sprint(s.deadLetters[0])
-		shot(t, ctx, "dead-letters")
 		do(t, ctx, "retry", chromedp.Click(css(fmt.Sprintf(`.dl-row[data-id="%s"] .retry`, id))))
 		msg, class := flashText(t, ctx)
-		if !strings.Contains(class, "ok") || !strings.Contains(msg, "1") {
+		if !strings.Contains(class, "ok") || !strings.Contains(msg, "Republished 1 of 1") || strings.Contains(msg, "{") {
 			t.Fatalf("retry: %q (%s)", msg, class)
 		}
 		poll(t, ctx, fmt.Sprintf(`!document.querySelector('.dl-row[data-id="%s"]')`, id))
@@ -524,6 +570,34 @@ func TestBrowserConsole(t *testing.T) {
 			var c adminapi.ContractDetail
 			return s.apiGet(t, "/contracts/default/"+lateContract, &c) == http.StatusOK && c.Status == "SIGNING"
 		})
+	})
+
+	t.Run("RetryGroupFailsAgain", func(t *testing.T) {
+		// "Retry this group" counts first (a dry run), then retries; the
+		// unknown contract fails again and comes back linked to its
+		// predecessor (before: a new id, nothing linking the two).
+		old := s.deadLetters[1]
+		do(t, ctx, "dead letters", chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(css(".issue .retry-group")),
+			chromedp.Click(css(".issue .retry-group")), chromedp.WaitVisible(css("#group-dialog")))
+		if q := text(t, ctx, "#group-title"); !strings.Contains(q, "Retry 1 dead letters") {
+			t.Errorf("group retry question %q, want the dry run's count", q)
+		}
+		do(t, ctx, "confirm", chromedp.Click(css("#group-confirm")))
+		msg, class := flashText(t, ctx)
+		if !strings.Contains(class, "ok") || !strings.Contains(msg, "Republished 1 of 1") || strings.Contains(msg, "{") || len(msg) > 200 {
+			t.Fatalf("group retry flash: %q (%s)", msg, class)
+		}
+		// The page refreshes by itself until the new dead letter shows.
+		get(t, ctx, "the new dead letter, linked", chromedp.Poll[bool](
+			fmt.Sprintf(`[...document.querySelectorAll('.dl-row .retry-of')].some(b => b.textContent === 'retry of #%d')`, old),
+			chromedp.WithPollingTimeout(60*time.Second)))
+		var p adminapi.Page[adminapi.DeadLetter]
+		s.apiGet(t, "/dead-letters", &p)
+		if len(p.Items) != 1 || p.Items[0].RetryOf != old || p.Items[0].Retries != 1 || p.Items[0].FirstFailedAt == nil {
+			t.Fatalf("after the group retry: %+v", p.Items)
+		}
+		s.deadLetters[1] = p.Items[0].ID
+		shot(t, ctx, "dead-letter-retried-again")
 	})
 
 	t.Run("DeadLetterPurge", func(t *testing.T) {
@@ -550,6 +624,10 @@ func TestBrowserConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("Audit", func(t *testing.T) { testAudit(t, ctx, s) })
+	t.Run("Narrow", func(t *testing.T) { testNarrow(t, ctx, s) })
+	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, ctx, s) })
+
 	t.Run("Replay", func(t *testing.T) {
 		do(t, ctx, "replay page", chromedp.Navigate(base+"/console/replay"), chromedp.WaitVisible(css("#dry-run")),
 			chromedp.SendKeys(css("#r-tenant"), "default"), chromedp.SendKeys(css("#r-contract"), lease))
@@ -571,6 +649,73 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatalf("confirm: %q", msg)
 		}
 		do(t, ctx, "the job is listed", chromedp.WaitVisible(css(".job-row")))
+		// The replayed events sit on the timeline at their applied time,
+		// after the originals (before: at the original's received time).
+		waitFor(t, "the replayed events applied", func() bool {
+			var c adminapi.ContractDetail
+			s.apiGet(t, "/contracts/default/"+lease, &c)
+			for _, e := range c.Events {
+				if e.Source == "replay" {
+					return true
+				}
+			}
+			return false
+		})
+		do(t, ctx, "the lease's timeline", chromedp.Navigate(base+"/console/contracts/default/"+lease), chromedp.WaitVisible(css(".tl-replay")))
+		kinds := eval[[]string](t, ctx, `[...document.querySelectorAll('#timeline li')].map(li => li.className.replace('tl tl-',''))`)
+		firstReplay, lastCallback := -1, -1
+		for i, k := range kinds {
+			if k == "replay" && firstReplay < 0 {
+				firstReplay = i
+			}
+			if k == "callback" {
+				lastCallback = i
+			}
+		}
+		if firstReplay < lastCallback {
+			t.Errorf("timeline %v: a replay before the last original callback", kinds)
+		}
+	})
+
+	t.Run("Charts", func(t *testing.T) {
+		// A callback with a wrong signature: refused.
+		resp, err := http.Post(s.receiver+"/callbacks/default/contract", "application/json", strings.NewReader(`{"sign":"forged"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("a forged callback answered %d", resp.StatusCode)
+		}
+		// The metrics are sampled every 10 s: wait for the callbacks of
+		// the seed to be counted, then read the charts.
+		waitFor(t, "the activity figures", func() bool {
+			var a adminapi.Activity
+			if s.apiGet(t, "/activity", &a) != http.StatusOK {
+				return false
+			}
+			have := map[string]bool{}
+			for _, se := range a.Series {
+				for _, p := range se.Points {
+					if p > 0 {
+						have[se.Name] = true
+					}
+				}
+			}
+			return have["received"] && have["applied"] && have["dead_lettered"] && have["refused"]
+		})
+		do(t, ctx, "overview", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(css(`figure.chart[data-series="received"] svg path`)))
+		totals := eval[map[string]float64](t, ctx, `Object.fromEntries([...document.querySelectorAll('figure.chart')].map(f => [f.dataset.series, Number(f.dataset.total)]))`)
+		for _, name := range []string{"received", "applied", "refused", "dead_lettered"} {
+			if totals[name] <= 0 {
+				t.Errorf("chart %s: total %v, want the seed's", name, totals[name])
+			}
+		}
+		if len(totals) != 6 {
+			t.Errorf("charts %v, want six", totals)
+		}
+		do(t, ctx, "a day", chromedp.Click(css("#chart-24h")), chromedp.WaitVisible(css("#chart-24h:not(.secondary)")))
+		shot(t, ctx, "overview")
 	})
 
 	t.Run("ChineseAndViewer", func(t *testing.T) {
@@ -580,7 +725,26 @@ func TestBrowserConsole(t *testing.T) {
 			t.Errorf("title after the switch = %q, want 概览", title)
 		}
 		poll(t, ctx, `document.querySelector('#ov-lag').textContent !== '…' && document.querySelectorAll('#ov-tenants tbody tr').length > 0`)
+		// Statuses in Chinese (before: COMPLETE, SIGNING left in English).
+		if tenants := text(t, ctx, "#ov-tenants tbody"); !strings.Contains(tenants, "已完成") || strings.Contains(tenants, "COMPLETE") {
+			t.Errorf("per-tenant statuses in Chinese: %q", tenants)
+		}
 		shot(t, ctx, "overview-zh")
+		// One contract: the status once, as a word; types and sources in
+		// Chinese on the timeline; no untranslated key anywhere.
+		do(t, ctx, "the lease in Chinese", chromedp.Navigate(base+"/console/contracts/default/"+lease), chromedp.WaitVisible(css(".tl-callback")))
+		if st := text(t, ctx, "#contract-status"); st != "已完成" {
+			t.Errorf("contract status %q, want 已完成 once", st)
+		}
+		if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "来源 回调") || strings.Contains(tl, "SEND_SIGNING") {
+			t.Errorf("timeline in Chinese: %q", tl)
+		}
+		for _, p := range []string{"/console/contracts/default/" + lease, "/console/dead-letters", "/console/contracts", "/console/audit", "/console/"} {
+			do(t, ctx, p, chromedp.Navigate(base+p), chromedp.Sleep(500*time.Millisecond))
+			if keys := eval[[]string](t, ctx, `document.body.innerText.match(/![a-z_-]+\.[a-z_.-]+/g) || []`); len(keys) > 0 {
+				t.Errorf("%s in Chinese shows untranslated keys %v", p, keys)
+			}
+		}
 		do(t, ctx, "certifications in Chinese", chromedp.Navigate(base+"/console/certifications?tenant=default&confirmed=false"),
 			chromedp.WaitVisible(css(".cert-row")))
 		if c := text(t, ctx, ".cert-row .cert-state"); c != "认证成功 未确认 (not_found)" {

@@ -11,7 +11,8 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-const deadLetterCols = `id, event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at`
+const deadLetterCols = `id, event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at,
+	retry_of, retries, first_failed_at`
 
 // AddDeadLetter implements store.Ledger; it returns the new id.
 func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, error) {
@@ -23,15 +24,17 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 	}
 	var id int64
 	err := s.writer.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
-		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at,
+		retry_of, retries, first_failed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (consumer, stream_seq) WHERE stream_seq > 0
 		DO UPDATE SET event_id = excluded.event_id, tenant = excluded.tenant, subject = excluded.subject,
 		reason = excluded.reason, deliveries = excluded.deliveries, payload = excluded.payload,
-		created_at = excluded.created_at
+		created_at = excluded.created_at, retry_of = excluded.retry_of, retries = excluded.retries,
+		first_failed_at = excluded.first_failed_at
 		RETURNING id`),
 		d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
-		bytesArg(d.Payload), s.timeArg(d.CreatedAt)).Scan(&id)
+		bytesArg(d.Payload), s.timeArg(d.CreatedAt), d.RetryOf, d.Retries, s.nullTimeArg(d.FirstFailedAt)).Scan(&id)
 	if err != nil {
 		return 0, s.fail("add dead letter", err)
 	}
@@ -42,7 +45,7 @@ func scanDeadLetter(sc interface{ Scan(...any) error }) (store.DeadLetter, error
 	var d store.DeadLetter
 	var seq int64
 	err := sc.Scan(&d.ID, &d.EventID, &d.Tenant, &d.Consumer, &d.Subject, &seq, &d.Reason,
-		&d.Deliveries, &d.Payload, timeCol{&d.CreatedAt})
+		&d.Deliveries, &d.Payload, timeCol{&d.CreatedAt}, &d.RetryOf, &d.Retries, nullTimeCol{&d.FirstFailedAt})
 	d.StreamSeq = uint64(seq)
 	return d, err
 }

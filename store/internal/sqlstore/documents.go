@@ -17,13 +17,15 @@ import (
 
 const documentCols = `tenant, id, contract_id, title, sha256, size, path, fetched_at,
 	archive_state, attempts, last_error, next_attempt_at, last_attempt_at, lease_owner, lease_until,
-	verify_verdict, verify_signatures, verified_at, verify_problem, generation`
+	verify_verdict, verify_signatures, verified_at, verify_problem, generation,
+	validation_sha256, validation_path, validation_status, discrepancies`
 
 func scanDocument(sc interface{ Scan(...any) error }, d *store.Document) error {
 	return sc.Scan(&d.Tenant, &d.ID, &d.ContractID, &d.Title, &d.SHA256, &d.Size, &d.Path,
 		nullTimeCol{&d.FetchedAt}, &d.ArchiveState, &d.Attempts, &d.LastError,
 		nullTimeCol{&d.NextAttemptAt}, nullTimeCol{&d.LastAttemptAt}, &d.LeaseOwner, nullTimeCol{&d.LeaseUntil},
-		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem, &d.Generation)
+		&d.VerifyVerdict, &d.VerifySignatures, nullTimeCol{&d.VerifiedAt}, &d.VerifyProblem, &d.Generation,
+		&d.ValidationSHA256, &d.ValidationPath, &d.ValidationStatus, &d.Discrepancies)
 }
 
 func (s *DB) documents(ctx context.Context, q querier, tenant, contractID string) ([]store.Document, error) {
@@ -110,15 +112,17 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		}
 		args := []any{tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
 			s.timeArg(fetched), s.timeArg(now),
-			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem}
+			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem,
+			doc.ValidationSHA256, doc.ValidationPath, doc.ValidationStatus, doc.Discrepancies}
 		if leased != "" {
 			args = append(args, doc.Generation)
 		}
 		var id, contractID string
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO documents
 			(tenant, id, contract_id, title, sha256, size, path, fetched_at, archive_state, last_attempt_at,
-			verify_verdict, verify_signatures, verified_at, verify_problem)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?, ?, ?, ?)
+			verify_verdict, verify_signatures, verified_at, verify_problem,
+			validation_sha256, validation_path, validation_status, discrepancies)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET
 			contract_id = CASE WHEN excluded.contract_id = '' THEN documents.contract_id ELSE excluded.contract_id END,
 			title = CASE WHEN excluded.title = '' THEN documents.title ELSE excluded.title END,
@@ -127,7 +131,9 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			next_attempt_at = NULL, last_attempt_at = excluded.last_attempt_at,
 			lease_owner = '', lease_until = NULL,
 			verify_verdict = excluded.verify_verdict, verify_signatures = excluded.verify_signatures,
-			verified_at = excluded.verified_at, verify_problem = excluded.verify_problem
+			verified_at = excluded.verified_at, verify_problem = excluded.verify_problem,
+			validation_sha256 = excluded.validation_sha256, validation_path = excluded.validation_path,
+			validation_status = excluded.validation_status, discrepancies = excluded.discrepancies
 			WHERE (documents.sha256 <> excluded.sha256 OR documents.archive_state <> 'archived')`+leased+`
 			RETURNING id, contract_id`), args...).Scan(&id, &contractID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -139,9 +145,11 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		changed = true
 		// Every content recorded stays listed (DocumentVersions).
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO document_versions
-			(tenant, id, sha256, contract_id, size, path, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			(tenant, id, sha256, contract_id, size, path, fetched_at, validation_sha256, validation_path)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id, sha256) DO NOTHING`),
-			tenant, doc.ID, doc.SHA256, contractID, doc.Size, doc.Path, s.timeArg(fetched)); err != nil {
+			tenant, doc.ID, doc.SHA256, contractID, doc.Size, doc.Path, s.timeArg(fetched),
+			doc.ValidationSHA256, doc.ValidationPath); err != nil {
 			return fmt.Errorf("record document version: %w", err)
 		}
 		return s.insertFacts(ctx, tx, facts, "", now)
@@ -291,7 +299,8 @@ func (s *DB) RequeueDocuments(ctx context.Context, tenant string, signedStatuses
 
 // DocumentVersions implements store.Ledger.
 func (s *DB) DocumentVersions(ctx context.Context, tenant, id string) ([]store.DocumentVersion, error) {
-	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, contract_id, sha256, size, path, fetched_at
+	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, contract_id, sha256, size, path, fetched_at,
+		validation_sha256, validation_path
 		FROM document_versions WHERE tenant = ? AND id = ? ORDER BY fetched_at, sha256`), tenant, id)
 	if err != nil {
 		return nil, s.fail("document versions", err)
@@ -300,7 +309,8 @@ func (s *DB) DocumentVersions(ctx context.Context, tenant, id string) ([]store.D
 	var out []store.DocumentVersion
 	for rows.Next() {
 		var v store.DocumentVersion
-		if err := rows.Scan(&v.Tenant, &v.ID, &v.ContractID, &v.SHA256, &v.Size, &v.Path, timeCol{&v.FetchedAt}); err != nil {
+		if err := rows.Scan(&v.Tenant, &v.ID, &v.ContractID, &v.SHA256, &v.Size, &v.Path, timeCol{&v.FetchedAt},
+			&v.ValidationSHA256, &v.ValidationPath); err != nil {
 			return nil, s.fail("document versions: scan", err)
 		}
 		out = append(out, v)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qyshook/qyshook/store"
 )
@@ -99,10 +100,10 @@ const tenantsOfContracts = `WITH RECURSIVE t(v) AS (SELECT MIN(tenant) FROM cont
 	UNION ALL SELECT (SELECT MIN(tenant) FROM contracts WHERE tenant > t.v) FROM t WHERE t.v IS NOT NULL)
 	SELECT v FROM t WHERE v IS NOT NULL`
 
-// Contracts implements store.Ledger. The rows come without signatories
-// and documents (use Contract for those). Limit <= 0 means no limit.
-func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Contract, error) {
-	query := `SELECT ` + contractCols + ` FROM contracts WHERE 1 = 1`
+// contractWhere is the WHERE clause (after "1 = 1") of a contract
+// filter, without its cursor and order.
+func (s *DB) contractWhere(f store.ContractFilter) (string, []any) {
+	query := ""
 	var args []any
 	if f.Tenant != "" {
 		query += ` AND tenant = ?`
@@ -141,6 +142,29 @@ func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Con
 		query += ` AND updated_at >= ?`
 		args = append(args, s.timeArg(f.UpdatedSince))
 	}
+	if f.IDPrefix != "" {
+		query += ` AND substr(id, 1, ?) = ?`
+		args = append(args, utf8.RuneCountInString(f.IDPrefix), f.IDPrefix)
+	}
+	return query, args
+}
+
+// CountContracts counts the contracts a filter selects (its cursor and
+// limit aside).
+func (s *DB) CountContracts(ctx context.Context, f store.ContractFilter) (int64, error) {
+	where, args := s.contractWhere(f)
+	var n int64
+	if err := s.reader.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM contracts WHERE 1 = 1`+where), args...).Scan(&n); err != nil {
+		return 0, s.fail("count contracts", err)
+	}
+	return n, nil
+}
+
+// Contracts implements store.Ledger. The rows come without signatories
+// and documents (use Contract for those). Limit <= 0 means no limit.
+func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Contract, error) {
+	where, args := s.contractWhere(f)
+	query := `SELECT ` + contractCols + ` FROM contracts WHERE 1 = 1` + where
 	order, cmp := ` ORDER BY updated_at DESC, tenant DESC, id DESC`, "<"
 	if f.OldestFirst {
 		order, cmp = ` ORDER BY updated_at, tenant, id`, ">"

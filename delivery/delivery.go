@@ -1,0 +1,227 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/qyshook/qyshook/deliveryq"
+	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/store"
+)
+
+// Options configure the stage.
+type Options struct {
+	// JS and Names: the streams (QYS_LEDGER is read, QYS_DELIVERY
+	// provisioned and used).
+	JS    jetstream.JetStream
+	Names events.Names
+	// Store holds the endpoints, attempts and dead letters.
+	Store store.EndpointStore
+	// Schedule is the delay before each retry (default DefaultSchedule);
+	// Jitter spreads them (default DefaultJitter; negative: none).
+	Schedule []time.Duration
+	Jitter   float64
+	// Timeout bounds one attempt (default DefaultTimeout).
+	Timeout time.Duration
+	// AckWait is how long an attempt's message stays with a process
+	// before another may take it (default Timeout + 15 s).
+	AckWait time.Duration
+	// DisableAfter: failing only for this long disables an endpoint
+	// (default DefaultDisableAfter; the warning fact comes at half).
+	DisableAfter time.Duration
+	// AttemptRetention: attempts older are deleted (default
+	// DefaultAttemptRetention).
+	AttemptRetention time.Duration
+	// FanoutBatch bounds the facts the fan-out has in hand, across every
+	// process (default DefaultFanoutBatch).
+	FanoutBatch int
+	// Refresh is how often the endpoints are read again (default
+	// DefaultRefresh).
+	Refresh time.Duration
+	// Replicas of QYS_DELIVERY (default 1; never lowered).
+	Replicas int
+	// Logger logs failures (default zerolog.Nop()); secrets are never logged.
+	Logger zerolog.Logger
+	// Registerer, when set, receives the metrics.
+	Registerer prometheus.Registerer
+}
+
+// ErrInvalidOption wraps every problem New finds in Options.
+var ErrInvalidOption = errors.New("delivery: invalid option")
+
+// Stage delivers facts to endpoints.
+type Stage struct {
+	o   Options
+	m   *metrics
+	rec *recorder
+	log zerolog.Logger
+}
+
+// New checks o and fills its defaults.
+func New(o Options) (*Stage, error) {
+	var errs []error
+	if o.JS == nil {
+		errs = append(errs, errors.New("no JetStream"))
+	}
+	if o.Store == nil {
+		errs = append(errs, errors.New("no store"))
+	}
+	if o.Schedule == nil {
+		o.Schedule = DefaultSchedule
+	}
+	for _, d := range o.Schedule {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("schedule: delay %s is not positive", d))
+		}
+	}
+	if o.Jitter == 0 {
+		o.Jitter = DefaultJitter
+	}
+	if o.Jitter < 0 {
+		o.Jitter = 0
+	}
+	if o.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("jitter %v: want below 1", o.Jitter))
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = o.Timeout + 15*time.Second
+	}
+	if o.AckWait <= o.Timeout {
+		errs = append(errs, fmt.Errorf("ack wait %s: want above the timeout %s", o.AckWait, o.Timeout))
+	}
+	if o.DisableAfter <= 0 {
+		o.DisableAfter = DefaultDisableAfter
+	}
+	if o.AttemptRetention <= 0 {
+		o.AttemptRetention = DefaultAttemptRetention
+	}
+	if o.FanoutBatch <= 0 {
+		o.FanoutBatch = DefaultFanoutBatch
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = DefaultRefresh
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Stage{o: o, m: m, log: o.Logger, rec: newRecorder(o.Store, o.Logger)}, nil
+}
+
+// Run delivers until ctx ends: it provisions QYS_DELIVERY, runs the
+// fan-out and one runner per enabled endpoint, and prunes old attempts.
+func (s *Stage) Run(ctx context.Context) error {
+	if err := s.provision(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.rec.run(ctx) })
+	wg.Go(func() { s.fanout(ctx) })
+	wg.Go(func() { s.prune(ctx) })
+	s.manage(ctx)
+	wg.Wait()
+	return nil
+}
+
+// provision creates QYS_DELIVERY, retrying while NATS is not ready.
+func (s *Stage) provision(ctx context.Context) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := deliveryq.Provision(pctx, s.o.JS, s.o.Names, s.o.Replicas)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		s.log.Warn().Err(err).Msg("delivery: stream not ready; retrying")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// manage starts a runner for each enabled endpoint and stops those of
+// endpoints disabled, changed or deleted, reading the endpoints every
+// Refresh.
+func (s *Stage) manage(ctx context.Context) {
+	running := map[string]*runner{}
+	defer func() {
+		for _, r := range running {
+			r.stop()
+		}
+	}()
+	t := time.NewTicker(s.o.Refresh)
+	defer t.Stop()
+	for {
+		eps, err := s.o.Store.Endpoints(ctx, "")
+		if err != nil && ctx.Err() == nil {
+			s.log.Error().Err(err).Msg("delivery: read endpoints")
+		}
+		if err == nil {
+			seen := map[string]bool{}
+			enabled := 0
+			for i := range eps {
+				ep := eps[i]
+				if !ep.Enabled {
+					continue
+				}
+				enabled++
+				seen[ep.ID] = true
+				r := running[ep.ID]
+				if r != nil && (r.shape != shapeOf(&ep) || r.finished()) {
+					r.stop()
+					r = nil
+				}
+				if r == nil {
+					running[ep.ID] = s.start(ctx, &ep)
+					continue
+				}
+				r.update(&ep)
+			}
+			for id, r := range running {
+				if !seen[id] {
+					r.stop()
+					delete(running, id)
+				}
+			}
+			s.m.endpoints.WithLabelValues("enabled").Set(float64(enabled))
+			s.m.endpoints.WithLabelValues("disabled").Set(float64(len(eps) - enabled))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// prune deletes attempts older than AttemptRetention, hourly.
+func (s *Stage) prune(ctx context.Context) {
+	for {
+		n, err := s.o.Store.PruneEndpointAttempts(ctx, time.Now().Add(-s.o.AttemptRetention))
+		if err != nil && ctx.Err() == nil {
+			s.log.Error().Err(err).Msg("delivery: prune attempts")
+		} else if n > 0 {
+			s.log.Info().Int64("attempts", n).Msg("delivery: pruned attempts")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
+}

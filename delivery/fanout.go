@@ -1,0 +1,159 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/qyshook/qyshook/deliveryq"
+	"github.com/qyshook/qyshook/events"
+)
+
+// cursorName names the fan-out's cursor in the ledger.
+const cursorName = events.DurableDeliveryFanout
+
+// fanout reads QYS_LEDGER in stream order from the cursor kept in the
+// ledger and queues each fact for every endpoint it matches, publishing
+// one batch at a time, in order, then advancing the cursor. Every process
+// running the stage does so; a process that finds the cursor ahead of it
+// jumps there. Two processes queueing the same fact use the same message
+// id ("<endpoint>:<fact>"), which QYS_DELIVERY stores once, at its first
+// arrival; as each process publishes in stream order, each endpoint's
+// queue stays in stream order, and a crash between queueing and the
+// cursor's advance queues again only what the stream drops.
+func (s *Stage) fanout(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := s.fanoutFrom(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("delivery: fan-out; starting again from the cursor")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// errBehind: another process moved the cursor past this one's position.
+var errBehind = errors.New("delivery: fan-out behind the cursor")
+
+func (s *Stage) fanoutFrom(ctx context.Context) error {
+	stream, err := s.o.JS.Stream(ctx, s.o.Names.LedgerStream())
+	if err != nil {
+		return err
+	}
+	cur, ok, err := s.o.Store.DeliveryCursor(ctx, cursorName)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// First start: facts from now on (replays reach older ones).
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		cur = info.State.LastSeq
+		if err := s.o.Store.AdvanceDeliveryCursor(ctx, cursorName, cur); err != nil {
+			return err
+		}
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{s.o.Names.LedgerWildcard()}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq: cur + 1})
+	if err != nil {
+		return err
+	}
+	pos := cur
+	for ctx.Err() == nil {
+		batch, err := s.nextBatch(cons)
+		if err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if err := s.queue(ctx, batch); err != nil {
+				return err
+			}
+			meta, err := batch[len(batch)-1].Metadata()
+			if err != nil {
+				return err
+			}
+			pos = meta.Sequence.Stream
+			if err := s.o.Store.AdvanceDeliveryCursor(ctx, cursorName, pos); err != nil {
+				return err
+			}
+		}
+		now, _, err := s.o.Store.DeliveryCursor(ctx, cursorName)
+		if err != nil {
+			return err
+		}
+		if now > pos {
+			return errBehind
+		}
+	}
+	return nil
+}
+
+// nextBatch waits (up to a second) for one fact, then takes the facts
+// already there, up to FanoutBatch: a batch leaves as soon as it exists.
+func (s *Stage) nextBatch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
+	first, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	batch := []jetstream.Msg{first}
+	if s.o.FanoutBatch > 1 {
+		msgs, err := cons.FetchNoWait(s.o.FanoutBatch - 1)
+		if err != nil {
+			return nil, err
+		}
+		for m := range msgs.Messages() {
+			batch = append(batch, m)
+		}
+		if err := msgs.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, err
+		}
+	}
+	return batch, nil
+}
+
+// queue queues the deliveries of one batch, in its order.
+func (s *Stage) queue(ctx context.Context, batch []jetstream.Msg) error {
+	eps, err := s.o.Store.Endpoints(ctx, "")
+	if err != nil {
+		return err
+	}
+	var items []deliveryq.Item
+	for _, m := range batch {
+		meta, err := m.Metadata()
+		if err != nil {
+			continue
+		}
+		id := deliveryq.FactID(m)
+		if id == "" {
+			s.log.Warn().Str("subject", m.Subject()).Msg("delivery: a fact without Nats-Msg-Id is not delivered")
+			continue
+		}
+		for i := range eps {
+			if !deliveryq.Matches(s.o.Names, &eps[i], m.Subject(), meta.Timestamp) {
+				continue
+			}
+			items = append(items, deliveryq.Item{EndpointID: eps[i].ID, FactID: id, Subject: m.Subject(),
+				Body: m.Data(), Published: meta.Timestamp, MsgID: eps[i].ID + ":" + id})
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := deliveryq.Enqueue(qctx, s.o.JS, s.o.Names, items...); err != nil {
+		return err
+	}
+	s.m.queued.Add(float64(len(items)))
+	return nil
+}
