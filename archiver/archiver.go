@@ -428,6 +428,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	facts := []store.Fact{{ID: fact.ID, Subject: a.o.Names.LedgerDocumentsSubject(d.Tenant), Tenant: d.Tenant,
 		ContractID: d.ContractID, Payload: payload, CreatedAt: now}}
 	facts = append(facts, a.discrepancyFacts(d.Tenant, doc, discrepancies, now)...)
+	traceFacts(ctx, facts)
 	// The file is stored: record it even if shutdown began meanwhile.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

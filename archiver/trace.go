@@ -21,3 +21,12 @@ func startArchive(ctx context.Context, d store.Document) (context.Context, trace
 
 // traceFailed marks the span of a failed download.
 func traceFailed(span trace.Span, err error) { span.SetStatus(codes.Error, err.Error()) }
+
+// traceFacts gives the facts of an archived document the archive span's
+// trace context: the relay publishes them in the callback's trace.
+func traceFacts(ctx context.Context, facts []store.Fact) {
+	tp := tracing.Traceparent(ctx)
+	for i := range facts {
+		facts[i].Traceparent = tp
+	}
+}

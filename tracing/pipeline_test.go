@@ -90,8 +90,8 @@ func (p *pipeline) send(t *testing.T, traceparent string) string {
 }
 
 // settled waits for id's event, its archived documents and its facts on
-// QYS_LEDGER, and returns the event's trace id and the traceparent
-// headers of its facts.
+// QYS_LEDGER (the commit's and the archiver's), and returns the event's
+// trace id and the traceparent headers of its facts.
 func (p *pipeline) settled(t *testing.T, id string) (traceID string, factParents []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -112,15 +112,23 @@ func (p *pipeline) settled(t *testing.T, id string) (traceID string, factParents
 		}
 		return true
 	})
+	docs := len(p.h.Contract(id).Documents)
 	stagetest.Eventually(t, "the facts of "+id, func() bool {
 		factParents = nil
+		archived, changes := 0, 0
 		for _, m := range p.h.StreamMessages(p.h.NATS.Names.LedgerStream()) {
 			var f events.Fact
 			if json.Unmarshal(m.Data, &f) == nil && f.ContractID == id {
 				factParents = append(factParents, m.Header.Get(tracing.HeaderTraceparent))
+				if m.Subject == p.h.NATS.Names.LedgerDocumentsSubject("default") {
+					archived++
+				} else {
+					changes++
+				}
 			}
 		}
-		return len(factParents) > 0
+		// The commit's facts and the archiver's (one per document).
+		return changes > 0 && archived >= docs
 	})
 	return traceID, factParents
 }
