@@ -214,6 +214,10 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/audit", "/audit?limit=2", op, nil, http.StatusOK, new(adminapi.Page[adminapi.AuditEntry])},
 		{"GET", "/replays", "/replays", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Job])},
 		{"GET", "/openapi.json", "/openapi.json", vw, nil, http.StatusOK, new(map[string]any)},
+		{"GET", "/log", "/log", vw, nil, http.StatusOK, new(adminapi.LogTree)},
+		{"GET", "/log/proof", "/log/proof?contract=c1&tenant=default", vw, nil, http.StatusOK, new(adminapi.LogProofs)},
+		{"GET", "/log/proof", "/log/proof?index=0", vw, nil, http.StatusOK, new(adminapi.LogProofs)},
+		{"GET", "/log/consistency", "/log/consistency?from=1", vw, nil, http.StatusOK, new(adminapi.LogConsistency)},
 	} {
 		run(c)
 	}
@@ -231,6 +235,12 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"POST", "/reconcile", vw, nil, http.StatusForbidden},
 		{"GET", "/contracts/default/nope", vw, nil, http.StatusNotFound},
 		{"GET", "/contracts?limit=0", vw, nil, http.StatusBadRequest},
+		{"GET", "/log/proof", vw, nil, http.StatusBadRequest},
+		{"GET", "/log/proof?index=0&contract=c1", vw, nil, http.StatusBadRequest},
+		{"GET", "/log/proof?index=999999", vw, nil, http.StatusNotFound},
+		{"GET", "/log/proof?event=nope", vw, nil, http.StatusNotFound},
+		{"GET", "/log/consistency", vw, nil, http.StatusBadRequest},
+		{"GET", "/log/consistency?from=999999", vw, nil, http.StatusBadRequest},
 		{"DELETE", "/contracts", vw, nil, http.StatusMethodNotAllowed},
 	} {
 		st, raw := f.send(t, c.method, c.token, c.path, c.body)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -138,7 +139,19 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 	v.Detail = jsonOut(c.Detail, unmasked)
 	v.Events = []adminapi.Event{}
 	for _, e := range evs {
-		v.Events = append(v.Events, viewEvent(e, unmasked))
+		ev := viewEvent(e, unmasked)
+		if ev.LogIndex, err = a.lastLogIndex(r.Context(), receiptlog.KindEvent, e.Tenant, e.ID); err != nil {
+			return err
+		}
+		v.Events = append(v.Events, ev)
+	}
+	for i := range v.Documents {
+		if v.Documents[i].LogIndex, err = a.lastLogIndex(r.Context(), receiptlog.KindDocument, tenant, v.Documents[i].ID); err != nil {
+			return err
+		}
+	}
+	if v.LogIndexes, err = a.logIndexes(r.Context(), receiptlog.KindContract, tenant, id); err != nil {
+		return err
 	}
 	if v.Signatories == nil {
 		v.Signatories = []adminapi.Signatory{}

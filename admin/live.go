@@ -12,6 +12,7 @@ import (
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/receiptlog"
 )
 
 // livePing is how often a comment line keeps an idle stream open (and
@@ -222,6 +223,11 @@ func (a *API) contractFacts(w http.ResponseWriter, r *http.Request) error {
 		scanned += got
 		if last || got == 0 {
 			break
+		}
+	}
+	for i := range items {
+		if items[i].LogIndex, err = a.lastLogIndex(ctx, receiptlog.KindFact, tenant, items[i].ID); err != nil {
+			return err
 		}
 	}
 	writeJSON(w, http.StatusOK, adminapi.Page[adminapi.Fact]{Items: items})

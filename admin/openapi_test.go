@@ -99,6 +99,9 @@ var answerTypes = map[string]any{
 	"POST /reconcile 202":                              adminapi.Job{},
 	"POST /reconcile body":                             adminapi.ReconcileRequest{},
 	"GET /reconcile-runs 200":                          adminapi.Page[adminapi.ReconcileRun]{},
+	"GET /log 200":                                     adminapi.LogTree{},
+	"GET /log/proof 200":                               adminapi.LogProofs{},
+	"GET /log/consistency 200":                         adminapi.LogConsistency{},
 	"GET /openapi.json 200":                            nil, // the document itself
 	"GET /events/live 200":                             nil, // text/event-stream; its data is the LiveEvent schema
 	"GET /endpoints 200":                               adminapi.Page[adminapi.Endpoint]{},

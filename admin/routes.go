@@ -60,6 +60,10 @@ func (a *API) table() []route {
 		{http.MethodPost, "/endpoints/{id}/dead-letters/retry", RoleOperator, a.retryEndpointDeadLetters},
 		{http.MethodPost, "/endpoints/{id}/dead-letters/purge", RoleOperator, a.purgeEndpointDeadLetters},
 		{http.MethodPost, "/endpoints/{id}/replay", RoleOperator, a.replayToEndpoint},
+		// The receipt log (admin/receiptlog.go).
+		{http.MethodGet, "/log", RoleViewer, a.logHead},
+		{http.MethodGet, "/log/proof", RoleViewer, a.logProof},
+		{http.MethodGet, "/log/consistency", RoleViewer, a.logConsistency},
 	}
 }
 

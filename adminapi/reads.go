@@ -33,6 +33,9 @@ type ContractDetail struct {
 	Signatories []Signatory     `json:"signatories"`
 	Documents   []Document      `json:"documents"`
 	Events      []Event         `json:"events"`
+	// LogIndexes are the receipt log's leaves of the contract row, oldest
+	// first (its states as the ledger recorded them).
+	LogIndexes []int64 `json:"log_indexes,omitempty"`
 }
 
 // Signatory is one signatory of a contract; TenantName is personal data.
@@ -79,6 +82,9 @@ type Document struct {
 	Discrepancies []Discrepancy `json:"discrepancies,omitempty"`
 	// Compared says whether the cross-source check ran on this document.
 	Compared bool `json:"compared"`
+	// LogIndex is the document's last leaf in the receipt log (its
+	// metadata, or the archived file's hash once archived).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // Discrepancy is one disagreement between sources about a contract
@@ -110,6 +116,8 @@ type Event struct {
 	ReceivedAt time.Time       `json:"received_at"`
 	AppliedAt  time.Time       `json:"applied_at"`
 	Payload    json.RawMessage `json:"payload,omitempty"`
+	// LogIndex is the event's leaf in the receipt log (absent: none).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // Certification is a real-name certification (GET /certifications and
@@ -254,6 +262,9 @@ type Fact struct {
 	// Discrepancy is the kind and document of a discrepancy fact.
 	Discrepancy *FactDiscrepancy `json:"discrepancy,omitempty"`
 	OccurredAt  time.Time        `json:"occurred_at"`
+	// LogIndex is the fact's leaf in the receipt log (absent: none, or the
+	// ledger's outbox row was written before the log).
+	LogIndex *int64 `json:"log_index,omitempty"`
 }
 
 // FactDiscrepancy is the discrepancy of a discrepancy Fact

@@ -121,12 +121,12 @@ func (d *Dispatcher) work(ctx context.Context, groups []*group) {
 		}
 		if g.isNotice() {
 			for i, dl := range g.deliveries {
-				g.errs[i] = d.applyNotice(ctx, dl.env)
+				g.errs[i] = d.applyNotice(ctx, dl.env, dl.meta.Sequence.Stream)
 			}
 			return
 		}
 		for i, dl := range g.deliveries {
-			g.errs[i] = d.applyCertification(ctx, dl.env)
+			g.errs[i] = d.applyCertification(ctx, dl.env, dl.meta.Sequence.Stream)
 		}
 	})
 	d.commit(ctx, groups)
@@ -178,6 +178,7 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	for _, g := range groups {
 		for _, dl := range g.deliveries {
 			ch := d.change(dl.env, g.detail)
+			ch.Event.StreamSeq = dl.meta.Sequence.Stream // for the receipt log's leaf
 			if g.detail != nil {
 				// Orders this view against other appliers'.
 				ch.Contract.FetchedAt, ch.Contract.FetchEndedAt = g.fetchedAt, g.fetchEndedAt

@@ -23,7 +23,7 @@ import (
 // is recorded flagged unconfirmed with the reason (store.CertReason*; the
 // reconciler polls it); any other API failure is returned, so the event
 // is redelivered with a delay like a failed contract confirmation.
-func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelope) error {
+func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelope, streamSeq uint64) error {
 	cert, err := d.confirmCertification(ctx, env)
 	if err != nil {
 		return err
@@ -36,7 +36,9 @@ func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelop
 			cert.Status, cert.State, cert.Success = row.Status, row.CertState(), row.Success
 		}
 	}
-	ch := store.CertificationChange{Event: eventRow(env), Certification: cert, Facts: d.certificationFacts(env, &cert)}
+	ev := eventRow(env)
+	ev.StreamSeq = streamSeq
+	ch := store.CertificationChange{Event: ev, Certification: cert, Facts: d.certificationFacts(env, &cert)}
 	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	defer cancel()
 	res, err := d.cfg.Ledger.ApplyCertificationChange(actx, ch)

@@ -21,14 +21,16 @@ var errNoNoticeLedger = errors.New("the ledger cannot record notices")
 // carries the payload as received. A redelivery changes nothing (the
 // event id), and the fact id is derived from the event's, so a replay
 // under the same id publishes nothing new.
-func (d *Dispatcher) applyNotice(ctx context.Context, env *events.Envelope) error {
+func (d *Dispatcher) applyNotice(ctx context.Context, env *events.Envelope, streamSeq uint64) error {
 	nl, ok := d.cfg.Ledger.(store.NoticeLedger)
 	if !ok {
 		return permanent(reasonStore, errNoNoticeLedger)
 	}
 	actx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	defer cancel()
-	err := nl.ApplyNotice(actx, eventRow(env), d.noticeFacts(env))
+	ev := eventRow(env)
+	ev.StreamSeq = streamSeq
+	err := nl.ApplyNotice(actx, ev, d.noticeFacts(env))
 	switch {
 	case isDuplicate(err):
 		d.metrics.applied.WithLabelValues("duplicate").Inc()

@@ -40,6 +40,9 @@ type Event struct {
 	ReceivedAt time.Time
 	AppliedAt  time.Time
 	Payload    json.RawMessage
+	// StreamSeq is the QYS_CALLBACKS stream sequence the event came with
+	// (0: unknown); the receipt log's leaf carries it, the row does not.
+	StreamSeq uint64
 }
 
 // Contract is the ledger row of one contract.

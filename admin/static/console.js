@@ -355,7 +355,8 @@
         el('dt', {}, T('col.status')), el('dd', { id: 'contract-status' }, badge(c.status)),
         el('dt', {}, T('col.confirmed')), el('dd', {}, c.confirmed ? T('yes') : T('no')),
         el('dt', {}, T('col.updated')), el('dd', {}, fmtTime(c.updated_at)),
-        el('dt', {}, T('col.completed')), el('dd', {}, fmtTime(c.completed_at))));
+        el('dt', {}, T('col.completed')), el('dd', {}, fmtTime(c.completed_at)),
+        el('dt', {}, T('timeline.log')), el('dd', { class: 'mono', id: 'contract-log' }, (c.log_indexes || []).join(', ') || '—')));
     // One list, oldest first: callbacks received and API confirmations
     // (the events applied), ledger changes and archive facts (the facts),
     // archived documents (their fetch time).
@@ -369,7 +370,7 @@
       const replayed = e.source === 'replay';
       const kind = e.source === 'callback' ? 'callback' : (e.source === 'reconcile' ? 'confirm' : (replayed ? 'replay' : 'event'));
       items.push({ at: replayed ? e.applied_at : e.received_at, kind, title: T('timeline.' + kind) + ' · ' + word('type.', e.type),
-        detail: T('timeline.source') + ' ' + sourceText(e.source) + ' · ' + (replayed ? T('timeline.received') + ' ' + fmtTime(e.received_at) : T('timeline.applied') + ' ' + fmtTime(e.applied_at)), id: e.id });
+        detail: T('timeline.source') + ' ' + sourceText(e.source) + ' · ' + (replayed ? T('timeline.received') + ' ' + fmtTime(e.received_at) : T('timeline.applied') + ' ' + fmtTime(e.applied_at)), id: e.id, log: e.log_index });
     }
     for (const d of dls) {
       items.push({ at: d.created_at, kind: 'dead', title: T('timeline.dead') + ' · ' + word('type.', d.type),
@@ -383,21 +384,24 @@
     }
     for (const f of facts) {
       if (f.documents && f.documents.length) {
-        items.push({ at: f.occurred_at, kind: 'fact', title: T('timeline.fact_docs') + ' · ' + f.documents.length, detail: '#' + f.seq + ' · ' + f.subject, id: f.id });
+        items.push({ at: f.occurred_at, kind: 'fact', title: T('timeline.fact_docs') + ' · ' + f.documents.length, detail: '#' + f.seq + ' · ' + f.subject, id: f.id, log: f.log_index });
       } else {
         items.push({ at: f.occurred_at, kind: f.confirmed ? 'confirmed-change' : 'change',
           title: T('timeline.change') + ' · ' + (f.previous_status ? word('status.', f.previous_status) : '∅') + ' → ' + word('status.', f.status),
-          detail: '#' + f.seq + ' · ' + (f.confirmed ? T('timeline.confirmed') : T('timeline.unconfirmed')) + ' · ' + T('timeline.source') + ' ' + sourceText(f.source), id: f.id });
+          detail: '#' + f.seq + ' · ' + (f.confirmed ? T('timeline.confirmed') : T('timeline.unconfirmed')) + ' · ' + T('timeline.source') + ' ' + sourceText(f.source), id: f.id, log: f.log_index });
       }
     }
     for (const d of c.documents || []) {
-      if (d.fetched_at) items.push({ at: d.fetched_at, kind: 'document', title: T('timeline.archived') + ' · ' + (d.title || d.id), detail: fmtSize(d.size) + ' · sha256 ' + (d.sha256 || '').slice(0, 16) + '…' });
+      if (d.fetched_at) items.push({ at: d.fetched_at, kind: 'document', title: T('timeline.archived') + ' · ' + (d.title || d.id), detail: fmtSize(d.size) + ' · sha256 ' + (d.sha256 || '').slice(0, 16) + '…', log: d.log_index });
     }
     items.sort((a, b) => new Date(a.at) - new Date(b.at));
     const ol = $('#timeline');
     for (const it of items) {
+      // Each item's position in the receipt log (its leaf index), when it has one.
+      const pos = it.log === undefined || it.log === null ? T('timeline.log_none') : T('timeline.log') + ' ' + it.log;
       ol.append(el('li', { class: 'tl tl-' + it.kind, title: it.id || '' },
-        el('time', {}, fmtTime(it.at)), el('div', { class: 'tl-title' }, it.title), el('div', { class: 'tl-detail' }, it.detail)));
+        el('time', {}, fmtTime(it.at)), el('div', { class: 'tl-title' }, it.title), el('div', { class: 'tl-detail' }, it.detail),
+        el('div', { class: 'tl-log mono' }, pos)));
     }
     if (!items.length) ol.append(el('li', { class: 'empty' }, T('list.empty')));
     const docs = $('#documents tbody');

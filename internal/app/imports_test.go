@@ -11,7 +11,7 @@ import (
 const module = "github.com/qyshook/qyshook"
 
 // stages are the pipeline's peers: each imports libraries (qys, events,
-// store, lifecycle, confirm, deadletter, intake, replay, backoff, pidlock,
+// store, lifecycle, confirm, deadletter, intake, replay, backoff, pidlock, receiptlog,
 // …) and never another stage or internal/; internal/app builds and runs
 // them all.
 var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery"}
@@ -35,7 +35,7 @@ func TestStagesArePeers(t *testing.T) {
 		t.Fatalf("the dependency walk found %v for the dispatcher: it should at least find store and qys", deps)
 	}
 	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
-		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
+		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "receiptlog", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
 		"webhook", "deliveryq"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {

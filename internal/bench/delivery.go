@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/qyshook/qyshook/store/ledgerdb"
 	"io"
 	"net"
 	"net/http"
@@ -107,7 +108,7 @@ func RunDelivery(ctx context.Context, o DeliveryOptions) (*DeliveryResult, error
 		return nil, err
 	}
 	defer conn.Close()
-	l, _, closeLedger, _, err := benchLedger(ctx, "sqlite", dir)
+	l, _, closeLedger, _, err := benchLedger(ctx, "sqlite", dir, ledgerdb.Options{})
 	if err != nil {
 		return nil, err
 	}

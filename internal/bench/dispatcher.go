@@ -65,6 +65,9 @@ type DispatcherOptions struct {
 	// is created with LedgerRows once, when missing, and copied for each
 	// run, so repeated runs skip the filling.
 	LedgerTemplate string
+	// NoReceiptLog runs without the receipt log (ledgerdb.Options), the
+	// baseline its cost is measured against.
+	NoReceiptLog bool
 }
 
 // DispatcherResult is the outcome of RunDispatcher.
@@ -202,7 +205,7 @@ func newRig(ctx context.Context, dir, db string, grow DispatcherOptions) (_ *rig
 	}
 	var closeDB func()
 	var fill func(context.Context, int) error
-	if r.ledger, r.dbName, closeDB, fill, err = benchLedger(ctx, db, r.dir); err != nil {
+	if r.ledger, r.dbName, closeDB, fill, err = benchLedger(ctx, db, r.dir, ledgerdb.Options{NoReceiptLog: grow.NoReceiptLog}); err != nil {
 		return nil, err
 	}
 	r.undo = append(r.undo, closeDB)
@@ -254,10 +257,10 @@ func benchNATS(ctx context.Context, dir string) (*natsconn.Conn, events.Names, e
 // benchLedger opens a fresh ledger: SQLite under dir, or a new schema in
 // the PostgreSQL database at db (dropped by the returned close). fill grows
 // it with ledgerfill.
-func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, func(), func(context.Context, int) error, error) {
+func benchLedger(ctx context.Context, db, dir string, lo ledgerdb.Options) (store.Ledger, string, func(), func(context.Context, int) error, error) {
 	if db == "" || db == "sqlite" {
 		path := filepath.Join(dir, "ledger.db")
-		l, err := ledgerdb.Open(ctx, "sqlite://"+path, dir)
+		l, err := ledgerdb.OpenWith(ctx, "sqlite://"+path, dir, lo)
 		if err != nil {
 			return nil, "", nil, nil, err
 		}
@@ -267,7 +270,7 @@ func benchLedger(ctx context.Context, db, dir string) (store.Ledger, string, fun
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	l, err := ledgerdb.Open(ctx, u, dir)
+	l, err := ledgerdb.OpenWith(ctx, u, dir, lo)
 	if err != nil {
 		drop()
 		return nil, "", nil, nil, err

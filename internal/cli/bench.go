@@ -172,6 +172,7 @@ func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []str
 	rows := fs.Int("ledger-rows", 0, "grow the ledger first with a year of history: this many events and outbox facts, half as many contracts and documents (not timed)")
 	tmpl := fs.String("ledger-template", "", "SQLite: start from a copy of this grown ledger file, created with -ledger-rows when missing")
 	slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
+	noLog := fs.Bool("no-receipt-log", false, "write no receipt log: the baseline its cost is measured against (the ledger then fails verify --log)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -182,7 +183,7 @@ func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []str
 	if err != nil {
 		return err
 	}
-	o := bench.DispatcherOptions{Events: *n, PerContract: *per, LedgerRows: *rows, LedgerTemplate: *tmpl}
+	o := bench.DispatcherOptions{Events: *n, PerContract: *per, LedgerRows: *rows, LedgerTemplate: *tmpl, NoReceiptLog: *noLog}
 	res, err := bench.RunDispatcherRounds(ctx, o, dbs, *rounds, env.Stdout)
 	if err != nil {
 		return err

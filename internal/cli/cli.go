@@ -3,7 +3,7 @@
 // in one table (commands). Each command lives in its own file;
 // cmd/qyshook/main.go only calls Main.
 //
-// contracts, certifications, dlq, replay and reconcile are clients of a running service's
+// contracts, certifications, log, dlq, replay and reconcile are clients of a running service's
 // admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
 // never open a ledger or a stream. migrate is the one command that opens
 // the database itself; serve and demo are the service.
@@ -66,6 +66,8 @@ var commands = []*Command{
 	{Name: "sim", Summary: "run a fake 契约锁 for local development; `sim trigger <scenario>` plays a lifecycle", Run: runSim},
 	{Name: "contracts", Summary: "list the ledger's contracts, or show one with signatories, documents and events (admin API)",
 		Run: subcommands("contracts", contractsSubs)},
+	{Name: "log", Summary: "the receipt log: its head, inclusion proofs (by index, contract, event, fact or document) and consistency proofs, checked here (admin API)",
+		Run: subcommands("log", logSubs)},
 	{Name: "certifications", Summary: "list the ledger's certifications (--unconfirmed: those the API did not confirm), or show one (admin API)",
 		Run: subcommands("certifications", certificationsSubs)},
 	{Name: "dlq", Summary: "list, show, retry or purge dead letters (admin API)", Run: subcommands("dlq", dlqSubs)},
@@ -76,7 +78,7 @@ var commands = []*Command{
 	{Name: "reconcile", Summary: "run one reconcile pass in the service and print what it did (admin API)", Run: runReconcile},
 	{Name: "migrate", Summary: "apply, roll back or show the ledger's schema migrations ($QYSHOOK_DB; the one command that opens it)",
 		Run: subcommands("migrate", migrateSubs)},
-	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger (read-only)",
+	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger; --log: the receipt log against the rows and files it describes (read-only)",
 		Run: runVerify},
 	{Name: "bench", Summary: "measure the receiver, the dispatcher, archiving, a soak or a burst on this machine", Run: runBench},
 	{Name: "doctor", Summary: "check configuration, NATS and streams, the ledger's migrations, API credentials and the clock; say how to fix what is wrong",

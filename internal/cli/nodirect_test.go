@@ -30,7 +30,7 @@ func TestOnlyMigrateOpensTheLedger(t *testing.T) {
 		"github.com/qyshook/qyshook/store/ledgerdb":        {"migrate.go", "local.go"},
 		"github.com/qyshook/qyshook/store/sqlite":          {"migrate.go"},
 		"github.com/qyshook/qyshook/store/postgres":        {"migrate.go"},
-		"github.com/qyshook/qyshook/internal/app":          {"serve.go", "demo.go", "local.go", "verify.go", "doctor.go"},
+		"github.com/qyshook/qyshook/internal/app":          {"serve.go", "demo.go", "local.go", "verify.go", "verifylog.go", "doctor.go"},
 		"github.com/qyshook/qyshook/internal/natsconn":     nil,
 		"github.com/qyshook/qyshook/replay":                nil,
 		"github.com/qyshook/qyshook/dispatcher":            nil,

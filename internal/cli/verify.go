@@ -16,7 +16,7 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-const verifyUsage = "(--contract ID [--tenant T] | --all) [--online] [--require-signed] [--max-size BYTES] [--json]"
+const verifyUsage = "(--contract ID [--tenant T] | --all) [--online] [--require-signed] [--max-size BYTES] [--json] | --log [--json]"
 
 // Signature states of a verified document (verifyRow.Signatures).
 const (
@@ -65,12 +65,19 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	requireSigned := fs.Bool("require-signed", false, "count a PDF without signatures as a mismatch")
 	maxSize := fs.Int64("max-size", pdfverify.DefaultMaxSize, "files larger than this are hashed but their signatures not read")
 	asJSON := fs.Bool("json", false, "print JSON")
+	logMode := fs.Bool("log", false, "check the receipt log: rebuild the tree, recompute every row's leaf and archived file (JSON lines with --json)")
 	pos, err := parseMixed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return opsUsage(fs, "unexpected argument %q", pos[0])
+	}
+	if *logMode {
+		if *contract != "" || *all || *tenant != "" || *online || *requireSigned {
+			return opsUsage(fs, "%v", errLogFlags)
+		}
+		return runVerifyLog(ctx, env, *asJSON)
 	}
 	if (*contract == "") == !*all {
 		return opsUsage(fs, "want exactly one of --contract ID or --all")

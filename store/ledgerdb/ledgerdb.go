@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/store/internal/sqlstore"
 	"github.com/qyshook/qyshook/store/postgres"
 	"github.com/qyshook/qyshook/store/sqlite"
 )
@@ -85,6 +86,10 @@ type Options struct {
 	// (sqlite.Options.CacheSize; 0: sqlite.DefaultCacheSize). PostgreSQL
 	// ignores it.
 	SQLiteCache int64
+	// NoReceiptLog writes no receipt log (benchmarks compare the
+	// dispatcher with and without it; a ledger written so fails `verify
+	// --log`). Never for a deployment.
+	NoReceiptLog bool
 }
 
 // OpenWith is Open with options.
@@ -113,11 +118,29 @@ func open(ctx context.Context, rawURL, dataDir string, readOnly bool, o Options)
 		if err != nil {
 			return nil, err
 		}
+		if o.NoReceiptLog {
+			sqlstore.WithoutLog(db.DB)
+		}
+		if !readOnly {
+			if _, err := db.BackfillLog(ctx); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
 		return db, nil
 	}
 	db, err := sqlite.Open(ctx, t.sqlitePath, t.sqliteOpts)
 	if err != nil {
 		return nil, err
+	}
+	if o.NoReceiptLog {
+		sqlstore.WithoutLog(db.DB)
+	}
+	if !readOnly {
+		if _, err := db.BackfillLog(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }

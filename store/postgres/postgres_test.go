@@ -26,6 +26,7 @@ func open(t *testing.T) store.Ledger {
 			t.Errorf("close: %v", err)
 		}
 	})
+	storetest.VerifyLogAtCleanup(t, db)
 	return db
 }
 

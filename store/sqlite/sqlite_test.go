@@ -23,6 +23,7 @@ func open(t *testing.T) store.Ledger {
 			t.Errorf("close: %v", err)
 		}
 	})
+	storetest.VerifyLogAtCleanup(t, db)
 	return db
 }
 

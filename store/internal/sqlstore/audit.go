@@ -2,11 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -27,9 +30,15 @@ func (s *DB) AddAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
 		return 0, errors.New("ledger: add audit: selector is not JSON")
 	}
 	var id int64
-	err := s.writer.QueryRowContext(ctx, s.q(`INSERT INTO audit (at, who, action, selector, count, outcome, job_id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO audit (at, who, action, selector, count, outcome, job_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		s.timeArg(e.At), e.Who, e.Action, sel, e.Count, truncateError(e.Outcome), e.JobID).Scan(&id)
+			s.timeArg(e.At), e.Who, e.Action, sel, e.Count, truncateError(e.Outcome), e.JobID).Scan(&id)
+		if err == nil {
+			s.touch(tx, receiptlog.KindAudit, "", strconv.FormatInt(id, 10))
+		}
+		return err
+	})
 	if err != nil {
 		return 0, s.fail("add audit", err)
 	}

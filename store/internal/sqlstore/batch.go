@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -331,6 +332,9 @@ func (b *batch) write(ctx context.Context, s *DB, tx *sql.Tx) error {
 	}); err != nil {
 		return fmt.Errorf("delete stale events: %w", err)
 	}
+	for _, id := range b.deleted {
+		s.forget(tx, receiptlog.KindEvent, id)
+	}
 	if err := s.writeContracts(ctx, tx, b.keys, b.byKey); err != nil {
 		return err
 	}
@@ -411,6 +415,11 @@ func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []store.Event, id
 	})
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	for _, i := range idx {
+		if got[evs[i].ID] {
+			s.touchEvent(tx, evs[i])
+		}
 	}
 	return got, nil
 }
@@ -507,6 +516,9 @@ func (s *DB) contractRowArgs(bc *batchContract) []any {
 // changed ones: every column, or only the fetch times of a row a later
 // fetch reconfirmed.
 func (s *DB) writeContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, byKey map[[2]string]*batchContract) error {
+	for _, k := range keys {
+		s.touch(tx, receiptlog.KindContract, k[0], k[1])
+	}
 	var fresh, full, refetched []*batchContract
 	for _, k := range keys {
 		switch bc := byKey[k]; {
@@ -628,6 +640,9 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 	if n != len(order) {
 		return errSequential // a document moves from another contract
 	}
+	for _, k := range order {
+		s.touch(tx, receiptlog.KindDocument, k[0], k[1])
+	}
 	var queue [][2]string
 	for _, k := range keys {
 		if byKey[k].lastQueue >= 0 {
@@ -684,6 +699,9 @@ func (s *DB) insertBatchFacts(ctx context.Context, tx *sql.Tx, facts []batchFact
 	}
 	if n != len(facts) {
 		return errSequential
+	}
+	for _, bf := range facts {
+		s.touchFact(tx, bf.f, bf.payload, bf.created)
 	}
 	return nil
 }

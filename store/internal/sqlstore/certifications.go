@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -96,6 +97,7 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 		if err != nil {
 			return fmt.Errorf("upsert certification: %w", err)
 		}
+		s.touch(tx, receiptlog.KindCertification, next.Tenant, next.RequestID)
 		res.Changed, res.Current = true, &next
 		if rereadConfirmed(res.Previous, &next) {
 			// A confirmation migration 0008 withdrew, given back with the
@@ -123,6 +125,7 @@ func (s *DB) updateUnconfirmedReason(ctx context.Context, tx *sql.Tx, old *store
 		c.Reason, jsonArg(c.Answer), old.Tenant, old.RequestID); err != nil {
 		return fmt.Errorf("update certification reason: %w", err)
 	}
+	s.touch(tx, receiptlog.KindCertification, old.Tenant, old.RequestID)
 	old.Reason, old.Answer = c.Reason, c.Answer
 	return nil
 }

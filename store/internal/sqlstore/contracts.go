@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -307,6 +308,7 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error 
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", ev.ID, err)
 	}
+	s.touchEvent(tx, ev)
 	return nil
 }
 
@@ -335,6 +337,7 @@ func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 	if err != nil {
 		return false, fmt.Errorf("insert contract: %w", err)
 	}
+	s.touch(tx, receiptlog.KindContract, row.Tenant, row.ID)
 	return true, nil
 }
 
@@ -349,6 +352,7 @@ func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 	if err != nil {
 		return fmt.Errorf("update contract: %w", err)
 	}
+	s.touch(tx, receiptlog.KindContract, row.Tenant, row.ID)
 	return nil
 }
 
@@ -368,6 +372,7 @@ func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("delete event %s: %w", id, err)
 	}
+	s.forget(tx, receiptlog.KindEvent, id)
 	return nil
 }
 
@@ -376,6 +381,10 @@ func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
 // one).
 func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, d decision) error {
 	tenant, id := d.row.Tenant, d.row.ID
+	s.touch(tx, receiptlog.KindContract, tenant, id)
+	for _, doc := range d.docs {
+		s.touch(tx, receiptlog.KindDocument, tenant, doc.ID)
+	}
 	if d.replaceSigs {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM signatories WHERE tenant = ? AND contract_id = ?`),
 			tenant, id); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -23,7 +24,8 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 		d.CreatedAt = s.now()
 	}
 	var id int64
-	err := s.writer.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
 		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at,
 		retry_of, retries, first_failed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -33,8 +35,13 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 		created_at = excluded.created_at, retry_of = excluded.retry_of, retries = excluded.retries,
 		first_failed_at = excluded.first_failed_at
 		RETURNING id`),
-		d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
-		bytesArg(d.Payload), s.timeArg(d.CreatedAt), d.RetryOf, d.Retries, s.nullTimeArg(d.FirstFailedAt)).Scan(&id)
+			d.EventID, d.Tenant, d.Consumer, d.Subject, int64(d.StreamSeq), d.Reason, d.Deliveries,
+			bytesArg(d.Payload), s.timeArg(d.CreatedAt), d.RetryOf, d.Retries, s.nullTimeArg(d.FirstFailedAt)).Scan(&id)
+		if err == nil {
+			s.touch(tx, receiptlog.KindDeadLetter, d.Tenant, strconv.FormatInt(id, 10))
+		}
+		return err
+	})
 	if err != nil {
 		return 0, s.fail("add dead letter", err)
 	}
@@ -88,12 +95,12 @@ func (s *DB) DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error
 // DeleteDeadLetter implements store.Ledger; store.ErrNotFound if there is
 // none.
 func (s *DB) DeleteDeadLetter(ctx context.Context, id int64) error {
-	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM dead_letters WHERE id = ?`), id)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := s.deleteLogged(ctx, tx, receiptlog.KindDeadLetter, `DELETE FROM dead_letters WHERE id = ? RETURNING tenant, id`, id)
+		if err == nil && n == 0 {
 			err = store.ErrNotFound
 		}
-	}
+		return err
+	})
 	return s.fail("delete dead letter "+strconv.FormatInt(id, 10), err)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -143,6 +144,7 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 			return fmt.Errorf("upsert document: %w", err)
 		}
 		changed = true
+		s.touch(tx, receiptlog.KindDocument, tenant, doc.ID)
 		// Every content recorded stays listed (DocumentVersions).
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO document_versions
 			(tenant, id, sha256, contract_id, size, path, fetched_at, validation_sha256, validation_path)

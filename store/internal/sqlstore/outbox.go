@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -74,6 +75,7 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, pr
 		if err != nil {
 			return fmt.Errorf("insert fact %s: %w", f.ID, err)
 		}
+		s.touchFact(tx, f, payload, created)
 	}
 	return nil
 }
@@ -218,11 +220,15 @@ func (s *DB) MarkPublished(ctx context.Context, ids []string) error {
 
 // PruneOutbox implements store.Ledger.
 func (s *DB) PruneOutbox(ctx context.Context, publishedBefore time.Time) (int64, error) {
-	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM outbox
-		WHERE published_at IS NOT NULL AND published_at < ?`), s.timeArg(publishedBefore))
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.deleteLogged(ctx, tx, receiptlog.KindFact, `DELETE FROM outbox
+		WHERE published_at IS NOT NULL AND published_at < ? RETURNING tenant, id`, s.timeArg(publishedBefore))
+		return err
+	})
 	if err != nil {
 		return 0, s.fail("prune outbox", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -20,15 +22,19 @@ func (s *DB) PruneEvents(ctx context.Context, appliedBefore time.Time, limit int
 	if limit <= 0 {
 		return 0, fmt.Errorf("ledger: prune events: limit must be positive")
 	}
-	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM events WHERE id IN (SELECT e.id FROM events e
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.deleteLogged(ctx, tx, receiptlog.KindEvent, `DELETE FROM events WHERE id IN (SELECT e.id FROM events e
 		WHERE e.applied_at < ?
 		AND EXISTS (SELECT 1 FROM events n WHERE n.tenant = e.tenant AND n.contract_id = e.contract_id AND n.applied_at > e.applied_at)
 		AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.event_id = e.id)
-		ORDER BY e.applied_at LIMIT ?`+s.skipLocked()+`)`), s.timeArg(appliedBefore), limit)
+		ORDER BY e.applied_at LIMIT ?`+s.skipLocked()+`) RETURNING tenant, id`, s.timeArg(appliedBefore), limit)
+		return err
+	})
 	if err != nil {
 		return 0, s.fail("prune events", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }
 
@@ -37,13 +43,17 @@ func (s *DB) PrunePublished(ctx context.Context, publishedBefore time.Time, limi
 	if limit <= 0 {
 		return 0, fmt.Errorf("ledger: prune published facts: limit must be positive")
 	}
-	res, err := s.writer.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.deleteLogged(ctx, tx, receiptlog.KindFact, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
 		WHERE published_at IS NOT NULL AND published_at < ?
-		ORDER BY published_at LIMIT ?`+s.skipLocked()+`)`), s.timeArg(publishedBefore), limit)
+		ORDER BY published_at LIMIT ?`+s.skipLocked()+`) RETURNING tenant, id`, s.timeArg(publishedBefore), limit)
+		return err
+	})
 	if err != nil {
 		return 0, s.fail("prune published facts", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }
 

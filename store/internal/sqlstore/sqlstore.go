@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,6 +58,9 @@ type DB struct {
 
 	oneByOne  bool         // ApplyContracts never takes the set-based path (tests)
 	fallbacks atomic.Int64 // set-based batches applied one change at a time instead
+
+	logs  sync.Map // *sql.Tx → *txLog: the rows each open transaction wrote
+	noLog bool     // write no receipt log (WithoutLog, benchmarks)
 }
 
 // OneByOne makes ApplyContracts apply every batch one change at a time,
@@ -131,13 +135,23 @@ func (s *DB) q(query string) string {
 	return b.String()
 }
 
-// inTx runs fn in a write transaction and commits it when fn returns nil.
+// inTx runs fn in a write transaction and commits it when fn returns nil,
+// with the receipt log's leaves for the rows fn wrote (appendLog).
 func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tl := &txLog{}
+	if !s.noLog {
+		s.logs.Store(tx, tl)
+		defer s.logs.Delete(tx)
+	}
 	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := s.appendLog(ctx, tx, tl); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

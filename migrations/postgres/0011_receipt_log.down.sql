@@ -1,0 +1,4 @@
+DROP TABLE log_pruned;
+DROP TABLE log_head;
+DROP TABLE log_hashes;
+DROP TABLE log_leaves;
