@@ -147,6 +147,15 @@ type Options struct {
 	// DisableAfter is the delivery stage's auto-disable period, for the
 	// health's disable_at (0: not shown).
 	DisableAfter time.Duration
+
+	// Checkpoints are the receipt log's checkpoints for GET
+	// /log/checkpoints, /log/status and the overview (default: Ledger,
+	// when it implements store.CheckpointLog; without it those answer 503).
+	Checkpoints store.CheckpointLog
+	// RequestCheckpoint signs a checkpoint now for POST /log/checkpoints
+	// (the anchor stage's Request; 503 when nil): the newest checkpoint,
+	// and whether it is new.
+	RequestCheckpoint func(ctx context.Context) (*store.LogCheckpoint, bool, error)
 }
 
 // ErrInvalidOption wraps every problem New finds in Options.
@@ -211,6 +220,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Endpoints == nil {
 		a.o.Endpoints, _ = o.Ledger.(store.EndpointStore)
+	}
+	if a.o.Checkpoints == nil {
+		a.o.Checkpoints, _ = o.Ledger.(store.CheckpointLog)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

@@ -153,6 +153,8 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"POST", "/dead-letters/retry", "/dead-letters/retry", op, adminapi.RetryRequest{Tenant: "acme"}, http.StatusOK, new(adminapi.RetryResult)},
 		{"POST", "/dead-letters/{id}/purge", fmt.Sprintf("/dead-letters/%d/purge", dls[1]), op, adminapi.PurgeRequest{Reason: "test"},
 			http.StatusOK, new(adminapi.PurgeResult)},
+		{"POST", "/log/checkpoints", "/log/checkpoints", op, nil, http.StatusCreated, new(adminapi.CheckpointRequested)},
+		{"POST", "/log/checkpoints", "/log/checkpoints", op, nil, http.StatusOK, new(adminapi.CheckpointRequested)},
 	}
 	called := map[string]bool{}
 	run := func(c routeCall) {
@@ -211,6 +213,8 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 		{"GET", "/streams", "/streams", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Stream])},
 		{"GET", "/documents", "/documents", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.QueuedDocument])},
 		{"GET", "/overview", "/overview", vw, nil, http.StatusOK, &overview},
+		{"GET", "/log/checkpoints", "/log/checkpoints", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Checkpoint])},
+		{"GET", "/log/status", "/log/status", vw, nil, http.StatusOK, new(adminapi.LogStatus)},
 		{"GET", "/audit", "/audit?limit=2", op, nil, http.StatusOK, new(adminapi.Page[adminapi.AuditEntry])},
 		{"GET", "/replays", "/replays", vw, nil, http.StatusOK, new(adminapi.Page[adminapi.Job])},
 		{"GET", "/openapi.json", "/openapi.json", vw, nil, http.StatusOK, new(map[string]any)},

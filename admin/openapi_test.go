@@ -102,6 +102,11 @@ var answerTypes = map[string]any{
 	"GET /log 200":                                     adminapi.LogTree{},
 	"GET /log/proof 200":                               adminapi.LogProofs{},
 	"GET /log/consistency 200":                         adminapi.LogConsistency{},
+	"GET /log/checkpoints 200":                         adminapi.Page[adminapi.Checkpoint]{},
+	"GET /log/status 200":                              adminapi.LogStatus{},
+	"POST /log/checkpoints 201":                        adminapi.CheckpointRequested{},
+	"POST /log/checkpoints 200":                        adminapi.CheckpointRequested{},
+	"POST /log/checkpoints body":                       struct{}{},
 	"GET /openapi.json 200":                            nil, // the document itself
 	"GET /events/live 200":                             nil, // text/event-stream; its data is the LiveEvent schema
 	"GET /endpoints 200":                               adminapi.Page[adminapi.Endpoint]{},

@@ -160,6 +160,14 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request) error {
 			v.LastReconcile = &rv
 		}
 	}
+	if a.o.Checkpoints != nil {
+		st, err := a.o.Checkpoints.CheckpointStats(ctx)
+		if err != nil {
+			return err
+		}
+		ls := viewLogStatus(st, time.Now())
+		v.Log = &ls
+	}
 	counts, err := a.o.Ledger.DocumentCounts(ctx)
 	if err != nil {
 		return err

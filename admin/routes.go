@@ -64,6 +64,10 @@ func (a *API) table() []route {
 		{http.MethodGet, "/log", RoleViewer, a.logHead},
 		{http.MethodGet, "/log/proof", RoleViewer, a.logProof},
 		{http.MethodGet, "/log/consistency", RoleViewer, a.logConsistency},
+		// The receipt log's checkpoints (admin/checkpoints.go).
+		{http.MethodGet, "/log/checkpoints", RoleViewer, a.listCheckpoints},
+		{http.MethodGet, "/log/status", RoleViewer, a.logStatus},
+		{http.MethodPost, "/log/checkpoints", RoleOperator, a.postCheckpoint},
 	}
 }
 

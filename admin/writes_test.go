@@ -30,6 +30,7 @@ func newWriteFixture(tb testing.TB, reconcile ReconcileFunc) (*fixture, *API) {
 	a, err := New(Options{
 		Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
 		Ledger: f.ledger, JS: f.nats.JS, Names: f.nats.Names, Reconcile: reconcile, ReplayRate: -1, Activity: testActivity(),
+		RequestCheckpoint: checkpointRequester(tb, f.ledger.(store.CheckpointLog)),
 	})
 	if err != nil {
 		tb.Fatal(err)

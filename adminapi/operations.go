@@ -255,6 +255,10 @@ type Overview struct {
 	// Certifications counts, over every tenant, the certifications the
 	// API has not confirmed and those the reconciler still polls.
 	Certifications CertificationCounts `json:"certifications"`
+
+	// Log is the receipt log's checkpoints (absent when the ledger keeps
+	// none): the last anchored one and its age.
+	Log *LogStatus `json:"log,omitempty"`
 }
 
 // TenantOverview is one tenant's figures in the Overview.

@@ -175,6 +175,9 @@ type Fact struct {
 	// Notice describes the notice of a FactKindNotice fact (Status is then
 	// the notice's type, and Confirmed always false).
 	Notice *FactNotice `json:"notice,omitempty"`
+	// Checkpoint describes the receipt log checkpoint of a
+	// FactLogCheckpoint fact.
+	Checkpoint *FactCheckpoint `json:"checkpoint,omitempty"`
 	// Discrepancy describes the disagreement of a FactKindDiscrepancy fact.
 	Discrepancy *FactDiscrepancy `json:"discrepancy,omitempty"`
 	OccurredAt  time.Time        `json:"occurred_at"`

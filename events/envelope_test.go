@@ -86,6 +86,16 @@ func TestEnvelopeGolden(t *testing.T) {
 		Certification: &events.FactCertification{RequestID: "req-1", Kind: "company", Status: "1", Success: true},
 	}
 	golden(t, "fact_certification_status.json", cert)
+	cp := events.Fact{
+		Schema: events.SchemaLedgerV1, ID: events.CheckpointFactID("default", 42), Tenant: "default",
+		Kind: events.FactLogCheckpoint, Confirmed: true, OccurredAt: occurred,
+		Checkpoint: &events.FactCheckpoint{Origin: "ledger.example.com/qyshook", Size: 42, Root: strings.Repeat("cd", 32),
+			KeyID: "1a2b3c4d", Note: "ledger.example.com/qyshook\n42\nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc=\n\n— ledger.example.com/qyshook GiscTQ==\n"},
+	}
+	golden(t, "fact_log_checkpoint.json", cp)
+	if got := (events.Names{}).LedgerCheckpointSubject("default"); got != "qys.ledger.default.log.checkpoint" {
+		t.Errorf("checkpoint subject %q", got)
+	}
 }
 
 func TestDecode(t *testing.T) {

@@ -60,6 +60,13 @@
     if (isNaN(d)) return s;
     return d.toLocaleString(document.documentElement.lang, { hour12: false });
   }
+  function fmtAge(sec) {
+    if (sec === undefined || sec === null) return '—';
+    if (sec < 90) return Math.round(sec) + ' s';
+    if (sec < 5400) return Math.round(sec / 60) + ' min';
+    if (sec < 129600) return (sec / 3600).toFixed(1) + ' h';
+    return (sec / 86400).toFixed(1) + ' d';
+  }
   function fmtSize(n) {
     if (n === undefined || n === null) return '—';
     if (n < 1024) return n + ' B';
@@ -159,6 +166,14 @@
       tbody.append(el('tr', {}, el('td', {}, t.tenant), el('td', {}, statusList(t.contracts_by_status || {})), el('td', {}, t.certifications ?? 0),
         el('td', {}, unconfirmed ? el('a', { class: 'badge cert-unconfirmed', href: '/console/certifications' + qs({ tenant: t.tenant, confirmed: 'false' }) }, unconfirmed) : 0),
         el('td', {}, t.pending_certifications ?? 0)));
+    }
+    const lg = ov.log;
+    const la = lg && lg.latest_anchored;
+    set('#ov-checkpoint', la ? fmtAge(la.age_seconds) + ' ' + T('overview.ago') : (lg ? T('overview.never') : '—'));
+    if (lg) {
+      set('#ov-checkpoint-sub', (la ? T('overview.leaves') + ' ' + la.size + ' · ' : '') + (lg.unanchored ?? 0) + ' ' + T('overview.unanchored'));
+      $('#ov-checkpoint').classList.toggle('warn', (lg.unanchored ?? 0) > 0);
+      if (la) $('#ov-checkpoint').title = la.root;
     }
     set('#ov-source', T('overview.from_api') + (ov.nats_sync ? ' NATS sync: ' + ov.nats_sync : ''));
   }

@@ -44,7 +44,8 @@ func (s *Services) AdminHandler(reg prometheus.Registerer) (http.Handler, error)
 		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg,
 		Failures: s.Failures, Activity: s.Activity,
 		DeliveryTimeout: s.Cfg.Delivery.Timeout, DisableAfter: s.Cfg.Delivery.DisableAfter,
-		PrivateTenants: s.Cfg.Delivery.AllowPrivateTenants}
+		PrivateTenants:    s.Cfg.Delivery.AllowPrivateTenants,
+		RequestCheckpoint: s.requestCheckpoint()}
 	if s.Conn != nil && len(s.APIs) > 0 {
 		rec, err := s.NewReconciler()
 		if err != nil {

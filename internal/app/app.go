@@ -13,8 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/qyshook/qyshook/activity"
+	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
@@ -52,6 +54,12 @@ type Services struct {
 	// Activity is a day of per-minute figures for the console's charts,
 	// sampled from this process's metrics while Run runs.
 	Activity *activity.Recorder
+
+	// LogHead reads the receipt log's head for the anchor stage (default:
+	// the ledger's LogHead method, when it has one; tests set it).
+	LogHead func(ctx context.Context) (tlog.Tree, error)
+
+	anchor *anchor.Anchor // the anchor stage, once Stages built it
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.

@@ -34,14 +34,16 @@ const MaxClockSkew = 30 * time.Second
 
 // Doctor checks, for a loaded configuration, NATS and its streams, the
 // ledger (opened read-only) and its migrations, the open-API credentials
-// (one signed call per tenant) and the clock against the platform's. It
-// never creates, provisions or writes anything.
+// (one signed call per tenant), the clock against the platform's, the
+// checkpoint key and each time-stamping authority (one token over a
+// probe). It never creates, provisions or writes anything.
 func Doctor(ctx context.Context, cfg *config.Config) []Finding {
 	var out []Finding
 	out = append(out, DoctorPrivate(cfg)...)
 	out = append(out, doctorNATS(ctx, cfg)...)
 	out = append(out, doctorLedger(ctx, cfg)...)
 	out = append(out, doctorAPI(ctx, cfg)...)
+	out = append(out, doctorAnchor(ctx, cfg)...)
 	return out
 }
 

@@ -14,7 +14,7 @@ const module = "github.com/qyshook/qyshook"
 // store, lifecycle, confirm, deadletter, intake, replay, backoff, pidlock, receiptlog,
 // …) and never another stage or internal/; internal/app builds and runs
 // them all.
-var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery"}
+var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery", "anchor"}
 
 // TestStagesArePeers fails on any import, direct or not (tests aside),
 // from a stage to another stage or to internal/, and from a library to a
@@ -36,7 +36,7 @@ func TestStagesArePeers(t *testing.T) {
 	}
 	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
 		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "receiptlog", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
-		"webhook", "deliveryq"} {
+		"webhook", "deliveryq", "checkpoint", "tsa", "tsa/tsatest"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {
 				t.Errorf("library %s depends on %s", lib, strings.TrimPrefix(d, module+"/"))

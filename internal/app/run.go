@@ -116,8 +116,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 // receiver's callback routes when it runs.
 func (s *Services) handler(roles Roles, reg *prometheus.Registry) (http.Handler, error) {
 	mux := http.NewServeMux()
-	health.Mount(mux, health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails(),
-		MoreDetails: degradedDetails(s.Failures)})
+	o := health.Options{Checks: s.readiness(roles), Gatherer: reg, Details: syncInfoOf(s.Conn).readyDetails(),
+		MoreDetails: degradedDetails(s.Failures)}
+	if roles.Dispatcher {
+		o.Warnings = []health.Check{s.anchorWarning()}
+	}
+	health.Mount(mux, o)
 	if roles.Receiver {
 		rc, err := s.NewReceiver(reg)
 		if err != nil {

@@ -25,8 +25,9 @@ type Stage struct {
 // dispatcher (it kicks the relay after each commit through a hook), the
 // archiver, the reconciler (with reconciling on and the API usable), the
 // callback stream's trimmer, the ledger's retention (when the ledger has
-// one), the delivery to HTTP endpoints (when the ledger keeps them) and
-// the outbox relay (Last).
+// one), the delivery to HTTP endpoints (when the ledger keeps them), the
+// anchor stage (when the ledger keeps a receipt log) and the outbox relay
+// (Last).
 func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage, error) {
 	rel, err := s.NewRelay(reg)
 	if err != nil {
@@ -52,6 +53,10 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	if err != nil {
 		return nil, err
 	}
+	anch, err := s.NewAnchor(reg)
+	if err != nil {
+		return nil, err
+	}
 	stages := []Stage{{Name: "dispatcher", Run: disp.Run}, {Name: "archiver", Run: arch.Run}}
 	if reconciling {
 		rec, err := s.NewReconciler()
@@ -66,6 +71,9 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	}
 	if deliver != nil {
 		stages = append(stages, Stage{Name: "delivery", Run: deliver.Run})
+	}
+	if anch != nil {
+		stages = append(stages, Stage{Name: "anchor", Run: anch.Run})
 	}
 	return append(stages, Stage{Name: "relay", Run: rel.Run, Last: true}), nil
 }

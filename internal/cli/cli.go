@@ -73,6 +73,8 @@ var commands = []*Command{
 	{Name: "dlq", Summary: "list, show, retry or purge dead letters (admin API)", Run: subcommands("dlq", dlqSubs)},
 	{Name: "endpoints", Summary: "HTTP endpoints facts are delivered to, signed the Standard Webhooks way: add, list, show, test, rotate-secret, dead letters, replay (admin API)",
 		Run: subcommands("endpoints", endpointsSubs)},
+	{Name: "checkpoints", Summary: "the receipt log's signed checkpoints and their time-stamps: status, list, or request one now (admin API)",
+		Run: subcommands("checkpoints", checkpointsSubs)},
 	{Name: "replay", Summary: "republish a selection of QYS_CALLBACKS for the dispatchers to apply: dry run, then --yes (admin API)",
 		Run: runReplay},
 	{Name: "reconcile", Summary: "run one reconcile pass in the service and print what it did (admin API)", Run: runReconcile},

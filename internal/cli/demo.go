@@ -189,6 +189,7 @@ func demoEnv(dir, secret string, fake *qystest.Server, verbose bool) func(string
 		"HTTP_ADDR": "127.0.0.1:0", "DATA_DIR": dir, "CALLBACK_SECRET": secret, "NATS_URL": "",
 		"QYS_BASE_URL": fake.URL, "QYS_APP_TOKEN": fake.AppToken, "QYS_APP_SECRET": fake.AppSecret,
 		"RECONCILE_INTERVAL": "0", "LOG_LEVEL": level, "QYS_VERIFY_ONLINE": "true",
+		"TSA_URLS": fake.TSAURL(), "LOG_CHECKPOINT_INTERVAL": "1s", "LOG_ORIGIN": "demo.qyshook.local/log",
 	}
 	return func(k string) string { return vars[strings.TrimPrefix(k, config.Prefix)] }
 }
@@ -255,7 +256,35 @@ func playDemo(ctx context.Context, cfg *config.Config, log zerolog.Logger, fake 
 	if err := w.wait(ctx); err != nil {
 		return nil, err
 	}
-	return w.summarize(ctx, reordered)
+	sum, err := w.summarize(ctx, reordered)
+	if err != nil {
+		return nil, err
+	}
+	if sum.Checkpoint, err = demoAnchor(ctx, svc, fake); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// demoAnchor writes the fake authority's root into the data dir and
+// waits for a verified, anchored checkpoint of the whole receipt log.
+func demoAnchor(ctx context.Context, svc *app.Services, fake *qystest.Server) (*demoCheckpoint, error) {
+	if _, ok := svc.Ledger.(app.LogHeader); !ok {
+		return nil, nil // no receipt log: no key to make, nothing to anchor
+	}
+	keys, err := svc.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	rootPath := filepath.Join(svc.Cfg.DataDir, "tsa-root.pem")
+	if err := os.WriteFile(rootPath, fake.TSA().RootPEM(), 0o644); err != nil {
+		return nil, fmt.Errorf("write the authority's root: %w", err)
+	}
+	c, err := waitAnchored(ctx, svc.Ledger, keys.Verifier(), fake.TSA().Roots())
+	if c != nil {
+		c.RootPEM = rootPath
+	}
+	return c, err
 }
 
 // demoWaiter compares the ledger with the fake.
@@ -332,6 +361,9 @@ type demoSummary struct {
 	// AdminURL.
 	Serving  bool   `json:"-"`
 	AdminURL string `json:"-"`
+	// Checkpoint is the receipt log's anchored checkpoint, verified (null
+	// when the ledger keeps no receipt log).
+	Checkpoint *demoCheckpoint `json:"checkpoint"`
 }
 
 type demoContract struct {
@@ -499,6 +531,7 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 	fmt.Fprintf(w, "\nCALLBACKS: 契约锁 sent %d, in %d deliveries: %d duplicate copies collapsed (Nats-Msg-Id), "+
 		"%d delivered newest first, %d refused; the ledger applied %d contract events.\n",
 		cb.Callbacks, cb.Deliveries, cb.Duplicates, cb.Reordered, cb.Refused, cb.Events)
+	s.Checkpoint.print(w)
 	fmt.Fprintln(w, "\nNext:")
 	switch {
 	case s.Serving:

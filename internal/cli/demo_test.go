@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/cli"
 	"github.com/qyshook/qyshook/internal/pdfsigtest"
+	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys/qystest"
 )
 
@@ -76,6 +78,16 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(text, "DISCREPANCY") {
 		t.Errorf("an ordinary demo shows a discrepancy:\n%s", text)
+	}
+	// A verified, anchored checkpoint of the receipt log, as soon as the
+	// ledger keeps one (app.LogHeader); before, the demo says it has none.
+	if _, ok := testdb.Open(t, testdb.SQLite).(app.LogHeader); ok {
+		anchored := regexp.MustCompile(`(?m)^RECEIPT LOG CHECKPOINT .*verified\)\n  \d+ leaves, root [0-9a-f]{64}, signed .*\n  time-stamp: \S+ by http://\S+/tsa \(chain to the pinned root: yes\)`)
+		if !anchored.MatchString(text) {
+			t.Errorf("no verified anchored checkpoint in the output:\n%s", text)
+		}
+	} else if !strings.Contains(text, "RECEIPT LOG: this build's ledger keeps no receipt log") {
+		t.Errorf("the output does not say there is no receipt log:\n%s", text)
 	}
 	checkDemoPDFSig(t, dir, text)
 }

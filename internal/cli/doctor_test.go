@@ -11,6 +11,7 @@ import (
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/qys/qystest"
+	"github.com/qyshook/qyshook/tsa/tsatest"
 )
 
 // TestDoctor: one all-green run against the fake platform, NATS with the
@@ -24,6 +25,7 @@ func TestDoctor(t *testing.T) {
 	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
 	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
 	vars["QYSHOOK_NATS_URL"], vars["QYSHOOK_NATS_NAMESPACE"] = env.URL, env.Names.Namespace
+	vars["QYSHOOK_TSA_URLS"] = fake.TSAURL()
 	with := func(k, v string) map[string]string {
 		out := map[string]string{}
 		for a, b := range vars {
@@ -46,13 +48,25 @@ func TestDoctor(t *testing.T) {
 
 	r = mustOpsRun(t, ExitOK, vars, "doctor")
 	t.Logf("all green:\n%s", r.stdout)
-	for _, want := range []string{"configuration", "nats", "stream " + env.Names.CallbacksStream(), "ledger", "open API credentials", "clock"} {
+	for _, want := range []string{"configuration", "nats", "stream " + env.Names.CallbacksStream(), "ledger", "open API credentials", "clock",
+		"checkpoint key", "tsa " + fake.TSAURL()} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("all green: no %q row:\n%s", want, r)
 		}
 	}
 	if strings.Contains(r.stdout, " no ") {
 		t.Errorf("all green has a failing row:\n%s", r)
+	}
+
+	fake.TSA().SetFault(tsatest.Fault500)
+	r = mustOpsRun(t, ExitFailure, vars, "doctor")
+	fake.TSA().SetFault(tsatest.FaultNone)
+	if !strings.Contains(r.stdout, "tsa "+fake.TSAURL()) || !strings.Contains(r.stdout, "HTTP 500") {
+		t.Errorf("authority down:\n%s", r)
+	}
+	r = mustOpsRun(t, ExitFailure, with("QYSHOOK_LOG_KEY", filepath.Join(t.TempDir(), "missing.key")), "doctor")
+	if !strings.Contains(r.stdout, "checkpoint key") || !strings.Contains(r.stdout, "QYSHOOK_LOG_KEY") {
+		t.Errorf("missing key:\n%s", r)
 	}
 
 	r = mustOpsRun(t, ExitFailure, with("QYSHOOK_QYS_APP_SECRET", "wrong-"+fake.AppSecret), "doctor")

@@ -38,7 +38,9 @@ It writes the certificate of the CA that signs its PDFs to
 <data-dir>/qystest-ca.pem (a new CA each run) so that pdfsig and other
 validators can be told to trust it.
 Control API (no auth; keep it on loopback): POST /_sim/trigger/{scenario},
-GET /_sim/contracts, GET /_sim/deliveries.
+GET /_sim/contracts, GET /_sim/deliveries, POST /_sim/tsa?fault=down|500|hang|none
+(the sim's RFC 3161 time-stamping authority, served at /tsa; its root
+certificate: GET /_sim/tsa/root.pem).
 
 Scenarios: ` + "create, send, sign, complete, reject, recall, expire, void, auth-company, auth-personal"
 
@@ -165,6 +167,8 @@ func printSimBanner(w io.Writer, fake *qystest.Server, base string, s qys.Sender
 	if s.Format != qys.FormatB && !s.Encrypt {
 		fmt.Fprintf(w, "  export %sACCEPT_CONTRACT=plain\n", config.Prefix)
 	}
+	fmt.Fprintf(w, "  export %sTSA_URLS=%s   # the sim's RFC 3161 authority (root: GET %stsa/root.pem)\n",
+		config.Prefix, fake.TSAURL(), qystest.ControlPrefix)
 	fmt.Fprintf(w, "\nThen: qyshook sim trigger complete -sim %s   (scenarios: %s)\n\n",
 		fake.URL, strings.Join(qystest.Scenarios, ", "))
 }

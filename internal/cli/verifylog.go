@@ -83,7 +83,7 @@ func runVerifyLog(ctx context.Context, env *Env, asJSON bool) error {
 	}
 	cps := "not checked here"
 	if wired {
-		cps = fmt.Sprintf("%d checked", checked)
+		cps = fmt.Sprintf("%d checked, %d anchored", checked.Checked, checked.Anchored)
 	}
 	if asJSON {
 		werr = enc.Encode(logSummaryLine{Summary: true, HeadSize: sum.Head.N, HeadRoot: sum.Head.Hash.String(),
@@ -102,16 +102,11 @@ func runVerifyLog(ctx context.Context, env *Env, asJSON bool) error {
 	return nil
 }
 
-// checkLogCheckpoints is where `verify --log` checks the signed
-// checkpoints and their RFC 3161 time stamps: each checkpoint's signature
-// with the deployment's key, each TSA token against its certificates and
-// the checkpoint, and that each checkpoint's tree is a prefix of rebuilt
-// (store.ReceiptLog.LogConsistency). The checkpoint and tsa libraries come
-// from the anchor work; until they are wired here it checks nothing and
-// says so (wired false) rather than pretend.
-func checkLogCheckpoints(ctx context.Context, svc *app.Services, rebuilt tlog.Tree, report func(store.LogProblem)) (checked int, wired bool, err error) {
-	_, _, _, _ = ctx, svc, rebuilt, report
-	return 0, false, nil
+// checkLogCheckpoints checks the signed checkpoints and their RFC 3161
+// time-stamps against the rebuilt tree (app.Services.CheckLogCheckpoints):
+// wired false when the ledger keeps no checkpoints.
+func checkLogCheckpoints(ctx context.Context, svc *app.Services, rebuilt tlog.Tree, report func(store.LogProblem)) (got app.CheckpointsChecked, wired bool, err error) {
+	return svc.CheckLogCheckpoints(ctx, rebuilt, report)
 }
 
 var errLogFlags = errors.New("--log goes alone (with --json)")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
@@ -15,6 +16,7 @@ import (
 	"github.com/qyshook/qyshook/retention"
 	"github.com/qyshook/qyshook/store/sqlite"
 	"github.com/qyshook/qyshook/trimmer"
+	"github.com/qyshook/qyshook/tsa"
 )
 
 // Bound is the accepted range of one duration or size setting. A value
@@ -66,6 +68,9 @@ var Bounds = []Bound{
 	{Name: "DELIVERY_TIMEOUT", Default: int64(delivery.DefaultTimeout), Min: int64(time.Second), Max: int64(5 * time.Minute)},
 	{Name: "DELIVERY_DISABLE_AFTER", Default: int64(delivery.DefaultDisableAfter), Min: int64(time.Minute), Max: int64(8760 * time.Hour)},
 	{Name: "DELIVERY_ATTEMPT_RETENTION", Default: int64(delivery.DefaultAttemptRetention), Min: int64(time.Hour), Max: int64(87600 * time.Hour)},
+	{Name: "LOG_CHECKPOINT_INTERVAL", Default: int64(anchor.DefaultInterval), Min: int64(time.Second), Max: int64(24 * time.Hour)},
+	{Name: "TSA_MAX_DELAY", Default: int64(anchor.DefaultMaxDelay), Min: int64(10 * time.Second), Max: int64(168 * time.Hour)},
+	{Name: "TSA_TIMEOUT", Default: int64(tsa.DefaultTimeout), Min: int64(time.Second), Max: int64(5 * time.Minute)},
 	{Name: "OUTBOX_RETENTION", Default: int64(retention.DefaultFacts), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }
 

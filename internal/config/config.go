@@ -138,6 +138,9 @@ type Config struct {
 	Delivery Delivery
 	// Admin configures the admin API (QYSHOOK_ADMIN_*, see admin.go).
 	Admin Admin
+	// Anchor configures the receipt log's checkpoints and their RFC 3161
+	// time-stamps (QYSHOOK_LOG_*, QYSHOOK_TSA_*, see anchor.go).
+	Anchor Anchor
 	// File is the tenants file, when set (QYSHOOK_CONFIG).
 	File string
 	// Tenants are the configured tenants: "default" from the environment

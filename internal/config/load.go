@@ -82,6 +82,7 @@ func Load(getenv func(string) string, opts ...Option) (*Config, error) {
 	c.Dispatch = e.dispatch()
 	c.Delivery = e.delivery()
 	c.Admin = e.admin()
+	c.Anchor = e.anchor()
 	c.APICheck = strings.ToLower(e.str("API_CHECK", APICheckStop))
 	switch c.APICheck {
 	case APICheckStop, APICheckWarn, APICheckOff:

@@ -57,6 +57,10 @@ type Options struct {
 	// whether to route callbacks here, and the receiver takes them while
 	// the platform's API fails).
 	MoreDetails func() map[string]string
+	// Warnings are checks that do not make the process unready: the
+	// reasons of those failing are listed under "warnings" (such as
+	// anchoring_delayed: callbacks do not depend on it).
+	Warnings []Check
 }
 
 // Mount registers GET /healthz, GET /readyz and, with a Gatherer, GET
@@ -74,10 +78,11 @@ func Mount(mux *http.ServeMux, o Options) {
 	mux.HandleFunc("GET "+RouteReadyz, func(w http.ResponseWriter, r *http.Request) {
 		details := o.details()
 		if reason := o.notReady(r.Context()); reason != "" {
-			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: details})
+			writeJSON(w, http.StatusServiceUnavailable, answer{Status: "unavailable", Reason: reason, Details: details,
+				Warnings: o.warnings(r.Context())})
 			return
 		}
-		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: details})
+		writeJSON(w, http.StatusOK, answer{Status: "ready", Details: details, Warnings: o.warnings(r.Context())})
 	})
 	if o.Gatherer != nil {
 		mux.Handle("GET "+RouteMetrics, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -106,6 +111,19 @@ func (o Options) details() map[string]string {
 	}
 	for k, v := range more {
 		out[k] = v
+	}
+	return out
+}
+
+// warnings returns the reasons of the failing Warnings.
+func (o Options) warnings(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var out []string
+	for _, c := range o.Warnings {
+		if err := c.Ready(ctx); err != nil {
+			out = append(out, c.Reason)
+		}
 	}
 	return out
 }
@@ -166,6 +184,8 @@ type answer struct {
 	Status  string            `json:"status"`
 	Reason  string            `json:"reason,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
+	// Warnings name failing checks that leave the process ready.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v answer) {

@@ -195,3 +195,22 @@ func TestMoreDetails(t *testing.T) {
 		t.Errorf("degraded: %d %s", r.status, r.body)
 	}
 }
+
+// TestReadyzWarnings: a failing warning is listed and leaves the process
+// ready; once it passes it is gone.
+func TestReadyzWarnings(t *testing.T) {
+	delayed := true
+	h := health.Handler(health.Options{Warnings: []health.Check{{Reason: "anchoring_delayed", Ready: func(context.Context) error {
+		if delayed {
+			return errors.New("delayed")
+		}
+		return nil
+	}}}})
+	if r := mustGet(t, h, "/readyz"); r.status != 200 || r.body != `{"status":"ready","warnings":["anchoring_delayed"]}` {
+		t.Fatalf("readyz %d %s", r.status, r.body)
+	}
+	delayed = false
+	if r := mustGet(t, h, "/readyz"); r.status != 200 || r.body != `{"status":"ready"}` {
+		t.Fatalf("readyz %d %s", r.status, r.body)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qyshook/qyshook/lifecycle"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/tsa/tsatest"
 )
 
 // ControlPrefix starts every path of the control API (ControlHandler,
@@ -233,6 +234,8 @@ func (s *Server) callbackResults(first, last, from int) []CallbackResult {
 //	GET  /_sim/contracts                                every contract, as the detail API shows it
 //	GET  /_sim/deliveries                               every delivery attempt
 //	POST /_sim/throttle?on=true&retry_after=1s          Throttle; JSON {"throttled": n}
+//	POST /_sim/tsa?fault=down|500|hang|none             the time-stamping authority's fault
+//	GET  /_sim/tsa/root.pem                             its root certificate
 //
 // Triggers run one at a time. wait bounds how long a trigger waits for its
 // callbacks (default 5 s, at most 60 s). Errors are JSON {"error": …}:
@@ -282,6 +285,19 @@ func (s *Server) ControlHandler() http.Handler {
 		}
 		s.Throttle(on, after)
 		writeControl(w, http.StatusOK, map[string]int{"throttled": s.Throttled()})
+	})
+	mux.HandleFunc("POST "+ControlPrefix+"tsa", func(w http.ResponseWriter, r *http.Request) {
+		f, err := tsatest.ParseFault(r.URL.Query().Get("fault"))
+		if err != nil {
+			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.tsa.SetFault(f)
+		writeControl(w, http.StatusOK, map[string]any{"fault": string(f), "granted": s.tsa.Granted()})
+	})
+	mux.HandleFunc("GET "+ControlPrefix+"tsa/root.pem", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(s.tsa.RootPEM())
 	})
 	mux.HandleFunc("GET "+ControlPrefix+"deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		out := []controlDelivery{}

@@ -22,6 +22,15 @@
 //	_ = srv.Sign(id, 0) // SEAL, then COMPLETE
 //	_ = srv.WaitIdle(ctx)
 //
+// # Time-stamping authority
+//
+// Beside the platform, the fake serves a real RFC 3161 time-stamping
+// authority at TSAPath (package tsa/tsatest: its own root and a signing
+// certificate with the critical timeStamping usage), so tests and the demo
+// anchor receipt-log checkpoints for real; TSA().SetFault (or POST
+// /_sim/tsa?fault=down|500|hang|none) takes it down. 契约锁 has no such
+// service: it stands for the third-party authorities of QYSHOOK_TSA_URLS.
+//
 // # Auth checks
 //
 // A request must carry x-qys-open-accesstoken, -timestamp and -signature

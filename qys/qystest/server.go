@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/tsa/tsatest"
 )
 
 // Errors returned by the setup and lifecycle methods of Server.
@@ -180,9 +181,10 @@ type Server struct {
 	faults      faults
 	limits      rateLimits // ratelimit.go: LimitRate
 	cb          callbackState
-	ev          evidenceState // evidence.go, pdf.go
-	rev         revocation    // revocation.go
-	items       itemState     // items.go
+	ev          evidenceState      // evidence.go, pdf.go
+	tsa         *tsatest.Responder // tsa.go
+	rev         revocation         // revocation.go
+	items       itemState          // items.go
 	// discrepancies to produce, by contract id (discrepancy.go)
 	discrepancies map[string][]Discrepancy
 }
@@ -222,10 +224,11 @@ func NewServer(opts ...Option) *Server {
 		links:       map[string]*link{},
 		tenantIDs:   map[string]string{},
 		detailCalls: map[string]int{},
+		tsa:         newTSA(cfg),
 	}
 	s.idOffset = idOffset(cfg.idSeed)
 	s.initCallbacks()
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(s.withTSA(http.HandlerFunc(s.serveHTTP)))
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fake never logs
 	for _, f := range cfg.setup {
 		f(s)

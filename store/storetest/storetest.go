@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Ledger) {
 		{"ReconcileRuns", testReconcileRuns},
 		{"Counts", testCounts},
 		{"Endpoints", testEndpoints},
+		{"Checkpoints", testCheckpoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -510,6 +510,12 @@ func TestBrowserConsole(t *testing.T) {
 		if sub := text(t, ctx, "#ov-certs-sub"); !strings.HasPrefix(sub, "1 ") {
 			t.Errorf("overview: pending %q, want 1 (the forged one is polled)", sub)
 		}
+		// The receipt log's card: the last anchored checkpoint's age, or
+		// never (a ledger without a receipt log signs none).
+		poll(t, ctx, `document.querySelector('#ov-checkpoint').textContent !== '…'`)
+		if v := text(t, ctx, "#ov-checkpoint"); v != "never" && !strings.HasSuffix(v, " ago") {
+			t.Errorf("overview: last anchored checkpoint %q, want its age or never", v)
+		}
 	})
 
 	t.Run("Live", func(t *testing.T) {

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS log_stamps;
+DROP TABLE IF EXISTS log_checkpoints;
