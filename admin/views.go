@@ -73,6 +73,7 @@ func viewEvent(e store.Event, unmasked bool) adminapi.Event {
 	return adminapi.Event{
 		ID: e.ID, Tenant: e.Tenant, Kind: e.Kind, Type: e.Type, ContractID: e.ContractID, Source: e.Source,
 		ReceivedAt: e.ReceivedAt.UTC(), AppliedAt: e.AppliedAt.UTC(), Payload: jsonOut(e.Payload, unmasked),
+		TraceID: e.TraceID,
 	}
 }
 

@@ -102,7 +102,9 @@ type Discrepancy struct {
 }
 
 // Event is an event the ledger applied (GET /events, and the events of a
-// ContractDetail). Payload is masked for viewers.
+// ContractDetail). Payload is masked for viewers. TraceID is the W3C trace
+// id of the callback's trace (the traceparent 契约锁 or a proxy sent, else
+// a new one), which its spans carry when traces are exported over OTLP.
 type Event struct {
 	ID         string          `json:"id"`
 	Tenant     string          `json:"tenant"`
@@ -110,6 +112,7 @@ type Event struct {
 	Type       string          `json:"type"`
 	ContractID string          `json:"contract_id,omitempty"`
 	Source     string          `json:"source"`
+	TraceID    string          `json:"trace_id,omitempty"` // the callback's W3C trace id (absent: none)
 	ReceivedAt time.Time       `json:"received_at"`
 	AppliedAt  time.Time       `json:"applied_at"`
 	Payload    json.RawMessage `json:"payload,omitempty"`

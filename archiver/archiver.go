@@ -276,6 +276,8 @@ func (a *Archiver) Run(ctx context.Context) error {
 
 // archive downloads one claimed document and records the outcome.
 func (a *Archiver) archive(work context.Context, d store.Document) {
+	work, span := startArchive(work, d)
+	defer span.End()
 	leased, loseLease := context.WithCancelCause(work)
 	defer loseLease(nil)
 	ctx, cancel := context.WithTimeout(leased, a.o.DownloadTimeout)
@@ -288,6 +290,7 @@ func (a *Archiver) archive(work context.Context, d store.Document) {
 	if err == nil {
 		return
 	}
+	traceFailed(span, err)
 	if work.Err() != nil {
 		return // shutdown: the lease expires and another archiver retries
 	}
@@ -425,6 +428,7 @@ func (a *Archiver) fetch(ctx context.Context, d store.Document) error {
 	facts := []store.Fact{{ID: fact.ID, Subject: a.o.Names.LedgerDocumentsSubject(d.Tenant), Tenant: d.Tenant,
 		ContractID: d.ContractID, Payload: payload, CreatedAt: now}}
 	facts = append(facts, a.discrepancyFacts(d.Tenant, doc, discrepancies, now)...)
+	traceFacts(ctx, facts)
 	// The file is stored: record it even if shutdown began meanwhile.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

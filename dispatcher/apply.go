@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/qyshook/qyshook/confirm"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/lifecycle"
@@ -24,6 +26,8 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	if g.api == nil {
 		return
 	}
+	ctx, span := startConfirm(ctx, g)
+	defer span.End()
 	dctx, cancel := context.WithTimeout(ctx, d.cfg.EventTimeout)
 	start := time.Now()
 	// The instant the fetch began orders this view against the views of
@@ -37,6 +41,7 @@ func (d *Dispatcher) confirm(ctx context.Context, g *group) {
 	d.metrics.apiSeconds.WithLabelValues("detail").Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
+		span.SetStatus(codes.Error, err.Error())
 		g.failAll(wrapf(err, "detail %s", first.ContractID))
 	case string(c.ID) != "" && string(c.ID) != first.ContractID:
 		g.failAll(permanent(reasonAPI, errors.New("detail answered another contract id")))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/qys"
@@ -18,6 +19,9 @@ type delivery struct {
 	msg  jetstream.Msg
 	env  *events.Envelope
 	meta *jetstream.MsgMetadata
+	// parent is the callback's trace context from the message's
+	// traceparent header (invalid when it has none).
+	parent trace.SpanContext
 }
 
 // group is the deliveries of one contract (or one certification) in a
@@ -85,7 +89,7 @@ func (d *Dispatcher) processBatch(ctx context.Context, msgs []jetstream.Msg) {
 			d.settle(ctx, delivery{msg: m, env: env, meta: meta}, err)
 			continue
 		}
-		dls = append(dls, delivery{msg: m, env: env, meta: meta})
+		dls = append(dls, delivery{msg: m, env: env, meta: meta, parent: parentOf(ctx, m)})
 	}
 	if len(dls) == 0 {
 		return
@@ -169,6 +173,8 @@ func (d *Dispatcher) commit(ctx context.Context, groups []*group) {
 // commitGroups applies the groups' changes in one transaction.
 func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	var changes []store.ContractChange
+	spans := commitSpans{}
+	defer spans.end()
 	for _, g := range groups {
 		for _, dl := range g.deliveries {
 			ch := d.change(dl.env, g.detail)
@@ -177,6 +183,7 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 				// Orders this view against other appliers'.
 				ch.Contract.FetchedAt, ch.Contract.FetchEndedAt = g.fetchedAt, g.fetchEndedAt
 			}
+			spans.start(ctx, dl, &ch)
 			changes = append(changes, ch)
 		}
 	}
@@ -184,6 +191,7 @@ func (d *Dispatcher) commitGroups(ctx context.Context, groups []*group) error {
 	defer cancel()
 	outs, errs, err := d.cfg.Ledger.ApplyContracts(cctx, changes)
 	if err != nil {
+		spans.fail(err)
 		return err
 	}
 	i := 0

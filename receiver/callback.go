@@ -14,10 +14,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/intake"
 	"github.com/qyshook/qyshook/qys"
+	"github.com/qyshook/qyshook/tracing"
 )
 
 // Errors of the receiver itself; the answer table maps them to statuses.
@@ -70,8 +74,14 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			rc.refuse(w, r, route, unknownTenant, err)
 			return
 		}
+		// The callback's trace context (a malformed one is ignored: a new
+		// trace, never a refusal) rides on the stored message's headers.
+		ctx, span := tracing.Start(tracing.EnsureTrace(tracing.FromHTTP(r.Context(), r.Header)), tracing.SpanReceive,
+			trace.SpanKindServer, attribute.String("qyshook.tenant", t.name), attribute.String("qyshook.route", route))
+		defer span.End()
 		body, err := readBody(w, r, rc.maxBody)
 		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
@@ -81,6 +91,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			err = cb.Validate() // what the ledger cannot store is refused here, not redelivered for ever
 		}
 		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
@@ -90,12 +101,14 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			return
 		}
 		env := intake.Envelope(t.name, cb, rc.now(), events.SourceCallback)
-		ack, err := rc.store(r.Context(), env)
+		span.SetAttributes(attribute.String("qyshook.event_id", env.ID), attribute.String("qyshook.contract_id", env.ContractID))
+		ack, err := rc.store(ctx, env)
 		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
-		rc.acknowledge(w, r, route, env, ack)
+		rc.acknowledge(w, r, route, env, ack, tracing.TraceID(ctx))
 		writeSuccess(w, kind, cb.Format, t.authAnswer)
 	}
 }
@@ -184,6 +197,7 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
 	start := time.Now()
 	msg := &nats.Msg{Subject: subject, Data: data}
+	tracing.ToNATS(ctx, msg)
 	ack, err := rc.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -198,7 +212,7 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 
 // acknowledge counts a stored callback and adds its identity to the
 // request's log line (ids only: the actor and payload are personal data).
-func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck) {
+func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck, traceID string) {
 	outcome := "success"
 	if ack.Duplicate {
 		outcome = "duplicate"
@@ -210,7 +224,8 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 	}
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
-			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate)
+			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate).
+			Str("trace_id", traceID)
 	})
 }
 

@@ -137,8 +137,10 @@ func (r *Relay) publish(ctx context.Context, facts []store.Fact) ([]string, erro
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, 0, len(facts))
 	var pubErr error
+	spans := publishSpans{}
+	defer spans.end()
 	for _, f := range facts {
-		fut, err := r.js.PublishAsync(f.Subject, f.Payload, jetstream.WithMsgID(f.ID))
+		fut, err := r.publishFact(ctx, f, &spans)
 		if err != nil {
 			pubErr = fmt.Errorf("publish fact %s: %w", f.ID, err)
 			break

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/tracing"
 )
 
 // ProgressFunc is told how far a replay got: done of about total
@@ -163,6 +164,7 @@ func (r *Replayer) Run(ctx context.Context, sel Selector, dryRun bool, progress 
 		b.rep.Selected++
 		it := newItem(m.seq, m.at, env)
 		it.subject = m.subject
+		it.trace = m.header
 		if err := b.add(ctx, it, total); err != nil {
 			return true, err
 		}
@@ -291,6 +293,8 @@ func (r *Replayer) publish(it *Item) (jetstream.PubAckFuture, error) {
 	}
 	msg := nats.NewMsg(subj)
 	msg.Data = data
+	// A replay continues the original callback's trace.
+	tracing.ToNATS(tracing.FromNATS(context.Background(), it.trace), msg)
 	msg.Header.Set(events.HeaderReplay, r.cfg.Job)
 	msg.Header.Set(events.HeaderReplayOf, it.EventID)
 	if it.DeadLetterID != 0 {

@@ -95,8 +95,9 @@ type Item struct {
 	// Envelope is the decoded event.
 	Envelope *events.Envelope `json:"-"`
 
-	subject  string // the subject it was stored on
-	dlqSeq   uint64 // its dead letter's message in QYS_DLQ (0: unknown)
+	subject  string      // the subject it was stored on
+	trace    nats.Header // the original's trace context headers (nil: none)
+	dlqSeq   uint64      // its dead letter's message in QYS_DLQ (0: unknown)
 	replayID string
 }
 
@@ -115,7 +116,8 @@ type scanned struct {
 	at        time.Time
 	subject   string
 	data      []byte
-	remaining uint64 // an estimate of the messages still to read after this one
+	remaining uint64      // an estimate of the messages still to read after this one
+	header    nats.Header // the stored message's headers (its trace context)
 }
 
 // fetchWait bounds one fetch; a fetch that brings nothing ends the scan.
@@ -165,7 +167,8 @@ func (r *Replayer) scan(ctx context.Context, sel Selector, visit func(scanned) (
 			if !sel.Since.IsZero() && md.Timestamp.Before(sel.Since) {
 				continue
 			}
-			stop, err := visit(scanned{seq: seq, at: md.Timestamp, subject: m.Subject(), data: m.Data(), remaining: min(md.NumPending, last-seq)})
+			stop, err := visit(scanned{seq: seq, at: md.Timestamp, subject: m.Subject(), data: m.Data(), remaining: min(md.NumPending, last-seq),
+				header: m.Headers()})
 			if err != nil || stop {
 				return err
 			}

@@ -34,6 +34,9 @@ type Event struct {
 	Type       string // callbackType, or RECONCILE
 	ContractID string
 	Source     string // callback, reconcile, ingest
+	// TraceID is the W3C trace id (32 lowercase hex digits) of the
+	// callback's trace, "" when it has none (events.trace_id, NULL).
+	TraceID    string
 	ReceivedAt time.Time
 	AppliedAt  time.Time
 	Payload    json.RawMessage
@@ -123,6 +126,10 @@ type Document struct {
 	// return it; an archiver passes it back to ArchiveDocument with
 	// LeaseOwner, which records the fetch only while the row still has it.
 	Generation int64
+	// Traceparent is the W3C trace context of the commit that last queued
+	// the document (documents.traceparent), set by ClaimDocuments only:
+	// the archiver downloads it as a span of that trace.
+	Traceparent string
 }
 
 // DocumentVersion is one content a document was archived with. The
@@ -316,6 +323,10 @@ type Fact struct {
 	Payload       []byte
 	CreatedAt     time.Time
 	PublishedAt   *time.Time
+	// Traceparent is the W3C trace context of the commit that wrote the
+	// fact (outbox.traceparent, NULL when ""): the relay publishes the
+	// fact in that trace, with a traceparent header.
+	Traceparent string
 }
 
 // DeadLetter is an event that could not be applied.
@@ -365,6 +376,10 @@ type ContractChange struct {
 	// among the contract's documents (Contract.Documents). A redelivered
 	// or refused change queues nothing.
 	RefreshDocuments []string
+	// Traceparent is the W3C trace context of the commit (the
+	// dispatcher's commit span): the documents the change queues keep it
+	// for the archive stage. "" leaves them without one.
+	Traceparent string
 }
 
 // Applied tells what ApplyContract did.

@@ -391,6 +391,12 @@
       items.push({ at: d.created_at, kind: 'dead', title: T('timeline.dead') + ' · ' + word('type.', d.type),
         detail: fmtT('timeline.dead_detail', { id: d.id, n: d.deliveries }) + (d.retry_of ? ' · ' + fmtT('timeline.retry_failed', { id: d.retry_of }) : '') + ' · ' + d.reason, id: d.event_id });
     }
+
+    // Each event's trace id (the callback's W3C trace) closes its line.
+    for (const e of c.events || []) {
+      const it = e.trace_id && items.find((x) => x.id === e.id);
+      if (it) it.detail += ' · ' + T('timeline.trace') + ' ' + e.trace_id;
+    }
     for (const f of facts) {
       if (f.documents && f.documents.length) {
         items.push({ at: f.occurred_at, kind: 'fact', title: T('timeline.fact_docs') + ' · ' + f.documents.length, detail: '#' + f.seq + ' · ' + f.subject, id: f.id, log: f.log_index });

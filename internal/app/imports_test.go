@@ -35,7 +35,7 @@ func TestStagesArePeers(t *testing.T) {
 		t.Fatalf("the dependency walk found %v for the dispatcher: it should at least find store and qys", deps)
 	}
 	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
-		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "receiptlog", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
+		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "receiptlog", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
 		"webhook", "deliveryq", "checkpoint", "tsa", "tsa/tsatest"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {

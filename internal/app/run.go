@@ -39,6 +39,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
+	stopTracing := startTracing(ctx, log)
+	defer stopTracing()
 	svc, err := Open(ctx, cfg, log, Parts{NATS: true, Ledger: roles.Dispatcher, Provision: true})
 	if err != nil {
 		return err

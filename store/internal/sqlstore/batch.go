@@ -75,6 +75,7 @@ type batchContract struct {
 	lastQueue  int      // position of the last archive queue update (-1: none)
 	lastDocs   int      // position of the last document upsert (-1: none)
 	refresh    []string // documents to queue again (RefreshDocuments of its applied changes)
+	trace      string   // the trace context of its last queueing change
 }
 
 // batchDoc is a document upsert folded over the batch.
@@ -258,6 +259,9 @@ func (b *batch) decide(pos, i int) error {
 		bc.refresh = append(bc.refresh, d.refresh...)
 		bc.lastQueue = pos
 	}
+	if d.queueDocs || len(d.refresh) > 0 {
+		bc.trace = d.traceparent
+	}
 	if err := b.numberFacts(bc, d); err != nil {
 		return err
 	}
@@ -397,16 +401,16 @@ func (s *DB) queryIDs(ctx context.Context, tx *sql.Tx, cols, n int, build func(l
 // insertEvents records the events evs[i] for i in idx (distinct ids) and
 // returns the ids it inserted; the others were recorded before.
 func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []store.Event, idx []int) (map[string]bool, error) {
-	got, _, err := s.queryIDs(ctx, tx, 9, len(idx), func(lo, hi int) (string, []any) {
-		args := make([]any, 0, 9*(hi-lo))
+	got, _, err := s.queryIDs(ctx, tx, 10, len(idx), func(lo, hi int) (string, []any) {
+		args := make([]any, 0, 10*(hi-lo))
 		for _, i := range idx[lo:hi] {
 			ev := evs[i]
 			args = append(args, ev.ID, ev.Tenant, ev.Kind, ev.Type, ev.ContractID, ev.Source,
-				s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload))
+				s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload), nullText(ev.TraceID))
 		}
 		return `INSERT INTO events
-			(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload)
-			VALUES ` + rows(hi-lo, 9) + `
+			(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload, trace_id)
+			VALUES ` + rows(hi-lo, 10) + `
 			ON CONFLICT (id) DO NOTHING RETURNING id`, args
 	})
 	if err != nil {
@@ -669,6 +673,9 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 				return err
 			}
 		}
+		if err := s.traceDocuments(ctx, tx, bc.tenant, bc.id, bc.trace); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -677,14 +684,15 @@ func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]str
 // there (or twice in the batch) makes it errSequential: the other path
 // keeps the row and gives the fact's number back.
 func (s *DB) insertBatchFacts(ctx context.Context, tx *sql.Tx, facts []batchFact) error {
-	_, n, err := s.queryIDs(ctx, tx, 7, len(facts), func(lo, hi int) (string, []any) {
-		args := make([]any, 0, 7*(hi-lo))
+	_, n, err := s.queryIDs(ctx, tx, 8, len(facts), func(lo, hi int) (string, []any) {
+		args := make([]any, 0, 8*(hi-lo))
 		for _, bf := range facts[lo:hi] {
 			f := bf.f
-			args = append(args, f.ID, f.Subject, bytesArg(bf.payload), s.timeArg(bf.created), f.Tenant, f.ContractID, f.Seq)
+			args = append(args, f.ID, f.Subject, bytesArg(bf.payload), s.timeArg(bf.created), f.Tenant, f.ContractID, f.Seq,
+				nullText(f.Traceparent))
 		}
-		return `INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq)
-			VALUES ` + rows(hi-lo, 7) + ` ON CONFLICT (id) DO NOTHING RETURNING id`, args
+		return `INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq, traceparent)
+			VALUES ` + rows(hi-lo, 8) + ` ON CONFLICT (id) DO NOTHING RETURNING id`, args
 	})
 	if err != nil {
 		return fmt.Errorf("insert facts: %w", err)

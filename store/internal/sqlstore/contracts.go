@@ -236,6 +236,11 @@ func (s *DB) writeDecision(ctx context.Context, tx *sql.Tx, old *store.Contract,
 	if err := s.refreshDocuments(ctx, tx, d.row.Tenant, d.row.ID, d.refresh, now); err != nil {
 		return err
 	}
+	if d.queueDocs || len(d.refresh) > 0 {
+		if err := s.traceDocuments(ctx, tx, d.row.Tenant, d.row.ID, d.traceparent); err != nil {
+			return err
+		}
+	}
 	if len(d.facts) > 0 {
 		return s.insertFacts(ctx, tx, d.facts, d.previous, now)
 	}
@@ -292,11 +297,11 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error 
 	}
 	var id string
 	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO events
-		(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(id, tenant, kind, type, contract_id, source, received_at, applied_at, payload, trace_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING RETURNING id`),
 		ev.ID, ev.Tenant, ev.Kind, ev.Type, ev.ContractID, ev.Source,
-		s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload)).Scan(&id)
+		s.timeArg(ev.ReceivedAt), s.timeArg(ev.AppliedAt), jsonArg(ev.Payload), nullText(ev.TraceID)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("event %s: %w", ev.ID, store.ErrDuplicate)
 	}

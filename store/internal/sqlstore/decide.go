@@ -51,6 +51,9 @@ type decision struct {
 	refresh []string
 	// facts are written with the change (changed only).
 	facts []store.Fact
+	// traceparent is the change's trace context, kept by the documents
+	// it queues.
+	traceparent string
 }
 
 // decide applies the commit rule to one change: next (the change's
@@ -72,7 +75,7 @@ func decide(old *store.Contract, ch store.ContractChange, next store.Contract, n
 		}
 	}
 	d := decision{outcome: changed, row: merge(old, next, now), queueDocs: ch.ArchiveDocuments,
-		refresh: ch.RefreshDocuments, facts: ch.Facts}
+		refresh: ch.RefreshDocuments, facts: ch.Facts, traceparent: ch.Traceparent}
 	if old != nil {
 		d.previous = old.Status
 	}

@@ -199,10 +199,11 @@ func (s *DB) ClaimDocuments(ctx context.Context, owner string, limit int, lease 
 		}
 		for _, k := range keys {
 			var d store.Document
-			err := scanDocument(tx.QueryRowContext(ctx, s.q(`UPDATE documents
+			row := tx.QueryRowContext(ctx, s.q(`UPDATE documents
 				SET lease_owner = ?, lease_until = ?, last_attempt_at = ?
-				WHERE tenant = ? AND id = ? RETURNING `+documentCols),
-				owner, s.timeArg(now.Add(lease)), s.timeArg(now), k[0], k[1]), &d)
+				WHERE tenant = ? AND id = ? RETURNING `+documentCols+`, COALESCE(traceparent, '')`),
+				owner, s.timeArg(now.Add(lease)), s.timeArg(now), k[0], k[1])
+			err := scanDocument(withTraceparent{row, &d.Traceparent}, &d)
 			if err != nil {
 				return fmt.Errorf("lease document %s: %w", k[1], err)
 			}

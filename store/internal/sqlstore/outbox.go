@@ -61,9 +61,9 @@ func (s *DB) insertFacts(ctx context.Context, tx *sql.Tx, facts []store.Fact, pr
 			}
 		}
 		var id string
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id`),
-			f.ID, f.Subject, bytesArg(payload), s.timeArg(created), f.Tenant, f.ContractID, f.Seq).Scan(&id)
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO outbox (id, subject, payload, created_at, tenant, contract_id, seq, traceparent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id`),
+			f.ID, f.Subject, bytesArg(payload), s.timeArg(created), f.Tenant, f.ContractID, f.Seq, nullText(f.Traceparent)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			if f.Seq > 0 { // a repeat: give its number back, so the contract's numbers stay contiguous
 				if _, err := s.nextFactSeq(ctx, tx, f.Tenant, f.ContractID, -1); err != nil {
@@ -175,7 +175,7 @@ func (s *DB) lockFactContracts(ctx context.Context, tx *sql.Tx, facts []store.Fa
 // Limit <= 0 means no limit.
 func (s *DB) Outbox(ctx context.Context, limit int) ([]store.Fact, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT id, subject, payload, created_at, published_at,
-		tenant, contract_id, seq FROM outbox WHERE published_at IS NULL ORDER BY created_at, id`+limitClause(limit))
+		tenant, contract_id, seq, COALESCE(traceparent, '') FROM outbox WHERE published_at IS NULL ORDER BY created_at, id`+limitClause(limit))
 	if err != nil {
 		return nil, s.fail("outbox", err)
 	}
@@ -184,7 +184,7 @@ func (s *DB) Outbox(ctx context.Context, limit int) ([]store.Fact, error) {
 	for rows.Next() {
 		var f store.Fact
 		if err := rows.Scan(&f.ID, &f.Subject, &f.Payload, timeCol{&f.CreatedAt},
-			nullTimeCol{&f.PublishedAt}, &f.Tenant, &f.ContractID, &f.Seq); err != nil {
+			nullTimeCol{&f.PublishedAt}, &f.Tenant, &f.ContractID, &f.Seq, &f.Traceparent); err != nil {
 			return nil, s.fail("outbox: scan", err)
 		}
 		out = append(out, f)

@@ -201,7 +201,7 @@ func (s *DB) Contracts(ctx context.Context, f store.ContractFilter) ([]store.Con
 // they were applied.
 func (s *DB) Events(ctx context.Context, tenant, contractID string) ([]store.Event, error) {
 	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT id, tenant, kind, type, contract_id, source,
-		received_at, applied_at, payload FROM events
+		received_at, applied_at, payload, COALESCE(trace_id, '') FROM events
 		WHERE tenant = ? AND contract_id = ? ORDER BY applied_at, id`), tenant, contractID)
 	if err != nil {
 		return nil, s.fail("events", err)
@@ -212,7 +212,7 @@ func (s *DB) Events(ctx context.Context, tenant, contractID string) ([]store.Eve
 		var ev store.Event
 		var payload []byte
 		if err := rows.Scan(&ev.ID, &ev.Tenant, &ev.Kind, &ev.Type, &ev.ContractID, &ev.Source,
-			timeCol{&ev.ReceivedAt}, timeCol{&ev.AppliedAt}, &payload); err != nil {
+			timeCol{&ev.ReceivedAt}, timeCol{&ev.AppliedAt}, &payload, &ev.TraceID); err != nil {
 			return nil, s.fail("events: scan", err)
 		}
 		if len(payload) > 0 {

@@ -1,0 +1,3 @@
+ALTER TABLE documents DROP COLUMN traceparent;
+ALTER TABLE outbox DROP COLUMN traceparent;
+ALTER TABLE events DROP COLUMN trace_id;
