@@ -41,12 +41,12 @@ func (a *API) endpointStore() (store.EndpointStore, error) {
 	return a.o.Endpoints, nil
 }
 
-// endpointView is e as role reads it: a viewer gets the URL without its
-// query (redactURL), which may hold a credential; an operator whole.
+// endpointView is e as the API shows it; the URL's query (which may hold
+// a token) only to a role that sees personal data (operators).
 func endpointView(e *store.Endpoint, role Role) adminapi.Endpoint {
 	u := e.URL
-	if role != RoleOperator {
-		u = redactURL(u)
+	if !role.seesPersonalData() {
+		u = webhook.RedactURL(u)
 	}
 	headers := make([]string, 0, len(e.Headers))
 	for k := range e.Headers {
@@ -188,7 +188,18 @@ func (a *API) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 		h.LatencyP99MS = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
 	if ep.FailingSince != nil && ep.Enabled && a.o.DisableAfter > 0 {
-		at := ep.FailingSince.Add(a.o.DisableAfter).UTC()
+		// As the stage decides (delivery/health.go): DisableAfter after
+		// failing began, and DisableAfter/2 after the warning (not yet
+		// published: it comes with the next failure).
+		at := ep.FailingSince.Add(a.o.DisableAfter)
+		warned := time.Now()
+		if ep.WarnedAt != nil {
+			warned = *ep.WarnedAt
+		}
+		if w := warned.Add(a.o.DisableAfter / 2); w.After(at) {
+			at = w
+		}
+		at = at.UTC()
 		h.DisableAt = &at
 	}
 	writeJSON(w, http.StatusOK, adminapi.EndpointDetail{Endpoint: endpointView(ep, roleOf(r)), Health: h})
@@ -224,7 +235,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now().UTC()
 	ep := store.Endpoint{ID: id, Tenant: req.Tenant, URL: strings.TrimSpace(req.URL), Description: req.Description,
 		Types: req.Types, Headers: req.Headers, RateLimit: req.RateLimit, Concurrency: req.Concurrency, Ordered: req.Ordered,
-		AllowPrivate: req.AllowPrivate, AllowHTTP: req.AllowHTTP, Enabled: !req.Disabled, Source: "api",
+		AllowPrivate: req.AllowPrivate, AllowHTTP: req.AllowHTTP, Enabled: !req.Disabled, Source: store.SourceAPI,
 		Secrets: []store.EndpointSecret{{Secret: secret, CreatedAt: now}}, CreatedAt: now, UpdatedAt: now}
 	if ep.Concurrency == 0 {
 		ep.Concurrency = 4
@@ -232,7 +243,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if req.Disabled {
 		ep.DisabledReason, ep.DisabledAt = "created disabled", &now
 	}
-	sel := map[string]any{"id": id, "tenant": req.Tenant, "url": redactURL(ep.URL), "types": req.Types,
+	sel := map[string]any{"id": id, "tenant": req.Tenant, "url": webhook.RedactURL(ep.URL), "types": req.Types,
 		"allow_private": req.AllowPrivate, "ordered": req.Ordered, "asymmetric": req.Asymmetric}
 	if slices.Contains(a.o.PrivateTenants, ep.Tenant) {
 		ep.AllowPrivate = true // the tenant allows it (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS)
@@ -262,11 +273,14 @@ func newSecret(asymmetric bool) (secret, shown string, err error) {
 	return s, s, err
 }
 
-// redactURL keeps the scheme, host and path of a URL for the audit
-// trail (a query may hold a token).
-func redactURL(u string) string {
-	u, _, _ = strings.Cut(u, "?")
-	return u
+// configOwned refuses (409) a change to an endpoint of the config file
+// that its next start would undo: what is named must be changed there.
+func configOwned(ep *store.Endpoint, what string) error {
+	if ep.Source != store.SourceConfig {
+		return nil
+	}
+	return errorf(adminapi.CodeConflict, "endpoint %s is declared in the config file ([[endpoint]] id = %q): "+
+		"change %s there and restart; a change through the API would be undone at the next start", ep.ID, ep.ID, what)
 }
 
 // deleteEndpoint: DELETE /endpoints/{id}, with its queue, attempts and
@@ -277,6 +291,10 @@ func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	es, ep, err := a.endpointOf(r)
 	if err != nil {
+		return err
+	}
+	if err := configOwned(ep, "whether it exists"); err != nil {
+		a.audit(r, map[string]string{"id": ep.ID, "tenant": ep.Tenant}, 0, outcomeOf(err), "")
 		return err
 	}
 	err = es.DeleteEndpoint(r.Context(), ep.ID)
@@ -310,6 +328,12 @@ func (a *API) setEnabled(w http.ResponseWriter, r *http.Request, enabled bool) e
 	es, ep, err := a.endpointOf(r)
 	if err != nil {
 		return err
+	}
+	if enabled && !ep.Enabled && ep.DisabledReason == store.ConfigDisabledReason {
+		if err := configOwned(ep, "that it is disabled"); err != nil {
+			a.audit(r, map[string]string{"id": ep.ID}, 0, outcomeOf(err), "")
+			return err
+		}
 	}
 	changed, err := es.SetEndpointEnabled(r.Context(), ep.ID, enabled, "disabled by "+whoOf(r))
 	n := 0
@@ -347,6 +371,10 @@ func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	}
 	es, ep, err := a.endpointOf(r)
 	if err != nil {
+		return err
+	}
+	if err := configOwned(ep, "its secrets"); err != nil {
+		a.audit(r, map[string]string{"id": ep.ID}, 0, outcomeOf(err), "")
 		return err
 	}
 	asym := len(ep.Secrets) > 0 && webhook.IsSigningKey(ep.Secrets[len(ep.Secrets)-1].Secret)
@@ -514,7 +542,7 @@ func (a *API) retryEndpointDeadLetters(w http.ResponseWriter, r *http.Request) e
 		ids = append(ids, d.FactID)
 	}
 	if len(items) > 0 {
-		err = deliveryq.Provision(r.Context(), a.o.JS, a.o.Names, 1)
+		err = deliveryq.Provision(r.Context(), a.o.JS, a.o.Names, 1, 0)
 		if err == nil {
 			err = deliveryq.Enqueue(r.Context(), a.o.JS, a.o.Names, items...)
 		}
@@ -573,7 +601,7 @@ func (a *API) replayToEndpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	tag := "replay-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if !req.DryRun {
-		if err := deliveryq.Provision(r.Context(), a.o.JS, a.o.Names, 1); err != nil {
+		if err := deliveryq.Provision(r.Context(), a.o.JS, a.o.Names, 1, 0); err != nil {
 			return err
 		}
 	}

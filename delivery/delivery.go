@@ -14,6 +14,7 @@ import (
 	"github.com/qyshook/qyshook/deliveryq"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
+	"github.com/qyshook/qyshook/webhook"
 )
 
 // Options configure the stage.
@@ -140,7 +141,7 @@ func (s *Stage) Run(ctx context.Context) error {
 func (s *Stage) provision(ctx context.Context) error {
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := deliveryq.Provision(pctx, s.o.JS, s.o.Names, s.o.Replicas)
+		err := deliveryq.Provision(pctx, s.o.JS, s.o.Names, s.o.Replicas, QueueMaxAge(s.o.Schedule))
 		cancel()
 		if err == nil {
 			return nil
@@ -166,6 +167,7 @@ func (s *Stage) manage(ctx context.Context) {
 	}()
 	t := time.NewTicker(s.o.Refresh)
 	defer t.Stop()
+	var swept time.Time
 	for {
 		eps, err := s.o.Store.Endpoints(ctx, "")
 		if err != nil && ctx.Err() == nil {
@@ -196,7 +198,14 @@ func (s *Stage) manage(ctx context.Context) {
 				if !seen[id] {
 					r.stop()
 					delete(running, id)
+					if ep := find(eps, id); ep != nil && !ep.Enabled {
+						s.resetQueue(ctx, id)
+					}
 				}
+			}
+			if time.Since(swept) >= 10*s.o.Refresh {
+				s.sweep(ctx)
+				swept = time.Now()
 			}
 			s.m.endpoints.WithLabelValues("enabled").Set(float64(enabled))
 			s.m.endpoints.WithLabelValues("disabled").Set(float64(len(eps) - enabled))
@@ -206,6 +215,74 @@ func (s *Stage) manage(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+func find(eps []store.Endpoint, id string) *store.Endpoint {
+	for i := range eps {
+		if eps[i].ID == id {
+			return &eps[i]
+		}
+	}
+	return nil
+}
+
+// QueueMaxAge is how long QYS_DELIVERY keeps a delivery with schedule:
+// deliveryq.DefaultMaxAge, or longer than twice the schedule plus the
+// longest Retry-After.
+func QueueMaxAge(schedule []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range schedule {
+		sum += d
+	}
+	return max(deliveryq.DefaultMaxAge, 2*sum+webhook.MaxRetryAfter)
+}
+
+// resetQueue deletes an endpoint's consumer (not its queued deliveries)
+// when it is disabled: the runner started when it is enabled again makes
+// it afresh, and every delivery held by it (a retry nak'd for hours, or
+// the one an ordered endpoint waits on) is due at once, in queue order.
+func (s *Stage) resetQueue(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.o.JS.DeleteConsumer(ctx, s.o.Names.DeliveryStream(), s.o.Names.DeliveryDurable(id))
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: reset the queue of a disabled endpoint")
+	}
+}
+
+// sweep purges the queued deliveries of endpoints that no longer exist (a
+// fan-out that read the endpoints before a delete may queue after the
+// delete purged). The subjects are read before the endpoints, so an
+// endpoint created meanwhile is never taken for a deleted one.
+func (s *Stage) sweep(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	str, err := s.o.JS.Stream(ctx, s.o.Names.DeliveryStream())
+	if err != nil {
+		return
+	}
+	info, err := str.Info(ctx, jetstream.WithSubjectFilter(s.o.Names.DeliveryWildcard()))
+	if err != nil || len(info.State.Subjects) == 0 {
+		return
+	}
+	eps, err := s.o.Store.Endpoints(ctx, "")
+	if err != nil {
+		return
+	}
+	exists := make(map[string]bool, len(eps))
+	for i := range eps {
+		exists[s.o.Names.DeliverySubject(eps[i].ID)] = true
+	}
+	for subj := range info.State.Subjects {
+		if exists[subj] {
+			continue
+		}
+		if err := str.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			s.log.Warn().Err(err).Str("subject", subj).Msg("delivery: purge the deliveries of a deleted endpoint")
+			continue
+		}
+		s.log.Info().Str("subject", subj).Msg("delivery: purged the deliveries of a deleted endpoint")
 	}
 }
 

@@ -53,15 +53,25 @@ func (r *runner) succeeded(ctx context.Context) {
 	r.failing.Store(false)
 }
 
-// failed records a failure and, when the endpoint has failed only for
-// half of DisableAfter, publishes the warning fact; for all of it,
-// disables the endpoint.
+// failed records a failure. Failing is measured from failing_since while
+// attempts keep failing: a failure after a quiet period (quiet: no
+// failure seen by this runner) starts it again. The WARNING fact
+// always comes before the disable: at half of DisableAfter, or, when
+// it is late (the failures paused, or a process restarted), now; the
+// endpoint is then disabled once it has failed for DisableAfter and at
+// least DisableAfter/2 after the warning.
 func (r *runner) failed(ctx context.Context, at time.Time) {
 	s := r.s
 	r.failing.Store(true)
-	ep, err := s.o.Store.RecordEndpointOutcome(ctx, r.ep.Load().ID, false, at)
+	id := r.ep.Load().ID
+	prev := r.lastFailure.Swap(at.UnixNano())
+	ep, err := s.o.Store.RecordEndpointOutcome(ctx, id, false, at)
+	if err == nil && prev != 0 && ep.FailingSince != nil && ep.FailingSince.UnixNano() < prev &&
+		at.Sub(time.Unix(0, prev)) >= s.quiet() {
+		ep, err = s.o.Store.RestartEndpointFailing(ctx, id, at)
+	}
 	if err != nil {
-		s.log.Error().Err(err).Str("endpoint", r.ep.Load().ID).Msg("delivery: record failure")
+		s.log.Error().Err(err).Str("endpoint", id).Msg("delivery: record failure")
 		return
 	}
 	if ep.FailingSince == nil || !ep.Enabled {
@@ -69,20 +79,43 @@ func (r *runner) failed(ctx context.Context, at time.Time) {
 	}
 	failing := at.Sub(*ep.FailingSince)
 	switch {
-	case failing >= s.o.DisableAfter:
-		r.disable(ctx, ep, "every attempt failed since "+ep.FailingSince.UTC().Format(time.RFC3339))
-	case failing >= s.o.DisableAfter/2 && ep.WarnedAt == nil:
+	case failing < s.o.DisableAfter/2:
+	case ep.WarnedAt == nil:
 		first, err := s.o.Store.MarkEndpointWarned(ctx, ep.ID, at)
 		if err != nil {
 			s.log.Error().Err(err).Str("endpoint", ep.ID).Msg("delivery: mark warned")
 			return
 		}
 		if first {
-			disableAt := ep.FailingSince.Add(s.o.DisableAfter)
+			disableAt := disableAt(ep.FailingSince, &at, s.o.DisableAfter)
 			s.log.Warn().Str("endpoint", ep.ID).Time("disable_at", disableAt).Msg("delivery: endpoint failing; it will be disabled")
 			s.publishHealth(ctx, ep, StatusWarning, "every attempt failed since "+ep.FailingSince.UTC().Format(time.RFC3339), &disableAt)
 		}
+	case !at.Before(disableAt(ep.FailingSince, ep.WarnedAt, s.o.DisableAfter)):
+		r.disable(ctx, ep, "every attempt failed since "+ep.FailingSince.UTC().Format(time.RFC3339))
 	}
+}
+
+// quiet is the gap between two failures that starts the failing anew:
+// DisableAfter/2, or twice the schedule's longest delay if longer (the
+// retries of one delivery are never a quiet period).
+func (s *Stage) quiet() time.Duration {
+	q := s.o.DisableAfter / 2
+	for _, d := range s.o.Schedule {
+		q = max(q, 2*d)
+	}
+	return q
+}
+
+// disableAt is when an endpoint failing since failingSince, warned at
+// warnedAt, is disabled if it keeps failing: DisableAfter after it began
+// failing, and never sooner than DisableAfter/2 after the warning.
+func disableAt(failingSince, warnedAt *time.Time, disableAfter time.Duration) time.Time {
+	t := failingSince.Add(disableAfter)
+	if w := warnedAt.Add(disableAfter / 2); w.After(t) {
+		t = w
+	}
+	return t
 }
 
 // disable disables ep; the process that changed it publishes the fact.
@@ -96,6 +129,9 @@ func (r *runner) disable(ctx context.Context, ep *store.Endpoint, reason string)
 		return
 	}
 	if changed {
+		// The endpoint's held deliveries (some nak'd for hours) are due
+		// at once when it is enabled again.
+		s.resetQueue(ctx, ep.ID)
 		s.m.disabled.WithLabelValues(ep.ID).Inc()
 		s.log.Warn().Str("endpoint", ep.ID).Str("reason", reason).Msg("delivery: endpoint disabled")
 		s.publishHealth(ctx, ep, StatusDisabled, reason, nil)

@@ -48,6 +48,8 @@ type runner struct {
 	// off is set once this runner saw its endpoint disabled (410, or
 	// failing too long): it sends nothing more and ends.
 	off atomic.Bool
+	// lastFailure is when this runner last saw an attempt fail (Unix ns).
+	lastFailure atomic.Int64
 }
 
 // finished reports whether the runner has ended by itself.
@@ -127,6 +129,12 @@ func (r *runner) run(ctx context.Context) {
 		m, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				// Reset (the endpoint was disabled) or removed: the
+				// manager starts a runner again if it is enabled.
+				s.log.Info().Str("endpoint", id).Msg("delivery: endpoint consumer gone; runner ends")
 				break
 			}
 			s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")

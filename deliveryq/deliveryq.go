@@ -33,16 +33,30 @@ const (
 // redelivered after a crash) into one.
 const DuplicateWindow = time.Hour
 
-// Provision creates or updates the delivery stream.
-func Provision(ctx context.Context, js jetstream.JetStream, names events.Names, replicas int) error {
+// DefaultMaxAge is how long QYS_DELIVERY keeps a delivery at least: one
+// left behind (an endpoint deleted while a fan-out queued for it, or
+// disabled for longer) is dropped then; replay queues it again.
+const DefaultMaxAge = 30 * 24 * time.Hour
+
+// Provision creates or updates the delivery stream. maxAge bounds how
+// long a delivery stays queued (0: the stream's current bound, or
+// DefaultMaxAge for a new stream).
+func Provision(ctx context.Context, js jetstream.JetStream, names events.Names, replicas int, maxAge time.Duration) error {
 	if replicas < 1 {
 		replicas = 1
 	}
 	cfg := jetstream.StreamConfig{Name: names.DeliveryStream(), Subjects: []string{names.DeliveryWildcard()},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: replicas,
-		Duplicates: DuplicateWindow, Discard: jetstream.DiscardNew}
-	if s, err := js.Stream(ctx, cfg.Name); err == nil && s.CachedInfo().Config.Replicas > replicas {
+		Duplicates: DuplicateWindow, Discard: jetstream.DiscardNew, MaxAge: maxAge}
+	s, err := js.Stream(ctx, cfg.Name)
+	if err == nil && s.CachedInfo().Config.Replicas > replicas {
 		cfg.Replicas = s.CachedInfo().Config.Replicas // never lowered
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+		if err == nil && s.CachedInfo().Config.MaxAge > 0 {
+			cfg.MaxAge = s.CachedInfo().Config.MaxAge
+		}
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("delivery: stream %s: %w", cfg.Name, err)

@@ -20,7 +20,7 @@ import (
 func TestReplayAndRemove(t *testing.T) {
 	ctx := context.Background()
 	env := natstest.NewEmbedded(t)
-	if err := deliveryq.Provision(ctx, env.JS, env.Names, 1); err != nil {
+	if err := deliveryq.Provision(ctx, env.JS, env.Names, 1, 0); err != nil {
 		t.Fatal(err)
 	}
 	pub := func(tenant, status, id string) {

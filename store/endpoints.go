@@ -5,6 +5,17 @@ import (
 	"time"
 )
 
+// Endpoint sources: added through the API (and CLI, console) or declared
+// in the config file, which each start applies again.
+const (
+	SourceAPI    = "api"
+	SourceConfig = "config"
+)
+
+// ConfigDisabledReason is the disabled reason of a config endpoint
+// declared disabled there.
+const ConfigDisabledReason = "disabled in the config file"
+
 // Endpoint is an HTTP endpoint facts are delivered to (docs/delivery.md).
 type Endpoint struct {
 	ID          string
@@ -118,6 +129,10 @@ type EndpointStore interface {
 	// MarkEndpointWarned sets WarnedAt unless set; it reports whether
 	// this call set it (so one process publishes the warning).
 	MarkEndpointWarned(ctx context.Context, id string, at time.Time) (bool, error)
+	// RestartEndpointFailing makes at the start of the endpoint's failing
+	// (FailingSince) and clears WarnedAt, when failing: the failures
+	// before a quiet period do not count.
+	RestartEndpointFailing(ctx context.Context, id string, at time.Time) (*Endpoint, error)
 	// AddEndpointAttempts records attempts, in one transaction.
 	AddEndpointAttempts(ctx context.Context, as ...EndpointAttempt) error
 	// EndpointAttempts lists attempts, newest first.

@@ -3,8 +3,10 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +91,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 	if err != nil {
-		return Result{Err: err}
+		return Result{Err: redactError(err, m.URL)}
 	}
 	for k, v := range m.Headers {
 		req.Header.Set(k, v)
@@ -102,7 +104,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Latency: time.Since(start), Err: err}
+		return Result{Latency: time.Since(start), Err: redactError(err, m.URL)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
@@ -121,16 +123,60 @@ func retryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		if n > 7*24*3600 {
-			n = 7 * 24 * 3600
+		if n > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
 		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }
+
+// MaxRetryAfter caps a Retry-After, in either form.
+const MaxRetryAfter = 7 * 24 * time.Hour
+
+// RedactURL keeps the scheme, host and path of a URL: its query (and
+// fragment) may hold a token, so it is replaced by "?REDACTED".
+func RedactURL(u string) string {
+	base, q, hasQ := strings.Cut(u, "?")
+	base, _, _ = strings.Cut(base, "#")
+	if hasQ && q != "" {
+		return base + "?REDACTED"
+	}
+	return base
+}
+
+// redactError is err with every mention of url (a *url.Error names it
+// whole) redacted.
+func redactError(err error, rawURL string) error {
+	if err == nil {
+		return nil
+	}
+	red := RedactURL(rawURL)
+	if red == rawURL {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		c := *ue
+		c.URL = RedactURL(ue.URL)
+		if msg := c.Error(); !strings.Contains(msg, rawURL) {
+			return &c
+		}
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), rawURL, red), err: err}
+}
+
+// redactedError shows a redacted text and unwraps to the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 func truncateUTF8(b []byte) string {
 	for len(b) > 0 && !utf8.Valid(b) {

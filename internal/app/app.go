@@ -307,7 +307,7 @@ func (s *Services) NewDelivery(reg prometheus.Registerer) (*delivery.Stage, erro
 
 // configDisabled is the disabled reason of an endpoint the config file
 // declares disabled.
-const configDisabled = "disabled in the config file"
+const configDisabled = store.ConfigDisabledReason
 
 // SyncConfigEndpoints makes or updates in the ledger the endpoints of the
 // config file (source "config"). An endpoint the stage disabled (410,
@@ -318,7 +318,7 @@ func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []conf
 	for _, c := range eps {
 		ep := store.Endpoint{ID: c.ID, Tenant: c.Tenant, URL: c.URL, Description: c.Description, Types: c.Types,
 			Headers: c.Headers, RateLimit: c.RateLimit, Concurrency: c.Concurrency, Ordered: c.Ordered,
-			AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP, Enabled: !c.Disabled, Source: "config",
+			AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP, Enabled: !c.Disabled, Source: store.SourceConfig,
 			CreatedAt: now, UpdatedAt: now}
 		if ep.Concurrency == 0 {
 			ep.Concurrency = delivery.DefaultConcurrency

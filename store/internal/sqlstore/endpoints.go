@@ -182,6 +182,15 @@ func (s *DB) RecordEndpointOutcome(ctx context.Context, id string, ok bool, at t
 	return s.Endpoint(ctx, id)
 }
 
+// RestartEndpointFailing implements store.EndpointStore.
+func (s *DB) RestartEndpointFailing(ctx context.Context, id string, at time.Time) (*store.Endpoint, error) {
+	if _, err := s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET failing_since = ?, warned_at = NULL
+		WHERE id = ? AND failing_since IS NOT NULL`), s.timeArg(at), id); err != nil {
+		return nil, s.fail("restart endpoint failing "+id, err)
+	}
+	return s.Endpoint(ctx, id)
+}
+
 // MarkEndpointWarned implements store.EndpointStore.
 func (s *DB) MarkEndpointWarned(ctx context.Context, id string, at time.Time) (bool, error) {
 	res, err := s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET warned_at = ? WHERE id = ? AND warned_at IS NULL`),
