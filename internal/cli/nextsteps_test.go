@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestDoctorReadsWhatServeReads(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	vars := map[string]string{"QYSHOOK_DATA_DIR": dir}
 	r := opsRun(t, vars, "doctor")
-	if !strings.Contains(r.stdout, "configuration  yes") || r.code != ExitOK {
+	if !regexp.MustCompile(`configuration +yes`).MatchString(r.stdout) || r.code != ExitOK {
 		t.Errorf("nothing set, before the first serve: want all green\n%s", r)
 	}
 	bad := opsRun(t, map[string]string{"QYSHOOK_DATA_DIR": dir, "QYSHOOK_LOG_LEVEL": "loud"}, "doctor")
