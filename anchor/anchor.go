@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/backoff"
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/tsa"
 )
@@ -44,6 +45,12 @@ var ErrDelayed = errors.New("anchor: anchoring delayed")
 type Options struct {
 	// Head reads the receipt log's current tree (size and root hash).
 	Head func(ctx context.Context) (tlog.Tree, error)
+	// Leaf reads one leaf of that log. When the log keeps the checkpoints'
+	// own log.checkpoint facts (the ledger's receipt log does), a tree that
+	// grew only by the last checkpoint's facts is not signed again: an idle
+	// system signs once, not once per interval. Nil: every growth is signed
+	// (a log that records no checkpoint facts).
+	Leaf func(ctx context.Context, idx int64) (store.LogLeaf, error)
 	// Keys signs the checkpoints.
 	Keys *checkpoint.Keyring
 	// TSA stamps them (nil: checkpoints are signed and stored, never
@@ -226,6 +233,11 @@ func (a *Anchor) sign(ctx context.Context) (*store.LogCheckpoint, error) {
 	if tree.N == last {
 		return nil, nil
 	}
+	if own, err := a.onlyOwnFacts(ctx, last, tree.N); err != nil {
+		return nil, err
+	} else if own {
+		return nil, nil
+	}
 	msg, err := a.o.Keys.Sign(tree)
 	if err != nil {
 		return nil, err
@@ -247,6 +259,26 @@ func (a *Anchor) sign(ctx context.Context) (*store.LogCheckpoint, error) {
 	}
 	a.o.Logger.Info().Int64("size", c.Size).Str("root", c.Root).Str("key_id", c.KeyID).Msg("log checkpoint signed")
 	return &c, nil
+}
+
+// onlyOwnFacts reports whether leaves [last, n) are all log.checkpoint
+// facts of the checkpoint of size last (the ones its own commit wrote):
+// then nothing new happened since it. At most one leaf per tenant is
+// read; any other leaf means growth.
+func (a *Anchor) onlyOwnFacts(ctx context.Context, last, n int64) (bool, error) {
+	if a.o.Leaf == nil || last == 0 || n-last > int64(len(a.o.Tenants)) {
+		return false, nil
+	}
+	for idx := last; idx < n; idx++ {
+		l, err := a.o.Leaf(ctx, idx)
+		if err != nil {
+			return false, fmt.Errorf("anchor: read leaf %d: %w", idx, err)
+		}
+		if l.Kind != receiptlog.KindFact || l.Ref != events.CheckpointFactID(l.Tenant, last) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // facts returns the log.checkpoint fact of c for every tenant.

@@ -512,3 +512,56 @@ func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestIdleLogSignsOnce: the anchor runs over the ledger's own receipt log,
+// where each checkpoint's log.checkpoint facts are leaves too. A log that
+// grew only by the last checkpoint's own facts has nothing new to sign:
+// an idle system signs one checkpoint, not one per interval for ever (and
+// asks no authority again). A real record after it is signed.
+func TestIdleLogSignsOnce(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			ctx := context.Background()
+			var own store.ReceiptLog
+			f := newFixture(t, kind, func(o *anchor.Options) {})
+			own = f.ledger.(store.ReceiptLog)
+			a, err := anchor.New(anchor.Options{Head: own.LogHead, Leaf: own.LogLeaf, Keys: f.keys, Ledger: f.cps,
+				Tenants: []string{"default", "acme"}, Interval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			audit := func(what string) {
+				t.Helper()
+				if _, err := f.ledger.(store.AdminLog).AddAudit(ctx, store.AuditEntry{Who: "test", Action: what, Outcome: "ok"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			audit("first")
+			c1, fresh, err := a.Request(ctx)
+			if err != nil || !fresh || c1 == nil {
+				t.Fatalf("first request: %v %v %v", c1, fresh, err)
+			}
+			for i := range 3 {
+				c, fresh, err := a.Request(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fresh || c.Size != c1.Size {
+					t.Fatalf("idle request %d signed checkpoint %d (fresh %v) after %d: its own facts count as growth", i, c.Size, fresh, c1.Size)
+				}
+			}
+			head, err := own.LogHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head.N != c1.Size+2 {
+				t.Fatalf("head %d, want the checkpoint's %d plus its two facts", head.N, c1.Size)
+			}
+			audit("second")
+			c2, fresh, err := a.Request(ctx)
+			if err != nil || !fresh || c2.Size != head.N+1 {
+				t.Fatalf("after a real record: %+v fresh %v err %v, want size %d", c2, fresh, err, head.N+1)
+			}
+		})
+	}
+}

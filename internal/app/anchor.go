@@ -114,7 +114,11 @@ func (s *Services) NewAnchor(reg prometheus.Registerer) (*anchor.Anchor, error) 
 		tenants = append(tenants, t.Name)
 	}
 	a := s.Cfg.Anchor
-	st, err := anchor.New(anchor.Options{Head: head, Keys: keys, TSA: client, Ledger: cl, Names: s.Names, Tenants: tenants,
+	var leaf func(context.Context, int64) (store.LogLeaf, error)
+	if rl, ok := s.Ledger.(store.ReceiptLog); ok && s.LogHead == nil {
+		leaf = rl.LogLeaf
+	}
+	st, err := anchor.New(anchor.Options{Head: head, Leaf: leaf, Keys: keys, TSA: client, Ledger: cl, Names: s.Names, Tenants: tenants,
 		Interval: a.Interval, MaxDelay: a.MaxDelay, Logger: log, Registerer: reg})
 	if err != nil {
 		return nil, err
