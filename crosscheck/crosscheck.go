@@ -35,7 +35,8 @@ const (
 	// Options.Tolerance.
 	SignedAfterCompletion Kind = "signed_after_completion"
 	// DocumentInvalid: a PDF of a signed contract does not verify (a
-	// changed or tampered download) or carries no signature.
+	// changed or tampered download) or carries no signature although a
+	// signatory of Options.SignerTypes signed.
 	DocumentInvalid Kind = "document_invalid"
 )
 
@@ -95,6 +96,11 @@ func Compare(detail *qys.Contract, pdfs []PDF, o Options) []Discrepancy {
 	var out []Discrepancy
 	for _, p := range pdfs {
 		if p.Result == nil {
+			continue
+		}
+		if p.Result.Verdict == pdfverify.NoSignatures && len(mustSign) == 0 {
+			// Nobody whose signature a PDF must carry (SignerTypes) signed:
+			// an unsigned PDF is what the platform is assumed to serve then.
 			continue
 		}
 		if p.Result.Verdict != pdfverify.Valid {

@@ -162,3 +162,26 @@ func FuzzCompareCallbacks(f *testing.F) {
 		_ = crosscheck.CompareCallbacks(detail, []crosscheck.Callback{{Type: typ, Payload: []byte(payload)}})
 	})
 }
+
+// TestUnsignedPDFOfPersonsOnly: a contract signed by persons alone, whose
+// PDF carries no signature, is no discrepancy under the default
+// SignerTypes (COMPANY: whether a person's signature is a PDF signature
+// is not documented, and the fake signs for companies only) — it was
+// flagged document_invalid ("no-signatures") under ordinary load. With
+// PERSONAL among SignerTypes, or with a company that signed, the
+// unsigned PDF is flagged.
+func TestUnsignedPDFOfPersonsOnly(t *testing.T) {
+	detail := &qys.Contract{Status: "COMPLETE", Signatories: []qys.Signatory{
+		{TenantType: "PERSONAL", TenantName: "张三", Status: "SIGNED"}}}
+	unsigned := []crosscheck.PDF{{DocumentID: "D1", Result: &pdfverify.Result{Verdict: pdfverify.NoSignatures}}}
+	if got := crosscheck.Compare(detail, unsigned, crosscheck.Options{}); len(got) != 0 {
+		t.Errorf("persons only, default signer types: %+v", got)
+	}
+	if got := crosscheck.Compare(detail, unsigned, crosscheck.Options{SignerTypes: []string{"COMPANY", "PERSONAL"}}); len(got) != 1 || got[0].Kind != crosscheck.DocumentInvalid {
+		t.Errorf("persons expected to sign: %+v", got)
+	}
+	detail.Signatories = append(detail.Signatories, qys.Signatory{TenantType: "COMPANY", TenantName: "甲公司", Status: "SIGNED"})
+	if got := crosscheck.Compare(detail, unsigned, crosscheck.Options{}); len(got) != 1 || got[0].Kind != crosscheck.DocumentInvalid {
+		t.Errorf("a company signed: %+v", got)
+	}
+}
