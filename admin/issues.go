@@ -169,4 +169,3 @@ func (a *API) failingNow(v *adminapi.Overview) {
 		v.Degraded = "platform API failing for " + strconv.Itoa(int(t.Now().Sub(since)/time.Second)) + " s"
 	}
 }
-
