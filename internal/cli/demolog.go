@@ -16,7 +16,8 @@ import (
 
 // demoCheckpoint is the receipt log checkpoint the demo shows, verified.
 type demoCheckpoint struct {
-	Size     int64       `json:"size"`
+	Size int64 `json:"size"`
+	// Root is the tree's root hash in base64, as the signed note has it.
 	Root     string      `json:"root"`
 	Origin   string      `json:"origin"`
 	KeyID    string      `json:"key_id"`
@@ -65,7 +66,7 @@ func waitAnchored(ctx context.Context, ledger store.Ledger, keys *checkpoint.Ver
 			if err != nil {
 				return nil, fmt.Errorf("checkpoint %d does not verify: %w", c.Size, err)
 			}
-			out := &demoCheckpoint{Size: cp.Tree.N, Root: c.Root, Origin: cp.Origin, KeyID: c.KeyID, SignedAt: c.CreatedAt.UTC(),
+			out := &demoCheckpoint{Size: cp.Tree.N, Root: cp.Tree.Hash.String(), Origin: cp.Origin, KeyID: c.KeyID, SignedAt: c.CreatedAt.UTC(),
 				Note: string(c.Note)}
 			for _, k := range checks {
 				out.Stamps = append(out.Stamps, demoStamp{TSA: k.URL, GenTime: k.Time.UTC(), Pinned: k.Pinned})
