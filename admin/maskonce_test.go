@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/qyshook/qyshook/adminapi"
+	"github.com/qyshook/qyshook/failures"
 	"github.com/qyshook/qyshook/store"
 )
 
@@ -86,5 +89,35 @@ func TestMaskHeldJSONTextInPlace(t *testing.T) {
 		if _, ok := maskHeldJSONText(s); ok {
 			t.Errorf("maskHeldJSONText(%q) took it for JSON", s)
 		}
+	}
+}
+
+// TestViewerOverviewMasked: the overview's "failing now" errors (free
+// text from the platform) reach a viewer masked by shape, once, and an
+// operator whole.
+func TestViewerOverviewMasked(t *testing.T) {
+	f := newFixture(t)
+	tr := failures.New(0)
+	tr.Failed("default", "api", "1001", "detail of 3121362688600000009: signer 13812345678 unknown")
+	a, err := New(Options{
+		Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
+		Ledger: f.ledger, JS: f.nats.JS, Names: f.nats.Names, Failures: tr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	f.srv = srv
+	var viewer, operator adminapi.Overview
+	if st := f.get(t, viewerToken, "/overview", &viewer); st != http.StatusOK || len(viewer.Failing) != 1 {
+		t.Fatalf("viewer overview: %d %+v", st, viewer)
+	}
+	if got, want := viewer.Failing[0].LastError, "detail of 312************0009: signer 138****5678 unknown"; got != want {
+		t.Errorf("viewer last_error %q, want %q", got, want)
+	}
+	f.get(t, operatorToken, "/overview", &operator)
+	if len(operator.Failing) != 1 || !strings.Contains(operator.Failing[0].LastError, "13812345678") {
+		t.Errorf("operator overview: %+v", operator.Failing)
 	}
 }
