@@ -1,8 +1,10 @@
 // Package activity keeps a day of per-minute figures in memory: callbacks
 // received and refused (per tenant), events applied, retried and
-// dead-lettered, and the dispatcher's lag. internal/app feeds it from the
-// process's own metrics; the admin API's GET /activity reads it for the
-// console's charts. Nothing is stored: a restart starts a new day.
+// dead-lettered, and the dispatcher's lag. The receiver and the
+// dispatcher add their counts as they happen (the Activity of their
+// Options); internal/app samples the lag from the dispatcher's consumer
+// every 10 s. The admin API's GET /activity reads it for the console's
+// charts. Nothing is stored: a restart starts a new day.
 package activity
 
 import (

@@ -323,7 +323,7 @@ func (a *API) authenticate(need Role) func(http.Handler) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), roleKey{}, tok))
 			if !role.seesPersonalData() {
-				// Every string a viewer receives is masked by value too.
+				// Every string a viewer receives is masked by shape here.
 				mw := &maskingWriter{ResponseWriter: w}
 				next.ServeHTTP(mw, r)
 				mw.finish()
@@ -352,8 +352,13 @@ func (a *API) handle(h handlerFunc) http.HandlerFunc {
 func (a *API) withLogger() func(http.Handler) http.Handler { return hlog.NewHandler(*a.o.Logger) }
 
 // maskingWriter holds a JSON answer to a viewer and writes it with every
-// personal number masked by its shape (MaskText); other answers (the live
-// event stream, masked per event) pass through.
+// personal number masked by its shape (MaskText), at any depth and in
+// JSON held in strings, identifiers aside; other answers (the live event
+// stream, masked per event) pass through. It is the one masking by shape
+// of a viewer's answer: it cannot miss a field, whatever handler built
+// it. The handlers mask only what has no shape, by meaning (a person's
+// name, a number under a personal key: maskJSONKeys), and leave out what
+// a viewer does not get (a discrepancy's detail, a URL's query).
 type maskingWriter struct {
 	http.ResponseWriter
 	status  int

@@ -98,7 +98,8 @@ func (a *API) listDeadLetterIssues(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	unmasked := roleOf(r).seesPersonalData()
+	// The error text is masked for viewers with the whole answer
+	// (maskingWriter).
 	type group struct {
 		v         adminapi.DeadLetterIssue
 		contracts map[string]bool
@@ -125,10 +126,10 @@ func (a *API) listDeadLetterIssues(w http.ResponseWriter, r *http.Request) error
 			g.v.FirstSeen = t
 		} else if !t.Before(g.v.LastSeen) {
 			g.v.LastSeen = t
-			g.v.Error = viewerText(c.text, unmasked)
+			g.v.Error = c.text
 		}
 		if g.v.Error == "" {
-			g.v.Error = viewerText(c.text, unmasked)
+			g.v.Error = c.text
 		}
 		if e := envelopeOf(d); e != nil && e.ContractID != "" && !g.contracts[e.ContractID] {
 			g.contracts[e.ContractID] = true
@@ -149,8 +150,9 @@ func (a *API) listDeadLetterIssues(w http.ResponseWriter, r *http.Request) error
 }
 
 // failingNow is the overview's "failing now": the tracker's causes, and
-// the degraded note while the platform fails.
-func (a *API) failingNow(v *adminapi.Overview, unmasked bool) {
+// the degraded note while the platform fails. The last errors are masked
+// for viewers with the whole answer (maskingWriter).
+func (a *API) failingNow(v *adminapi.Overview) {
 	v.Failing = []adminapi.FailingCause{}
 	t := a.o.Failures
 	if t == nil {
@@ -159,20 +161,11 @@ func (a *API) failingNow(v *adminapi.Overview, unmasked bool) {
 	for _, c := range t.Causes() {
 		v.Failing = append(v.Failing, adminapi.FailingCause{Tenant: c.Tenant, Reason: c.Reason, Code: c.Code,
 			Failures: c.Failures, FirstSeen: c.FirstSeen.UTC(), LastSeen: c.LastSeen.UTC(),
-			LastError: viewerText(c.LastError, unmasked), Platform: c.Platform(), Hint: hintOf(c.Reason, c.Code, c.LastError)})
+			LastError: c.LastError, Platform: c.Platform(), Hint: hintOf(c.Reason, c.Code, c.LastError)})
 	}
 	if since, ok := t.PlatformFailing(); ok {
 		s := since.UTC()
 		v.DegradedSince = &s
 		v.Degraded = "platform API failing for " + strconv.Itoa(int(t.Now().Sub(since)/time.Second)) + " s"
 	}
-}
-
-// viewerText masks the personal number shapes of a free text (MaskText)
-// unless the reader may see them.
-func viewerText(s string, unmasked bool) string {
-	if unmasked {
-		return s
-	}
-	return MaskText(s)
 }

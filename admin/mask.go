@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -93,7 +94,26 @@ func MaskJSON(raw []byte) json.RawMessage {
 	if !ok {
 		return json.RawMessage(`"[masked: not JSON]"`)
 	}
-	out, err := json.Marshal(maskValue("", v))
+	out, err := json.Marshal(maskValue("", v, true))
+	if err != nil {
+		return json.RawMessage(`"[masked]"`)
+	}
+	return out
+}
+
+// maskJSONKeys is MaskJSON by key only: the values under personal keys,
+// at any depth (also in JSON held in a string). It is what the handlers
+// apply to stored JSON for a viewer; the numbers with a personal shape
+// are masked once, in the whole answer, by maskingWriter.
+func maskJSONKeys(raw []byte) json.RawMessage {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	v, ok := decodeJSON(raw)
+	if !ok {
+		return json.RawMessage(`"[masked: not JSON]"`)
+	}
+	out, err := json.Marshal(maskValue("", v, false))
 	if err != nil {
 		return json.RawMessage(`"[masked]"`)
 	}
@@ -110,22 +130,26 @@ func decodeJSON(raw []byte) (any, bool) {
 	return v, true
 }
 
-// maskValue masks v, found under key.
-func maskValue(key string, v any) any {
+// maskValue masks v, found under key: by key, and by shape too when
+// byShape.
+func maskValue(key string, v any, byShape bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = maskValue(k, e)
+			x[k] = maskValue(k, e, byShape)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = maskValue(key, e)
+			x[i] = maskValue(key, e, byShape)
 		}
 		return x
 	case json.Number:
 		if kind := keyKind(key); kind != maskNone {
 			return mask(kind, x.String())
+		}
+		if !byShape {
+			return x
 		}
 		if s := maskText(key, x.String()); s != x.String() {
 			return s
@@ -135,17 +159,33 @@ func maskValue(key string, v any) any {
 		if kind := keyKind(key); kind != maskNone {
 			return mask(kind, x)
 		}
-		if t := strings.TrimSpace(x); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
-			if inner, ok := decodeJSON([]byte(t)); ok {
-				b, err := json.Marshal(maskValue("", inner))
-				if err == nil {
-					return string(b)
-				}
-			}
+		if b, ok := maskHeldJSON(x, func(inner any) any { return maskValue("", inner, byShape) }); ok {
+			return b
+		}
+		if !byShape {
+			return x
 		}
 		return maskText(key, x)
 	}
 	return v
+}
+
+// maskHeldJSON returns s, a JSON document held in a string (a payload
+// inside an envelope), with f applied, and true; false when s holds none.
+func maskHeldJSON(s string, f func(any) any) (string, bool) {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+		return "", false
+	}
+	inner, ok := decodeJSON([]byte(t))
+	if !ok {
+		return "", false
+	}
+	b, err := json.Marshal(f(inner))
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
 }
 
 // Masking by value: a personal number in free text ("businessData":
@@ -394,8 +434,9 @@ func maskText(key, s string) string {
 }
 
 // maskAllText masks by value every string (and every number with a
-// personal shape) of a decoded JSON value, at any depth, outside
-// identifier keys: what a viewer receives, whatever built it.
+// personal shape) of a decoded JSON value, at any depth and in JSON held
+// in a string, outside identifier keys: what a viewer receives, whatever
+// built it.
 func maskAllText(key string, v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -407,6 +448,9 @@ func maskAllText(key string, v any) any {
 			x[i] = maskAllText(key, e)
 		}
 	case string:
+		if b, ok := maskHeldJSONText(x); ok {
+			return b
+		}
 		return maskText(key, x)
 	case json.Number:
 		if s := maskText(key, x.String()); s != x.String() {
@@ -414,6 +458,87 @@ func maskAllText(key string, v any) any {
 		}
 	}
 	return v
+}
+
+// maskHeldJSONText returns s, a JSON document held in a string, masked by
+// shape in place (MaskText on each value outside identifier keys, every
+// other byte kept: a receipt-log leaf is hashed as sent), and true; false
+// when s holds no JSON document.
+func maskHeldJSONText(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+		return "", false
+	}
+	type frame struct {
+		obj     bool
+		key     string
+		wantKey bool
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var (
+		stack []frame
+		b     strings.Builder
+		last  int
+	)
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].obj {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		start := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", false
+		}
+		end := int(dec.InputOffset())
+		top := len(stack) - 1
+		switch x := tok.(type) {
+		case json.Delim:
+			switch x {
+			case '{':
+				stack = append(stack, frame{obj: true, wantKey: true})
+			case '[':
+				key := ""
+				if top >= 0 {
+					key = stack[top].key
+				}
+				stack = append(stack, frame{key: key})
+			default:
+				stack = stack[:top]
+				valueDone()
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].obj && stack[top].wantKey {
+				stack[top].key, stack[top].wantKey = x, false
+				continue
+			}
+		case json.Number:
+		default: // true, false, null
+			valueDone()
+			continue
+		}
+		key := ""
+		if top >= 0 {
+			key = stack[top].key
+		}
+		if m := maskText(key, s[start:end]); m != s[start:end] {
+			b.WriteString(s[last:start])
+			b.WriteString(m)
+			last = end
+		}
+		valueDone()
+	}
+	if len(stack) > 0 { // cut short
+		return "", false
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
 }
 
 // maskJSONText returns raw with maskAllText applied; raw that is not JSON

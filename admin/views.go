@@ -13,14 +13,15 @@ import (
 // ledger's rows (times in UTC). Each masks personal data unless unmasked
 // is true.
 
-// jsonOut returns stored JSON as is, or masked. Stored bytes that are not
-// JSON are sent as a JSON string, so the answer stays valid.
+// jsonOut returns stored JSON as is, or masked by key (maskJSONKeys: the
+// shapes are masked in the whole answer, by maskingWriter). Stored bytes
+// that are not JSON are sent as a JSON string, so the answer stays valid.
 func jsonOut(raw []byte, unmasked bool) json.RawMessage {
 	if len(raw) == 0 {
 		return nil
 	}
 	if !unmasked {
-		return MaskJSON(raw)
+		return maskJSONKeys(raw)
 	}
 	if json.Valid(raw) {
 		return raw
@@ -95,7 +96,7 @@ func viewCertification(c store.Certification, unmasked bool) adminapi.Certificat
 func viewDeadLetter(d store.DeadLetter, unmasked, payload bool) adminapi.DeadLetter {
 	v := adminapi.DeadLetter{
 		ID: d.ID, EventID: d.EventID, Tenant: d.Tenant, Consumer: d.Consumer, Subject: d.Subject,
-		StreamSeq: d.StreamSeq, Reason: viewerText(d.Reason, unmasked), Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
+		StreamSeq: d.StreamSeq, Reason: d.Reason, Deliveries: d.Deliveries, CreatedAt: d.CreatedAt.UTC(),
 		Issue: issueKey(&d), RetryOf: d.RetryOf, Retries: d.Retries, FirstFailedAt: utc(d.FirstFailedAt),
 	}
 	if e := envelopeOf(&d); e != nil {

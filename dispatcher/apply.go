@@ -127,16 +127,16 @@ func isDuplicate(err error) bool { return errors.Is(err, store.ErrDuplicate) }
 func (d *Dispatcher) recordApplied(env *events.Envelope, c store.Contract, res store.Applied, err error) {
 	switch {
 	case isDuplicate(err):
-		d.metrics.applied.WithLabelValues("duplicate").Inc()
+		d.countApplied("duplicate")
 	case err != nil:
 	case res.Stale:
-		d.metrics.applied.WithLabelValues("stale").Inc()
+		d.countApplied("stale")
 	case res.Changed:
-		d.metrics.applied.WithLabelValues("changed").Inc()
+		d.countApplied("changed")
 		d.log.Info().Str("event_id", env.ID).Str("contract_id", env.ContractID).
 			Str("status", c.Status).Bool("confirmed", c.Confirmed).Msg("contract updated")
 	default:
-		d.metrics.applied.WithLabelValues("unchanged").Inc()
+		d.countApplied("unchanged")
 	}
 }
 

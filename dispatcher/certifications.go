@@ -43,17 +43,17 @@ func (d *Dispatcher) applyCertification(ctx context.Context, env *events.Envelop
 	defer cancel()
 	res, err := d.cfg.Ledger.ApplyCertificationChange(actx, ch)
 	if isDuplicate(err) {
-		d.metrics.applied.WithLabelValues("duplicate").Inc()
+		d.countApplied("duplicate")
 		return nil
 	}
 	if err != nil {
 		return wrapf(err, "certification %s", env.ID)
 	}
 	if !res.Changed {
-		d.metrics.applied.WithLabelValues("unchanged").Inc()
+		d.countApplied("unchanged")
 		return nil
 	}
-	d.metrics.applied.WithLabelValues("changed").Inc()
+	d.countApplied("changed")
 	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Str("state", cert.CertState()).
 		Bool("confirmed", cert.Confirmed).Str("reason", cert.Reason).Msg("certification updated")
 	return nil

@@ -82,6 +82,19 @@ type Options struct {
 	Failures *failures.Tracker
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
+	// Activity, when set, is told each outcome as it happens, for the
+	// admin console's charts (*activity.Recorder): activity.Applied per
+	// event applied, activity.Retried per failure that will be retried
+	// (a renewal too), activity.DeadLettered per event dead-lettered, all
+	// under the tenant "" (every tenant).
+	Activity ActivityRecorder
+}
+
+// ActivityRecorder takes the dispatcher's counts for the console's charts
+// (*activity.Recorder satisfies it).
+type ActivityRecorder interface {
+	// Add adds v to the series of tenant in the current minute.
+	Add(series, tenant string, v float64)
 }
 
 func (c *Options) setDefaults() {

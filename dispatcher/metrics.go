@@ -7,8 +7,23 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/events"
 )
+
+// countApplied counts an applied event of result (changed, unchanged,
+// stale, duplicate), in the metrics and the activity.
+func (d *Dispatcher) countApplied(result string) {
+	d.metrics.applied.WithLabelValues(result).Inc()
+	d.activity(activity.Applied)
+}
+
+// activity adds one to series of the activity, when there is one.
+func (d *Dispatcher) activity(series string) {
+	if d.cfg.Activity != nil {
+		d.cfg.Activity.Add(series, "", 1)
+	}
+}
 
 type metrics struct {
 	applied      *prometheus.CounterVec

@@ -33,12 +33,12 @@ func (d *Dispatcher) applyNotice(ctx context.Context, env *events.Envelope, stre
 	err := nl.ApplyNotice(actx, ev, d.noticeFacts(env))
 	switch {
 	case isDuplicate(err):
-		d.metrics.applied.WithLabelValues("duplicate").Inc()
+		d.countApplied("duplicate")
 		return nil
 	case err != nil:
 		return wrapf(err, "notice %s", env.ID)
 	}
-	d.metrics.applied.WithLabelValues("changed").Inc()
+	d.countApplied("changed")
 	d.log.Info().Str("event_id", env.ID).Str("kind", env.Kind).Str("type", env.Type).Msg("notice recorded")
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/deadletter"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/store"
@@ -98,6 +99,7 @@ func (d *Dispatcher) settleFailed(ctx context.Context, dl delivery, delivered ui
 		// a new stream message id, with a fresh count.
 		rerr := d.renew(ctx, dl)
 		if rerr == nil {
+			d.activity(activity.Retried)
 			log.Warn().Err(err).Str("reason", reason).Msg("event failed; renewed in the stream with a fresh delivery count")
 			return
 		}
@@ -111,6 +113,7 @@ func (d *Dispatcher) settleFailed(ctx context.Context, dl delivery, delivered ui
 			// moment it answers again, not minutes later.
 			delay = d.cfg.Backoff.Delay(1)
 		}
+		d.activity(activity.Retried)
 		log.Warn().Err(err).Str("reason", reason).Dur("retry_in", delay).Msg("event failed; will retry")
 		if nerr := dl.msg.NakWithDelay(delay); nerr != nil && !d.settledAlready(nerr) {
 			log.Warn().Err(nerr).Msg("nak failed; AckWait will redeliver")
@@ -238,6 +241,7 @@ func (d *Dispatcher) deadLetter(ctx context.Context, dl delivery, reason string,
 		return 0, wrapf(err, "record dead letter")
 	}
 	d.metrics.deadLetters.Inc()
+	d.activity(activity.DeadLettered)
 	return id, nil
 }
 

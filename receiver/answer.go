@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/qys"
 )
 
@@ -54,6 +55,13 @@ func answerFor(err error) answer {
 	return internalAnswer
 }
 
+// count adds one to series of tenant in the activity, when there is one.
+func (rc *Receiver) count(series, tenant string) {
+	if rc.activity != nil {
+		rc.activity.Add(series, tenant, 1)
+	}
+}
+
 // refuse answers a callback that was not stored, counts it, and logs the
 // error once. 4xx are logged at warn with the code only (verification
 // errors may quote the callback); the error text goes to debug. 5xx are
@@ -61,6 +69,7 @@ func answerFor(err error) answer {
 func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, route, tenant string, err error) {
 	a := answerFor(err)
 	rc.metrics.requests.WithLabelValues(route, tenant, a.code).Inc()
+	rc.count(activity.Refused, tenant)
 	if a.verification {
 		rc.metrics.verifyFailures.WithLabelValues(tenant, a.code).Inc()
 	}

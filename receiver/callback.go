@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/intake"
 	"github.com/qyshook/qyshook/qys"
@@ -219,6 +220,9 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 		rc.metrics.duplicates.WithLabelValues(env.Tenant).Inc()
 	}
 	rc.metrics.requests.WithLabelValues(route, env.Tenant, outcome).Inc()
+	if !ack.Duplicate {
+		rc.count(activity.Received, env.Tenant)
+	}
 	if !rc.accessLog {
 		return
 	}

@@ -73,6 +73,18 @@ type Options struct {
 	PublishTimeout time.Duration
 	// Now is the clock for received_at (default time.Now).
 	Now func() time.Time
+	// Activity, when set, is told each callback as it is answered, for
+	// the admin console's charts (*activity.Recorder): activity.Received
+	// per callback stored (not a duplicate), activity.Refused per callback
+	// refused, under its tenant ("_unknown" for an unknown one).
+	Activity ActivityRecorder
+}
+
+// ActivityRecorder takes the receiver's counts for the console's charts
+// (*activity.Recorder satisfies it).
+type ActivityRecorder interface {
+	// Add adds v to the series of tenant in the current minute.
+	Add(series, tenant string, v float64)
 }
 
 // AuthAnswer is the body of the answer to a stored certification callback.
@@ -125,6 +137,7 @@ type Receiver struct {
 	maxBody        int64
 	publishTimeout time.Duration
 	now            func() time.Time
+	activity       ActivityRecorder
 	router         http.Handler
 	// notices are the handlers of the notice kinds (RouteNotice).
 	notices map[qys.Kind]http.HandlerFunc
@@ -142,6 +155,7 @@ func New(o Options) (*Receiver, error) {
 	rc := &Receiver{
 		tenants: map[string]*tenant{}, pub: o.Publisher, names: o.Names, stream: o.Names.CallbacksStream(),
 		log: o.Logger, maxBody: o.MaxBody, publishTimeout: o.PublishTimeout, now: o.Now,
+		activity: o.Activity,
 	}
 	for name, v := range o.Tenants {
 		if v == nil {

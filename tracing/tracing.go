@@ -12,12 +12,13 @@ package tracing
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"net/http"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -87,43 +88,27 @@ func Traceparent(ctx context.Context) string { return Format(trace.SpanContextFr
 // Parse reads a traceparent value as the W3C Trace Context spec defines
 // it (version-traceid-parentid-flags, lowercase hex): a version other
 // than 00 may carry more fields after a dash; version ff, all-zero ids,
-// uppercase or short fields are invalid. ok is false for anything
-// invalid: the caller starts a new trace instead.
+// uppercase or short fields, and version 00 with reserved flag bits are
+// invalid. ok is false for anything invalid: the caller starts a new
+// trace instead. OpenTelemetry's propagation.TraceContext does the
+// parsing; only the sampled flag is kept (Format writes 00 or 01).
 func Parse(s string) (sc trace.SpanContext, ok bool) {
-	if len(s) < 55 || !lowerHex(s[:2]) || s[:2] == "ff" {
-		return sc, false
-	}
-	if s[:2] == "00" && len(s) != 55 {
-		return sc, false
-	}
-	if len(s) > 55 && s[55] != '-' {
-		return sc, false
-	}
-	if s[2] != '-' || s[35] != '-' || s[52] != '-' {
-		return sc, false
-	}
-	tp, pp, fp := s[3:35], s[36:52], s[53:55]
-	if !lowerHex(tp) || !lowerHex(pp) || !lowerHex(fp) {
-		return sc, false
-	}
-	var cfg trace.SpanContextConfig
-	_, _ = hex.Decode(cfg.TraceID[:], []byte(tp))
-	_, _ = hex.Decode(cfg.SpanID[:], []byte(pp))
-	var f [1]byte
-	_, _ = hex.Decode(f[:], []byte(fp))
-	cfg.TraceFlags = trace.TraceFlags(f[0]) & trace.FlagsSampled
-	cfg.Remote = true
-	sc = trace.NewSpanContext(cfg)
-	return sc, sc.IsValid()
+	return parse(s, "")
 }
 
-func lowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
+// parse reads traceparent and tracestate with propagation.TraceContext.
+// An invalid tracestate is dropped, the traceparent kept (as the spec
+// says).
+func parse(traceparent, tracestate string) (trace.SpanContext, bool) {
+	carrier := propagation.MapCarrier{HeaderTraceparent: traceparent}
+	if tracestate != "" {
+		carrier[HeaderTracestate] = tracestate
 	}
-	return true
+	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier))
+	if !sc.IsValid() {
+		return trace.SpanContext{}, false
+	}
+	return sc.WithTraceFlags(sc.TraceFlags() & trace.FlagsSampled), true
 }
 
 // Format writes sc as a version 00 traceparent, "" when sc is invalid.
@@ -146,21 +131,9 @@ func extract(ctx context.Context, parents, states []string) context.Context {
 	if len(parents) != 1 {
 		return ctx
 	}
-	sc, ok := Parse(parents[0])
+	sc, ok := parse(parents[0], strings.Join(states, ","))
 	if !ok {
 		return ctx
-	}
-	if len(states) > 0 {
-		var joined string
-		for i, s := range states {
-			if i > 0 {
-				joined += ","
-			}
-			joined += s
-		}
-		if ts, err := trace.ParseTraceState(joined); err == nil {
-			sc = sc.WithTraceState(ts)
-		}
 	}
 	return trace.ContextWithRemoteSpanContext(ctx, sc)
 }

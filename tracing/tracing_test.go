@@ -49,6 +49,7 @@ func TestParse(t *testing.T) {
 		"cc-" + validTraceID + "-00f067aa0ba902b7-01x",                    // a later version's fields follow a dash
 		"0x-" + validTraceID + "-00f067aa0ba902b7-01",                     // version not hex
 		"00-" + validTraceID + "-00f067aa0ba902b7-01\x00\x00\x00\x00\x00", // trailing junk
+		"00-" + validTraceID + "-00f067aa0ba902b7-09",                     // version 00 has no other flags than sampled and random
 	}
 	for _, s := range bad {
 		if sc, ok := Parse(s); ok || sc.IsValid() {
@@ -169,3 +170,35 @@ func TestEndpoint(t *testing.T) {
 }
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// FuzzParse: Parse never panics, and what it accepts is a valid remote
+// span context whose ids are the value's own and which Format writes
+// back as a version 00 traceparent that Parse reads to the same context.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{validParent, "00-" + validTraceID + "-00f067aa0ba902b7-00",
+		"cc-" + validTraceID + "-00f067aa0ba902b7-01-future", "ff-" + validTraceID + "-00f067aa0ba902b7-01", "", "00--"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc, ok := Parse(s)
+		if !ok {
+			if sc.IsValid() {
+				t.Fatalf("Parse(%q) refused a valid context %v", s, sc)
+			}
+			return
+		}
+		if !sc.IsValid() || !sc.IsRemote() {
+			t.Fatalf("Parse(%q) = %v: not a valid remote context", s, sc)
+		}
+		if len(s) < 55 || s[3:35] != sc.TraceID().String() || s[36:52] != sc.SpanID().String() {
+			t.Fatalf("Parse(%q): ids %s %s are not the value's", s, sc.TraceID(), sc.SpanID())
+		}
+		if s[:2] == "00" && len(s) != 55 {
+			t.Fatalf("Parse(%q): version 00 accepted at %d characters", s, len(s))
+		}
+		back, ok := Parse(Format(sc))
+		if !ok || !back.Equal(sc) {
+			t.Fatalf("Parse(Format(Parse(%q))) = %v %v, want %v", s, back, ok, sc)
+		}
+	})
+}

@@ -4,73 +4,34 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/activity"
+	"github.com/qyshook/qyshook/events"
 )
 
-// activityEvery is how often the process's metrics are sampled into the
+// activityEvery is how often the dispatcher's lag is sampled into the
 // activity recorder.
-const activityEvery = 10 * time.Second
+var activityEvery = 10 * time.Second
 
-// sampleActivity feeds rec from the metrics of g every activityEvery until
-// ctx ends: the receiver's stored and refused callbacks by tenant, the
-// dispatcher's applied, failed (retried) and dead-lettered events, and its
-// lag (pending plus unacknowledged). Counters go in as the increase since
-// the previous sample.
-func sampleActivity(ctx context.Context, g prometheus.Gatherer, rec *activity.Recorder) {
-	prev := map[[2]string]float64{}
-	first := true
+// sampleLag records the dispatcher consumer's lag (pending plus
+// unacknowledged) into rec every activityEvery until ctx ends: one
+// consumer info request per sample, the one figure of the console's charts
+// that only the server knows. The counts (received, refused, applied,
+// retried, dead-lettered) are not sampled: the receiver and the dispatcher
+// record them as they happen (their Options.Activity), and nothing
+// gathers the metrics registry for them.
+func sampleLag(ctx context.Context, js jetstream.JetStream, names events.Names, rec *activity.Recorder) {
 	sample := func() {
-		mfs, err := g.Gather()
-		if err != nil && len(mfs) == 0 {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		// Consumer reads the consumer's info: its cached copy is fresh.
+		cons, err := js.Consumer(c, names.CallbacksStream(), names.Durable(events.DurableLedger))
+		if err != nil {
 			return
 		}
-		cur := map[[2]string]float64{}
-		lag, haveLag := 0.0, false
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				switch mf.GetName() {
-				case "qyshook_receiver_requests_total":
-					var tenant, outcome string
-					for _, l := range m.GetLabel() {
-						switch l.GetName() {
-						case "tenant":
-							tenant = l.GetValue()
-						case "outcome":
-							outcome = l.GetValue()
-						}
-					}
-					switch outcome {
-					case "success":
-						cur[[2]string{activity.Received, tenant}] += m.GetCounter().GetValue()
-					case "duplicate", "check":
-					default:
-						cur[[2]string{activity.Refused, tenant}] += m.GetCounter().GetValue()
-					}
-				case "qyshook_dispatcher_events_applied_total":
-					cur[[2]string{activity.Applied, ""}] += m.GetCounter().GetValue()
-				case "qyshook_dispatcher_events_failed_total":
-					cur[[2]string{activity.Retried, ""}] += m.GetCounter().GetValue()
-				case "qyshook_dispatcher_dead_letters_total":
-					cur[[2]string{activity.DeadLettered, ""}] += m.GetCounter().GetValue()
-				case "qyshook_dispatcher_pending_events", "qyshook_dispatcher_unacked_events":
-					lag += m.GetGauge().GetValue()
-					haveLag = true
-				}
-			}
-		}
-		if !first {
-			for k, v := range cur {
-				if d := v - prev[k]; d > 0 {
-					rec.Add(k[0], k[1], d)
-				}
-			}
-		}
-		if haveLag {
-			rec.Set(activity.Lag, "", lag)
-		}
-		prev, first = cur, false
+		info := cons.CachedInfo()
+		rec.Set(activity.Lag, "", float64(info.NumPending)+float64(info.NumAckPending))
 	}
 	sample()
 	t := time.NewTicker(activityEvery)

@@ -222,6 +222,7 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 		return nil, err
 	}
 	o.Publisher, o.Logger, o.Registerer = s.Conn.JS, s.Log.With().Str("component", "receiver").Logger(), reg
+	o.Activity = s.Activity
 	WarnLenientPolicies(o.Logger, s.Cfg.Tenants)
 	return receiver.New(o)
 }
@@ -236,6 +237,7 @@ func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ArchiveOperationLog: t.ArchiveOperationLog, ArchiveItems: t.ArchiveItems, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg, Failures: s.Failures,
+		Activity: s.Activity,
 	})
 }
 

@@ -91,8 +91,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	}
 	actx, stopActivity := context.WithCancel(ctx)
 	activityDone := make(chan struct{})
-	go func() { defer close(activityDone); sampleActivity(actx, reg, svc.Activity) }()
-	defer func() { stopActivity(); <-activityDone }() // before svc.Close: it reads the streams
+	go func() {
+		defer close(activityDone)
+		if roles.Dispatcher {
+			sampleLag(actx, svc.Conn.JS, svc.Names, svc.Activity)
+		}
+	}()
+	defer func() { stopActivity(); <-activityDone }() // before svc.Close: it reads the consumer
 	stopStages := StartStages(log, stages)
 	defer func() { _ = stopStages() }() // errors were logged as they came
 	log.Info().Str("http_addr", srv.Addr()).Bool("receiver", roles.Receiver).

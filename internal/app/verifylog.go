@@ -115,20 +115,11 @@ func (s *Services) checkCheckpoint(ctx context.Context, rl store.ReceiptLog, v *
 		bad("names %d leaves, the rebuilt log has %d: leaves were deleted after it was signed", cp.Size, rebuilt.N)
 		return false, false
 	}
-	old, _, proof, err := rl.LogConsistency(ctx, cp.Size, rebuilt.N)
-	if err != nil {
-		bad("no consistency proof to the rebuilt log: %v", err)
+	_, checks, err := v.CheckStored(ctx, rl, cp, rebuilt, roots)
+	if errors.Is(err, checkpoint.ErrNoProof) || errors.Is(err, checkpoint.ErrNotPrefix) {
+		bad("against the rebuilt log: %v", err)
 		return false, false
 	}
-	if err := tlog.CheckTree(proof, rebuilt.N, rebuilt.Hash, old.N, old.Hash); err != nil {
-		bad("its tree is not a prefix of the rebuilt log: %v", err)
-		return false, false
-	}
-	stamps := make([]checkpoint.StoredStamp, 0, len(cp.Stamps))
-	for _, st := range cp.Stamps {
-		stamps = append(stamps, checkpoint.StoredStamp{URL: st.TSAURL, Token: st.Token, Certs: checkpoint.PEMCerts(st.Certs)})
-	}
-	_, checks, err := v.Check(old, cp.Note, stamps, roots)
 	if err != nil {
 		bad("%v", err)
 	}

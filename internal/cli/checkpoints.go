@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/qyshook/qyshook/adminapi"
 )
@@ -54,12 +58,24 @@ func runCheckpointsStatus(ctx context.Context, env *Env, args []string) error {
 	return t.flush()
 }
 
+// rootB64 writes a checkpoint's root (hex in the admin API) in base64, as
+// the signed note, log head, log proof and verify --log write roots, so a
+// user compares like with like. A value that is not a 32-byte hex hash is
+// shown as it is.
+func rootB64(hexRoot string) string {
+	b, err := hex.DecodeString(hexRoot)
+	if err != nil || len(b) != tlog.HashSize {
+		return hexRoot
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
 // checkpointLine is one checkpoint in a sentence.
 func checkpointLine(c *adminapi.Checkpoint) string {
 	if c == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%d leaves, root %s, signed %s (%s ago) by key %s", c.Size, c.Root, opsTime(c.CreatedAt),
+	return fmt.Sprintf("%d leaves, root %s, signed %s (%s ago) by key %s", c.Size, rootB64(c.Root), opsTime(c.CreatedAt),
 		fmtSeconds(c.AgeSeconds), c.KeyID)
 }
 
@@ -99,7 +115,7 @@ func runCheckpointsList(ctx context.Context, env *Env, args []string) error {
 				}
 				stamps += opsTime(s.GenTime) + " " + s.TSAURL
 			}
-			t.row(c.Size, c.Root, c.KeyID, opsTime(c.CreatedAt), yesNo(c.Anchored), orDash(stamps))
+			t.row(c.Size, rootB64(c.Root), c.KeyID, opsTime(c.CreatedAt), yesNo(c.Anchored), orDash(stamps))
 		})
 }
 

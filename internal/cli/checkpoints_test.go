@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -87,6 +89,19 @@ func TestCheckpointsThroughTheAPI(t *testing.T) {
 	mustOpsJSON(t, mustOpsRun(t, ExitOK, viewer, "checkpoints", "list", "--json"), &list)
 	if len(list) != 1 || !list[0].Anchored || list[0].Stamps[0].TSAURL != tsaSrv.URL {
 		t.Fatalf("list: %+v", list)
+	}
+	// Roots are shown in base64, as log head, log proof and the signed note
+	// write them (the API's checkpoint root is hex).
+	raw, err := hex.DecodeString(list[0].Root)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("the API's checkpoint root %q: %v", list[0].Root, err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	for _, args := range [][]string{{"checkpoints", "status"}, {"checkpoints", "list"}} {
+		r := mustOpsRun(t, ExitOK, viewer, args...)
+		if !strings.Contains(r.stdout, b64) || strings.Contains(r.stdout, list[0].Root) {
+			t.Errorf("%s: want the root in base64 (%s), not hex:\n%s", strings.Join(args, " "), b64, r.stdout)
+		}
 	}
 	if r := opsRun(t, viewer, "checkpoints", "request"); r.code == ExitOK {
 		t.Fatalf("a viewer requested a checkpoint: %s", r)

@@ -82,7 +82,7 @@ func TestDemo(t *testing.T) {
 	// A verified, anchored checkpoint of the receipt log, as soon as the
 	// ledger keeps one (app.LogHeader); before, the demo says it has none.
 	if _, ok := testdb.Open(t, testdb.SQLite).(app.LogHeader); ok {
-		anchored := regexp.MustCompile(`(?m)^RECEIPT LOG CHECKPOINT .*verified\)\n  \d+ leaves, root [0-9a-f]{64}, signed .*\n  time-stamp: \S+ by http://\S+/tsa \(chain to the pinned root: yes\)`)
+		anchored := regexp.MustCompile(`(?m)^RECEIPT LOG CHECKPOINT .*verified\)\n  \d+ leaves, root [A-Za-z0-9+/]{43}=, signed .*\n  time-stamp: \S+ by http://\S+/tsa \(chain to the pinned root: yes\)`)
 		if !anchored.MatchString(text) {
 			t.Errorf("no verified anchored checkpoint in the output:\n%s", text)
 		}

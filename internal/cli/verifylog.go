@@ -90,16 +90,24 @@ func runVerifyLog(ctx context.Context, env *Env, asJSON bool) error {
 			RebuiltSize: sum.Rebuilt.N, RebuiltRoot: sum.Rebuilt.Hash.String(), Leaves: sum.Leaves, Hashes: sum.Hashes,
 			Rows: sum.Rows, Files: sum.Files, Pruned: sum.Pruned, Checkpoints: cps, Problems: sum.Problems})
 	} else {
-		_, werr = fmt.Fprintf(env.Stdout, "receipt log: %d leaves (head %d, root %s), %d stored hashes, %d rows, %d files, %d pruned rows checked; checkpoints: %s; %d problems\n",
-			sum.Leaves, sum.Head.N, sum.Head.Hash, sum.Hashes, sum.Rows, sum.Files, sum.Pruned, cps, sum.Problems)
+		_, werr = fmt.Fprintf(env.Stdout, "receipt log: %d leaves (head %d, root %s), %d stored hashes, %d rows, %d files, %d pruned rows checked; checkpoints: %s; %s\n",
+			sum.Leaves, sum.Head.N, sum.Head.Hash, sum.Hashes, sum.Rows, sum.Files, sum.Pruned, cps, problems(sum.Problems))
 	}
 	if werr != nil {
 		return werr
 	}
 	if sum.Problems > 0 {
-		return fmt.Errorf("%d problems in the receipt log", sum.Problems)
+		return fmt.Errorf("%s in the receipt log", problems(sum.Problems))
 	}
 	return nil
+}
+
+// problems counts problems in words: "1 problem", "2 problems".
+func problems(n int64) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }
 
 // checkLogCheckpoints checks the signed checkpoints and their RFC 3161

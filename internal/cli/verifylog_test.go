@@ -61,6 +61,14 @@ func TestVerifyLogCommand(t *testing.T) {
 			if len(lines) != 3 || lines[2]["summary"] != true || lines[2]["problems"] != float64(2) {
 				t.Fatalf("json lines: %v", lines)
 			}
+			// One problem left (the file put back): said in the singular.
+			if err := os.WriteFile(p, []byte("%PDF-1.7 one"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r = mustOpsRun(t, ExitFailure, vars, "verify", "--log")
+			if !strings.Contains(r.stdout, "; 1 problem\n") || !strings.Contains(r.stderr, "1 problem in the receipt log") {
+				t.Errorf("one problem:\n%s", r)
+			}
 		})
 	}
 }
