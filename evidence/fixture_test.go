@@ -88,6 +88,8 @@ type fixture struct {
 	pdfRoots *x509.CertPool
 	caPEM    []byte
 	tsaRoot  []byte
+	// stamp asks the fixture's authority for a token over data.
+	stamp func(tb testing.TB, data []byte) checkpoint.StoredStamp
 }
 
 func (f *fixture) pinned() evidence.VerifyOptions {
@@ -242,7 +244,15 @@ func newFixture(tb testing.TB) *fixture {
 		c.Leaves = append(c.Leaves, log.leaf(tb, tree, i))
 	}
 	return &fixture{c: c, signer: k.Signer(), vkey: k.VerifierKey(), tsaRoots: r.Roots(), pdfRoots: pdfRoots,
-		caPEM: caPEM, tsaRoot: r.RootPEM()}
+		caPEM: caPEM, tsaRoot: r.RootPEM(),
+		stamp: func(tb testing.TB, data []byte) checkpoint.StoredStamp {
+			tb.Helper()
+			st, err := cl.Stamp(context.Background(), ts.URL, data)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return checkpoint.StoredStamp{URL: st.URL, Token: st.Token, Certs: st.Certs}
+		}}
 }
 
 func mustWrite(tb testing.TB, f *fixture) []byte {
