@@ -1,6 +1,11 @@
 package app
 
 import (
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qyshook/qyshook/bundler"
@@ -32,4 +37,18 @@ func (s *Services) NewEvidence(reg prometheus.Registerer) (*bundler.Bundler, err
 	}
 	s.evidence = b
 	return b, nil
+}
+
+// openBundle opens an evidence bundle by its path relative to the data
+// dir (evidence_bundles.path), never outside <data dir>/evidence.
+func (s *Services) openBundle(rel string) (*os.File, error) {
+	if !fs.ValidPath(rel) || !strings.HasPrefix(rel, "evidence/") || strings.Contains(rel, "\\") {
+		return nil, fmt.Errorf("evidence bundle path %q is not under evidence/", rel)
+	}
+	root, err := os.OpenRoot(s.Cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.Open(rel)
 }
