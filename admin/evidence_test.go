@@ -153,7 +153,7 @@ func TestEvidenceExport(t *testing.T) {
 		t.Fatalf("anonymous: %d, want 401", resp.StatusCode)
 	}
 	for path, want := range map[string]int{
-		"/contracts/default/nope/evidence":        http.StatusNotFound,
+		"/contracts/default/nope/evidence":         http.StatusNotFound,
 		"/contracts/default/c1/evidence?version=2": http.StatusNotFound,
 		"/contracts/default/c1/evidence?version=0": http.StatusBadRequest,
 		"/contracts/default/c1/evidence?version=x": http.StatusBadRequest,
