@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,7 +70,22 @@ type Bundler struct {
 	o    Options
 	m    *metrics
 	kick chan struct{}
+	pass sync.Mutex // one pass at a time
+	// held are contracts (at one contract leaf) whose last build was
+	// refused or failed: they are skipped until their time (doubling from
+	// one interval to an hour), so a few bad contracts neither fill every
+	// batch nor the log. Only Pass touches it (one pass at a time).
+	held map[store.DueContract]hold
 }
+
+// hold is when a contract is tried again, and its last wait.
+type hold struct {
+	until time.Time
+	wait  time.Duration
+}
+
+// maxHold bounds the wait between two tries of a refused or failed contract.
+const maxHold = time.Hour
 
 // ErrWaiting: no checkpoint covers the bundle's leaves yet (or, with
 // anchoring on, none of those is anchored and MaxDelay has not passed).
@@ -92,7 +108,7 @@ func New(o Options) (*Bundler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	b := &Bundler{o: o, m: newMetrics(), kick: make(chan struct{}, 1)}
+	b := &Bundler{o: o, m: newMetrics(), kick: make(chan struct{}, 1), held: map[store.DueContract]hold{}}
 	if o.Registerer != nil {
 		if err := b.m.register(o.Registerer); err != nil {
 			return nil, fmt.Errorf("bundler: metrics: %w", err)
@@ -134,24 +150,45 @@ type PassResult struct {
 
 // Pass builds the bundles due now, one contract after the other. A
 // contract that cannot be built is logged and counted, and the pass goes
-// on; it returns an error only when the due contracts cannot be listed.
+// on; one refused or failed is held back (an interval, doubling up to an
+// hour) before it is tried again. It returns an error only when the due
+// contracts cannot be listed.
 func (b *Bundler) Pass(ctx context.Context) (PassResult, error) {
+	b.pass.Lock()
+	defer b.pass.Unlock()
 	var r PassResult
-	due, err := b.o.Ledger.EvidenceDue(ctx, b.o.Batch)
+	now := b.o.Now()
+	active := 0
+	for k, h := range b.held {
+		switch {
+		case now.Before(h.until):
+			active++
+		case now.Sub(h.until) > 2*maxHold:
+			delete(b.held, k) // long past: its wait starts over
+		}
+	}
+	due, err := b.o.Ledger.EvidenceDue(ctx, b.o.Batch+active)
 	if err != nil {
 		return r, fmt.Errorf("bundler: due contracts: %w", err)
 	}
 	r.Due = len(due)
 	b.m.due.Set(float64(len(due)))
+	tried := 0
 	for _, d := range due {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || tried == b.o.Batch {
 			return r, nil
 		}
+		key := store.DueContract{Tenant: d.Tenant, ID: d.ID, ContractLeaf: d.ContractLeaf}
+		if h, ok := b.held[key]; ok && now.Before(h.until) {
+			continue
+		}
+		tried++
 		start := time.Now()
 		bundle, err := b.Build(ctx, d)
 		log := b.o.Logger.With().Str("tenant", d.Tenant).Str("contract_id", d.ID).Logger()
 		switch {
 		case err == nil:
+			delete(b.held, key)
 			r.Built++
 			b.m.bundles.WithLabelValues(OutcomeBuilt).Inc()
 			b.m.seconds.Observe(time.Since(start).Seconds())
@@ -164,12 +201,24 @@ func (b *Bundler) Pass(ctx context.Context) (PassResult, error) {
 		case errors.Is(err, store.ErrRowEdited) || errors.Is(err, ErrFileChanged):
 			r.Refused++
 			b.m.bundles.WithLabelValues(OutcomeRefused).Inc()
-			log.Error().Err(err).Msg("evidence bundle refused: the ledger no longer matches its receipt log")
+			log.Error().Err(err).Dur("retry_in", b.holdBack(key, now)).
+				Msg("evidence bundle refused: the ledger no longer matches its receipt log")
 		default:
 			r.Failed++
 			b.m.bundles.WithLabelValues(OutcomeFailed).Inc()
-			log.Warn().Err(err).Msg("evidence bundle failed; retried next interval")
+			log.Warn().Err(err).Dur("retry_in", b.holdBack(key, now)).Msg("evidence bundle failed; retried later")
 		}
 	}
 	return r, nil
+}
+
+// holdBack holds key back: an interval after its first failure, twice
+// the last wait after each next one, at most maxHold.
+func (b *Bundler) holdBack(key store.DueContract, now time.Time) time.Duration {
+	wait := b.o.Interval
+	if h, ok := b.held[key]; ok {
+		wait = min(2*h.wait, maxHold)
+	}
+	b.held[key] = hold{until: now.Add(wait), wait: wait}
+	return wait
 }
