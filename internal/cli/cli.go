@@ -82,6 +82,8 @@ var commands = []*Command{
 		Run: subcommands("migrate", migrateSubs)},
 	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger; --log: the receipt log against the rows and files it describes (read-only)",
 		Run: runVerify},
+	{Name: "evidence", Summary: "evidence bundles (证据包): verify FILE checks one offline — no data dir, database or network",
+		Run: subcommands("evidence", evidenceSubs)},
 	{Name: "bench", Summary: "measure the receiver, the dispatcher, archiving, a soak or a burst on this machine", Run: runBench},
 	{Name: "doctor", Summary: "check configuration, NATS and streams, the ledger's migrations, API credentials and the clock; say how to fix what is wrong",
 		Run: runDoctor},
