@@ -3,6 +3,7 @@ package evidence_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -258,4 +259,31 @@ func FuzzVerifyFile(f *testing.F) {
 		}
 		t.Fatalf("%s replaced: no failing line names it: %+v", name, problems(res))
 	})
+}
+
+// TestManifestEditOfTheKeysHash: an edit of manifest.json that changes
+// the recorded hash of log/verifier.key, checked unpinned, is named on
+// manifest.json (the bundle's key is still read to check manifest.sig).
+// Found by TestFlips (seed 1796670934328699255): it failed before.
+func TestManifestEditOfTheKeysHash(t *testing.T) {
+	f := newFixture(t)
+	names, files := unzip(t, mustWrite(t, f))
+	var m evidence.Manifest
+	if err := json.Unmarshal(files[evidence.PathManifest], &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range m.Files {
+		if file.Path == evidence.PathVerifierKey {
+			files = maps.Clone(files)
+			files[evidence.PathManifest] = bytes.Replace(files[evidence.PathManifest], []byte(file.SHA256),
+				[]byte(strings.Repeat("0", 64)), 1)
+		}
+	}
+	res := mustVerify(t, rezip(t, names, files), evidence.VerifyOptions{})
+	for _, l := range problems(res) {
+		if l.Item == evidence.PathManifest {
+			return
+		}
+	}
+	t.Fatalf("no failing line names manifest.json: %+v", problems(res))
 }
