@@ -1,7 +1,14 @@
 package evidence_test
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +43,8 @@ func extract(t *testing.T, z []byte) (string, map[string][]byte) {
 // Each tool skips only when absent.
 func TestBundleChecksByHand(t *testing.T) {
 	f := newFixture(t)
-	dir, files := extract(t, mustWrite(t, f))
+	z := mustWrite(t, f)
+	dir, files := extract(t, z)
 	var m evidence.Manifest
 	if err := json.Unmarshal(files[evidence.PathManifest], &m); err != nil {
 		t.Fatal(err)
@@ -57,6 +65,35 @@ func TestBundleChecksByHand(t *testing.T) {
 		sig := string(files[evidence.PathManifestSig])
 		if !strings.HasPrefix(sig, evidence.Format+"\n"+sha256Of(t, dir, evidence.PathManifest)+"\n") {
 			t.Fatalf("manifest.sig does not start with the format and manifest.json's sha256sum:\n%s", sig)
+		}
+	})
+	t.Run("as documented", func(t *testing.T) {
+		for _, tool := range []string{"bash", "jq", "unzip", "sha256sum"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Skipf("%s not installed", tool)
+			}
+		}
+		work := t.TempDir()
+		os.WriteFile(filepath.Join(work, "bundle.zip"), z, 0o600)
+		// The lines of docs/evidence.md, "Checking a bundle".
+		script := `set -euo pipefail
+unzip -q -d b bundle.zip && cd b
+jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum --strict -c - >/dev/null
+test "$(sha256sum manifest.json | cut -d' ' -f1)" = "$(sed -n 2p manifest.sig)"`
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+	t.Run("openssl pkeyutl", func(t *testing.T) {
+		if _, err := exec.LookPath("openssl"); err != nil {
+			t.Skip("openssl not installed")
+		}
+		for _, name := range []string{evidence.PathManifestSig, evidence.PathCheckpoint} {
+			if err := opensslNote(t, f.VerifierKey, files[name]); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
 		}
 	})
 	t.Run("openssl ts", func(t *testing.T) {
@@ -103,4 +140,44 @@ func sha256Of(t *testing.T, dir, name string) string {
 		t.Fatal(err)
 	}
 	return strings.Fields(string(out))[0]
+}
+
+// opensslNote checks a note's Ed25519 signature with openssl pkeyutl, as
+// docs/evidence.md "Checking a checkpoint" says: the text up to the blank
+// line, the 64 bytes after the 4-byte key hash, the key after its
+// algorithm byte.
+func opensslNote(t *testing.T, vkey string, msg []byte) error {
+	t.Helper()
+	i := bytes.Index(msg, []byte("\n\n"))
+	if i < 0 {
+		return errors.New("not a note")
+	}
+	text, sigLine := msg[:i+1], strings.TrimSpace(string(msg[i+2:]))
+	fields := strings.Fields(sigLine) // "—", name, base64
+	raw, err := base64.StdEncoding.DecodeString(fields[len(fields)-1])
+	if err != nil || len(raw) != 4+ed25519.SignatureSize {
+		return fmt.Errorf("signature line %q", sigLine)
+	}
+	parts := strings.SplitN(vkey, "+", 3)
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) != 1+ed25519.PublicKeySize {
+		return fmt.Errorf("verifier key %q", vkey)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(ed25519.PublicKey(key[1:]))
+	if err != nil {
+		return err
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o600)
+		return p
+	}
+	pub := write("pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki}))
+	out, err := exec.Command("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin",
+		"-in", write("text", text), "-sigfile", write("sig", raw[4:])).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("Signature Verified Successfully")) {
+		return fmt.Errorf("openssl pkeyutl: %v: %s", err, out)
+	}
+	return nil
 }

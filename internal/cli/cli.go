@@ -1,7 +1,10 @@
 // Package cli is the qyshook operator command line: serve, demo, sim,
-// replay, dlq, contracts, certifications, reconcile, migrate, bench and healthcheck, listed
-// in one table (commands). Each command lives in its own file;
-// cmd/qyshook/main.go only calls Main.
+// replay, dlq, contracts, certifications, reconcile, migrate, verify,
+// evidence, bench and healthcheck, listed in one table (commands). Each
+// command lives in its own file; cmd/qyshook/main.go only calls Main.
+//
+// evidence verify reads a bundle file and nothing else: no data dir, no
+// database, no network, no environment.
 //
 // contracts, certifications, log, dlq, replay and reconcile are clients of a running service's
 // admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
