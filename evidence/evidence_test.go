@@ -287,3 +287,57 @@ func TestManifestEditOfTheKeysHash(t *testing.T) {
 	}
 	t.Fatalf("no failing line names manifest.json: %+v", problems(res))
 }
+
+// TestUnanchored: a bundle whose checkpoint has no time-stamp is written
+// and verifies, and a line says it is not anchored.
+func TestUnanchored(t *testing.T) {
+	f := newFixture(t)
+	f.c.Stamps = nil
+	res := mustVerify(t, mustWrite(t, f), f.pinned())
+	if res.Problems != 0 || len(linesFor(res, evidence.PathCheckpoint, "not anchored")) != 1 || len(res.Manifest.Stamps) != 0 {
+		t.Fatalf("%+v", res.Lines)
+	}
+}
+
+// TestOpenRendersTheSameReport: a bundle read back with Open holds the
+// contents it was written from, and renders the same report.html (so the
+// admin API can serve a masked one from a stored bundle); a changed file
+// is refused by name.
+func TestOpenRendersTheSameReport(t *testing.T) {
+	f := newFixture(t)
+	z := mustWrite(t, f)
+	c, err := evidence.Open(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Items) != len(f.c.Items) || len(c.Leaves) != len(f.c.Leaves) || c.VerifierKey != f.VerifierKey ||
+		!c.BuiltAt.Equal(f.c.BuiltAt) || c.Summary.Subject != f.c.Summary.Subject {
+		t.Fatalf("opened %+v", c)
+	}
+	html, err := evidence.RenderReport(*c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files := unzip(t, z)
+	if !bytes.Equal(html, files[evidence.PathReport]) {
+		t.Errorf("the report rendered from the opened bundle differs from report.html")
+	}
+	var again bytes.Buffer
+	if err := evidence.Write(&again, *c, f.signer); err != nil || !bytes.Equal(again.Bytes(), z) {
+		t.Errorf("rewriting the opened contents: %v, same bytes %v", err, bytes.Equal(again.Bytes(), z))
+	}
+	bad := flipIn(t, z, "callbacks/E1.json")
+	if _, err := evidence.Open(bytes.NewReader(bad), int64(len(bad))); err == nil || !strings.Contains(err.Error(), "callbacks/E1.json") {
+		t.Fatalf("a changed callback: %v", err)
+	}
+}
+
+func flipIn(t *testing.T, z []byte, name string) []byte {
+	t.Helper()
+	names, files := unzip(t, z)
+	files = maps.Clone(files)
+	b := bytes.Clone(files[name])
+	b[0] ^= 1
+	files[name] = b
+	return rezip(t, names, files)
+}
