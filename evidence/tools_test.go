@@ -86,6 +86,32 @@ test "$(sha256sum manifest.json | cut -d' ' -f1)" = "$(sed -n 2p manifest.sig)"`
 			t.Fatalf("%v\n%s", err, out)
 		}
 	})
+	t.Run("inclusion script", func(t *testing.T) {
+		if _, err := exec.LookPath("python3"); err != nil {
+			t.Skip("python3 not installed")
+		}
+		script := docsScript(t)
+		run := func(dir string) string {
+			cmd := exec.Command("python3", "-c", script)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the documented inclusion script: %v\n%s", err, out)
+			}
+			return string(out)
+		}
+		out := run(dir)
+		if strings.Count(out, " OK\n") != len(f.c.Leaves) || strings.Contains(out, "FAIL") {
+			t.Fatalf("the documented inclusion script:\n%s", out)
+		}
+		// The same script on an edited leaf fails it.
+		lj := bytes.Replace(files[evidence.PathLeaves], []byte(`\"kind\":\"event\"`), []byte(`\"kind\":\"fact\"`), 1)
+		other, _ := extract(t, z)
+		os.WriteFile(filepath.Join(other, "log", "leaves.json"), lj, 0o600)
+		if out := run(other); strings.Count(out, "FAIL") != 1 {
+			t.Fatalf("an edited leaf:\n%s", out)
+		}
+	})
 	t.Run("openssl pkeyutl", func(t *testing.T) {
 		if _, err := exec.LookPath("openssl"); err != nil {
 			t.Skip("openssl not installed")
@@ -180,4 +206,23 @@ func opensslNote(t *testing.T, vkey string, msg []byte) error {
 		return fmt.Errorf("openssl pkeyutl: %v: %s", err, out)
 	}
 	return nil
+}
+
+// docsScript is the python block of docs/evidence.md's bundle section.
+func docsScript(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## The evidence bundle")
+	if !ok {
+		t.Fatal("docs/evidence.md has no bundle section")
+	}
+	_, rest, ok = strings.Cut(rest, "```python\n")
+	script, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/evidence.md's bundle section has no python block")
+	}
+	return script
 }
