@@ -68,7 +68,7 @@ func TestBundleChecksByHand(t *testing.T) {
 		}
 	})
 	t.Run("as documented", func(t *testing.T) {
-		for _, tool := range []string{"bash", "jq", "unzip", "sha256sum"} {
+		for _, tool := range []string{"bash", "jq", "unzip", "sha256sum", "openssl"} {
 			if _, err := exec.LookPath(tool); err != nil {
 				t.Skipf("%s not installed", tool)
 			}
@@ -79,7 +79,11 @@ func TestBundleChecksByHand(t *testing.T) {
 		script := `set -euo pipefail
 unzip -q -d b bundle.zip && cd b
 jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum --strict -c - >/dev/null
-test "$(sha256sum manifest.json | cut -d' ' -f1)" = "$(sed -n 2p manifest.sig)"`
+test "$(sha256sum manifest.json | cut -d' ' -f1)" = "$(sed -n 2p manifest.sig)"
+if openssl dgst -sm3 /dev/null >/dev/null 2>&1; then
+  jq -r '.files[]|[.sm3,.path]|@tsv' manifest.json | while IFS=$'\t' read -r h p; do
+    test "$(openssl dgst -sm3 -r "$p" | cut -d' ' -f1)" = "$h" || echo "SM3 MISMATCH $p"; done | (! grep .)
+fi`
 		cmd := exec.Command("bash", "-c", script)
 		cmd.Dir = work
 		if out, err := cmd.CombinedOutput(); err != nil {
