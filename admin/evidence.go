@@ -110,11 +110,11 @@ func (a *API) openBundle(b *store.Bundle) (*os.File, error) {
 
 // evidenceReport answers a viewer: the bundle's report, masked.
 func (a *API) evidenceReport(w http.ResponseWriter, r *http.Request, f *os.File, b *store.Bundle, sel map[string]any) error {
-	c, err := evidence.Read(r.Context(), f, b.Size)
+	c, err := evidence.Open(f, b.Size)
 	if err != nil {
 		return err
 	}
-	page, err := evidence.RenderReport(c, viewerMask(c.Summary))
+	page, err := evidence.RenderReport(*c, viewerMask(c.Summary))
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"net/http/httptest"
+
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/tsa"
 	"github.com/qyshook/qyshook/tsa/tsatest"
-	"net/http/httptest"
 )
 
 const origin = "test.example/qyshook"

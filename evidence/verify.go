@@ -66,8 +66,11 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 	var ck checker
 	entries := map[string]*zip.File{}
 	for _, f := range zr.File {
+		if dir, ok := strings.CutSuffix(f.Name, "/"); ok && f.UncompressedSize64 == 0 && checkPath(dir) == nil {
+			continue // a directory entry (a bundle re-zipped by hand): no content
+		}
 		if err := checkPath(f.Name); err != nil {
-			ck.bad(f.Name, "unsafe name in the zip: %v", err)
+			ck.bad(entryName(f.Name), "unsafe name in the zip: %v", err)
 			continue
 		}
 		if entries[f.Name] != nil {
@@ -84,7 +87,7 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		res.Manifest = *m
 		data = readFiles(ctx, &ck, entries, m)
 		if !pinned {
-			keys = []string{strings.TrimSpace(string(data[PathVerifierKey]))}
+			keys = ownKey(entries)
 		}
 	}
 	if mj != nil {
@@ -106,6 +109,28 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		}
 	}
 	return res, nil
+}
+
+// entryName is how a line names a zip entry (never "").
+func entryName(name string) string {
+	if name == "" {
+		return "(a zip entry without a name)"
+	}
+	return name
+}
+
+// ownKey is the bundle's own log/verifier.key, read whatever its hash (a
+// mismatch has its own line): what the bundle claims, for an unpinned check.
+func ownKey(entries map[string]*zip.File) []string {
+	f := entries[PathVerifierKey]
+	if f == nil {
+		return nil
+	}
+	b, err := readEntry(f, maxSig)
+	if err != nil {
+		return nil
+	}
+	return []string{strings.TrimSpace(string(b))}
 }
 
 // readEntry reads a zip entry, at most limit bytes (more is an error).
@@ -157,9 +182,13 @@ func readSig(ck *checker, entries map[string]*zip.File, mj []byte, keys []string
 		ck.bad(PathManifestSig, "the bundle has no manifest.sig")
 		return
 	}
+	unvouched := func() {
+		ck.bad(PathManifest, "its sha256 %s cannot be checked against manifest.sig", sha256Hex(mj))
+	}
 	sig, err := readEntry(f, maxSig)
 	if err != nil {
 		ck.bad(PathManifestSig, "cannot read: %v", err)
+		unvouched()
 		return
 	}
 	var vs []note.Verifier
@@ -167,13 +196,20 @@ func readSig(ck *checker, entries map[string]*zip.File, mj []byte, keys []string
 		v, err := note.NewVerifier(strings.TrimSpace(k))
 		if err != nil {
 			ck.bad(PathManifestSig, "verifier key %q: %v", k, err)
+			unvouched()
 			return
 		}
 		vs = append(vs, v)
 	}
+	if len(vs) == 0 {
+		ck.bad(PathManifestSig, "no verifier key: pin one (--key) or keep log/verifier.key in the bundle")
+		unvouched()
+		return
+	}
 	n, err := note.Open(sig, note.VerifierList(vs...))
 	if err != nil {
 		ck.bad(PathManifestSig, "the signature does not verify: %v", err)
+		unvouched()
 		return
 	}
 	ck.ok(PathManifestSig, "signed by %s (key %08x, %s)", n.Sigs[0].Name, n.Sigs[0].Hash, pinnedWord(pinned))
@@ -335,7 +371,7 @@ func readLeaves(ck *checker, lj []byte) []Leaf {
 // tree checks that the manifest and the leaves file name the checkpoint's
 // tree.
 func (c *checker) tree(m *Manifest, cp []byte, keys []string) {
-	v, err := checkpoint.NewVerifier(originOf(keys), keys...)
+	v, err := checkpoint.NewVerifier(originOfNote(cp), keys...)
 	if err != nil {
 		return
 	}

@@ -88,7 +88,7 @@ func TestWriteRefusesInconsistentContents(t *testing.T) {
 			c.Checkpoint = bytes.Replace(c.Checkpoint, []byte("\n15\n"), []byte("\n16\n"), 1)
 		}, "log/checkpoint.txt: the checkpoint does not verify"},
 		{"StampOverOtherData", func(c *evidence.Contents, f *fixture) {
-			c.Stamps = []checkpoint.StoredStamp{f.stamp(t, []byte("another note\n"))}
+			c.Stamps = []checkpoint.StoredStamp{f.Stamp(t, []byte("another note\n"))}
 		}, "log/stamps/0.tsr: the time-stamp does not verify over the checkpoint"},
 		{"StampCertsNotCerts", func(c *evidence.Contents, _ *fixture) {
 			c.Stamps = []checkpoint.StoredStamp{{URL: c.Stamps[0].URL, Token: c.Stamps[0].Token, Certs: [][]byte{[]byte("x")}}}
