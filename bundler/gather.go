@@ -16,6 +16,7 @@ import (
 
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/crosscheck"
+	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/evidence"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiptlog"
@@ -162,6 +163,7 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 		}
 		g.c.Summary.States = append(g.c.Summary.States, evidence.StateChange{Status: ev.Type, At: at, Source: ev.Source, EventID: ev.ID})
 	}
+	var factStates []evidence.StateChange
 	for _, id := range refs.Facts {
 		rc, err := l.RowEvidence(ctx, receiptlog.KindFact, d.Tenant, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -174,7 +176,21 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 		g.row("facts/"+name+".row.json", rc, "The ledger row of a fact published about the contract.")
 		if rc.Body != nil {
 			g.body("facts/"+name+".json", evidence.KindFact, rc.Body, rc.Leaf, "The fact as published on QYS_LEDGER.")
+			var f events.Fact
+			if json.Unmarshal(rc.Body, &f) == nil && f.Kind == events.FactContractStatus && f.Status != "" {
+				src := f.Source
+				if f.Confirmed && src == "" {
+					src = "api"
+				}
+				factStates = append(factStates, evidence.StateChange{Status: f.Status, At: f.OccurredAt, Source: src, EventID: f.CauseEventID})
+			}
 		}
+	}
+	// The ledger's own state changes when their facts are still kept
+	// (the outbox is pruned once published); else the events applied.
+	if len(factStates) > 0 {
+		sort.SliceStable(factStates, func(i, j int) bool { return factStates[i].At.Before(factStates[j].At) })
+		g.c.Summary.States = factStates
 	}
 	if err := b.documents(ctx, g, c); err != nil {
 		return nil, err
@@ -348,6 +364,7 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 			if detail.Status == "" {
 				detail.Status = c.Status
 			}
+			s.Sponsor = detail.TenantName
 			addDiscrepancies(s, crosscheck.CompareCallbacks(&detail, callbacks))
 		}
 	}

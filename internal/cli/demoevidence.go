@@ -84,6 +84,10 @@ func (s *demoSummary) printEvidence(w io.Writer, cleaned bool) {
 	fmt.Fprintf(w, "  qyshook evidence verify --key %s --tsa-roots %s --roots %s %s\n", s.Checkpoint.KeyFile, s.Checkpoint.RootPEM,
 		s.CACertificate, filepath.Join(s.DataDir, filepath.FromSlash(b.Path)))
 	if s.Serving {
-		fmt.Fprintf(w, "Export one through the admin API: QYSHOOK_DATA_DIR=%s qyshook evidence export --contract %s\n", s.DataDir, b.Contract)
+		admin := ""
+		if s.AdminURL != DefaultAdminURL {
+			admin = "QYSHOOK_ADMIN_URL=" + s.AdminURL + " "
+		}
+		fmt.Fprintf(w, "Export one through the admin API: QYSHOOK_DATA_DIR=%s %sqyshook evidence export --contract %s\n", s.DataDir, admin, b.Contract)
 	}
 }
