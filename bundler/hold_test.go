@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/qyshook/qyshook/checkpoint"
+	"github.com/qyshook/qyshook/evidence"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
 )
@@ -50,22 +52,7 @@ func TestRefusedContractHeldBack(t *testing.T) {
 	if _, err := db.Exec(`UPDATE contracts SET subject = 'edited by hand' WHERE id = 'bad'`); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := checkpoint.New(checkpoint.Options{Origin: "bundler.test/log", KeyFile: filepath.Join(t.TempDir(), "k"), Generate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := l.(store.ReceiptLog).LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	note, err := keys.Sign(head)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.(store.CheckpointLog).AddCheckpoint(ctx, store.LogCheckpoint{Size: head.N, Root: hex.EncodeToString(head.Hash[:]),
-		Note: note, Origin: keys.Origin(), KeyID: keys.KeyID()}, nil); err != nil {
-		t.Fatal(err)
-	}
+	keys := signHead(t, l, time.Now())
 	now := time.Now()
 	b, err := New(Options{Ledger: l.(Ledger), DataDir: t.TempDir(), Signer: keys.Signer(), VerifierKey: keys.VerifierKey(),
 		Batch: 1, Interval: time.Minute, Now: func() time.Time { return now }})
@@ -91,4 +78,68 @@ func TestRefusedContractHeldBack(t *testing.T) {
 	pass(PassResult{Due: 1}) // the wait doubled: two minutes
 	now = now.Add(time.Minute)
 	pass(PassResult{Due: 1, Refused: 1})
+}
+
+// signHead signs a checkpoint of l's current log, dated at, unanchored.
+func signHead(t *testing.T, l store.Ledger, at time.Time) *checkpoint.Keyring {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := checkpoint.New(checkpoint.Options{Origin: "bundler.test/log", KeyFile: filepath.Join(t.TempDir(), "k"), Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := l.(store.ReceiptLog).LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := keys.Sign(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.(store.CheckpointLog).AddCheckpoint(ctx, store.LogCheckpoint{Size: head.N, Root: hex.EncodeToString(head.Hash[:]),
+		Note: note, Origin: keys.Origin(), KeyID: keys.KeyID(), CreatedAt: at}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestUnanchoredAfterMaxDelay: with time-stamping on, a due contract
+// waits while its only checkpoint is unanchored; once the anchoring
+// backlog is older than MaxDelay the bundle is built over the signed
+// checkpoint, and its summary says so.
+func TestUnanchoredAfterMaxDelay(t *testing.T) {
+	ctx := context.Background()
+	l := testdb.Open(t, testdb.SQLite)
+	applyEnded(t, l, "c1", "REJECTED")
+	signed := time.Now().Add(-time.Minute)
+	keys := signHead(t, l, signed)
+	now := signed.Add(time.Minute)
+	b, err := New(Options{Ledger: l.(Ledger), DataDir: t.TempDir(), Signer: keys.Signer(), VerifierKey: keys.VerifierKey(),
+		Anchoring: true, MaxDelay: 10 * time.Minute, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := b.Pass(ctx); err != nil || r != (PassResult{Due: 1, Waiting: 1}) {
+		t.Fatalf("pass before MaxDelay = %+v, %v; want waiting", r, err)
+	}
+	now = signed.Add(11 * time.Minute)
+	if r, err := b.Pass(ctx); err != nil || r != (PassResult{Due: 1, Built: 1}) {
+		t.Fatalf("pass after MaxDelay = %+v, %v; want built", r, err)
+	}
+	bd, err := l.(store.EvidenceStore).Bundle(ctx, "default", "c1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(b.o.DataDir, filepath.FromSlash(bd.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := evidence.Open(f, bd.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Stamps) != 0 || len(c.Summary.Notes) != 1 || !strings.Contains(c.Summary.Notes[0], "not time-stamped") {
+		t.Fatalf("stamps %d, notes %q: want an unanchored bundle that says so", len(c.Stamps), c.Summary.Notes)
+	}
 }
