@@ -19,7 +19,9 @@ import (
 	"github.com/qyshook/qyshook/store"
 )
 
-func applyEnded(t *testing.T, l store.Ledger, id, status string) {
+func applyEnded(t *testing.T, l store.Ledger, id, status string) { applyEndedTB(t, l, id, status) }
+
+func applyEndedTB(t testing.TB, l store.Ledger, id, status string) {
 	t.Helper()
 	_, err := l.ApplyContract(context.Background(), store.ContractChange{
 		Event: store.Event{ID: "e-" + id, Tenant: "default", Kind: "contract", Type: status, ContractID: id, Source: "callback",
@@ -82,6 +84,10 @@ func TestRefusedContractHeldBack(t *testing.T) {
 
 // signHead signs a checkpoint of l's current log, dated at, unanchored.
 func signHead(t *testing.T, l store.Ledger, at time.Time) *checkpoint.Keyring {
+	return signHeadTB(t, l, at)
+}
+
+func signHeadTB(t testing.TB, l store.Ledger, at time.Time) *checkpoint.Keyring {
 	t.Helper()
 	ctx := context.Background()
 	keys, err := checkpoint.New(checkpoint.Options{Origin: "bundler.test/log", KeyFile: filepath.Join(t.TempDir(), "k"), Generate: true})
