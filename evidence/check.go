@@ -35,6 +35,8 @@ type bundle struct {
 	stamps     []checkpoint.StoredStamp
 	stampPaths []string // the token path of each stamp
 	summary    Summary
+	// leavesTree is log/leaves.json's header (Verify only).
+	leavesTree *leavesFile
 }
 
 // checker runs the content checks and collects lines.

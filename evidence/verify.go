@@ -96,7 +96,7 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 	if m != nil {
 		if b := rebuild(&ck, m, data); b != nil {
 			ck.contents(ctx, b, checkOptions{keys: keys, pinned: pinned, tsaRoots: o.TSARoots, pdfRoots: o.PDFRoots})
-			ck.tree(m, b.checkpoint, keys)
+			ck.tree(m, b, keys)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -298,7 +298,7 @@ func rebuild(ck *checker, m *Manifest, data map[string][]byte) *bundle {
 	}
 	b.checkpoint = cp
 	if lj, ok := data[PathLeaves]; ok {
-		b.leaves = readLeaves(ck, lj)
+		b.leaves, b.leavesTree = readLeaves(ck, lj)
 	} else {
 		ck.bad(PathLeaves, "no leaves: the items cannot be bound to the log")
 	}
@@ -340,13 +340,13 @@ func pemOnly(b []byte, n int) bool {
 	}
 }
 
-func readLeaves(ck *checker, lj []byte) []Leaf {
+func readLeaves(ck *checker, lj []byte) ([]Leaf, *leavesFile) {
 	var lf leavesFile
 	dec := json.NewDecoder(bytes.NewReader(lj))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&lf); err != nil {
 		ck.bad(PathLeaves, "not a leaves file: %v", err)
-		return nil
+		return nil, nil
 	}
 	var out []Leaf
 	for _, e := range lf.Leaves {
@@ -365,22 +365,27 @@ func readLeaves(ck *checker, lj []byte) []Leaf {
 		}
 		out = append(out, l)
 	}
-	return out
+	return out, &lf
 }
 
 // tree checks that the manifest and the leaves file name the checkpoint's
 // tree.
-func (c *checker) tree(m *Manifest, cp []byte, keys []string) {
-	v, err := checkpoint.NewVerifier(originOfNote(cp), keys...)
+func (c *checker) tree(m *Manifest, b *bundle, keys []string) {
+	v, err := checkpoint.NewVerifier(originOfNote(b.checkpoint), keys...)
 	if err != nil {
 		return
 	}
-	got, err := v.Open(cp)
+	got, err := v.Open(b.checkpoint)
 	if err != nil {
 		return
 	}
-	if m.Origin != got.Origin || m.TreeSize != got.Tree.N || m.TreeRoot != b64(got.Tree.Hash) {
+	root := b64(got.Tree.Hash)
+	if m.Origin != got.Origin || m.TreeSize != got.Tree.N || m.TreeRoot != root {
 		c.bad(PathManifest, "names the tree %s %d %s, the checkpoint %s %d %s", m.Origin, m.TreeSize, m.TreeRoot,
-			got.Origin, got.Tree.N, b64(got.Tree.Hash))
+			got.Origin, got.Tree.N, root)
+	}
+	if lf := b.leavesTree; lf != nil && (lf.Origin != got.Origin || lf.TreeSize != got.Tree.N || lf.TreeRoot != root) {
+		c.bad(PathLeaves, "names the tree %s %d %s, the checkpoint %s %d %s", lf.Origin, lf.TreeSize, lf.TreeRoot,
+			got.Origin, got.Tree.N, root)
 	}
 }

@@ -16,8 +16,8 @@ import (
 const evidenceVerifyArgs = "FILE [--key VKEY|FILE]… [--tsa-roots PEM] [--roots PEM] [--json]"
 
 // evidenceSubs are the subcommands of `qyshook evidence`. verify works
-// offline on a bundle file; export (another file) fetches one through the
-// admin API.
+// offline on a bundle file. export (fetching a bundle through the admin
+// API, in a file of its own) is added as one more entry here.
 var evidenceSubs = []opsSub{
 	{"verify", evidenceVerifyArgs, runEvidenceVerify},
 	evidenceExportSub,
