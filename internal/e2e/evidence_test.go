@@ -33,6 +33,12 @@ import (
 // (while the checkpoints waited for their time-stamp) → no bundle, and
 // qyshook_evidence_bundles_total{outcome="refused"} counts it.
 func TestEvidenceStage(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) { testEvidenceStage(t, kind) })
+	}
+}
+
+func testEvidenceStage(t *testing.T, kind testdb.Kind) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	resp, err := tsatest.New(tsatest.Options{})
@@ -42,7 +48,7 @@ func TestEvidenceStage(t *testing.T) {
 	tsaSrv := httptest.NewServer(resp)
 	defer tsaSrv.Close()
 	defer resp.SetFault(tsatest.FaultNone)
-	s := newStack(t, testdb.URL(t, testdb.SQLite))
+	s := newStack(t, testdb.URL(t, kind))
 	s.env["QYSHOOK_TSA_URLS"] = tsaSrv.URL
 	s.env["QYSHOOK_TSA_TIMEOUT"] = "1s"
 	s.env["QYSHOOK_LOG_CHECKPOINT_INTERVAL"] = "1s"
@@ -98,14 +104,7 @@ func TestEvidenceStage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", strings.TrimPrefix(s.dbURL, "sqlite://")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `UPDATE contracts SET subject = 'edited by hand' WHERE id = ?`, rejected); err != nil {
-		t.Fatal(err)
-	}
+	editByHand(ctx, t, s.dbURL, rejected)
 	resp.SetFault(tsatest.FaultNone)
 
 	// A void after completion: version 2, version 1 kept.
@@ -194,4 +193,25 @@ func metricValue(t *testing.T, url, sample string) float64 {
 		}
 	}
 	return 0
+}
+
+// editByHand changes a contract's subject in SQL, behind qyshook's back.
+func editByHand(ctx context.Context, t *testing.T, dbURL, id string) {
+	t.Helper()
+	driver, dsn, query := "pgx", dbURL, `UPDATE contracts SET subject = 'edited by hand' WHERE id = $1`
+	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
+		driver, dsn, query = "sqlite", path+"?_pragma=busy_timeout(10000)", `UPDATE contracts SET subject = 'edited by hand' WHERE id = ?`
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.ExecContext(ctx, query, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("hand edit changed %d rows", n)
+	}
 }
