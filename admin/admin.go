@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -152,6 +153,13 @@ type Options struct {
 	// /log/checkpoints, /log/status and the overview (default: Ledger,
 	// when it implements store.CheckpointLog; without it those answer 503).
 	Checkpoints store.CheckpointLog
+	// Evidence keeps the evidence bundles for GET
+	// /contracts/{tenant}/{id}/evidence (default: Ledger, when it
+	// implements store.EvidenceStore; without it that route answers 503).
+	Evidence store.EvidenceStore
+	// OpenBundle opens a bundle's zip by its path relative to the data dir
+	// (evidence_bundles.path); nil: the evidence route answers 503.
+	OpenBundle func(relPath string) (*os.File, error)
 	// RequestCheckpoint signs a checkpoint now for POST /log/checkpoints
 	// (the anchor stage's Request; 503 when nil): the newest checkpoint,
 	// and whether it is new.
@@ -223,6 +231,9 @@ func New(o Options) (*API, error) {
 	}
 	if a.o.Checkpoints == nil {
 		a.o.Checkpoints, _ = o.Ledger.(store.CheckpointLog)
+	}
+	if a.o.Evidence == nil {
+		a.o.Evidence, _ = o.Ledger.(store.EvidenceStore)
 	}
 	if a.o.ReconcileWindow <= 0 {
 		a.o.ReconcileWindow = 72 * time.Hour

@@ -257,6 +257,14 @@ func TestEveryRouteAnswersTheContract(t *testing.T) {
 	liveEventDecodes(t, f)
 	called["GET /events/live"] = true
 
+	// The evidence route answers a zip or an HTML report (TestEvidenceExport);
+	// here, without a bundle store, its error in the error shape.
+	if st, raw := f.send(t, "GET", op, "/contracts/default/c1/evidence", nil); st != http.StatusServiceUnavailable ||
+		strictDecode(raw, new(adminapi.ErrorBody)) != nil {
+		t.Errorf("GET /contracts/default/c1/evidence without bundles = %d %s, want 503 in the error shape", st, raw)
+	}
+	called["GET /contracts/{tenant}/{id}/evidence"] = true
+
 	for _, rt := range a.table() {
 		if !called[rt.Method+" "+rt.Pattern] {
 			t.Errorf("%s %s: no answer decoded (add a call to this test)", rt.Method, rt.Pattern)

@@ -109,6 +109,7 @@ var answerTypes = map[string]any{
 	"POST /log/checkpoints body":                       struct{}{},
 	"GET /openapi.json 200":                            nil, // the document itself
 	"GET /events/live 200":                             nil, // text/event-stream; its data is the LiveEvent schema
+	"GET /contracts/{tenant}/{id}/evidence 200":        nil, // a zip (operator) or an HTML report (viewer)
 	"GET /endpoints 200":                               adminapi.Page[adminapi.Endpoint]{},
 	"POST /endpoints 201":                              adminapi.EndpointCreated{},
 	"POST /endpoints body":                             adminapi.EndpointRequest{},

@@ -46,6 +46,9 @@ func (a *API) table() []route {
 		{http.MethodGet, "/reconcile-runs", RoleViewer, a.listReconcileRuns},
 		{http.MethodGet, "/events/live", RoleViewer, a.liveEvents},
 		{http.MethodGet, "/contracts/{tenant}/{id}/facts", RoleViewer, a.contractFacts},
+		// Evidence bundles (admin/evidence.go): operators get the zip,
+		// viewers the masked report.
+		{http.MethodGet, "/contracts/{tenant}/{id}/evidence", RoleViewer, a.getEvidence},
 		// HTTP delivery (admin/endpoints.go).
 		{http.MethodGet, "/endpoints", RoleViewer, a.listEndpoints},
 		{http.MethodPost, "/endpoints", RoleOperator, a.postEndpoint},

@@ -110,6 +110,11 @@ func (k *Keyring) VerifierKey() string { return k.vkey }
 // KeyID returns the active key's id: its note key hash, 8 hex digits.
 func (k *Keyring) KeyID() string { return keyID(k.signer.KeyHash()) }
 
+// Signer returns the active key as a note signer, for other notes the
+// log's key vouches for (an evidence bundle's manifest). Its name is the
+// origin, so a Verifier of the log's keys opens what it signs.
+func (k *Keyring) Signer() note.Signer { return k.signer }
+
 // Sign returns the signed checkpoint of tree.
 func (k *Keyring) Sign(tree tlog.Tree) ([]byte, error) {
 	if tree.N < 0 {

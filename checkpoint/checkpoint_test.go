@@ -14,12 +14,14 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"net/http/httptest"
 
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/tsa"
 	"github.com/qyshook/qyshook/tsa/tsatest"
-	"net/http/httptest"
 )
 
 const origin = "test.example/qyshook"
@@ -370,4 +372,31 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("re-signed: %+v %v", cp2, err)
 		}
 	})
+}
+
+// TestSignerSignsNotesTheVerifierKeyOpens: Keyring.Signer signs any note
+// under the origin with the active key; the verifier key opens it, and a
+// changed text does not.
+func TestSignerSignsNotesTheVerifierKeyOpens(t *testing.T) {
+	k := mustKeyring(t, checkpoint.Options{Origin: origin, KeyFile: filepath.Join(t.TempDir(), "k"), Generate: true})
+	s := k.Signer()
+	if s.Name() != origin {
+		t.Fatalf("signer name %q, want %q", s.Name(), origin)
+	}
+	msg, err := note.Sign(&note.Note{Text: "qyshook.evidence.v1\nabc\n"}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(k.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil || n.Text != "qyshook.evidence.v1\nabc\n" {
+		t.Fatalf("open: %v %+v", err, n)
+	}
+	bad := bytes.Replace(msg, []byte("abc"), []byte("abd"), 1)
+	if _, err := note.Open(bad, note.VerifierList(v)); err == nil {
+		t.Fatal("a changed text opened")
+	}
 }

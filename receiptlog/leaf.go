@@ -38,6 +38,9 @@ const (
 	// KindPrune: retention deleted rows; Ref names the table and the first
 	// row, SHA256 covers the sorted ids deleted (kept in log_pruned).
 	KindPrune = "prune"
+	// KindBundle: an evidence bundle built (its evidence_bundles row; Ref
+	// is "<contract id>/v<version>", BodySHA256 the zip's SHA-256).
+	KindBundle = "bundle"
 )
 
 // Leaf is one record of the log. Its canonical bytes (Marshal) are what

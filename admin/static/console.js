@@ -352,6 +352,17 @@
     return load();
   }
 
+  // evidenceLink is the contract's evidence bundle through the API (the
+  // session cookie authenticates the GET): the zip for an operator, the
+  // masked report for a viewer. Without a bundle yet the API answers 404
+  // with the reason.
+  function evidenceLink(base) {
+    const href = '/api/v1' + base + '/evidence';
+    return operator
+      ? el('a', { href, class: 'download evidence-download', download: '' }, T('evidence.download'))
+      : el('a', { href, class: 'evidence-report', target: '_blank', rel: 'noopener' }, T('evidence.report'));
+  }
+
   // ---------- one contract: the timeline ----------
   async function contract() {
     const parts = location.pathname.split('/');
@@ -371,7 +382,8 @@
         el('dt', {}, T('col.confirmed')), el('dd', {}, c.confirmed ? T('yes') : T('no')),
         el('dt', {}, T('col.updated')), el('dd', {}, fmtTime(c.updated_at)),
         el('dt', {}, T('col.completed')), el('dd', {}, fmtTime(c.completed_at)),
-        el('dt', {}, T('timeline.log')), el('dd', { class: 'mono', id: 'contract-log' }, (c.log_indexes || []).join(', ') || '—')));
+        el('dt', {}, T('timeline.log')), el('dd', { class: 'mono', id: 'contract-log' }, (c.log_indexes || []).join(', ') || '—'),
+        el('dt', {}, T('evidence.title')), el('dd', { id: 'contract-evidence' }, evidenceLink(base))));
     // One list, oldest first: callbacks received and API confirmations
     // (the events applied), ledger changes and archive facts (the facts),
     // archived documents (their fetch time).

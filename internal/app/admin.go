@@ -42,7 +42,7 @@ func (s *Services) AdminHandler(reg prometheus.Registerer) (http.Handler, error)
 	log := s.Log.With().Str("component", "admin").Logger()
 	o := admin.Options{Tokens: tokens, Ledger: s.Ledger, JS: js, Names: s.Names, Logger: &log,
 		ReconcileWindow: s.Cfg.Dispatch.ReconcileWindow, NATSSync: syncInfoOf(s.Conn).String(), Registerer: reg,
-		Failures: s.Failures, Activity: s.Activity,
+		Failures: s.Failures, Activity: s.Activity, OpenBundle: s.openBundle,
 		DeliveryTimeout: s.Cfg.Delivery.Timeout, DisableAfter: s.Cfg.Delivery.DisableAfter,
 		PrivateTenants:    s.Cfg.Delivery.AllowPrivateTenants,
 		RequestCheckpoint: s.requestCheckpoint()}

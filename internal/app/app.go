@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/activity"
 	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/bundler"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/events"
@@ -59,7 +60,8 @@ type Services struct {
 	// the ledger's LogHead method, when it has one; tests set it).
 	LogHead func(ctx context.Context) (tlog.Tree, error)
 
-	anchor *anchor.Anchor // the anchor stage, once Stages built it
+	anchor   *anchor.Anchor   // the anchor stage, once Stages built it
+	evidence *bundler.Bundler // the evidence stage, once Stages built it
 
 	// apiRefused holds the dispatcher: the open API refused credentials at
 	// start and QYSHOOK_API_CHECK=warn kept the receiver up.

@@ -14,7 +14,7 @@ const module = "github.com/qyshook/qyshook"
 // store, lifecycle, confirm, deadletter, intake, replay, backoff, pidlock, receiptlog,
 // …) and never another stage or internal/; internal/app builds and runs
 // them all.
-var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery", "anchor"}
+var stages = []string{"receiver", "dispatcher", "relay", "archiver", "reconcile", "trimmer", "retention", "admin", "delivery", "anchor", "bundler"}
 
 // TestStagesArePeers fails on any import, direct or not (tests aside),
 // from a stage to another stage or to internal/, and from a library to a

@@ -26,7 +26,8 @@ type Stage struct {
 // archiver, the reconciler (with reconciling on and the API usable), the
 // callback stream's trimmer, the ledger's retention (when the ledger has
 // one), the delivery to HTTP endpoints (when the ledger keeps them), the
-// anchor stage (when the ledger keeps a receipt log) and the outbox relay
+// anchor stage (when the ledger keeps a receipt log), the evidence stage
+// (QYSHOOK_EVIDENCE, when the ledger keeps bundles) and the outbox relay
 // (Last).
 func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage, error) {
 	rel, err := s.NewRelay(reg)
@@ -57,6 +58,10 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	if err != nil {
 		return nil, err
 	}
+	evid, err := s.NewEvidence(reg)
+	if err != nil {
+		return nil, err
+	}
 	stages := []Stage{{Name: "dispatcher", Run: disp.Run}, {Name: "archiver", Run: arch.Run}}
 	if reconciling {
 		rec, err := s.NewReconciler()
@@ -74,6 +79,9 @@ func (s *Services) Stages(reg prometheus.Registerer, reconciling bool) ([]Stage,
 	}
 	if anch != nil {
 		stages = append(stages, Stage{Name: "anchor", Run: anch.Run})
+	}
+	if evid != nil {
+		stages = append(stages, Stage{Name: "evidence", Run: evid.Run})
 	}
 	return append(stages, Stage{Name: "relay", Run: rel.Run, Last: true}), nil
 }

@@ -1,7 +1,10 @@
 // Package cli is the qyshook operator command line: serve, demo, sim,
-// replay, dlq, contracts, certifications, reconcile, migrate, bench and healthcheck, listed
-// in one table (commands). Each command lives in its own file;
-// cmd/qyshook/main.go only calls Main.
+// replay, dlq, contracts, certifications, reconcile, migrate, verify,
+// evidence, bench and healthcheck, listed in one table (commands). Each
+// command lives in its own file; cmd/qyshook/main.go only calls Main.
+//
+// evidence verify reads a bundle file and nothing else: no data dir, no
+// database, no network, no environment.
 //
 // contracts, certifications, log, dlq, replay and reconcile are clients of a running service's
 // admin API (QYSHOOK_ADMIN_URL, QYSHOOK_ADMIN_TOKEN; see client.go): they
@@ -82,6 +85,8 @@ var commands = []*Command{
 		Run: subcommands("migrate", migrateSubs)},
 	{Name: "verify", Summary: "re-read the archive: size, sha256 and PDF signatures of archived documents against the ledger; --log: the receipt log against the rows and files it describes (read-only)",
 		Run: runVerify},
+	{Name: "evidence", Summary: "evidence bundles (证据包): verify FILE checks one offline — no data dir, database or network; export --contract ID downloads one through the admin API",
+		Run: subcommands("evidence", evidenceSubs)},
 	{Name: "bench", Summary: "measure the receiver, the dispatcher, archiving, a soak or a burst on this machine", Run: runBench},
 	{Name: "doctor", Summary: "check configuration, NATS and streams, the ledger's migrations, API credentials and the clock; say how to fix what is wrong",
 		Run: runDoctor},

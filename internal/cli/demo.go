@@ -190,6 +190,7 @@ func demoEnv(dir, secret string, fake *qystest.Server, verbose bool) func(string
 		"QYS_BASE_URL": fake.URL, "QYS_APP_TOKEN": fake.AppToken, "QYS_APP_SECRET": fake.AppSecret,
 		"RECONCILE_INTERVAL": "0", "LOG_LEVEL": level, "QYS_VERIFY_ONLINE": "true",
 		"TSA_URLS": fake.TSAURL(), "LOG_CHECKPOINT_INTERVAL": "1s", "LOG_ORIGIN": "demo.qyshook.local/log",
+		"EVIDENCE_INTERVAL": "1s",
 	}
 	return func(k string) string { return vars[strings.TrimPrefix(k, config.Prefix)] }
 }
@@ -262,6 +263,12 @@ func playDemo(ctx context.Context, cfg *config.Config, log zerolog.Logger, fake 
 	}
 	if sum.Checkpoint, err = demoAnchor(ctx, svc, fake); err != nil {
 		return nil, err
+	}
+	if sum.Evidence, err = waitBundles(ctx, svc.Ledger, w.stories); err != nil {
+		return nil, err
+	}
+	if sum.Checkpoint != nil && len(sum.Evidence) > 0 {
+		sum.Checkpoint.KeyFile = filepath.Join(cfg.DataDir, "log", "checkpoint.key.pub")
 	}
 	return sum, nil
 }
@@ -364,6 +371,8 @@ type demoSummary struct {
 	// Checkpoint is the receipt log's anchored checkpoint, verified (null
 	// when the ledger keeps no receipt log).
 	Checkpoint *demoCheckpoint `json:"checkpoint"`
+	// Evidence lists the evidence bundle of each contract that ended.
+	Evidence []demoBundle `json:"evidence"`
 }
 
 type demoContract struct {
@@ -532,6 +541,7 @@ func (s *demoSummary) print(w io.Writer, cleaned bool) error {
 		"%d delivered newest first, %d refused; the ledger applied %d contract events.\n",
 		cb.Callbacks, cb.Deliveries, cb.Duplicates, cb.Reordered, cb.Refused, cb.Events)
 	s.Checkpoint.print(w)
+	s.printEvidence(w, cleaned)
 	fmt.Fprintln(w, "\nNext:")
 	switch {
 	case s.Serving:

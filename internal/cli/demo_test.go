@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qyshook/qyshook/evidence"
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/cli"
 	"github.com/qyshook/qyshook/internal/pdfsigtest"
@@ -90,6 +92,59 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the output does not say there is no receipt log:\n%s", text)
 	}
 	checkDemoPDFSig(t, dir, text)
+	checkDemoEvidence(t, dir, text, statuses)
+}
+
+// checkDemoEvidence: every ended contract has an evidence bundle under
+// the data dir, and each passes evidence.Verify with what the printed
+// verify command pins (the log's key, the authority's root, the fake's CA).
+func checkDemoEvidence(t *testing.T, dir, text string, statuses map[string]string) {
+	t.Helper()
+	rows := regexp.MustCompile(`(?m)^(\d{19})\s+([A-Z]+)\s+v(\d+)\s+\d+\s+\d+\s+([0-9a-f]{64})\s+(evidence/\S+\.zip)$`).FindAllStringSubmatch(text, -1)
+	got := map[string]string{}
+	for _, m := range rows {
+		got[m[2]] = m[1]
+	}
+	for _, st := range demoStatuses {
+		if got[st] == "" || got[st] != statuses[st] {
+			t.Errorf("no evidence bundle of the %s contract in the output:\n%s", st, text)
+		}
+	}
+	cmd := regexp.MustCompile(`qyshook evidence verify --key (\S+) --tsa-roots (\S+) --roots (\S+) (\S+)`).FindStringSubmatch(text)
+	if cmd == nil {
+		t.Fatalf("no verify command in the output:\n%s", text)
+	}
+	key, err := os.ReadFile(cmd[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := evidence.VerifyOptions{VerifierKeys: []string{strings.TrimSpace(string(key))}, TSARoots: demoPool(t, cmd[2]), PDFRoots: demoPool(t, cmd[3])}
+	for _, m := range rows {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m[5])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != m[4] {
+			t.Errorf("%s: sha256 %x, printed %s", m[5], h, m[4])
+		}
+		res, err := evidence.Verify(context.Background(), bytes.NewReader(b), int64(len(b)), o)
+		if err != nil || res.Problems != 0 {
+			t.Errorf("%s: %v, %+v", m[5], err, res)
+		}
+	}
+}
+
+func demoPool(t *testing.T, path string) *x509.CertPool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(b) {
+		t.Fatalf("%s holds no certificate", path)
+	}
+	return p
 }
 
 // checkDemoPDFSig: the demo printed where it wrote the fake's CA, and

@@ -26,6 +26,9 @@ type demoCheckpoint struct {
 	Stamps   []demoStamp `json:"stamps"`
 	// RootPEM is where the authority's root certificate was written.
 	RootPEM string `json:"tsa_root_pem"`
+	// KeyFile is the log's verifier key (checkpoint.key.pub): what
+	// `qyshook evidence verify --key` pins.
+	KeyFile string `json:"verifier_key_file,omitempty"`
 }
 
 type demoStamp struct {

@@ -42,6 +42,12 @@ type Anchor struct {
 	// TSATimeout bounds one request to an authority (QYSHOOK_TSA_TIMEOUT,
 	// default 10s).
 	TSATimeout time.Duration
+	// Evidence turns the evidence stage on: a bundle per contract once it
+	// is COMPLETE or terminal (QYSHOOK_EVIDENCE, default true).
+	Evidence bool
+	// EvidenceInterval is the time between two passes of the evidence
+	// stage (QYSHOOK_EVIDENCE_INTERVAL, default 30s).
+	EvidenceInterval time.Duration
 }
 
 func (e envReader) anchor() Anchor {
@@ -52,6 +58,12 @@ func (e envReader) anchor() Anchor {
 		Interval:   e.duration("LOG_CHECKPOINT_INTERVAL"),
 		MaxDelay:   e.duration("TSA_MAX_DELAY"),
 		TSATimeout: e.duration("TSA_TIMEOUT"),
+		Evidence:   true,
+
+		EvidenceInterval: e.duration("EVIDENCE_INTERVAL"),
+	}
+	if e.str("EVIDENCE", "") != "" {
+		a.Evidence = e.boolean("EVIDENCE")
 	}
 	if strings.ContainsAny(a.Origin, "+ \t") {
 		e.problem("LOG_ORIGIN", "%q: no spaces and no '+'", a.Origin)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/anchor"
 	"github.com/qyshook/qyshook/archiver"
+	"github.com/qyshook/qyshook/bundler"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/dispatcher"
 	"github.com/qyshook/qyshook/receiver"
@@ -70,6 +71,7 @@ var Bounds = []Bound{
 	{Name: "DELIVERY_ATTEMPT_RETENTION", Default: int64(delivery.DefaultAttemptRetention), Min: int64(time.Hour), Max: int64(87600 * time.Hour)},
 	{Name: "LOG_CHECKPOINT_INTERVAL", Default: int64(anchor.DefaultInterval), Min: int64(time.Second), Max: int64(24 * time.Hour)},
 	{Name: "TSA_MAX_DELAY", Default: int64(anchor.DefaultMaxDelay), Min: int64(10 * time.Second), Max: int64(168 * time.Hour)},
+	{Name: "EVIDENCE_INTERVAL", Default: int64(bundler.DefaultInterval), Min: int64(time.Second), Max: int64(24 * time.Hour)},
 	{Name: "TSA_TIMEOUT", Default: int64(tsa.DefaultTimeout), Min: int64(time.Second), Max: int64(5 * time.Minute)},
 	{Name: "OUTBOX_RETENTION", Default: int64(retention.DefaultFacts), Min: int64(time.Hour), Max: int64(87600 * time.Hour), Off: "0", OffValue: -1, OffMeaning: "keeps every published fact"},
 }

@@ -34,6 +34,13 @@ func TestLedger(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestEvidence(t *testing.T) {
+	storetest.RunEvidence(t, open, func(l store.Ledger, query string) error {
+		_, err := sqlstore.Writer(l.(*postgres.DB).DB).Exec(query)
+		return err
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	u := freshSchema(t)
 	if err := postgres.MigrateUp(u); err != nil {

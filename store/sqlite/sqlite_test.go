@@ -31,6 +31,13 @@ func TestLedger(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestEvidence(t *testing.T) {
+	storetest.RunEvidence(t, open, func(l store.Ledger, query string) error {
+		_, err := sqlstore.Writer(l.(*sqlite.DB).DB).Exec(query)
+		return err
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.db")
 	if err := sqlite.MigrateUp(path); err != nil {

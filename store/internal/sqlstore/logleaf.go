@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -62,11 +63,14 @@ var rowSpecs = map[string]rowSpec{
 		cols: []string{"id", "event_id", "tenant", "consumer", "subject", "stream_seq", "reason", "deliveries",
 			"payload", "created_at"},
 		hashed: map[string]bool{"payload": true}},
+	receiptlog.KindBundle: {table: "evidence_bundles", key: "tenant = ? AND ref = ?", tenantCol: "tenant", refCol: "ref", paired: true, keyed: byTenantRef,
+		cols: []string{"tenant", "contract_id", "version", "state", "contract_leaf", "checkpoint_size", "sha256", "size", "path",
+			"items", "discrepancies", "built_at"}},
 }
 
 // logKinds lists the kinds whose rows verify --log checks, in that order.
 var logKinds = []string{receiptlog.KindEvent, receiptlog.KindContract, receiptlog.KindCertification,
-	receiptlog.KindDocument, receiptlog.KindFact, receiptlog.KindAudit, receiptlog.KindDeadLetter}
+	receiptlog.KindDocument, receiptlog.KindFact, receiptlog.KindAudit, receiptlog.KindDeadLetter, receiptlog.KindBundle}
 
 // rowContent is what a row leaf's SHA256 covers.
 type rowContent struct {
@@ -105,6 +109,13 @@ func valueBytes(v any) []byte {
 // order) and, for a contract, its signatories: the one place a leaf's
 // content is decided, at commit and in verify --log alike.
 func leafFromRow(kind, tenant, ref string, spec rowSpec, vals []any, sigs [][]any) (receiptlog.Leaf, error) {
+	l, _, err := leafAndContent(kind, tenant, ref, spec, vals, sigs)
+	return l, err
+}
+
+// leafAndContent is leafFromRow that also returns the content bytes the
+// leaf's SHA256 hashes (RowEvidence puts them in a bundle).
+func leafAndContent(kind, tenant, ref string, spec rowSpec, vals []any, sigs [][]any) (receiptlog.Leaf, []byte, error) {
 	l := receiptlog.Leaf{V: receiptlog.Version, Kind: kind, Tenant: tenant, Ref: ref}
 	c := rowContent{Row: make([]any, len(vals)), Signatories: sigs}
 	byName := make(map[string]any, len(vals))
@@ -140,10 +151,21 @@ func leafFromRow(kind, tenant, ref string, spec rowSpec, vals []any, sigs [][]an
 		l.Size, _ = normValue(byName["size"]).(int64)
 	case receiptlog.KindFact:
 		l.Type, _ = normValue(byName["subject"]).(string)
+	case receiptlog.KindBundle:
+		l.BodySHA256, _ = normValue(byName["sha256"]).(string)
+		if len(l.BodySHA256) != 64 {
+			l.BodySHA256 = ""
+		}
+		l.Size, _ = normValue(byName["size"]).(int64)
+		l.At, _ = normValue(byName["built_at"]).(string)
 	}
-	var err error
-	l.SHA256, err = receiptlog.RowHash(c)
-	return l, err
+	// What receiptlog.RowHash hashes, kept for the evidence bundle.
+	b, err := json.Marshal(c)
+	if err != nil {
+		return l, nil, fmt.Errorf("receiptlog: row content: %w", err)
+	}
+	l.SHA256 = receiptlog.SHA256Hex(b)
+	return l, b, nil
 }
 
 func truthy(v any) bool {

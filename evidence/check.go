@@ -1,0 +1,326 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/qyshook/qyshook/checkpoint"
+	"github.com/qyshook/qyshook/pdfverify"
+	"github.com/qyshook/qyshook/receiptlog"
+	"github.com/qyshook/qyshook/tsa"
+)
+
+// Line is one check of a bundle.
+type Line struct {
+	// Item is the path of the file the check is about.
+	Item string `json:"item"`
+	OK   bool   `json:"ok"`
+	What string `json:"what"`
+}
+
+// bundle is what the content checks look at: the Contents Write was given,
+// or what Verify read back from a zip.
+type bundle struct {
+	items      []Item
+	leaves     []Leaf
+	checkpoint []byte
+	stamps     []checkpoint.StoredStamp
+	stampPaths []string // the token path of each stamp
+	summary    Summary
+	// leavesTree is log/leaves.json's header (Verify only).
+	leavesTree *leavesFile
+}
+
+// checker runs the content checks and collects lines.
+type checker struct {
+	lines []Line
+}
+
+func (c *checker) ok(item, format string, args ...any) {
+	c.lines = append(c.lines, Line{Item: item, OK: true, What: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) bad(item, format string, args ...any) {
+	c.lines = append(c.lines, Line{Item: item, What: fmt.Sprintf(format, args...)})
+}
+
+// checkOptions say what the content checks trust.
+type checkOptions struct {
+	// keys are the verifier keys the checkpoint must be signed by; pinned
+	// says whether the caller gave them (or they came with the bundle).
+	keys     []string
+	pinned   bool
+	tsaRoots *x509.CertPool
+	pdfRoots *x509.CertPool
+}
+
+// origin is the name of the first verifier key, "" when none parses.
+func originOf(keys []string) string {
+	for _, k := range keys {
+		if v, err := note.NewVerifier(strings.TrimSpace(k)); err == nil {
+			return v.Name()
+		}
+	}
+	return ""
+}
+
+// originOfNote is the first line of a checkpoint note: the log's origin
+// (the keys of other logs then simply do not open it).
+func originOfNote(msg []byte) string {
+	line, _, _ := bytes.Cut(msg, []byte("\n"))
+	return string(line)
+}
+
+func pinnedWord(pinned bool) string {
+	if pinned {
+		return "pinned"
+	}
+	return "not pinned: the bundle's own key or root"
+}
+
+// contents checks b: the checkpoint's signature, every leaf's form and
+// inclusion, every item's binding, every stamp, every PDF and every
+// verification material.
+func (c *checker) contents(ctx context.Context, b *bundle, o checkOptions) {
+	tree, treeOK := c.checkpointNote(b.checkpoint, o)
+	leaves := c.leaves(b.leaves, tree, treeOK)
+	rows := map[string]*Item{}
+	for i := range b.items {
+		if b.items[i].Kind == KindRow {
+			rows[b.items[i].Path] = &b.items[i]
+		}
+	}
+	for i := range b.items {
+		c.binding(&b.items[i], leaves, rows)
+	}
+	c.stamps(b, o)
+	c.documents(ctx, b, o)
+}
+
+// checkpointNote opens the checkpoint with the keys and returns its tree.
+func (c *checker) checkpointNote(msg []byte, o checkOptions) (tlog.Tree, bool) {
+	v, err := checkpoint.NewVerifier(originOfNote(msg), o.keys...)
+	if err != nil {
+		c.bad(PathCheckpoint, "no usable verifier key: %v", err)
+		return tlog.Tree{}, false
+	}
+	cp, err := v.Open(msg)
+	if err != nil {
+		c.bad(PathCheckpoint, "the checkpoint does not verify: %v", err)
+		return tlog.Tree{}, false
+	}
+	c.ok(PathCheckpoint, "checkpoint of %s, size %d, root %s, signed by key %s (%s)", cp.Origin, cp.Tree.N,
+		b64(cp.Tree.Hash), strings.Join(cp.KeyIDs, ","), pinnedWord(o.pinned))
+	return cp.Tree, true
+}
+
+// leaves checks each leaf and returns the good ones by index.
+func (c *checker) leaves(ls []Leaf, tree tlog.Tree, treeOK bool) map[int64]receiptlog.Leaf {
+	good := map[int64]receiptlog.Leaf{}
+	seen := map[int64]bool{}
+	for _, l := range ls {
+		if seen[l.Index] {
+			c.bad(PathLeaves, "leaf %d is listed twice", l.Index)
+			continue
+		}
+		seen[l.Index] = true
+		pl, err := receiptlog.Parse(l.Bytes)
+		if err != nil {
+			c.bad(PathLeaves, "leaf %d: %v", l.Index, err)
+			continue
+		}
+		if !treeOK {
+			c.bad(PathLeaves, "leaf %d (%s %s): no checkpoint to prove it against", l.Index, pl.Kind, pl.Ref)
+			continue
+		}
+		if err := receiptlog.CheckInclusion(l.Proof, tree, l.Index, l.Bytes); err != nil {
+			c.bad(PathLeaves, "leaf %d (%s %s): %v", l.Index, pl.Kind, pl.Ref, err)
+			continue
+		}
+		good[l.Index] = pl
+		c.ok(PathLeaves, "leaf %d (%s %s) is in the checkpoint's tree of %d", l.Index, pl.Kind, pl.Ref, tree.N)
+	}
+	return good
+}
+
+// rowContent is a row item's Data.
+type rowContent struct {
+	Row         []json.RawMessage `json:"row"`
+	Signatories json.RawMessage   `json:"signatories,omitempty"`
+}
+
+func parseRow(it *Item) (*rowContent, error) {
+	var rc rowContent
+	dec := json.NewDecoder(bytes.NewReader(it.Data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rc); err != nil {
+		return nil, fmt.Errorf("not row content: %v", err)
+	}
+	if dec.More() || rc.Row == nil {
+		return nil, errors.New(`not row content: want one object {"row":[…]}`)
+	}
+	if len(it.Columns) > 0 && len(it.Columns) != len(rc.Row) {
+		return nil, fmt.Errorf("%d columns named for a row of %d values", len(it.Columns), len(rc.Row))
+	}
+	return &rc, nil
+}
+
+// binding checks that the item's hash is what its leaf or row says.
+func (c *checker) binding(it *Item, leaves map[int64]receiptlog.Leaf, rows map[string]*Item) {
+	sum := sha256Hex(it.Data)
+	if it.Kind == KindRow {
+		if _, err := parseRow(it); err != nil {
+			c.bad(it.Path, "%v", err)
+			return
+		}
+	}
+	switch {
+	case it.Leaf != nil && it.Row != "":
+		c.bad(it.Path, "bound both to leaf %d and to row %s", *it.Leaf, it.Row)
+	case it.Leaf != nil:
+		l, ok := leaves[*it.Leaf]
+		if !ok {
+			c.bad(it.Path, "bound to leaf %d, which is not a proven leaf of the bundle", *it.Leaf)
+			return
+		}
+		var want string
+		switch it.Field {
+		case FieldSHA256:
+			want = l.SHA256
+		case FieldBodySHA256:
+			want = l.BodySHA256
+		default:
+			c.bad(it.Path, "bound to field %q of leaf %d: want sha256 or body_sha256", it.Field, *it.Leaf)
+			return
+		}
+		if want != sum {
+			c.bad(it.Path, "sha256 %s is not the %s of leaf %d (%s %s): %q", sum, it.Field, *it.Leaf, l.Kind, l.Ref, want)
+			return
+		}
+		c.ok(it.Path, "its sha256 is the %s of leaf %d (%s %s)", it.Field, *it.Leaf, l.Kind, l.Ref)
+	case it.Row != "":
+		row, ok := rows[it.Row]
+		if !ok {
+			c.bad(it.Path, "bound to row %s, which is not a row item of the bundle", it.Row)
+			return
+		}
+		rc, err := parseRow(row)
+		if err != nil {
+			c.bad(it.Path, "bound to row %s: %v", it.Row, err)
+			return
+		}
+		col := -1
+		for i, name := range row.Columns {
+			if name == it.Column {
+				col = i
+			}
+		}
+		if col < 0 {
+			c.bad(it.Path, "bound to column %q, which row %s does not name", it.Column, it.Row)
+			return
+		}
+		var v string
+		if err := json.Unmarshal(rc.Row[col], &v); err != nil || v != sum {
+			c.bad(it.Path, "sha256 %s is not column %s of row %s (%s)", sum, it.Column, it.Row, rc.Row[col])
+			return
+		}
+		c.ok(it.Path, "its sha256 is column %s of row %s", it.Column, it.Row)
+	default:
+		c.ok(it.Path, "not bound to the log: only manifest.sig vouches for it")
+	}
+}
+
+// stamps checks each token over the checkpoint note.
+func (c *checker) stamps(b *bundle, o checkOptions) {
+	if len(b.stamps) == 0 {
+		c.ok(PathCheckpoint, "not anchored: no time-stamp in the bundle, so nothing outside the log's key dates the checkpoint")
+	}
+	for i, s := range b.stamps {
+		path := b.stampPaths[i]
+		certs, err := tsa.ParseCerts(s.Certs)
+		if err != nil {
+			c.bad(path, "its certificates: %v", err)
+			continue
+		}
+		v, err := tsa.Verify(s.Token, b.checkpoint, o.tsaRoots, certs)
+		if err != nil {
+			c.bad(path, "the time-stamp does not verify over the checkpoint: %v", err)
+			continue
+		}
+		c.ok(path, "time-stamp of %s by %q at %s, over the checkpoint's exact bytes (TSA root %s)", s.URL,
+			v.Signer.Subject.CommonName, v.Time.UTC().Format("2006-01-02T15:04:05Z"), pinnedWord(v.Pinned))
+	}
+}
+
+// recordedVerdict is the verdict the summary recorded for a document item.
+func recordedVerdict(s Summary, path string) string {
+	for _, p := range s.PDFs {
+		if p.Path == path {
+			return p.Verdict
+		}
+	}
+	return ""
+}
+
+// documents verifies every PDF (offline) and re-shows every validation
+// material.
+func (c *checker) documents(ctx context.Context, b *bundle, o checkOptions) {
+	for i := range b.items {
+		it := &b.items[i]
+		switch {
+		case it.Kind == KindDocument && bytes.HasPrefix(it.Data, []byte("%PDF-")):
+			res, err := pdfverify.Verify(ctx, bytes.NewReader(it.Data), int64(len(it.Data)), pdfverify.Options{Roots: o.pdfRoots})
+			if err != nil {
+				c.bad(it.Path, "the PDF cannot be verified: %v", err)
+				continue
+			}
+			c.pdf(it.Path, res, recordedVerdict(b.summary, it.Path), o.pdfRoots != nil)
+		case it.Kind == KindValidation:
+			var v pdfverify.ValidationData
+			if err := json.Unmarshal(it.Data, &v); err != nil {
+				c.bad(it.Path, "not verification material: %v", err)
+				continue
+			}
+			problems, worst := v.Reshow()
+			if len(problems) > 0 {
+				c.bad(it.Path, "the verification material does not re-show: %s", strings.Join(problems, "; "))
+				continue
+			}
+			c.ok(it.Path, "the kept certificates and OCSP/CRL answers re-show offline (worst status %s, collected %s)",
+				worst, v.CollectedAt.UTC().Format("2006-01-02T15:04:05Z"))
+		}
+	}
+}
+
+func (c *checker) pdf(path string, res *pdfverify.Result, recorded string, pinned bool) {
+	var signers []string
+	for _, s := range res.Signatures {
+		signers = append(signers, s.Signer)
+	}
+	trust := "signers not checked against a root (none pinned: --roots)"
+	if pinned {
+		trust = "every signer chains to a pinned root"
+	}
+	switch {
+	case res.Verdict == pdfverify.Valid:
+		c.ok(path, "PDF signatures valid (%d: %s); %s", len(res.Signatures), strings.Join(signers, ", "), trust)
+	case recorded != "" && string(res.Verdict) == recorded:
+		c.ok(path, "PDF %s, as recorded when archived (%s): the report shows the discrepancy", res.Verdict, res.Problem)
+	default:
+		problem := res.Problem
+		for _, s := range res.Signatures {
+			if s.Problem != "" {
+				problem += "; " + s.Signer + ": " + s.Problem
+			}
+		}
+		c.bad(path, "PDF %s: %s", res.Verdict, strings.TrimPrefix(problem, "; "))
+	}
+}

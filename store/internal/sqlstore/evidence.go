@@ -1,0 +1,270 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/qyshook/qyshook/lifecycle"
+	"github.com/qyshook/qyshook/receiptlog"
+	"github.com/qyshook/qyshook/store"
+)
+
+var _ store.EvidenceStore = (*DB)(nil)
+
+// snapshot begins a read transaction that sees one state of the ledger
+// (repeatable read on PostgreSQL; SQLite's deferred BEGIN).
+func (s *DB) snapshot(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d.Numbered {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.reader.BeginTx(ctx, opts)
+}
+
+// RowEvidence implements store.EvidenceStore: the row and its last leaf
+// are read in one snapshot, so a commit going on meanwhile is not taken
+// for an edit.
+func (s *DB) RowEvidence(ctx context.Context, kind, tenant, ref string) (store.RowContent, error) {
+	op := "row evidence of " + kind + " " + refName(tenant, ref)
+	spec, ok := rowSpecs[kind]
+	if !ok {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: unknown kind %q", op, kind)
+	}
+	args, err := spec.keyed(tenant, ref)
+	if err != nil {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: %w", op, err)
+	}
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return store.RowContent{}, s.fail(op, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	vals := make([]any, len(spec.cols))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	tcol := "''"
+	if spec.tenantCol != "" {
+		tcol = spec.tenantCol
+	}
+	var rowTenant string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT `+tcol+`, `+strings.Join(spec.cols, ", ")+` FROM `+spec.table+` WHERE `+spec.key), args...).
+		Scan(append([]any{&rowTenant}, ptrs...)...)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && spec.tenantCol != "" && rowTenant != tenant {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.RowContent{}, s.fail(op, err)
+	}
+	r := logRef{kind, tenant, ref}
+	var sigs [][]any
+	if kind == receiptlog.KindContract {
+		all, err := s.signatoriesOf(ctx, tx, []logRef{r})
+		if err != nil {
+			return store.RowContent{}, s.fail(op, err)
+		}
+		sigs = all[[2]string{tenant, ref}]
+	}
+	cur, content, err := leafAndContent(kind, tenant, ref, spec, vals, sigs)
+	if err != nil {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: %w", op, err)
+	}
+	last, err := s.lastLeaves(ctx, tx, []logRef{r})
+	if err != nil {
+		return store.RowContent{}, s.fail(op, err)
+	}
+	ll, ok := last[r]
+	if !ok {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: not in the receipt log (written outside qyshook): %w", op, store.ErrRowEdited)
+	}
+	stored, err := receiptlog.Parse(ll.leaf)
+	if err != nil {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: its last leaf %d is damaged: %w", op, ll.idx, store.ErrRowEdited)
+	}
+	cur.StreamSeq = stored.StreamSeq
+	if cur != stored {
+		return store.RowContent{}, fmt.Errorf("ledger: %s: edited after leaf %d (row hash %s, leaf says %s): %w",
+			op, ll.idx, short(cur.SHA256), short(stored.SHA256), store.ErrRowEdited)
+	}
+	out := store.RowContent{Kind: kind, Tenant: tenant, Ref: ref, Content: content, Columns: append([]string(nil), spec.cols...),
+		Leaf: store.LogLeaf{Index: ll.idx, Kind: kind, Tenant: tenant, Ref: ref, Leaf: ll.leaf}}
+	if spec.body != "" && stored.BodySHA256 != "" {
+		for i, c := range spec.cols {
+			if c == spec.body && vals[i] != nil {
+				out.Body = append([]byte(nil), valueBytes(vals[i])...)
+			}
+		}
+	}
+	return out, nil
+}
+
+// EvidenceRefs implements store.EvidenceStore.
+func (s *DB) EvidenceRefs(ctx context.Context, tenant, contractID string) (store.EvidenceRefs, error) {
+	op := "evidence refs of " + refName(tenant, contractID)
+	var out store.EvidenceRefs
+	for _, q := range []struct {
+		query string
+		dst   *[]string
+	}{
+		{`SELECT id FROM events WHERE tenant = ? AND contract_id = ? ORDER BY received_at, id`, &out.Events},
+		{`SELECT id FROM outbox WHERE tenant = ? AND contract_id = ? ORDER BY seq, created_at, id`, &out.Facts},
+		{`SELECT id FROM documents WHERE tenant = ? AND contract_id = ? ORDER BY id`, &out.Documents},
+	} {
+		rows, err := s.reader.QueryContext(ctx, s.q(q.query), tenant, contractID)
+		if err != nil {
+			return out, s.fail(op, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return out, s.fail(op, err)
+			}
+			*q.dst = append(*q.dst, id)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return out, s.fail(op, err)
+		}
+	}
+	return out, nil
+}
+
+// bundleStatuses are the statuses whose contracts get a bundle: COMPLETE
+// and the terminal ones.
+func bundleStatuses() []any {
+	out := []any{lifecycle.Complete}
+	for _, st := range []string{lifecycle.Rejected, lifecycle.Recalled, lifecycle.Expired, lifecycle.Failed, lifecycle.ForceEnd,
+		lifecycle.End, lifecycle.Delete, lifecycle.Finished, lifecycle.Invaliding, lifecycle.Invalided, lifecycle.Terminating,
+		lifecycle.Terminated} {
+		if lifecycle.IsTerminal(st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// EvidenceDue implements store.EvidenceStore.
+func (s *DB) EvidenceDue(ctx context.Context, limit int) ([]store.DueContract, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	sts := bundleStatuses()
+	args := append([]any{true}, sts...)
+	args = append(args, store.ArchivePending, limit)
+	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, status, leaf, last_leaf, last_version FROM (
+		SELECT c.tenant, c.id, c.status,
+			(SELECT MAX(l.idx) FROM log_leaves l WHERE l.kind = 'contract' AND l.tenant = c.tenant AND l.ref = c.id) AS leaf,
+			(SELECT MAX(b.contract_leaf) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_leaf,
+			(SELECT MAX(b.version) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_version
+		FROM contracts c
+		WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
+			AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.tenant = c.tenant AND d.contract_id = c.id AND d.archive_state = ?)
+	) due WHERE leaf IS NOT NULL AND (last_leaf IS NULL OR leaf > last_leaf)
+	ORDER BY leaf LIMIT ?`), args...)
+	if err != nil {
+		return nil, s.fail("evidence due", err)
+	}
+	defer rows.Close()
+	var out []store.DueContract
+	for rows.Next() {
+		var d store.DueContract
+		var lastLeaf, lastVersion sql.NullInt64
+		if err := rows.Scan(&d.Tenant, &d.ID, &d.Status, &d.ContractLeaf, &lastLeaf, &lastVersion); err != nil {
+			return nil, s.fail("evidence due", err)
+		}
+		d.LastVersion = int(lastVersion.Int64)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("evidence due", err)
+	}
+	return out, nil
+}
+
+// BundleRef is the receipt-log ref of a bundle row.
+func BundleRef(contractID string, version int) string {
+	return contractID + "/v" + strconv.Itoa(version)
+}
+
+// SaveBundle implements store.EvidenceStore.
+func (s *DB) SaveBundle(ctx context.Context, b store.Bundle) error {
+	if b.Tenant == "" || b.ContractID == "" || b.Version < 1 || len(b.SHA256) != 64 || b.Path == "" {
+		return errors.New("ledger: save bundle: tenant, contract, version >= 1, sha256 and path are required")
+	}
+	if b.BuiltAt.IsZero() {
+		b.BuiltAt = s.now()
+	}
+	ref := BundleRef(b.ContractID, b.Version)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var v int64
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO evidence_bundles (tenant, contract_id, version, ref, state, contract_leaf,
+			checkpoint_size, sha256, size, path, items, discrepancies, built_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING version`),
+			b.Tenant, b.ContractID, b.Version, ref, b.State, b.ContractLeaf, b.CheckpointSize, b.SHA256, b.Size, b.Path,
+			b.Items, b.Discrepancies, s.timeArg(b.BuiltAt)).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrDuplicate
+		}
+		if err != nil {
+			return fmt.Errorf("insert bundle: %w", err)
+		}
+		s.touch(tx, receiptlog.KindBundle, b.Tenant, ref)
+		return nil
+	})
+	return s.fail("save bundle "+refName(b.Tenant, ref), err)
+}
+
+const bundleCols = `tenant, contract_id, version, state, contract_leaf, checkpoint_size, sha256, size, path, items, discrepancies, built_at`
+
+// Bundles implements store.EvidenceStore.
+func (s *DB) Bundles(ctx context.Context, tenant, contractID string) ([]store.Bundle, error) {
+	return s.readBundles(ctx, "bundles of "+refName(tenant, contractID), `SELECT `+bundleCols+` FROM evidence_bundles
+		WHERE tenant = ? AND contract_id = ? ORDER BY version DESC`, tenant, contractID)
+}
+
+// Bundle implements store.EvidenceStore.
+func (s *DB) Bundle(ctx context.Context, tenant, contractID string, version int) (*store.Bundle, error) {
+	op := fmt.Sprintf("bundle %s v%d", refName(tenant, contractID), version)
+	query := `SELECT ` + bundleCols + ` FROM evidence_bundles WHERE tenant = ? AND contract_id = ?`
+	args := []any{tenant, contractID}
+	if version > 0 {
+		query += ` AND version = ?`
+		args = append(args, version)
+	}
+	out, err := s.readBundles(ctx, op, query+` ORDER BY version DESC LIMIT 1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("ledger: %s: %w", op, store.ErrNotFound)
+	}
+	return &out[0], nil
+}
+
+func (s *DB) readBundles(ctx context.Context, op, query string, args ...any) ([]store.Bundle, error) {
+	rows, err := s.reader.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []store.Bundle
+	for rows.Next() {
+		var b store.Bundle
+		if err := rows.Scan(&b.Tenant, &b.ContractID, &b.Version, &b.State, &b.ContractLeaf, &b.CheckpointSize, &b.SHA256,
+			&b.Size, &b.Path, &b.Items, &b.Discrepancies, timeCol{&b.BuiltAt}); err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,241 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/qyshook/qyshook/receiptlog"
+	"github.com/qyshook/qyshook/store"
+)
+
+// RunEvidence is the conformance suite of store.EvidenceStore. open
+// returns a fresh, empty ledger; exec runs one SQL statement on it behind
+// qyshook's back (a hand edit: the suite undoes it before the test ends).
+func RunEvidence(t *testing.T, open func(t *testing.T) store.Ledger, exec func(l store.Ledger, query string) error) {
+	t.Helper()
+	t.Run("RowEvidence", func(t *testing.T) { testRowEvidence(t, open(t), exec) })
+	t.Run("EvidenceDue", func(t *testing.T) { testEvidenceDue(t, open(t)) })
+	t.Run("Bundles", func(t *testing.T) { testBundles(t, open(t)) })
+}
+
+func evidenceStore(t *testing.T, l store.Ledger) store.EvidenceStore {
+	t.Helper()
+	es, ok := l.(store.EvidenceStore)
+	if !ok {
+		t.Fatalf("ledger %T keeps no evidence bundles", l)
+	}
+	return es
+}
+
+// mustRowEvidence reads a row's evidence and checks it against its leaf:
+// the content hashes to the leaf's sha256, the body to its body_sha256.
+func mustRowEvidence(t *testing.T, es store.EvidenceStore, kind, ref string) store.RowContent {
+	t.Helper()
+	rc, err := es.RowEvidence(context.Background(), kind, tenant, ref)
+	if err != nil {
+		t.Fatalf("row evidence of %s %s: %v", kind, ref, err)
+	}
+	leaf, err := receiptlog.Parse(rc.Leaf.Leaf)
+	if err != nil {
+		t.Fatalf("leaf of %s %s: %v", kind, ref, err)
+	}
+	if got := receiptlog.SHA256Hex(rc.Content); got != leaf.SHA256 {
+		t.Fatalf("%s %s: content hashes to %s, leaf says %s (content %s)", kind, ref, got, leaf.SHA256, rc.Content)
+	}
+	if leaf.BodySHA256 != "" && kind != receiptlog.KindDocument && kind != receiptlog.KindBundle {
+		if got := receiptlog.SHA256Hex(rc.Body); got != leaf.BodySHA256 {
+			t.Fatalf("%s %s: body hashes to %s, leaf says %s", kind, ref, got, leaf.BodySHA256)
+		}
+	}
+	var c struct{ Row []any }
+	if err := json.Unmarshal(rc.Content, &c); err != nil || len(c.Row) != len(rc.Columns) {
+		t.Fatalf("%s %s: content %s has %d values for columns %v (%v)", kind, ref, rc.Content, len(c.Row), rc.Columns, err)
+	}
+	if leaf.Kind != kind || leaf.Ref != ref || rc.Leaf.Index < 0 {
+		t.Fatalf("%s %s: leaf %+v at %d", kind, ref, leaf, rc.Leaf.Index)
+	}
+	return rc
+}
+
+func testRowEvidence(t *testing.T, l store.Ledger, exec func(store.Ledger, string) error) {
+	ctx := context.Background()
+	es := evidenceStore(t, l)
+	ch := change("e1", "c1", step{status: "COMPLETE", confirmed: true, signed: 3})
+	ch.ArchiveDocuments = true
+	ch.Contract.Documents = []store.Document{{ID: "c1-d00", Title: "doc"}}
+	ch.Facts[0].Tenant, ch.Facts[0].ContractID = tenant, "c1"
+	MustApply(t, l, ch)
+	ids := []string{"c1-d00"}
+	doc := store.Document{ID: ids[0], ContractID: "c1", SHA256: strings.Repeat("ab", 32), Size: 9, Path: "documents/sha256/ab/x.pdf"}
+	if _, err := l.ArchiveDocument(ctx, tenant, doc, nil); err != nil {
+		t.Fatal(err)
+	}
+	rc := mustRowEvidence(t, es, receiptlog.KindContract, "c1")
+	if !strings.Contains(string(rc.Content), `"signatories":[`) || rc.Body == nil {
+		t.Fatalf("contract evidence %s, body %q: want signatories and the detail", rc.Content, rc.Body)
+	}
+	refs, err := es.EvidenceRefs(ctx, tenant, "c1")
+	if err != nil || len(refs.Events) != 1 || len(refs.Facts) != 1 || len(refs.Documents) != 1 || refs.Events[0] != "e1" {
+		t.Fatalf("evidence refs = %+v, %v", refs, err)
+	}
+	mustRowEvidence(t, es, receiptlog.KindEvent, "e1")
+	mustRowEvidence(t, es, receiptlog.KindFact, refs.Facts[0])
+	mustRowEvidence(t, es, receiptlog.KindDocument, ids[0])
+
+	// Edited by hand: refused, and named.
+	if err := exec(l, `UPDATE contracts SET subject = 'edited by hand' WHERE id = 'c1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.RowEvidence(ctx, receiptlog.KindContract, tenant, "c1"); !errors.Is(err, store.ErrRowEdited) ||
+		!strings.Contains(err.Error(), "edited after leaf") {
+		t.Fatalf("row evidence of an edited row = %v, want ErrRowEdited", err)
+	}
+	if err := exec(l, `UPDATE contracts SET subject = 'contract c1' WHERE id = 'c1'`); err != nil {
+		t.Fatal(err)
+	}
+	mustRowEvidence(t, es, receiptlog.KindContract, "c1")
+
+	if _, err := es.RowEvidence(ctx, receiptlog.KindContract, tenant, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("row evidence of a missing row = %v, want ErrNotFound", err)
+	}
+	if _, err := es.RowEvidence(ctx, receiptlog.KindContract, "other", "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("row evidence of another tenant's row = %v, want ErrNotFound", err)
+	}
+	if _, err := es.RowEvidence(ctx, "nonsense", tenant, "c1"); err == nil || !strings.Contains(err.Error(), "unknown kind") {
+		t.Fatalf("row evidence of an unknown kind = %v", err)
+	}
+}
+
+// dueIDs lists the contracts EvidenceDue returns.
+func dueIDs(t *testing.T, es store.EvidenceStore) map[string]store.DueContract {
+	t.Helper()
+	due, err := es.EvidenceDue(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.DueContract{}
+	for _, d := range due {
+		out[d.ID] = d
+	}
+	return out
+}
+
+func lastContractLeaf(t *testing.T, l store.Ledger, cid string) int64 {
+	t.Helper()
+	leaves, err := l.(store.ReceiptLog).LogLeaves(context.Background(), receiptlog.KindContract, tenant, cid, 0)
+	if err != nil || len(leaves) == 0 {
+		t.Fatalf("leaves of %s: %v, %v", cid, leaves, err)
+	}
+	return leaves[len(leaves)-1].Index
+}
+
+func testEvidenceDue(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	es := evidenceStore(t, l)
+	MustApply(t, l, change("s1", "signing", step{status: "SIGNING", confirmed: true, signed: 1}))
+	MustApply(t, l, change("u1", "unconfirmed", step{status: "COMPLETE", signed: 3}))
+	MustApply(t, l, change("r1", "rejected", step{status: "REJECTED", confirmed: true, signed: 1}))
+	ids := queued(t, l, "e1", "c1", 2)
+	due := dueIDs(t, es)
+	if _, ok := due["rejected"]; !ok || len(due) != 1 {
+		t.Fatalf("due = %v, want only the rejected contract (the others signing, unconfirmed, or with documents pending)", due)
+	}
+	if due["rejected"].LastVersion != 0 || due["rejected"].ContractLeaf != lastContractLeaf(t, l, "rejected") {
+		t.Fatalf("due = %+v", due["rejected"])
+	}
+	// One document archived, one still pending: not due; both settled
+	// (archived, failed): due.
+	if _, err := l.ArchiveDocument(ctx, tenant, store.Document{ID: ids[0], ContractID: "c1", SHA256: strings.Repeat("cd", 32),
+		Size: 3, Path: "documents/x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dueIDs(t, es)["c1"]; ok {
+		t.Fatal("c1 due with a document still pending")
+	}
+	claimed, err := l.ClaimDocuments(ctx, "a", 10, 60e9)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	if _, ok := dueIDs(t, es)["c1"]; ok {
+		t.Fatal("c1 due with a document claimed")
+	}
+	if ok, err := l.FailDocument(ctx, store.DocumentFailure{Tenant: tenant, ID: ids[1], Owner: "a", Err: "gone", Permanent: true}); err != nil || !ok {
+		t.Fatalf("fail = %v, %v", ok, err)
+	}
+	d, ok := dueIDs(t, es)["c1"]
+	if !ok || d.Status != "COMPLETE" || d.ContractLeaf != lastContractLeaf(t, l, "c1") {
+		t.Fatalf("c1 due = %+v, %v; want due with its last leaf", d, ok)
+	}
+	// A bundle over that leaf: no longer due.
+	if err := es.SaveBundle(ctx, store.Bundle{Tenant: tenant, ContractID: "c1", Version: 1, State: "COMPLETE",
+		ContractLeaf: d.ContractLeaf, CheckpointSize: d.ContractLeaf + 1, SHA256: strings.Repeat("0", 64), Size: 1,
+		Path: "evidence/default/c1/v1.zip"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dueIDs(t, es)["c1"]; ok {
+		t.Fatal("c1 due after its bundle")
+	}
+	// A void: INVALIDING is not an end, INVALIDED is; a new contract
+	// leaf makes it due again, after version 1.
+	MustApply(t, l, change("e2", "c1", step{status: "INVALIDING", confirmed: true, signed: 3}))
+	if _, ok := dueIDs(t, es)["c1"]; ok {
+		t.Fatal("c1 due while voiding")
+	}
+	MustApply(t, l, change("e3", "c1", step{status: "INVALIDED", confirmed: true, signed: 3}))
+	d, ok = dueIDs(t, es)["c1"]
+	if !ok || d.LastVersion != 1 || d.Status != "INVALIDED" || d.ContractLeaf != lastContractLeaf(t, l, "c1") {
+		t.Fatalf("c1 due after the void = %+v, %v; want due after version 1", d, ok)
+	}
+	if got, err := es.EvidenceDue(ctx, 1); err != nil || len(got) != 1 {
+		t.Fatalf("due limit 1 = %v, %v", got, err)
+	}
+}
+
+func testBundles(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	es := evidenceStore(t, l)
+	if _, err := es.Bundle(ctx, tenant, "c1", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("bundle before any = %v, want ErrNotFound", err)
+	}
+	if err := es.SaveBundle(ctx, store.Bundle{Tenant: tenant, ContractID: "c1"}); err == nil {
+		t.Fatal("bundle without version, hash and path saved")
+	}
+	b := store.Bundle{Tenant: tenant, ContractID: "c1", Version: 1, State: "COMPLETE", ContractLeaf: 4, CheckpointSize: 9,
+		SHA256: strings.Repeat("1f", 32), Size: 1234, Path: "evidence/default/c1/v1.zip", Items: 12, Discrepancies: 1}
+	if err := es.SaveBundle(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.SaveBundle(ctx, b); !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second save = %v, want ErrDuplicate", err)
+	}
+	b2 := b
+	b2.Version, b2.State, b2.ContractLeaf, b2.Path = 2, "INVALIDED", 20, "evidence/default/c1/v2.zip"
+	if err := es.SaveBundle(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := es.Bundle(ctx, tenant, "c1", 0)
+	if err != nil || got.Version != 2 || got.State != "INVALIDED" || got.BuiltAt.IsZero() {
+		t.Fatalf("latest = %+v, %v", got, err)
+	}
+	got, err = es.Bundle(ctx, tenant, "c1", 1)
+	if err != nil || got.Version != 1 || got.SHA256 != b.SHA256 || got.Size != 1234 || got.Items != 12 ||
+		got.Discrepancies != 1 || got.ContractLeaf != 4 || got.CheckpointSize != 9 || got.Path != b.Path {
+		t.Fatalf("v1 = %+v, %v", got, err)
+	}
+	if _, err := es.Bundle(ctx, tenant, "c1", 3); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("v3 = %v, want ErrNotFound", err)
+	}
+	all, err := es.Bundles(ctx, tenant, "c1")
+	if err != nil || len(all) != 2 || all[0].Version != 2 || all[1].Version != 1 {
+		t.Fatalf("bundles = %+v, %v", all, err)
+	}
+	// Each bundle row has its leaf, carrying the zip's hash.
+	rc := mustRowEvidence(t, es, receiptlog.KindBundle, "c1/v1")
+	leaf, _ := receiptlog.Parse(rc.Leaf.Leaf)
+	if leaf.BodySHA256 != b.SHA256 || leaf.Size != b.Size {
+		t.Fatalf("bundle leaf %+v", leaf)
+	}
+}
