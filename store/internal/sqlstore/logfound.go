@@ -99,7 +99,10 @@ func (s *DB) readPreRefs(ctx context.Context, tx *sql.Tx, tl *txLog, kind string
 	if len(want) == 0 {
 		return nil
 	}
-	got, err := s.rowLeaves(ctx, tx, kind, want)
+	// Locked (PostgreSQL), as the write would lock them: a transaction
+	// committing a change of one of them between this read and the write
+	// would otherwise be taken for an edit.
+	got, err := s.rowLeavesLock(ctx, tx, kind, want, s.d.LockRow)
 	if err != nil {
 		return fmt.Errorf("receipt log: read %s rows before writing them: %w", kind, err)
 	}

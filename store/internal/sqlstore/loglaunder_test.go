@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +308,61 @@ func TestLogFoundEditedCountedAndReported(t *testing.T) {
 			mustApply(t, l, launderChange("C1", "ARCHIVED", 5, "", ""))
 			if ef.FoundEdited() != 1 || len(launderProblems(t, db)) != 1 {
 				t.Fatalf("an honest write after the finding: FoundEdited %d, verify %q", ef.FoundEdited(), launderProblems(t, db))
+			}
+		})
+	}
+}
+
+// TestLogNoFindingUnderConcurrency: the archiver (without facts, so
+// holding no contract lock) and the dispatcher write the same documents
+// at once; a commit must read a row's pre-image under the row's lock, or
+// a write committed between that read and its own is taken for an edit.
+func TestLogNoFindingUnderConcurrency(t *testing.T) {
+	for _, kind := range testdb.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			l := testdb.Open(t, kind)
+			db := sqlDB(t, l)
+			const n = 60
+			for c := 0; c < 4; c++ {
+				mustApply(t, l, launderChange(fmt.Sprintf("K%d", c), "SIGNING", 0, "合同", "正文"))
+			}
+			errs := make(chan error, 3)
+			for g := 0; g < 2; g++ {
+				go func() { // two archivers
+					for i := 1; i < n; i++ {
+						c := fmt.Sprintf("K%d", i%4)
+						sum := fmt.Sprintf("%062x%02d", i, g)
+						doc := store.Document{ID: c + "-d", ContractID: c, SHA256: sum, Size: int64(i), Path: "documents/" + sum[:2] + "/" + sum + ".pdf"}
+						if _, err := l.ArchiveDocument(context.Background(), "default", doc, nil); err != nil && !store.IsTransient(err) {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			go func() { // the dispatcher: every change upserts the contract's document
+				for i := 1; i < n; i++ {
+					status := []string{"SIGNING", "COMPLETE"}[i/4%2]
+					c := fmt.Sprintf("K%d", i%4)
+					ch := launderChange(c, status, i%60, "", fmt.Sprintf("正文 %d", i))
+					ch.Event.ID = fmt.Sprintf("ev-k-%d", i)
+					ch.Contract.UpdatedAt = time.Date(2026, 3, 1, 9, 0, i, 0, time.UTC)
+					ch.Contract.Confirmed = true
+					if _, _, err := l.ApplyContracts(context.Background(), []store.ContractChange{ch}); err != nil && !store.IsTransient(err) {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+			for i := 0; i < 3; i++ {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ps := launderProblems(t, db); len(ps) != 0 || db.FoundEdited() != 0 {
+				t.Fatalf("honest concurrent writes: %d found, verify says %q", db.FoundEdited(), ps)
 			}
 		})
 	}
