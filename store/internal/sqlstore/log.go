@@ -123,7 +123,10 @@ func (s *DB) touchInserted(tx *sql.Tx, kind, tenant, ref string, vals []any) {
 // write transaction is exclusive already), so concurrent commits append
 // one after the other, without gaps or forks. A row no longer there (an
 // event forgotten as stale) gets no leaf; a mutable row whose content is
-// the same as its last leaf gets none either.
+// the same as its last leaf gets none either. A mutable row found, before
+// tx wrote it, differing from its last leaf (edited outside qyshook:
+// tl.pre, logfound.go) gets a found-edited leaf of that content first,
+// then its own leaf in any case.
 func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 	if len(tl.refs) == 0 {
 		return nil
