@@ -72,7 +72,17 @@ type Leaf struct {
 	At string `json:"at,omitempty"`
 	// Size is the archived file's size in bytes (documents).
 	Size int64 `json:"size,omitempty"`
+	// Found (rows of mutable kinds) is FoundEdited on a leaf that records
+	// a row found, at a commit about to write it again, differing from its
+	// last leaf: edited outside qyshook. SHA256 (and the other fields)
+	// describe the row as it was found; the row's leaf after the write
+	// follows it. `qyshook verify --log` reports every such leaf, so an
+	// edit a later honest write covers stays visible.
+	Found string `json:"found,omitempty"`
 }
+
+// FoundEdited is Leaf.Found's one value: the row was found edited.
+const FoundEdited = "edited"
 
 // Marshal returns l's canonical bytes.
 func (l Leaf) Marshal() ([]byte, error) {
@@ -102,6 +112,8 @@ func (l Leaf) check() error {
 		return fmt.Errorf("receiptlog: leaf body_sha256 %q is not 64 hex digits", l.BodySHA256)
 	case l.Size < 0:
 		return fmt.Errorf("receiptlog: leaf size %d is negative", l.Size)
+	case l.Found != "" && l.Found != FoundEdited:
+		return fmt.Errorf("receiptlog: leaf found %q is not %q", l.Found, FoundEdited)
 	}
 	return nil
 }

@@ -30,6 +30,53 @@ func TestLeafGolden(t *testing.T) {
 	}
 }
 
+// foundLeaf is the canonical bytes of a found-edited contract leaf.
+func foundLeaf(tb testing.TB) []byte {
+	b, err := Leaf{V: 1, Kind: KindContract, Tenant: "default", Ref: "C1", SHA256: strings.Repeat("ef", 32),
+		Found: FoundEdited}.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// foundNotLast is a found-edited leaf with "found" before "sha256".
+func foundNotLast(tb testing.TB) string {
+	return strings.Replace(strings.TrimSuffix(string(foundLeaf(tb)), `,"found":"edited"}`)+"}",
+		`"sha256"`, `"found":"edited","sha256"`, 1)
+}
+
+// TestFoundLeafRoundTrip: the found field is the last one, left out when
+// empty (so every leaf written before it keeps its bytes), and a leaf
+// with it parses back to itself; any other value is refused.
+func TestFoundLeafRoundTrip(t *testing.T) {
+	b := foundLeaf(t)
+	want := `{"v":1,"kind":"contract","tenant":"default","ref":"C1","sha256":"` + strings.Repeat("ef", 32) + `","found":"edited"}`
+	if string(b) != want {
+		t.Fatalf("leaf bytes\n got %s\nwant %s", b, want)
+	}
+	l, err := Parse(b)
+	if err != nil || l.Found != FoundEdited {
+		t.Fatalf("parse: %+v, %v", l, err)
+	}
+	full := validLeaf()
+	full.Size, full.Found = 12, FoundEdited
+	fb, err := full.Marshal()
+	if err != nil || !strings.HasSuffix(string(fb), `,"size":12,"found":"edited"}`) {
+		t.Fatalf("leaf with every field: %s, %v", fb, err)
+	}
+	if back, err := Parse(fb); err != nil || back != full {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	if _, err := (Leaf{V: 1, Kind: KindContract, Ref: "C1", SHA256: strings.Repeat("ef", 32), Found: "moved"}).Marshal(); err == nil {
+		t.Fatal("found \"moved\" accepted")
+	}
+	old, _ := validLeaf().Marshal()
+	if strings.Contains(string(old), "found") {
+		t.Fatalf("a leaf without found writes it: %s", old)
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	good, _ := validLeaf().Marshal()
 	for name, tc := range map[string]struct {
@@ -43,6 +90,9 @@ func TestParseRefuses(t *testing.T) {
 		"Version":              {strings.Replace(string(good), `"v":1`, `"v":2`, 1), nil},
 		"BadHash":              {strings.Replace(string(good), "abab", "ABAB", 1), nil},
 		"Trailing":             {string(good) + "{}", nil},
+		"FoundUnknown":         {strings.TrimSuffix(string(foundLeaf(t)), `"edited"}`) + `"deleted"}`, nil},
+		"FoundEmpty":           {strings.Replace(string(good), `}`, `,"found":""}`, 1), ErrNotCanonical},
+		"FoundNotLast":         {foundNotLast(t), ErrNotCanonical},
 		"Empty":                {"", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -64,6 +114,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"v":1,"kind":"fact","tenant":"","ref":"f","sha256":"` + strings.Repeat("0", 64) + `"}`))
 	f.Add([]byte(`{"v":1}`))
+	f.Add(foundLeaf(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := Parse(b)
 		if err != nil {

@@ -81,3 +81,17 @@ type LogVerifier interface {
 	// an error only when it could not finish.
 	VerifyLog(ctx context.Context, o LogVerifyOptions, report func(LogProblem)) (LogVerifySummary, error)
 }
+
+// LogEditFinder is implemented by ledgers whose commits compare each
+// mutable row they are about to write (a contract, a certification, a
+// document, a dead letter) with its last leaf: a row edited outside
+// qyshook is recorded then, in a found-edited leaf before the row's new
+// leaf (the write goes on), which verify --log reports for ever.
+type LogEditFinder interface {
+	// FoundEdited is how many found-edited leaves this ledger value's
+	// commits appended.
+	FoundEdited() int64
+	// OnFoundEdited sets f to be called once for each such leaf, after
+	// its commit, with the line verify --log gives it (nil: none).
+	OnFoundEdited(f func(LogProblem))
+}

@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, roles Role
 	registerSyncMode(reg, syncInfoOf(svc.Conn))
 	if roles.Dispatcher {
 		registerFailureMetrics(reg, svc.Failures)
+		registerFoundEdited(reg, svc.Ledger, log)
 	}
 	handler, err := svc.handler(roles, reg)
 	if err != nil {

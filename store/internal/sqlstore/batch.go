@@ -429,12 +429,18 @@ func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []store.Event, id
 // records them in byKey.
 func (s *DB) lockContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, byKey map[[2]string]*batchContract) error {
 	var found [][2]string
+	// The receipt log's pre-images (logfound.go), from what is read here:
+	// each row's covered columns as the driver gave them, and its
+	// signatories'.
+	tl := s.txLogOf(tx)
+	rawRows := map[[2]string][]any{}
+	rawSigs := map[[2]string][][]any{}
 	err := chunks(len(keys), 2, func(lo, hi int) error {
 		args := make([]any, 0, 2*(hi-lo))
 		for _, k := range keys[lo:hi] {
 			args = append(args, k[0], k[1])
 		}
-		rs, err := tx.QueryContext(ctx, s.q(`SELECT `+contractCols+`, fact_seq FROM contracts
+		rs, err := tx.QueryContext(ctx, s.q(`SELECT `+contractCols+`, fact_seq, signed_count FROM contracts
 			WHERE (tenant, id) IN (VALUES `+rows(hi-lo, 2)+`)
 			ORDER BY tenant`+s.d.ByteOrder+`, id`+s.d.ByteOrder+s.d.LockRow), args...)
 		if err != nil {
@@ -446,9 +452,19 @@ func (s *DB) lockContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, by
 			var seq int64
 			var detail []byte
 			var fetched, ended *time.Time
-			if err := rs.Scan(&c.Tenant, &c.ID, &c.BizID, &c.Subject, &c.Status, &c.Confirmed,
-				nullTimeCol{&fetched}, nullTimeCol{&ended}, timeCol{&c.UpdatedAt}, nullTimeCol{&c.CompletedAt}, &detail, &seq); err != nil {
+			// In rowSpecs' order: tenant, id, biz_id, subject, status,
+			// confirmed, signed_count, updated_at, completed_at, detail.
+			raw := make([]any, 10)
+			if err := rs.Scan(rawCol[string]{dst: &c.Tenant, raw: &raw[0]}, rawCol[string]{dst: &c.ID, raw: &raw[1]},
+				rawCol[string]{dst: &c.BizID, raw: &raw[2]}, rawCol[string]{dst: &c.Subject, raw: &raw[3]},
+				rawCol[string]{dst: &c.Status, raw: &raw[4]}, rawCol[bool]{dst: &c.Confirmed, raw: &raw[5]},
+				nullTimeCol{&fetched}, nullTimeCol{&ended}, rawScanner{timeCol{&c.UpdatedAt}, &raw[7]},
+				rawScanner{nullTimeCol{&c.CompletedAt}, &raw[8]}, rawCol[[]byte]{dst: &detail, raw: &raw[9], null: true},
+				&seq, rawScanner{discard{}, &raw[6]}); err != nil {
 				return err
+			}
+			if tl != nil {
+				rawRows[[2]string{c.Tenant, c.ID}] = raw
 			}
 			if len(detail) > 0 {
 				c.Detail = detail
@@ -486,17 +502,34 @@ func (s *DB) lockContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, by
 		for rs.Next() {
 			var tenant, contractID string
 			var sg store.Signatory
-			if err := rs.Scan(&tenant, &contractID, &sg.ID, &sg.TenantType, &sg.TenantName, &sg.Status, &sg.SerialNo); err != nil {
+			raw := make([]any, 5) // signatoriesOf's columns
+			if err := rs.Scan(&tenant, &contractID, rawCol[string]{dst: &sg.ID, raw: &raw[0]},
+				rawCol[string]{dst: &sg.TenantType, raw: &raw[1]}, rawCol[string]{dst: &sg.TenantName, raw: &raw[2]},
+				rawCol[string]{dst: &sg.Status, raw: &raw[3]}, rawCol[int]{dst: &sg.SerialNo, raw: &raw[4]}); err != nil {
 				return err
 			}
-			if bc := byKey[[2]string{tenant, contractID}]; bc != nil && bc.row != nil {
+			k := [2]string{tenant, contractID}
+			if bc := byKey[k]; bc != nil && bc.row != nil {
 				bc.row.Signatories = append(bc.row.Signatories, sg)
+				if tl != nil {
+					rawSigs[k] = append(rawSigs[k], raw)
+				}
 			}
 		}
 		return rs.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("select signatories: %w", err)
+	}
+	for _, k := range found {
+		if tl == nil {
+			break
+		}
+		l, err := contractPre(k[0], k[1], rawRows[k], rawSigs[k])
+		if err != nil {
+			return fmt.Errorf("receipt log: contract %s/%s as read: %w", k[0], k[1], err)
+		}
+		tl.notePre(logRef{receiptlog.KindContract, k[0], k[1]}, l, true)
 	}
 	return nil
 }
@@ -621,6 +654,9 @@ func (s *DB) writeBatchSignatories(ctx context.Context, tx *sql.Tx, keys [][2]st
 // return it).
 func (s *DB) writeBatchDocuments(ctx context.Context, tx *sql.Tx, order [][2]string, docs map[[2]string]*batchDoc,
 	keys [][2]string, byKey map[[2]string]*batchContract, now time.Time) error {
+	if err := s.readDocsPre(ctx, tx, order); err != nil {
+		return err
+	}
 	_, n, err := s.queryIDs(ctx, tx, 4, len(order), func(lo, hi int) (string, []any) {
 		args := make([]any, 0, 4*(hi-lo))
 		for _, k := range order[lo:hi] {

@@ -72,6 +72,9 @@ func (s *DB) ApplyCertificationChange(ctx context.Context, ch store.Certificatio
 			return fmt.Errorf("select certification: %w", err)
 		default:
 			res.Previous = &old
+			if err := s.readPre(ctx, tx, receiptlog.KindCertification, old.Tenant, old.RequestID); err != nil {
+				return err
+			}
 		}
 		next, advances := nextCertification(res.Previous, c)
 		if !advances {

@@ -199,8 +199,12 @@ func (s *DB) lockOrCreate(ctx context.Context, tx *sql.Tx, known *store.Contract
 		return known, nil
 	}
 	old, err := s.lockContract(ctx, tx, next.Tenant, next.ID)
-	if err != nil || old != nil {
-		return old, err
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		// Locked: its pre-image for the receipt log (logfound.go).
+		return old, s.readPre(ctx, tx, receiptlog.KindContract, next.Tenant, next.ID)
 	}
 	inserted, err := s.insertContract(ctx, tx, merge(nil, next, now))
 	if err != nil || inserted {
@@ -213,7 +217,7 @@ func (s *DB) lockOrCreate(ctx context.Context, tx *sql.Tx, known *store.Contract
 	if old == nil {
 		return nil, fmt.Errorf("contract %s vanished", next.ID)
 	}
-	return old, nil
+	return old, s.readPre(ctx, tx, receiptlog.KindContract, next.Tenant, next.ID)
 }
 
 // writeDecision writes a changed decision: the row (a new one was
@@ -382,8 +386,13 @@ func (s *DB) deleteEvent(ctx context.Context, tx *sql.Tx, id string) error {
 func (s *DB) writeChildren(ctx context.Context, tx *sql.Tx, d decision) error {
 	tenant, id := d.row.Tenant, d.row.ID
 	s.touch(tx, receiptlog.KindContract, tenant, id)
-	for _, doc := range d.docs {
+	docIDs := make([]string, len(d.docs))
+	for i, doc := range d.docs {
 		s.touch(tx, receiptlog.KindDocument, tenant, doc.ID)
+		docIDs[i] = doc.ID
+	}
+	if err := s.readPre(ctx, tx, receiptlog.KindDocument, tenant, docIDs...); err != nil {
+		return err
 	}
 	if d.replaceSigs {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM signatories WHERE tenant = ? AND contract_id = ?`),

@@ -15,6 +15,24 @@ import (
 const deadLetterCols = `id, event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at,
 	retry_of, retries, first_failed_at`
 
+// deadLetterPre notes, for the receipt log (logfound.go), the pre-image
+// of the dead letter AddDeadLetter's upsert will replace, if any.
+func (s *DB) deadLetterPre(ctx context.Context, tx *sql.Tx, d store.DeadLetter) error {
+	if d.StreamSeq == 0 || s.txLogOf(tx) == nil {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM dead_letters WHERE consumer = ? AND stream_seq = ?`),
+		d.Consumer, int64(d.StreamSeq)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("receipt log: read dead letter before replacing it: %w", err)
+	}
+	return s.readPre(ctx, tx, receiptlog.KindDeadLetter, d.Tenant, strconv.FormatInt(id, 10))
+}
+
 // AddDeadLetter implements store.Ledger; it returns the new id.
 func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, error) {
 	if d.StreamSeq > math.MaxInt64 {
@@ -25,6 +43,9 @@ func (s *DB) AddDeadLetter(ctx context.Context, d store.DeadLetter) (int64, erro
 	}
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.deadLetterPre(ctx, tx, d); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO dead_letters
 		(event_id, tenant, consumer, subject, stream_seq, reason, deliveries, payload, created_at,
 		retry_of, retries, first_failed_at)

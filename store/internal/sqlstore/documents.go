@@ -111,6 +111,9 @@ func (s *DB) ArchiveDocument(ctx context.Context, tenant string, doc store.Docum
 		if err := s.lockFactContracts(ctx, tx, facts); err != nil {
 			return err
 		}
+		if err := s.readPre(ctx, tx, receiptlog.KindDocument, tenant, doc.ID); err != nil {
+			return err
+		}
 		args := []any{tenant, doc.ID, doc.ContractID, doc.Title, doc.SHA256, doc.Size, doc.Path,
 			s.timeArg(fetched), s.timeArg(now),
 			doc.VerifyVerdict, doc.VerifySignatures, s.nullTimeArg(doc.VerifiedAt), doc.VerifyProblem,

@@ -27,6 +27,10 @@ type txLog struct {
 	// known holds the leaves of rows inserted with values the commit
 	// knows (events, facts): no need to read them back.
 	known map[logRef]receiptlog.Leaf
+	// pre holds the mutable rows' leaves before tx first wrote them
+	// (logfound.go); found the found-edited leaves appendLog appended.
+	pre   map[logRef]preImage
+	found []foundEdit
 }
 
 // forget records that tx deleted the row (kind, ref) it inserted (a
@@ -119,7 +123,10 @@ func (s *DB) touchInserted(tx *sql.Tx, kind, tenant, ref string, vals []any) {
 // write transaction is exclusive already), so concurrent commits append
 // one after the other, without gaps or forks. A row no longer there (an
 // event forgotten as stale) gets no leaf; a mutable row whose content is
-// the same as its last leaf gets none either.
+// the same as its last leaf gets none either. A mutable row found, before
+// tx wrote it, differing from its last leaf (edited outside qyshook:
+// tl.pre, logfound.go) gets a found-edited leaf of that content first,
+// then its own leaf in any case.
 func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 	if len(tl.refs) == 0 {
 		return nil
@@ -153,24 +160,51 @@ func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 		return fmt.Errorf("receipt log: %w", err)
 	}
 	var leaves []receiptlog.Leaf
+	var found []int // positions in leaves of found-edited leaves
 	for _, r := range tl.refs {
-		l, found := now[r]
-		if !found {
+		l, ok := now[r]
+		if !ok {
 			continue
 		}
-		if h, ok := last[r]; ok && h == l.SHA256 {
+		h, had := last[r]
+		// The row as found before this transaction wrote it differs from
+		// its last leaf: edited outside qyshook. Record what was found,
+		// then the row's new leaf whatever it is.
+		if pre, noted := tl.pre[r]; noted && pre.exists && had && h != "" && pre.leaf.SHA256 != h {
+			f := pre.leaf
+			f.Found = receiptlog.FoundEdited
+			found = append(found, len(leaves))
+			leaves = append(leaves, f)
+		} else if had && h == l.SHA256 {
 			continue
 		}
 		l.StreamSeq = tl.seq[r.ref]
 		leaves = append(leaves, l)
 	}
-	return s.appendLeaves(ctx, tx, leaves)
+	if len(found) == 0 {
+		return s.appendLeaves(ctx, tx, leaves)
+	}
+	size, err := s.appendLeavesAt(ctx, tx, leaves)
+	if err != nil {
+		return err
+	}
+	for _, i := range found {
+		l := leaves[i]
+		tl.found = append(tl.found, foundEdit{r: logRef{l.Kind, l.Tenant, l.Ref}, idx: size + int64(i)})
+	}
+	return nil
 }
 
 // appendLeaves appends leaves to the log in tx.
 func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.Leaf) error {
+	_, err := s.appendLeavesAt(ctx, tx, leaves)
+	return err
+}
+
+// appendLeavesAt is appendLeaves returning the index of the first leaf.
+func (s *DB) appendLeavesAt(ctx context.Context, tx *sql.Tx, leaves []receiptlog.Leaf) (int64, error) {
 	if len(leaves) == 0 {
-		return nil
+		return 0, nil
 	}
 	// What needs no lock first: the head is locked until the commit ends.
 	bs := make([][]byte, len(leaves))
@@ -178,7 +212,7 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 	for i, l := range leaves {
 		var err error
 		if bs[i], err = l.Marshal(); err != nil {
-			return err
+			return 0, err
 		}
 		hs[i] = receiptlog.Hash(bs[i])
 	}
@@ -186,15 +220,15 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 	var frontier []byte
 	if err := tx.QueryRowContext(ctx, `SELECT size, frontier FROM log_head WHERE id = 1`+s.d.LockRow).
 		Scan(&size, &frontier); err != nil {
-		return fmt.Errorf("receipt log: lock head: %w", err)
+		return 0, fmt.Errorf("receipt log: lock head: %w", err)
 	}
 	f, err := receiptlog.DecodeFrontier(size, frontier)
 	if err != nil {
-		return fmt.Errorf("receipt log: head: %w", err)
+		return 0, fmt.Errorf("receipt log: head: %w", err)
 	}
 	stored, err := f.Append(hs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = chunks(len(leaves), 5, func(lo, hi int) error {
 		args := make([]any, 0, 5*(hi-lo))
@@ -205,7 +239,7 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("receipt log: insert leaves: %w", err)
+		return 0, fmt.Errorf("receipt log: insert leaves: %w", err)
 	}
 	err = chunks(len(stored), 2, func(lo, hi int) error {
 		args := make([]any, 0, 2*(hi-lo))
@@ -216,17 +250,17 @@ func (s *DB) appendLeaves(ctx context.Context, tx *sql.Tx, leaves []receiptlog.L
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("receipt log: insert hashes: %w", err)
+		return 0, fmt.Errorf("receipt log: insert hashes: %w", err)
 	}
 	head, err := f.Tree()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE log_head SET size = ?, root = ?, frontier = ?, updated_at = ? WHERE id = 1`),
 		head.N, head.Hash[:], f.Encode(), s.timeArg(s.now())); err != nil {
-		return fmt.Errorf("receipt log: update head: %w", err)
+		return 0, fmt.Errorf("receipt log: update head: %w", err)
 	}
-	return nil
+	return size, nil
 }
 
 // LogHead implements store.ReceiptLog: the committed tree (only leaves

@@ -15,6 +15,12 @@ import (
 // rowLeaves returns the leaves of the rows refs (all of kind) as they are
 // in q; a row no longer there is absent from the map.
 func (s *DB) rowLeaves(ctx context.Context, q querier, kind string, refs []logRef) (map[logRef]receiptlog.Leaf, error) {
+	return s.rowLeavesLock(ctx, q, kind, refs, "")
+}
+
+// rowLeavesLock is rowLeaves with lock appended to the rows' SELECT
+// (s.d.LockRow: a commit reading rows it is about to write).
+func (s *DB) rowLeavesLock(ctx context.Context, q querier, kind string, refs []logRef, lock string) (map[logRef]receiptlog.Leaf, error) {
 	spec := rowSpecs[kind]
 	out := make(map[logRef]receiptlog.Leaf, len(refs))
 	var sigs map[[2]string][][]any
@@ -56,7 +62,7 @@ func (s *DB) rowLeaves(ctx context.Context, q querier, kind string, refs []logRe
 				args = append(args, a...)
 			}
 		}
-		rs, err := q.QueryContext(ctx, s.q(`SELECT `+tcol+`, `+spec.refCol+`, `+cols+` FROM `+spec.table+` WHERE `+where), args...)
+		rs, err := q.QueryContext(ctx, s.q(`SELECT `+tcol+`, `+spec.refCol+`, `+cols+` FROM `+spec.table+` WHERE `+where+lock), args...)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", spec.table, err)
 		}

@@ -61,6 +61,9 @@ type DB struct {
 
 	logs  sync.Map // *sql.Tx → *txLog: the rows each open transaction wrote
 	noLog bool     // write no receipt log (WithoutLog, benchmarks)
+
+	foundEdited atomic.Int64                           // found-edited leaves appended (logfound.go)
+	onFound     atomic.Pointer[func(store.LogProblem)] // called for each, after its commit
 }
 
 // OneByOne makes ApplyContracts apply every batch one change at a time,
@@ -158,6 +161,7 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.reportFound(tl)
 	return nil
 }
 

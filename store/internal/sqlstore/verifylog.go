@@ -175,6 +175,10 @@ func (v *logVerify) tree(ctx context.Context) error {
 					parsed.Kind, refName(parsed.Tenant, parsed.Ref))
 			case parsed.Kind == receiptlog.KindPrune:
 				v.pruneLeaves = append(v.pruneLeaves, l.idx)
+			case parsed.Found != "":
+				// A commit found the row differing from its last leaf:
+				// reported for ever, whatever the row says now.
+				v.report(foundEdit{r: logRef{parsed.Kind, parsed.Tenant, parsed.Ref}, idx: l.idx}.problem())
 			}
 			if err := v.appendRecord(ctx, f, hs, l.idx, receiptlog.Hash(l.leaf), true); err != nil {
 				return err
@@ -397,6 +401,7 @@ func (v *logVerify) rowPage(ctx context.Context, kind string, page []rowKey) err
 			continue
 		}
 		cur.StreamSeq = stored.StreamSeq
+		cur.Found = stored.Found // a found-edited leaf is reported as such (tree)
 		if cur != stored {
 			v.problem(name, ll.idx, "edited after leaf %d (row hash %s, leaf says %s)", ll.idx, short(cur.SHA256), short(stored.SHA256))
 		}
