@@ -57,3 +57,24 @@ func TestConfigEndpointRefusesUndoneChanges(t *testing.T) {
 		t.Fatalf("an operator does not see the URL: %s", raw)
 	}
 }
+
+// TestConfigRemovedEndpointDeletes: an endpoint removed from the config
+// file (marked config-removed by the sync) can be deleted through the API.
+func TestConfigRemovedEndpointDeletes(t *testing.T) {
+	f, _ := newWriteFixture(t, nil)
+	es := f.ledger.(store.EndpointStore)
+	ctx := context.Background()
+	now := time.Now()
+	ep := store.Endpoint{ID: "gone", Tenant: "default", URL: "https://erp.example.com/hook", Concurrency: 4,
+		Source: store.SourceConfigRemoved, DisabledReason: store.ConfigRemovedReason, DisabledAt: &now,
+		CreatedAt: now, UpdatedAt: now}
+	if err := es.SaveEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	if st, raw := f.send(t, http.MethodDelete, operatorToken, "/endpoints/gone", nil); st != http.StatusOK {
+		t.Fatalf("delete an endpoint removed from the config: %d %s", st, raw)
+	}
+	if _, err := es.Endpoint(ctx, "gone"); err == nil {
+		t.Fatal("still there")
+	}
+}

@@ -280,7 +280,8 @@ func configOwned(ep *store.Endpoint, what string) error {
 		return nil
 	}
 	return errorf(adminapi.CodeConflict, "endpoint %s is declared in the config file ([[endpoint]] id = %q): "+
-		"change %s there and restart; a change through the API would be undone at the next start", ep.ID, ep.ID, what)
+		"change %s there and restart; a change through the API would be undone at the next start "+
+		"(an endpoint removed from the file is disabled at the next start and may then be deleted)", ep.ID, ep.ID, what)
 }
 
 // deleteEndpoint: DELETE /endpoints/{id}, with its queue, attempts and

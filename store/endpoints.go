@@ -10,7 +10,15 @@ import (
 const (
 	SourceAPI    = "api"
 	SourceConfig = "config"
+	// SourceConfigRemoved marks an endpoint the config file declared and
+	// no longer does: the sync disabled it (ConfigRemovedReason) and kept
+	// its attempts and dead letters; the API may delete it.
+	SourceConfigRemoved = "config-removed"
 )
+
+// ConfigRemovedReason is the disabled reason of an endpoint removed from
+// the config file.
+const ConfigRemovedReason = "removed from the config file"
 
 // ConfigDisabledReason is the disabled reason of a config endpoint
 // declared disabled there.
