@@ -169,6 +169,7 @@ func (s *Stage) manage(ctx context.Context) {
 	defer t.Stop()
 	var swept time.Time
 	for {
+		readAt := time.Now()
 		eps, err := s.o.Store.Endpoints(ctx, "")
 		if err != nil && ctx.Err() == nil {
 			s.log.Error().Err(err).Msg("delivery: read endpoints")
@@ -192,7 +193,7 @@ func (s *Stage) manage(ctx context.Context) {
 					running[ep.ID] = s.start(ctx, &ep)
 					continue
 				}
-				r.update(&ep)
+				r.update(&ep, readAt)
 			}
 			for id, r := range running {
 				if !seen[id] {
