@@ -63,6 +63,8 @@ type Stage struct {
 	m   *metrics
 	rec *recorder
 	log zerolog.Logger
+	// made counts the attempts of the deliveries in hand.
+	made made
 }
 
 // New checks o and fills its defaults.
@@ -290,6 +292,7 @@ func (s *Stage) sweep(ctx context.Context) {
 // prune deletes attempts older than AttemptRetention, hourly.
 func (s *Stage) prune(ctx context.Context) {
 	for {
+		s.made.prune(time.Now().Add(-QueueMaxAge(s.o.Schedule)))
 		n, err := s.o.Store.PruneEndpointAttempts(ctx, time.Now().Add(-s.o.AttemptRetention))
 		if err != nil && ctx.Err() == nil {
 			s.log.Error().Err(err).Msg("delivery: prune attempts")

@@ -34,6 +34,9 @@ func (r *runner) deadLetter(ctx context.Context, m jetstream.Msg, att store.Endp
 		_ = m.NakWithDelay(time.Minute)
 		return
 	}
+	if meta, err := m.Metadata(); err == nil {
+		s.made.done(meta.Sequence.Stream)
+	}
 	s.m.deadLetters.WithLabelValues(att.EndpointID).Inc()
 	log.Warn().Str("error", att.Error).Msg("delivery: retries exhausted; dead-lettered")
 	_ = m.Term()

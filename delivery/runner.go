@@ -195,12 +195,12 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	n := int(meta.NumDelivered)
 	factID := m.Headers().Get(deliveryq.HeaderFactID)
 	if r.off.Load() {
 		_ = m.NakWithDelay(time.Second) // kept for when it is enabled again
 		return
 	}
+	n := r.attemptNumber(ctx, meta, ep.ID, factID)
 	if !r.waitRate(ctx, m) {
 		return
 	}
@@ -210,6 +210,8 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	if ctx.Err() != nil {
 		return // stopping: another process (or the next start) takes it after the ack wait
 	}
+	seq := meta.Sequence.Stream
+	s.made.set(seq, n)
 	att := store.EndpointAttempt{EndpointID: ep.ID, FactID: factID, Attempt: n, At: start, Status: res.Status,
 		LatencyMS: res.Latency.Milliseconds(), Response: res.Response}
 	if res.Err != nil {
@@ -222,6 +224,7 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	switch {
 	case res.OK():
 		s.m.attempts.WithLabelValues(ep.ID, "ok").Inc()
+		s.made.done(seq)
 		if err := m.Ack(); err != nil {
 			log.Warn().Err(err).Msg("delivery: ack not sent; the fact comes again with the same webhook-id")
 		}
