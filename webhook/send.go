@@ -7,10 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/qyshook/qyshook/backoff"
 )
 
 // MaxResponse bounds the response body kept from one attempt.
@@ -110,28 +111,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
 	return Result{Status: resp.StatusCode, Latency: time.Since(start), Response: truncateUTF8(b),
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
-}
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), MaxRetryAfter)
-	}
-	return 0
+		RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), MaxRetryAfter)}
 }
 
 // MaxRetryAfter caps a Retry-After, in either form.
