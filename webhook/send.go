@@ -61,10 +61,16 @@ type Sender struct {
 
 // NewSender returns a sender whose attempts last at most timeout, that
 // refuses non-public addresses at connection time unless allowPrivate,
-// and that never follows redirects (a 3xx is a failed attempt).
+// and that never follows redirects (a 3xx is a failed attempt). It uses
+// the proxy that HTTPS_PROXY, HTTP_PROXY and NO_PROXY name, as read now;
+// through a proxy the target's resolved addresses are checked before
+// sending (the proxy resolves the name again: a name that changes between
+// the two lookups is the remaining DNS-rebinding gap).
 func NewSender(timeout time.Duration, allowPrivate bool) *Sender {
+	g := newProxyGuard(allowPrivate)
 	tr := &http.Transport{
-		DialContext:         dialer(allowPrivate),
+		Proxy:               g.proxy,
+		DialContext:         dialer(allowPrivate, g.isProxy),
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
