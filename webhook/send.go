@@ -3,15 +3,13 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/qyshook/qyshook/backoff"
+	"github.com/qyshook/qyshook/redact"
 )
 
 // MaxResponse bounds the response body kept from one attempt.
@@ -98,7 +96,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 	if err != nil {
-		return Result{Err: redactError(err, m.URL)}
+		return Result{Err: redact.Error(err, m.URL)}
 	}
 	for k, v := range m.Headers {
 		req.Header.Set(k, v)
@@ -111,7 +109,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Latency: time.Since(start), Err: redactError(err, m.URL)}
+		return Result{Latency: time.Since(start), Err: redact.Error(err, m.URL)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
@@ -122,47 +120,6 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 
 // MaxRetryAfter caps a Retry-After, in either form.
 const MaxRetryAfter = 7 * 24 * time.Hour
-
-// RedactURL keeps the scheme, host and path of a URL: its query (and
-// fragment) may hold a token, so it is replaced by "?REDACTED".
-func RedactURL(u string) string {
-	base, q, hasQ := strings.Cut(u, "?")
-	base, _, _ = strings.Cut(base, "#")
-	if hasQ && q != "" {
-		return base + "?REDACTED"
-	}
-	return base
-}
-
-// redactError is err with every mention of url (a *url.Error names it
-// whole) redacted.
-func redactError(err error, rawURL string) error {
-	if err == nil {
-		return nil
-	}
-	red := RedactURL(rawURL)
-	if red == rawURL {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		c := *ue
-		c.URL = RedactURL(ue.URL)
-		if msg := c.Error(); !strings.Contains(msg, rawURL) {
-			return &c
-		}
-	}
-	return redactedError{msg: strings.ReplaceAll(err.Error(), rawURL, red), err: err}
-}
-
-// redactedError shows a redacted text and unwraps to the original.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return e.err }
 
 func truncateUTF8(b []byte) string {
 	for len(b) > 0 && !utf8.Valid(b) {

@@ -189,3 +189,28 @@ func TestListCommandsRefuseBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorHidesTheTSAToken: an authority URL with a query token (and a
+// password) is named in the doctor's rows, ok or failing, without them.
+// Before, the row and the TSA's error showed the token.
+func TestDoctorHidesTheTSAToken(t *testing.T) {
+	fake := qystest.NewServer()
+	t.Cleanup(fake.Close)
+	env := natstest.New(t)
+	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
+	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
+	vars["QYSHOOK_NATS_URL"], vars["QYSHOOK_NATS_NAMESPACE"] = env.URL, env.Names.Namespace
+	vars["QYSHOOK_TSA_URLS"] = strings.Replace(fake.TSAURL(), "http://", "http://user:pw-S3CRET@", 1) + "?token=T0KEN"
+	mustOpsRun(t, ExitOK, vars, "migrate", "up")
+	want := "tsa " + fake.TSAURL() + "?token=REDACTED"
+	r := mustOpsRun(t, ExitOK, vars, "doctor")
+	if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout+r.stderr, "T0KEN") || strings.Contains(r.stdout+r.stderr, "S3CRET") {
+		t.Errorf("authority up:\n%s", r)
+	}
+	fake.TSA().SetFault(tsatest.Fault500)
+	r = mustOpsRun(t, ExitFailure, vars, "doctor")
+	fake.TSA().SetFault(tsatest.FaultNone)
+	if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout+r.stderr, "T0KEN") || strings.Contains(r.stdout+r.stderr, "S3CRET") {
+		t.Errorf("authority down:\n%s", r)
+	}
+}
