@@ -17,6 +17,8 @@ import (
 	"github.com/qyshook/qyshook/admin"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
@@ -142,5 +144,42 @@ func TestEndpointsThroughTheAPI(t *testing.T) {
 		if !strings.Contains(strings.Join(actions, "\n"), want) {
 			t.Errorf("no audit entry %q in %v", want, actions)
 		}
+	}
+}
+
+// TestEndpointRemovedFromConfigDeletes: an endpoint the config file
+// declared, then dropped, is shown as config-removed and disabled, and
+// `endpoints delete` deletes it (before, the API refused: 409, config).
+func TestEndpointRemovedFromConfigDeletes(t *testing.T) {
+	n := natstest.NewEmbedded(t)
+	l := testdb.Open(t, testdb.SQLite)
+	es := l.(store.EndpointStore)
+	ctx := context.Background()
+	decl := config.Endpoint{ID: "erp", Tenant: "default", URL: "https://erp.example.com/hook",
+		Secrets: []config.Secret{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}
+	if err := app.SyncConfigEndpoints(ctx, es, []config.Endpoint{decl}); err != nil {
+		t.Fatal(err)
+	}
+	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
+		Ledger: l, JS: n.JS, Names: n.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { srv.Close(); api.Close() })
+	vars, _ := clientVars(t, srv.URL, opsOperatorToken)
+	if r := mustOpsRun(t, 1, vars, "endpoints", "delete", "erp"); !strings.Contains(r.stderr, "config file") {
+		t.Fatalf("delete a config endpoint:\n%s", r)
+	}
+	if err := app.SyncConfigEndpoints(ctx, es, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := mustOpsRun(t, 0, vars, "endpoints", "show", "erp")
+	if !strings.Contains(r.stdout, "config-removed") || !strings.Contains(r.stdout, "removed from the config file") {
+		t.Fatalf("show an endpoint removed from the config:\n%s", r)
+	}
+	mustOpsRun(t, 0, vars, "endpoints", "delete", "erp")
+	if _, err := es.Endpoint(ctx, "erp"); err == nil {
+		t.Fatal("not deleted")
 	}
 }
