@@ -59,6 +59,10 @@ func (c *made) prune(before time.Time) {
 	}
 }
 
+// clockSkew is how far the clock of the process that made an attempt may
+// be behind the NATS server's that stamped the queued message.
+const clockSkew = time.Second
+
 // attemptNumber is the number of the attempt about to be made of m: one
 // more than the attempts made of it, counted by this process and, for one
 // another process (or this one before a restart) made, from the attempts
@@ -78,8 +82,9 @@ func (r *runner) attemptNumber(ctx context.Context, meta *jetstream.MsgMetadata,
 		s.log.Warn().Err(err).Str("endpoint", epID).Str("fact_id", factID).Msg("delivery: read the attempts made")
 	}
 	recorded := 0
+	queued := meta.Timestamp.Add(-clockSkew)
 	for _, a := range atts { // newest first
-		if a.At.Before(meta.Timestamp) {
+		if a.At.Before(queued) {
 			break // an earlier delivery of the same fact (a replay, a retried dead letter)
 		}
 		recorded++
