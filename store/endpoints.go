@@ -133,6 +133,9 @@ type EndpointStore interface {
 	SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (bool, error)
 	// RecordEndpointOutcome records a success (clearing the health) or a
 	// failure (starting FailingSince) and returns the endpoint after it.
+	// Outcomes may come from several processes in any order: a success
+	// clears only a failing that began no later than at, and a failure
+	// starts none when a success came after at.
 	RecordEndpointOutcome(ctx context.Context, id string, ok bool, at time.Time) (*Endpoint, error)
 	// MarkEndpointWarned sets WarnedAt unless set; it reports whether
 	// this call set it (so one process publishes the warning).
