@@ -2,10 +2,12 @@ package delivery_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/internal/testdb"
@@ -29,33 +31,15 @@ func TestExpiredDeliveriesCounted(t *testing.T) {
 	for i := range 3 {
 		f.publish("c1", int64(i+1), "SIGNING")
 	}
+	want := `
+# HELP qyshook_delivery_expired_total Deliveries dropped from QYS_DELIVERY at its max age while their endpoint was disabled, by endpoint.
+# TYPE qyshook_delivery_expired_total counter
+qyshook_delivery_expired_total{endpoint="ep_off"} 3
+`
 	waitFor(t, "three expired deliveries counted", 30*time.Second, func() bool {
-		return counter(t, reg, "qyshook_delivery_expired_total", "ep_off") == 3
+		return testutil.GatherAndCompare(reg, strings.NewReader(want), "qyshook_delivery_expired_total") == nil
 	})
 	if n := len(sk.received()); n != 0 {
 		t.Fatalf("a disabled endpoint got %d requests", n)
 	}
-}
-
-// counter sums the named counter's series whose endpoint label is ep.
-func counter(t *testing.T, reg *prometheus.Registry, name, ep string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "endpoint" && l.GetValue() == ep {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }

@@ -49,13 +49,7 @@ func TestEndpointsThroughTheAPI(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	t.Cleanup(recv.Close)
-	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
-		Ledger: l, JS: n.JS, Names: n.Names})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
-	t.Cleanup(func() { srv.Close(); api.Close() })
+	srv := newOperatorAPI(t, l, n)
 	st, err := delivery.New(delivery.Options{JS: n.JS, Names: n.Names, Store: l.(store.EndpointStore), Refresh: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -160,14 +154,7 @@ func TestEndpointRemovedFromConfigDeletes(t *testing.T) {
 	if err := app.SyncConfigEndpoints(ctx, es, []config.Endpoint{decl}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
-		Ledger: l, JS: n.JS, Names: n.Names})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
-	t.Cleanup(func() { srv.Close(); api.Close() })
-	vars, _ := clientVars(t, srv.URL, opsOperatorToken)
+	vars, _ := clientVars(t, newOperatorAPI(t, l, n).URL, opsOperatorToken)
 	if r := mustOpsRun(t, 1, vars, "endpoints", "delete", "erp"); !strings.Contains(r.stderr, "config file") {
 		t.Fatalf("delete a config endpoint:\n%s", r)
 	}
@@ -182,4 +169,17 @@ func TestEndpointRemovedFromConfigDeletes(t *testing.T) {
 	if _, err := es.Endpoint(ctx, "erp"); err == nil {
 		t.Fatal("not deleted")
 	}
+}
+
+// newOperatorAPI serves the admin API over l and n to an operator token.
+func newOperatorAPI(t *testing.T, l store.Ledger, n *natstest.Env) *httptest.Server {
+	t.Helper()
+	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
+		Ledger: l, JS: n.JS, Names: n.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { srv.Close(); api.Close() })
+	return srv
 }
