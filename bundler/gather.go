@@ -89,18 +89,40 @@ func (b *Bundler) Build(ctx context.Context, d store.DueContract) (store.Bundle,
 		}
 		g.c.Leaves = append(g.c.Leaves, evidence.Leaf{Index: idx, Bytes: g.leaves[idx], Proof: proof})
 	}
-	rel := path.Join("evidence", d.Tenant, d.ID, fmt.Sprintf("v%d.zip", g.c.Version))
-	sum, size, err := b.write(rel, g.c)
+	w, err := b.write(path.Join("evidence", d.Tenant, d.ID), g.c)
 	if err != nil {
 		return store.Bundle{}, err
 	}
 	out := store.Bundle{Tenant: d.Tenant, ContractID: d.ID, Version: g.c.Version, State: c.Status, ContractLeaf: d.ContractLeaf,
-		CheckpointSize: cp.Size, SHA256: sum, Size: size, Path: rel, Items: len(g.c.Items),
+		CheckpointSize: cp.Size, SHA256: w.sum, Size: w.size, Path: w.rel, Items: len(g.c.Items),
 		Discrepancies: len(g.c.Summary.Discrepancies), BuiltAt: g.c.BuiltAt}
 	if err := b.o.Ledger.SaveBundle(ctx, out); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return store.Bundle{}, b.lostRace(ctx, out, w.created, err)
+		}
+		// The zip stays: its name is its own (v<N>-<sha>), nothing
+		// refers to it, and another builder of the same bytes may.
 		return store.Bundle{}, fmt.Errorf("bundler: record bundle: %w", err)
 	}
 	return out, nil
+}
+
+// lostRace: another builder recorded version out.Version first. This
+// builder's zip is removed unless the recorded bundle is that very file
+// (both builders wrote the same bytes, so the same name).
+func (b *Bundler) lostRace(ctx context.Context, out store.Bundle, created bool, dup error) error {
+	if created {
+		rec, err := b.o.Ledger.Bundle(ctx, out.Tenant, out.ContractID, out.Version)
+		if err != nil {
+			return fmt.Errorf("bundler: record bundle: %w (and reading the recorded one: %v)", dup, err)
+		}
+		if rec.Path != out.Path {
+			if err := os.Remove(filepath.Join(b.o.DataDir, filepath.FromSlash(out.Path))); err != nil {
+				return fmt.Errorf("%w: remove %s: %v", ErrLostRace, out.Path, err)
+			}
+		}
+	}
+	return fmt.Errorf("%w (version %d): %v", ErrLostRace, out.Version, dup)
 }
 
 // gather adds the contract's items and leaves to g and fills its summary.
