@@ -31,6 +31,41 @@ var ErrFileChanged = errors.New("bundler: archived file does not match its row")
 type gathering struct {
 	c      evidence.Contents
 	leaves map[int64][]byte // index → leaf bytes
+	// found are the found-edited leaves of the rows included, as the
+	// summary's discrepancies.
+	found []evidence.Discrepancy
+}
+
+// history adds the found-edited leaves (receiptlog.FoundEdited) of one
+// row to g, each as a discrepancy; with all, every leaf of the row (the
+// contract's history). Events and facts are not rewritten by qyshook, so
+// none is expected there, but they are looked at all the same.
+func (b *Bundler) history(ctx context.Context, g *gathering, kind, tenant, ref string, all bool) error {
+	ls, err := b.o.Ledger.LogLeaves(ctx, kind, tenant, ref, 0)
+	if err != nil {
+		return fmt.Errorf("bundler: leaves of %s %s: %w", kind, ref, err)
+	}
+	for _, l := range ls {
+		pl, err := receiptlog.Parse(l.Leaf)
+		found := err == nil && pl.Found == receiptlog.FoundEdited
+		if all || found {
+			g.leaf(l)
+		}
+		if !found {
+			continue
+		}
+		d := evidence.Discrepancy{Kind: DiscrepancyEditedOutside, Detail: fmt.Sprintf(
+			"%s %s: leaf %d records the row found edited outside qyshook (content sha256 %s…) when qyshook next wrote it; "+
+				"the row in this bundle is that later write. 行在 qyshook 之外被修改。", kind, ref, l.Index, pl.SHA256[:12])}
+		switch kind {
+		case receiptlog.KindEvent:
+			d.Event = ref
+		case receiptlog.KindDocument:
+			d.Document = ref
+		}
+		g.found = append(g.found, d)
+	}
+	return nil
 }
 
 func (g *gathering) leaf(l store.LogLeaf) *int64 {
@@ -145,12 +180,8 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 		g.body("api/contract-detail.json", evidence.KindAPIAnswer, rc.Body, rc.Leaf,
 			"The /v2/contract/detail answer that confirmed the contract's last state, verbatim.")
 	}
-	history, err := l.LogLeaves(ctx, receiptlog.KindContract, d.Tenant, d.ID, 0)
-	if err != nil {
-		return nil, fmt.Errorf("bundler: contract leaves: %w", err)
-	}
-	for _, h := range history {
-		g.leaf(h)
+	if err := b.history(ctx, g, receiptlog.KindContract, d.Tenant, d.ID, true); err != nil {
+		return nil, err
 	}
 	refs, err := l.EvidenceRefs(ctx, d.Tenant, d.ID)
 	if err != nil {
@@ -167,6 +198,9 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 			continue // pruned meanwhile
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := b.history(ctx, g, receiptlog.KindEvent, d.Tenant, ev.ID, false); err != nil {
 			return nil, err
 		}
 		name := safeName(ev.ID)
@@ -192,6 +226,9 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 			continue
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := b.history(ctx, g, receiptlog.KindFact, d.Tenant, id, false); err != nil {
 			return nil, err
 		}
 		name := safeName(id)
@@ -227,6 +264,9 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 	for _, doc := range c.Documents {
 		rc, err := b.o.Ledger.RowEvidence(ctx, receiptlog.KindDocument, c.Tenant, doc.ID)
 		if err != nil {
+			return err
+		}
+		if err := b.history(ctx, g, receiptlog.KindDocument, c.Tenant, doc.ID, false); err != nil {
 			return err
 		}
 		name := safeName(doc.ID)
@@ -354,6 +394,7 @@ func safeName(id string) string {
 func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosscheck.Callback) {
 	s := &g.c.Summary
 	s.Subject, s.BizID = c.Subject, c.BizID
+	s.Discrepancies = append(s.Discrepancies, g.found...)
 	for _, sg := range c.Signatories {
 		s.Parties = append(s.Parties, evidence.Party{Name: sg.TenantName, Type: sg.TenantType, Status: sg.Status})
 	}
@@ -409,3 +450,8 @@ func addDiscrepancies(s *evidence.Summary, found []crosscheck.Discrepancy) {
 		}
 	}
 }
+
+// DiscrepancyEditedOutside is the summary's discrepancy kind of a
+// found-edited leaf (receiptlog.FoundEdited): a commit found the row
+// differing from its last leaf, edited outside qyshook, and wrote over it.
+const DiscrepancyEditedOutside = "edited_outside"
