@@ -283,6 +283,10 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 			}
 			kind := documentKind(doc, data)
 			g.body("documents/"+name+ext(doc.Path), kind, data, rc.Leaf, kindNote(kind))
+		} else {
+			// TODO(evscale): a file archived after this bundle makes the
+			// contract due again through the due marker, not here.
+			g.c.Summary.Notes = append(g.c.Summary.Notes, missingNote(doc))
 		}
 		if doc.ValidationSHA256 != "" && doc.ValidationPath != "" {
 			data, err := b.readArchived(doc.ValidationPath, doc.ValidationSHA256)
@@ -295,6 +299,31 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 		}
 	}
 	return nil
+}
+
+// missingNote says why a document's file is not in the bundle. The
+// reason is the archiver's error text (no document title: notes are not
+// masked for a viewer).
+func missingNote(doc store.Document) string {
+	var why string
+	switch doc.ArchiveState {
+	case store.ArchiveFailed:
+		reason := strings.TrimSpace(doc.LastError)
+		if reason == "" {
+			reason = "no reason recorded"
+		}
+		if len(reason) > 300 {
+			reason = strings.ToValidUTF8(reason[:300], "") + "…"
+		}
+		why = "archive failed: " + reason
+	case store.ArchiveNone:
+		why = "never queued for archive"
+	case store.ArchiveArchived:
+		why = "archived without a file recorded"
+	default:
+		why = "not archived (state " + doc.ArchiveState + ")"
+	}
+	return fmt.Sprintf("document %s: %s, not in this bundle. 文件未收入本证据包。", doc.ID, why)
 }
 
 // readArchived reads a file of the data dir and checks its SHA-256.
