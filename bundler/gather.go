@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/crosscheck"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/evidence"
+	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
@@ -34,6 +36,9 @@ type gathering struct {
 	// found are the found-edited leaves of the rows included, as the
 	// summary's discrepancies.
 	found []evidence.Discrepancy
+	// signers are the signatures read from each archived PDF, by
+	// document id.
+	signers map[string][]evidence.PDFSigner
 }
 
 // history adds the found-edited leaves (receiptlog.FoundEdited) of one
@@ -283,6 +288,9 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 			}
 			kind := documentKind(doc, data)
 			g.body("documents/"+name+ext(doc.Path), kind, data, rc.Leaf, kindNote(kind))
+			if kind == evidence.KindDocument && doc.VerifyVerdict != "" {
+				g.pdfSigners(ctx, doc.ID, data)
+			}
 		} else {
 			// TODO(evscale): a file archived after this bundle makes the
 			// contract due again through the due marker, not here.
@@ -299,6 +307,23 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 		}
 	}
 	return nil
+}
+
+// pdfSigners reads the signatures of an archived PDF (offline, as the
+// archiver verified it: no roots, so Trusted is the system roots' word)
+// for the report's signer, signing-time and trust column. A PDF that
+// cannot be read leaves the column empty: its verdict says why.
+func (g *gathering) pdfSigners(ctx context.Context, docID string, data []byte) {
+	res, err := pdfverify.Verify(ctx, bytes.NewReader(data), int64(len(data)), pdfverify.Options{})
+	if err != nil || res == nil {
+		return
+	}
+	if g.signers == nil {
+		g.signers = map[string][]evidence.PDFSigner{}
+	}
+	for _, sg := range res.Signatures {
+		g.signers[docID] = append(g.signers[docID], evidence.PDFSigner{Name: sg.Signer, SigningTime: sg.SigningTime.UTC(), Trusted: sg.Trusted})
+	}
 }
 
 // missingNote says why a document's file is not in the bundle. The
@@ -424,8 +449,16 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 	s := &g.c.Summary
 	s.Subject, s.BizID = c.Subject, c.BizID
 	s.Discrepancies = append(s.Discrepancies, g.found...)
+	var detail *qys.Contract
+	if c.Confirmed && len(c.Detail) > 0 {
+		var d qys.Contract
+		if err := json.Unmarshal(c.Detail, &d); err == nil {
+			detail = &d
+		}
+	}
 	for _, sg := range c.Signatories {
-		s.Parties = append(s.Parties, evidence.Party{Name: sg.TenantName, Type: sg.TenantType, Status: sg.Status})
+		s.Parties = append(s.Parties, evidence.Party{Name: sg.TenantName, Type: sg.TenantType, Status: sg.Status,
+			SignedAt: signedAt(detail, sg)})
 	}
 	last := evidence.StateChange{Status: c.Status, At: c.UpdatedAt, Source: "api"}
 	if n := len(s.States); n == 0 || s.States[n-1].Status != c.Status {
@@ -438,6 +471,7 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 			if doc.Path != "" {
 				p.Path = "documents/" + safeName(doc.ID) + ext(doc.Path)
 			}
+			p.Signers = g.signers[doc.ID]
 			s.PDFs = append(s.PDFs, p)
 		}
 		if doc.Discrepancies == "" {
@@ -450,16 +484,43 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 		}
 		addDiscrepancies(s, found)
 	}
-	if c.Confirmed && len(c.Detail) > 0 {
-		var detail qys.Contract
-		if err := json.Unmarshal(c.Detail, &detail); err == nil {
-			if detail.Status == "" {
-				detail.Status = c.Status
-			}
-			s.Sponsor = detail.TenantName
-			addDiscrepancies(s, crosscheck.CompareCallbacks(&detail, callbacks))
+	if detail != nil {
+		if detail.Status == "" {
+			detail.Status = c.Status
+		}
+		s.Sponsor = detail.TenantName
+		addDiscrepancies(s, crosscheck.CompareCallbacks(detail, callbacks))
+	}
+}
+
+// signedAt is when the detail answer says signatory sg finished
+// (completeTime, "2006-01-02 15:04:05" in UTC+8, or RFC 3339), matched by
+// id, else by serial number and name; zero when unknown.
+func signedAt(detail *qys.Contract, sg store.Signatory) time.Time {
+	if detail == nil {
+		return time.Time{}
+	}
+	var raw string
+	for _, ds := range detail.Signatories {
+		if sg.ID != "" && string(ds.ID) == sg.ID {
+			raw = ds.CompleteTime
+			break
+		}
+		if raw == "" && ds.SerialNo == sg.SerialNo && ds.TenantName == sg.TenantName {
+			raw = ds.CompleteTime
 		}
 	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return time.Time{}
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05", raw, qys.ShanghaiTime); err == nil {
+		return t.UTC()
+	}
+	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		return t.UTC()
+	}
+	return time.Time{}
 }
 
 // addDiscrepancies adds found, skipping ones already listed (a callback's
