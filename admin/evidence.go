@@ -139,7 +139,11 @@ func (a *API) openBundle(b *store.Bundle) (*os.File, error) {
 	return f, nil
 }
 
-// evidenceReport answers a viewer: the bundle's report, masked.
+// evidenceReport answers a viewer: the bundle's report, masked. It reads
+// the whole bundle into memory, documents included: evidence.Open reads
+// and checks every listed file, and RenderReport shows each item's size
+// and SHA-256 from its bytes, so rendering from the manifest alone needs
+// a change in package evidence.
 func (a *API) evidenceReport(w http.ResponseWriter, r *http.Request, f *os.File, b *store.Bundle, sel map[string]any) error {
 	c, err := evidence.Open(f, b.Size)
 	if err != nil {
