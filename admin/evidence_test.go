@@ -202,8 +202,7 @@ func (failingAudit) AddAudit(context.Context, store.AuditEntry) (int64, error) {
 // the bundle is not served (503, no zip, no report), as the docs say.
 // Before the fix the audit failure was only logged and the zip served.
 func TestEvidenceExportNotAudited(t *testing.T) {
-	var f *evidenceFixture
-	f = newEvidenceFixtureWith(t, func(o *Options) { o.Log = failingAudit{o.Ledger.(store.AdminLog)} })
+	f := newEvidenceFixtureWith(t, func(o *Options) { o.Log = failingAudit{o.Ledger.(store.AdminLog)} })
 	for _, token := range []string{operatorToken, viewerToken} {
 		resp, body := f.get(t, token, "/contracts/default/c1/evidence")
 		if resp.StatusCode != http.StatusServiceUnavailable || bytes.HasPrefix(body, []byte("PK")) ||

@@ -89,3 +89,51 @@ func TestTwoBuildersOneBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoBuildersAtOnce: two builders pass at the same time over one
+// ledger and data dir (go test -race): one bundle is recorded, and its
+// file is the one recorded.
+func TestTwoBuildersAtOnce(t *testing.T) {
+	ctx := context.Background()
+	l := testdb.Open(t, testdb.SQLite)
+	for _, id := range []string{"c1", "c2", "c3"} {
+		applyEnded(t, l, id, "REJECTED")
+	}
+	keys := signHead(t, l, time.Now())
+	dir := t.TempDir()
+	results := make(chan PassResult, 2)
+	for range 2 {
+		b, err := New(Options{Ledger: l.(Ledger), DataDir: dir, Signer: keys.Signer(), VerifierKey: keys.VerifierKey()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			r, err := b.Pass(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- r
+		}()
+	}
+	r1, r2 := <-results, <-results
+	if r1.Built+r2.Built != 3 || r1.Failed+r2.Failed != 0 {
+		t.Fatalf("passes = %+v, %+v; want three bundles built between them, none failed", r1, r2)
+	}
+	for _, id := range []string{"c1", "c2", "c3"} {
+		rec, err := l.(store.EvidenceStore).Bundle(ctx, "default", id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rec.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != rec.SHA256 || rec.Version != 1 {
+			t.Fatalf("%s: recorded v%d %s, file hashes to %x", id, rec.Version, rec.SHA256, sum)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "evidence", "default", id, "*"))
+		if len(files) != 1 {
+			t.Fatalf("%s: files %v, want only the recorded one", id, files)
+		}
+	}
+}
