@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/qyshook/qyshook/evidence"
+	"github.com/qyshook/qyshook/evidence/evidencetest"
 )
 
 // TestRoundTrip: a bundle built from real parts verifies with every key
@@ -140,21 +141,19 @@ func TestVerifyZipContainer(t *testing.T) {
 // tampered download, a document_invalid discrepancy) is evidence too: with
 // its verdict recorded it is written, and verifies as recorded.
 func TestTamperedDownloadRecorded(t *testing.T) {
-	f := newFixture(t)
-	p := &f.c.Summary.PDFs[0]
-	for i := range f.c.Items {
-		if f.c.Items[i].Path == p.Path {
-			it := &f.c.Items[i]
-			it.Data = bytes.Clone(it.Data)
-			it.Data[len(it.Data)/2] ^= 1
-			it.Leaf, it.Field = nil, ""
-		}
-	}
-	p.Verdict = "invalid"
-	f.c.Summary.Discrepancies = []evidence.Discrepancy{{Kind: "document_invalid", Document: p.DocumentID, Detail: "the PDF does not verify"}}
+	fx := evidencetest.NewWith(t, evidencetest.Options{TamperedPDF: true})
+	f := &fixture{Fixture: fx, c: fx.Contents, signer: fx.Signer}
+	p := f.c.Summary.PDFs[0]
 	res := mustVerify(t, mustWrite(t, f), f.pinned())
-	if res.Problems != 0 || len(linesFor(res, p.Path, "as recorded when archived")) != 1 {
-		t.Fatalf("%+v", res.Lines)
+	lines := linesFor(res, p.Path, "recorded discrepancy")
+	if res.Problems != 0 || len(lines) != 1 || !strings.Contains(lines[0].What, "PDF invalid") ||
+		!slices.Equal(res.RecordedInvalid, []string{p.Path}) {
+		t.Fatalf("%+v", res)
+	}
+	// Without its discrepancy, the same PDF is a problem.
+	f.c.Summary.Discrepancies = nil
+	if err := evidence.Write(&bytes.Buffer{}, f.c, f.signer); !errors.Is(err, evidence.ErrInconsistent) {
+		t.Fatalf("no discrepancy recorded: %v", err)
 	}
 }
 

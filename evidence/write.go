@@ -87,7 +87,7 @@ func prepare(c Contents) (*bundle, error) {
 	if _, err := note.NewVerifier(strings.TrimSpace(c.VerifierKey)); err != nil {
 		bad("%s: verifier key %q: %v", PathVerifierKey, c.VerifierKey, err)
 	}
-	seen := map[string]bool{}
+	seen, folded := map[string]bool{}, map[string]string{}
 	for i, it := range c.Items {
 		name := it.Path
 		if name == "" {
@@ -98,10 +98,12 @@ func prepare(c Contents) (*bundle, error) {
 			continue
 		}
 		switch {
-		case reserved(it.Path):
-			bad("%s: a path the bundle itself uses (manifest.json, manifest.sig, report.html, log/…)", name)
+		case reserved(strings.ToLower(it.Path)):
+			bad("%s: a path the bundle itself uses (manifest.json, manifest.sig, report.html, log/…, in any case)", name)
 		case seen[it.Path]:
 			bad("%s: two items with this path", name)
+		case folded[strings.ToLower(it.Path)] != "":
+			bad("%s: differs from %s only by case", name, folded[strings.ToLower(it.Path)])
 		case !itemKinds[it.Kind]:
 			bad("%s: unknown kind %q", name, it.Kind)
 		case it.Row != "" && it.Column == "", it.Row == "" && it.Column != "":
@@ -112,6 +114,9 @@ func prepare(c Contents) (*bundle, error) {
 			bad("%s: a note is one line", name)
 		}
 		seen[it.Path] = true
+		if folded[strings.ToLower(it.Path)] == "" {
+			folded[strings.ToLower(it.Path)] = it.Path
+		}
 	}
 	for i, s := range c.Stamps {
 		if len(s.Token) == 0 {
@@ -121,7 +126,8 @@ func prepare(c Contents) (*bundle, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInconsistent, errors.Join(errs...))
 	}
-	b := &bundle{items: c.Items, leaves: c.Leaves, checkpoint: c.Checkpoint, stamps: c.Stamps, summary: c.Summary}
+	b := &bundle{items: c.Items, leaves: c.Leaves, checkpoint: c.Checkpoint, stamps: c.Stamps, summary: c.Summary,
+		tenant: c.Tenant, contractID: c.ContractID, state: c.State}
 	for i := range c.Stamps {
 		b.stampPaths = append(b.stampPaths, fmt.Sprintf("%s%d.tsr", pathStamps, i))
 	}
