@@ -26,6 +26,9 @@ type Line struct {
 	Item string `json:"item"`
 	OK   bool   `json:"ok"`
 	What string `json:"what"`
+	// Discrepancy marks a line that holds only as a recorded discrepancy:
+	// a PDF that does not verify, recorded so when archived.
+	Discrepancy bool `json:"recorded_discrepancy,omitempty"`
 }
 
 // bundle is what the content checks look at: the Contents Write was given,
@@ -463,6 +466,7 @@ func (c *checker) pdf(path string, res *pdfverify.Result, s Summary, pinned bool
 		c.ok(path, "PDF signatures valid (%d: %s); %s", len(res.Signatures), strings.Join(signers, ", "), trust)
 	case rec != nil && rec.Verdict == string(res.Verdict) && invalidRecorded(s, rec.DocumentID):
 		c.recorded = append(c.recorded, path)
+		defer func() { c.lines[len(c.lines)-1].Discrepancy = true }()
 		c.ok(path, "PDF %s (%s): recorded discrepancy — the archived bytes do not verify, as the summary and its "+
 			"document_invalid discrepancy record; this proves what was downloaded, not a valid signature", res.Verdict, problem)
 	default:
