@@ -464,6 +464,10 @@ func (c *checker) pdf(path string, res *pdfverify.Result, s Summary, pinned bool
 		c.bad(path, "PDF signatures valid, but the summary records %q", rec.Verdict)
 	case res.Verdict == pdfverify.Valid:
 		c.ok(path, "PDF signatures valid (%d: %s); %s", len(res.Signatures), strings.Join(signers, ", "), trust)
+	case res.Verdict == pdfverify.NoSignatures && rec != nil && rec.Verdict != string(pdfverify.NoSignatures):
+		c.bad(path, "a PDF without any signature, but the summary records %q", rec.Verdict)
+	case res.Verdict == pdfverify.NoSignatures:
+		c.ok(path, "a PDF without any signature: its bytes are what the log recorded, no signature vouches for its content")
 	case rec != nil && rec.Verdict == string(res.Verdict) && invalidRecorded(s, rec.DocumentID):
 		c.recorded = append(c.recorded, path)
 		defer func() { c.lines[len(c.lines)-1].Discrepancy = true }()

@@ -157,6 +157,25 @@ func TestTamperedDownloadRecorded(t *testing.T) {
 	}
 }
 
+// TestUnsignedPDF: a readable PDF without any signature, recorded so, is
+// written and verifies, its line saying so; a summary recording it valid
+// is a problem. (Found by the e2e test: the first version of the
+// recorded-verdict rule refused it.)
+func TestUnsignedPDF(t *testing.T) {
+	fx := evidencetest.NewWith(t, evidencetest.Options{UnsignedPDF: true})
+	f := &fixture{Fixture: fx, c: fx.Contents, signer: fx.Signer}
+	p := f.c.Summary.PDFs[0].Path
+	z := mustWrite(t, f)
+	res := mustVerify(t, z, f.pinned())
+	if res.Problems != 0 || len(linesFor(res, p, "without any signature")) != 1 || len(res.RecordedInvalid) != 0 {
+		t.Fatalf("%+v", res.Lines)
+	}
+	res = mustVerify(t, resignManifest(t, f, z, nil, func(m *evidence.Manifest) { m.Summary.PDFs[0].Verdict = "valid" }), f.pinned())
+	if l := linesFor(res, p, "the summary records"); len(l) != 1 || l[0].OK {
+		t.Fatalf("%+v", problems(res))
+	}
+}
+
 // TestReport: the report is escaped, self-contained (no script, no
 // external resource), bilingual, and masked when asked.
 func TestReport(t *testing.T) {

@@ -140,6 +140,9 @@ type Options struct {
 	// (status RECALLED) than the one the contract row is bound to, and the
 	// bundle carries it among its leaves.
 	NewerContractLeaf bool
+	// UnsignedPDF: the archived document is a readable PDF without any
+	// signature (the fake's draft), recorded "no-signatures".
+	UnsignedPDF bool
 	// ForeignEvent: the row and payload of an event of another contract,
 	// each bound to its real leaf, are among the items.
 	ForeignEvent bool
@@ -197,6 +200,12 @@ func NewWith(tb testing.TB, o Options) *Fixture {
 	if o.TamperedPDF {
 		pdf = bytes.Clone(pdf)
 		pdf[len(pdf)/2] ^= 1
+	}
+	if o.UnsignedPDF {
+		draft, _ := srv.Contract(srv.AddContract(qystest.ContractSpec{Subject: "draft"}))
+		if pdf, err = io.ReadAll(srv.DocumentContent(draft.Documents[0].ID.String())); err != nil {
+			tb.Fatal(err)
+		}
 	}
 
 	callback := []byte(`{"contractId":"` + id + `","contractStatus":"COMPLETE","callbackType":"CONTRACT_COMPLETE"}`)
@@ -314,6 +323,10 @@ func NewWith(tb testing.TB, o Options) *Fixture {
 		p.Verdict, p.Problem = "invalid", "the signed bytes changed"
 		p.Signers = nil
 		c.Summary.Discrepancies = []evidence.Discrepancy{{Kind: "document_invalid", Document: docID, Detail: "the PDF does not verify"}}
+	}
+	if o.UnsignedPDF {
+		p := &c.Summary.PDFs[0]
+		p.Verdict, p.Signers = "no-signatures", nil
 	}
 	for _, i := range append([]int64{iEvent, iContract, iDoc, 0, iRefusal}, extra...) {
 		c.Leaves = append(c.Leaves, log.leaf(tb, tree, i))
