@@ -282,6 +282,15 @@ func (c *checker) identity(b *bundle, leaves map[int64]receiptlog.Leaf) {
 			latest = i
 		}
 	}
+	// The leaves a row item is bound to: a payload bound to the body of a
+	// leaf other than a contract's needs that row beside it, which shows
+	// its contract (the leaf itself names only its own ref).
+	rowLeaves := map[int64]bool{}
+	for _, it := range b.items {
+		if it.Kind == KindRow && it.Leaf != nil && it.Field == FieldSHA256 {
+			rowLeaves[*it.Leaf] = true
+		}
+	}
 	var contractRows []*Item
 	for k := range b.items {
 		it := &b.items[k]
@@ -298,6 +307,17 @@ func (c *checker) identity(b *bundle, leaves map[int64]receiptlog.Leaf) {
 			}
 			if it.Kind == KindRow && it.Field == FieldSHA256 && l.Kind == receiptlog.KindContract {
 				contractRows = append(contractRows, it)
+			}
+			if it.Field == FieldBodySHA256 && l.Kind != receiptlog.KindContract && !rowLeaves[*it.Leaf] {
+				c.bad(it.Path, "bound to the body of leaf %d (%s %s), but the bundle holds no row of that leaf: nothing shows it is of contract %q",
+					*it.Leaf, l.Kind, l.Ref, b.contractID)
+			}
+			if it.Kind == KindRow && (l.Kind == receiptlog.KindEvent || l.Kind == receiptlog.KindFact || l.Kind == receiptlog.KindDocument) {
+				if rc, err := parseRow(it); err == nil {
+					if _, ok := column(it, rc, "contract_id"); !ok {
+						c.bad(it.Path, "a %s row that names no contract_id column: nothing shows it is of contract %q", l.Kind, b.contractID)
+					}
+				}
 			}
 		}
 		if it.Kind != KindRow {

@@ -146,6 +146,13 @@ func TestWriteRefusesIdentity(t *testing.T) {
 			}
 		})
 	}
+	// A payload of another contract without its row: nothing shows whose it is.
+	fx := evidencetest.NewWith(t, evidencetest.Options{ForeignEvent: true})
+	fx.Contents.Items = slices.DeleteFunc(fx.Contents.Items, func(it evidence.Item) bool { return it.Path == "rows/event-E9.json" })
+	if err := evidence.Write(&bytes.Buffer{}, fx.Contents, fx.Signer); !errors.Is(err, evidence.ErrInconsistent) ||
+		!strings.Contains(err.Error(), "callbacks/E9.json") {
+		t.Fatalf("a foreign payload without its row: %v", err)
+	}
 	// Unbound evidence is refused by Write too.
 	f := newFixture(t)
 	f.c.Items[1].Leaf, f.c.Items[1].Field = nil, ""

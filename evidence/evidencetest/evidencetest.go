@@ -230,8 +230,10 @@ func NewWith(tb testing.TB, o Options) *Fixture {
 	iContract := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindContract, Tenant: "default", Ref: id,
 		SHA256: receiptlog.SHA256Hex(contractRow), BodySHA256: receiptlog.SHA256Hex(detail)})
 	refusal := []byte(`{"refused":true,"code":1100102}`)
+	refusalRow := rowJSON(tb, "default", id+"#NOTARY", id, "存证报告", receiptlog.SHA256Hex(refusal), len(refusal),
+		"documents/sha256/cd/y.json", "", "[]")
 	iRefusal := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindDocument, Tenant: "default", Ref: id + "#NOTARY",
-		SHA256: receiptlog.SHA256Hex([]byte("the refusal's document row")), BodySHA256: receiptlog.SHA256Hex(refusal)})
+		SHA256: receiptlog.SHA256Hex(refusalRow), BodySHA256: receiptlog.SHA256Hex(refusal)})
 	iDoc := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindDocument, Tenant: "default", Ref: docID,
 		SHA256: receiptlog.SHA256Hex(docRow), BodySHA256: receiptlog.SHA256Hex(pdf), Size: int64(len(pdf))})
 	for i := range 6 {
@@ -304,6 +306,8 @@ func NewWith(tb testing.TB, o Options) *Fixture {
 			{Path: "documents/" + docID + ".validation.json", Kind: evidence.KindValidation, Data: validation,
 				Row: "rows/document-" + docID + ".json", Column: "validation_sha256",
 				Note: "the PDF's certificates and OCSP/CRL answers when archived"},
+			{Path: "rows/document-NOTARY.json", Kind: evidence.KindRow, Data: refusalRow, Leaf: idx(iRefusal), Field: evidence.FieldSHA256,
+				Columns: docCols, Note: "the row of the 存证报告's refusal record"},
 			{Path: "items/NOTARY.json", Kind: evidence.KindRefusal, Data: refusal, Leaf: idx(iRefusal), Field: evidence.FieldBodySHA256,
 				Note: "存证报告 refused by the platform"},
 		},
