@@ -111,13 +111,18 @@ func needsBytes(f File) bool {
 var ErrNotBundle = errors.New("evidence: not a zip bundle")
 
 // Verify checks the bundle of size bytes at r with no network and no data
-// dir: the zip lists only manifest-listed files (and manifest.json and
-// manifest.sig); each file's size, SHA-256 and SM3; manifest.sig against
-// the pinned verifier keys (or the bundle's own key); the checkpoint's
-// signature; each leaf's form and inclusion proof; each item's binding;
-// each time-stamp over the checkpoint; each PDF offline (pdfverify) and
-// each verification material (ValidationData.Reshow). It returns an error
-// only when r is not a zip or cannot be read.
+// dir: manifest.json (at most 16 MiB) and manifest.sig against the pinned
+// verifier keys (or the bundle's own key) first; the zip holds only
+// manifest-listed files, no directory entry and no two names differing
+// only by case; each file's size, SHA-256 and SM3, streamed, within
+// o.MaxTotalBytes and o.MaxFileBytes; each file of a known kind, each
+// evidence item bound; the checkpoint's signature; each leaf's form and
+// inclusion proof; each item's binding; the identity (tenant, contract,
+// state) of the manifest, the contract row and the leaves; each time-stamp
+// over the checkpoint; each PDF offline (pdfverify: the verdict is this
+// check's, the summary must agree) and each verification material
+// (ValidationData.Reshow). Result.Pinned says what was not pinned. It
+// returns an error only when r is not a zip or cannot be read.
 func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*Result, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {

@@ -26,8 +26,11 @@ var ErrInconsistent = errors.New("evidence: inconsistent contents")
 // Verify would — every path safe and unique, every leaf canonical and
 // proven in the checkpoint's tree (signed by c.VerifierKey), every item's
 // hash equal to its bound leaf's or column's, every stamp over the
-// checkpoint, every PDF valid (or invalid as the summary recorded), every
-// verification material re-shown — and writes nothing when any fails: the
+// checkpoint, every evidence item bound, the identity of c's tenant,
+// contract and state with the contract row bound to the newest contract
+// leaf, every PDF valid (or without signatures, or invalid recorded as a
+// document_invalid discrepancy), every verification material re-shown —
+// and writes nothing when any fails: the
 // error wraps ErrInconsistent and names the items.
 func Write(w io.Writer, c Contents, signer note.Signer) error {
 	if signer == nil {
