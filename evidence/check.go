@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -24,6 +26,9 @@ type Line struct {
 	Item string `json:"item"`
 	OK   bool   `json:"ok"`
 	What string `json:"what"`
+	// Discrepancy marks a line that holds only as a recorded discrepancy:
+	// a PDF that does not verify, recorded so when archived.
+	Discrepancy bool `json:"recorded_discrepancy,omitempty"`
 }
 
 // bundle is what the content checks look at: the Contents Write was given,
@@ -37,11 +42,16 @@ type bundle struct {
 	summary    Summary
 	// leavesTree is log/leaves.json's header (Verify only).
 	leavesTree *leavesFile
+	// tenant, contractID and state are the bundle's identity (the
+	// manifest's, or the Contents').
+	tenant, contractID, state string
 }
 
 // checker runs the content checks and collects lines.
 type checker struct {
 	lines []Line
+	// recorded are the PDFs that do not verify, as recorded when archived.
+	recorded []string
 }
 
 func (c *checker) ok(item, format string, args ...any) {
@@ -101,6 +111,7 @@ func (c *checker) contents(ctx context.Context, b *bundle, o checkOptions) {
 	for i := range b.items {
 		c.binding(&b.items[i], leaves, rows)
 	}
+	c.identity(b, leaves)
 	c.stamps(b, o)
 	c.documents(ctx, b, o)
 }
@@ -175,7 +186,10 @@ func parseRow(it *Item) (*rowContent, error) {
 
 // binding checks that the item's hash is what its leaf or row says.
 func (c *checker) binding(it *Item, leaves map[int64]receiptlog.Leaf, rows map[string]*Item) {
-	sum := sha256Hex(it.Data)
+	sum := it.sum
+	if sum == "" {
+		sum = sha256Hex(it.Data)
+	}
 	if it.Kind == KindRow {
 		if _, err := parseRow(it); err != nil {
 			c.bad(it.Path, "%v", err)
@@ -233,9 +247,145 @@ func (c *checker) binding(it *Item, leaves map[int64]receiptlog.Leaf, rows map[s
 			return
 		}
 		c.ok(it.Path, "its sha256 is column %s of row %s", it.Column, it.Row)
+	case mustBind[it.Kind]:
+		c.bad(it.Path, "a %s item not bound to the log: evidence of this kind must carry its leaf's or row's hash", it.Kind)
 	default:
-		c.ok(it.Path, "not bound to the log: only manifest.sig vouches for it")
+		c.ok(it.Path, "a %s item not bound to the log: only manifest.sig vouches for it", it.Kind)
 	}
+}
+
+// mustBind are the kinds that carry evidence: each item of these kinds
+// must be bound to a leaf or a row column.
+var mustBind = map[string]bool{KindRow: true, KindCallback: true, KindAPIAnswer: true, KindFact: true, KindDocument: true,
+	KindValidation: true, KindOplog: true, KindAttachment: true, KindNotary: true, KindEndsign: true, KindSignlog: true,
+	KindRefusal: true}
+
+// identity checks that the bundle is one contract's: every proven leaf
+// with a tenant is of the bundle's tenant, every contract leaf of its
+// contract, every row's tenant and contract_id columns (where it has them)
+// the bundle's; the contract row is bound to the newest contract leaf
+// among the bundle's leaves, and its tenant, id and status are the
+// bundle's tenant, contract id and state.
+func (c *checker) identity(b *bundle, leaves map[int64]receiptlog.Leaf) {
+	idx := slices.Sorted(maps.Keys(leaves))
+	latest := int64(-1)
+	for _, i := range idx {
+		l := leaves[i]
+		if l.Tenant != "" && l.Tenant != b.tenant {
+			c.bad(PathLeaves, "leaf %d (%s %s) is of tenant %q, the bundle of tenant %q", i, l.Kind, l.Ref, l.Tenant, b.tenant)
+		}
+		if l.Kind == receiptlog.KindContract {
+			if l.Ref != b.contractID {
+				c.bad(PathLeaves, "leaf %d is of contract %q, the bundle of contract %q", i, l.Ref, b.contractID)
+				continue
+			}
+			latest = i
+		}
+	}
+	// The leaves a row item is bound to: a payload bound to the body of a
+	// leaf other than a contract's needs that row beside it, which shows
+	// its contract (the leaf itself names only its own ref).
+	rowLeaves := map[int64]bool{}
+	for _, it := range b.items {
+		if it.Kind == KindRow && it.Leaf != nil && it.Field == FieldSHA256 {
+			rowLeaves[*it.Leaf] = true
+		}
+	}
+	var contractRows []*Item
+	for k := range b.items {
+		it := &b.items[k]
+		if it.Leaf != nil {
+			l, ok := leaves[*it.Leaf]
+			if !ok {
+				continue // its binding line says so
+			}
+			if l.Tenant != "" && l.Tenant != b.tenant {
+				c.bad(it.Path, "bound to leaf %d of tenant %q, the bundle is of tenant %q", *it.Leaf, l.Tenant, b.tenant)
+			}
+			if l.Kind == receiptlog.KindContract && l.Ref != b.contractID {
+				c.bad(it.Path, "bound to leaf %d of contract %q, the bundle is of contract %q", *it.Leaf, l.Ref, b.contractID)
+			}
+			if it.Kind == KindRow && it.Field == FieldSHA256 && l.Kind == receiptlog.KindContract {
+				contractRows = append(contractRows, it)
+			}
+			if it.Field == FieldBodySHA256 && l.Kind != receiptlog.KindContract && !rowLeaves[*it.Leaf] {
+				c.bad(it.Path, "bound to the body of leaf %d (%s %s), but the bundle holds no row of that leaf: nothing shows it is of contract %q",
+					*it.Leaf, l.Kind, l.Ref, b.contractID)
+			}
+			if it.Kind == KindRow && (l.Kind == receiptlog.KindEvent || l.Kind == receiptlog.KindFact || l.Kind == receiptlog.KindDocument) {
+				if rc, err := parseRow(it); err == nil {
+					if _, ok := column(it, rc, "contract_id"); !ok {
+						c.bad(it.Path, "a %s row that names no contract_id column: nothing shows it is of contract %q", l.Kind, b.contractID)
+					}
+				}
+			}
+		}
+		if it.Kind != KindRow {
+			continue
+		}
+		rc, err := parseRow(it)
+		if err != nil {
+			continue // its binding line says so
+		}
+		if v, ok := column(it, rc, "tenant"); ok && v != b.tenant {
+			c.bad(it.Path, "a row of tenant %q, the bundle is of tenant %q", v, b.tenant)
+		}
+		if v, ok := column(it, rc, "contract_id"); ok && v != b.contractID {
+			c.bad(it.Path, "a row of contract %q, the bundle is of contract %q: an item of another contract", v, b.contractID)
+		}
+	}
+	name := PathManifest
+	if latest < 0 {
+		c.bad(name, "no proven leaf of contract %q among the bundle's leaves: its contract and state are not shown", b.contractID)
+		return
+	}
+	var row *Item
+	for _, it := range contractRows {
+		if *it.Leaf == latest {
+			row = it
+			continue
+		}
+		c.bad(it.Path, "the contract row is bound to leaf %d, but leaf %d of the contract is newer: the bundle's state is not its latest",
+			*it.Leaf, latest)
+	}
+	if row == nil {
+		c.bad(name, "no contract row is bound to leaf %d, the contract's newest leaf in the bundle", latest)
+		return
+	}
+	rc, err := parseRow(row)
+	if err != nil {
+		return
+	}
+	tenant, okTenant := column(row, rc, "tenant")
+	id, okID := column(row, rc, "id")
+	status, okStatus := column(row, rc, "status")
+	switch {
+	case !okTenant || !okID || !okStatus:
+		c.bad(row.Path, "the contract row names no tenant, id or status column")
+	case tenant != b.tenant:
+		c.bad(name, "names tenant %q, its contract row (%s) is of tenant %q", b.tenant, row.Path, tenant)
+	case id != b.contractID:
+		c.bad(name, "names contract %q, its contract row (%s) is of contract %q", b.contractID, row.Path, id)
+	case status != b.state:
+		c.bad(name, "names state %q, its contract row (%s, leaf %d) says %q", b.state, row.Path, latest, status)
+	default:
+		c.ok(row.Path, "the contract row of %s (tenant %s), status %s, bound to leaf %d, the contract's newest leaf in the bundle",
+			b.contractID, b.tenant, status, latest)
+	}
+}
+
+// column is the string value of a named column of a row item.
+func column(it *Item, rc *rowContent, name string) (string, bool) {
+	for i, n := range it.Columns {
+		if n == name && i < len(rc.Row) {
+			var v string
+			if json.Unmarshal(rc.Row[i], &v) != nil {
+				return "", false
+			}
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // stamps checks each token over the checkpoint note.
@@ -260,14 +410,25 @@ func (c *checker) stamps(b *bundle, o checkOptions) {
 	}
 }
 
-// recordedVerdict is the verdict the summary recorded for a document item.
-func recordedVerdict(s Summary, path string) string {
-	for _, p := range s.PDFs {
-		if p.Path == path {
-			return p.Verdict
+// recordedPDF is the summary's verdict of a document item (nil: none).
+func recordedPDF(s Summary, path string) *PDFVerdict {
+	for i := range s.PDFs {
+		if s.PDFs[i].Path == path {
+			return &s.PDFs[i]
 		}
 	}
-	return ""
+	return nil
+}
+
+// invalidRecorded reports whether the summary records the document as a
+// discrepancy that it does not verify.
+func invalidRecorded(s Summary, documentID string) bool {
+	for _, d := range s.Discrepancies {
+		if d.Kind == "document_invalid" && d.Document == documentID {
+			return true
+		}
+	}
+	return false
 }
 
 // documents verifies every PDF (offline) and re-shows every validation
@@ -282,7 +443,7 @@ func (c *checker) documents(ctx context.Context, b *bundle, o checkOptions) {
 				c.bad(it.Path, "the PDF cannot be verified: %v", err)
 				continue
 			}
-			c.pdf(it.Path, res, recordedVerdict(b.summary, it.Path), o.pdfRoots != nil)
+			c.pdf(it.Path, res, b.summary, o.pdfRoots != nil)
 		case it.Kind == KindValidation:
 			var v pdfverify.ValidationData
 			if err := json.Unmarshal(it.Data, &v); err != nil {
@@ -300,7 +461,7 @@ func (c *checker) documents(ctx context.Context, b *bundle, o checkOptions) {
 	}
 }
 
-func (c *checker) pdf(path string, res *pdfverify.Result, recorded string, pinned bool) {
+func (c *checker) pdf(path string, res *pdfverify.Result, s Summary, pinned bool) {
 	var signers []string
 	for _, s := range res.Signatures {
 		signers = append(signers, s.Signer)
@@ -309,18 +470,30 @@ func (c *checker) pdf(path string, res *pdfverify.Result, recorded string, pinne
 	if pinned {
 		trust = "every signer chains to a pinned root"
 	}
+	rec := recordedPDF(s, path)
+	problem := res.Problem
+	for _, s := range res.Signatures {
+		if s.Problem != "" {
+			problem += "; " + s.Signer + ": " + s.Problem
+		}
+	}
+	problem = strings.TrimPrefix(problem, "; ")
+	// The verdict is this check's own; the summary only has to agree.
 	switch {
+	case res.Verdict == pdfverify.Valid && rec != nil && rec.Verdict != string(pdfverify.Valid):
+		c.bad(path, "PDF signatures valid, but the summary records %q", rec.Verdict)
 	case res.Verdict == pdfverify.Valid:
 		c.ok(path, "PDF signatures valid (%d: %s); %s", len(res.Signatures), strings.Join(signers, ", "), trust)
-	case recorded != "" && string(res.Verdict) == recorded:
-		c.ok(path, "PDF %s, as recorded when archived (%s): the report shows the discrepancy", res.Verdict, res.Problem)
+	case res.Verdict == pdfverify.NoSignatures && rec != nil && rec.Verdict != string(pdfverify.NoSignatures):
+		c.bad(path, "a PDF without any signature, but the summary records %q", rec.Verdict)
+	case res.Verdict == pdfverify.NoSignatures:
+		c.ok(path, "a PDF without any signature: its bytes are what the log recorded, no signature vouches for its content")
+	case rec != nil && rec.Verdict == string(res.Verdict) && invalidRecorded(s, rec.DocumentID):
+		c.recorded = append(c.recorded, path)
+		defer func() { c.lines[len(c.lines)-1].Discrepancy = true }()
+		c.ok(path, "PDF %s (%s): recorded discrepancy — the archived bytes do not verify, as the summary and its "+
+			"document_invalid discrepancy record; this proves what was downloaded, not a valid signature", res.Verdict, problem)
 	default:
-		problem := res.Problem
-		for _, s := range res.Signatures {
-			if s.Problem != "" {
-				problem += "; " + s.Signer + ": " + s.Problem
-			}
-		}
-		c.bad(path, "PDF %s: %s", res.Verdict, strings.TrimPrefix(problem, "; "))
+		c.bad(path, "PDF %s: %s", res.Verdict, problem)
 	}
 }

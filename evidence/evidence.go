@@ -108,6 +108,10 @@ type Item struct {
 	// data out of them.
 	Note   string
 	NoteZH string
+
+	// sum is SHA-256(Data) in hex when Verify checked the file without
+	// keeping its bytes (Data is then nil).
+	sum string
 }
 
 // Leaf is a receipt-log leaf the bundle carries, with its inclusion proof
@@ -160,7 +164,7 @@ type Summary struct {
 	PDFs          []PDFVerdict  `json:"pdfs,omitempty"`
 	Discrepancies []Discrepancy `json:"discrepancies,omitempty"`
 	// Notes are free lines, e.g. "存证报告 refused by the platform: code
-	// 1100102". Not masked: keep personal data out of them.
+	// 1100102". Masked in a viewer's report (RenderReport).
 	Notes []string `json:"notes,omitempty"`
 }
 

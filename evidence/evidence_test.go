@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/qyshook/qyshook/evidence"
+	"github.com/qyshook/qyshook/evidence/evidencetest"
 )
 
 // TestRoundTrip: a bundle built from real parts verifies with every key
@@ -54,7 +55,7 @@ func TestVerifyUnpinned(t *testing.T) {
 	if len(linesFor(res, f.c.Summary.PDFs[0].Path, "not checked against a root")) == 0 {
 		t.Errorf("the PDF line does not say its signers' trust was not checked")
 	}
-	if res.Manifest.ContractID != f.c.ContractID || len(res.Manifest.Files) != 14 {
+	if res.Manifest.ContractID != f.c.ContractID || len(res.Manifest.Files) != 15 {
 		t.Errorf("manifest %+v", res.Manifest)
 	}
 }
@@ -140,21 +141,38 @@ func TestVerifyZipContainer(t *testing.T) {
 // tampered download, a document_invalid discrepancy) is evidence too: with
 // its verdict recorded it is written, and verifies as recorded.
 func TestTamperedDownloadRecorded(t *testing.T) {
-	f := newFixture(t)
-	p := &f.c.Summary.PDFs[0]
-	for i := range f.c.Items {
-		if f.c.Items[i].Path == p.Path {
-			it := &f.c.Items[i]
-			it.Data = bytes.Clone(it.Data)
-			it.Data[len(it.Data)/2] ^= 1
-			it.Leaf, it.Field = nil, ""
-		}
-	}
-	p.Verdict = "invalid"
-	f.c.Summary.Discrepancies = []evidence.Discrepancy{{Kind: "document_invalid", Document: p.DocumentID, Detail: "the PDF does not verify"}}
+	fx := evidencetest.NewWith(t, evidencetest.Options{TamperedPDF: true})
+	f := &fixture{Fixture: fx, c: fx.Contents, signer: fx.Signer}
+	p := f.c.Summary.PDFs[0]
 	res := mustVerify(t, mustWrite(t, f), f.pinned())
-	if res.Problems != 0 || len(linesFor(res, p.Path, "as recorded when archived")) != 1 {
+	lines := linesFor(res, p.Path, "recorded discrepancy")
+	if res.Problems != 0 || len(lines) != 1 || !strings.Contains(lines[0].What, "PDF invalid") ||
+		!slices.Equal(res.RecordedInvalid, []string{p.Path}) {
+		t.Fatalf("%+v", res)
+	}
+	// Without its discrepancy, the same PDF is a problem.
+	f.c.Summary.Discrepancies = nil
+	if err := evidence.Write(&bytes.Buffer{}, f.c, f.signer); !errors.Is(err, evidence.ErrInconsistent) {
+		t.Fatalf("no discrepancy recorded: %v", err)
+	}
+}
+
+// TestUnsignedPDF: a readable PDF without any signature, recorded so, is
+// written and verifies, its line saying so; a summary recording it valid
+// is a problem. (Found by the e2e test: the first version of the
+// recorded-verdict rule refused it.)
+func TestUnsignedPDF(t *testing.T) {
+	fx := evidencetest.NewWith(t, evidencetest.Options{UnsignedPDF: true})
+	f := &fixture{Fixture: fx, c: fx.Contents, signer: fx.Signer}
+	p := f.c.Summary.PDFs[0].Path
+	z := mustWrite(t, f)
+	res := mustVerify(t, z, f.pinned())
+	if res.Problems != 0 || len(linesFor(res, p, "without any signature")) != 1 || len(res.RecordedInvalid) != 0 {
 		t.Fatalf("%+v", res.Lines)
+	}
+	res = mustVerify(t, resignManifest(t, f, z, nil, func(m *evidence.Manifest) { m.Summary.PDFs[0].Verdict = "valid" }), f.pinned())
+	if l := linesFor(res, p, "the summary records"); len(l) != 1 || l[0].OK {
+		t.Fatalf("%+v", problems(res))
 	}
 }
 

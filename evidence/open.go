@@ -20,16 +20,15 @@ func Open(r io.ReaderAt, size int64) (*Contents, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNotBundle, err)
 	}
 	var ck checker
-	entries := map[string]*zip.File{}
-	for _, f := range zr.File {
-		entries[f.Name] = f
-	}
+	entries := zipEntries(&ck, zr)
 	_, m := readManifest(&ck, entries)
 	if m == nil {
 		return nil, lineErr(ck.lines)
 	}
-	data := readFiles(context.Background(), &ck, entries, m)
-	b := rebuild(&ck, m, data)
+	lim := VerifyOptions{}.limits()
+	lim.keep = nil
+	data, sums := readFiles(context.Background(), &ck, entries, m, lim)
+	b := rebuild(&ck, m, data, sums)
 	if err := lineErr(ck.lines); err != nil || b == nil {
 		return nil, errors.Join(err, errors.New("evidence: open: the bundle is incomplete"))
 	}

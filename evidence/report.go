@@ -15,14 +15,19 @@ var beijing = time.FixedZone("UTC+8", 8*3600)
 // RenderReport renders report.html for c: a self-contained bilingual
 // (中文/English) page, escaped by html/template, with no script and no
 // external resource. mask (nil: none) is applied to every personal string
-// (subject, names, document titles, discrepancy details); the admin API
+// (subject, business id, names, document titles, discrepancy details,
+// the summary's notes); the admin API
 // serves a viewer this masked report without the documents. The page
 // depends only on c, so the same contents render the same bytes.
 func RenderReport(c Contents, mask func(string) string) ([]byte, error) {
 	if mask == nil {
 		mask = func(s string) string { return s }
 	}
-	v := reportView{C: c, Format: Format, Sponsor: mask(c.Summary.Sponsor), Subject: mask(c.Summary.Subject)}
+	v := reportView{C: c, Format: Format, Sponsor: mask(c.Summary.Sponsor), Subject: mask(c.Summary.Subject),
+		BizID: mask(c.Summary.BizID)}
+	for _, n := range c.Summary.Notes {
+		v.Notes = append(v.Notes, mask(n))
+	}
 	for _, p := range c.Summary.Parties {
 		p.Name = mask(p.Name)
 		v.Parties = append(v.Parties, p)
@@ -75,6 +80,8 @@ type reportView struct {
 	C                Contents
 	Format           string
 	Sponsor, Subject string
+	BizID            string
+	Notes            []string
 	Parties          []Party
 	PDFs             []PDFVerdict
 	Discrepancies    []Discrepancy
@@ -128,7 +135,7 @@ th{background:#f3f3f3}code,.h{font-family:ui-monospace,monospace;font-size:.85em
 <h2>合同 · The contract</h2>
 <table>
 <tr><th>主题 Subject</th><td>{{.Subject}}</td></tr>
-<tr><th>业务编号 Business id</th><td>{{.C.Summary.BizID}}</td></tr>
+<tr><th>业务编号 Business id</th><td>{{.BizID}}</td></tr>
 <tr><th>发起方 Sponsor</th><td>{{.Sponsor}}</td></tr>
 <tr><th>状态 State when built</th><td>{{.C.State}}</td></tr>
 <tr><th>生成时间 Built at</th><td>{{time .C.BuiltAt}}</td></tr>
@@ -160,7 +167,7 @@ th{background:#f3f3f3}code,.h{font-family:ui-monospace,monospace;font-size:.85em
 <tr><th>类型 Kind</th><th>文件 Document</th><th>方 Party</th><th>详情 Detail</th></tr>
 {{range .Discrepancies}}<tr><td class="bad">{{.Kind}}</td><td><code>{{.Document}}</code></td><td>{{.Party}}</td><td>{{.Detail}}</td></tr>
 {{end}}</table>{{else}}<p>未发现 · none found (callbacks, API detail and PDF signatures agree)</p>{{end}}
-{{if .C.Summary.Notes}}<h2>说明 · Notes</h2><ul>{{range .C.Summary.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Notes}}<h2>说明 · Notes</h2><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 
 <h2>证据项 · Items</h2>
 <p>每一项的 SHA-256 列在 manifest.json 中，manifest.sig 对其签名。绑定列说明该哈希与哪个回执日志叶子（或行的哪一列）相同。<br>
@@ -182,7 +189,8 @@ th{background:#f3f3f3}code,.h{font-family:ui-monospace,monospace;font-size:.85em
 <h2>如何核验 · How to check it yourself</h2>
 <ol>
 <li><code>qyshook evidence verify bundle.zip --key '&lt;verifier key&gt;' --tsa-roots tsa-root.pem --roots ca.pem</code>
-— 无需网络、数据目录或数据库 · no network, data dir or database; exit 0 when every check holds.</li>
+— 无需网络、数据目录或数据库 · no network, data dir or database. 请固定（pin）您自己保存的日志公钥与根证书，不要使用包内的副本：未固定时任何人都能用自己的密钥伪造一个“一致”的证据包（退出码 3）。
+<span class="en">Pin the log's verifier key the operator published and the roots you trust, never the copies in this bundle: unpinned, a bundle anyone forged with a key of their own is merely consistent (exit 3, "NOT PINNED"); exit 0 means every check holds against what you pinned.</span></li>
 <li>文件哈希 File hashes: <code>sha256sum FILE</code> equals its <code>sha256</code> in manifest.json.</li>
 <li>清单签名 The manifest: <code>sha256sum manifest.json</code> is the second line of manifest.sig, a note signed by the log's key (Ed25519, <code>golang.org/x/mod/sumdb/note</code>).</li>
 <li>时间戳 Time-stamps: <code>openssl ts -verify -token_in -in log/stamps/0.tsr -data log/checkpoint.txt -CAfile tsa-root.pem -untrusted log/stamps/0.pem</code></li>

@@ -26,8 +26,11 @@ var ErrInconsistent = errors.New("evidence: inconsistent contents")
 // Verify would — every path safe and unique, every leaf canonical and
 // proven in the checkpoint's tree (signed by c.VerifierKey), every item's
 // hash equal to its bound leaf's or column's, every stamp over the
-// checkpoint, every PDF valid (or invalid as the summary recorded), every
-// verification material re-shown — and writes nothing when any fails: the
+// checkpoint, every evidence item bound, the identity of c's tenant,
+// contract and state with the contract row bound to the newest contract
+// leaf, every PDF valid (or without signatures, or invalid recorded as a
+// document_invalid discrepancy), every verification material re-shown —
+// and writes nothing when any fails: the
 // error wraps ErrInconsistent and names the items.
 func Write(w io.Writer, c Contents, signer note.Signer) error {
 	if signer == nil {
@@ -87,7 +90,7 @@ func prepare(c Contents) (*bundle, error) {
 	if _, err := note.NewVerifier(strings.TrimSpace(c.VerifierKey)); err != nil {
 		bad("%s: verifier key %q: %v", PathVerifierKey, c.VerifierKey, err)
 	}
-	seen := map[string]bool{}
+	seen, folded := map[string]bool{}, map[string]string{}
 	for i, it := range c.Items {
 		name := it.Path
 		if name == "" {
@@ -98,10 +101,12 @@ func prepare(c Contents) (*bundle, error) {
 			continue
 		}
 		switch {
-		case reserved(it.Path):
-			bad("%s: a path the bundle itself uses (manifest.json, manifest.sig, report.html, log/…)", name)
+		case reserved(strings.ToLower(it.Path)):
+			bad("%s: a path the bundle itself uses (manifest.json, manifest.sig, report.html, log/…, in any case)", name)
 		case seen[it.Path]:
 			bad("%s: two items with this path", name)
+		case folded[strings.ToLower(it.Path)] != "":
+			bad("%s: differs from %s only by case", name, folded[strings.ToLower(it.Path)])
 		case !itemKinds[it.Kind]:
 			bad("%s: unknown kind %q", name, it.Kind)
 		case it.Row != "" && it.Column == "", it.Row == "" && it.Column != "":
@@ -112,6 +117,9 @@ func prepare(c Contents) (*bundle, error) {
 			bad("%s: a note is one line", name)
 		}
 		seen[it.Path] = true
+		if folded[strings.ToLower(it.Path)] == "" {
+			folded[strings.ToLower(it.Path)] = it.Path
+		}
 	}
 	for i, s := range c.Stamps {
 		if len(s.Token) == 0 {
@@ -121,7 +129,8 @@ func prepare(c Contents) (*bundle, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInconsistent, errors.Join(errs...))
 	}
-	b := &bundle{items: c.Items, leaves: c.Leaves, checkpoint: c.Checkpoint, stamps: c.Stamps, summary: c.Summary}
+	b := &bundle{items: c.Items, leaves: c.Leaves, checkpoint: c.Checkpoint, stamps: c.Stamps, summary: c.Summary,
+		tenant: c.Tenant, contractID: c.ContractID, state: c.State}
 	for i := range c.Stamps {
 		b.stampPaths = append(b.stampPaths, fmt.Sprintf("%s%d.tsr", pathStamps, i))
 	}

@@ -129,13 +129,35 @@ func rowJSON(tb testing.TB, row ...any) []byte {
 
 func idx(i int64) *int64 { return &i }
 
-// New completes a contract on the fake 契约锁 (a real signed PDF
+// Options vary the fixture (the zero value is a sound, complete bundle).
+type Options struct {
+	// TamperedPDF: the archived PDF is a tampered download (one byte
+	// changed after signing), faithfully recorded: its row and leaf hash
+	// the tampered bytes, the summary records it invalid with a
+	// document_invalid discrepancy.
+	TamperedPDF bool
+	// NewerContractLeaf: the log holds a later leaf of the contract
+	// (status RECALLED) than the one the contract row is bound to, and the
+	// bundle carries it among its leaves.
+	NewerContractLeaf bool
+	// UnsignedPDF: the archived document is a readable PDF without any
+	// signature (the fake's draft), recorded "no-signatures".
+	UnsignedPDF bool
+	// ForeignEvent: the row and payload of an event of another contract,
+	// each bound to its real leaf, are among the items.
+	ForeignEvent bool
+}
+
+// New is NewWith(tb, Options{}).
+func New(tb testing.TB) *Fixture { return NewWith(tb, Options{}) }
+
+// NewWith completes a contract on the fake 契约锁 (a real signed PDF
 // from its CA, with its verification material collected from the fake's
 // OCSP and CRL), records a callback, the detail answer, the contract and
 // document rows in an in-memory receipt log among other leaves, signs a
 // checkpoint with a real keyring and stamps it with a real RFC 3161
 // responder.
-func New(tb testing.TB) *Fixture {
+func NewWith(tb testing.TB, o Options) *Fixture {
 	tb.Helper()
 	ctx := context.Background()
 	srv := qystest.NewServer()
@@ -175,6 +197,16 @@ func New(tb testing.TB) *Fixture {
 	if err != nil || res.Verdict != pdfverify.Valid {
 		tb.Fatalf("the fake's PDF: %v %+v", err, res)
 	}
+	if o.TamperedPDF {
+		pdf = bytes.Clone(pdf)
+		pdf[len(pdf)/2] ^= 1
+	}
+	if o.UnsignedPDF {
+		draft, _ := srv.Contract(srv.AddContract(qystest.ContractSpec{Subject: "draft"}))
+		if pdf, err = io.ReadAll(srv.DocumentContent(draft.Documents[0].ID.String())); err != nil {
+			tb.Fatal(err)
+		}
+	}
 
 	callback := []byte(`{"contractId":"` + id + `","contractStatus":"COMPLETE","callbackType":"CONTRACT_COMPLETE"}`)
 	detail := []byte(`{"code":0,"message":"SUCCESS","result":{"id":"` + id + `","status":"COMPLETE"}}`)
@@ -197,11 +229,36 @@ func New(tb testing.TB) *Fixture {
 		Source: "callback", Verdict: "verified", StreamSeq: 7, At: "2026-12-07T10:00:00Z"})
 	iContract := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindContract, Tenant: "default", Ref: id,
 		SHA256: receiptlog.SHA256Hex(contractRow), BodySHA256: receiptlog.SHA256Hex(detail)})
-	filler("b0")
+	refusal := []byte(`{"refused":true,"code":1100102}`)
+	refusalRow := rowJSON(tb, "default", id+"#NOTARY", id, "存证报告", receiptlog.SHA256Hex(refusal), len(refusal),
+		"documents/sha256/cd/y.json", "", "[]")
+	iRefusal := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindDocument, Tenant: "default", Ref: id + "#NOTARY",
+		SHA256: receiptlog.SHA256Hex(refusalRow), BodySHA256: receiptlog.SHA256Hex(refusal)})
 	iDoc := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindDocument, Tenant: "default", Ref: docID,
 		SHA256: receiptlog.SHA256Hex(docRow), BodySHA256: receiptlog.SHA256Hex(pdf), Size: int64(len(pdf))})
 	for i := range 6 {
 		filler("c" + string(rune('0'+i)))
+	}
+	var extra []int64
+	var foreignItems []evidence.Item
+	if o.NewerContractLeaf {
+		newer := rowJSON(tb, "default", id, "BIZ-1", "采购合同", "RECALLED", true, 2,
+			"2026-12-07T10:00:09Z", "2026-12-07T10:00:01Z", receiptlog.SHA256Hex(detail))
+		extra = append(extra, log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindContract, Tenant: "default", Ref: id,
+			SHA256: receiptlog.SHA256Hex(newer), BodySHA256: receiptlog.SHA256Hex(detail)}))
+	}
+	if o.ForeignEvent {
+		payload := []byte(`{"contractId":"other-contract","contractStatus":"COMPLETE","callbackType":"CONTRACT_COMPLETE"}`)
+		row := rowJSON(tb, "E9", "default", "contract", "CONTRACT_COMPLETE", "other-contract", "callback",
+			"2026-12-07T10:00:00Z", "2026-12-07T10:00:01Z", receiptlog.SHA256Hex(payload))
+		i := log.append(tb, receiptlog.Leaf{V: 1, Kind: receiptlog.KindEvent, Tenant: "default", Ref: "E9",
+			SHA256: receiptlog.SHA256Hex(row), BodySHA256: receiptlog.SHA256Hex(payload), Type: "CONTRACT_COMPLETE",
+			Source: "callback", Verdict: "verified", StreamSeq: 9, At: "2026-12-07T10:00:00Z"})
+		extra = append(extra, i)
+		foreignItems = append(foreignItems,
+			evidence.Item{Path: "rows/event-E9.json", Kind: evidence.KindRow, Data: row, Leaf: idx(i), Field: evidence.FieldSHA256,
+				Columns: []string{"id", "tenant", "kind", "type", "contract_id", "source", "received_at", "applied_at", "payload"}},
+			evidence.Item{Path: "callbacks/E9.json", Kind: evidence.KindCallback, Data: payload, Leaf: idx(i), Field: evidence.FieldBodySHA256})
 	}
 	tree := log.tree(tb)
 
@@ -249,7 +306,9 @@ func New(tb testing.TB) *Fixture {
 			{Path: "documents/" + docID + ".validation.json", Kind: evidence.KindValidation, Data: validation,
 				Row: "rows/document-" + docID + ".json", Column: "validation_sha256",
 				Note: "the PDF's certificates and OCSP/CRL answers when archived"},
-			{Path: "items/NOTARY.json", Kind: evidence.KindRefusal, Data: []byte(`{"refused":true,"code":1100102}`),
+			{Path: "rows/document-NOTARY.json", Kind: evidence.KindRow, Data: refusalRow, Leaf: idx(iRefusal), Field: evidence.FieldSHA256,
+				Columns: docCols, Note: "the row of the 存证报告's refusal record"},
+			{Path: "items/NOTARY.json", Kind: evidence.KindRefusal, Data: refusal, Leaf: idx(iRefusal), Field: evidence.FieldBodySHA256,
 				Note: "存证报告 refused by the platform"},
 		},
 		Checkpoint:  cp,
@@ -262,7 +321,18 @@ func New(tb testing.TB) *Fixture {
 				Signers: []evidence.PDFSigner{{Name: "甲公司", Trusted: true}, {Name: "乙公司", Trusted: true}}, ValidationStatus: "good"}},
 			Notes: []string{"存证报告 refused by the platform: code 1100102"}},
 	}
-	for _, i := range []int64{iEvent, iContract, iDoc, 0} {
+	c.Items = append(c.Items, foreignItems...)
+	if o.TamperedPDF {
+		p := &c.Summary.PDFs[0]
+		p.Verdict, p.Problem = "invalid", "the signed bytes changed"
+		p.Signers = nil
+		c.Summary.Discrepancies = []evidence.Discrepancy{{Kind: "document_invalid", Document: docID, Detail: "the PDF does not verify"}}
+	}
+	if o.UnsignedPDF {
+		p := &c.Summary.PDFs[0]
+		p.Verdict, p.Signers = "no-signatures", nil
+	}
+	for _, i := range append([]int64{iEvent, iContract, iDoc, 0, iRefusal}, extra...) {
 		c.Leaves = append(c.Leaves, log.leaf(tb, tree, i))
 	}
 	return &Fixture{Contents: c, Signer: k.Signer(), VerifierKey: k.VerifierKey(), TSARoots: r.Roots(), PDFRoots: pdfRoots,

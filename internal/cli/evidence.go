@@ -23,17 +23,26 @@ var evidenceSubs = []opsSub{
 	evidenceExportSub,
 }
 
+// ExitNotPinned is `qyshook evidence verify`'s exit code when every check
+// holds but the log key, the TSA roots (for a stamped bundle) or the PDF
+// roots (for PDFs) were not pinned: the bundle is consistent, but anyone
+// can make such a bundle with a key of their own.
+const ExitNotPinned = 3
+
 // runEvidenceVerify is `qyshook evidence verify`: it needs no data dir, no
 // database, no network and no QYSHOOK_* setting. Exit 0 when every check
-// holds, 1 on any problem, 2 when the file cannot be read or the flags are
-// wrong.
+// holds against pinned keys and roots, 1 on any problem, 2 when the file
+// cannot be read or the flags are wrong, 3 (ExitNotPinned) when every
+// check holds but something was not pinned.
 func runEvidenceVerify(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "evidence verify", evidenceVerifyArgs+"\n"+
 		"  Checks an evidence bundle offline: every file's size and hashes against manifest.json, manifest.sig,\n"+
 		"  the receipt-log checkpoint, each leaf's inclusion proof, each item's binding to its leaf, each RFC 3161\n"+
 		"  time-stamp, each PDF's signatures and each kept OCSP/CRL answer. One line per check naming the file.\n"+
 		"  Pin what you trust: without --key the bundle's own log/verifier.key is used, without --tsa-roots the\n"+
-		"  root a token carries, without --roots the PDFs' signers are not checked for trust (each line says so).")
+		"  root a token carries, without --roots the PDFs' signers are not checked for trust (each line says so).\n"+
+		"  Exit 0: every check holds against what you pinned; 1: problems; 2: unreadable file or bad flags;\n"+
+		"  3: consistent but something not pinned (\"NOT PINNED\": not shown to be from your log).")
 	var keys listFlag
 	fs.Var(&keys, "key", "the log's note verifier key (<origin>+<hash>+<key>), or a file of them (checkpoint.key.pub); repeatable")
 	tsaRoots := fs.String("tsa-roots", "", "PEM file of the time-stamping authorities' roots")
@@ -86,23 +95,42 @@ func runEvidenceVerify(ctx context.Context, env *Env, args []string) error {
 	if res.Problems > 0 {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d of %d checks failed", pos[0], res.Problems, len(res.Lines))}
 	}
+	if len(res.Pinned.Missing) > 0 {
+		return &ExitError{Code: ExitNotPinned, Err: fmt.Errorf("%s: consistent, but not pinned: %s", pos[0],
+			strings.Join(res.Pinned.Missing, ", "))}
+	}
 	return nil
 }
 
 func printEvidenceLines(env *Env, res *evidence.Result) error {
 	for _, l := range res.Lines {
 		word := "ok     "
-		if !l.OK {
+		switch {
+		case !l.OK:
 			word = "PROBLEM"
+		case l.Discrepancy:
+			word = "INVALID"
 		}
 		if _, err := fmt.Fprintf(env.Stdout, "%s %s: %s\n", word, l.Item, l.What); err != nil {
 			return err
 		}
 	}
 	m := res.Manifest
-	verdict := "every check holds"
-	if res.Problems > 0 {
+	var verdict string
+	switch {
+	case res.Problems > 0:
 		verdict = fmt.Sprintf("%d PROBLEMS", res.Problems)
+	case len(res.Pinned.Missing) > 0:
+		verdict = "NOT PINNED: consistent, but not shown to be from your log (pin the " +
+			strings.Join(res.Pinned.Missing, ", ") + ": --key, --tsa-roots, --roots)"
+	default:
+		verdict = "every check holds against the pinned key and roots"
+	}
+	if n := len(res.RecordedInvalid); n > 0 {
+		verdict += fmt.Sprintf("; %d PDF does not verify (a recorded discrepancy: the bundle keeps a bad download)", n)
+		if n > 1 {
+			verdict = strings.Replace(verdict, "PDF does", "PDFs do", 1)
+		}
 	}
 	_, err := fmt.Fprintf(env.Stdout, "\ncontract %s (tenant %s), bundle version %d, state %s: %d checks, %s\n",
 		m.ContractID, m.Tenant, m.Version, m.State, len(res.Lines), verdict)

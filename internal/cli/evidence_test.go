@@ -48,7 +48,8 @@ func flipFile(t *testing.T, z []byte, name string) []byte {
 
 // TestEvidenceVerifyOffline runs the built binary on a bundle in an empty
 // directory with an empty environment (no QYSHOOK_*, no HOME, no PATH):
-// exit 0 with the keys and roots pinned; a flipped callback exits 1 naming
+// exit 0 with the keys and roots pinned, 3 ("NOT PINNED") when one is not,
+// even for a bundle forged with a key of its own; a flipped callback exits 1 naming
 // it; a file that is not a bundle, or no file, exits 2. The directory is
 // left as it was: no data dir, no database.
 func TestEvidenceVerifyOffline(t *testing.T) {
@@ -89,8 +90,27 @@ func TestEvidenceVerifyOffline(t *testing.T) {
 		strings.Contains(out, "not pinned") {
 		t.Fatalf("pinned: exit %d\n%s", code, out)
 	}
-	if code, out := run(bundle, "--key", f.VerifierKey); code != 0 || !strings.Contains(out, "TSA root not pinned") {
-		t.Fatalf("key as a flag, roots not pinned: exit %d\n%s", code, out)
+	if code, out := run(bundle, "--key", f.VerifierKey); code != 3 || !strings.Contains(out, "TSA root not pinned") ||
+		!strings.Contains(out, "NOT PINNED: consistent, but not shown to be from your log") || strings.Contains(out, "every check holds") {
+		t.Fatalf("key as a flag, roots not pinned: exit %d, want 3\n%s", code, out)
+	}
+	// A bundle forged from scratch with a key of its own is consistent, never "every check holds".
+	forged := write("forged.zip", evidencetest.New(t).Write(t))
+	if code, out := run(forged); code != 3 || !strings.Contains(out, "NOT PINNED") {
+		t.Fatalf("forged, unpinned: exit %d, want 3\n%s", code, out)
+	}
+	if code, out := run(forged, "--json"); code != 3 || !strings.Contains(out, `"pinned": {`) || !strings.Contains(out, `"log key"`) {
+		t.Fatalf("forged, unpinned, --json: exit %d, want 3\n%s", code, out)
+	}
+	if code, out := run(append([]string{forged}, pins...)...); code != 1 {
+		t.Fatalf("forged, pinned: exit %d, want 1\n%s", code, out)
+	}
+	tampered := evidencetest.NewWith(t, evidencetest.Options{TamperedPDF: true})
+	recorded := write("recorded.zip", tampered.Write(t))
+	tpins := []string{"--key", tampered.VerifierKey, "--tsa-roots", write("t-tsa.pem", tampered.TSARootPEM), "--roots", write("t-ca.pem", tampered.CAPEM)}
+	if code, out := run(append([]string{recorded}, tpins...)...); code != 0 || !strings.Contains(out, "INVALID") ||
+		!strings.Contains(out, "1 PDF does not verify (a recorded discrepancy") {
+		t.Fatalf("a recorded tampered download: exit %d, want 0\n%s", code, out)
 	}
 	if code, out := run(append([]string{flipped, "--json"}, pins...)...); code != 1 || !strings.Contains(out, `"item": "callbacks/E1.json"`) {
 		t.Fatalf("flipped: exit %d\n%s", code, out)
