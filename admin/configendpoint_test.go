@@ -50,10 +50,31 @@ func TestConfigEndpointRefusesUndoneChanges(t *testing.T) {
 		t.Fatalf("disable a config endpoint: %d %s", st, raw)
 	}
 	_, raw := f.send(t, http.MethodGet, viewerToken, "/endpoints/erp", nil)
-	if strings.Contains(string(raw), "S3CRET") || !strings.Contains(string(raw), "hook?REDACTED") {
+	if strings.Contains(string(raw), "S3CRET") || !strings.Contains(string(raw), "hook?token=REDACTED") {
 		t.Fatalf("a viewer sees the URL's query: %s", raw)
 	}
 	if _, raw := f.send(t, http.MethodGet, operatorToken, "/endpoints", nil); !strings.Contains(string(raw), "token=S3CRET") {
 		t.Fatalf("an operator does not see the URL: %s", raw)
+	}
+}
+
+// TestConfigRemovedEndpointDeletes: an endpoint removed from the config
+// file (marked config-removed by the sync) can be deleted through the API.
+func TestConfigRemovedEndpointDeletes(t *testing.T) {
+	f, _ := newWriteFixture(t, nil)
+	es := f.ledger.(store.EndpointStore)
+	ctx := context.Background()
+	now := time.Now()
+	ep := store.Endpoint{ID: "gone", Tenant: "default", URL: "https://erp.example.com/hook", Concurrency: 4,
+		Source: store.SourceConfigRemoved, DisabledReason: store.ConfigRemovedReason, DisabledAt: &now,
+		CreatedAt: now, UpdatedAt: now}
+	if err := es.SaveEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	if st, raw := f.send(t, http.MethodDelete, operatorToken, "/endpoints/gone", nil); st != http.StatusOK {
+		t.Fatalf("delete an endpoint removed from the config: %d %s", st, raw)
+	}
+	if _, err := es.Endpoint(ctx, "gone"); err == nil {
+		t.Fatal("still there")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/deliveryq"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/redact"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/webhook"
 )
@@ -46,7 +47,7 @@ func (a *API) endpointStore() (store.EndpointStore, error) {
 func endpointView(e *store.Endpoint, role Role) adminapi.Endpoint {
 	u := e.URL
 	if !role.seesPersonalData() {
-		u = webhook.RedactURL(u)
+		u = redact.URL(u)
 	}
 	headers := make([]string, 0, len(e.Headers))
 	for k := range e.Headers {
@@ -243,7 +244,7 @@ func (a *API) postEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if req.Disabled {
 		ep.DisabledReason, ep.DisabledAt = "created disabled", &now
 	}
-	sel := map[string]any{"id": id, "tenant": req.Tenant, "url": webhook.RedactURL(ep.URL), "types": req.Types,
+	sel := map[string]any{"id": id, "tenant": req.Tenant, "url": redact.URL(ep.URL), "types": req.Types,
 		"allow_private": req.AllowPrivate, "ordered": req.Ordered, "asymmetric": req.Asymmetric}
 	if slices.Contains(a.o.PrivateTenants, ep.Tenant) {
 		ep.AllowPrivate = true // the tenant allows it (QYSHOOK_DELIVERY_ALLOW_PRIVATE_TENANTS)
@@ -280,7 +281,8 @@ func configOwned(ep *store.Endpoint, what string) error {
 		return nil
 	}
 	return errorf(adminapi.CodeConflict, "endpoint %s is declared in the config file ([[endpoint]] id = %q): "+
-		"change %s there and restart; a change through the API would be undone at the next start", ep.ID, ep.ID, what)
+		"change %s there and restart; a change through the API would be undone at the next start "+
+		"(an endpoint removed from the file is disabled at the next start and may then be deleted)", ep.ID, ep.ID, what)
 }
 
 // deleteEndpoint: DELETE /endpoints/{id}, with its queue, attempts and

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog/hlog"
+
 	"github.com/qyshook/qyshook/adminapi"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/evidence"
@@ -24,8 +26,9 @@ import (
 // getEvidence: GET /contracts/{tenant}/{id}/evidence[?version=N], the
 // contract's evidence bundle (the latest, or version N). An operator gets
 // the zip; a viewer gets only its report, as HTML, with personal data
-// masked and without the documents. Each export is audited: a bundle that
-// could not be audited is not served.
+// masked and without the documents. Each export is audited before a byte
+// is served: a bundle that could not be audited is not served (503). An
+// export refused (404, 409) is audited too.
 func (a *API) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "version")
 	if err != nil {
@@ -47,29 +50,24 @@ func (a *API) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	if !events.ValidToken(tenant) {
 		return errorf(adminapi.CodeNotFound, "no tenant %q", tenant)
 	}
-	b, err := a.o.Evidence.Bundle(r.Context(), tenant, id, version)
-	if errors.Is(err, store.ErrNotFound) {
-		if version > 0 {
-			return errorf(adminapi.CodeNotFound, "contract %s of tenant %s has no evidence bundle version %d", id, tenant, version)
+	viewer := !roleOf(r).seesPersonalData()
+	sel := map[string]any{"tenant": tenant, "contract_id": id, "version": version, "report_only": viewer}
+	b, f, err := a.findBundle(r, tenant, id, version)
+	if err != nil {
+		// Refused (or failed): audited, then answered.
+		if aerr := a.auditExport(r, sel, 0, outcomeOf(err)); aerr != nil {
+			hlog.FromRequest(r).Error().Err(aerr).Msg("admin: refused evidence export not audited")
 		}
-		return errorf(adminapi.CodeNotFound, "no evidence bundle for contract %s of tenant %s yet: one is built once the contract "+
-			"is confirmed COMPLETE or terminal, its documents are archived and a checkpoint covers it", id, tenant)
-	}
-	if err != nil {
-		return err
-	}
-	f, err := a.openBundle(b)
-	if err != nil {
 		return err
 	}
 	defer f.Close()
-	viewer := !roleOf(r).seesPersonalData()
-	sel := map[string]any{"tenant": tenant, "contract_id": id, "version": b.Version, "sha256": b.SHA256,
-		"report_only": viewer}
+	sel["version"], sel["sha256"] = b.Version, b.SHA256
 	if viewer {
 		return a.evidenceReport(w, r, f, b, sel)
 	}
-	a.audit(r, sel, 1, "ok", "")
+	if err := a.auditExport(r, sel, 1, "ok"); err != nil {
+		return err
+	}
 	name := fmt.Sprintf("evidence-%s-%s-v%d.zip", tenant, id, b.Version)
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s",
@@ -79,6 +77,39 @@ func (a *API) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("ETag", `"`+b.SHA256+`"`)
 	w.Header().Set("X-Qyshook-Bundle-Version", strconv.Itoa(b.Version))
 	http.ServeContent(w, r, "", time.Time{}, f)
+	return nil
+}
+
+// findBundle reads the bundle's row and opens its zip (checked against
+// the row's SHA-256); a missing bundle or file is a 404, a changed file
+// a 409.
+func (a *API) findBundle(r *http.Request, tenant, id string, version int) (*store.Bundle, *os.File, error) {
+	b, err := a.o.Evidence.Bundle(r.Context(), tenant, id, version)
+	if errors.Is(err, store.ErrNotFound) {
+		if version > 0 {
+			return nil, nil, errorf(adminapi.CodeNotFound, "contract %s of tenant %s has no evidence bundle version %d", id, tenant, version)
+		}
+		return nil, nil, errorf(adminapi.CodeNotFound, "no evidence bundle for contract %s of tenant %s yet: one is built once the contract "+
+			"is confirmed COMPLETE or terminal, its documents are archived and a checkpoint covers it", id, tenant)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := a.openBundle(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, f, nil
+}
+
+// auditExport records one export (or refusal) and returns a 503 when
+// the entry could not be written: an export that is not audited is not
+// served.
+func (a *API) auditExport(r *http.Request, sel map[string]any, count int, outcome string) error {
+	if err := a.auditErr(r.Context(), whoOf(r), r.Method+" "+routePattern(r), sel, count, outcome, ""); err != nil {
+		hlog.FromRequest(r).Error().Err(err).Msg("admin: evidence export not audited; not served")
+		return errorf(adminapi.CodeUnavailable, "the export could not be audited, so it is not served; try again later")
+	}
 	return nil
 }
 
@@ -108,7 +139,11 @@ func (a *API) openBundle(b *store.Bundle) (*os.File, error) {
 	return f, nil
 }
 
-// evidenceReport answers a viewer: the bundle's report, masked.
+// evidenceReport answers a viewer: the bundle's report, masked. It reads
+// the whole bundle into memory, documents included: evidence.Open reads
+// and checks every listed file, and RenderReport shows each item's size
+// and SHA-256 from its bytes, so rendering from the manifest alone needs
+// a change in package evidence.
 func (a *API) evidenceReport(w http.ResponseWriter, r *http.Request, f *os.File, b *store.Bundle, sel map[string]any) error {
 	c, err := evidence.Open(f, b.Size)
 	if err != nil {
@@ -118,7 +153,9 @@ func (a *API) evidenceReport(w http.ResponseWriter, r *http.Request, f *os.File,
 	if err != nil {
 		return err
 	}
-	a.audit(r, sel, 1, "ok", "")
+	if err := a.auditExport(r, sel, 1, "ok"); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,13 @@ type evidenceFixture struct {
 }
 
 func newEvidenceFixture(t *testing.T) *evidenceFixture {
+	t.Helper()
+	return newEvidenceFixtureWith(t, nil)
+}
+
+// newEvidenceFixtureWith is newEvidenceFixture with set applied to the
+// API's options.
+func newEvidenceFixtureWith(t *testing.T, set func(*Options)) *evidenceFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &evidenceFixture{ledger: testdb.Open(t, testdb.SQLite), dataDir: t.TempDir()}
@@ -67,10 +75,14 @@ func newEvidenceFixture(t *testing.T) *evidenceFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	a, err := New(Options{
+	o := Options{
 		Tokens: []Token{{Secret: operatorToken, Role: RoleOperator}, {Secret: viewerToken, Role: RoleViewer}},
 		Ledger: f.ledger, OpenBundle: root.Open,
-	})
+	}
+	if set != nil {
+		set(&o)
+	}
+	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +188,55 @@ func TestEvidenceExport(t *testing.T) {
 	if resp, body := f.get(t, operatorToken, "/contracts/default/c1/evidence"); resp.StatusCode != http.StatusConflict ||
 		!strings.Contains(string(body), "changed on disk") {
 		t.Fatalf("changed zip: %d %s, want 409", resp.StatusCode, body)
+	}
+}
+
+// failingAudit is an audit log whose AddAudit fails.
+type failingAudit struct{ store.AdminLog }
+
+func (failingAudit) AddAudit(context.Context, store.AuditEntry) (int64, error) {
+	return 0, errors.New("audit table unwritable")
+}
+
+// TestEvidenceExportNotAudited: when the audit entry cannot be written
+// the bundle is not served (503, no zip, no report), as the docs say.
+// Before the fix the audit failure was only logged and the zip served.
+func TestEvidenceExportNotAudited(t *testing.T) {
+	f := newEvidenceFixtureWith(t, func(o *Options) { o.Log = failingAudit{o.Ledger.(store.AdminLog)} })
+	for _, token := range []string{operatorToken, viewerToken} {
+		resp, body := f.get(t, token, "/contracts/default/c1/evidence")
+		if resp.StatusCode != http.StatusServiceUnavailable || bytes.HasPrefix(body, []byte("PK")) ||
+			!strings.Contains(string(body), "audit") {
+			t.Errorf("%s with an unwritable audit log: %d %.200s; want 503 naming the audit", token, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestEvidenceRefusalsAudited: an export refused (no bundle: 404; the
+// zip changed on disk: 409) is audited too, with the refusal as outcome.
+func TestEvidenceRefusalsAudited(t *testing.T) {
+	f := newEvidenceFixture(t)
+	if resp, _ := f.get(t, operatorToken, "/contracts/default/nope/evidence"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("no bundle: %d", resp.StatusCode)
+	}
+	got := f.audits(t)
+	if len(got) != 1 || !strings.HasPrefix(got[0].Outcome, adminapi.CodeNotFound) || !strings.Contains(string(got[0].Selector), `"nope"`) {
+		t.Fatalf("audit after a 404: %+v", got)
+	}
+	p := filepath.Join(f.dataDir, filepath.FromSlash(f.bundle.Path))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := f.get(t, viewerToken, "/contracts/default/c1/evidence"); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("changed zip: %d", resp.StatusCode)
+	}
+	got = f.audits(t)
+	if len(got) != 2 || !strings.HasPrefix(got[0].Outcome, adminapi.CodeConflict) || !strings.HasPrefix(got[0].Who, "viewer") {
+		t.Fatalf("audit after a 409: %+v", got)
 	}
 }

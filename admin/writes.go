@@ -85,6 +85,15 @@ func (a *API) auditConsole(r *http.Request, who, action string, selector any, ou
 }
 
 func (a *API) auditAs(ctx context.Context, who, action string, selector any, count int, outcome, jobID string) {
+	if err := a.auditErr(ctx, who, action, selector, count, outcome, jobID); err != nil {
+		a.o.Logger.Error().Err(err).Str("action", action).Msg("admin: audit entry not recorded")
+	}
+}
+
+// auditErr records one audit entry and returns the error of a failed
+// write (for a read that must not be served unaudited: the evidence
+// export).
+func (a *API) auditErr(ctx context.Context, who, action string, selector any, count int, outcome, jobID string) error {
 	sel, err := json.Marshal(selector)
 	if err != nil || selector == nil {
 		sel = []byte("{}")
@@ -92,10 +101,9 @@ func (a *API) auditAs(ctx context.Context, who, action string, selector any, cou
 	// The request may be over: record with a context of its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := a.o.Log.AddAudit(ctx, store.AuditEntry{Who: who, Action: action, Selector: sel,
-		Count: int64(count), Outcome: outcome, JobID: jobID}); err != nil {
-		a.o.Logger.Error().Err(err).Str("action", action).Msg("admin: audit entry not recorded")
-	}
+	_, err = a.o.Log.AddAudit(ctx, store.AuditEntry{Who: who, Action: action, Selector: sel,
+		Count: int64(count), Outcome: outcome, JobID: jobID})
+	return err
 }
 
 // routePattern is the route below adminapi.Prefix, e.g. "/dead-letters/{id}/retry".

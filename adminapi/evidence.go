@@ -2,6 +2,8 @@ package adminapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +19,9 @@ type EvidenceExport struct {
 	// ContentType is application/zip (the bundle: an operator) or
 	// text/html (its masked report: a viewer).
 	ContentType string
-	// Version is the bundle's version; SHA256 the zip's (operator only).
+	// Version is the bundle's version; SHA256 the zip's (operator only),
+	// hashed from the bytes received and checked against the server's
+	// ETag (a mismatch is an error).
 	Version int
 	SHA256  string
 	// Bytes is how many bytes were written.
@@ -55,18 +59,27 @@ func (c *Client) Evidence(ctx context.Context, tenant, id string, version int, w
 		e.Error.Status = resp.StatusCode
 		return EvidenceExport{}, e.Error
 	}
-	out := EvidenceExport{ContentType: resp.Header.Get("Content-Type"), SHA256: strings.Trim(resp.Header.Get("ETag"), `"`)}
+	out := EvidenceExport{ContentType: resp.Header.Get("Content-Type")}
 	out.Version, _ = strconv.Atoi(resp.Header.Get("X-Qyshook-Bundle-Version"))
-	if out.Report() {
-		out.SHA256 = ""
-	}
-	n, err := io.Copy(w, resp.Body)
+	etag := strings.TrimPrefix(strings.Trim(resp.Header.Get("ETag"), `"`), "W/")
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), resp.Body)
 	out.Bytes = n
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("answer cut after %d of %d bytes", n, resp.ContentLength)
 	}
 	if err != nil {
 		return out, &TransportError{Method: http.MethodGet, Path: path, Err: err}
+	}
+	if out.Report() {
+		return out, nil
+	}
+	// The zip: its SHA-256 is the hash of the bytes received, which must
+	// be the one the server recorded (its ETag).
+	out.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if etag != "" && !strings.EqualFold(etag, out.SHA256) {
+		return out, fmt.Errorf("admin API: GET %s: the %d bytes received hash to sha256 %s, the server's ETag says %s: "+
+			"this is not the bundle it recorded", path, n, out.SHA256, etag)
 	}
 	return out, nil
 }

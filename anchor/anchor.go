@@ -19,6 +19,7 @@ import (
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/receiptlog"
+	"github.com/qyshook/qyshook/redact"
 	"github.com/qyshook/qyshook/store"
 	"github.com/qyshook/qyshook/tsa"
 )
@@ -345,7 +346,7 @@ func (a *Anchor) stampOne(ctx context.Context, c store.LogCheckpoint) bool {
 	wg.Wait()
 	anchored := false
 	for i, r := range results {
-		label := urlLabel(urls[i])
+		label := redact.URL(urls[i])
 		if r.err != nil {
 			a.m.tsaRequests.WithLabelValues(label, "error").Inc()
 			if ctx.Err() == nil {

@@ -437,19 +437,21 @@ func TestNewRefuses(t *testing.T) {
 	}
 }
 
-// TestCredentialsNotStored: an authority URL with credentials is called
-// with them and stored, labelled and logged without them.
+// TestCredentialsNotStored: an authority URL with credentials (user info,
+// a query token) is called with them and stored, labelled and logged
+// without them (the token was logged in the TSA's errors before).
 func TestCredentialsNotStored(t *testing.T) {
 	ctx := context.Background()
 	var logs syncBuffer
 	f := newFixture(t, testdb.SQLite, nil)
-	withCreds := strings.Replace(f.tsaURL, "http://", "http://user:s3cr3t@", 1)
+	withCreds := strings.Replace(f.tsaURL, "http://", "http://user:s3cr3t@", 1) + "?token=T0KEN"
 	client, err := tsa.New(tsa.Options{URLs: []string{withCreds}, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	a, err := anchor.New(anchor.Options{Head: f.log.Head, Keys: f.keys, TSA: client, Ledger: f.cps, Tenants: []string{"default"},
-		Interval: time.Hour, RetryMin: 10 * time.Millisecond, Logger: zerolog.New(&logs), Registerer: prometheus.NewRegistry()})
+		Interval: time.Hour, RetryMin: 10 * time.Millisecond, Logger: zerolog.New(&logs), Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,11 +474,29 @@ func TestCredentialsNotStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Stamps[0].TSAURL != f.tsaURL {
-		t.Fatalf("stored authority %q, want %q", c.Stamps[0].TSAURL, f.tsaURL)
+	if want := f.tsaURL + "?token=REDACTED"; c.Stamps[0].TSAURL != want {
+		t.Fatalf("stored authority %q, want %q", c.Stamps[0].TSAURL, want)
 	}
-	if strings.Contains(logs.String(), "s3cr3t") {
+	if strings.Contains(logs.String(), "s3cr3t") || strings.Contains(logs.String(), "T0KEN") {
 		t.Fatalf("the credentials were logged:\n%s", logs.String())
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelled := false
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), "s3cr3t") || strings.Contains(l.GetValue(), "T0KEN") {
+					t.Fatalf("metric %s label %s=%q holds a credential", mf.GetName(), l.GetName(), l.GetValue())
+				}
+				labelled = labelled || l.GetName() == "tsa" && l.GetValue() == f.tsaURL+"?token=REDACTED"
+			}
+		}
+	}
+	if !labelled {
+		t.Fatal("no tsa label naming the authority redacted")
 	}
 }
 

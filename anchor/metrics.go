@@ -1,8 +1,6 @@
 package anchor
 
 import (
-	"net/url"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -89,14 +87,4 @@ func (m *metrics) register(r prometheus.Registerer) error {
 		}
 	}
 	return nil
-}
-
-// urlLabel is an authority's URL without credentials or query, as a label.
-func urlLabel(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "invalid"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }

@@ -91,6 +91,11 @@ const maxHold = time.Hour
 // anchoring on, none of those is anchored and MaxDelay has not passed).
 var ErrWaiting = errors.New("bundler: waiting for a checkpoint that covers the contract's leaves")
 
+// ErrLostRace: another builder (a second process on the same ledger)
+// recorded this bundle version first; this builder's zip was removed and
+// nothing is wrong.
+var ErrLostRace = errors.New("bundler: another builder recorded this bundle version first")
+
 // New checks o and returns the stage; Run starts it.
 func New(o Options) (*Bundler, error) {
 	if o.Ledger == nil || o.DataDir == "" || o.Signer == nil {
@@ -146,6 +151,8 @@ func (b *Bundler) Run(ctx context.Context) error {
 // PassResult counts what one pass did.
 type PassResult struct {
 	Due, Built, Waiting, Refused, Failed int
+	// LostRace: another builder recorded the same bundle version first.
+	LostRace int
 }
 
 // Pass builds the bundles due now, one contract after the other. A
@@ -194,6 +201,11 @@ func (b *Bundler) Pass(ctx context.Context) (PassResult, error) {
 			b.m.seconds.Observe(time.Since(start).Seconds())
 			log.Info().Int("version", bundle.Version).Str("path", bundle.Path).Int("items", bundle.Items).
 				Int("discrepancies", bundle.Discrepancies).Msg("evidence bundle built")
+		case errors.Is(err, ErrLostRace):
+			delete(b.held, key)
+			r.LostRace++
+			b.m.bundles.WithLabelValues(OutcomeLostRace).Inc()
+			log.Info().Err(err).Msg("evidence bundle built by another builder first; this one's zip removed")
 		case errors.Is(err, ErrWaiting):
 			r.Waiting++
 			b.m.bundles.WithLabelValues(OutcomeWaiting).Inc()

@@ -8,9 +8,11 @@
 // file and verification material), proves each leaf in a signed (and,
 // with time-stamping on, anchored) checkpoint of the receipt log, and
 // writes the bundle with package evidence to
-// <data dir>/evidence/<tenant>/<contract>/v<N>.zip before recording it
-// (store.EvidenceStore.SaveBundle). A later state makes version N+1; old
-// versions are kept.
+// <data dir>/evidence/<tenant>/<contract>/v<N>-<sha256 prefix>.zip (linked,
+// never over an existing file) before recording it
+// (store.EvidenceStore.SaveBundle); a second builder that records the
+// same version too late removes its zip (ErrLostRace). A later state
+// makes version N+1; old versions are kept.
 //
 // It calls no platform API: the archiver fetched everything already. A
 // row whose content no longer matches its receipt-log leaf (edited

@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/crosscheck"
 	"github.com/qyshook/qyshook/events"
 	"github.com/qyshook/qyshook/evidence"
+	"github.com/qyshook/qyshook/pdfverify"
 	"github.com/qyshook/qyshook/qys"
 	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
@@ -31,6 +33,44 @@ var ErrFileChanged = errors.New("bundler: archived file does not match its row")
 type gathering struct {
 	c      evidence.Contents
 	leaves map[int64][]byte // index → leaf bytes
+	// found are the found-edited leaves of the rows included, as the
+	// summary's discrepancies.
+	found []evidence.Discrepancy
+	// signers are the signatures read from each archived PDF, by
+	// document id.
+	signers map[string][]evidence.PDFSigner
+}
+
+// history adds the found-edited leaves (receiptlog.FoundEdited) of one
+// row to g, each as a discrepancy; with all, every leaf of the row (the
+// contract's history). Events and facts are not rewritten by qyshook, so
+// none is expected there, but they are looked at all the same.
+func (b *Bundler) history(ctx context.Context, g *gathering, kind, tenant, ref string, all bool) error {
+	ls, err := b.o.Ledger.LogLeaves(ctx, kind, tenant, ref, 0)
+	if err != nil {
+		return fmt.Errorf("bundler: leaves of %s %s: %w", kind, ref, err)
+	}
+	for _, l := range ls {
+		pl, err := receiptlog.Parse(l.Leaf)
+		found := err == nil && pl.Found == receiptlog.FoundEdited
+		if all || found {
+			g.leaf(l)
+		}
+		if !found {
+			continue
+		}
+		d := evidence.Discrepancy{Kind: DiscrepancyEditedOutside, Detail: fmt.Sprintf(
+			"%s %s: leaf %d records the row found edited outside qyshook (content sha256 %s…) when qyshook next wrote it; "+
+				"the row in this bundle is that later write. 行在 qyshook 之外被修改。", kind, ref, l.Index, pl.SHA256[:12])}
+		switch kind {
+		case receiptlog.KindEvent:
+			d.Event = ref
+		case receiptlog.KindDocument:
+			d.Document = ref
+		}
+		g.found = append(g.found, d)
+	}
+	return nil
 }
 
 func (g *gathering) leaf(l store.LogLeaf) *int64 {
@@ -89,18 +129,40 @@ func (b *Bundler) Build(ctx context.Context, d store.DueContract) (store.Bundle,
 		}
 		g.c.Leaves = append(g.c.Leaves, evidence.Leaf{Index: idx, Bytes: g.leaves[idx], Proof: proof})
 	}
-	rel := path.Join("evidence", d.Tenant, d.ID, fmt.Sprintf("v%d.zip", g.c.Version))
-	sum, size, err := b.write(rel, g.c)
+	w, err := b.write(path.Join("evidence", d.Tenant, d.ID), g.c)
 	if err != nil {
 		return store.Bundle{}, err
 	}
 	out := store.Bundle{Tenant: d.Tenant, ContractID: d.ID, Version: g.c.Version, State: c.Status, ContractLeaf: d.ContractLeaf,
-		CheckpointSize: cp.Size, SHA256: sum, Size: size, Path: rel, Items: len(g.c.Items),
+		CheckpointSize: cp.Size, SHA256: w.sum, Size: w.size, Path: w.rel, Items: len(g.c.Items),
 		Discrepancies: len(g.c.Summary.Discrepancies), BuiltAt: g.c.BuiltAt}
 	if err := b.o.Ledger.SaveBundle(ctx, out); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return store.Bundle{}, b.lostRace(ctx, out, w.created, err)
+		}
+		// The zip stays: its name is its own (v<N>-<sha>), nothing
+		// refers to it, and another builder of the same bytes may.
 		return store.Bundle{}, fmt.Errorf("bundler: record bundle: %w", err)
 	}
 	return out, nil
+}
+
+// lostRace: another builder recorded version out.Version first. This
+// builder's zip is removed unless the recorded bundle is that very file
+// (both builders wrote the same bytes, so the same name).
+func (b *Bundler) lostRace(ctx context.Context, out store.Bundle, created bool, dup error) error {
+	if created {
+		rec, err := b.o.Ledger.Bundle(ctx, out.Tenant, out.ContractID, out.Version)
+		if err != nil {
+			return fmt.Errorf("bundler: record bundle: %w (and reading the recorded one: %v)", dup, err)
+		}
+		if rec.Path != out.Path {
+			if err := os.Remove(filepath.Join(b.o.DataDir, filepath.FromSlash(out.Path))); err != nil {
+				return fmt.Errorf("%w: remove %s: %v", ErrLostRace, out.Path, err)
+			}
+		}
+	}
+	return fmt.Errorf("%w (version %d): %v", ErrLostRace, out.Version, dup)
 }
 
 // gather adds the contract's items and leaves to g and fills its summary.
@@ -123,12 +185,8 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 		g.body("api/contract-detail.json", evidence.KindAPIAnswer, rc.Body, rc.Leaf,
 			"The /v2/contract/detail answer that confirmed the contract's last state, verbatim.")
 	}
-	history, err := l.LogLeaves(ctx, receiptlog.KindContract, d.Tenant, d.ID, 0)
-	if err != nil {
-		return nil, fmt.Errorf("bundler: contract leaves: %w", err)
-	}
-	for _, h := range history {
-		g.leaf(h)
+	if err := b.history(ctx, g, receiptlog.KindContract, d.Tenant, d.ID, true); err != nil {
+		return nil, err
 	}
 	refs, err := l.EvidenceRefs(ctx, d.Tenant, d.ID)
 	if err != nil {
@@ -145,6 +203,9 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 			continue // pruned meanwhile
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := b.history(ctx, g, receiptlog.KindEvent, d.Tenant, ev.ID, false); err != nil {
 			return nil, err
 		}
 		name := safeName(ev.ID)
@@ -170,6 +231,9 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 			continue
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := b.history(ctx, g, receiptlog.KindFact, d.Tenant, id, false); err != nil {
 			return nil, err
 		}
 		name := safeName(id)
@@ -207,6 +271,9 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 		if err != nil {
 			return err
 		}
+		if err := b.history(ctx, g, receiptlog.KindDocument, c.Tenant, doc.ID, false); err != nil {
+			return err
+		}
 		name := safeName(doc.ID)
 		rowPath := "documents/" + name + ".row.json"
 		g.row(rowPath, rc, "The ledger row of document "+doc.ID+" (its archived file's hash, size and path).")
@@ -221,6 +288,13 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 			}
 			kind := documentKind(doc, data)
 			g.body("documents/"+name+ext(doc.Path), kind, data, rc.Leaf, kindNote(kind))
+			if kind == evidence.KindDocument && doc.VerifyVerdict != "" {
+				g.pdfSigners(ctx, doc.ID, data)
+			}
+		} else {
+			// TODO(evscale): a file archived after this bundle makes the
+			// contract due again through the due marker, not here.
+			g.c.Summary.Notes = append(g.c.Summary.Notes, missingNote(doc))
 		}
 		if doc.ValidationSHA256 != "" && doc.ValidationPath != "" {
 			data, err := b.readArchived(doc.ValidationPath, doc.ValidationSHA256)
@@ -233,6 +307,48 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 		}
 	}
 	return nil
+}
+
+// pdfSigners reads the signatures of an archived PDF (offline, as the
+// archiver verified it: no roots, so Trusted is the system roots' word)
+// for the report's signer, signing-time and trust column. A PDF that
+// cannot be read leaves the column empty: its verdict says why.
+func (g *gathering) pdfSigners(ctx context.Context, docID string, data []byte) {
+	res, err := pdfverify.Verify(ctx, bytes.NewReader(data), int64(len(data)), pdfverify.Options{})
+	if err != nil || res == nil {
+		return
+	}
+	if g.signers == nil {
+		g.signers = map[string][]evidence.PDFSigner{}
+	}
+	for _, sg := range res.Signatures {
+		g.signers[docID] = append(g.signers[docID], evidence.PDFSigner{Name: sg.Signer, SigningTime: sg.SigningTime.UTC(), Trusted: sg.Trusted})
+	}
+}
+
+// missingNote says why a document's file is not in the bundle. The
+// reason is the archiver's error text (no document title: notes are not
+// masked for a viewer).
+func missingNote(doc store.Document) string {
+	var why string
+	switch doc.ArchiveState {
+	case store.ArchiveFailed:
+		reason := strings.TrimSpace(doc.LastError)
+		if reason == "" {
+			reason = "no reason recorded"
+		}
+		if len(reason) > 300 {
+			reason = strings.ToValidUTF8(reason[:300], "") + "…"
+		}
+		why = "archive failed: " + reason
+	case store.ArchiveNone:
+		why = "never queued for archive"
+	case store.ArchiveArchived:
+		why = "archived without a file recorded"
+	default:
+		why = "not archived (state " + doc.ArchiveState + ")"
+	}
+	return fmt.Sprintf("document %s: %s, not in this bundle. 文件未收入本证据包。", doc.ID, why)
 }
 
 // readArchived reads a file of the data dir and checks its SHA-256.
@@ -332,8 +448,17 @@ func safeName(id string) string {
 func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosscheck.Callback) {
 	s := &g.c.Summary
 	s.Subject, s.BizID = c.Subject, c.BizID
+	s.Discrepancies = append(s.Discrepancies, g.found...)
+	var detail *qys.Contract
+	if c.Confirmed && len(c.Detail) > 0 {
+		var d qys.Contract
+		if err := json.Unmarshal(c.Detail, &d); err == nil {
+			detail = &d
+		}
+	}
 	for _, sg := range c.Signatories {
-		s.Parties = append(s.Parties, evidence.Party{Name: sg.TenantName, Type: sg.TenantType, Status: sg.Status})
+		s.Parties = append(s.Parties, evidence.Party{Name: sg.TenantName, Type: sg.TenantType, Status: sg.Status,
+			SignedAt: signedAt(detail, sg)})
 	}
 	last := evidence.StateChange{Status: c.Status, At: c.UpdatedAt, Source: "api"}
 	if n := len(s.States); n == 0 || s.States[n-1].Status != c.Status {
@@ -346,6 +471,7 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 			if doc.Path != "" {
 				p.Path = "documents/" + safeName(doc.ID) + ext(doc.Path)
 			}
+			p.Signers = g.signers[doc.ID]
 			s.PDFs = append(s.PDFs, p)
 		}
 		if doc.Discrepancies == "" {
@@ -358,16 +484,43 @@ func (b *Bundler) summary(g *gathering, c *store.Contract, callbacks []crosschec
 		}
 		addDiscrepancies(s, found)
 	}
-	if c.Confirmed && len(c.Detail) > 0 {
-		var detail qys.Contract
-		if err := json.Unmarshal(c.Detail, &detail); err == nil {
-			if detail.Status == "" {
-				detail.Status = c.Status
-			}
-			s.Sponsor = detail.TenantName
-			addDiscrepancies(s, crosscheck.CompareCallbacks(&detail, callbacks))
+	if detail != nil {
+		if detail.Status == "" {
+			detail.Status = c.Status
+		}
+		s.Sponsor = detail.TenantName
+		addDiscrepancies(s, crosscheck.CompareCallbacks(detail, callbacks))
+	}
+}
+
+// signedAt is when the detail answer says signatory sg finished
+// (completeTime, "2006-01-02 15:04:05" in UTC+8, or RFC 3339), matched by
+// id, else by serial number and name; zero when unknown.
+func signedAt(detail *qys.Contract, sg store.Signatory) time.Time {
+	if detail == nil {
+		return time.Time{}
+	}
+	var raw string
+	for _, ds := range detail.Signatories {
+		if sg.ID != "" && string(ds.ID) == sg.ID {
+			raw = ds.CompleteTime
+			break
+		}
+		if raw == "" && ds.SerialNo == sg.SerialNo && ds.TenantName == sg.TenantName {
+			raw = ds.CompleteTime
 		}
 	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return time.Time{}
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05", raw, qys.ShanghaiTime); err == nil {
+		return t.UTC()
+	}
+	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		return t.UTC()
+	}
+	return time.Time{}
 }
 
 // addDiscrepancies adds found, skipping ones already listed (a callback's
@@ -387,3 +540,8 @@ func addDiscrepancies(s *evidence.Summary, found []crosscheck.Discrepancy) {
 		}
 	}
 }
+
+// DiscrepancyEditedOutside is the summary's discrepancy kind of a
+// found-edited leaf (receiptlog.FoundEdited): a commit found the row
+// differing from its last leaf, edited outside qyshook, and wrote over it.
+const DiscrepancyEditedOutside = "edited_outside"

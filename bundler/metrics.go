@@ -8,6 +8,9 @@ const (
 	OutcomeWaiting = "waiting" // no checkpoint covers its leaves yet
 	OutcomeRefused = "refused" // a row or file no longer matches the receipt log
 	OutcomeFailed  = "failed"  // any other error (retried next interval)
+	// OutcomeLostRace: another builder recorded the same version first
+	// (two processes on one ledger); this one's zip was removed.
+	OutcomeLostRace = "lost_race"
 )
 
 type metrics struct {
@@ -20,7 +23,7 @@ func newMetrics() *metrics {
 	m := &metrics{
 		bundles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qyshook_evidence_bundles_total",
-			Help: "Evidence bundle builds by outcome: built, waiting (no checkpoint covers the leaves yet), refused (a row or file edited outside qyshook), failed.",
+			Help: "Evidence bundle builds by outcome: built, waiting (no checkpoint covers the leaves yet), refused (a row or file edited outside qyshook), failed, lost_race (another builder recorded the same version first).",
 		}, []string{"outcome"}),
 		due: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "qyshook_evidence_due",
@@ -32,7 +35,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
 	}
-	for _, o := range []string{OutcomeBuilt, OutcomeWaiting, OutcomeRefused, OutcomeFailed} {
+	for _, o := range []string{OutcomeBuilt, OutcomeWaiting, OutcomeRefused, OutcomeFailed, OutcomeLostRace} {
 		m.bundles.WithLabelValues(o)
 	}
 	return m

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/qyshook/qyshook/evidence"
@@ -50,45 +53,84 @@ func sizeOf(c *store.LogCheckpoint) string {
 	return fmt.Sprintf("of size %d", c.Size)
 }
 
-// write writes the bundle to rel under the data dir: a temporary file in
-// the same directory, synced, renamed over the name, the directory
-// synced. It returns the zip's SHA-256 and size.
-func (b *Bundler) write(rel string, c evidence.Contents) (string, int64, error) {
-	dst := filepath.Join(b.o.DataDir, filepath.FromSlash(rel))
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", 0, fmt.Errorf("bundler: %w", err)
+// written is a bundle zip written: its path relative to the data dir,
+// SHA-256 and size, and whether this call created the file (false: a
+// file of the same name, so the same bytes, was there already).
+type written struct {
+	rel     string
+	sum     string
+	size    int64
+	created bool
+}
+
+// write writes the bundle of c into dir (relative to the data dir) as
+// v<N>-<first 12 hex digits of its SHA-256>.zip: a temporary file in the
+// same directory, synced, then linked to that name (never over an
+// existing file: a second builder of the same version writes another
+// name, or finds its own bytes there), the directory synced.
+func (b *Bundler) write(dir string, c evidence.Contents) (written, error) {
+	abs := filepath.Join(b.o.DataDir, filepath.FromSlash(dir))
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return written{}, fmt.Errorf("bundler: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".bundle-*.tmp")
+	f, err := os.CreateTemp(abs, ".bundle-*.tmp")
 	if err != nil {
-		return "", 0, fmt.Errorf("bundler: %w", err)
+		return written{}, fmt.Errorf("bundler: %w", err)
 	}
 	tmp := f.Name()
-	defer func() { _ = os.Remove(tmp) }() // a no-op after the rename
+	defer func() { _ = os.Remove(tmp) }() // the final name is a link of its own
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
 	if err := evidence.Write(cw, c, b.o.Signer); err != nil {
 		f.Close()
-		return "", 0, fmt.Errorf("bundler: write bundle: %w", err)
+		return written{}, fmt.Errorf("bundler: write bundle: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return "", 0, fmt.Errorf("bundler: sync %s: %w", tmp, err)
+		return written{}, fmt.Errorf("bundler: sync %s: %w", tmp, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("bundler: %w", err)
+		return written{}, fmt.Errorf("bundler: %w", err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return "", 0, fmt.Errorf("bundler: %w", err)
+	sum := hex.EncodeToString(h.Sum(nil))
+	name := fmt.Sprintf("v%d-%s.zip", c.Version, sum[:12])
+	w := written{rel: path.Join(dir, name), sum: sum, size: cw.n, created: true}
+	dst := filepath.Join(abs, name)
+	if err := os.Link(tmp, dst); errors.Is(err, fs.ErrExist) {
+		// Another builder wrote this name: the same bytes, unless the
+		// 48-bit prefix collides, which is checked.
+		got, err := fileSHA256(dst)
+		if err != nil {
+			return written{}, fmt.Errorf("bundler: %w", err)
+		}
+		if got != sum {
+			return written{}, fmt.Errorf("bundler: %s exists with other bytes (sha256 %s, this bundle %s)", w.rel, got, sum)
+		}
+		w.created = false
+	} else if err != nil {
+		return written{}, fmt.Errorf("bundler: %w", err)
 	}
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(abs); err == nil {
 		err = d.Sync()
 		d.Close()
 		if err != nil {
-			return "", 0, fmt.Errorf("bundler: sync %s: %w", dir, err)
+			return written{}, fmt.Errorf("bundler: sync %s: %w", abs, err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), cw.n, nil
+	return w, nil
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type countWriter struct {

@@ -35,8 +35,8 @@ const (
 	// Options.Tolerance.
 	SignedAfterCompletion Kind = "signed_after_completion"
 	// DocumentInvalid: a PDF of a signed contract does not verify (a
-	// changed or tampered download) or carries no signature although a
-	// signatory of Options.SignerTypes signed.
+	// changed or tampered download) or carries no signature although
+	// the contract has a signatory of Options.SignerTypes.
 	DocumentInvalid Kind = "document_invalid"
 )
 
@@ -86,10 +86,14 @@ func Compare(detail *qys.Contract, pdfs []PDF, o Options) []Discrepancy {
 	}
 	parties := map[string]bool{}
 	var mustSign []string
+	signers := 0 // signatories of SignerTypes, done or not
 	for _, sg := range detail.Signatories {
 		parties[sg.TenantName] = true
-		if slices.Contains(o.SignerTypes, strings.ToUpper(sg.TenantType)) && lifecycle.SignatoryDone(sg.Status) {
-			mustSign = append(mustSign, sg.TenantName)
+		if slices.Contains(o.SignerTypes, strings.ToUpper(sg.TenantType)) {
+			signers++
+			if lifecycle.SignatoryDone(sg.Status) {
+				mustSign = append(mustSign, sg.TenantName)
+			}
 		}
 	}
 	end, hasEnd := EndTime(detail)
@@ -98,8 +102,8 @@ func Compare(detail *qys.Contract, pdfs []PDF, o Options) []Discrepancy {
 		if p.Result == nil {
 			continue
 		}
-		if p.Result.Verdict == pdfverify.NoSignatures && len(mustSign) == 0 {
-			// Nobody whose signature a PDF must carry (SignerTypes) signed:
+		if p.Result.Verdict == pdfverify.NoSignatures && signers == 0 {
+			// No signatory whose signature a PDF must carry (SignerTypes):
 			// an unsigned PDF is what the platform is assumed to serve then.
 			continue
 		}

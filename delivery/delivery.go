@@ -48,6 +48,10 @@ type Options struct {
 	Refresh time.Duration
 	// Replicas of QYS_DELIVERY (default 1; never lowered).
 	Replicas int
+	// QueueMaxAge is how long QYS_DELIVERY keeps a delivery (default
+	// QueueMaxAge(Schedule)); one still queued then, for an endpoint
+	// disabled that long, is dropped and counted as expired.
+	QueueMaxAge time.Duration
 	// Logger logs failures (default zerolog.Nop()); secrets are never logged.
 	Logger zerolog.Logger
 	// Registerer, when set, receives the metrics.
@@ -63,6 +67,11 @@ type Stage struct {
 	m   *metrics
 	rec *recorder
 	log zerolog.Logger
+	// made counts the attempts of the deliveries in hand.
+	made made
+	// held is the deliveries queued for each disabled endpoint at the
+	// last sweep (manage's goroutine only).
+	held map[string]uint64
 }
 
 // New checks o and fills its defaults.
@@ -112,6 +121,9 @@ func New(o Options) (*Stage, error) {
 	if o.Refresh <= 0 {
 		o.Refresh = DefaultRefresh
 	}
+	if o.QueueMaxAge <= 0 {
+		o.QueueMaxAge = QueueMaxAge(o.Schedule)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
@@ -141,7 +153,7 @@ func (s *Stage) Run(ctx context.Context) error {
 func (s *Stage) provision(ctx context.Context) error {
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := deliveryq.Provision(pctx, s.o.JS, s.o.Names, s.o.Replicas, QueueMaxAge(s.o.Schedule))
+		err := deliveryq.Provision(pctx, s.o.JS, s.o.Names, s.o.Replicas, s.o.QueueMaxAge)
 		cancel()
 		if err == nil {
 			return nil
@@ -169,6 +181,7 @@ func (s *Stage) manage(ctx context.Context) {
 	defer t.Stop()
 	var swept time.Time
 	for {
+		readAt := time.Now()
 		eps, err := s.o.Store.Endpoints(ctx, "")
 		if err != nil && ctx.Err() == nil {
 			s.log.Error().Err(err).Msg("delivery: read endpoints")
@@ -192,7 +205,7 @@ func (s *Stage) manage(ctx context.Context) {
 					running[ep.ID] = s.start(ctx, &ep)
 					continue
 				}
-				r.update(&ep)
+				r.update(&ep, readAt)
 			}
 			for id, r := range running {
 				if !seen[id] {
@@ -263,13 +276,14 @@ func (s *Stage) sweep(ctx context.Context) {
 		return
 	}
 	info, err := str.Info(ctx, jetstream.WithSubjectFilter(s.o.Names.DeliveryWildcard()))
-	if err != nil || len(info.State.Subjects) == 0 {
+	if err != nil {
 		return
 	}
 	eps, err := s.o.Store.Endpoints(ctx, "")
 	if err != nil {
 		return
 	}
+	s.countExpired(eps, info.State.Subjects)
 	exists := make(map[string]bool, len(eps))
 	for i := range eps {
 		exists[s.o.Names.DeliverySubject(eps[i].ID)] = true
@@ -286,9 +300,41 @@ func (s *Stage) sweep(ctx context.Context) {
 	}
 }
 
+// countExpired counts the deliveries JetStream dropped at QueueMaxAge:
+// the queue of an endpoint disabled for longer than the ack wait (no
+// runner acknowledges its deliveries any more) only shrinks by expiry, or
+// by a purge on delete, and a deleted endpoint is not in eps.
+func (s *Stage) countExpired(eps []store.Endpoint, subjects map[string]uint64) {
+	if s.held == nil {
+		s.held = map[string]uint64{}
+	}
+	settled := time.Now().Add(-s.o.AckWait - 2*s.o.Refresh)
+	seen := make(map[string]bool, len(eps))
+	for i := range eps {
+		ep := &eps[i]
+		if ep.Enabled || ep.DisabledAt == nil || ep.DisabledAt.After(settled) {
+			continue
+		}
+		seen[ep.ID] = true
+		n := subjects[s.o.Names.DeliverySubject(ep.ID)]
+		if prev, ok := s.held[ep.ID]; ok && n < prev {
+			s.m.expired.WithLabelValues(ep.ID).Add(float64(prev - n))
+			s.log.Warn().Str("endpoint", ep.ID).Uint64("deliveries", prev-n).Dur("max_age", s.o.QueueMaxAge).
+				Msg("delivery: deliveries to a disabled endpoint expired from the queue; replay --since queues them again")
+		}
+		s.held[ep.ID] = n
+	}
+	for id := range s.held {
+		if !seen[id] {
+			delete(s.held, id)
+		}
+	}
+}
+
 // prune deletes attempts older than AttemptRetention, hourly.
 func (s *Stage) prune(ctx context.Context) {
 	for {
+		s.made.prune(time.Now().Add(-s.o.QueueMaxAge))
 		n, err := s.o.Store.PruneEndpointAttempts(ctx, time.Now().Add(-s.o.AttemptRetention))
 		if err != nil && ctx.Err() == nil {
 			s.log.Error().Err(err).Msg("delivery: prune attempts")

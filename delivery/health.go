@@ -34,6 +34,9 @@ func (r *runner) deadLetter(ctx context.Context, m jetstream.Msg, att store.Endp
 		_ = m.NakWithDelay(time.Minute)
 		return
 	}
+	if meta, err := m.Metadata(); err == nil {
+		s.made.done(meta.Sequence.Stream)
+	}
 	s.m.deadLetters.WithLabelValues(att.EndpointID).Inc()
 	log.Warn().Str("error", att.Error).Msg("delivery: retries exhausted; dead-lettered")
 	_ = m.Term()
@@ -42,7 +45,7 @@ func (r *runner) deadLetter(ctx context.Context, m jetstream.Msg, att store.Endp
 // succeeded clears the endpoint's failing state (written only when it
 // was failing).
 func (r *runner) succeeded(ctx context.Context) {
-	if !r.failing.Load() {
+	if !r.health.isFailing() {
 		return
 	}
 	ep := r.ep.Load()
@@ -50,7 +53,7 @@ func (r *runner) succeeded(ctx context.Context) {
 		r.s.log.Error().Err(err).Str("endpoint", ep.ID).Msg("delivery: record success")
 		return
 	}
-	r.failing.Store(false)
+	r.health.set(false)
 }
 
 // failed records a failure. Failing is measured from failing_since while
@@ -62,10 +65,10 @@ func (r *runner) succeeded(ctx context.Context) {
 // least DisableAfter/2 after the warning.
 func (r *runner) failed(ctx context.Context, at time.Time) {
 	s := r.s
-	r.failing.Store(true)
 	id := r.ep.Load().ID
 	prev := r.lastFailure.Swap(at.UnixNano())
 	ep, err := s.o.Store.RecordEndpointOutcome(ctx, id, false, at)
+	r.health.set(true) // after the write: a row read before it cannot clear it
 	if err == nil && prev != 0 && ep.FailingSince != nil && ep.FailingSince.UnixNano() < prev &&
 		at.Sub(time.Unix(0, prev)) >= s.quiet() {
 		ep, err = s.o.Store.RestartEndpointFailing(ctx, id, at)

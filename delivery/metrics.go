@@ -12,6 +12,7 @@ type metrics struct {
 	lag            prometheus.Histogram
 	deadLetters    *prometheus.CounterVec
 	disabled       *prometheus.CounterVec
+	expired        *prometheus.CounterVec
 	queued         prometheus.Counter
 	endpoints      *prometheus.GaugeVec
 }
@@ -31,6 +32,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Deliveries dead-lettered once the retry schedule was exhausted, by endpoint."}, []string{"endpoint"}),
 		disabled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qyshook_delivery_endpoint_disabled_total",
 			Help: "Endpoints disabled by the delivery stage (410 Gone or failing too long), by endpoint."}, []string{"endpoint"}),
+		expired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qyshook_delivery_expired_total",
+			Help: "Deliveries dropped from QYS_DELIVERY at its max age while their endpoint was disabled, by endpoint."},
+			[]string{"endpoint"}),
 		queued: prometheus.NewCounter(prometheus.CounterOpts{Name: "qyshook_delivery_queued_total",
 			Help: "Deliveries queued by the fan-out (one per fact and matching endpoint)."}),
 		endpoints: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "qyshook_delivery_endpoints",
@@ -39,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.attemptSeconds, m.lag, m.deadLetters, m.disabled, m.queued, m.endpoints} {
+	for _, c := range []prometheus.Collector{m.attempts, m.attemptSeconds, m.lag, m.deadLetters, m.disabled, m.expired, m.queued, m.endpoints} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("delivery: metrics: %w", err)
 		}

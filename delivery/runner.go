@@ -44,7 +44,7 @@ type runner struct {
 	limiter *rate.Limiter
 	cancel  context.CancelFunc
 	done    chan struct{}
-	failing atomic.Bool
+	health  health
 	// off is set once this runner saw its endpoint disabled (410, or
 	// failing too long): it sends nothing more and ends.
 	off atomic.Bool
@@ -69,13 +69,51 @@ func (s *Stage) start(ctx context.Context, ep *store.Endpoint) *runner {
 	if ep.RateLimit > 0 {
 		r.limiter = rate.NewLimiter(rate.Limit(ep.RateLimit), max(1, int(ep.RateLimit)))
 	}
-	r.failing.Store(ep.FailingSince != nil)
+	r.health.failing = ep.FailingSince != nil
 	r.ep.Store(ep)
 	go r.run(ctx)
 	return r
 }
 
-func (r *runner) update(ep *store.Endpoint) { r.ep.Store(ep) }
+// update gives the runner its endpoint's row, read at readAt.
+func (r *runner) update(ep *store.Endpoint, readAt time.Time) {
+	r.ep.Store(ep)
+	r.health.refresh(ep.FailingSince != nil, readAt)
+}
+
+// health is whether the runner takes its endpoint for failing: a
+// success clears the row's failing_since only then. Another process may
+// set or clear failing_since at any time, so the row read every Refresh
+// updates it, except for a failure this runner recorded after that read
+// began.
+type health struct {
+	mu       sync.Mutex
+	failing  bool
+	recorded time.Time // when this runner last recorded a failure
+}
+
+func (h *health) refresh(failing bool, readAt time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if failing || h.recorded.Before(readAt) {
+		h.failing = failing
+	}
+}
+
+func (h *health) set(failing bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failing = failing
+	if failing {
+		h.recorded = time.Now()
+	}
+}
+
+func (h *health) isFailing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failing
+}
 
 // stop ends the runner; an attempt in flight is abandoned unacknowledged
 // (its message comes again after the ack wait).
@@ -157,12 +195,12 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	n := int(meta.NumDelivered)
 	factID := m.Headers().Get(deliveryq.HeaderFactID)
 	if r.off.Load() {
 		_ = m.NakWithDelay(time.Second) // kept for when it is enabled again
 		return
 	}
+	n := r.attemptNumber(ctx, meta, ep.ID, factID)
 	if !r.waitRate(ctx, m) {
 		return
 	}
@@ -172,6 +210,8 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	if ctx.Err() != nil {
 		return // stopping: another process (or the next start) takes it after the ack wait
 	}
+	seq := meta.Sequence.Stream
+	s.made.set(seq, n)
 	att := store.EndpointAttempt{EndpointID: ep.ID, FactID: factID, Attempt: n, At: start, Status: res.Status,
 		LatencyMS: res.Latency.Milliseconds(), Response: res.Response}
 	if res.Err != nil {
@@ -184,6 +224,7 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	switch {
 	case res.OK():
 		s.m.attempts.WithLabelValues(ep.ID, "ok").Inc()
+		s.made.done(seq)
 		if err := m.Ack(); err != nil {
 			log.Warn().Err(err).Msg("delivery: ack not sent; the fact comes again with the same webhook-id")
 		}

@@ -1,8 +1,9 @@
 package delivery
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/qyshook/qyshook/backoff"
 )
 
 // DefaultSchedule is the delay before each retry: attempt 1 is immediate,
@@ -43,7 +44,8 @@ func Delay(schedule []time.Duration, jitter float64, n int, retryAfter time.Dura
 	}
 	d := schedule[n-1]
 	if jitter > 0 {
-		d = time.Duration(float64(d) * (1 + jitter*(2*rand.Float64()-1)))
+		// Uniform over d·(1 ± jitter): backoff's jitter below d·(1+jitter).
+		d = backoff.Jitter(time.Duration(float64(d)*(1+jitter)), (1-jitter)/(1+jitter))
 	}
 	if retryAfter > d {
 		d = retryAfter

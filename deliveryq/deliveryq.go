@@ -58,6 +58,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, names events.Names, 
 			cfg.MaxAge = s.CachedInfo().Config.MaxAge
 		}
 	}
+	cfg.Duplicates = min(cfg.Duplicates, cfg.MaxAge) // JetStream refuses a window past the age
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("delivery: stream %s: %w", cfg.Name, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/qyshook/qyshook/backoff"
@@ -75,22 +74,10 @@ func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
 	return backoff.Jitter(backoff.Exponential(c.backoffBase, c.backoffMax, n), 0)
 }
 
-// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date,
+// capped at a day.
 func parseRetryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(min(s, 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return backoff.RetryAfter(h.Get("Retry-After"), now, 24*time.Hour)
 }
 
 // retryable reports whether err, returned by an attempt under ctx, may be

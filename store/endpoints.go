@@ -10,7 +10,15 @@ import (
 const (
 	SourceAPI    = "api"
 	SourceConfig = "config"
+	// SourceConfigRemoved marks an endpoint the config file declared and
+	// no longer does: the sync disabled it (ConfigRemovedReason) and kept
+	// its attempts and dead letters; the API may delete it.
+	SourceConfigRemoved = "config-removed"
 )
+
+// ConfigRemovedReason is the disabled reason of an endpoint removed from
+// the config file.
+const ConfigRemovedReason = "removed from the config file"
 
 // ConfigDisabledReason is the disabled reason of a config endpoint
 // declared disabled there.
@@ -125,6 +133,9 @@ type EndpointStore interface {
 	SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (bool, error)
 	// RecordEndpointOutcome records a success (clearing the health) or a
 	// failure (starting FailingSince) and returns the endpoint after it.
+	// Outcomes may come from several processes in any order: a success
+	// clears only a failing that began no later than at, and a failure
+	// starts none when a success came after at.
 	RecordEndpointOutcome(ctx context.Context, id string, ok bool, at time.Time) (*Endpoint, error)
 	// MarkEndpointWarned sets WarnedAt unless set; it reports whether
 	// this call set it (so one process publishes the warning).

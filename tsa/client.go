@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/qyshook/qyshook/redact"
 )
 
 // Content types of RFC 3161 over HTTP (RFC 3161 §3.4).
@@ -127,7 +129,7 @@ func (c *Client) Stamp(ctx context.Context, authority string, data []byte) (Stam
 	if err != nil {
 		return Stamp{}, err
 	}
-	authority = redact(authority) // errors name it without credentials
+	authority = redact.URL(authority) // errors name it without credentials
 	ts, err := timestamp.ParseResponse(body)
 	if err != nil {
 		if isStatusError(body) {
@@ -160,20 +162,20 @@ func (c *Client) post(ctx context.Context, authority string, req []byte) ([]byte
 		defer cancel()
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, authority, bytes.NewReader(req))
-	authority = redact(authority) // errors name it without credentials
+	raw, authority := authority, redact.URL(authority) // errors name it without credentials
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w", authority, err)
+		return nil, fmt.Errorf("tsa: %s: %w", authority, redact.Error(err, raw))
 	}
 	r.Header.Set("Content-Type", RequestType)
 	r.Header.Set("Accept", ReplyType)
 	resp, err := c.o.HTTPClient.Do(r)
-	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w", authority, err)
+	if err != nil { // a *url.Error names the URL whole
+		return nil, fmt.Errorf("tsa: %s: %w", authority, redact.Error(err, raw))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: read answer: %w", authority, err)
+		return nil, fmt.Errorf("tsa: %s: read answer: %w", authority, redact.Error(err, raw))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: %s: HTTP %d", ErrRefused, authority, resp.StatusCode)
@@ -182,13 +184,4 @@ func (c *Client) post(ctx context.Context, authority string, req []byte) ([]byte
 		return nil, fmt.Errorf("%w: %s: answer over %d bytes", ErrBadAnswer, authority, MaxReply)
 	}
 	return body, nil
-}
-
-// redact returns the URL with its password masked (for errors and logs).
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	return u.Redacted()
 }

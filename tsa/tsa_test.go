@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,4 +279,28 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("error %v does not wrap ErrBadToken", err)
 		}
 	})
+}
+
+// TestErrorsHideTheURLCredentials: whatever fails (the authority refuses,
+// hangs, is down, answers junk), the error names the authority without its
+// password or query token. Before, the query (and, through the HTTP
+// client's own error, the password) showed.
+func TestErrorsHideTheURLCredentials(t *testing.T) {
+	r, srv := mustResponder(t)
+	u := strings.Replace(srv.URL, "http://", "http://user:pw-S3CRET@", 1) + "/ts?token=T0KEN"
+	c := mustClient(t, tsa.Options{URLs: []string{u}, Timeout: 300 * time.Millisecond})
+	for _, fault := range []tsatest.Fault{tsatest.Fault500, tsatest.FaultDown, tsatest.FaultHang} {
+		r.SetFault(fault)
+		_, err := c.Stamp(context.Background(), u, []byte("x"))
+		if err == nil || strings.Contains(err.Error(), "S3CRET") || strings.Contains(err.Error(), "T0KEN") ||
+			!strings.Contains(err.Error(), "/ts?token=REDACTED") {
+			t.Errorf("%s: %v", fault, err)
+		}
+	}
+	r.SetFault(tsatest.FaultNone)
+	closed := "http://user:pw-S3CRET@127.0.0.1:1/ts?token=T0KEN"
+	if _, err := c.Stamp(context.Background(), closed, []byte("x")); err == nil || strings.Contains(err.Error(), "S3CRET") ||
+		strings.Contains(err.Error(), "T0KEN") {
+		t.Errorf("connection refused: %v", err)
+	}
 }

@@ -3,36 +3,26 @@ package webhook
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // MatchType reports whether a fact whose subject, below
 // "qys.ledger.<tenant>.", is rel (e.g. "contract.COMPLETE",
 // "documents.archived") is selected by types: NATS subject patterns over
 // the same tokens ("contract.*", "certification.>", "contract.COMPLETE").
-// No types selects every fact.
+// No types selects every fact. Matching is nats-server's own (already in
+// every binary through the embedded server).
 func MatchType(types []string, rel string) bool {
 	if len(types) == 0 {
 		return true
 	}
 	for _, t := range types {
-		if matchSubject(t, rel) {
+		if server.SubjectMatchesFilter(rel, t) {
 			return true
 		}
 	}
 	return false
-}
-
-func matchSubject(pattern, subject string) bool {
-	p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, tok := range p {
-		if tok == ">" {
-			return len(s) > i
-		}
-		if i >= len(s) || (tok != "*" && tok != s[i]) {
-			return false
-		}
-	}
-	return len(p) == len(s)
 }
 
 // CheckTypes validates fact filters: dot-separated tokens of letters,

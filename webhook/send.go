@@ -3,14 +3,13 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/qyshook/qyshook/backoff"
+	"github.com/qyshook/qyshook/redact"
 )
 
 // MaxResponse bounds the response body kept from one attempt.
@@ -60,10 +59,16 @@ type Sender struct {
 
 // NewSender returns a sender whose attempts last at most timeout, that
 // refuses non-public addresses at connection time unless allowPrivate,
-// and that never follows redirects (a 3xx is a failed attempt).
+// and that never follows redirects (a 3xx is a failed attempt). It uses
+// the proxy that HTTPS_PROXY, HTTP_PROXY and NO_PROXY name, as read now;
+// through a proxy the target's resolved addresses are checked before
+// sending (the proxy resolves the name again: a name that changes between
+// the two lookups is the remaining DNS-rebinding gap).
 func NewSender(timeout time.Duration, allowPrivate bool) *Sender {
+	g := newProxyGuard(allowPrivate)
 	tr := &http.Transport{
-		DialContext:         dialer(allowPrivate),
+		Proxy:               g.proxy,
+		DialContext:         dialer(allowPrivate, g.isProxy),
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
@@ -91,7 +96,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL, bytes.NewReader(m.Body))
 	if err != nil {
-		return Result{Err: redactError(err, m.URL)}
+		return Result{Err: redact.Error(err, m.URL)}
 	}
 	for k, v := range m.Headers {
 		req.Header.Set(k, v)
@@ -104,79 +109,17 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Latency: time.Since(start), Err: redactError(err, m.URL)}
+		return Result{Latency: time.Since(start), Err: redact.Error(err, m.URL)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
 	return Result{Status: resp.StatusCode, Latency: time.Since(start), Response: truncateUTF8(b),
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
-}
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), MaxRetryAfter)
-	}
-	return 0
+		RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), MaxRetryAfter)}
 }
 
 // MaxRetryAfter caps a Retry-After, in either form.
 const MaxRetryAfter = 7 * 24 * time.Hour
-
-// RedactURL keeps the scheme, host and path of a URL: its query (and
-// fragment) may hold a token, so it is replaced by "?REDACTED".
-func RedactURL(u string) string {
-	base, q, hasQ := strings.Cut(u, "?")
-	base, _, _ = strings.Cut(base, "#")
-	if hasQ && q != "" {
-		return base + "?REDACTED"
-	}
-	return base
-}
-
-// redactError is err with every mention of url (a *url.Error names it
-// whole) redacted.
-func redactError(err error, rawURL string) error {
-	if err == nil {
-		return nil
-	}
-	red := RedactURL(rawURL)
-	if red == rawURL {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		c := *ue
-		c.URL = RedactURL(ue.URL)
-		if msg := c.Error(); !strings.Contains(msg, rawURL) {
-			return &c
-		}
-	}
-	return redactedError{msg: strings.ReplaceAll(err.Error(), rawURL, red), err: err}
-}
-
-// redactedError shows a redacted text and unwraps to the original.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return e.err }
 
 func truncateUTF8(b []byte) string {
 	for len(b) > 0 && !utf8.Valid(b) {

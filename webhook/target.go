@@ -96,11 +96,18 @@ func dialControl(_, address string, _ syscall.RawConn) error {
 }
 
 // dialer returns the dial function of a client: guarded unless private
-// addresses are allowed.
-func dialer(allowPrivate bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{}
-	if !allowPrivate {
-		d.Control = dialControl
+// addresses are allowed, or addr is a proxy (isProxy), whose target was
+// checked before.
+func dialer(allowPrivate bool, isProxy func(addr string) bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	open := &net.Dialer{}
+	if allowPrivate {
+		return open.DialContext
 	}
-	return d.DialContext
+	guarded := &net.Dialer{Control: dialControl}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if isProxy(addr) {
+			return open.DialContext(ctx, network, addr)
+		}
+		return guarded.DialContext(ctx, network, addr)
+	}
 }

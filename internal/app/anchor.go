@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -146,14 +145,4 @@ func (s *Services) requestCheckpoint() func(context.Context) (*store.LogCheckpoi
 		return nil
 	}
 	return s.anchor.Request
-}
-
-// redactedURL is a URL without its credentials, for findings and logs.
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	return u.String()
 }

@@ -316,9 +316,18 @@ const configDisabled = store.ConfigDisabledReason
 // SyncConfigEndpoints makes or updates in the ledger the endpoints of the
 // config file (source "config"). An endpoint the stage disabled (410,
 // failing too long) stays disabled until enabled; one declared disabled
-// is disabled.
+// is disabled. One the file no longer declares is disabled and marked
+// "config-removed", its attempts and dead letters kept: the API may then
+// delete it (declared again, it is the file's again).
 func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []config.Endpoint) error {
 	now := time.Now().UTC()
+	declared := make(map[string]bool, len(eps))
+	for _, c := range eps {
+		declared[c.ID] = true
+	}
+	if err := unconfigure(ctx, st, declared, now); err != nil {
+		return err
+	}
 	for _, c := range eps {
 		ep := store.Endpoint{ID: c.ID, Tenant: c.Tenant, URL: c.URL, Description: c.Description, Types: c.Types,
 			Headers: c.Headers, RateLimit: c.RateLimit, Concurrency: c.Concurrency, Ordered: c.Ordered,
@@ -334,7 +343,7 @@ func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []conf
 		switch {
 		case err == nil:
 			ep.CreatedAt = old.CreatedAt
-			if !old.Enabled && !c.Disabled && old.DisabledReason != configDisabled {
+			if !old.Enabled && !c.Disabled && old.DisabledReason != configDisabled && old.DisabledReason != store.ConfigRemovedReason {
 				ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, old.DisabledReason, old.DisabledAt
 			}
 		case !errors.Is(err, store.ErrNotFound):
@@ -345,6 +354,28 @@ func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []conf
 		}
 		if err := st.SaveEndpoint(ctx, ep); err != nil {
 			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// unconfigure disables and marks "config-removed" the config endpoints
+// not declared.
+func unconfigure(ctx context.Context, st store.EndpointStore, declared map[string]bool, now time.Time) error {
+	all, err := st.Endpoints(ctx, "")
+	if err != nil {
+		return fmt.Errorf("delivery: config endpoints: %w", err)
+	}
+	for _, ep := range all {
+		if ep.Source != store.SourceConfig || declared[ep.ID] {
+			continue
+		}
+		ep.Source, ep.UpdatedAt = store.SourceConfigRemoved, now
+		if ep.Enabled || ep.DisabledReason == configDisabled {
+			ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, store.ConfigRemovedReason, &now
+		}
+		if err := st.SaveEndpoint(ctx, ep); err != nil {
+			return fmt.Errorf("delivery: endpoint %s removed from the config: %w", ep.ID, err)
 		}
 	}
 	return nil

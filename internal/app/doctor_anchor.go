@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/checkpoint"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/redact"
 )
 
 // doctorAnchor checks the checkpoint key (read, never generated) and asks
@@ -45,7 +46,7 @@ func doctorAnchor(ctx context.Context, cfg *config.Config) []Finding {
 	for _, u := range client.URLs() {
 		start := time.Now()
 		st, err := client.Stamp(ctx, u, []byte("qyshook doctor probe "+start.UTC().Format(time.RFC3339Nano)))
-		label := redactedURL(u)
+		label := redact.URL(u)
 		if err != nil {
 			out = append(out, Finding{Check: "tsa " + label, Seen: err.Error(),
 				Fix: "check the network path to the authority and its status; anchoring waits (callbacks do not) until one answers"})

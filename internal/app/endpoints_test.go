@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
@@ -52,5 +53,62 @@ func TestSyncConfigEndpoints(t *testing.T) {
 	decl.Disabled = false
 	if ep := sync(decl); !ep.Enabled {
 		t.Fatal("declared enabled again, still disabled")
+	}
+}
+
+// TestSyncConfigEndpointsRemoved: an endpoint dropped from the config file
+// is disabled and marked "config-removed" at the next sync, its attempts
+// kept; the API may then delete it. Declared again, it is the config's
+// again and enabled. (Before, it stayed "config" forever: the API refused
+// to delete it and nothing else could.)
+func TestSyncConfigEndpointsRemoved(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.Open(t, testdb.SQLite).(store.EndpointStore)
+	decl := []config.Endpoint{
+		{ID: "erp", Tenant: "default", URL: "https://erp.example.com/hook", Secrets: []config.Secret{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		{ID: "crm", Tenant: "default", URL: "https://crm.example.com/hook", Secrets: []config.Secret{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+	}
+	if err := app.SyncConfigEndpoints(ctx, st, decl); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	api := store.Endpoint{ID: "mine", Tenant: "default", URL: "https://mine.example.com/hook", Concurrency: 4,
+		Enabled: true, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
+	if err := st.SaveEndpoint(ctx, api); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddEndpointAttempts(ctx, store.EndpointAttempt{EndpointID: "crm", FactID: "f1", Attempt: 1, At: now, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.SyncConfigEndpoints(ctx, st, decl[:1]); err != nil {
+		t.Fatal(err)
+	}
+	crm, err := st.Endpoint(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crm.Enabled || crm.Source != store.SourceConfigRemoved || crm.DisabledReason != store.ConfigRemovedReason {
+		t.Fatalf("an endpoint removed from the config: enabled %v, source %q, reason %q", crm.Enabled, crm.Source, crm.DisabledReason)
+	}
+	if as, err := st.EndpointAttempts(ctx, store.EndpointAttemptFilter{EndpointID: "crm"}); err != nil || len(as) != 1 {
+		t.Fatalf("its attempts: %d %v", len(as), err)
+	}
+	for _, id := range []string{"erp", "mine"} {
+		if ep, err := st.Endpoint(ctx, id); err != nil || !ep.Enabled {
+			t.Fatalf("%s changed by the sync: %+v %v", id, ep, err)
+		}
+	}
+	// A second sync changes nothing (the disable time stays).
+	if err := app.SyncConfigEndpoints(ctx, st, decl[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.Endpoint(ctx, "crm"); again.DisabledAt == nil || !again.DisabledAt.Equal(*crm.DisabledAt) {
+		t.Fatalf("disabled again: %v then %v", crm.DisabledAt, again.DisabledAt)
+	}
+	if err := app.SyncConfigEndpoints(ctx, st, decl); err != nil {
+		t.Fatal(err)
+	}
+	if crm, _ = st.Endpoint(ctx, "crm"); !crm.Enabled || crm.Source != store.SourceConfig {
+		t.Fatalf("declared again: enabled %v, source %q", crm.Enabled, crm.Source)
 	}
 }

@@ -36,7 +36,7 @@ func TestStagesArePeers(t *testing.T) {
 	}
 	for _, lib := range []string{"qys", "events", "store", "lifecycle", "confirm", "deadletter", "intake", "replay", "crosscheck",
 		"backoff", "pidlock", "pdfverify", "failures", "activity", "adminapi", "receiptlog", "tracing", "store/docstore", "store/sqlite", "store/postgres", "store/ledgerdb",
-		"webhook", "deliveryq", "checkpoint", "tsa", "tsa/tsatest"} {
+		"webhook", "deliveryq", "checkpoint", "tsa", "tsa/tsatest", "redact", "evidence"} {
 		for _, d := range moduleDeps(t, module+"/"+lib) {
 			if isStage(d) || isInternal(d) {
 				t.Errorf("library %s depends on %s", lib, strings.TrimPrefix(d, module+"/"))

@@ -19,12 +19,7 @@ import (
 // secret, unreachable NATS, unmigrated ledger), each exiting non-zero with
 // a row saying what is wrong and how to fix it.
 func TestDoctor(t *testing.T) {
-	fake := qystest.NewServer()
-	t.Cleanup(fake.Close)
-	env := natstest.New(t)
-	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
-	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
-	vars["QYSHOOK_NATS_URL"], vars["QYSHOOK_NATS_NAMESPACE"] = env.URL, env.Names.Namespace
+	fake, env, vars := doctorEnv(t)
 	vars["QYSHOOK_TSA_URLS"] = fake.TSAURL()
 	with := func(k, v string) map[string]string {
 		out := map[string]string{}
@@ -188,4 +183,36 @@ func TestListCommandsRefuseBadArguments(t *testing.T) {
 			t.Errorf("%v stray:\n%s", cmd, r)
 		}
 	}
+}
+
+// TestDoctorHidesTheTSAToken: an authority URL with a query token (and a
+// password) is named in the doctor's rows, ok or failing, without them.
+// Before, the row and the TSA's error showed the token.
+func TestDoctorHidesTheTSAToken(t *testing.T) {
+	fake, _, vars := doctorEnv(t)
+	vars["QYSHOOK_TSA_URLS"] = strings.Replace(fake.TSAURL(), "http://", "http://user:pw-S3CRET@", 1) + "?token=T0KEN"
+	mustOpsRun(t, ExitOK, vars, "migrate", "up")
+	want := "tsa " + fake.TSAURL() + "?token=REDACTED"
+	r := mustOpsRun(t, ExitOK, vars, "doctor")
+	if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout+r.stderr, "T0KEN") || strings.Contains(r.stdout+r.stderr, "S3CRET") {
+		t.Errorf("authority up:\n%s", r)
+	}
+	fake.TSA().SetFault(tsatest.Fault500)
+	r = mustOpsRun(t, ExitFailure, vars, "doctor")
+	fake.TSA().SetFault(tsatest.FaultNone)
+	if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout+r.stderr, "T0KEN") || strings.Contains(r.stdout+r.stderr, "S3CRET") {
+		t.Errorf("authority down:\n%s", r)
+	}
+}
+
+// doctorEnv is the fake platform, NATS and the variables of a doctor run
+// against them and a SQLite ledger.
+func doctorEnv(t *testing.T) (*qystest.Server, *natstest.Env, map[string]string) {
+	fake := qystest.NewServer()
+	t.Cleanup(fake.Close)
+	env := natstest.New(t)
+	vars := withOpsFake(opsVars(t, testdb.URL(t, testdb.SQLite)), fake)
+	vars["QYSHOOK_CALLBACK_SECRET"] = "0123456789abcdef"
+	vars["QYSHOOK_NATS_URL"], vars["QYSHOOK_NATS_NAMESPACE"] = env.URL, env.Names.Namespace
+	return fake, env, vars
 }

@@ -176,6 +176,7 @@ func runEndpointsShow(ctx context.Context, env *Env, args []string) error {
 	t.row("URL", e.URL)
 	t.row("Types", strings.Join(e.Types, ","))
 	t.row("Enabled", enabledWord(e))
+	t.row("Source", e.Source) // config-removed: no longer in the config file, may be deleted
 	t.row("Ordered", yesNo(e.Ordered))
 	t.row("Concurrency", e.Concurrency)
 	t.row("Rate limit", e.RateLimit)

@@ -17,6 +17,8 @@ import (
 	"github.com/qyshook/qyshook/admin"
 	"github.com/qyshook/qyshook/delivery"
 	"github.com/qyshook/qyshook/events"
+	"github.com/qyshook/qyshook/internal/app"
+	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/internal/natstest"
 	"github.com/qyshook/qyshook/internal/testdb"
 	"github.com/qyshook/qyshook/store"
@@ -47,13 +49,7 @@ func TestEndpointsThroughTheAPI(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	t.Cleanup(recv.Close)
-	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
-		Ledger: l, JS: n.JS, Names: n.Names})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
-	t.Cleanup(func() { srv.Close(); api.Close() })
+	srv := newOperatorAPI(t, l, n)
 	st, err := delivery.New(delivery.Options{JS: n.JS, Names: n.Names, Store: l.(store.EndpointStore), Refresh: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -143,4 +139,47 @@ func TestEndpointsThroughTheAPI(t *testing.T) {
 			t.Errorf("no audit entry %q in %v", want, actions)
 		}
 	}
+}
+
+// TestEndpointRemovedFromConfigDeletes: an endpoint the config file
+// declared, then dropped, is shown as config-removed and disabled, and
+// `endpoints delete` deletes it (before, the API refused: 409, config).
+func TestEndpointRemovedFromConfigDeletes(t *testing.T) {
+	n := natstest.NewEmbedded(t)
+	l := testdb.Open(t, testdb.SQLite)
+	es := l.(store.EndpointStore)
+	ctx := context.Background()
+	decl := config.Endpoint{ID: "erp", Tenant: "default", URL: "https://erp.example.com/hook",
+		Secrets: []config.Secret{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}
+	if err := app.SyncConfigEndpoints(ctx, es, []config.Endpoint{decl}); err != nil {
+		t.Fatal(err)
+	}
+	vars, _ := clientVars(t, newOperatorAPI(t, l, n).URL, opsOperatorToken)
+	if r := mustOpsRun(t, 1, vars, "endpoints", "delete", "erp"); !strings.Contains(r.stderr, "config file") {
+		t.Fatalf("delete a config endpoint:\n%s", r)
+	}
+	if err := app.SyncConfigEndpoints(ctx, es, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := mustOpsRun(t, 0, vars, "endpoints", "show", "erp")
+	if !strings.Contains(r.stdout, "config-removed") || !strings.Contains(r.stdout, "removed from the config file") {
+		t.Fatalf("show an endpoint removed from the config:\n%s", r)
+	}
+	mustOpsRun(t, 0, vars, "endpoints", "delete", "erp")
+	if _, err := es.Endpoint(ctx, "erp"); err == nil {
+		t.Fatal("not deleted")
+	}
+}
+
+// newOperatorAPI serves the admin API over l and n to an operator token.
+func newOperatorAPI(t *testing.T, l store.Ledger, n *natstest.Env) *httptest.Server {
+	t.Helper()
+	api, err := admin.New(admin.Options{Tokens: []admin.Token{{Secret: opsOperatorToken, Role: admin.RoleOperator}},
+		Ledger: l, JS: n.JS, Names: n.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { srv.Close(); api.Close() })
+	return srv
 }

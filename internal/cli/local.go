@@ -9,6 +9,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/app"
 	"github.com/qyshook/qyshook/internal/config"
+	"github.com/qyshook/qyshook/redact"
 	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
@@ -47,7 +48,7 @@ func openOps(ctx context.Context, env *Env, parts app.Parts) (*app.Services, err
 		ledger, err := ledgerdb.OpenReadOnly(ctx, cfg.DB.Reveal(), cfg.DataDir)
 		if err != nil {
 			svc.Close()
-			return nil, unavailable(fmt.Errorf("database unavailable: %s", opsRedact(err, cfg.DB.Reveal())))
+			return nil, unavailable(fmt.Errorf("database unavailable: %s", oneLine(redact.Error(err, cfg.DB.Reveal()))))
 		}
 		svc.Ledger = ledger
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qyshook/qyshook/internal/config"
 	"github.com/qyshook/qyshook/migrations"
+	"github.com/qyshook/qyshook/redact"
 	"github.com/qyshook/qyshook/store/ledgerdb"
 )
 
@@ -162,7 +163,7 @@ func migrateErr(cfg *config.Config, err error) error {
 	if errors.As(err, &dirty) {
 		return fmt.Errorf("schema is dirty at version %d (a migration failed halfway): repair it by hand", dirty.Version)
 	}
-	return unavailable(fmt.Errorf("database unavailable: %s", opsRedact(err, cfg.DB.Reveal())))
+	return unavailable(fmt.Errorf("database unavailable: %s", oneLine(redact.Error(err, cfg.DB.Reveal()))))
 }
 
 // latestMigration is the highest version among the embedded migrations.

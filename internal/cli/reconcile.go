@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -134,28 +132,4 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is in the future", s)
 	}
 	return t, nil
-}
-
-// opsRedact returns err's text with rawURL, and the password in it,
-// masked.
-func opsRedact(err error, rawURL string) string {
-	msg := oneLine(err)
-	if rawURL == "" {
-		return msg
-	}
-	var secrets []string
-	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
-		}
-		secrets = append(secrets, u.Redacted())
-	}
-	secrets = append(secrets, rawURL)
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
 }

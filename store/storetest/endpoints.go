@@ -81,6 +81,26 @@ func testEndpoints(t *testing.T, l store.Ledger) {
 	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", true, at.Add(2*time.Minute)); got.FailingSince != nil || got.WarnedAt != nil || got.LastSuccessAt == nil {
 		t.Fatalf("success kept the failure: %+v", got)
 	}
+	// Several processes record outcomes, which may arrive out of order: a
+	// failure whose attempt began before the last success starts no
+	// failing, and a success older than the failing does not clear it.
+	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", false, at.Add(90*time.Second)); got.FailingSince != nil {
+		t.Fatalf("a failure older than the last success started failing: %v", got.FailingSince)
+	}
+	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", false, at.Add(3*time.Minute)); got.FailingSince == nil ||
+		!got.FailingSince.Equal(at.Add(3*time.Minute)) {
+		t.Fatalf("a failure after the last success: %v", got.FailingSince)
+	}
+	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", true, at.Add(150*time.Second)); got.FailingSince == nil ||
+		got.LastSuccessAt == nil || !got.LastSuccessAt.Equal(at.Add(150*time.Second)) {
+		t.Fatalf("a success older than the failing: failing since %v, last success %v", got.FailingSince, got.LastSuccessAt)
+	}
+	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", true, at.Add(time.Minute)); !got.LastSuccessAt.Equal(at.Add(150 * time.Second)) {
+		t.Fatalf("an older success moved last_success_at back: %v", got.LastSuccessAt)
+	}
+	if got, _ := es.RecordEndpointOutcome(ctx, "ep_1", true, at.Add(4*time.Minute)); got.FailingSince != nil {
+		t.Fatalf("a later success kept the failing: %v", got.FailingSince)
+	}
 	// Saving (an edit) keeps the health fields.
 	if err := es.SaveEndpoint(ctx, ep); err != nil {
 		t.Fatal(err)

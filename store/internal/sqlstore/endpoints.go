@@ -169,12 +169,19 @@ func (s *DB) SetEndpointEnabled(ctx context.Context, id string, enabled bool, re
 // RecordEndpointOutcome implements store.EndpointStore.
 func (s *DB) RecordEndpointOutcome(ctx context.Context, id string, ok bool, at time.Time) (*store.Endpoint, error) {
 	var err error
+	// Outcomes come from several processes, in any order: a success
+	// clears a failing that began no later than it, and a failure starts
+	// one only when no success came after its attempt began.
+	t := s.timeArg(at)
 	if ok {
-		_, err = s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET failing_since = NULL, warned_at = NULL,
-			last_success_at = ? WHERE id = ?`), s.timeArg(at), id)
+		_, err = s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET
+			failing_since = CASE WHEN failing_since <= ? THEN NULL ELSE failing_since END,
+			warned_at = CASE WHEN failing_since <= ? THEN NULL ELSE warned_at END,
+			last_success_at = CASE WHEN last_success_at IS NULL OR last_success_at < ? THEN ? ELSE last_success_at END
+			WHERE id = ?`), t, t, t, t, id)
 	} else {
-		_, err = s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET failing_since = COALESCE(failing_since, ?)
-			WHERE id = ?`), s.timeArg(at), id)
+		_, err = s.writer.ExecContext(ctx, s.q(`UPDATE endpoints SET failing_since = ? WHERE id = ?
+			AND failing_since IS NULL AND (last_success_at IS NULL OR last_success_at <= ?)`), t, id, t)
 	}
 	if err != nil {
 		return nil, s.fail("record endpoint outcome "+id, err)

@@ -247,7 +247,8 @@ func (s *DB) SaveBundle(ctx context.Context, b store.Bundle) error {
 			b.Tenant, b.ContractID, b.Version, ref, b.State, b.ContractLeaf, b.CheckpointSize, b.SHA256, b.Size, b.Path,
 			b.Items, b.Discrepancies, s.timeArg(b.BuiltAt)).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrDuplicate
+			return markedError{fmt.Errorf("bundle version %d is already recorded (another builder made it first)", b.Version),
+				[]error{store.ErrDuplicate}}
 		}
 		if err != nil {
 			return fmt.Errorf("insert bundle: %w", err)
