@@ -173,16 +173,26 @@ func (s *DB) queueEvidence(ctx context.Context, tx *sql.Tx, leaves []receiptlog.
 		return nil
 	}
 	sts := bundleStatuses()
-	query := s.q(`INSERT INTO evidence_due (tenant, contract_id, leaf)
-		SELECT tenant, id, ? FROM contracts WHERE tenant = ? AND id = ? AND confirmed = ? AND status IN (` + placeholders(len(sts)) + `)
-		ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`)
-	for _, k := range refs {
-		args := append([]any{latest[k], k[0], k[1], true}, sts...)
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+	// One statement for the whole append (a batch of commits appends the
+	// leaves of many contracts at once).
+	return chunks(len(refs), 3, func(lo, hi int) error {
+		args := make([]any, 0, 3*(hi-lo)+1+len(sts))
+		vals := make([]string, 0, hi-lo)
+		for _, k := range refs[lo:hi] {
+			args = append(args, k[0], k[1], latest[k])
+			vals = append(vals, "(?, ?, CAST(? AS BIGINT))")
+		}
+		args = append(append(args, true), sts...)
+		_, err := tx.ExecContext(ctx, s.q(`WITH v (tenant, id, leaf) AS (VALUES `+strings.Join(vals, ", ")+`)
+			INSERT INTO evidence_due (tenant, contract_id, leaf)
+			SELECT c.tenant, c.id, v.leaf FROM v JOIN contracts c ON c.tenant = v.tenant AND c.id = v.id
+			WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
+			ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`), args...)
+		if err != nil {
 			return fmt.Errorf("evidence queue: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // EvidenceDue implements store.EvidenceStore. It reads the queue
