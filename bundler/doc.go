@@ -1,7 +1,9 @@
 // Package bundler is the evidence stage: every interval it takes the
 // contracts whose evidence bundle is due (store.EvidenceStore.EvidenceDue:
 // COMPLETE or terminal, confirmed, no document still pending archive, a
-// contract leaf newer than their last bundle's), gathers what the ledger
+// contract leaf newer than their last bundle's; read from a queue the
+// ledger writes with each contract leaf, so a pass costs what is due, not
+// what the ledger holds), gathers what the ledger
 // and the archive hold of each (the contract row and its confirming
 // detail answer, every leaf of the contract row, every event and fact of
 // the contract with its payload, every document row with its archived

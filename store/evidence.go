@@ -80,11 +80,15 @@ type EvidenceStore interface {
 	// EvidenceDue lists up to limit contracts (limit <= 0: 100) that are
 	// COMPLETE or terminal, confirmed, with no document still pending
 	// archive, and whose latest contract leaf is newer than their latest
-	// bundle's (or that have none), oldest leaf first.
+	// bundle's (or that have none), oldest leaf first. It reads a queue
+	// the ledger writes in the commit of each such contract leaf, not
+	// every ended contract; listing takes nothing off it.
 	EvidenceDue(ctx context.Context, limit int) ([]DueContract, error)
 	// SaveBundle records a bundle (BuiltAt defaults to now) with its
-	// receipt-log leaf. A bundle of that version already stored makes it
-	// return ErrDuplicate, and nothing is written.
+	// receipt-log leaf, and takes the contract off the due queue unless
+	// a contract leaf newer than b.ContractLeaf queued it again. A bundle
+	// of that version already stored makes it return ErrDuplicate, and
+	// nothing is written.
 	SaveBundle(ctx context.Context, b Bundle) error
 	// Bundles lists a contract's bundles, newest version first.
 	Bundles(ctx context.Context, tenant, contractID string) ([]Bundle, error)

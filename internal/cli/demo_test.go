@@ -1,12 +1,15 @@
 package cli_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,7 +134,68 @@ func checkDemoEvidence(t *testing.T, dir, text string, statuses map[string]strin
 		if err != nil || res.Problems != 0 {
 			t.Errorf("%s: %v, %+v", m[5], err, res)
 		}
+		if n := checkBundlePDFSig(t, dir, m[5], b); m[2] == "COMPLETE" && n == 0 {
+			t.Errorf("%s: the COMPLETE contract's bundle holds no PDF", m[5])
+		}
 	}
+}
+
+// checkBundlePDFSig takes the PDFs out of a bundle and has pdfsig,
+// trusting the CA the demo wrote to the data dir, find every signature
+// valid and trusted; it returns how many PDFs the bundle holds. pdfsig or
+// certutil absent: the check is skipped (the test is not).
+func checkBundlePDFSig(t *testing.T, dir, name string, b []byte) int {
+	t.Helper()
+	c, err := evidence.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return 0
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"pdfsig", "certutil"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("%s not installed: the PDFs of %s not checked with pdfsig", tool, name)
+			return len(c.Summary.PDFs)
+		}
+	}
+	nss := pdfsigtest.Trust(t, filepath.Join(dir, qystest.CAFileName))
+	out := t.TempDir()
+	n := 0
+	for i, p := range c.Summary.PDFs {
+		if p.Path == "" {
+			continue // not in the bundle
+		}
+		n++
+		f, err := zr.Open(p.Path)
+		if err != nil {
+			t.Errorf("%s: %s: %v", name, p.Path, err)
+			continue
+		}
+		pdf, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(out, fmt.Sprintf("%d.pdf", i))
+		if err := os.WriteFile(path, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The fake's OCSP service stopped with the demo: chain and
+		// signature only (the bundle carries the OCSP answers).
+		sigs, report := pdfsigtest.Check(t, nss, path, "-no-ocsp")
+		if len(sigs) == 0 {
+			t.Errorf("%s: pdfsig found no signature in %s:\n%s", name, p.Path, report)
+		}
+		for j, s := range sigs {
+			if s.Validation != "Signature is Valid." || s.Certificate != "Certificate is Trusted." {
+				t.Errorf("%s: %s signature %d: %v\n%s", name, p.Path, j+1, s, report)
+			}
+		}
+	}
+	return n
 }
 
 func demoPool(t *testing.T, path string) *x509.CertPool {

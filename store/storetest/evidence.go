@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ func RunEvidence(t *testing.T, open func(t *testing.T) store.Ledger, exec func(l
 	t.Run("RowEvidence", func(t *testing.T) { testRowEvidence(t, open(t), exec) })
 	t.Run("EvidenceDue", func(t *testing.T) { testEvidenceDue(t, open(t)) })
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, open(t)) })
+	t.Run("EvidenceQueue", func(t *testing.T) { testEvidenceQueue(t, open(t)) })
 }
 
 func evidenceStore(t *testing.T, l store.Ledger) store.EvidenceStore {
@@ -238,5 +240,119 @@ func testBundles(t *testing.T, l store.Ledger) {
 	leaf, _ := receiptlog.Parse(rc.Leaf.Leaf)
 	if leaf.BodySHA256 != b.SHA256 || leaf.Size != b.Size {
 		t.Fatalf("bundle leaf %+v", leaf)
+	}
+}
+
+// testEvidenceQueue: EvidenceDue reads a queue written with the contract
+// leaf. Reading it takes nothing off (a pass that crashes before its
+// bundle is saved finds the contract again); a failed save takes nothing
+// off; a bundle over a leaf older than the contract's latest leaves it
+// due; a contract waiting for its documents stays queued however many
+// other bundles are saved, and is due once they settle.
+func testEvidenceQueue(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	es := evidenceStore(t, l)
+	ids := queued(t, l, "w1", "waits", 1) // COMPLETE, one document pending
+	for i := range 5 {
+		MustApply(t, l, change(fmt.Sprintf("q%d", i), fmt.Sprintf("q%d", i), step{status: "COMPLETE", confirmed: true, signed: 3}))
+	}
+	due := dueIDs(t, es)
+	if len(due) != 5 {
+		t.Fatalf("due = %v, want the five COMPLETE contracts without documents", due)
+	}
+	// Listed again and again until a bundle is saved (a crash between the
+	// two loses nothing).
+	if again := dueIDs(t, es); len(again) != 5 {
+		t.Fatalf("due listed again = %v", again)
+	}
+	save := func(d store.DueContract) error {
+		return es.SaveBundle(ctx, store.Bundle{Tenant: tenant, ContractID: d.ID, Version: d.LastVersion + 1, State: d.Status,
+			ContractLeaf: d.ContractLeaf, CheckpointSize: d.ContractLeaf + 1, SHA256: strings.Repeat("0", 64), Size: 1,
+			Path: fmt.Sprintf("evidence/default/%s/v%d.zip", d.ID, d.LastVersion+1)})
+	}
+	for _, d := range due {
+		if d.ID == "q0" {
+			continue
+		}
+		if err := save(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// q1's bundle saved twice: the second is refused and changes nothing.
+	if err := save(due["q1"]); !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second save = %v, want ErrDuplicate", err)
+	}
+	if got := dueIDs(t, es); len(got) != 1 || got["q0"].ID != "q0" {
+		t.Fatalf("due after four bundles = %v, want q0 only", got)
+	}
+	// q0 changes (a new confirmed detail: a new leaf) while its bundle is
+	// built over the older leaf: saved, it stays due at the new leaf.
+	MustApply(t, l, change("q0b", "q0", step{status: "COMPLETE", confirmed: true, signed: 3, detail: `{"id":"q0","again":true}`}))
+	newLeaf := lastContractLeaf(t, l, "q0")
+	if newLeaf <= due["q0"].ContractLeaf {
+		t.Fatalf("no new leaf for q0: %d after %d", newLeaf, due["q0"].ContractLeaf)
+	}
+	if err := save(due["q0"]); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := dueIDs(t, es)["q0"]
+	if !ok || d.ContractLeaf != newLeaf || d.LastVersion != 1 {
+		t.Fatalf("q0 after a bundle over its older leaf = %+v, %v; want due at leaf %d after version 1", d, ok, newLeaf)
+	}
+	if err := save(d); err != nil {
+		t.Fatal(err)
+	}
+	if got := dueIDs(t, es); len(got) != 0 {
+		t.Fatalf("due = %v, want none (waits has a document pending)", got)
+	}
+	// The waiting contract's document settles: due, with no new contract leaf.
+	before := lastContractLeaf(t, l, "waits")
+	if _, err := l.ArchiveDocument(ctx, tenant, store.Document{ID: ids[0], ContractID: "waits", SHA256: strings.Repeat("ab", 32),
+		Size: 3, Path: "documents/y"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d, ok = dueIDs(t, es)["waits"]
+	if !ok || d.ContractLeaf != before {
+		t.Fatalf("waits after its document settled = %+v, %v; want due at leaf %d", d, ok, before)
+	}
+}
+
+// SeedEvidenceBackfill writes, in a ledger about to go back to the
+// schema before the evidence queue (migration 0018), contracts the
+// migration must queue or leave: "due" COMPLETE without a bundle, "done"
+// with its bundle, "signing" not ended, "waits" with a document pending.
+func SeedEvidenceBackfill(t *testing.T, l store.Ledger) {
+	t.Helper()
+	es := evidenceStore(t, l)
+	MustApply(t, l, change("e-due", "due", step{status: "COMPLETE", confirmed: true, signed: 3}))
+	MustApply(t, l, change("e-done", "done", step{status: "REJECTED", confirmed: true, signed: 1}))
+	MustApply(t, l, change("e-signing", "signing", step{status: "SIGNING", confirmed: true, signed: 1}))
+	queued(t, l, "e-waits", "waits", 1)
+	leaf := lastContractLeaf(t, l, "done")
+	if err := es.SaveBundle(context.Background(), store.Bundle{Tenant: tenant, ContractID: "done", Version: 1, State: "REJECTED",
+		ContractLeaf: leaf, CheckpointSize: leaf + 1, SHA256: strings.Repeat("0", 64), Size: 1,
+		Path: "evidence/default/done/v1.zip"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CheckEvidenceBackfill checks, after the ledger SeedEvidenceBackfill
+// wrote went down below migration 0018 and up again, that the contract
+// ended before the queue existed is due, and that the one waiting for
+// its document was queued too: due once the document settles.
+func CheckEvidenceBackfill(t *testing.T, l store.Ledger) {
+	t.Helper()
+	es := evidenceStore(t, l)
+	due := dueIDs(t, es)
+	if _, ok := due["due"]; !ok || len(due) != 1 {
+		t.Fatalf("due after the migration = %v, want the COMPLETE contract without a bundle only", due)
+	}
+	c := MustContract(t, l, "waits")
+	if _, err := l.ArchiveDocument(context.Background(), tenant, store.Document{ID: c.Documents[0].ID, ContractID: "waits",
+		SHA256: strings.Repeat("ab", 32), Size: 3, Path: "documents/z"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dueIDs(t, es)["waits"]; !ok {
+		t.Fatal("the contract waiting for its document before the migration is not due once it settles")
 	}
 }

@@ -150,7 +150,54 @@ func bundleStatuses() []any {
 	return out
 }
 
-// EvidenceDue implements store.EvidenceStore.
+// queueEvidence queues, in tx, the contracts of the leaves just appended
+// (the first at index first) whose row is now confirmed in COMPLETE or a
+// terminal status: one evidence_due row each, carrying the contract's
+// latest leaf. EvidenceDue reads only the queue; SaveBundle takes a
+// contract off it. A contract leaf in any other state queues nothing (a
+// row queued before stays: EvidenceDue skips it while it is not due).
+func (s *DB) queueEvidence(ctx context.Context, tx *sql.Tx, leaves []receiptlog.Leaf, first int64) error {
+	var refs [][2]string
+	latest := map[[2]string]int64{}
+	for i, l := range leaves {
+		if l.Kind != receiptlog.KindContract {
+			continue
+		}
+		k := [2]string{l.Tenant, l.Ref}
+		if _, ok := latest[k]; !ok {
+			refs = append(refs, k)
+		}
+		latest[k] = first + int64(i)
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	sts := bundleStatuses()
+	// One statement for the whole append (a batch of commits appends the
+	// leaves of many contracts at once).
+	return chunks(len(refs), 3, func(lo, hi int) error {
+		args := make([]any, 0, 3*(hi-lo)+1+len(sts))
+		vals := make([]string, 0, hi-lo)
+		for _, k := range refs[lo:hi] {
+			args = append(args, k[0], k[1], latest[k])
+			vals = append(vals, "(?, ?, CAST(? AS BIGINT))")
+		}
+		args = append(append(args, true), sts...)
+		_, err := tx.ExecContext(ctx, s.q(`WITH v (tenant, id, leaf) AS (VALUES `+strings.Join(vals, ", ")+`)
+			INSERT INTO evidence_due (tenant, contract_id, leaf)
+			SELECT c.tenant, c.id, v.leaf FROM v JOIN contracts c ON c.tenant = v.tenant AND c.id = v.id
+			WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
+			ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`), args...)
+		if err != nil {
+			return fmt.Errorf("evidence queue: %w", err)
+		}
+		return nil
+	})
+}
+
+// EvidenceDue implements store.EvidenceStore. It reads the queue
+// (evidence_due), never every ended contract: the work of a pass follows
+// what is queued, not how many contracts the ledger holds.
 func (s *DB) EvidenceDue(ctx context.Context, limit int) ([]store.DueContract, error) {
 	if limit <= 0 {
 		limit = 100
@@ -159,15 +206,15 @@ func (s *DB) EvidenceDue(ctx context.Context, limit int) ([]store.DueContract, e
 	args := append([]any{true}, sts...)
 	args = append(args, store.ArchivePending, limit)
 	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, status, leaf, last_leaf, last_version FROM (
-		SELECT c.tenant, c.id, c.status,
+		SELECT c.tenant, c.id, c.status, q.leaf AS queued,
 			(SELECT MAX(l.idx) FROM log_leaves l WHERE l.kind = 'contract' AND l.tenant = c.tenant AND l.ref = c.id) AS leaf,
 			(SELECT MAX(b.contract_leaf) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_leaf,
 			(SELECT MAX(b.version) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_version
-		FROM contracts c
+		FROM evidence_due q JOIN contracts c ON c.tenant = q.tenant AND c.id = q.contract_id
 		WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
 			AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.tenant = c.tenant AND d.contract_id = c.id AND d.archive_state = ?)
 	) due WHERE leaf IS NOT NULL AND (last_leaf IS NULL OR leaf > last_leaf)
-	ORDER BY leaf LIMIT ?`), args...)
+	ORDER BY queued LIMIT ?`), args...)
 	if err != nil {
 		return nil, s.fail("evidence due", err)
 	}
@@ -215,6 +262,11 @@ func (s *DB) SaveBundle(ctx context.Context, b store.Bundle) error {
 		}
 		if err != nil {
 			return fmt.Errorf("insert bundle: %w", err)
+		}
+		// Off the queue, unless a later contract leaf queued it again.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM evidence_due WHERE tenant = ? AND contract_id = ? AND leaf <= ?`),
+			b.Tenant, b.ContractID, b.ContractLeaf); err != nil {
+			return fmt.Errorf("evidence queue: %w", err)
 		}
 		s.touch(tx, receiptlog.KindBundle, b.Tenant, ref)
 		return nil

@@ -260,6 +260,9 @@ func (s *DB) appendLeavesAt(ctx context.Context, tx *sql.Tx, leaves []receiptlog
 		head.N, head.Hash[:], f.Encode(), s.timeArg(s.now())); err != nil {
 		return 0, fmt.Errorf("receipt log: update head: %w", err)
 	}
+	if err := s.queueEvidence(ctx, tx, leaves, size); err != nil {
+		return 0, err
+	}
 	return size, nil
 }
 
