@@ -292,8 +292,8 @@ func (b *Bundler) documents(ctx context.Context, g *gathering, c *store.Contract
 				g.pdfSigners(ctx, doc.ID, data)
 			}
 		} else {
-			// TODO(evscale): a file archived after this bundle makes the
-			// contract due again through the due marker, not here.
+			// A file archived later queues the contract again (its
+			// document leaf, evidence_due): a new version carries it.
 			g.c.Summary.Notes = append(g.c.Summary.Notes, missingNote(doc))
 		}
 		if doc.ValidationSHA256 != "" && doc.ValidationPath != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qyshook/qyshook/receiptlog"
 	"github.com/qyshook/qyshook/store"
@@ -21,6 +22,7 @@ func RunEvidence(t *testing.T, open func(t *testing.T) store.Ledger, exec func(l
 	t.Run("EvidenceDue", func(t *testing.T) { testEvidenceDue(t, open(t)) })
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, open(t)) })
 	t.Run("EvidenceQueue", func(t *testing.T) { testEvidenceQueue(t, open(t)) })
+	t.Run("LateDocument", func(t *testing.T) { testLateDocument(t, open(t)) })
 }
 
 func evidenceStore(t *testing.T, l store.Ledger) store.EvidenceStore {
@@ -125,6 +127,66 @@ func dueIDs(t *testing.T, es store.EvidenceStore) map[string]store.DueContract {
 	return out
 }
 
+func logSize(t *testing.T, l store.Ledger) int64 {
+	t.Helper()
+	head, err := l.(store.ReceiptLog).LogHead(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return head.N
+}
+
+// testLateDocument: a contract bundled while its document had failed for
+// good is due again once the document is requeued and archived (a file
+// its bundle's checkpoint does not cover), after version 1; the second
+// bundle takes it off the queue.
+func testLateDocument(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	es := evidenceStore(t, l)
+	ids := queued(t, l, "late1", "late", 1)
+	claimed, err := l.ClaimDocuments(ctx, "a", 10, 60e9)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	if ok, err := l.FailDocument(ctx, store.DocumentFailure{Tenant: tenant, ID: ids[0], Owner: "a", Err: "gone", Permanent: true}); err != nil || !ok {
+		t.Fatalf("fail = %v, %v", ok, err)
+	}
+	d, ok := dueIDs(t, es)["late"]
+	if !ok {
+		t.Fatal("late not due with its document failed for good")
+	}
+	save := func(d store.DueContract) {
+		t.Helper()
+		if err := es.SaveBundle(ctx, store.Bundle{Tenant: tenant, ContractID: d.ID, Version: d.LastVersion + 1, State: d.Status,
+			ContractLeaf: d.ContractLeaf, CheckpointSize: logSize(t, l), SHA256: strings.Repeat("0", 64), Size: 1,
+			Path: fmt.Sprintf("evidence/default/%s/v%d.zip", d.ID, d.LastVersion+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(d)
+	if _, ok := dueIDs(t, es)["late"]; ok {
+		t.Fatal("late due after its bundle")
+	}
+	if n, err := l.RequeueDocuments(ctx, tenant, []string{"COMPLETE"}, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("requeue = %d, %v", n, err)
+	}
+	if _, ok := dueIDs(t, es)["late"]; ok {
+		t.Fatal("late due while its document is pending again")
+	}
+	if _, err := l.ArchiveDocument(ctx, tenant, store.Document{ID: ids[0], ContractID: "late", SHA256: strings.Repeat("ef", 32),
+		Size: 3, Path: "documents/z"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d, ok = dueIDs(t, es)["late"]
+	if !ok || d.LastVersion != 1 {
+		t.Fatalf("late after its document was archived late = %+v, %v; want due after version 1", d, ok)
+	}
+	save(d)
+	if _, ok := dueIDs(t, es)["late"]; ok {
+		t.Fatal("late due after its second bundle")
+	}
+}
+
 func lastContractLeaf(t *testing.T, l store.Ledger, cid string) int64 {
 	t.Helper()
 	leaves, err := l.(store.ReceiptLog).LogLeaves(context.Background(), receiptlog.KindContract, tenant, cid, 0)
@@ -171,9 +233,10 @@ func testEvidenceDue(t *testing.T, l store.Ledger) {
 	if !ok || d.Status != "COMPLETE" || d.ContractLeaf != lastContractLeaf(t, l, "c1") {
 		t.Fatalf("c1 due = %+v, %v; want due with its last leaf", d, ok)
 	}
-	// A bundle over that leaf: no longer due.
+	// A bundle over that leaf, proven in a checkpoint of the whole log: no
+	// longer due.
 	if err := es.SaveBundle(ctx, store.Bundle{Tenant: tenant, ContractID: "c1", Version: 1, State: "COMPLETE",
-		ContractLeaf: d.ContractLeaf, CheckpointSize: d.ContractLeaf + 1, SHA256: strings.Repeat("0", 64), Size: 1,
+		ContractLeaf: d.ContractLeaf, CheckpointSize: logSize(t, l), SHA256: strings.Repeat("0", 64), Size: 1,
 		Path: "evidence/default/c1/v1.zip"}); err != nil {
 		t.Fatal(err)
 	}

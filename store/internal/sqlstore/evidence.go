@@ -157,42 +157,56 @@ func bundleStatuses() []any {
 // contract off it. A contract leaf in any other state queues nothing (a
 // row queued before stays: EvidenceDue skips it while it is not due).
 func (s *DB) queueEvidence(ctx context.Context, tx *sql.Tx, leaves []receiptlog.Leaf, first int64) error {
-	var refs [][2]string
-	latest := map[[2]string]int64{}
-	for i, l := range leaves {
-		if l.Kind != receiptlog.KindContract {
+	// A contract leaf queues its contract; a document leaf (a file
+	// archived, perhaps after the contract's last bundle) queues the
+	// document's contract.
+	for _, kind := range []string{receiptlog.KindContract, receiptlog.KindDocument} {
+		var refs [][2]string
+		latest := map[[2]string]int64{}
+		for i, l := range leaves {
+			if l.Kind != kind {
+				continue
+			}
+			k := [2]string{l.Tenant, l.Ref}
+			if _, ok := latest[k]; !ok {
+				refs = append(refs, k)
+			}
+			latest[k] = first + int64(i)
+		}
+		if len(refs) == 0 {
 			continue
 		}
-		k := [2]string{l.Tenant, l.Ref}
-		if _, ok := latest[k]; !ok {
-			refs = append(refs, k)
+		join := `contracts c ON c.tenant = v.tenant AND c.id = v.id`
+		if kind == receiptlog.KindDocument {
+			join = `documents d ON d.tenant = v.tenant AND d.id = v.id JOIN contracts c ON c.tenant = d.tenant AND c.id = d.contract_id`
 		}
-		latest[k] = first + int64(i)
-	}
-	if len(refs) == 0 {
-		return nil
-	}
-	sts := bundleStatuses()
-	// One statement for the whole append (a batch of commits appends the
-	// leaves of many contracts at once).
-	return chunks(len(refs), 3, func(lo, hi int) error {
-		args := make([]any, 0, 3*(hi-lo)+1+len(sts))
-		vals := make([]string, 0, hi-lo)
-		for _, k := range refs[lo:hi] {
-			args = append(args, k[0], k[1], latest[k])
-			vals = append(vals, "(?, ?, CAST(? AS BIGINT))")
-		}
-		args = append(append(args, true), sts...)
-		_, err := tx.ExecContext(ctx, s.q(`WITH v (tenant, id, leaf) AS (VALUES `+strings.Join(vals, ", ")+`)
-			INSERT INTO evidence_due (tenant, contract_id, leaf)
-			SELECT c.tenant, c.id, v.leaf FROM v JOIN contracts c ON c.tenant = v.tenant AND c.id = v.id
-			WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
-			ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`), args...)
+		sts := bundleStatuses()
+		// One statement for the whole append (a batch of commits appends the
+		// leaves of many contracts at once).
+		err := chunks(len(refs), 3, func(lo, hi int) error {
+			args := make([]any, 0, 3*(hi-lo)+1+len(sts))
+			vals := make([]string, 0, hi-lo)
+			for _, k := range refs[lo:hi] {
+				args = append(args, k[0], k[1], latest[k])
+				vals = append(vals, "(?, ?, CAST(? AS BIGINT))")
+			}
+			args = append(append(args, true), sts...)
+			_, err := tx.ExecContext(ctx, s.q(`WITH v (tenant, id, leaf) AS (VALUES `+strings.Join(vals, ", ")+`)
+				INSERT INTO evidence_due (tenant, contract_id, leaf)
+				SELECT c.tenant, c.id, MAX(v.leaf) FROM v JOIN `+join+`
+				WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
+				GROUP BY c.tenant, c.id
+				ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`), args...)
+			if err != nil {
+				return fmt.Errorf("evidence queue: %w", err)
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("evidence queue: %w", err)
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // EvidenceDue implements store.EvidenceStore. It reads the queue
@@ -205,15 +219,21 @@ func (s *DB) EvidenceDue(ctx context.Context, limit int) ([]store.DueContract, e
 	sts := bundleStatuses()
 	args := append([]any{true}, sts...)
 	args = append(args, store.ArchivePending, limit)
+	// Due: a contract leaf newer than the last bundle's, or a document
+	// leaf the last bundle's checkpoint does not cover (a file archived
+	// after it: a requeued document, a later verification).
 	rows, err := s.reader.QueryContext(ctx, s.q(`SELECT tenant, id, status, leaf, last_leaf, last_version FROM (
 		SELECT c.tenant, c.id, c.status, q.leaf AS queued,
 			(SELECT MAX(l.idx) FROM log_leaves l WHERE l.kind = 'contract' AND l.tenant = c.tenant AND l.ref = c.id) AS leaf,
+			(SELECT MAX(l.idx) FROM documents d JOIN log_leaves l ON l.kind = 'document' AND l.tenant = d.tenant AND l.ref = d.id
+				WHERE d.tenant = c.tenant AND d.contract_id = c.id) AS doc_leaf,
 			(SELECT MAX(b.contract_leaf) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_leaf,
+			(SELECT MAX(b.checkpoint_size) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_cp,
 			(SELECT MAX(b.version) FROM evidence_bundles b WHERE b.tenant = c.tenant AND b.contract_id = c.id) AS last_version
 		FROM evidence_due q JOIN contracts c ON c.tenant = q.tenant AND c.id = q.contract_id
 		WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
 			AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.tenant = c.tenant AND d.contract_id = c.id AND d.archive_state = ?)
-	) due WHERE leaf IS NOT NULL AND (last_leaf IS NULL OR leaf > last_leaf)
+	) due WHERE leaf IS NOT NULL AND (last_leaf IS NULL OR leaf > last_leaf OR doc_leaf >= last_cp)
 	ORDER BY queued LIMIT ?`), args...)
 	if err != nil {
 		return nil, s.fail("evidence due", err)
@@ -263,9 +283,10 @@ func (s *DB) SaveBundle(ctx context.Context, b store.Bundle) error {
 		if err != nil {
 			return fmt.Errorf("insert bundle: %w", err)
 		}
-		// Off the queue, unless a later contract leaf queued it again.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM evidence_due WHERE tenant = ? AND contract_id = ? AND leaf <= ?`),
-			b.Tenant, b.ContractID, b.ContractLeaf); err != nil {
+		// Off the queue, unless a leaf the bundle's checkpoint does not
+		// cover (a later contract or document leaf) queued it again.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM evidence_due WHERE tenant = ? AND contract_id = ? AND leaf < ?`),
+			b.Tenant, b.ContractID, max(b.CheckpointSize, b.ContractLeaf+1)); err != nil {
 			return fmt.Errorf("evidence queue: %w", err)
 		}
 		s.touch(tx, receiptlog.KindBundle, b.Tenant, ref)
