@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,7 +49,24 @@ func (l refusing) Accept() (net.Conn, error) {
 // SIGKILLed twice and started again; once the endpoint answers, every
 // fact arrives, each contract's in sequence, and a fact received twice
 // is a retry of one webhook-id.
+//
+// By default each phase lasts two rounds (seconds); with
+// QYSHOOK_DELIVERY_DRILL_OUTAGE=10m the endpoint is out for ten minutes in
+// real time (a third refusing, a third answering 500, a third hanging),
+// with a round of facts every two seconds and a retry schedule that spans
+// the outage.
 func TestDeliveryKilledTwice(t *testing.T) {
+	var outage time.Duration
+	if v := os.Getenv("QYSHOOK_DELIVERY_DRILL_OUTAGE"); v != "" {
+		var err error
+		if outage, err = time.ParseDuration(v); err != nil || outage <= 0 {
+			t.Fatalf("QYSHOOK_DELIVERY_DRILL_OUTAGE=%q: want a duration", v)
+		}
+	}
+	schedule := "200ms,500ms" + strings.Repeat(",1s", 78)
+	if outage > 0 {
+		schedule = "200ms,500ms,1s,2s,5s,10s,30s" + strings.Repeat(",1m", int(outage/time.Minute)+5)
+	}
 	bin := QyshookBinary(t)
 	n := natstest.NewEmbedded(t)
 	dir := t.TempDir()
@@ -118,7 +136,7 @@ allow_http = true
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "QYSHOOK_CONFIG=" + cfg, "QYSHOOK_DATA_DIR=" + data,
 			"QYSHOOK_NATS_URL=" + n.URL, "QYSHOOK_NATS_NAMESPACE=" + n.Names.Namespace, "QYSHOOK_RECONCILE_INTERVAL=0",
 			"QYSHOOK_ADMIN_ADDR=off", "QYSHOOK_DELIVERY_TIMEOUT=1s",
-			"QYSHOOK_DELIVERY_SCHEDULE=200ms,500ms,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"}
+			"QYSHOOK_DELIVERY_SCHEDULE=" + schedule}
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -164,23 +182,36 @@ allow_http = true
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	round() // refused
-	round()
-	kill(cmd) // SIGKILL 1
+	// phase sends rounds of facts for d (two rounds when d is 0).
+	phase := func(d time.Duration) {
+		if d == 0 {
+			round()
+			round()
+			return
+		}
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(2 * time.Second) {
+			round()
+		}
+	}
+	began := time.Now()
+	phase(outage / 3) // refused
+	kill(cmd)         // SIGKILL 1
 	cmd = start()
 	down.Store(false)
 	mode.Store(1) // 500
-	round()
-	round()
+	phase(outage / 3)
 	mode.Store(2) // hanging
-	round()
+	phase(outage / 6)
 	time.Sleep(500 * time.Millisecond)
 	kill(cmd) // SIGKILL 2, mid-hang
 	cmd = start()
-	round()
+	phase(outage / 6)
 	mode.Store(3) // back
+	back := time.Now()
+	t.Logf("endpoint out for %v", back.Sub(began).Round(time.Second))
 	round()
 	want := int(seq) * contracts
+	var allIn time.Time
 	for deadline := time.Now().Add(150 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		mu.Lock()
 		distinct := map[string]bool{}
@@ -189,6 +220,7 @@ allow_http = true
 		}
 		mu.Unlock()
 		if len(distinct) == want {
+			allIn = time.Now()
 			break
 		}
 		if time.Now().After(deadline) {
@@ -214,5 +246,5 @@ allow_http = true
 	for _, c := range seen {
 		dups += c - 1
 	}
-	t.Logf("%d facts, %d contracts, serve SIGKILLed twice during the outage: all delivered in per-contract order; %d repeated deliveries (same webhook-id)", want, contracts, dups)
+	t.Logf("%d facts, %d contracts, serve SIGKILLed twice during the outage: all delivered in per-contract order, the last %v after the endpoint came back; %d repeated deliveries (same webhook-id)", want, contracts, allIn.Sub(back).Round(time.Second), dups)
 }
