@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/qyshook/qyshook/store"
@@ -210,34 +209,21 @@ func (s *DB) MarkEndpointWarned(ctx context.Context, id string, at time.Time) (b
 	return n == 1, nil
 }
 
-// attemptRows is how many attempts one INSERT of AddEndpointAttempts
-// writes (9 parameters each: well within SQLite's and PostgreSQL's
-// bounds); a statement per row cost most of a batch.
-const attemptRows = 64
-
 // AddEndpointAttempts implements store.EndpointStore.
 func (s *DB) AddEndpointAttempts(ctx context.Context, as ...store.EndpointAttempt) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, 9*min(len(as), attemptRows))
-		for len(as) > 0 {
-			chunk := as[:min(len(as), attemptRows)]
-			as = as[len(chunk):]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO endpoint_attempts (endpoint_id, fact_id, attempt, at,
-			status, latency_ms, response, error, next_attempt_at) VALUES `)
-			args = args[:0]
-			for i, a := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				if a.At.IsZero() {
-					a.At = s.now()
-				}
-				args = append(args, a.EndpointID, a.FactID, a.Attempt, s.timeArg(a.At), a.Status,
-					a.LatencyMS, a.Response, truncateError(a.Error), s.nullTimeArg(a.NextAttemptAt))
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO endpoint_attempts (endpoint_id, fact_id, attempt, at,
+			status, latency_ms, response, error, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, a := range as {
+			if a.At.IsZero() {
+				a.At = s.now()
 			}
-			if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			if _, err := stmt.ExecContext(ctx, a.EndpointID, a.FactID, a.Attempt, s.timeArg(a.At), a.Status,
+				a.LatencyMS, a.Response, truncateError(a.Error), s.nullTimeArg(a.NextAttemptAt)); err != nil {
 				return err
 			}
 		}
