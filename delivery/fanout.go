@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/qyshook/qyshook/deliveryq"
@@ -65,9 +64,22 @@ func (s *Stage) fanoutFrom(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One iterator for the whole read: an ordered consumer's Fetch makes
+	// a new server-side consumer each call (counting the stream's pending
+	// messages from the start sequence), which cost two per batch.
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.o.FanoutBatch))
+	if err != nil {
+		return err
+	}
+	in := s.read(it)
+	defer func() {
+		it.Stop()
+		for range in.msgs { // let read end
+		}
+	}()
 	pos := cur
 	for ctx.Err() == nil {
-		batch, err := s.nextBatch(cons)
+		batch, err := s.nextBatch(ctx, in)
 		if err != nil {
 			return err
 		}
@@ -95,28 +107,63 @@ func (s *Stage) fanoutFrom(ctx context.Context) error {
 	return nil
 }
 
+// ledgerReader is the facts read ahead from QYS_LEDGER, in stream order;
+// msgs is closed when the read ended, err then says why.
+type ledgerReader struct {
+	msgs chan jetstream.Msg
+	err  error
+}
+
+// read reads it into a channel holding up to FanoutBatch facts, until it
+// is stopped or fails.
+func (s *Stage) read(it jetstream.MessagesContext) *ledgerReader {
+	r := &ledgerReader{msgs: make(chan jetstream.Msg, s.o.FanoutBatch)}
+	go func() {
+		defer close(r.msgs)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				r.err = err
+				return
+			}
+			r.msgs <- m
+		}
+	}()
+	return r
+}
+
 // nextBatch waits (up to a second) for one fact, then takes the facts
-// already there, up to FanoutBatch: a batch leaves as soon as it exists.
-func (s *Stage) nextBatch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
-	first, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
+// already read, up to FanoutBatch: a batch leaves as soon as it exists.
+func (s *Stage) nextBatch(ctx context.Context, in *ledgerReader) ([]jetstream.Msg, error) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	var first jetstream.Msg
+	select {
+	case m, ok := <-in.msgs:
+		if !ok {
+			if in.err == nil || errors.Is(in.err, jetstream.ErrMsgIteratorClosed) {
+				return nil, errors.New("delivery: fan-out: the read of the ledger stream ended")
+			}
+			return nil, in.err
+		}
+		first = m
+	case <-t.C:
+		return nil, nil
+	case <-ctx.Done():
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
 	batch := []jetstream.Msg{first}
-	if s.o.FanoutBatch > 1 {
-		msgs, err := cons.FetchNoWait(s.o.FanoutBatch - 1)
-		if err != nil {
-			return nil, err
-		}
-		for m := range msgs.Messages() {
+	for len(batch) < s.o.FanoutBatch {
+		select {
+		case m, ok := <-in.msgs:
+			if !ok {
+				return batch, nil // the error comes with the next batch
+			}
 			batch = append(batch, m)
+			continue
+		default:
 		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, err
-		}
+		break
 	}
 	return batch, nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
 	"github.com/qyshook/qyshook/deliveryq"
@@ -50,6 +52,10 @@ type runner struct {
 	off atomic.Bool
 	// lastFailure is when this runner last saw an attempt fail (Unix ns).
 	lastFailure atomic.Int64
+	// The endpoint's series of the metrics touched on every success,
+	// looked up once.
+	attemptsOK     prometheus.Counter
+	attemptSeconds prometheus.Observer
 }
 
 // finished reports whether the runner has ended by itself.
@@ -65,7 +71,8 @@ func (r *runner) finished() bool {
 func (s *Stage) start(ctx context.Context, ep *store.Endpoint) *runner {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &runner{s: s, shape: shapeOf(ep), sender: webhook.NewSender(s.o.Timeout, ep.AllowPrivate),
-		cancel: cancel, done: make(chan struct{})}
+		cancel: cancel, done: make(chan struct{}),
+		attemptsOK: s.m.attempts.WithLabelValues(ep.ID, "ok"), attemptSeconds: s.m.attemptSeconds.WithLabelValues(ep.ID)}
 	if ep.RateLimit > 0 {
 		r.limiter = rate.NewLimiter(rate.Limit(ep.RateLimit), max(1, int(ep.RateLimit)))
 	}
@@ -211,7 +218,18 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		return // stopping: another process (or the next start) takes it after the ack wait
 	}
 	seq := meta.Sequence.Stream
-	s.made.set(seq, n)
+	if res.OK() {
+		// Acknowledged first: the ack frees the consumer's slot
+		// (MaxAckPending is the endpoint's concurrency) for the next
+		// delivery, so nothing else waits before it.
+		if err := m.Ack(); err != nil {
+			log := r.logger(ep.ID, factID, n)
+			log.Warn().Err(err).Msg("delivery: ack not sent; the fact comes again with the same webhook-id")
+		}
+		s.made.done(seq)
+	} else {
+		s.made.set(seq, n)
+	}
 	att := store.EndpointAttempt{EndpointID: ep.ID, FactID: factID, Attempt: n, At: start, Status: res.Status,
 		LatencyMS: res.Latency.Milliseconds(), Response: res.Response}
 	if res.Err != nil {
@@ -219,15 +237,10 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 	} else if !res.OK() {
 		att.Error = "HTTP " + strconv.Itoa(res.Status)
 	}
-	s.m.attemptSeconds.WithLabelValues(ep.ID).Observe(res.Latency.Seconds())
-	log := s.log.With().Str("endpoint", ep.ID).Str("fact_id", factID).Int("attempt", n).Logger()
+	r.attemptSeconds.Observe(res.Latency.Seconds())
 	switch {
 	case res.OK():
-		s.m.attempts.WithLabelValues(ep.ID, "ok").Inc()
-		s.made.done(seq)
-		if err := m.Ack(); err != nil {
-			log.Warn().Err(err).Msg("delivery: ack not sent; the fact comes again with the same webhook-id")
-		}
+		r.attemptsOK.Inc()
 		if t, err := time.Parse(time.RFC3339Nano, m.Headers().Get(deliveryq.HeaderFactPublished)); err == nil {
 			s.m.lag.Observe(time.Since(t).Seconds())
 		}
@@ -240,6 +253,7 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(time.Second) // kept for when it is enabled again
 	default:
 		s.m.attempts.WithLabelValues(ep.ID, outcome(res)).Inc()
+		log := r.logger(ep.ID, factID, n)
 		var ra time.Duration
 		if res.Status == 429 || res.Status == 503 {
 			ra = res.RetryAfter
@@ -257,6 +271,12 @@ func (r *runner) handle(ctx context.Context, m jetstream.Msg) {
 		}
 		r.failed(ctx, start)
 	}
+}
+
+// logger is the logger of one attempt (made only when something is
+// logged: not per delivery).
+func (r *runner) logger(endpointID, factID string, attempt int) zerolog.Logger {
+	return r.s.log.With().Str("endpoint", endpointID).Str("fact_id", factID).Int("attempt", attempt).Logger()
 }
 
 func outcome(res webhook.Result) string {

@@ -91,24 +91,44 @@ func (it Item) Msg(names events.Names) *nats.Msg {
 	return m
 }
 
+// EnqueueWindow bounds the queueing publishes Enqueue has awaiting their
+// acknowledgement, well below the connection's own bound (4000 by
+// default, shared with every other asynchronous publisher on it, past
+// which a publish fails after a short stall).
+const EnqueueWindow = 512
+
 // Enqueue queues items and waits for their acknowledgements (and, on a
-// grouped-sync embedded server, for them to be on disk).
+// grouped-sync embedded server, for them to be on disk). It publishes
+// asynchronously, at most EnqueueWindow awaiting their acknowledgement.
 func Enqueue(ctx context.Context, js jetstream.JetStream, names events.Names, items ...Item) error {
 	futs := make([]jetstream.PubAckFuture, 0, len(items))
+	acked := 0
+	wait := func(f jetstream.PubAckFuture) error {
+		select {
+		case <-f.Ok():
+			return nil
+		case err := <-f.Err():
+			return fmt.Errorf("delivery: queue: %w", err)
+		case <-ctx.Done():
+			return fmt.Errorf("delivery: queue: %w", ctx.Err())
+		}
+	}
 	for _, it := range items {
+		if len(futs)-acked >= EnqueueWindow {
+			if err := wait(futs[acked]); err != nil {
+				return err
+			}
+			acked++
+		}
 		f, err := js.PublishMsgAsync(it.Msg(names))
 		if err != nil {
 			return fmt.Errorf("delivery: queue %s for %s: %w", it.FactID, it.EndpointID, err)
 		}
 		futs = append(futs, f)
 	}
-	for _, f := range futs {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("delivery: queue: %w", err)
-		case <-ctx.Done():
-			return fmt.Errorf("delivery: queue: %w", ctx.Err())
+	for _, f := range futs[acked:] {
+		if err := wait(f); err != nil {
+			return err
 		}
 	}
 	// With the embedded server's grouped sync, the acks mean "written",

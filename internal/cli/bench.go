@@ -59,11 +59,23 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		n := fs.Int("n", 5000, "facts per round")
 		c := fs.Int("concurrency", 16, "the endpoint's concurrency, and the raw client's requests in flight")
 		rounds := fs.Int("rounds", 3, "interleaved rounds; the medians are reported")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (raw client, delivery stage and no-op endpoint together) to this file")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
 		if *n <= 0 || *c <= 0 || *c > 256 || *rounds <= 0 {
 			return usageErr("-n and -rounds must be positive, -concurrency 1 to 256")
+		}
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		res, err := bench.RunDelivery(ctx, bench.DeliveryOptions{Facts: *n, Concurrency: *c, Rounds: *rounds})
 		if err != nil {

@@ -130,6 +130,30 @@ func testEndpoints(t *testing.T, l store.Ledger) {
 	if n, err := es.PruneEndpointAttempts(ctx, at.Add(2500*time.Millisecond)); err != nil || n != 2 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
+	// One call of a batch longer than one INSERT's rows keeps every
+	// attempt, in order, each with its own fields.
+	batch := make([]store.EndpointAttempt, 150)
+	for i := range batch {
+		batch[i] = store.EndpointAttempt{EndpointID: "ep_1", FactID: "fb", Attempt: i + 1, At: at.Add(time.Hour + time.Duration(i)*time.Millisecond),
+			Status: 200, LatencyMS: int64(i)}
+		if i%2 == 1 {
+			batch[i].Status, batch[i].Error, batch[i].NextAttemptAt = 503, "HTTP 503", &next
+		}
+	}
+	if err := es.AddEndpointAttempts(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	atts, err = es.EndpointAttempts(ctx, store.EndpointAttemptFilter{EndpointID: "ep_1", FactID: "fb"})
+	if err != nil || len(atts) != len(batch) {
+		t.Fatalf("a batch of %d attempts: got %d, %v", len(batch), len(atts), err)
+	}
+	for i, a := range atts { // newest first
+		w := batch[len(batch)-1-i]
+		if a.Attempt != w.Attempt || a.Status != w.Status || a.LatencyMS != w.LatencyMS || a.Error != w.Error ||
+			(a.NextAttemptAt == nil) != (w.NextAttemptAt == nil) || !a.At.Equal(w.At) {
+			t.Fatalf("batch attempt %d: got %+v, want %+v", w.Attempt, a, w)
+		}
+	}
 
 	for _, id := range []string{"f1", "f2", "f3"} {
 		if err := es.AddEndpointDeadLetter(ctx, store.EndpointDeadLetter{EndpointID: "ep_1", FactID: id,
