@@ -188,6 +188,9 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 	if err := b.history(ctx, g, receiptlog.KindContract, d.Tenant, d.ID, true); err != nil {
 		return nil, err
 	}
+	if err := b.answers(ctx, g, d, rc); err != nil {
+		return nil, err
+	}
 	refs, err := l.EvidenceRefs(ctx, d.Tenant, d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("bundler: %w", err)
@@ -261,6 +264,53 @@ func (b *Bundler) gather(ctx context.Context, g *gathering, d store.DueContract)
 	}
 	b.summary(g, c, callbacks)
 	return c, nil
+}
+
+// answers adds the detail answer that confirmed each earlier state of
+// the contract (each leaf whose body_sha256 is not the current detail's),
+// from the answers the ledger keeps (migration 0019), at
+// api/contract-detail-<leaf>.json bound to that leaf. An answer not kept
+// (a state confirmed before the migration) gets a summary note instead.
+func (b *Bundler) answers(ctx context.Context, g *gathering, d store.DueContract, rc store.RowContent) error {
+	l := b.o.Ledger
+	cur := ""
+	if rc.Body != nil {
+		cur = receiptlog.SHA256Hex(rc.Body)
+	}
+	ls, err := l.LogLeaves(ctx, receiptlog.KindContract, d.Tenant, d.ID, 0)
+	if err != nil {
+		return fmt.Errorf("bundler: leaves of contract %s: %w", d.ID, err)
+	}
+	var kept map[string][]byte
+	for _, lf := range ls {
+		pl, err := receiptlog.Parse(lf.Leaf)
+		if err != nil || pl.BodySHA256 == "" || pl.BodySHA256 == cur || lf.Index == rc.Leaf.Index {
+			continue
+		}
+		if kept == nil {
+			as, err := l.ContractAnswers(ctx, d.Tenant, d.ID)
+			if err != nil {
+				return fmt.Errorf("bundler: %w", err)
+			}
+			kept = make(map[string][]byte, len(as))
+			for _, a := range as {
+				kept[a.SHA256] = a.Answer
+			}
+		}
+		answer, ok := kept[pl.BodySHA256]
+		switch {
+		case ok:
+			g.body(fmt.Sprintf("api/contract-detail-%d.json", lf.Index), evidence.KindAPIAnswer, answer, lf,
+				fmt.Sprintf("The /v2/contract/detail answer that confirmed the contract's state at leaf %d, verbatim.", lf.Index))
+		case pl.Found == receiptlog.FoundEdited:
+			g.c.Summary.Notes = append(g.c.Summary.Notes, fmt.Sprintf(
+				"the detail of leaf %d is the row as found edited outside qyshook, not a kept answer. 该状态的接口应答未保存。", lf.Index))
+		default:
+			g.c.Summary.Notes = append(g.c.Summary.Notes, fmt.Sprintf(
+				"the answer that confirmed leaf %d is not kept (before migration 0019). 该状态的接口应答未保存。", lf.Index))
+		}
+	}
+	return nil
 }
 
 // documents adds each document row with its archived file and

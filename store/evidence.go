@@ -94,4 +94,21 @@ type EvidenceStore interface {
 	Bundles(ctx context.Context, tenant, contractID string) ([]Bundle, error)
 	// Bundle returns one version (0: the latest), or ErrNotFound.
 	Bundle(ctx context.Context, tenant, contractID string, version int) (*Bundle, error)
+	// ContractAnswers lists the detail answers that confirmed the
+	// contract's states, oldest first, each once (migration 0019 kept
+	// only the then-current answer of contracts written before it).
+	ContractAnswers(ctx context.Context, tenant, contractID string) ([]ContractAnswer, error)
+}
+
+// ContractAnswer is one /v2/contract/detail answer that confirmed a state
+// of a contract (table contract_answers), kept after the row's detail
+// moved on.
+type ContractAnswer struct {
+	// SHA256 is the hex SHA-256 of Answer: the body_sha256 of the
+	// contract leaf it confirmed.
+	SHA256 string
+	// Answer is the answer byte for byte as the ledger stored it.
+	Answer []byte
+	// FirstAt is when the ledger first kept it.
+	FirstAt time.Time
 }

@@ -61,12 +61,26 @@ func testEvidenceStage(t *testing.T, kind testdb.Kind) {
 	})
 	spec := qystest.ContractSpec{Subject: "证据包", Signatories: []qystest.SignatorySpec{{TenantType: qystest.TenantPersonal, TenantName: "赵六"}}}
 	signed, rejected := s.fake.AddContract(spec), s.fake.AddContract(spec)
-	for _, err := range []error{s.fake.Send(signed), s.fake.Sign(signed, 0), s.fake.Send(rejected)} {
+	for _, err := range []error{s.fake.Send(signed), s.fake.Send(rejected)} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	l := testdb.OpenURL(t, s.dbURL)
+	// Confirmed SIGNING first, so the contract has three confirmed states
+	// (SIGNING, COMPLETE, INVALIDED) whose answers the last bundle carries.
+	if err := e2e.Eventually(ctx, time.Minute, func() string {
+		c, err := l.Contract(ctx, "default", signed)
+		if err != nil || c.Status != "SIGNING" || !c.Confirmed || len(c.Detail) == 0 {
+			return fmt.Sprintf("signing contract: %+v, %v", c, err)
+		}
+		return ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.fake.Sign(signed, 0); err != nil {
+		t.Fatal(err)
+	}
 	es := l.(store.EvidenceStore)
 	v1 := waitBundle(ctx, t, es, signed, 1)
 	if v1.State != "COMPLETE" || v1.Items < 4 {
@@ -81,9 +95,9 @@ func testEvidenceStage(t *testing.T, kind testdb.Kind) {
 	for _, it := range res.Manifest.Files {
 		kinds[it.Kind]++
 	}
-	if kinds[evidence.KindDocument] == 0 || kinds[evidence.KindCallback] == 0 || kinds[evidence.KindAPIAnswer] != 1 ||
+	if kinds[evidence.KindDocument] == 0 || kinds[evidence.KindCallback] == 0 || kinds[evidence.KindAPIAnswer] != 2 ||
 		kinds[evidence.KindOplog] != 1 {
-		t.Fatalf("bundle items by kind %v: want the PDF, the callbacks, the detail answer and the operation log", kinds)
+		t.Fatalf("bundle items by kind %v: want the PDF, the callbacks, the SIGNING and COMPLETE detail answers and the operation log", kinds)
 	}
 	if len(res.Manifest.Stamps) == 0 {
 		t.Fatal("bundle v1 is not anchored: no time-stamp over its checkpoint")
@@ -115,7 +129,16 @@ func testEvidenceStage(t *testing.T, kind testdb.Kind) {
 	if v2.State != "INVALIDED" || v2.ContractLeaf <= v1.ContractLeaf {
 		t.Fatalf("bundle v2 = %+v after v1 %+v", v2, v1)
 	}
-	verifyBundle(t, filepath.Join(s.dataDir, v2.Path), strings.TrimSpace(string(key)))
+	res = verifyBundle(t, filepath.Join(s.dataDir, v2.Path), strings.TrimSpace(string(key)))
+	var answers []string
+	for _, it := range res.Manifest.Files {
+		if it.Kind == evidence.KindAPIAnswer {
+			answers = append(answers, it.Path)
+		}
+	}
+	if len(answers) != 3 {
+		t.Fatalf("bundle v2 answers %v: want the three that confirmed SIGNING, COMPLETE and INVALIDED", answers)
+	}
 	if _, err := os.Stat(filepath.Join(s.dataDir, v1.Path)); err != nil {
 		t.Fatalf("v1 gone after v2: %v", err)
 	}

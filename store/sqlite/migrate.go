@@ -1,16 +1,45 @@
 package sqlite
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
 
+	"modernc.org/sqlite"
+
 	"github.com/qyshook/qyshook/migrations"
 	"github.com/qyshook/qyshook/pidlock"
 )
+
+// The SQL function qys_sha256(x) returns the hex SHA-256 of x's bytes
+// (NULL for NULL): migration 0019 keys the answers it copies by it, the
+// same hash the receipt log's body_sha256 carries.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("qys_sha256", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		var b []byte
+		switch x := args[0].(type) {
+		case nil:
+			return nil, nil
+		case string:
+			b = []byte(x)
+		case []byte:
+			b = x
+		default:
+			b = []byte(fmt.Sprint(x))
+		}
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:]), nil
+	})
+	if err != nil {
+		panic("register qys_sha256: " + err.Error())
+	}
+}
 
 // MigrateUp applies every pending migration to the database at path,
 // creating it (and its directory) if needed. Up to date is success. Like

@@ -62,3 +62,29 @@ func TestEvidenceDueReadsTheQueue(t *testing.T) {
 		t.Fatalf("due after the queue was emptied = %+v, %v; want none (EvidenceDue reads the queue only)", due, err)
 	}
 }
+
+// TestContractAnswersMigration: migration 0019 keeps the current answer of
+// each confirmed contract written before it, under the SHA-256 its leaf's
+// body_sha256 carries.
+func TestContractAnswersMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.SeedAnswersBackfill(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema before 0019, whatever came after it.
+	if err := sqlite.MigrateDown(path, migrations.StepsAbove(migrations.SQLite, "sqlite", 18)); err != nil {
+		t.Fatal(err)
+	}
+	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.CheckAnswersBackfill(t, db)
+}

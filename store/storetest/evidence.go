@@ -23,6 +23,7 @@ func RunEvidence(t *testing.T, open func(t *testing.T) store.Ledger, exec func(l
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, open(t)) })
 	t.Run("EvidenceQueue", func(t *testing.T) { testEvidenceQueue(t, open(t)) })
 	t.Run("LateDocument", func(t *testing.T) { testLateDocument(t, open(t)) })
+	t.Run("ContractAnswers", func(t *testing.T) { testContractAnswers(t, open(t)) })
 }
 
 func evidenceStore(t *testing.T, l store.Ledger) store.EvidenceStore {
@@ -417,5 +418,119 @@ func CheckEvidenceBackfill(t *testing.T, l store.Ledger) {
 	}
 	if _, ok := dueIDs(t, es)["waits"]; !ok {
 		t.Fatal("the contract waiting for its document before the migration is not due once it settles")
+	}
+}
+
+// answerSums returns the sha256 of each kept answer of cid (checking it
+// hashes its bytes) and the body_sha256 of each of its contract leaves.
+func answerSums(t *testing.T, l store.Ledger, cid string) (answers, bodies []string) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := evidenceStore(t, l).ContractAnswers(ctx, tenant, cid)
+	if err != nil {
+		t.Fatalf("answers of %s: %v", cid, err)
+	}
+	for _, a := range got {
+		if receiptlog.SHA256Hex(a.Answer) != a.SHA256 || a.FirstAt.IsZero() {
+			t.Fatalf("answer of %s %+v: its bytes hash to %s", cid, a, receiptlog.SHA256Hex(a.Answer))
+		}
+		answers = append(answers, a.SHA256)
+	}
+	leaves, err := l.(store.ReceiptLog).LogLeaves(ctx, receiptlog.KindContract, tenant, cid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ll := range leaves {
+		leaf, err := receiptlog.Parse(ll.Leaf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, leaf.BodySHA256)
+	}
+	return answers, bodies
+}
+
+// testContractAnswers: each confirmed state's detail answer is kept under
+// its leaf's body_sha256, once, by both write paths; a callback-only
+// change keeps none.
+func testContractAnswers(t *testing.T, l store.Ledger) {
+	ctx := context.Background()
+	MustApply(t, l, change("a1", "two", step{status: "SIGNING", confirmed: true, signed: 1}))
+	MustApply(t, l, change("a2", "two", step{status: "COMPLETE", confirmed: true, signed: 3}))
+	answers, bodies := answerSums(t, l, "two")
+	if len(answers) != 2 || len(bodies) != 2 || answers[0] != bodies[0] || answers[1] != bodies[1] || bodies[0] == bodies[1] {
+		t.Fatalf("answers %v, leaves' body_sha256 %v: want the two confirmed answers, oldest first", answers, bodies)
+	}
+	before, err := evidenceStore(t, l).ContractAnswers(ctx, tenant, "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before[0].Answer) != `{"id":"two","status":"SIGNING","signed":1}` {
+		t.Fatalf("first answer %q: want the SIGNING answer byte for byte", before[0].Answer)
+	}
+
+	MustApply(t, l, change("b1", "callback", step{status: "SIGNING", signed: 1}))
+	if answers, bodies := answerSums(t, l, "callback"); len(answers) != 0 || len(bodies) != 1 || bodies[0] != "" {
+		t.Fatalf("callback-only contract: answers %v, leaves' body_sha256 %q; want none kept", answers, bodies)
+	}
+
+	same := `{"id":"same","status":"SIGNING"}`
+	MustApply(t, l, change("s1", "same", step{status: "SIGNING", confirmed: true, signed: 1, detail: same}))
+	MustApply(t, l, change("s2", "same", step{status: "SIGNING", confirmed: true, signed: 2, detail: same}))
+	if answers, bodies := answerSums(t, l, "same"); len(answers) != 1 || len(bodies) != 2 || bodies[0] != answers[0] || bodies[1] != answers[0] {
+		t.Fatalf("the same answer twice: answers %v, leaves' body_sha256 %v; want it kept once", answers, bodies)
+	}
+
+	// The batch path: one new contract, one changed, one callback-only.
+	MustApply(t, l, change("p0", "batch-old", step{status: "SIGNING", confirmed: true, signed: 1}))
+	chs := []store.ContractChange{
+		change("p1", "batch-new", step{status: "SIGNING", confirmed: true, signed: 1}),
+		change("p2", "batch-old", step{status: "COMPLETE", confirmed: true, signed: 3}),
+		change("p3", "batch-cb", step{status: "SIGNING", signed: 1}),
+	}
+	if _, errs, err := l.ApplyContracts(ctx, chs); err != nil || errors.Join(errs...) != nil {
+		t.Fatalf("apply batch: %v %v", err, errs)
+	}
+	for cid, want := range map[string]int{"batch-new": 1, "batch-old": 2, "batch-cb": 0} {
+		answers, bodies := answerSums(t, l, cid)
+		kept := map[string]bool{}
+		for _, a := range answers {
+			kept[a] = true
+		}
+		for _, b := range bodies {
+			if b != "" && !kept[b] {
+				t.Fatalf("%s: leaf body_sha256 %s has no kept answer (answers %v)", cid, b, answers)
+			}
+		}
+		if len(answers) != want {
+			t.Fatalf("%s after the batch: %d answers %v, want %d", cid, len(answers), answers, want)
+		}
+	}
+}
+
+// SeedAnswersBackfill writes a contract confirmed twice (SIGNING, then
+// COMPLETE with a detail holding non-ASCII text and spacing as the API
+// sent it) and one known from callbacks only, for a test that takes the
+// ledger below migration 0019 and up again (CheckAnswersBackfill).
+func SeedAnswersBackfill(t *testing.T, l store.Ledger) {
+	t.Helper()
+	MustApply(t, l, change("m1", "kept", step{status: "SIGNING", confirmed: true, signed: 1}))
+	MustApply(t, l, change("m2", "kept", step{status: "COMPLETE", confirmed: true, signed: 3,
+		detail: "{\"id\": \"kept\",  \"subject\":\"合同 é\"}"}))
+	MustApply(t, l, change("m3", "callback", step{status: "SIGNING", signed: 1}))
+}
+
+// CheckAnswersBackfill checks that migration 0019 kept the current answer
+// of the confirmed contract under its latest leaf's body_sha256 (the
+// earlier one was overwritten before the table existed), and none of the
+// callback-only one.
+func CheckAnswersBackfill(t *testing.T, l store.Ledger) {
+	t.Helper()
+	answers, bodies := answerSums(t, l, "kept")
+	if len(answers) != 1 || len(bodies) != 2 || answers[0] != bodies[1] {
+		t.Fatalf("kept after the migration: answers %v, leaves' body_sha256 %v; want the current answer under the last leaf's", answers, bodies)
+	}
+	if answers, _ := answerSums(t, l, "callback"); len(answers) != 0 {
+		t.Fatalf("callback-only contract after the migration: answers %v, want none", answers)
 	}
 }

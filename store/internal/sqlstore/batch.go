@@ -602,7 +602,15 @@ func (s *DB) writeContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, b
 			return fmt.Errorf("update contracts: %w", err)
 		}
 	}
-	return nil
+	// The answers of the rows written in full: one statement for the batch.
+	written := make([]*store.Contract, 0, len(fresh)+len(full))
+	for _, bc := range fresh {
+		written = append(written, bc.row)
+	}
+	for _, bc := range full {
+		written = append(written, bc.row)
+	}
+	return s.keepAnswers(ctx, tx, written...)
 }
 
 // writeBatchSignatories replaces the signatories of the contracts whose

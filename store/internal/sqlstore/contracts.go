@@ -342,7 +342,7 @@ func (s *DB) insertContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 		return false, fmt.Errorf("insert contract: %w", err)
 	}
 	s.touch(tx, receiptlog.KindContract, row.Tenant, row.ID)
-	return true, nil
+	return true, s.keepAnswers(ctx, tx, &row)
 }
 
 func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract) error {
@@ -357,7 +357,7 @@ func (s *DB) updateContract(ctx context.Context, tx *sql.Tx, row store.Contract)
 		return fmt.Errorf("update contract: %w", err)
 	}
 	s.touch(tx, receiptlog.KindContract, row.Tenant, row.ID)
-	return nil
+	return s.keepAnswers(ctx, tx, &row)
 }
 
 // setFetched records the fetch times of a row a later fetch confirmed
