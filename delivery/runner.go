@@ -155,7 +155,7 @@ func (r *runner) run(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(r.shape.concurrency))
+	it, err := cons.Messages(pullOpts(r.shape.concurrency)...)
 	if err != nil {
 		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: endpoint consumer")
 		return
@@ -181,6 +181,11 @@ func (r *runner) run(ctx context.Context) {
 				// manager starts a runner again if it is enabled.
 				s.log.Info().Str("endpoint", id).Msg("delivery: endpoint consumer gone; runner ends")
 				break
+			}
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				// The iterator asks again (see pullOpts).
+				s.log.Debug().Err(err).Str("endpoint", id).Msg("delivery: fetch")
+				continue
 			}
 			s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")
 			continue
