@@ -33,6 +33,7 @@ type Ledger interface {
 	Events(ctx context.Context, tenant, contractID string) ([]store.Event, error)
 	LogLeaves(ctx context.Context, kind, tenant, ref string, limit int) ([]store.LogLeaf, error)
 	LogInclusion(ctx context.Context, idx, treeSize int64) (tlog.Tree, tlog.RecordProof, error)
+	LogHead(ctx context.Context) (tlog.Tree, error)
 	CheckpointStats(ctx context.Context) (store.CheckpointStats, error)
 }
 

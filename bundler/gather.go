@@ -100,6 +100,16 @@ func (b *Bundler) Build(ctx context.Context, d store.DueContract) (store.Bundle,
 	g := &gathering{leaves: map[int64][]byte{}}
 	g.c = evidence.Contents{Tenant: d.Tenant, ContractID: d.ID, Version: d.LastVersion + 1, BuiltAt: b.o.Now().UTC(),
 		VerifierKey: b.o.VerifierKey}
+	// The head before the rows are read: every leaf of the contract below
+	// it is reflected in what gather reads. A checkpoint larger than it may
+	// hold a leaf of the contract committed after the read (a document
+	// archived meanwhile): SaveBundle takes the contract off the queue for
+	// every leaf below the checkpoint, so such a bundle would leave that
+	// leaf out for good. Wait for the next pass instead.
+	head, err := b.o.Ledger.LogHead(ctx)
+	if err != nil {
+		return store.Bundle{}, fmt.Errorf("bundler: log head: %w", err)
+	}
 	c, err := b.gather(ctx, g, d)
 	if err != nil {
 		return store.Bundle{}, err
@@ -112,6 +122,9 @@ func (b *Bundler) Build(ctx context.Context, d store.DueContract) (store.Bundle,
 	cp, err := b.checkpoint(ctx, maxIdx, &g.c.Summary)
 	if err != nil {
 		return store.Bundle{}, err
+	}
+	if cp.Size > head.N {
+		return store.Bundle{}, fmt.Errorf("%w (checkpoint %d is newer than the log of %d leaves the rows were read at)", ErrWaiting, cp.Size, head.N)
 	}
 	g.c.Checkpoint = cp.Note
 	for _, st := range cp.Stamps {
