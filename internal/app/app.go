@@ -319,16 +319,34 @@ const configDisabled = store.ConfigDisabledReason
 // is disabled. One the file no longer declares is disabled and marked
 // "config-removed", its attempts and dead letters kept: the API may then
 // delete it (declared again, it is the file's again).
+//
+// An endpoint made through the API is never taken over by a declaration
+// of the same id (its secrets would be replaced by the file's and its
+// receivers would start refusing): the sync fails naming the id, before
+// it writes anything. The declared endpoints are saved before those the
+// file dropped are disabled, so a failed save never leaves an endpoint
+// disabled that the file still declares or one it dropped enabled for
+// good: the next start does the rest.
 func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []config.Endpoint) error {
 	now := time.Now().UTC()
 	declared := make(map[string]bool, len(eps))
-	for _, c := range eps {
+	olds := make([]*store.Endpoint, len(eps))
+	for i, c := range eps {
 		declared[c.ID] = true
+		old, err := st.Endpoint(ctx, c.ID)
+		switch {
+		case err == nil:
+			if old.Source == store.SourceAPI {
+				return fmt.Errorf("delivery: the config file declares endpoint %q, which was made through the API "+
+					"(tenant %s, %s): rename it in the file, or delete the API's endpoint first "+
+					"(qyshook endpoints delete %s) and re-point its receivers to the file's secret", c.ID, old.Tenant, old.URL, c.ID)
+			}
+			olds[i] = old
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
+		}
 	}
-	if err := unconfigure(ctx, st, declared, now); err != nil {
-		return err
-	}
-	for _, c := range eps {
+	for i, c := range eps {
 		ep := store.Endpoint{ID: c.ID, Tenant: c.Tenant, URL: c.URL, Description: c.Description, Types: c.Types,
 			Headers: c.Headers, RateLimit: c.RateLimit, Concurrency: c.Concurrency, Ordered: c.Ordered,
 			AllowPrivate: c.AllowPrivate, AllowHTTP: c.AllowHTTP, Enabled: !c.Disabled, Source: store.SourceConfig,
@@ -339,15 +357,11 @@ func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []conf
 		for _, sec := range c.Secrets {
 			ep.Secrets = append(ep.Secrets, store.EndpointSecret{Secret: sec.Reveal(), CreatedAt: now})
 		}
-		old, err := st.Endpoint(ctx, c.ID)
-		switch {
-		case err == nil:
+		if old := olds[i]; old != nil {
 			ep.CreatedAt = old.CreatedAt
 			if !old.Enabled && !c.Disabled && old.DisabledReason != configDisabled && old.DisabledReason != store.ConfigRemovedReason {
 				ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, old.DisabledReason, old.DisabledAt
 			}
-		case !errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
 		}
 		if c.Disabled {
 			ep.DisabledReason, ep.DisabledAt = configDisabled, &now
@@ -356,7 +370,7 @@ func SyncConfigEndpoints(ctx context.Context, st store.EndpointStore, eps []conf
 			return fmt.Errorf("delivery: config endpoint %s: %w", c.ID, err)
 		}
 	}
-	return nil
+	return unconfigure(ctx, st, declared, now)
 }
 
 // unconfigure disables and marks "config-removed" the config endpoints

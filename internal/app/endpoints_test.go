@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +112,52 @@ func TestSyncConfigEndpointsRemoved(t *testing.T) {
 	}
 	if crm, _ = st.Endpoint(ctx, "crm"); !crm.Enabled || crm.Source != store.SourceConfig {
 		t.Fatalf("declared again: enabled %v, source %q", crm.Enabled, crm.Source)
+	}
+}
+
+// TestSyncConfigEndpointsRefusesTakeover: an endpoint made through the API
+// whose id the config file later declares is not taken over (its secrets
+// replaced by the file's, so every receiver checking the API-issued secret
+// would start refusing): the sync fails naming the id, and changes nothing
+// at all, not even the endpoints the file no longer declares. (Before, the
+// file's endpoint replaced the API's silently.)
+func TestSyncConfigEndpointsRefusesTakeover(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.Open(t, testdb.SQLite).(store.EndpointStore)
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	erp := config.Endpoint{ID: "erp", Tenant: "default", URL: "https://erp.example.com/hook", Secrets: []config.Secret{config.Secret(secret)}}
+	if err := app.SyncConfigEndpoints(ctx, st, []config.Endpoint{erp}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	api := store.Endpoint{ID: "mine", Tenant: "default", URL: "https://mine.example.com/hook", Concurrency: 4,
+		Enabled: true, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now,
+		Secrets: []store.EndpointSecret{{Secret: "whsec_QVBJLWlzc3VlZC1zZWNyZXQtMDEyMzQ1Njc4OQ==", CreatedAt: now}}}
+	if err := st.SaveEndpoint(ctx, api); err != nil {
+		t.Fatal(err)
+	}
+	decl := []config.Endpoint{
+		{ID: "crm", Tenant: "default", URL: "https://crm.example.com/hook", Secrets: []config.Secret{config.Secret(secret)}},
+		{ID: "mine", Tenant: "default", URL: "https://file.example.com/hook", Secrets: []config.Secret{config.Secret(secret)}},
+	}
+	err := app.SyncConfigEndpoints(ctx, st, decl)
+	if err == nil {
+		t.Fatal("an API endpoint taken over by the config file")
+	}
+	if !strings.Contains(err.Error(), `"mine"`) || !strings.Contains(err.Error(), "API") {
+		t.Errorf("the error does not name the endpoint and why: %v", err)
+	}
+	mine, err := st.Endpoint(ctx, "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mine.Source != store.SourceAPI || mine.URL != api.URL || len(mine.Secrets) != 1 || mine.Secrets[0].Secret != api.Secrets[0].Secret || !mine.Enabled {
+		t.Fatalf("the API endpoint changed: %+v", mine)
+	}
+	if e, err := st.Endpoint(ctx, "erp"); err != nil || !e.Enabled || e.Source != store.SourceConfig {
+		t.Fatalf("a refused sync disabled the endpoint the file no longer declares: %+v %v", e, err)
+	}
+	if _, err := st.Endpoint(ctx, "crm"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused sync made a declared endpoint: %v", err)
 	}
 }
