@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -77,6 +80,21 @@ type Bundler struct {
 	// one interval to an hour), so a few bad contracts neither fill every
 	// batch nor the log. Only Pass touches it (one pass at a time).
 	held map[store.DueContract]hold
+
+	omu sync.Mutex
+	// orphans are zips this builder wrote whose record failed (the ledger
+	// refused the write), by the version they were built as: each retry
+	// writes another name, so they are removed once that version is
+	// recorded (keeping the recorded file, should another builder have
+	// written the very same bytes). A restart forgets them (noted in
+	// docs/evidence.md).
+	orphans map[orphanKey][]string
+}
+
+// orphanKey is a bundle version: tenant, contract, version.
+type orphanKey struct {
+	tenant, id string
+	version    int
 }
 
 // hold is when a contract is tried again, and its last wait.
@@ -114,7 +132,8 @@ func New(o Options) (*Bundler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	b := &Bundler{o: o, m: newMetrics(), kick: make(chan struct{}, 1), held: map[store.DueContract]hold{}}
+	b := &Bundler{o: o, m: newMetrics(), kick: make(chan struct{}, 1), held: map[store.DueContract]hold{},
+		orphans: map[orphanKey][]string{}}
 	if o.Registerer != nil {
 		if err := b.m.register(o.Registerer); err != nil {
 			return nil, fmt.Errorf("bundler: metrics: %w", err)
@@ -181,6 +200,7 @@ func (b *Bundler) Pass(ctx context.Context) (PassResult, error) {
 	}
 	r.Due = len(due)
 	b.m.due.Set(float64(len(due)))
+	defer b.sweepOrphans(ctx)
 	tried := 0
 	for _, d := range due {
 		if ctx.Err() != nil || tried == b.o.Batch {
@@ -234,4 +254,51 @@ func (b *Bundler) holdBack(key store.DueContract, now time.Time) time.Duration {
 	}
 	b.held[key] = hold{until: now.Add(wait), wait: wait}
 	return wait
+}
+
+// orphan notes a zip written for key whose record failed.
+func (b *Bundler) orphan(key orphanKey, rel string) {
+	b.omu.Lock()
+	defer b.omu.Unlock()
+	b.orphans[key] = append(b.orphans[key], rel)
+	b.m.orphans.Set(float64(b.orphanCount()))
+}
+
+func (b *Bundler) orphanCount() int {
+	n := 0
+	for _, rels := range b.orphans {
+		n += len(rels)
+	}
+	return n
+}
+
+// sweepOrphans removes the orphan zips of every version now recorded,
+// except the recorded file itself. A version not recorded yet keeps its
+// orphans (its contract is still due; the ledger may still be failing).
+func (b *Bundler) sweepOrphans(ctx context.Context) {
+	b.omu.Lock()
+	defer b.omu.Unlock()
+	for key, rels := range b.orphans {
+		rec, err := b.o.Ledger.Bundle(ctx, key.tenant, key.id, key.version)
+		if err != nil {
+			continue
+		}
+		var left []string
+		for _, rel := range rels {
+			if rel == rec.Path {
+				continue
+			}
+			err := os.Remove(filepath.Join(b.o.DataDir, filepath.FromSlash(rel)))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				b.o.Logger.Warn().Err(err).Str("path", rel).Msg("evidence: removing a zip whose record failed")
+				left = append(left, rel)
+			}
+		}
+		if len(left) == 0 {
+			delete(b.orphans, key)
+		} else {
+			b.orphans[key] = left
+		}
+	}
+	b.m.orphans.Set(float64(b.orphanCount()))
 }

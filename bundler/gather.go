@@ -153,8 +153,12 @@ func (b *Bundler) Build(ctx context.Context, d store.DueContract) (store.Bundle,
 		if errors.Is(err, store.ErrDuplicate) {
 			return store.Bundle{}, b.lostRace(ctx, out, w.created, err)
 		}
-		// The zip stays: its name is its own (v<N>-<sha>), nothing
-		// refers to it, and another builder of the same bytes may.
+		// Nothing refers to the zip yet, but another builder of the same
+		// bytes (same name) may record it: removed once this version is
+		// recorded, unless it is the recorded file (sweepOrphans).
+		if w.created {
+			b.orphan(orphanKey{out.Tenant, out.ContractID, out.Version}, out.Path)
+		}
 		return store.Bundle{}, fmt.Errorf("bundler: record bundle: %w", err)
 	}
 	return out, nil

@@ -16,6 +16,7 @@ const (
 type metrics struct {
 	bundles *prometheus.CounterVec
 	due     prometheus.Gauge
+	orphans prometheus.Gauge
 	seconds prometheus.Histogram
 }
 
@@ -28,6 +29,10 @@ func newMetrics() *metrics {
 		due: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "qyshook_evidence_due",
 			Help: "Contracts whose evidence bundle is due, as of the evidence stage's last pass (at most its batch).",
+		}),
+		orphans: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "qyshook_evidence_orphan_zips",
+			Help: "Bundle zips written whose record the ledger refused, not yet removed (removed once their version is recorded).",
 		}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "qyshook_evidence_build_seconds",
@@ -42,7 +47,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.bundles, m.due, m.seconds} {
+	for _, c := range []prometheus.Collector{m.bundles, m.due, m.orphans, m.seconds} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
