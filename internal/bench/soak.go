@@ -44,6 +44,9 @@ type SoakOptions struct {
 	SyncInterval time.Duration
 	// Dir is the data dir (default: a temporary directory, removed).
 	Dir string
+	// CheckpointInterval is QYSHOOK_LOG_CHECKPOINT_INTERVAL (0: its
+	// default); the checkpoints are anchored by the fake's authority.
+	CheckpointInterval time.Duration
 	// Out receives a line per interval (nil: none).
 	Out io.Writer
 }
@@ -78,6 +81,8 @@ type SoakResult struct {
 	RSSStart, RSSPeak, RSSEnd uint64
 	StreamDisk, LedgerDisk    int64
 	Intervals                 []SoakInterval
+	// Checkpoints are the receipt log's checkpoints signed during the load.
+	Checkpoints CheckpointAges
 }
 
 // String is the summary.
@@ -87,7 +92,8 @@ func (r *SoakResult) String() string {
 		"RSS %s at start, peak %s, %s at end; disk: stream %s, ledger %s",
 		r.DB, r.Sync, r.Duration.Round(time.Second), r.Lifecycles, r.Accepted, r.AcceptedPerSec, r.Errors, ms(r.P50), ms(r.P99),
 		ms(r.LagP50), ms(r.LagP99), ms(r.LagMax), r.Facts, r.LagSamples, r.CaughtUp.Round(10*time.Millisecond), r.DLQ,
-		mib(float64(r.RSSStart)), mib(float64(r.RSSPeak)), mib(float64(r.RSSEnd)), mib(float64(r.StreamDisk)), mib(float64(r.LedgerDisk)))
+		mib(float64(r.RSSStart)), mib(float64(r.RSSPeak)), mib(float64(r.RSSEnd)), mib(float64(r.StreamDisk)), mib(float64(r.LedgerDisk))) +
+		"\n" + r.Checkpoints.String()
 }
 
 // soakColumns lays out the interval lines (fixed widths: they are
@@ -194,7 +200,8 @@ func RunSoak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	defer cleanup()
 	fake := qystest.NewServer(qystest.WithLogLimit(1000))
 	defer fake.Close()
-	st, err := newStack(ctx, stackOptions{Dir: dir, DB: o.DB, SyncInterval: o.SyncInterval, Secret: DefaultSecret, Fake: fake})
+	st, err := newStack(ctx, stackOptions{Dir: dir, DB: o.DB, SyncInterval: o.SyncInterval, Secret: DefaultSecret, Fake: fake,
+		CheckpointInterval: o.CheckpointInterval})
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +304,7 @@ loop:
 		}
 	}
 	res.Duration = time.Since(start)
+	loadEnd := time.Now()
 	report(true)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -324,6 +332,9 @@ loop:
 		return nil, err
 	}
 	if res.DLQ, err = streamMsgCount(ctx, js, names.DLQStream()); err != nil {
+		return nil, err
+	}
+	if res.Checkpoints, err = checkpointAges(ctx, st.svc.Ledger, st.svc.Cfg.Anchor.Interval, start, loadEnd); err != nil {
 		return nil, err
 	}
 	return res, nil

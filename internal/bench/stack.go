@@ -29,8 +29,11 @@ type stackOptions struct {
 	SyncInterval time.Duration
 	// Secret is the callback secret (format A, encrypted).
 	Secret string
-	// Fake is the 契约锁 the dispatcher confirms with.
+	// Fake is the 契约锁 the dispatcher confirms with; its time-stamping
+	// authority anchors the receipt log's checkpoints (QYSHOOK_TSA_URLS).
 	Fake *qystest.Server
+	// CheckpointInterval, when positive, is QYSHOOK_LOG_CHECKPOINT_INTERVAL.
+	CheckpointInterval time.Duration
 }
 
 // stack is what `qyshook serve` wires, in this process: the receiver on
@@ -70,7 +73,10 @@ func newStack(ctx context.Context, o stackOptions) (st *stack, err error) {
 	env := map[string]string{
 		"DATA_DIR": o.Dir, "HTTP_ADDR": "127.0.0.1:0", "CALLBACK_SECRET": o.Secret, "DB": st.dbURL,
 		"QYS_BASE_URL": o.Fake.URL, "QYS_APP_TOKEN": o.Fake.AppToken, "QYS_APP_SECRET": o.Fake.AppSecret,
-		"LOG_LEVEL": "error",
+		"LOG_LEVEL": "error", "TSA_URLS": o.Fake.URL + qystest.TSAPath,
+	}
+	if o.CheckpointInterval > 0 {
+		env["LOG_CHECKPOINT_INTERVAL"] = o.CheckpointInterval.String()
 	}
 	if o.SyncInterval < 0 {
 		env["NATS_SYNC"] = "each-write"

@@ -262,10 +262,11 @@ func benchSoak(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) e
 	rate := fs.Int("rate", 0, "cap on lifecycles started per second (0: as fast as they are answered)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
 	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, or an interval such as 2m")
+	cpInterval := fs.Duration("checkpoint-interval", 0, "receipt log checkpoint interval (QYSHOOK_LOG_CHECKPOINT_INTERVAL; 0: its default), anchored by the fake's time-stamping authority")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dur <= 0 || *interval <= 0 || *workers <= 0 || *rate < 0 {
+	if *dur <= 0 || *interval <= 0 || *workers <= 0 || *rate < 0 || *cpInterval < 0 {
 		return usageErr("-d, -interval and -c must be positive and -rate not negative")
 	}
 	d, err := benchDB(*db)
@@ -277,7 +278,7 @@ func benchSoak(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) e
 		return err
 	}
 	res, err := bench.RunSoak(ctx, bench.SoakOptions{Duration: *dur, Interval: *interval, Workers: *workers, Rate: *rate,
-		DB: d, SyncInterval: sync, Out: env.Stdout})
+		DB: d, SyncInterval: sync, CheckpointInterval: *cpInterval, Out: env.Stdout})
 	if err != nil {
 		return err
 	}
