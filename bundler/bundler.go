@@ -151,13 +151,19 @@ func (b *Bundler) Kick() {
 }
 
 // Run passes every Interval until ctx ends. A pass that fails is logged;
-// the stage goes on.
+// the stage goes on. A pass that took a full batch and built from it is
+// followed by the next at once: more are due, and a thousand contracts
+// ending together get their bundles in one go, not a batch an interval.
 func (b *Bundler) Run(ctx context.Context) error {
 	t := time.NewTicker(b.o.Interval)
 	defer t.Stop()
 	for {
-		if _, err := b.Pass(ctx); err != nil && ctx.Err() == nil {
+		r, err := b.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
 			b.o.Logger.Warn().Err(err).Msg("evidence pass failed; retried next interval")
+		}
+		if err == nil && r.Built+r.LostRace > 0 && r.tried() >= b.o.Batch && ctx.Err() == nil {
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -174,6 +180,9 @@ type PassResult struct {
 	// LostRace: another builder recorded the same bundle version first.
 	LostRace int
 }
+
+// tried is how many contracts the pass tried to build.
+func (r PassResult) tried() int { return r.Built + r.Waiting + r.Refused + r.Failed + r.LostRace }
 
 // Pass builds the bundles due now, one contract after the other. A
 // contract that cannot be built is logged and counted, and the pass goes
