@@ -138,15 +138,14 @@ func (s *DB) signatoriesOf(ctx context.Context, q querier, refs []logRef) (map[[
 // its last leaf says ("" when that leaf does not parse).
 func (s *DB) lastLeafHashes(ctx context.Context, q querier, refs []logRef) (map[logRef]string, error) {
 	out := make(map[logRef]string, len(refs))
-	got, err := s.lastLeaves(ctx, q, refs)
-	for r, l := range got {
-		p, perr := receiptlog.Parse(l.leaf)
-		if perr != nil {
+	err := s.readLastLeaves(ctx, q, refs, false, func(r logRef, _ int64, leaf []byte) {
+		l, err := receiptlog.Parse(leaf)
+		if err != nil {
 			out[r] = "" // damaged: a good leaf is appended (verify --log names the damage)
-			continue
+			return
 		}
-		out[r] = p.SHA256
-	}
+		out[r] = l.SHA256
+	})
 	return out, err
 }
 
@@ -156,26 +155,40 @@ type storedLastLeaf struct {
 	leaf []byte
 }
 
-// lastLeavesQuery reads the last leaf of each (kind, tenant, ref) of n
-// VALUES rows: one backward probe of log_leaves_ref per row, whatever the
-// planner knows of the table. (A join with a GROUP BY over the same rows
-// let PostgreSQL, its statistics not yet gathered on a growing log, hash
-// the whole of log_leaves on every commit.)
-func lastLeavesQuery(n int) string {
+// lastLeavesQuery reads the last leaf (and, withIdx, its index) of each
+// (kind, tenant, ref) of n VALUES rows: one backward probe of
+// log_leaves_ref per row (two withIdx), whatever the planner knows of the
+// table. (A join with a GROUP BY over the same rows let PostgreSQL, its
+// statistics not yet gathered on a growing log, hash the whole of
+// log_leaves on every commit.)
+func lastLeavesQuery(n int, withIdx bool) string {
 	const last = ` FROM log_leaves l WHERE l.kind = v.column1 AND l.tenant = v.column2 AND l.ref = v.column3 ORDER BY l.idx DESC LIMIT 1)`
-	return `SELECT v.column1, v.column2, v.column3, (SELECT l.idx` + last + `, (SELECT l.leaf` + last +
+	idx := `, -1`
+	if withIdx {
+		idx = `, (SELECT l.idx` + last
+	}
+	return `SELECT v.column1, v.column2, v.column3` + idx + `, (SELECT l.leaf` + last +
 		` FROM (VALUES ` + rows(n, 3) + `) v`
 }
 
 // lastLeaves returns the last leaf of each of refs that has one.
 func (s *DB) lastLeaves(ctx context.Context, q querier, refs []logRef) (map[logRef]storedLastLeaf, error) {
 	out := make(map[logRef]storedLastLeaf, len(refs))
-	err := chunks(len(refs), 3, func(lo, hi int) error {
+	err := s.readLastLeaves(ctx, q, refs, true, func(r logRef, idx int64, leaf []byte) {
+		out[r] = storedLastLeaf{idx: idx, leaf: leaf}
+	})
+	return out, err
+}
+
+// readLastLeaves calls found with the last leaf of each of refs that has
+// one (idx -1 unless withIdx).
+func (s *DB) readLastLeaves(ctx context.Context, q querier, refs []logRef, withIdx bool, found func(r logRef, idx int64, leaf []byte)) error {
+	return chunks(len(refs), 3, func(lo, hi int) error {
 		args := make([]any, 0, 3*(hi-lo))
 		for _, r := range refs[lo:hi] {
 			args = append(args, r.kind, r.tenant, r.ref)
 		}
-		rs, err := q.QueryContext(ctx, s.q(lastLeavesQuery(hi-lo)), args...)
+		rs, err := q.QueryContext(ctx, s.q(lastLeavesQuery(hi-lo, withIdx)), args...)
 		if err != nil {
 			return fmt.Errorf("read last leaves: %w", err)
 		}
@@ -190,11 +203,10 @@ func (s *DB) lastLeaves(ctx context.Context, q querier, refs []logRef) (map[logR
 			if !idx.Valid || !b.Valid {
 				continue // no leaf
 			}
-			out[r] = storedLastLeaf{idx: idx.Int64, leaf: []byte(b.String)}
+			found(r, idx.Int64, []byte(b.String))
 		}
 		return rs.Err()
 	})
-	return out, err
 }
 
 // existing returns which of refs (all of kind) have their row.
