@@ -82,7 +82,7 @@ func TestRunDispatcherRoundsSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dbs := ledgers()
-	res, err := bench.RunDispatcherRounds(ctx, bench.DispatcherOptions{Events: 100, PerContract: 1}, dbs, 2, nil)
+	res, err := bench.RunDispatcherRounds(ctx, bench.DispatcherOptions{Events: 100, PerContract: 1}, dbs, 2, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,4 +225,32 @@ func TestDispatcherRoundsRatios(t *testing.T) {
 	}
 }
 
+func TestDispatcherRoundsLogRatios(t *testing.T) {
+	r := &DispatcherRounds{DBs: []string{"sqlite", "postgres"},
+		Results: [][]*DispatcherResult{
+			{{DB: "sqlite", PerSec: 900, Events: 10, CPU: 1000 * time.Microsecond}, {DB: "postgres", PerSec: 300, Events: 10}},
+			{{DB: "sqlite", PerSec: 800, Events: 10, CPU: 2000 * time.Microsecond}, {DB: "postgres", PerSec: 400, Events: 10}},
+		},
+		Bare: [][]*DispatcherResult{
+			{{DB: "sqlite", PerSec: 1000, Events: 10, CPU: 500 * time.Microsecond, NoLog: true}, {DB: "postgres", PerSec: 600, NoLog: true}},
+			{{DB: "sqlite", PerSec: 1000, Events: 10, CPU: 500 * time.Microsecond, NoLog: true}, {DB: "postgres", PerSec: 500, NoLog: true}},
+		}}
+	if got := r.LogRatiosOf(0); !slices.Equal(got, []float64{0.9, 0.8}) {
+		t.Fatalf("sqlite log ratios %v", got)
+	}
+	s := r.Ratios()
+	for _, want := range []string{
+		"sqlite with the receipt log ÷ without, per round: 0.900 0.800; median 0.850 (median 850 vs 1000 events/s; process CPU 150 vs 50 µs/event)",
+		"postgres with the receipt log ÷ without, per round: 0.500 0.800; median 0.650",
+		"postgres ÷ sqlite per round: 0.333 0.500",
+	} {
+		if !contains(s, want) {
+			t.Errorf("Ratios() lacks %q:\n%s", want, s)
+		}
+	}
+	if s := r.String(); strings.Count(s, "no receipt log") != 4 {
+		t.Errorf("String() shows %d runs without the log, want 4:\n%s", strings.Count(s, "no receipt log"), s)
+	}
+}
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -184,9 +184,24 @@ func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []str
 	rows := fs.Int("ledger-rows", 0, "grow the ledger first with a year of history: this many events and outbox facts, half as many contracts and documents (not timed)")
 	tmpl := fs.String("ledger-template", "", "SQLite: start from a copy of this grown ledger file, created with -ledger-rows when missing")
 	slow := fs.Bool("slow-docs", false, "also run with every contract signed and archived beside the dispatcher, first with no slow download, then with one document in ten hung for the whole run")
-	noLog := fs.Bool("no-receipt-log", false, "write no receipt log: the baseline its cost is measured against (the ledger then fails verify --log)")
+	noLog := fs.Bool("no-receipt-log", false, "write no receipt log: the baseline its cost is measured against (the ledger then fails verify --log); same as -receipt-log off")
+	logMode := fs.String("receipt-log", "on", "on, off (the baseline: the ledger then fails verify --log) or both: each round runs every ledger with the log and without it, and the ratio with ÷ without is printed per ledger")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (dispatcher, fake 契约锁, embedded NATS and SQLite together) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var logBoth bool
+	switch *logMode {
+	case "on":
+	case "off":
+		*noLog = true
+	case "both":
+		if *noLog {
+			return usageErr("-no-receipt-log and -receipt-log both: choose one")
+		}
+		logBoth = true
+	default:
+		return usageErr("-receipt-log %q: want on, off or both", *logMode)
 	}
 	if *n <= 0 || *per <= 0 || *rounds <= 0 || *rows < 0 {
 		return usageErr("-n, -per-contract and -rounds must be positive, -ledger-rows not negative")
@@ -195,8 +210,19 @@ func benchDispatcher(ctx context.Context, env *Env, fs *flag.FlagSet, args []str
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	o := bench.DispatcherOptions{Events: *n, PerContract: *per, LedgerRows: *rows, LedgerTemplate: *tmpl, NoReceiptLog: *noLog}
-	res, err := bench.RunDispatcherRounds(ctx, o, dbs, *rounds, env.Stdout)
+	res, err := bench.RunDispatcherRounds(ctx, o, dbs, *rounds, logBoth, env.Stdout)
 	if err != nil {
 		return err
 	}

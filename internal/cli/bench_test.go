@@ -44,6 +44,12 @@ func TestBenchCommand(t *testing.T) {
 	if code != ExitOK || strings.Count(out, "round ") != 4 || !strings.Contains(out, "sqlite ÷ sqlite per round") || !strings.Contains(out, "median") {
 		t.Fatalf("bench dispatcher -rounds 2 over two ledgers: exit %d, %q %q", code, out, stderr)
 	}
+	// -receipt-log both: each round runs with the log and without it.
+	code, out, stderr = run("dispatcher", "-n", "100", "-per-contract", "1", "-rounds", "2", "-receipt-log", "both")
+	if code != ExitOK || strings.Count(out, "round ") != 4 || strings.Count(out, "no receipt log") != 2 ||
+		!strings.Contains(out, "sqlite with the receipt log ÷ without, per round: ") || !strings.Contains(out, "µs/event") {
+		t.Fatalf("bench dispatcher -receipt-log both: exit %d, %q %q", code, out, stderr)
+	}
 	// On a grown ledger: the template is created once, then copied.
 	tmpl := filepath.Join(t.TempDir(), "grown.db")
 	for range 2 {
@@ -91,6 +97,8 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{"dispatcher", "-rounds", "-1"},
 		{"dispatcher", "-db", "mysql://x"},
 		{"dispatcher", "-db", "sqlite,"},
+		{"dispatcher", "-receipt-log", "sometimes"},
+		{"dispatcher", "-receipt-log", "both", "-no-receipt-log"},
 		{"soak", "-d", "0s"},
 		{"soak", "-interval", "0s"},
 		{"soak", "-rate", "-1"},

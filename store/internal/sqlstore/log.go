@@ -230,27 +230,8 @@ func (s *DB) appendLeavesAt(ctx context.Context, tx *sql.Tx, leaves []receiptlog
 	if err != nil {
 		return 0, err
 	}
-	err = chunks(len(leaves), 5, func(lo, hi int) error {
-		args := make([]any, 0, 5*(hi-lo))
-		for i := lo; i < hi; i++ {
-			args = append(args, size+int64(i), leaves[i].Kind, leaves[i].Tenant, leaves[i].Ref, string(bs[i]))
-		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO log_leaves (idx, kind, tenant, ref, leaf) VALUES `+rows(hi-lo, 5)), args...)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("receipt log: insert leaves: %w", err)
-	}
-	err = chunks(len(stored), 2, func(lo, hi int) error {
-		args := make([]any, 0, 2*(hi-lo))
-		for _, h := range stored[lo:hi] {
-			args = append(args, h.Index, h.Hash[:])
-		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO log_hashes (idx, hash) VALUES `+rows(hi-lo, 2)), args...)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("receipt log: insert hashes: %w", err)
+	if err := s.insertLogRows(ctx, tx, size, leaves, bs, stored); err != nil {
+		return 0, err
 	}
 	head, err := f.Tree()
 	if err != nil {
@@ -264,6 +245,57 @@ func (s *DB) appendLeavesAt(ctx context.Context, tx *sql.Tx, leaves []receiptlog
 		return 0, err
 	}
 	return size, nil
+}
+
+// insertLogRows inserts the leaves (their bytes bs, the first at index
+// first) and the stored hashes of one append. PostgreSQL gets one
+// statement per table whatever their number, the columns as arrays
+// (unnest): a VALUES list of thousands of rows costs it more to parse
+// and plan than to insert, and its text, new for each count, is never
+// reused. SQLite, without arrays, gets VALUES lists.
+func (s *DB) insertLogRows(ctx context.Context, tx *sql.Tx, first int64, leaves []receiptlog.Leaf, bs [][]byte, stored []receiptlog.StoredHash) error {
+	if s.d.Driver == "pgx" {
+		idx := make([]int64, len(leaves))
+		kinds, tenants, refs, texts := make([]string, len(leaves)), make([]string, len(leaves)), make([]string, len(leaves)), make([]string, len(leaves))
+		for i, l := range leaves {
+			idx[i], kinds[i], tenants[i], refs[i], texts[i] = first+int64(i), l.Kind, l.Tenant, l.Ref, string(bs[i])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_leaves (idx, kind, tenant, ref, leaf)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`, idx, kinds, tenants, refs, texts); err != nil {
+			return fmt.Errorf("receipt log: insert leaves: %w", err)
+		}
+		hidx, hashes := make([]int64, len(stored)), make([][]byte, len(stored))
+		for i, h := range stored {
+			hidx[i], hashes[i] = h.Index, h.Hash[:]
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, hidx, hashes); err != nil {
+			return fmt.Errorf("receipt log: insert hashes: %w", err)
+		}
+		return nil
+	}
+	err := chunks(len(leaves), 5, func(lo, hi int) error {
+		args := make([]any, 0, 5*(hi-lo))
+		for i := lo; i < hi; i++ {
+			args = append(args, first+int64(i), leaves[i].Kind, leaves[i].Tenant, leaves[i].Ref, string(bs[i]))
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO log_leaves (idx, kind, tenant, ref, leaf) VALUES `+rows(hi-lo, 5)), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("receipt log: insert leaves: %w", err)
+	}
+	err = chunks(len(stored), 2, func(lo, hi int) error {
+		args := make([]any, 0, 2*(hi-lo))
+		for _, h := range stored[lo:hi] {
+			args = append(args, h.Index, h.Hash[:])
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO log_hashes (idx, hash) VALUES `+rows(hi-lo, 2)), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("receipt log: insert hashes: %w", err)
+	}
+	return nil
 }
 
 // LogHead implements store.ReceiptLog: the committed tree (only leaves

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -137,32 +138,13 @@ func (s *DB) signatoriesOf(ctx context.Context, q querier, refs []logRef) (map[[
 // its last leaf says ("" when that leaf does not parse).
 func (s *DB) lastLeafHashes(ctx context.Context, q querier, refs []logRef) (map[logRef]string, error) {
 	out := make(map[logRef]string, len(refs))
-	err := chunks(len(refs), 3, func(lo, hi int) error {
-		args := make([]any, 0, 3*(hi-lo))
-		for _, r := range refs[lo:hi] {
-			args = append(args, r.kind, r.tenant, r.ref)
-		}
-		rs, err := q.QueryContext(ctx, s.q(`SELECT l.kind, l.tenant, l.ref, l.leaf FROM log_leaves l
-			JOIN (SELECT MAX(idx) AS idx FROM log_leaves WHERE (kind, tenant, ref) IN (VALUES `+rows(hi-lo, 3)+`)
-			GROUP BY kind, tenant, ref) m ON l.idx = m.idx`), args...)
+	err := s.readLastLeaves(ctx, q, refs, false, func(r logRef, _ int64, leaf []byte) {
+		l, err := receiptlog.Parse(leaf)
 		if err != nil {
-			return fmt.Errorf("read last leaves: %w", err)
+			out[r] = "" // damaged: a good leaf is appended (verify --log names the damage)
+			return
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var r logRef
-			var b string
-			if err := rs.Scan(&r.kind, &r.tenant, &r.ref, &b); err != nil {
-				return fmt.Errorf("read last leaves: %w", err)
-			}
-			l, err := receiptlog.Parse([]byte(b))
-			if err != nil {
-				out[r] = "" // damaged: a good leaf is appended (verify --log names the damage)
-				continue
-			}
-			out[r] = l.SHA256
-		}
-		return rs.Err()
+		out[r] = l.SHA256
 	})
 	return out, err
 }
@@ -173,34 +155,58 @@ type storedLastLeaf struct {
 	leaf []byte
 }
 
+// lastLeavesQuery reads the last leaf (and, withIdx, its index) of each
+// (kind, tenant, ref) of n VALUES rows: one backward probe of
+// log_leaves_ref per row (two withIdx), whatever the planner knows of the
+// table. (A join with a GROUP BY over the same rows let PostgreSQL, its
+// statistics not yet gathered on a growing log, hash the whole of
+// log_leaves on every commit.)
+func lastLeavesQuery(n int, withIdx bool) string {
+	const last = ` FROM log_leaves l WHERE l.kind = v.column1 AND l.tenant = v.column2 AND l.ref = v.column3 ORDER BY l.idx DESC LIMIT 1)`
+	idx := `, -1`
+	if withIdx {
+		idx = `, (SELECT l.idx` + last
+	}
+	return `SELECT v.column1, v.column2, v.column3` + idx + `, (SELECT l.leaf` + last +
+		` FROM (VALUES ` + rows(n, 3) + `) v`
+}
+
 // lastLeaves returns the last leaf of each of refs that has one.
 func (s *DB) lastLeaves(ctx context.Context, q querier, refs []logRef) (map[logRef]storedLastLeaf, error) {
 	out := make(map[logRef]storedLastLeaf, len(refs))
-	err := chunks(len(refs), 3, func(lo, hi int) error {
+	err := s.readLastLeaves(ctx, q, refs, true, func(r logRef, idx int64, leaf []byte) {
+		out[r] = storedLastLeaf{idx: idx, leaf: leaf}
+	})
+	return out, err
+}
+
+// readLastLeaves calls found with the last leaf of each of refs that has
+// one (idx -1 unless withIdx).
+func (s *DB) readLastLeaves(ctx context.Context, q querier, refs []logRef, withIdx bool, found func(r logRef, idx int64, leaf []byte)) error {
+	return chunks(len(refs), 3, func(lo, hi int) error {
 		args := make([]any, 0, 3*(hi-lo))
 		for _, r := range refs[lo:hi] {
 			args = append(args, r.kind, r.tenant, r.ref)
 		}
-		rs, err := q.QueryContext(ctx, s.q(`SELECT l.kind, l.tenant, l.ref, l.idx, l.leaf FROM log_leaves l
-			JOIN (SELECT MAX(idx) AS idx FROM log_leaves WHERE (kind, tenant, ref) IN (VALUES `+rows(hi-lo, 3)+`)
-			GROUP BY kind, tenant, ref) m ON l.idx = m.idx`), args...)
+		rs, err := q.QueryContext(ctx, s.q(lastLeavesQuery(hi-lo, withIdx)), args...)
 		if err != nil {
 			return fmt.Errorf("read last leaves: %w", err)
 		}
 		defer rs.Close()
 		for rs.Next() {
 			var r logRef
-			var l storedLastLeaf
-			var b string
-			if err := rs.Scan(&r.kind, &r.tenant, &r.ref, &l.idx, &b); err != nil {
+			var idx sql.NullInt64
+			var b sql.NullString
+			if err := rs.Scan(&r.kind, &r.tenant, &r.ref, &idx, &b); err != nil {
 				return fmt.Errorf("read last leaves: %w", err)
 			}
-			l.leaf = []byte(b)
-			out[r] = l
+			if !idx.Valid || !b.Valid {
+				continue // no leaf
+			}
+			found(r, idx.Int64, []byte(b.String))
 		}
 		return rs.Err()
 	})
-	return out, err
 }
 
 // existing returns which of refs (all of kind) have their row.
