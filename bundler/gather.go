@@ -52,7 +52,7 @@ func (b *Bundler) history(ctx context.Context, g *gathering, kind, tenant, ref s
 	}
 	for _, l := range ls {
 		pl, err := receiptlog.Parse(l.Leaf)
-		found := err == nil && pl.Found == receiptlog.FoundEdited
+		found := err == nil && pl.Found != ""
 		if all || found {
 			g.leaf(l)
 		}
@@ -62,6 +62,10 @@ func (b *Bundler) history(ctx context.Context, g *gathering, kind, tenant, ref s
 		d := evidence.Discrepancy{Kind: DiscrepancyEditedOutside, Detail: fmt.Sprintf(
 			"%s %s: leaf %d records the row found edited outside qyshook (content sha256 %s…) when qyshook next wrote it; "+
 				"the row in this bundle is that later write. 行在 qyshook 之外被修改。", kind, ref, l.Index, pl.SHA256[:12])}
+		if pl.Found == receiptlog.FoundDeleted {
+			d.Detail = fmt.Sprintf("%s %s: leaf %d records the row found deleted outside qyshook (its last leaf's content sha256 %s…) "+
+				"when qyshook next created it; the row in this bundle is that later write. 行在 qyshook 之外被删除。", kind, ref, l.Index, pl.SHA256[:12])
+		}
 		switch kind {
 		case receiptlog.KindEvent:
 			d.Event = ref

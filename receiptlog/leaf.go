@@ -76,13 +76,22 @@ type Leaf struct {
 	// a row found, at a commit about to write it again, differing from its
 	// last leaf: edited outside qyshook. SHA256 (and the other fields)
 	// describe the row as it was found; the row's leaf after the write
-	// follows it. `qyshook verify --log` reports every such leaf, so an
-	// edit a later honest write covers stays visible.
+	// follows it. FoundDeleted records a row found missing at a commit
+	// about to create it again, although the log holds a leaf of it
+	// (qyshook never deletes contracts, documents or certifications):
+	// deleted outside qyshook; SHA256 is its last leaf's, the other
+	// fields are empty. `qyshook verify --log` reports every such leaf, so
+	// an edit or a deletion a later honest write covers stays visible.
 	Found string `json:"found,omitempty"`
 }
 
-// FoundEdited is Leaf.Found's one value: the row was found edited.
-const FoundEdited = "edited"
+// Leaf.Found's values.
+const (
+	// FoundEdited: the row was found edited outside qyshook.
+	FoundEdited = "edited"
+	// FoundDeleted: the row was found deleted outside qyshook.
+	FoundDeleted = "deleted"
+)
 
 // Marshal returns l's canonical bytes.
 func (l Leaf) Marshal() ([]byte, error) {
@@ -112,8 +121,8 @@ func (l Leaf) check() error {
 		return fmt.Errorf("receiptlog: leaf body_sha256 %q is not 64 hex digits", l.BodySHA256)
 	case l.Size < 0:
 		return fmt.Errorf("receiptlog: leaf size %d is negative", l.Size)
-	case l.Found != "" && l.Found != FoundEdited:
-		return fmt.Errorf("receiptlog: leaf found %q is not %q", l.Found, FoundEdited)
+	case l.Found != "" && l.Found != FoundEdited && l.Found != FoundDeleted:
+		return fmt.Errorf("receiptlog: leaf found %q is not %q or %q", l.Found, FoundEdited, FoundDeleted)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func TestParseRefuses(t *testing.T) {
 		"Version":              {strings.Replace(string(good), `"v":1`, `"v":2`, 1), nil},
 		"BadHash":              {strings.Replace(string(good), "abab", "ABAB", 1), nil},
 		"Trailing":             {string(good) + "{}", nil},
-		"FoundUnknown":         {strings.TrimSuffix(string(foundLeaf(t)), `"edited"}`) + `"deleted"}`, nil},
+		"FoundUnknown":         {strings.TrimSuffix(string(foundLeaf(t)), `"edited"}`) + `"moved"}`, nil},
 		"FoundEmpty":           {strings.Replace(string(good), `}`, `,"found":""}`, 1), ErrNotCanonical},
 		"FoundNotLast":         {foundNotLast(t), ErrNotCanonical},
 		"Empty":                {"", nil},

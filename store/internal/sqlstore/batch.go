@@ -578,6 +578,9 @@ func (s *DB) writeContracts(ctx context.Context, tx *sql.Tx, keys [][2]string, b
 	if n != len(fresh) {
 		return errSequential // one was created meanwhile: judge the change against it
 	}
+	for _, bc := range fresh {
+		s.noteCreated(tx, receiptlog.KindContract, bc.tenant, bc.id)
+	}
 	for _, set := range []struct {
 		bcs  []*batchContract
 		cols string

@@ -207,8 +207,12 @@ func (s *DB) lockOrCreate(ctx context.Context, tx *sql.Tx, known *store.Contract
 		return old, s.readPre(ctx, tx, receiptlog.KindContract, next.Tenant, next.ID)
 	}
 	inserted, err := s.insertContract(ctx, tx, merge(nil, next, now))
-	if err != nil || inserted {
+	if err != nil {
 		return nil, err
+	}
+	if inserted {
+		s.noteCreated(tx, receiptlog.KindContract, next.Tenant, next.ID)
+		return nil, nil
 	}
 	// Another transaction created it first: judge the change against it.
 	if old, err = s.lockContract(ctx, tx, next.Tenant, next.ID); err != nil {

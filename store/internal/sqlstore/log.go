@@ -170,11 +170,19 @@ func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 		// The row as found before this transaction wrote it differs from
 		// its last leaf: edited outside qyshook. Record what was found,
 		// then the row's new leaf whatever it is.
-		if pre, noted := tl.pre[r]; noted && pre.exists && had && h != "" && pre.leaf.SHA256 != h {
+		pre, noted := tl.pre[r]
+		if noted && pre.exists && had && h != "" && pre.leaf.SHA256 != h {
 			f := pre.leaf
 			f.Found = receiptlog.FoundEdited
 			found = append(found, len(leaves))
 			leaves = append(leaves, f)
+		} else if noted && !pre.exists && had && h != "" && neverDeleted[r.kind] {
+			// No row before this transaction created it, yet the log
+			// holds a leaf of it: deleted outside qyshook. Recorded,
+			// then the new row's leaf whatever it is.
+			found = append(found, len(leaves))
+			leaves = append(leaves, receiptlog.Leaf{V: receiptlog.Version, Kind: r.kind, Tenant: r.tenant, Ref: r.ref,
+				SHA256: h, Found: receiptlog.FoundDeleted})
 		} else if had && h == l.SHA256 {
 			continue
 		}
@@ -190,7 +198,7 @@ func (s *DB) appendLog(ctx context.Context, tx *sql.Tx, tl *txLog) error {
 	}
 	for _, i := range found {
 		l := leaves[i]
-		tl.found = append(tl.found, foundEdit{r: logRef{l.Kind, l.Tenant, l.Ref}, idx: size + int64(i)})
+		tl.found = append(tl.found, foundEdit{r: logRef{l.Kind, l.Tenant, l.Ref}, idx: size + int64(i), how: l.Found})
 	}
 	return nil
 }

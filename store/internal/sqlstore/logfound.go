@@ -113,16 +113,39 @@ func (s *DB) readPreRefs(ctx context.Context, tx *sql.Tx, tl *txLog, kind string
 	return nil
 }
 
-// foundEdit is a found-edited leaf a commit appended.
+// foundEdit is a found-edited or found-deleted leaf a commit appended.
 type foundEdit struct {
 	r   logRef
 	idx int64
+	how string // receiptlog.FoundEdited or FoundDeleted
 }
 
-// found is the problem line verify --log gives a found-edited leaf.
+// neverDeleted are the mutable kinds whose rows qyshook never deletes
+// and whose write paths note a row they create (noteCreated, or readPre
+// finding none under the contract's lock): a transaction that creates one
+// the log already holds a leaf of found it deleted outside qyshook. (Dead
+// letters are deleted by qyshook, logged, and SQLite may give a new one
+// the id of the last one purged. Certifications are upserted after a
+// read that, on PostgreSQL, locks nothing when there is no row: a
+// concurrent dispatcher's insert would be taken for a deletion.)
+var neverDeleted = map[string]bool{receiptlog.KindContract: true, receiptlog.KindDocument: true}
+
+// noteCreated records that tx created the row r (there was none before):
+// its pre-image is "no row".
+func (s *DB) noteCreated(tx *sql.Tx, kind, tenant, ref string) {
+	if tl := s.txLogOf(tx); tl != nil {
+		tl.notePre(logRef{kind, tenant, ref}, receiptlog.Leaf{}, false)
+	}
+}
+
+// found is the problem line verify --log gives a found leaf.
 func (f foundEdit) problem() store.LogProblem {
+	how := "edited"
+	if f.how == receiptlog.FoundDeleted {
+		how = "deleted"
+	}
 	return store.LogProblem{What: f.r.kind + " " + refName(f.r.tenant, f.r.ref), Leaf: f.idx,
-		Problem: fmt.Sprintf("edited outside qyshook before leaf %d (found at commit)", f.idx)}
+		Problem: fmt.Sprintf("%s outside qyshook before leaf %d (found at commit)", how, f.idx)}
 }
 
 // reportFound counts the found-edited leaves of a committed transaction

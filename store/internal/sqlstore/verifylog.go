@@ -178,7 +178,7 @@ func (v *logVerify) tree(ctx context.Context) error {
 			case parsed.Found != "":
 				// A commit found the row differing from its last leaf:
 				// reported for ever, whatever the row says now.
-				v.report(foundEdit{r: logRef{parsed.Kind, parsed.Tenant, parsed.Ref}, idx: l.idx}.problem())
+				v.report(foundEdit{r: logRef{parsed.Kind, parsed.Tenant, parsed.Ref}, idx: l.idx, how: parsed.Found}.problem())
 			}
 			if err := v.appendRecord(ctx, f, hs, l.idx, receiptlog.Hash(l.leaf), true); err != nil {
 				return err
