@@ -14,7 +14,7 @@ import (
 )
 
 const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst|conns [flags]   (qyshook bench <name> -h for its flags)\n" +
-	"  receiver    callbacks/s through the receiver ÷ a bare no-op handler, interleaved rounds (fsync always vs an interval)\n" +
+	"  receiver    callbacks/s through the receiver ÷ a bare net/http no-op and ÷ its router no-op, interleaved rounds (fsync always vs an interval)\n" +
 	"  dispatcher  events/s from QYS_CALLBACKS into the ledger, interleaved rounds (SQLite, PostgreSQL, or both)\n" +
 	"  archive     documents/s through the archive stage\n" +
 	"  soak        serve's wiring under sustained contract lifecycles: accepted/s, p50/p99, callback→fact lag, RSS per interval\n" +
@@ -131,7 +131,7 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
 	n := fs.Int("n", bench.DefaultCount, "callbacks per run (built before the clock starts)")
 	dur := fs.Duration("d", 0, "send for this long per run instead of -n (callbacks built during the run)")
-	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: no-op, then the receiver per -sync setting; the median ratio is reported")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: bare net/http no-op, router no-op, then the receiver per -sync setting; the median ratios are reported")
 	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, an interval such as 2m, both (always and 2m in each round) or all (each-write, always and 2m)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
