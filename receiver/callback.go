@@ -174,11 +174,20 @@ func query(r *http.Request) url.Values {
 	return r.URL.Query()
 }
 
-// store publishes env and waits for its PubAck. It fails fast, without
-// waiting for the timeout, while the connection is down.
+// store publishes env, waits for its PubAck and, when the Publisher
+// groups its syncs (events.Syncer), for the sync that covers it. It fails
+// fast, without waiting for the timeout, while the connection is down.
+//
+// The message goes out as one request on the Publisher's connection, with
+// the headers jetstream's PublishMsg would set (Nats-Msg-Id: env.ID, the
+// duplicate id; Nats-Expected-Stream), and the PubAck is read in place
+// (parsePubAck): the same wire exchange as PublishMsg without its option
+// processing and reflective decoding. Only when no stream answers (a
+// JetStream cluster electing a leader) is PublishMsg used, for its
+// retries.
 func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream.PubAck, error) {
-	// The connection copies the message into its write buffer before
-	// PublishMsg returns, so the encoding's buffer is reused.
+	// The connection copies the message into its write buffer before the
+	// request is sent, so the encoding's buffer is reused.
 	buf := encPool.Get().(*[]byte)
 	data, err := env.AppendEncode((*buf)[:0])
 	defer func() {
@@ -190,16 +199,19 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	if err != nil {
 		return nil, fmt.Errorf("receiver: encode envelope: %w", err)
 	}
-	if !rc.pub.Conn().IsConnected() {
+	nc := rc.pub.Conn()
+	if !nc.IsConnected() {
 		return nil, fmt.Errorf("%w: not connected", errUnavailable)
 	}
 	ctx, cancel := context.WithTimeout(ctx, rc.publishTimeout)
 	defer cancel()
 	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
 	start := time.Now()
-	msg := &nats.Msg{Subject: subject, Data: data}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: make(nats.Header, 4)}
+	msg.Header[jetstream.MsgIDHeader] = []string{env.ID}
+	msg.Header[jetstream.ExpectedStreamHeader] = rc.streamHeader
 	tracing.ToNATS(ctx, msg)
-	ack, err := rc.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
+	ack, err := rc.publish(ctx, nc, msg)
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) || isMessageTooLarge(err) {
@@ -207,6 +219,28 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 			return nil, fmt.Errorf("%w: envelope of %d bytes: %w", errTooLarge, len(data), err)
 		}
 		return nil, fmt.Errorf("%w: publish: %w", errUnavailable, err)
+	}
+	return ack, nil
+}
+
+// publish sends msg (headers set) and returns its PubAck once it is
+// durable: after the group sync when the Publisher has one.
+func (rc *Receiver) publish(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*jetstream.PubAck, error) {
+	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return rc.pub.PublishMsg(ctx, msg) // retries, and syncs like any PublishMsg
+	}
+	if err != nil {
+		return nil, err
+	}
+	ack, err := parsePubAck(resp.Data)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := rc.pub.(events.Syncer); ok {
+		if err := s.Sync(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return ack, nil
 }
