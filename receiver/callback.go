@@ -174,7 +174,8 @@ func query(r *http.Request) url.Values {
 	return r.URL.Query()
 }
 
-// store publishes env, waits for its PubAck and, when the Publisher
+// store publishes env (the trace context of ctx on its headers), waits
+// for its PubAck and, when the Publisher
 // groups its syncs (events.Syncer), for the sync that covers it. It fails
 // fast, without waiting for the timeout, while the connection is down.
 //
@@ -203,15 +204,16 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	if !nc.IsConnected() {
 		return nil, fmt.Errorf("%w: not connected", errUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(ctx, rc.publishTimeout)
-	defer cancel()
 	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
 	start := time.Now()
 	msg := &nats.Msg{Subject: subject, Data: data, Header: make(nats.Header, 4)}
 	msg.Header[jetstream.MsgIDHeader] = []string{env.ID}
 	msg.Header[jetstream.ExpectedStreamHeader] = rc.streamHeader
 	tracing.ToNATS(ctx, msg)
-	ack, err := rc.publish(ctx, nc, msg)
+	// The publish and the sync are bounded by PublishTimeout (up to
+	// deadlineSlot more), not by the request: a callback whose client
+	// hangs up still completes its short wait.
+	ack, err := rc.publish(rc.deadlines.get(start), nc, msg)
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) || isMessageTooLarge(err) {

@@ -77,7 +77,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBody caps a request body (default DefaultMaxBody).
 	MaxBody int64
-	// PublishTimeout bounds the wait for a PubAck (default DefaultPublishTimeout).
+	// PublishTimeout bounds the wait for a PubAck and the sync after it
+	// (default DefaultPublishTimeout; callbacks starting within 50 ms
+	// share one timer, so a wait may run up to 50 ms longer).
 	PublishTimeout time.Duration
 	// Now is the clock for received_at (default time.Now).
 	Now func() time.Time
@@ -147,6 +149,7 @@ type Receiver struct {
 	metrics        *metrics
 	maxBody        int64
 	publishTimeout time.Duration
+	deadlines      *deadlines // PublishTimeout's, shared
 	now            func() time.Time
 	activity       ActivityRecorder
 	router         http.Handler
@@ -194,6 +197,7 @@ func New(o Options) (*Receiver, error) {
 		return nil, err
 	}
 	rc.metrics = m
+	rc.deadlines = newDeadlines(rc.publishTimeout)
 	rc.accessLog = logs(o.Logger, zerolog.InfoLevel)
 	rc.router = rc.routes()
 	return rc, nil
