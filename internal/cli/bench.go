@@ -136,6 +136,8 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
 	replicas := fs.Int("replicas", 1, "stream replicas with -nats-url")
+	serve := fs.Bool("serve", false, "measure nothing: serve the bare net/http no-op, the router no-op and the receiver (the first -sync setting) on 127.0.0.1 for an outside load generator, print their URLs, and wait for an interrupt")
+	bodies := fs.String("bodies", "", "with -serve: write -n signed callbacks to this directory (body-NNNNNN) and a target list per endpoint (targets-bare.txt, targets-noop.txt, targets-receiver.txt: vegeta's http format)")
 	portFlag := fs.String("port", "none", "embedded server's client port (QYSHOOK_EMBEDDED_NATS_ADDR): none, subscribe (clients may only subscribe, the default access), publish (QYSHOOK_EMBEDDED_NATS_ACCESS=publish), both (none and subscribe in each round) or all")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -154,6 +156,16 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	syncs, err := benchSyncs(*syncFlag)
 	if err != nil {
 		return err
+	}
+	if *bodies != "" && !*serve {
+		return usageErr("-bodies needs -serve")
+	}
+	if *serve {
+		if *dur > 0 || *natsURL != "" || len(ports) != 1 || ports[0] != "" {
+			return usageErr("-serve takes -n, -sync and -bodies (not -d, -nats-url or -port)")
+		}
+		return bench.ServeReceiver(ctx, bench.ServeOptions{BenchOptions: bench.BenchOptions{Count: *n, SyncInterval: syncs[0]},
+			Bodies: *bodies, Out: env.Stdout}, nil)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
