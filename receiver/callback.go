@@ -175,9 +175,9 @@ func query(r *http.Request) url.Values {
 }
 
 // store publishes env (the trace context of ctx on its headers), waits
-// for its PubAck and, when the Publisher
-// groups its syncs (events.Syncer), for the sync that covers it. It fails
-// fast, without waiting for the timeout, while the connection is down.
+// for its PubAck and, when the Publisher groups its syncs
+// (events.Syncer), for the sync that covers it. It fails fast, without
+// waiting for the timeout, while the connection is down.
 //
 // The message goes out as one request on the Publisher's connection, with
 // the headers jetstream's PublishMsg would set (Nats-Msg-Id: env.ID, the
