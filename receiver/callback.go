@@ -109,7 +109,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
-		rc.acknowledge(w, r, route, env, ack, tracing.TraceID(ctx))
+		rc.acknowledge(ctx, r, route, env, ack)
 		writeSuccess(w, kind, cb.Format, t.authAnswer)
 	}
 }
@@ -249,7 +249,8 @@ func (rc *Receiver) publish(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (
 
 // acknowledge counts a stored callback and adds its identity to the
 // request's log line (ids only: the actor and payload are personal data).
-func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck, traceID string) {
+// The trace id (of ctx) is formatted only for that line.
+func (rc *Receiver) acknowledge(ctx context.Context, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck) {
 	outcome := "success"
 	if ack.Duplicate {
 		outcome = "duplicate"
@@ -262,6 +263,7 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 	if !rc.accessLog {
 		return
 	}
+	traceID := tracing.TraceID(ctx)
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
 			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate).
