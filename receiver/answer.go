@@ -117,7 +117,7 @@ func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format, auth 
 	}
 	// Format B posts every kind to one URL and expects plain "success".
 	if kind == qys.KindContract || format == qys.FormatB || auth == AuthAnswerSuccess {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header()["Content-Type"] = textPlain
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("success"))
 		return
@@ -128,8 +128,16 @@ func writeSuccess(w http.ResponseWriter, kind qys.Kind, format qys.Format, auth 
 // writeJSON writes a constant JSON body (codes and messages come from the
 // table above, never from the request).
 func writeJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h["Content-Type"], h["X-Content-Type-Options"] = applicationJSON, nosniff
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
 }
+
+// Answer header values, shared by every answer (net/http only reads
+// them; keys already canonical): no allocation per answer.
+var (
+	textPlain       = []string{"text/plain; charset=utf-8"}
+	applicationJSON = []string{"application/json"}
+	nosniff         = []string{"nosniff"}
+)

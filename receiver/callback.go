@@ -109,7 +109,7 @@ func (rc *Receiver) handleCallback(kind qys.Kind) http.HandlerFunc {
 			rc.refuse(w, r, route, t.name, err)
 			return
 		}
-		rc.acknowledge(w, r, route, env, ack, tracing.TraceID(ctx))
+		rc.acknowledge(ctx, r, route, env, ack)
 		writeSuccess(w, kind, cb.Format, t.authAnswer)
 	}
 }
@@ -174,11 +174,21 @@ func query(r *http.Request) url.Values {
 	return r.URL.Query()
 }
 
-// store publishes env and waits for its PubAck. It fails fast, without
+// store publishes env (the trace context of ctx on its headers), waits
+// for its PubAck and, when the Publisher groups its syncs
+// (events.Syncer), for the sync that covers it. It fails fast, without
 // waiting for the timeout, while the connection is down.
+//
+// The message goes out as one request on the Publisher's connection, with
+// the headers jetstream's PublishMsg would set (Nats-Msg-Id: env.ID, the
+// duplicate id; Nats-Expected-Stream), and the PubAck is read in place
+// (parsePubAck): the same wire exchange as PublishMsg without its option
+// processing and reflective decoding. Only when no stream answers (a
+// JetStream cluster electing a leader) is PublishMsg used, for its
+// retries.
 func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream.PubAck, error) {
-	// The connection copies the message into its write buffer before
-	// PublishMsg returns, so the encoding's buffer is reused.
+	// The connection copies the message into its write buffer before the
+	// request is sent, so the encoding's buffer is reused.
 	buf := encPool.Get().(*[]byte)
 	data, err := env.AppendEncode((*buf)[:0])
 	defer func() {
@@ -190,16 +200,20 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	if err != nil {
 		return nil, fmt.Errorf("receiver: encode envelope: %w", err)
 	}
-	if !rc.pub.Conn().IsConnected() {
+	nc := rc.pub.Conn()
+	if !nc.IsConnected() {
 		return nil, fmt.Errorf("%w: not connected", errUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(ctx, rc.publishTimeout)
-	defer cancel()
 	subject := rc.names.CallbackSubject(env.Tenant, env.Kind, env.Type)
 	start := time.Now()
-	msg := &nats.Msg{Subject: subject, Data: data}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: make(nats.Header, 4)}
+	msg.Header[jetstream.MsgIDHeader] = []string{env.ID}
+	msg.Header[jetstream.ExpectedStreamHeader] = rc.streamHeader
 	tracing.ToNATS(ctx, msg)
-	ack, err := rc.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(rc.stream))
+	// The publish and the sync are bounded by PublishTimeout (up to
+	// deadlineSlot more), not by the request: a callback whose client
+	// hangs up still completes its short wait.
+	ack, err := rc.publish(rc.deadlines.get(start), nc, msg)
 	rc.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) || isMessageTooLarge(err) {
@@ -211,9 +225,32 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 	return ack, nil
 }
 
+// publish sends msg (headers set) and returns its PubAck once it is
+// durable: after the group sync when the Publisher has one.
+func (rc *Receiver) publish(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*jetstream.PubAck, error) {
+	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return rc.pub.PublishMsg(ctx, msg) // retries, and syncs like any PublishMsg
+	}
+	if err != nil {
+		return nil, err
+	}
+	ack, err := parsePubAck(resp.Data)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := rc.pub.(events.Syncer); ok {
+		if err := s.Sync(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return ack, nil
+}
+
 // acknowledge counts a stored callback and adds its identity to the
 // request's log line (ids only: the actor and payload are personal data).
-func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck, traceID string) {
+// The trace id (of ctx) is formatted only for that line.
+func (rc *Receiver) acknowledge(ctx context.Context, r *http.Request, route string, env *events.Envelope, ack *jetstream.PubAck) {
 	outcome := "success"
 	if ack.Duplicate {
 		outcome = "duplicate"
@@ -226,6 +263,7 @@ func (rc *Receiver) acknowledge(w http.ResponseWriter, r *http.Request, route st
 	if !rc.accessLog {
 		return
 	}
+	traceID := tracing.TraceID(ctx)
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		return c.Str("tenant", env.Tenant).Str("event_id", env.ID).Str("contract_id", env.ContractID).
 			Str("callback_type", env.Type).Uint64("stream_seq", ack.Sequence).Bool("duplicate", ack.Duplicate).

@@ -38,13 +38,21 @@ const (
 	DefaultPublishTimeout = 5 * time.Second
 )
 
-// Publisher stores messages on JetStream and returns the PubAck.
+// Publisher is the JetStream API the receiver stores callbacks with.
 // jetstream.JetStream satisfies it.
+//
+// The receiver sends each callback as one request on Conn, with the
+// headers PublishMsg would set, and reads the PubAck itself; when the
+// Publisher also implements events.Syncer (the embedded server's grouped
+// sync), it then calls Sync before answering, as an asynchronous
+// publisher does. PublishMsg is used only when no stream answers the
+// request, for its retries, and must then sync by itself.
 type Publisher interface {
 	// PublishMsg publishes msg and waits for the stream's acknowledgement.
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
-	// Conn is the core connection: while it is not connected the receiver
-	// answers 503 at once instead of waiting for the publish timeout.
+	// Conn is the core connection the callbacks are sent on: while it is
+	// not connected the receiver answers 503 at once instead of waiting
+	// for the publish timeout.
 	Conn() *nats.Conn
 }
 
@@ -69,7 +77,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBody caps a request body (default DefaultMaxBody).
 	MaxBody int64
-	// PublishTimeout bounds the wait for a PubAck (default DefaultPublishTimeout).
+	// PublishTimeout bounds the wait for a PubAck and the sync after it
+	// (default DefaultPublishTimeout; callbacks starting within 50 ms
+	// share one timer, so a wait may run up to 50 ms longer).
 	PublishTimeout time.Duration
 	// Now is the clock for received_at (default time.Now).
 	Now func() time.Time
@@ -128,14 +138,18 @@ type tenant struct {
 // request-logging middlewares. Probes (/healthz, /readyz, /metrics) are
 // served beside it by internal/health.
 type Receiver struct {
-	tenants        map[string]*tenant
-	pub            Publisher
-	names          events.Names
-	stream         string
+	tenants map[string]*tenant
+	pub     Publisher
+	names   events.Names
+	stream  string
+	// streamHeader is the Nats-Expected-Stream header's value (shared by
+	// every message: nothing changes it).
+	streamHeader   []string
 	log            zerolog.Logger
 	metrics        *metrics
 	maxBody        int64
 	publishTimeout time.Duration
+	deadlines      *deadlines // PublishTimeout's, shared
 	now            func() time.Time
 	activity       ActivityRecorder
 	router         http.Handler
@@ -154,7 +168,8 @@ func New(o Options) (*Receiver, error) {
 	}
 	rc := &Receiver{
 		tenants: map[string]*tenant{}, pub: o.Publisher, names: o.Names, stream: o.Names.CallbacksStream(),
-		log: o.Logger, maxBody: o.MaxBody, publishTimeout: o.PublishTimeout, now: o.Now,
+		streamHeader: []string{o.Names.CallbacksStream()},
+		log:          o.Logger, maxBody: o.MaxBody, publishTimeout: o.PublishTimeout, now: o.Now,
 		activity: o.Activity,
 	}
 	for name, v := range o.Tenants {
@@ -182,6 +197,7 @@ func New(o Options) (*Receiver, error) {
 		return nil, err
 	}
 	rc.metrics = m
+	rc.deadlines = newDeadlines(rc.publishTimeout)
 	rc.accessLog = logs(o.Logger, zerolog.InfoLevel)
 	rc.router = rc.routes()
 	return rc, nil

@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -104,7 +106,9 @@ func (r *run) pct(p float64) time.Duration {
 	return r.latencies[int(float64(len(r.latencies)-1)*p)]
 }
 
-// serveAndLoad serves h on 127.0.0.1:0 and sends src's bodies to path.
+// serveAndLoad serves h on 127.0.0.1:0 with the server qyshook serve
+// uses (app.Server: its timeouts and connection limit) and sends src's
+// bodies to path.
 func serveAndLoad(ctx context.Context, h http.Handler, path string, o BenchOptions, src *source) (*run, error) {
 	srv := app.NewServer("127.0.0.1:0", h, zerolog.Nop())
 	if err := srv.Open(); err != nil {
@@ -115,10 +119,57 @@ func serveAndLoad(ctx context.Context, h http.Handler, path string, o BenchOptio
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+	return load(ctx, srv.URL()+path, o, src)
+}
+
+// bareAndLoad serves BareNoop on a plain http.Server (no router, no
+// middleware, no connection limit, no timeouts) on 127.0.0.1:0 and sends
+// src's bodies to it: the bare net/http baseline.
+func bareAndLoad(ctx context.Context, o BenchOptions, src *source) (*run, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	srv := &http.Server{Handler: BareNoop()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}()
+	return load(ctx, "http://"+ln.Addr().String()+"/", o, src)
+}
+
+// BareNoop is the bare net/http no-op every figure of bench receiver is
+// also a ratio to: a plain handler that reads the whole body and answers
+// what the receiver answers a contract callback (200, text/plain,
+// "success"). Serve it on a plain http.Server to reproduce the baseline
+// with another load generator.
+func BareNoop() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, "read body", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(success)
+	}
+}
+
+var success = []byte("success")
+
+// load sends src's bodies to url over o.Concurrency keep-alive
+// connections, one request at a time on each.
+func load(ctx context.Context, url string, o BenchOptions, src *source) (*run, error) {
 	tr := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	url := srv.URL() + path
 	var (
 		mu  sync.Mutex
 		out = &run{}

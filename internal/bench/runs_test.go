@@ -35,23 +35,27 @@ func TestRunReceiverRoundsSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 6 || len(res.Syncs) != 2 || res.Syncs[0] != "always" || res.Syncs[1] != "2m0s" {
+	if len(res.Rows) != 8 || len(res.Syncs) != 2 || res.Syncs[0] != "always" || res.Syncs[1] != "2m0s" {
 		t.Fatalf("rows %d, syncs %v", len(res.Rows), res.Syncs)
 	}
-	wantTargets := []string{"no-op", "receiver", "receiver", "no-op", "receiver", "receiver"}
+	wantTargets := []string{"bare", "no-op", "receiver", "receiver", "bare", "no-op", "receiver", "receiver"}
 	for i, row := range res.Rows {
-		if row.Target != wantTargets[i] || row.Round != i/3+1 || row.Requests != 100 || row.Errors != 0 || row.CPUPerReq <= 0 {
+		if row.Target != wantTargets[i] || row.Round != i/4+1 || row.Requests != 100 || row.Errors != 0 || row.CPUPerReq <= 0 {
 			t.Fatalf("row %d: %+v", i, row)
 		}
 		if row.Target == "receiver" && row.Ratio <= 0 {
 			t.Fatalf("row %d: no ratio: %+v", i, row)
 		}
+		if row.Target != bench.Bare && row.BareRatio <= 0 {
+			t.Fatalf("row %d: no ratio to the bare no-op: %+v", i, row)
+		}
 	}
-	if res.MedianRatio("always") <= 0 || res.MedianCPU("always") <= 0 {
+	if res.MedianRatio("always") <= 0 || res.MedianCPU("always") <= 0 || res.MedianBareRatio("always") <= 0 ||
+		res.MedianPerSec(bench.Bare) <= 0 || res.MedianCPU(bench.Bare) <= 0 {
 		t.Fatalf("medians: %s", res)
 	}
 	// The progress shows each row as it is measured, under the header.
-	if got := strings.Count(progress.String(), "\n"); got != 7 || !strings.HasPrefix(progress.String(), "ROUND") {
+	if got := strings.Count(progress.String(), "\n"); got != 9 || !strings.HasPrefix(progress.String(), "ROUND") {
 		t.Fatalf("progress:\n%s", progress.String())
 	}
 	t.Log("\n" + res.String())
@@ -68,8 +72,8 @@ func TestRunReceiverRoundsPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"always", "always+port", "always+pubport"}; !slices.Equal(res.Syncs, want) || len(res.Rows) != 4 {
-		t.Fatalf("syncs %v rows %d, want %v and 4", res.Syncs, len(res.Rows), want)
+	if want := []string{"always", "always+port", "always+pubport"}; !slices.Equal(res.Syncs, want) || len(res.Rows) != 5 {
+		t.Fatalf("syncs %v rows %d, want %v and 5", res.Syncs, len(res.Rows), want)
 	}
 	for _, row := range res.Rows {
 		if row.Requests != 100 || row.Errors != 0 {

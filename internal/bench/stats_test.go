@@ -181,9 +181,12 @@ func TestSoakRecorderLag(t *testing.T) {
 func TestRoundsResultMedians(t *testing.T) {
 	r := &RoundsResult{Concurrency: 8, Syncs: []string{"always", "2m0s"}}
 	for i, x := range []struct{ noop, always, relaxed float64 }{{1000, 400, 600}, {2000, 600, 1400}, {1000, 500, 900}} {
+		bare := 2 * x.noop
 		r.Rows = append(r.Rows,
-			RoundRow{Round: i + 1, Target: "no-op", PerSec: x.noop, CPUPerReq: 20 * time.Microsecond},
-			RoundRow{Round: i + 1, Target: "receiver", Sync: "always", PerSec: x.always, Ratio: Ratio(x.always, x.noop), CPUPerReq: time.Duration(80+i) * time.Microsecond},
+			RoundRow{Round: i + 1, Target: Bare, PerSec: bare, CPUPerReq: 10 * time.Microsecond},
+			RoundRow{Round: i + 1, Target: "no-op", PerSec: x.noop, BareRatio: 0.5, CPUPerReq: 20 * time.Microsecond},
+			RoundRow{Round: i + 1, Target: "receiver", Sync: "always", PerSec: x.always, Ratio: Ratio(x.always, x.noop),
+				BareRatio: Ratio(x.always, bare), CPUPerReq: time.Duration(80+i) * time.Microsecond},
 			RoundRow{Round: i + 1, Target: "receiver", Sync: "2m0s", PerSec: x.relaxed, Ratio: Ratio(x.relaxed, x.noop), CPUPerReq: 50 * time.Microsecond})
 	}
 	// Per-round ratios: always 0.4, 0.3, 0.5; relaxed 0.6, 0.7, 0.9.
@@ -193,6 +196,15 @@ func TestRoundsResultMedians(t *testing.T) {
 	if got := r.MedianRatio("2m0s"); got != 0.7 {
 		t.Fatalf("median ratio (2m) = %v", got)
 	}
+	if got := r.MedianBareRatio("always"); got != 0.2 {
+		t.Fatalf("median ratio to bare (always) = %v", got)
+	}
+	if got := r.MedianPerSec(Bare); got != 2000 {
+		t.Fatalf("median bare = %v", got)
+	}
+	if got := r.MedianCPU(Bare); got != 10*time.Microsecond {
+		t.Fatalf("median bare CPU = %v", got)
+	}
 	if got := r.MedianCPU("always"); got != 81*time.Microsecond {
 		t.Fatalf("median CPU = %v", got)
 	}
@@ -200,7 +212,8 @@ func TestRoundsResultMedians(t *testing.T) {
 		t.Fatalf("median no-op = %v", got)
 	}
 	s := r.String()
-	for _, want := range []string{"ROUND", "CPU_PER_REQ", "RATIO", "median of 3 rounds", "receiver/no-op ratio 0.400", "receiver/no-op ratio 0.700", "81 µs"} {
+	for _, want := range []string{"ROUND", "CPU_PER_REQ", "RATIO", "median of 3 rounds", "receiver/no-op ratio 0.400", "receiver/no-op ratio 0.700", "81 µs",
+		"RATIO_BARE", "receiver/bare ratio 0.200", "no-op/bare ratio 0.500", "bare net/http no-op 2000 req/s"} {
 		if !contains(s, want) {
 			t.Errorf("String() lacks %q:\n%s", want, s)
 		}

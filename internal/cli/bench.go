@@ -14,7 +14,7 @@ import (
 )
 
 const benchUsage = "Usage: qyshook bench receiver|dispatcher|archive|soak|burst|conns [flags]   (qyshook bench <name> -h for its flags)\n" +
-	"  receiver    callbacks/s through the receiver ÷ a bare no-op handler, interleaved rounds (fsync always vs an interval)\n" +
+	"  receiver    callbacks/s through the receiver ÷ a bare net/http no-op and ÷ its router no-op, interleaved rounds (fsync always vs an interval)\n" +
 	"  dispatcher  events/s from QYS_CALLBACKS into the ledger, interleaved rounds (SQLite, PostgreSQL, or both)\n" +
 	"  archive     documents/s through the archive stage\n" +
 	"  soak        serve's wiring under sustained contract lifecycles: accepted/s, p50/p99, callback→fact lag, RSS per interval\n" +
@@ -131,11 +131,13 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
 	n := fs.Int("n", bench.DefaultCount, "callbacks per run (built before the clock starts)")
 	dur := fs.Duration("d", 0, "send for this long per run instead of -n (callbacks built during the run)")
-	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: no-op, then the receiver per -sync setting; the median ratio is reported")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: bare net/http no-op, router no-op, then the receiver per -sync setting; the median ratios are reported")
 	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, an interval such as 2m, both (always and 2m in each round) or all (each-write, always and 2m)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
 	replicas := fs.Int("replicas", 1, "stream replicas with -nats-url")
+	serve := fs.Bool("serve", false, "measure nothing: serve the bare net/http no-op, the router no-op and the receiver (the first -sync setting) on 127.0.0.1 for an outside load generator, print their URLs, and wait for an interrupt")
+	bodies := fs.String("bodies", "", "with -serve: write -n signed callbacks to this directory (body-NNNNNN) and a target list per endpoint (targets-bare.txt, targets-noop.txt, targets-receiver.txt: vegeta's http format)")
 	portFlag := fs.String("port", "none", "embedded server's client port (QYSHOOK_EMBEDDED_NATS_ADDR): none, subscribe (clients may only subscribe, the default access), publish (QYSHOOK_EMBEDDED_NATS_ACCESS=publish), both (none and subscribe in each round) or all")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -154,6 +156,16 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	syncs, err := benchSyncs(*syncFlag)
 	if err != nil {
 		return err
+	}
+	if *bodies != "" && !*serve {
+		return usageErr("-bodies needs -serve")
+	}
+	if *serve {
+		if *dur > 0 || *natsURL != "" || len(ports) != 1 || ports[0] != "" {
+			return usageErr("-serve takes -n, -sync and -bodies (not -d, -nats-url or -port)")
+		}
+		return bench.ServeReceiver(ctx, bench.ServeOptions{BenchOptions: bench.BenchOptions{Count: *n, SyncInterval: syncs[0]},
+			Bodies: *bodies, Out: env.Stdout}, nil)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

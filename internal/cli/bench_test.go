@@ -29,7 +29,8 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("bench receiver: exit %d, %q %q", code, out, stderr)
 	}
 	for _, want := range []string{"ROUND", "TARGET", "SYNC", "PER_SEC", "P99", "CPU_PER_REQ", "RATIO", "no-op", "always", "2m0s",
-		"median of 2 rounds", "µs CPU per callback", "receiver/no-op ratio"} {
+		"median of 2 rounds", "µs CPU per callback", "receiver/no-op ratio",
+		"bare", "RATIO_BARE", "receiver/bare ratio", "bare net/http no-op"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("bench receiver output lacks %q:\n%s", want, out)
 		}
@@ -94,6 +95,9 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{"receiver", "-rounds", "0"},
 		{"receiver", "-c", "0"},
 		{"receiver", "-sync", "never"},
+		{"receiver", "-bodies", "/nonexistent/bodies"},
+		{"receiver", "-serve", "-d", "1s"},
+		{"receiver", "-serve", "-port", "subscribe"},
 		{"dispatcher", "-rounds", "-1"},
 		{"dispatcher", "-db", "mysql://x"},
 		{"dispatcher", "-db", "sqlite,"},
