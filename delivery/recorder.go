@@ -72,10 +72,14 @@ func (r *recorder) run(ctx context.Context) {
 	t := time.NewTicker(recordEvery)
 	defer t.Stop()
 	flush := func(batch []store.EndpointAttempt) {
-		if len(batch) > 0 {
+		// At most recordBatch a transaction: the fan-out's cursor
+		// shares the ledger's writer.
+		for rest := batch; len(rest) > 0; {
+			chunk := rest[:min(len(rest), recordBatch)]
+			rest = rest[len(chunk):]
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			if err := r.st.AddEndpointAttempts(fctx, batch...); err != nil {
-				r.log.Error().Err(err).Int("attempts", len(batch)).Msg("delivery: attempts not recorded")
+			if err := r.st.AddEndpointAttempts(fctx, chunk...); err != nil {
+				r.log.Error().Err(err).Int("attempts", len(chunk)).Msg("delivery: attempts not recorded")
 			}
 			cancel()
 		}

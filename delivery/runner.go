@@ -155,7 +155,12 @@ func (r *runner) run(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	it, err := cons.Messages(pullOpts(r.shape.concurrency)...)
+	// The pull requests ask for more than the consumer hands out
+	// (MaxAckPending, the endpoint's concurrency, bounds what is
+	// delivered and not yet acknowledged): the iterator asks again when
+	// half of a request is used, so a larger request means fewer requests
+	// per delivery, and holds no more messages.
+	it, err := cons.Messages(pullOpts(max(4*r.shape.concurrency, 32))...)
 	if err != nil {
 		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: endpoint consumer")
 		return
