@@ -155,45 +155,58 @@ func (r *runner) run(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	it, err := cons.Messages(pullOpts(r.shape.concurrency)...)
+	// The pull requests ask for more than the consumer hands out
+	// (MaxAckPending, the endpoint's concurrency, bounds what is
+	// delivered and not yet acknowledged): the iterator asks again when
+	// half of a request is used, so a larger request means fewer requests
+	// per delivery, and holds no more messages.
+	it, err := cons.Messages(pullOpts(max(4*r.shape.concurrency, 32))...)
 	if err != nil {
 		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: endpoint consumer")
 		return
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
-	work := make(chan jetstream.Msg)
+	// Each worker takes its next message from the iterator itself (Next
+	// is serialised by the iterator's lock): a message goes from the
+	// connection's reader to the worker that sends it, through no other
+	// goroutine.
 	var wg sync.WaitGroup
 	for range r.shape.concurrency {
 		wg.Go(func() {
-			for m := range work {
-				r.handle(ctx, m)
+			for r.next(ctx, it, id) {
 			}
 		})
 	}
-	for {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
-			}
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				// Reset (the endpoint was disabled) or removed: the
-				// manager starts a runner again if it is enabled.
-				s.log.Info().Str("endpoint", id).Msg("delivery: endpoint consumer gone; runner ends")
-				break
-			}
-			if errors.Is(err, jetstream.ErrNoHeartbeat) {
-				// The iterator asks again (see pullOpts).
-				s.log.Debug().Err(err).Str("endpoint", id).Msg("delivery: fetch")
-				continue
-			}
-			s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")
-			continue
-		}
-		work <- m
-	}
-	close(work)
 	wg.Wait()
+}
+
+// next takes one message from it and handles it; false when the runner
+// ends (ctx ended, or its consumer is gone), when it stops it for every
+// worker.
+func (r *runner) next(ctx context.Context, it jetstream.MessagesContext, id string) bool {
+	s := r.s
+	m, err := it.Next()
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return false
+		}
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			// Reset (the endpoint was disabled) or removed: the
+			// manager starts a runner again if it is enabled.
+			s.log.Info().Str("endpoint", id).Msg("delivery: endpoint consumer gone; runner ends")
+			it.Stop()
+			return false
+		}
+		if errors.Is(err, jetstream.ErrNoHeartbeat) {
+			// The iterator asks again (see pullOpts).
+			s.log.Debug().Err(err).Str("endpoint", id).Msg("delivery: fetch")
+			return true
+		}
+		s.log.Warn().Err(err).Str("endpoint", id).Msg("delivery: fetch")
+		return true
+	}
+	r.handle(ctx, m)
+	return true
 }
 
 // handle makes one attempt and settles its message: ack on 2xx, the

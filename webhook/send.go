@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -55,6 +56,7 @@ func (r Result) OK() bool { return r.Err == nil && r.Status >= 200 && r.Status <
 type Sender struct {
 	client  *http.Client
 	timeout time.Duration
+	signer  signer
 }
 
 // NewSender returns a sender whose attempts last at most timeout, that
@@ -88,7 +90,7 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	h, err := Headers(m.Secrets, m.ID, at, m.Body)
+	sigs, err := s.signer.signatures(m.Secrets, m.ID, at.Unix(), m.Body)
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -101,11 +103,13 @@ func (s *Sender) Send(ctx context.Context, m Message) Result {
 	for k, v := range m.Headers {
 		req.Header.Set(k, v)
 	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
+	// After the extra headers (canonical keys, as Set made theirs): these
+	// replace any of them.
+	req.Header["Webhook-Id"] = []string{m.ID}
+	req.Header["Webhook-Timestamp"] = []string{strconv.FormatInt(at.Unix(), 10)}
+	req.Header["Webhook-Signature"] = []string{sigs}
+	req.Header["Content-Type"] = []string{"application/json"}
+	req.Header["User-Agent"] = []string{UserAgent}
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
