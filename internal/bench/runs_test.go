@@ -215,7 +215,9 @@ func TestRunReceiverRoundsOnServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 2 || len(res.Syncs) != 1 || res.Syncs[0] != "R1" || res.Rows[1].Requests != 100 || res.Rows[1].Errors != 0 {
+	// Rows: the bare net/http no-op, the router no-op, the receiver.
+	if len(res.Rows) != 3 || len(res.Syncs) != 1 || res.Syncs[0] != "R1" || res.Rows[2].Target != "receiver" ||
+		res.Rows[2].Requests != 100 || res.Rows[2].Errors != 0 {
 		t.Fatalf("syncs %v rows %+v", res.Syncs, res.Rows)
 	}
 	for name := range benchStreams() {
