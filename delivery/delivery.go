@@ -140,12 +140,19 @@ func (s *Stage) Run(ctx context.Context) error {
 	if err := s.provision(ctx); err != nil {
 		return err
 	}
+	// The recorder outlives the runners: it takes its last batch once
+	// manage has stopped them all, so an attempt a worker adds just as
+	// ctx ends is written, not left in the list after the final take.
+	rctx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan struct{})
+	go func() { defer close(recDone); s.rec.run(rctx) }()
 	var wg sync.WaitGroup
-	wg.Go(func() { s.rec.run(ctx) })
 	wg.Go(func() { s.fanout(ctx) })
 	wg.Go(func() { s.prune(ctx) })
 	s.manage(ctx)
 	wg.Wait()
+	stopRec()
+	<-recDone
 	return nil
 }
 

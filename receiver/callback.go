@@ -229,15 +229,20 @@ func (rc *Receiver) store(ctx context.Context, env *events.Envelope) (*jetstream
 // durable: after the group sync when the Publisher has one.
 func (rc *Receiver) publish(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*jetstream.PubAck, error) {
 	resp, err := nc.RequestMsgWithContext(ctx, msg)
-	if errors.Is(err, nats.ErrNoResponders) {
-		return rc.pub.PublishMsg(ctx, msg) // retries, and syncs like any PublishMsg
-	}
-	if err != nil {
+	var ack *jetstream.PubAck
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		// PublishMsg retries until a stream answers. Synced again below
+		// whether or not this Publisher's PublishMsg syncs by itself.
+		if ack, err = rc.pub.PublishMsg(ctx, msg); err != nil {
+			return nil, err
+		}
+	case err != nil:
 		return nil, err
-	}
-	ack, err := parsePubAck(resp.Data)
-	if err != nil {
-		return nil, err
+	default:
+		if ack, err = parsePubAck(resp.Data); err != nil {
+			return nil, err
+		}
 	}
 	if s, ok := rc.pub.(events.Syncer); ok {
 		if err := s.Sync(ctx); err != nil {

@@ -13,10 +13,11 @@ import (
 // syncedJS is the JetStream API of a connection to an embedded server in
 // grouped-sync mode: Publish and PublishMsg return their PubAck only once
 // the store has been synced after it (embeddednats.GroupSync), so every
-// caller that acts on a PubAck (the receiver's 200, the dispatcher's ack
-// of a dead-lettered or renewed event, the relay's outbox mark) acts on a
-// durable write, as with nats-server's "sync: always", at a fraction of
-// the fsyncs. Asynchronous publishers call Sync after their acks.
+// caller that acts on a PubAck (the dispatcher's ack of a dead-lettered or
+// renewed event, the relay's outbox mark) acts on a durable write, as with
+// nats-server's "sync: always", at a fraction of the fsyncs. Asynchronous
+// publishers, and the receiver (which sends its publish as a plain request
+// and reads the PubAck itself), call Sync after their acks.
 type syncedJS struct {
 	jetstream.JetStream
 	gs *embeddednats.GroupSync
