@@ -140,61 +140,123 @@ func (f *fileSync) flush() error {
 			return err
 		}
 	}
-	for path := range f.files {
-		if err := f.syncFile(path); err != nil {
-			return err
-		}
-		delete(f.files, path)
+	if err := f.syncAll(); err != nil {
+		return err
 	}
-	for path := range f.dirs {
-		if err := syncPath(path, unix.O_DIRECTORY); err != nil {
-			return err
-		}
-		f.dirsSynced.Add(1)
-		delete(f.dirs, path)
-	}
+	clear(f.files)
+	clear(f.dirs)
 	if len(f.fds) > maxCachedFiles {
 		f.closeFiles()
 	}
 	return nil
 }
 
-// syncFile fdatasyncs path through its cached descriptor (opened now if
-// there is none). A file removed since it was written needs no sync.
-func (f *fileSync) syncFile(path string) error {
-	fd, ok := f.fds[path]
-	if !ok {
-		var err error
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+// syncAll fdatasyncs every file in f.files through its cached
+// descriptor (opened now if there is none; a file removed since it was
+// written needs none), then fsyncs every directory in f.dirs.
+//
+// One file or directory alone is synced in place. Several are synced
+// concurrently, after their write-back was started: on ext4 one
+// fdatasync's journal commit then carries every file's new blocks and
+// size and the directories' new entries, the others join it or find
+// their changes committed, and their cache flushes are merged by the
+// block layer, instead of a commit and a flush each in turn (4 files:
+// about 5 ms in turn, as long as one syncfs concurrently).
+func (f *fileSync) syncAll() error {
+	jobs := make([]syncJob, 0, len(f.files)+len(f.dirs))
+	for path := range f.files {
+		fd, err := f.open(path)
+		if err != nil {
+			return err
+		}
+		if fd >= 0 {
+			jobs = append(jobs, syncJob{path: path, fd: fd})
+		}
+	}
+	for path := range f.dirs {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
 		switch {
-		case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP):
-			return nil
+		case errors.Is(err, unix.ENOENT):
+			continue // removed since: its parent is synced for that
 		case err != nil:
+			closeDirs(jobs)
 			return fmt.Errorf("open %s: %w", path, err)
 		}
-		f.fds[path] = fd
+		jobs = append(jobs, syncJob{path: path, fd: fd, dir: true})
 	}
-	if err := retryEINTR(func() error { return unix.Fdatasync(fd) }); err != nil {
-		return fmt.Errorf("fdatasync %s: %w", path, err)
+	defer closeDirs(jobs)
+	do := func(j syncJob) error {
+		if j.dir {
+			if err := retryEINTR(func() error { return unix.Fsync(j.fd) }); err != nil {
+				return fmt.Errorf("fsync %s: %w", j.path, err)
+			}
+			f.dirsSynced.Add(1)
+			return nil
+		}
+		if err := retryEINTR(func() error { return unix.Fdatasync(j.fd) }); err != nil {
+			return fmt.Errorf("fdatasync %s: %w", j.path, err)
+		}
+		f.filesSynced.Add(1)
+		return nil
 	}
-	f.filesSynced.Add(1)
-	return nil
+	if len(jobs) == 1 {
+		return do(jobs[0])
+	}
+	for _, j := range jobs {
+		if !j.dir {
+			_ = retryEINTR(func() error { return unix.SyncFileRange(j.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE) })
+		}
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelSyncs)
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			errs[i] = do(j)
+			<-sem
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// syncPath opens path and fsyncs it (a directory: its entries).
-func syncPath(path string, flags int) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|flags, 0)
+// maxParallelSyncs bounds the fdatasyncs of one flush run at once.
+const maxParallelSyncs = 16
+
+// syncJob is a file (through its cached descriptor) or a directory
+// (its own descriptor, closed after the flush) to sync.
+type syncJob struct {
+	path string
+	fd   int
+	dir  bool
+}
+
+func closeDirs(jobs []syncJob) {
+	for _, j := range jobs {
+		if j.dir {
+			_ = unix.Close(j.fd)
+		}
+	}
+}
+
+// open returns path's cached descriptor, opening it if there is none;
+// -1 when path is gone (removed since it was written: nothing to sync).
+func (f *fileSync) open(path string) (int, error) {
+	if fd, ok := f.fds[path]; ok {
+		return fd, nil
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	switch {
-	case errors.Is(err, unix.ENOENT):
-		return nil // removed since: its parent is synced for that
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP):
+		return -1, nil
 	case err != nil:
-		return fmt.Errorf("open %s: %w", path, err)
+		return -1, fmt.Errorf("open %s: %w", path, err)
 	}
-	defer unix.Close(fd)
-	if err := retryEINTR(func() error { return unix.Fsync(fd) }); err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	return nil
+	f.fds[path] = fd
+	return fd, nil
 }
 
 func retryEINTR(call func() error) error {

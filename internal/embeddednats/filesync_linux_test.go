@@ -3,6 +3,7 @@ package embeddednats
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -286,4 +287,48 @@ func blockFiles(t *testing.T, storeDir, stream string) []string {
 		t.Fatalf("no block files of %s: %v", stream, err)
 	}
 	return blocks
+}
+
+// BenchmarkStoreFlush: one flush after appending 1 KiB to each of
+// -files files under the store (as a group covers the callbacks' block,
+// the ledger's block and consumer state), by the store's own files and
+// by syncfs.
+func BenchmarkStoreFlush(b *testing.B) {
+	for _, mode := range []string{"files", "syncfs"} {
+		for _, n := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/files=%d", mode, n), func(b *testing.B) {
+				root := b.TempDir()
+				var flush, closeFlush func() error
+				var err error
+				if mode == "files" {
+					flush, closeFlush, _, err = storeFilesFlush(root)
+				} else {
+					flush, closeFlush, err = storeFlush(root)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer closeFlush()
+				fhs := make([]*os.File, n)
+				for i := range fhs {
+					if fhs[i], err = os.Create(filepath.Join(root, fmt.Sprintf("%d.blk", i))); err != nil {
+						b.Fatal(err)
+					}
+					defer fhs[i].Close()
+				}
+				rec := bytes.Repeat([]byte("r"), 1024)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for _, fh := range fhs {
+						if _, err := fh.Write(rec); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := flush(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
