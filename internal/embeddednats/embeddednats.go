@@ -196,6 +196,9 @@ func (s *Server) setupGroupSync() error {
 	}
 	o.grouped, s.syncfs = true, syncfs
 	s.gs, s.closeSync = NewGroupSync(flush), closeFlush
+	if !syncfs {
+		s.gs.detail = func(st *SyncStats) { st.Files, st.Dirs, st.FullPasses, st.Syncfs = s.files.stats() }
+	}
 	return nil
 }
 

@@ -165,10 +165,11 @@ func TestGroupedSyncCoversNewBlocks(t *testing.T) {
 	if len(seen) < 5 {
 		t.Fatalf("only %d block files over the run: the block did not roll over", len(seen))
 	}
-	files, dirs, _, syncfs := s.files.stats()
-	if syncfs != 0 || files == 0 || dirs == 0 {
-		t.Fatalf("files %d dirs %d syncfs %d", files, dirs, syncfs)
+	st := s.Syncer().Stats()
+	if st.Syncfs != 0 || st.Files == 0 || st.Dirs == 0 || st.FullPasses != 1 {
+		t.Fatalf("stats %+v: want files and directories synced, one full pass (the first), no syncfs", st)
 	}
+	files, dirs := st.Files, st.Dirs
 	t.Logf("%d block files; %d file and %d directory syncs in %d groups", len(seen), files, dirs, s.Syncer().Stats().Rounds)
 }
 
