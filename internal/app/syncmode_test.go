@@ -113,8 +113,15 @@ func TestGroupedSyncfsNamed(t *testing.T) {
 			if code, body := getBody(t, "http://"+addr+"/readyz"); code != 200 || !strings.Contains(body, `"nats_sync":"`+c.want+`"`) {
 				t.Fatalf("readyz %d %s, want nats_sync %q", code, body, c.want)
 			}
-			if _, body := getBody(t, "http://"+addr+"/metrics"); !strings.Contains(body, `qyshook_nats_sync_mode{mode="`+c.want+`"} 1`) {
+			_, body := getBody(t, "http://"+addr+"/metrics")
+			if !strings.Contains(body, `qyshook_nats_sync_mode{mode="`+c.want+`"} 1`) {
 				t.Fatalf("metrics: no qyshook_nats_sync_mode{mode=%q} 1", c.want)
+			}
+			// The own-files sync counts what it wrote: at least the first
+			// (full) pass over the store's files.
+			if c.want == app.SyncGrouped && (!strings.Contains(body, "qyshook_nats_store_sync_files_total ") ||
+				strings.Contains(body, "qyshook_nats_store_sync_files_total 0\n")) {
+				t.Fatal("metrics: no qyshook_nats_store_sync_files_total above 0")
 			}
 		})
 	}
