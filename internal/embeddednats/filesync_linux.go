@@ -127,18 +127,18 @@ func (f *fileSync) flush() error {
 	if err := f.drain(); err != nil {
 		return err
 	}
-	if f.syncfs {
-		f.syncfsFallback.Add(1)
-		f.files, f.dirs, f.full = map[string]bool{}, map[string]bool{}, false
-		return retryEINTR(func() error { return unix.Syncfs(f.sfd) })
-	}
-	if f.full {
+	if f.full && !f.syncfs {
 		f.fulls.Add(1)
 		f.closeFiles()
 		f.files, f.dirs, f.full = map[string]bool{}, map[string]bool{}, false
 		if err := f.watchTree(f.root); err != nil {
-			return err
+			f.syncfs = true // a directory it cannot watch: syncfs from now on
 		}
+	}
+	if f.syncfs {
+		f.syncfsFallback.Add(1)
+		f.files, f.dirs, f.full = map[string]bool{}, map[string]bool{}, false
+		return retryEINTR(func() error { return unix.Syncfs(f.sfd) })
 	}
 	if err := f.syncAll(); err != nil {
 		return err

@@ -98,23 +98,35 @@ func TestGroupedSyncLeavesNeighboursAlone(t *testing.T) {
 			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "N", Subjects: []string{"n.>"}, Storage: jetstream.FileStorage}); err != nil {
 				t.Fatal(err)
 			}
-			neighbour := filepath.Join(dir, "neighbour")
-			dirtyFile(t, neighbour, 1<<20)
-			for i := 0; i < 20; i++ {
-				if _, err := js.Publish(ctx, "n.x", bytes.Repeat([]byte("m"), 2000)); err != nil {
-					t.Fatal(err)
+			// Anything on the machine that calls sync(2) (another test's
+			// loop image being copied, say) writes the neighbour back as
+			// well: a flushed neighbour counts only if it is flushed in
+			// every one of several attempts.
+			const attempts = 5
+			flushedEvery := true
+			for a := 0; a < attempts && flushedEvery; a++ {
+				neighbour := filepath.Join(dir, fmt.Sprintf("neighbour-%d", a))
+				dirtyFile(t, neighbour, 1<<20)
+				for i := 0; i < 20; i++ {
+					if _, err := js.Publish(ctx, "n.x", bytes.Repeat([]byte("m"), 2000)); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Syncer().Sync(ctx); err != nil {
+						t.Fatal(err)
+					}
 				}
-				if err := s.Syncer().Sync(ctx); err != nil {
-					t.Fatal(err)
+				for _, b := range blockFiles(t, c.o.StoreDir, "N") {
+					if delalloc(t, b) {
+						t.Fatalf("%s not written back after Sync", b)
+					}
+				}
+				flushedEvery = !delalloc(t, neighbour)
+				if c.flushed {
+					break // syncfs: once is enough
 				}
 			}
-			for _, b := range blockFiles(t, c.o.StoreDir, "N") {
-				if delalloc(t, b) {
-					t.Fatalf("%s not written back after Sync", b)
-				}
-			}
-			if flushed := !delalloc(t, neighbour); flushed != c.flushed {
-				t.Fatalf("neighbour written back by the store's syncs: %v, want %v", flushed, c.flushed)
+			if flushedEvery != c.flushed {
+				t.Fatalf("neighbour written back by the store's syncs: %v, want %v (stats %+v)", flushedEvery, c.flushed, s.Syncer().Stats())
 			}
 		})
 	}
