@@ -46,17 +46,18 @@ import (
 type fileSync struct {
 	root string
 
-	mu     sync.Mutex
-	ifd    int              // inotify descriptor, non-blocking
-	sfd    int              // the root directory, for the syncfs fallback
-	wds    map[int32]string // watch → directory path
-	fds    map[string]int   // cached descriptors of files synced before
-	files  map[string]bool  // files to sync at the next flush
-	dirs   map[string]bool  // directories to sync at the next flush
-	full   bool             // sync everything at the next flush
-	syncfs bool             // a directory could not be watched: syncfs from now on
-	buf    []byte           // inotify read buffer
-	closed bool
+	mu       sync.Mutex
+	ifd      int              // inotify descriptor, non-blocking
+	sfd      int              // the root directory, for the syncfs fallback
+	wds      map[int32]string // watch → directory path
+	fds      map[string]int   // cached descriptors of files synced before
+	files    map[string]bool  // files to sync at the next flush
+	dirs     map[string]bool  // directories to sync at the next flush
+	full     bool             // sync everything at the next flush
+	syncfs   bool             // a directory could not be watched: syncfs from now on
+	replaced bool             // a file was created or renamed into place since the flag was cleared
+	buf      []byte           // inotify read buffer
+	closed   bool
 
 	filesSynced, dirsSynced, fulls, syncfsFallback atomic.Uint64
 }
@@ -145,6 +146,23 @@ func (f *fileSync) flush() error {
 	}
 	clear(f.files)
 	clear(f.dirs)
+	// A file nats-server replaced by rename while this flush ran (a
+	// consumer's o.dat, index.db, a compacted block) may have had its
+	// new name committed by this flush's journal commit before its data
+	// was written: after a power loss it could read as zeros until a
+	// later commit. Sync such files now rather than at the next flush,
+	// which may be seconds away when callbacks pause.
+	f.replaced = false
+	if err := f.drain(); err != nil {
+		return err
+	}
+	if f.replaced && !f.full && !f.syncfs {
+		if err := f.syncAll(); err != nil {
+			return err
+		}
+		clear(f.files)
+		clear(f.dirs)
+	}
 	if len(f.fds) > maxCachedFiles {
 		f.closeFiles()
 	}
@@ -344,6 +362,7 @@ func (f *fileSync) event(wd int32, mask uint32, name string) {
 			}
 		} else {
 			f.files[path] = true
+			f.replaced = true
 		}
 	case mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
 		f.forget(path)
