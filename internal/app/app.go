@@ -136,6 +136,8 @@ func (s *Services) openNATS(ctx context.Context, wait time.Duration, provision b
 	}
 	if s.Cfg.NATSSyncEachWrite {
 		o.EmbeddedSyncInterval = embeddednats.SyncEachWrite
+	} else if s.Cfg.NATSSyncFS {
+		o.EmbeddedSyncInterval = embeddednats.SyncGroupedFS
 	}
 	conn, err := natsconn.Connect(ctx, o)
 	if err != nil {

@@ -17,7 +17,8 @@ const helpCommon = `  QYSHOOK_HTTP_ADDR          HTTP listen address (receiver :
                              publish (a separate dispatcher, the CLI's replays; each-write sync)
   QYSHOOK_NATS_NAMESPACE     prefix for every stream, subject and durable
   QYSHOOK_NATS_SYNC          embedded store: always (default; every write on disk before it is used,
-                             grouped syncs), each-write (nats-server fsyncs each) or an interval such as 1s
+                             grouped syncs of the store's own files), grouped-syncfs (grouped syncs of
+                             the whole file system), each-write (nats-server fsyncs each) or an interval such as 1s
   QYSHOOK_STREAM_MAX_AGE, QYSHOOK_STREAM_MAX_BYTES, QYSHOOK_DUPLICATE_WINDOW, QYSHOOK_STREAM_REPLICAS
                              stream limits (a full callback stream answers 503)
   QYSHOOK_MAX_CONNS, QYSHOOK_IDLE_TIMEOUT, QYSHOOK_READ_HEADER_TIMEOUT

@@ -27,5 +27,13 @@ func registerSyncMetrics(reg prometheus.Registerer, gs *embeddednats.GroupSync) 
 			func(s embeddednats.SyncStats) float64 { return float64(s.Failed) }),
 		counter("qyshook_nats_store_sync_seconds_total", "Time spent syncing the embedded NATS store.",
 			func(s embeddednats.SyncStats) float64 { return s.Time.Seconds() }),
+		counter("qyshook_nats_store_sync_files_total", "Files of the embedded store fdatasynced by its syncs (mode grouped: the files nats-server wrote since the previous sync).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Files) }),
+		counter("qyshook_nats_store_sync_dirs_total", "Directories of the embedded store fsynced by its syncs (mode grouped: entries created, renamed or removed).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Dirs) }),
+		counter("qyshook_nats_store_sync_full_total", "Syncs of every file of the embedded store (mode grouped: the first, and after an inotify queue overflow).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.FullPasses) }),
+		counter("qyshook_nats_store_sync_syncfs_fallback_total", "Syncs of the embedded store made by syncfs of its file system because a directory could not be watched (mode grouped; raise fs.inotify.max_user_watches).",
+			func(s embeddednats.SyncStats) float64 { return float64(s.Syncfs) }),
 	)
 }

@@ -14,10 +14,13 @@ import (
 // Sync modes of the callback store, as doctor, /readyz, the
 // qyshook_nats_sync_mode metric and the admin overview name them.
 const (
-	SyncGrouped   = "grouped"    // embedded: one syncfs per group of publishes, each waited for
-	SyncEachWrite = "each-write" // embedded: nats-server fsyncs each write
-	SyncInterval  = "interval"   // embedded: nats-server's periodic flush (power loss can lose acknowledged writes)
-	SyncExternal  = "external"   // an external NATS: its own sync policy, not qyshook's
+	SyncGrouped = "grouped" // embedded: one sync of the store's written files per group of publishes, each waited for
+	// SyncGroupedSyncfs: grouped, each group flushed by syncfs(2) of the
+	// store's file system (QYSHOOK_NATS_SYNC=grouped-syncfs, or no inotify).
+	SyncGroupedSyncfs = embeddednats.ModeGroupedSyncfs
+	SyncEachWrite     = "each-write" // embedded: nats-server fsyncs each write
+	SyncInterval      = "interval"   // embedded: nats-server's periodic flush (power loss can lose acknowledged writes)
+	SyncExternal      = "external"   // an external NATS: its own sync policy, not qyshook's
 )
 
 // SyncInfo is the durability in force for the callback store.
@@ -63,7 +66,7 @@ func syncInfoOf(c *natsconn.Conn) SyncInfo {
 
 func embeddedSyncInfo(mode, reason, access string) SyncInfo {
 	i := SyncInfo{Mode: mode, NotGrouped: reason, ListenAccess: access}
-	if mode != SyncGrouped && mode != SyncEachWrite {
+	if mode != SyncGrouped && mode != SyncGroupedSyncfs && mode != SyncEachWrite {
 		i.Mode = SyncInterval
 		i.Interval, _ = time.ParseDuration(mode)
 		i.NotGrouped = ""
@@ -81,6 +84,8 @@ func plannedSyncInfo(cfg *config.Config) SyncInfo {
 		ListenPublish: cfg.EmbeddedNATSPublish, SyncInterval: cfg.NATSSyncInterval}
 	if cfg.NATSSyncEachWrite {
 		o.SyncInterval = embeddednats.SyncEachWrite
+	} else if cfg.NATSSyncFS {
+		o.SyncInterval = embeddednats.SyncGroupedFS
 	}
 	mode, reason := embeddednats.PlanSync(o)
 	access := ""
@@ -109,7 +114,7 @@ func (i SyncInfo) readyDetails() map[string]string {
 // registerSyncMode exports qyshook_nats_sync_mode{mode} 1.
 func registerSyncMode(reg prometheus.Registerer, i SyncInfo) {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "qyshook_nats_sync_mode",
-		Help: "The callback store's sync mode in force (1): grouped, each-write, interval (power loss can lose acknowledged callbacks) or external (the NATS server's own policy)."},
+		Help: "The callback store's sync mode in force (1): grouped, grouped-syncfs, each-write, interval (power loss can lose acknowledged callbacks) or external (the NATS server's own policy)."},
 		[]string{"mode"})
 	g.WithLabelValues(i.Mode).Set(1)
 	reg.MustRegister(g)

@@ -93,3 +93,36 @@ func TestEmbeddedPortKeepsSyncMode(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupedSyncfsNamed: QYSHOOK_NATS_SYNC=grouped-syncfs (the grouped
+// sync by syncfs of the whole file system, as before the store's own
+// files were synced) is named as such in /readyz and the metrics, and
+// the default is "grouped".
+func TestGroupedSyncfsNamed(t *testing.T) {
+	for _, c := range []struct{ sync, want string }{{"", app.SyncGrouped}, {"grouped-syncfs", app.SyncGroupedSyncfs}} {
+		t.Run("sync="+c.sync, func(t *testing.T) {
+			extra := map[string]string{}
+			if c.sync != "" {
+				extra["QYSHOOK_NATS_SYNC"] = c.sync
+			}
+			cfg := load(t, nil, extra)
+			if planned, reason := embeddednats.PlanSync(embeddednats.Options{StoreDir: cfg.EmbeddedStoreDir()}); planned != app.SyncGrouped {
+				t.Skip("not grouped here: " + reason)
+			}
+			addr, _ := start(t, cfg, app.Roles{Receiver: true})
+			if code, body := getBody(t, "http://"+addr+"/readyz"); code != 200 || !strings.Contains(body, `"nats_sync":"`+c.want+`"`) {
+				t.Fatalf("readyz %d %s, want nats_sync %q", code, body, c.want)
+			}
+			_, body := getBody(t, "http://"+addr+"/metrics")
+			if !strings.Contains(body, `qyshook_nats_sync_mode{mode="`+c.want+`"} 1`) {
+				t.Fatalf("metrics: no qyshook_nats_sync_mode{mode=%q} 1", c.want)
+			}
+			// The own-files sync counts what it wrote: at least the first
+			// (full) pass over the store's files.
+			if c.want == app.SyncGrouped && (!strings.Contains(body, "qyshook_nats_store_sync_files_total ") ||
+				strings.Contains(body, "qyshook_nats_store_sync_files_total 0\n")) {
+				t.Fatal("metrics: no qyshook_nats_store_sync_files_total above 0")
+			}
+		})
+	}
+}

@@ -248,6 +248,10 @@ func (st *receiverStack) close() {
 // nats-server fsyncs each write itself.
 const SyncEachWrite = embeddednats.SyncEachWrite
 
+// SyncGroupedFS, as a sync setting, is QYSHOOK_NATS_SYNC=grouped-syncfs:
+// grouped, each group flushed by syncfs(2) of the whole file system.
+const SyncGroupedFS = embeddednats.SyncGroupedFS
+
 // portName is the suffix of a setting's name for its client port:
 // "+port" for subscribers, "+pubport" for publishers, "" for none.
 func portName(access string) string {
@@ -263,6 +267,9 @@ func portName(access string) string {
 // syncName names an fsync setting: "always" (grouped) for zero,
 // "each-write", else the interval.
 func syncName(interval time.Duration) string {
+	if interval == SyncGroupedFS {
+		return "grouped-syncfs"
+	}
 	if interval < 0 {
 		return "each-write"
 	}

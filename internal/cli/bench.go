@@ -119,10 +119,14 @@ func benchSyncs(v string) ([]time.Duration, error) {
 		return []time.Duration{0}, nil
 	case config.SyncEachWrite:
 		return []time.Duration{bench.SyncEachWrite}, nil
+	case config.SyncGroupedSyncfs:
+		return []time.Duration{bench.SyncGroupedFS}, nil
+	case "groupings":
+		return []time.Duration{bench.SyncGroupedFS, 0}, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return nil, usageErr("-sync %q: want always, each-write, both, all or a positive interval such as 2m", v)
+		return nil, usageErr("-sync %q: want always, each-write, grouped-syncfs, both, all, groupings or a positive interval such as 2m", v)
 	}
 	return []time.Duration{d}, nil
 }
@@ -132,7 +136,7 @@ func benchReceiver(ctx context.Context, env *Env, fs *flag.FlagSet, args []strin
 	n := fs.Int("n", bench.DefaultCount, "callbacks per run (built before the clock starts)")
 	dur := fs.Duration("d", 0, "send for this long per run instead of -n (callbacks built during the run)")
 	rounds := fs.Int("rounds", bench.DefaultRounds, "interleaved rounds: bare net/http no-op, router no-op, then the receiver per -sync setting; the median ratios are reported")
-	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, an interval such as 2m, both (always and 2m in each round) or all (each-write, always and 2m)")
+	syncFlag := fs.String("sync", "both", "embedded store fsync: always (grouped), each-write, grouped-syncfs, an interval such as 2m, both (always and 2m in each round), all (each-write, always and 2m) or groupings (grouped-syncfs and always)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator, no-op and receiver together) to this file")
 	natsURL := fs.String("nats-url", "", "run the receiver against this NATS server or cluster instead of an embedded one (-sync unused; streams in a namespace of their own, deleted afterwards)")
 	replicas := fs.Int("replicas", 1, "stream replicas with -nats-url")
@@ -288,7 +292,7 @@ func benchDB(v string) (string, error) {
 func benchSync(v string) (time.Duration, error) {
 	syncs, err := benchSyncs(v)
 	if err != nil || len(syncs) != 1 {
-		return 0, usageErr("-sync %q: want always, each-write or a positive interval such as 2m", v)
+		return 0, usageErr("-sync %q: want always, each-write, grouped-syncfs or a positive interval such as 2m", v)
 	}
 	return syncs[0], nil
 }
@@ -299,7 +303,7 @@ func benchSoak(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) e
 	workers := fs.Int("c", bench.DefaultSoakWorkers, "contract lifecycles played at once")
 	rate := fs.Int("rate", 0, "cap on lifecycles started per second (0: as fast as they are answered)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
-	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, or an interval such as 2m")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, grouped-syncfs, or an interval such as 2m")
 	cpInterval := fs.Duration("checkpoint-interval", 0, "receipt log checkpoint interval (QYSHOOK_LOG_CHECKPOINT_INTERVAL; 0: its default), anchored by the fake's time-stamping authority")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -329,7 +333,7 @@ func benchBurst(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) 
 	conc := fs.Int("c", bench.DefaultConcurrency, "concurrent keep-alive connections")
 	dispatch := fs.Bool("dispatch", false, "run the dispatcher during the burst (default: stopped until all are accepted, so the accept rate, disk and RSS held are measured first)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
-	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, or an interval such as 2m")
+	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, grouped-syncfs, or an interval such as 2m")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

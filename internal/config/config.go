@@ -81,6 +81,11 @@ const (
 // fsync of each write.
 const SyncEachWrite = "each-write"
 
+// SyncGroupedSyncfs is the QYSHOOK_NATS_SYNC value for grouped syncs by
+// syncfs(2) of the store's whole file system, as before the grouped sync
+// flushed only the store's own files.
+const SyncGroupedSyncfs = "grouped-syncfs"
+
 // Config is the whole configuration of a qyshook process.
 type Config struct {
 	// HTTPAddr is where the process serves HTTP (QYSHOOK_HTTP_ADDR).
@@ -113,6 +118,9 @@ type Config struct {
 	// NATSSyncEachWrite (QYSHOOK_NATS_SYNC=each-write) makes nats-server
 	// fsync each write itself, never grouped.
 	NATSSyncEachWrite bool
+	// NATSSyncFS (QYSHOOK_NATS_SYNC=grouped-syncfs) flushes each group by
+	// syncfs(2) of the store's file system instead of the store's own files.
+	NATSSyncFS bool
 	// DB is the ledger database URL, sqlite://path or postgres://… (QYSHOOK_DB).
 	DB Secret
 	// SQLiteCache is a SQLite ledger's page cache for writing, in bytes

@@ -35,6 +35,9 @@ func TestDurabilitySettings(t *testing.T) {
 	if c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "each-write"}); err != nil || c.NATSSyncInterval != 0 || !c.NATSSyncEachWrite {
 		t.Fatalf("each-write: %v %v", c, err)
 	}
+	if c, err = load(map[string]string{"QYSHOOK_NATS_SYNC": "grouped-syncfs"}); err != nil || c.NATSSyncInterval != 0 || c.NATSSyncEachWrite || !c.NATSSyncFS {
+		t.Fatalf("grouped-syncfs: %v %v", c, err)
+	}
 	for name, v := range map[string]string{"QYSHOOK_NATS_SYNC": "sometimes", "QYSHOOK_SHUTDOWN_TIMEOUT": "1h"} {
 		if _, err := load(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v, want an error naming it", name, v, err)

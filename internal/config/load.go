@@ -112,9 +112,12 @@ func (e envReader) nats() {
 			Prefix, access, AccessSubscribe, AccessPublish))
 	}
 	c.NATSNamespace = e.str("NATS_NAMESPACE", "")
-	if strings.EqualFold(strings.TrimSpace(e.str("NATS_SYNC", "")), SyncEachWrite) {
+	switch v := strings.TrimSpace(e.str("NATS_SYNC", "")); {
+	case strings.EqualFold(v, SyncEachWrite):
 		c.NATSSyncEachWrite = true
-	} else {
+	case strings.EqualFold(v, SyncGroupedSyncfs):
+		c.NATSSyncFS = true
+	default:
 		c.NATSSyncInterval = e.duration("NATS_SYNC")
 	}
 }

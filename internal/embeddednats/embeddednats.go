@@ -88,6 +88,12 @@ type Options struct {
 // write before its PubAck ("sync: always"), one fsync per message.
 const SyncEachWrite time.Duration = -1
 
+// SyncGroupedFS, as Options.SyncInterval, groups syncs as the default
+// does but flushes each group with syncfs(2) of the store's whole file
+// system (the behaviour before qyshook synced the store's own files):
+// every other program's dirty files on it are written too.
+const SyncGroupedFS time.Duration = -2
+
 // Server is a running embedded nats-server.
 type Server struct {
 	o    Options
@@ -100,9 +106,12 @@ type Server struct {
 	cmu     sync.Mutex               // guards clients (never held while taking mu)
 	clients map[*clientConn]struct{} // in-process client ends their client has not closed yet
 
-	gs         *GroupSync   // nil unless o.grouped
-	closeSync  func() error // releases gs's store handle
-	syncReason string       // why a synced store is not grouped ("" when it is, or relaxed)
+	gs          *GroupSync   // nil unless o.grouped
+	closeSync   func() error // releases gs's store handle
+	syncfs      bool         // gs flushes with syncfs(2), not the store's own files
+	files       *fileSync    // gs's flush unless syncfs
+	filesFailed string       // why the store's own files could not be followed (syncfs instead)
+	syncReason  string       // why a synced store is not grouped ("" when it is, or relaxed)
 }
 
 func (s *Server) current() *server.Server {
@@ -150,7 +159,7 @@ func Start(o Options) (*Server, error) {
 // opens the flush, checking once that it works.
 func (s *Server) setupGroupSync() error {
 	o := &s.o
-	if s.syncReason = planReason(*o); s.syncReason != "" || o.SyncInterval != 0 {
+	if s.syncReason = planReason(*o); s.syncReason != "" || (o.SyncInterval != 0 && o.SyncInterval != SyncGroupedFS) {
 		return nil
 	}
 	// nats-server writes under StoreDir/jetstream: sync the file system
@@ -162,18 +171,34 @@ func (s *Server) setupGroupSync() error {
 	if s.syncReason = groupSyncCheck(dir); s.syncReason != "" {
 		return nil
 	}
-	flush, closeFlush, err := storeFlush(dir)
+	syncfs := o.SyncInterval == SyncGroupedFS
+	var flush, closeFlush func() error
+	var err error
+	if !syncfs {
+		flush, closeFlush, s.files, err = storeFilesFlush(dir)
+		if err != nil {
+			// No inotify here (or no watch left): the file system's
+			// syncfs still serves, at its neighbours' cost.
+			syncfs, s.filesFailed = true, err.Error()
+		}
+	}
+	if syncfs {
+		flush, closeFlush, err = storeFlush(dir)
+	}
 	if err == nil {
 		if err = flush(); err != nil {
 			_ = closeFlush()
 		}
 	}
 	if err != nil {
-		s.syncReason = "syncfs: " + err.Error()
+		s.syncReason = "sync: " + err.Error()
 		return nil
 	}
-	o.grouped = true
+	o.grouped, s.syncfs = true, syncfs
 	s.gs, s.closeSync = NewGroupSync(flush), closeFlush
+	if !syncfs {
+		s.gs.detail = func(st *SyncStats) { st.Files, st.Dirs, st.FullPasses, st.Syncfs = s.files.stats() }
+	}
 	return nil
 }
 
@@ -181,7 +206,7 @@ func (s *Server) setupGroupSync() error {
 // file system ("" when that is next, or when o relaxes the sync).
 func planReason(o Options) string {
 	switch {
-	case o.SyncInterval < 0:
+	case o.SyncInterval < 0 && o.SyncInterval != SyncGroupedFS:
 		return "asked for"
 	case o.SyncInterval > 0:
 		return ""
@@ -200,7 +225,7 @@ func PlanSync(o Options) (mode, reason string) {
 	switch {
 	case o.SyncInterval > 0:
 		return o.SyncInterval.String(), ""
-	case o.SyncInterval < 0:
+	case o.SyncInterval < 0 && o.SyncInterval != SyncGroupedFS:
 		return "each-write", planReason(o)
 	}
 	if r := planReason(o); r != "" {
@@ -216,8 +241,22 @@ func PlanSync(o Options) (mode, reason string) {
 	if r := groupSyncCheck(dir); r != "" {
 		return "each-write", r
 	}
-	return "grouped", ""
+	if o.SyncInterval == SyncGroupedFS {
+		return ModeGroupedSyncfs, ""
+	}
+	return ModeGrouped, ""
 }
+
+// The grouped modes as SyncMode and PlanSync name them.
+const (
+	// ModeGrouped: each group is flushed by fdatasync of the files the
+	// store wrote since the previous group and fsync of the directories
+	// whose entries changed (fileSync).
+	ModeGrouped = "grouped"
+	// ModeGroupedSyncfs: each group is flushed by syncfs(2) of the
+	// store's file system (SyncGroupedFS, or no inotify).
+	ModeGroupedSyncfs = "grouped-syncfs"
+)
 
 func start(o Options) (*server.Server, error) {
 	opts := &server.Options{
@@ -230,7 +269,7 @@ func start(o Options) (*server.Server, error) {
 		JetStreamMaxMemory: 256 << 20,
 		// Grouped: no fsync of its own beyond nats-server's periodic one
 		// (default 2 min); the GroupSync flushes before a PubAck is used.
-		SyncAlways: o.SyncInterval < 0 || (o.SyncInterval == 0 && !o.grouped),
+		SyncAlways: o.SyncInterval <= 0 && !o.grouped,
 	}
 	if o.SyncInterval > 0 {
 		opts.SyncInterval = o.SyncInterval
@@ -448,8 +487,10 @@ func (s *Server) SyncReason() string { return s.syncReason }
 // (nats-server "sync: always") or the periodic flush interval.
 func (s *Server) SyncMode() string {
 	switch {
+	case s.gs != nil && s.syncfs:
+		return ModeGroupedSyncfs
 	case s.gs != nil:
-		return "grouped"
+		return ModeGrouped
 	case s.o.SyncInterval > 0:
 		return s.o.SyncInterval.String()
 	default:

@@ -25,7 +25,8 @@ import (
 // could succeed without them. From then on every Sync fails (Err), until
 // the process is restarted, as PostgreSQL does after a failed fsync.
 type GroupSync struct {
-	flush func() error
+	flush  func() error
+	detail func(*SyncStats) // adds what the flush synced, if it counts that
 
 	mu      sync.Mutex
 	next    *syncRound    // the round new callers join; not started yet
@@ -181,6 +182,12 @@ type SyncStats struct {
 	Waits uint64
 	// Time is the total time spent flushing.
 	Time time.Duration
+	// Files and Dirs are the files fdatasynced and directories fsynced
+	// by the store's own-files flush (mode grouped), FullPasses its
+	// flushes of the whole store (the first, and after an inotify queue
+	// overflow), Syncfs its flushes by syncfs instead (a directory it
+	// could not watch). All zero with grouped-syncfs.
+	Files, Dirs, FullPasses, Syncfs uint64
 }
 
 // Stats returns the totals.
@@ -188,6 +195,10 @@ func (g *GroupSync) Stats() SyncStats {
 	if g == nil {
 		return SyncStats{}
 	}
-	return SyncStats{Rounds: g.rounds.Load(), Failed: g.failed.Load(), Waits: g.waits.Load(),
+	st := SyncStats{Rounds: g.rounds.Load(), Failed: g.failed.Load(), Waits: g.waits.Load(),
 		Time: time.Duration(g.seconds.Load())}
+	if g.detail != nil {
+		g.detail(&st)
+	}
+	return st
 }

@@ -28,7 +28,11 @@ const (
 //     write such a file's data before the rename takes effect, so a power
 //     loss leaves the old or the new file; other file systems (XFS among
 //     them) can leave it empty. tmpfs keeps nothing over a power loss
-//     either way.
+//     either way. On ext4 this holds only until a journal commit catches
+//     the rename before the new file's write-back has completed: a
+//     power-loss drill saw a consumer's o.dat read as zeros once (see
+//     docs/durability.md, "What is not closed"); fileSync syncs files
+//     renamed during its own flush before returning to narrow that.
 func groupSyncCheck(dir string) string {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {

@@ -11,3 +11,9 @@ func groupSyncCheck(string) string { return "grouped sync needs Linux (syncfs)" 
 func storeFlush(string) (func() error, func() error, error) {
 	return nil, nil, errors.New("embeddednats: grouped sync needs Linux")
 }
+
+type fileSync struct{}
+
+func storeFilesFlush(string) (func() error, func() error, *fileSync, error) {
+	return nil, nil, nil, errors.New("embeddednats: grouped sync needs Linux")
+}
