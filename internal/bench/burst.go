@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -35,10 +36,17 @@ type BurstOptions struct {
 	// SyncInterval, when positive, is QYSHOOK_NATS_SYNC (zero: fsync
 	// every write, the default).
 	SyncInterval time.Duration
+	// DuplicateWindow, when positive, is QYSHOOK_DUPLICATE_WINDOW (the
+	// callback stream's duplicate window, whose message ids the embedded
+	// server holds in memory; default 48h).
+	DuplicateWindow time.Duration
 	// Dir is the data dir (default: a temporary directory, removed).
 	Dir string
 	// Out receives progress lines (nil: none).
 	Out io.Writer
+	// Profile, when set, receives a CPU profile of the drain (the
+	// dispatcher stopped during the burst) or of the whole run (Dispatch).
+	Profile io.Writer
 }
 
 // BurstResult is the outcome of RunBurst.
@@ -46,6 +54,7 @@ type BurstResult struct {
 	N, Accepted, Errors int
 	Dispatch            bool
 	DB, Sync            string
+	DuplicateWindow     time.Duration
 	AcceptElapsed       time.Duration
 	AcceptPerSec        float64
 	P50, P99            time.Duration
@@ -81,8 +90,8 @@ func (r *BurstResult) String() string {
 	if r.Dispatch {
 		mode = "dispatcher running during the burst"
 	}
-	s := fmt.Sprintf("burst (%s, sync %s, %s): %d callbacks, %d accepted in %v (%.0f/s), %d errors, answer p50 %s p99 %s\n",
-		r.DB, r.Sync, mode, r.N, r.Accepted, r.AcceptElapsed.Round(time.Millisecond), r.AcceptPerSec, r.Errors, ms(r.P50), ms(r.P99))
+	s := fmt.Sprintf("burst (%s, sync %s, duplicate window %v, %s): %d callbacks, %d accepted in %v (%.0f/s), %d errors, answer p50 %s p99 %s\n",
+		r.DB, r.Sync, r.DuplicateWindow, mode, r.N, r.Accepted, r.AcceptElapsed.Round(time.Millisecond), r.AcceptPerSec, r.Errors, ms(r.P50), ms(r.P99))
 	if !r.Dispatch {
 		s += fmt.Sprintf("held: RSS %s → %s (%s per million held); stream store %s (%s per million)\n",
 			mib(float64(r.RSSBefore)), mib(float64(r.RSSHeld)), mib(r.RSSPerMillionHeld()),
@@ -161,12 +170,13 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 	defer cleanup()
 	fake := qystest.NewServer(qystest.WithLogLimit(1000))
 	defer fake.Close()
-	st, err := newStack(ctx, stackOptions{Dir: dir, DB: o.DB, SyncInterval: o.SyncInterval, Secret: DefaultSecret, Fake: fake})
+	st, err := newStack(ctx, stackOptions{Dir: dir, DB: o.DB, SyncInterval: o.SyncInterval, Secret: DefaultSecret, Fake: fake,
+		DuplicateWindow: o.DuplicateWindow})
 	if err != nil {
 		return nil, err
 	}
 	defer st.close()
-	res := &BurstResult{N: o.N, Dispatch: o.Dispatch, DB: "sqlite", Sync: syncName(o.SyncInterval)}
+	res := &BurstResult{N: o.N, Dispatch: o.Dispatch, DB: "sqlite", Sync: syncName(o.SyncInterval), DuplicateWindow: st.svc.Cfg.Stream.DuplicateWindow}
 	if !st.sqlite {
 		res.DB = "postgres"
 	}
@@ -192,9 +202,28 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 			}
 		}
 	}
+	profiling := false
+	startProfile := func() error {
+		if o.Profile == nil {
+			return nil
+		}
+		if err := pprof.StartCPUProfile(o.Profile); err != nil {
+			return err
+		}
+		profiling = true
+		return nil
+	}
+	defer func() {
+		if profiling {
+			pprof.StopCPUProfile()
+		}
+	}()
 	start := time.Now()
 	origin := start // of the drain timeline
 	if o.Dispatch {
+		if err := startProfile(); err != nil {
+			return nil, err
+		}
 		st.startDispatch()
 		sampling.Add(1)
 		go sample(origin)
@@ -214,6 +243,9 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 		for i := range o.N {
 			addContract(i) // the platform's truth, after the memory is measured
 		}
+		if err := startProfile(); err != nil {
+			return nil, err
+		}
 		drainFrom = time.Now()
 		origin = drainFrom
 		st.startDispatch()
@@ -222,6 +254,10 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 	}
 	err = waitDrained(ctx, st, res.Accepted, o.Out)
 	res.DrainElapsed = time.Since(drainFrom)
+	if profiling {
+		pprof.StopCPUProfile()
+		profiling = false
+	}
 	close(stopSampling)
 	sampling.Wait()
 	if err != nil {

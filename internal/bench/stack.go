@@ -31,6 +31,8 @@ type stackOptions struct {
 	Secret string
 	// Fake is the 契约锁 the dispatcher confirms with.
 	Fake *qystest.Server
+	// DuplicateWindow, when positive, is QYSHOOK_DUPLICATE_WINDOW.
+	DuplicateWindow time.Duration
 }
 
 // stack is what `qyshook serve` wires, in this process: the receiver on
@@ -71,6 +73,9 @@ func newStack(ctx context.Context, o stackOptions) (st *stack, err error) {
 		"DATA_DIR": o.Dir, "HTTP_ADDR": "127.0.0.1:0", "CALLBACK_SECRET": o.Secret, "DB": st.dbURL,
 		"QYS_BASE_URL": o.Fake.URL, "QYS_APP_TOKEN": o.Fake.AppToken, "QYS_APP_SECRET": o.Fake.AppSecret,
 		"LOG_LEVEL": "error",
+	}
+	if o.DuplicateWindow > 0 {
+		env["DUPLICATE_WINDOW"] = o.DuplicateWindow.String()
 	}
 	if o.SyncInterval < 0 {
 		env["NATS_SYNC"] = "each-write"
