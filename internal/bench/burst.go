@@ -81,6 +81,11 @@ type BurstResult struct {
 	// DrainStartRate is events/s over the first 10 % applied, and
 	// DrainEndRate over the last 10 %.
 	DrainStartRate, DrainEndRate float64
+	// DrainStartCPU and DrainEndCPU are the process's CPU time per event
+	// applied over the first and the last tenth of the drain (from the
+	// dispatcher's start to 10 %, from 90 % to 100 %): less sensitive
+	// than the rates to other programs on the machine.
+	DrainStartCPU, DrainEndCPU time.Duration
 	StreamDiskEnd, LedgerDisk    int64
 	DLQ                          uint64
 }
@@ -118,6 +123,11 @@ func (r *BurstResult) String() string {
 	flat := Ratio(r.DrainEndRate, r.DrainStartRate)
 	s += fmt.Sprintf("drain: %v; %.0f events/s over the first 10 %%, %.0f over the last 10 %% (last ÷ first %.2f); DLQ %d\n",
 		r.DrainElapsed.Round(time.Millisecond), r.DrainStartRate, r.DrainEndRate, flat, r.DLQ)
+	if r.DrainStartCPU > 0 && r.DrainEndCPU > 0 {
+		s += fmt.Sprintf("drain CPU per event: %v over the first 10 %%, %v over the last 10 %% (last ÷ first %.2f)\n",
+			r.DrainStartCPU.Round(time.Microsecond), r.DrainEndCPU.Round(time.Microsecond),
+			float64(r.DrainEndCPU)/float64(r.DrainStartCPU))
+	}
 	s += fmt.Sprintf("disk after the drain: stream store %s (%s per million), ledger %s (%s per million)",
 		mib(float64(r.StreamDiskEnd)), mib(PerMillion(float64(r.StreamDiskEnd), r.Accepted)),
 		mib(float64(r.LedgerDisk)), mib(PerMillion(float64(r.LedgerDisk), r.Accepted)))
@@ -282,7 +292,7 @@ func RunBurst(ctx context.Context, o BurstOptions) (*BurstResult, error) {
 		sampling.Add(1)
 		go sample(origin)
 	}
-	err = waitDrained(ctx, st, res.Accepted, o.Out)
+	err = waitDrained(ctx, st, res.Accepted, o.Out, res)
 	res.DrainElapsed = time.Since(drainFrom)
 	if profiling {
 		pprof.StopCPUProfile()
@@ -358,15 +368,37 @@ func burstLoad(ctx context.Context, st *stack, o BurstOptions, res *BurstResult,
 }
 
 // waitDrained waits until the dispatcher has applied n events, printing
-// each tenth to out.
-func waitDrained(ctx context.Context, st *stack, n int, out io.Writer) error {
+// each tenth to out, and sets res's CPU per event over the first and last
+// tenths.
+func waitDrained(ctx context.Context, st *stack, n int, out io.Writer, res *BurstResult) error {
 	start, step := time.Now(), 1
+	cpu0, applied0 := ProcessCPU(), st.applied()
+	var cpu9, applied9 float64
+	perEvent := func(cpu, from, to float64) time.Duration {
+		if to <= from {
+			return 0
+		}
+		return time.Duration(cpu / (to - from))
+	}
 	for {
 		applied := st.applied()
-		for out != nil && step <= 10 && applied >= float64(n)*float64(step)/10 {
+		for step <= 10 && applied >= float64(n)*float64(step)/10 {
 			el := time.Since(start)
-			fmt.Fprintf(out, "applied %3d %% (%d) after %v: %.0f events/s so far\n", step*10, int(applied),
-				el.Round(10*time.Millisecond), applied/el.Seconds())
+			cpu := float64(ProcessCPU())
+			switch step {
+			case 1:
+				res.DrainStartCPU = perEvent(cpu-float64(cpu0), applied0, applied)
+			case 9:
+				cpu9, applied9 = cpu, applied
+			case 10:
+				if applied9 > 0 {
+					res.DrainEndCPU = perEvent(cpu-cpu9, applied9, applied)
+				}
+			}
+			if out != nil {
+				fmt.Fprintf(out, "applied %3d %% (%d) after %v: %.0f events/s so far\n", step*10, int(applied),
+					el.Round(10*time.Millisecond), applied/el.Seconds())
+			}
 			step++
 		}
 		if applied >= float64(n) {
