@@ -379,7 +379,9 @@ func burstLoad(ctx context.Context, st *stack, o BurstOptions, res *BurstResult,
 func waitDrained(ctx context.Context, st *stack, n int, out io.Writer, res *BurstResult) error {
 	start, step := time.Now(), 1
 	cpu0, applied0 := ProcessCPU(), st.applied()
-	var cpu9, applied9 float64
+	// The last reading below 90 %: the last tenth runs from there (a
+	// batch may carry the count past several tenths at once).
+	cpu9, applied9 := float64(cpu0), applied0
 	perEvent := func(cpu, from, to float64) time.Duration {
 		if to <= from {
 			return 0
@@ -388,18 +390,17 @@ func waitDrained(ctx context.Context, st *stack, n int, out io.Writer, res *Burs
 	}
 	for {
 		applied := st.applied()
+		cpu := float64(ProcessCPU())
+		if applied < 0.9*float64(n) {
+			cpu9, applied9 = cpu, applied
+		}
 		for step <= 10 && applied >= float64(n)*float64(step)/10 {
 			el := time.Since(start)
-			cpu := float64(ProcessCPU())
 			switch step {
 			case 1:
 				res.DrainStartCPU = perEvent(cpu-float64(cpu0), applied0, applied)
-			case 9:
-				cpu9, applied9 = cpu, applied
 			case 10:
-				if applied9 > 0 {
-					res.DrainEndCPU = perEvent(cpu-cpu9, applied9, applied)
-				}
+				res.DrainEndCPU = perEvent(cpu-cpu9, applied9, applied)
 			}
 			if out != nil {
 				fmt.Fprintf(out, "applied %3d %% (%d) after %v: %.0f events/s so far\n", step*10, int(applied),
