@@ -86,8 +86,8 @@ type BurstResult struct {
 	// dispatcher's start to 10 %, from 90 % to 100 %): less sensitive
 	// than the rates to other programs on the machine.
 	DrainStartCPU, DrainEndCPU time.Duration
-	StreamDiskEnd, LedgerDisk    int64
-	DLQ                          uint64
+	StreamDiskEnd, LedgerDisk  int64
+	DLQ                        uint64
 }
 
 // RSSPerMillionHeld is the RSS growth while the callbacks are held,
