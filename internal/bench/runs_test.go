@@ -151,8 +151,8 @@ func TestRunBurstSmall(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				var out bytes.Buffer
-				res, err := bench.RunBurst(ctx, bench.BurstOptions{N: 300, Concurrency: 8, Dispatch: dispatch, DB: db, Dir: t.TempDir(), Out: &out})
+				var out, prof bytes.Buffer
+				res, err := bench.RunBurst(ctx, bench.BurstOptions{N: 300, Concurrency: 8, Dispatch: dispatch, DB: db, Dir: t.TempDir(), Out: &out, Profile: &prof})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,8 +162,14 @@ func TestRunBurstSmall(t *testing.T) {
 				if res.DrainStartRate <= 0 || res.DrainEndRate <= 0 || res.StreamDiskEnd == 0 || res.LedgerDisk == 0 {
 					t.Fatalf("result: %s", res)
 				}
-				if !dispatch && (res.StreamDiskHeld == 0 || res.RSSHeld == 0) {
-					t.Fatalf("held figures missing: %s", res)
+				if !dispatch && (res.StreamDiskHeld == 0 || res.RSSHeld == 0 || res.DrainStartCPU <= 0 || res.DrainEndCPU <= 0) {
+					t.Fatalf("held or CPU figures missing: %s", res)
+				}
+				if prof.Len() == 0 {
+					t.Fatal("no CPU profile written")
+				}
+				if res.DuplicateWindow != 48*time.Hour {
+					t.Fatalf("duplicate window %v, want the default 48h", res.DuplicateWindow)
 				}
 				s := res.String()
 				for _, want := range []string{"accepted", "drain:", "first 10 %", "last 10 %", "per million"} {

@@ -34,6 +34,8 @@ type stackOptions struct {
 	Fake *qystest.Server
 	// CheckpointInterval, when positive, is QYSHOOK_LOG_CHECKPOINT_INTERVAL.
 	CheckpointInterval time.Duration
+	// DuplicateWindow, when positive, is QYSHOOK_DUPLICATE_WINDOW.
+	DuplicateWindow time.Duration
 }
 
 // stack is what `qyshook serve` wires, in this process: the receiver on
@@ -77,6 +79,9 @@ func newStack(ctx context.Context, o stackOptions) (st *stack, err error) {
 	}
 	if o.CheckpointInterval > 0 {
 		env["LOG_CHECKPOINT_INTERVAL"] = o.CheckpointInterval.String()
+	}
+	if o.DuplicateWindow > 0 {
+		env["DUPLICATE_WINDOW"] = o.DuplicateWindow.String()
 	}
 	if o.SyncInterval < 0 {
 		env["NATS_SYNC"] = "each-write"

@@ -334,11 +334,13 @@ func benchBurst(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) 
 	dispatch := fs.Bool("dispatch", false, "run the dispatcher during the burst (default: stopped until all are accepted, so the accept rate, disk and RSS held are measured first)")
 	db := fs.String("db", "sqlite", "ledger: sqlite, or a postgres:// URL (a scratch schema is created and dropped)")
 	syncFlag := fs.String("sync", "always", "embedded store fsync (QYSHOOK_NATS_SYNC): always, each-write, grouped-syncfs, or an interval such as 2m")
+	dupWindow := fs.Duration("dup-window", 0, "the callback stream's duplicate window (QYSHOOK_DUPLICATE_WINDOW, 1m to 720h; 0: the default, 48h): its message ids are most of the memory held per callback")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the drain (the dispatcher stopped) or of the whole run (-dispatch) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n <= 0 || *conc <= 0 {
-		return usageErr("-n and -c must be positive")
+	if *n <= 0 || *conc <= 0 || *dupWindow < 0 {
+		return usageErr("-n and -c must be positive, -dup-window not negative")
 	}
 	d, err := benchDB(*db)
 	if err != nil {
@@ -348,8 +350,17 @@ func benchBurst(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) 
 	if err != nil {
 		return err
 	}
-	res, err := bench.RunBurst(ctx, bench.BurstOptions{N: *n, Concurrency: *conc, Dispatch: *dispatch, DB: d,
-		SyncInterval: sync, Out: env.Stdout})
+	o := bench.BurstOptions{N: *n, Concurrency: *conc, Dispatch: *dispatch, DB: d,
+		SyncInterval: sync, DuplicateWindow: *dupWindow, Out: env.Stdout}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.Profile = f
+	}
+	res, err := bench.RunBurst(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -11,3 +11,10 @@ func WriterCacheKiB(ctx context.Context, db *DB) (writer, reader int64, err erro
 	err = db.reader.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&reader)
 	return writer, reader, err
 }
+
+// CheckpointOnce runs db's background checkpoint once, now.
+func CheckpointOnce(ctx context.Context, db *DB) error { return db.ckpt.run(ctx) }
+
+// CheckpointStats returns the PASSIVE and forced (TRUNCATE) checkpoints
+// db's background checkpoint ran, and the most WAL frames it saw.
+func CheckpointStats(db *DB) (passive, forced int, maxLog int64) { return db.ckpt.stats() }

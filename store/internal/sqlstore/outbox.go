@@ -121,10 +121,24 @@ func afterPrevious(f store.Fact, previous string) (store.Fact, error) {
 }
 
 // withMembers returns payload, a JSON object, with members set (members
-// are re-encoded in key order). An empty payload stays empty.
+// are re-encoded in key order, as encoding/json writes a map). An empty
+// payload stays empty; one that is not a JSON object is an error.
+//
+// A payload encoding/json wrote (compact, HTML-escaped: every fact the
+// dispatcher builds) is checked once (json.Valid) and its members are
+// spliced in key order as they are, byte for byte what decoding it into a
+// map and encoding that would give, without decoding and compacting the
+// contract detail inside twice more (TestWithMembersSplice). Any other
+// payload takes that longer way.
 func withMembers(payload []byte, set map[string]json.RawMessage) ([]byte, error) {
 	if len(payload) == 0 {
 		return payload, nil
+	}
+	if !json.Valid(payload) {
+		return nil, fmt.Errorf("payload is not a JSON object")
+	}
+	if out, ok := spliceMembers(payload, set); ok {
+		return out, nil
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
@@ -138,6 +152,144 @@ func withMembers(payload []byte, set map[string]json.RawMessage) ([]byte, error)
 		return nil, fmt.Errorf("payload: %w", err)
 	}
 	return out, nil
+}
+
+// member is one member of a JSON object: its key (between the quotes,
+// with no escape) and the whole "key":value text.
+type member struct {
+	key  string
+	text []byte
+}
+
+// spliceMembers is withMembers for a valid payload that is a compact,
+// HTML-escaped JSON object with plain keys, and set values and keys
+// alike; ok is false for anything else (whitespace, a key with an escape,
+// a repeated key, a character encoding/json would escape).
+func spliceMembers(payload []byte, set map[string]json.RawMessage) (_ []byte, ok bool) {
+	if len(payload) < 2 || payload[0] != '{' {
+		return nil, false
+	}
+	members := make([]member, 0, 24)
+	size := len(payload)
+	i := 1
+	if payload[i] == '}' {
+		i++
+	}
+	for i < len(payload) && payload[i-1] != '}' {
+		if payload[i] != '"' {
+			return nil, false
+		}
+		ks := i + 1
+		ke := ks
+		for ke < len(payload) && payload[ke] != '"' {
+			if c := payload[ke]; c == '\\' || !plainByte(c) {
+				return nil, false
+			}
+			ke++
+		}
+		if ke+1 >= len(payload) || payload[ke+1] != ':' {
+			return nil, false
+		}
+		end, ok := skipCompact(payload, ke+2)
+		if !ok || end >= len(payload) || (payload[end] != ',' && payload[end] != '}') {
+			return nil, false
+		}
+		key := string(payload[ks:ke])
+		if _, replaced := set[key]; replaced {
+			size -= end - i
+		} else {
+			members = append(members, member{key: key, text: payload[i:end]})
+		}
+		i = end + 1
+	}
+	if i != len(payload) {
+		return nil, false
+	}
+	for k, v := range set {
+		for j := range len(k) {
+			if k[j] == '\\' || k[j] == '"' || !plainByte(k[j]) {
+				return nil, false
+			}
+		}
+		if end, ok := skipCompact(v, 0); !ok || end != len(v) || !json.Valid(v) {
+			return nil, false
+		}
+		text := make([]byte, 0, len(k)+3+len(v))
+		text = append(append(append(append(text, '"'), k...), `":`...), v...)
+		members = append(members, member{key: k, text: text})
+		size += len(text) + 1
+	}
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	for j := 1; j < len(members); j++ {
+		if members[j].key == members[j-1].key {
+			return nil, false // encoding/json would keep the last: take the long way
+		}
+	}
+	out := make([]byte, 0, size+1)
+	out = append(out, '{')
+	for j, m := range members {
+		if j > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, m.text...)
+	}
+	return append(out, '}'), true
+}
+
+// plainByte reports whether c stands for itself in a key encoding/json
+// writes: printable ASCII but the characters it escapes.
+func plainByte(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '<' && c != '>' && c != '&'
+}
+
+// skipCompact returns the end of the JSON value (valid, as its caller
+// checked) starting at b[i], and false when the value is not as compact
+// and HTML-escaped as encoding/json writes it: whitespace between tokens,
+// or '<', '>', '&', U+2028 or U+2029 unescaped in a string.
+func skipCompact(b []byte, i int) (end int, ok bool) {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				switch b[i] {
+				case '\\':
+					i++
+				case '<', '>', '&':
+					return 0, false
+				case 0xe2: // U+2028 and U+2029 are e2 80 a8 and e2 80 a9
+					if i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xa8 || b[i+2] == 0xa9) {
+						return 0, false
+					}
+				}
+				i++
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return i, true
+			}
+			depth--
+			i++
+		case ',':
+			if depth == 0 {
+				return i, true
+			}
+			i++
+		case ' ', '\t', '\n', '\r':
+			return 0, false
+		default:
+			i++
+		}
+		if depth == 0 && i < len(b) && (b[i] == ',' || b[i] == '}' || b[i] == ']') {
+			return i, true
+		}
+	}
+	return i, depth == 0
 }
 
 // lockFactContracts locks the rows of the contracts facts name, in
