@@ -156,7 +156,16 @@ func (f *fileSync) flush() error {
 	if err := f.drain(); err != nil {
 		return err
 	}
-	if f.replaced && !f.full && !f.syncfs {
+	if f.full || f.syncfs {
+		// Events this flush cannot follow one by one (a queue overflow,
+		// an unknown watch, a directory moved or not watchable) arrived
+		// while it ran: what they hide may be a file renamed into place
+		// whose data was written before the caller's Sync. syncfs covers
+		// it now; the next flush rebuilds (full) or keeps to syncfs.
+		f.syncfsFallback.Add(1)
+		return retryEINTR(func() error { return unix.Syncfs(f.sfd) })
+	}
+	if f.replaced {
 		if err := f.syncAll(); err != nil {
 			return err
 		}
@@ -226,11 +235,18 @@ func (f *fileSync) syncAll() error {
 	// (o.dat, index.db) must not have its new name committed while its
 	// data is still being written, or a power loss then leaves it
 	// reading zeros. syncfs orders it the same way.
+	// The waiting pass reports a write-back error of the file (EIO) and
+	// marks it seen on that descriptor, so that its fdatasync below would
+	// return 0: the error is the flush's, as fdatasync's would be.
+	var rangeErrs []error
 	for _, flags := range []int{unix.SYNC_FILE_RANGE_WRITE,
 		unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER} {
 		for _, j := range jobs {
-			if !j.dir {
-				_ = retryEINTR(func() error { return unix.SyncFileRange(j.fd, 0, 0, flags) })
+			if j.dir {
+				continue
+			}
+			if err := retryEINTR(func() error { return unix.SyncFileRange(j.fd, 0, 0, flags) }); err != nil {
+				rangeErrs = append(rangeErrs, fmt.Errorf("sync_file_range %s: %w", j.path, err))
 			}
 		}
 	}
@@ -247,7 +263,7 @@ func (f *fileSync) syncAll() error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(rangeErrs, errs...)...)
 }
 
 // maxParallelSyncs bounds the fdatasyncs of one flush run at once.
@@ -369,6 +385,7 @@ func (f *fileSync) event(wd int32, mask uint32, name string) {
 			if err := f.watchTree(path); err != nil {
 				f.syncfs = true // cannot follow it: syncfs from now on
 			}
+			f.replaced = true // its files, marked by watchTree, are synced by this flush
 		} else {
 			f.files[path] = true
 			f.replaced = true
@@ -391,6 +408,13 @@ func (f *fileSync) event(wd int32, mask uint32, name string) {
 			for p := range f.files {
 				if strings.HasPrefix(p, prefix) {
 					delete(f.files, p)
+					if mask&unix.IN_MOVED_FROM != 0 {
+						// A file written before the caller's Sync now
+						// lives under the directory's new name, whose
+						// IN_MOVED_TO may come in a later drain (or
+						// never: moved out of the store): sync all.
+						f.full = true
+					}
 				}
 			}
 			for p := range f.dirs {

@@ -14,6 +14,8 @@ func storeFlush(string) (func() error, func() error, error) {
 
 type fileSync struct{}
 
+func (*fileSync) stats() (files, dirs, fulls, syncfs uint64) { return }
+
 func storeFilesFlush(string) (func() error, func() error, *fileSync, error) {
 	return nil, nil, nil, errors.New("embeddednats: grouped sync needs Linux")
 }
