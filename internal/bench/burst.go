@@ -398,7 +398,12 @@ func waitDrained(ctx context.Context, st *stack, n int, out io.Writer, res *Burs
 			el := time.Since(start)
 			switch step {
 			case 1:
-				res.DrainStartCPU = perEvent(cpu-float64(cpu0), applied0, applied)
+				// Only when the reading started below the first tenth
+				// (with -dispatch it starts after the load, well past it):
+				// a figure of one poll's CPU is not the first tenth's.
+				if applied0 < float64(n)/10 {
+					res.DrainStartCPU = perEvent(cpu-float64(cpu0), applied0, applied)
+				}
 			case 10:
 				res.DrainEndCPU = perEvent(cpu-cpu9, applied9, applied)
 			}

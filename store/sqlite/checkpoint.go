@@ -18,6 +18,7 @@ type checkpointer struct {
 
 	mu      sync.Mutex
 	passive int   // PASSIVE checkpoints run
+	pinned  int   // runs past the limit that left the WAL to a reader's snapshot
 	forced  int   // TRUNCATE checkpoints run because the WAL passed the limit
 	maxLog  int64 // the most frames seen in the WAL
 }
@@ -25,7 +26,7 @@ type checkpointer struct {
 // startCheckpointer opens the checkpoint connection on dsn (the writer's
 // pragmas, busy timeout checkpointBusy) and starts its loop.
 func startCheckpointer(ctx context.Context, dsn string, interval time.Duration, limit int64) (*checkpointer, error) {
-	conn, err := sql.Open(Dialect.Driver, withPragma(dsn, fmt.Sprintf("busy_timeout(%d)", checkpointBusy.Milliseconds())))
+	conn, err := sql.Open(Dialect.Driver, setPragma(dsn, "busy_timeout", fmt.Sprintf("busy_timeout(%d)", checkpointBusy.Milliseconds())))
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,10 @@ func startCheckpointer(ctx context.Context, dsn string, interval time.Duration, 
 
 func (c *checkpointer) loop(interval time.Duration) {
 	defer close(c.done)
-	t := time.NewTicker(interval)
+	// A timer set after each run, not a ticker: a run that waited for a
+	// lock is never followed at once by the next (a ticker's buffered
+	// tick would start it while the writer waits for the lock).
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -56,13 +60,14 @@ func (c *checkpointer) loop(interval time.Duration) {
 		// Errors (busy, a full disk) are retried on the next tick; the
 		// writer reports its own.
 		_ = c.run(context.Background())
+		t.Reset(interval)
 	}
 }
 
 // run checkpoints once: PASSIVE, then TRUNCATE when the WAL still holds
 // more than the limit.
 func (c *checkpointer) run(ctx context.Context) error {
-	_, log, err := c.checkpoint(ctx, "PASSIVE")
+	_, log, done, err := c.checkpoint(ctx, "PASSIVE")
 	c.mu.Lock()
 	c.passive++
 	c.maxLog = max(c.maxLog, log)
@@ -70,7 +75,18 @@ func (c *checkpointer) run(ctx context.Context) error {
 	if err != nil || log <= c.limitFrames {
 		return err
 	}
-	busy, _, err := c.checkpoint(ctx, "TRUNCATE")
+	if done < log {
+		// A reader's snapshot (an export, verify --log) still needs
+		// frames PASSIVE could not copy back: a TRUNCATE would wait for
+		// that reader holding the WAL's write lock, and every commit
+		// would wait behind it. The WAL grows past the limit until the
+		// reader ends (docs); the next run tries again.
+		c.mu.Lock()
+		c.pinned++
+		c.mu.Unlock()
+		return nil
+	}
+	busy, _, _, err := c.checkpoint(ctx, "TRUNCATE")
 	if err == nil && !busy {
 		c.mu.Lock()
 		c.forced++
@@ -80,13 +96,14 @@ func (c *checkpointer) run(ctx context.Context) error {
 }
 
 // checkpoint runs PRAGMA wal_checkpoint(mode): busy is true when it could
-// not finish, log is the WAL's frames before it (-1: not in WAL mode).
-func (c *checkpointer) checkpoint(ctx context.Context, mode string) (busy bool, log int64, err error) {
-	var b, done int64
+// not finish, log is the WAL's frames (-1: not in WAL mode), done those
+// copied back into the database.
+func (c *checkpointer) checkpoint(ctx context.Context, mode string) (busy bool, log, done int64, err error) {
+	var b int64
 	if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &log, &done); err != nil {
-		return false, 0, fmt.Errorf("ledger: sqlite: checkpoint %s: %w", mode, err)
+		return false, 0, 0, fmt.Errorf("ledger: sqlite: checkpoint %s: %w", mode, err)
 	}
-	return b != 0, log, nil
+	return b != 0, log, done, nil
 }
 
 // close stops the loop, checkpoints the whole WAL and closes the
@@ -97,7 +114,7 @@ func (c *checkpointer) close() error {
 	}
 	close(c.stop)
 	<-c.done
-	_, _, err := c.checkpoint(context.Background(), "TRUNCATE")
+	_, _, _, err := c.checkpoint(context.Background(), "TRUNCATE")
 	if cerr := c.conn.Close(); err == nil {
 		err = cerr
 	}

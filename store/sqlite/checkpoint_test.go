@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -135,5 +136,66 @@ func TestCheckpointOptions(t *testing.T) {
 			db.Close()
 			t.Errorf("%+v: opened", o)
 		}
+	}
+}
+
+// TestPinnedReaderDoesNotStallWrites: a reader holding an old snapshot
+// (an operator's verify --log, an evidence export) while the WAL is past
+// its limit must not stop the writer. Before, the checkpointer ran a
+// TRUNCATE that could never finish, one after the other, holding the
+// WAL's write lock almost all the time: every commit waited out its busy
+// timeout and failed. A writer with no busy timeout at all must commit.
+func TestPinnedReaderDoesNotStallWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{CheckpointInterval: 5 * time.Millisecond, WALLimit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fill(t, db, 2)
+	reader, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	rtx, err := reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	var n int
+	if err := rtx.QueryRow(`SELECT COUNT(*) FROM ckpt_fill`).Scan(&n); err != nil { // the snapshot is taken
+		t.Fatal(err)
+	}
+	fill(t, db, 2)
+	before, _, _ := sqlite.CheckpointStats(db)
+	for p, _, _ := sqlite.CheckpointStats(db); p < before+5; p, _, _ = sqlite.CheckpointStats(db) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	w, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := range 20 {
+		if _, err := w.Exec(`INSERT INTO ckpt_fill (b) VALUES (x'00')`); err != nil {
+			t.Fatalf("write %d beside a pinned reader: %v", i, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestCheckpointBusyTimeout: the checkpoint connection waits at most
+// checkpointBusy (1 s) for the lock, not the writer's 10 s (a second
+// busy_timeout pragma on the same DSN lost to the first).
+func TestCheckpointBusyTimeout(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), sqlite.Options{CheckpointInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := sqlite.CheckpointBusyTimeout(t, db); got != 1000 {
+		t.Fatalf("the checkpoint connection's busy_timeout is %d ms, want 1000", got)
 	}
 }

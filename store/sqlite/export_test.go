@@ -18,3 +18,13 @@ func CheckpointOnce(ctx context.Context, db *DB) error { return db.ckpt.run(ctx)
 // CheckpointStats returns the PASSIVE and forced (TRUNCATE) checkpoints
 // db's background checkpoint ran, and the most WAL frames it saw.
 func CheckpointStats(db *DB) (passive, forced int, maxLog int64) { return db.ckpt.stats() }
+
+// CheckpointBusyTimeout is PRAGMA busy_timeout on db's checkpoint
+// connection, in ms.
+func CheckpointBusyTimeout(t interface{ Fatal(...any) }, db *DB) int64 {
+	var ms int64
+	if err := db.ckpt.conn.QueryRowContext(context.Background(), "PRAGMA busy_timeout").Scan(&ms); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

@@ -284,6 +284,25 @@ func baseDSN(path string, opts Options) (string, error) {
 // readerDSN turns the base DSN into a read-only one.
 func readerDSN(base string) string { return withPragma(base, "query_only(1)") }
 
+// setPragma replaces every pragma called name in dsn by pragma
+// (name(value)). (Adding a second one does not work: the driver applies
+// busy_timeout pragmas in an order of its own, and the first may win.)
+func setPragma(dsn, name, pragma string) string {
+	base, raw, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return withPragma(dsn, pragma)
+	}
+	var keep []string
+	for _, p := range q["_pragma"] {
+		if !strings.HasPrefix(p, name+"(") {
+			keep = append(keep, p)
+		}
+	}
+	q["_pragma"] = append(keep, pragma)
+	return base + "?" + q.Encode()
+}
+
 // withPragma adds one pragma (name(value)) to a DSN.
 func withPragma(dsn, pragma string) string {
 	return dsn + "&" + url.Values{"_pragma": {pragma}}.Encode()
