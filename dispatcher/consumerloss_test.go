@@ -142,4 +142,3 @@ func TestRecreatesDeletedConsumerWhileRunning(t *testing.T) {
 	h.PublishContract("2001", "SEAL", lifecycle.Signing)
 	eventsPerContract(t, l, []string{"2000", "2001"}, 1, "event published after the deletion applied")
 }
-

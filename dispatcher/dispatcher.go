@@ -397,6 +397,7 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 			return nil, ctx.Err() // stopped, not unavailable
 		}
 		lastErr = err
+		d.metrics.fetchErrors.Inc() // a consumer that cannot be created stalls like a failing pull
 		if brokenConsumerStore(err) {
 			durable := d.ConsumerConfig().Durable
 			if d.cfg.DropBrokenConsumer == nil {

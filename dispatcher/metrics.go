@@ -67,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Events republished with a fresh delivery count after many disk_full or rate_limited failures.",
 		}),
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
+			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS, and failed creations of the dispatcher's consumer.",
 		}),
 		consumerRecreated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qyshook_dispatcher_consumer_recreated_total",
