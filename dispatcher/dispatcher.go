@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,17 @@ type Options struct {
 	Failures *failures.Tracker
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
+	// DropBrokenConsumer, when set, removes the stored state of the
+	// dispatcher's consumer (stream, durable) that the NATS server refused
+	// to load, reporting whether it removed any: with the embedded server,
+	// (*embeddednats.Server).DropConsumerStore. It is called when the
+	// server refuses to create the consumer because its stored state is
+	// unusable (a consumer state file zeroed by a power cut: nats-server
+	// starts without the consumer, keeps its directory, and answers every
+	// creation with "error creating store for consumer"). Without it (an
+	// external server) the dispatcher logs the error and keeps retrying
+	// until an operator removes the consumer's directory.
+	DropBrokenConsumer func(stream, durable string) (bool, error)
 	// Activity, when set, is told each outcome as it happens, for the
 	// admin console's charts (*activity.Recorder): activity.Applied per
 	// event applied, activity.Retried per failure that will be retried
@@ -210,13 +222,53 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return err // a consumer that never came up is reported, even at a stop
 	}
 	for ctx.Err() == nil {
-		if err := d.consume(ctx, cons); err != nil && ctx.Err() == nil {
-			d.metrics.fetchErrors.Inc()
-			d.log.Warn().Err(err).Msg("pulling from the stream failed; retrying")
-			backoff.Sleep(ctx, time.Second)
+		err := d.consume(ctx, cons)
+		if err == nil || ctx.Err() != nil {
+			continue
 		}
+		d.metrics.fetchErrors.Inc()
+		if d.consumerMissing(ctx, err) {
+			// Deleted under us, or lost by the server (it started without
+			// it): recreate it. DeliverAll redelivers what is still in the
+			// stream; the ledger records each event once.
+			d.metrics.consumerRecreated.WithLabelValues("missing").Inc()
+			d.log.Error().Err(err).Str("consumer", d.ConsumerConfig().Durable).
+				Msg("the dispatcher's consumer is gone from the stream; recreating it (the callbacks still in the stream are redelivered, those already applied are recorded once)")
+			c, cerr := d.consumer(ctx)
+			if cerr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return cerr
+			}
+			cons = c
+			continue
+		}
+		d.log.Warn().Err(err).Msg("pulling from the stream failed; retrying")
+		backoff.Sleep(ctx, time.Second)
 	}
 	return nil
+}
+
+// consumerMissing reports whether the consumer is gone after a failed
+// pull: the pull said so, or the server does not know it (a pull to a
+// missing consumer may also just fail with no responders or a timeout).
+func (d *Dispatcher) consumerMissing(ctx context.Context, err error) bool {
+	if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, lerr := d.cfg.JS.Consumer(cctx, d.cfg.Names.CallbacksStream(), d.ConsumerConfig().Durable)
+	return errors.Is(lerr, jetstream.ErrConsumerNotFound)
+}
+
+// brokenConsumerStore reports whether a consumer creation failed because
+// the server could not open the consumer's stored state (nats-server's
+// "error creating store for consumer", e.g. a corrupt o.dat left on disk).
+func brokenConsumerStore(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "creating store for consumer")
 }
 
 // consume works the stream in batches. It waits for one message, then
@@ -345,6 +397,22 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 			return nil, ctx.Err() // stopped, not unavailable
 		}
 		lastErr = err
+		d.metrics.fetchErrors.Inc() // a consumer that cannot be created stalls like a failing pull
+		if brokenConsumerStore(err) {
+			durable := d.ConsumerConfig().Durable
+			if d.cfg.DropBrokenConsumer == nil {
+				d.log.Error().Err(err).Str("consumer", durable).Int("attempt", attempt).
+					Msg("the NATS server cannot load the dispatcher's consumer's stored state (corrupt after a crash?) and refuses to recreate it; nothing is applied until its directory (<store>/jetstream/<account>/streams/<stream>/obs/<consumer>) is removed on the server")
+			} else if dropped, derr := d.cfg.DropBrokenConsumer(d.cfg.Names.CallbacksStream(), durable); derr != nil {
+				d.log.Error().Err(err).AnErr("drop_error", derr).Str("consumer", durable).
+					Msg("the NATS server cannot load the dispatcher's consumer's stored state, and dropping it failed; retrying")
+			} else if dropped {
+				d.metrics.consumerRecreated.WithLabelValues("corrupt_state").Inc()
+				d.log.Error().Err(err).Str("consumer", durable).
+					Msg("the dispatcher's consumer's stored state was unusable (corrupt after a crash?): dropped it, recreating the consumer; the callbacks still in the stream are redelivered, those already applied are recorded once")
+				continue
+			}
+		}
 		d.log.Warn().Err(err).Int("attempt", attempt).Msg("consumer not available yet")
 		if !backoff.Sleep(ctx, time.Duration(min(attempt+1, 5))*time.Second) {
 			return nil, fmt.Errorf("dispatcher: consumer: %w", lastErr)

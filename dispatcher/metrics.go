@@ -33,6 +33,10 @@ type metrics struct {
 	deadLetters  prometheus.Counter
 	renewed      prometheus.Counter
 	fetchErrors  prometheus.Counter
+	// consumerRecreated counts recreations of the dispatcher's consumer,
+	// by reason: missing (gone while running), corrupt_state (its stored
+	// state could not be loaded and was dropped).
+	consumerRecreated *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -63,12 +67,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Events republished with a fresh delivery count after many disk_full or rate_limited failures.",
 		}),
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS.",
+			Name: "qyshook_dispatcher_fetch_errors_total", Help: "Failed pulls from QYS_CALLBACKS, and failed creations of the dispatcher's consumer.",
 		}),
+		consumerRecreated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qyshook_dispatcher_consumer_recreated_total",
+			Help: "Recreations of the dispatcher's consumer, by reason (missing: gone while running; corrupt_state: its stored state could not be loaded and was dropped). Each redelivers the callbacks still in the stream; the ledger records each event once.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.applied, m.failed, m.apiSeconds, m.groupSeconds,
-			m.deadLetters, m.renewed, m.fetchErrors)
+			m.deadLetters, m.renewed, m.fetchErrors, m.consumerRecreated)
 	}
 	return m
 }

@@ -236,13 +236,19 @@ func (s *Services) NewReceiver(reg *prometheus.Registry) (*receiver.Receiver, er
 // committed batch.
 func (s *Services) NewDispatcher(reg prometheus.Registerer, committed func()) (*dispatcher.Dispatcher, error) {
 	t := s.Cfg.Dispatch
-	return dispatcher.New(dispatcher.Options{
+	o := dispatcher.Options{
 		JS: s.Conn.JS, Names: s.Names, Ledger: s.Ledger, APIs: s.APIs,
 		MaxDeliver: t.MaxDeliver, Workers: t.Workers, ArchiveBundle: t.ArchiveBundle, AckWait: t.AckWait,
 		ArchiveOperationLog: t.ArchiveOperationLog, ArchiveItems: t.ArchiveItems, ShutdownTimeout: t.ShutdownTimeout, Committed: committed,
 		Logger: s.Log.With().Str("component", "dispatcher").Logger(), Registerer: reg, Failures: s.Failures,
 		Activity: s.Activity,
-	})
+	}
+	if s.Conn.Embedded != nil {
+		// A consumer state zeroed by a power cut blocks the consumer's
+		// recreation on the embedded server until its files are dropped.
+		o.DropBrokenConsumer = s.Conn.Embedded.DropConsumerStore
+	}
+	return dispatcher.New(o)
 }
 
 // NewRelay builds the outbox relay.
