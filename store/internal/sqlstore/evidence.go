@@ -150,33 +150,6 @@ func bundleStatuses() []any {
 	return out
 }
 
-// queueEvidenceSQL queues the contracts of n (tenant, ref, leaf) rows of
-// kind (contract or document) confirmed in one of nStatuses statuses. The
-// contract of each row is found by a correlated subquery (an index probe
-// per row, never a join the planner may turn into a scan of contracts on a
-// ledger without statistics).
-func queueEvidenceSQL(kind string, n, nStatuses int) string {
-	vals := make([]string, n)
-	for i := range vals {
-		vals[i] = "(?, ?, CAST(? AS BIGINT))"
-	}
-	id := `v.id`
-	if kind == receiptlog.KindDocument {
-		// The document's contract, itself a probe (a join inside the
-		// subquery let PostgreSQL scan the tenant's contracts per row).
-		id = `(SELECT d.contract_id FROM documents d WHERE d.tenant = v.tenant AND d.id = v.id)`
-	}
-	find := `SELECT c.id FROM contracts c WHERE c.tenant = v.tenant AND c.id = ` + id
-	return `WITH v (tenant, id, leaf) AS (VALUES ` + strings.Join(vals, ", ") + `)
-		INSERT INTO evidence_due (tenant, contract_id, leaf)
-		SELECT tenant, cid, MAX(leaf) FROM (
-			SELECT v.tenant AS tenant, (` + find + ` AND c.confirmed = ? AND c.status IN (` + placeholders(nStatuses) + `)) AS cid, v.leaf AS leaf
-			FROM v) x
-		WHERE cid IS NOT NULL
-		GROUP BY tenant, cid
-		ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`
-}
-
 // queueEvidence queues, in tx, the contracts of the leaves just appended
 // (the first at index first) whose row is now confirmed in COMPLETE or a
 // terminal status: one evidence_due row each, carrying the contract's
@@ -203,16 +176,27 @@ func (s *DB) queueEvidence(ctx context.Context, tx *sql.Tx, leaves []receiptlog.
 		if len(refs) == 0 {
 			continue
 		}
+		join := `contracts c ON c.tenant = v.tenant AND c.id = v.id`
+		if kind == receiptlog.KindDocument {
+			join = `documents d ON d.tenant = v.tenant AND d.id = v.id JOIN contracts c ON c.tenant = d.tenant AND c.id = d.contract_id`
+		}
 		sts := bundleStatuses()
 		// One statement for the whole append (a batch of commits appends the
 		// leaves of many contracts at once).
 		err := chunks(len(refs), 3, func(lo, hi int) error {
 			args := make([]any, 0, 3*(hi-lo)+1+len(sts))
+			vals := make([]string, 0, hi-lo)
 			for _, k := range refs[lo:hi] {
 				args = append(args, k[0], k[1], latest[k])
+				vals = append(vals, "(?, ?, CAST(? AS BIGINT))")
 			}
 			args = append(append(args, true), sts...)
-			_, err := tx.ExecContext(ctx, s.q(queueEvidenceSQL(kind, hi-lo, len(sts))), args...)
+			_, err := tx.ExecContext(ctx, s.q(`WITH v (tenant, id, leaf) AS (VALUES `+strings.Join(vals, ", ")+`)
+				INSERT INTO evidence_due (tenant, contract_id, leaf)
+				SELECT c.tenant, c.id, MAX(v.leaf) FROM v JOIN `+join+`
+				WHERE c.confirmed = ? AND c.status IN (`+placeholders(len(sts))+`)
+				GROUP BY c.tenant, c.id
+				ON CONFLICT (tenant, contract_id) DO UPDATE SET leaf = excluded.leaf`), args...)
 			if err != nil {
 				return fmt.Errorf("evidence queue: %w", err)
 			}
